@@ -1,0 +1,43 @@
+# idfusion — common tasks. `make demo` and `make test` are all a newcomer needs.
+GO        ?= go
+BIN       := bin
+DATA      ?= data
+SAMPLE    ?= sample
+DEMO_ROWS ?= 20000
+BENCH_ROWS ?= 1000000
+BENCH_DIR ?= bench-out
+PKGS      := ./...
+
+.PHONY: build test lint demo bench fuzz clean deps
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+# Every test, including the ones that start their own PostgreSQL.
+test:
+	$(GO) test -count=1 $(PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
+
+# Generate sample departmental exports and check them (no database needed).
+demo: build
+	$(BIN)/fusion gen --out $(SAMPLE) --rows $(DEMO_ROWS)
+	$(BIN)/fusion check --mapping-dir $(SAMPLE)/mappings --out $(SAMPLE)/check $(SAMPLE)/exports/* || test $$? -eq 1
+
+# Throughput and peak memory of ingest+cleanse per format (1M rows each),
+# then the Go micro-benchmarks.
+bench: build
+	./scripts/bench.sh $(BIN)/fusion $(BENCH_ROWS) $(BENCH_DIR)
+	$(GO) test -run '^$$' -bench . -benchmem ./cleanse ./ingest
+
+# Short fuzzing of the parsers (the seeds also run in `make test`).
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzNormalizeID -fuzztime 30s ./cleanse
+	$(GO) test -run '^$$' -fuzz FuzzValidUSCC -fuzztime 30s ./cleanse
+	$(GO) test -run '^$$' -fuzz FuzzCSVReader -fuzztime 30s ./ingest
+
+clean:
+	rm -rf $(BIN) $(SAMPLE) $(BENCH_DIR) fusion-out

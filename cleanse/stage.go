@@ -1,0 +1,276 @@
+package cleanse
+
+import (
+	"strings"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/idfusion/idfusion/schemas"
+)
+
+// Stats counts what a Stage did. Rejected rows are counted once, under the
+// code that rejected them; warnings are counted per finding.
+type Stats struct {
+	Read     int64
+	Accepted int64
+	Rejected int64
+	Warnings int64
+	ByCode   map[schemas.Code]int64
+}
+
+// Add adds o to s.
+func (s *Stats) Add(o Stats) {
+	s.Read += o.Read
+	s.Accepted += o.Accepted
+	s.Rejected += o.Rejected
+	s.Warnings += o.Warnings
+	if s.ByCode == nil {
+		s.ByCode = map[schemas.Code]int64{}
+	}
+	for c, n := range o.ByCode {
+		s.ByCode[c] += n
+	}
+}
+
+// Stage is the batch cleanse stage for one department's files: RawPerson
+// records in, CleanPerson records and Finding records out. Each row is
+// decided before anything is appended, so no record is filtered afterwards
+// (arrow's Filter kernel is slow on strings). A Stage is not safe for
+// concurrent use; use one per goroutine.
+type Stage struct {
+	m     *schemas.Mapping
+	loc   *time.Location
+	stats Stats
+
+	clean *array.RecordBuilder
+	find  *array.RecordBuilder
+	cs    [11]*array.StringBuilder // CleanPerson string columns by index
+	cRow  *array.Int64Builder
+	cDate *array.Date32Builder
+	cUpd  *array.TimestampBuilder
+	cPri  *array.Int32Builder
+	fs    [9]*array.StringBuilder // Finding string columns by index
+	fRow  *array.Int64Builder
+}
+
+// NewStage returns a Stage for rows read through m. alloc may be nil.
+func NewStage(m *schemas.Mapping, alloc memory.Allocator) *Stage {
+	if alloc == nil {
+		alloc = memory.DefaultAllocator
+	}
+	s := &Stage{m: m, loc: m.Location(), stats: Stats{ByCode: map[schemas.Code]int64{}}}
+	s.clean = array.NewRecordBuilder(alloc, schemas.CleanPerson)
+	s.find = array.NewRecordBuilder(alloc, schemas.Finding)
+	for i, b := range s.clean.Fields() {
+		switch b := b.(type) {
+		case *array.StringBuilder:
+			s.cs[i] = b
+		case *array.Int64Builder:
+			s.cRow = b
+		case *array.Date32Builder:
+			s.cDate = b
+		case *array.TimestampBuilder:
+			s.cUpd = b
+		case *array.Int32Builder:
+			s.cPri = b
+		}
+	}
+	for i, b := range s.find.Fields() {
+		switch b := b.(type) {
+		case *array.StringBuilder:
+			s.fs[i] = b
+		case *array.Int64Builder:
+			s.fRow = b
+		}
+	}
+	return s
+}
+
+// Stats returns the counts so far.
+func (s *Stage) Stats() Stats { return s.stats }
+
+// Release frees the builders.
+func (s *Stage) Release() {
+	s.clean.Release()
+	s.find.Release()
+}
+
+// rawRow gives by-index access to one RawPerson row.
+type rawRow struct {
+	cols [schemas.RawDefectField + 1]*array.String
+	num  *array.Int64
+	idn  *array.Boolean
+	i    int
+}
+
+func (r *rawRow) str(col int) string { return r.cols[col].Value(r.i) }
+
+func (r *rawRow) field(f schemas.Field) string {
+	for i, g := range schemas.Fields {
+		if g == f {
+			return r.str(schemas.RawName + i)
+		}
+	}
+	return ""
+}
+
+// Process cleanses one RawPerson record. The caller releases both results.
+func (s *Stage) Process(raw arrow.Record) (clean, findings arrow.Record) {
+	var r rawRow
+	for i := range r.cols {
+		if a, ok := raw.Column(i).(*array.String); ok {
+			r.cols[i] = a
+		}
+	}
+	r.num = raw.Column(schemas.ColRow).(*array.Int64)
+	r.idn = raw.Column(schemas.RawIDNumeric).(*array.Boolean)
+	n := int(raw.NumRows())
+	s.clean.Reserve(n)
+	for r.i = 0; r.i < n; r.i++ {
+		s.row(&r)
+	}
+	s.stats.Read += int64(n)
+	return s.clean.NewRecord(), s.find.NewRecord()
+}
+
+// row decides one row: the first problem that rejects it, or the accepted
+// values with their warnings.
+func (s *Stage) row(r *rawRow) {
+	if d := r.str(schemas.RawDefect); d != "" {
+		f := schemas.Field(r.str(schemas.RawDefectField))
+		s.reject(r, schemas.Code(d), f, r.field(f))
+		return
+	}
+	rawID := r.str(schemas.RawIDNumber)
+	rawType := r.str(schemas.RawIDType)
+	want, ok := s.m.IDTypeOf(rawType)
+	if !ok {
+		s.reject(r, schemas.IDTypeUnknown, schemas.FieldIDType, rawType)
+		return
+	}
+	id, code := ParseID(rawID, want, r.idn.Value(r.i))
+	if code != "" {
+		s.reject(r, code, schemas.FieldIDNumber, rawID)
+		return
+	}
+	rawName := r.str(schemas.RawName)
+	name, code := NormalizeName(rawName)
+	if code != "" {
+		s.reject(r, code, schemas.FieldName, rawName)
+		return
+	}
+	for i, f := range schemas.Fields {
+		if f != schemas.FieldIDNumber && f != schemas.FieldName && s.m.IsRequired(f) &&
+			strings.TrimSpace(r.str(schemas.RawName+i)) == "" {
+			s.reject(r, schemas.RequiredMissing, f, "")
+			return
+		}
+	}
+
+	// Accepted: warnings from here on never drop the row.
+	for _, w := range id.Warnings {
+		s.warn(r, w, schemas.FieldIDNumber, rawID)
+	}
+	gender := id.Gender
+	if v := r.str(schemas.RawGender); strings.TrimSpace(v) != "" {
+		g, ok := ParseGender(v)
+		switch {
+		case !ok:
+			s.warn(r, schemas.GenderInvalid, schemas.FieldGender, v)
+		case gender != 0 && g != gender:
+			s.warn(r, schemas.GenderMismatch, schemas.FieldGender, v)
+		case gender == 0:
+			gender = g
+		}
+	}
+	birth := id.Birth
+	if v := r.str(schemas.RawBirthDate); strings.TrimSpace(v) != "" {
+		d, ok := ParseDate(v, s.m.DateFormats, s.loc)
+		switch {
+		case !ok:
+			s.warn(r, schemas.BirthDateInvalid, schemas.FieldBirthDate, v)
+		case !birth.IsZero() && !sameDay(d, birth):
+			s.warn(r, schemas.BirthDateMismatch, schemas.FieldBirthDate, v)
+		case birth.IsZero():
+			birth = d
+		}
+	}
+	var phone string
+	if v := r.str(schemas.RawPhone); strings.TrimSpace(v) != "" {
+		p, ok := NormalizePhone(v)
+		if ok {
+			phone = p
+		} else {
+			s.warn(r, schemas.PhoneInvalid, schemas.FieldPhone, v)
+		}
+	}
+	var updated time.Time
+	if v := r.str(schemas.RawUpdatedAt); strings.TrimSpace(v) != "" {
+		t, ok := ParseDate(v, s.m.UpdatedAtFormats, s.loc)
+		if ok {
+			updated = t
+		} else {
+			s.warn(r, schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, v)
+		}
+	}
+
+	s.stats.Accepted++
+	s.cs[schemas.ColDept].Append(r.str(schemas.ColDept))
+	s.cs[schemas.ColFile].Append(r.str(schemas.ColFile))
+	s.cRow.Append(r.num.Value(r.i))
+	s.cs[schemas.CleanSourceKey].Append(strings.TrimSpace(r.str(schemas.RawSourceKey)))
+	s.cs[schemas.CleanIDType].Append(string(id.Type))
+	s.cs[schemas.CleanIDNumber].Append(id.Number)
+	s.cs[schemas.CleanName].Append(name)
+	switch gender {
+	case 'M':
+		s.cs[schemas.CleanGender].Append("M")
+	case 'F':
+		s.cs[schemas.CleanGender].Append("F")
+	default:
+		s.cs[schemas.CleanGender].Append("")
+	}
+	if birth.IsZero() {
+		s.cDate.AppendNull()
+	} else {
+		s.cDate.Append(arrow.Date32FromTime(time.Date(birth.Year(), birth.Month(), birth.Day(), 0, 0, 0, 0, time.UTC)))
+	}
+	s.cs[schemas.CleanPhone].Append(phone)
+	s.cs[schemas.CleanAddress].Append(strings.TrimSpace(r.str(schemas.RawAddress)))
+	if updated.IsZero() {
+		s.cUpd.AppendNull()
+	} else {
+		s.cUpd.Append(arrow.Timestamp(updated.UnixMilli()))
+	}
+	s.cPri.Append(int32(s.m.Priority))
+}
+
+func sameDay(a, b time.Time) bool {
+	return a.Year() == b.Year() && a.Month() == b.Month() && a.Day() == b.Day()
+}
+
+func (s *Stage) reject(r *rawRow, c schemas.Code, f schemas.Field, value string) {
+	s.stats.Rejected++
+	s.stats.ByCode[c]++
+	s.finding(r, schemas.Reject, c, f, value)
+}
+
+func (s *Stage) warn(r *rawRow, c schemas.Code, f schemas.Field, value string) {
+	s.stats.Warnings++
+	s.stats.ByCode[c]++
+	s.finding(r, schemas.Warning, c, f, value)
+}
+
+func (s *Stage) finding(r *rawRow, sev schemas.Severity, c schemas.Code, f schemas.Field, value string) {
+	s.fs[schemas.ColDept].Append(r.str(schemas.ColDept))
+	s.fs[schemas.ColFile].Append(r.str(schemas.ColFile))
+	s.fRow.Append(r.num.Value(r.i))
+	s.fs[schemas.FindSourceKey].Append(strings.TrimSpace(r.str(schemas.RawSourceKey)))
+	s.fs[schemas.FindSeverity].Append(string(sev))
+	s.fs[schemas.FindCode].Append(string(c))
+	s.fs[schemas.FindField].Append(string(f))
+	s.fs[schemas.FindValue].Append(value)
+}

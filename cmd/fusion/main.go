@@ -1,0 +1,111 @@
+// Command fusion is the data engineers' tool for the identity fusion
+// pipeline: check departmental exports, generate sample data, and manage
+// the database.
+//
+// Usage:
+//
+//	fusion check --mapping dept.yaml FILE...   dry look at files (no database)
+//	fusion gen --out DIR [--rows N]            deterministic sample exports
+//	fusion migrate [--status]                  apply the embedded migrations
+//
+// Exit codes: 0 success (check: no rejects), 1 rejects found, 2 unusable
+// input or configuration, 3 internal or database error.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitRejects  = 1
+	exitUsage    = 2
+	exitInternal = 3
+)
+
+// usageError marks errors of flags or configuration: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, env *env, args []string) (int, error)
+}
+
+// env is what commands get from main: streams, logger and the environment
+// variables they may read (only cmd reads the environment).
+type env struct {
+	stdout, stderr io.Writer
+	log            *slog.Logger
+	getenv         func(string) string
+}
+
+var commands = []command{
+	{"check", "read and cleanse files without touching the database", runCheck},
+	{"gen", "generate deterministic sample departmental exports", runGen},
+	{"migrate", "apply the embedded database migrations", runMigrate},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &env{stdout: os.Stdout, stderr: os.Stderr, log: newLogger(os.Stderr), getenv: os.Getenv}
+	os.Exit(run(ctx, e, os.Args[1:]))
+}
+
+func run(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(e.stderr)
+		return exitUsage
+	}
+	for _, c := range commands {
+		if c.name != args[0] {
+			continue
+		}
+		code, err := c.run(ctx, e, args[1:])
+		if err != nil {
+			fmt.Fprintf(e.stderr, "fusion %s: %v\n", c.name, err)
+			var ue usageError
+			switch {
+			case errors.As(err, &ue):
+				return exitUsage
+			case errors.Is(err, context.Canceled):
+				fmt.Fprintln(e.stderr, "interrupted: nothing was written to the database")
+				return exitInternal
+			}
+			return exitInternal
+		}
+		return code
+	}
+	fmt.Fprintf(e.stderr, "fusion: unknown command %q\n", args[0])
+	usage(e.stderr)
+	return exitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: fusion <command> [flags] [args]\n\ncommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'fusion <command> -h' for a command's flags.")
+}
+
+// newLogger logs text on a terminal and JSON otherwise.
+func newLogger(w *os.File) *slog.Logger {
+	if st, err := w.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+		return slog.New(slog.NewTextHandler(w, nil))
+	}
+	return slog.New(slog.NewJSONHandler(w, nil))
+}

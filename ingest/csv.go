@@ -1,0 +1,185 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"github.com/idfusion/idfusion/schemas"
+)
+
+// sniffBytes is how much of a CSV file auto-detection looks at.
+const sniffBytes = 256 << 10
+
+// csvSource reads a delimited text export. It parses the raw bytes and
+// decodes field by field: in GBK and GB18030 every byte of a multi-byte
+// character is ≥ 0x30 and never a delimiter, quote or line break, so the
+// split is correct before decoding, and ASCII fields need no decoding at all.
+type csvSource struct {
+	path   string
+	f      *os.File
+	count  *countingReader
+	size   int64
+	cr     *csv.Reader
+	enc    schemas.Encoding
+	dec    *encoding.Decoder // nil for UTF-8
+	hdrRow int
+	cells  []string
+}
+
+func newCSVSource(path string, m *schemas.Mapping) (*csvSource, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	s := &csvSource{path: path, f: f, size: st.Size(), hdrRow: m.HeaderRow}
+	s.count = &countingReader{r: f}
+	br := bufio.NewReaderSize(s.count, 1<<20)
+	sample, _ := br.Peek(sniffBytes)
+	bom := bytes.HasPrefix(sample, []byte{0xEF, 0xBB, 0xBF})
+	if bom {
+		br.Discard(3)
+	}
+	s.enc = m.Encoding
+	if s.enc == schemas.EncodingAuto || s.enc == "" {
+		s.enc = detectEncoding(sample, bom, len(sample) < sniffBytes)
+	}
+	switch s.enc {
+	case schemas.EncodingGBK:
+		s.dec = simplifiedchinese.GBK.NewDecoder()
+	case schemas.EncodingGB18030:
+		s.dec = simplifiedchinese.GB18030.NewDecoder()
+	}
+	s.cr = csv.NewReader(br)
+	s.cr.Comma = rune(m.Delimiter[0])
+	s.cr.FieldsPerRecord = -1 // the Reader flags wrong counts as row defects
+	s.cr.LazyQuotes = true    // legacy exporters leave bare quotes in names and addresses
+	s.cr.ReuseRecord = true
+	return s, nil
+}
+
+// detectEncoding picks UTF-8 when the sample is valid UTF-8 (a BOM settles
+// it), else GB18030, the superset of GBK that Chinese legacy systems write.
+func detectEncoding(sample []byte, bom, whole bool) schemas.Encoding {
+	if bom {
+		return schemas.EncodingUTF8
+	}
+	if !whole {
+		// Do not judge a character cut by the end of the sample.
+		for i := 0; i < utf8.UTFMax && len(sample) > 0; i++ {
+			if r, _ := utf8.DecodeLastRune(sample); r != utf8.RuneError {
+				break
+			}
+			sample = sample[:len(sample)-1]
+		}
+	}
+	if utf8.Valid(sample) {
+		return schemas.EncodingUTF8
+	}
+	return schemas.EncodingGB18030
+}
+
+func (s *csvSource) header() ([]string, error) {
+	for {
+		rec, err := s.cr.Read()
+		if err == io.EOF {
+			return nil, fmt.Errorf("%s: no header row (row %d)", s.path, s.hdrRow)
+		}
+		if err != nil {
+			return nil, s.posErr(err)
+		}
+		line, _ := s.cr.FieldPos(0)
+		if line < s.hdrRow {
+			continue
+		}
+		hdr := make([]string, len(rec))
+		for i, v := range rec {
+			hdr[i] = s.decode(v)
+		}
+		for len(hdr) > 0 && hdr[len(hdr)-1] == "" {
+			hdr = hdr[:len(hdr)-1]
+		}
+		return hdr, nil
+	}
+}
+
+func (s *csvSource) next() (rawRow, error) {
+	for {
+		rec, err := s.cr.Read()
+		if err != nil {
+			if err == io.EOF {
+				return rawRow{}, io.EOF
+			}
+			return rawRow{}, s.posErr(err)
+		}
+		line, _ := s.cr.FieldPos(0)
+		empty := true
+		s.cells = s.cells[:0]
+		for _, v := range rec {
+			if v != "" {
+				empty = false
+			}
+			s.cells = append(s.cells, s.decode(v))
+		}
+		if empty {
+			continue
+		}
+		return rawRow{num: int64(line), cells: s.cells}, nil
+	}
+}
+
+func (s *csvSource) decode(v string) string {
+	if s.dec == nil {
+		return v
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] >= utf8.RuneSelf {
+			out, err := s.dec.String(v)
+			if err != nil {
+				// x/text's Chinese decoders do not fail on bad bytes (they
+				// substitute U+FFFD); mark the value so the row is rejected.
+				return "\uFFFD"
+			}
+			return out
+		}
+	}
+	return v
+}
+
+func (s *csvSource) posErr(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: row %d, column %d: %w", s.path, pe.StartLine, pe.Column, pe.Err)
+	}
+	return fmt.Errorf("%s: %w", s.path, err)
+}
+
+func (s *csvSource) progress() (int64, int64) { return s.count.n.Load(), s.size }
+
+func (s *csvSource) close() error { return s.f.Close() }
+
+// countingReader counts bytes read, for progress from another goroutine.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}

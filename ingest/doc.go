@@ -1,0 +1,10 @@
+// Package ingest reads one departmental export (CSV in UTF-8, GBK or
+// GB18030; XLSX; Parquet; Arrow IPC) through the department's mapping into
+// Arrow record batches of raw strings with provenance (schemas.RawPerson).
+//
+// Like encoding/csv, a Reader streams: memory is bounded by the batch size,
+// not the file size. A problem with one row (wrong field count, bytes that
+// do not decode) is recorded on the row as a defect for the cleanse stage to
+// reject; only I/O errors, a missing mapped column or a corrupt container
+// fail the file.
+package ingest

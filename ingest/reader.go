@@ -1,0 +1,292 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/idfusion/idfusion/schemas"
+)
+
+// ErrMissingColumn is wrapped by a ColumnError.
+var ErrMissingColumn = errors.New("mapped column not found in header")
+
+// ColumnError reports a mapped column that the file's header lacks. The file
+// is refused before any row is read.
+type ColumnError struct {
+	Path   string
+	Column string // the department's header name
+	Field  schemas.Field
+}
+
+func (e *ColumnError) Error() string {
+	return fmt.Sprintf("%s: column %q (%s) not found in header", e.Path, e.Column, e.Field)
+}
+
+func (e *ColumnError) Unwrap() error { return ErrMissingColumn }
+
+// Options tune a Reader. The zero value is ready to use.
+type Options struct {
+	// BatchRows is the number of rows per record. Default schemas.BatchRows.
+	BatchRows int
+	// Alloc allocates the record buffers. Default memory.DefaultAllocator.
+	Alloc memory.Allocator
+	// Format overrides the mapping's format and the file extension.
+	Format schemas.Format
+}
+
+// File describes the file a Reader reads.
+type File struct {
+	Path string
+	// Dept is the department code from the mapping.
+	Dept string
+	// SHA256 is the hex digest of the file's bytes, its identity in lineage.
+	SHA256 string
+	// Size is the file size in bytes.
+	Size   int64
+	Format schemas.Format
+	// Encoding is the CSV encoding actually used (detected when auto).
+	Encoding schemas.Encoding
+}
+
+// Reader streams one file as RawPerson records.
+type Reader struct {
+	file    File
+	mapping *schemas.Mapping
+	src     rowSource
+	// col[i] is the source column of schemas.Fields[i], -1 when unmapped.
+	col       [9]int
+	width     int
+	batchRows int
+	bld       *array.RecordBuilder
+	str       [9]*array.StringBuilder
+	numeric   *array.BooleanBuilder
+	defect    *array.StringBuilder
+	defField  *array.StringBuilder
+	dept      *array.StringBuilder
+	sha       *array.StringBuilder
+	rowNum    *array.Int64Builder
+	rows      int64
+	done      bool
+}
+
+// Open hashes the file, opens it with the reader its format needs and
+// checks the header against the mapping. A mapped column missing from the
+// header is a *ColumnError.
+func Open(path string, m *schemas.Mapping, opts Options) (_ *Reader, err error) {
+	f := File{Path: path, Dept: m.Department.Code, Format: opts.Format}
+	if f.Format == "" {
+		f.Format = schemas.FormatFromPath(path)
+	}
+	if f.Format == "" {
+		f.Format = m.Format
+	}
+	if f.Format == "" {
+		return nil, fmt.Errorf("%s: cannot tell the file format from its name; set format in %s", path, m.Path)
+	}
+	if f.SHA256, f.Size, err = hashFile(path); err != nil {
+		return nil, err
+	}
+	var src rowSource
+	switch f.Format {
+	case schemas.FormatCSV:
+		var cs *csvSource
+		cs, err = newCSVSource(path, m)
+		if err == nil {
+			f.Encoding = cs.enc
+			src = cs
+		}
+	case schemas.FormatXLSX:
+		src, err = newXLSXSource(path, m)
+	case schemas.FormatParquet, schemas.FormatArrow:
+		src, err = newArrowSource(path, f.Format)
+	default:
+		err = fmt.Errorf("%s: unsupported format %q", path, f.Format)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r := &Reader{file: f, mapping: m, src: src, batchRows: opts.BatchRows}
+	defer func() {
+		if err != nil {
+			src.close()
+		}
+	}()
+	if r.batchRows <= 0 {
+		r.batchRows = schemas.BatchRows
+	}
+	hdr, err := src.header()
+	if err != nil {
+		return nil, err
+	}
+	if err := r.bindHeader(hdr); err != nil {
+		return nil, err
+	}
+	alloc := opts.Alloc
+	if alloc == nil {
+		alloc = memory.DefaultAllocator
+	}
+	r.bld = array.NewRecordBuilder(alloc, schemas.RawPerson)
+	r.dept = r.bld.Field(schemas.ColDept).(*array.StringBuilder)
+	r.sha = r.bld.Field(schemas.ColFile).(*array.StringBuilder)
+	r.rowNum = r.bld.Field(schemas.ColRow).(*array.Int64Builder)
+	for i := range schemas.Fields {
+		r.str[i] = r.bld.Field(schemas.RawName + i).(*array.StringBuilder)
+	}
+	r.numeric = r.bld.Field(schemas.RawIDNumeric).(*array.BooleanBuilder)
+	r.defect = r.bld.Field(schemas.RawDefect).(*array.StringBuilder)
+	r.defField = r.bld.Field(schemas.RawDefectField).(*array.StringBuilder)
+	return r, nil
+}
+
+// headerKey folds a header cell for matching: departments' exports differ
+// in full-width forms, stray spaces and ASCII case.
+func headerKey(s string) string {
+	s = strings.TrimPrefix(s, "\uFEFF")
+	s = norm.NFKC.String(strings.TrimSpace(s))
+	return strings.ToLower(strings.Join(strings.Fields(s), ""))
+}
+
+func (r *Reader) bindHeader(hdr []string) error {
+	r.width = len(hdr)
+	pos := make(map[string]int, len(hdr))
+	for i, h := range hdr {
+		k := headerKey(h)
+		if _, dup := pos[k]; !dup && k != "" {
+			pos[k] = i
+		}
+	}
+	for i, f := range schemas.Fields {
+		r.col[i] = -1
+		name, ok := r.mapping.Columns[f]
+		if !ok || name == "" {
+			continue
+		}
+		idx, ok := pos[headerKey(name)]
+		if !ok {
+			return &ColumnError{Path: r.file.Path, Column: name, Field: f}
+		}
+		r.col[i] = idx
+	}
+	return nil
+}
+
+// File describes the file being read.
+func (r *Reader) File() File { return r.file }
+
+// Rows is the number of data rows read so far.
+func (r *Reader) Rows() int64 { return r.rows }
+
+// Progress reports how much of the file has been read and its total, in the
+// source's units (bytes); for progress bars.
+func (r *Reader) Progress() (done, total int64) { return r.src.progress() }
+
+// Next returns the next record of up to BatchRows rows, or io.EOF after the
+// last. The caller releases the record.
+func (r *Reader) Next(ctx context.Context) (arrow.Record, error) {
+	if r.done {
+		return nil, io.EOF
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	n := 0
+	for n < r.batchRows {
+		row, err := r.src.next()
+		if err == io.EOF {
+			r.done = true
+			break
+		}
+		if err != nil {
+			r.bld.NewRecord().Release() // drop the partial batch
+			return nil, err
+		}
+		r.append(row)
+		n++
+	}
+	if n == 0 {
+		return nil, io.EOF
+	}
+	r.rows += int64(n)
+	return r.bld.NewRecord(), nil
+}
+
+func (r *Reader) append(row rawRow) {
+	r.dept.Append(r.file.Dept)
+	r.sha.Append(r.file.SHA256)
+	r.rowNum.Append(row.num)
+	var defect schemas.Code
+	var defField schemas.Field
+	if len(row.cells) != r.width {
+		defect = schemas.RowFieldCount
+	}
+	idNumeric := false
+	for i, f := range schemas.Fields {
+		c := r.col[i]
+		if c < 0 || c >= len(row.cells) {
+			r.str[i].Append("")
+			continue
+		}
+		v := row.cells[c]
+		if !validText(v) {
+			if defect == "" {
+				defect, defField = schemas.FieldUndecoded, f
+			}
+			v = strings.ToValidUTF8(v, "\uFFFD")
+		}
+		r.str[i].Append(v)
+		if f == schemas.FieldIDNumber && row.numeric != nil && c < len(row.numeric) {
+			idNumeric = row.numeric[c]
+		}
+	}
+	r.numeric.Append(idNumeric)
+	r.defect.Append(string(defect))
+	r.defField.Append(string(defField))
+}
+
+// validText reports whether s is valid UTF-8 without U+FFFD: decoders
+// substitute U+FFFD for bytes they cannot map (GBK user-defined areas where
+// legacy systems keep rare name characters), and such a value must never be
+// stored garbled.
+func validText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return utf8.ValidString(s[i:]) && !strings.ContainsRune(s[i:], utf8.RuneError)
+		}
+	}
+	return true
+}
+
+// Close releases the file and the builders.
+func (r *Reader) Close() error {
+	if r.bld != nil {
+		r.bld.Release()
+		r.bld = nil
+	}
+	return r.src.close()
+}
+
+func hashFile(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}

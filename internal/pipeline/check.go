@@ -1,0 +1,218 @@
+package pipeline
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+
+	"github.com/idfusion/idfusion/ingest"
+	"github.com/idfusion/idfusion/internal/feedback"
+	"github.com/idfusion/idfusion/schemas"
+)
+
+// FileSummary is the outcome of one file in machine-readable form.
+type FileSummary struct {
+	Path     string           `json:"path"`
+	Dept     string           `json:"dept"`
+	SHA256   string           `json:"sha256,omitempty"`
+	Format   schemas.Format   `json:"format,omitempty"`
+	Encoding schemas.Encoding `json:"encoding,omitempty"`
+	Read     int64            `json:"rows_read"`
+	Accepted int64            `json:"rows_accepted"`
+	Rejected int64            `json:"rows_rejected"`
+	Warnings int64            `json:"warnings"`
+	// Rejects counts rejected rows by reason; WarningCodes counts warnings.
+	Rejects      map[schemas.Code]int64 `json:"rejects_by_reason"`
+	WarningCodes map[schemas.Code]int64 `json:"warnings_by_reason"`
+	// Error says why the file could not be used; "" when it was read.
+	Error string `json:"error,omitempty"`
+}
+
+// Summarize turns a report into its summary.
+func Summarize(r FileReport) FileSummary {
+	s := FileSummary{
+		Path: r.Input.Path, Dept: r.Input.Mapping.Department.Code,
+		SHA256: r.File.SHA256, Format: r.File.Format, Encoding: r.File.Encoding,
+		Read: r.Stats.Read, Accepted: r.Stats.Accepted, Rejected: r.Stats.Rejected, Warnings: r.Stats.Warnings,
+		Rejects: map[schemas.Code]int64{}, WarningCodes: map[schemas.Code]int64{},
+	}
+	for c, n := range r.Stats.ByCode {
+		if c.Severity() == schemas.Reject {
+			s.Rejects[c] = n
+		} else {
+			s.WarningCodes[c] = n
+		}
+	}
+	if r.Err != nil {
+		s.Error = r.Err.Error()
+	}
+	return s
+}
+
+// CheckResult is what a check found and wrote.
+type CheckResult struct {
+	Files []FileSummary `json:"files"`
+	// RejectsParquet is the Parquet file of rejects (sensitive values
+	// masked); Feedback lists one workbook per department.
+	RejectsParquet string   `json:"rejects_parquet"`
+	Feedback       []string `json:"feedback"`
+}
+
+// Rejected reports whether any row was rejected.
+func (c CheckResult) Rejected() bool {
+	for _, f := range c.Files {
+		if f.Rejected > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Unusable reports whether any file could not be used.
+func (c CheckResult) Unusable() bool {
+	for _, f := range c.Files {
+		if f.Error != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// Check reads and cleanses the inputs without touching the database and
+// writes, into outDir, the rejects as Parquet and each department's
+// feedback workbook.
+func Check(ctx context.Context, inputs []Input, outDir string, opts Options) (CheckResult, error) {
+	col := NewCollector()
+	reports, err := Run(ctx, inputs, col, opts)
+	if err != nil {
+		return CheckResult{}, err
+	}
+	res := CheckResult{}
+	for _, r := range reports {
+		res.Files = append(res.Files, Summarize(r))
+	}
+	if err := os.MkdirAll(outDir, 0o750); err != nil {
+		return res, err
+	}
+	res.RejectsParquet = filepath.Join(outDir, "rejects.parquet")
+	if err := writeFindingsParquet(res.RejectsParquet, col.Rejects()); err != nil {
+		return res, err
+	}
+	res.Feedback, err = col.WriteFeedback(outDir, reports)
+	return res, err
+}
+
+// finding is one collected finding with its department and file.
+type finding struct {
+	dept, sha string
+	row       feedback.Row
+	severity  schemas.Severity
+}
+
+// Collector is a Sink that keeps findings for the feedback workbooks and the
+// rejects file, and discards clean rows.
+type Collector struct {
+	mu    sync.Mutex
+	finds []finding
+}
+
+// NewCollector returns an empty Collector.
+func NewCollector() *Collector { return &Collector{} }
+
+// Clean discards accepted rows.
+func (c *Collector) Clean(ingest.File, arrow.Record) error { return nil }
+
+// Findings keeps the findings of rec.
+func (c *Collector) Findings(f ingest.File, rec arrow.Record) error {
+	str := func(i int) *array.String { return rec.Column(i).(*array.String) }
+	rows := rec.Column(schemas.ColRow).(*array.Int64)
+	base := filepath.Base(f.Path)
+	out := make([]finding, rec.NumRows())
+	for i := range out {
+		out[i] = finding{
+			dept: f.Dept, sha: f.SHA256,
+			severity: schemas.Severity(str(schemas.FindSeverity).Value(i)),
+			row: feedback.Row{
+				File: base, Row: rows.Value(i),
+				SourceKey: str(schemas.FindSourceKey).Value(i),
+				Field:     schemas.Field(str(schemas.FindField).Value(i)),
+				Value:     str(schemas.FindValue).Value(i),
+				Code:      schemas.Code(str(schemas.FindCode).Value(i)),
+			},
+		}
+	}
+	c.mu.Lock()
+	c.finds = append(c.finds, out...)
+	c.mu.Unlock()
+	return nil
+}
+
+// Rejects returns the collected rejects in file and row order.
+func (c *Collector) Rejects() []finding {
+	var out []finding
+	for _, f := range c.finds {
+		if f.severity == schemas.Reject {
+			out = append(out, f)
+		}
+	}
+	slices.SortFunc(out, func(a, b finding) int {
+		return cmp.Or(cmp.Compare(a.dept, b.dept), cmp.Compare(a.row.File, b.row.File), cmp.Compare(a.row.Row, b.row.Row))
+	})
+	return out
+}
+
+// WriteFeedback writes one workbook per department of reports into dir and
+// returns their paths.
+func (c *Collector) WriteFeedback(dir string, reports []FileReport) ([]string, error) {
+	books := map[string]*feedback.Workbook{}
+	for _, r := range reports {
+		d := r.Input.Mapping.Department
+		wb := books[d.Code]
+		if wb == nil {
+			wb = &feedback.Workbook{Dept: d}
+			books[d.Code] = wb
+		}
+		fl := feedback.File{Name: filepath.Base(r.Input.Path), SHA256: r.File.SHA256,
+			Read: r.Stats.Read, Accepted: r.Stats.Accepted, Rejected: r.Stats.Rejected, Warnings: r.Stats.Warnings}
+		if r.Err != nil {
+			fl.Error = FileProblem(r.Err)
+		}
+		wb.Files = append(wb.Files, fl)
+	}
+	for _, f := range c.finds {
+		wb := books[f.dept]
+		if f.severity == schemas.Reject {
+			wb.Rejects = append(wb.Rejects, f.row)
+		} else {
+			wb.Warnings = append(wb.Warnings, f.row)
+		}
+	}
+	var paths []string
+	for _, code := range slices.Sorted(maps.Keys(books)) {
+		p := filepath.Join(dir, code+"-feedback.xlsx")
+		if err := feedback.Write(p, *books[code]); err != nil {
+			return paths, err
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
+}
+
+// FileProblem explains in Chinese, for the department, why a file could
+// not be used; the technical detail follows for the engineer.
+func FileProblem(err error) string {
+	var ce *ingest.ColumnError
+	if errors.As(err, &ce) {
+		return fmt.Sprintf("文件缺少约定的列“%s”，整个文件未处理（%v）", ce.Column, err)
+	}
+	return fmt.Sprintf("文件无法读取，整个文件未处理（%v）", err)
+}

@@ -1,0 +1,72 @@
+package pipeline
+
+import (
+	"os"
+
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/apache/arrow/go/v17/parquet"
+	"github.com/apache/arrow/go/v17/parquet/compress"
+	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+
+	"github.com/idfusion/idfusion/internal/pii"
+	"github.com/idfusion/idfusion/schemas"
+)
+
+// writeFindingsParquet writes findings as schemas.Finding rows. ID numbers
+// and phones are masked: the Parquet file is for engineers, and only the
+// department's own workbook carries its raw values.
+func writeFindingsParquet(path string, finds []finding) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w, err := pqarrow.NewFileWriter(schemas.Finding, f,
+		parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd)),
+		pqarrow.DefaultWriterProps())
+	if err != nil {
+		return err
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schemas.Finding)
+	defer b.Release()
+	str := func(i int) *array.StringBuilder { return b.Field(i).(*array.StringBuilder) }
+	flush := func() error {
+		rec := b.NewRecord()
+		defer rec.Release()
+		return w.WriteBuffered(rec)
+	}
+	for i, fd := range finds {
+		str(schemas.ColDept).Append(fd.dept)
+		str(schemas.ColFile).Append(fd.sha)
+		b.Field(schemas.ColRow).(*array.Int64Builder).Append(fd.row.Row)
+		str(schemas.FindSourceKey).Append(fd.row.SourceKey)
+		str(schemas.FindSeverity).Append(string(fd.severity))
+		str(schemas.FindCode).Append(string(fd.row.Code))
+		str(schemas.FindField).Append(string(fd.row.Field))
+		str(schemas.FindValue).Append(MaskValue(fd.row.Field, fd.row.Value))
+		if (i+1)%schemas.BatchRows == 0 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// MaskValue masks v if field f is sensitive.
+func MaskValue(f schemas.Field, v string) string {
+	switch f {
+	case schemas.FieldIDNumber:
+		return pii.MaskID(v)
+	case schemas.FieldPhone:
+		return pii.MaskPhone(v)
+	}
+	return v
+}

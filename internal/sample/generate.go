@@ -1,0 +1,162 @@
+package sample
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/bits"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/idfusion/idfusion/schemas"
+)
+
+// Config says what to generate.
+type Config struct {
+	// Dir receives exports/, mappings/ and truth.json. Required.
+	Dir string
+	// Rows is the approximate total number of data rows over all
+	// departments. Default 1000; at most 40 million.
+	Rows int
+	// Seed makes a different but equally deterministic data set. Default 1.
+	Seed uint64
+	// Depts limits generation to these department codes. Default all.
+	Depts []string
+}
+
+// Truth is what a correct pipeline must find in the generated files.
+type Truth struct {
+	Seed  uint64      `json:"seed"`
+	Rows  int64       `json:"rows"`
+	Files []TruthFile `json:"files"`
+	// Persons is the number of distinct people with at least one accepted
+	// row: the accounts an import into an empty store must create.
+	Persons int64 `json:"persons"`
+}
+
+// TruthFile is the expected outcome of one generated file.
+type TruthFile struct {
+	Dept         string                 `json:"dept"`
+	Path         string                 `json:"path"` // relative to Config.Dir
+	Rows         int64                  `json:"rows"`
+	Accepted     int64                  `json:"accepted"`
+	Rejected     int64                  `json:"rejected"`
+	Warnings     int64                  `json:"warnings"`
+	Rejects      map[schemas.Code]int64 `json:"rejects_by_reason"`
+	WarningCodes map[schemas.Code]int64 `json:"warnings_by_reason"`
+}
+
+// Depts lists the codes of the sample departments.
+func Depts() []string {
+	out := make([]string, len(depts))
+	for i, d := range depts {
+		out[i] = d.code
+	}
+	return out
+}
+
+// Generate writes the sample data set and returns its truth, also written
+// to Dir/truth.json.
+func Generate(ctx context.Context, cfg Config) (Truth, error) {
+	if cfg.Dir == "" {
+		return Truth{}, errors.New("sample: Config.Dir is required")
+	}
+	if cfg.Rows <= 0 {
+		cfg.Rows = 1000
+	}
+	if cfg.Rows > 40_000_000 {
+		return Truth{}, fmt.Errorf("sample: Config.Rows %d is over 40 million", cfg.Rows)
+	}
+	if cfg.Seed == 0 {
+		cfg.Seed = 1
+	}
+	var chosen []int
+	for i, d := range depts {
+		if len(cfg.Depts) == 0 || slices.Contains(cfg.Depts, d.code) {
+			chosen = append(chosen, i)
+		}
+	}
+	if len(chosen) == 0 {
+		return Truth{}, fmt.Errorf("sample: none of the departments %v exists (known: %v)", cfg.Depts, Depts())
+	}
+	for _, sub := range []string{"exports", "mappings"} {
+		if err := os.MkdirAll(filepath.Join(cfg.Dir, sub), 0o755); err != nil {
+			return Truth{}, err
+		}
+	}
+	g := newGen(cfg.Seed)
+	share := 0.0
+	for _, di := range chosen {
+		share += deptShare[di]
+	}
+	people := max(1, int(float64(cfg.Rows)/share+0.5))
+	truth := Truth{Seed: cfg.Seed}
+	accepted := make([]uint64, people/64+1) // bit i: person i has an accepted row
+	for _, di := range chosen {
+		d := depts[di]
+		if err := os.WriteFile(filepath.Join(cfg.Dir, "mappings", d.code+".yaml"), []byte(d.mappingYAML()), 0o644); err != nil {
+			return truth, err
+		}
+		rel := filepath.Join("exports", d.file)
+		w, err := newWriter(d, filepath.Join(cfg.Dir, rel))
+		if err != nil {
+			return truth, err
+		}
+		tf := TruthFile{Dept: d.code, Path: rel, Rejects: map[schemas.Code]int64{}, WarningCodes: map[schemas.Code]int64{}}
+		for i := range people {
+			if i%65536 == 0 {
+				if err := ctx.Err(); err != nil {
+					w.close()
+					return truth, err
+				}
+			}
+			p := g.person(i)
+			if p.depts&(1<<di) == 0 {
+				if len(cfg.Depts) == 0 || firstChosen(p, chosen) != di {
+					continue
+				}
+			}
+			r := g.makeRow(di, p)
+			if err := w.write(&r); err != nil {
+				w.close()
+				return truth, fmt.Errorf("sample: %s: %w", rel, err)
+			}
+			tf.Rows++
+			if r.reject != "" {
+				tf.Rejected++
+				tf.Rejects[r.reject]++
+				continue
+			}
+			tf.Accepted++
+			accepted[i/64] |= 1 << (i % 64)
+			for _, c := range r.warnings {
+				tf.Warnings++
+				tf.WarningCodes[c]++
+			}
+		}
+		if err := w.close(); err != nil {
+			return truth, fmt.Errorf("sample: %s: %w", rel, err)
+		}
+		truth.Rows += tf.Rows
+		truth.Files = append(truth.Files, tf)
+	}
+	for _, w := range accepted {
+		truth.Persons += int64(bits.OnesCount64(w))
+	}
+	b, _ := json.MarshalIndent(truth, "", "  ")
+	return truth, os.WriteFile(filepath.Join(cfg.Dir, "truth.json"), append(b, '\n'), 0o644)
+}
+
+// firstChosen returns the first chosen department: with a subset of
+// departments, a person none of them holds is given to the first, so every
+// person still has a row.
+func firstChosen(p person, chosen []int) int {
+	for _, di := range chosen {
+		if p.depts&(1<<di) != 0 {
+			return -1
+		}
+	}
+	return chosen[0]
+}
