@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -49,6 +50,7 @@ type xlsxSource struct {
 	sc      *sheetScanner
 	total   int64
 	hdrRow  int64
+	hdr     []string
 	hdrDone bool
 	width   int
 	cells   []string
@@ -130,6 +132,9 @@ func (s *xlsxSource) errorf(err error) error {
 }
 
 func (s *xlsxSource) header() ([]string, error) {
+	if s.hdrDone {
+		return s.hdr, nil
+	}
 	for {
 		num, err := s.sc.next()
 		if err == io.EOF {
@@ -155,7 +160,7 @@ func (s *xlsxSource) header() ([]string, error) {
 		if len(hdr) == 0 {
 			return nil, s.errorf(fmt.Errorf("header row %d is empty", s.hdrRow))
 		}
-		s.hdrDone, s.width = true, len(hdr)
+		s.hdr, s.hdrDone, s.width = hdr, true, len(hdr)
 		return hdr, nil
 	}
 }
@@ -265,10 +270,10 @@ func relType(uri, kind string) bool { return strings.HasSuffix(uri, "/"+kind) }
 
 // resolve turns a relationship target into a part name.
 func resolve(base, target string) string {
-	if strings.HasPrefix(target, "/") {
-		return strings.TrimPrefix(path.Clean(target), "/")
+	if !strings.HasPrefix(target, "/") {
+		target = path.Join(path.Dir(base), target)
 	}
-	return path.Join(path.Dir(base), target)
+	return strings.TrimPrefix(path.Clean(target), "/")
 }
 
 // workbook resolves the package's workbook and the sheet named sheet ("" for
@@ -443,90 +448,83 @@ func (t *sharedStrings) at(i int) string { return t.text[t.off[i]:t.off[i+1]] }
 
 // readSharedStrings parses a shared strings part (<sst><si>…</si></sst>).
 func readSharedStrings(r io.Reader, window int) (*sharedStrings, error) {
-	w := xmlWindow{r: r, buf: make([]byte, window)}
-	var (
-		text  strings.Builder
-		off   = []uint32{0}
-		arena []byte
-		in    bool
-	)
-	for {
-		b, i := w.buf[:w.end], w.pos
-		j := bytes.IndexByte(b[i:], '<')
-		if j < 0 {
-			w.pos = w.end // text between elements means nothing here
-			if err := w.more(); err != nil {
-				if err == io.EOF {
+	p := sstReader{w: xmlWindow{r: r, buf: make([]byte, window)}, off: []uint32{0}}
+	for !p.done {
+		err := p.step()
+		if err == errShort {
+			if err = p.w.more(); err == io.EOF {
+				if !p.in {
 					break
 				}
-				return nil, fmt.Errorf("string %d: %w", len(off)-1, err)
+				err = io.ErrUnexpectedEOF
 			}
-			continue
-		}
-		i += j
-		t, next, err := readTag(b, i)
-		if err == nil && in && t.kind == tagOpen && string(t.name) == "si" {
-			arena, next, err = readRich(arena[:0], b, next)
-			if err == nil {
-				arena = unescapeXString(arena)
-				if uint64(text.Len())+uint64(len(arena)) > math.MaxUint32 {
-					return nil, errors.New("shared strings larger than 4 GiB")
-				}
-				text.Write(arena)
-				off = append(off, uint32(text.Len()))
-			}
-		}
-		if err == errShort {
-			w.pos = i
-			if err := w.more(); err != nil {
-				if err == io.EOF {
-					err = io.ErrUnexpectedEOF
-				}
-				return nil, fmt.Errorf("string %d: %w", len(off)-1, err)
-			}
-			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("string %d: %w", len(off)-1, err)
-		}
-		w.pos = next
-		switch {
-		case t.kind == tagOpen && string(t.name) == "sst":
-			in = true
-			if n, ok := parseUint(attr(t.attrs, "uniqueCount")); ok && cap(off) < 1<<20 {
-				off = make([]uint32, 1, min(n, 1<<20)+1) // a hint, not trusted
-			}
-		case t.kind == tagSelf && in && string(t.name) == "si":
-			off = append(off, uint32(text.Len()))
-		case t.kind == tagOpen && in && string(t.name) != "si":
-			// Skip the whole element (extLst) so nothing inside is taken
-			// for a string.
-			w.pos = i
-			next, err = skipElement(b, next)
-			for err == errShort {
-				if err = w.more(); err == nil {
-					b = w.buf[:w.end]
-					_, next, err = readTag(b, w.pos)
-					if err == nil {
-						next, err = skipElement(b, next)
-					}
-				} else if err == io.EOF {
-					err = io.ErrUnexpectedEOF
-				}
-			}
-			if err != nil {
-				return nil, fmt.Errorf("string %d: %w", len(off)-1, err)
-			}
-			w.pos = next
-		case t.kind == tagClose && string(t.name) == "sst":
-			in = false
+			return nil, fmt.Errorf("string item %d: %w", len(p.off), err)
 		}
 	}
 	// Read to the end so that archive/zip verifies the checksum.
 	if _, err := io.Copy(io.Discard, r); err != nil {
 		return nil, err
 	}
-	return &sharedStrings{text: text.String(), off: off}, nil
+	return &sharedStrings{text: p.text.String(), off: p.off}, nil
+}
+
+// sstReader is the state of readSharedStrings.
+type sstReader struct {
+	w        xmlWindow
+	text     strings.Builder
+	off      []uint32
+	arena    []byte
+	in, done bool // within <sst>, after </sst>
+}
+
+// step parses one tag, or one whole element within <sst>, at the window's
+// position.
+func (p *sstReader) step() error {
+	b, i := p.w.buf[:p.w.end], p.w.pos
+	j := bytes.IndexByte(b[i:], '<')
+	if j < 0 {
+		p.w.pos = p.w.end // text between elements means nothing here
+		return errShort
+	}
+	i += j
+	t, next, err := readTag(b, i)
+	if err == nil && p.in && t.kind == tagOpen {
+		if string(t.name) == "si" {
+			if p.arena, next, err = readRich(p.arena[:0], b, next); err == nil {
+				err = p.add(unescapeXString(p.arena))
+			}
+		} else { // extLst: nothing inside is a string
+			next, err = skipElement(b, next)
+		}
+	}
+	if err != nil {
+		p.w.pos = i
+		return err
+	}
+	p.w.pos = next
+	switch {
+	case t.kind == tagOpen && string(t.name) == "sst":
+		p.in = true
+		if n, ok := parseUint(attr(t.attrs, "uniqueCount")); ok {
+			p.off = slices.Grow(p.off, min(n, 1<<20)) // a hint, not trusted
+		}
+	case t.kind == tagSelf && p.in && string(t.name) == "si":
+		return p.add(nil)
+	case t.kind == tagClose && string(t.name) == "sst", t.kind == tagSelf && string(t.name) == "sst":
+		p.in, p.done = false, true
+	}
+	return nil
+}
+
+func (p *sstReader) add(s []byte) error {
+	if uint64(p.text.Len())+uint64(len(s)) > math.MaxUint32 {
+		return errors.New("shared strings larger than 4 GiB")
+	}
+	p.text.Write(s)
+	p.off = append(p.off, uint32(p.text.Len()))
+	return nil
 }
 
 // errShort reports that an element does not end within the read window;
@@ -675,15 +673,15 @@ func (s *sheetScanner) next() (int64, error) {
 // true when a row was read (or failed: then err names it).
 func (s *sheetScanner) step() (num int64, got bool, err error) {
 	b, i := s.w.buf[:s.w.end], s.w.pos
+	if s.state == sheetBefore && s.w.base == 0 && len(b) >= 2 && (b[0] == 0xFE && b[1] == 0xFF || b[0] == 0xFF && b[1] == 0xFE) {
+		return 0, false, errors.New("UTF-16 sheet XML is not supported")
+	}
 	j := bytes.IndexByte(b[i:], '<')
 	if j < 0 {
 		s.w.pos = s.w.end // text between elements means nothing here
 		return 0, false, errShort
 	}
 	i += j
-	if s.w.base == 0 && i >= 2 && (b[0] == 0xFE && b[1] == 0xFF || b[0] == 0xFF && b[1] == 0xFE) {
-		return 0, false, errors.New("UTF-16 sheet XML is not supported")
-	}
 	t, next, err := readTag(b, i)
 	if err != nil {
 		s.w.pos = i
@@ -708,9 +706,12 @@ func (s *sheetScanner) step() (num int64, got bool, err error) {
 			if v := attr(t.attrs, "r"); v != nil {
 				n, ok := parseUint(v)
 				if !ok || n < 1 || n > xlsxMaxRows {
-					return s.row + 1, true, fmt.Errorf("bad row number %q", v)
+					return 0, false, fmt.Errorf("bad row number %q", v)
 				}
 				num = int64(n)
+			}
+			if num > xlsxMaxRows {
+				return num, true, errors.New("row beyond the last row of a sheet")
 			}
 			s.cells, s.arena = s.cells[:0], s.arena[:0]
 			if t.kind == tagOpen {
@@ -845,15 +846,18 @@ func (s *sheetScanner) parseCell(b []byte, i int, t xmlTag, prev int) (next, col
 		}
 		s.arena = s.arena[:start]
 		c.kind, c.start = cellShared, int32(n)
+		if s.sst.off[n] == s.sst.off[n+1] {
+			c.kind = cellEmpty // excelize writes "" cells as an empty shared string
+		}
 	case "inlineStr":
 		if is < 0 {
 			is, ie = vs, ve
 		}
 		s.arena = s.span(start, is, ie)
-		s.arena = append(s.arena[:start], unescapeXString(s.arena[start:])...)
+		s.arena = s.arena[:start+len(unescapeXString(s.arena[start:]))]
 	case "str":
 		s.arena = s.span(start, vs, ve)
-		s.arena = append(s.arena[:start], unescapeXString(s.arena[start:])...)
+		s.arena = s.arena[:start+len(unescapeXString(s.arena[start:]))]
 	case "b":
 		s.arena = s.span(start, vs, ve)
 		switch string(s.arena[start:]) {
@@ -916,7 +920,7 @@ func (s *sheetScanner) number(start int, style []byte) bool {
 	// "13912345678.0" is what a person sees as 13912345678. Anything else,
 	// notably the E+17 form of an ID that lost its digits, is kept as
 	// stored for the cleanse stage to judge.
-	if k := bytes.IndexByte(v, '.'); k > 0 && isDigits(bytes.TrimPrefix(v[:k], []byte("-"))) && len(v) > k+1 && len(bytes.TrimRight(v[k+1:], "0")) == 0 {
+	if k := bytes.IndexByte(v, '.'); k > 0 && k < len(v)-1 && isInteger(v[:k]) && allZeros(v[k+1:]) {
 		s.arena = s.arena[:start+k]
 	}
 	return true
@@ -1018,7 +1022,7 @@ func readTag(b []byte, i int) (t xmlTag, next int, err error) {
 		if k < 0 {
 			return t, 0, errShort
 		}
-		t.kind, t.name = tagClose, localName(bytes.TrimRight(b[i+2:i+2+k], " \t\r\n"))
+		t.kind, t.name = tagClose, localName(trimSpaceRight(b[i+2:i+2+k]))
 		return t, i + 3 + k, nil
 	case '?':
 		k := bytes.Index(b[i+2:], []byte("?>"))
@@ -1100,9 +1104,7 @@ func readTag(b []byte, i int) (t xmlTag, next int, err error) {
 	return t, k + 1, nil
 }
 
-func isNameEnd(c byte) bool {
-	return c == ' ' || c == '>' || c == '/' || c == '\t' || c == '\n' || c == '\r'
-}
+func isNameEnd(c byte) bool { return c == '>' || c == '/' || isSpace(c) }
 
 func localName(name []byte) []byte {
 	if k := bytes.LastIndexByte(name, ':'); k >= 0 {
@@ -1121,13 +1123,13 @@ func clip(b []byte, n int) []byte {
 // nextAttr splits the first attribute off a tag's attribute text; ok is
 // false at the end or on malformed text.
 func nextAttr(a []byte) (name, val, rest []byte, ok bool) {
-	a = bytes.TrimLeft(a, " \t\r\n")
+	a = trimSpaceLeft(a)
 	eq := bytes.IndexByte(a, '=')
 	if eq <= 0 {
 		return nil, nil, nil, false
 	}
-	name = bytes.TrimRight(a[:eq], " \t\r\n")
-	a = bytes.TrimLeft(a[eq+1:], " \t\r\n")
+	name = trimSpaceRight(a[:eq])
+	a = trimSpaceLeft(a[eq+1:])
 	if len(a) == 0 || a[0] != '"' && a[0] != '\'' {
 		return nil, nil, nil, false
 	}
@@ -1137,6 +1139,24 @@ func nextAttr(a []byte) (name, val, rest []byte, ok bool) {
 	}
 	return name, a[1 : 1+q], a[q+2:], true
 }
+
+// trimSpaceLeft and trimSpaceRight trim XML white space; bytes.Trim with
+// a cutset builds a set on every call, which shows in profiles.
+func trimSpaceLeft(b []byte) []byte {
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	return b
+}
+
+func trimSpaceRight(b []byte) []byte {
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // attr returns the value of the attribute name, nil when absent.
 func attr(a []byte, name string) []byte {
@@ -1296,13 +1316,11 @@ func entity(name []byte) (rune, bool) {
 	if err != nil {
 		return 0, false
 	}
-	if n > unicode10FFFF {
+	if n > utf8.MaxRune {
 		return utf8.RuneError, true
 	}
 	return rune(n), true
 }
-
-const unicode10FFFF = 0x10FFFF
 
 func appendCDATA(dst, s []byte) []byte {
 	if bytes.IndexByte(s, '\r') < 0 {
@@ -1371,6 +1389,15 @@ func xEscape(b []byte) (rune, bool) {
 	return r, true
 }
 
+func allZeros(b []byte) bool {
+	for _, c := range b {
+		if c != '0' {
+			return false
+		}
+	}
+	return true
+}
+
 func isDigits(b []byte) bool {
 	for _, c := range b {
 		if c < '0' || c > '9' {
@@ -1378,6 +1405,12 @@ func isDigits(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// isInteger reports whether b is an optionally negative decimal integer.
+func isInteger(b []byte) bool {
+	b = bytes.TrimPrefix(b, []byte("-"))
+	return len(b) > 0 && isDigits(b)
 }
 
 // parseUint parses a small non-negative decimal.
@@ -1405,17 +1438,17 @@ func parseSerial(v []byte) (float64, bool) {
 	return f, err == nil
 }
 
-// Epochs of Excel's date systems. In the 1900 system serial 60 is the
-// non-existent 1900-02-29 (a Lotus 1-2-3 bug Excel keeps), so serials
-// 1-59 count from 1899-12-31 and later ones from 1899-12-30.
-var (
-	excelEpoch1900 = time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
-	excelEpoch1904 = time.Date(1904, 1, 1, 0, 0, 0, 0, time.UTC)
+// Excel's date systems count days from 1899-12-30 (1900 system) or
+// 1904-01-01, here as days since 1970-01-01. In the 1900 system serial 60
+// is the non-existent 1900-02-29 (a Lotus 1-2-3 bug Excel keeps), so serials
+// 1-59 are one day later than their count.
+const (
+	excelEpoch1900 = -25569
+	excelEpoch1904 = -24107
+	// excelMaxSerial is 10000-01-01 in the 1900 system; Excel shows #####
+	// from there on.
+	excelMaxSerial = 2958466
 )
-
-// excelMaxSerial is 10000-01-01 in the 1900 system; Excel shows ##### from
-// there on.
-const excelMaxSerial = 2958466
 
 // appendSerialDate appends the date of an Excel serial number as
 // "2006-01-02", or "2006-01-02 15:04:05" when it has a time of day (rounded
@@ -1434,26 +1467,56 @@ func appendSerialDate(dst []byte, f float64, date1904 bool) ([]byte, bool) {
 		days, secs = days+1, 0
 	}
 	d := int(days)
-	var t time.Time
 	switch {
 	case date1904:
-		t = excelEpoch1904.AddDate(0, 0, d)
+		dst = appendCivil(dst, excelEpoch1904+d)
 	case d == 60:
 		dst = append(dst, "1900-02-29"...)
-		if secs > 0 {
-			dst = time.Unix(int64(secs), 0).UTC().AppendFormat(dst, " 15:04:05")
-		}
-		return dst, true
 	case d < 60:
-		t = excelEpoch1900.AddDate(0, 0, d+1)
+		dst = appendCivil(dst, excelEpoch1900+d+1)
 	default:
-		t = excelEpoch1900.AddDate(0, 0, d)
+		dst = appendCivil(dst, excelEpoch1900+d)
 	}
-	if secs == 0 {
-		return t.AppendFormat(dst, "2006-01-02"), true
+	if secs > 0 {
+		dst = append(dst, ' ')
+		dst = append2(dst, secs/3600)
+		dst = append(dst, ':')
+		dst = append2(dst, secs/60%60)
+		dst = append(dst, ':')
+		dst = append2(dst, secs%60)
 	}
-	return t.Add(time.Duration(secs)*time.Second).AppendFormat(dst, "2006-01-02 15:04:05"), true
+	return dst, true
 }
+
+// appendCivil appends the date of a day number (days since 1970-01-01,
+// from 1 AD on) as 2006-01-02: H. Hinnant's days_from_civil inverse,
+// several times faster than time.Time.AppendFormat.
+func appendCivil(dst []byte, days int) []byte {
+	z := days + 719468
+	era := z / 146097
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if mp >= 10 {
+		m = mp - 9
+	}
+	y := yoe + era*400
+	if m <= 2 {
+		y++
+	}
+	dst = append2(dst, y/100)
+	dst = append2(dst, y%100)
+	dst = append(dst, '-')
+	dst = append2(dst, m)
+	dst = append(dst, '-')
+	return append2(dst, d)
+}
+
+// append2 appends n (0-99) as two digits.
+func append2(dst []byte, n int) []byte { return append(dst, byte('0'+n/10), byte('0'+n%10)) }
 
 // appendISODate appends an ISO 8601 date cell (t="d") in the form of
 // appendSerialDate; text it cannot parse is appended as is. v may alias the

@@ -54,10 +54,7 @@ func writeFindingsParquet(path string, finds []finding) error {
 	if err := flush(); err != nil {
 		return err
 	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return f.Close()
+	return w.Close() // closes the file too
 }
 
 // MaskValue masks v if field f is sensitive.

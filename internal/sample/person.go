@@ -72,6 +72,11 @@ func (g *gen) person(idx int) person {
 	if r.IntN(10) < 7 {
 		region = g.hainan[r.IntN(len(g.hainan))]
 	}
+	if r.IntN(100) == 0 { // a county code retired since the ID was issued
+		if old := region[:4] + "99"; !schemas.CountyKnown(old) {
+			region = old
+		}
+	}
 	// (birth day, sequence) comes from a bijection of the index, so IDs are
 	// unique for up to idSpace people whatever region is drawn.
 	u := (uint64(idx)*23757 + 12345) % idSpace

@@ -226,8 +226,5 @@ func (w *parquetWriter) close() error {
 	if err := w.flush(); err != nil {
 		return err
 	}
-	if err := w.pw.Close(); err != nil {
-		return err
-	}
-	return w.f.Close()
+	return w.pw.Close() // closes the file too
 }

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"context"
+	"flag"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/idfusion/idfusion/internal/database"
+)
+
+// dbFlags are the flags of every command that uses the database.
+type dbFlags struct {
+	dataDir *string
+}
+
+func addDBFlags(fs *flag.FlagSet) dbFlags {
+	return dbFlags{dataDir: fs.String("data-dir", "data", "the project's data folder; the embedded PostgreSQL lives in DIR/pg when DATABASE_URL is not set")}
+}
+
+// open connects to DATABASE_URL, or starts (or attaches to) the embedded
+// cluster; migrations are applied unless noMigrate.
+func (f dbFlags) open(ctx context.Context, e *env, noMigrate bool) (*pgxpool.Pool, func(context.Context) error, error) {
+	return database.OpenDefault(ctx, database.OpenConfig{
+		URL:       e.getenv("DATABASE_URL"),
+		DataDir:   *f.dataDir,
+		BinDir:    e.getenv("PG_BIN_DIR"),
+		NoMigrate: noMigrate,
+		Logger:    e.log,
+	})
+}

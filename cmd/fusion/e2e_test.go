@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/apache/arrow/go/v17/parquet/file"
+	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+	"github.com/google/go-cmp/cmp"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/idfusion/idfusion/internal/pipeline"
+	"github.com/idfusion/idfusion/internal/sample"
+	"github.com/idfusion/idfusion/schemas"
+)
+
+// runCLI runs the fusion command in-process and returns its exit code and
+// standard output.
+func runCLI(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{stdout: &out, stderr: &errb, log: newLogger(os.Stderr), getenv: func(string) string { return "" }}
+	code := run(context.Background(), e, args)
+	if errb.Len() > 0 {
+		t.Logf("stderr: %s", errb.String())
+	}
+	return code, out.String()
+}
+
+// TestGenCheckMatchesTruth: fusion gen, then fusion check on every
+// department's file; the counts per file and per reason equal the
+// generator's truth exactly.
+func TestGenCheckMatchesTruth(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if code, _ := runCLI(t, "gen", "--out", dir, "--rows", "6000", "--seed", "7"); code != exitOK {
+		t.Fatalf("gen exit code %d", code)
+	}
+	var truth sample.Truth
+	readJSON(t, filepath.Join(dir, "truth.json"), &truth)
+
+	args := []string{"check", "--json", "--mapping-dir", filepath.Join(dir, "mappings"), "--out", filepath.Join(dir, "out")}
+	for _, f := range truth.Files {
+		args = append(args, filepath.Join(dir, f.Path))
+	}
+	code, stdout := runCLI(t, args...)
+	if code != exitRejects {
+		t.Fatalf("check exit code %d, want %d (rejects found)", code, exitRejects)
+	}
+	var res pipeline.CheckResult
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("check --json output: %v\n%s", err, stdout)
+	}
+	want := map[string]sample.TruthFile{}
+	got := map[string]sample.TruthFile{}
+	var rejected int64
+	for _, f := range truth.Files {
+		want[f.Dept] = f
+		rejected += f.Rejected
+	}
+	for _, f := range res.Files {
+		rel, _ := filepath.Rel(dir, f.Path)
+		got[f.Dept] = sample.TruthFile{
+			Dept: f.Dept, Path: rel, Rows: f.Read, Accepted: f.Accepted, Rejected: f.Rejected, Warnings: f.Warnings,
+			Rejects: f.Rejects, WarningCodes: f.WarningCodes,
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("check vs truth mismatch (-want +got):\n%s", diff)
+	}
+	// Every dirt kind the generator knows shows up at this size.
+	seen := map[schemas.Code]bool{}
+	for _, f := range truth.Files {
+		for c := range f.Rejects {
+			seen[c] = true
+		}
+		for c := range f.WarningCodes {
+			seen[c] = true
+		}
+	}
+	if len(seen) < 17 {
+		t.Errorf("only %d reason codes exercised: %v", len(seen), seen)
+	}
+
+	// The feedback workbooks list every rejected row; the Parquet file too,
+	// with no ID number in clear.
+	var listed int64
+	for _, p := range res.Feedback {
+		listed += int64(sheetRows(t, p, "拒收明细"))
+	}
+	if listed != rejected {
+		t.Errorf("feedback workbooks list %d rejected rows, want %d", listed, rejected)
+	}
+	if n, clear := parquetRejects(t, res.RejectsParquet); n != rejected || clear > 0 {
+		t.Errorf("rejects.parquet has %d rows (want %d), %d with a clear ID number", n, rejected, clear)
+	}
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sheetRows counts the data rows (below the header) of a sheet.
+func sheetRows(t *testing.T, path, sheet string) int {
+	t.Helper()
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := f.GetRows(sheet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(rows) - 1
+}
+
+var clearID = regexp.MustCompile(`[0-9]{15}`)
+
+func parquetRejects(t *testing.T, path string) (rows, clear int64) {
+	t.Helper()
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := fr.ReadTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Release()
+	col := tbl.Column(schemas.FindValue)
+	for _, chunk := range col.Data().Chunks() {
+		for i := 0; i < chunk.Len(); i++ {
+			if clearID.MatchString(chunk.ValueStr(i)) {
+				clear++
+			}
+		}
+	}
+	return tbl.NumRows(), clear
+}
