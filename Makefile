@@ -22,8 +22,10 @@ lint:
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
 
-# Generate sample departmental exports and check them (no database needed).
+# Start the embedded PostgreSQL and migrate it, generate sample departmental
+# exports and check them.
 demo: build
+	$(BIN)/fusion migrate --data-dir $(DATA)
 	$(BIN)/fusion gen --out $(SAMPLE) --rows $(DEMO_ROWS)
 	$(BIN)/fusion check --mapping-dir $(SAMPLE)/mappings --out $(SAMPLE)/check $(SAMPLE)/exports/* || test $$? -eq 1
 

@@ -254,17 +254,16 @@ func ParseID(raw string, want schemas.IDType, numeric bool) (IDInfo, schemas.Cod
 	case shapeResident18:
 		return parse18(s, shape, true)
 	case shapeHMT, shapeForeign18:
-		// Positions 2-6 are not a GB/T 2260 county: 1-6 are the
-		// permit prefix (810000, 820000, 830000) or, for the foreigner
-		// card, 9 followed by codes for the issuing province and the
-		// nationality.
+		// Neither carries a GB/T 2260 county: positions 1-6 are the
+		// permit prefix (810000, 820000, 830000) or, on the foreigner
+		// card, 9 followed by the issuing province and the nationality.
 		return parse18(s, shape, false)
 	case shapeResident15:
 		return parse15(s)
 	default: // shapeForeign15
-		// The old card's layout after the nationality letters is not
-		// published in a standard, and its birth year has two digits, so
-		// it is checked for format only.
+		// Public descriptions of the old card disagree on the layout
+		// after the nationality letters, and its birth year has two
+		// digits, so the century would be a guess: format only.
 		return IDInfo{Number: s, Type: schemas.IDForeignPR}, ""
 	}
 }

@@ -157,7 +157,8 @@ func validName(s string) bool {
 	prev := rune(0) // 0 at the start
 	for _, r := range s {
 		switch {
-		case unicode.IsLetter(r):
+		case unicode.IsLetter(r), unicode.Is(unicode.Han, r):
+			// Han covers the ideographs that are not letters, such as 〇.
 		case unicode.IsMark(r):
 			if !unicode.IsLetter(prev) && !unicode.IsMark(prev) {
 				return false

@@ -24,6 +24,7 @@ func TestNormalizeName(t *testing.T) {
 	}{
 		{"plain", "张三", ok("张三")},
 		{"extension B ideograph", "𠀀明", ok("𠀀明")},
+		{"ideographic zero", "李〇", ok("李〇")},
 		{"with middle dot", uygur, ok(uygur)},
 		{"trimmed", "  张三\t", ok("张三")},
 		{"ideographic space inside", "张\u3000三", ok("张三")},

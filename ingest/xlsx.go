@@ -507,7 +507,7 @@ func (p *sstReader) step() error {
 	switch {
 	case t.kind == tagOpen && string(t.name) == "sst":
 		p.in = true
-		if n, ok := parseUint(attr(t.attrs, "uniqueCount")); ok {
+		if n, ok := parseUint(attr(b[t.a:t.ae], "uniqueCount")); ok {
 			p.off = slices.Grow(p.off, min(n, 1<<20)) // a hint, not trusted
 		}
 	case t.kind == tagSelf && p.in && string(t.name) == "si":
@@ -703,7 +703,7 @@ func (s *sheetScanner) step() (num int64, got bool, err error) {
 			s.state = sheetDone
 		case (t.kind == tagOpen || t.kind == tagSelf) && string(t.name) == "row":
 			num = s.row + 1
-			if v := attr(t.attrs, "r"); v != nil {
+			if v := attr(b[t.a:t.ae], "r"); v != nil {
 				n, ok := parseUint(v)
 				if !ok || n < 1 || n > xlsxMaxRows {
 					return 0, false, fmt.Errorf("bad row number %q", v)
@@ -743,7 +743,15 @@ func (s *sheetScanner) parseRow(b []byte, i int) (int, error) {
 		if j < 0 {
 			return 0, errShort
 		}
-		t, next, err := readTag(b, i+j)
+		i += j
+		var err error
+		if i+2 < len(b) && b[i+1] == 'c' && isNameEnd(b[i+2]) { // <c, the usual
+			if i, col, err = s.parseCell(b, i+2, col); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		t, next, err := readTag(b, i)
 		if err != nil {
 			return 0, err
 		}
@@ -752,8 +760,8 @@ func (s *sheetScanner) parseRow(b []byte, i int) (int, error) {
 			return next, nil
 		case t.kind == tagClose:
 			return 0, fmt.Errorf("unexpected </%s>", t.name)
-		case (t.kind == tagOpen || t.kind == tagSelf) && string(t.name) == "c":
-			if next, col, err = s.parseCell(b, next, t, col); err != nil {
+		case (t.kind == tagOpen || t.kind == tagSelf) && string(t.name) == "c": // <x:c
+			if next, col, err = s.parseCell(b, t.a, col); err != nil {
 				return 0, err
 			}
 		case t.kind == tagOpen:
@@ -765,24 +773,12 @@ func (s *sheetScanner) parseRow(b []byte, i int) (int, error) {
 	}
 }
 
-// parseCell parses one c element whose start tag t ends at b[i]; prev is
+// parseCell parses one c element from b[i], just after its name; prev is
 // the column of the previous cell, for cells without an r attribute.
-func (s *sheetScanner) parseCell(b []byte, i int, t xmlTag, prev int) (next, col int, err error) {
-	var ref, style, typ []byte
-	for a := t.attrs; ; {
-		var name, val []byte
-		var ok bool
-		if name, val, a, ok = nextAttr(a); !ok {
-			break
-		}
-		switch string(name) {
-		case "r":
-			ref = val
-		case "s":
-			style = val
-		case "t":
-			typ = val
-		}
+func (s *sheetScanner) parseCell(b []byte, i int, prev int) (next, col int, err error) {
+	ref, style, typ, i, self, err := cellAttrs(b, i)
+	if err != nil {
+		return 0, 0, err
 	}
 	col = prev + 1
 	if len(ref) > 0 {
@@ -793,44 +789,54 @@ func (s *sheetScanner) parseCell(b []byte, i int, t xmlTag, prev int) (next, col
 	if col >= xlsxMaxCols {
 		return 0, 0, fmt.Errorf("column %d beyond XFD", col+1)
 	}
-	if t.kind == tagSelf {
+	if self {
 		return i, col, nil
 	}
 	start := len(s.arena)
 	vs, ve, is, ie := -1, -1, -1, -1
-	for {
-		j := bytes.IndexByte(b[i:], '<')
-		if j < 0 {
-			return 0, 0, errShort
-		}
-		ct, nx, err := readTag(b, i+j)
-		if err != nil {
-			return 0, 0, err
-		}
-		i = nx
-		if ct.kind == tagClose {
-			if string(ct.name) != "c" {
-				return 0, 0, fmt.Errorf("cell %s: unexpected </%s>", cellName(ref, col), ct.name)
+	// Most cells are <v>…</v></c> or <is><t>…</t></is></c>: take them
+	// without the general loop.
+	if v, k, ok := plainText(b, i, "<v>", "</v></c>"); ok {
+		vs, s.arena, i = start, append(s.arena, v...), k
+		ve = len(s.arena)
+	} else if v, k, ok := plainText(b, i, "<is><t>", "</t></is></c>"); ok {
+		is, s.arena, i = start, append(s.arena, v...), k
+		ie = len(s.arena)
+	} else {
+		for {
+			j := bytes.IndexByte(b[i:], '<')
+			if j < 0 {
+				return 0, 0, errShort
 			}
-			break
-		}
-		if ct.kind != tagOpen {
-			continue
-		}
-		switch string(ct.name) {
-		case "v":
-			vs = len(s.arena)
-			s.arena, i, err = readTextElem(s.arena, b, i)
-			ve = len(s.arena)
-		case "is":
-			is = len(s.arena)
-			s.arena, i, err = readRich(s.arena, b, i)
-			ie = len(s.arena)
-		default: // f (the formula: its cached value is in v), extLst
-			i, err = skipElement(b, i)
-		}
-		if err != nil {
-			return 0, 0, err
+			ct, nx, err := readTag(b, i+j)
+			if err != nil {
+				return 0, 0, err
+			}
+			i = nx
+			if ct.kind == tagClose {
+				if string(ct.name) != "c" {
+					return 0, 0, fmt.Errorf("cell %s: unexpected </%s>", cellName(ref, col), ct.name)
+				}
+				break
+			}
+			if ct.kind != tagOpen {
+				continue
+			}
+			switch string(ct.name) {
+			case "v":
+				vs = len(s.arena)
+				s.arena, i, err = readTextElem(s.arena, b, i)
+				ve = len(s.arena)
+			case "is":
+				is = len(s.arena)
+				s.arena, i, err = readRich(s.arena, b, i)
+				ie = len(s.arena)
+			default: // f (the formula: its cached value is in v), extLst
+				i, err = skipElement(b, i)
+			}
+			if err != nil {
+				return 0, 0, err
+			}
 		}
 	}
 	c := sheetCell{kind: cellArena}
@@ -890,6 +896,78 @@ func (s *sheetScanner) parseCell(b []byte, i int, t xmlTag, prev int) (next, col
 		s.cells[col] = c
 	}
 	return i, col, nil
+}
+
+// cellAttrs reads the attributes of a c start tag from b[i] (just after
+// the name) to the tag's end, in one pass.
+func cellAttrs(b []byte, i int) (ref, style, typ []byte, next int, self bool, err error) {
+	n := len(b)
+	for {
+		for i < n && isSpace(b[i]) {
+			i++
+		}
+		if i >= n {
+			return nil, nil, nil, 0, false, errShort
+		}
+		switch b[i] {
+		case '>':
+			return ref, style, typ, i + 1, false, nil
+		case '/':
+			if i+1 >= n {
+				return nil, nil, nil, 0, false, errShort
+			}
+			if b[i+1] == '>' {
+				return ref, style, typ, i + 2, true, nil
+			}
+		}
+		e := i
+		for e < n && b[e] != '=' && b[e] != '>' && b[e] != '<' {
+			e++
+		}
+		q := e + 1
+		for q < n && isSpace(b[q]) {
+			q++
+		}
+		if q >= n {
+			return nil, nil, nil, 0, false, errShort
+		}
+		if b[e] != '=' || b[q] != '"' && b[q] != '\'' {
+			return nil, nil, nil, 0, false, errors.New("malformed <c> tag")
+		}
+		v := bytes.IndexByte(b[q+1:], b[q])
+		if v < 0 {
+			return nil, nil, nil, 0, false, errShort
+		}
+		val := b[q+1 : q+1+v]
+		switch string(trimSpaceRight(b[i:e])) {
+		case "r":
+			ref = val
+		case "s":
+			style = val
+		case "t":
+			typ = val
+		}
+		i = q + 2 + v
+	}
+}
+
+// plainText matches open, text without references, then close at b[i].
+func plainText(b []byte, i int, open, close string) (text []byte, next int, ok bool) {
+	if len(b)-i < len(open) || string(b[i:i+len(open)]) != open {
+		return nil, 0, false
+	}
+	i += len(open)
+	k := i
+	for k < len(b) && b[k] != '<' {
+		if b[k] == '&' || b[k] == '\r' {
+			return nil, 0, false
+		}
+		k++
+	}
+	if len(b)-k < len(close) || string(b[k:k+len(close)]) != close {
+		return nil, 0, false
+	}
+	return b[i:k], k + len(close), true
 }
 
 // span moves arena[from:to] to arena[start:] and drops the rest; from < 0
@@ -1001,12 +1079,13 @@ const (
 )
 
 // xmlTag is one piece of markup. name is the local name, without a
-// namespace prefix (some writers use <x:row>).
+// namespace prefix (some writers use <x:row>). b[a:ae] is the attribute
+// text of a start tag, or the content of a CDATA section. It is kept small
+// enough for the register ABI: readTag runs several times a cell.
 type xmlTag struct {
 	kind  uint8
 	name  []byte
-	attrs []byte // attribute text of a start tag
-	text  []byte // content of a CDATA section
+	a, ae int
 }
 
 // readTag reads the markup starting at b[i] == '<' and returns it with the
@@ -1046,7 +1125,7 @@ func readTag(b []byte, i int) (t xmlTag, next int, err error) {
 			if k < 0 {
 				return t, 0, errShort
 			}
-			t.kind, t.text = tagCDATA, rest[9:9+k]
+			t.kind, t.a, t.ae = tagCDATA, i+9, i+9+k
 			return t, i + 12 + k, nil
 		case len(rest) < 9 && (bytes.HasPrefix([]byte("<![CDATA["), rest) || bytes.HasPrefix([]byte("<!--"), rest)):
 			return t, 0, errShort
@@ -1097,9 +1176,9 @@ func readTag(b []byte, i int) (t xmlTag, next int, err error) {
 	if k >= n {
 		return t, 0, errShort
 	}
-	t.kind, t.attrs = tagOpen, b[j:k]
+	t.kind, t.a, t.ae = tagOpen, j, k
 	if b[k-1] == '/' {
-		t.kind, t.attrs = tagSelf, b[j:k-1]
+		t.kind, t.ae = tagSelf, k-1
 	}
 	return t, k + 1, nil
 }
@@ -1213,7 +1292,7 @@ func readTextElem(dst, b []byte, i int) ([]byte, int, error) {
 		case tagClose:
 			return dst, next, nil
 		case tagCDATA:
-			dst = appendCDATA(dst, t.text)
+			dst = appendCDATA(dst, b[t.a:t.ae])
 		case tagOpen, tagSelf:
 			return dst, 0, fmt.Errorf("unexpected <%s> in text", t.name)
 		}

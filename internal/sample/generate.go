@@ -87,10 +87,15 @@ func Generate(ctx context.Context, cfg Config) (Truth, error) {
 		}
 	}
 	g := newGen(cfg.Seed)
-	share := 0.0
+	// Rows per person: their departments' shares, plus the chance that
+	// none of the chosen departments holds them (they then get a row in the
+	// first, so nobody is left without one).
+	share, none := 0.0, 1.0
 	for _, di := range chosen {
 		share += deptShare[di]
+		none *= 1 - deptShare[di]
 	}
+	share += none
 	people := max(1, int(float64(cfg.Rows)/share+0.5))
 	truth := Truth{Seed: cfg.Seed}
 	accepted := make([]uint64, people/64+1) // bit i: person i has an accepted row
