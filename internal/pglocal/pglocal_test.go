@@ -237,6 +237,7 @@ func startWithRetry(ctx context.Context, cfg Config) (*Cluster, error) {
 		if c, err = Start(ctx, cfg); err == nil {
 			return c, nil
 		}
+		println("RETRY", err.Error()[:400])
 		time.Sleep(250 * time.Millisecond)
 	}
 	return nil, err

@@ -1,0 +1,95 @@
+package schemas
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const goodMapping = `
+department: {code: renshe, name: 省人社厅}
+priority: 2
+encoding: gbk
+columns:
+  id_number: 证件号码
+  name: 姓名
+  phone: 手机号
+`
+
+func TestParseMappingDefaults(t *testing.T) {
+	t.Parallel()
+	m, err := ParseMapping("renshe.yaml", []byte(goodMapping))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []any{m.Encoding, m.Delimiter, m.HeaderRow, m.TimeZone, m.IsRequired(FieldName), m.IsRequired(FieldPhone), len(m.DateFormats) > 0}
+	want := []any{EncodingGBK, ",", 1, "Asia/Shanghai", true, false, true}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+	for _, tc := range []struct {
+		in   string
+		want IDType
+		ok   bool
+	}{{"居民身份证", IDResident, true}, {" 01 ", IDResident, true}, {"", "", true}, {"军官证", "", false}} {
+		if got, ok := m.IDTypeOf(tc.in); got != tc.want || ok != tc.ok {
+			t.Errorf("IDTypeOf(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestParseMappingErrors: every error names the file and the field.
+func TestParseMappingErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, yaml, field string
+	}{
+		{"no_department", "priority: 1\ncolumns: {id_number: a, name: b}\n", "department"},
+		{"bad_code", "department: {code: 公安, name: x}\npriority: 1\ncolumns: {id_number: a, name: b}\n", "department.code"},
+		{"no_priority", "department: {code: ga, name: x}\ncolumns: {id_number: a, name: b}\n", "priority"},
+		{"bad_encoding", "department: {code: ga, name: x}\npriority: 1\nencoding: big5\ncolumns: {id_number: a, name: b}\n", "encoding"},
+		{"unknown_field", "department: {code: ga, name: x}\npriority: 1\ncolumns: {id_number: a, name: b, email: c}\n", "columns"},
+		{"no_id_column", "department: {code: ga, name: x}\npriority: 1\ncolumns: {name: b}\n", "columns.id_number"},
+		{"dup_column", "department: {code: ga, name: x}\npriority: 1\ncolumns: {id_number: a, name: a}\n", "columns."},
+		{"required_unmapped", "department: {code: ga, name: x}\npriority: 1\ncolumns: {id_number: a, name: b}\nrequired: [phone]\n", "required"},
+		{"bad_tz", "department: {code: ga, name: x}\npriority: 1\ncolumns: {id_number: a, name: b}\ntime_zone: Mars/Base\n", "time_zone"},
+		{"unknown_key", "department: {code: ga, name: x}\npriority: 1\ncolumns: {id_number: a, name: b}\nsheeet: x\n", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := ParseMapping("dept.yaml", []byte(tt.yaml))
+			var me *MappingError
+			if !errors.As(err, &me) {
+				t.Fatalf("ParseMapping() error = %v, want a MappingError", err)
+			}
+			if !strings.Contains(err.Error(), "dept.yaml") || !strings.HasPrefix(me.Field, tt.field) {
+				t.Errorf("error %q: field %q, want the file and field %q", err, me.Field, tt.field)
+			}
+		})
+	}
+}
+
+func TestLoadMappingDir(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("renshe.yaml", goodMapping)
+	write("README.txt", "not a mapping")
+	ms, err := LoadMappingDir(dir)
+	if err != nil || len(ms) != 1 || ms["renshe"] == nil {
+		t.Fatalf("LoadMappingDir() = %v, %v", ms, err)
+	}
+	write("renshe2.yml", goodMapping)
+	if _, err := LoadMappingDir(dir); err == nil || !strings.Contains(err.Error(), "department.code") {
+		t.Errorf("duplicate department: error = %v", err)
+	}
+}
