@@ -51,13 +51,24 @@ func NormalizeID(s string) string {
 // letters, the form NormalizeID returns unchanged.
 func isCanonicalID(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < '0' || c > '9') && (c < 'A' || c > 'Z') {
+		if !canonicalIDByte[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// canonicalIDByte marks ASCII digits and upper-case letters; a table keeps
+// the scan of every cell to one load per byte.
+var canonicalIDByte = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	return t
+}()
 
 // isASCII reports whether s has no byte above 0x7F.
 func isASCII(s string) bool {
@@ -321,11 +332,11 @@ func parse18(s string, shape idShape, resident bool) (IDInfo, schemas.Code) {
 	if resident && !schemas.ProvinceValid(s[:2]) {
 		return IDInfo{}, schemas.IDBadProvince
 	}
-	birth, ok := birthDate(atoi(s[6:10]), atoi(s[10:12]), atoi(s[12:14]))
+	birth, ok := birthDate(digits(s[6:10]), digits(s[10:12]), digits(s[12:14]))
 	if !ok {
 		return IDInfo{}, schemas.IDBadBirthDate
 	}
-	if IDCheckChar(s[:17]) != s[17] {
+	if checkChar(s) != s[17] {
 		if strings.HasSuffix(s, "000") {
 			// Excel shows a number cell with 15 significant digits and
 			// pads the rest with zeros; the last digits are gone.
@@ -348,7 +359,7 @@ func parse15(s string) (IDInfo, schemas.Code) {
 	if !schemas.ProvinceValid(s[:2]) {
 		return IDInfo{}, schemas.IDBadProvince
 	}
-	birth, ok := birthDate(1900+atoi(s[6:8]), atoi(s[8:10]), atoi(s[10:12]))
+	birth, ok := birthDate(1900+digits(s[6:8]), digits(s[8:10]), digits(s[10:12]))
 	if !ok {
 		return IDInfo{}, schemas.IDBadBirthDate
 	}
@@ -356,7 +367,7 @@ func parse15(s string) (IDInfo, schemas.Code) {
 	copy(buf[:6], s[:6])
 	buf[6], buf[7] = '1', '9'
 	copy(buf[8:17], s[6:15])
-	buf[17] = IDCheckChar(string(buf[:17]))
+	buf[17] = checkChar(string(buf[:17]))
 	info := IDInfo{
 		Number:   string(buf[:]),
 		Type:     schemas.IDResident,
@@ -377,16 +388,19 @@ var idWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 // MOD 11-2, '0'-'9' or 'X') for the first 17 digits of an identity number.
 // It returns 0 when first17 is not 17 ASCII digits.
 func IDCheckChar(first17 string) byte {
-	if len(first17) != 17 {
+	if len(first17) != 17 || !allDigits(first17) {
 		return 0
 	}
+	return checkChar(first17)
+}
+
+// checkChar computes the check character of s, whose first 17 bytes the
+// caller has verified to be digits.
+func checkChar(s string) byte {
+	s = s[:17] // one bounds check instead of 17
 	sum := 0
-	for i := range 17 {
-		d := first17[i] - '0'
-		if d > 9 {
-			return 0
-		}
-		sum += int(d) * idWeights[i]
+	for i, w := range idWeights {
+		sum += int(s[i]-'0') * w
 	}
 	return "10X98765432"[sum%11]
 }
@@ -410,8 +424,8 @@ func yyyymmdd(t time.Time) int {
 }
 
 // birthDate validates a birth date and returns it as midnight UTC. It
-// rejects impossible dates (negative parts from atoi included), years
-// before earliestBirth and dates after today in China.
+// rejects impossible dates, years before earliestBirth and dates after
+// today in China.
 func birthDate(y, m, d int) (time.Time, bool) {
 	if y < earliestBirth || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
 		return time.Time{}, false
@@ -455,16 +469,12 @@ func daysIn(y, m int) int {
 	}
 }
 
-// atoi parses a short run of ASCII digits; it returns -1 if s has anything
-// else, which every caller rejects as an impossible value.
-func atoi(s string) int {
+// digits converts a short run of bytes the caller has verified to be
+// ASCII digits.
+func digits(s string) int {
 	n := 0
 	for i := 0; i < len(s); i++ {
-		d := s[i] - '0'
-		if d > 9 {
-			return -1
-		}
-		n = n*10 + int(d)
+		n = n*10 + int(s[i]-'0')
 	}
 	return n
 }

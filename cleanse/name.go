@@ -86,11 +86,11 @@ func isPlainHanName(s string) bool {
 func isStableHan(r rune) bool {
 	switch {
 	case r >= 0x4E00 && r <= 0x9FFF, r >= 0x3400 && r <= 0x4DBF:
+		return true // both blocks are fully assigned (Unicode 14)
 	case r >= 0x20000 && r <= 0x3FFFF && (r < 0x2F800 || r > 0x2FA1F):
-	default:
-		return false
+		return unicode.Is(unicode.Han, r) // extension blocks have gaps
 	}
-	return unicode.Is(unicode.Han, r)
+	return false
 }
 
 // normalizeNameText applies the folding and spacing rules of NormalizeName

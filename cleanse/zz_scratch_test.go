@@ -23,7 +23,7 @@ func BenchmarkZClassify(b *testing.B) {
 }
 func BenchmarkZBirth(b *testing.B) {
 	for b.Loop() {
-		_, sinkB = birthDate(atoi(stdExample[6:10]), atoi(stdExample[10:12]), atoi(stdExample[12:14]))
+		_, sinkB = birthDate(digits(stdExample[6:10]), digits(stdExample[10:12]), digits(stdExample[12:14]))
 	}
 }
 func BenchmarkZCheck(b *testing.B) {

@@ -156,3 +156,40 @@ func parquetRejects(t *testing.T, path string) (rows, clear int64) {
 	}
 	return tbl.NumRows(), clear
 }
+
+// TestCheckUnusableInput: a bad mapping or a file without a mapped column
+// exits 2, names the problem, and the other files are still checked.
+func TestCheckUnusableInput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if code, _ := runCLI(t, "gen", "--out", dir, "--rows", "200", "--depts", "gongan"); code != exitOK {
+		t.Fatalf("gen exit code %d", code)
+	}
+	bad := filepath.Join(dir, "exports", "gongan_missing.csv")
+	if err := os.WriteFile(bad, []byte("人员编号,姓名\nGA1,张三\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "exports", "gongan_users.csv")
+	code, out := runCLI(t, "check", "--json", "--mapping", filepath.Join(dir, "mappings", "gongan.yaml"), "--out", filepath.Join(dir, "out"), good, bad)
+	if code != exitUsage {
+		t.Fatalf("exit code %d, want %d", code, exitUsage)
+	}
+	var res pipeline.CheckResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Files[0].Error != "" || res.Files[0].Read == 0 {
+		t.Errorf("the good file was not checked: %+v", res.Files[0])
+	}
+	if e := res.Files[1].Error; !regexp.MustCompile(`gongan_missing.csv.*公民身份号码`).MatchString(e) {
+		t.Errorf("error %q does not name the file and the missing column", e)
+	}
+
+	badMapping := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(badMapping, []byte("department: {code: ga}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := runCLI(t, "check", "--mapping", badMapping, good); code != exitUsage {
+		t.Errorf("bad mapping: exit code %d, want %d", code, exitUsage)
+	}
+}

@@ -373,10 +373,27 @@ func (c *Cluster) start(ctx context.Context, fast bool) error {
 		opts = append(opts, "-c", shellQuote(s))
 	}
 	logFile := filepath.Join(c.dir, "postgres.log")
-	out, err := c.command(ctx, c.bin.pgCtl, "start", "-w", "-t", "120",
-		"-D", c.dataDir, "-l", logFile, "-o", strings.Join(opts, " ")).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("pg_ctl start: %w: %s\n%s: …\n%s", err, strings.TrimSpace(string(out)), logFile, logTail(logFile, 20))
+	// After a crash, processes of the dead server may hold its shared
+	// memory for a moment; postgres refuses to start until they are gone.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		offset := fileSize(logFile)
+		out, err := c.command(ctx, c.bin.pgCtl, "start", "-w", "-t", "120",
+			"-D", c.dataDir, "-l", logFile, "-o", strings.Join(opts, " ")).CombinedOutput()
+		if err == nil {
+			break
+		}
+		log := logTail(logFile, offset, 20)
+		if strings.Contains(log, "pre-existing shared memory block") && time.Now().Before(deadline) {
+			c.logger.InfoContext(ctx, "waiting for the processes of a crashed server to exit", slog.String("dir", c.dir))
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(500 * time.Millisecond):
+			}
+			continue
+		}
+		return fmt.Errorf("pg_ctl start: %w: %s\n%s: …\n%s", err, strings.TrimSpace(string(out)), logFile, log)
 	}
 	c.logger.InfoContext(ctx, "started PostgreSQL",
 		slog.String("dir", c.dir), slog.String("bin_dir", c.bin.dir), slog.Bool("fast", fast),
@@ -431,9 +448,15 @@ func (c *Cluster) findRunning(ctx context.Context) (*running, error) {
 			return nil, err
 		}
 		if !postgresAlive(r.pid) {
-			// Left by a crash: pg_ctl and postgres check the PID too and
-			// replace the file.
-			c.logger.InfoContext(ctx, "found stale postmaster.pid", slog.Int("pid", r.pid))
+			// Left by a crash. postgres itself replaces the file when its
+			// PID is gone, but not when the PID is a zombie not yet reaped
+			// or was reused by another process of the server's user.
+			// Removing it is safe: postgres still refuses to start while
+			// any process of the old server holds its shared memory.
+			if err := os.Remove(pidFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("remove stale postmaster.pid: %w", err)
+			}
+			c.logger.InfoContext(ctx, "removed stale postmaster.pid", slog.Int("pid", r.pid))
 			return nil, nil
 		}
 		pingErr := ping(ctx, r.socketDir, r.port)
@@ -489,7 +512,7 @@ func postgresAlive(pid int) bool {
 		return true
 	}
 	comm, state := string(stat[lp+1:rp]), stat[rp+2]
-	return comm == "postgres" && state != 'Z' && state != 'X'
+	return (comm == "postgres" || comm == "postmaster") && state != 'Z' && state != 'X'
 }
 
 // ping connects to the "postgres" database over the socket.
@@ -507,11 +530,24 @@ func ping(ctx context.Context, socketDir string, port int) error {
 	return conn.Close(ctx)
 }
 
-// logTail returns the last n lines of the file, for error messages.
-func logTail(name string, n int) string {
+// fileSize returns the size of the file, 0 if it cannot be read.
+func fileSize(name string) int64 {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// logTail returns the last n lines written to the file after offset (or,
+// if nothing was, before it), for error messages.
+func logTail(name string, offset int64, n int) string {
 	b, err := os.ReadFile(name)
 	if err != nil {
 		return err.Error()
+	}
+	if offset < int64(len(b)) {
+		b = b[offset:]
 	}
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	if len(lines) > n {
