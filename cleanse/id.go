@@ -29,6 +29,9 @@ func NormalizeID(s string) string {
 	if isASCII(s) {
 		return normalizeASCIIID(s)
 	}
+	if folded, ok := foldWidth(s); ok {
+		return normalizeASCIIID(folded)
+	}
 	// NFKC and character removal can feed each other (NFKC may produce a
 	// space, removing a space may join a letter and a combining mark), so
 	// non-ASCII input is normalized until it stops changing. ASCII output is
@@ -96,6 +99,27 @@ func normalizeASCIIID(s string) string {
 		b.WriteByte(c)
 	}
 	return stripWrappers(b.String())
+}
+
+// foldWidth handles the common non-ASCII cell, typed with a Chinese input
+// method: full-width forms of ASCII (U+FF01..U+FF5E), ideographic spaces
+// and invisible characters. It maps them as NFKC would, without NFKC's
+// cost; ok is false if s has any other non-ASCII character.
+func foldWidth(s string) (folded string, ok bool) {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r < utf8.RuneSelf:
+			b.WriteByte(byte(r))
+		case r >= 0xFF01 && r <= 0xFF5E:
+			b.WriteByte(byte(r - 0xFF01 + '!'))
+		case isIgnorable(r):
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
 }
 
 // normalizeUnicodeID is one round of NormalizeID for non-ASCII input.
