@@ -35,13 +35,14 @@ const (
 
 // xlsxSource reads one worksheet of an XLSX workbook.
 //
-// excelize cannot be used for the rows: its OpenFile inflates every part
-// of the package (worksheets over 16 MiB to temporary files) before a
-// single row is read, and its Rows iterator decodes with encoding/xml at
-// ~60k rows/s. So the source opens the zip itself, reads the small parts
-// (workbook, relationships, styles) with encoding/xml, and streams the
-// shared strings and the worksheet through sheetScanner, a byte scanner
-// for the subset of XML that SpreadsheetML uses.
+// excelize is not used to read: its OpenFile inflates every part of the
+// package (worksheets over 16 MiB to temporary files) before a single row
+// is read, and its Rows iterator decodes with encoding/xml, an order of
+// magnitude slower than inflating. So the source opens the zip itself,
+// reads the small parts (workbook, relationships, styles) with
+// encoding/xml, and streams the shared strings and the worksheet through
+// sheetScanner, a byte scanner for the subset of XML that SpreadsheetML
+// uses.
 type xlsxSource struct {
 	path    string
 	sheet   string
@@ -264,12 +265,12 @@ func (p *xlsxPackage) decode(name string, v any) error {
 	return nil
 }
 
-// relType reports whether a relationship type URI names kind, in both the
+// xlsxRelType reports whether a relationship type URI names kind, in both the
 // transitional and the strict (ISO 29500) namespaces.
-func relType(uri, kind string) bool { return strings.HasSuffix(uri, "/"+kind) }
+func xlsxRelType(uri, kind string) bool { return strings.HasSuffix(uri, "/"+kind) }
 
-// resolve turns a relationship target into a part name.
-func resolve(base, target string) string {
+// xlsxTarget turns a relationship target into a part name.
+func xlsxTarget(base, target string) string {
 	if !strings.HasPrefix(target, "/") {
 		target = path.Join(path.Dir(base), target)
 	}
@@ -286,8 +287,8 @@ func (p *xlsxPackage) workbook(sheet string) (xlsxBook, error) {
 			return xlsxBook{}, err
 		}
 		for _, r := range root.Rels {
-			if relType(r.Type, "officeDocument") {
-				wbPath = resolve("/", r.Target)
+			if xlsxRelType(r.Type, "officeDocument") {
+				wbPath = xlsxTarget("/", r.Target)
 				break
 			}
 		}
@@ -309,16 +310,16 @@ func (p *xlsxPackage) workbook(sheet string) (xlsxBook, error) {
 			continue
 		}
 		switch {
-		case relType(r.Type, "styles"):
-			book.stylesPath = resolve(wbPath, r.Target)
-		case relType(r.Type, "sharedStrings"):
-			book.sstPath = resolve(wbPath, r.Target)
+		case xlsxRelType(r.Type, "styles"):
+			book.stylesPath = xlsxTarget(wbPath, r.Target)
+		case xlsxRelType(r.Type, "sharedStrings"):
+			book.sstPath = xlsxTarget(wbPath, r.Target)
 		}
 	}
 	pick := -1
 	if sheet == "" {
 		for i, s := range wb.Sheets {
-			if ri, ok := byID[s.RID]; ok && relType(rels.Rels[ri].Type, "worksheet") {
+			if ri, ok := byID[s.RID]; ok && xlsxRelType(rels.Rels[ri].Type, "worksheet") {
 				pick = i
 				break
 			}
@@ -346,10 +347,10 @@ func (p *xlsxPackage) workbook(sheet string) (xlsxBook, error) {
 	if !ok {
 		return xlsxBook{}, fmt.Errorf("%s: sheet %q: relationship %q not found in %s", p.path, book.sheet, wb.Sheets[pick].RID, relsPath)
 	}
-	if rel := rels.Rels[ri]; !relType(rel.Type, "worksheet") {
+	if rel := rels.Rels[ri]; !xlsxRelType(rel.Type, "worksheet") {
 		return xlsxBook{}, fmt.Errorf("%s: sheet %q is not a worksheet (%s)", p.path, book.sheet, path.Base(rel.Type))
 	}
-	book.sheetPath = resolve(wbPath, rels.Rels[ri].Target)
+	book.sheetPath = xlsxTarget(wbPath, rels.Rels[ri].Target)
 	return book, nil
 }
 
@@ -451,7 +452,7 @@ func readSharedStrings(r io.Reader, window int) (*sharedStrings, error) {
 	p := sstReader{w: xmlWindow{r: r, buf: make([]byte, window)}, off: []uint32{0}}
 	for !p.done {
 		err := p.step()
-		if err == errShort {
+		if err == errXMLShort {
 			if err = p.w.more(); err == io.EOF {
 				if !p.in {
 					break
@@ -486,17 +487,17 @@ func (p *sstReader) step() error {
 	j := bytes.IndexByte(b[i:], '<')
 	if j < 0 {
 		p.w.pos = p.w.end // text between elements means nothing here
-		return errShort
+		return errXMLShort
 	}
 	i += j
-	t, next, err := readTag(b, i)
+	t, next, err := readXMLTag(b, i)
 	if err == nil && p.in && t.kind == tagOpen {
 		if string(t.name) == "si" {
-			if p.arena, next, err = readRich(p.arena[:0], b, next); err == nil {
+			if p.arena, next, err = readXMLRich(p.arena[:0], b, next); err == nil {
 				err = p.add(unescapeXString(p.arena))
 			}
 		} else { // extLst: nothing inside is a string
-			next, err = skipElement(b, next)
+			next, err = skipXMLElement(b, next)
 		}
 	}
 	if err != nil {
@@ -507,7 +508,7 @@ func (p *sstReader) step() error {
 	switch {
 	case t.kind == tagOpen && string(t.name) == "sst":
 		p.in = true
-		if n, ok := parseUint(attr(b[t.a:t.ae], "uniqueCount")); ok {
+		if n, ok := xlsxUint(xmlAttr(b[t.a:t.ae], "uniqueCount")); ok {
 			p.off = slices.Grow(p.off, min(n, 1<<20)) // a hint, not trusted
 		}
 	case t.kind == tagSelf && p.in && string(t.name) == "si":
@@ -527,12 +528,12 @@ func (p *sstReader) add(s []byte) error {
 	return nil
 }
 
-// errShort reports that an element does not end within the read window;
+// errXMLShort reports that an element does not end within the read window;
 // the caller slides the window and parses the element again.
-var errShort = errors.New("xml: element crosses the read window")
+var errXMLShort = errors.New("xml: element crosses the read window")
 
 // xmlWindow is a sliding window over an XML stream. Parsers work on
-// buf[pos:end]; when an element does not fit they return errShort, the
+// buf[pos:end]; when an element does not fit they return errXMLShort, the
 // window slides (and grows up to xlsxMaxElement) and the element is parsed
 // again from its start: rows are small, so the rare re-parse is cheaper
 // than a parser that can stop anywhere.
@@ -642,7 +643,7 @@ func (s *sheetScanner) next() (int64, error) {
 			return 0, io.EOF
 		}
 		num, got, err := s.step()
-		if err == errShort {
+		if err == errXMLShort {
 			if err = s.w.more(); err == nil {
 				continue
 			}
@@ -679,10 +680,10 @@ func (s *sheetScanner) step() (num int64, got bool, err error) {
 	j := bytes.IndexByte(b[i:], '<')
 	if j < 0 {
 		s.w.pos = s.w.end // text between elements means nothing here
-		return 0, false, errShort
+		return 0, false, errXMLShort
 	}
 	i += j
-	t, next, err := readTag(b, i)
+	t, next, err := readXMLTag(b, i)
 	if err != nil {
 		s.w.pos = i
 		return 0, false, err
@@ -703,8 +704,8 @@ func (s *sheetScanner) step() (num int64, got bool, err error) {
 			s.state = sheetDone
 		case (t.kind == tagOpen || t.kind == tagSelf) && string(t.name) == "row":
 			num = s.row + 1
-			if v := attr(b[t.a:t.ae], "r"); v != nil {
-				n, ok := parseUint(v)
+			if v := xmlAttr(b[t.a:t.ae], "r"); v != nil {
+				n, ok := xlsxUint(v)
 				if !ok || n < 1 || n > xlsxMaxRows {
 					return 0, false, fmt.Errorf("bad row number %q", v)
 				}
@@ -723,7 +724,7 @@ func (s *sheetScanner) step() (num int64, got bool, err error) {
 			s.w.pos = next
 			return num, true, nil
 		case t.kind == tagOpen:
-			if next, err = skipElement(b, next); err != nil {
+			if next, err = skipXMLElement(b, next); err != nil {
 				s.w.pos = i
 				return 0, false, err
 			}
@@ -741,17 +742,17 @@ func (s *sheetScanner) parseRow(b []byte, i int) (int, error) {
 	for {
 		j := bytes.IndexByte(b[i:], '<')
 		if j < 0 {
-			return 0, errShort
+			return 0, errXMLShort
 		}
 		i += j
 		var err error
-		if i+2 < len(b) && b[i+1] == 'c' && isNameEnd(b[i+2]) { // <c, the usual
+		if i+2 < len(b) && b[i+1] == 'c' && isXMLNameEnd(b[i+2]) { // <c, the usual
 			if i, col, err = s.parseCell(b, i+2, col); err != nil {
 				return 0, err
 			}
 			continue
 		}
-		t, next, err := readTag(b, i)
+		t, next, err := readXMLTag(b, i)
 		if err != nil {
 			return 0, err
 		}
@@ -765,7 +766,7 @@ func (s *sheetScanner) parseRow(b []byte, i int) (int, error) {
 				return 0, err
 			}
 		case t.kind == tagOpen:
-			if next, err = skipElement(b, next); err != nil {
+			if next, err = skipXMLElement(b, next); err != nil {
 				return 0, err
 			}
 		}
@@ -782,7 +783,7 @@ func (s *sheetScanner) parseCell(b []byte, i int, prev int) (next, col int, err 
 	}
 	col = prev + 1
 	if len(ref) > 0 {
-		if col, err = columnIndex(ref); err != nil {
+		if col, err = xlsxColumn(ref); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -796,26 +797,26 @@ func (s *sheetScanner) parseCell(b []byte, i int, prev int) (next, col int, err 
 	vs, ve, is, ie := -1, -1, -1, -1
 	// Most cells are <v>…</v></c> or <is><t>…</t></is></c>: take them
 	// without the general loop.
-	if v, k, ok := plainText(b, i, "<v>", "</v></c>"); ok {
+	if v, k, ok := xmlPlainText(b, i, "<v>", "</v></c>"); ok {
 		vs, s.arena, i = start, append(s.arena, v...), k
 		ve = len(s.arena)
-	} else if v, k, ok := plainText(b, i, "<is><t>", "</t></is></c>"); ok {
+	} else if v, k, ok := xmlPlainText(b, i, "<is><t>", "</t></is></c>"); ok {
 		is, s.arena, i = start, append(s.arena, v...), k
 		ie = len(s.arena)
 	} else {
 		for {
 			j := bytes.IndexByte(b[i:], '<')
 			if j < 0 {
-				return 0, 0, errShort
+				return 0, 0, errXMLShort
 			}
-			ct, nx, err := readTag(b, i+j)
+			ct, nx, err := readXMLTag(b, i+j)
 			if err != nil {
 				return 0, 0, err
 			}
 			i = nx
 			if ct.kind == tagClose {
 				if string(ct.name) != "c" {
-					return 0, 0, fmt.Errorf("cell %s: unexpected </%s>", cellName(ref, col), ct.name)
+					return 0, 0, fmt.Errorf("cell %s: unexpected </%s>", xlsxCellName(ref, col), ct.name)
 				}
 				break
 			}
@@ -825,14 +826,14 @@ func (s *sheetScanner) parseCell(b []byte, i int, prev int) (next, col int, err 
 			switch string(ct.name) {
 			case "v":
 				vs = len(s.arena)
-				s.arena, i, err = readTextElem(s.arena, b, i)
+				s.arena, i, err = readXMLText(s.arena, b, i)
 				ve = len(s.arena)
 			case "is":
 				is = len(s.arena)
-				s.arena, i, err = readRich(s.arena, b, i)
+				s.arena, i, err = readXMLRich(s.arena, b, i)
 				ie = len(s.arena)
 			default: // f (the formula: its cached value is in v), extLst
-				i, err = skipElement(b, i)
+				i, err = skipXMLElement(b, i)
 			}
 			if err != nil {
 				return 0, 0, err
@@ -846,9 +847,9 @@ func (s *sheetScanner) parseCell(b []byte, i int, prev int) (next, col int, err 
 			c.kind = cellEmpty
 			break
 		}
-		n, ok := parseUint(bytes.TrimSpace(s.arena[vs:ve]))
+		n, ok := xlsxUint(bytes.TrimSpace(s.arena[vs:ve]))
 		if !ok || n >= s.sst.len() {
-			return 0, 0, fmt.Errorf("cell %s: shared string %q not in the table of %d", cellName(ref, col), s.arena[vs:ve], s.sst.len())
+			return 0, 0, fmt.Errorf("cell %s: shared string %q not in the table of %d", xlsxCellName(ref, col), s.arena[vs:ve], s.sst.len())
 		}
 		s.arena = s.arena[:start]
 		c.kind, c.start = cellShared, int32(n)
@@ -903,18 +904,18 @@ func (s *sheetScanner) parseCell(b []byte, i int, prev int) (next, col int, err 
 func cellAttrs(b []byte, i int) (ref, style, typ []byte, next int, self bool, err error) {
 	n := len(b)
 	for {
-		for i < n && isSpace(b[i]) {
+		for i < n && isXMLSpace(b[i]) {
 			i++
 		}
 		if i >= n {
-			return nil, nil, nil, 0, false, errShort
+			return nil, nil, nil, 0, false, errXMLShort
 		}
 		switch b[i] {
 		case '>':
 			return ref, style, typ, i + 1, false, nil
 		case '/':
 			if i+1 >= n {
-				return nil, nil, nil, 0, false, errShort
+				return nil, nil, nil, 0, false, errXMLShort
 			}
 			if b[i+1] == '>' {
 				return ref, style, typ, i + 2, true, nil
@@ -925,21 +926,21 @@ func cellAttrs(b []byte, i int) (ref, style, typ []byte, next int, self bool, er
 			e++
 		}
 		q := e + 1
-		for q < n && isSpace(b[q]) {
+		for q < n && isXMLSpace(b[q]) {
 			q++
 		}
 		if q >= n {
-			return nil, nil, nil, 0, false, errShort
+			return nil, nil, nil, 0, false, errXMLShort
 		}
 		if b[e] != '=' || b[q] != '"' && b[q] != '\'' {
 			return nil, nil, nil, 0, false, errors.New("malformed <c> tag")
 		}
 		v := bytes.IndexByte(b[q+1:], b[q])
 		if v < 0 {
-			return nil, nil, nil, 0, false, errShort
+			return nil, nil, nil, 0, false, errXMLShort
 		}
 		val := b[q+1 : q+1+v]
-		switch string(trimSpaceRight(b[i:e])) {
+		switch string(trimXMLSpaceRight(b[i:e])) {
 		case "r":
 			ref = val
 		case "s":
@@ -951,8 +952,8 @@ func cellAttrs(b []byte, i int) (ref, style, typ []byte, next int, self bool, er
 	}
 }
 
-// plainText matches open, text without references, then close at b[i].
-func plainText(b []byte, i int, open, close string) (text []byte, next int, ok bool) {
+// xmlPlainText matches open, text without references, then close at b[i].
+func xmlPlainText(b []byte, i int, open, close string) (text []byte, next int, ok bool) {
 	if len(b)-i < len(open) || string(b[i:i+len(open)]) != open {
 		return nil, 0, false
 	}
@@ -987,8 +988,8 @@ func (s *sheetScanner) span(start, from, to int) []byte {
 // dates and are not numeric.
 func (s *sheetScanner) number(start int, style []byte) bool {
 	v := s.arena[start:]
-	if n, ok := parseUint(style); ok && n < len(s.dates) && s.dates[n] {
-		if f, ok := parseSerial(v); ok {
+	if n, ok := xlsxUint(style); ok && n < len(s.dates) && s.dates[n] {
+		if f, ok := xlsxSerial(v); ok {
 			if out, ok := appendSerialDate(s.arena[:start], f, s.date1904); ok {
 				s.arena = out
 			}
@@ -998,7 +999,7 @@ func (s *sheetScanner) number(start int, style []byte) bool {
 	// "13912345678.0" is what a person sees as 13912345678. Anything else,
 	// notably the E+17 form of an ID that lost its digits, is kept as
 	// stored for the cleanse stage to judge.
-	if k := bytes.IndexByte(v, '.'); k > 0 && k < len(v)-1 && isInteger(v[:k]) && allZeros(v[k+1:]) {
+	if k := bytes.IndexByte(v, '.'); k > 0 && k < len(v)-1 && xlsxInteger(v[:k]) && xlsxZeros(v[k+1:]) {
 		s.arena = s.arena[:start+k]
 	}
 	return true
@@ -1045,16 +1046,16 @@ func (s *sheetScanner) appendRow(dst []string, numeric *[]bool, width int) []str
 	return dst
 }
 
-// cellName names a cell in an error message.
-func cellName(ref []byte, col int) string {
+// xlsxCellName names a cell in an error message.
+func xlsxCellName(ref []byte, col int) string {
 	if len(ref) > 0 {
 		return string(ref)
 	}
 	return "in column " + strconv.Itoa(col+1)
 }
 
-// columnIndex returns the 0-based column of a cell reference such as "B7".
-func columnIndex(ref []byte) (int, error) {
+// xlsxColumn returns the 0-based column of a cell reference such as "B7".
+func xlsxColumn(ref []byte) (int, error) {
 	col, n := 0, 0
 	for ; n < len(ref) && n < 4; n++ {
 		c := ref[n] | 0x20 // lower case
@@ -1063,13 +1064,13 @@ func columnIndex(ref []byte) (int, error) {
 		}
 		col = col*26 + int(c-'a'+1)
 	}
-	if n == 0 || col > xlsxMaxCols || !isDigits(ref[n:]) {
+	if n == 0 || col > xlsxMaxCols || !xlsxDigits(ref[n:]) {
 		return 0, fmt.Errorf("bad cell reference %q", ref)
 	}
 	return col - 1, nil
 }
 
-// Tag kinds returned by readTag.
+// Tag kinds returned by readXMLTag.
 const (
 	tagOpen  = iota + 1 // <name …>
 	tagSelf             // <name …/>
@@ -1081,32 +1082,32 @@ const (
 // xmlTag is one piece of markup. name is the local name, without a
 // namespace prefix (some writers use <x:row>). b[a:ae] is the attribute
 // text of a start tag, or the content of a CDATA section. It is kept small
-// enough for the register ABI: readTag runs several times a cell.
+// enough for the register ABI: readXMLTag runs several times a cell.
 type xmlTag struct {
 	kind  uint8
 	name  []byte
 	a, ae int
 }
 
-// readTag reads the markup starting at b[i] == '<' and returns it with the
+// readXMLTag reads the markup starting at b[i] == '<' and returns it with the
 // offset just after it.
-func readTag(b []byte, i int) (t xmlTag, next int, err error) {
+func readXMLTag(b []byte, i int) (t xmlTag, next int, err error) {
 	n := len(b)
 	if i+1 >= n {
-		return t, 0, errShort
+		return t, 0, errXMLShort
 	}
 	switch b[i+1] {
 	case '/':
 		k := bytes.IndexByte(b[i+2:], '>')
 		if k < 0 {
-			return t, 0, errShort
+			return t, 0, errXMLShort
 		}
-		t.kind, t.name = tagClose, localName(trimSpaceRight(b[i+2:i+2+k]))
+		t.kind, t.name = tagClose, xmlLocalName(trimXMLSpaceRight(b[i+2:i+2+k]))
 		return t, i + 3 + k, nil
 	case '?':
 		k := bytes.Index(b[i+2:], []byte("?>"))
 		if k < 0 {
-			return t, 0, errShort
+			return t, 0, errXMLShort
 		}
 		t.kind = tagSkip
 		return t, i + 4 + k, nil
@@ -1116,19 +1117,19 @@ func readTag(b []byte, i int) (t xmlTag, next int, err error) {
 		case bytes.HasPrefix(rest, []byte("<!--")):
 			k := bytes.Index(rest[4:], []byte("-->"))
 			if k < 0 {
-				return t, 0, errShort
+				return t, 0, errXMLShort
 			}
 			t.kind = tagSkip
 			return t, i + 7 + k, nil
 		case bytes.HasPrefix(rest, []byte("<![CDATA[")):
 			k := bytes.Index(rest[9:], []byte("]]>"))
 			if k < 0 {
-				return t, 0, errShort
+				return t, 0, errXMLShort
 			}
 			t.kind, t.a, t.ae = tagCDATA, i+9, i+9+k
 			return t, i + 12 + k, nil
 		case len(rest) < 9 && (bytes.HasPrefix([]byte("<![CDATA["), rest) || bytes.HasPrefix([]byte("<!--"), rest)):
-			return t, 0, errShort
+			return t, 0, errXMLShort
 		}
 		// DOCTYPE: an internal subset in [...] may hold '>'.
 		depth := 0
@@ -1145,36 +1146,36 @@ func readTag(b []byte, i int) (t xmlTag, next int, err error) {
 				}
 			}
 		}
-		return t, 0, errShort
+		return t, 0, errXMLShort
 	}
 	j := i + 1
-	for j < n && !isNameEnd(b[j]) {
+	for j < n && !isXMLNameEnd(b[j]) {
 		j++
 	}
 	if j == n {
-		return t, 0, errShort
+		return t, 0, errXMLShort
 	}
 	if j == i+1 {
-		return t, 0, fmt.Errorf("malformed tag %q", clip(b[i:], 20))
+		return t, 0, fmt.Errorf("malformed tag %q", xmlClip(b[i:], 20))
 	}
-	t.name = localName(b[i+1 : j])
+	t.name = xmlLocalName(b[i+1 : j])
 	k := j
 	for k < n && b[k] != '>' {
 		switch b[k] {
 		case '"', '\'':
 			q := bytes.IndexByte(b[k+1:], b[k])
 			if q < 0 {
-				return t, 0, errShort
+				return t, 0, errXMLShort
 			}
 			k += q + 2
 			continue
 		case '<':
-			return t, 0, fmt.Errorf("malformed tag %q", clip(b[i:], 20))
+			return t, 0, fmt.Errorf("malformed tag %q", xmlClip(b[i:], 20))
 		}
 		k++
 	}
 	if k >= n {
-		return t, 0, errShort
+		return t, 0, errXMLShort
 	}
 	t.kind, t.a, t.ae = tagOpen, j, k
 	if b[k-1] == '/' {
@@ -1183,16 +1184,16 @@ func readTag(b []byte, i int) (t xmlTag, next int, err error) {
 	return t, k + 1, nil
 }
 
-func isNameEnd(c byte) bool { return c == '>' || c == '/' || isSpace(c) }
+func isXMLNameEnd(c byte) bool { return c == '>' || c == '/' || isXMLSpace(c) }
 
-func localName(name []byte) []byte {
+func xmlLocalName(name []byte) []byte {
 	if k := bytes.LastIndexByte(name, ':'); k >= 0 {
 		return name[k+1:]
 	}
 	return name
 }
 
-func clip(b []byte, n int) []byte {
+func xmlClip(b []byte, n int) []byte {
 	if len(b) > n {
 		return b[:n]
 	}
@@ -1202,13 +1203,13 @@ func clip(b []byte, n int) []byte {
 // nextAttr splits the first attribute off a tag's attribute text; ok is
 // false at the end or on malformed text.
 func nextAttr(a []byte) (name, val, rest []byte, ok bool) {
-	a = trimSpaceLeft(a)
+	a = trimXMLSpaceLeft(a)
 	eq := bytes.IndexByte(a, '=')
 	if eq <= 0 {
 		return nil, nil, nil, false
 	}
-	name = trimSpaceRight(a[:eq])
-	a = trimSpaceLeft(a[eq+1:])
+	name = trimXMLSpaceRight(a[:eq])
+	a = trimXMLSpaceLeft(a[eq+1:])
 	if len(a) == 0 || a[0] != '"' && a[0] != '\'' {
 		return nil, nil, nil, false
 	}
@@ -1219,26 +1220,26 @@ func nextAttr(a []byte) (name, val, rest []byte, ok bool) {
 	return name, a[1 : 1+q], a[q+2:], true
 }
 
-// trimSpaceLeft and trimSpaceRight trim XML white space; bytes.Trim with
+// trimXMLSpaceLeft and trimXMLSpaceRight trim XML white space; bytes.Trim with
 // a cutset builds a set on every call, which shows in profiles.
-func trimSpaceLeft(b []byte) []byte {
-	for len(b) > 0 && isSpace(b[0]) {
+func trimXMLSpaceLeft(b []byte) []byte {
+	for len(b) > 0 && isXMLSpace(b[0]) {
 		b = b[1:]
 	}
 	return b
 }
 
-func trimSpaceRight(b []byte) []byte {
-	for len(b) > 0 && isSpace(b[len(b)-1]) {
+func trimXMLSpaceRight(b []byte) []byte {
+	for len(b) > 0 && isXMLSpace(b[len(b)-1]) {
 		b = b[:len(b)-1]
 	}
 	return b
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+func isXMLSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-// attr returns the value of the attribute name, nil when absent.
-func attr(a []byte, name string) []byte {
+// xmlAttr returns the value of the attribute name, nil when absent.
+func xmlAttr(a []byte, name string) []byte {
 	for {
 		n, v, rest, ok := nextAttr(a)
 		if !ok {
@@ -1251,15 +1252,15 @@ func attr(a []byte, name string) []byte {
 	}
 }
 
-// skipElement skips the content of an element whose start tag ends at b[i]
+// skipXMLElement skips the content of an element whose start tag ends at b[i]
 // and returns the offset after its end tag.
-func skipElement(b []byte, i int) (int, error) {
+func skipXMLElement(b []byte, i int) (int, error) {
 	for depth := 1; ; {
 		j := bytes.IndexByte(b[i:], '<')
 		if j < 0 {
-			return 0, errShort
+			return 0, errXMLShort
 		}
-		t, next, err := readTag(b, i+j)
+		t, next, err := readXMLTag(b, i+j)
 		if err != nil {
 			return 0, err
 		}
@@ -1275,16 +1276,16 @@ func skipElement(b []byte, i int) (int, error) {
 	}
 }
 
-// readTextElem appends the text of an element whose start tag ends at b[i]
+// readXMLText appends the text of an element whose start tag ends at b[i]
 // (<v>, <t>) and returns the offset after its end tag.
-func readTextElem(dst, b []byte, i int) ([]byte, int, error) {
+func readXMLText(dst, b []byte, i int) ([]byte, int, error) {
 	for {
 		j := bytes.IndexByte(b[i:], '<')
 		if j < 0 {
-			return dst, 0, errShort
+			return dst, 0, errXMLShort
 		}
 		dst = appendXMLText(dst, b[i:i+j])
-		t, next, err := readTag(b, i+j)
+		t, next, err := readXMLTag(b, i+j)
 		if err != nil {
 			return dst, 0, err
 		}
@@ -1300,17 +1301,17 @@ func readTextElem(dst, b []byte, i int) ([]byte, int, error) {
 	}
 }
 
-// readRich appends the text of a string item (<si> or <is>) whose start tag
+// readXMLRich appends the text of a string item (<si> or <is>) whose start tag
 // ends at b[i]: its <t>, or the <t> of its rich text runs <r>, skipping
 // phonetic runs <rPh>. It returns the offset after the item's end tag.
-func readRich(dst, b []byte, i int) ([]byte, int, error) {
+func readXMLRich(dst, b []byte, i int) ([]byte, int, error) {
 	runs := 0 // open <r> elements
 	for {
 		j := bytes.IndexByte(b[i:], '<')
 		if j < 0 {
-			return dst, 0, errShort
+			return dst, 0, errXMLShort
 		}
-		t, next, err := readTag(b, i+j)
+		t, next, err := readXMLTag(b, i+j)
 		if err != nil {
 			return dst, 0, err
 		}
@@ -1323,11 +1324,11 @@ func readRich(dst, b []byte, i int) ([]byte, int, error) {
 		case tagOpen:
 			switch string(t.name) {
 			case "t":
-				dst, next, err = readTextElem(dst, b, next)
+				dst, next, err = readXMLText(dst, b, next)
 			case "r":
 				runs++
 			default: // rPr, rPh, phoneticPr
-				next, err = skipElement(b, next)
+				next, err = skipXMLElement(b, next)
 			}
 			if err != nil {
 				return dst, 0, err
@@ -1360,7 +1361,7 @@ func appendXMLText(dst, s []byte) []byte {
 			continue
 		}
 		if semi := bytes.IndexByte(s, ';'); semi > 1 && semi <= 12 {
-			if r, ok := entity(s[1:semi]); ok {
+			if r, ok := xmlEntity(s[1:semi]); ok {
 				dst, s = utf8.AppendRune(dst, r), s[semi+1:]
 				continue
 			}
@@ -1371,7 +1372,7 @@ func appendXMLText(dst, s []byte) []byte {
 	return dst
 }
 
-func entity(name []byte) (rune, bool) {
+func xmlEntity(name []byte) (rune, bool) {
 	switch string(name) {
 	case "amp":
 		return '&', true
@@ -1423,7 +1424,7 @@ func appendCDATA(dst, s []byte) []byte {
 // underscore). UTF-16 surrogate pairs combine; a lone surrogate becomes
 // U+FFFD. The decoded text is never longer than the escaped one.
 func unescapeXString(b []byte) []byte {
-	if bytes.Index(b, []byte("_x")) < 0 {
+	if !bytes.Contains(b, []byte("_x")) {
 		return b
 	}
 	out := b[:0]
@@ -1468,7 +1469,7 @@ func xEscape(b []byte) (rune, bool) {
 	return r, true
 }
 
-func allZeros(b []byte) bool {
+func xlsxZeros(b []byte) bool {
 	for _, c := range b {
 		if c != '0' {
 			return false
@@ -1477,7 +1478,7 @@ func allZeros(b []byte) bool {
 	return true
 }
 
-func isDigits(b []byte) bool {
+func xlsxDigits(b []byte) bool {
 	for _, c := range b {
 		if c < '0' || c > '9' {
 			return false
@@ -1486,14 +1487,14 @@ func isDigits(b []byte) bool {
 	return true
 }
 
-// isInteger reports whether b is an optionally negative decimal integer.
-func isInteger(b []byte) bool {
+// xlsxInteger reports whether b is an optionally negative decimal integer.
+func xlsxInteger(b []byte) bool {
 	b = bytes.TrimPrefix(b, []byte("-"))
-	return len(b) > 0 && isDigits(b)
+	return len(b) > 0 && xlsxDigits(b)
 }
 
-// parseUint parses a small non-negative decimal.
-func parseUint(b []byte) (int, bool) {
+// xlsxUint parses a small non-negative decimal.
+func xlsxUint(b []byte) (int, bool) {
 	if len(b) == 0 || len(b) > 9 {
 		return 0, false
 	}
@@ -1507,10 +1508,10 @@ func parseUint(b []byte) (int, bool) {
 	return n, true
 }
 
-// parseSerial parses a date serial number; whole days, the common case,
+// xlsxSerial parses a date serial number; whole days, the common case,
 // without strconv.
-func parseSerial(v []byte) (float64, bool) {
-	if n, ok := parseUint(v); ok {
+func xlsxSerial(v []byte) (float64, bool) {
+	if n, ok := xlsxUint(v); ok {
 		return float64(n), true
 	}
 	f, err := strconv.ParseFloat(string(v), 64)
@@ -1548,29 +1549,29 @@ func appendSerialDate(dst []byte, f float64, date1904 bool) ([]byte, bool) {
 	d := int(days)
 	switch {
 	case date1904:
-		dst = appendCivil(dst, excelEpoch1904+d)
+		dst = appendCivilDate(dst, excelEpoch1904+d)
 	case d == 60:
 		dst = append(dst, "1900-02-29"...)
 	case d < 60:
-		dst = appendCivil(dst, excelEpoch1900+d+1)
+		dst = appendCivilDate(dst, excelEpoch1900+d+1)
 	default:
-		dst = appendCivil(dst, excelEpoch1900+d)
+		dst = appendCivilDate(dst, excelEpoch1900+d)
 	}
 	if secs > 0 {
 		dst = append(dst, ' ')
-		dst = append2(dst, secs/3600)
+		dst = appendTwoDigits(dst, secs/3600)
 		dst = append(dst, ':')
-		dst = append2(dst, secs/60%60)
+		dst = appendTwoDigits(dst, secs/60%60)
 		dst = append(dst, ':')
-		dst = append2(dst, secs%60)
+		dst = appendTwoDigits(dst, secs%60)
 	}
 	return dst, true
 }
 
-// appendCivil appends the date of a day number (days since 1970-01-01,
+// appendCivilDate appends the date of a day number (days since 1970-01-01,
 // from 1 AD on) as 2006-01-02: H. Hinnant's days_from_civil inverse,
 // several times faster than time.Time.AppendFormat.
-func appendCivil(dst []byte, days int) []byte {
+func appendCivilDate(dst []byte, days int) []byte {
 	z := days + 719468
 	era := z / 146097
 	doe := z - era*146097
@@ -1586,16 +1587,16 @@ func appendCivil(dst []byte, days int) []byte {
 	if m <= 2 {
 		y++
 	}
-	dst = append2(dst, y/100)
-	dst = append2(dst, y%100)
+	dst = appendTwoDigits(dst, y/100)
+	dst = appendTwoDigits(dst, y%100)
 	dst = append(dst, '-')
-	dst = append2(dst, m)
+	dst = appendTwoDigits(dst, m)
 	dst = append(dst, '-')
-	return append2(dst, d)
+	return appendTwoDigits(dst, d)
 }
 
-// append2 appends n (0-99) as two digits.
-func append2(dst []byte, n int) []byte { return append(dst, byte('0'+n/10), byte('0'+n%10)) }
+// appendTwoDigits appends n (0-99) as two digits.
+func appendTwoDigits(dst []byte, n int) []byte { return append(dst, byte('0'+n/10), byte('0'+n%10)) }
 
 // appendISODate appends an ISO 8601 date cell (t="d") in the form of
 // appendSerialDate; text it cannot parse is appended as is. v may alias the

@@ -60,7 +60,9 @@ func (c OpenConfig) validate() error {
 // pglocal. It then applies pending migrations unless cfg.NoMigrate.
 //
 // The returned close function closes the pool and, if OpenDefault started
-// the embedded cluster, stops it.
+// the embedded cluster, stops it (even with a canceled context, see
+// pglocal.Cluster.Stop); a process that attached to a cluster another one
+// started leaves it running.
 func OpenDefault(ctx context.Context, cfg OpenConfig) (_ *pgxpool.Pool, closeFn func(context.Context) error, err error) {
 	defer wrap(&err, "database.OpenDefault")
 	cfg = cfg.WithDefaults()

@@ -14,9 +14,9 @@
 //	}
 //
 // The server is the one at DATABASE_URL if that is set; otherwise the first
-// test that asks starts one throwaway local cluster (pglocal, durability off)
-// in a new temporary folder for the whole test binary, which Main stops and
-// removes after the tests. Once per server, the migrations are applied to a
+// test that asks starts one throwaway local cluster (pglocal, durability off,
+// the server binaries in PG_BIN_DIR or detected) in a new temporary folder
+// for the whole test binary, which Main stops and removes after the tests. Once per server, the migrations are applied to a
 // template database named after a hash of the migration files, under an
 // advisory lock so that test binaries sharing a server do not race; every
 // database handed out is a copy of that template, dropped when its test ends.
@@ -268,6 +268,7 @@ func startCluster(ctx context.Context) error {
 	server.tmpDir = dir
 	server.cluster, err = pglocal.Start(ctx, pglocal.Config{
 		Dir:    filepath.Join(dir, "pg"),
+		BinDir: os.Getenv("PG_BIN_DIR"),
 		Fast:   true,
 		Logger: slog.New(slog.DiscardHandler),
 		// Every test database is named explicitly: ask for none more.

@@ -148,11 +148,16 @@ type Cluster struct {
 //
 // If Dir/data is not a cluster yet it is created with initdb (UTF8, locale C,
 // superuser role SuperUser). If a server already runs on that data directory
-// (its postmaster.pid names a live process and its socket answers), Start
-// attaches to it and the returned Cluster's Stop leaves it running. Otherwise
-// Start starts the server with pg_ctl; a postmaster.pid left by a crash is
-// detected as stale by pg_ctl and postgres. Finally Start creates
-// cfg.Database if it does not exist.
+// (its postmaster.pid names a live postgres process and its socket
+// answers), Start attaches to it and the returned Cluster's Stop leaves it
+// running: the process that started the server stops it, and the
+// connections of attached processes end then. Otherwise Start starts the
+// server with pg_ctl. Lock files left by a crash (postmaster.pid and the
+// socket's lock file, naming a process that is gone, a zombie, or no
+// postgres) are removed, and Start waits up to 15 s for lingering processes
+// of a crashed server to exit. Finally Start creates cfg.Database if it does
+// not exist. Calls of Start on one folder are serialized across processes
+// with a lock file.
 //
 // Run as root, Start runs initdb and the server as the user "postgres" (or
 // "nobody" if there is no such user), since PostgreSQL refuses to run as
@@ -242,7 +247,9 @@ func (c *Cluster) ConnString(db string) string {
 
 // Stop stops the server with a fast shutdown (open sessions are ended) if
 // Start started it; it does nothing if Start attached to a running server.
-// Calling Stop again does nothing.
+// Calling Stop again does nothing. The cancellation of ctx does not cut Stop
+// short, so that a process stopping on Ctrl-C with a canceled context still
+// stops its server; pg_ctl waits at most 60 s for the shutdown.
 func (c *Cluster) Stop(ctx context.Context) (err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -252,7 +259,8 @@ func (c *Cluster) Stop(ctx context.Context) (err error) {
 	defer wrap(&err, "pglocal.Cluster.Stop(%q)", c.dir)
 
 	start := time.Now()
-	out, err := c.command(ctx, c.bin.pgCtl, "stop", "-D", c.dataDir, "-m", "fast", "-w").CombinedOutput()
+	ctx = context.WithoutCancel(ctx)
+	out, err := c.command(ctx, c.bin.pgCtl, "stop", "-D", c.dataDir, "-m", "fast", "-w", "-t", "60").CombinedOutput()
 	if err != nil {
 		// pg_ctl exits 1 both on failure and when no server runs; tell
 		// them apart by whether the server is gone.
@@ -453,8 +461,17 @@ func (c *Cluster) findRunning(ctx context.Context) (*running, error) {
 			// or was reused by another process of the server's user.
 			// Removing it is safe: postgres still refuses to start while
 			// any process of the old server holds its shared memory.
-			if err := os.Remove(pidFile); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("remove stale postmaster.pid: %w", err)
+			// The same goes for the socket's lock file.
+			stale := []string{pidFile, socketPath(c.socketDir, c.port) + ".lock"}
+			if r.socketDir == c.socketDir && r.port != c.port {
+				stale = append(stale, socketPath(r.socketDir, r.port)+".lock")
+			}
+			for _, name := range stale {
+				if l, err := readPIDFile(name); err == nil && l.pid == r.pid {
+					if err := os.Remove(name); err != nil {
+						return nil, fmt.Errorf("remove stale lock file: %w", err)
+					}
+				}
 			}
 			c.logger.InfoContext(ctx, "removed stale postmaster.pid", slog.Int("pid", r.pid))
 			return nil, nil
@@ -476,7 +493,8 @@ func (c *Cluster) findRunning(ctx context.Context) (*running, error) {
 }
 
 // readPIDFile parses postmaster.pid: pid, data directory, start time, port,
-// first socket directory, listen address, shared memory key, status.
+// first socket directory, and more that is not needed here. A socket's lock
+// file starts with the pid too.
 func readPIDFile(name string) (running, error) {
 	b, err := os.ReadFile(name)
 	if err != nil {

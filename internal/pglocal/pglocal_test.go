@@ -94,10 +94,33 @@ func TestLifecycle(t *testing.T) {
 	ctx := context.Background()
 	cfg := testConfig(t)
 
-	first := startCluster(t, cfg)
-	if first.Attached() {
-		t.Fatal("first Start attached, want started")
+	// Two Starts at once on a fresh folder: one initializes and starts the
+	// cluster, the other waits and attaches.
+	var (
+		wg       sync.WaitGroup
+		clusters [2]*Cluster
+		errs     [2]error
+	)
+	for i := range clusters {
+		wg.Go(func() { clusters[i], errs[i] = Start(ctx, cfg) })
 	}
+	wg.Wait()
+	for _, c := range clusters {
+		if c != nil {
+			t.Cleanup(func() { c.Stop(context.Background()) })
+		}
+	}
+	if err := errors.Join(errs[:]...); err != nil {
+		t.Fatal(err)
+	}
+	first, second := clusters[0], clusters[1]
+	if first.Attached() {
+		first, second = second, first
+	}
+	if first.Attached() || !second.Attached() {
+		t.Fatalf("attached = %v, %v; want one started and one attached", first.Attached(), second.Attached())
+	}
+
 	conn := connect(t, first.ConnString(""))
 	got := []string{
 		queryString(t, conn, "SELECT current_database()"),
@@ -124,15 +147,7 @@ func TestLifecycle(t *testing.T) {
 		}
 	}
 
-	// A second Start on the same folder attaches, and its Stop leaves the
-	// server running.
-	second, err := Start(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !second.Attached() {
-		t.Fatal("second Start started a server, want attached")
-	}
+	// The attached Cluster's Stop leaves the server running.
 	if diff := cmp.Diff(first.ConnString("x"), second.ConnString("x")); diff != "" {
 		t.Errorf("ConnString mismatch (-want +got):\n%s", diff)
 	}
@@ -237,37 +252,6 @@ func waitGone(t *testing.T, pid int) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("process %d still alive", pid)
-}
-
-// TestConcurrentStart starts the same fresh folder from two goroutines at
-// once: one initializes and starts the cluster, the other attaches.
-func TestConcurrentStart(t *testing.T) {
-	t.Parallel()
-	cfg := testConfig(t)
-	var (
-		wg       sync.WaitGroup
-		clusters [2]*Cluster
-		errs     [2]error
-	)
-	for i := range clusters {
-		wg.Go(func() { clusters[i], errs[i] = Start(context.Background(), cfg) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs[:]...); err != nil {
-		t.Fatal(err)
-	}
-	// Stop the attached one first: the starter's Stop ends the server.
-	if clusters[0].Attached() {
-		clusters[0], clusters[1] = clusters[1], clusters[0]
-	}
-	if clusters[0].Attached() || !clusters[1].Attached() {
-		t.Fatalf("attached = %v, %v; want one started and one attached", clusters[0].Attached(), clusters[1].Attached())
-	}
-	for _, c := range []*Cluster{clusters[1], clusters[0]} {
-		if err := c.Stop(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 func TestMissingBinaries(t *testing.T) {

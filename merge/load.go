@@ -1,0 +1,613 @@
+package merge
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/idfusion/idfusion/internal/database"
+	"github.com/idfusion/idfusion/internal/pii"
+	"github.com/idfusion/idfusion/schemas"
+)
+
+// importLockKey serializes imports across processes
+// (pg_advisory_xact_lock; "fusion.import" folded into 63 bits).
+const importLockKey int64 = 0x66757369_6f6e696d
+
+// FileLedger is the accounting of one file of a run.
+type FileLedger struct {
+	Dept     string `json:"dept"`
+	Name     string `json:"name"`
+	SHA256   string `json:"sha256"`
+	Format   string `json:"format"`
+	Encoding string `json:"encoding,omitempty"`
+	Read     int64  `json:"rows_read"`
+	Accepted int64  `json:"rows_accepted"`
+	Rejected int64  `json:"rows_rejected"`
+	Warnings int64  `json:"warnings"`
+	// Lineage is the number of lineage rows of the file in the database
+	// after the load: it must equal Accepted.
+	Lineage int64 `json:"lineage_rows"`
+}
+
+// Ledger is the reconciliation of a run: every row read is rejected or
+// accepted, every accepted row has its lineage, and every person is a new,
+// updated or unchanged account.
+type Ledger struct {
+	RunID     int64        `json:"run_id"`
+	DryRun    bool         `json:"dry_run,omitempty"`
+	Files     []FileLedger `json:"files"`
+	Persons   int64        `json:"persons"`
+	New       int64        `json:"new"`
+	Updated   int64        `json:"updated"`
+	Unchanged int64        `json:"unchanged"`
+	Conflicts int64        `json:"conflicts"`
+}
+
+// Reject is a rejected input row as stored; Value is masked for sensitive
+// fields.
+type Reject struct {
+	Dept, File string
+	Row        int64
+	SourceKey  string
+	Code       schemas.Code
+	Field      schemas.Field
+	Value      string
+}
+
+// Input is what a run loads.
+type Input struct {
+	Started  time.Time
+	Trigger  string // "manual" (default) or "schedule"
+	Forced   bool
+	Mappings []*schemas.Mapping // the departments of the run's files
+	Files    []FileLedger
+	Persons  []Person
+	Rejects  []Reject
+}
+
+// Config is how Load works.
+type Config struct {
+	// Keyring seals ID numbers and phones and computes their blind indexes.
+	// Required.
+	Keyring *pii.Keyring
+	// DryRun does everything but the commit.
+	DryRun bool
+	// Logger; default discards.
+	Logger *slog.Logger
+}
+
+// ErrLedger is wrapped when the ledger does not balance against the
+// database; the run is rolled back.
+var ErrLedger = errors.New("ledger does not balance")
+
+var errDryRun = errors.New("dry run")
+
+// Load writes a run in one transaction: accounts (new, updated), lineage,
+// conflicts, rejects, the run and its files, then checks the ledger against
+// the database before committing. Any error, and Ctrl-C, leave the
+// database as it was.
+func Load(ctx context.Context, pool *pgxpool.Pool, in Input, cfg Config) (led Ledger, err error) {
+	if cfg.Keyring == nil {
+		return led, errors.New("merge.Load: Config.Keyring is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if in.Trigger == "" {
+		in.Trigger = "manual"
+	}
+	err = database.Transact(ctx, pool, func(tx pgx.Tx) error {
+		l := &loader{tx: tx, in: in, cfg: cfg}
+		var err error
+		led, err = l.run(ctx)
+		if err == nil && cfg.DryRun {
+			return errDryRun
+		}
+		return err
+	})
+	if errors.Is(err, errDryRun) {
+		led.DryRun, err = true, nil
+	}
+	return led, err
+}
+
+type loader struct {
+	tx  pgx.Tx
+	in  Input
+	cfg Config
+	runID int64
+}
+
+// existing is an account the store already has for a person of the run.
+type existing struct {
+	id                int64
+	name, address     Candidate
+	phone             Candidate
+	phoneBidx         []byte
+	nameSrc, phoneSrc *int64
+	addrSrc           *int64
+}
+
+func (l *loader) run(ctx context.Context) (Ledger, error) {
+	tx, in := l.tx, l.in
+	led := Ledger{Files: in.Files, Persons: int64(len(in.Persons))}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, importLockKey); err != nil {
+		return led, err
+	}
+	for _, m := range in.Mappings {
+		if _, err := tx.Exec(ctx, `INSERT INTO department (code, name, priority) VALUES ($1, $2, $3)
+			ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, priority = EXCLUDED.priority
+			WHERE (department.name, department.priority) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.priority)`,
+			m.Department.Code, m.Department.Name, m.Priority); err != nil {
+			return led, fmt.Errorf("department %s: %w", m.Department.Code, err)
+		}
+	}
+	if err := tx.QueryRow(ctx, `INSERT INTO import_run (started_at, trigger, forced, ledger) VALUES ($1, $2, $3, '{}') RETURNING id`,
+		in.Started, in.Trigger, in.Forced).Scan(&l.runID); err != nil {
+		return led, err
+	}
+	led.RunID = l.runID
+	cfg := l.cfg
+	cfg.Logger.Info("load_started", slog.Int64("run_id", l.runID), slog.Int("persons", len(in.Persons)))
+
+	// Blind indexes of the run's persons, and the accounts they already have.
+	bidx := make([][]byte, len(in.Persons))
+	for i := range in.Persons {
+		bidx[i] = cfg.Keyring.BlindIndex(string(schemas.FieldIDNumber), in.Persons[i].ID)
+	}
+	have, err := l.existing(ctx, bidx)
+	if err != nil {
+		return led, err
+	}
+	lineageIDs, err := l.lineageIDs(ctx)
+	if err != nil {
+		return led, err
+	}
+
+	// Reserve ids for new accounts and new lineage rows, so both COPY
+	// straight into their tables.
+	var newPersons, newLineage int
+	for i, p := range in.Persons {
+		if have[string(bidx[i])] == nil {
+			newPersons++
+		}
+		for _, r := range p.Rows {
+			if _, ok := lineageIDs[lineageKey{r.Dept, r.File, r.Row}]; !ok {
+				newLineage++
+			}
+		}
+	}
+	accountIDs, err := l.reserve(ctx, "account", newPersons)
+	if err != nil {
+		return led, err
+	}
+	lineIDs, err := l.reserve(ctx, "account_lineage", newLineage)
+	if err != nil {
+		return led, err
+	}
+	var accounts, updates, lineage [][]any
+	var conflicts [][]any
+	for i := range in.Persons {
+		p := &in.Persons[i]
+		ex := have[string(bidx[i])]
+		var accountID int64
+		if ex == nil {
+			accountID, accountIDs = accountIDs[0], accountIDs[1:]
+		} else {
+			accountID = ex.id
+		}
+		for _, r := range p.Rows {
+			k := lineageKey{r.Dept, r.File, r.Row}
+			if _, ok := lineageIDs[k]; ok {
+				continue
+			}
+			lineageIDs[k], lineIDs = lineIDs[0], lineIDs[1:]
+			var upd *time.Time
+			if r.UpdatedAt != 0 {
+				t := time.UnixMilli(r.UpdatedAt)
+				upd = &t
+			}
+			lineage = append(lineage, []any{lineageIDs[k], accountID, l.runID, r.Dept, r.File, r.Row, r.SourceKey, r.Priority, upd})
+		}
+		src := func(c Candidate) *int64 {
+			if c.Value == "" {
+				return nil
+			}
+			id := lineageIDs[lineageKey{c.Dept, c.File, c.Row}]
+			return &id
+		}
+		if ex == nil {
+			led.New++
+			accounts = append(accounts, l.newAccount(accountID, bidx[i], p, src))
+		} else if row, changed := l.update(accountID, ex, p, src); changed {
+			led.Updated++
+			updates = append(updates, row)
+		} else {
+			led.Unchanged++
+		}
+		conflicts = append(conflicts, conflictRows(accountID, p)...)
+	}
+
+	if err := l.copy(ctx, "account", []string{"id", "id_bidx", "id_sealed", "id_hint", "id_type", "name", "gender", "birth_date",
+		"phone_sealed", "phone_bidx", "phone_hint", "address", "status", "origin", "required_steps",
+		"name_source", "phone_source", "address_source", "created_run", "updated_run"}, accounts); err != nil {
+		return led, err
+	}
+	if err := l.applyUpdates(ctx, updates); err != nil {
+		return led, err
+	}
+	if err := l.copy(ctx, "account_lineage", []string{"id", "account_id", "run_id", "dept", "file_sha256", "row_num", "source_key", "priority", "record_updated_at"}, lineage); err != nil {
+		return led, err
+	}
+	if led.Conflicts, err = l.insertConflicts(ctx, conflicts); err != nil {
+		return led, err
+	}
+	rejects := make([][]any, len(in.Rejects))
+	for i, r := range in.Rejects {
+		rejects[i] = []any{l.runID, r.Dept, r.File, r.Row, r.SourceKey, string(r.Code), string(r.Field), r.Value}
+	}
+	if err := l.copy(ctx, "import_reject", []string{"run_id", "dept", "file_sha256", "row_num", "source_key", "code", "field", "value"}, rejects); err != nil {
+		return led, err
+	}
+	for _, f := range in.Files {
+		if _, err := tx.Exec(ctx, `INSERT INTO import_file (run_id, dept, sha256, name, format, encoding, rows_read, rows_accepted, rows_rejected, warnings)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			l.runID, f.Dept, f.SHA256, f.Name, f.Format, f.Encoding, f.Read, f.Accepted, f.Rejected, f.Warnings); err != nil {
+			return led, fmt.Errorf("import_file %s: %w", f.Name, err)
+		}
+	}
+	if err := l.checkLedger(ctx, &led); err != nil {
+		return led, err
+	}
+	b, _ := json.Marshal(led)
+	if _, err := tx.Exec(ctx, `UPDATE import_run SET ledger = $2, finished_at = now() WHERE id = $1`, l.runID, b); err != nil {
+		return led, err
+	}
+	return led, nil
+}
+
+type lineageKey struct {
+	dept, file string
+	row        int64
+}
+
+// existing loads the accounts that already exist for the run's blind
+// indexes, with the sources of their surviving values.
+func (l *loader) existing(ctx context.Context, bidx [][]byte) (map[string]*existing, error) {
+	if _, err := l.tx.Exec(ctx, `CREATE TEMP TABLE stage_key (bidx bytea NOT NULL) ON COMMIT DROP`); err != nil {
+		return nil, err
+	}
+	if _, err := l.tx.CopyFrom(ctx, pgx.Identifier{"stage_key"}, []string{"bidx"},
+		pgx.CopyFromSlice(len(bidx), func(i int) ([]any, error) { return []any{bidx[i]}, nil })); err != nil {
+		return nil, fmt.Errorf("stage keys: %w", err)
+	}
+	rows, err := l.tx.Query(ctx, `
+		SELECT a.id, a.id_bidx, a.origin, a.phone_verified, a.name, a.phone_bidx, a.address,
+		       a.name_source, a.phone_source, a.address_source,
+		       ln.dept, ln.file_sha256, ln.row_num, ln.priority, ln.record_updated_at,
+		       lp.dept, lp.file_sha256, lp.row_num, lp.priority, lp.record_updated_at,
+		       la.dept, la.file_sha256, la.row_num, la.priority, la.record_updated_at
+		FROM stage_key s JOIN account a ON a.id_bidx = s.bidx
+		LEFT JOIN account_lineage ln ON ln.id = a.name_source
+		LEFT JOIN account_lineage lp ON lp.id = a.phone_source
+		LEFT JOIN account_lineage la ON la.id = a.address_source`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]*existing{}
+	for rows.Next() {
+		var ex existing
+		var key []byte
+		var origin string
+		var verified bool
+		var srcs [3]nullableSource
+		if err := rows.Scan(&ex.id, &key, &origin, &verified, &ex.name.Value, &ex.phoneBidx, &ex.address.Value,
+			&ex.nameSrc, &ex.phoneSrc, &ex.addrSrc,
+			&srcs[0].dept, &srcs[0].file, &srcs[0].row, &srcs[0].priority, &srcs[0].updated,
+			&srcs[1].dept, &srcs[1].file, &srcs[1].row, &srcs[1].priority, &srcs[1].updated,
+			&srcs[2].dept, &srcs[2].file, &srcs[2].row, &srcs[2].priority, &srcs[2].updated); err != nil {
+			return nil, err
+		}
+		ex.name.Source = srcs[0].source()
+		ex.phone.Source = srcs[1].source()
+		ex.address.Source = srcs[2].source()
+		// What the citizen set or verified outranks every department.
+		ex.name.Citizen = origin == string(schemas.OriginRegistered)
+		ex.address.Citizen = origin == string(schemas.OriginRegistered) && ex.address.Value != ""
+		if ex.phoneBidx != nil {
+			ex.phone.Value = "\x00stored" // compared by blind index, never decrypted
+			ex.phone.Citizen = verified
+		}
+		out[string(key)] = &ex
+	}
+	return out, rows.Err()
+}
+
+type nullableSource struct {
+	dept, file *string
+	row        *int64
+	priority   *int32
+	updated    *time.Time
+}
+
+func (n nullableSource) source() Source {
+	if n.dept == nil {
+		return Source{Priority: 1 << 30} // no lineage: ranks below every department
+	}
+	s := Source{Dept: *n.dept, File: *n.file, Row: *n.row, Priority: *n.priority}
+	if n.updated != nil {
+		s.UpdatedAt = n.updated.UnixMilli()
+	}
+	return s
+}
+
+// lineageIDs returns the lineage rows the store already has for the run's
+// files (only when a file is imported again with --force).
+func (l *loader) lineageIDs(ctx context.Context) (map[lineageKey]int64, error) {
+	out := map[lineageKey]int64{}
+	for _, f := range l.in.Files {
+		rows, err := l.tx.Query(ctx, `SELECT row_num, id FROM account_lineage WHERE dept = $1 AND file_sha256 = $2`, f.Dept, f.SHA256)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var row, id int64
+			if err := rows.Scan(&row, &id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[lineageKey{f.Dept, f.SHA256, row}] = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// reserve takes n values of table's id sequence.
+func (l *loader) reserve(ctx context.Context, table string, n int) ([]int64, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	rows, err := l.tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2)`, table, n)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("reserve %s ids: %w", table, err)
+	}
+	return ids, nil
+}
+
+func (l *loader) newAccount(id int64, bidx []byte, p *Person, src func(Candidate) *int64) []any {
+	k := l.cfg.Keyring
+	var phoneSealed, phoneBidx []byte
+	var phoneHint string
+	if p.Phone.Value != "" {
+		phoneSealed = k.Seal([]byte(p.Phone.Value), []byte(schemas.FieldPhone))
+		phoneBidx = k.BlindIndex(string(schemas.FieldPhone), p.Phone.Value)
+		phoneHint = pii.MaskPhone(p.Phone.Value)
+	}
+	var birth *time.Time
+	if p.HasBirth {
+		t := time.Unix(int64(p.Birth)*86400, 0).UTC()
+		birth = &t
+	}
+	return []any{
+		id, bidx, k.Seal([]byte(p.ID), []byte(schemas.FieldIDNumber)), pii.MaskID(p.ID), p.IDType, p.Name.Value, p.Gender, birth,
+		phoneSealed, phoneBidx, phoneHint, p.Address.Value,
+		string(schemas.StatusPendingCompletion), string(schemas.OriginFused), stepNames(schemas.FusedAccountSteps),
+		src(p.Name), src(p.Phone), src(p.Address), l.runID, l.runID,
+	}
+}
+
+func stepNames(steps []schemas.Step) []string {
+	out := make([]string, len(steps))
+	for i, s := range steps {
+		out[i] = string(s)
+	}
+	return out
+}
+
+// update merges the run's values into an existing account. Its status,
+// completion state and citizen-set values are never touched.
+func (l *loader) update(id int64, ex *existing, p *Person, src func(Candidate) *int64) ([]any, bool) {
+	name, _ := Survivorship[schemas.FieldName].Best([]Candidate{ex.name, p.Name})
+	phone, _ := Survivorship[schemas.FieldPhone].Best([]Candidate{ex.phone, p.Phone})
+	addr, _ := Survivorship[schemas.FieldAddress].Best([]Candidate{ex.address, p.Address})
+	setName := name.Source != ex.name.Source && name.Value != "" && !(name.Value == ex.name.Value && sameSource(src(name), ex.nameSrc))
+	setAddr := addr.Source != ex.address.Source && addr.Value != "" && !(addr.Value == ex.address.Value && sameSource(src(addr), ex.addrSrc))
+	setPhone := phone.Source != ex.phone.Source && phone.Value != "" && phone.Value != "\x00stored"
+	if setPhone {
+		pb := l.cfg.Keyring.BlindIndex(string(schemas.FieldPhone), phone.Value)
+		setPhone = !(bytes.Equal(pb, ex.phoneBidx) && sameSource(src(phone), ex.phoneSrc))
+	}
+	if !setName && !setPhone && !setAddr {
+		return nil, false
+	}
+	k := l.cfg.Keyring
+	row := []any{id, setName, name.Value, src(name), setAddr, addr.Value, src(addr), setPhone, nil, nil, "", nil}
+	if setPhone {
+		row[8] = k.Seal([]byte(phone.Value), []byte(schemas.FieldPhone))
+		row[9] = k.BlindIndex(string(schemas.FieldPhone), phone.Value)
+		row[10] = pii.MaskPhone(phone.Value)
+		row[11] = src(phone)
+	}
+	return row, true
+}
+
+func sameSource(a, b *int64) bool { return a != nil && b != nil && *a == *b }
+
+func (l *loader) applyUpdates(ctx context.Context, updates [][]any) error {
+	if len(updates) == 0 {
+		return nil
+	}
+	if _, err := l.tx.Exec(ctx, `CREATE TEMP TABLE stage_update (
+		id bigint, set_name bool, name text, name_source bigint, set_address bool, address text, address_source bigint,
+		set_phone bool, phone_sealed bytea, phone_bidx bytea, phone_hint text, phone_source bigint) ON COMMIT DROP`); err != nil {
+		return err
+	}
+	if err := l.copy(ctx, "stage_update", []string{"id", "set_name", "name", "name_source", "set_address", "address", "address_source",
+		"set_phone", "phone_sealed", "phone_bidx", "phone_hint", "phone_source"}, updates); err != nil {
+		return err
+	}
+	_, err := l.tx.Exec(ctx, `
+		UPDATE account a SET
+			name           = CASE WHEN s.set_name THEN s.name ELSE a.name END,
+			name_source    = CASE WHEN s.set_name THEN s.name_source ELSE a.name_source END,
+			address        = CASE WHEN s.set_address THEN s.address ELSE a.address END,
+			address_source = CASE WHEN s.set_address THEN s.address_source ELSE a.address_source END,
+			phone_sealed   = CASE WHEN s.set_phone THEN s.phone_sealed ELSE a.phone_sealed END,
+			phone_bidx     = CASE WHEN s.set_phone THEN s.phone_bidx ELSE a.phone_bidx END,
+			phone_hint     = CASE WHEN s.set_phone THEN s.phone_hint ELSE a.phone_hint END,
+			phone_source   = CASE WHEN s.set_phone THEN s.phone_source ELSE a.phone_source END,
+			updated_run    = $1,
+			updated_at     = now()
+		FROM stage_update s
+		WHERE a.id = s.id AND NOT (a.phone_verified AND s.set_phone)`, l.runID)
+	return err
+}
+
+// conflictRows lists the conflicts of a person: different names, and
+// departments' genders or birth dates that disagree with the ID number.
+func conflictRows(accountID int64, p *Person) [][]any {
+	type src struct {
+		Dept string `json:"dept"`
+		File string `json:"file_sha256"`
+		Row  int64  `json:"row"`
+	}
+	type cand struct {
+		Value  string `json:"value"`
+		Source string `json:"source,omitempty"`
+		From   []src  `json:"sources,omitempty"`
+	}
+	var out [][]any
+	if len(p.Names) > 1 {
+		var cs []cand
+		for _, n := range p.Names {
+			cs = append(cs, cand{Value: n.Value, From: []src{{n.Dept, n.File, n.Row}}})
+		}
+		b, _ := json.Marshal(cs)
+		out = append(out, []any{accountID, string(schemas.FieldName), string(b)})
+	}
+	for _, f := range []schemas.Field{schemas.FieldGender, schemas.FieldBirthDate} {
+		var cs []cand
+		for _, m := range p.Mismatches {
+			if m.Field == f {
+				cs = append(cs, cand{Value: m.Value, From: []src{{m.Dept, m.File, m.Row}}})
+			}
+		}
+		if len(cs) == 0 {
+			continue
+		}
+		idValue := p.Gender
+		if f == schemas.FieldBirthDate {
+			idValue = time.Unix(int64(p.Birth)*86400, 0).UTC().Format("2006-01-02")
+		}
+		cs = append([]cand{{Value: idValue, Source: "id_number"}}, cs...)
+		b, _ := json.Marshal(cs)
+		out = append(out, []any{accountID, string(f), string(b)})
+	}
+	return out
+}
+
+func (l *loader) insertConflicts(ctx context.Context, rows [][]any) (int64, error) {
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	if _, err := l.tx.Exec(ctx, `CREATE TEMP TABLE stage_conflict (account_id bigint, field text, candidates jsonb) ON COMMIT DROP`); err != nil {
+		return 0, err
+	}
+	if err := l.copy(ctx, "stage_conflict", []string{"account_id", "field", "candidates"}, rows); err != nil {
+		return 0, err
+	}
+	tag, err := l.tx.Exec(ctx, `INSERT INTO merge_conflict (account_id, field, candidates, run_id)
+		SELECT account_id, field, candidates, $1 FROM stage_conflict
+		ON CONFLICT (account_id, field, candidates) DO NOTHING`, l.runID)
+	return tag.RowsAffected(), err
+}
+
+func (l *loader) copy(ctx context.Context, table string, cols []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	n, err := l.tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+	if err != nil {
+		return fmt.Errorf("copy into %s: %w", table, err)
+	}
+	if n != int64(len(rows)) {
+		return fmt.Errorf("copy into %s: %d of %d rows", table, n, len(rows))
+	}
+	return nil
+}
+
+// checkLedger checks the run against the database: every file balances,
+// every accepted row has its lineage, every lineage row its account, every
+// surviving value its lineage row, and the new accounts are the ones
+// counted.
+func (l *loader) checkLedger(ctx context.Context, led *Ledger) error {
+	var problems []string
+	for i := range led.Files {
+		f := &led.Files[i]
+		if err := l.tx.QueryRow(ctx, `SELECT count(*) FROM account_lineage WHERE dept = $1 AND file_sha256 = $2`, f.Dept, f.SHA256).Scan(&f.Lineage); err != nil {
+			return err
+		}
+		var rejects int64
+		if err := l.tx.QueryRow(ctx, `SELECT count(*) FROM import_reject WHERE run_id = $1 AND dept = $2 AND file_sha256 = $3`, l.runID, f.Dept, f.SHA256).Scan(&rejects); err != nil {
+			return err
+		}
+		if f.Read != f.Accepted+f.Rejected {
+			problems = append(problems, fmt.Sprintf("%s: read %d != accepted %d + rejected %d", f.Name, f.Read, f.Accepted, f.Rejected))
+		}
+		if f.Lineage != f.Accepted {
+			problems = append(problems, fmt.Sprintf("%s: lineage rows %d != accepted %d", f.Name, f.Lineage, f.Accepted))
+		}
+		if rejects != f.Rejected {
+			problems = append(problems, fmt.Sprintf("%s: stored rejects %d != rejected %d", f.Name, rejects, f.Rejected))
+		}
+	}
+	if led.Persons != led.New+led.Updated+led.Unchanged {
+		problems = append(problems, fmt.Sprintf("persons %d != new %d + updated %d + unchanged %d", led.Persons, led.New, led.Updated, led.Unchanged))
+	}
+	var created, orphans, dangling int64
+	if err := l.tx.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM account WHERE created_run = $1),
+		(SELECT count(*) FROM account_lineage l WHERE l.run_id = $1 AND NOT EXISTS (SELECT 1 FROM account a WHERE a.id = l.account_id)),
+		(SELECT count(*) FROM account a WHERE a.updated_run = $1 AND (
+			(a.name_source IS NOT NULL AND NOT EXISTS (SELECT 1 FROM account_lineage l WHERE l.id = a.name_source)) OR
+			(a.phone_source IS NOT NULL AND NOT EXISTS (SELECT 1 FROM account_lineage l WHERE l.id = a.phone_source)) OR
+			(a.address_source IS NOT NULL AND NOT EXISTS (SELECT 1 FROM account_lineage l WHERE l.id = a.address_source))))`,
+		l.runID).Scan(&created, &orphans, &dangling); err != nil {
+		return err
+	}
+	if created != led.New {
+		problems = append(problems, fmt.Sprintf("accounts created %d != new %d", created, led.New))
+	}
+	if orphans > 0 || dangling > 0 {
+		problems = append(problems, fmt.Sprintf("%d lineage rows without account, %d accounts with a missing source", orphans, dangling))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %v", ErrLedger, problems)
+	}
+	return nil
+}
+
+// Imported reports whether a file (department + sha256) has been imported
+// by a committed run.
+func Imported(ctx context.Context, pool *pgxpool.Pool, dept, sha256 string) (bool, error) {
+	var ok bool
+	err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM import_file WHERE dept = $1 AND sha256 = $2)`, dept, sha256).Scan(&ok)
+	return ok, err
+}

@@ -1,0 +1,208 @@
+package merge
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+
+	"github.com/idfusion/idfusion/schemas"
+)
+
+// Row is one accepted input row, as merge needs it. Its strings point into
+// retained Arrow buffers: no copy per row.
+type Row struct {
+	ID, IDType, Name, Gender, Phone, Address string
+	// Birth is days since the Unix epoch; HasBirth is false when unknown.
+	Birth     int32
+	HasBirth  bool
+	SourceKey string
+	Source
+}
+
+func (r *Row) candidate(v string) Candidate { return Candidate{Value: v, Source: r.Source} }
+
+// Mismatch is a department's gender or birth date that disagrees with the
+// ID number (a cleanse warning), kept as a conflict for review.
+type Mismatch struct {
+	Field schemas.Field
+	Value string // as the department sent it
+	Source
+}
+
+type rowKey struct {
+	file string
+	row  int64
+}
+
+// Merger collects the clean rows of a run from many files and goroutines
+// and groups them into persons. Grouping and survivorship give the same
+// persons whatever the order of files and rows.
+type Merger struct {
+	mu       sync.Mutex
+	recs     []arrow.Record
+	rows     []Row
+	mismatch map[rowKey][]Mismatch
+}
+
+// NewMerger returns an empty Merger.
+func NewMerger() *Merger { return &Merger{mismatch: map[rowKey][]Mismatch{}} }
+
+// AddClean takes the rows of a CleanPerson record (retained until Release).
+func (m *Merger) AddClean(rec arrow.Record) {
+	str := func(c int) *array.String { return rec.Column(c).(*array.String) }
+	dept, file, key := str(schemas.ColDept), str(schemas.ColFile), str(schemas.CleanSourceKey)
+	idType, id, name := str(schemas.CleanIDType), str(schemas.CleanIDNumber), str(schemas.CleanName)
+	gender, phone, addr := str(schemas.CleanGender), str(schemas.CleanPhone), str(schemas.CleanAddress)
+	nums := rec.Column(schemas.ColRow).(*array.Int64)
+	birth := rec.Column(schemas.CleanBirthDate).(*array.Date32)
+	upd := rec.Column(schemas.CleanUpdatedAt).(*array.Timestamp)
+	prio := rec.Column(schemas.CleanPriority).(*array.Int32)
+	n := int(rec.NumRows())
+	rows := make([]Row, n)
+	for i := range rows {
+		r := &rows[i]
+		r.ID, r.IDType, r.Name, r.Gender = id.Value(i), idType.Value(i), name.Value(i), gender.Value(i)
+		r.Phone, r.Address, r.SourceKey = phone.Value(i), addr.Value(i), key.Value(i)
+		if birth.IsValid(i) {
+			r.Birth, r.HasBirth = int32(birth.Value(i)), true
+		}
+		r.Dept, r.File, r.Row, r.Priority = dept.Value(i), file.Value(i), nums.Value(i), prio.Value(i)
+		if upd.IsValid(i) {
+			r.UpdatedAt = int64(upd.Value(i))
+		}
+	}
+	rec.Retain()
+	m.mu.Lock()
+	m.recs = append(m.recs, rec)
+	m.rows = append(m.rows, rows...)
+	m.mu.Unlock()
+}
+
+// AddFindings keeps the gender and birth date mismatches of a Finding
+// record; priority is the department's.
+func (m *Merger) AddFindings(rec arrow.Record, priority int32) {
+	str := func(c int) *array.String { return rec.Column(c).(*array.String) }
+	code, dept, file, value := str(schemas.FindCode), str(schemas.ColDept), str(schemas.ColFile), str(schemas.FindValue)
+	nums := rec.Column(schemas.ColRow).(*array.Int64)
+	var retained bool
+	for i := 0; i < int(rec.NumRows()); i++ {
+		var f schemas.Field
+		switch schemas.Code(code.Value(i)) {
+		case schemas.GenderMismatch:
+			f = schemas.FieldGender
+		case schemas.BirthDateMismatch:
+			f = schemas.FieldBirthDate
+		default:
+			continue
+		}
+		if !retained {
+			rec.Retain()
+			retained = true
+			m.mu.Lock()
+			m.recs = append(m.recs, rec)
+			m.mu.Unlock()
+		}
+		mm := Mismatch{Field: f, Value: value.Value(i), Source: Source{Dept: dept.Value(i), File: file.Value(i), Row: nums.Value(i), Priority: priority}}
+		k := rowKey{mm.File, mm.Row}
+		m.mu.Lock()
+		m.mismatch[k] = append(m.mismatch[k], mm)
+		m.mu.Unlock()
+	}
+}
+
+// Release frees the retained records; persons and rows must not be used
+// afterwards.
+func (m *Merger) Release() {
+	for _, r := range m.recs {
+		r.Release()
+	}
+	m.recs, m.rows = nil, nil
+}
+
+// Rows is the number of rows collected.
+func (m *Merger) Rows() int { return len(m.rows) }
+
+// Person is everything a run knows about one ID number.
+type Person struct {
+	ID     string
+	IDType string
+	Gender string
+	Birth  int32
+	// HasBirth is false when neither the ID nor any department has one.
+	HasBirth bool
+	Name     Candidate
+	Phone    Candidate // Value "" when no department has a valid phone
+	Address  Candidate
+	// Names are the distinct names with the best source of each, in
+	// survivorship order; more than one is a conflict.
+	Names []Candidate
+	// Mismatches are the departments' genders and birth dates that
+	// disagree with the ID number.
+	Mismatches []Mismatch
+	// Rows are the person's input rows, for lineage.
+	Rows []Row
+}
+
+// Persons groups the collected rows by ID number and applies survivorship
+// within the run. Persons are sorted by ID number.
+func (m *Merger) Persons() []Person {
+	rows := m.rows
+	slices.SortFunc(rows, func(a, b Row) int {
+		return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Dept, b.Dept), cmp.Compare(a.File, b.File), cmp.Compare(a.Row, b.Row))
+	})
+	var out []Person
+	cands := make([]Candidate, 0, 8)
+	for lo := 0; lo < len(rows); {
+		hi := lo + 1
+		for hi < len(rows) && rows[hi].ID == rows[lo].ID {
+			hi++
+		}
+		group := rows[lo:hi]
+		p := Person{ID: group[0].ID, Rows: group}
+		pick := func(rule Rule, v func(*Row) string) Candidate {
+			cands = cands[:0]
+			for i := range group {
+				cands = append(cands, group[i].candidate(v(&group[i])))
+			}
+			best, _ := rule.Best(cands)
+			return best
+		}
+		p.Name = pick(Survivorship[schemas.FieldName], func(r *Row) string { return r.Name })
+		p.Phone = pick(Survivorship[schemas.FieldPhone], func(r *Row) string { return r.Phone })
+		p.Address = pick(Survivorship[schemas.FieldAddress], func(r *Row) string { return r.Address })
+		for i := range group {
+			r := &group[i]
+			if r.Source == p.Name.Source {
+				p.IDType, p.Gender, p.Birth, p.HasBirth = r.IDType, r.Gender, r.Birth, r.HasBirth
+			}
+			if mm, ok := m.mismatch[rowKey{r.File, r.Row}]; ok {
+				p.Mismatches = append(p.Mismatches, mm...)
+			}
+		}
+		p.Names = distinctNames(group)
+		out = append(out, p)
+		lo = hi
+	}
+	return out
+}
+
+// distinctNames returns each distinct name once with its best source, in
+// survivorship order.
+func distinctNames(group []Row) []Candidate {
+	var names []Candidate
+	rule := Survivorship[schemas.FieldName]
+	for i := range group {
+		c := group[i].candidate(group[i].Name)
+		j := slices.IndexFunc(names, func(n Candidate) bool { return n.Value == c.Value })
+		if j < 0 {
+			names = append(names, c)
+		} else if rule.compare(c, names[j]) < 0 {
+			names[j] = c
+		}
+	}
+	slices.SortFunc(names, rule.compare)
+	return names
+}
