@@ -585,12 +585,8 @@ func TestAppendSerialDate(t *testing.T) {
 		serials = append(serials, float64(int(d)), float64(int(d))+37021.0/86400)
 	}
 	for _, date1904 := range []bool{false, true} {
+		var want, got []string
 		for _, f := range serials {
-			got, ok := appendSerialDate(nil, f, date1904)
-			if !ok {
-				t.Errorf("appendSerialDate(%v, %v) not ok", f, date1904)
-				continue
-			}
 			tm, err := excelize.ExcelDateToTime(f, date1904)
 			if err != nil {
 				t.Fatal(err)
@@ -599,21 +595,25 @@ func TestAppendSerialDate(t *testing.T) {
 			if f == float64(int(f)) {
 				layout = "2006-01-02"
 			}
-			if want := tm.Format(layout); string(got) != want {
-				t.Errorf("appendSerialDate(%v, %v) = %s, excelize says %s", f, date1904, got, want)
-			}
+			want = append(want, fmt.Sprint(f, " ", tm.Format(layout)))
+			b, ok := appendSerialDate(nil, f, date1904)
+			got = append(got, fmt.Sprint(f, " ", string(b), map[bool]string{false: " (not ok)"}[ok]))
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("date1904=%v: dates mismatch with excelize.ExcelDateToTime (-want +got):\n%s", date1904, diff)
 		}
 	}
 }
 
 func TestIsDateFormat(t *testing.T) {
 	t.Parallel()
-	tests := map[string]bool{
+	want := map[string]bool{
 		"yyyy-mm-dd":                     true,
 		`yyyy"年"m"月"d"日"`:                true,
 		"[$-F800]dddd, mmmm dd, yyyy":    true,
 		"[h]:mm:ss":                      true,
 		"h:mm AM/PM":                     true,
+		`[DBNum1][$-804]yyyy"年"m"月"d"日"`: true,
 		"General":                        false,
 		"0.00":                           false,
 		`0.00"d"`:                        false,
@@ -622,12 +622,13 @@ func TestIsDateFormat(t *testing.T) {
 		`\d0`:                            false,
 		"@":                              false,
 		"[DBNum1][$-804]General":         false,
-		`[DBNum1][$-804]yyyy"年"m"月"d"日"`: true,
 	}
-	for code, want := range tests {
-		if got := isDateFormat(code); got != want {
-			t.Errorf("isDateFormat(%q) = %v, want %v", code, got, want)
-		}
+	got := make(map[string]bool, len(want))
+	for code := range want {
+		got[code] = isDateFormat(code)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("isDateFormat mismatch (-want +got):\n%s", diff)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -120,10 +122,20 @@ func Load(ctx context.Context, pool *pgxpool.Pool, in Input, cfg Config) (led Le
 }
 
 type loader struct {
-	tx  pgx.Tx
-	in  Input
-	cfg Config
+	tx    pgx.Tx
+	in    Input
+	cfg   Config
 	runID int64
+	last  time.Time
+}
+
+// step logs how long the step just finished took.
+func (l *loader) step(name string) {
+	now := time.Now()
+	if !l.last.IsZero() {
+		l.cfg.Logger.Debug("load_step", slog.String("step", name), slog.Duration("took", now.Sub(l.last)))
+	}
+	l.last = now
 }
 
 // existing is an account the store already has for a person of the run.
@@ -155,49 +167,51 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 		return led, err
 	}
 	led.RunID = l.runID
-	cfg := l.cfg
-	cfg.Logger.Info("load_started", slog.Int64("run_id", l.runID), slog.Int("persons", len(in.Persons)))
-
-	// Blind indexes of the run's persons, and the accounts they already have.
-	bidx := make([][]byte, len(in.Persons))
-	for i := range in.Persons {
-		bidx[i] = cfg.Keyring.BlindIndex(string(schemas.FieldIDNumber), in.Persons[i].ID)
-	}
-	have, err := l.existing(ctx, bidx)
+	l.cfg.Logger.Info("load_started", slog.Int64("run_id", l.runID), slog.Int("persons", len(in.Persons)))
+	l.step("")
+	fileIDs, err := l.sourceFiles(ctx)
 	if err != nil {
 		return led, err
 	}
-	lineageIDs, err := l.lineageIDs(ctx)
+	crypt := l.seal()
+	have, err := l.existing(ctx, crypt)
 	if err != nil {
 		return led, err
 	}
+	lineageIDs, err := l.lineageIDs(ctx, fileIDs)
+	if err != nil {
+		return led, err
+	}
+	l.step("existing")
 
 	// Reserve ids for new accounts and new lineage rows, so both COPY
 	// straight into their tables.
-	var newPersons, newLineage int
+	var newPersons, newLineage int64
 	for i, p := range in.Persons {
-		if have[string(bidx[i])] == nil {
+		if have[string(crypt[i].bidx)] == nil {
 			newPersons++
 		}
 		for _, r := range p.Rows {
-			if _, ok := lineageIDs[lineageKey{r.Dept, r.File, r.Row}]; !ok {
+			if _, ok := lineageIDs[lineageKey{fileIDs[fileKey{r.Dept, r.File}], r.Row}]; !ok {
 				newLineage++
 			}
 		}
 	}
-	accountIDs, err := l.reserve(ctx, "account", newPersons)
+	accountIDs, err := l.reserveAccounts(ctx, newPersons)
 	if err != nil {
 		return led, err
 	}
-	lineIDs, err := l.reserve(ctx, "account_lineage", newLineage)
+	nextLineage, err := l.reserveLineage(ctx, newLineage)
 	if err != nil {
 		return led, err
 	}
-	var accounts, updates, lineage [][]any
-	var conflicts [][]any
+	l.step("reserve")
+
+	var accounts, updates, lineage, conflicts [][]any
 	for i := range in.Persons {
 		p := &in.Persons[i]
-		ex := have[string(bidx[i])]
+		c := &crypt[i]
+		ex := have[string(c.bidx)]
 		var accountID int64
 		if ex == nil {
 			accountID, accountIDs = accountIDs[0], accountIDs[1:]
@@ -205,29 +219,30 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 			accountID = ex.id
 		}
 		for _, r := range p.Rows {
-			k := lineageKey{r.Dept, r.File, r.Row}
+			k := lineageKey{fileIDs[fileKey{r.Dept, r.File}], r.Row}
 			if _, ok := lineageIDs[k]; ok {
 				continue
 			}
-			lineageIDs[k], lineIDs = lineIDs[0], lineIDs[1:]
+			lineageIDs[k] = nextLineage
+			nextLineage++
 			var upd *time.Time
 			if r.UpdatedAt != 0 {
 				t := time.UnixMilli(r.UpdatedAt)
 				upd = &t
 			}
-			lineage = append(lineage, []any{lineageIDs[k], accountID, l.runID, r.Dept, r.File, r.Row, r.SourceKey, r.Priority, upd})
+			lineage = append(lineage, []any{lineageIDs[k], accountID, l.runID, k.file, r.Row, r.SourceKey, r.Priority, upd})
 		}
 		src := func(c Candidate) *int64 {
 			if c.Value == "" {
 				return nil
 			}
-			id := lineageIDs[lineageKey{c.Dept, c.File, c.Row}]
+			id := lineageIDs[lineageKey{fileIDs[fileKey{c.Dept, c.File}], c.Row}]
 			return &id
 		}
 		if ex == nil {
 			led.New++
-			accounts = append(accounts, l.newAccount(accountID, bidx[i], p, src))
-		} else if row, changed := l.update(accountID, ex, p, src); changed {
+			accounts = append(accounts, l.newAccount(accountID, c, p, src))
+		} else if row, changed := l.update(accountID, ex, c, p, src); changed {
 			led.Updated++
 			updates = append(updates, row)
 		} else {
@@ -235,38 +250,44 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 		}
 		conflicts = append(conflicts, conflictRows(accountID, p)...)
 	}
-
+	l.step("prepare")
 	if err := l.copy(ctx, "account", []string{"id", "id_bidx", "id_sealed", "id_hint", "id_type", "name", "gender", "birth_date",
 		"phone_sealed", "phone_bidx", "phone_hint", "address", "status", "origin", "required_steps",
 		"name_source", "phone_source", "address_source", "created_run", "updated_run"}, accounts); err != nil {
 		return led, err
 	}
+	l.step("copy_accounts")
 	if err := l.applyUpdates(ctx, updates); err != nil {
 		return led, err
 	}
-	if err := l.copy(ctx, "account_lineage", []string{"id", "account_id", "run_id", "dept", "file_sha256", "row_num", "source_key", "priority", "record_updated_at"}, lineage); err != nil {
+	l.step("updates")
+	if err := l.copy(ctx, "account_lineage", []string{"id", "account_id", "run_id", "file_id", "row_num", "source_key", "priority", "record_updated_at"}, lineage); err != nil {
 		return led, err
 	}
+	l.step("copy_lineage")
 	if led.Conflicts, err = l.insertConflicts(ctx, conflicts); err != nil {
 		return led, err
 	}
+	l.step("conflicts")
 	rejects := make([][]any, len(in.Rejects))
 	for i, r := range in.Rejects {
-		rejects[i] = []any{l.runID, r.Dept, r.File, r.Row, r.SourceKey, string(r.Code), string(r.Field), r.Value}
+		rejects[i] = []any{l.runID, fileIDs[fileKey{r.Dept, r.File}], r.Row, r.SourceKey, string(r.Code), string(r.Field), r.Value}
 	}
-	if err := l.copy(ctx, "import_reject", []string{"run_id", "dept", "file_sha256", "row_num", "source_key", "code", "field", "value"}, rejects); err != nil {
+	if err := l.copy(ctx, "import_reject", []string{"run_id", "file_id", "row_num", "source_key", "code", "field", "value"}, rejects); err != nil {
 		return led, err
 	}
 	for _, f := range in.Files {
-		if _, err := tx.Exec(ctx, `INSERT INTO import_file (run_id, dept, sha256, name, format, encoding, rows_read, rows_accepted, rows_rejected, warnings)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			l.runID, f.Dept, f.SHA256, f.Name, f.Format, f.Encoding, f.Read, f.Accepted, f.Rejected, f.Warnings); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO import_file (run_id, file_id, dept, sha256, name, format, encoding, rows_read, rows_accepted, rows_rejected, warnings)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			l.runID, fileIDs[fileKey{f.Dept, f.SHA256}], f.Dept, f.SHA256, f.Name, f.Format, f.Encoding, f.Read, f.Accepted, f.Rejected, f.Warnings); err != nil {
 			return led, fmt.Errorf("import_file %s: %w", f.Name, err)
 		}
 	}
-	if err := l.checkLedger(ctx, &led); err != nil {
+	l.step("rejects_files")
+	if err := l.checkLedger(ctx, &led, fileIDs); err != nil {
 		return led, err
 	}
+	l.step("ledger_check")
 	b, _ := json.Marshal(led)
 	if _, err := tx.Exec(ctx, `UPDATE import_run SET ledger = $2, finished_at = now() WHERE id = $1`, l.runID, b); err != nil {
 		return led, err
@@ -274,31 +295,82 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 	return led, nil
 }
 
+type fileKey struct{ dept, sha string }
+
 type lineageKey struct {
-	dept, file string
-	row        int64
+	file int32
+	row  int64
 }
 
-// existing loads the accounts that already exist for the run's blind
-// indexes, with the sources of their surviving values.
-func (l *loader) existing(ctx context.Context, bidx [][]byte) (map[string]*existing, error) {
+// sourceFiles registers the run's files and returns their ids.
+func (l *loader) sourceFiles(ctx context.Context) (map[fileKey]int32, error) {
+	out := map[fileKey]int32{}
+	for _, f := range l.in.Files {
+		var id int32
+		if err := l.tx.QueryRow(ctx, `WITH ins AS (
+				INSERT INTO source_file (dept, sha256) VALUES ($1, $2) ON CONFLICT (dept, sha256) DO NOTHING RETURNING id)
+			SELECT id FROM ins UNION ALL SELECT id FROM source_file WHERE dept = $1 AND sha256 = $2`, f.Dept, f.SHA256).Scan(&id); err != nil {
+			return nil, fmt.Errorf("source file %s: %w", f.Name, err)
+		}
+		out[fileKey{f.Dept, f.SHA256}] = id
+	}
+	return out, nil
+}
+
+// personCrypt is a person's blind index and, for accounts to write, the
+// sealed values.
+type personCrypt struct {
+	bidx, idSealed         []byte
+	phoneBidx, phoneSealed []byte
+}
+
+// seal computes every person's blind indexes and sealed values, on all
+// cores: at a million persons the crypto is a second of CPU.
+func (l *loader) seal() []personCrypt {
+	out := make([]personCrypt, len(l.in.Persons))
+	k := l.cfg.Keyring
+	var wg sync.WaitGroup
+	workers := runtime.GOMAXPROCS(0)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(out); i += workers {
+				p := &l.in.Persons[i]
+				c := &out[i]
+				c.bidx = k.BlindIndex(string(schemas.FieldIDNumber), p.ID)
+				c.idSealed = k.Seal([]byte(p.ID), []byte(schemas.FieldIDNumber))
+				if p.Phone.Value != "" {
+					c.phoneBidx = k.BlindIndex(string(schemas.FieldPhone), p.Phone.Value)
+					c.phoneSealed = k.Seal([]byte(p.Phone.Value), []byte(schemas.FieldPhone))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// existing loads the accounts that already exist for the run's persons,
+// with the sources of their surviving values.
+func (l *loader) existing(ctx context.Context, crypt []personCrypt) (map[string]*existing, error) {
 	if _, err := l.tx.Exec(ctx, `CREATE TEMP TABLE stage_key (bidx bytea NOT NULL) ON COMMIT DROP`); err != nil {
 		return nil, err
 	}
 	if _, err := l.tx.CopyFrom(ctx, pgx.Identifier{"stage_key"}, []string{"bidx"},
-		pgx.CopyFromSlice(len(bidx), func(i int) ([]any, error) { return []any{bidx[i]}, nil })); err != nil {
+		pgx.CopyFromSlice(len(crypt), func(i int) ([]any, error) { return []any{crypt[i].bidx}, nil })); err != nil {
 		return nil, fmt.Errorf("stage keys: %w", err)
 	}
 	rows, err := l.tx.Query(ctx, `
 		SELECT a.id, a.id_bidx, a.origin, a.phone_verified, a.name, a.phone_bidx, a.address,
 		       a.name_source, a.phone_source, a.address_source,
-		       ln.dept, ln.file_sha256, ln.row_num, ln.priority, ln.record_updated_at,
-		       lp.dept, lp.file_sha256, lp.row_num, lp.priority, lp.record_updated_at,
-		       la.dept, la.file_sha256, la.row_num, la.priority, la.record_updated_at
+		       fn.dept, fn.sha256, ln.row_num, ln.priority, ln.record_updated_at,
+		       fp.dept, fp.sha256, lp.row_num, lp.priority, lp.record_updated_at,
+		       fa.dept, fa.sha256, la.row_num, la.priority, la.record_updated_at
 		FROM stage_key s JOIN account a ON a.id_bidx = s.bidx
-		LEFT JOIN account_lineage ln ON ln.id = a.name_source
-		LEFT JOIN account_lineage lp ON lp.id = a.phone_source
-		LEFT JOIN account_lineage la ON la.id = a.address_source`)
+		LEFT JOIN account_lineage ln ON ln.id = a.name_source LEFT JOIN source_file fn ON fn.id = ln.file_id
+		LEFT JOIN account_lineage lp ON lp.id = a.phone_source LEFT JOIN source_file fp ON fp.id = lp.file_id
+		LEFT JOIN account_lineage la ON la.id = a.address_source LEFT JOIN source_file fa ON fa.id = la.file_id`)
 	if err != nil {
 		return nil, err
 	}
@@ -352,20 +424,20 @@ func (n nullableSource) source() Source {
 
 // lineageIDs returns the lineage rows the store already has for the run's
 // files (only when a file is imported again with --force).
-func (l *loader) lineageIDs(ctx context.Context) (map[lineageKey]int64, error) {
+func (l *loader) lineageIDs(ctx context.Context, files map[fileKey]int32) (map[lineageKey]int64, error) {
 	out := map[lineageKey]int64{}
-	for _, f := range l.in.Files {
-		rows, err := l.tx.Query(ctx, `SELECT row_num, id FROM account_lineage WHERE dept = $1 AND file_sha256 = $2`, f.Dept, f.SHA256)
+	for _, id := range files {
+		rows, err := l.tx.Query(ctx, `SELECT row_num, id FROM account_lineage WHERE file_id = $1`, id)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
-			var row, id int64
-			if err := rows.Scan(&row, &id); err != nil {
+			var row, lid int64
+			if err := rows.Scan(&row, &lid); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			out[lineageKey{f.Dept, f.SHA256, row}] = id
+			out[lineageKey{id, row}] = lid
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -375,29 +447,39 @@ func (l *loader) lineageIDs(ctx context.Context) (map[lineageKey]int64, error) {
 	return out, nil
 }
 
-// reserve takes n values of table's id sequence.
-func (l *loader) reserve(ctx context.Context, table string, n int) ([]int64, error) {
+// reserveAccounts takes n ids of the account sequence. The login service
+// takes ids from it too (registrations), so each id is its own nextval.
+func (l *loader) reserveAccounts(ctx context.Context, n int64) ([]int64, error) {
 	if n == 0 {
 		return nil, nil
 	}
-	rows, err := l.tx.Query(ctx, `SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2)`, table, n)
+	var ids []int64
+	err := l.tx.QueryRow(ctx, `SELECT array_agg(nextval(pg_get_serial_sequence('account', 'id'))) FROM generate_series(1, $1)`, n).Scan(&ids)
 	if err != nil {
-		return nil, err
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return nil, fmt.Errorf("reserve %s ids: %w", table, err)
+		return nil, fmt.Errorf("reserve account ids: %w", err)
 	}
 	return ids, nil
 }
 
-func (l *loader) newAccount(id int64, bidx []byte, p *Person, src func(Candidate) *int64) []any {
-	k := l.cfg.Keyring
-	var phoneSealed, phoneBidx []byte
+// reserveLineage takes a block of n lineage ids and returns the first.
+// Only imports insert lineage, under the import lock, so one setval is
+// safe.
+func (l *loader) reserveLineage(ctx context.Context, n int64) (int64, error) {
+	if n == 0 {
+		return 0, nil
+	}
+	var last int64
+	err := l.tx.QueryRow(ctx, `SELECT setval(pg_get_serial_sequence('account_lineage', 'id'),
+		nextval(pg_get_serial_sequence('account_lineage', 'id')) + $1 - 1)`, n).Scan(&last)
+	if err != nil {
+		return 0, fmt.Errorf("reserve lineage ids: %w", err)
+	}
+	return last - n + 1, nil
+}
+
+func (l *loader) newAccount(id int64, c *personCrypt, p *Person, src func(Candidate) *int64) []any {
 	var phoneHint string
 	if p.Phone.Value != "" {
-		phoneSealed = k.Seal([]byte(p.Phone.Value), []byte(schemas.FieldPhone))
-		phoneBidx = k.BlindIndex(string(schemas.FieldPhone), p.Phone.Value)
 		phoneHint = pii.MaskPhone(p.Phone.Value)
 	}
 	var birth *time.Time
@@ -406,8 +488,8 @@ func (l *loader) newAccount(id int64, bidx []byte, p *Person, src func(Candidate
 		birth = &t
 	}
 	return []any{
-		id, bidx, k.Seal([]byte(p.ID), []byte(schemas.FieldIDNumber)), pii.MaskID(p.ID), p.IDType, p.Name.Value, p.Gender, birth,
-		phoneSealed, phoneBidx, phoneHint, p.Address.Value,
+		id, c.bidx, c.idSealed, pii.MaskID(p.ID), p.IDType, p.Name.Value, p.Gender, birth,
+		c.phoneSealed, c.phoneBidx, phoneHint, p.Address.Value,
 		string(schemas.StatusPendingCompletion), string(schemas.OriginFused), stepNames(schemas.FusedAccountSteps),
 		src(p.Name), src(p.Phone), src(p.Address), l.runID, l.runID,
 	}
@@ -423,27 +505,22 @@ func stepNames(steps []schemas.Step) []string {
 
 // update merges the run's values into an existing account. Its status,
 // completion state and citizen-set values are never touched.
-func (l *loader) update(id int64, ex *existing, p *Person, src func(Candidate) *int64) ([]any, bool) {
+func (l *loader) update(id int64, ex *existing, c *personCrypt, p *Person, src func(Candidate) *int64) ([]any, bool) {
 	name, _ := Survivorship[schemas.FieldName].Best([]Candidate{ex.name, p.Name})
 	phone, _ := Survivorship[schemas.FieldPhone].Best([]Candidate{ex.phone, p.Phone})
 	addr, _ := Survivorship[schemas.FieldAddress].Best([]Candidate{ex.address, p.Address})
 	setName := name.Source != ex.name.Source && name.Value != "" && !(name.Value == ex.name.Value && sameSource(src(name), ex.nameSrc))
 	setAddr := addr.Source != ex.address.Source && addr.Value != "" && !(addr.Value == ex.address.Value && sameSource(src(addr), ex.addrSrc))
 	setPhone := phone.Source != ex.phone.Source && phone.Value != "" && phone.Value != "\x00stored"
-	if setPhone {
-		pb := l.cfg.Keyring.BlindIndex(string(schemas.FieldPhone), phone.Value)
-		setPhone = !(bytes.Equal(pb, ex.phoneBidx) && sameSource(src(phone), ex.phoneSrc))
+	if setPhone { // the run's phone won: p.Phone
+		setPhone = !(bytes.Equal(c.phoneBidx, ex.phoneBidx) && sameSource(src(phone), ex.phoneSrc))
 	}
 	if !setName && !setPhone && !setAddr {
 		return nil, false
 	}
-	k := l.cfg.Keyring
 	row := []any{id, setName, name.Value, src(name), setAddr, addr.Value, src(addr), setPhone, nil, nil, "", nil}
 	if setPhone {
-		row[8] = k.Seal([]byte(phone.Value), []byte(schemas.FieldPhone))
-		row[9] = k.BlindIndex(string(schemas.FieldPhone), phone.Value)
-		row[10] = pii.MaskPhone(phone.Value)
-		row[11] = src(phone)
+		row[8], row[9], row[10], row[11] = c.phoneSealed, c.phoneBidx, pii.MaskPhone(phone.Value), src(phone)
 	}
 	return row, true
 }
@@ -557,15 +634,18 @@ func (l *loader) copy(ctx context.Context, table string, cols []string, rows [][
 // every accepted row has its lineage, every lineage row its account, every
 // surviving value its lineage row, and the new accounts are the ones
 // counted.
-func (l *loader) checkLedger(ctx context.Context, led *Ledger) error {
+func (l *loader) checkLedger(ctx context.Context, led *Ledger, files map[fileKey]int32) error {
+	// Set-based checks: hash joins, not millions of index probes.
+	if _, err := l.tx.Exec(ctx, `SET LOCAL enable_nestloop = off`); err != nil {
+		return err
+	}
 	var problems []string
 	for i := range led.Files {
 		f := &led.Files[i]
-		if err := l.tx.QueryRow(ctx, `SELECT count(*) FROM account_lineage WHERE dept = $1 AND file_sha256 = $2`, f.Dept, f.SHA256).Scan(&f.Lineage); err != nil {
-			return err
-		}
+		id := files[fileKey{f.Dept, f.SHA256}]
 		var rejects int64
-		if err := l.tx.QueryRow(ctx, `SELECT count(*) FROM import_reject WHERE run_id = $1 AND dept = $2 AND file_sha256 = $3`, l.runID, f.Dept, f.SHA256).Scan(&rejects); err != nil {
+		if err := l.tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM account_lineage WHERE file_id = $1),
+			(SELECT count(*) FROM import_reject WHERE run_id = $2 AND file_id = $1)`, id, l.runID).Scan(&f.Lineage, &rejects); err != nil {
 			return err
 		}
 		if f.Read != f.Accepted+f.Rejected {
@@ -584,11 +664,13 @@ func (l *loader) checkLedger(ctx context.Context, led *Ledger) error {
 	var created, orphans, dangling int64
 	if err := l.tx.QueryRow(ctx, `SELECT
 		(SELECT count(*) FROM account WHERE created_run = $1),
-		(SELECT count(*) FROM account_lineage l WHERE l.run_id = $1 AND NOT EXISTS (SELECT 1 FROM account a WHERE a.id = l.account_id)),
-		(SELECT count(*) FROM account a WHERE a.updated_run = $1 AND (
-			(a.name_source IS NOT NULL AND NOT EXISTS (SELECT 1 FROM account_lineage l WHERE l.id = a.name_source)) OR
-			(a.phone_source IS NOT NULL AND NOT EXISTS (SELECT 1 FROM account_lineage l WHERE l.id = a.phone_source)) OR
-			(a.address_source IS NOT NULL AND NOT EXISTS (SELECT 1 FROM account_lineage l WHERE l.id = a.address_source))))`,
+		(SELECT count(*) FROM account_lineage l LEFT JOIN account a ON a.id = l.account_id WHERE l.run_id = $1 AND a.id IS NULL),
+		(SELECT count(*) FROM account a
+			LEFT JOIN account_lineage ln ON ln.id = a.name_source
+			LEFT JOIN account_lineage lp ON lp.id = a.phone_source
+			LEFT JOIN account_lineage la ON la.id = a.address_source
+			WHERE a.updated_run = $1 AND ((a.name_source IS NOT NULL AND ln.id IS NULL)
+				OR (a.phone_source IS NOT NULL AND lp.id IS NULL) OR (a.address_source IS NOT NULL AND la.id IS NULL)))`,
 		l.runID).Scan(&created, &orphans, &dangling); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@
 //
 //	fusion check --mapping dept.yaml FILE...   dry look at files (no database)
 //	fusion gen --out DIR [--rows N]            deterministic sample exports
+//	fusion import --mapping-dir DIR FILE...    import files as one run
 //	fusion migrate [--status]                  apply the embedded migrations
 //
 // Exit codes: 0 success (check: no rejects), 1 rejects found, 2 unusable
@@ -55,6 +56,7 @@ type env struct {
 var commands = []command{
 	{"check", "read and cleanse files without touching the database", runCheck},
 	{"gen", "generate deterministic sample departmental exports", runGen},
+	{"import", "import files into the unified account store as one run", runImport},
 	{"migrate", "apply the embedded database migrations", runMigrate},
 }
 
@@ -103,9 +105,14 @@ func usage(w io.Writer) {
 }
 
 // newLogger logs text on a terminal and JSON otherwise.
+// FUSION_LOG_LEVEL=debug shows the load's step timings.
 func newLogger(w *os.File) *slog.Logger {
-	if st, err := w.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-		return slog.New(slog.NewTextHandler(w, nil))
+	opts := &slog.HandlerOptions{}
+	if os.Getenv("FUSION_LOG_LEVEL") == "debug" {
+		opts.Level = slog.LevelDebug
 	}
-	return slog.New(slog.NewJSONHandler(w, nil))
+	if st, err := w.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
 }

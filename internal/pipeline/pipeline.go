@@ -47,6 +47,8 @@ type FileReport struct {
 	// Err is set when the file could not be used: unreadable, wrong
 	// header, corrupt. Rows read before a mid-file error are not counted.
 	Err error
+	// Skipped is set when Options.Skip left the file out.
+	Skipped bool
 }
 
 // Usable reports whether the file was read to the end.
@@ -62,6 +64,9 @@ type Options struct {
 	// the inputs and how much of it has been read (done of total, in the
 	// file reader's units). Calls come from several goroutines.
 	Progress func(file int, done, total int64)
+	// Skip, if set, is asked once a file is opened (and hashed) whether to
+	// leave it out; a skipped file is reported with Skipped set.
+	Skip func(f ingest.File) (bool, error)
 }
 
 // Run reads and cleanses every input, handing results to sink. A file that
@@ -124,6 +129,16 @@ func runFile(ctx context.Context, idx int, in Input, sink Sink, opts Options) (F
 	}
 	defer r.Close()
 	rep.File = r.File()
+	if opts.Skip != nil {
+		skip, err := opts.Skip(rep.File)
+		if err != nil {
+			return rep, sinkError{err}
+		}
+		if skip {
+			rep.Skipped = true
+			return rep, nil
+		}
+	}
 	st := cleanse.NewStage(in.Mapping, nil)
 	defer st.Release()
 	for {

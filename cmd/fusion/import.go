@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/idfusion/idfusion/internal/pii"
+	"github.com/idfusion/idfusion/internal/pipeline"
+	"github.com/idfusion/idfusion/internal/progress"
+)
+
+func runImport(ctx context.Context, e *env, args []string) (int, error) {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	db := addDBFlags(fs)
+	mappingDir := fs.String("mapping-dir", "", "folder of department mapping files; files are matched by name (<dept>_….csv) or folder")
+	out := fs.String("out", "fusion-out", "folder for the run report and the feedback workbooks")
+	force := fs.Bool("force", false, "import files even if they were imported before")
+	dryRun := fs.Bool("dry-run", false, "do everything but the commit and print what would change")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	keep := fs.String("keep-stages", "", "write each stage's output as Parquet into this folder (sensitive values masked)")
+	workers := fs.Int("workers", 0, "files read at once (default: number of CPUs)")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: fusion import --mapping-dir DIR [flags] FILE...")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUsage, nil
+	}
+	if fs.NArg() == 0 || *mappingDir == "" {
+		fs.Usage()
+		return exitUsage, nil
+	}
+	inputs, err := loadInputs("", *mappingDir, fs.Args())
+	if err != nil {
+		return 0, usageError{err}
+	}
+	keys, err := loadKeyring(e, *db.dataDir)
+	if err != nil {
+		return 0, err
+	}
+	pool, closeDB, err := db.open(ctx, e, false)
+	if err != nil {
+		return 0, err
+	}
+	defer closeDB(context.WithoutCancel(ctx))
+
+	bar := progress.New(os.Stderr, "import", len(inputs))
+	start := time.Now()
+	res, err := pipeline.Import(ctx, pool, inputs, pipeline.ImportConfig{
+		Keyring: keys, OutDir: *out, Force: *force, DryRun: *dryRun, KeepStages: *keep,
+		Options: pipeline.Options{Workers: *workers, Progress: bar.Set}, Logger: e.log,
+	})
+	bar.Done()
+	if err != nil {
+		return 0, err
+	}
+	st := newRunStats(start, res.Files)
+	if *asJSON {
+		err = printJSON(e.stdout, struct {
+			pipeline.ImportResult
+			runStats
+		}{res, st})
+	} else {
+		printImport(e.stdout, res, st)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if res.Unusable() {
+		return exitUsage, nil
+	}
+	return exitOK, nil
+}
+
+// loadKeyring reads the key file named by IDFUSION_KEY_FILE, or creates a
+// development key under the data folder and says so.
+func loadKeyring(e *env, dataDir string) (*pii.Keyring, error) {
+	if p := e.getenv("IDFUSION_KEY_FILE"); p != "" {
+		return pii.LoadKeyring(p)
+	}
+	// The data folder must stay traversable for the embedded PostgreSQL's
+	// user; only the key folder is private.
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dataDir, "keys", "dev.key")
+	k, created, err := pii.LoadOrCreateDevKeyring(path)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		fmt.Fprintf(e.stderr, "generated a DEVELOPMENT key file %s (set IDFUSION_KEY_FILE to the production key file)\n", path)
+	}
+	return k, nil
+}
+
+func printImport(w io.Writer, res pipeline.ImportResult, st runStats) {
+	for _, s := range res.Skipped {
+		fmt.Fprintf(w, "skipped (imported before; --force to import again): %s\n", s)
+	}
+	led := res.Ledger
+	if len(led.Files) == 0 && len(res.Files) == 0 {
+		fmt.Fprintln(w, "nothing to import")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "file\tdept\tread\taccepted\trejected\tlineage\twarnings\t")
+	for _, f := range led.Files {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t\n", f.Name, f.Dept, f.Read, f.Accepted, f.Rejected, f.Lineage, f.Warnings)
+	}
+	tw.Flush()
+	for _, f := range res.Files {
+		if f.Error != "" {
+			fmt.Fprintf(w, "not imported: %s\n", f.Error)
+		}
+	}
+	verb := "run %d committed"
+	if led.DryRun {
+		verb = "dry run (rolled back, run %d not kept)"
+	}
+	fmt.Fprintf(w, "\n"+verb+": %d persons = %d new + %d updated + %d unchanged; %d new conflicts\n",
+		led.RunID, led.Persons, led.New, led.Updated, led.Unchanged, led.Conflicts)
+	fmt.Fprintf(w, "stages: read+cleanse %.2fs, merge %.2fs, load %.2fs; %.2fs total, %.0f rows/s, peak memory %.0f MB\n",
+		res.ReadSeconds, res.MergeSeconds, res.LoadSeconds, st.ElapsedSeconds, st.RowsPerSecond, st.PeakRSSMB)
+	if res.Report != "" {
+		fmt.Fprintf(w, "report: %s\n", res.Report)
+	}
+	for _, f := range res.Feedback {
+		fmt.Fprintf(w, "feedback: %s\n", f)
+	}
+}

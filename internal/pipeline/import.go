@@ -1,0 +1,178 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/idfusion/idfusion/ingest"
+	"github.com/idfusion/idfusion/internal/pii"
+	"github.com/idfusion/idfusion/merge"
+)
+
+// ImportConfig is how Import runs.
+type ImportConfig struct {
+	// Keyring seals sensitive values. Required.
+	Keyring *pii.Keyring
+	// OutDir receives the run report (run-<id>.json) and the departments'
+	// feedback workbooks. Default "fusion-out".
+	OutDir string
+	// Force imports files that were imported before.
+	Force bool
+	// DryRun does everything but the commit.
+	DryRun bool
+	// Trigger is "manual" (default) or "schedule".
+	Trigger string
+	// KeepStages, if set, is a folder where each stage's output is written
+	// as Parquet for inspection (clean rows with ID numbers and phones
+	// masked, findings).
+	KeepStages string
+	Options
+	Logger *slog.Logger
+}
+
+// ImportResult is what an import did.
+type ImportResult struct {
+	Ledger merge.Ledger  `json:"ledger"`
+	Files  []FileSummary `json:"files"`
+	// Skipped lists files imported before (left out without --force).
+	Skipped  []string `json:"skipped,omitempty"`
+	Report   string   `json:"report,omitempty"`
+	Feedback []string `json:"feedback,omitempty"`
+	// Timings of the stages, in seconds.
+	ReadSeconds  float64 `json:"read_seconds"`
+	MergeSeconds float64 `json:"merge_seconds"`
+	LoadSeconds  float64 `json:"load_seconds"`
+}
+
+// Unusable reports whether any file could not be used.
+func (r ImportResult) Unusable() bool {
+	for _, f := range r.Files {
+		if f.Error != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// importSink feeds accepted rows and mismatch warnings to the merger and
+// keeps findings for the feedback and the rejects table.
+type importSink struct {
+	merger   *merge.Merger
+	findings *Collector
+	priority map[string]int32
+	stages   *stageWriter
+}
+
+func (s *importSink) Clean(f ingest.File, rec arrow.Record) error {
+	s.merger.AddClean(rec)
+	return s.stages.clean(rec)
+}
+
+func (s *importSink) Findings(f ingest.File, rec arrow.Record) error {
+	s.merger.AddFindings(rec, s.priority[f.Dept])
+	if err := s.stages.findings(rec); err != nil {
+		return err
+	}
+	return s.findings.Findings(f, rec)
+}
+
+// Import reads, cleanses, merges and loads the inputs as one run. Files
+// that cannot be used are reported and left out; the others load in one
+// transaction. Files imported before are skipped unless cfg.Force.
+func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportConfig) (res ImportResult, err error) {
+	if cfg.OutDir == "" {
+		cfg.OutDir = "fusion-out"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	started := time.Now()
+	sink := &importSink{merger: merge.NewMerger(), findings: NewCollector(), priority: map[string]int32{}}
+	defer sink.merger.Release()
+	for _, in := range inputs {
+		sink.priority[in.Mapping.Department.Code] = int32(in.Mapping.Priority)
+	}
+	if cfg.KeepStages != "" {
+		if sink.stages, err = newStageWriter(cfg.KeepStages); err != nil {
+			return res, err
+		}
+	}
+	opts := cfg.Options
+	opts.Skip = func(f ingest.File) (bool, error) {
+		if cfg.Force {
+			return false, nil
+		}
+		return merge.Imported(ctx, pool, f.Dept, f.SHA256)
+	}
+	reports, err := Run(ctx, inputs, sink, opts)
+	if cerr := sink.stages.close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return res, err
+	}
+	res.ReadSeconds = time.Since(started).Seconds()
+
+	in := merge.Input{Started: started, Trigger: cfg.Trigger, Forced: cfg.Force}
+	seen := map[string]bool{}
+	var used []FileReport
+	for _, r := range reports {
+		switch {
+		case r.Skipped:
+			res.Skipped = append(res.Skipped, r.Input.Path)
+			cfg.Logger.Info("file_already_imported", slog.String("file", r.Input.Path), slog.String("dept", r.File.Dept))
+			continue
+		case r.Err != nil:
+			res.Files = append(res.Files, Summarize(r))
+			continue
+		}
+		res.Files = append(res.Files, Summarize(r))
+		used = append(used, r)
+		in.Files = append(in.Files, merge.FileLedger{
+			Dept: r.File.Dept, Name: filepath.Base(r.File.Path), SHA256: r.File.SHA256,
+			Format: string(r.File.Format), Encoding: string(r.File.Encoding),
+			Read: r.Stats.Read, Accepted: r.Stats.Accepted, Rejected: r.Stats.Rejected, Warnings: r.Stats.Warnings,
+		})
+		if !seen[r.File.Dept] {
+			seen[r.File.Dept] = true
+			in.Mappings = append(in.Mappings, r.Input.Mapping)
+		}
+	}
+	if len(in.Files) == 0 {
+		return res, nil // nothing new: the database stays as it is
+	}
+	t := time.Now()
+	in.Persons = sink.merger.Persons()
+	for _, f := range sink.findings.Rejects() {
+		in.Rejects = append(in.Rejects, merge.Reject{Dept: f.dept, File: f.sha, Row: f.row.Row, SourceKey: f.row.SourceKey,
+			Code: f.row.Code, Field: f.row.Field, Value: MaskValue(f.row.Field, f.row.Value)})
+	}
+	res.MergeSeconds = time.Since(t).Seconds()
+	t = time.Now()
+	res.Ledger, err = merge.Load(ctx, pool, in, merge.Config{Keyring: cfg.Keyring, DryRun: cfg.DryRun, Logger: cfg.Logger})
+	if err != nil {
+		return res, err
+	}
+	res.LoadSeconds = time.Since(t).Seconds()
+	if err := os.MkdirAll(cfg.OutDir, 0o750); err != nil {
+		return res, err
+	}
+	if res.Feedback, err = sink.findings.WriteFeedback(cfg.OutDir, used); err != nil {
+		return res, err
+	}
+	name := fmt.Sprintf("run-%d.json", res.Ledger.RunID)
+	if cfg.DryRun {
+		name = "dry-run.json"
+	}
+	res.Report = filepath.Join(cfg.OutDir, name)
+	b, _ := json.MarshalIndent(res, "", "  ")
+	return res, os.WriteFile(res.Report, append(b, '\n'), 0o640)
+}
