@@ -44,3 +44,29 @@ func TestParseDate(t *testing.T) {
 		})
 	}
 }
+
+// TestParseFixedMatchesTime: the fast path gives what time.ParseInLocation
+// gives, for good and bad input alike.
+func TestParseFixedMatchesTime(t *testing.T) {
+	t.Parallel()
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	layouts := []string{"2006-01-02", "20060102", "2006/01/02 15:04:05", "2006-01-02T15:04:05", "20060102150405", "2006.01.02"}
+	inputs := []string{"1949-12-31", "19491231", "2000/02/29 23:59:59", "1900/02/29 00:00:00", "2024-13-01", "2024-02-30",
+		"2024-02-3", "2024-02-031", "20240230", "2024-01-02T10:11:12", "20240102101112", "2024.01.02", "2024-01-02 ", "", "abcd-ef-gh",
+		"2023/01/01 24:00:00", "2023/01/01 23:60:00", "0000-01-01"}
+	for _, layout := range layouts {
+		for _, in := range inputs {
+			got, ok, handled := parseFixed(layout, in, loc)
+			if !handled {
+				t.Fatalf("layout %q not handled", layout)
+			}
+			want, err := time.ParseInLocation(layout, in, loc)
+			if ok != (err == nil) || (ok && !got.Equal(want)) {
+				t.Errorf("parseFixed(%q, %q) = %v, %v; time says %v, %v", layout, in, got, ok, want, err)
+			}
+		}
+	}
+	if _, _, handled := parseFixed("2006年1月2日", "2024年1月2日", loc); handled {
+		t.Error("a layout with non-fixed elements was handled")
+	}
+}

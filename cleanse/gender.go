@@ -9,6 +9,12 @@ import "strings"
 // anything else: a gender the cell does not state is left to the identity
 // number rather than guessed.
 func ParseGender(s string) (byte, bool) {
+	switch s { // the values nearly every export uses, without normalizing
+	case "男", "1", "M", "男性":
+		return 'M', true
+	case "女", "2", "F", "女性":
+		return 'F', true
+	}
 	switch strings.ToLower(cleanText(s)) {
 	case "男", "男性", "m", "male", "1":
 		return 'M', true

@@ -47,12 +47,14 @@ type Stage struct {
 
 	clean *array.RecordBuilder
 	find  *array.RecordBuilder
-	cs    [11]*array.StringBuilder // CleanPerson string columns by index
+	// cs and fs are the string columns of CleanPerson and Finding by index
+	// (nil for others), built outside the record builders for speed.
+	cs    [schemas.CleanPriority + 1]*schemas.StringColumn
 	cRow  *array.Int64Builder
 	cDate *array.Date32Builder
 	cUpd  *array.TimestampBuilder
 	cPri  *array.Int32Builder
-	fs    [9]*array.StringBuilder // Finding string columns by index
+	fs    [schemas.FindValue + 1]*schemas.StringColumn
 	fRow  *array.Int64Builder
 }
 
@@ -67,7 +69,7 @@ func NewStage(m *schemas.Mapping, alloc memory.Allocator) *Stage {
 	for i, b := range s.clean.Fields() {
 		switch b := b.(type) {
 		case *array.StringBuilder:
-			s.cs[i] = b
+			s.cs[i] = schemas.NewStringColumn(schemas.BatchRows, 20)
 		case *array.Int64Builder:
 			s.cRow = b
 		case *array.Date32Builder:
@@ -81,7 +83,7 @@ func NewStage(m *schemas.Mapping, alloc memory.Allocator) *Stage {
 	for i, b := range s.find.Fields() {
 		switch b := b.(type) {
 		case *array.StringBuilder:
-			s.fs[i] = b
+			s.fs[i] = schemas.NewStringColumn(1024, 8)
 		case *array.Int64Builder:
 			s.fRow = b
 		}
@@ -128,12 +130,31 @@ func (s *Stage) Process(raw arrow.Record) (clean, findings arrow.Record) {
 	r.num = raw.Column(schemas.ColRow).(*array.Int64)
 	r.idn = raw.Column(schemas.RawIDNumeric).(*array.Boolean)
 	n := int(raw.NumRows())
-	s.clean.Reserve(n)
 	for r.i = 0; r.i < n; r.i++ {
 		s.row(&r)
 	}
 	s.stats.Read += int64(n)
-	return s.clean.NewRecord(), s.find.NewRecord()
+	return assemble(s.clean, s.cs[:]), assemble(s.find, s.fs[:])
+}
+
+// assemble makes a record from the builder's non-string columns and the
+// string columns.
+func assemble(b *array.RecordBuilder, strs []*schemas.StringColumn) arrow.Record {
+	cols := make([]arrow.Array, len(b.Fields()))
+	var n int64
+	for i, f := range b.Fields() {
+		if strs[i] != nil {
+			cols[i] = strs[i].NewArray()
+		} else {
+			cols[i] = f.NewArray()
+		}
+		n = int64(cols[i].Len())
+	}
+	rec := array.NewRecord(b.Schema(), cols, n)
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec
 }
 
 // row decides one row: the first problem that rejects it, or the accepted
@@ -164,7 +185,7 @@ func (s *Stage) row(r *rawRow) {
 	}
 	for i, f := range schemas.Fields {
 		if f != schemas.FieldIDNumber && f != schemas.FieldName && s.m.IsRequired(f) &&
-			strings.TrimSpace(r.str(schemas.RawName+i)) == "" {
+			blank(r.str(schemas.RawName+i)) {
 			s.reject(r, schemas.RequiredMissing, f, "")
 			return
 		}
@@ -175,7 +196,7 @@ func (s *Stage) row(r *rawRow) {
 		s.warn(r, w, schemas.FieldIDNumber, rawID)
 	}
 	gender := id.Gender
-	if v := r.str(schemas.RawGender); strings.TrimSpace(v) != "" {
+	if v := r.str(schemas.RawGender); !blank(v) {
 		g, ok := ParseGender(v)
 		switch {
 		case !ok:
@@ -187,7 +208,7 @@ func (s *Stage) row(r *rawRow) {
 		}
 	}
 	birth := id.Birth
-	if v := r.str(schemas.RawBirthDate); strings.TrimSpace(v) != "" {
+	if v := r.str(schemas.RawBirthDate); !blank(v) {
 		d, ok := ParseDate(v, s.m.DateFormats, s.loc)
 		switch {
 		case !ok:
@@ -199,7 +220,7 @@ func (s *Stage) row(r *rawRow) {
 		}
 	}
 	var phone string
-	if v := r.str(schemas.RawPhone); strings.TrimSpace(v) != "" {
+	if v := r.str(schemas.RawPhone); !blank(v) {
 		p, ok := NormalizePhone(v)
 		if ok {
 			phone = p
@@ -208,7 +229,7 @@ func (s *Stage) row(r *rawRow) {
 		}
 	}
 	var updated time.Time
-	if v := r.str(schemas.RawUpdatedAt); strings.TrimSpace(v) != "" {
+	if v := r.str(schemas.RawUpdatedAt); !blank(v) {
 		t, ok := ParseDate(v, s.m.UpdatedAtFormats, s.loc)
 		if ok {
 			updated = t
@@ -249,7 +270,25 @@ func (s *Stage) row(r *rawRow) {
 }
 
 func sameDay(a, b time.Time) bool {
-	return a.Year() == b.Year() && a.Month() == b.Month() && a.Day() == b.Day()
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	return ay == by && am == bm && ad == bd
+}
+
+// blank reports whether s is empty or only white space, without the cost
+// of trimming in the common non-blank case.
+func blank(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '\r', '\n':
+		default:
+			if s[i] < 0x80 {
+				return false
+			}
+			return strings.TrimSpace(s[i:]) == ""
+		}
+	}
+	return true
 }
 
 func (s *Stage) reject(r *rawRow, c schemas.Code, f schemas.Field, value string) {

@@ -69,16 +69,13 @@ type Reader struct {
 	col       [9]int
 	width     int
 	batchRows int
-	bld       *array.RecordBuilder
-	str       [9]*array.StringBuilder
-	numeric   *array.BooleanBuilder
-	defect    *array.StringBuilder
-	defField  *array.StringBuilder
-	dept      *array.StringBuilder
-	sha       *array.StringBuilder
-	rowNum    *array.Int64Builder
-	rows      int64
-	done      bool
+	alloc     memory.Allocator
+	// cols are the string columns of RawPerson by index (nil for others).
+	cols    [schemas.RawDefectField + 1]*schemas.StringColumn
+	rowNum  []int64
+	numeric *array.BooleanBuilder
+	rows    int64
+	done    bool
 }
 
 // Open hashes the file, opens it with the reader its format needs and
@@ -137,16 +134,14 @@ func Open(path string, m *schemas.Mapping, opts Options) (_ *Reader, err error) 
 	if alloc == nil {
 		alloc = memory.DefaultAllocator
 	}
-	r.bld = array.NewRecordBuilder(alloc, schemas.RawPerson)
-	r.dept = r.bld.Field(schemas.ColDept).(*array.StringBuilder)
-	r.sha = r.bld.Field(schemas.ColFile).(*array.StringBuilder)
-	r.rowNum = r.bld.Field(schemas.ColRow).(*array.Int64Builder)
-	for i := range schemas.Fields {
-		r.str[i] = r.bld.Field(schemas.RawName + i).(*array.StringBuilder)
+	r.alloc = alloc
+	for i, f := range schemas.RawPerson.Fields() {
+		if f.Type.ID() == arrow.STRING {
+			r.cols[i] = schemas.NewStringColumn(r.batchRows, 20)
+		}
 	}
-	r.numeric = r.bld.Field(schemas.RawIDNumeric).(*array.BooleanBuilder)
-	r.defect = r.bld.Field(schemas.RawDefect).(*array.StringBuilder)
-	r.defField = r.bld.Field(schemas.RawDefectField).(*array.StringBuilder)
+	r.cols[schemas.ColFile] = schemas.NewStringColumn(r.batchRows, len(r.file.SHA256))
+	r.numeric = array.NewBooleanBuilder(alloc)
 	return r, nil
 }
 
@@ -209,7 +204,7 @@ func (r *Reader) Next(ctx context.Context) (arrow.Record, error) {
 			break
 		}
 		if err != nil {
-			r.bld.NewRecord().Release() // drop the partial batch
+			r.newRecord().Release() // drop the partial batch
 			return nil, err
 		}
 		r.append(row)
@@ -219,13 +214,33 @@ func (r *Reader) Next(ctx context.Context) (arrow.Record, error) {
 		return nil, io.EOF
 	}
 	r.rows += int64(n)
-	return r.bld.NewRecord(), nil
+	return r.newRecord(), nil
+}
+
+func (r *Reader) newRecord() arrow.Record {
+	cols := make([]arrow.Array, len(r.cols))
+	for i, c := range r.cols {
+		if c != nil {
+			cols[i] = c.NewArray()
+		}
+	}
+	n := len(r.rowNum)
+	nums := array.NewData(arrow.PrimitiveTypes.Int64, n, []*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int64Traits.CastToBytes(r.rowNum))}, nil, 0, 0)
+	cols[schemas.ColRow] = array.NewInt64Data(nums)
+	nums.Release()
+	r.rowNum = make([]int64, 0, r.batchRows)
+	cols[schemas.RawIDNumeric] = r.numeric.NewArray()
+	rec := array.NewRecord(schemas.RawPerson, cols, int64(n))
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec
 }
 
 func (r *Reader) append(row rawRow) {
-	r.dept.Append(r.file.Dept)
-	r.sha.Append(r.file.SHA256)
-	r.rowNum.Append(row.num)
+	r.cols[schemas.ColDept].Append(r.file.Dept)
+	r.cols[schemas.ColFile].Append(r.file.SHA256)
+	r.rowNum = append(r.rowNum, row.num)
 	var defect schemas.Code
 	var defField schemas.Field
 	if len(row.cells) != r.width {
@@ -234,8 +249,9 @@ func (r *Reader) append(row rawRow) {
 	idNumeric := false
 	for i, f := range schemas.Fields {
 		c := r.col[i]
+		col := r.cols[schemas.RawName+i]
 		if c < 0 || c >= len(row.cells) {
-			r.str[i].Append("")
+			col.Append("")
 			continue
 		}
 		v := row.cells[c]
@@ -245,14 +261,14 @@ func (r *Reader) append(row rawRow) {
 			}
 			v = strings.ToValidUTF8(v, "\uFFFD")
 		}
-		r.str[i].Append(v)
+		col.Append(v)
 		if f == schemas.FieldIDNumber && row.numeric != nil && c < len(row.numeric) {
 			idNumeric = row.numeric[c]
 		}
 	}
 	r.numeric.Append(idNumeric)
-	r.defect.Append(string(defect))
-	r.defField.Append(string(defField))
+	r.cols[schemas.RawDefect].Append(string(defect))
+	r.cols[schemas.RawDefectField].Append(string(defField))
 }
 
 // validText reports whether s is valid UTF-8 without U+FFFD: decoders
@@ -270,9 +286,9 @@ func validText(s string) bool {
 
 // Close releases the file and the builders.
 func (r *Reader) Close() error {
-	if r.bld != nil {
-		r.bld.Release()
-		r.bld = nil
+	if r.numeric != nil {
+		r.numeric.Release()
+		r.numeric = nil
 	}
 	return r.src.close()
 }

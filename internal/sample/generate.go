@@ -32,8 +32,12 @@ type Truth struct {
 	Rows  int64       `json:"rows"`
 	Files []TruthFile `json:"files"`
 	// Persons is the number of distinct people with at least one accepted
-	// row: the accounts an import into an empty store must create.
+	// row: the accounts an import into an empty store must create, listed
+	// with their surviving name and phone in truth_accounts.csv.
 	Persons int64 `json:"persons"`
+	// Conflicts counts the persons with a conflict, by field: different
+	// names, or a gender or birth date disagreeing with the ID number.
+	Conflicts map[schemas.Field]int64 `json:"conflicts"`
 }
 
 // TruthFile is the expected outcome of one generated file.
@@ -147,8 +151,16 @@ func Generate(ctx context.Context, cfg Config) (Truth, error) {
 		truth.Rows += tf.Rows
 		truth.Files = append(truth.Files, tf)
 	}
+	var persons int64
 	for _, w := range accepted {
-		truth.Persons += int64(bits.OnesCount64(w))
+		persons += int64(bits.OnesCount64(w))
+	}
+	var err error
+	if truth.Conflicts, truth.Persons, err = g.writeAccounts(cfg.Dir, people, chosen, len(cfg.Depts) == 0); err != nil {
+		return truth, err
+	}
+	if persons != truth.Persons {
+		return truth, fmt.Errorf("sample: files have %d persons, accounts truth %d", persons, truth.Persons)
 	}
 	b, _ := json.MarshalIndent(truth, "", "  ")
 	return truth, os.WriteFile(filepath.Join(cfg.Dir, "truth.json"), append(b, '\n'), 0o644)
