@@ -93,4 +93,3 @@ func parseFixed(layout, s string, loc *time.Location) (t time.Time, ok, handled 
 	}
 	return time.Date(v[0], time.Month(v[1]), v[2], v[3], v[4], v[5], 0, loc), true, true
 }
-
