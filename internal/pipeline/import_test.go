@@ -83,9 +83,9 @@ func importInto(t *testing.T, pool *pgxpool.Pool, inputs []Input, force bool) Im
 // without surrogate ids or timestamps.
 type account struct {
 	ID, Name, Phone, Address, Gender, Birth, Status, Origin string
-	Steps                                                  []string
-	NameSource, PhoneSource                                string
-	Lineage                                                int
+	Steps                                                   []string
+	NameSource, PhoneSource                                 string
+	Lineage                                                 int
 }
 
 func accounts(t *testing.T, pool *pgxpool.Pool) map[string]account {
@@ -313,5 +313,3 @@ func TestImportKeepsRegisteredAccount(t *testing.T) {
 		t.Errorf("%d accounts for one ID number", n)
 	}
 }
-
-
