@@ -31,7 +31,7 @@ func TestSurvivorship(t *testing.T) {
 		{"phone_newest_wins", ByRecency, []Candidate{c("13900000001", "gongan", 1, 100), c("13900000002", "renshe", 2, 900)}, "13900000002"},
 		{"phone_unknown_time_loses", ByRecency, []Candidate{c("13900000001", "gongan", 1, 0), c("13900000002", "renshe", 2, 1)}, "13900000002"},
 		{"phone_same_time_trusted_wins", ByRecency, []Candidate{c("13900000002", "renshe", 2, 500), c("13900000001", "gongan", 1, 500)}, "13900000001"},
-		{"phone_citizen_verified_wins", ByRecency, []Candidate{c("13900000002", "renshe", 2, 1 << 60), citizen}, "13800000000"},
+		{"phone_citizen_verified_wins", ByRecency, []Candidate{c("13900000002", "renshe", 2, 1<<60), citizen}, "13800000000"},
 		{"name_tie_broken_by_department_code", ByPriority, []Candidate{c("乙", "b", 1, 5), c("甲", "a", 1, 5)}, "甲"},
 	}
 	for _, tt := range tests {

@@ -1,16 +1,26 @@
-// Command fusion is the data engineers' tool for the identity fusion
-// pipeline: check departmental exports, generate sample data, and manage
-// the database.
+// Command fusion is the data engineers' and auditors' tool for the identity
+// fusion pipeline: check departmental exports, generate sample data, import
+// them, review past runs and open conflicts, export the golden records, and
+// manage the database.
 //
 // Usage:
 //
 //	fusion check --mapping dept.yaml FILE...   dry look at files (no database)
 //	fusion gen --out DIR [--rows N]            deterministic sample exports
 //	fusion import --mapping-dir DIR FILE...    import files as one run
+//	fusion runs [--json] [--limit N]           past import runs, newest first
+//	fusion runs --run ID [--json]              one run's ledger per file
+//	fusion conflicts [--json] [--field F]      open merge conflicts for review
+//	fusion export --format parquet|csv --out FILE [--decrypt --reason TEXT]
+//	                                           the golden records with lineage
 //	fusion migrate [--status]                  apply the embedded migrations
 //
-// Exit codes: 0 success (check: no rejects), 1 rejects found, 2 unusable
-// input or configuration, 3 internal or database error.
+// ID numbers and phones are masked everywhere; only export --decrypt shows
+// them, with a reason that is recorded in the table export_audit and logged.
+//
+// Exit codes: 0 success (check: no rejects), 1 rejects found (check) or a
+// ledger that does not balance (runs --run), 2 unusable input or
+// configuration, 3 internal or database error.
 package main
 
 import (
@@ -57,6 +67,9 @@ var commands = []command{
 	{"check", "read and cleanse files without touching the database", runCheck},
 	{"gen", "generate deterministic sample departmental exports", runGen},
 	{"import", "import files into the unified account store as one run", runImport},
+	{"runs", "list past import runs, or one run's ledger per file", runRuns},
+	{"conflicts", "list the open merge conflicts for review", runConflicts},
+	{"export", "export the golden records with their lineage (masked unless --decrypt)", runExport},
 	{"migrate", "apply the embedded database migrations", runMigrate},
 }
 
