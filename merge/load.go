@@ -2,12 +2,14 @@ package merge
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -126,7 +128,9 @@ type loader struct {
 	in    Input
 	cfg   Config
 	runID int64
-	last  time.Time
+	// firstLine is the first lineage id of the run's block.
+	firstLine int64
+	last      time.Time
 }
 
 // step logs how long the step just finished took.
@@ -184,76 +188,97 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 	}
 	l.step("existing")
 
-	// Reserve ids for new accounts and new lineage rows, so both COPY
-	// straight into their tables.
-	var newPersons, newLineage int64
-	for i, p := range in.Persons {
+	// New lineage rows, in file and row order: their ids are reserved as
+	// one block in that order, so the lineage indexes grow at their right
+	// edge instead of being written at random.
+	var lines []newLine
+	for i := range in.Persons {
+		for j, r := range in.Persons[i].Rows {
+			k := lineageKey{fileIDs[fileKey{r.Dept, r.File}], r.Row}
+			if _, ok := lineageIDs[k]; !ok {
+				lines = append(lines, newLine{k, int32(i), int32(j)})
+			}
+		}
+	}
+	slices.SortFunc(lines, func(a, b newLine) int {
+		return cmp.Or(cmp.Compare(a.key.file, b.key.file), cmp.Compare(a.key.row, b.key.row))
+	})
+	firstLine, err := l.reserveLineage(ctx, int64(len(lines)))
+	if err != nil {
+		return led, err
+	}
+	l.firstLine = firstLine
+	lineageID := func(k lineageKey) int64 {
+		if id, ok := lineageIDs[k]; ok {
+			return id
+		}
+		i, _ := slices.BinarySearchFunc(lines, k, func(a newLine, k lineageKey) int {
+			return cmp.Or(cmp.Compare(a.key.file, k.file), cmp.Compare(a.key.row, k.row))
+		})
+		return firstLine + int64(i)
+	}
+
+	// Decide every person: new account, update, or unchanged.
+	var newPersons int64
+	for i := range in.Persons {
 		if have[string(crypt[i].bidx)] == nil {
 			newPersons++
-		}
-		for _, r := range p.Rows {
-			if _, ok := lineageIDs[lineageKey{fileIDs[fileKey{r.Dept, r.File}], r.Row}]; !ok {
-				newLineage++
-			}
 		}
 	}
 	accountIDs, err := l.reserveAccounts(ctx, newPersons)
 	if err != nil {
 		return led, err
 	}
-	nextLineage, err := l.reserveLineage(ctx, newLineage)
-	if err != nil {
-		return led, err
-	}
 	l.step("reserve")
-
-	var accounts, updates, lineage, conflicts [][]any
+	personAccount := make([]int64, len(in.Persons))
+	var updates, conflicts [][]any
 	for i := range in.Persons {
 		p := &in.Persons[i]
-		c := &crypt[i]
-		ex := have[string(c.bidx)]
-		var accountID int64
-		if ex == nil {
-			accountID, accountIDs = accountIDs[0], accountIDs[1:]
-		} else {
-			accountID = ex.id
-		}
-		for _, r := range p.Rows {
-			k := lineageKey{fileIDs[fileKey{r.Dept, r.File}], r.Row}
-			if _, ok := lineageIDs[k]; ok {
-				continue
-			}
-			lineageIDs[k] = nextLineage
-			nextLineage++
-			var upd *time.Time
-			if r.UpdatedAt != 0 {
-				t := time.UnixMilli(r.UpdatedAt)
-				upd = &t
-			}
-			lineage = append(lineage, []any{lineageIDs[k], accountID, l.runID, k.file, r.Row, r.SourceKey, r.Priority, upd})
-		}
 		src := func(c Candidate) *int64 {
 			if c.Value == "" {
 				return nil
 			}
-			id := lineageIDs[lineageKey{fileIDs[fileKey{c.Dept, c.File}], c.Row}]
+			id := lineageID(lineageKey{fileIDs[fileKey{c.Dept, c.File}], c.Row})
 			return &id
 		}
-		if ex == nil {
+		if ex := have[string(crypt[i].bidx)]; ex == nil {
+			personAccount[i], accountIDs = accountIDs[0], accountIDs[1:]
 			led.New++
-			accounts = append(accounts, l.newAccount(accountID, c, p, src))
-		} else if row, changed := l.update(accountID, ex, c, p, src); changed {
-			led.Updated++
-			updates = append(updates, row)
 		} else {
-			led.Unchanged++
+			personAccount[i] = ex.id
+			if row, changed := l.update(ex.id, ex, &crypt[i], p, src); changed {
+				led.Updated++
+				updates = append(updates, row)
+			} else {
+				led.Unchanged++
+			}
 		}
-		conflicts = append(conflicts, conflictRows(accountID, p)...)
+		conflicts = append(conflicts, conflictRows(personAccount[i], p)...)
 	}
 	l.step("prepare")
-	if err := l.copy(ctx, "account", []string{"id", "id_bidx", "id_sealed", "id_hint", "id_type", "name", "gender", "birth_date",
+
+	// Stream the new accounts and lineage rows into COPY: no row is held
+	// in memory as a COPY row longer than it takes to send it.
+	i := -1
+	nextAccount := func() ([]any, error) {
+		for i++; i < len(in.Persons); i++ {
+			if have[string(crypt[i].bidx)] != nil {
+				continue
+			}
+			p := &in.Persons[i]
+			return l.newAccount(personAccount[i], &crypt[i], p, func(c Candidate) *int64 {
+				if c.Value == "" {
+					return nil
+				}
+				id := lineageID(lineageKey{fileIDs[fileKey{c.Dept, c.File}], c.Row})
+				return &id
+			}), nil
+		}
+		return nil, nil
+	}
+	if err := l.copyFunc(ctx, "account", []string{"id", "id_bidx", "id_sealed", "id_hint", "id_type", "name", "gender", "birth_date",
 		"phone_sealed", "phone_bidx", "phone_hint", "address", "status", "origin", "required_steps",
-		"name_source", "phone_source", "address_source", "created_run", "updated_run"}, accounts); err != nil {
+		"name_source", "phone_source", "address_source", "created_run", "updated_run"}, newPersons, nextAccount); err != nil {
 		return led, err
 	}
 	l.step("copy_accounts")
@@ -261,7 +286,21 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 		return led, err
 	}
 	l.step("updates")
-	if err := l.copy(ctx, "account_lineage", []string{"id", "account_id", "run_id", "file_id", "row_num", "source_key", "priority", "record_updated_at"}, lineage); err != nil {
+	j := -1
+	nextLine := func() ([]any, error) {
+		if j++; j >= len(lines) {
+			return nil, nil
+		}
+		ln := lines[j]
+		r := &in.Persons[ln.person].Rows[ln.row]
+		var upd *time.Time
+		if r.UpdatedAt != 0 {
+			t := time.UnixMilli(r.UpdatedAt)
+			upd = &t
+		}
+		return []any{firstLine + int64(j), personAccount[ln.person], l.runID, ln.key.file, r.Row, r.SourceKey, r.Priority, upd}, nil
+	}
+	if err := l.copyFunc(ctx, "account_lineage", []string{"id", "account_id", "run_id", "file_id", "row_num", "source_key", "priority", "record_updated_at"}, int64(len(lines)), nextLine); err != nil {
 		return led, err
 	}
 	l.step("copy_lineage")
@@ -296,6 +335,12 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 }
 
 type fileKey struct{ dept, sha string }
+
+// newLine is a lineage row to write: its key and where its input row is.
+type newLine struct {
+	key         lineageKey
+	person, row int32
+}
 
 type lineageKey struct {
 	file int32
@@ -454,7 +499,11 @@ func (l *loader) reserveAccounts(ctx context.Context, n int64) ([]int64, error) 
 		return nil, nil
 	}
 	var ids []int64
-	err := l.tx.QueryRow(ctx, `SELECT array_agg(nextval(pg_get_serial_sequence('account', 'id'))) FROM generate_series(1, $1)`, n).Scan(&ids)
+	var seq string
+	if err := l.tx.QueryRow(ctx, `SELECT pg_get_serial_sequence('account', 'id')`).Scan(&seq); err != nil {
+		return nil, err
+	}
+	err := l.tx.QueryRow(ctx, `SELECT array_agg(nextval($1::regclass)) FROM generate_series(1, $2)`, seq, n).Scan(&ids)
 	if err != nil {
 		return nil, fmt.Errorf("reserve account ids: %w", err)
 	}
@@ -616,6 +665,26 @@ func (l *loader) insertConflicts(ctx context.Context, rows [][]any) (int64, erro
 	return tag.RowsAffected(), err
 }
 
+// copyFunc COPYs want rows produced by next into table.
+func (l *loader) copyFunc(ctx context.Context, table string, cols []string, want int64, next func() ([]any, error)) error {
+	if want == 0 {
+		return nil
+	}
+	var row []any
+	n, err := l.tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromFunc(func() ([]any, error) {
+		var err error
+		row, err = next()
+		return row, err
+	}))
+	if err != nil {
+		return fmt.Errorf("copy into %s: %w", table, err)
+	}
+	if n != want {
+		return fmt.Errorf("copy into %s: %d of %d rows", table, n, want)
+	}
+	return nil
+}
+
 func (l *loader) copy(ctx context.Context, table string, cols []string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
@@ -661,24 +730,21 @@ func (l *loader) checkLedger(ctx context.Context, led *Ledger, files map[fileKey
 	if led.Persons != led.New+led.Updated+led.Unchanged {
 		problems = append(problems, fmt.Sprintf("persons %d != new %d + updated %d + unchanged %d", led.Persons, led.New, led.Updated, led.Unchanged))
 	}
-	var created, orphans, dangling int64
+	// Every lineage row of the run points at an account: the run's rows
+	// joined to their accounts must count the same as the rows alone.
+	var created, lineage, linked int64
 	if err := l.tx.QueryRow(ctx, `SELECT
 		(SELECT count(*) FROM account WHERE created_run = $1),
-		(SELECT count(*) FROM account_lineage l LEFT JOIN account a ON a.id = l.account_id WHERE l.run_id = $1 AND a.id IS NULL),
-		(SELECT count(*) FROM account a
-			LEFT JOIN account_lineage ln ON ln.id = a.name_source
-			LEFT JOIN account_lineage lp ON lp.id = a.phone_source
-			LEFT JOIN account_lineage la ON la.id = a.address_source
-			WHERE a.updated_run = $1 AND ((a.name_source IS NOT NULL AND ln.id IS NULL)
-				OR (a.phone_source IS NOT NULL AND lp.id IS NULL) OR (a.address_source IS NOT NULL AND la.id IS NULL)))`,
-		l.runID).Scan(&created, &orphans, &dangling); err != nil {
+		(SELECT count(*) FROM account_lineage WHERE id >= $2 AND run_id = $1),
+		(SELECT count(*) FROM account_lineage l JOIN account a ON a.id = l.account_id WHERE l.id >= $2 AND l.run_id = $1)`,
+		l.runID, l.firstLine).Scan(&created, &lineage, &linked); err != nil {
 		return err
 	}
 	if created != led.New {
 		problems = append(problems, fmt.Sprintf("accounts created %d != new %d", created, led.New))
 	}
-	if orphans > 0 || dangling > 0 {
-		problems = append(problems, fmt.Sprintf("%d lineage rows without account, %d accounts with a missing source", orphans, dangling))
+	if linked != lineage {
+		problems = append(problems, fmt.Sprintf("%d of the run's %d lineage rows have no account", lineage-linked, lineage))
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: %v", ErrLedger, problems)

@@ -150,9 +150,7 @@ type Person struct {
 // within the run. Persons are sorted by ID number.
 func (m *Merger) Persons() []Person {
 	rows := m.rows
-	slices.SortFunc(rows, func(a, b Row) int {
-		return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Dept, b.Dept), cmp.Compare(a.File, b.File), cmp.Compare(a.Row, b.Row))
-	})
+	sortRows(rows)
 	var out []Person
 	cands := make([]Candidate, 0, 8)
 	for lo := 0; lo < len(rows); {
@@ -187,6 +185,44 @@ func (m *Merger) Persons() []Person {
 		lo = hi
 	}
 	return out
+}
+
+// sortRows sorts rows by ID number, then department, file and row. Rows
+// are large, so it sorts small keys and then permutes the rows in place.
+func sortRows(rows []Row) {
+	type key struct {
+		id  string
+		idx int32
+	}
+	keys := make([]key, len(rows))
+	for i := range rows {
+		keys[i] = key{rows[i].ID, int32(i)}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if c := cmp.Compare(a.id, b.id); c != 0 {
+			return c
+		}
+		ra, rb := &rows[a.idx], &rows[b.idx]
+		return cmp.Or(cmp.Compare(ra.Dept, rb.Dept), cmp.Compare(ra.File, rb.File), cmp.Compare(ra.Row, rb.Row))
+	})
+	// Position i must receive rows[keys[i].idx]: follow each cycle once.
+	for i := range keys {
+		if keys[i].idx < 0 {
+			continue
+		}
+		tmp := rows[i]
+		j := i
+		for {
+			src := int(keys[j].idx)
+			keys[j].idx = -1
+			if src == i {
+				rows[j] = tmp
+				break
+			}
+			rows[j] = rows[src]
+			j = src
+		}
+	}
 }
 
 // distinctNames returns each distinct name once with its best source, in

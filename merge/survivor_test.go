@@ -1,14 +1,16 @@
 package merge
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
-	"github.com/google/go-cmp/cmp"
+	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/idfusion/idfusion/schemas"
 )
@@ -118,12 +120,28 @@ func TestPersonsOrderIndependent(t *testing.T) {
 			want = got
 			continue
 		}
-		if diff := cmp.Diff(want, got); diff != "" {
+		if diff := gocmp.Diff(want, got); diff != "" {
 			t.Fatalf("order %d: persons differ (-first +this):\n%s", i, diff)
 		}
 	}
 	wantFirst := []string{"A 张三 13900000002 renshe:2", "  张三@gongan", "  张叁@renshe", "B 李四 13900000004 renshe:3", "  李四@gongan", "C 王五 13900000003 weijian:2", "  王五@weijian"}
-	if diff := cmp.Diff(wantFirst, want); diff != "" {
+	if diff := gocmp.Diff(wantFirst, want); diff != "" {
 		t.Errorf("persons mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestSortRows(t *testing.T) {
+	t.Parallel()
+	var rows []Row
+	for i := range 500 {
+		rows = append(rows, Row{ID: fmt.Sprint(rand.IntN(50)), Source: Source{Dept: fmt.Sprint(rand.IntN(3)), File: "f", Row: int64(i)}})
+	}
+	want := slices.Clone(rows)
+	slices.SortFunc(want, func(a, b Row) int {
+		return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Dept, b.Dept), cmp.Compare(a.File, b.File), cmp.Compare(a.Row, b.Row))
+	})
+	sortRows(rows)
+	if diff := gocmp.Diff(want, rows); diff != "" {
+		t.Errorf("mismatch (-want +got):\n%s", diff)
 	}
 }

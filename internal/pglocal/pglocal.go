@@ -371,6 +371,14 @@ func (c *Cluster) start(ctx context.Context, fast bool) error {
 		"unix_socket_directories=" + c.socketDir,
 		"unix_socket_permissions=0700",
 		"port=" + strconv.Itoa(c.port),
+		// An import writes a million rows in one transaction: room for its
+		// WAL without checkpoints mid-load, and buffers for its indexes.
+		"shared_buffers=512MB",
+		"wal_buffers=64MB",
+		"max_wal_size=8GB",
+		"checkpoint_timeout=30min",
+		"maintenance_work_mem=256MB",
+		"work_mem=64MB",
 	}
 	if fast {
 		settings = append(settings, "fsync=off", "synchronous_commit=off", "full_page_writes=off")
