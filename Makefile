@@ -6,6 +6,7 @@ SAMPLE    ?= sample
 DEMO_ROWS ?= 20000
 BENCH_ROWS ?= 1000000
 BENCH_DIR ?= bench-out
+BENCH_IMPORT_SIZES ?= 100000 1000000
 PKGS      := ./...
 
 .PHONY: build test lint demo bench fuzz clean deps
@@ -22,17 +23,18 @@ lint:
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
 
-# Start the embedded PostgreSQL and migrate it, generate sample departmental
-# exports and check them.
+# Generate sample departmental exports, check them, import them into the
+# embedded PostgreSQL (started under $(DATA)/pg) and print the ledger.
 demo: build
-	$(BIN)/fusion migrate --data-dir $(DATA)
 	$(BIN)/fusion gen --out $(SAMPLE) --rows $(DEMO_ROWS)
 	$(BIN)/fusion check --mapping-dir $(SAMPLE)/mappings --out $(SAMPLE)/check $(SAMPLE)/exports/* || test $$? -eq 1
+	$(BIN)/fusion import --data-dir $(DATA) --mapping-dir $(SAMPLE)/mappings --out $(SAMPLE)/import $(SAMPLE)/exports/*
 
 # Throughput and peak memory of ingest+cleanse per format (1M rows each),
 # then the Go micro-benchmarks.
 bench: build
 	./scripts/bench.sh $(BIN)/fusion $(BENCH_ROWS) $(BENCH_DIR)
+	./scripts/bench-import.sh $(BIN)/fusion $(BENCH_DIR) $(BENCH_IMPORT_SIZES)
 	$(GO) test -run '^$$' -bench . -benchmem ./cleanse ./ingest
 
 # Short fuzzing of the parsers (the seeds also run in `make test`).

@@ -101,10 +101,21 @@ type exportConfig struct {
 	keys    *pii.Keyring // with decrypt
 }
 
-// exportGoldens writes every golden record to cfg.path and records the
-// export in export_audit first. The file is written beside its final name
-// and renamed when complete: a failed export leaves no file behind.
+// exportGoldens writes every golden record to cfg.path, and records the
+// export in export_audit before it reads the first row. The file is
+// written beside its final name and renamed when complete: a failed export
+// leaves no file behind.
 func exportGoldens(ctx context.Context, log *slog.Logger, pool *pgxpool.Pool, cfg exportConfig) (n int64, err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(cfg.path), "."+filepath.Base(cfg.path)+".*.tmp") // mode 0600
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
 	auditID, err := report.StartExport(ctx, pool, cfg.reason, cfg.path, cfg.decrypt)
 	if err != nil {
 		return 0, err
@@ -120,16 +131,6 @@ func exportGoldens(ctx context.Context, log *slog.Logger, pool *pgxpool.Pool, cf
 				slog.String("path", cfg.path), slog.Int64("audit_id", auditID), slog.Bool("completed", err == nil))
 		}()
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(cfg.path), "."+filepath.Base(cfg.path)+".*.tmp") // mode 0600
-	if err != nil {
-		return 0, err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
 	buf := bufio.NewWriterSize(tmp, 1<<20)
 	cols := exportColumns(cfg.decrypt)
 	var w goldenWriter
@@ -141,20 +142,24 @@ func exportGoldens(ctx context.Context, log *slog.Logger, pool *pgxpool.Pool, cf
 	if err != nil {
 		return 0, err
 	}
-	row := exportRow{}
+	var row exportRow
+	var seen int
 	n, err = report.Goldens(ctx, pool, report.GoldenOptions{Sealed: cfg.decrypt}, func(g *report.Golden) error {
+		if seen++; seen%schemas.BatchRows == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		row = exportRow{Golden: g}
 		if !cfg.decrypt {
 			redactGolden(g)
-		} else if err := row.open(cfg.keys); err != nil {
-			return err
-		} else {
-			decrypted++
+			return w.write(&row)
 		}
-		if err := w.write(&row); err != nil {
-			return err
+		if err := row.open(cfg.keys); err != nil {
+			return fmt.Errorf("%w (is this the key the imports sealed with? see IDFUSION_KEY_FILE and --data-dir)", err)
 		}
-		return nil
+		decrypted++
+		return w.write(&row)
 	})
 	if err != nil {
 		return n, err
