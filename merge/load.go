@@ -94,6 +94,10 @@ var ErrLedger = errors.New("ledger does not balance")
 
 var errDryRun = errors.New("dry run")
 
+// ErrAlreadyImported is wrapped when a file of the run was imported by a
+// concurrent run; nothing of this run is written.
+var ErrAlreadyImported = errors.New("file already imported")
+
 // Load writes a run in one transaction: accounts (new, updated), lineage,
 // conflicts, rejects, the run and its files, then checks the ledger against
 // the database before committing. Any error, and Ctrl-C, leave the
@@ -157,6 +161,19 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 	led := Ledger{Files: in.Files, Persons: int64(len(in.Persons))}
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, importLockKey); err != nil {
 		return led, err
+	}
+	// Another import may have committed the same files while this one was
+	// reading them: decide again, under the lock.
+	if !in.Forced {
+		for _, f := range in.Files {
+			var done bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM import_file WHERE dept = $1 AND sha256 = $2)`, f.Dept, f.SHA256).Scan(&done); err != nil {
+				return led, err
+			}
+			if done {
+				return led, fmt.Errorf("%w: %s (%s) was imported by another run meanwhile; run again to import the rest", ErrAlreadyImported, f.Name, f.Dept)
+			}
+		}
 	}
 	for _, m := range in.Mappings {
 		if _, err := tx.Exec(ctx, `INSERT INTO department (code, name, priority) VALUES ($1, $2, $3)
@@ -246,14 +263,18 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 			led.New++
 		} else {
 			personAccount[i] = ex.id
-			if row, changed := l.update(ex.id, ex, &crypt[i], p, src); changed {
+			if row, changed := l.update(ex.id, ex, p, src); changed {
 				led.Updated++
 				updates = append(updates, row)
 			} else {
 				led.Unchanged++
 			}
 		}
-		conflicts = append(conflicts, conflictRows(personAccount[i], p)...)
+		var stored *Candidate
+		if ex := have[string(crypt[i].bidx)]; ex != nil && ex.name.Value != "" {
+			stored = &ex.name
+		}
+		conflicts = append(conflicts, conflictRows(personAccount[i], p, stored)...)
 	}
 	l.step("prepare")
 
@@ -328,7 +349,7 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 	}
 	l.step("ledger_check")
 	b, _ := json.Marshal(led)
-	if _, err := tx.Exec(ctx, `UPDATE import_run SET ledger = $2, finished_at = now() WHERE id = $1`, l.runID, b); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE import_run SET ledger = $2, finished_at = clock_timestamp() WHERE id = $1`, l.runID, b); err != nil {
 		return led, err
 	}
 	return led, nil
@@ -362,15 +383,14 @@ func (l *loader) sourceFiles(ctx context.Context) (map[fileKey]int32, error) {
 	return out, nil
 }
 
-// personCrypt is a person's blind index and, for accounts to write, the
-// sealed values.
+// personCrypt is a person's blind index. Sealed values are made while the
+// rows stream into COPY, so they never pile up in memory and the sealing
+// runs while PostgreSQL inserts.
 type personCrypt struct {
-	bidx, idSealed         []byte
-	phoneBidx, phoneSealed []byte
+	bidx []byte
 }
 
-// seal computes every person's blind indexes and sealed values, on all
-// cores: at a million persons the crypto is a second of CPU.
+// seal computes every person's blind index, on all cores.
 func (l *loader) seal() []personCrypt {
 	out := make([]personCrypt, len(l.in.Persons))
 	k := l.cfg.Keyring
@@ -384,11 +404,6 @@ func (l *loader) seal() []personCrypt {
 				p := &l.in.Persons[i]
 				c := &out[i]
 				c.bidx = k.BlindIndex(string(schemas.FieldIDNumber), p.ID)
-				c.idSealed = k.Seal([]byte(p.ID), []byte(schemas.FieldIDNumber))
-				if p.Phone.Value != "" {
-					c.phoneBidx = k.BlindIndex(string(schemas.FieldPhone), p.Phone.Value)
-					c.phoneSealed = k.Seal([]byte(p.Phone.Value), []byte(schemas.FieldPhone))
-				}
 			}
 		}()
 	}
@@ -527,9 +542,13 @@ func (l *loader) reserveLineage(ctx context.Context, n int64) (int64, error) {
 }
 
 func (l *loader) newAccount(id int64, c *personCrypt, p *Person, src func(Candidate) *int64) []any {
+	k := l.cfg.Keyring
 	var phoneHint string
+	var phoneSealed, phoneBidx []byte
 	if p.Phone.Value != "" {
 		phoneHint = pii.MaskPhone(p.Phone.Value)
+		phoneSealed = k.Seal([]byte(p.Phone.Value), []byte(schemas.FieldPhone))
+		phoneBidx = k.BlindIndex(string(schemas.FieldPhone), p.Phone.Value)
 	}
 	var birth *time.Time
 	if p.HasBirth {
@@ -537,8 +556,8 @@ func (l *loader) newAccount(id int64, c *personCrypt, p *Person, src func(Candid
 		birth = &t
 	}
 	return []any{
-		id, c.bidx, c.idSealed, pii.MaskID(p.ID), p.IDType, p.Name.Value, p.Gender, birth,
-		c.phoneSealed, c.phoneBidx, phoneHint, p.Address.Value,
+		id, c.bidx, k.Seal([]byte(p.ID), []byte(schemas.FieldIDNumber)), pii.MaskID(p.ID), p.IDType, p.Name.Value, p.Gender, birth,
+		phoneSealed, phoneBidx, phoneHint, p.Address.Value,
 		string(schemas.StatusPendingCompletion), string(schemas.OriginFused), stepNames(schemas.FusedAccountSteps),
 		src(p.Name), src(p.Phone), src(p.Address), l.runID, l.runID,
 	}
@@ -554,22 +573,24 @@ func stepNames(steps []schemas.Step) []string {
 
 // update merges the run's values into an existing account. Its status,
 // completion state and citizen-set values are never touched.
-func (l *loader) update(id int64, ex *existing, c *personCrypt, p *Person, src func(Candidate) *int64) ([]any, bool) {
+func (l *loader) update(id int64, ex *existing, p *Person, src func(Candidate) *int64) ([]any, bool) {
 	name, _ := Survivorship[schemas.FieldName].Best([]Candidate{ex.name, p.Name})
 	phone, _ := Survivorship[schemas.FieldPhone].Best([]Candidate{ex.phone, p.Phone})
 	addr, _ := Survivorship[schemas.FieldAddress].Best([]Candidate{ex.address, p.Address})
 	setName := name.Source != ex.name.Source && name.Value != "" && !(name.Value == ex.name.Value && sameSource(src(name), ex.nameSrc))
 	setAddr := addr.Source != ex.address.Source && addr.Value != "" && !(addr.Value == ex.address.Value && sameSource(src(addr), ex.addrSrc))
 	setPhone := phone.Source != ex.phone.Source && phone.Value != "" && phone.Value != "\x00stored"
+	var phoneBidx []byte
 	if setPhone { // the run's phone won: p.Phone
-		setPhone = !(bytes.Equal(c.phoneBidx, ex.phoneBidx) && sameSource(src(phone), ex.phoneSrc))
+		phoneBidx = l.cfg.Keyring.BlindIndex(string(schemas.FieldPhone), phone.Value)
+		setPhone = !(bytes.Equal(phoneBidx, ex.phoneBidx) && sameSource(src(phone), ex.phoneSrc))
 	}
 	if !setName && !setPhone && !setAddr {
 		return nil, false
 	}
 	row := []any{id, setName, name.Value, src(name), setAddr, addr.Value, src(addr), setPhone, nil, nil, "", nil}
 	if setPhone {
-		row[8], row[9], row[10], row[11] = c.phoneSealed, c.phoneBidx, pii.MaskPhone(phone.Value), src(phone)
+		row[8], row[9], row[10], row[11] = l.cfg.Keyring.Seal([]byte(phone.Value), []byte(schemas.FieldPhone)), phoneBidx, pii.MaskPhone(phone.Value), src(phone)
 	}
 	return row, true
 }
@@ -602,13 +623,14 @@ func (l *loader) applyUpdates(ctx context.Context, updates [][]any) error {
 			updated_run    = $1,
 			updated_at     = now()
 		FROM stage_update s
-		WHERE a.id = s.id AND NOT (a.phone_verified AND s.set_phone)`, l.runID)
+		WHERE a.id = s.id`, l.runID)
 	return err
 }
 
-// conflictRows lists the conflicts of a person: different names, and
-// departments' genders or birth dates that disagree with the ID number.
-func conflictRows(accountID int64, p *Person) [][]any {
+// conflictRows lists the conflicts of a person: different names (in this
+// run, or against the stored name), and departments' genders or birth dates
+// that disagree with the ID number.
+func conflictRows(accountID int64, p *Person, stored *Candidate) [][]any {
 	type src struct {
 		Dept string `json:"dept"`
 		File string `json:"file_sha256"`
@@ -620,9 +642,21 @@ func conflictRows(accountID int64, p *Person) [][]any {
 		From   []src  `json:"sources,omitempty"`
 	}
 	var out [][]any
-	if len(p.Names) > 1 {
+	names := p.Names
+	if len(names) == 0 {
+		names = []Candidate{p.Name}
+	}
+	if stored != nil && !slices.ContainsFunc(names, func(c Candidate) bool { return c.Value == stored.Value }) {
+		names = append(slices.Clone(names), *stored)
+		slices.SortFunc(names, Survivorship[schemas.FieldName].compare)
+	}
+	if len(names) > 1 {
 		var cs []cand
-		for _, n := range p.Names {
+		for _, n := range names {
+			if n.Citizen {
+				cs = append(cs, cand{Value: n.Value, Source: "citizen"})
+				continue
+			}
 			cs = append(cs, cand{Value: n.Value, From: []src{{n.Dept, n.File, n.Row}}})
 		}
 		b, _ := json.Marshal(cs)

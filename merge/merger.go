@@ -3,7 +3,9 @@ package merge
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -11,8 +13,7 @@ import (
 	"github.com/idfusion/idfusion/schemas"
 )
 
-// Row is one accepted input row, as merge needs it. Its strings point into
-// retained Arrow buffers: no copy per row.
+// Row is one accepted input row, as merge needs it.
 type Row struct {
 	ID, IDType, Name, Gender, Phone, Address string
 	// Birth is days since the Unix epoch; HasBirth is false when unknown.
@@ -50,33 +51,61 @@ type Merger struct {
 // NewMerger returns an empty Merger.
 func NewMerger() *Merger { return &Merger{mismatch: map[rowKey][]Mismatch{}} }
 
-// AddClean takes the rows of a CleanPerson record (retained until Release).
+// AddClean takes the rows of a CleanPerson record. It copies the values it
+// needs into one buffer per record and does not retain the record: a run
+// holds every row until the load, so the columns merge does not need
+// (provenance repeated per row, dates already parsed) must not stay.
 func (m *Merger) AddClean(rec arrow.Record) {
 	str := func(c int) *array.String { return rec.Column(c).(*array.String) }
-	dept, file, key := str(schemas.ColDept), str(schemas.ColFile), str(schemas.CleanSourceKey)
-	idType, id, name := str(schemas.CleanIDType), str(schemas.CleanIDNumber), str(schemas.CleanName)
+	n := int(rec.NumRows())
+	if n == 0 {
+		return
+	}
+	key, idType, id, name := str(schemas.CleanSourceKey), str(schemas.CleanIDType), str(schemas.CleanIDNumber), str(schemas.CleanName)
 	gender, phone, addr := str(schemas.CleanGender), str(schemas.CleanPhone), str(schemas.CleanAddress)
+	size := 0
+	for _, c := range []*array.String{key, idType, id, name, gender, phone, addr} {
+		size += len(c.ValueBytes())
+	}
+	arena := make([]byte, 0, size)
+	// take copies v into the arena; the arena never grows past its
+	// capacity, so earlier strings stay valid.
+	take := func(v string) string {
+		if v == "" {
+			return ""
+		}
+		start := len(arena)
+		arena = append(arena, v...)
+		return unsafe.String(&arena[start], len(v))
+	}
+	// A record normally holds one file's rows: department and file are
+	// copied once per change, not per row.
+	depts, files := str(schemas.ColDept), str(schemas.ColFile)
+	var dept, file string
 	nums := rec.Column(schemas.ColRow).(*array.Int64)
 	birth := rec.Column(schemas.CleanBirthDate).(*array.Date32)
 	upd := rec.Column(schemas.CleanUpdatedAt).(*array.Timestamp)
 	prio := rec.Column(schemas.CleanPriority).(*array.Int32)
-	n := int(rec.NumRows())
 	rows := make([]Row, n)
 	for i := range rows {
 		r := &rows[i]
-		r.ID, r.IDType, r.Name, r.Gender = id.Value(i), idType.Value(i), name.Value(i), gender.Value(i)
-		r.Phone, r.Address, r.SourceKey = phone.Value(i), addr.Value(i), key.Value(i)
+		r.ID, r.IDType, r.Name, r.Gender = take(id.Value(i)), take(idType.Value(i)), take(name.Value(i)), take(gender.Value(i))
+		r.Phone, r.Address, r.SourceKey = take(phone.Value(i)), take(addr.Value(i)), take(key.Value(i))
 		if birth.IsValid(i) {
 			r.Birth, r.HasBirth = int32(birth.Value(i)), true
 		}
-		r.Dept, r.File, r.Row, r.Priority = dept.Value(i), file.Value(i), nums.Value(i), prio.Value(i)
+		if d := depts.Value(i); d != dept {
+			dept = strings.Clone(d)
+		}
+		if f := files.Value(i); f != file {
+			file = strings.Clone(f)
+		}
+		r.Dept, r.File, r.Row, r.Priority = dept, file, nums.Value(i), prio.Value(i)
 		if upd.IsValid(i) {
 			r.UpdatedAt = int64(upd.Value(i))
 		}
 	}
-	rec.Retain()
 	m.mu.Lock()
-	m.recs = append(m.recs, rec)
 	m.rows = append(m.rows, rows...)
 	m.mu.Unlock()
 }
@@ -137,7 +166,7 @@ type Person struct {
 	Phone    Candidate // Value "" when no department has a valid phone
 	Address  Candidate
 	// Names are the distinct names with the best source of each, in
-	// survivorship order; more than one is a conflict.
+	// survivorship order, when there is more than one: a conflict.
 	Names []Candidate
 	// Mismatches are the departments' genders and birth dates that
 	// disagree with the ID number.
@@ -180,7 +209,11 @@ func (m *Merger) Persons() []Person {
 				p.Mismatches = append(p.Mismatches, mm...)
 			}
 		}
-		p.Names = distinctNames(group)
+		if len(group) > 1 {
+			if names := distinctNames(group); len(names) > 1 {
+				p.Names = names
+			}
+		}
 		out = append(out, p)
 		lo = hi
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -106,9 +107,17 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 		}
 	}
 	opts := cfg.Options
+	// A file given twice in one run (the same bytes under two names) is read
+	// once; a file imported by an earlier run is skipped unless forced.
+	var seenMu sync.Mutex
+	seen := map[[2]string]bool{}
 	opts.Skip = func(f ingest.File) (bool, error) {
-		if cfg.Force {
-			return false, nil
+		seenMu.Lock()
+		dup := seen[[2]string{f.Dept, f.SHA256}]
+		seen[[2]string{f.Dept, f.SHA256}] = true
+		seenMu.Unlock()
+		if dup || cfg.Force {
+			return dup, nil
 		}
 		return merge.Imported(ctx, pool, f.Dept, f.SHA256)
 	}
@@ -122,7 +131,7 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 	res.ReadSeconds = time.Since(started).Seconds()
 
 	in := merge.Input{Started: started, Trigger: cfg.Trigger, Forced: cfg.Force}
-	seen := map[string]bool{}
+	depts := map[string]bool{}
 	var used []FileReport
 	for _, r := range reports {
 		switch {
@@ -141,8 +150,8 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 			Format: string(r.File.Format), Encoding: string(r.File.Encoding),
 			Read: r.Stats.Read, Accepted: r.Stats.Accepted, Rejected: r.Stats.Rejected, Warnings: r.Stats.Warnings,
 		})
-		if !seen[r.File.Dept] {
-			seen[r.File.Dept] = true
+		if !depts[r.File.Dept] {
+			depts[r.File.Dept] = true
 			in.Mappings = append(in.Mappings, r.Input.Mapping)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/csv"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +19,7 @@ import (
 	"github.com/idfusion/idfusion/internal/dbtest"
 	"github.com/idfusion/idfusion/internal/pii"
 	"github.com/idfusion/idfusion/internal/sample"
+	"github.com/idfusion/idfusion/merge"
 	"github.com/idfusion/idfusion/schemas"
 )
 
@@ -269,6 +271,75 @@ func TestImportOrderIndependent(t *testing.T) {
 	}
 	if diff := cmp.Diff(accounts(t, one), accounts(t, each)); diff != "" {
 		t.Errorf("accounts differ (-one run +run per file, reversed):\n%s", diff)
+	}
+	if diff := cmp.Diff(conflictCounts(t, one), conflictCounts(t, each)); diff != "" {
+		t.Errorf("conflicts by field differ (-one run +run per file, reversed):\n%s", diff)
+	}
+}
+
+func conflictCounts(t *testing.T, pool *pgxpool.Pool) map[schemas.Field]int64 {
+	t.Helper()
+	out := map[schemas.Field]int64{}
+	rows, err := pool.Query(context.Background(), `SELECT field, count(DISTINCT account_id) FROM merge_conflict GROUP BY field`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f string
+		var n int64
+		if err := rows.Scan(&f, &n); err != nil {
+			t.Fatal(err)
+		}
+		out[schemas.Field(f)] = n
+	}
+	return out
+}
+
+// TestImportSameFileTwiceAndConcurrently: a file given twice in one run is
+// read once, and two imports of the same files at once never import a
+// file twice.
+func TestImportSameFileTwiceAndConcurrently(t *testing.T) {
+	t.Parallel()
+	s := samples(t)
+	pool := dbtest.New(t)
+	copyPath := filepath.Join(t.TempDir(), filepath.Base(s.inputs[0].Path))
+	b, err := os.ReadFile(s.inputs[0].Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(copyPath, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	twice := append(slices.Clone(s.inputs[:1]), Input{Path: copyPath, Mapping: s.inputs[0].Mapping})
+	res := importInto(t, pool, twice, false)
+	if len(res.Ledger.Files) != 1 || len(res.Skipped) != 1 {
+		t.Errorf("same file twice: %d files loaded, %d skipped; want 1 and 1", len(res.Ledger.Files), len(res.Skipped))
+	}
+
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = Import(context.Background(), pool, s.inputs[1:], ImportConfig{Keyring: testKeyring(t), OutDir: t.TempDir()})
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, merge.ErrAlreadyImported) {
+			t.Fatalf("concurrent import: %v", err)
+		}
+	}
+	var dup int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM (SELECT dept, sha256 FROM import_file GROUP BY 1, 2 HAVING count(*) > 1) d`).Scan(&dup); err != nil {
+		t.Fatal(err)
+	}
+	var accountsN int64
+	pool.QueryRow(context.Background(), `SELECT count(*) FROM account`).Scan(&accountsN)
+	if dup != 0 || accountsN != s.truth.Persons {
+		t.Errorf("%d files imported twice; %d accounts, want %d", dup, accountsN, s.truth.Persons)
 	}
 }
 
