@@ -39,14 +39,13 @@ func newWriter(d *dept, path string) (rowWriter, error) {
 }
 
 type csvWriter struct {
-	d    *dept
-	f    *os.File
-	w    *bufio.Writer
-	buf  bytes.Buffer
-	cw   *csv.Writer
-	rec  []string
-	gbk  bool
-	line int
+	d   *dept
+	f   *os.File
+	w   *bufio.Writer
+	buf bytes.Buffer
+	cw  *csv.Writer
+	rec []string
+	gbk bool
 }
 
 func newCSVWriter(d *dept, path string) (*csvWriter, error) {
