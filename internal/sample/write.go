@@ -217,7 +217,7 @@ func (w *parquetWriter) write(r *row) error {
 func (w *parquetWriter) flush() error {
 	rec := w.b.NewRecord()
 	defer rec.Release()
-	return w.pw.WriteBuffered(rec)
+	return w.pw.Write(rec) // one row group per batch, as exporters write them
 }
 
 func (w *parquetWriter) close() error {
