@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -65,6 +66,10 @@ type CheckResult struct {
 	// masked); Feedback lists one workbook per department.
 	RejectsParquet string   `json:"rejects_parquet"`
 	Feedback       []string `json:"feedback"`
+	// ReadSeconds is the time spent reading and cleansing; ReportSeconds
+	// the time spent writing the rejects and the workbooks.
+	ReadSeconds   float64 `json:"read_seconds"`
+	ReportSeconds float64 `json:"report_seconds"`
 }
 
 // Rejected reports whether any row was rejected.
@@ -90,13 +95,15 @@ func (c CheckResult) Unusable() bool {
 // Check reads and cleanses the inputs without touching the database and
 // writes, into outDir, the rejects as Parquet and each department's
 // feedback workbook.
-func Check(ctx context.Context, inputs []Input, outDir string, opts Options) (CheckResult, error) {
+func Check(ctx context.Context, inputs []Input, outDir string, opts Options) (res CheckResult, err error) {
 	col := NewCollector()
+	start := time.Now()
 	reports, err := Run(ctx, inputs, col, opts)
 	if err != nil {
-		return CheckResult{}, err
+		return res, err
 	}
-	res := CheckResult{}
+	res = CheckResult{ReadSeconds: time.Since(start).Seconds()}
+	defer func() { res.ReportSeconds = time.Since(start).Seconds() - res.ReadSeconds }()
 	for _, r := range reports {
 		res.Files = append(res.Files, Summarize(r))
 	}
