@@ -3,6 +3,7 @@ package cleanse
 import (
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -242,7 +243,7 @@ func (s *Stage) row(r *rawRow) {
 	s.cs[schemas.ColDept].Append(r.str(schemas.ColDept))
 	s.cs[schemas.ColFile].Append(r.str(schemas.ColFile))
 	s.cRow.Append(r.num.Value(r.i))
-	s.cs[schemas.CleanSourceKey].Append(strings.TrimSpace(r.str(schemas.RawSourceKey)))
+	s.cs[schemas.CleanSourceKey].Append(trim(r.str(schemas.RawSourceKey)))
 	s.cs[schemas.CleanIDType].Append(string(id.Type))
 	s.cs[schemas.CleanIDNumber].Append(id.Number)
 	s.cs[schemas.CleanName].Append(name)
@@ -260,7 +261,7 @@ func (s *Stage) row(r *rawRow) {
 		s.cDate.Append(arrow.Date32FromTime(time.Date(birth.Year(), birth.Month(), birth.Day(), 0, 0, 0, 0, time.UTC)))
 	}
 	s.cs[schemas.CleanPhone].Append(phone)
-	s.cs[schemas.CleanAddress].Append(strings.TrimSpace(r.str(schemas.RawAddress)))
+	s.cs[schemas.CleanAddress].Append(trim(r.str(schemas.RawAddress)))
 	if updated.IsZero() {
 		s.cUpd.AppendNull()
 	} else {
@@ -273,6 +274,17 @@ func sameDay(a, b time.Time) bool {
 	ay, am, ad := a.Date()
 	by, bm, bd := b.Date()
 	return ay == by && am == bm && ad == bd
+}
+
+// trim is strings.TrimSpace with a fast path for values that need none.
+func trim(s string) string {
+	if s == "" || (s[0] > ' ' && s[0] < 0x80 && s[len(s)-1] > ' ' && s[len(s)-1] < 0x80) {
+		return s
+	}
+	if len(s) > 0 && s[0] >= 0x80 && s[len(s)-1] > ' ' && s[len(s)-1] < 0x80 {
+		return strings.TrimLeftFunc(s, unicode.IsSpace)
+	}
+	return strings.TrimSpace(s)
 }
 
 // blank reports whether s is empty or only white space, without the cost
@@ -307,7 +319,7 @@ func (s *Stage) finding(r *rawRow, sev schemas.Severity, c schemas.Code, f schem
 	s.fs[schemas.ColDept].Append(r.str(schemas.ColDept))
 	s.fs[schemas.ColFile].Append(r.str(schemas.ColFile))
 	s.fRow.Append(r.num.Value(r.i))
-	s.fs[schemas.FindSourceKey].Append(strings.TrimSpace(r.str(schemas.RawSourceKey)))
+	s.fs[schemas.FindSourceKey].Append(trim(r.str(schemas.RawSourceKey)))
 	s.fs[schemas.FindSeverity].Append(string(sev))
 	s.fs[schemas.FindCode].Append(string(c))
 	s.fs[schemas.FindField].Append(string(f))

@@ -52,6 +52,7 @@ func runImport(ctx context.Context, e *env, args []string) (int, error) {
 	if limit > 0 && e.getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(limit)
 	}
+	batchGC(e)
 	keys, err := loadKeyring(e, *db.dataDir)
 	if err != nil {
 		return 0, err
