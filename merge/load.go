@@ -247,9 +247,18 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 		return led, err
 	}
 	l.step("reserve")
+	// New accounts get their ids, and go into COPY, in blind index order:
+	// the primary key and the unique blind index both grow at their right
+	// edge instead of taking random inserts.
+	slices.Sort(accountIDs)
+	order := make([]int32, len(in.Persons))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return bytes.Compare(crypt[a].bidx, crypt[b].bidx) })
 	personAccount := make([]int64, len(in.Persons))
 	var updates, conflicts [][]any
-	for i := range in.Persons {
+	for _, i := range order {
 		p := &in.Persons[i]
 		src := func(c Candidate) *int64 {
 			if c.Value == "" {
@@ -280,9 +289,10 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 
 	// Stream the new accounts and lineage rows into COPY: no row is held
 	// in memory as a COPY row longer than it takes to send it.
-	i := -1
+	k := -1
 	nextAccount := func() ([]any, error) {
-		for i++; i < len(in.Persons); i++ {
+		for k++; k < len(order); k++ {
+			i := order[k]
 			if have[string(crypt[i].bidx)] != nil {
 				continue
 			}
