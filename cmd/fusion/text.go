@@ -1,7 +1,6 @@
 package main
 
 import (
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -11,26 +10,9 @@ import (
 	"github.com/idfusion/idfusion/internal/pii"
 )
 
-// longDigits matches what could be an ID number (15 or 18 characters, the
-// last maybe X) or a phone (11 digits) inside free text, in ASCII or
-// full-width digits.
-var longDigits = regexp.MustCompile(`[0-9０-９]{11,}[XxＸｘ]?`)
-
-// redact masks every run of 11 or more digits in free text that came from
-// a department (names, addresses, source keys), the way the account store
-// masks ID numbers and phones: a department that put an ID number or phone
-// in the wrong column must not have it printed or exported in clear.
-func redact(s string) string {
-	if !strings.ContainsFunc(s, unicode.IsDigit) {
-		return s
-	}
-	return longDigits.ReplaceAllStringFunc(s, func(m string) string {
-		if utf8.RuneCountInString(m) >= 15 {
-			return pii.MaskID(m)
-		}
-		return pii.MaskPhone(m)
-	})
-}
+// redact masks ID numbers and phones inside department free text; see
+// pii.Redact.
+func redact(s string) string { return pii.Redact(s) }
 
 // printable makes department text safe for a terminal and for tab-aligned
 // columns: control and format characters (escape sequences, tabs, new

@@ -24,6 +24,9 @@ func TestMask(t *testing.T) {
 		{"name", MaskName, "hikari", "hi****"},
 		{"name_cjk", MaskName, "张三丰", "张三****"},
 		{"name_short", MaskName, "张", "张****"},
+		{"redact_key_is_id", Redact, "11010519491231002X", "1*****X"},
+		{"redact_phone_in_address", Redact, "海口市龙华路1号 电话13912349071", "海口市龙华路1号 电话139****9071"},
+		{"redact_short_numbers_stay", Redact, "GA00012345", "GA00012345"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -161,7 +161,7 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 	t := time.Now()
 	in.Persons = sink.merger.Persons()
 	for _, f := range sink.findings.Rejects() {
-		in.Rejects = append(in.Rejects, merge.Reject{Dept: f.dept, File: f.sha, Row: f.row.Row, SourceKey: f.row.SourceKey,
+		in.Rejects = append(in.Rejects, merge.Reject{Dept: f.dept, File: f.sha, Row: f.row.Row, SourceKey: pii.Redact(f.row.SourceKey),
 			Code: f.row.Code, Field: f.row.Field, Value: MaskValue(f.row.Field, f.row.Value)})
 	}
 	res.MergeSeconds = time.Since(t).Seconds()

@@ -40,7 +40,7 @@ func writeFindingsParquet(path string, finds []finding) error {
 		str(schemas.ColDept).Append(fd.dept)
 		str(schemas.ColFile).Append(fd.sha)
 		b.Field(schemas.ColRow).(*array.Int64Builder).Append(fd.row.Row)
-		str(schemas.FindSourceKey).Append(fd.row.SourceKey)
+		str(schemas.FindSourceKey).Append(pii.Redact(fd.row.SourceKey))
 		str(schemas.FindSeverity).Append(string(fd.severity))
 		str(schemas.FindCode).Append(string(fd.row.Code))
 		str(schemas.FindField).Append(string(fd.row.Field))
@@ -57,7 +57,8 @@ func writeFindingsParquet(path string, finds []finding) error {
 	return w.Close() // closes the file too
 }
 
-// MaskValue masks v if field f is sensitive.
+// MaskValue masks v if field f is sensitive, and any ID number or phone
+// inside the free text of other fields.
 func MaskValue(f schemas.Field, v string) string {
 	switch f {
 	case schemas.FieldIDNumber:
@@ -65,5 +66,5 @@ func MaskValue(f schemas.Field, v string) string {
 	case schemas.FieldPhone:
 		return pii.MaskPhone(v)
 	}
-	return v
+	return pii.Redact(v)
 }

@@ -72,14 +72,14 @@ func (w *stageWriter) clean(rec arrow.Record) error {
 		return nil
 	}
 	m := masked(rec, func(col, _ int, v string) string {
-		if col == schemas.CleanIDNumber {
+		switch {
+		case col == schemas.CleanIDNumber:
 			return pii.MaskID(v)
+		case col == schemas.CleanPhone && v != "":
+			return pii.MaskPhone(v)
 		}
-		if v == "" {
-			return ""
-		}
-		return pii.MaskPhone(v)
-	}, schemas.CleanIDNumber, schemas.CleanPhone)
+		return pii.Redact(v)
+	}, schemas.CleanIDNumber, schemas.CleanPhone, schemas.CleanSourceKey, schemas.CleanAddress)
 	defer m.Release()
 	w.mu.Lock()
 	defer w.mu.Unlock()
