@@ -52,6 +52,10 @@ type TruthFile struct {
 	WarningCodes map[schemas.Code]int64 `json:"warnings_by_reason"`
 }
 
+// maxSheetRows is how many data rows the generator puts in one sheet,
+// below Excel's limit of 1,048,576 rows.
+const maxSheetRows = 1_000_000
+
 // Depts lists the codes of the sample departments.
 func Depts() []string {
 	out := make([]string, len(depts))
@@ -108,12 +112,26 @@ func Generate(ctx context.Context, cfg Config) (Truth, error) {
 		if err := os.WriteFile(filepath.Join(cfg.Dir, "mappings", d.code+".yaml"), []byte(d.mappingYAML()), 0o644); err != nil {
 			return truth, err
 		}
-		rel := filepath.Join("exports", d.file)
-		w, err := newWriter(d, filepath.Join(cfg.Dir, rel))
-		if err != nil {
+		// A sheet holds at most maxSheetRows rows: a department with more
+		// sends several workbooks (weijian_users.xlsx, weijian_users-2.xlsx).
+		part := 1
+		var w rowWriter
+		var tf TruthFile
+		var rel string
+		open := func() error {
+			rel = filepath.Join("exports", d.file)
+			if part > 1 {
+				ext := filepath.Ext(d.file)
+				rel = filepath.Join("exports", fmt.Sprintf("%s-%d%s", d.file[:len(d.file)-len(ext)], part, ext))
+			}
+			tf = TruthFile{Dept: d.code, Path: rel, Rejects: map[schemas.Code]int64{}, WarningCodes: map[schemas.Code]int64{}}
+			var err error
+			w, err = newWriter(d, filepath.Join(cfg.Dir, rel))
+			return err
+		}
+		if err := open(); err != nil {
 			return truth, err
 		}
-		tf := TruthFile{Dept: d.code, Path: rel, Rejects: map[schemas.Code]int64{}, WarningCodes: map[schemas.Code]int64{}}
 		for i := range people {
 			if i%65536 == 0 {
 				if err := ctx.Err(); err != nil {
@@ -125,6 +143,17 @@ func Generate(ctx context.Context, cfg Config) (Truth, error) {
 			if p.depts&(1<<di) == 0 {
 				if len(cfg.Depts) == 0 || firstChosen(p, chosen) != di {
 					continue
+				}
+			}
+			if d.format == schemas.FormatXLSX && tf.Rows == maxSheetRows {
+				if err := w.close(); err != nil {
+					return truth, fmt.Errorf("sample: %s: %w", rel, err)
+				}
+				truth.Rows += tf.Rows
+				truth.Files = append(truth.Files, tf)
+				part++
+				if err := open(); err != nil {
+					return truth, err
 				}
 			}
 			r := g.makeRow(di, p)
