@@ -44,6 +44,11 @@ type Options struct {
 	Alloc memory.Allocator
 	// Format overrides the mapping's format and the file extension.
 	Format schemas.Format
+	// ReuseBuffers lets each record reuse the buffers of the one before:
+	// set it only when every record is released, and no string taken from
+	// it is kept, before the next call to Next. It saves allocating and
+	// zeroing a batch's memory for every batch.
+	ReuseBuffers bool
 }
 
 // File describes the file a Reader reads.
@@ -141,6 +146,11 @@ func Open(path string, m *schemas.Mapping, opts Options) (_ *Reader, err error) 
 		}
 	}
 	r.cols[schemas.ColFile] = schemas.NewStringColumn(r.batchRows, len(r.file.SHA256))
+	for _, c := range r.cols {
+		if c != nil {
+			c.Reuse = opts.ReuseBuffers
+		}
+	}
 	r.numeric = array.NewBooleanBuilder(alloc)
 	return r, nil
 }

@@ -13,6 +13,10 @@ import (
 type StringColumn struct {
 	offsets []int32
 	data    []byte
+	// Reuse makes NewArray keep the buffers for the next batch instead of
+	// allocating new ones: only for a caller that releases each array, and
+	// drops every string taken from it, before appending again.
+	Reuse bool
 }
 
 // NewStringColumn returns a column with room for rows values of about
@@ -41,6 +45,10 @@ func (c *StringColumn) NewArray() arrow.Array {
 		memory.NewBufferBytes(c.data),
 	}, nil, 0, 0)
 	defer data.Release()
+	if c.Reuse {
+		c.offsets, c.data = c.offsets[:1], c.data[:0]
+		return array.MakeFromData(data)
+	}
 	// The next batch is likely the size of this one: allocate for that, not
 	// for the capacity append may have doubled to.
 	c.offsets = make([]int32, 1, n+1)

@@ -122,7 +122,9 @@ func (e sinkError) Unwrap() error { return e.err }
 // sink); a file problem goes into the report.
 func runFile(ctx context.Context, idx int, in Input, sink Sink, opts Options) (FileReport, error) {
 	rep := FileReport{Input: in}
-	r, err := ingest.Open(in.Path, in.Mapping, ingest.Options{BatchRows: opts.BatchRows})
+	// Each raw record is cleansed (its values copied) and released before
+	// the next is read, so the reader may reuse its buffers.
+	r, err := ingest.Open(in.Path, in.Mapping, ingest.Options{BatchRows: opts.BatchRows, ReuseBuffers: true})
 	if err != nil {
 		rep.Err = err
 		return rep, nil
