@@ -42,7 +42,6 @@ func runCheck(ctx context.Context, e *env, args []string) (int, error) {
 	if err != nil {
 		return 0, usageError{err}
 	}
-	batchGC(e)
 	bar := progress.New(os.Stderr, "check", len(inputs))
 	start := time.Now()
 	res, err := pipeline.Check(ctx, inputs, *out, pipeline.Options{Workers: *workers, Progress: bar.Set})

@@ -118,9 +118,9 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'fusion <command> -h' for a command's flags.")
 }
 
-// batchGC lets the collector run half as often as the default: the batch
-// commands' memory is bounded by their batches (and import's soft limit),
-// and the time goes to rows instead. GOGC in the environment wins.
+// batchGC lets the collector run half as often as the default: import's
+// memory is bounded by its soft limit, and the time goes to rows instead.
+// GOGC in the environment wins.
 func batchGC(e *env) {
 	if e.getenv("GOGC") == "" {
 		debug.SetGCPercent(200)
