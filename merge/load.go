@@ -211,7 +211,11 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 	var lines []newLine
 	for i := range in.Persons {
 		for j, r := range in.Persons[i].Rows {
-			k := lineageKey{fileIDs[fileKey{r.Dept, r.File}], r.Row}
+			id, ok := fileIDs[fileKey{r.Dept, r.File}]
+			if !ok {
+				return led, fmt.Errorf("merge.Load: a row of %s file %s is not among the run's files", r.Dept, r.File)
+			}
+			k := lineageKey{id, r.Row}
 			if _, ok := lineageIDs[k]; !ok {
 				lines = append(lines, newLine{k, int32(i), int32(j)})
 			}
@@ -229,9 +233,12 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 		if id, ok := lineageIDs[k]; ok {
 			return id
 		}
-		i, _ := slices.BinarySearchFunc(lines, k, func(a newLine, k lineageKey) int {
+		i, found := slices.BinarySearchFunc(lines, k, func(a newLine, k lineageKey) int {
 			return cmp.Or(cmp.Compare(a.key.file, k.file), cmp.Compare(a.key.row, k.row))
 		})
+		if !found {
+			panic(fmt.Sprintf("merge: no lineage row for file %d row %d", k.file, k.row)) // every source is one of the run's rows
+		}
 		return firstLine + int64(i)
 	}
 
@@ -449,7 +456,7 @@ func (l *loader) existing(ctx context.Context, crypt []personCrypt) (map[string]
 	for rows.Next() {
 		var ex existing
 		var key []byte
-		var origin string
+		var origin string // kept for the scan; citizenship comes from the sources
 		var verified bool
 		var srcs [3]nullableSource
 		if err := rows.Scan(&ex.id, &key, &origin, &verified, &ex.name.Value, &ex.phoneBidx, &ex.address.Value,
@@ -462,12 +469,14 @@ func (l *loader) existing(ctx context.Context, crypt []personCrypt) (map[string]
 		ex.name.Source = srcs[0].source()
 		ex.phone.Source = srcs[1].source()
 		ex.address.Source = srcs[2].source()
-		// What the citizen set or verified outranks every department.
-		ex.name.Citizen = origin == string(schemas.OriginRegistered)
-		ex.address.Citizen = origin == string(schemas.OriginRegistered) && ex.address.Value != ""
+		// A value without a department source was set by the citizen (at
+		// registration or first login), and one the citizen verified is
+		// theirs whatever its source: both outrank every department.
+		ex.name.Citizen = ex.name.Value != "" && ex.nameSrc == nil
+		ex.address.Citizen = ex.address.Value != "" && ex.addrSrc == nil
 		if ex.phoneBidx != nil {
 			ex.phone.Value = "\x00stored" // compared by blind index, never decrypted
-			ex.phone.Citizen = verified
+			ex.phone.Citizen = verified || ex.phoneSrc == nil
 		}
 		out[string(key)] = &ex
 	}
@@ -584,23 +593,29 @@ func stepNames(steps []schemas.Step) []string {
 // update merges the run's values into an existing account. Its status,
 // completion state and citizen-set values are never touched.
 func (l *loader) update(id int64, ex *existing, p *Person, src func(Candidate) *int64) ([]any, bool) {
-	name, _ := Survivorship[schemas.FieldName].Best([]Candidate{ex.name, p.Name})
-	phone, _ := Survivorship[schemas.FieldPhone].Best([]Candidate{ex.phone, p.Phone})
-	addr, _ := Survivorship[schemas.FieldAddress].Best([]Candidate{ex.address, p.Address})
-	setName := name.Source != ex.name.Source && name.Value != "" && !(name.Value == ex.name.Value && sameSource(src(name), ex.nameSrc))
-	setAddr := addr.Source != ex.address.Source && addr.Value != "" && !(addr.Value == ex.address.Value && sameSource(src(addr), ex.addrSrc))
-	setPhone := phone.Source != ex.phone.Source && phone.Value != "" && phone.Value != "\x00stored"
-	var phoneBidx []byte
-	if setPhone { // the run's phone won: p.Phone
-		phoneBidx = l.cfg.Keyring.BlindIndex(string(schemas.FieldPhone), phone.Value)
-		setPhone = !(bytes.Equal(phoneBidx, ex.phoneBidx) && sameSource(src(phone), ex.phoneSrc))
+	// won reports whether the run's candidate replaces the stored value,
+	// and the lineage id of its source.
+	won := func(f schemas.Field, stored, run Candidate, storedSrc *int64) (bool, *int64) {
+		if run.Value == "" {
+			return false, nil
+		}
+		if best, _ := Survivorship[f].Best([]Candidate{stored, run}); best != run {
+			return false, nil
+		}
+		s := src(run)
+		return !sameSource(s, storedSrc), s
 	}
+	setName, nameSrc := won(schemas.FieldName, ex.name, p.Name, ex.nameSrc)
+	setAddr, addrSrc := won(schemas.FieldAddress, ex.address, p.Address, ex.addrSrc)
+	setPhone, phoneSrc := won(schemas.FieldPhone, ex.phone, p.Phone, ex.phoneSrc)
 	if !setName && !setPhone && !setAddr {
 		return nil, false
 	}
-	row := []any{id, setName, name.Value, src(name), setAddr, addr.Value, src(addr), setPhone, nil, nil, "", nil}
+	row := []any{id, setName, p.Name.Value, nameSrc, setAddr, p.Address.Value, addrSrc, setPhone, nil, nil, "", nil}
 	if setPhone {
-		row[8], row[9], row[10], row[11] = l.cfg.Keyring.Seal([]byte(phone.Value), []byte(schemas.FieldPhone)), phoneBidx, pii.MaskPhone(phone.Value), src(phone)
+		k := l.cfg.Keyring
+		row[8], row[9], row[10], row[11] = k.Seal([]byte(p.Phone.Value), []byte(schemas.FieldPhone)),
+			k.BlindIndex(string(schemas.FieldPhone), p.Phone.Value), pii.MaskPhone(p.Phone.Value), phoneSrc
 	}
 	return row, true
 }
@@ -626,10 +641,12 @@ func (l *loader) applyUpdates(ctx context.Context, updates [][]any) error {
 			name_source    = CASE WHEN s.set_name THEN s.name_source ELSE a.name_source END,
 			address        = CASE WHEN s.set_address THEN s.address ELSE a.address END,
 			address_source = CASE WHEN s.set_address THEN s.address_source ELSE a.address_source END,
-			phone_sealed   = CASE WHEN s.set_phone THEN s.phone_sealed ELSE a.phone_sealed END,
-			phone_bidx     = CASE WHEN s.set_phone THEN s.phone_bidx ELSE a.phone_bidx END,
-			phone_hint     = CASE WHEN s.set_phone THEN s.phone_hint ELSE a.phone_hint END,
-			phone_source   = CASE WHEN s.set_phone THEN s.phone_source ELSE a.phone_source END,
+			-- A phone the citizen verified after the run read the account
+			-- stays: the guard is evaluated on the row as it is now.
+			phone_sealed   = CASE WHEN s.set_phone AND NOT a.phone_verified THEN s.phone_sealed ELSE a.phone_sealed END,
+			phone_bidx     = CASE WHEN s.set_phone AND NOT a.phone_verified THEN s.phone_bidx ELSE a.phone_bidx END,
+			phone_hint     = CASE WHEN s.set_phone AND NOT a.phone_verified THEN s.phone_hint ELSE a.phone_hint END,
+			phone_source   = CASE WHEN s.set_phone AND NOT a.phone_verified THEN s.phone_source ELSE a.phone_source END,
 			updated_run    = $1,
 			updated_at     = now()
 		FROM stage_update s

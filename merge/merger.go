@@ -145,6 +145,19 @@ func (m *Merger) AddFindings(rec arrow.Record, priority int32) {
 	}
 }
 
+// Abandon drops the rows and mismatches of a file (by sha256) that failed
+// after some of its rows were added.
+func (m *Merger) Abandon(file string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.rows = slices.DeleteFunc(m.rows, func(r Row) bool { return r.File == file })
+	for k := range m.mismatch {
+		if k.file == file {
+			delete(m.mismatch, k)
+		}
+	}
+}
+
 // Release frees the retained records; persons and rows must not be used
 // afterwards.
 func (m *Merger) Release() {

@@ -30,6 +30,7 @@ type discard struct{}
 
 func (discard) Clean(ingest.File, arrow.Record) error    { return nil }
 func (discard) Findings(ingest.File, arrow.Record) error { return nil }
+func (discard) Abandon(ingest.File)                      {}
 
 // BenchmarkIngestCleanse measures ingest+cleanse of one department's file
 // on one core, in rows/s.

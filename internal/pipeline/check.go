@@ -163,6 +163,13 @@ func (c *Collector) Findings(f ingest.File, rec arrow.Record) error {
 	return nil
 }
 
+// Abandon drops the findings of f.
+func (c *Collector) Abandon(f ingest.File) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.finds = slices.DeleteFunc(c.finds, func(x finding) bool { return x.dept == f.Dept && x.sha == f.SHA256 })
+}
+
 // Rejects returns the collected rejects in file and row order.
 func (c *Collector) Rejects() []finding {
 	var out []finding
@@ -197,6 +204,9 @@ func (c *Collector) WriteFeedback(dir string, reports []FileReport) ([]string, e
 	}
 	for _, f := range c.finds {
 		wb := books[f.dept]
+		if wb == nil { // findings of a department none of whose reports are given
+			continue
+		}
 		if f.severity == schemas.Reject {
 			wb.Rejects = append(wb.Rejects, f.row)
 		} else {

@@ -77,6 +77,11 @@ func (s *importSink) Clean(f ingest.File, rec arrow.Record) error {
 	return s.stages.clean(rec)
 }
 
+func (s *importSink) Abandon(f ingest.File) {
+	s.merger.Abandon(f.SHA256)
+	s.findings.Abandon(f)
+}
+
 func (s *importSink) Findings(f ingest.File, rec arrow.Record) error {
 	s.merger.AddFindings(rec, s.priority[f.Dept])
 	if err := s.stages.findings(rec); err != nil {
@@ -132,8 +137,11 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 
 	in := merge.Input{Started: started, Trigger: cfg.Trigger, Forced: cfg.Force}
 	depts := map[string]bool{}
-	var used []FileReport
+	var told []FileReport // files the departments hear about: used or unusable
 	for _, r := range reports {
+		if !r.Skipped {
+			told = append(told, r)
+		}
 		switch {
 		case r.Skipped:
 			res.Skipped = append(res.Skipped, r.Input.Path)
@@ -144,7 +152,6 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 			continue
 		}
 		res.Files = append(res.Files, Summarize(r))
-		used = append(used, r)
 		in.Files = append(in.Files, merge.FileLedger{
 			Dept: r.File.Dept, Name: filepath.Base(r.File.Path), SHA256: r.File.SHA256,
 			Format: string(r.File.Format), Encoding: string(r.File.Encoding),
@@ -155,8 +162,14 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 			in.Mappings = append(in.Mappings, r.Input.Mapping)
 		}
 	}
-	if len(in.Files) == 0 {
-		return res, nil // nothing new: the database stays as it is
+	if len(in.Files) == 0 { // nothing new: the database stays as it is
+		if len(told) > 0 {
+			if err := os.MkdirAll(cfg.OutDir, 0o750); err != nil {
+				return res, err
+			}
+			res.Feedback, err = sink.findings.WriteFeedback(cfg.OutDir, told)
+		}
+		return res, err
 	}
 	t := time.Now()
 	in.Persons = sink.merger.Persons()
@@ -174,7 +187,7 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 	if err := os.MkdirAll(cfg.OutDir, 0o750); err != nil {
 		return res, err
 	}
-	if res.Feedback, err = sink.findings.WriteFeedback(cfg.OutDir, used); err != nil {
+	if res.Feedback, err = sink.findings.WriteFeedback(cfg.OutDir, told); err != nil {
 		return res, err
 	}
 	name := fmt.Sprintf("run-%d.json", res.Ledger.RunID)

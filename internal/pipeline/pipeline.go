@@ -36,6 +36,9 @@ type Sink interface {
 	Clean(f ingest.File, rec arrow.Record) error
 	// Findings receives rejects and warnings about rows of f.
 	Findings(f ingest.File, rec arrow.Record) error
+	// Abandon drops everything received for f: the file failed after some
+	// of its rows were delivered, and a file counts whole or not at all.
+	Abandon(f ingest.File)
 }
 
 // FileReport is what happened to one input file.
@@ -153,6 +156,7 @@ func runFile(ctx context.Context, idx int, in Input, sink Sink, opts Options) (F
 				return rep, err
 			}
 			rep.Err = err
+			sink.Abandon(rep.File)
 			return rep, nil
 		}
 		clean, find := st.Process(raw)

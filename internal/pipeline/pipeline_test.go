@@ -74,6 +74,8 @@ func (c *collect) Clean(_ ingest.File, rec arrow.Record) error {
 	return nil
 }
 
+func (c *collect) Abandon(ingest.File) {}
+
 func (c *collect) Findings(_ ingest.File, rec arrow.Record) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
