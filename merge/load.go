@@ -134,6 +134,9 @@ type loader struct {
 	runID int64
 	// firstLine is the first lineage id of the run's block.
 	firstLine int64
+	// storedAccount is the account of each lineage row the store already
+	// has for the run's files (a forced re-import).
+	storedAccount map[lineageKey]int64
 	last      time.Time
 }
 
@@ -292,6 +295,9 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 		}
 		conflicts = append(conflicts, conflictRows(personAccount[i], p, stored)...)
 	}
+	if err := l.checkForced(personAccount, fileIDs); err != nil {
+		return led, err
+	}
 	l.step("prepare")
 
 	// Stream the new accounts and lineage rows into COPY: no row is held
@@ -370,6 +376,43 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 		return led, err
 	}
 	return led, nil
+}
+
+// ErrForceChanged is wrapped when a file imported again with --force gives
+// other results than the first time (its mapping or the rules changed):
+// lineage rows would point at the wrong accounts, so nothing is written.
+var ErrForceChanged = errors.New("forced re-import gives different results")
+
+// checkForced makes sure a forced re-import maps every row of a file to
+// the account the first import did, and accepts the same rows.
+func (l *loader) checkForced(personAccount []int64, files map[fileKey]int32) error {
+	if len(l.storedAccount) == 0 {
+		return nil
+	}
+	matched := map[int32]int{}
+	for i := range l.in.Persons {
+		for _, r := range l.in.Persons[i].Rows {
+			k := lineageKey{files[fileKey{r.Dept, r.File}], r.Row}
+			acc, ok := l.storedAccount[k]
+			if !ok {
+				continue
+			}
+			if acc != personAccount[i] {
+				return fmt.Errorf("%w: %s row %d now belongs to another person; import the corrected export as a new file instead", ErrForceChanged, r.Dept, r.Row)
+			}
+			matched[k.file]++
+		}
+	}
+	stored := map[int32]int{}
+	for k := range l.storedAccount {
+		stored[k.file]++
+	}
+	for file, n := range stored {
+		if matched[file] != n {
+			return fmt.Errorf("%w: %d of the %d rows imported before from file %d are no longer accepted; import the corrected export as a new file instead", ErrForceChanged, n-matched[file], n, file)
+		}
+	}
+	return nil
 }
 
 type fileKey struct{ dept, sha string }
@@ -505,18 +548,20 @@ func (n nullableSource) source() Source {
 // files (only when a file is imported again with --force).
 func (l *loader) lineageIDs(ctx context.Context, files map[fileKey]int32) (map[lineageKey]int64, error) {
 	out := map[lineageKey]int64{}
+	l.storedAccount = map[lineageKey]int64{}
 	for _, id := range files {
-		rows, err := l.tx.Query(ctx, `SELECT row_num, id FROM account_lineage WHERE file_id = $1`, id)
+		rows, err := l.tx.Query(ctx, `SELECT row_num, id, account_id FROM account_lineage WHERE file_id = $1`, id)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
-			var row, lid int64
-			if err := rows.Scan(&row, &lid); err != nil {
+			var row, lid, account int64
+			if err := rows.Scan(&row, &lid, &account); err != nil {
 				rows.Close()
 				return nil, err
 			}
 			out[lineageKey{id, row}] = lid
+			l.storedAccount[lineageKey{id, row}] = account
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -806,6 +851,22 @@ func (l *loader) checkLedger(ctx context.Context, led *Ledger, files map[fileKey
 	}
 	if linked != lineage {
 		problems = append(problems, fmt.Sprintf("%d of the run's %d lineage rows have no account", lineage-linked, lineage))
+	}
+	// Every surviving value of the accounts the run wrote comes from a
+	// lineage row of that same account.
+	var foreign int64
+	if err := l.tx.QueryRow(ctx, `SELECT count(*) FROM account a
+		LEFT JOIN account_lineage ln ON ln.id = a.name_source
+		LEFT JOIN account_lineage lp ON lp.id = a.phone_source
+		LEFT JOIN account_lineage la ON la.id = a.address_source
+		WHERE a.updated_run = $1 AND (
+			(a.name_source IS NOT NULL AND ln.account_id IS DISTINCT FROM a.id) OR
+			(a.phone_source IS NOT NULL AND lp.account_id IS DISTINCT FROM a.id) OR
+			(a.address_source IS NOT NULL AND la.account_id IS DISTINCT FROM a.id))`, l.runID).Scan(&foreign); err != nil {
+		return err
+	}
+	if foreign > 0 {
+		problems = append(problems, fmt.Sprintf("%d accounts have a value whose source is not their own lineage", foreign))
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: %v", ErrLedger, problems)

@@ -1,0 +1,160 @@
+package pipeline
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/idfusion/idfusion/cleanse"
+	"github.com/idfusion/idfusion/internal/dbtest"
+	"github.com/idfusion/idfusion/merge"
+	"github.com/idfusion/idfusion/schemas"
+)
+
+func validID(region, birth string, seq int) string {
+	first := fmt.Sprintf("%s%s%03d", region, birth, seq)
+	return first + string(cleanse.IDCheckChar(first))
+}
+
+func failMapping(t *testing.T, code string, prio int, extra string) *schemas.Mapping {
+	t.Helper()
+	m, err := schemas.ParseMapping(code+".yaml", fmt.Appendf(nil, `
+department: {code: %s, name: 部门%s}
+priority: %d
+columns: {source_key: 编号, name: 姓名, id_number: 身份证号, phone: 手机号, address: 地址}
+%s`, code, code, prio, extra))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func failCSV(t *testing.T, path string, rows [][]string) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("编号,姓名,身份证号,手机号,地址\n")
+	for _, r := range rows {
+		b.WriteString(strings.Join(r, ",") + "\n")
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// brokenXLSX writes rows as a workbook, then corrupts the sheet XML with
+// edit, the way a damaged export arrives.
+func brokenXLSX(t *testing.T, path string, rows [][]string, edit func(string) string) string {
+	t.Helper()
+	f := excelize.NewFile()
+	hdr := []any{"编号", "姓名", "身份证号", "手机号", "地址"}
+	f.SetSheetRow("Sheet1", "A1", &hdr)
+	for i, r := range rows {
+		cells := make([]any, len(r))
+		for j, v := range r {
+			cells[j] = v
+		}
+		f.SetSheetRow("Sheet1", fmt.Sprintf("A%d", i+2), &cells)
+	}
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	zr, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, zf := range zr.File {
+		rc, _ := zf.Open()
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		if zf.Name == "xl/worksheets/sheet1.xml" {
+			b = []byte(edit(string(b)))
+		}
+		w, _ := zw.Create(zf.Name)
+		w.Write(b)
+	}
+	zw.Close()
+	if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestImportFileFailingMidRead: a file that breaks after some of its
+// batches were read contributes nothing (no account, lineage, reject), is
+// reported unusable, and its department's workbook says why; the other
+// files of the run load.
+func TestImportFileFailingMidRead(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ga, rs := failMapping(t, "ga", 1, ""), failMapping(t, "rs", 2, "")
+	rows := [][]string{{"K0", "张三", "123", "", ""}, {"K1", "张三", "", "12345", ""}} // a reject and a warning
+	for i := range 4 {
+		rows = append(rows, []string{fmt.Sprintf("K%d", i+2), "张三", validID("110105", "19800101", 10+i*2), "13912340000", "北京"})
+	}
+	bad := brokenXLSX(t, filepath.Join(dir, "ga_bad.xlsx"), rows, func(s string) string {
+		return strings.Replace(s, `<row r="6"`, `<row r="x6"`, 1)
+	})
+	good := failCSV(t, filepath.Join(dir, "rs_good.csv"), [][]string{{"G1", "李四", validID("110105", "19900101", 31), "", "海口"}})
+	pool := dbtest.New(t)
+	out := t.TempDir()
+	res, err := Import(context.Background(), pool, []Input{{bad, ga}, {good, rs}},
+		ImportConfig{Keyring: testKeyring(t), OutDir: out, Options: Options{BatchRows: 2, Workers: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Unusable() || len(res.Ledger.Files) != 1 || res.Ledger.Files[0].Dept != "rs" {
+		t.Fatalf("want the broken file unusable and only rs loaded: %+v", res.Ledger.Files)
+	}
+	for q, want := range map[string]int64{
+		`SELECT count(*) FROM account`:         1,
+		`SELECT count(*) FROM account_lineage`: 1,
+		`SELECT count(*) FROM import_reject`:   0,
+	} {
+		var n int64
+		if err := pool.QueryRow(context.Background(), q).Scan(&n); err != nil || n != want {
+			t.Errorf("%s = %d (%v), want %d", q, n, err, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "ga-feedback.xlsx")); err != nil {
+		t.Errorf("the department of the broken file got no feedback: %v", err)
+	}
+}
+
+// TestImportForceAfterMappingChange: a forced re-import whose results
+// differ from the first import is refused, and nothing changes.
+func TestImportForceAfterMappingChange(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := failCSV(t, filepath.Join(dir, "ga_users.csv"), [][]string{
+		{"K1", "张三", validID("110105", "19800101", 11), "13912340000", "北京"},
+		{"K2", "李四", validID("110105", "19800101", 13), "", "北京"},
+	})
+	pool := dbtest.New(t)
+	importInto(t, pool, []Input{{path, failMapping(t, "ga", 1, "")}}, false)
+	before := checksums(t, pool, append(domainTables, runTables...)...)
+	_, err := Import(context.Background(), pool, []Input{{path, failMapping(t, "ga", 1, "required: [phone]")}},
+		ImportConfig{Keyring: testKeyring(t), OutDir: t.TempDir(), Force: true})
+	if !errors.Is(err, merge.ErrForceChanged) {
+		t.Fatalf("forced re-import with another mapping: error %v, want ErrForceChanged", err)
+	}
+	after := checksums(t, pool, append(domainTables, runTables...)...)
+	for tb, sum := range before {
+		if after[tb] != sum {
+			t.Errorf("table %s changed", tb)
+		}
+	}
+}
