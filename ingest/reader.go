@@ -251,9 +251,15 @@ func (r *Reader) append(row rawRow) {
 	r.cols[schemas.ColDept].Append(r.file.Dept)
 	r.cols[schemas.ColFile].Append(r.file.SHA256)
 	r.rowNum = append(r.rowNum, row.num)
-	var defect schemas.Code
+	defect := row.defect
 	var defField schemas.Field
-	if len(row.cells) != r.width {
+	// Cells beyond the header that are empty are a trailing delimiter some
+	// exporters put on every line, not a misplaced field.
+	n := len(row.cells)
+	for n > r.width && row.cells[n-1] == "" {
+		n--
+	}
+	if defect == "" && n != r.width {
 		defect = schemas.RowFieldCount
 	}
 	idNumeric := false

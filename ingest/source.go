@@ -1,5 +1,7 @@
 package ingest
 
+import "github.com/idfusion/idfusion/schemas"
+
 // rawRow is one data row of a file as cells of text, before mapping.
 type rawRow struct {
 	// num is the 1-based row number a person sees when opening the file: the
@@ -12,6 +14,8 @@ type rawRow struct {
 	// numeric reports per cell that it was stored as a number (XLSX number
 	// cells, floating-point columns); nil when the format has no cell types.
 	numeric []bool
+	// defect is a problem the source found with the whole row ("" if none).
+	defect schemas.Code
 }
 
 // rowSource yields the rows of one file. Implementations: csvSource,

@@ -710,6 +710,10 @@ func (s *sheetScanner) step() (num int64, got bool, err error) {
 					return 0, false, fmt.Errorf("bad row number %q", v)
 				}
 				num = int64(n)
+				if num <= s.row {
+					// Rows out of order or twice: which data is row N?
+					return num, true, fmt.Errorf("row %d after row %d: rows out of order", num, s.row)
+				}
 			}
 			if num > xlsxMaxRows {
 				return num, true, errors.New("row beyond the last row of a sheet")

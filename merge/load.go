@@ -137,7 +137,7 @@ type loader struct {
 	// storedAccount is the account of each lineage row the store already
 	// has for the run's files (a forced re-import).
 	storedAccount map[lineageKey]int64
-	last      time.Time
+	last          time.Time
 }
 
 // step logs how long the step just finished took.

@@ -47,8 +47,9 @@ type Mapping struct {
 	Format Format `yaml:"format" validate:"omitempty,oneof=csv xlsx parquet arrow"`
 	// Encoding of CSV exports. Default auto.
 	Encoding Encoding `yaml:"encoding" validate:"omitempty,oneof=auto utf-8 gbk gb18030"`
-	// Delimiter of CSV exports, one character. Default ",".
-	Delimiter string `yaml:"delimiter" validate:"omitempty,len=1"`
+	// Delimiter of CSV exports, one ASCII character other than a quote or
+	// line break. Default ",".
+	Delimiter string `yaml:"delimiter" validate:"omitempty,len=1,ascii,excludesall=\"\r\n"`
 	// Sheet is the XLSX sheet name. Default: the first sheet.
 	Sheet string `yaml:"sheet"`
 	// HeaderRow is the 1-based row of the header in XLSX and CSV files;
