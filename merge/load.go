@@ -767,7 +767,7 @@ func (l *loader) insertConflicts(ctx context.Context, rows [][]any) (int64, erro
 	}
 	tag, err := l.tx.Exec(ctx, `INSERT INTO merge_conflict (account_id, field, candidates, run_id)
 		SELECT account_id, field, candidates, $1 FROM stage_conflict
-		ON CONFLICT (account_id, field, candidates) DO NOTHING`, l.runID)
+		ON CONFLICT (account_id, field, md5(candidates::text)) DO NOTHING`, l.runID)
 	return tag.RowsAffected(), err
 }
 

@@ -27,6 +27,8 @@ func TestMask(t *testing.T) {
 		{"redact_key_is_id", Redact, "11010519491231002X", "1*****X"},
 		{"redact_phone_in_address", Redact, "海口市龙华路1号 电话13912349071", "海口市龙华路1号 电话139****9071"},
 		{"redact_short_numbers_stay", Redact, "GA00012345", "GA00012345"},
+		{"redact_grouped_phone", Redact, "电话139-1234-9071", "电话139****9071"},
+		{"redact_grouped_id", Redact, "110105 19491231 002X", "1*****X"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

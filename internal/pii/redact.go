@@ -9,8 +9,9 @@ import (
 
 // longDigits matches what could be an ID number (15 or 18 characters, the
 // last maybe X) or a phone (11 digits) inside free text, in ASCII or
-// full-width digits.
-var longDigits = regexp.MustCompile(`[0-9０-９]{11,}[XxＸｘ]?`)
+// full-width digits, also when written in groups ("139-1234-9071",
+// "+86 139 1234 9071", "110105 19491231 002X").
+var longDigits = regexp.MustCompile(`[0-9０-９](?:[ \-]?[0-9０-９]){10,}(?:[ \-]?[XxＸｘ])?`)
 
 // Redact masks every run of 11 or more digits in free text that came from
 // a department (names, addresses, source keys), the way ID numbers and
@@ -21,7 +22,7 @@ func Redact(s string) string {
 		return s
 	}
 	return longDigits.ReplaceAllStringFunc(s, func(m string) string {
-		if utf8.RuneCountInString(m) >= 15 {
+		if digits := utf8.RuneCountInString(strings.NewReplacer(" ", "", "-", "").Replace(m)); digits >= 15 {
 			return MaskID(m)
 		}
 		return MaskPhone(m)

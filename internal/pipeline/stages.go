@@ -91,7 +91,12 @@ func (w *stageWriter) findings(rec arrow.Record) error {
 		return nil
 	}
 	field := rec.Column(schemas.FindField).(*array.String)
-	m := masked(rec, func(_, i int, v string) string { return MaskValue(schemas.Field(field.Value(i)), v) }, schemas.FindValue)
+	m := masked(rec, func(col, i int, v string) string {
+		if col == schemas.FindSourceKey {
+			return pii.Redact(v)
+		}
+		return MaskValue(schemas.Field(field.Value(i)), v)
+	}, schemas.FindSourceKey, schemas.FindValue)
 	defer m.Release()
 	w.mu.Lock()
 	defer w.mu.Unlock()

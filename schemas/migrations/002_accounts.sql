@@ -126,6 +126,9 @@ CREATE TABLE merge_conflict (
     candidates  jsonb       NOT NULL,
     status      text        NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),
     run_id      bigint      NOT NULL REFERENCES import_run,
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (account_id, field, candidates)
+    created_at  timestamptz NOT NULL DEFAULT now()
 );
+-- One conflict per distinct set of candidates. Keyed by a digest: a
+-- placeholder ID shared by hundreds of people makes a candidate list far
+-- larger than a B-tree entry may be.
+CREATE UNIQUE INDEX merge_conflict_candidates ON merge_conflict (account_id, field, md5(candidates::text));
