@@ -36,6 +36,9 @@ type ImportConfig struct {
 	// masked, findings).
 	KeepStages string
 	Options
+	// Stage, if set, is told when the merge and load stages start; the
+	// function it returns when they end (for a terminal's progress lines).
+	Stage  func(name string) (done func())
 	Logger *slog.Logger
 }
 
@@ -171,19 +174,29 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 		}
 		return res, err
 	}
+	stage := func(name string) func() {
+		if cfg.Stage == nil {
+			return func() {}
+		}
+		return cfg.Stage(name)
+	}
 	t := time.Now()
+	done := stage(fmt.Sprintf("merge %d rows", sink.merger.Rows()))
 	in.Persons = sink.merger.Persons()
 	for _, f := range sink.findings.Rejects() {
 		in.Rejects = append(in.Rejects, merge.Reject{Dept: f.dept, File: f.sha, Row: f.row.Row, SourceKey: pii.Redact(f.row.SourceKey),
 			Code: f.row.Code, Field: f.row.Field, Value: MaskValue(f.row.Field, f.row.Value)})
 	}
 	res.MergeSeconds = time.Since(t).Seconds()
+	done()
 	t = time.Now()
+	done = stage(fmt.Sprintf("load %d persons in one transaction", len(in.Persons)))
 	res.Ledger, err = merge.Load(ctx, pool, in, merge.Config{Keyring: cfg.Keyring, DryRun: cfg.DryRun, Logger: cfg.Logger})
 	if err != nil {
 		return res, err
 	}
 	res.LoadSeconds = time.Since(t).Seconds()
+	done()
 	if err := os.MkdirAll(cfg.OutDir, 0o750); err != nil {
 		return res, err
 	}

@@ -77,3 +77,14 @@ func (b *Bar) Done() {
 	b.draw()
 	fmt.Fprintln(b.w)
 }
+
+// Stage prints "name …" on a terminal and, when the returned function is
+// called, the time it took; elsewhere it prints nothing.
+func Stage(w *os.File, name string) (done func()) {
+	if !IsTerminal(w) {
+		return func() {}
+	}
+	start := time.Now()
+	fmt.Fprintf(w, "%s …", name)
+	return func() { fmt.Fprintf(w, " %s\n", time.Since(start).Round(10*time.Millisecond)) }
+}
