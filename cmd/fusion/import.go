@@ -68,7 +68,10 @@ func runImport(ctx context.Context, e *env, args []string) (int, error) {
 	res, err := pipeline.Import(ctx, pool, inputs, pipeline.ImportConfig{
 		Keyring: keys, OutDir: *out, Force: *force, DryRun: *dryRun, KeepStages: *keep,
 		Options: pipeline.Options{Workers: *workers, Progress: bar.Set}, Logger: e.log,
-		Stage: func(name string) func() { return progress.Stage(os.Stderr, name) },
+		Stage: func(name string) func() {
+			bar.Done() // reading is over when the first later stage starts
+			return progress.Stage(os.Stderr, name)
+		},
 	})
 	bar.Done()
 	if err != nil {

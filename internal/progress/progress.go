@@ -21,6 +21,7 @@ type Bar struct {
 	mu       sync.Mutex
 	parts    []float64
 	last     time.Time
+	done     bool
 }
 
 // IsTerminal reports whether f is a character device (a terminal).
@@ -64,13 +65,17 @@ func (b *Bar) draw() {
 		frac*100, time.Since(b.start).Round(100*time.Millisecond))
 }
 
-// Done draws the final state and ends the line.
+// Done draws the final state and ends the line; later calls do nothing.
 func (b *Bar) Done() {
 	if b == nil {
 		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.done {
+		return
+	}
+	b.done = true
 	for i := range b.parts {
 		b.parts[i] = 1
 	}
