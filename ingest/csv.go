@@ -145,7 +145,7 @@ func (s *csvSource) next() (rawRow, error) {
 			if v != "" {
 				empty = false
 			}
-			if strings.ContainsAny(v, "\r\n") {
+			if strings.IndexByte(v, '\n') >= 0 || strings.IndexByte(v, '\r') >= 0 {
 				// A quote left open swallows the lines after it into one
 				// field; a department must see that, not lose those rows.
 				defect = schemas.RowMultiline

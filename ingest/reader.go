@@ -292,16 +292,11 @@ func (r *Reader) append(row rawRow) {
 // legacy systems keep rare name characters), and such a value must never be
 // stored garbled.
 func validText(s string) bool {
-	for i := 0; i < len(s); {
-		if s[i] < utf8.RuneSelf {
-			i++
-			continue
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			// Two vectorised scans beat decoding rune by rune.
+			return utf8.ValidString(s[i:]) && !strings.Contains(s[i:], "\uFFFD")
 		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError {
-			return false // invalid bytes (n == 1) or a decoder's U+FFFD
-		}
-		i += n
 	}
 	return true
 }
