@@ -42,9 +42,12 @@ func (s *Stats) Add(o Stats) {
 // (arrow's Filter kernel is slow on strings). A Stage is not safe for
 // concurrent use; use one per goroutine.
 type Stage struct {
-	m     *schemas.Mapping
-	loc   *time.Location
-	stats Stats
+	m   *schemas.Mapping
+	loc *time.Location
+	// required are the positions in schemas.Fields of the fields a row
+	// must have besides the ID number and the name, checked on their own.
+	required []int
+	stats    Stats
 
 	clean *array.RecordBuilder
 	find  *array.RecordBuilder
@@ -65,6 +68,11 @@ func NewStage(m *schemas.Mapping, alloc memory.Allocator) *Stage {
 		alloc = memory.DefaultAllocator
 	}
 	s := &Stage{m: m, loc: m.Location(), stats: Stats{ByCode: map[schemas.Code]int64{}}}
+	for i, f := range schemas.Fields {
+		if f != schemas.FieldIDNumber && f != schemas.FieldName && m.IsRequired(f) {
+			s.required = append(s.required, i)
+		}
+	}
 	s.clean = array.NewRecordBuilder(alloc, schemas.CleanPerson)
 	s.find = array.NewRecordBuilder(alloc, schemas.Finding)
 	for i, b := range s.clean.Fields() {
@@ -184,10 +192,9 @@ func (s *Stage) row(r *rawRow) {
 		s.reject(r, code, schemas.FieldName, rawName)
 		return
 	}
-	for i, f := range schemas.Fields {
-		if f != schemas.FieldIDNumber && f != schemas.FieldName && s.m.IsRequired(f) &&
-			blank(r.str(schemas.RawName+i)) {
-			s.reject(r, schemas.RequiredMissing, f, "")
+	for _, i := range s.required {
+		if blank(r.str(schemas.RawName + i)) {
+			s.reject(r, schemas.RequiredMissing, schemas.Fields[i], "")
 			return
 		}
 	}
