@@ -3,14 +3,14 @@ package ingest
 import (
 	"bufio"
 	"bytes"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
+	"unsafe"
 
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/simplifiedchinese"
@@ -27,16 +27,23 @@ const sniffBytes = 256 << 10
 // GB18030 every byte of a multi-byte character is ≥ 0x30, so never such a
 // delimiter, a quote or a line break, and ASCII fields need no decoding at
 // all. Delimiters from 0x40 up are decoded with the stream.
+//
+// The records are split by csvScanner, which reads them the way encoding/csv
+// does with LazyQuotes (legacy exporters leave bare quotes in names and
+// addresses) without allocating per record: the cells next returns are
+// valid until the next call to next.
 type csvSource struct {
 	path   string
 	f      *os.File
 	count  *countingReader
 	size   int64
-	cr     *csv.Reader
+	sc     *csvScanner
 	enc    schemas.Encoding
 	dec    *encoding.Decoder // nil for UTF-8
 	hdrRow int
 	cells  []string
+	// decoded holds the cells decode converted, until the next call to next.
+	decoded []byte
 }
 
 func newCSVSource(path string, m *schemas.Mapping) (*csvSource, error) {
@@ -48,6 +55,11 @@ func newCSVSource(path string, m *schemas.Mapping) (*csvSource, error) {
 	if err != nil {
 		f.Close()
 		return nil, err
+	}
+	delim := m.Delimiter[0]
+	if delim == '"' || delim == '\r' || delim == '\n' || delim >= utf8.RuneSelf {
+		f.Close()
+		return nil, fmt.Errorf("%s: invalid delimiter %q", path, m.Delimiter)
 	}
 	s := &csvSource{path: path, f: f, size: st.Size(), hdrRow: m.HeaderRow}
 	s.count = &countingReader{r: f}
@@ -68,18 +80,15 @@ func newCSVSource(path string, m *schemas.Mapping) (*csvSource, error) {
 		s.dec = simplifiedchinese.GB18030.NewDecoder()
 	}
 	var in io.Reader = br
-	if s.dec != nil && m.Delimiter[0] >= 0x40 {
+	if s.dec != nil && delim >= 0x40 {
 		// GBK trail bytes run 0x40-0xFE: a delimiter such as "|" can be
 		// half of a character (瑋 is AC 7C). Decode the whole stream first;
 		// bytes that do not decode still become U+FFFD and reject the row.
 		in = transform.NewReader(br, s.dec)
 		s.dec = nil
 	}
-	s.cr = csv.NewReader(in)
-	s.cr.Comma = rune(m.Delimiter[0])
-	s.cr.FieldsPerRecord = -1 // the Reader flags wrong counts as row defects
-	s.cr.LazyQuotes = true    // legacy exporters leave bare quotes in names and addresses
-	s.cr.ReuseRecord = true
+	// Any field count goes: the Reader flags wrong counts as row defects.
+	s.sc = newCSVScanner(in, delim, csvScanBuf)
 	return s, nil
 }
 
@@ -106,20 +115,19 @@ func detectEncoding(sample []byte, bom, whole bool) schemas.Encoding {
 
 func (s *csvSource) header() ([]string, error) {
 	for {
-		rec, err := s.cr.Read()
+		rec, err := s.sc.read()
 		if err == io.EOF {
 			return nil, fmt.Errorf("%s: no header row (row %d)", s.path, s.hdrRow)
 		}
 		if err != nil {
 			return nil, s.posErr(err)
 		}
-		line, _ := s.cr.FieldPos(0)
-		if line < s.hdrRow {
+		if s.sc.line < int64(s.hdrRow) {
 			continue
 		}
 		hdr := make([]string, len(rec))
 		for i, v := range rec {
-			hdr[i] = s.decode(v)
+			hdr[i] = strings.Clone(s.decode(v)) // v is valid only until the next read
 		}
 		for len(hdr) > 0 && hdr[len(hdr)-1] == "" {
 			hdr = hdr[:len(hdr)-1]
@@ -130,59 +138,86 @@ func (s *csvSource) header() ([]string, error) {
 
 func (s *csvSource) next() (rawRow, error) {
 	for {
-		rec, err := s.cr.Read()
+		rec, err := s.sc.read()
 		if err != nil {
 			if err == io.EOF {
 				return rawRow{}, io.EOF
 			}
 			return rawRow{}, s.posErr(err)
 		}
-		line, _ := s.cr.FieldPos(0)
 		empty := true
-		var defect schemas.Code
-		s.cells = s.cells[:0]
 		for _, v := range rec {
 			if v != "" {
 				empty = false
+				break
 			}
-			if strings.IndexByte(v, '\n') >= 0 || strings.IndexByte(v, '\r') >= 0 {
-				// A quote left open swallows the lines after it into one
-				// field; a department must see that, not lose those rows.
-				defect = schemas.RowMultiline
-			}
-			s.cells = append(s.cells, s.decode(v))
 		}
 		if empty {
 			continue
 		}
-		return rawRow{num: int64(line), cells: s.cells, defect: defect}, nil
+		var defect schemas.Code
+		if s.sc.multiline {
+			// A quote left open swallows the lines after it into one
+			// field; a department must see that, not lose those rows.
+			defect = schemas.RowMultiline
+		}
+		if s.dec != nil {
+			s.cells, s.decoded = s.cells[:0], s.decoded[:0]
+			for _, v := range rec {
+				s.cells = append(s.cells, s.decode(v))
+			}
+			rec = s.cells
+		}
+		return rawRow{num: s.sc.line, cells: rec, defect: defect}, nil
 	}
 }
 
+// decode returns v in UTF-8: v itself when it is ASCII or the file UTF-8,
+// else a string over s.decoded, valid until the next call to next.
 func (s *csvSource) decode(v string) string {
 	if s.dec == nil {
 		return v
 	}
 	for i := 0; i < len(v); i++ {
 		if v[i] >= utf8.RuneSelf {
-			out, err := s.dec.String(v)
-			if err != nil {
-				// x/text's Chinese decoders do not fail on bad bytes (they
-				// substitute U+FFFD); mark the value so the row is rejected.
-				return "\uFFFD"
-			}
-			return out
+			return s.decodeText(v)
 		}
 	}
 	return v
 }
 
-func (s *csvSource) posErr(err error) error {
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: row %d, column %d: %w", s.path, pe.StartLine, pe.Column, pe.Err)
+// decodeText decodes v as dec.String(v) does, into s.decoded instead of a
+// new string.
+func (s *csvSource) decodeText(v string) string {
+	src := unsafe.Slice(unsafe.StringData(v), len(v)) // only read
+	a0 := len(s.decoded)
+	s.dec.Reset()
+	// A byte decodes to at most 3 (U+FFFD for a bad one).
+	room := 3*len(src) + utf8.UTFMax
+	for {
+		s.decoded = slices.Grow(s.decoded, room)
+		nDst, nSrc, err := s.dec.Transform(s.decoded[len(s.decoded):cap(s.decoded)], src, true)
+		s.decoded = s.decoded[:len(s.decoded)+nDst]
+		src = src[nSrc:]
+		if err == nil {
+			break
+		}
+		if nDst == 0 && nSrc == 0 {
+			room *= 2
+		}
+		if err != transform.ErrShortDst {
+			// x/text's Chinese decoders do not fail on bad bytes (they
+			// substitute U+FFFD); mark the value so the row is rejected.
+			return "\uFFFD"
+		}
 	}
-	return fmt.Errorf("%s: %w", s.path, err)
+	return bstr(s.decoded[a0:])
+}
+
+// posErr wraps a read error with the file and the line the scanner was
+// at; the scanner itself reports no errors of its own.
+func (s *csvSource) posErr(err error) error {
+	return fmt.Errorf("%s: line %d: %w", s.path, s.sc.lines+1, err)
 }
 
 func (s *csvSource) progress() (int64, int64) { return s.count.n.Load(), s.size }

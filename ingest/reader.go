@@ -76,11 +76,15 @@ type Reader struct {
 	batchRows int
 	alloc     memory.Allocator
 	// cols are the string columns of RawPerson by index (nil for others).
-	cols    [schemas.RawDefectField + 1]*schemas.StringColumn
+	cols [schemas.RawDefectField + 1]*schemas.StringColumn
+	// consts hold the department and file columns, the same value in
+	// every row: each record gets a slice of them instead of a copy.
+	consts  [2]arrow.Array
 	rowNum  []int64
 	numeric *array.BooleanBuilder
 	rows    int64
 	done    bool
+	reuse   bool // Options.ReuseBuffers
 }
 
 // Open hashes the file, opens it with the reader its format needs and
@@ -141,11 +145,19 @@ func Open(path string, m *schemas.Mapping, opts Options) (_ *Reader, err error) 
 	}
 	r.alloc = alloc
 	for i, f := range schemas.RawPerson.Fields() {
-		if f.Type.ID() == arrow.STRING {
-			r.cols[i] = schemas.NewStringColumn(r.batchRows, 20)
+		if f.Type.ID() != arrow.STRING || i == schemas.ColDept || i == schemas.ColFile {
+			continue // the department and the file are in consts
 		}
+		// Room for typical values in mapped columns; unmapped ones and the
+		// defect columns are mostly empty and grow only if need be.
+		width := 0
+		if fi := i - schemas.RawName; fi >= 0 && fi < len(r.col) && r.col[fi] >= 0 {
+			width = 20
+		}
+		r.cols[i] = schemas.NewStringColumn(r.batchRows, width)
 	}
-	r.cols[schemas.ColFile] = schemas.NewStringColumn(r.batchRows, len(r.file.SHA256))
+	r.reuse = opts.ReuseBuffers
+	r.rowNum = make([]int64, 0, r.batchRows)
 	for _, c := range r.cols {
 		if c != nil {
 			c.Reuse = opts.ReuseBuffers
@@ -235,10 +247,16 @@ func (r *Reader) newRecord() arrow.Record {
 		}
 	}
 	n := len(r.rowNum)
+	cols[schemas.ColDept] = r.constColumn(0, r.file.Dept, n)
+	cols[schemas.ColFile] = r.constColumn(1, r.file.SHA256, n)
 	nums := array.NewData(arrow.PrimitiveTypes.Int64, n, []*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int64Traits.CastToBytes(r.rowNum))}, nil, 0, 0)
 	cols[schemas.ColRow] = array.NewInt64Data(nums)
 	nums.Release()
-	r.rowNum = make([]int64, 0, r.batchRows)
+	if r.reuse {
+		r.rowNum = r.rowNum[:0]
+	} else {
+		r.rowNum = make([]int64, 0, r.batchRows)
+	}
 	cols[schemas.RawIDNumeric] = r.numeric.NewArray()
 	rec := array.NewRecord(schemas.RawPerson, cols, int64(n))
 	for _, c := range cols {
@@ -247,9 +265,23 @@ func (r *Reader) newRecord() arrow.Record {
 	return rec
 }
 
+// constColumn returns n rows of v, a slice of consts[i].
+func (r *Reader) constColumn(i int, v string, n int) arrow.Array {
+	if r.consts[i] == nil || r.consts[i].Len() < n {
+		if r.consts[i] != nil {
+			r.consts[i].Release()
+		}
+		rows := max(n, r.batchRows)
+		c := schemas.NewStringColumn(rows, len(v))
+		for range rows {
+			c.Append(v)
+		}
+		r.consts[i] = c.NewArray()
+	}
+	return array.NewSlice(r.consts[i], 0, int64(n))
+}
+
 func (r *Reader) append(row rawRow) {
-	r.cols[schemas.ColDept].Append(r.file.Dept)
-	r.cols[schemas.ColFile].Append(r.file.SHA256)
 	r.rowNum = append(r.rowNum, row.num)
 	defect := row.defect
 	var defField schemas.Field
@@ -292,7 +324,14 @@ func (r *Reader) append(row rawRow) {
 // legacy systems keep rare name characters), and such a value must never be
 // stored garbled.
 func validText(s string) bool {
-	for i := 0; i < len(s); i++ {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		// Most values are ASCII: test eight bytes at a time.
+		if (s[i]|s[i+1]|s[i+2]|s[i+3]|s[i+4]|s[i+5]|s[i+6]|s[i+7])&0x80 != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
 			// Two vectorised scans beat decoding rune by rune.
 			return utf8.ValidString(s[i:]) && !strings.Contains(s[i:], "\uFFFD")
@@ -306,6 +345,12 @@ func (r *Reader) Close() error {
 	if r.numeric != nil {
 		r.numeric.Release()
 		r.numeric = nil
+	}
+	for i, c := range r.consts {
+		if c != nil {
+			c.Release()
+			r.consts[i] = nil
+		}
 	}
 	return r.src.close()
 }
