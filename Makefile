@@ -30,11 +30,13 @@ demo: build
 	$(BIN)/fusion check --mapping-dir $(SAMPLE)/mappings --out $(SAMPLE)/check $(SAMPLE)/exports/* || test $$? -eq 1
 	$(BIN)/fusion import --data-dir $(DATA) --mapping-dir $(SAMPLE)/mappings --out $(SAMPLE)/import $(SAMPLE)/exports/*
 
-# Throughput and peak memory of ingest+cleanse per format (1M rows each),
-# then the Go micro-benchmarks.
+# Throughput and peak memory of ingest+cleanse per format (1M rows each,
+# through fusion check), the end-to-end import, then ingest+cleanse on one
+# core (GOMAXPROCS=1) and the micro-benchmarks.
 bench: build
 	./scripts/bench.sh $(BIN)/fusion $(BENCH_ROWS) $(BENCH_DIR)
 	./scripts/bench-import.sh $(BIN)/fusion $(BENCH_DIR) $(BENCH_IMPORT_SIZES)
+	$(GO) test -run '^$$' -bench IngestCleanse -benchtime 20x -count 3 -cpu 1 ./internal/pipeline
 	$(GO) test -run '^$$' -bench . -benchmem ./cleanse ./ingest
 
 # Short fuzzing of the parsers (the seeds also run in `make test`).
