@@ -482,7 +482,7 @@ func (l *loader) existing(ctx context.Context, crypt []personCrypt) (map[string]
 		return nil, fmt.Errorf("stage keys: %w", err)
 	}
 	rows, err := l.tx.Query(ctx, `
-		SELECT a.id, a.id_bidx, a.origin, a.phone_verified, a.name, a.phone_bidx, a.address,
+		SELECT a.id, a.id_bidx, a.phone_verified, a.name, a.phone_bidx, a.address,
 		       a.name_source, a.phone_source, a.address_source,
 		       fn.dept, fn.sha256, ln.row_num, ln.priority, ln.record_updated_at,
 		       fp.dept, fp.sha256, lp.row_num, lp.priority, lp.record_updated_at,
@@ -499,10 +499,9 @@ func (l *loader) existing(ctx context.Context, crypt []personCrypt) (map[string]
 	for rows.Next() {
 		var ex existing
 		var key []byte
-		var origin string // kept for the scan; citizenship comes from the sources
 		var verified bool
 		var srcs [3]nullableSource
-		if err := rows.Scan(&ex.id, &key, &origin, &verified, &ex.name.Value, &ex.phoneBidx, &ex.address.Value,
+		if err := rows.Scan(&ex.id, &key, &verified, &ex.name.Value, &ex.phoneBidx, &ex.address.Value,
 			&ex.nameSrc, &ex.phoneSrc, &ex.addrSrc,
 			&srcs[0].dept, &srcs[0].file, &srcs[0].row, &srcs[0].priority, &srcs[0].updated,
 			&srcs[1].dept, &srcs[1].file, &srcs[1].row, &srcs[1].priority, &srcs[1].updated,
