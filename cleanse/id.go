@@ -265,7 +265,9 @@ func ParseID(raw string, want schemas.IDType, numeric bool) (IDInfo, schemas.Cod
 	if s == "" {
 		return IDInfo{}, schemas.IDEmpty
 	}
-	if numeric {
+	// Excel keeps 15 significant digits: a 15-digit legacy number stored
+	// as a number cell is intact. Anything longer has lost digits.
+	if numeric && !(len(s) == 15 && isDigits(s)) {
 		return IDInfo{}, schemas.IDScientificNotation
 	}
 	switch want {
@@ -564,4 +566,13 @@ func looksScientific(s string) bool {
 		i++
 	}
 	return i > exp && i == len(s)
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

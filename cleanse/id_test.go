@@ -182,6 +182,7 @@ func TestParseIDReject(t *testing.T) {
 
 		{"number cell", "110105194912310021", "", true, schemas.IDScientificNotation},
 		{"number cell with a valid number", stdPre1900, "", true, schemas.IDScientificNotation},
+		{"number cell with 16 digits", "1101051949123100", "", true, schemas.IDScientificNotation},
 		{"scientific notation", "4.60102E+17", "", false, schemas.IDScientificNotation},
 		{"scientific notation, lower case", "4.60102e+17", "", false, schemas.IDScientificNotation},
 		{"scientific notation, no plus", "4.601021990E17", "", false, schemas.IDScientificNotation},
@@ -311,5 +312,15 @@ func BenchmarkParseID(b *testing.B) {
 				_, _ = ParseID(c.raw, "", false)
 			}
 		})
+	}
+}
+
+// TestParseIDNumberCell15: Excel keeps 15 significant digits, so a 15-digit
+// legacy number stored as a number cell is intact and converts like text.
+func TestParseIDNumberCell15(t *testing.T) {
+	t.Parallel()
+	info, code := ParseID(legacy15, "", true)
+	if code != "" || info.Number != stdExample {
+		t.Errorf("ParseID(%q, numeric) = %q, %q; want %q", legacy15, info.Number, code, stdExample)
 	}
 }

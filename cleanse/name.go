@@ -35,7 +35,7 @@ func isDotLookalike(r rune) bool {
 //
 // code is NameEmpty when nothing is left, or NameBadChars when the name
 // holds anything but letters, combining marks, those spaces and middle
-// dots: digits, punctuation, symbols, control characters, U+FFFD (bytes
+// dots (and a hyphen or apostrophe between two Latin letters): digits, punctuation, symbols, control characters, U+FFFD (bytes
 // the decoder could not read, often a rare character from a legacy
 // system's user-defined area), private-use characters, or a middle dot at
 // the start, at the end or doubled. The name is "" whenever code is not
@@ -155,10 +155,12 @@ func isWordStart(r rune) bool {
 // validName checks a normalized name rune by rune.
 func validName(s string) bool {
 	prev := rune(0) // 0 at the start
-	for _, r := range s {
+	for i, r := range s {
 		switch {
 		case unicode.IsLetter(r), unicode.Is(unicode.Han, r):
 			// Han covers the ideographs that are not letters, such as 〇.
+		case (r == '-' || r == '\'') && isLatin(prev) && isLatin(firstRune(s[i+1:])):
+			// Foreign residents' names: JEAN-PIERRE, O'NEIL.
 		case unicode.IsMark(r):
 			if !unicode.IsLetter(prev) && !unicode.IsMark(prev) {
 				return false
@@ -175,4 +177,13 @@ func validName(s string) bool {
 		prev = r
 	}
 	return prev != middleDot
+}
+
+func isLatin(r rune) bool { return unicode.Is(unicode.Latin, r) }
+
+func firstRune(s string) rune {
+	for _, r := range s {
+		return r
+	}
+	return 0
 }

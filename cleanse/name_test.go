@@ -69,7 +69,10 @@ func TestNormalizeName(t *testing.T) {
 		{"ASCII dot between Latin letters", "J.SMITH", bad},
 		{"comma", "张三,李四", bad},
 		{"parentheses", "张三（曾用名）", bad},
-		{"hyphen", "JEAN-PIERRE", bad},
+		{"hyphen between Latin letters", "JEAN-PIERRE", result{Name: "JEAN-PIERRE"}},
+		{"apostrophe between Latin letters", "O'NEIL", result{Name: "O'NEIL"}},
+		{"hyphen at the end", "JEAN-", bad},
+		{"hyphen next to Chinese", "张-三", bad},
 		{"emoji", "张三😀", bad},
 		{"leading combining mark", "\u0301张三", bad},
 	}
