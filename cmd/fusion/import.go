@@ -29,7 +29,7 @@ func runImport(ctx context.Context, e *env, args []string) (int, error) {
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	keep := fs.String("keep-stages", "", "write each stage's output as Parquet into this folder (sensitive values masked)")
 	workers := fs.Int("workers", 0, "files read at once (default: number of CPUs)")
-	memLimit := fs.String("memory-limit", "900MiB", "soft limit of the Go heap (MiB or GiB; 0 for none): the collector works harder near it instead of growing; raise it for runs of more than ~2 million rows")
+	memLimit := fs.String("memory-limit", "800MiB", "soft limit of the Go heap (MiB or GiB; 0 for none): the collector works harder near it instead of growing; raise it for runs of more than ~2 million rows")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: fusion import --mapping-dir DIR [flags] FILE...")
 		fs.PrintDefaults()
