@@ -93,3 +93,35 @@ func TestLoadMappingDir(t *testing.T) {
 		t.Errorf("duplicate department: error = %v", err)
 	}
 }
+
+func TestLoadManifest(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	m, err := LoadManifest(write("run.yaml", "mapping_dir: mappings\nfiles:\n  - {path: in/公安导出.csv, dept: gongan}\n  - {path: /abs/renshe_users.csv}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Manifest{MappingDir: filepath.Join(dir, "mappings"), Path: filepath.Join(dir, "run.yaml"),
+		Files: []ManifestFile{{Path: filepath.Join(dir, "in/公安导出.csv"), Dept: "gongan"}, {Path: "/abs/renshe_users.csv"}}}
+	if diff := cmp.Diff(want, m); diff != "" {
+		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+	for name, body := range map[string]string{
+		"no_files.yaml": "mapping_dir: m\n",
+		"bad_dept.yaml": "mapping_dir: m\nfiles: [{path: a.csv, dept: 公安}]\n",
+		"no_path.yaml":  "mapping_dir: m\nfiles: [{dept: gongan}]\n",
+	} {
+		_, err := LoadManifest(write(name, body))
+		var me *MappingError
+		if !errors.As(err, &me) || !strings.Contains(err.Error(), name) || me.Field == "" {
+			t.Errorf("%s: error %v, want one naming the file and the field", name, err)
+		}
+	}
+}

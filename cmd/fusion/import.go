@@ -16,6 +16,7 @@ import (
 	"github.com/idfusion/idfusion/internal/pii"
 	"github.com/idfusion/idfusion/internal/pipeline"
 	"github.com/idfusion/idfusion/internal/progress"
+	"github.com/idfusion/idfusion/schemas"
 )
 
 func runImport(ctx context.Context, e *env, args []string) (int, error) {
@@ -23,6 +24,7 @@ func runImport(ctx context.Context, e *env, args []string) (int, error) {
 	fs.SetOutput(e.stderr)
 	db := addDBFlags(fs)
 	mappingDir := fs.String("mapping-dir", "", "folder of department mapping files; files are matched by name (<dept>_….csv) or folder")
+	manifest := fs.String("manifest", "", "a run manifest (YAML: mapping_dir and files with their departments) instead of --mapping-dir and FILE...")
 	out := fs.String("out", "fusion-out", "folder for the run report and the feedback workbooks")
 	force := fs.Bool("force", false, "import files even if they were imported before")
 	dryRun := fs.Bool("dry-run", false, "do everything but the commit and print what would change")
@@ -31,17 +33,23 @@ func runImport(ctx context.Context, e *env, args []string) (int, error) {
 	workers := fs.Int("workers", 0, "files read at once (default: number of CPUs)")
 	memLimit := fs.String("memory-limit", "800MiB", "soft limit of the Go heap (MiB or GiB; 0 for none): the collector works harder near it instead of growing; raise it for runs of more than ~2 million rows")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: fusion import --mapping-dir DIR [flags] FILE...")
+		fmt.Fprintln(e.stderr, "usage: fusion import --mapping-dir DIR [flags] FILE...\n       fusion import --manifest run.yaml [flags]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return exitUsage, nil
 	}
-	if fs.NArg() == 0 || *mappingDir == "" {
+	var inputs []pipeline.Input
+	var err error
+	switch {
+	case *manifest != "" && *mappingDir == "" && fs.NArg() == 0:
+		inputs, err = manifestInputs(*manifest)
+	case *manifest == "" && *mappingDir != "" && fs.NArg() > 0:
+		inputs, err = loadInputs("", *mappingDir, fs.Args())
+	default:
 		fs.Usage()
 		return exitUsage, nil
 	}
-	inputs, err := loadInputs("", *mappingDir, fs.Args())
 	if err != nil {
 		return 0, usageError{err}
 	}
@@ -93,6 +101,36 @@ func runImport(ctx context.Context, e *env, args []string) (int, error) {
 		return exitUsage, nil
 	}
 	return exitOK, nil
+}
+
+// manifestInputs pairs a manifest's files with their departments: the one
+// named, or the one their name says.
+func manifestInputs(path string) ([]pipeline.Input, error) {
+	man, err := schemas.LoadManifest(path)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := schemas.LoadMappingDir(man.MappingDir)
+	if err != nil {
+		return nil, err
+	}
+	inputs := make([]pipeline.Input, 0, len(man.Files))
+	for i, f := range man.Files {
+		if f.Dept == "" {
+			in, err := pipeline.MatchInputs([]string{f.Path}, ms)
+			if err != nil {
+				return nil, fmt.Errorf("%s: files[%d]: %w", path, i, err)
+			}
+			inputs = append(inputs, in...)
+			continue
+		}
+		m := ms[f.Dept]
+		if m == nil {
+			return nil, fmt.Errorf("%s: files[%d].dept: no mapping for department %q in %s", path, i, f.Dept, man.MappingDir)
+		}
+		inputs = append(inputs, pipeline.Input{Path: f.Path, Mapping: m})
+	}
+	return inputs, nil
 }
 
 // parseBytes parses "900MiB", "2GiB" or "0".
