@@ -139,7 +139,7 @@ func (g *gen) updatedAt(p person, d int) time.Time {
 	base := time.Date(2015, 1, 1, 8, 0, 0, 0, time.FixedZone("CST", 8*3600))
 	off := make([]int, 4)
 	for i := range off {
-		off[i] = r.IntN(3000)*4 + i // distinct days per department
+		off[i] = r.IntN(900)*4 + i // distinct days per department, 2015 to 2024
 	}
 	return base.AddDate(0, 0, off[d]).Add(time.Duration(r.IntN(36000)) * time.Second)
 }
