@@ -272,17 +272,26 @@ func TestMissingBinaries(t *testing.T) {
 	}
 }
 
+// TestUnreachable: as root the server runs as another user, who cannot
+// pass through a 0700 folder: Start says so. Run by anyone else, the
+// server is that user and the same folder works.
 func TestUnreachable(t *testing.T) {
 	t.Parallel()
-	if os.Geteuid() != 0 {
-		t.Skip("only root hands the cluster to another user")
-	}
 	parent := filepath.Dir(clusterDir(t))
 	closed := filepath.Join(parent, "closed")
 	if err := os.Mkdir(closed, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Start(context.Background(), Config{Dir: filepath.Join(closed, "pg")})
+	c, err := Start(context.Background(), Config{Dir: filepath.Join(closed, "pg"), Fast: true})
+	if os.Geteuid() != 0 {
+		if err != nil {
+			t.Fatalf("Start under the user's own 0700 folder: %v", err)
+		}
+		if err := c.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
 	if !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("Start under a 0700 folder: got %v, want ErrUnreachable", err)
 	}
