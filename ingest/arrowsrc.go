@@ -32,6 +32,7 @@ type recordReader interface {
 // has lost digits.
 type arrowSource struct {
 	path    string
+	loc     *time.Location
 	closeFn func() error
 	rr      recordReader
 	schema  *arrow.Schema
@@ -43,8 +44,8 @@ type arrowSource struct {
 	numeric []bool
 }
 
-func newArrowSource(path string, format schemas.Format) (*arrowSource, error) {
-	s := &arrowSource{path: path, num: 1} // header is row 1
+func newArrowSource(path string, format schemas.Format, loc *time.Location) (*arrowSource, error) {
+	s := &arrowSource{path: path, num: 1, loc: loc} // header is row 1
 	switch format {
 	case schemas.FormatParquet:
 		pf, err := file.OpenParquetFile(path, false)
@@ -122,7 +123,7 @@ func (s *arrowSource) next() (rawRow, error) {
 		s.num++
 		empty := true
 		for c, col := range s.rec.Columns() {
-			s.cells[c], s.numeric[c] = cellText(col, s.i)
+			s.cells[c], s.numeric[c] = cellText(col, s.i, s.loc)
 			if s.cells[c] != "" {
 				empty = false
 			}
@@ -134,9 +135,10 @@ func (s *arrowSource) next() (rawRow, error) {
 	}
 }
 
-// cellText renders one value as text; numeric is true for floating-point
-// values.
-func cellText(col arrow.Array, i int) (string, bool) {
+// cellText renders one value as text, timestamps in loc (the mapping's
+// time zone, as the department sees them); numeric is true for
+// floating-point values.
+func cellText(col arrow.Array, i int, loc *time.Location) (string, bool) {
 	if col.IsNull(i) {
 		return "", false
 	}
@@ -163,7 +165,7 @@ func cellText(col arrow.Array, i int) (string, bool) {
 		return a.Value(i).ToTime().Format("2006-01-02"), false
 	case *array.Timestamp:
 		unit := a.DataType().(*arrow.TimestampType).Unit
-		return a.Value(i).ToTime(unit).In(shanghai()).Format("2006-01-02 15:04:05"), false
+		return a.Value(i).ToTime(unit).In(loc).Format("2006-01-02 15:04:05"), false
 	}
 	return col.ValueStr(i), false
 }
@@ -173,18 +175,6 @@ func floatText(v float64) string {
 		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
 	return strconv.FormatFloat(v, 'G', -1, 64)
-}
-
-var shanghaiLoc *time.Location
-
-func shanghai() *time.Location {
-	if shanghaiLoc == nil {
-		shanghaiLoc, _ = time.LoadLocation("Asia/Shanghai")
-		if shanghaiLoc == nil {
-			shanghaiLoc = time.UTC
-		}
-	}
-	return shanghaiLoc
 }
 
 func (s *arrowSource) progress() (int64, int64) { return s.num - 1, s.total }

@@ -116,7 +116,7 @@ func Open(path string, m *schemas.Mapping, opts Options) (_ *Reader, err error) 
 	case schemas.FormatXLSX:
 		src, err = newXLSXSource(path, m)
 	case schemas.FormatParquet, schemas.FormatArrow:
-		src, err = newArrowSource(path, f.Format)
+		src, err = newArrowSource(path, f.Format, m.Location())
 	default:
 		err = fmt.Errorf("%s: unsupported format %q", path, f.Format)
 	}

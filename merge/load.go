@@ -398,7 +398,7 @@ func (l *loader) checkForced(personAccount []int64, files map[fileKey]int32) err
 				continue
 			}
 			if acc != personAccount[i] {
-				return fmt.Errorf("%w: %s row %d now belongs to another person; import the corrected export as a new file instead", ErrForceChanged, r.Dept, r.Row)
+				return fmt.Errorf("%w: row %d of the %s file now belongs to another person (the mapping changed); import the corrected export as a new file instead", ErrForceChanged, r.Row, r.Dept)
 			}
 			matched[k.file]++
 		}
@@ -407,9 +407,10 @@ func (l *loader) checkForced(personAccount []int64, files map[fileKey]int32) err
 	for k := range l.storedAccount {
 		stored[k.file]++
 	}
-	for file, n := range stored {
-		if matched[file] != n {
-			return fmt.Errorf("%w: %d of the %d rows imported before from file %d are no longer accepted; import the corrected export as a new file instead", ErrForceChanged, n-matched[file], n, file)
+	for _, f := range l.in.Files {
+		id := files[fileKey{f.Dept, f.SHA256}]
+		if n := stored[id]; matched[id] != n {
+			return fmt.Errorf("%w: %d of the %d rows of %s (%s) imported before are no longer accepted (the mapping or the rules changed); import the corrected export as a new file instead", ErrForceChanged, n-matched[id], n, f.Name, f.Dept)
 		}
 	}
 	return nil

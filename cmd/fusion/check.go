@@ -50,15 +50,10 @@ func runCheck(ctx context.Context, e *env, args []string) (int, error) {
 		return 0, err
 	}
 	st := newRunStats(start, res.Files)
-	if *asJSON {
-		err = printJSON(e.stdout, struct {
-			pipeline.CheckResult
-			runStats
-		}{res, st})
-	} else {
-		printCheck(e.stdout, res, st)
-	}
-	if err != nil {
+	if err := printResult(e, *asJSON, struct {
+		pipeline.CheckResult
+		runStats
+	}{res, st}, func() { printCheck(e.stdout, res, st) }); err != nil {
 		return 0, err
 	}
 	switch {
@@ -113,6 +108,15 @@ func peakRSSMB() float64 {
 		return 0
 	}
 	return float64(ru.Maxrss) / 1024
+}
+
+// printResult prints v as JSON for machines, or calls text for people.
+func printResult(e *env, asJSON bool, v any, text func()) error {
+	if asJSON {
+		return printJSON(e.stdout, v)
+	}
+	text()
+	return nil
 }
 
 func printJSON(w io.Writer, v any) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/idfusion/idfusion/internal/pii"
 	"io"
 	"slices"
 	"strings"
@@ -69,9 +70,9 @@ func isConflictField(s string) bool { return slices.Contains(conflictFields, sch
 // could be an ID number or a phone (see redact). The ID hint is masked
 // already.
 func redactConflict(c *report.Conflict) {
-	c.Name = redact(c.Name)
+	c.Name = pii.Redact(c.Name)
 	for i := range c.Candidates {
-		c.Candidates[i].Value = redact(c.Candidates[i].Value)
+		c.Candidates[i].Value = pii.Redact(c.Candidates[i].Value)
 	}
 }
 

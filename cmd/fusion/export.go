@@ -190,11 +190,11 @@ func exportGoldens(ctx context.Context, log *slog.Logger, pool *pgxpool.Pool, cf
 // redactGolden masks department free text that looks like an ID number or
 // phone in a masked export.
 func redactGolden(g *report.Golden) {
-	g.Name = redact(g.Name)
-	g.Address = redact(g.Address)
+	g.Name = pii.Redact(g.Name)
+	g.Address = pii.Redact(g.Address)
 	for _, s := range []*report.ValueSource{g.NameSource, g.PhoneSource, g.AddressSource} {
 		if s != nil {
-			s.SourceKey = redact(s.SourceKey)
+			s.SourceKey = pii.Redact(s.SourceKey)
 		}
 	}
 }

@@ -86,15 +86,10 @@ func runImport(ctx context.Context, e *env, args []string) (int, error) {
 		return 0, err
 	}
 	st := newRunStats(start, res.Files)
-	if *asJSON {
-		err = printJSON(e.stdout, struct {
-			pipeline.ImportResult
-			runStats
-		}{res, st})
-	} else {
-		printImport(e.stdout, res, st)
-	}
-	if err != nil {
+	if err := printResult(e, *asJSON, struct {
+		pipeline.ImportResult
+		runStats
+	}{res, st}, func() { printImport(e.stdout, res, st) }); err != nil {
 		return 0, err
 	}
 	if res.Unusable() {

@@ -6,13 +6,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/width"
-
-	"github.com/idfusion/idfusion/internal/pii"
 )
-
-// redact masks ID numbers and phones inside department free text; see
-// pii.Redact.
-func redact(s string) string { return pii.Redact(s) }
 
 // printable makes department text safe for a terminal and for tab-aligned
 // columns: control and format characters (escape sequences, tabs, new

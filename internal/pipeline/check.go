@@ -111,7 +111,7 @@ func Check(ctx context.Context, inputs []Input, outDir string, opts Options) (re
 		return res, err
 	}
 	res.RejectsParquet = filepath.Join(outDir, "rejects.parquet")
-	if err := writeFindingsParquet(res.RejectsParquet, col.Rejects()); err != nil {
+	if err := writeFindingsParquet(res.RejectsParquet, col.rejects()); err != nil {
 		return res, err
 	}
 	res.Feedback, err = col.WriteFeedback(outDir, reports)
@@ -170,8 +170,8 @@ func (c *Collector) Abandon(f ingest.File) {
 	c.finds = slices.DeleteFunc(c.finds, func(x finding) bool { return x.dept == f.Dept && x.sha == f.SHA256 })
 }
 
-// Rejects returns the collected rejects in file and row order.
-func (c *Collector) Rejects() []finding {
+// rejects returns the collected rejects in file and row order.
+func (c *Collector) rejects() []finding {
 	var out []finding
 	for _, f := range c.finds {
 		if f.severity == schemas.Reject {

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"os"
 
+	"github.com/apache/arrow/go/v17/arrow"
+
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/apache/arrow/go/v17/parquet"
@@ -13,18 +15,26 @@ import (
 	"github.com/idfusion/idfusion/schemas"
 )
 
+// createParquet creates a zstd-compressed Parquet file of schema sc; the
+// writer's Close closes the file.
+func createParquet(path string, sc *arrow.Schema) (*pqarrow.FileWriter, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	w, err := pqarrow.NewFileWriter(sc, f, parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd)), pqarrow.DefaultWriterProps())
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
 // writeFindingsParquet writes findings as schemas.Finding rows. ID numbers
 // and phones are masked: the Parquet file is for engineers, and only the
 // department's own workbook carries its raw values.
 func writeFindingsParquet(path string, finds []finding) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	w, err := pqarrow.NewFileWriter(schemas.Finding, f,
-		parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd)),
-		pqarrow.DefaultWriterProps())
+	w, err := createParquet(path, schemas.Finding)
 	if err != nil {
 		return err
 	}

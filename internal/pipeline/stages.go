@@ -8,8 +8,6 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
-	"github.com/apache/arrow/go/v17/parquet"
-	"github.com/apache/arrow/go/v17/parquet/compress"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 
 	"github.com/idfusion/idfusion/internal/pii"
@@ -29,11 +27,7 @@ func newStageWriter(dir string) (*stageWriter, error) {
 		return nil, err
 	}
 	open := func(name string, sc *arrow.Schema) (*pqarrow.FileWriter, error) {
-		f, err := os.Create(filepath.Join(dir, name))
-		if err != nil {
-			return nil, err
-		}
-		return pqarrow.NewFileWriter(sc, f, parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd)), pqarrow.DefaultWriterProps())
+		return createParquet(filepath.Join(dir, name), sc)
 	}
 	w := &stageWriter{}
 	var err error
