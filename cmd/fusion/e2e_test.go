@@ -185,6 +185,14 @@ func TestCheckUnusableInput(t *testing.T) {
 		t.Errorf("error %q does not name the file and the missing column", e)
 	}
 
+	clean := filepath.Join(dir, "exports", "gongan_clean.csv")
+	if err := os.WriteFile(clean, []byte("人员编号,姓名,公民身份号码,性别,出生日期,联系电话,户籍地址,更新时间\nGA1,张三,11010519491231002X,女,1949-12-31,13912349071,北京,2024-01-02 03:04:05\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := runCLI(t, "check", "--mapping", filepath.Join(dir, "mappings", "gongan.yaml"), "--out", filepath.Join(dir, "out2"), clean); code != exitOK {
+		t.Errorf("clean file: exit code %d, want %d", code, exitOK)
+	}
+
 	badMapping := filepath.Join(dir, "bad.yaml")
 	if err := os.WriteFile(badMapping, []byte("department: {code: ga}\n"), 0o644); err != nil {
 		t.Fatal(err)

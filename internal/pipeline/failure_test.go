@@ -9,9 +9,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/idfusion/idfusion/cleanse"
@@ -156,5 +159,57 @@ func TestImportForceAfterMappingChange(t *testing.T) {
 		if after[tb] != sum {
 			t.Errorf("table %s changed", tb)
 		}
+	}
+}
+
+// TestImportCancelledMidLoad: Ctrl-C (a cancelled context) while the run's
+// transaction has written accounts and lineage leaves every table as it
+// was.
+func TestImportCancelledMidLoad(t *testing.T) {
+	t.Parallel()
+	s := samples(t)
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	all := append(slices.Clone(domainTables), runTables...)
+	before := checksums(t, pool, all...)
+
+	// The run writes accounts and lineage, then waits on this lock.
+	holder, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback(ctx)
+	if _, err := holder.Exec(ctx, `LOCK TABLE merge_conflict IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Import(runCtx, pool, s.inputs, ImportConfig{Keyring: testKeyring(t), OutDir: t.TempDir()})
+		done <- err
+	}()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		var waiting int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND wait_event_type = 'Lock' AND query ILIKE '%merge_conflict%'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the import never reached the conflict insert")
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled import: error %v, want context.Canceled", err)
+	}
+	if err := holder.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, checksums(t, pool, all...)); diff != "" {
+		t.Errorf("a cancelled run changed tables (-before +after):\n%s", diff)
 	}
 }
