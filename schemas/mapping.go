@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/go-playground/validator/v10"
 	"github.com/goccy/go-yaml"
@@ -74,6 +75,7 @@ type Mapping struct {
 
 	// Path is the file the mapping was loaded from (not part of the YAML).
 	Path string `yaml:"-"`
+	loc  *time.Location
 }
 
 // Department names who sends a set of exports.
@@ -192,12 +194,11 @@ func ParseMapping(path string, b []byte) (*Mapping, error) {
 		}
 		seen[col] = f
 	}
-	if m.TimeZone != "" {
-		if _, err := loadLocation(m.TimeZone); err != nil {
-			return nil, &MappingError{Path: path, Field: "time_zone", Err: err}
-		}
-	}
 	m.withDefaults()
+	var err error
+	if m.loc, err = time.LoadLocation(m.TimeZone); err != nil {
+		return nil, &MappingError{Path: path, Field: "time_zone", Err: err}
+	}
 	return &m, nil
 }
 

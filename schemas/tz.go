@@ -5,11 +5,13 @@ import (
 	_ "time/tzdata" // Asia/Shanghai must resolve on hosts without zoneinfo
 )
 
-func loadLocation(name string) (*time.Location, error) { return time.LoadLocation(name) }
-
-// Location returns the mapping's time zone (validated at load).
+// Location returns the mapping's time zone, resolved when the mapping was
+// loaded.
 func (m *Mapping) Location() *time.Location {
-	loc, err := loadLocation(m.TimeZone)
+	if m.loc != nil {
+		return m.loc
+	}
+	loc, err := time.LoadLocation(m.TimeZone)
 	if err != nil {
 		return time.UTC
 	}
