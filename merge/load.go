@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -113,7 +114,7 @@ func Load(ctx context.Context, pool *pgxpool.Pool, in Input, cfg Config) (led Le
 		in.Trigger = "manual"
 	}
 	err = database.Transact(ctx, pool, func(tx pgx.Tx) error {
-		l := &loader{tx: tx, in: in, cfg: cfg}
+		l := &loader{pool: pool, tx: tx, in: in, cfg: cfg}
 		var err error
 		led, err = l.run(ctx)
 		if err == nil && cfg.DryRun {
@@ -128,12 +129,21 @@ func Load(ctx context.Context, pool *pgxpool.Pool, in Input, cfg Config) (led Le
 }
 
 type loader struct {
+	pool  *pgxpool.Pool
 	tx    pgx.Tx
 	in    Input
 	cfg   Config
 	runID int64
-	// firstLine is the first lineage id of the run's block.
-	firstLine int64
+	files map[fileKey]int32
+	// newIDs is the range of the new accounts' ids; updated the ids of the
+	// existing accounts the run changes.
+	newIDs  [2]int64
+	updated []int64
+	// lastFile caches fileID's last answer.
+	lastFile struct {
+		dept, sha string
+		id        int32
+	}
 	// storedAccount is the account of each lineage row the store already
 	// has for the run's files (a forced re-import).
 	storedAccount map[lineageKey]int64
@@ -197,132 +207,86 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 	if err != nil {
 		return led, err
 	}
+	l.files = fileIDs
 	crypt := l.seal()
 	have, err := l.existing(ctx, crypt)
 	if err != nil {
 		return led, err
 	}
-	lineageIDs, err := l.lineageIDs(ctx, fileIDs)
+	stored, err := l.lineageIDs(ctx, fileIDs)
 	if err != nil {
 		return led, err
 	}
 	l.step("existing")
 
-	// New lineage rows, in file and row order: their ids are reserved as
-	// one block in that order, so the lineage indexes grow at their right
-	// edge instead of being written at random.
-	var lines []newLine
-	for i := range in.Persons {
-		for j, r := range in.Persons[i].Rows {
-			id, ok := fileIDs[fileKey{r.Dept, r.File}]
-			if !ok {
-				return led, fmt.Errorf("merge.Load: a row of %s file %s is not among the run's files", r.Dept, r.File)
-			}
-			k := lineageKey{id, r.Row}
-			if _, ok := lineageIDs[k]; !ok {
-				lines = append(lines, newLine{k, int32(i), int32(j)})
-			}
-		}
-	}
-	slices.SortFunc(lines, func(a, b newLine) int {
-		return cmp.Or(cmp.Compare(a.key.file, b.key.file), cmp.Compare(a.key.row, b.key.row))
-	})
-	firstLine, err := l.reserveLineage(ctx, int64(len(lines)))
-	if err != nil {
-		return led, err
-	}
-	l.firstLine = firstLine
-	lineageID := func(k lineageKey) int64 {
-		if id, ok := lineageIDs[k]; ok {
-			return id
-		}
-		i, found := slices.BinarySearchFunc(lines, k, func(a newLine, k lineageKey) int {
-			return cmp.Or(cmp.Compare(a.key.file, k.file), cmp.Compare(a.key.row, k.row))
-		})
-		if !found {
-			panic(fmt.Sprintf("merge: no lineage row for file %d row %d", k.file, k.row)) // every source is one of the run's rows
-		}
-		return firstLine + int64(i)
-	}
-
-	// Decide every person: new account, update, or unchanged.
 	var newPersons int64
 	for i := range in.Persons {
 		if have[string(crypt[i].bidx)] == nil {
 			newPersons++
 		}
 	}
-	accountIDs, err := l.reserveAccounts(ctx, newPersons)
+	// Account ids come from the sequence the login service shares; taking
+	// them one by one is slow, so it runs on another connection while this
+	// one reserves the lineage block.
+	reserved := make(chan reservation, 1)
+	go func() {
+		ids, err := reserveAccounts(ctx, l.pool, newPersons)
+		reserved <- reservation{ids, err}
+	}()
+	// Persons are written in blind index order: new accounts get ascending
+	// ids in that order, so the primary key and the unique blind index grow
+	// at their right edge, and so do the lineage rows written account by
+	// account.
+	order := blindIndexOrder(crypt)
+	lines, newLines, err := l.assignLineage(ctx, order, stored)
 	if err != nil {
 		return led, err
 	}
-	l.step("reserve")
-	// New accounts get their ids, and go into COPY, in blind index order:
-	// the primary key and the unique blind index both grow at their right
-	// edge instead of taking random inserts.
-	slices.Sort(accountIDs)
-	order := make([]int32, len(in.Persons))
-	for i := range order {
-		order[i] = int32(i)
+	res := <-reserved
+	if res.err != nil {
+		return led, res.err
 	}
-	slices.SortFunc(order, func(a, b int32) int { return bytes.Compare(crypt[a].bidx, crypt[b].bidx) })
+	accountIDs := res.ids
+	l.step("reserve")
+
+	// Decide every person: new account, update, or unchanged.
+	slices.Sort(accountIDs)
+	if len(accountIDs) > 0 {
+		l.newIDs = [2]int64{accountIDs[0], accountIDs[len(accountIDs)-1]}
+	}
 	personAccount := make([]int64, len(in.Persons))
 	var updates, conflicts [][]any
 	for _, i := range order {
 		p := &in.Persons[i]
-		src := func(c Candidate) *int64 {
-			if c.Value == "" {
-				return nil
-			}
-			id := lineageID(lineageKey{fileIDs[fileKey{c.Dept, c.File}], c.Row})
-			return &id
-		}
-		if ex := have[string(crypt[i].bidx)]; ex == nil {
+		ex := have[string(crypt[i].bidx)]
+		if ex == nil {
 			personAccount[i], accountIDs = accountIDs[0], accountIDs[1:]
 			led.New++
 		} else {
 			personAccount[i] = ex.id
+			src := func(c Candidate) *int64 { return lines.source(i, p, c) }
 			if row, changed := l.update(ex.id, ex, p, src); changed {
 				led.Updated++
 				updates = append(updates, row)
+				l.updated = append(l.updated, ex.id)
 			} else {
 				led.Unchanged++
 			}
 		}
-		var stored *Candidate
-		if ex := have[string(crypt[i].bidx)]; ex != nil && ex.name.Value != "" {
-			stored = &ex.name
+		var storedName *Candidate
+		if ex != nil && ex.name.Value != "" {
+			storedName = &ex.name
 		}
-		conflicts = append(conflicts, conflictRows(personAccount[i], p, stored)...)
+		conflicts = append(conflicts, conflictRows(personAccount[i], p, storedName)...)
 	}
 	if err := l.checkForced(personAccount, fileIDs); err != nil {
 		return led, err
 	}
 	l.step("prepare")
 
-	// Stream the new accounts and lineage rows into COPY: no row is held
-	// in memory as a COPY row longer than it takes to send it.
-	k := -1
-	nextAccount := func() ([]any, error) {
-		for k++; k < len(order); k++ {
-			i := order[k]
-			if have[string(crypt[i].bidx)] != nil {
-				continue
-			}
-			p := &in.Persons[i]
-			return l.newAccount(personAccount[i], &crypt[i], p, func(c Candidate) *int64 {
-				if c.Value == "" {
-					return nil
-				}
-				id := lineageID(lineageKey{fileIDs[fileKey{c.Dept, c.File}], c.Row})
-				return &id
-			}), nil
-		}
-		return nil, nil
-	}
-	if err := l.copyFunc(ctx, "account", []string{"id", "id_bidx", "id_sealed", "id_hint", "id_type", "name", "gender", "birth_date",
-		"phone_sealed", "phone_bidx", "phone_hint", "address", "status", "origin", "required_steps",
-		"name_source", "phone_source", "address_source", "created_run", "updated_run"}, newPersons, nextAccount); err != nil {
+	// Stream the new accounts, then the lineage rows, into binary COPY: no
+	// row is held in memory longer than it takes to send it.
+	if err := l.copyAccounts(ctx, order, personAccount, crypt, have, lines, newPersons); err != nil {
 		return led, err
 	}
 	l.step("copy_accounts")
@@ -330,21 +294,7 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 		return led, err
 	}
 	l.step("updates")
-	j := -1
-	nextLine := func() ([]any, error) {
-		if j++; j >= len(lines) {
-			return nil, nil
-		}
-		ln := lines[j]
-		r := &in.Persons[ln.person].Rows[ln.row]
-		var upd *time.Time
-		if r.UpdatedAt != 0 {
-			t := time.UnixMilli(r.UpdatedAt)
-			upd = &t
-		}
-		return []any{firstLine + int64(j), personAccount[ln.person], l.runID, ln.key.file, r.Row, r.SourceKey, r.Priority, upd}, nil
-	}
-	if err := l.copyFunc(ctx, "account_lineage", []string{"id", "account_id", "run_id", "file_id", "row_num", "source_key", "priority", "record_updated_at"}, int64(len(lines)), nextLine); err != nil {
+	if err := l.copyLineage(ctx, order, personAccount, lines, newLines); err != nil {
 		return led, err
 	}
 	l.step("copy_lineage")
@@ -418,12 +368,6 @@ func (l *loader) checkForced(personAccount []int64, files map[fileKey]int32) err
 
 type fileKey struct{ dept, sha string }
 
-// newLine is a lineage row to write: its key and where its input row is.
-type newLine struct {
-	key         lineageKey
-	person, row int32
-}
-
 type lineageKey struct {
 	file int32
 	row  int64
@@ -451,25 +395,45 @@ type personCrypt struct {
 	bidx []byte
 }
 
-// seal computes every person's blind index, on all cores.
+// seal computes every person's blind index, on all cores, into one
+// buffer.
 func (l *loader) seal() []personCrypt {
 	out := make([]personCrypt, len(l.in.Persons))
+	buf := make([]byte, len(out)*pii.BlindIndexLen)
 	k := l.cfg.Keyring
 	var wg sync.WaitGroup
 	workers := runtime.GOMAXPROCS(0)
 	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for i := w; i < len(out); i += workers {
-				p := &l.in.Persons[i]
-				c := &out[i]
-				c.bidx = k.BlindIndex(string(schemas.FieldIDNumber), p.ID)
+				b := buf[i*pii.BlindIndexLen : i*pii.BlindIndexLen : (i+1)*pii.BlindIndexLen]
+				out[i].bidx = k.AppendBlindIndex(b, string(schemas.FieldIDNumber), l.in.Persons[i].ID)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	return out
+}
+
+// blindIndexOrder returns the persons' indexes in blind index order. The
+// first 8 bytes of an HMAC, as an integer, decide almost every comparison.
+func blindIndexOrder(crypt []personCrypt) []int32 {
+	type key struct {
+		prefix uint64
+		i      int32
+	}
+	keys := make([]key, len(crypt))
+	for i := range keys {
+		keys[i] = key{binary.BigEndian.Uint64(crypt[i].bidx), int32(i)}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.prefix, b.prefix), bytes.Compare(crypt[a.i].bidx, crypt[b.i].bidx))
+	})
+	order := make([]int32, len(keys))
+	for i, k := range keys {
+		order[i] = k.i
+	}
+	return order
 }
 
 // existing loads the accounts that already exist for the run's persons,
@@ -489,9 +453,9 @@ func (l *loader) existing(ctx context.Context, crypt []personCrypt) (map[string]
 		       fp.dept, fp.sha256, lp.row_num, lp.priority, lp.record_updated_at,
 		       fa.dept, fa.sha256, la.row_num, la.priority, la.record_updated_at
 		FROM stage_key s JOIN account a ON a.id_bidx = s.bidx
-		LEFT JOIN account_lineage ln ON ln.id = a.name_source LEFT JOIN source_file fn ON fn.id = ln.file_id
-		LEFT JOIN account_lineage lp ON lp.id = a.phone_source LEFT JOIN source_file fp ON fp.id = lp.file_id
-		LEFT JOIN account_lineage la ON la.id = a.address_source LEFT JOIN source_file fa ON fa.id = la.file_id`)
+		LEFT JOIN account_lineage ln ON ln.account_id = a.id AND ln.id = a.name_source LEFT JOIN source_file fn ON fn.id = ln.file_id
+		LEFT JOIN account_lineage lp ON lp.account_id = a.id AND lp.id = a.phone_source LEFT JOIN source_file fp ON fp.id = lp.file_id
+		LEFT JOIN account_lineage la ON la.account_id = a.id AND la.id = a.address_source LEFT JOIN source_file fa ON fa.id = la.file_id`)
 	if err != nil {
 		return nil, err
 	}
@@ -571,18 +535,24 @@ func (l *loader) lineageIDs(ctx context.Context, files map[fileKey]int32) (map[l
 	return out, nil
 }
 
+type reservation struct {
+	ids []int64
+	err error
+}
+
 // reserveAccounts takes n ids of the account sequence. The login service
-// takes ids from it too (registrations), so each id is its own nextval.
-func (l *loader) reserveAccounts(ctx context.Context, n int64) ([]int64, error) {
+// takes ids from it too (registrations), so each id is its own nextval;
+// nextval is not transactional, so any connection will do.
+func reserveAccounts(ctx context.Context, pool *pgxpool.Pool, n int64) ([]int64, error) {
 	if n == 0 {
 		return nil, nil
 	}
-	var ids []int64
 	var seq string
-	if err := l.tx.QueryRow(ctx, `SELECT pg_get_serial_sequence('account', 'id')`).Scan(&seq); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT pg_get_serial_sequence('account', 'id')`).Scan(&seq); err != nil {
 		return nil, err
 	}
-	err := l.tx.QueryRow(ctx, `SELECT array_agg(nextval($1::regclass)) FROM generate_series(1, $2)`, seq, n).Scan(&ids)
+	var ids []int64
+	err := pool.QueryRow(ctx, `SELECT array_agg(nextval($1::regclass)) FROM generate_series(1, $2)`, seq, n).Scan(&ids)
 	if err != nil {
 		return nil, fmt.Errorf("reserve account ids: %w", err)
 	}
@@ -605,26 +575,202 @@ func (l *loader) reserveLineage(ctx context.Context, n int64) (int64, error) {
 	return last - n + 1, nil
 }
 
-func (l *loader) newAccount(id int64, c *personCrypt, p *Person, src func(Candidate) *int64) []any {
+var accountColumns = []string{"id", "id_bidx", "id_sealed", "id_hint", "id_type", "name", "gender", "birth_date",
+	"phone_sealed", "phone_bidx", "phone_hint", "address", "status", "origin", "required_steps",
+	"name_source", "phone_source", "address_source", "created_run", "updated_run"}
+
+// copyAccounts COPYs the new accounts, in blind index order. Values are
+// sealed straight into the COPY buffer while PostgreSQL inserts the rows
+// sent before.
+func (l *loader) copyAccounts(ctx context.Context, order []int32, accounts []int64, crypt []personCrypt, have map[string]*existing, lines *lineTable, want int64) error {
+	if want == 0 {
+		return nil
+	}
 	k := l.cfg.Keyring
-	var phoneHint string
-	var phoneSealed, phoneBidx []byte
-	if p.Phone.Value != "" {
-		phoneHint = pii.MaskPhone(p.Phone.Value)
-		phoneSealed = k.Seal([]byte(p.Phone.Value), []byte(schemas.FieldPhone))
-		phoneBidx = k.BlindIndex(string(schemas.FieldPhone), p.Phone.Value)
+	steps := database.EncodeTextArray(stepNames(schemas.FusedAccountSteps))
+	idAAD, phoneAAD := []byte(schemas.FieldIDNumber), []byte(schemas.FieldPhone)
+	x := 0
+	n, err := database.CopyBinary(ctx, l.tx, "account", accountColumns, func(r *database.CopyRow) (bool, error) {
+		for ; x < len(order) && have[string(crypt[order[x]].bidx)] != nil; x++ {
+		}
+		if x == len(order) {
+			return false, nil
+		}
+		i := order[x]
+		x++
+		p := &l.in.Persons[i]
+		r.Int64(accounts[i])
+		r.Bytea(crypt[i].bidx)
+		r.ByteaFunc(k.SealedLen(len(p.ID)), func(b []byte) []byte { return k.AppendSeal(b, []byte(p.ID), idAAD) })
+		r.Text(pii.MaskID(p.ID))
+		r.Text(p.IDType)
+		r.Text(p.Name.Value)
+		r.Text(p.Gender)
+		if p.HasBirth {
+			r.Date(p.Birth)
+		} else {
+			r.Null()
+		}
+		if ph := p.Phone.Value; ph != "" {
+			r.ByteaFunc(k.SealedLen(len(ph)), func(b []byte) []byte { return k.AppendSeal(b, []byte(ph), phoneAAD) })
+			r.ByteaFunc(pii.BlindIndexLen, func(b []byte) []byte { return k.AppendBlindIndex(b, string(schemas.FieldPhone), ph) })
+			r.Text(pii.MaskPhone(ph))
+		} else {
+			r.Null()
+			r.Null()
+			r.Text("")
+		}
+		r.Text(p.Address.Value)
+		r.Text(string(schemas.StatusPendingCompletion))
+		r.Text(string(schemas.OriginFused))
+		r.Raw(steps)
+		r.Int64Ptr(lines.source(i, p, p.Name))
+		r.Int64Ptr(lines.source(i, p, p.Phone))
+		r.Int64Ptr(lines.source(i, p, p.Address))
+		r.Int64(l.runID)
+		r.Int64(l.runID)
+		return true, nil
+	})
+	if err != nil {
+		return err
 	}
-	var birth *time.Time
-	if p.HasBirth {
-		t := time.Unix(int64(p.Birth)*86400, 0).UTC()
-		birth = &t
+	if n != want {
+		return fmt.Errorf("copy into account: %d of %d rows", n, want)
 	}
-	return []any{
-		id, c.bidx, k.Seal([]byte(p.ID), []byte(schemas.FieldIDNumber)), pii.MaskID(p.ID), p.IDType, p.Name.Value, p.Gender, birth,
-		phoneSealed, phoneBidx, phoneHint, p.Address.Value,
-		string(schemas.StatusPendingCompletion), string(schemas.OriginFused), stepNames(schemas.FusedAccountSteps),
-		src(p.Name), src(p.Phone), src(p.Address), l.runID, l.runID,
+	return nil
+}
+
+// lineTable holds the lineage id of every input row of the run, person by
+// person: the rows of person i at ids[off[i]:off[i+1]].
+type lineTable struct {
+	off []int
+	ids []int64
+	// first is the first id of the run's block: ids below it are rows the
+	// store had before (a forced re-import).
+	first int64
+}
+
+// source returns the lineage id of the row a candidate of person i came
+// from, nil for an empty value.
+func (t *lineTable) source(i int32, p *Person, c Candidate) *int64 {
+	if c.Value == "" {
+		return nil
 	}
+	for j := range p.Rows {
+		if r := &p.Rows[j]; r.Row == c.Row && r.File == c.File && r.Dept == c.Dept {
+			return &t.ids[t.off[i]+j]
+		}
+	}
+	panic(fmt.Sprintf("merge: a candidate of %s row %d is not among its person's rows", c.Dept, c.Row)) // candidates come from the rows
+}
+
+// assignLineage gives every input row its lineage id: the one stored for
+// it, or the next of a block reserved for the run, in the order the rows
+// are written (persons in blind index order, a person's rows together).
+func (l *loader) assignLineage(ctx context.Context, order []int32, stored map[lineageKey]int64) (*lineTable, int64, error) {
+	persons := l.in.Persons
+	t := &lineTable{off: make([]int, len(persons)+1)}
+	for i := range persons {
+		t.off[i+1] = t.off[i] + len(persons[i].Rows)
+	}
+	t.ids = make([]int64, t.off[len(persons)])
+	storedID := func(r *Row) (int64, bool) {
+		if len(stored) == 0 {
+			return 0, false
+		}
+		id, ok := stored[lineageKey{l.fileID(r.Dept, r.File), r.Row}]
+		return id, ok
+	}
+	n := int64(len(t.ids))
+	if len(stored) > 0 {
+		for i := range persons {
+			for j := range persons[i].Rows {
+				if _, ok := storedID(&persons[i].Rows[j]); ok {
+					n--
+				}
+			}
+		}
+	}
+	first, err := l.reserveLineage(ctx, n)
+	if err != nil {
+		return nil, 0, err
+	}
+	t.first = first
+	next := first
+	for _, i := range order {
+		rows := persons[i].Rows
+		for j := range rows {
+			id, ok := storedID(&rows[j])
+			if !ok {
+				id, next = next, next+1
+			}
+			t.ids[t.off[i]+j] = id
+		}
+	}
+	return t, n, nil
+}
+
+// copyLineage COPYs the run's new lineage rows, account by account.
+func (l *loader) copyLineage(ctx context.Context, order []int32, accounts []int64, lines *lineTable, want int64) error {
+	if want == 0 {
+		return nil
+	}
+	x, j := 0, 0
+	n, err := database.CopyBinary(ctx, l.tx, "account_lineage",
+		[]string{"id", "account_id", "run_id", "file_id", "row_num", "source_key", "priority", "record_updated_at"},
+		func(w *database.CopyRow) (bool, error) {
+			for x < len(order) {
+				i := order[x]
+				rows := l.in.Persons[i].Rows
+				for ; j < len(rows); j++ {
+					id := lines.ids[lines.off[i]+j]
+					if id < lines.first {
+						continue // stored before
+					}
+					r := &rows[j]
+					j++
+					w.Int64(id)
+					w.Int64(accounts[i])
+					w.Int64(l.runID)
+					w.Int32(l.fileID(r.Dept, r.File))
+					w.Int64(r.Row)
+					w.Text(r.SourceKey)
+					w.Int32(r.Priority)
+					if r.UpdatedAt != 0 {
+						w.TimestampMilli(r.UpdatedAt)
+					} else {
+						w.Null()
+					}
+					return true, nil
+				}
+				x, j = x+1, 0
+			}
+			return false, nil
+		})
+	if err != nil {
+		return err
+	}
+	if n != want {
+		return fmt.Errorf("copy into account_lineage: %d of %d rows", n, want)
+	}
+	return nil
+}
+
+// fileID returns the id of one of the run's files. A run has few files and
+// a row's strings are shared with its neighbours', so a scan beats a map.
+func (l *loader) fileID(dept, sha string) int32 {
+	if l.lastFile.id != 0 && l.lastFile.sha == sha && l.lastFile.dept == dept {
+		return l.lastFile.id
+	}
+	id, ok := l.files[fileKey{dept, sha}]
+	if !ok {
+		panic(fmt.Sprintf("merge: a row of %s file %s is not among the run's files", dept, sha)) // rows come from the run's files
+	}
+	l.lastFile = struct {
+		dept, sha string
+		id        int32
+	}{dept, sha, id}
+	return id
 }
 
 func stepNames(steps []schemas.Step) []string {
@@ -771,26 +917,6 @@ func (l *loader) insertConflicts(ctx context.Context, rows [][]any) (int64, erro
 	return tag.RowsAffected(), err
 }
 
-// copyFunc COPYs want rows produced by next into table.
-func (l *loader) copyFunc(ctx context.Context, table string, cols []string, want int64, next func() ([]any, error)) error {
-	if want == 0 {
-		return nil
-	}
-	var row []any
-	n, err := l.tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromFunc(func() ([]any, error) {
-		var err error
-		row, err = next()
-		return row, err
-	}))
-	if err != nil {
-		return fmt.Errorf("copy into %s: %w", table, err)
-	}
-	if n != want {
-		return fmt.Errorf("copy into %s: %d of %d rows", table, n, want)
-	}
-	return nil
-}
-
 func (l *loader) copy(ctx context.Context, table string, cols []string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
@@ -814,55 +940,70 @@ func (l *loader) checkLedger(ctx context.Context, led *Ledger, files map[fileKey
 	if _, err := l.tx.Exec(ctx, `SET LOCAL enable_nestloop = off`); err != nil {
 		return err
 	}
+	ids := make([]int32, len(led.Files))
+	for i, f := range led.Files {
+		ids[i] = files[fileKey{f.Dept, f.SHA256}]
+	}
+	lineage, rejects := map[int32]int64{}, map[int32]int64{}
+	rows, err := l.tx.Query(ctx, `SELECT file_id, count(*), 'lineage' FROM account_lineage WHERE file_id = ANY($1) GROUP BY file_id
+		UNION ALL SELECT file_id, count(*), 'reject' FROM import_reject WHERE run_id = $2 GROUP BY file_id`, ids, l.runID)
+	if err != nil {
+		return err
+	}
+	var id int32
+	var n int64
+	var kind string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &n, &kind}, func() error {
+		if kind == "lineage" {
+			lineage[id] = n
+		} else {
+			rejects[id] = n
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
 	var problems []string
 	for i := range led.Files {
 		f := &led.Files[i]
-		id := files[fileKey{f.Dept, f.SHA256}]
-		var rejects int64
-		if err := l.tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM account_lineage WHERE file_id = $1),
-			(SELECT count(*) FROM import_reject WHERE run_id = $2 AND file_id = $1)`, id, l.runID).Scan(&f.Lineage, &rejects); err != nil {
-			return err
-		}
+		f.Lineage = lineage[ids[i]]
 		if f.Read != f.Accepted+f.Rejected {
 			problems = append(problems, fmt.Sprintf("%s: read %d != accepted %d + rejected %d", f.Name, f.Read, f.Accepted, f.Rejected))
 		}
 		if f.Lineage != f.Accepted {
 			problems = append(problems, fmt.Sprintf("%s: lineage rows %d != accepted %d", f.Name, f.Lineage, f.Accepted))
 		}
-		if rejects != f.Rejected {
-			problems = append(problems, fmt.Sprintf("%s: stored rejects %d != rejected %d", f.Name, rejects, f.Rejected))
+		if r := rejects[ids[i]]; r != f.Rejected {
+			problems = append(problems, fmt.Sprintf("%s: stored rejects %d != rejected %d", f.Name, r, f.Rejected))
 		}
 	}
 	if led.Persons != led.New+led.Updated+led.Unchanged {
 		problems = append(problems, fmt.Sprintf("persons %d != new %d + updated %d + unchanged %d", led.Persons, led.New, led.Updated, led.Unchanged))
 	}
-	// Every lineage row of the run points at an account: the run's rows
-	// joined to their accounts must count the same as the rows alone.
-	var created, lineage, linked int64
-	if err := l.tx.QueryRow(ctx, `SELECT
-		(SELECT count(*) FROM account WHERE created_run = $1),
-		(SELECT count(*) FROM account_lineage WHERE id >= $2 AND run_id = $1),
-		(SELECT count(*) FROM account_lineage l JOIN account a ON a.id = l.account_id WHERE l.id >= $2 AND l.run_id = $1)`,
-		l.runID, l.firstLine).Scan(&created, &lineage, &linked); err != nil {
+	// Every lineage row of the run points at an account. (The new accounts
+	// are the ones counted: COPY reported as many rows as were new.)
+	var orphans, foreign int64
+	if err := l.tx.QueryRow(ctx, `SELECT count(*) FROM account_lineage l
+		WHERE l.run_id = $1 AND NOT EXISTS (SELECT 1 FROM account a WHERE a.id = l.account_id)`, l.runID).Scan(&orphans); err != nil {
 		return err
 	}
-	if created != led.New {
-		problems = append(problems, fmt.Sprintf("accounts created %d != new %d", created, led.New))
-	}
-	if linked != lineage {
-		problems = append(problems, fmt.Sprintf("%d of the run's %d lineage rows have no account", lineage-linked, lineage))
+	if orphans > 0 {
+		problems = append(problems, fmt.Sprintf("%d of the run's lineage rows have no account", orphans))
 	}
 	// Every surviving value of the accounts the run wrote comes from a
-	// lineage row of that same account.
-	var foreign int64
-	if err := l.tx.QueryRow(ctx, `SELECT count(*) FROM account a
-		LEFT JOIN account_lineage ln ON ln.id = a.name_source
-		LEFT JOIN account_lineage lp ON lp.id = a.phone_source
-		LEFT JOIN account_lineage la ON la.id = a.address_source
-		WHERE a.updated_run = $1 AND (
-			(a.name_source IS NOT NULL AND ln.account_id IS DISTINCT FROM a.id) OR
-			(a.phone_source IS NOT NULL AND lp.account_id IS DISTINCT FROM a.id) OR
-			(a.address_source IS NOT NULL AND la.account_id IS DISTINCT FROM a.id))`, l.runID).Scan(&foreign); err != nil {
+	// lineage row of that same account. Accounts and their lineage are
+	// both stored in account order: one merge join walks them together.
+	if _, err := l.tx.Exec(ctx, `SET LOCAL enable_hashjoin = off`); err != nil {
+		return err
+	}
+	if err := l.tx.QueryRow(ctx, `SELECT count(*) FROM (
+		SELECT a.id FROM account a LEFT JOIN account_lineage l ON l.account_id = a.id
+		WHERE (a.id BETWEEN $2 AND $3 OR a.id = ANY($4)) AND a.updated_run = $1
+		GROUP BY a.id
+		HAVING NOT coalesce(bool_or(l.id = a.name_source) OR a.name_source IS NULL, false)
+		    OR NOT coalesce(bool_or(l.id = a.phone_source) OR a.phone_source IS NULL, false)
+		    OR NOT coalesce(bool_or(l.id = a.address_source) OR a.address_source IS NULL, false)) bad`,
+		l.runID, l.newIDs[0], l.newIDs[1], l.updated).Scan(&foreign); err != nil {
 		return err
 	}
 	if foreign > 0 {

@@ -2,6 +2,7 @@ package merge
 
 import (
 	"cmp"
+	"encoding/binary"
 	"slices"
 	"strings"
 	"sync"
@@ -34,23 +35,22 @@ type Mismatch struct {
 	Source
 }
 
-type rowKey struct {
-	file string
-	row  int64
-}
-
 // Merger collects the clean rows of a run from many files and goroutines
 // and groups them into persons. Grouping and survivorship give the same
 // persons whatever the order of files and rows.
 type Merger struct {
-	mu       sync.Mutex
-	recs     []arrow.Record
-	rows     []Row
-	mismatch map[rowKey][]Mismatch
+	mu   sync.Mutex
+	recs []arrow.Record
+	// chunks are the rows of each record added: appending records to one
+	// growing slice would copy every row again and again.
+	chunks [][]Row
+	// mismatch holds the mismatches by row number (with the file in each
+	// Mismatch): an integer key hashes far faster than a file hash.
+	mismatch map[int64][]Mismatch
 }
 
 // NewMerger returns an empty Merger.
-func NewMerger() *Merger { return &Merger{mismatch: map[rowKey][]Mismatch{}} }
+func NewMerger() *Merger { return &Merger{mismatch: map[int64][]Mismatch{}} }
 
 // AddClean takes the rows of a CleanPerson record. It copies the values it
 // needs into one buffer per record and does not retain the record: a run
@@ -109,7 +109,7 @@ func (m *Merger) AddClean(rec arrow.Record) {
 		}
 	}
 	m.mu.Lock()
-	m.rows = append(m.rows, rows...)
+	m.chunks = append(m.chunks, rows)
 	m.mu.Unlock()
 }
 
@@ -138,9 +138,8 @@ func (m *Merger) AddFindings(rec arrow.Record, priority int32) {
 			m.mu.Unlock()
 		}
 		mm := Mismatch{Field: f, Value: value.Value(i), Source: Source{Dept: dept.Value(i), File: file.Value(i), Row: nums.Value(i), Priority: priority}}
-		k := rowKey{mm.File, mm.Row}
 		m.mu.Lock()
-		m.mismatch[k] = append(m.mismatch[k], mm)
+		m.mismatch[mm.Row] = append(m.mismatch[mm.Row], mm)
 		m.mu.Unlock()
 	}
 }
@@ -150,10 +149,14 @@ func (m *Merger) AddFindings(rec arrow.Record, priority int32) {
 func (m *Merger) Abandon(file string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.rows = slices.DeleteFunc(m.rows, func(r Row) bool { return r.File == file })
-	for k := range m.mismatch {
-		if k.file == file {
+	for i, c := range m.chunks {
+		m.chunks[i] = slices.DeleteFunc(c, func(r Row) bool { return r.File == file })
+	}
+	for k, mms := range m.mismatch {
+		if mms = slices.DeleteFunc(mms, func(mm Mismatch) bool { return mm.File == file }); len(mms) == 0 {
 			delete(m.mismatch, k)
+		} else {
+			m.mismatch[k] = mms
 		}
 	}
 }
@@ -164,11 +167,17 @@ func (m *Merger) Release() {
 	for _, r := range m.recs {
 		r.Release()
 	}
-	m.recs, m.rows = nil, nil
+	m.recs, m.chunks = nil, nil
 }
 
 // Rows is the number of rows collected.
-func (m *Merger) Rows() int { return len(m.rows) }
+func (m *Merger) Rows() int {
+	n := 0
+	for _, c := range m.chunks {
+		n += len(c)
+	}
+	return n
+}
 
 // Person is everything a run knows about one ID number.
 type Person struct {
@@ -194,9 +203,9 @@ type Person struct {
 // Persons groups the collected rows by ID number and applies survivorship
 // within the run. Persons are sorted by ID number.
 func (m *Merger) Persons() []Person {
-	rows := m.rows
-	sortRows(rows)
-	var out []Person
+	rows, groups := sortRows(m.chunks)
+	m.chunks = [][]Row{rows}
+	out := make([]Person, 0, groups)
 	cands := make([]Candidate, 0, 8)
 	for lo := 0; lo < len(rows); {
 		hi := lo + 1
@@ -221,8 +230,10 @@ func (m *Merger) Persons() []Person {
 			if r.Source == p.Name.Source {
 				p.IDType, p.Gender, p.Birth, p.HasBirth = r.IDType, r.Gender, r.Birth, r.HasBirth
 			}
-			if mm, ok := m.mismatch[rowKey{r.File, r.Row}]; ok {
-				p.Mismatches = append(p.Mismatches, mm...)
+			for _, mm := range m.mismatch[r.Row] {
+				if mm.File == r.File {
+					p.Mismatches = append(p.Mismatches, mm)
+				}
 			}
 		}
 		if len(group) > 1 {
@@ -236,42 +247,65 @@ func (m *Merger) Persons() []Person {
 	return out
 }
 
-// sortRows sorts rows by ID number, then department, file and row. Rows
-// are large, so it sorts small keys and then permutes the rows in place.
-func sortRows(rows []Row) {
-	type key struct {
-		id  string
-		idx int32
+// sortKey orders rows by ID number, then department, file and row. The
+// first 16 bytes of the ID, packed big-endian, decide almost every
+// comparison without reading the row.
+type sortKey struct {
+	hi, lo uint64
+	row    *Row
+}
+
+func newSortKey(r *Row) sortKey {
+	var b [16]byte
+	copy(b[:], r.ID)
+	return sortKey{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), r}
+}
+
+func compareKeys(a, b sortKey) int {
+	if c := cmp.Or(cmp.Compare(a.hi, b.hi), cmp.Compare(a.lo, b.lo)); c != 0 {
+		return c
 	}
-	keys := make([]key, len(rows))
+	ra, rb := a.row, b.row
+	return cmp.Or(cmp.Compare(ra.ID, rb.ID), cmp.Compare(ra.Dept, rb.Dept), cmp.Compare(ra.File, rb.File), cmp.Compare(ra.Row, rb.Row))
+}
+
+// sortRows returns the rows of all chunks in one slice sorted by ID
+// number, then department, file and row, and the number of distinct ID
+// numbers. The two halves sort on two goroutines.
+func sortRows(chunks [][]Row) ([]Row, int) {
+	n := 0
+	for _, c := range chunks {
+		n += len(c)
+	}
+	keys := make([]sortKey, 0, n)
+	for _, c := range chunks {
+		for i := range c {
+			keys = append(keys, newSortKey(&c[i]))
+		}
+	}
+	half := len(keys) / 2
+	var wg sync.WaitGroup
+	wg.Go(func() { slices.SortFunc(keys[:half], compareKeys) })
+	slices.SortFunc(keys[half:], compareKeys)
+	wg.Wait()
+	rows := make([]Row, n)
+	a, b := keys[:half], keys[half:]
+	groups := 0
+	var prev *Row
 	for i := range rows {
-		keys[i] = key{rows[i].ID, int32(i)}
+		var k sortKey
+		if len(b) == 0 || len(a) > 0 && compareKeys(a[0], b[0]) <= 0 {
+			k, a = a[0], a[1:]
+		} else {
+			k, b = b[0], b[1:]
+		}
+		rows[i] = *k.row
+		if prev == nil || prev.ID != k.row.ID {
+			groups++
+		}
+		prev = k.row
 	}
-	slices.SortFunc(keys, func(a, b key) int {
-		if c := cmp.Compare(a.id, b.id); c != 0 {
-			return c
-		}
-		ra, rb := &rows[a.idx], &rows[b.idx]
-		return cmp.Or(cmp.Compare(ra.Dept, rb.Dept), cmp.Compare(ra.File, rb.File), cmp.Compare(ra.Row, rb.Row))
-	})
-	// Position i must receive rows[keys[i].idx]: follow each cycle once.
-	for i := range keys {
-		if keys[i].idx < 0 {
-			continue
-		}
-		tmp := rows[i]
-		j := i
-		for {
-			src := int(keys[j].idx)
-			keys[j].idx = -1
-			if src == i {
-				rows[j] = tmp
-				break
-			}
-			rows[j] = rows[src]
-			j = src
-		}
-	}
+	return rows, groups
 }
 
 // distinctNames returns each distinct name once with its best source, in

@@ -132,16 +132,28 @@ func TestPersonsOrderIndependent(t *testing.T) {
 
 func TestSortRows(t *testing.T) {
 	t.Parallel()
+	// IDs that share their first 16 bytes, are prefixes of each other or
+	// shorter than the packed key.
+	ids := []string{"110101199003077777", "11010119900307777X", "1101011990030777", "110101199003077", "11", "H12345678", "HB1234567890123456789", "HB1234567890123456788"}
 	var rows []Row
-	for i := range 500 {
-		rows = append(rows, Row{ID: fmt.Sprint(rand.IntN(50)), Source: Source{Dept: fmt.Sprint(rand.IntN(3)), File: "f", Row: int64(i)}})
+	for i := range 2000 {
+		rows = append(rows, Row{ID: ids[rand.IntN(len(ids))], Source: Source{Dept: fmt.Sprint(rand.IntN(3)), File: "f", Row: int64(i)}})
 	}
 	want := slices.Clone(rows)
 	slices.SortFunc(want, func(a, b Row) int {
 		return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Dept, b.Dept), cmp.Compare(a.File, b.File), cmp.Compare(a.Row, b.Row))
 	})
-	sortRows(rows)
-	if diff := gocmp.Diff(want, rows); diff != "" {
+	// Rows arrive in chunks of any size, as records do.
+	var chunks [][]Row
+	for rest := rows; len(rest) > 0; {
+		n := min(1+rand.IntN(300), len(rest))
+		chunks, rest = append(chunks, rest[:n]), rest[n:]
+	}
+	got, groups := sortRows(chunks)
+	if diff := gocmp.Diff(want, got); diff != "" {
 		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+	if groups != len(ids) {
+		t.Errorf("%d groups, want %d", groups, len(ids))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -31,6 +32,7 @@ func runImport(ctx context.Context, e *env, args []string) (int, error) {
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	keep := fs.String("keep-stages", "", "write each stage's output as Parquet into this folder (sensitive values masked)")
 	workers := fs.Int("workers", 0, "files read at once (default: number of CPUs)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (for `go tool pprof`)")
 	memLimit := fs.String("memory-limit", "800MiB", "soft limit of the Go heap (MiB or GiB; 0 for none): the collector works harder near it instead of growing; raise it for runs of more than ~2 million rows")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: fusion import --mapping-dir DIR [flags] FILE...\n       fusion import --manifest run.yaml [flags]")
@@ -71,6 +73,17 @@ func runImport(ctx context.Context, e *env, args []string) (int, error) {
 	}
 	defer closeDB(context.WithoutCancel(ctx))
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return 0, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	bar := progress.New(os.Stderr, "import", len(inputs))
 	start := time.Now()
 	res, err := pipeline.Import(ctx, pool, inputs, pipeline.ImportConfig{

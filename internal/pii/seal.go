@@ -70,7 +70,7 @@ func NewKeyring(kf KeyFile) (*Keyring, error) {
 	if k.bidx, err = base64.StdEncoding.DecodeString(kf.BlindIndexKey); err != nil || len(k.bidx) != 32 {
 		return nil, errors.New("keyring: blind_index_key must be 32 bytes in base64")
 	}
-	k.macs.New = func() any { return hmac.New(sha256.New, k.bidx) }
+	k.macs.New = func() any { return &mac{h: hmac.New(sha256.New, k.bidx)} }
 	return k, nil
 }
 
@@ -129,14 +129,26 @@ func randomKey() string {
 // its use (the field name), so a sealed phone cannot pass for an ID number.
 // Format: version | len(key id) | key id | nonce | ciphertext+tag.
 func (k *Keyring) Seal(plaintext, aad []byte) []byte {
+	return k.AppendSeal(make([]byte, 0, k.SealedLen(len(plaintext))), plaintext, aad)
+}
+
+// SealedLen is the length of a sealed value of n plaintext bytes.
+func (k *Keyring) SealedLen(n int) int {
 	aead := k.aeads[k.active]
-	out := make([]byte, 0, 2+len(k.active)+aead.NonceSize()+len(plaintext)+aead.Overhead())
-	out = append(out, sealVersion, byte(len(k.active)))
-	out = append(out, k.active...)
-	nonce := out[len(out) : len(out)+aead.NonceSize()]
+	return 2 + len(k.active) + aead.NonceSize() + n + aead.Overhead()
+}
+
+// AppendSeal appends the sealed form of plaintext to dst (SealedLen
+// bytes), so bulk writers seal straight into their buffers.
+func (k *Keyring) AppendSeal(dst, plaintext, aad []byte) []byte {
+	aead := k.aeads[k.active]
+	dst = append(dst, sealVersion, byte(len(k.active)))
+	dst = append(dst, k.active...)
+	start := len(dst)
+	dst = append(dst, make([]byte, aead.NonceSize())...)
+	nonce := dst[start:]
 	rand.Read(nonce)
-	out = out[:len(out)+aead.NonceSize()]
-	return aead.Seal(out, nonce, plaintext, aad)
+	return aead.Seal(dst, nonce, plaintext, aad)
 }
 
 // ErrSealed is wrapped by every error of Open.
@@ -175,12 +187,26 @@ func KeyID(sealed []byte) string {
 // ("id_number", "phone"): equal values give equal indexes, and without the
 // key the index reveals nothing, not even across kinds.
 func (k *Keyring) BlindIndex(kind, normalized string) []byte {
-	m := k.macs.Get().(hash.Hash)
-	m.Reset()
-	m.Write([]byte(kind))
-	m.Write([]byte{0})
-	m.Write([]byte(normalized))
-	sum := m.Sum(nil)
+	return k.AppendBlindIndex(make([]byte, 0, BlindIndexLen), kind, normalized)
+}
+
+// BlindIndexLen is the length of a blind index.
+const BlindIndexLen = sha256.Size
+
+// AppendBlindIndex appends the blind index of a value to dst.
+func (k *Keyring) AppendBlindIndex(dst []byte, kind, normalized string) []byte {
+	m := k.macs.Get().(*mac)
+	m.h.Reset()
+	m.buf = append(append(append(m.buf[:0], kind...), 0), normalized...)
+	m.h.Write(m.buf)
+	dst = m.h.Sum(dst)
 	k.macs.Put(m)
-	return sum
+	return dst
+}
+
+// mac is a pooled HMAC with a scratch buffer for its input: writing
+// strings into a hash.Hash would allocate a copy of each.
+type mac struct {
+	h   hash.Hash
+	buf []byte
 }

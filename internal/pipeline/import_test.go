@@ -98,8 +98,8 @@ func accounts(t *testing.T, pool *pgxpool.Pool) map[string]account {
 		       coalesce(fn.dept || ':' || ln.row_num, ''), coalesce(fp.dept || ':' || lp.row_num, ''),
 		       (SELECT count(*) FROM account_lineage l WHERE l.account_id = a.id)
 		FROM account a
-		LEFT JOIN account_lineage ln ON ln.id = a.name_source LEFT JOIN source_file fn ON fn.id = ln.file_id
-		LEFT JOIN account_lineage lp ON lp.id = a.phone_source LEFT JOIN source_file fp ON fp.id = lp.file_id`)
+		LEFT JOIN account_lineage ln ON ln.account_id = a.id AND ln.id = a.name_source LEFT JOIN source_file fn ON fn.id = ln.file_id
+		LEFT JOIN account_lineage lp ON lp.account_id = a.id AND lp.id = a.phone_source LEFT JOIN source_file fp ON fp.id = lp.file_id`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,9 +69,9 @@ func Goldens(ctx context.Context, db DB, opts GoldenOptions, fn func(*Golden) er
 		       fa.dept, fa.sha256, la.row_num, la.source_key,
 		       coalesce(lc.n, 0), `+sealed+`
 		FROM account a
-		LEFT JOIN account_lineage ln ON ln.id = a.name_source LEFT JOIN source_file fn ON fn.id = ln.file_id
-		LEFT JOIN account_lineage lp ON lp.id = a.phone_source LEFT JOIN source_file fp ON fp.id = lp.file_id
-		LEFT JOIN account_lineage la ON la.id = a.address_source LEFT JOIN source_file fa ON fa.id = la.file_id
+		LEFT JOIN account_lineage ln ON ln.account_id = a.id AND ln.id = a.name_source LEFT JOIN source_file fn ON fn.id = ln.file_id
+		LEFT JOIN account_lineage lp ON lp.account_id = a.id AND lp.id = a.phone_source LEFT JOIN source_file fp ON fp.id = lp.file_id
+		LEFT JOIN account_lineage la ON la.account_id = a.id AND la.id = a.address_source LEFT JOIN source_file fa ON fa.id = la.file_id
 		LEFT JOIN (SELECT account_id, count(*) AS n FROM account_lineage GROUP BY account_id) lc ON lc.account_id = a.id
 		ORDER BY a.id`)
 	if err != nil {

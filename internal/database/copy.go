@@ -1,0 +1,199 @@
+package database
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// CopyRow encodes one row of a binary COPY. Each method appends one field,
+// in the order of the COPY's columns, in PostgreSQL's binary wire format;
+// the caller must use the method matching the column's type (Int64 for
+// bigint, Int32 for int, …): binary COPY does not convert.
+//
+// Encoding rows by hand instead of through pgx's CopyFrom([]any) avoids
+// boxing every value and planning its encoding per row; for the millions of
+// rows of an import that is most of the client's work during a load.
+type CopyRow struct {
+	buf []byte
+}
+
+func (r *CopyRow) field(n int) { r.buf = binary.BigEndian.AppendUint32(r.buf, uint32(n)) }
+
+// Null appends SQL NULL.
+func (r *CopyRow) Null() { r.buf = binary.BigEndian.AppendUint32(r.buf, 0xFFFFFFFF) }
+
+// Int64 appends a bigint.
+func (r *CopyRow) Int64(v int64) {
+	r.field(8)
+	r.buf = binary.BigEndian.AppendUint64(r.buf, uint64(v))
+}
+
+// Int64Ptr appends a bigint, or NULL for nil.
+func (r *CopyRow) Int64Ptr(v *int64) {
+	if v == nil {
+		r.Null()
+		return
+	}
+	r.Int64(*v)
+}
+
+// Int32 appends an int (int4).
+func (r *CopyRow) Int32(v int32) {
+	r.field(4)
+	r.buf = binary.BigEndian.AppendUint32(r.buf, uint32(v))
+}
+
+// Bool appends a boolean.
+func (r *CopyRow) Bool(v bool) {
+	r.field(1)
+	if v {
+		r.buf = append(r.buf, 1)
+	} else {
+		r.buf = append(r.buf, 0)
+	}
+}
+
+// Text appends a text value (UTF-8).
+func (r *CopyRow) Text(s string) {
+	r.field(len(s))
+	r.buf = append(r.buf, s...)
+}
+
+// Bytea appends a bytea, or NULL for nil.
+func (r *CopyRow) Bytea(b []byte) {
+	if b == nil {
+		r.Null()
+		return
+	}
+	r.field(len(b))
+	r.buf = append(r.buf, b...)
+}
+
+// ByteaFunc appends a bytea of n bytes written by fill, which appends
+// exactly n bytes to its argument and returns it: values such as
+// ciphertexts are written straight into the row.
+func (r *CopyRow) ByteaFunc(n int, fill func([]byte) []byte) {
+	r.field(n)
+	start := len(r.buf)
+	r.buf = fill(r.buf)
+	if len(r.buf)-start != n {
+		panic(fmt.Sprintf("database: ByteaFunc wrote %d bytes, announced %d", len(r.buf)-start, n))
+	}
+}
+
+// pgEpoch is where PostgreSQL's binary dates and timestamps count from.
+var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const pgEpochDays = 10957 // days from 1970-01-01 to 2000-01-01
+
+// Date appends a date given as days since the Unix epoch.
+func (r *CopyRow) Date(unixDays int32) { r.Int32(unixDays - pgEpochDays) }
+
+// TimestampMilli appends a timestamptz given as Unix milliseconds.
+func (r *CopyRow) TimestampMilli(ms int64) {
+	r.Int64(ms*1000 - pgEpoch.UnixMicro())
+}
+
+// Raw appends a field already encoded (see EncodeTextArray).
+func (r *CopyRow) Raw(field []byte) { r.buf = append(r.buf, field...) }
+
+// EncodeTextArray returns the binary COPY field (length included) of a
+// one-dimensional text[]: constant arrays are encoded once.
+func EncodeTextArray(elems []string) []byte {
+	var body []byte
+	if len(elems) == 0 { // no dimensions: the empty array
+		body = binary.BigEndian.AppendUint32(body, 0)
+		body = binary.BigEndian.AppendUint32(body, 0)
+		body = binary.BigEndian.AppendUint32(body, textOID)
+	} else {
+		body = binary.BigEndian.AppendUint32(body, 1) // dimensions
+		body = binary.BigEndian.AppendUint32(body, 0) // no NULLs
+		body = binary.BigEndian.AppendUint32(body, textOID)
+		body = binary.BigEndian.AppendUint32(body, uint32(len(elems)))
+		body = binary.BigEndian.AppendUint32(body, 1) // lower bound
+	}
+	for _, e := range elems {
+		body = binary.BigEndian.AppendUint32(body, uint32(len(e)))
+		body = append(body, e...)
+	}
+	return append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body...)
+}
+
+const textOID = 25
+
+// copyReader is the io.Reader of a binary COPY: it asks next for rows as
+// PostgreSQL takes the bytes, so no more than a chunk is held at a time.
+type copyReader struct {
+	cols   int
+	next   func(*CopyRow) (bool, error)
+	row    CopyRow
+	off    int
+	rows   int64
+	done   bool
+	header bool
+	err    error // the producer's, returned instead of the COPY's failure
+}
+
+var copyHeader = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
+
+const copyChunk = 256 << 10
+
+func (c *copyReader) Read(p []byte) (int, error) {
+	for len(c.row.buf)-c.off < len(p) && !c.done {
+		if c.off > 0 { // keep the buffer from growing: drop what was read
+			c.row.buf = c.row.buf[:copy(c.row.buf, c.row.buf[c.off:])]
+			c.off = 0
+		}
+		if !c.header {
+			c.row.buf = append(c.row.buf, copyHeader...)
+			c.header = true
+		}
+		for len(c.row.buf) < copyChunk {
+			mark := len(c.row.buf)
+			c.row.buf = binary.BigEndian.AppendUint16(c.row.buf, uint16(c.cols))
+			ok, err := c.next(&c.row)
+			if err != nil {
+				c.err = err
+				return 0, err
+			}
+			if !ok {
+				c.row.buf = binary.BigEndian.AppendUint16(c.row.buf[:mark], 0xFFFF) // trailer
+				c.done = true
+				break
+			}
+			c.rows++
+		}
+	}
+	if c.off == len(c.row.buf) {
+		return 0, io.EOF
+	}
+	n := copy(p, c.row.buf[c.off:])
+	c.off += n
+	return n, nil
+}
+
+// CopyBinary COPYs into table the rows that next encodes, one per call,
+// until next returns false, and returns how many rows PostgreSQL took.
+// next must append exactly one field per column, in order.
+func CopyBinary(ctx context.Context, tx pgx.Tx, table string, cols []string, next func(*CopyRow) (bool, error)) (int64, error) {
+	quoted := make([]string, len(cols))
+	for i, c := range cols {
+		quoted[i] = pgx.Identifier{c}.Sanitize()
+	}
+	sql := fmt.Sprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", pgx.Identifier{table}.Sanitize(), strings.Join(quoted, ", "))
+	r := &copyReader{cols: len(cols), next: next}
+	tag, err := tx.Conn().PgConn().CopyFrom(ctx, r, sql)
+	if r.err != nil {
+		err = r.err
+	}
+	if err != nil {
+		return 0, fmt.Errorf("copy into %s: %w", table, err)
+	}
+	return tag.RowsAffected(), nil
+}
