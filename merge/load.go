@@ -135,9 +135,7 @@ type loader struct {
 	cfg   Config
 	runID int64
 	files map[fileKey]int32
-	// newIDs is the range of the new accounts' ids; updated the ids of the
-	// existing accounts the run changes.
-	newIDs  [2]int64
+	// updated are the ids of the existing accounts the run changes.
 	updated []int64
 	// lastFile caches fileID's last answer.
 	lastFile struct {
@@ -251,11 +249,9 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 
 	// Decide every person: new account, update, or unchanged.
 	slices.Sort(accountIDs)
-	if len(accountIDs) > 0 {
-		l.newIDs = [2]int64{accountIDs[0], accountIDs[len(accountIDs)-1]}
-	}
 	personAccount := make([]int64, len(in.Persons))
-	var updates, conflicts [][]any
+	var updates [][]any
+	var conflicts []conflict
 	for _, i := range order {
 		p := &in.Persons[i]
 		ex := have[string(crypt[i].bidx)]
@@ -302,11 +298,7 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 		return led, err
 	}
 	l.step("conflicts")
-	rejects := make([][]any, len(in.Rejects))
-	for i, r := range in.Rejects {
-		rejects[i] = []any{l.runID, fileIDs[fileKey{r.Dept, r.File}], r.Row, r.SourceKey, string(r.Code), string(r.Field), r.Value}
-	}
-	if err := l.copy(ctx, "import_reject", []string{"run_id", "file_id", "row_num", "source_key", "code", "field", "value"}, rejects); err != nil {
+	if err := l.copyRejects(ctx); err != nil {
 		return led, err
 	}
 	for _, f := range in.Files {
@@ -442,9 +434,8 @@ func (l *loader) existing(ctx context.Context, crypt []personCrypt) (map[string]
 	if _, err := l.tx.Exec(ctx, `CREATE TEMP TABLE stage_key (bidx bytea NOT NULL) ON COMMIT DROP`); err != nil {
 		return nil, err
 	}
-	if _, err := l.tx.CopyFrom(ctx, pgx.Identifier{"stage_key"}, []string{"bidx"},
-		pgx.CopyFromSlice(len(crypt), func(i int) ([]any, error) { return []any{crypt[i].bidx}, nil })); err != nil {
-		return nil, fmt.Errorf("stage keys: %w", err)
+	if err := copyAll(ctx, l.tx, "stage_key", []string{"bidx"}, crypt, func(r *database.CopyRow, c *personCrypt) { r.Bytea(c.bidx) }); err != nil {
+		return nil, err
 	}
 	rows, err := l.tx.Query(ctx, `
 		SELECT a.id, a.id_bidx, a.phone_verified, a.name, a.phone_bidx, a.address,
@@ -601,8 +592,8 @@ func (l *loader) copyAccounts(ctx context.Context, order []int32, accounts []int
 		p := &l.in.Persons[i]
 		r.Int64(accounts[i])
 		r.Bytea(crypt[i].bidx)
-		r.ByteaFunc(k.SealedLen(len(p.ID)), func(b []byte) []byte { return k.AppendSeal(b, []byte(p.ID), idAAD) })
-		r.Text(pii.MaskID(p.ID))
+		r.ByteaFunc(k.SealedLen(len(p.ID)), func(b []byte) []byte { return k.AppendSealString(b, p.ID, idAAD) })
+		r.TextFunc(func(b []byte) []byte { return pii.AppendMaskID(b, p.ID) })
 		r.Text(p.IDType)
 		r.Text(p.Name.Value)
 		r.Text(p.Gender)
@@ -612,9 +603,9 @@ func (l *loader) copyAccounts(ctx context.Context, order []int32, accounts []int
 			r.Null()
 		}
 		if ph := p.Phone.Value; ph != "" {
-			r.ByteaFunc(k.SealedLen(len(ph)), func(b []byte) []byte { return k.AppendSeal(b, []byte(ph), phoneAAD) })
+			r.ByteaFunc(k.SealedLen(len(ph)), func(b []byte) []byte { return k.AppendSealString(b, ph, phoneAAD) })
 			r.ByteaFunc(pii.BlindIndexLen, func(b []byte) []byte { return k.AppendBlindIndex(b, string(schemas.FieldPhone), ph) })
-			r.Text(pii.MaskPhone(ph))
+			r.TextFunc(func(b []byte) []byte { return pii.AppendMaskPhone(b, ph) })
 		} else {
 			r.Null()
 			r.Null()
@@ -848,7 +839,7 @@ func (l *loader) applyUpdates(ctx context.Context, updates [][]any) error {
 // conflictRows lists the conflicts of a person: different names (in this
 // run, or against the stored name), and departments' genders or birth dates
 // that disagree with the ID number.
-func conflictRows(accountID int64, p *Person, stored *Candidate) [][]any {
+func conflictRows(accountID int64, p *Person, stored *Candidate) []conflict {
 	type src struct {
 		Dept string `json:"dept"`
 		File string `json:"file_sha256"`
@@ -859,7 +850,7 @@ func conflictRows(accountID int64, p *Person, stored *Candidate) [][]any {
 		Source string `json:"source,omitempty"`
 		From   []src  `json:"sources,omitempty"`
 	}
-	var out [][]any
+	var out []conflict
 	names := p.Names
 	if len(names) == 0 {
 		names = []Candidate{p.Name}
@@ -878,7 +869,7 @@ func conflictRows(accountID int64, p *Person, stored *Candidate) [][]any {
 			cs = append(cs, cand{Value: n.Value, From: []src{{n.Dept, n.File, n.Row}}})
 		}
 		b, _ := json.Marshal(cs)
-		out = append(out, []any{accountID, string(schemas.FieldName), string(b)})
+		out = append(out, conflict{accountID, schemas.FieldName, string(b)})
 	}
 	for _, f := range []schemas.Field{schemas.FieldGender, schemas.FieldBirthDate} {
 		var cs []cand
@@ -896,25 +887,76 @@ func conflictRows(accountID int64, p *Person, stored *Candidate) [][]any {
 		}
 		cs = append([]cand{{Value: idValue, Source: "id_number"}}, cs...)
 		b, _ := json.Marshal(cs)
-		out = append(out, []any{accountID, string(f), string(b)})
+		out = append(out, conflict{accountID, f, string(b)})
 	}
 	return out
 }
 
-func (l *loader) insertConflicts(ctx context.Context, rows [][]any) (int64, error) {
-	if len(rows) == 0 {
+// conflict is a conflict for review: the competing values of a field of
+// an account, as JSON.
+type conflict struct {
+	account    int64
+	field      schemas.Field
+	candidates string
+}
+
+// insertConflicts stores the run's conflicts; a conflict already recorded
+// (the same candidates) is not recorded again.
+func (l *loader) insertConflicts(ctx context.Context, cs []conflict) (int64, error) {
+	if len(cs) == 0 {
 		return 0, nil
 	}
-	if _, err := l.tx.Exec(ctx, `CREATE TEMP TABLE stage_conflict (account_id bigint, field text, candidates jsonb) ON COMMIT DROP`); err != nil {
+	if _, err := l.tx.Exec(ctx, `CREATE TEMP TABLE stage_conflict (account_id bigint, field text, candidates text) ON COMMIT DROP`); err != nil {
 		return 0, err
 	}
-	if err := l.copy(ctx, "stage_conflict", []string{"account_id", "field", "candidates"}, rows); err != nil {
+	if err := copyAll(ctx, l.tx, "stage_conflict", []string{"account_id", "field", "candidates"}, cs, func(r *database.CopyRow, c *conflict) {
+		r.Int64(c.account)
+		r.Text(string(c.field))
+		r.Text(c.candidates)
+	}); err != nil {
 		return 0, err
 	}
 	tag, err := l.tx.Exec(ctx, `INSERT INTO merge_conflict (account_id, field, candidates, run_id)
-		SELECT account_id, field, candidates, $1 FROM stage_conflict
+		SELECT account_id, field, candidates::jsonb, $1 FROM stage_conflict
 		ON CONFLICT (account_id, field, md5(candidates::text)) DO NOTHING`, l.runID)
 	return tag.RowsAffected(), err
+}
+
+// copyRejects stores the run's rejected rows.
+func (l *loader) copyRejects(ctx context.Context) error {
+	return copyAll(ctx, l.tx, "import_reject", []string{"run_id", "file_id", "row_num", "source_key", "code", "field", "value"}, l.in.Rejects,
+		func(w *database.CopyRow, r *Reject) {
+			w.Int64(l.runID)
+			w.Int32(l.fileID(r.Dept, r.File))
+			w.Int64(r.Row)
+			w.Text(r.SourceKey)
+			w.Text(string(r.Code))
+			w.Text(string(r.Field))
+			w.Text(r.Value)
+		})
+}
+
+// copyAll COPYs every element of rows, encoded by encode, into table.
+func copyAll[T any](ctx context.Context, tx pgx.Tx, table string, cols []string, rows []T, encode func(*database.CopyRow, *T)) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	i := 0
+	n, err := database.CopyBinary(ctx, tx, table, cols, func(r *database.CopyRow) (bool, error) {
+		if i == len(rows) {
+			return false, nil
+		}
+		encode(r, &rows[i])
+		i++
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	if n != int64(len(rows)) {
+		return fmt.Errorf("copy into %s: %d of %d rows", table, n, len(rows))
+	}
+	return nil
 }
 
 func (l *loader) copy(ctx context.Context, table string, cols []string, rows [][]any) error {
@@ -980,30 +1022,35 @@ func (l *loader) checkLedger(ctx context.Context, led *Ledger, files map[fileKey
 	if led.Persons != led.New+led.Updated+led.Unchanged {
 		problems = append(problems, fmt.Sprintf("persons %d != new %d + updated %d + unchanged %d", led.Persons, led.New, led.Updated, led.Unchanged))
 	}
-	// Every lineage row of the run points at an account. (The new accounts
-	// are the ones counted: COPY reported as many rows as were new.)
+	// Every lineage row and conflict of the run points at an account. (The
+	// new accounts are the ones counted: COPY reported as many rows as
+	// were new.)
 	var orphans, foreign int64
-	if err := l.tx.QueryRow(ctx, `SELECT count(*) FROM account_lineage l
-		WHERE l.run_id = $1 AND NOT EXISTS (SELECT 1 FROM account a WHERE a.id = l.account_id)`, l.runID).Scan(&orphans); err != nil {
+	if err := l.tx.QueryRow(ctx, `SELECT
+		(SELECT count(*) FROM account_lineage l WHERE l.run_id = $1 AND NOT EXISTS (SELECT 1 FROM account a WHERE a.id = l.account_id)) +
+		(SELECT count(*) FROM merge_conflict c WHERE c.run_id = $1 AND NOT EXISTS (SELECT 1 FROM account a WHERE a.id = c.account_id))`,
+		l.runID).Scan(&orphans); err != nil {
 		return err
 	}
 	if orphans > 0 {
-		problems = append(problems, fmt.Sprintf("%d of the run's lineage rows have no account", orphans))
+		problems = append(problems, fmt.Sprintf("%d of the run's lineage rows and conflicts have no account", orphans))
 	}
-	// Every surviving value of the accounts the run wrote comes from a
-	// lineage row of that same account. Accounts and their lineage are
-	// both stored in account order: one merge join walks them together.
-	if _, err := l.tx.Exec(ctx, `SET LOCAL enable_hashjoin = off`); err != nil {
+	// Every surviving value of the existing accounts the run changed comes
+	// from a lineage row of that same account: their sources mix rows of
+	// earlier runs with this one's. (A new account's sources are found
+	// among the rows written with it, and nowhere else.) Few accounts:
+	// index probes.
+	if _, err := l.tx.Exec(ctx, `SET LOCAL enable_nestloop = on`); err != nil {
 		return err
 	}
 	if err := l.tx.QueryRow(ctx, `SELECT count(*) FROM (
 		SELECT a.id FROM account a LEFT JOIN account_lineage l ON l.account_id = a.id
-		WHERE (a.id BETWEEN $2 AND $3 OR a.id = ANY($4)) AND a.updated_run = $1
+		WHERE a.id = ANY($1)
 		GROUP BY a.id
 		HAVING NOT coalesce(bool_or(l.id = a.name_source) OR a.name_source IS NULL, false)
 		    OR NOT coalesce(bool_or(l.id = a.phone_source) OR a.phone_source IS NULL, false)
 		    OR NOT coalesce(bool_or(l.id = a.address_source) OR a.address_source IS NULL, false)) bad`,
-		l.runID, l.newIDs[0], l.newIDs[1], l.updated).Scan(&foreign); err != nil {
+		l.updated).Scan(&foreign); err != nil {
 		return err
 	}
 	if foreign > 0 {

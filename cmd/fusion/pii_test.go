@@ -106,6 +106,10 @@ func TestNoClearIDsOrPhones(t *testing.T) {
 		}
 		if strings.HasSuffix(path, "-feedback.xlsx") {
 			feedback++
+			// They hold ID numbers: never readable by other users.
+			if info, err := d.Info(); err != nil || info.Mode().Perm()&0o007 != 0 {
+				t.Errorf("%s: mode %v, want no access for others (err %v)", path, info.Mode(), err)
+			}
 			return nil
 		}
 		b, err := os.ReadFile(path)

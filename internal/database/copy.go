@@ -87,6 +87,15 @@ func (r *CopyRow) ByteaFunc(n int, fill func([]byte) []byte) {
 	}
 }
 
+// TextFunc appends a text value written by fill, which appends it to its
+// argument and returns it.
+func (r *CopyRow) TextFunc(fill func([]byte) []byte) {
+	start := len(r.buf)
+	r.field(0)
+	r.buf = fill(r.buf)
+	binary.BigEndian.PutUint32(r.buf[start:], uint32(len(r.buf)-start-4))
+}
+
 // pgEpoch is where PostgreSQL's binary dates and timestamps count from.
 var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 

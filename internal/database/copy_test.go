@@ -35,7 +35,11 @@ func TestCopyBinary(t *testing.T) {
 		r.Int64(int64(i) - 1<<40)
 		r.Int32(int32(-i))
 		r.Bool(i%2 == 0)
-		r.Text(fmt.Sprintf("%d·%s", i, long[:3*(i%100)]))
+		if s := fmt.Sprintf("%d·%s", i, long[:3*(i%100)]); i%2 == 0 {
+			r.Text(s)
+		} else {
+			r.TextFunc(func(b []byte) []byte { return append(b, s...) })
+		}
 		if i%3 == 0 {
 			r.Bytea(nil)
 		} else {

@@ -7,6 +7,8 @@ package feedback
 import (
 	"cmp"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -76,10 +78,36 @@ func Write(path string, wb Workbook) (err error) {
 			}
 		}
 	}
-	if err := f.SaveAs(path); err != nil {
+	if err := save(f, path); err != nil {
 		return fmt.Errorf("feedback %s: %w", path, err)
 	}
 	return nil
+}
+
+// save writes the workbook readable by its owner and group only (it holds
+// the department's ID numbers), through a temporary file renamed into
+// place: a department never finds half a workbook.
+func save(f *excelize.File, path string) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := tmp.Chmod(0o640); err != nil {
+		return err
+	}
+	if err := f.Write(tmp); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 func sortRows(rows []Row) {

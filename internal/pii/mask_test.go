@@ -21,6 +21,8 @@ func TestMask(t *testing.T) {
 		{"id_sci", MaskID, "4.60102E+17", "4*****7"},
 		{"phone", MaskPhone, "13912349071", "139****9071"},
 		{"phone_short", MaskPhone, "12345", "****"},
+		{"phone_fullwidth", MaskPhone, "１３９１２３４９０７１", "１３９****９０７１"},
+		{"id_multibyte", MaskID, "港１２３", "港*****３"},
 		{"name", MaskName, "hikari", "hi****"},
 		{"name_cjk", MaskName, "张三丰", "张三****"},
 		{"name_short", MaskName, "张", "张****"},

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"unsafe"
 )
 
 // Keyring seals sensitive values at rest (AES-256-GCM) and computes their
@@ -136,6 +137,12 @@ func (k *Keyring) Seal(plaintext, aad []byte) []byte {
 func (k *Keyring) SealedLen(n int) int {
 	aead := k.aeads[k.active]
 	return 2 + len(k.active) + aead.NonceSize() + n + aead.Overhead()
+}
+
+// AppendSealString is AppendSeal of a string, without copying it.
+func (k *Keyring) AppendSealString(dst []byte, plaintext string, aad []byte) []byte {
+	// The AEAD only reads its plaintext.
+	return k.AppendSeal(dst, unsafe.Slice(unsafe.StringData(plaintext), len(plaintext)), aad)
 }
 
 // AppendSeal appends the sealed form of plaintext to dst (SealedLen

@@ -191,17 +191,39 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 	done()
 	t = time.Now()
 	done = stage(fmt.Sprintf("load %d persons in one transaction", len(in.Persons)))
+	// The workbooks are written while PostgreSQL loads, into a folder of
+	// their own that takes their place only if the run commits.
+	if err := os.MkdirAll(cfg.OutDir, 0o750); err != nil {
+		return res, err
+	}
+	pending, err := os.MkdirTemp(cfg.OutDir, ".pending-feedback-")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(pending)
+	var books []string
+	var booksErr error
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		books, booksErr = sink.findings.WriteFeedback(pending, told)
+	}()
 	res.Ledger, err = merge.Load(ctx, pool, in, merge.Config{Keyring: cfg.Keyring, DryRun: cfg.DryRun, Logger: cfg.Logger})
+	<-written
 	if err != nil {
 		return res, err
 	}
 	res.LoadSeconds = time.Since(t).Seconds()
 	done()
-	if err := os.MkdirAll(cfg.OutDir, 0o750); err != nil {
-		return res, err
+	if booksErr != nil {
+		return res, booksErr
 	}
-	if res.Feedback, err = sink.findings.WriteFeedback(cfg.OutDir, told); err != nil {
-		return res, err
+	for _, b := range books {
+		p := filepath.Join(cfg.OutDir, filepath.Base(b))
+		if err := os.Rename(b, p); err != nil {
+			return res, err
+		}
+		res.Feedback = append(res.Feedback, p)
 	}
 	name := fmt.Sprintf("run-%d.json", res.Ledger.RunID)
 	if cfg.DryRun {

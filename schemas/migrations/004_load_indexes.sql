@@ -23,3 +23,10 @@ CREATE INDEX account_lineage_file ON account_lineage USING brin (file_id, run_id
 -- fused accounts writes nothing into this index.
 DROP INDEX account_phone_bidx;
 CREATE INDEX account_phone_bidx ON account (phone_bidx) WHERE phone_verified;
+
+-- Conflicts and rejects are written by the thousand per run: like lineage,
+-- they carry no FOREIGN KEY (a trigger per row cost more than the insert)
+-- and each run checks them set-based before it commits.
+ALTER TABLE merge_conflict DROP CONSTRAINT merge_conflict_account_id_fkey;
+ALTER TABLE merge_conflict DROP CONSTRAINT merge_conflict_run_id_fkey;
+ALTER TABLE import_reject DROP CONSTRAINT import_reject_file_id_fkey;
