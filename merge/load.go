@@ -223,13 +223,13 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 			newPersons++
 		}
 	}
-	// Account ids come from the sequence the login service shares; taking
-	// them one by one is slow, so it runs on another connection while this
-	// one reserves the lineage block.
+	// Account ids come from the sequence the login service shares: they
+	// are reserved on another connection, in a transaction of their own,
+	// while this one reserves the lineage block.
 	reserved := make(chan reservation, 1)
 	go func() {
-		ids, err := reserveAccounts(ctx, l.pool, newPersons)
-		reserved <- reservation{ids, err}
+		first, err := reserveAccounts(ctx, l.pool, newPersons)
+		reserved <- reservation{first, err}
 	}()
 	// Persons are written in blind index order: new accounts get ascending
 	// ids in that order, so the primary key and the unique blind index grow
@@ -244,11 +244,10 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 	if res.err != nil {
 		return led, res.err
 	}
-	accountIDs := res.ids
+	nextAccount := res.first
 	l.step("reserve")
 
 	// Decide every person: new account, update, or unchanged.
-	slices.Sort(accountIDs)
 	personAccount := make([]int64, len(in.Persons))
 	var updates [][]any
 	var conflicts []conflict
@@ -256,7 +255,7 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 		p := &in.Persons[i]
 		ex := have[string(crypt[i].bidx)]
 		if ex == nil {
-			personAccount[i], accountIDs = accountIDs[0], accountIDs[1:]
+			personAccount[i], nextAccount = nextAccount, nextAccount+1
 			led.New++
 		} else {
 			personAccount[i] = ex.id
@@ -527,27 +526,45 @@ func (l *loader) lineageIDs(ctx context.Context, files map[fileKey]int32) (map[l
 }
 
 type reservation struct {
-	ids []int64
-	err error
+	first int64
+	err   error
 }
 
-// reserveAccounts takes n ids of the account sequence. The login service
-// takes ids from it too (registrations), so each id is its own nextval;
-// nextval is not transactional, so any connection will do.
-func reserveAccounts(ctx context.Context, pool *pgxpool.Pool, n int64) ([]int64, error) {
+// reserveAccounts takes a block of n consecutive ids of the account
+// sequence and returns the first. The login service takes ids from the
+// same sequence (registrations), one nextval at a time: ALTER SEQUENCE
+// holds their nextval for the few milliseconds of this short transaction
+// (the increment it sets is the one the sequence has), so the block can be
+// taken with one setval instead of n nextvals. Like nextval, the block is
+// not given back if the run rolls back.
+func reserveAccounts(ctx context.Context, pool *pgxpool.Pool, n int64) (first int64, err error) {
 	if n == 0 {
-		return nil, nil
+		return 0, nil
 	}
-	var seq string
-	if err := pool.QueryRow(ctx, `SELECT pg_get_serial_sequence('account', 'id')`).Scan(&seq); err != nil {
-		return nil, err
-	}
-	var ids []int64
-	err := pool.QueryRow(ctx, `SELECT array_agg(nextval($1::regclass)) FROM generate_series(1, $2)`, seq, n).Scan(&ids)
+	err = database.Transact(ctx, pool, func(tx pgx.Tx) error {
+		var seq string
+		if err := tx.QueryRow(ctx, `SELECT pg_get_serial_sequence('account', 'id')`).Scan(&seq); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `ALTER SEQUENCE `+seq+` INCREMENT BY 1`); err != nil {
+			return err
+		}
+		var last int64
+		var called bool
+		if err := tx.QueryRow(ctx, `SELECT last_value, is_called FROM `+seq).Scan(&last, &called); err != nil {
+			return err
+		}
+		first = last
+		if called {
+			first++
+		}
+		_, err := tx.Exec(ctx, `SELECT setval($1::regclass, $2)`, seq, first+n-1)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("reserve account ids: %w", err)
+		return 0, fmt.Errorf("reserve account ids: %w", err)
 	}
-	return ids, nil
+	return first, nil
 }
 
 // reserveLineage takes a block of n lineage ids and returns the first.
