@@ -1,17 +1,12 @@
 package merge
 
 import (
-	"bytes"
-	"cmp"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -87,6 +82,10 @@ type Config struct {
 	DryRun bool
 	// Logger; default discards.
 	Logger *slog.Logger
+	// Idle, if set, is called once the new accounts are sent: the rest of
+	// the load is mostly PostgreSQL's work, so work started then uses the
+	// CPU the load leaves free instead of slowing it down.
+	Idle func()
 }
 
 // ErrLedger is wrapped when the ledger does not balance against the
@@ -206,8 +205,7 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 		return led, err
 	}
 	l.files = fileIDs
-	crypt := l.seal()
-	have, err := l.existing(ctx, crypt)
+	have, err := l.existing(ctx)
 	if err != nil {
 		return led, err
 	}
@@ -219,7 +217,7 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 
 	var newPersons int64
 	for i := range in.Persons {
-		if have[string(crypt[i].bidx)] == nil {
+		if have[string(in.Persons[i].Key[:])] == nil {
 			newPersons++
 		}
 	}
@@ -231,12 +229,11 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 		first, err := reserveAccounts(ctx, l.pool, newPersons)
 		reserved <- reservation{first, err}
 	}()
-	// Persons are written in blind index order: new accounts get ascending
-	// ids in that order, so the primary key and the unique blind index grow
-	// at their right edge, and so do the lineage rows written account by
+	// Persons come in blind index order: new accounts get ascending ids in
+	// that order, so the primary key and the unique blind index grow at
+	// their right edge, and so do the lineage rows written account by
 	// account.
-	order := blindIndexOrder(crypt)
-	lines, newLines, err := l.assignLineage(ctx, order, stored)
+	lines, newLines, err := l.assignLineage(ctx, stored)
 	if err != nil {
 		return led, err
 	}
@@ -251,16 +248,15 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 	personAccount := make([]int64, len(in.Persons))
 	var updates [][]any
 	var conflicts []conflict
-	for _, i := range order {
+	for i := range in.Persons {
 		p := &in.Persons[i]
-		ex := have[string(crypt[i].bidx)]
+		ex := have[string(p.Key[:])]
 		if ex == nil {
 			personAccount[i], nextAccount = nextAccount, nextAccount+1
 			led.New++
 		} else {
 			personAccount[i] = ex.id
-			src := func(c Candidate) *int64 { return lines.source(i, p, c) }
-			if row, changed := l.update(ex.id, ex, p, src); changed {
+			if row, changed := l.update(ex.id, ex, p, lines.sources(i, p)); changed {
 				led.Updated++
 				updates = append(updates, row)
 				l.updated = append(l.updated, ex.id)
@@ -281,15 +277,18 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 
 	// Stream the new accounts, then the lineage rows, into binary COPY: no
 	// row is held in memory longer than it takes to send it.
-	if err := l.copyAccounts(ctx, order, personAccount, crypt, have, lines, newPersons); err != nil {
+	if err := l.copyAccounts(ctx, personAccount, have, lines, newPersons); err != nil {
 		return led, err
 	}
 	l.step("copy_accounts")
+	if l.cfg.Idle != nil {
+		l.cfg.Idle()
+	}
 	if err := l.applyUpdates(ctx, updates); err != nil {
 		return led, err
 	}
 	l.step("updates")
-	if err := l.copyLineage(ctx, order, personAccount, lines, newLines); err != nil {
+	if err := l.copyLineage(ctx, personAccount, lines, newLines); err != nil {
 		return led, err
 	}
 	l.step("copy_lineage")
@@ -379,61 +378,13 @@ func (l *loader) sourceFiles(ctx context.Context) (map[fileKey]int32, error) {
 	return out, nil
 }
 
-// personCrypt is a person's blind index. Sealed values are made while the
-// rows stream into COPY, so they never pile up in memory and the sealing
-// runs while PostgreSQL inserts.
-type personCrypt struct {
-	bidx []byte
-}
-
-// seal computes every person's blind index, on all cores, into one
-// buffer.
-func (l *loader) seal() []personCrypt {
-	out := make([]personCrypt, len(l.in.Persons))
-	buf := make([]byte, len(out)*pii.BlindIndexLen)
-	k := l.cfg.Keyring
-	var wg sync.WaitGroup
-	workers := runtime.GOMAXPROCS(0)
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(out); i += workers {
-				b := buf[i*pii.BlindIndexLen : i*pii.BlindIndexLen : (i+1)*pii.BlindIndexLen]
-				out[i].bidx = k.AppendBlindIndex(b, string(schemas.FieldIDNumber), l.in.Persons[i].ID)
-			}
-		})
-	}
-	wg.Wait()
-	return out
-}
-
-// blindIndexOrder returns the persons' indexes in blind index order. The
-// first 8 bytes of an HMAC, as an integer, decide almost every comparison.
-func blindIndexOrder(crypt []personCrypt) []int32 {
-	type key struct {
-		prefix uint64
-		i      int32
-	}
-	keys := make([]key, len(crypt))
-	for i := range keys {
-		keys[i] = key{binary.BigEndian.Uint64(crypt[i].bidx), int32(i)}
-	}
-	slices.SortFunc(keys, func(a, b key) int {
-		return cmp.Or(cmp.Compare(a.prefix, b.prefix), bytes.Compare(crypt[a.i].bidx, crypt[b.i].bidx))
-	})
-	order := make([]int32, len(keys))
-	for i, k := range keys {
-		order[i] = k.i
-	}
-	return order
-}
-
 // existing loads the accounts that already exist for the run's persons,
 // with the sources of their surviving values.
-func (l *loader) existing(ctx context.Context, crypt []personCrypt) (map[string]*existing, error) {
+func (l *loader) existing(ctx context.Context) (map[string]*existing, error) {
 	if _, err := l.tx.Exec(ctx, `CREATE TEMP TABLE stage_key (bidx bytea NOT NULL) ON COMMIT DROP`); err != nil {
 		return nil, err
 	}
-	if err := copyAll(ctx, l.tx, "stage_key", []string{"bidx"}, crypt, func(r *database.CopyRow, c *personCrypt) { r.Bytea(c.bidx) }); err != nil {
+	if err := copyAll(ctx, l.tx, "stage_key", []string{"bidx"}, l.in.Persons, func(r *database.CopyRow, p *Person) { r.Bytea(p.Key[:]) }); err != nil {
 		return nil, err
 	}
 	rows, err := l.tx.Query(ctx, `
@@ -590,25 +541,25 @@ var accountColumns = []string{"id", "id_bidx", "id_sealed", "id_hint", "id_type"
 // copyAccounts COPYs the new accounts, in blind index order. Values are
 // sealed straight into the COPY buffer while PostgreSQL inserts the rows
 // sent before.
-func (l *loader) copyAccounts(ctx context.Context, order []int32, accounts []int64, crypt []personCrypt, have map[string]*existing, lines *lineTable, want int64) error {
+func (l *loader) copyAccounts(ctx context.Context, accounts []int64, have map[string]*existing, lines *lineTable, want int64) error {
 	if want == 0 {
 		return nil
 	}
 	k := l.cfg.Keyring
 	steps := database.EncodeTextArray(stepNames(schemas.FusedAccountSteps))
 	idAAD, phoneAAD := []byte(schemas.FieldIDNumber), []byte(schemas.FieldPhone)
-	x := 0
+	persons, next := l.in.Persons, 0
 	n, err := database.CopyBinary(ctx, l.tx, "account", accountColumns, func(r *database.CopyRow) (bool, error) {
-		for ; x < len(order) && have[string(crypt[order[x]].bidx)] != nil; x++ {
+		for ; next < len(persons) && have[string(persons[next].Key[:])] != nil; next++ {
 		}
-		if x == len(order) {
+		if next == len(persons) {
 			return false, nil
 		}
-		i := order[x]
-		x++
-		p := &l.in.Persons[i]
+		i := next
+		next++
+		p := &persons[i]
 		r.Int64(accounts[i])
-		r.Bytea(crypt[i].bidx)
+		r.Bytea(p.Key[:])
 		r.ByteaFunc(k.SealedLen(len(p.ID)), func(b []byte) []byte { return k.AppendSealString(b, p.ID, idAAD) })
 		r.TextFunc(func(b []byte) []byte { return pii.AppendMaskID(b, p.ID) })
 		r.Text(p.IDType)
@@ -632,9 +583,10 @@ func (l *loader) copyAccounts(ctx context.Context, order []int32, accounts []int
 		r.Text(string(schemas.StatusPendingCompletion))
 		r.Text(string(schemas.OriginFused))
 		r.Raw(steps)
-		r.Int64Ptr(lines.source(i, p, p.Name))
-		r.Int64Ptr(lines.source(i, p, p.Phone))
-		r.Int64Ptr(lines.source(i, p, p.Address))
+		src := lines.sources(i, p)
+		r.Int64Ptr(src.name)
+		r.Int64Ptr(src.phone)
+		r.Int64Ptr(src.address)
 		r.Int64(l.runID)
 		r.Int64(l.runID)
 		return true, nil
@@ -658,24 +610,24 @@ type lineTable struct {
 	first int64
 }
 
-// source returns the lineage id of the row a candidate of person i came
-// from, nil for an empty value.
-func (t *lineTable) source(i int32, p *Person, c Candidate) *int64 {
-	if c.Value == "" {
-		return nil
-	}
-	for j := range p.Rows {
-		if r := &p.Rows[j]; r.Row == c.Row && r.File == c.File && r.Dept == c.Dept {
-			return &t.ids[t.off[i]+j]
+// sources are the lineage ids of the rows a person's values came from;
+// nil for an empty value.
+type sources struct{ name, phone, address *int64 }
+
+func (t *lineTable) sources(i int, p *Person) sources {
+	at := func(j int32) *int64 {
+		if j < 0 {
+			return nil
 		}
+		return &t.ids[t.off[i]+int(j)]
 	}
-	panic(fmt.Sprintf("merge: a candidate of %s row %d is not among its person's rows", c.Dept, c.Row)) // candidates come from the rows
+	return sources{at(p.nameRow), at(p.phoneRow), at(p.addressRow)}
 }
 
 // assignLineage gives every input row its lineage id: the one stored for
 // it, or the next of a block reserved for the run, in the order the rows
 // are written (persons in blind index order, a person's rows together).
-func (l *loader) assignLineage(ctx context.Context, order []int32, stored map[lineageKey]int64) (*lineTable, int64, error) {
+func (l *loader) assignLineage(ctx context.Context, stored map[lineageKey]int64) (*lineTable, int64, error) {
 	persons := l.in.Persons
 	t := &lineTable{off: make([]int, len(persons)+1)}
 	for i := range persons {
@@ -693,7 +645,7 @@ func (l *loader) assignLineage(ctx context.Context, order []int32, stored map[li
 	if len(stored) > 0 {
 		for i := range persons {
 			for j := range persons[i].Rows {
-				if _, ok := storedID(&persons[i].Rows[j]); ok {
+				if _, ok := storedID(persons[i].Rows[j]); ok {
 					n--
 				}
 			}
@@ -705,10 +657,10 @@ func (l *loader) assignLineage(ctx context.Context, order []int32, stored map[li
 	}
 	t.first = first
 	next := first
-	for _, i := range order {
+	for i := range persons {
 		rows := persons[i].Rows
 		for j := range rows {
-			id, ok := storedID(&rows[j])
+			id, ok := storedID(rows[j])
 			if !ok {
 				id, next = next, next+1
 			}
@@ -719,23 +671,23 @@ func (l *loader) assignLineage(ctx context.Context, order []int32, stored map[li
 }
 
 // copyLineage COPYs the run's new lineage rows, account by account.
-func (l *loader) copyLineage(ctx context.Context, order []int32, accounts []int64, lines *lineTable, want int64) error {
+func (l *loader) copyLineage(ctx context.Context, accounts []int64, lines *lineTable, want int64) error {
 	if want == 0 {
 		return nil
 	}
-	x, j := 0, 0
+	persons := l.in.Persons
+	i, j := 0, 0
 	n, err := database.CopyBinary(ctx, l.tx, "account_lineage",
 		[]string{"id", "account_id", "run_id", "file_id", "row_num", "source_key", "priority", "record_updated_at"},
 		func(w *database.CopyRow) (bool, error) {
-			for x < len(order) {
-				i := order[x]
-				rows := l.in.Persons[i].Rows
+			for ; i < len(persons); i, j = i+1, 0 {
+				rows := persons[i].Rows
 				for ; j < len(rows); j++ {
 					id := lines.ids[lines.off[i]+j]
 					if id < lines.first {
 						continue // stored before
 					}
-					r := &rows[j]
+					r := rows[j]
 					j++
 					w.Int64(id)
 					w.Int64(accounts[i])
@@ -751,7 +703,6 @@ func (l *loader) copyLineage(ctx context.Context, order []int32, accounts []int6
 					}
 					return true, nil
 				}
-				x, j = x+1, 0
 			}
 			return false, nil
 		})
@@ -791,22 +742,21 @@ func stepNames(steps []schemas.Step) []string {
 
 // update merges the run's values into an existing account. Its status,
 // completion state and citizen-set values are never touched.
-func (l *loader) update(id int64, ex *existing, p *Person, src func(Candidate) *int64) ([]any, bool) {
+func (l *loader) update(id int64, ex *existing, p *Person, src sources) ([]any, bool) {
 	// won reports whether the run's candidate replaces the stored value,
 	// and the lineage id of its source.
-	won := func(f schemas.Field, stored, run Candidate, storedSrc *int64) (bool, *int64) {
+	won := func(f schemas.Field, stored, run Candidate, runSrc, storedSrc *int64) (bool, *int64) {
 		if run.Value == "" {
 			return false, nil
 		}
 		if best, _ := Survivorship[f].Best([]Candidate{stored, run}); best != run {
 			return false, nil
 		}
-		s := src(run)
-		return !sameSource(s, storedSrc), s
+		return !sameSource(runSrc, storedSrc), runSrc
 	}
-	setName, nameSrc := won(schemas.FieldName, ex.name, p.Name, ex.nameSrc)
-	setAddr, addrSrc := won(schemas.FieldAddress, ex.address, p.Address, ex.addrSrc)
-	setPhone, phoneSrc := won(schemas.FieldPhone, ex.phone, p.Phone, ex.phoneSrc)
+	setName, nameSrc := won(schemas.FieldName, ex.name, p.Name, src.name, ex.nameSrc)
+	setAddr, addrSrc := won(schemas.FieldAddress, ex.address, p.Address, src.address, ex.addrSrc)
+	setPhone, phoneSrc := won(schemas.FieldPhone, ex.phone, p.Phone, src.phone, ex.phoneSrc)
 	if !setName && !setPhone && !setAddr {
 		return nil, false
 	}

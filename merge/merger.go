@@ -1,6 +1,7 @@
 package merge
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"slices"
@@ -18,6 +19,8 @@ import (
 // Row is one accepted input row, as merge needs it.
 type Row struct {
 	ID, IDType, Name, Gender, Phone, Address string
+	// Key is the blind index of the ID number.
+	Key       Key
 	// Birth is days since the Unix epoch; HasBirth is false when unknown.
 	Birth     int32
 	HasBirth  bool
@@ -35,6 +38,10 @@ type Mismatch struct {
 	Source
 }
 
+// Key is a person's key: the blind index of the ID number, the store's
+// unique key of an account.
+type Key [pii.BlindIndexLen]byte
+
 // Merger collects the clean rows of a run from many files and goroutines
 // and groups them into persons. Grouping and survivorship give the same
 // persons whatever the order of files and rows.
@@ -47,10 +54,14 @@ type Merger struct {
 	// mismatch holds the mismatches by row number (with the file in each
 	// Mismatch): an integer key hashes far faster than a file hash.
 	mismatch map[int64][]Mismatch
+	keys     *pii.Keyring
 }
 
-// NewMerger returns an empty Merger.
-func NewMerger() *Merger { return &Merger{mismatch: map[int64][]Mismatch{}} }
+// NewMerger returns an empty Merger that keys persons by the blind index
+// of keys, the keyring of the store they are loaded into.
+func NewMerger(keys *pii.Keyring) *Merger {
+	return &Merger{mismatch: map[int64][]Mismatch{}, keys: keys}
+}
 
 // AddClean takes the rows of a CleanPerson record. It copies the values it
 // needs into one buffer per record and does not retain the record: a run
@@ -91,6 +102,7 @@ func (m *Merger) AddClean(rec arrow.Record) {
 	for i := range rows {
 		r := &rows[i]
 		r.ID, r.IDType, r.Name, r.Gender = take(id.Value(i)), take(idType.Value(i)), take(name.Value(i)), take(gender.Value(i))
+		m.keys.AppendBlindIndex(r.Key[:0], string(schemas.FieldIDNumber), r.ID)
 		// Free text may hold an ID number or phone in the wrong column:
 		// the store keeps it masked.
 		r.Phone, r.Address, r.SourceKey = take(phone.Value(i)), take(pii.Redact(addr.Value(i))), take(pii.Redact(key.Value(i)))
@@ -181,6 +193,7 @@ func (m *Merger) Rows() int {
 
 // Person is everything a run knows about one ID number.
 type Person struct {
+	Key    Key
 	ID     string
 	IDType string
 	Gender string
@@ -196,37 +209,71 @@ type Person struct {
 	// Mismatches are the departments' genders and birth dates that
 	// disagree with the ID number.
 	Mismatches []Mismatch
-	// Rows are the person's input rows, for lineage.
-	Rows []Row
+	// Rows are the person's input rows, for lineage. They point into the
+	// Merger's buffers: valid until Release.
+	Rows []*Row
+	// nameRow, phoneRow and addressRow are the indexes in Rows of the rows
+	// the values came from; -1 when the value is empty.
+	nameRow, phoneRow, addressRow int32
 }
 
 // Persons groups the collected rows by ID number and applies survivorship
-// within the run. Persons are sorted by ID number.
+// within the run. Persons are sorted by Key: the order in which the store
+// indexes them.
 func (m *Merger) Persons() []Person {
-	rows, groups := sortRows(m.chunks)
-	m.chunks = [][]Row{rows}
-	out := make([]Person, 0, groups)
+	rows := sortRows(m.chunks)
+	// Two halves, split between two ID numbers, on two goroutines, each
+	// filling its part of out.
+	mid := len(rows) / 2
+	for mid > 0 && mid < len(rows) && rows[mid].Key == rows[mid-1].Key {
+		mid++
+	}
+	first, second := groups(rows[:mid]), groups(rows[mid:])
+	out := make([]Person, first+second)
+	var wg sync.WaitGroup
+	wg.Go(func() { m.persons(rows[mid:], out[first:]) })
+	m.persons(rows[:mid], out[:first])
+	wg.Wait()
+	return out
+}
+
+// groups counts the distinct persons of sorted rows.
+func groups(rows []*Row) int {
+	n := 0
+	for i := range rows {
+		if i == 0 || rows[i].Key != rows[i-1].Key {
+			n++
+		}
+	}
+	return n
+}
+
+// persons fills out with the persons of sorted rows.
+func (m *Merger) persons(rows []*Row, out []Person) {
 	cands := make([]Candidate, 0, 8)
 	for lo := 0; lo < len(rows); {
 		hi := lo + 1
-		for hi < len(rows) && rows[hi].ID == rows[lo].ID {
+		for hi < len(rows) && rows[hi].Key == rows[lo].Key {
 			hi++
 		}
 		group := rows[lo:hi]
-		p := Person{ID: group[0].ID, Rows: group}
-		pick := func(rule Rule, v func(*Row) string) Candidate {
+		p := Person{Key: group[0].Key, ID: group[0].ID, Rows: group}
+		pick := func(rule Rule, v func(*Row) string) (Candidate, int32) {
 			cands = cands[:0]
 			for i := range group {
-				cands = append(cands, group[i].candidate(v(&group[i])))
+				cands = append(cands, group[i].candidate(v(group[i])))
 			}
-			best, _ := rule.Best(cands)
-			return best
+			i := rule.bestIndex(cands)
+			if cands[i].Value == "" {
+				return cands[i], -1
+			}
+			return cands[i], int32(i)
 		}
-		p.Name = pick(Survivorship[schemas.FieldName], func(r *Row) string { return r.Name })
-		p.Phone = pick(Survivorship[schemas.FieldPhone], func(r *Row) string { return r.Phone })
-		p.Address = pick(Survivorship[schemas.FieldAddress], func(r *Row) string { return r.Address })
+		p.Name, p.nameRow = pick(Survivorship[schemas.FieldName], func(r *Row) string { return r.Name })
+		p.Phone, p.phoneRow = pick(Survivorship[schemas.FieldPhone], func(r *Row) string { return r.Phone })
+		p.Address, p.addressRow = pick(Survivorship[schemas.FieldAddress], func(r *Row) string { return r.Address })
 		for i := range group {
-			r := &group[i]
+			r := group[i]
 			if r.Source == p.Name.Source {
 				p.IDType, p.Gender, p.Birth, p.HasBirth = r.IDType, r.Gender, r.Birth, r.HasBirth
 			}
@@ -241,24 +288,20 @@ func (m *Merger) Persons() []Person {
 				p.Names = names
 			}
 		}
-		out = append(out, p)
+		out[0], out = p, out[1:]
 		lo = hi
 	}
-	return out
 }
 
-// sortKey orders rows by ID number, then department, file and row. The
-// first 16 bytes of the ID, packed big-endian, decide almost every
-// comparison without reading the row.
+// sortKey orders rows by Key, then department, file and row. The first 16
+// bytes of the key decide almost every comparison without reading the row.
 type sortKey struct {
 	hi, lo uint64
 	row    *Row
 }
 
 func newSortKey(r *Row) sortKey {
-	var b [16]byte
-	copy(b[:], r.ID)
-	return sortKey{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]), r}
+	return sortKey{binary.BigEndian.Uint64(r.Key[:8]), binary.BigEndian.Uint64(r.Key[8:16]), r}
 }
 
 func compareKeys(a, b sortKey) int {
@@ -266,13 +309,12 @@ func compareKeys(a, b sortKey) int {
 		return c
 	}
 	ra, rb := a.row, b.row
-	return cmp.Or(cmp.Compare(ra.ID, rb.ID), cmp.Compare(ra.Dept, rb.Dept), cmp.Compare(ra.File, rb.File), cmp.Compare(ra.Row, rb.Row))
+	return cmp.Or(bytes.Compare(ra.Key[:], rb.Key[:]), cmp.Compare(ra.Dept, rb.Dept), cmp.Compare(ra.File, rb.File), cmp.Compare(ra.Row, rb.Row))
 }
 
-// sortRows returns the rows of all chunks in one slice sorted by ID
-// number, then department, file and row, and the number of distinct ID
-// numbers. The two halves sort on two goroutines.
-func sortRows(chunks [][]Row) ([]Row, int) {
+// sortRows returns the rows of all chunks sorted by Key, then department,
+// file and row.
+func sortRows(chunks [][]Row) []*Row {
 	n := 0
 	for _, c := range chunks {
 		n += len(c)
@@ -283,34 +325,17 @@ func sortRows(chunks [][]Row) ([]Row, int) {
 			keys = append(keys, newSortKey(&c[i]))
 		}
 	}
-	half := len(keys) / 2
-	var wg sync.WaitGroup
-	wg.Go(func() { slices.SortFunc(keys[:half], compareKeys) })
-	slices.SortFunc(keys[half:], compareKeys)
-	wg.Wait()
-	rows := make([]Row, n)
-	a, b := keys[:half], keys[half:]
-	groups := 0
-	var prev *Row
-	for i := range rows {
-		var k sortKey
-		if len(b) == 0 || len(a) > 0 && compareKeys(a[0], b[0]) <= 0 {
-			k, a = a[0], a[1:]
-		} else {
-			k, b = b[0], b[1:]
-		}
-		rows[i] = *k.row
-		if prev == nil || prev.ID != k.row.ID {
-			groups++
-		}
-		prev = k.row
+	keys = sortParallel(keys, compareKeys)
+	rows := make([]*Row, n)
+	for i, k := range keys {
+		rows[i] = k.row
 	}
-	return rows, groups
+	return rows
 }
 
 // distinctNames returns each distinct name once with its best source, in
 // survivorship order.
-func distinctNames(group []Row) []Candidate {
+func distinctNames(group []*Row) []Candidate {
 	var names []Candidate
 	rule := Survivorship[schemas.FieldName]
 	for i := range group {

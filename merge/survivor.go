@@ -76,10 +76,20 @@ func (r Rule) compare(a, b Candidate) int {
 // Best returns the surviving candidate of cs under rule r; ok is false when
 // cs is empty.
 func (r Rule) Best(cs []Candidate) (best Candidate, ok bool) {
+	i := r.bestIndex(cs)
+	if i < 0 {
+		return Candidate{}, false
+	}
+	return cs[i], true
+}
+
+// bestIndex returns the index of the surviving candidate, -1 for none.
+func (r Rule) bestIndex(cs []Candidate) int {
+	best := -1
 	for i, c := range cs {
-		if i == 0 || r.compare(c, best) < 0 {
-			best = c
+		if best < 0 || r.compare(c, cs[best]) < 0 {
+			best = i
 		}
 	}
-	return best, len(cs) > 0
+	return best
 }

@@ -136,68 +136,115 @@ func EncodeTextArray(elems []string) []byte {
 
 const textOID = 25
 
-// copyReader is the io.Reader of a binary COPY: it asks next for rows as
-// PostgreSQL takes the bytes, so no more than a chunk is held at a time.
+// copyReader is the io.Reader of a binary COPY. A producer goroutine
+// encodes rows into chunks while the connection writes the previous ones:
+// encoding and PostgreSQL's inserting then overlap instead of taking turns
+// (a socket buffer holds about one chunk). A few chunks circulate between
+// the two, so memory stays bounded whatever the number of rows.
 type copyReader struct {
-	cols   int
-	next   func(*CopyRow) (bool, error)
-	row    CopyRow
-	off    int
-	rows   int64
-	done   bool
-	header bool
-	err    error // the producer's, returned instead of the COPY's failure
+	full  chan []byte // encoded chunks, in order; closed after the last
+	free  chan []byte // chunks to reuse
+	stop  chan struct{}
+	cur   []byte
+	off   int
+	err   error // the producer's, returned instead of the COPY's failure
+	ended chan struct{}
 }
 
 var copyHeader = []byte("PGCOPY\n\xff\r\n\x00\x00\x00\x00\x00\x00\x00\x00\x00")
 
-const copyChunk = 256 << 10
+const (
+	copyChunk  = 256 << 10
+	copyChunks = 4
+)
 
-func (c *copyReader) Read(p []byte) (int, error) {
-	for len(c.row.buf)-c.off < len(p) && !c.done {
-		if c.off > 0 { // keep the buffer from growing: drop what was read
-			c.row.buf = c.row.buf[:copy(c.row.buf, c.row.buf[c.off:])]
-			c.off = 0
-		}
-		if !c.header {
-			c.row.buf = append(c.row.buf, copyHeader...)
-			c.header = true
-		}
-		for len(c.row.buf) < copyChunk {
-			mark := len(c.row.buf)
-			c.row.buf = binary.BigEndian.AppendUint16(c.row.buf, uint16(c.cols))
-			ok, err := c.next(&c.row)
+func newCopyReader(cols int, next func(*CopyRow) (bool, error)) *copyReader {
+	c := &copyReader{full: make(chan []byte, copyChunks), free: make(chan []byte, copyChunks), stop: make(chan struct{}), ended: make(chan struct{})}
+	for range copyChunks {
+		c.free <- make([]byte, 0, copyChunk+copyChunk/4)
+	}
+	go c.produce(cols, next)
+	return c
+}
+
+// produce encodes every row, chunk by chunk, until the last row, an error
+// of next, or stop.
+func (c *copyReader) produce(cols int, next func(*CopyRow) (bool, error)) {
+	defer close(c.ended)
+	defer close(c.full)
+	row := CopyRow{buf: append(<-c.free, copyHeader...)}
+	for {
+		for len(row.buf) < copyChunk {
+			mark := len(row.buf)
+			row.buf = binary.BigEndian.AppendUint16(row.buf, uint16(cols))
+			ok, err := next(&row)
 			if err != nil {
 				c.err = err
-				return 0, err
+				return
 			}
 			if !ok {
-				c.row.buf = binary.BigEndian.AppendUint16(c.row.buf[:mark], 0xFFFF) // trailer
-				c.done = true
-				break
+				row.buf = binary.BigEndian.AppendUint16(row.buf[:mark], 0xFFFF) // trailer
+				select {
+				case c.full <- row.buf:
+				case <-c.stop:
+				}
+				return
 			}
-			c.rows++
+		}
+		select {
+		case c.full <- row.buf:
+		case <-c.stop:
+			return
+		}
+		select {
+		case b := <-c.free:
+			row.buf = b[:0]
+		case <-c.stop:
+			return
 		}
 	}
-	if c.off == len(c.row.buf) {
-		return 0, io.EOF
+}
+
+func (c *copyReader) Read(p []byte) (int, error) {
+	for c.off == len(c.cur) {
+		if c.cur != nil {
+			c.free <- c.cur // never blocks: at most copyChunks circulate
+			c.cur = nil
+		}
+		b, ok := <-c.full
+		if !ok {
+			if c.err != nil {
+				return 0, c.err
+			}
+			return 0, io.EOF
+		}
+		c.cur, c.off = b, 0
 	}
-	n := copy(p, c.row.buf[c.off:])
+	n := copy(p, c.cur[c.off:])
 	c.off += n
 	return n, nil
 }
 
+// close stops the producer and waits for it: next is never called after
+// CopyBinary returns.
+func (c *copyReader) close() {
+	close(c.stop)
+	<-c.ended
+}
+
 // CopyBinary COPYs into table the rows that next encodes, one per call,
 // until next returns false, and returns how many rows PostgreSQL took.
-// next must append exactly one field per column, in order.
+// next must append exactly one field per column, in order; it runs on a
+// goroutine of its own, one call at a time.
 func CopyBinary(ctx context.Context, tx pgx.Tx, table string, cols []string, next func(*CopyRow) (bool, error)) (int64, error) {
 	quoted := make([]string, len(cols))
 	for i, c := range cols {
 		quoted[i] = pgx.Identifier{c}.Sanitize()
 	}
 	sql := fmt.Sprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", pgx.Identifier{table}.Sanitize(), strings.Join(quoted, ", "))
-	r := &copyReader{cols: len(cols), next: next}
+	r := newCopyReader(len(cols), next)
 	tag, err := tx.Conn().PgConn().CopyFrom(ctx, r, sql)
+	r.close()
 	if r.err != nil {
 		err = r.err
 	}

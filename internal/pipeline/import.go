@@ -104,7 +104,7 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	started := time.Now()
-	sink := &importSink{merger: merge.NewMerger(), findings: NewCollector(), priority: map[string]int32{}}
+	sink := &importSink{merger: merge.NewMerger(cfg.Keyring), findings: NewCollector(), priority: map[string]int32{}}
 	defer sink.merger.Release()
 	for _, in := range inputs {
 		sink.priority[in.Mapping.Department.Code] = int32(in.Mapping.Priority)
@@ -203,13 +203,10 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 	defer os.RemoveAll(pending)
 	var books []string
 	var booksErr error
-	written := make(chan struct{})
-	go func() {
-		defer close(written)
-		books, booksErr = sink.findings.WriteFeedback(pending, told)
-	}()
-	res.Ledger, err = merge.Load(ctx, pool, in, merge.Config{Keyring: cfg.Keyring, DryRun: cfg.DryRun, Logger: cfg.Logger})
-	<-written
+	var written sync.WaitGroup
+	res.Ledger, err = merge.Load(ctx, pool, in, merge.Config{Keyring: cfg.Keyring, DryRun: cfg.DryRun, Logger: cfg.Logger,
+		Idle: func() { written.Go(func() { books, booksErr = sink.findings.WriteFeedback(pending, told) }) }})
+	written.Wait()
 	if err != nil {
 		return res, err
 	}
