@@ -20,7 +20,7 @@ import (
 type Row struct {
 	ID, IDType, Name, Gender, Phone, Address string
 	// Key is the blind index of the ID number.
-	Key       Key
+	Key Key
 	// Birth is days since the Unix epoch; HasBirth is false when unknown.
 	Birth     int32
 	HasBirth  bool
