@@ -563,14 +563,14 @@ func (l *loader) copyAccounts(ctx context.Context, accounts []int64, have map[st
 		r.ByteaFunc(k.SealedLen(len(p.ID)), func(b []byte) []byte { return k.AppendSealString(b, p.ID, idAAD) })
 		r.TextFunc(func(b []byte) []byte { return pii.AppendMaskID(b, p.ID) })
 		r.Text(p.IDType)
-		r.Text(p.Name.Value)
+		r.Text(p.Name().Value)
 		r.Text(p.Gender)
 		if p.HasBirth {
 			r.Date(p.Birth)
 		} else {
 			r.Null()
 		}
-		if ph := p.Phone.Value; ph != "" {
+		if ph := p.Phone().Value; ph != "" {
 			r.ByteaFunc(k.SealedLen(len(ph)), func(b []byte) []byte { return k.AppendSealString(b, ph, phoneAAD) })
 			r.ByteaFunc(pii.BlindIndexLen, func(b []byte) []byte { return k.AppendBlindIndex(b, string(schemas.FieldPhone), ph) })
 			r.TextFunc(func(b []byte) []byte { return pii.AppendMaskPhone(b, ph) })
@@ -579,7 +579,7 @@ func (l *loader) copyAccounts(ctx context.Context, accounts []int64, have map[st
 			r.Null()
 			r.Text("")
 		}
-		r.Text(p.Address.Value)
+		r.Text(p.Address().Value)
 		r.Text(string(schemas.StatusPendingCompletion))
 		r.Text(string(schemas.OriginFused))
 		r.Raw(steps)
@@ -754,17 +754,17 @@ func (l *loader) update(id int64, ex *existing, p *Person, src sources) ([]any, 
 		}
 		return !sameSource(runSrc, storedSrc), runSrc
 	}
-	setName, nameSrc := won(schemas.FieldName, ex.name, p.Name, src.name, ex.nameSrc)
-	setAddr, addrSrc := won(schemas.FieldAddress, ex.address, p.Address, src.address, ex.addrSrc)
-	setPhone, phoneSrc := won(schemas.FieldPhone, ex.phone, p.Phone, src.phone, ex.phoneSrc)
+	setName, nameSrc := won(schemas.FieldName, ex.name, p.Name(), src.name, ex.nameSrc)
+	setAddr, addrSrc := won(schemas.FieldAddress, ex.address, p.Address(), src.address, ex.addrSrc)
+	setPhone, phoneSrc := won(schemas.FieldPhone, ex.phone, p.Phone(), src.phone, ex.phoneSrc)
 	if !setName && !setPhone && !setAddr {
 		return nil, false
 	}
-	row := []any{id, setName, p.Name.Value, nameSrc, setAddr, p.Address.Value, addrSrc, setPhone, nil, nil, "", nil}
+	row := []any{id, setName, p.Name().Value, nameSrc, setAddr, p.Address().Value, addrSrc, setPhone, nil, nil, "", nil}
 	if setPhone {
 		k := l.cfg.Keyring
-		row[8], row[9], row[10], row[11] = k.Seal([]byte(p.Phone.Value), []byte(schemas.FieldPhone)),
-			k.BlindIndex(string(schemas.FieldPhone), p.Phone.Value), pii.MaskPhone(p.Phone.Value), phoneSrc
+		row[8], row[9], row[10], row[11] = k.Seal([]byte(p.Phone().Value), []byte(schemas.FieldPhone)),
+			k.BlindIndex(string(schemas.FieldPhone), p.Phone().Value), pii.MaskPhone(p.Phone().Value), phoneSrc
 	}
 	return row, true
 }
@@ -820,7 +820,7 @@ func conflictRows(accountID int64, p *Person, stored *Candidate) []conflict {
 	var out []conflict
 	names := p.Names
 	if len(names) == 0 {
-		names = []Candidate{p.Name}
+		names = []Candidate{p.Name()}
 	}
 	if stored != nil && !slices.ContainsFunc(names, func(c Candidate) bool { return c.Value == stored.Value }) {
 		names = append(slices.Clone(names), *stored)

@@ -200,9 +200,6 @@ type Person struct {
 	Birth  int32
 	// HasBirth is false when neither the ID nor any department has one.
 	HasBirth bool
-	Name     Candidate
-	Phone    Candidate // Value "" when no department has a valid phone
-	Address  Candidate
 	// Names are the distinct names with the best source of each, in
 	// survivorship order, when there is more than one: a conflict.
 	Names []Candidate
@@ -215,6 +212,26 @@ type Person struct {
 	// nameRow, phoneRow and addressRow are the indexes in Rows of the rows
 	// the values came from; -1 when the value is empty.
 	nameRow, phoneRow, addressRow int32
+}
+
+// Name is the surviving name with its source.
+func (p *Person) Name() Candidate { return p.candidate(p.nameRow, func(r *Row) string { return r.Name }) }
+
+// Phone is the surviving phone with its source; its Value is "" when no
+// department has a valid phone.
+func (p *Person) Phone() Candidate { return p.candidate(p.phoneRow, func(r *Row) string { return r.Phone }) }
+
+// Address is the surviving address with its source.
+func (p *Person) Address() Candidate {
+	return p.candidate(p.addressRow, func(r *Row) string { return r.Address })
+}
+
+func (p *Person) candidate(i int32, v func(*Row) string) Candidate {
+	if i < 0 {
+		return Candidate{}
+	}
+	r := p.Rows[i]
+	return r.candidate(v(r))
 }
 
 // Persons groups the collected rows by ID number and applies survivorship
@@ -258,25 +275,27 @@ func (m *Merger) persons(rows []*Row, out []Person) {
 		}
 		group := rows[lo:hi]
 		p := Person{Key: group[0].Key, ID: group[0].ID, Rows: group}
-		pick := func(rule Rule, v func(*Row) string) (Candidate, int32) {
+		// pick returns the index of the best candidate and, when its
+		// value is empty, -1 as the value's row.
+		pick := func(rule Rule, v func(*Row) string) (best, row int32) {
 			cands = cands[:0]
 			for i := range group {
 				cands = append(cands, group[i].candidate(v(group[i])))
 			}
-			i := rule.bestIndex(cands)
+			i := int32(rule.bestIndex(cands))
 			if cands[i].Value == "" {
-				return cands[i], -1
+				return i, -1
 			}
-			return cands[i], int32(i)
+			return i, i
 		}
-		p.Name, p.nameRow = pick(Survivorship[schemas.FieldName], func(r *Row) string { return r.Name })
-		p.Phone, p.phoneRow = pick(Survivorship[schemas.FieldPhone], func(r *Row) string { return r.Phone })
-		p.Address, p.addressRow = pick(Survivorship[schemas.FieldAddress], func(r *Row) string { return r.Address })
+		var identity int32 // the row the name comes from gives the identity fields
+		identity, p.nameRow = pick(Survivorship[schemas.FieldName], func(r *Row) string { return r.Name })
+		_, p.phoneRow = pick(Survivorship[schemas.FieldPhone], func(r *Row) string { return r.Phone })
+		_, p.addressRow = pick(Survivorship[schemas.FieldAddress], func(r *Row) string { return r.Address })
+		id := group[identity]
+		p.IDType, p.Gender, p.Birth, p.HasBirth = id.IDType, id.Gender, id.Birth, id.HasBirth
 		for i := range group {
 			r := group[i]
-			if r.Source == p.Name.Source {
-				p.IDType, p.Gender, p.Birth, p.HasBirth = r.IDType, r.Gender, r.Birth, r.HasBirth
-			}
 			for _, mm := range m.mismatch[r.Row] {
 				if mm.File == r.File {
 					p.Mismatches = append(p.Mismatches, mm)

@@ -98,7 +98,7 @@ func TestPersonsOrderIndependent(t *testing.T) {
 		// Persons come in key order; the summary lists them by ID.
 		slices.SortFunc(ps, func(a, b Person) int { return cmp.Compare(a.ID, b.ID) })
 		for _, p := range ps {
-			out = append(out, fmt.Sprintf("%s %s %s %s:%d", p.ID, p.Name.Value, p.Phone.Value, p.Phone.Dept, p.Phone.Row))
+			out = append(out, fmt.Sprintf("%s %s %s %s:%d", p.ID, p.Name().Value, p.Phone().Value, p.Phone().Dept, p.Phone().Row))
 			for _, n := range p.Names {
 				out = append(out, "  "+n.Value+"@"+n.Dept)
 			}
