@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end import benchmark: for each size, generate the four sample
 # departments (UTF-8 CSV, GBK CSV, XLSX, Parquet) and import them into a
-# fresh embedded PostgreSQL; print wall time, seconds per stage and peak
-# memory.
+# fresh embedded PostgreSQL; print wall time, seconds and rows/s per stage
+# and peak memory.
 # usage: scripts/bench-import.sh FUSION_BINARY OUT_DIR SIZE...
 set -euo pipefail
 fusion=${1:?fusion binary}
@@ -10,7 +10,7 @@ out=${2:-bench-out}
 shift 2
 sizes=("${@:-1000000}")
 mkdir -p "$out"
-printf '%-9s %9s %8s %8s %8s %8s %10s %8s\n' rows persons read_s merge_s load_s total_s rows/s peak_MB
+printf '%-9s %9s %7s %7s %7s %7s %9s %9s %9s %9s %8s\n' rows persons read_s merge_s load_s total_s read_r/s merge_r/s load_r/s total_r/s peak_MB
 for n in "${sizes[@]}"; do
   dir="$out/import-$n"
   if [ ! -f "$dir/sample/truth.json" ]; then
@@ -21,5 +21,6 @@ for n in "${sizes[@]}"; do
   echo "$json" | python3 -c '
 import json,sys
 d=json.load(sys.stdin); l=d["ledger"]; n=sum(f["rows_read"] for f in l["files"])
-print("%-9d %9d %8.2f %8.2f %8.2f %8.2f %10.0f %8.0f" % (n, l["persons"], d["read_seconds"], d["merge_seconds"], d["load_seconds"], d["elapsed_seconds"], d["rows_per_second"], d["peak_rss_mb"]))'
+r,m,ld,t=d["read_seconds"],d["merge_seconds"],d["load_seconds"],d["elapsed_seconds"]
+print("%-9d %9d %7.2f %7.2f %7.2f %7.2f %9.0f %9.0f %9.0f %9.0f %8.0f" % (n, l["persons"], r, m, ld, t, n/r, n/m, n/ld, n/t, d["peak_rss_mb"]))'
 done

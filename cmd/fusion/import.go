@@ -33,7 +33,7 @@ func runImport(ctx context.Context, e *env, args []string) (int, error) {
 	keep := fs.String("keep-stages", "", "write each stage's output as Parquet into this folder (sensitive values masked)")
 	workers := fs.Int("workers", 0, "files read at once (default: number of CPUs)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (for `go tool pprof`)")
-	memLimit := fs.String("memory-limit", "800MiB", "soft limit of the Go heap (MiB or GiB; 0 for none): the collector works harder near it instead of growing; raise it for runs of more than ~2 million rows")
+	memLimit := fs.String("memory-limit", "auto", "soft limit of the process's memory (MiB or GiB; 0 for none; auto: 3/4 of the machine's or container's memory): the collector works harder near it instead of growing. A run needs about 0.8 KB per row")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: fusion import --mapping-dir DIR [flags] FILE...\n       fusion import --manifest run.yaml [flags]")
 		fs.PrintDefaults()
@@ -55,14 +55,13 @@ func runImport(ctx context.Context, e *env, args []string) (int, error) {
 	if err != nil {
 		return 0, usageError{err}
 	}
-	limit, err := parseBytes(*memLimit)
+	limit, err := memoryLimit(*memLimit)
 	if err != nil {
 		return 0, usagef("--memory-limit: %v", err)
 	}
 	if limit > 0 && e.getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(limit)
 	}
-	batchGC(e)
 	keys, err := loadKeyring(e, *db.dataDir)
 	if err != nil {
 		return 0, err
@@ -139,6 +138,31 @@ func manifestInputs(path string) ([]pipeline.Input, error) {
 		inputs = append(inputs, pipeline.Input{Path: f.Path, Mapping: m})
 	}
 	return inputs, nil
+}
+
+// memoryLimit parses --memory-limit. "auto" is three quarters of the
+// memory the machine (or the container) has: a net against being killed,
+// not a squeeze. A limit below what the run holds would only make the
+// collector run without end.
+func memoryLimit(s string) (int64, error) {
+	if s != "auto" {
+		return parseBytes(s)
+	}
+	total := int64(0)
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for line := range strings.Lines(string(b)) {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				total = kb << 10
+			}
+		}
+	}
+	if b, err := os.ReadFile("/sys/fs/cgroup/memory.max"); err == nil {
+		if v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64); err == nil && (total == 0 || v < total) {
+			total = v
+		}
+	}
+	return total / 4 * 3, nil
 }
 
 // parseBytes parses "900MiB", "2GiB" or "0".

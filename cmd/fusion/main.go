@@ -31,7 +31,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 )
 
@@ -116,15 +115,6 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'fusion <command> -h' for a command's flags.")
-}
-
-// batchGC lets the collector run half as often as the default: import's
-// memory is bounded by its soft limit, and the time goes to rows instead.
-// GOGC in the environment wins.
-func batchGC(e *env) {
-	if e.getenv("GOGC") == "" {
-		debug.SetGCPercent(200)
-	}
 }
 
 // newLogger logs text on a terminal and JSON otherwise.
