@@ -215,11 +215,15 @@ type Person struct {
 }
 
 // Name is the surviving name with its source.
-func (p *Person) Name() Candidate { return p.candidate(p.nameRow, func(r *Row) string { return r.Name }) }
+func (p *Person) Name() Candidate {
+	return p.candidate(p.nameRow, func(r *Row) string { return r.Name })
+}
 
 // Phone is the surviving phone with its source; its Value is "" when no
 // department has a valid phone.
-func (p *Person) Phone() Candidate { return p.candidate(p.phoneRow, func(r *Row) string { return r.Phone }) }
+func (p *Person) Phone() Candidate {
+	return p.candidate(p.phoneRow, func(r *Row) string { return r.Phone })
+}
 
 // Address is the surviving address with its source.
 func (p *Person) Address() Candidate {
