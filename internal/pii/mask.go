@@ -46,6 +46,16 @@ func AppendMaskPhone(dst []byte, s string) []byte {
 	return append(dst, s[tail:]...)
 }
 
+// MaskPersonName masks a person's name as the pages show it: the first
+// character and four stars ("韩****"), whatever the length.
+func MaskPersonName(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return ""
+	}
+	return string(r) + "****"
+}
+
 // MaskName masks a user name as "hi****": the first two characters stay.
 func MaskName(s string) string {
 	r := []rune(s)

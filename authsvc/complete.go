@@ -1,0 +1,493 @@
+package authsvc
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/go-playground/validator/v10"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/idfusion/idfusion/internal/database"
+	"github.com/idfusion/idfusion/internal/pii"
+	"github.com/idfusion/idfusion/schemas"
+)
+
+// completion is what a restricted session may read: the steps and the
+// masked data on file.
+type completion struct {
+	NextStep      schemas.Step   `json:"next_step"`
+	Steps         []schemas.Step `json:"steps"`
+	Name          string         `json:"name"`
+	IDHint        string         `json:"id_hint"`
+	PhoneHint     string         `json:"phone_hint"`
+	PhoneVerified bool           `json:"phone_verified"`
+	Address       string         `json:"address"`
+}
+
+func (s *Server) completionOf(ctx context.Context, sess *session) (*account, completion, error) {
+	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
+	if err != nil {
+		return nil, completion{}, err
+	}
+	return a, completion{NextStep: nextStep(a), Steps: a.steps, Name: pii.MaskPersonName(a.name), IDHint: a.idHint,
+		PhoneHint: a.phoneHint, PhoneVerified: a.phoneVerified, Address: a.address}, nil
+}
+
+// expect refuses a step that is not the account's next one before any
+// work is done for it (completeStep re-checks when it writes).
+func expect(a *account, step schemas.Step) error {
+	if next := nextStep(a); next != step {
+		return &StepError{Tried: step, Next: next}
+	}
+	return nil
+}
+
+// infoInput is step ①: what the citizen supplements. A phone that is not
+// verified yet must be proved with a code sent to it.
+type infoInput struct {
+	Phone   string `json:"phone" validate:"omitempty,cnmobile"`
+	Code    string `json:"code" validate:"omitempty,len=6,numeric"`
+	Address string `json:"address" validate:"required,max=120"`
+}
+
+var validate = func() *validator.Validate {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	v.RegisterValidation("cnmobile", func(fl validator.FieldLevel) bool { return validPhone(fl.Field().String()) })
+	return v
+}()
+
+// fieldNames and tagMessages make validator's errors Chinese.
+var fieldNames = map[string]string{"Phone": "手机号码", "Code": "验证码", "Address": "联系地址"}
+
+func validationErrors(err error) error {
+	var ve validator.ValidationErrors
+	if !errors.As(err, &ve) {
+		return err
+	}
+	out := fieldErrors{}
+	for _, fe := range ve {
+		name := fieldNames[fe.Field()]
+		var msg string
+		switch fe.Tag() {
+		case "required":
+			msg = "请填写" + name
+		case "cnmobile":
+			msg = "请输入正确的手机号码"
+		case "len", "numeric":
+			msg = name + "应为6位数字"
+		case "max":
+			msg = name + "不能超过" + fe.Param() + "个字"
+		default:
+			msg = name + "格式不正确"
+		}
+		out[strings.ToLower(fe.Field())] = msg
+	}
+	return out
+}
+
+// sendVerifyCode sends a code to the phone a restricted session wants to
+// put on its account.
+func (s *Server) sendVerifyCode(ctx context.Context, r *http.Request, sess *session, phone string) error {
+	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
+	if err != nil {
+		return err
+	}
+	if err := expect(a, schemas.StepInfo); err != nil {
+		return err
+	}
+	phone = NormalizePhone(phone)
+	if !validPhone(phone) {
+		return fieldErrors{"phone": "请输入正确的手机号码"}
+	}
+	err = s.sendCode(ctx, phone, purposeVerifyPhone, a.id, clientIP(r), true)
+	outcome := "ok"
+	if err != nil {
+		outcome = "limited"
+	}
+	s.audit(ctx, auditEvent{event: "sms_send_verify", outcome: outcome, account: a.id, subject: pii.MaskPhone(phone), ip: clientIP(r)})
+	return err
+}
+
+// completeInfo does step ①.
+func (s *Server) completeInfo(ctx context.Context, r *http.Request, sess *session, in infoInput) error {
+	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
+	if err != nil {
+		return err
+	}
+	if err := expect(a, schemas.StepInfo); err != nil {
+		return err
+	}
+	in.Phone, in.Code, in.Address = NormalizePhone(in.Phone), strings.TrimSpace(in.Code), strings.TrimSpace(in.Address)
+	if err := validate.Struct(in); err != nil {
+		return validationErrors(err)
+	}
+	// A phone is needed, and must be the citizen's: either the verified
+	// one on file kept, or a new one proved by its code.
+	newPhone := in.Phone != "" && !(a.phoneVerified && string(s.phoneIndex(in.Phone)) == string(a.phoneBidx))
+	switch {
+	case !newPhone && !a.phoneVerified:
+		return fieldErrors{"phone": "请填写并验证本人手机号码"}
+	case newPhone && in.Code == "":
+		return fieldErrors{"code": "请填写手机收到的验证码"}
+	}
+	if newPhone {
+		if err := s.checkCode(ctx, in.Phone, purposeVerifyPhone, in.Code); err != nil {
+			if errors.Is(err, errCodeWrong) {
+				if ferr := s.failed(ctx, a.id); ferr != nil {
+					return ferr
+				}
+				s.audit(ctx, auditEvent{event: "step_info", outcome: "fail", account: a.id, subject: a.idHint, ip: clientIP(r), detail: "wrong code"})
+			}
+			return err
+		}
+	}
+	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		if newPhone {
+			k := s.cfg.Keyring
+			// Values the citizen sets have no department source: no
+			// import will replace them.
+			if _, err := tx.Exec(ctx, `UPDATE account SET phone_sealed = $2, phone_bidx = $3, phone_hint = $4, phone_verified = true, phone_source = NULL
+				WHERE id = $1`, a.id, k.Seal([]byte(in.Phone), []byte(schemas.FieldPhone)), s.phoneIndex(in.Phone), pii.MaskPhone(in.Phone)); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE account SET address = $2, address_source = NULL WHERE id = $1`, a.id, in.Address); err != nil {
+			return err
+		}
+		if err := s.succeeded(ctx, tx, a.id); err != nil {
+			return err
+		}
+		_, err := completeStep(ctx, tx, a.id, schemas.StepInfo)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.audit(ctx, auditEvent{event: "step_info", outcome: "ok", account: a.id, subject: a.idHint, ip: clientIP(r)})
+	return nil
+}
+
+// completePassword does step ②.
+func (s *Server) completePassword(ctx context.Context, r *http.Request, sess *session, password, confirm string) error {
+	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
+	if err != nil {
+		return err
+	}
+	if err := expect(a, schemas.StepPassword); err != nil {
+		return err
+	}
+	if password != confirm {
+		return fieldErrors{"confirm": "两次输入的密码不一致"}
+	}
+	id, err := s.idNumber(a)
+	if err != nil {
+		return err
+	}
+	phone, err := s.phone(a)
+	if err != nil {
+		return err
+	}
+	if err := CheckPassword(password, PasswordFacts{Name: a.name, IDNumber: id, Phone: phone}); err != nil {
+		return err
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return err
+	}
+	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := completeStep(ctx, tx, a.id, schemas.StepPassword); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE account SET password_hash = $2 WHERE id = $1`, a.id, hash)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.audit(ctx, auditEvent{event: "step_password", outcome: "ok", account: a.id, subject: a.idHint, ip: clientIP(r)})
+	return nil
+}
+
+// faceChallenge returns the session's pending challenge for step ③, or a
+// new one.
+func (s *Server) faceChallenge(ctx context.Context, r *http.Request, sess *session) (string, error) {
+	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
+	if err != nil {
+		return "", err
+	}
+	if err := expect(a, schemas.StepFace); err != nil {
+		return "", err
+	}
+	var id string
+	err = s.pool.QueryRow(ctx, `SELECT id FROM face_challenge WHERE session_hash = $1 AND purpose = $2 AND status IN ('pending', 'approved') AND expires_at > $3
+		ORDER BY created_at DESC LIMIT 1`, sess.hash, faceComplete, s.cfg.Now()).Scan(&id)
+	if err == nil {
+		return id, nil
+	}
+	if !errors.Is(database.Translate(err), database.ErrNotFound) {
+		return "", err
+	}
+	id, err = s.startFace(ctx, sess, a.id, faceComplete)
+	if err == nil {
+		s.audit(ctx, auditEvent{event: "face_complete_start", outcome: "ok", account: a.id, subject: a.idHint, ip: clientIP(r)})
+	}
+	return id, err
+}
+
+// finishFace ends step ③ once the provider approved the session's
+// challenge: the account becomes active and the session is rotated into a
+// full one. It returns the challenge's status and, when done, where to go.
+func (s *Server) finishFace(ctx context.Context, w http.ResponseWriter, r *http.Request, sess *session, id string) (string, string, error) {
+	status, err := s.faceStatus(ctx, sess, id)
+	if err != nil || status != "approved" {
+		return status, "", err
+	}
+	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		acc, err := s.useFace(ctx, tx, sess, id, faceComplete)
+		if err != nil {
+			return err
+		}
+		if acc != sess.accountID {
+			return errFacePerson
+		}
+		if _, err := completeStep(ctx, tx, acc, schemas.StepFace); err != nil {
+			return err
+		}
+		if err := s.succeeded(ctx, tx, acc); err != nil {
+			return err
+		}
+		_, err = s.rotate(ctx, tx, w, sess, kindFull, acc)
+		return err
+	})
+	if err != nil {
+		return "", "", err
+	}
+	s.audit(ctx, auditEvent{event: "step_face", outcome: "ok", account: sess.accountID, ip: clientIP(r), detail: "account active"})
+	next := "/complete/done"
+	if to := safeReturn(sess.returnTo); to != "" {
+		next = "/complete/done?next=" + url.QueryEscape(to)
+	}
+	return "used", next, nil
+}
+
+// Pages and API twins of the completion.
+
+func (s *Server) completePage(w http.ResponseWriter, r *http.Request, sess *session) {
+	a, err := s.accountByID(r.Context(), s.pool, sess.accountID, false)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, stepPath(nextStep(a)), http.StatusSeeOther)
+}
+
+// stepPage renders the page of step for a session whose next step it is.
+func (s *Server) stepPage(w http.ResponseWriter, r *http.Request, sess *session, step schemas.Step, tmpl string, d pageData) {
+	a, c, err := s.completionOf(r.Context(), sess)
+	if err == nil {
+		err = expect(a, step)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d.Title, d.Completion, d.Step = "个人账号信息补充", &c, stepNumber(step)
+	s.render(w, r, tmpl, d)
+}
+
+func stepNumber(s schemas.Step) int {
+	switch s {
+	case schemas.StepInfo:
+		return 1
+	case schemas.StepPassword:
+		return 2
+	case schemas.StepFace:
+		return 3
+	}
+	return 4
+}
+
+// stepFormError re-renders a step's page with the error, or sends the
+// citizen where the error says.
+func (s *Server) stepFormError(w http.ResponseWriter, r *http.Request, sess *session, step schemas.Step, tmpl string, err error, d pageData) {
+	p := problemOf(err)
+	if p.status == http.StatusInternalServerError || p.code == "step_out_of_order" || p.code == "unauthenticated" {
+		s.fail(w, r, err)
+		return
+	}
+	d.Error, d.Fields = p.message, p.fields
+	w.WriteHeader(p.status)
+	s.stepPage(w, r, sess, step, tmpl, d)
+}
+
+func (s *Server) infoPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.stepPage(w, r, sess, schemas.StepInfo, "info.html", pageData{})
+}
+
+func (s *Server) infoSMSForm(w http.ResponseWriter, r *http.Request, sess *session) {
+	d := pageData{Phone: r.PostFormValue("phone"), Address: r.PostFormValue("address")}
+	if err := s.sendVerifyCode(r.Context(), r, sess, r.PostFormValue("phone")); err != nil {
+		s.stepFormError(w, r, sess, schemas.StepInfo, "info.html", err, d)
+		return
+	}
+	d.Notice = "验证码已发送，5分钟内有效"
+	s.stepPage(w, r, sess, schemas.StepInfo, "info.html", d)
+}
+
+func (s *Server) infoForm(w http.ResponseWriter, r *http.Request, sess *session) {
+	in := infoInput{Phone: r.PostFormValue("phone"), Code: r.PostFormValue("code"), Address: r.PostFormValue("address")}
+	if err := s.completeInfo(r.Context(), r, sess, in); err != nil {
+		s.stepFormError(w, r, sess, schemas.StepInfo, "info.html", err, pageData{Phone: in.Phone, Address: in.Address})
+		return
+	}
+	http.Redirect(w, r, stepPath(schemas.StepPassword), http.StatusSeeOther)
+}
+
+func (s *Server) passwordPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.stepPage(w, r, sess, schemas.StepPassword, "password.html", pageData{})
+}
+
+func (s *Server) passwordForm(w http.ResponseWriter, r *http.Request, sess *session) {
+	if err := s.completePassword(r.Context(), r, sess, r.PostFormValue("password"), r.PostFormValue("confirm")); err != nil {
+		s.stepFormError(w, r, sess, schemas.StepPassword, "password.html", err, pageData{})
+		return
+	}
+	http.Redirect(w, r, stepPath(schemas.StepFace), http.StatusSeeOther)
+}
+
+func (s *Server) facePage(w http.ResponseWriter, r *http.Request, sess *session) {
+	id, err := s.faceChallenge(r.Context(), r, sess)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	status, next, err := s.finishFace(r.Context(), w, r, sess, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if status == "used" {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	d := s.faceData("个人账号信息补充", id, status, "/complete/face")
+	_, c, err := s.completionOf(r.Context(), sess)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d.Completion, d.Step = &c, 3
+	s.render(w, r, "face.html", d)
+}
+
+func (s *Server) donePage(w http.ResponseWriter, r *http.Request, sess *session) {
+	s.render(w, r, "done.html", pageData{Title: "个人账号信息补充", Step: 4, Next: safeReturn(r.URL.Query().Get("next"))})
+}
+
+func (s *Server) centerPage(w http.ResponseWriter, r *http.Request, sess *session) {
+	a, c, err := s.completionOf(r.Context(), sess)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, "center.html", pageData{Title: "个人中心", Completion: &c, Status: statusLabel(a.status)})
+}
+
+func statusLabel(st schemas.AccountStatus) string {
+	switch st {
+	case schemas.StatusActive:
+		return "正常"
+	case schemas.StatusPendingCompletion:
+		return "待补充信息"
+	case schemas.StatusLocked:
+		return "已锁定"
+	}
+	return "已停用"
+}
+
+func (s *Server) apiCompletion(w http.ResponseWriter, r *http.Request, sess *session) {
+	_, c, err := s.completionOf(r.Context(), sess)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) apiInfoSMS(w http.ResponseWriter, r *http.Request, sess *session) {
+	var in struct {
+		Phone string `json:"phone"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.sendVerifyCode(r.Context(), r, sess, in.Phone); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"message": "验证码已发送，5分钟内有效"})
+}
+
+func (s *Server) apiInfo(w http.ResponseWriter, r *http.Request, sess *session) {
+	var in infoInput
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.completeInfo(r.Context(), r, sess, in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"next_step": string(schemas.StepPassword)})
+}
+
+func (s *Server) apiPassword(w http.ResponseWriter, r *http.Request, sess *session) {
+	var in struct {
+		Password string `json:"password"`
+		Confirm  string `json:"confirm"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.completePassword(r.Context(), r, sess, in.Password, in.Confirm); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"next_step": string(schemas.StepFace)})
+}
+
+func (s *Server) apiFaceStart(w http.ResponseWriter, r *http.Request, sess *session) {
+	id, err := s.faceChallenge(r.Context(), r, sess)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, s.faceJSON(id, "pending"))
+}
+
+func (s *Server) apiFaceStatus(w http.ResponseWriter, r *http.Request, sess *session) {
+	status, next, err := s.finishFace(r.Context(), w, r, sess, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := s.faceJSON(r.PathValue("id"), status)
+	if next != "" {
+		out["next"] = next
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) apiMe(w http.ResponseWriter, r *http.Request, sess *session) {
+	a, c, err := s.completionOf(r.Context(), sess)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"name": c.Name, "id_hint": c.IDHint, "phone_hint": c.PhoneHint, "status": a.status})
+}

@@ -1,0 +1,150 @@
+package authsvc
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/idfusion/idfusion/internal/pii"
+)
+
+// Config is how the service runs. Zero fields take the defaults stated.
+type Config struct {
+	// Keyring opens and indexes ID numbers and phones, as the fusion
+	// pipeline sealed them. Required.
+	Keyring *pii.Keyring
+
+	// BaseURL is the service's public address (scheme and host), put in
+	// the face challenges' QR codes. Required.
+	BaseURL string
+
+	// FacePublicKey verifies the face provider's signed callbacks.
+	// Required.
+	FacePublicKey ed25519.PublicKey
+
+	// Dev turns on the development providers: the SMS outbox (messages are
+	// stored and listed at /dev/sms instead of sent) and the face
+	// simulator at /dev/face. Never in production. Default false.
+	Dev bool
+
+	// FaceDevKey signs the face simulator's callbacks. Required when Dev.
+	FaceDevKey ed25519.PrivateKey
+
+	// SMS sends the one-time codes. Default: the outbox when Dev;
+	// required otherwise.
+	SMS SMSSender
+
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+
+	// IdleTimeout ends a session not used for this long. Default 30 min.
+	IdleTimeout time.Duration
+	// SessionLifetime ends a session this long after it began, used or
+	// not. Default 12 h.
+	SessionLifetime time.Duration
+	// RestrictedLifetime ends a restricted (completion-only) session this
+	// long after it began. Default 30 min.
+	RestrictedLifetime time.Duration
+
+	// MaxFailures failed credential checks in a row (password, SMS code or
+	// face, counted together) lock an account for LockFor. Defaults 5 and
+	// 15 min.
+	MaxFailures int
+	LockFor     time.Duration
+
+	// CodeTTL is how long an SMS code is valid; CodeTries how many wrong
+	// entries it survives; CodeInterval the time between two codes to one
+	// phone; CodesPerDay the codes a phone may get in a day; CodesPerIPHour
+	// the codes one client address may ask for in an hour. Defaults 5 min,
+	// 5, 60 s, 10, 30.
+	CodeTTL        time.Duration
+	CodeTries      int
+	CodeInterval   time.Duration
+	CodesPerDay    int
+	CodesPerIPHour int
+
+	// FaceTTL is how long a face challenge can be answered; FaceMaxAge how
+	// old a provider's signed result may be. Defaults 3 min and 2 min.
+	FaceTTL    time.Duration
+	FaceMaxAge time.Duration
+
+	// Argon2 are the password hash parameters. Default DefaultArgon2.
+	Argon2 Argon2Params
+	// HashConcurrency bounds the password hashes computed at once (each
+	// takes Argon2.Memory). Default: the number of CPUs.
+	HashConcurrency int
+
+	// RequestsPerMinute is what one client address may send to the
+	// credential endpoints. Default 60.
+	RequestsPerMinute int
+
+	// HTTPClient delivers the face simulator's callbacks (Dev). Default: a
+	// client with a 10 s timeout.
+	HTTPClient *http.Client
+
+	// Logger receives the service's logs. Default: discards.
+	Logger *slog.Logger
+}
+
+// WithDefaults returns a copy of c with the defaults filled in.
+func (c Config) WithDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	defInt := func(d *int, v int) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	def(&c.IdleTimeout, 30*time.Minute)
+	def(&c.SessionLifetime, 12*time.Hour)
+	def(&c.RestrictedLifetime, 30*time.Minute)
+	defInt(&c.MaxFailures, 5)
+	def(&c.LockFor, 15*time.Minute)
+	def(&c.CodeTTL, 5*time.Minute)
+	defInt(&c.CodeTries, 5)
+	def(&c.CodeInterval, 60*time.Second)
+	defInt(&c.CodesPerDay, 10)
+	defInt(&c.CodesPerIPHour, 30)
+	def(&c.FaceTTL, 3*time.Minute)
+	def(&c.FaceMaxAge, 2*time.Minute)
+	if c.Argon2 == (Argon2Params{}) {
+		c.Argon2 = DefaultArgon2
+	}
+	defInt(&c.RequestsPerMinute, 60)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Keyring == nil:
+		return errors.New("authsvc: Config.Keyring is required")
+	case len(c.FacePublicKey) != ed25519.PublicKeySize:
+		return errors.New("authsvc: Config.FacePublicKey is required (an Ed25519 public key)")
+	case c.Dev && len(c.FaceDevKey) != ed25519.PrivateKeySize:
+		return errors.New("authsvc: Config.FaceDevKey is required when Config.Dev")
+	case !c.Dev && c.FaceDevKey != nil:
+		return errors.New("authsvc: Config.FaceDevKey is only for Config.Dev")
+	case !c.Dev && c.SMS == nil:
+		return errors.New("authsvc: Config.SMS is required outside Config.Dev")
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return errors.New("authsvc: Config.BaseURL must be an absolute http(s) URL")
+	}
+	return nil
+}

@@ -1,0 +1,141 @@
+package authsvc
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+
+	"github.com/idfusion/idfusion/schemas"
+)
+
+// problem is an error as the citizen (or the API client) sees it: never
+// the internal text.
+type problem struct {
+	status  int
+	code    string
+	message string
+	next    schemas.Step
+	fields  map[string]string
+}
+
+// The one table from errors to what a client is told.
+func problemOf(err error) problem {
+	var step *StepError
+	var restricted errRestricted
+	var pw *PasswordError
+	var fe fieldErrors
+	switch {
+	case errors.Is(err, errNoSession):
+		return problem{status: http.StatusUnauthorized, code: "unauthenticated", message: "登录已失效，请重新登录"}
+	case errors.As(err, &step):
+		msg := "请按顺序完成：" + stepLabel(step.Next)
+		if step.Next == "" {
+			msg = "账号信息已补充完成"
+		}
+		return problem{status: http.StatusConflict, code: "step_out_of_order", message: msg, next: step.Next}
+	case errors.As(err, &restricted):
+		return problem{status: http.StatusForbidden, code: "completion_required", message: "请先完成账号信息补充：" + stepLabel(restricted.next), next: restricted.next}
+	case errors.As(err, &pw):
+		return problem{status: http.StatusUnprocessableEntity, code: pw.Code, message: pw.Message, fields: map[string]string{"password": pw.Message}}
+	case errors.As(err, &fe):
+		return problem{status: http.StatusUnprocessableEntity, code: "invalid_input", message: "请检查填写的信息", fields: fe}
+	case errors.Is(err, errLoginFailed):
+		return problem{status: http.StatusUnauthorized, code: "login_failed", message: "登录失败：证件号码或验证信息不正确，或账号暂时无法登录。连续失败5次将锁定15分钟。"}
+	case errors.Is(err, errCodeWrong):
+		return problem{status: http.StatusUnprocessableEntity, code: "code_wrong", message: "验证码错误或已失效", fields: map[string]string{"code": "验证码错误或已失效"}}
+	case errors.Is(err, errCodeTooSoon):
+		return problem{status: http.StatusTooManyRequests, code: "code_too_soon", message: "验证码发送过于频繁，请60秒后再试"}
+	case errors.Is(err, errCodeDayCap):
+		return problem{status: http.StatusTooManyRequests, code: "code_day_cap", message: "该手机号今日获取验证码次数已达上限"}
+	case errors.Is(err, errCodeIPCap), errors.Is(err, errRateLimited):
+		return problem{status: http.StatusTooManyRequests, code: "rate_limited", message: "操作过于频繁，请稍后再试"}
+	case errors.Is(err, errCrossOrigin):
+		return problem{status: http.StatusForbidden, code: "cross_origin", message: "请求来源不被允许"}
+	case errors.Is(err, errBadRequest):
+		return problem{status: http.StatusBadRequest, code: "bad_request", message: "请求格式不正确"}
+	case errors.Is(err, errFaceUnknown):
+		return problem{status: http.StatusNotFound, code: "face_unknown", message: "人脸识别请求不存在或已失效，请重新扫码"}
+	case errors.Is(err, errFaceExpired):
+		return problem{status: http.StatusGone, code: "face_expired", message: "二维码已过期，请刷新后重新扫码"}
+	case errors.Is(err, errFaceAnswered):
+		return problem{status: http.StatusConflict, code: "face_answered", message: "该二维码已使用"}
+	case errors.Is(err, errFacePerson), errors.Is(err, errFaceFailed):
+		return problem{status: http.StatusForbidden, code: "face_refused", message: "人脸识别未通过：须由账号使用人本人进行人脸识别"}
+	case errors.Is(err, ErrFaceSignature), errors.Is(err, ErrFaceStale), errors.Is(err, ErrFaceMalformed), errors.Is(err, ErrFaceResult):
+		return problem{status: http.StatusUnauthorized, code: "face_callback_refused", message: "回调被拒绝"}
+	}
+	return problem{status: http.StatusInternalServerError, code: "internal", message: "服务暂时不可用，请稍后再试"}
+}
+
+// fail answers a request with err: JSON for the API, a redirect or an
+// error page for the pages.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	p := problemOf(err)
+	if p.status == http.StatusInternalServerError {
+		s.cfg.Logger.Error("request_failed", slog.String("path", r.URL.Path), errAttr(err))
+	}
+	if wantsJSON(r) {
+		body := map[string]any{"error": p.code, "message": p.message}
+		if p.status == http.StatusConflict || p.status == http.StatusForbidden {
+			if p.code == "step_out_of_order" || p.code == "completion_required" {
+				body["next_step"] = string(p.next)
+			}
+		}
+		if len(p.fields) > 0 {
+			body["fields"] = p.fields
+		}
+		if p.status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "60")
+		}
+		writeJSON(w, p.status, body)
+		return
+	}
+	switch p.code {
+	case "unauthenticated":
+		clearCookie(w)
+		to := "/login"
+		if r.Method == http.MethodGet && r.URL.Path != "/login" {
+			to += "?return_to=" + url.QueryEscape(r.URL.RequestURI())
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return
+	case "step_out_of_order", "completion_required":
+		http.Redirect(w, r, stepPath(p.next), http.StatusSeeOther)
+		return
+	}
+	w.WriteHeader(p.status)
+	s.render(w, r, "error.html", pageData{Title: "出错了", Error: p.message})
+}
+
+// stepLabel names a step as the pages do.
+func stepLabel(s schemas.Step) string {
+	switch s {
+	case schemas.StepInfo:
+		return "补充个人信息"
+	case schemas.StepPassword:
+		return "设置密码"
+	case schemas.StepFace:
+		return "身份认证"
+	}
+	return "完成"
+}
+
+// stepPath is the page of a step; "" (nothing left) is the personal
+// center.
+func stepPath(s schemas.Step) string {
+	switch s {
+	case schemas.StepInfo:
+		return "/complete/info"
+	case schemas.StepPassword:
+		return "/complete/password"
+	case schemas.StepFace:
+		return "/complete/face"
+	}
+	return "/center"
+}
+
+// fieldErrors are input errors by field, in Chinese.
+type fieldErrors map[string]string
+
+func (f fieldErrors) Error() string { return "invalid input" }

@@ -1,0 +1,421 @@
+package authsvc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/idfusion/idfusion/internal/database"
+	"github.com/idfusion/idfusion/internal/pii"
+	"github.com/idfusion/idfusion/schemas"
+)
+
+// loginResult is where a passed first factor leads: the next completion
+// step for a restricted session, else where the citizen was going.
+type loginResult struct {
+	Next     string       `json:"next"`
+	NextStep schemas.Step `json:"next_step,omitempty"`
+}
+
+// safeReturn keeps a return address only if it is a path of this service.
+func safeReturn(s string) string {
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") || strings.ContainsAny(s, "\r\n") {
+		return ""
+	}
+	return s
+}
+
+// signIn replaces the browser's session (if any) with one the account's
+// state allows: full when active, restricted while completion is pending.
+func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Request, a *account, method, returnTo string) (loginResult, error) {
+	old, err := s.session(ctx, r)
+	if err != nil && !errors.Is(err, errNoSession) {
+		return loginResult{}, err
+	}
+	kind := kindFull
+	if a.status == schemas.StatusPendingCompletion {
+		kind = kindRestricted
+	}
+	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := s.succeeded(ctx, tx, a.id); err != nil {
+			return err
+		}
+		if old != nil {
+			if err := s.revoke(ctx, tx, old); err != nil {
+				return err
+			}
+		}
+		_, err := s.startSession(ctx, tx, w, kind, a.id, safeReturn(returnTo))
+		return err
+	})
+	if err != nil {
+		return loginResult{}, err
+	}
+	s.audit(ctx, auditEvent{event: method, outcome: "ok", account: a.id, subject: a.idHint, ip: clientIP(r), detail: string(kind)})
+	if kind == kindRestricted {
+		next := nextStep(a)
+		return loginResult{Next: stepPath(next), NextStep: next}, nil
+	}
+	if to := safeReturn(returnTo); to != "" {
+		return loginResult{Next: to}, nil
+	}
+	return loginResult{Next: "/center"}, nil
+}
+
+// refuse records a failed first factor and answers with the one message a
+// login failure ever gets: whether the account exists, is locked, pending
+// or simply mistyped is not told.
+func (s *Server) refuse(ctx context.Context, r *http.Request, method string, a *account, subject, why string) error {
+	e := auditEvent{event: method, outcome: "fail", subject: subject, ip: clientIP(r), detail: why}
+	if a != nil {
+		e.account = a.id
+		if why != "locked" {
+			if err := s.failed(ctx, a.id); err != nil {
+				return err
+			}
+		}
+	}
+	s.audit(ctx, e)
+	return errLoginFailed
+}
+
+// lookup finds the account of a typed ID number; nil (no error) when
+// there is none.
+func (s *Server) lookup(ctx context.Context, idNumber string) (*account, error) {
+	a, err := s.accountByIDNumber(ctx, s.pool, idNumber)
+	if errors.Is(err, database.ErrNotFound) {
+		return nil, nil
+	}
+	return a, err
+}
+
+func (s *Server) loginPassword(ctx context.Context, w http.ResponseWriter, r *http.Request, idNumber, password, returnTo string) (loginResult, error) {
+	subject := pii.MaskID(NormalizeIDNumber(idNumber))
+	a, err := s.lookup(ctx, idNumber)
+	if err != nil {
+		return loginResult{}, err
+	}
+	switch {
+	case a == nil || a.passwordHash == nil:
+		s.hasher.VerifyDummy(ctx, password) // the same time as a real check
+		return loginResult{}, s.refuse(ctx, r, "login_password", a, subject, "no account or no password")
+	case s.locked(a):
+		s.hasher.VerifyDummy(ctx, password)
+		return loginResult{}, s.refuse(ctx, r, "login_password", a, subject, "locked")
+	}
+	ok, err := s.hasher.Verify(ctx, password, *a.passwordHash)
+	if err != nil {
+		return loginResult{}, err
+	}
+	if !ok {
+		return loginResult{}, s.refuse(ctx, r, "login_password", a, subject, "wrong password")
+	}
+	return s.signIn(ctx, w, r, a, "login_password", returnTo)
+}
+
+// sendLoginCode sends a login code to phone when it is the phone on
+// record of the ID number's account. The limits count every request, sent
+// or not, and the answer is the same: neither tells whether the account
+// exists or which phone it has.
+func (s *Server) sendLoginCode(ctx context.Context, r *http.Request, idNumber, phone string) error {
+	phone = NormalizePhone(phone)
+	if !validPhone(phone) {
+		return fieldErrors{"phone": "请输入正确的手机号码"}
+	}
+	a, err := s.lookup(ctx, idNumber)
+	if err != nil {
+		return err
+	}
+	deliver := a != nil && !s.locked(a) && bytes.Equal(a.phoneBidx, s.phoneIndex(phone))
+	var acc int64
+	if a != nil {
+		acc = a.id
+	}
+	err = s.sendCode(ctx, phone, purposeLogin, acc, clientIP(r), deliver)
+	outcome := "ok"
+	if err != nil {
+		outcome = "limited"
+	} else if !deliver {
+		outcome = "not_sent"
+	}
+	s.audit(ctx, auditEvent{event: "sms_send_login", outcome: outcome, account: acc, subject: pii.MaskPhone(phone), ip: clientIP(r)})
+	return err
+}
+
+func (s *Server) loginSMS(ctx context.Context, w http.ResponseWriter, r *http.Request, idNumber, phone, code, returnTo string) (loginResult, error) {
+	phone = NormalizePhone(phone)
+	subject := pii.MaskID(NormalizeIDNumber(idNumber))
+	a, err := s.lookup(ctx, idNumber)
+	if err != nil {
+		return loginResult{}, err
+	}
+	if err := s.checkCode(ctx, phone, purposeLogin, strings.TrimSpace(code)); err != nil {
+		if errors.Is(err, errCodeWrong) {
+			return loginResult{}, s.refuse(ctx, r, "login_sms", a, subject, "wrong code")
+		}
+		return loginResult{}, err
+	}
+	switch {
+	case a == nil:
+		return loginResult{}, s.refuse(ctx, r, "login_sms", nil, subject, "no account")
+	case s.locked(a):
+		return loginResult{}, s.refuse(ctx, r, "login_sms", a, subject, "locked")
+	case !bytes.Equal(a.phoneBidx, s.phoneIndex(phone)):
+		return loginResult{}, s.refuse(ctx, r, "login_sms", a, subject, "not the phone on record")
+	}
+	// The citizen holds the phone on record: it is verified now, and no
+	// department's data will replace it.
+	if _, err := s.pool.Exec(ctx, `UPDATE account SET phone_verified = true, phone_source = NULL WHERE id = $1 AND phone_bidx = $2`, a.id, a.phoneBidx); err != nil {
+		return loginResult{}, err
+	}
+	a.phoneVerified = true
+	return s.signIn(ctx, w, r, a, "login_sms", returnTo)
+}
+
+// startFaceLogin binds a face challenge to this browser (an anonymous
+// session) and to the ID number's account. An ID number without an
+// account gets a challenge too, which can only fail.
+func (s *Server) startFaceLogin(ctx context.Context, w http.ResponseWriter, r *http.Request, idNumber, returnTo string) (string, error) {
+	if strings.TrimSpace(idNumber) == "" {
+		return "", fieldErrors{"id_number": "请输入证件号码"}
+	}
+	sess, err := s.session(ctx, r)
+	if errors.Is(err, errNoSession) {
+		sess, err = s.startSession(ctx, s.pool, w, kindAnonymous, 0, safeReturn(returnTo))
+	}
+	if err != nil {
+		return "", err
+	}
+	a, err := s.lookup(ctx, idNumber)
+	if err != nil {
+		return "", err
+	}
+	var acc int64
+	if a != nil {
+		acc = a.id
+	}
+	id, err := s.startFace(ctx, sess, acc, faceLogin)
+	if err != nil {
+		return "", err
+	}
+	s.audit(ctx, auditEvent{event: "face_login_start", outcome: "ok", account: acc, subject: pii.MaskID(NormalizeIDNumber(idNumber)), ip: clientIP(r)})
+	return id, nil
+}
+
+// faceLoginStatus answers the polling of a face login: once the provider
+// approved, the challenge is spent and the citizen signed in.
+func (s *Server) faceLoginStatus(ctx context.Context, w http.ResponseWriter, r *http.Request, id string) (string, loginResult, error) {
+	sess, err := s.session(ctx, r)
+	if err != nil {
+		return "", loginResult{}, err
+	}
+	status, err := s.faceStatus(ctx, sess, id)
+	if err != nil || status != "approved" {
+		return status, loginResult{}, err
+	}
+	acc, err := s.useFace(ctx, s.pool, sess, id, faceLogin)
+	if err != nil {
+		return "", loginResult{}, err
+	}
+	a, err := s.accountByID(ctx, s.pool, acc, false)
+	if err != nil {
+		return "", loginResult{}, err
+	}
+	if s.locked(a) {
+		return "rejected", loginResult{}, s.refuse(ctx, r, "login_face", a, a.idHint, "locked")
+	}
+	res, err := s.signIn(ctx, w, r, a, "login_face", sess.returnTo)
+	return "used", res, err
+}
+
+// Pages and API twins of the login.
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	if sess, err := s.session(r.Context(), r); err == nil && sess.kind != kindAnonymous {
+		if sess.kind == kindRestricted {
+			http.Redirect(w, r, "/complete", http.StatusSeeOther)
+			return
+		}
+		http.Redirect(w, r, "/center", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, "login.html", pageData{Title: "统一身份认证", ReturnTo: safeReturn(r.URL.Query().Get("return_to")), Tab: r.URL.Query().Get("tab")})
+}
+
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, tab string, err error, notice string) {
+	d := pageData{Title: "统一身份认证", ReturnTo: safeReturn(r.PostFormValue("return_to")), Tab: tab, Notice: notice,
+		IDNumber: r.PostFormValue("id_number"), Phone: r.PostFormValue("phone")}
+	if err != nil {
+		p := problemOf(err)
+		if p.status == http.StatusInternalServerError {
+			s.fail(w, r, err)
+			return
+		}
+		d.Error = p.message
+		w.WriteHeader(p.status)
+	}
+	s.render(w, r, "login.html", d)
+}
+
+func (s *Server) loginPasswordForm(w http.ResponseWriter, r *http.Request) {
+	res, err := s.loginPassword(r.Context(), w, r, r.PostFormValue("id_number"), r.PostFormValue("password"), r.PostFormValue("return_to"))
+	if err != nil {
+		s.loginForm(w, r, "password", err, "")
+		return
+	}
+	http.Redirect(w, r, res.Next, http.StatusSeeOther)
+}
+
+const codeSentNotice = "若证件号码与预留手机号匹配，验证码已发送，5分钟内有效"
+
+func (s *Server) loginSMSSendForm(w http.ResponseWriter, r *http.Request) {
+	err := s.sendLoginCode(r.Context(), r, r.PostFormValue("id_number"), r.PostFormValue("phone"))
+	s.loginForm(w, r, "sms", err, codeSentNotice)
+}
+
+func (s *Server) loginSMSForm(w http.ResponseWriter, r *http.Request) {
+	res, err := s.loginSMS(r.Context(), w, r, r.PostFormValue("id_number"), r.PostFormValue("phone"), r.PostFormValue("code"), r.PostFormValue("return_to"))
+	if err != nil {
+		s.loginForm(w, r, "sms", err, "")
+		return
+	}
+	http.Redirect(w, r, res.Next, http.StatusSeeOther)
+}
+
+func (s *Server) loginFaceForm(w http.ResponseWriter, r *http.Request) {
+	id, err := s.startFaceLogin(r.Context(), w, r, r.PostFormValue("id_number"), r.PostFormValue("return_to"))
+	if err != nil {
+		s.loginForm(w, r, "face", err, "")
+		return
+	}
+	http.Redirect(w, r, "/login/face/"+id, http.StatusSeeOther)
+}
+
+func (s *Server) loginFacePage(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	status, res, err := s.faceLoginStatus(r.Context(), w, r, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if status == "used" {
+		http.Redirect(w, r, res.Next, http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, "face.html", s.faceData("刷脸登录", id, status, ""))
+}
+
+type loginRequest struct {
+	IDNumber string `json:"id_number"`
+	Password string `json:"password"`
+	Phone    string `json:"phone"`
+	Code     string `json:"code"`
+	ReturnTo string `json:"return_to"`
+}
+
+func (s *Server) apiLoginPassword(w http.ResponseWriter, r *http.Request) {
+	var in loginRequest
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.loginPassword(r.Context(), w, r, in.IDNumber, in.Password, in.ReturnTo)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) apiLoginSMSSend(w http.ResponseWriter, r *http.Request) {
+	var in loginRequest
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.sendLoginCode(r.Context(), r, in.IDNumber, in.Phone); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"message": codeSentNotice})
+}
+
+func (s *Server) apiLoginSMS(w http.ResponseWriter, r *http.Request) {
+	var in loginRequest
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	res, err := s.loginSMS(r.Context(), w, r, in.IDNumber, in.Phone, in.Code, in.ReturnTo)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) apiLoginFace(w http.ResponseWriter, r *http.Request) {
+	var in loginRequest
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id, err := s.startFaceLogin(r.Context(), w, r, in.IDNumber, in.ReturnTo)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, s.faceJSON(id, "pending"))
+}
+
+func (s *Server) apiLoginFaceStatus(w http.ResponseWriter, r *http.Request) {
+	status, res, err := s.faceLoginStatus(r.Context(), w, r, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := s.faceJSON(r.PathValue("id"), status)
+	if status == "used" {
+		out["next"] = res.Next
+		if res.NextStep != "" {
+			out["next_step"] = string(res.NextStep)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	sess, err := s.session(r.Context(), r)
+	if err == nil {
+		if err := s.revoke(r.Context(), s.pool, sess); err != nil {
+			return err
+		}
+		s.audit(r.Context(), auditEvent{event: "logout", outcome: "ok", account: sess.accountID, ip: clientIP(r)})
+	}
+	clearCookie(w)
+	return nil
+}
+
+func (s *Server) logoutForm(w http.ResponseWriter, r *http.Request) {
+	if err := s.logout(w, r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
+	if err := s.logout(w, r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,80 @@
+package authsvc
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// pageData is what every page may show.
+type pageData struct {
+	Title      string
+	Error      string
+	Notice     string
+	Fields     map[string]string
+	ReturnTo   string
+	Tab        string
+	IDNumber   string
+	Phone      string
+	Address    string
+	Completion *completion
+	Step       int // 1-4 on the completion pages
+	FaceID     string
+	FaceStatus string
+	Refresh    int // seconds; the page reloads itself (face polling)
+	Dev        bool
+	Messages   []outboxMessage
+	Next       string
+	Status     string
+}
+
+// pages are the parsed templates: each page with the layout.
+type pages struct{ t map[string]*template.Template }
+
+func loadPages() (*pages, error) {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{t: map[string]*template.Template{}}
+	for _, n := range names {
+		base := path.Base(n)
+		if base == "layout.html" {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(template.FuncMap{
+			"steps": func() []string { return []string{"补充个人信息", "设置密码", "身份认证", "完成"} },
+			"inc":   func(i int) int { return i + 1 },
+		}).ParseFS(templateFS, "templates/layout.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", base, err)
+		}
+		p.t[base] = t
+	}
+	return p, nil
+}
+
+// render writes a page; a template error is a 500, never half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, d pageData) {
+	t := s.pages.t[name]
+	if t == nil {
+		s.cfg.Logger.Error("no_template", "name", name)
+		http.Error(w, "服务暂时不可用，请稍后再试", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, d); err != nil {
+		s.cfg.Logger.Error("template_failed", "name", name, errAttr(err))
+		http.Error(w, "服务暂时不可用，请稍后再试", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Write(buf.Bytes())
+}

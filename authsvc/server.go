@@ -1,0 +1,309 @@
+package authsvc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/idfusion/idfusion/schemas"
+)
+
+// Server is the login service.
+type Server struct {
+	pool    *pgxpool.Pool
+	cfg     Config
+	hasher  *PasswordHasher
+	limiter *ipLimiter
+	pages   *pages
+	mux     *http.ServeMux
+}
+
+// New returns the service on pool (migrated) with cfg.
+func New(pool *pgxpool.Pool, cfg Config) (*Server, error) {
+	cfg = cfg.WithDefaults()
+	if cfg.Dev && cfg.SMS == nil {
+		cfg.SMS = Outbox{pool}
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	pg, err := loadPages()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		pool: pool, cfg: cfg, pages: pg,
+		hasher:  NewPasswordHasher(cfg.Argon2, cfg.HashConcurrency),
+		limiter: newIPLimiter(cfg.RequestsPerMinute, cfg.Now),
+	}
+	s.routes()
+	return s, nil
+}
+
+// Handler is the service's HTTP handler: security headers, cross-origin
+// protection on every state-changing request, then the routes.
+func (s *Server) Handler() http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.cfg.Logger.Warn("cross_origin_refused", slog.String("path", r.URL.Path))
+		s.fail(w, r, errCrossOrigin)
+	}))
+	return s.recoverer(securityHeaders(cop.Handler(s.mux)))
+}
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	// Health: the process answers; ready: the database does too.
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.pool.Ping(ctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+
+	// Pages.
+	m.HandleFunc("GET /{$}", s.home)
+	m.HandleFunc("GET /login", s.loginPage)
+	m.HandleFunc("POST /login/password", s.limited(s.loginPasswordForm))
+	m.HandleFunc("POST /login/sms/send", s.limited(s.loginSMSSendForm))
+	m.HandleFunc("POST /login/sms", s.limited(s.loginSMSForm))
+	m.HandleFunc("POST /login/face", s.limited(s.loginFaceForm))
+	m.HandleFunc("GET /login/face/{id}", s.loginFacePage)
+	m.HandleFunc("GET /face/{id}/qr.png", s.faceQR)
+	m.HandleFunc("GET /complete", s.restricted(s.completePage))
+	m.HandleFunc("GET /complete/info", s.restricted(s.infoPage))
+	m.HandleFunc("POST /complete/info/sms", s.restricted(s.limitedS(s.infoSMSForm)))
+	m.HandleFunc("POST /complete/info", s.restricted(s.infoForm))
+	m.HandleFunc("GET /complete/password", s.restricted(s.passwordPage))
+	m.HandleFunc("POST /complete/password", s.restricted(s.passwordForm))
+	m.HandleFunc("GET /complete/face", s.restricted(s.facePage))
+	m.HandleFunc("GET /complete/done", s.full(s.donePage))
+	m.HandleFunc("GET /center", s.full(s.centerPage))
+	m.HandleFunc("POST /logout", s.logoutForm)
+
+	// The JSON twins.
+	m.HandleFunc("POST /api/v1/login/password", s.limited(s.apiLoginPassword))
+	m.HandleFunc("POST /api/v1/login/sms/send", s.limited(s.apiLoginSMSSend))
+	m.HandleFunc("POST /api/v1/login/sms", s.limited(s.apiLoginSMS))
+	m.HandleFunc("POST /api/v1/login/face", s.limited(s.apiLoginFace))
+	m.HandleFunc("GET /api/v1/login/face/{id}", s.apiLoginFaceStatus)
+	m.HandleFunc("GET /api/v1/completion", s.restricted(s.apiCompletion))
+	m.HandleFunc("POST /api/v1/completion/info/sms", s.restricted(s.limitedS(s.apiInfoSMS)))
+	m.HandleFunc("POST /api/v1/completion/info", s.restricted(s.apiInfo))
+	m.HandleFunc("POST /api/v1/completion/password", s.restricted(s.apiPassword))
+	m.HandleFunc("POST /api/v1/completion/face", s.restricted(s.apiFaceStart))
+	m.HandleFunc("GET /api/v1/completion/face/{id}", s.restricted(s.apiFaceStatus))
+	m.HandleFunc("GET /api/v1/me", s.full(s.apiMe))
+	m.HandleFunc("POST /api/v1/logout", s.apiLogout)
+	// The face provider's callback: server to server, signed.
+	m.HandleFunc("POST /api/v1/face/callback", s.faceCallback)
+
+	if s.cfg.Dev {
+		m.HandleFunc("GET /dev/sms", s.devOutbox)
+		m.HandleFunc("GET /dev/face/{id}", s.devFacePage)
+		m.HandleFunc("POST /dev/face/{id}", s.devFaceAnswer)
+	}
+	s.mux = m
+}
+
+// sessionHandler is a handler that needs a session.
+type sessionHandler func(w http.ResponseWriter, r *http.Request, sess *session)
+
+// restricted runs h for a session that is completing its account (a
+// restricted one). A full session has nothing to complete; no session
+// goes to the login.
+func (s *Server) restricted(h sessionHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sess, err := s.session(r.Context(), r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if sess.kind != kindRestricted {
+			if sess.kind == kindFull {
+				s.fail(w, r, &StepError{Next: ""})
+				return
+			}
+			s.fail(w, r, errNoSession)
+			return
+		}
+		h(w, r, sess)
+	}
+}
+
+// full runs h for a signed-in citizen. A restricted session is refused
+// with the step it must do next: it cannot reach anything else, whatever
+// the URL.
+func (s *Server) full(h sessionHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sess, err := s.session(r.Context(), r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if sess.kind != kindFull {
+			if sess.kind == kindRestricted {
+				a, err := s.accountByID(r.Context(), s.pool, sess.accountID, false)
+				if err != nil {
+					s.fail(w, r, err)
+					return
+				}
+				s.fail(w, r, errRestricted{next: nextStep(a)})
+				return
+			}
+			s.fail(w, r, errNoSession)
+			return
+		}
+		h(w, r, sess)
+	}
+}
+
+// limited applies the per-address rate limit of the credential endpoints.
+func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.limiter.allow(clientIP(r)) {
+			s.fail(w, r, errRateLimited)
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (s *Server) limitedS(h sessionHandler) sessionHandler {
+	return func(w http.ResponseWriter, r *http.Request, sess *session) {
+		if !s.limiter.allow(clientIP(r)) {
+			s.fail(w, r, errRateLimited)
+			return
+		}
+		h(w, r, sess)
+	}
+}
+
+func (s *Server) recoverer(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.cfg.Logger.Error("panic", slog.Any("value", v), slog.String("path", r.URL.Path))
+				http.Error(w, "服务暂时不可用，请稍后再试", http.StatusInternalServerError)
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// securityHeaders: nothing personal is cached, pages are not framed (click
+// jacking), scripts come from this origin only.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Cache-Control", "no-store")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "same-origin")
+		hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'")
+		hd.Set("Strict-Transport-Security", "max-age=31536000")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// clientIP is the peer address. Behind a reverse proxy the proxy's own
+// rate limits apply; trusting X-Forwarded-For from anyone would let a
+// client pick its own limit bucket.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// wantsJSON tells the API twins from the pages.
+func wantsJSON(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func decodeJSON(r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 16<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errBadRequest
+	}
+	return nil
+}
+
+func errAttr(err error) slog.Attr { return slog.String("error", err.Error()) }
+
+// ipLimiter is a token bucket per client address, refilled at perMinute.
+type ipLimiter struct {
+	mu        sync.Mutex
+	perMinute float64
+	now       func() time.Time
+	buckets   map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newIPLimiter(perMinute int, now func() time.Time) *ipLimiter {
+	return &ipLimiter{perMinute: float64(perMinute), now: now, buckets: map[string]*bucket{}}
+}
+
+func (l *ipLimiter) allow(ip string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if len(l.buckets) > 100_000 { // forget idle addresses rather than grow
+		for k, b := range l.buckets {
+			if now.Sub(b.last) > time.Minute {
+				delete(l.buckets, k)
+			}
+		}
+	}
+	b := l.buckets[ip]
+	if b == nil {
+		b = &bucket{tokens: l.perMinute, last: now}
+		l.buckets[ip] = b
+	}
+	b.tokens = min(l.perMinute, b.tokens+now.Sub(b.last).Minutes()*l.perMinute)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// errRestricted refuses a restricted session outside the completion.
+type errRestricted struct{ next schemas.Step }
+
+func (e errRestricted) Error() string { return "complete the account first: " + string(e.next) }
+
+var (
+	errBadRequest  = errors.New("bad request")
+	errRateLimited = errors.New("rate limited")
+	errCrossOrigin = errors.New("cross-origin request")
+	errLoginFailed = errors.New("login failed")
+)

@@ -1,0 +1,141 @@
+package authsvc
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/idfusion/idfusion/internal/database"
+)
+
+// sessionKind is what a session may do.
+type sessionKind string
+
+const (
+	// kindAnonymous is a login in progress: it only binds a face
+	// challenge to the browser that asked for it.
+	kindAnonymous sessionKind = "anonymous"
+	// kindRestricted follows a first factor on an account pending
+	// completion: it can read the completion status and do the next step,
+	// nothing else.
+	kindRestricted sessionKind = "restricted"
+	// kindFull is a signed-in citizen.
+	kindFull sessionKind = "full"
+)
+
+// cookieName has the __Host- prefix: browsers accept it only Secure, for
+// this host alone and the whole path, so a sibling domain cannot plant one.
+const cookieName = "__Host-idf_session"
+
+// session is a session as stored; its token is only in the cookie.
+type session struct {
+	hash      []byte
+	accountID int64 // 0 when anonymous
+	kind      sessionKind
+	created   time.Time
+	lastSeen  time.Time
+	expires   time.Time
+	returnTo  string
+}
+
+var errNoSession = errors.New("no valid session")
+
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// startSession creates a session and sets its cookie. Every change of
+// privilege (login, completion) gets a new session, never an upgraded one:
+// an id planted or seen before it is worth nothing after.
+func (s *Server) startSession(ctx context.Context, q querier, w http.ResponseWriter, kind sessionKind, accountID int64, returnTo string) (*session, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	token := base64.RawURLEncoding.EncodeToString(b[:])
+	now := s.cfg.Now()
+	life := s.cfg.SessionLifetime
+	if kind != kindFull {
+		life = s.cfg.RestrictedLifetime
+	}
+	sess := &session{hash: hashToken(token), accountID: accountID, kind: kind, created: now, lastSeen: now, expires: now.Add(life), returnTo: returnTo}
+	var acc *int64
+	if accountID != 0 {
+		acc = &accountID
+	}
+	if _, err := q.Exec(ctx, `INSERT INTO auth_session (id_hash, account_id, kind, created_at, last_seen_at, expires_at, return_to)
+		VALUES ($1, $2, $3, $4, $4, $5, $6)`, sess.hash, acc, string(kind), now, sess.expires, returnTo); err != nil {
+		return nil, err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: cookieName, Value: token, Path: "/", Expires: sess.expires,
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	})
+	return sess, nil
+}
+
+// rotate ends old (if any) and starts its successor in one transaction.
+func (s *Server) rotate(ctx context.Context, q querier, w http.ResponseWriter, old *session, kind sessionKind, accountID int64) (*session, error) {
+	returnTo := ""
+	if old != nil {
+		returnTo = old.returnTo
+		if err := s.revoke(ctx, q, old); err != nil {
+			return nil, err
+		}
+	}
+	return s.startSession(ctx, q, w, kind, accountID, returnTo)
+}
+
+func (s *Server) revoke(ctx context.Context, q querier, sess *session) error {
+	_, err := q.Exec(ctx, `UPDATE auth_session SET revoked_at = $2 WHERE id_hash = $1 AND revoked_at IS NULL`, sess.hash, s.cfg.Now())
+	return err
+}
+
+// session returns the request's live session: errNoSession when there is
+// none, it was revoked, or it timed out (idle or absolute). Use refreshes
+// its idle clock (at most once a minute, to spare the database a write per
+// request).
+func (s *Server) session(ctx context.Context, r *http.Request) (*session, error) {
+	c, err := r.Cookie(cookieName)
+	if err != nil || c.Value == "" || len(c.Value) > 64 {
+		return nil, errNoSession
+	}
+	sess := &session{hash: hashToken(c.Value)}
+	var acc *int64
+	var kind string
+	err = s.pool.QueryRow(ctx, `SELECT account_id, kind, created_at, last_seen_at, expires_at, return_to FROM auth_session
+		WHERE id_hash = $1 AND revoked_at IS NULL`, sess.hash).Scan(&acc, &kind, &sess.created, &sess.lastSeen, &sess.expires, &sess.returnTo)
+	if errors.Is(database.Translate(err), database.ErrNotFound) {
+		return nil, errNoSession
+	}
+	if err != nil {
+		return nil, err
+	}
+	sess.kind = sessionKind(kind)
+	if acc != nil {
+		sess.accountID = *acc
+	}
+	now := s.cfg.Now()
+	if !now.Before(sess.expires) || now.Sub(sess.lastSeen) >= s.cfg.IdleTimeout {
+		if err := s.revoke(ctx, s.pool, sess); err != nil {
+			return nil, err
+		}
+		return nil, errNoSession
+	}
+	if now.Sub(sess.lastSeen) >= time.Minute {
+		if _, err := s.pool.Exec(ctx, `UPDATE auth_session SET last_seen_at = $2 WHERE id_hash = $1`, sess.hash, now); err != nil {
+			return nil, err
+		}
+		sess.lastSeen = now
+	}
+	return sess, nil
+}
+
+func clearCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+}

@@ -1,0 +1,164 @@
+// Command authsvc is the login service of the unified identity
+// authentication: citizens log in (password, SMS code, face) and complete
+// their fused accounts before any other use.
+//
+// Usage:
+//
+//	authsvc [--addr 127.0.0.1:8080] [--base-url URL] [--data-dir data] [--dev]
+//
+// Environment: DATABASE_URL (else the embedded PostgreSQL under
+// --data-dir), PG_BIN_DIR, IDFUSION_KEY_FILE (the key file the fusion
+// pipeline sealed with; else the development key under --data-dir),
+// AUTHSVC_FACE_PUBLIC_KEY (the face provider's Ed25519 public key, base64;
+// with --dev a development key pair under --data-dir is used),
+// AUTHSVC_LOG_LEVEL=debug.
+//
+// --dev turns on the development providers: the SMS outbox (/dev/sms) and
+// the face simulator (/dev/face/…). Never in production.
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/idfusion/idfusion/authsvc"
+	"github.com/idfusion/idfusion/internal/database"
+	"github.com/idfusion/idfusion/internal/pii"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "authsvc:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("authsvc", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	baseURL := fs.String("base-url", "", "the service's public URL, for QR codes (default http://ADDR)")
+	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL, development keys)")
+	dev := fs.Bool("dev", false, "development providers: SMS outbox at /dev/sms, face simulator at /dev/face (never in production)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	opts := &slog.HandlerOptions{}
+	if os.Getenv("AUTHSVC_LOG_LEVEL") == "debug" {
+		opts.Level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	if *baseURL == "" {
+		*baseURL = "http://" + *addr
+	}
+
+	keys, err := keyring(*dataDir, logger)
+	if err != nil {
+		return err
+	}
+	cfg := authsvc.Config{Keyring: keys, BaseURL: strings.TrimRight(*baseURL, "/"), Dev: *dev, Logger: logger}
+	if *dev {
+		priv, err := devFaceKey(filepath.Join(*dataDir, "keys", "face-dev.key"))
+		if err != nil {
+			return err
+		}
+		cfg.FaceDevKey, cfg.FacePublicKey = priv, priv.Public().(ed25519.PublicKey)
+		logger.Warn("development_mode", slog.String("sms", "outbox at /dev/sms"), slog.String("face", "simulator at /dev/face"))
+	} else {
+		if cfg.FacePublicKey, err = authsvc.ParseEd25519PublicKey(os.Getenv("AUTHSVC_FACE_PUBLIC_KEY")); err != nil {
+			return fmt.Errorf("AUTHSVC_FACE_PUBLIC_KEY: %w", err)
+		}
+		return errors.New("no SMS gateway is configured in this build: run with --dev for the development outbox")
+	}
+
+	pool, closeDB, err := database.OpenDefault(ctx, database.OpenConfig{
+		URL: os.Getenv("DATABASE_URL"), DataDir: *dataDir, BinDir: os.Getenv("PG_BIN_DIR"), Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer closeDB(context.WithoutCancel(ctx))
+
+	svc, err := authsvc.New(pool, cfg)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Addr:              *addr,
+		Handler:           svc.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	logger.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.BaseURL))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Requests in flight finish (a step either commits or not); new ones
+	// are refused.
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	logger.Info("shutting_down")
+	if err := srv.Shutdown(shutdown); err != nil {
+		return err
+	}
+	return nil
+}
+
+func keyring(dataDir string, logger *slog.Logger) (*pii.Keyring, error) {
+	if p := os.Getenv("IDFUSION_KEY_FILE"); p != "" {
+		return pii.LoadKeyring(p)
+	}
+	path := filepath.Join(dataDir, "keys", "dev.key")
+	k, created, err := pii.LoadOrCreateDevKeyring(path)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		logger.Warn("generated_development_key", slog.String("path", path))
+	}
+	return k, nil
+}
+
+// devFaceKey loads (or creates) the face simulator's signing key.
+func devFaceKey(path string) (ed25519.PrivateKey, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		return authsvc.ParseEd25519PrivateKey(strings.TrimSpace(string(b)))
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	return priv, os.WriteFile(path, []byte(authsvc.EncodeEd25519Key(priv.Seed())+"\n"), 0o600)
+}
