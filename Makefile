@@ -23,12 +23,22 @@ lint:
 	$(GO) vet $(PKGS)
 	$(GO) tool staticcheck $(PKGS)
 
+DEMO_ADDR ?= 127.0.0.1:8080
+
 # Generate sample departmental exports, check them, import them into the
-# embedded PostgreSQL (started under $(DATA)/pg) and print the ledger.
+# embedded PostgreSQL (started under $(DATA)/pg), print the ledger, then run
+# the login service with the development SMS outbox and face simulator
+# (Ctrl-C stops it).
 demo: build
 	$(BIN)/fusion gen --out $(SAMPLE) --rows $(DEMO_ROWS)
 	$(BIN)/fusion check --mapping-dir $(SAMPLE)/mappings --out $(SAMPLE)/check $(SAMPLE)/exports/* || test $$? -eq 1
 	$(BIN)/fusion import --data-dir $(DATA) --mapping-dir $(SAMPLE)/mappings --out $(SAMPLE)/import $(SAMPLE)/exports/*
+	@echo
+	@echo "Login service: http://$(DEMO_ADDR)/login   SMS outbox: http://$(DEMO_ADDR)/dev/sms"
+	@echo "A fused citizen (ID number, name, phone on record):"
+	@awk -F, 'NR > 1 && $$3 != "" { print "  " $$1 "  " $$2 "  " $$3; if (++n == 3) exit }' $(SAMPLE)/truth_accounts.csv
+	@echo
+	$(BIN)/authsvc --dev --addr $(DEMO_ADDR) --data-dir $(DATA)
 
 # Throughput and peak memory of ingest+cleanse per format (1M rows each,
 # through fusion check), the end-to-end import, then ingest+cleanse on one

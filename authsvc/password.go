@@ -84,15 +84,15 @@ func (p Argon2Params) withDefaults() Argon2Params {
 func (p Argon2Params) validate() error {
 	switch {
 	case p.Memory < 8*uint32(p.Threads) || p.Memory > maxArgon2Memory:
-		return fmt.Errorf("Memory %d KiB outside [8×Threads, %d]", p.Memory, maxArgon2Memory)
+		return fmt.Errorf("memory m=%d KiB outside [8 per lane, %d]", p.Memory, maxArgon2Memory)
 	case p.Time < 1 || p.Time > maxArgon2Time:
-		return fmt.Errorf("Time %d outside [1, %d]", p.Time, maxArgon2Time)
+		return fmt.Errorf("passes t=%d outside [1, %d]", p.Time, maxArgon2Time)
 	case p.Threads < 1:
-		return errors.New("Threads is 0")
+		return errors.New("lanes p=0")
 	case p.SaltLen < minArgon2SaltLen || p.SaltLen > maxArgon2SaltLen:
-		return fmt.Errorf("SaltLen %d outside [%d, %d]", p.SaltLen, minArgon2SaltLen, maxArgon2SaltLen)
+		return fmt.Errorf("salt of %d bytes outside [%d, %d]", p.SaltLen, minArgon2SaltLen, maxArgon2SaltLen)
 	case p.KeyLen < minArgon2KeyLen || p.KeyLen > maxArgon2KeyLen:
-		return fmt.Errorf("KeyLen %d outside [%d, %d]", p.KeyLen, minArgon2KeyLen, maxArgon2KeyLen)
+		return fmt.Errorf("hash of %d bytes outside [%d, %d]", p.KeyLen, minArgon2KeyLen, maxArgon2KeyLen)
 	}
 	return nil
 }

@@ -72,8 +72,10 @@ func (s *Server) startSession(ctx context.Context, q querier, w http.ResponseWri
 		VALUES ($1, $2, $3, $4, $4, $5, $6)`, sess.hash, acc, string(kind), now, sess.expires, returnTo); err != nil {
 		return nil, err
 	}
+	// Max-Age, not Expires: relative to the browser's clock, whatever it
+	// says. The server enforces both timeouts anyway.
 	http.SetCookie(w, &http.Cookie{
-		Name: cookieName, Value: token, Path: "/", Expires: sess.expires,
+		Name: cookieName, Value: token, Path: "/", MaxAge: int(life.Seconds()),
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 	return sess, nil
