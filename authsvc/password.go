@@ -338,9 +338,10 @@ const (
 //     character (printable ASCII other than a letter, digit or space);
 //   - PASSWORD_COMMON: not a common password, nor one followed by digits
 //     or special characters (password123!);
-//   - PASSWORD_NAME: not containing the pinyin of the name under any
-//     reading of its characters (see namePinyin), nor being its initials
-//     with digits and special characters;
+//   - PASSWORD_NAME: not containing the pinyin of the whole name, of the
+//     given name or of each part of a dotted name, under every reading of
+//     its characters (单 as shan and dan), nor being the name's initials
+//     with only digits and special characters (zs@123456);
 //   - PASSWORD_ID: not containing the ID number or the birth date in it
 //     (YYYYMMDD or YYMMDD);
 //   - PASSWORD_PHONE: not containing the phone number.

@@ -87,7 +87,11 @@ func (s *state) addConsoleError(msg string) {
 // browser is closed when the test ends, and killed after two minutes if the
 // test has not ended by then. New fails the test if no browser is installed
 // or it does not start.
-func New(t testing.TB) context.Context {
+//
+// Options in extra are added after the defaults, so they can override them:
+// a test server with a self-signed certificate needs
+// chromedp.Flag("ignore-certificate-errors", true).
+func New(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	execPath, err := findBrowser()
 	if err != nil {
@@ -109,6 +113,7 @@ func New(t testing.TB) context.Context {
 		// without --no-sandbox is not supported"), and CI runs as root.
 		opts = append(opts, chromedp.NoSandbox)
 	}
+	opts = append(opts, extra...)
 	output := new(syncBuffer)
 	opts = append(opts, chromedp.CombinedOutput(output))
 
