@@ -67,7 +67,10 @@ func (s *Server) sendCode(ctx context.Context, phone, purpose string, accountID 
 	code := fmt.Sprintf("%06d", n.Int64())
 	now := s.cfg.Now()
 	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(encode($1::bytea, 'hex'), 7))`, bidx); err != nil {
+		// The address first, then the phone: every request locks in the
+		// same order.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('sms-ip:' || $2, 7)),
+			pg_advisory_xact_lock(hashtextextended(encode($1::bytea, 'hex'), 7))`, bidx, ip); err != nil {
 			return err
 		}
 		var recent, today, fromIP int
@@ -103,17 +106,21 @@ func (s *Server) sendCode(ctx context.Context, phone, purpose string, accountID 
 }
 
 // checkCode uses the newest live code of phone for purpose if code is
-// it: exactly once, however many requests submit it at the same moment
-// (the row is claimed by a conditional UPDATE). A wrong code counts as a
-// try against that code; after CodeTries it is dead.
+// it: exactly once, however many requests submit it at the same moment.
+// Every check first claims one of the code's CodeTries (a conditional
+// UPDATE), then compares: parallel guesses cannot get more tries than
+// that, and after the last the code is dead.
 func (s *Server) checkCode(ctx context.Context, phone, purpose, code string) error {
 	bidx := s.phoneIndex(phone)
 	now := s.cfg.Now()
 	var id int64
 	var stored []byte
-	err := s.pool.QueryRow(ctx, `SELECT id, code_hash FROM sms_code
-		WHERE phone_bidx = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 AND attempts < $4
-		ORDER BY created_at DESC, id DESC LIMIT 1`, bidx, purpose, now, s.cfg.CodeTries).Scan(&id, &stored)
+	err := s.pool.QueryRow(ctx, `UPDATE sms_code SET attempts = attempts + 1
+		WHERE id = (SELECT id FROM sms_code
+			WHERE phone_bidx = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 AND attempts < $4
+			ORDER BY created_at DESC, id DESC LIMIT 1)
+		AND used_at IS NULL AND attempts < $4
+		RETURNING id, code_hash`, bidx, purpose, now, s.cfg.CodeTries).Scan(&id, &stored)
 	if errors.Is(database.Translate(err), database.ErrNotFound) {
 		return errCodeWrong
 	}
@@ -121,13 +128,9 @@ func (s *Server) checkCode(ctx context.Context, phone, purpose, code string) err
 		return err
 	}
 	if subtle.ConstantTimeCompare(stored, s.codeHash(bidx, purpose, code)) != 1 {
-		_, err := s.pool.Exec(ctx, `UPDATE sms_code SET attempts = attempts + 1 WHERE id = $1`, id)
-		if err != nil {
-			return err
-		}
 		return errCodeWrong
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE sms_code SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND attempts < $3`, id, now, s.cfg.CodeTries)
+	tag, err := s.pool.Exec(ctx, `UPDATE sms_code SET used_at = $2 WHERE id = $1 AND used_at IS NULL`, id, now)
 	if err != nil {
 		return err
 	}
