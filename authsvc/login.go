@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/internal/pii"
 	"github.com/idfusion/idfusion/schemas"
@@ -31,31 +29,34 @@ func safeReturn(s string) string {
 
 // signIn replaces the browser's session (if any) with one the account's
 // state allows: full when active, restricted while completion is pending.
+// One statement ends the old session, clears the failure count, starts
+// the new session and audits the login: a login costs one round trip
+// besides finding the account, so logins run at the password hash's pace.
 func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Request, a *account, method, returnTo string) (loginResult, error) {
-	old, err := s.session(ctx, r)
-	if err != nil && !errors.Is(err, errNoSession) {
-		return loginResult{}, err
-	}
 	kind := kindFull
 	if a.status == schemas.StatusPendingCompletion {
 		kind = kindRestricted
 	}
-	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := s.succeeded(ctx, tx, a.id); err != nil {
-			return err
-		}
-		if old != nil {
-			if err := s.revoke(ctx, tx, old); err != nil {
-				return err
-			}
-		}
-		_, err := s.startSession(ctx, tx, w, kind, a.id, safeReturn(returnTo))
-		return err
-	})
+	var old []byte // the browser's current session, valid or not
+	if c, err := r.Cookie(cookieName); err == nil && c.Value != "" {
+		old = hashToken(c.Value)
+	}
+	token, hash, err := newToken()
 	if err != nil {
 		return loginResult{}, err
 	}
-	s.audit(ctx, auditEvent{event: method, outcome: "ok", account: a.id, subject: a.idHint, ip: clientIP(r), detail: string(kind)})
+	now, life := s.cfg.Now(), s.lifetime(kind)
+	_, err = s.pool.Exec(ctx, `WITH
+		revoked AS (UPDATE auth_session SET revoked_at = $1 WHERE id_hash = $2 AND revoked_at IS NULL),
+		reset AS (UPDATE account SET failed_attempts = 0 WHERE id = $3 AND failed_attempts <> 0),
+		audited AS (INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, $4, 'ok', $3, $5, $6, $7))
+		INSERT INTO auth_session (id_hash, account_id, kind, created_at, last_seen_at, expires_at, return_to)
+		VALUES ($8, $3, $7, $1, $1, $9, $10)`,
+		now, old, a.id, method, a.idHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo))
+	if err != nil {
+		return loginResult{}, err
+	}
+	setSessionCookie(w, token, life)
 	if kind == kindRestricted {
 		next := nextStep(a)
 		return loginResult{Next: stepPath(next), NextStep: next}, nil

@@ -49,21 +49,43 @@ func hashToken(token string) []byte {
 	return h[:]
 }
 
+// newToken returns a fresh session token and the hash that is stored.
+func newToken() (token string, hash []byte, err error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", nil, err
+	}
+	token = base64.RawURLEncoding.EncodeToString(b[:])
+	return token, hashToken(token), nil
+}
+
+func (s *Server) lifetime(kind sessionKind) time.Duration {
+	if kind == kindFull {
+		return s.cfg.SessionLifetime
+	}
+	return s.cfg.RestrictedLifetime
+}
+
+// setSessionCookie sets the session cookie. Max-Age, not Expires:
+// relative to the browser's clock, whatever it says; the server enforces
+// both timeouts anyway.
+func setSessionCookie(w http.ResponseWriter, token string, life time.Duration) {
+	http.SetCookie(w, &http.Cookie{
+		Name: cookieName, Value: token, Path: "/", MaxAge: int(life.Seconds()),
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	})
+}
+
 // startSession creates a session and sets its cookie. Every change of
 // privilege (login, completion) gets a new session, never an upgraded one:
 // an id planted or seen before it is worth nothing after.
 func (s *Server) startSession(ctx context.Context, q querier, w http.ResponseWriter, kind sessionKind, accountID int64, returnTo string) (*session, error) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	token, hash, err := newToken()
+	if err != nil {
 		return nil, err
 	}
-	token := base64.RawURLEncoding.EncodeToString(b[:])
-	now := s.cfg.Now()
-	life := s.cfg.SessionLifetime
-	if kind != kindFull {
-		life = s.cfg.RestrictedLifetime
-	}
-	sess := &session{hash: hashToken(token), accountID: accountID, kind: kind, created: now, lastSeen: now, expires: now.Add(life), returnTo: returnTo}
+	now, life := s.cfg.Now(), s.lifetime(kind)
+	sess := &session{hash: hash, accountID: accountID, kind: kind, created: now, lastSeen: now, expires: now.Add(life), returnTo: returnTo}
 	var acc *int64
 	if accountID != 0 {
 		acc = &accountID
@@ -72,12 +94,7 @@ func (s *Server) startSession(ctx context.Context, q querier, w http.ResponseWri
 		VALUES ($1, $2, $3, $4, $4, $5, $6)`, sess.hash, acc, string(kind), now, sess.expires, returnTo); err != nil {
 		return nil, err
 	}
-	// Max-Age, not Expires: relative to the browser's clock, whatever it
-	// says. The server enforces both timeouts anyway.
-	http.SetCookie(w, &http.Cookie{
-		Name: cookieName, Value: token, Path: "/", MaxAge: int(life.Seconds()),
-		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
-	})
+	setSessionCookie(w, token, life)
 	return sess, nil
 }
 

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idfusion/idfusion/internal/dbtest"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// TestServeAndShutdown: the service starts on the database, answers its
+// readiness and login page, and stops cleanly on a cancelled context
+// (what SIGTERM does).
+func TestServeAndShutdown(t *testing.T) {
+	t.Setenv("DATABASE_URL", dbtest.ConnString(t))
+	t.Setenv("IDFUSION_KEY_FILE", "")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"--dev", "--addr", addr, "--data-dir", t.TempDir()}) }()
+	var ready bool
+	for range 100 {
+		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			ready = resp.StatusCode == http.StatusOK
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("authsvc stopped: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	if !ready {
+		t.Fatal("authsvc never became ready")
+	}
+	resp, err := http.Get("http://" + addr + "/login")
+	if err != nil || resp.StatusCode != http.StatusOK || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("login page: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("shutdown: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("no clean shutdown within 15 s")
+	}
+}
+
+// TestProductionNeedsProviders: without --dev the service refuses to start
+// unless the face provider's key and an SMS gateway are configured.
+func TestProductionNeedsProviders(t *testing.T) {
+	t.Setenv("AUTHSVC_FACE_PUBLIC_KEY", "")
+	err := run(context.Background(), []string{"--data-dir", t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "AUTHSVC_FACE_PUBLIC_KEY") {
+		t.Fatalf("err = %v, want the missing face key named", err)
+	}
+}
