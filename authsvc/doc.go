@@ -1,4 +1,25 @@
-// Package authsvc is the login service: login methods, sessions, and the
-// first-login completion of fused accounts (supplement info, set a
-// password, face verification), enforced by the server.
+// Package authsvc is the login service of the unified identity
+// authentication: login methods (password, SMS code, face), sessions, and
+// the first-login completion of fused accounts, enforced by the server.
+//
+// A first factor on an account pending completion yields a restricted
+// session that can read the completion status and do the next step, and
+// nothing else:
+//
+//	            SMS code / face (/login)
+//	anonymous ───────────────────────────▶ restricted ─① info─▶ ─② password─▶ ─③ face─▶ full
+//	(a face login in progress)              (account pending_completion)               (account active;
+//	                                                                                     session rotated)
+//
+// Steps are removed from account.required_steps by a conditional UPDATE
+// (flow.go), so a skipped, repeated or concurrent step is refused with the
+// next step named (HTTP 409, or 403 outside the completion).
+//
+// Files: server.go (routes, middleware), session.go (cookies, timeouts,
+// rotation), login.go (first factors), complete.go (the steps), flow.go (the
+// step order), sms.go (codes, limits, the outbox), face.go and facesig.go
+// (challenges, the provider's signed callback), password.go (argon2id and
+// the password rules), dev.go (the development providers), errors.go (the
+// one table from errors to what a client is told), pages.go and
+// templates/ (the Chinese pages).
 package authsvc
