@@ -139,6 +139,24 @@ func (s *Server) failed(ctx context.Context, accountID int64) error {
 	return err
 }
 
+// claimTry counts a password check against the account before it is made,
+// as failed would after: guesses sent together cannot all pass the lock
+// check before the first of them is counted (checkCode claims a code's try
+// the same way). False, and nothing counted, when the account is locked.
+// The claim that reaches MaxFailures locks the account; if its password
+// was right after all, signIn lifts that lock again.
+func (s *Server) claimTry(ctx context.Context, accountID int64) (bool, error) {
+	now := s.cfg.Now()
+	tag, err := s.pool.Exec(ctx, `UPDATE account SET
+		locked_until    = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE locked_until END,
+		failed_attempts = CASE WHEN failed_attempts + 1 >= $2 THEN 0 ELSE failed_attempts + 1 END
+		WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $4)`, accountID, s.cfg.MaxFailures, now.Add(s.cfg.LockFor), now)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
 // succeeded clears the failure count after a passed check.
 func (s *Server) succeeded(ctx context.Context, q querier, accountID int64) error {
 	_, err := q.Exec(ctx, `UPDATE account SET failed_attempts = 0 WHERE id = $1 AND failed_attempts <> 0`, accountID)

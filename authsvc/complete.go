@@ -33,12 +33,27 @@ func (s *Server) completionOf(ctx context.Context, sess *session) (*account, com
 		return nil, completion{}, err
 	}
 	return a, completion{NextStep: nextStep(a), Steps: a.steps, Name: pii.MaskPersonName(a.name), IDHint: a.idHint,
-		PhoneHint: a.phoneHint, PhoneVerified: a.phoneVerified, Address: a.address}, nil
+		PhoneHint: a.phoneHint, PhoneVerified: a.phoneVerified, Address: maskAddress(a.address)}, nil
+}
+
+// maskAddress shows the start of an address on file (the city, the
+// district) and hides the rest: the holder of a restricted session has
+// proved a phone, not yet a face.
+func maskAddress(s string) string {
+	r := []rune(s)
+	if len(r) <= 6 {
+		return s
+	}
+	return string(r[:6]) + "****"
 }
 
 // expect refuses a step that is not the account's next one before any
-// work is done for it (completeStep re-checks when it writes).
-func expect(a *account, step schemas.Step) error {
+// work is done for it (completeStep re-checks when it writes), and any
+// step while failed checks keep the account locked.
+func (s *Server) expect(a *account, step schemas.Step) error {
+	if a.lockedUntil != nil && a.lockedUntil.After(s.cfg.Now()) {
+		return errAccountLocked
+	}
 	if next := nextStep(a); next != step {
 		return &StepError{Tried: step, Next: next}
 	}
@@ -95,14 +110,14 @@ func (s *Server) sendVerifyCode(ctx context.Context, r *http.Request, sess *sess
 	if err != nil {
 		return err
 	}
-	if err := expect(a, schemas.StepInfo); err != nil {
+	if err := s.expect(a, schemas.StepInfo); err != nil {
 		return err
 	}
 	phone = NormalizePhone(phone)
 	if !validPhone(phone) {
 		return fieldErrors{"phone": "请输入正确的手机号码"}
 	}
-	err = s.sendCode(ctx, phone, purposeVerifyPhone, a.id, clientIP(r), true)
+	err = s.sendCode(ctx, phone, purposeVerifyPhone, a.id, clientNet(r), true)
 	outcome := "ok"
 	if err != nil {
 		outcome = "limited"
@@ -117,7 +132,7 @@ func (s *Server) completeInfo(ctx context.Context, r *http.Request, sess *sessio
 	if err != nil {
 		return err
 	}
-	if err := expect(a, schemas.StepInfo); err != nil {
+	if err := s.expect(a, schemas.StepInfo); err != nil {
 		return err
 	}
 	in.Phone, in.Code, in.Address = NormalizePhone(in.Phone), strings.TrimSpace(in.Code), strings.TrimSpace(in.Address)
@@ -176,7 +191,7 @@ func (s *Server) completePassword(ctx context.Context, r *http.Request, sess *se
 	if err != nil {
 		return err
 	}
-	if err := expect(a, schemas.StepPassword); err != nil {
+	if err := s.expect(a, schemas.StepPassword); err != nil {
 		return err
 	}
 	if password != confirm {
@@ -218,7 +233,7 @@ func (s *Server) faceChallenge(ctx context.Context, r *http.Request, sess *sessi
 	if err != nil {
 		return "", err
 	}
-	if err := expect(a, schemas.StepFace); err != nil {
+	if err := s.expect(a, schemas.StepFace); err != nil {
 		return "", err
 	}
 	var id string
@@ -288,7 +303,7 @@ func (s *Server) completePage(w http.ResponseWriter, r *http.Request, sess *sess
 func (s *Server) stepPage(w http.ResponseWriter, r *http.Request, sess *session, step schemas.Step, tmpl string, d pageData) {
 	a, c, err := s.completionOf(r.Context(), sess)
 	if err == nil {
-		err = expect(a, step)
+		err = s.expect(a, step)
 	}
 	if err != nil {
 		s.fail(w, r, err)

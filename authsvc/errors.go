@@ -42,6 +42,8 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusUnprocessableEntity, code: "invalid_input", message: "请检查填写的信息", fields: fe}
 	case errors.Is(err, errLoginFailed):
 		return problem{status: http.StatusUnauthorized, code: "login_failed", message: "登录失败：证件号码或验证信息不正确，或账号暂时无法登录。连续失败5次将锁定15分钟。"}
+	case errors.Is(err, errAccountLocked):
+		return problem{status: http.StatusLocked, code: "account_locked", message: "验证失败次数过多，账号暂时锁定，请15分钟后再试"}
 	case errors.Is(err, errCodeWrong):
 		return problem{status: http.StatusUnprocessableEntity, code: "code_wrong", message: "验证码错误或已失效", fields: map[string]string{"code": "验证码错误或已失效"}}
 	case errors.Is(err, errCodeTooSoon):

@@ -19,9 +19,13 @@ type loginResult struct {
 	NextStep schemas.Step `json:"next_step,omitempty"`
 }
 
-// safeReturn keeps a return address only if it is a path of this service.
+// safeReturn keeps a return address only if it is a path of this service,
+// also as a browser reads it: browsers drop tabs and line breaks anywhere
+// in a URL and take a backslash for a slash, so /<TAB>/evil.example and
+// /\\evil.example are //evil.example. No control character passes.
 func safeReturn(s string) string {
-	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") || strings.ContainsAny(s, "\r\n") {
+	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") ||
+		strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 		return ""
 	}
 	return s
@@ -29,9 +33,10 @@ func safeReturn(s string) string {
 
 // signIn replaces the browser's session (if any) with one the account's
 // state allows: full when active, restricted while completion is pending.
-// One statement ends the old session, clears the failure count, starts
-// the new session and audits the login: a login costs one round trip
-// besides finding the account, so logins run at the password hash's pace.
+// One statement ends the old session, clears the failure count (and a
+// lock its own claimed try set: see claimTry), starts the new session and
+// audits the login: a login costs one round trip besides finding the
+// account, so logins run at the password hash's pace.
 func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Request, a *account, method, returnTo string) (loginResult, error) {
 	kind := kindFull
 	if a.status == schemas.StatusPendingCompletion {
@@ -47,8 +52,8 @@ func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	}
 	now, life := s.cfg.Now(), s.lifetime(kind)
 	_, err = s.pool.Exec(ctx, `WITH
-		revoked AS (UPDATE auth_session SET revoked_at = $1 WHERE id_hash = $2 AND revoked_at IS NULL),
-		reset AS (UPDATE account SET failed_attempts = 0 WHERE id = $3 AND failed_attempts <> 0),
+		revoked AS (UPDATE auth_session SET revoked_at = $1, expires_at = LEAST(expires_at, $1) WHERE id_hash = $2 AND revoked_at IS NULL),
+		reset AS (UPDATE account SET failed_attempts = 0, locked_until = NULL WHERE id = $3 AND (failed_attempts <> 0 OR locked_until IS NOT NULL)),
 		audited AS (INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, $4, 'ok', $3, $5, $6, $7))
 		INSERT INTO auth_session (id_hash, account_id, kind, created_at, last_seen_at, expires_at, return_to)
 		VALUES ($8, $3, $7, $1, $1, $9, $10)`,
@@ -108,12 +113,24 @@ func (s *Server) loginPassword(ctx context.Context, w http.ResponseWriter, r *ht
 		s.hasher.VerifyDummy(ctx, password)
 		return loginResult{}, s.refuse(ctx, r, "login_password", a, subject, "locked")
 	}
+	// The try counts before the slow hash, so that guesses in flight
+	// together get no more than the lock allows.
+	claimed, err := s.claimTry(ctx, a.id)
+	if err != nil {
+		return loginResult{}, err
+	}
+	if !claimed {
+		s.hasher.VerifyDummy(ctx, password)
+		return loginResult{}, s.refuse(ctx, r, "login_password", a, subject, "locked")
+	}
 	ok, err := s.hasher.Verify(ctx, password, *a.passwordHash)
 	if err != nil {
 		return loginResult{}, err
 	}
 	if !ok {
-		return loginResult{}, s.refuse(ctx, r, "login_password", a, subject, "wrong password")
+		// Counted when claimed.
+		s.audit(ctx, auditEvent{event: "login_password", outcome: "fail", account: a.id, subject: subject, ip: clientIP(r), detail: "wrong password"})
+		return loginResult{}, errLoginFailed
 	}
 	return s.signIn(ctx, w, r, a, "login_password", returnTo)
 }
@@ -136,7 +153,7 @@ func (s *Server) sendLoginCode(ctx context.Context, r *http.Request, idNumber, p
 	if a != nil {
 		acc = a.id
 	}
-	err = s.sendCode(ctx, phone, purposeLogin, acc, clientIP(r), deliver)
+	err = s.sendCode(ctx, phone, purposeLogin, acc, clientNet(r), deliver)
 	outcome := "ok"
 	if err != nil {
 		outcome = "limited"

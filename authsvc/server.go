@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -30,7 +31,7 @@ type Server struct {
 func New(pool *pgxpool.Pool, cfg Config) (*Server, error) {
 	cfg = cfg.WithDefaults()
 	if cfg.Dev && cfg.SMS == nil {
-		cfg.SMS = Outbox{pool}
+		cfg.SMS = Outbox{q: pool, now: cfg.Now}
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -87,7 +88,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /complete", s.restricted(s.completePage))
 	m.HandleFunc("GET /complete/info", s.restricted(s.infoPage))
 	m.HandleFunc("POST /complete/info/sms", s.restricted(s.limitedS(s.infoSMSForm)))
-	m.HandleFunc("POST /complete/info", s.restricted(s.infoForm))
+	m.HandleFunc("POST /complete/info", s.restricted(s.limitedS(s.infoForm)))
 	m.HandleFunc("GET /complete/password", s.restricted(s.passwordPage))
 	m.HandleFunc("POST /complete/password", s.restricted(s.passwordForm))
 	m.HandleFunc("GET /complete/face", s.restricted(s.facePage))
@@ -103,7 +104,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/login/face/{id}", s.apiLoginFaceStatus)
 	m.HandleFunc("GET /api/v1/completion", s.restricted(s.apiCompletion))
 	m.HandleFunc("POST /api/v1/completion/info/sms", s.restricted(s.limitedS(s.apiInfoSMS)))
-	m.HandleFunc("POST /api/v1/completion/info", s.restricted(s.apiInfo))
+	m.HandleFunc("POST /api/v1/completion/info", s.restricted(s.limitedS(s.apiInfo)))
 	m.HandleFunc("POST /api/v1/completion/password", s.restricted(s.apiPassword))
 	m.HandleFunc("POST /api/v1/completion/face", s.restricted(s.apiFaceStart))
 	m.HandleFunc("GET /api/v1/completion/face/{id}", s.restricted(s.apiFaceStatus))
@@ -147,7 +148,9 @@ func (s *Server) restricted(h sessionHandler) http.HandlerFunc {
 
 // full runs h for a signed-in citizen. A restricted session is refused
 // with the step it must do next: it cannot reach anything else, whatever
-// the URL.
+// the URL. A session whose account the operators locked or disabled, or
+// a restricted one with nothing left to complete (another browser did it),
+// is ended: log in again.
 func (s *Server) full(h sessionHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sess, err := s.session(r.Context(), r)
@@ -155,17 +158,29 @@ func (s *Server) full(h sessionHandler) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		if sess.kind != kindFull {
-			if sess.kind == kindRestricted {
-				a, err := s.accountByID(r.Context(), s.pool, sess.accountID, false)
-				if err != nil {
-					s.fail(w, r, err)
-					return
-				}
-				s.fail(w, r, errRestricted{next: nextStep(a)})
+		if sess.kind != kindFull && sess.kind != kindRestricted {
+			s.fail(w, r, errNoSession)
+			return
+		}
+		a, err := s.accountByID(r.Context(), s.pool, sess.accountID, false)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		// Not the lock of failed checks (locked_until): failing five times
+		// would then log the citizen out.
+		disabled := a.status == schemas.StatusLocked || a.status == schemas.StatusDisabled
+		next := nextStep(a)
+		if disabled || (sess.kind == kindRestricted && next == "") {
+			if err := s.revoke(r.Context(), s.pool, sess); err != nil {
+				s.fail(w, r, err)
 				return
 			}
 			s.fail(w, r, errNoSession)
+			return
+		}
+		if sess.kind == kindRestricted {
+			s.fail(w, r, errRestricted{next: next})
 			return
 		}
 		h(w, r, sess)
@@ -175,7 +190,7 @@ func (s *Server) full(h sessionHandler) http.HandlerFunc {
 // limited applies the per-address rate limit of the credential endpoints.
 func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !s.limiter.allow(clientIP(r)) {
+		if !s.limiter.allow(clientNet(r)) {
 			s.fail(w, r, errRateLimited)
 			return
 		}
@@ -185,7 +200,7 @@ func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
 
 func (s *Server) limitedS(h sessionHandler) sessionHandler {
 	return func(w http.ResponseWriter, r *http.Request, sess *session) {
-		if !s.limiter.allow(clientIP(r)) {
+		if !s.limiter.allow(clientNet(r)) {
 			s.fail(w, r, errRateLimited)
 			return
 		}
@@ -232,6 +247,27 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// clientNet is what the per-address limits count: the peer's IPv4
+// address, or its IPv6 /64. An IPv6 client holds at least a /64 (one
+// address per interface, chosen at will), so counting its addresses one by
+// one would give it 2⁶⁴ allowances.
+func clientNet(r *http.Request) string {
+	ip := clientIP(r)
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
 }
 
 // wantsJSON tells the API twins from the pages.
@@ -306,4 +342,7 @@ var (
 	errRateLimited = errors.New("rate limited")
 	errCrossOrigin = errors.New("cross-origin request")
 	errLoginFailed = errors.New("login failed")
+	// errAccountLocked refuses a completion step while the account is
+	// locked by failed checks (the session itself proved a factor already).
+	errAccountLocked = errors.New("account locked by failed checks")
 )

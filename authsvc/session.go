@@ -110,8 +110,12 @@ func (s *Server) rotate(ctx context.Context, q querier, w http.ResponseWriter, o
 	return s.startSession(ctx, q, w, kind, accountID, returnTo)
 }
 
+// revoke ends sess. Its expires_at comes back to the revocation if that is
+// earlier, so expires_at is when a session ended or will end, and Purge
+// finds every ended session by its index.
 func (s *Server) revoke(ctx context.Context, q querier, sess *session) error {
-	_, err := q.Exec(ctx, `UPDATE auth_session SET revoked_at = $2 WHERE id_hash = $1 AND revoked_at IS NULL`, sess.hash, s.cfg.Now())
+	_, err := q.Exec(ctx, `UPDATE auth_session SET revoked_at = $2, expires_at = LEAST(expires_at, $2)
+		WHERE id_hash = $1 AND revoked_at IS NULL`, sess.hash, s.cfg.Now())
 	return err
 }
 

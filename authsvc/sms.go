@@ -24,11 +24,16 @@ type SMSSender interface {
 
 // Outbox is the development SMSSender: it stores each message (phone
 // masked) in sms_outbox, listed at /dev/sms, instead of sending it.
-type Outbox struct{ q querier }
+type Outbox struct {
+	q querier
+	// now is the service's clock, so that Purge (given the same clock)
+	// ages the messages as the codes they carry.
+	now func() time.Time
+}
 
 // Send stores the message.
 func (o Outbox) Send(ctx context.Context, phone, text string) error {
-	_, err := o.q.Exec(ctx, `INSERT INTO sms_outbox (phone_hint, body, created_at) VALUES ($1, $2, now())`, pii.MaskPhone(phone), text)
+	_, err := o.q.Exec(ctx, `INSERT INTO sms_outbox (phone_hint, body, created_at) VALUES ($1, $2, $3)`, pii.MaskPhone(phone), text, o.now())
 	return err
 }
 
@@ -54,10 +59,10 @@ func (s *Server) codeHash(phoneBidx []byte, purpose, code string) []byte {
 
 // sendCode issues a fresh code to phone for purpose, within the limits:
 // one per CodeInterval and CodesPerDay a day per phone, CodesPerIPHour an
-// hour per client address, counted under a lock on the phone so parallel
-// requests cannot slip past them. The code is sent only when deliver: a
-// request that must not learn whether the phone matched is limited, and
-// answered, the same way.
+// hour per client address (ip, as clientNet gives it), counted under a
+// lock on the phone so parallel requests cannot slip past them. The code
+// is sent only when deliver: a request that must not learn whether the
+// phone matched is limited, and answered, the same way.
 func (s *Server) sendCode(ctx context.Context, phone, purpose string, accountID int64, ip string, deliver bool) error {
 	bidx := s.phoneIndex(phone)
 	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
@@ -94,8 +99,15 @@ func (s *Server) sendCode(ctx context.Context, phone, purpose string, accountID 
 		if accountID != 0 {
 			acc = &accountID
 		}
+		// A code that is not sent is stored already expired: it counts
+		// for the limits but never shadows the code the phone did get
+		// (else anyone knowing a phone could void its codes).
+		expires := now.Add(s.cfg.CodeTTL)
+		if !deliver {
+			expires = now
+		}
 		_, err := tx.Exec(ctx, `INSERT INTO sms_code (phone_bidx, purpose, account_id, code_hash, ip, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, bidx, purpose, acc, s.codeHash(bidx, purpose, code), ip, now, now.Add(s.cfg.CodeTTL))
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, bidx, purpose, acc, s.codeHash(bidx, purpose, code), ip, now, expires)
 		return err
 	})
 	if err != nil || !deliver {
@@ -130,7 +142,9 @@ func (s *Server) checkCode(ctx context.Context, phone, purpose, code string) err
 	if subtle.ConstantTimeCompare(stored, s.codeHash(bidx, purpose, code)) != 1 {
 		return errCodeWrong
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE sms_code SET used_at = $2 WHERE id = $1 AND used_at IS NULL`, id, now)
+	// A used code expires then too (see Purge); the limits count
+	// created_at, which stays.
+	tag, err := s.pool.Exec(ctx, `UPDATE sms_code SET used_at = $2, expires_at = LEAST(expires_at, $2) WHERE id = $1 AND used_at IS NULL`, id, now)
 	if err != nil {
 		return err
 	}
