@@ -1,13 +1,17 @@
 // Command fusion is the data engineers' and auditors' tool for the identity
 // fusion pipeline: check departmental exports, generate sample data, import
-// them, review past runs and open conflicts, export the golden records, and
-// manage the database.
+// them (by hand, or on a schedule from the departments' inboxes), review
+// past runs and open conflicts, export the golden records, and manage the
+// database.
 //
 // Usage:
 //
 //	fusion check --mapping dept.yaml FILE...   dry look at files (no database)
 //	fusion gen --out DIR [--rows N]            deterministic sample exports
 //	fusion import --mapping-dir DIR FILE...    import files as one run
+//	fusion schedule --config FILE [--once] [--metrics-addr ADDR]
+//	                                           import what departments drop into
+//	                                           their inboxes, on cron schedules
 //	fusion runs [--json] [--limit N]           past import runs, newest first
 //	fusion runs --run ID [--json]              one run's ledger per file
 //	fusion conflicts [--json] [--field F]      open merge conflicts for review
@@ -20,7 +24,8 @@
 //
 // Exit codes: 0 success (check: no rejects), 1 rejects found (check) or a
 // ledger that does not balance (runs --run), 2 unusable input or
-// configuration, 3 internal or database error.
+// configuration, 3 internal or database error (schedule --once: a job
+// failed or was interrupted).
 package main
 
 import (
@@ -67,6 +72,7 @@ var commands = []command{
 	{"check", "read and cleanse files without touching the database", runCheck},
 	{"gen", "generate deterministic sample departmental exports", runGen},
 	{"import", "import files into the unified account store as one run", runImport},
+	{"schedule", "import the departments' inboxes on cron schedules (or --once), with housekeeping", runSchedule},
 	{"runs", "list past import runs, or one run's ledger per file", runRuns},
 	{"conflicts", "list the open merge conflicts for review", runConflicts},
 	{"export", "export the golden records with their lineage (masked unless --decrypt)", runExport},
