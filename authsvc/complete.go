@@ -334,6 +334,7 @@ func (s *Server) stepFormError(w http.ResponseWriter, r *http.Request, sess *ses
 		return
 	}
 	d.Error, d.Fields = p.message, p.fields
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(p.status)
 	s.stepPage(w, r, sess, step, tmpl, d)
 }

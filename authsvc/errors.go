@@ -106,6 +106,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		http.Redirect(w, r, stepPath(p.next), http.StatusSeeOther)
 		return
 	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(p.status)
 	s.render(w, r, "error.html", pageData{Title: "出错了", Error: p.message})
 }

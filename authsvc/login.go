@@ -278,6 +278,7 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, tab string, e
 			return
 		}
 		d.Error = p.message
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(p.status)
 	}
 	s.render(w, r, "login.html", d)
