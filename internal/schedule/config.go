@@ -178,7 +178,7 @@ func Parse(path string, b []byte) (*Config, error) {
 		return nil, &ConfigError{Path: path, Field: "mapping_dir", Err: err}
 	}
 	codes := map[string]int{}
-	inboxes := map[string]int{}
+	var inboxes []os.FileInfo // by department, to catch one folder under two names (a symlink)
 	for i := range c.Departments {
 		d := &c.Departments[i]
 		field := func(name string) string { return fmt.Sprintf("departments[%d].%s", i, name) }
@@ -190,15 +190,18 @@ func Parse(path string, b []byte) (*Config, error) {
 			return nil, fail(field("code"), "no mapping for department %q in %s (known: %v)", d.Code, c.MappingDir, slices.Sorted(maps.Keys(c.mappings)))
 		}
 		d.Inbox = filepath.Clean(rel(d.Inbox))
-		if fi, err := os.Stat(d.Inbox); err != nil {
+		fi, err := os.Stat(d.Inbox)
+		if err != nil {
 			return nil, fail(field("inbox"), "%v", err)
 		} else if !fi.IsDir() {
 			return nil, fail(field("inbox"), "%s is not a folder", d.Inbox)
 		}
-		if j, dup := inboxes[d.Inbox]; dup {
+		// The same folder under two departments' locks would be imported by
+		// both.
+		if j := slices.IndexFunc(inboxes, func(o os.FileInfo) bool { return os.SameFile(o, fi) }); j >= 0 {
 			return nil, fail(field("inbox"), "%s is also the inbox of departments[%d]", d.Inbox, j)
 		}
-		inboxes[d.Inbox] = i
+		inboxes = append(inboxes, fi)
 		if d.spec, err = cron.ParseStandard(d.Schedule); err != nil {
 			return nil, fail(field("schedule"), "%q: %v", d.Schedule, err)
 		}

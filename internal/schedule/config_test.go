@@ -27,6 +27,12 @@ func TestConfigErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "mappings", "gongan.yaml"), []byte(mapping), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "mappings", "weijian.yaml"), []byte(strings.ReplaceAll(mapping, "gongan", "weijian")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("gongan", filepath.Join(dir, "inbox", "alias")); err != nil {
+		t.Fatal(err)
+	}
 	// A pool that never connects: New only checks the configuration.
 	pool, err := pgxpool.New(context.Background(), "host=/nonexistent dbname=none")
 	if err != nil {
@@ -53,6 +59,8 @@ func TestConfigErrors(t *testing.T) {
 			"housekeeping[1].job", `unknown job "vacuum"`},
 		{"bad housekeeping spec", "mapping_dir: mappings\ndepartments:\n" + good + "housekeeping:\n  - {job: purge_auth, schedule: \"@sometimes\"}\n",
 			"housekeeping[0].schedule", "@sometimes"},
+		{"inbox twice through a symlink", "mapping_dir: mappings\ndepartments:\n" + good + "  - {code: weijian, inbox: inbox/alias, schedule: \"@daily\"}\n",
+			"departments[1].inbox", "also the inbox of departments[0]"},
 		{"department twice", "mapping_dir: mappings\ndepartments:\n" + good + good,
 			"departments[1].code", "also departments[0]"},
 		{"no departments", "mapping_dir: mappings\ndepartments: []\n", "departments", "min"},

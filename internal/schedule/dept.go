@@ -72,15 +72,29 @@ func (s *Scheduler) runDept(ctx context.Context, d *Department) (err error) {
 // nothing is moved.
 func (s *Scheduler) importInbox(ctx context.Context, log *slog.Logger, d *Department, files []inboxFile) error {
 	archive := filepath.Join(d.Inbox, archiveDir)
-	if err := os.MkdirAll(archive, 0o750); err != nil {
+	// The sender may create archive/ or rejected/ as a symlink: the files,
+	// the reports and the removal of stale folders below would then happen
+	// outside the inbox. Refuse before anything is imported.
+	if err := mkdirIn(d.Inbox, archive); err != nil {
+		return err
+	}
+	if err := checkDirIn(d.Inbox, filepath.Join(d.Inbox, rejectedDir)); err != nil {
 		return err
 	}
 	// The report and the workbooks are written to a hidden folder first:
 	// where they go depends on the run's id and the files' fate. One left
 	// over is from a scheduler that died (this one holds the department).
-	stale, _ := filepath.Glob(filepath.Join(archive, ".pending-*"))
-	for _, p := range stale {
-		os.RemoveAll(p)
+	// Not filepath.Glob: the inbox's path may hold glob metacharacters.
+	entries, err := os.ReadDir(archive)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".pending-") {
+			if err := os.RemoveAll(filepath.Join(archive, e.Name())); err != nil {
+				return err
+			}
+		}
 	}
 	stage, err := os.MkdirTemp(archive, ".pending-")
 	if err != nil {
@@ -137,6 +151,10 @@ func (s *Scheduler) importInbox(ctx context.Context, log *slog.Logger, d *Depart
 
 	var errs []error
 	move := func(f inboxFile, dir string) {
+		if err := mkdirIn(d.Inbox, dir); err != nil {
+			errs = append(errs, fmt.Errorf("move %s: %w", filepath.Base(f.path), err))
+			return
+		}
 		if f.changed() {
 			// Written to while it was read: the run has what was there, and
 			// the file as it is now is a new file for the next tick.
@@ -157,22 +175,31 @@ func (s *Scheduler) importInbox(ctx context.Context, log *slog.Logger, d *Depart
 	// out_dir); the department's workbook too, and beside the rejected
 	// files, which it explains.
 	if res.Report != "" {
-		if _, err := moveInto(inboxFile{path: res.Report}, archived); err != nil {
+		// moveInto may have renamed it (archive/run-<id>/ of a database
+		// restored or recreated may hold an older run-<id>.json): copy
+		// this run's.
+		if err := mkdirIn(d.Inbox, archived); err != nil {
+			errs = append(errs, err)
+		} else if report, err := moveInto(inboxFile{path: res.Report}, archived); err != nil {
 			errs = append(errs, err)
 		} else if s.cfg.OutDir != "" {
-			if _, err := copyFile(filepath.Join(archived, filepath.Base(res.Report)), s.cfg.OutDir); err != nil {
+			if _, err := copyFile(report, s.cfg.OutDir, filepath.Base(res.Report)); err != nil {
 				errs = append(errs, err)
 			}
 		}
 	}
 	for _, book := range res.Feedback {
 		if len(rejected) > 0 {
-			if _, err := copyFile(book, refused); err != nil {
+			if err := mkdirIn(d.Inbox, refused); err != nil {
+				errs = append(errs, err)
+			} else if _, err := copyFile(book, refused, filepath.Base(book)); err != nil {
 				errs = append(errs, err)
 			}
 		}
 		if len(imported) > 0 {
-			if _, err := moveInto(inboxFile{path: book}, archived); err != nil {
+			if err := mkdirIn(d.Inbox, archived); err != nil {
+				errs = append(errs, err)
+			} else if _, err := moveInto(inboxFile{path: book}, archived); err != nil {
 				errs = append(errs, err)
 			}
 		}

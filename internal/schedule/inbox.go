@@ -115,12 +115,12 @@ func exists(p string) bool {
 	return err == nil
 }
 
-// copyFile copies src to a free name for base(src) in dir and returns it.
-func copyFile(src, dir string) (_ string, err error) {
+// copyFile copies src to a free name for name in dir and returns it.
+func copyFile(src, dir, name string) (_ string, err error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return "", err
 	}
-	dest, err := freeName(dir, filepath.Base(src))
+	dest, err := freeName(dir, name)
 	if err != nil {
 		return "", err
 	}
@@ -142,4 +142,49 @@ func copyFile(src, dir string) (_ string, err error) {
 	}()
 	_, err = io.Copy(out, in)
 	return dest, err
+}
+
+// mkdirIn creates dir, a folder under root, and the folders between; each
+// one that exists already must be a folder, not a symlink (see checkDirIn).
+func mkdirIn(root, dir string) error {
+	return walkDirIn(root, dir, true)
+}
+
+// checkDirIn reports an error if a part of dir, a folder under root, exists
+// but is not a folder: a symlink there, made by whoever writes the inbox,
+// would send what is moved into dir out of the inbox.
+func checkDirIn(root, dir string) error {
+	return walkDirIn(root, dir, false)
+}
+
+func walkDirIn(root, dir string, create bool) error {
+	rel, err := filepath.Rel(root, dir)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("%s is not under %s", dir, root)
+	}
+	p := root
+	for _, e := range strings.Split(rel, string(filepath.Separator)) {
+		if e == "." {
+			continue
+		}
+		p = filepath.Join(p, e)
+		fi, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			if !create {
+				return nil
+			}
+			if err := os.Mkdir(p, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
+				return err
+			}
+			if fi, err = os.Lstat(p); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("%s is not a folder (%s): refusing to move files there", p, fi.Mode().Type())
+		}
+	}
+	return nil
 }

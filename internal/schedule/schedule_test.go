@@ -548,3 +548,111 @@ func TestOverlappingTickSkipped(t *testing.T) {
 		}
 	}
 }
+
+// TestSymlinkedInboxFolder: an archive/ or rejected/ that the sender made
+// a symlink to a folder outside the inbox fails the tick before anything
+// is imported; nothing is written outside the inbox and the files stay.
+func TestSymlinkedInboxFolder(t *testing.T) {
+	t.Parallel()
+	for _, folder := range []string{archiveDir, rejectedDir} {
+		t.Run(folder, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, 100, "gongan")
+			b.drop(t, b.export(t, "gongan"), "gongan", "gongan_x.csv", b.settled())
+			broken := filepath.Join(b.inbox("gongan"), "gongan_broken.csv")
+			if err := os.WriteFile(broken, []byte("人员编号,姓名\nGA1,张三\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			os.Chtimes(broken, b.settled(), b.settled())
+			outside := t.TempDir()
+			if err := os.Symlink(outside, filepath.Join(b.inbox("gongan"), folder)); err != nil {
+				t.Fatal(err)
+			}
+			s := b.scheduler(t, b.pool)
+			if err := s.RunOnce(context.Background()); err == nil || !strings.Contains(err.Error(), "not a folder") {
+				t.Errorf("RunOnce: %v, want the symlinked %s refused", err, folder)
+			}
+			if got := tree(t, outside); len(got) != 0 {
+				t.Errorf("written outside the inbox: %v", got)
+			}
+			if n := count(t, b.pool, `SELECT count(*) FROM import_run`); n != 0 {
+				t.Errorf("%d runs, want none", n)
+			}
+			for _, f := range []string{"gongan_x.csv", "gongan_broken.csv"} {
+				if _, err := os.Lstat(filepath.Join(b.inbox("gongan"), f)); err != nil {
+					t.Errorf("%s left the inbox: %v", f, err)
+				}
+			}
+		})
+	}
+}
+
+// TestReportCopyIsThisRun: when archive/run-<id>/ already holds a
+// run-<id>.json (the database was recreated or restored, and run ids start
+// again), the report is moved beside it under a free name, and out_dir gets
+// this run's report, not the old one.
+func TestReportCopyIsThisRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 100, "gongan")
+	b.cfg = writeConfig(t, b.dir, "mapping_dir: mappings\nout_dir: out\ndepartments:\n  - {code: gongan, inbox: inbox/gongan, schedule: \"@hourly\"}\n")
+	for id := 1; id <= 5; id++ {
+		dir := filepath.Join(b.inbox("gongan"), archiveDir, fmt.Sprintf("run-%d", id))
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("run-%d.json", id)), []byte(`{"ledger":{"run_id":-1}}`), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.drop(t, b.export(t, "gongan"), "gongan", "gongan_x.csv", b.settled())
+	s := b.scheduler(t, b.pool)
+	if err := s.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	run := runOf(t, b, "gongan")
+	if run > 5 {
+		t.Fatalf("run id %d: the test's old reports do not collide", run)
+	}
+	if diff := cmp.Diff([]string{fmt.Sprintf("run-%d.json", run)}, tree(t, filepath.Join(b.dir, "out"))); diff != "" {
+		t.Fatalf("out_dir mismatch (-want +got):\n%s", diff)
+	}
+	raw, err := os.ReadFile(filepath.Join(b.dir, "out", fmt.Sprintf("run-%d.json", run)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var report pipeline.ImportResult
+	if err := json.Unmarshal(raw, &report); err != nil {
+		t.Fatal(err)
+	}
+	if report.Ledger.RunID != run {
+		t.Errorf("out_dir's report is of run %d, want %d", report.Ledger.RunID, run)
+	}
+}
+
+// TestInboxPathWithGlobCharacters: a pending folder left by a scheduler
+// that died is removed even when the inbox's path holds characters that
+// are special to filepath.Glob.
+func TestInboxPathWithGlobCharacters(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 100, "gongan")
+	inbox := filepath.Join(b.dir, "inbox", "gongan[1]")
+	if err := os.MkdirAll(filepath.Join(inbox, archiveDir, ".pending-123"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(inbox, archiveDir, ".pending-123", "gongan-feedback.xlsx"), nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	b.cfg = writeConfig(t, b.dir, "mapping_dir: mappings\ndepartments:\n  - {code: gongan, inbox: \"inbox/gongan[1]\", schedule: \"@hourly\"}\n")
+	copyTo(t, b.export(t, "gongan"), filepath.Join(inbox, "gongan_x.csv"))
+	os.Chtimes(filepath.Join(inbox, "gongan_x.csv"), b.settled(), b.settled())
+	s := b.scheduler(t, b.pool)
+	if err := s.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	run := runOf(t, b, "gongan")
+	dir := fmt.Sprintf("archive/run-%d/", run)
+	want := []string{dir + "gongan-feedback.xlsx", dir + "gongan_x.csv", dir + fmt.Sprintf("run-%d.json", run)}
+	if diff := cmp.Diff(want, tree(t, inbox)); diff != "" {
+		t.Errorf("inbox mismatch (-want +got):\n%s", diff)
+	}
+}
