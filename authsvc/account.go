@@ -2,6 +2,7 @@ package authsvc
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
@@ -139,22 +140,23 @@ func (s *Server) failed(ctx context.Context, accountID int64) error {
 	return err
 }
 
-// claimTry counts a password check against the account before it is made,
-// as failed would after: guesses sent together cannot all pass the lock
-// check before the first of them is counted (checkCode claims a code's try
-// the same way). False, and nothing counted, when the account is locked.
-// The claim that reaches MaxFailures locks the account; if its password
-// was right after all, signIn lifts that lock again.
-func (s *Server) claimTry(ctx context.Context, accountID int64) (bool, error) {
+// claimPasswordTry finds the account of an ID number that may log in with
+// a password now and counts the try against it, in one statement (the
+// MaxFailures-th try in a row locks it, as failed does; a success then
+// clears both). nil when there is no such account: none, locked, disabled,
+// or without a password.
+func (s *Server) claimPasswordTry(ctx context.Context, idNumber string) (*account, error) {
 	now := s.cfg.Now()
-	tag, err := s.pool.Exec(ctx, `UPDATE account SET
+	a, err := scanAccount(s.pool.QueryRow(ctx, `UPDATE account SET
 		locked_until    = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE locked_until END,
 		failed_attempts = CASE WHEN failed_attempts + 1 >= $2 THEN 0 ELSE failed_attempts + 1 END
-		WHERE id = $1 AND (locked_until IS NULL OR locked_until <= $4)`, accountID, s.cfg.MaxFailures, now.Add(s.cfg.LockFor), now)
-	if err != nil {
-		return false, err
+		WHERE id_bidx = $1 AND password_hash IS NOT NULL AND status NOT IN ('locked', 'disabled')
+		  AND (locked_until IS NULL OR locked_until <= $4)
+		RETURNING `+accountColumns, s.idIndex(idNumber), s.cfg.MaxFailures, now.Add(s.cfg.LockFor), now))
+	if errors.Is(err, database.ErrNotFound) {
+		return nil, nil
 	}
-	return tag.RowsAffected() == 1, nil
+	return a, err
 }
 
 // succeeded clears the failure count after a passed check.

@@ -34,7 +34,7 @@ func safeReturn(s string) string {
 // signIn replaces the browser's session (if any) with one the account's
 // state allows: full when active, restricted while completion is pending.
 // One statement ends the old session, clears the failure count (and a
-// lock its own claimed try set: see claimTry), starts the new session and
+// lock its own claimed try set: see claimPasswordTry), starts the new session and
 // audits the login: a login costs one round trip besides finding the
 // account, so logins run at the password hash's pace.
 func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Request, a *account, method, returnTo string) (loginResult, error) {
@@ -101,27 +101,22 @@ func (s *Server) lookup(ctx context.Context, idNumber string) (*account, error) 
 
 func (s *Server) loginPassword(ctx context.Context, w http.ResponseWriter, r *http.Request, idNumber, password, returnTo string) (loginResult, error) {
 	subject := pii.MaskID(NormalizeIDNumber(idNumber))
-	a, err := s.lookup(ctx, idNumber)
+	// Finding the account claims the try, before the slow hash: guesses
+	// in flight together get no more than the lock allows. An account
+	// that cannot log in with a password (none, locked, none set) gets
+	// the same time and the same answer.
+	a, err := s.claimPasswordTry(ctx, idNumber)
 	if err != nil {
 		return loginResult{}, err
 	}
-	switch {
-	case a == nil || a.passwordHash == nil:
-		s.hasher.VerifyDummy(ctx, password) // the same time as a real check
-		return loginResult{}, s.refuse(ctx, r, "login_password", a, subject, "no account or no password")
-	case s.locked(a):
+	if a == nil {
 		s.hasher.VerifyDummy(ctx, password)
-		return loginResult{}, s.refuse(ctx, r, "login_password", a, subject, "locked")
-	}
-	// The try counts before the slow hash, so that guesses in flight
-	// together get no more than the lock allows.
-	claimed, err := s.claimTry(ctx, a.id)
-	if err != nil {
-		return loginResult{}, err
-	}
-	if !claimed {
-		s.hasher.VerifyDummy(ctx, password)
-		return loginResult{}, s.refuse(ctx, r, "login_password", a, subject, "locked")
+		why, acc := "no account", int64(0)
+		if other, err := s.lookup(ctx, idNumber); err == nil && other != nil {
+			why, acc = "locked or no password", other.id
+		}
+		s.audit(ctx, auditEvent{event: "login_password", outcome: "fail", account: acc, subject: subject, ip: clientIP(r), detail: why})
+		return loginResult{}, errLoginFailed
 	}
 	ok, err := s.hasher.Verify(ctx, password, *a.passwordHash)
 	if err != nil {
