@@ -83,12 +83,15 @@ func moveInto(f inboxFile, dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := os.Rename(f.path, dest); err != nil {
+	// The marker leaves first: a marker left behind by a crash between
+	// the two moves would mark the next upload of the same name complete
+	// while it is still being written. (A file left without its marker is
+	// only taken after the settle time.) One that vanished is no loss.
+	if err := os.Rename(f.path+markerSuffix, dest+markerSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", err
 	}
-	// The marker follows its file; one that vanished meanwhile is no loss.
-	if err := os.Rename(f.path+markerSuffix, dest+markerSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return dest, err
+	if err := os.Rename(f.path, dest); err != nil {
+		return "", err
 	}
 	return dest, nil
 }
