@@ -81,6 +81,22 @@ type Config struct {
 	// credential endpoints. Default 60.
 	RequestsPerMinute int
 
+	// OIDCCodeTTL is how long an authorization code can be exchanged;
+	// OIDCAuthRequestTTL how long a business system's authorization
+	// request waits for the citizen (login and completion included).
+	// Defaults 1 min and 1 h.
+	OIDCCodeTTL        time.Duration
+	OIDCAuthRequestTTL time.Duration
+	// OIDCAccessTokenTTL, OIDCIDTokenTTL and OIDCRefreshTokenTTL are the
+	// lifetimes of the tokens the provider issues. Defaults 15 min, 1 h,
+	// 12 h.
+	OIDCAccessTokenTTL  time.Duration
+	OIDCIDTokenTTL      time.Duration
+	OIDCRefreshTokenTTL time.Duration
+	// OIDCKeyLifetime is how long a signing key signs before a new one
+	// takes over (it verifies a while longer). Default 30 days.
+	OIDCKeyLifetime time.Duration
+
 	// HTTPClient delivers the face simulator's callbacks (Dev). Default: a
 	// client with a 10 s timeout.
 	HTTPClient *http.Client
@@ -120,6 +136,12 @@ func (c Config) WithDefaults() Config {
 		c.Argon2 = DefaultArgon2
 	}
 	defInt(&c.RequestsPerMinute, 60)
+	def(&c.OIDCCodeTTL, time.Minute)
+	def(&c.OIDCAuthRequestTTL, time.Hour)
+	def(&c.OIDCAccessTokenTTL, 15*time.Minute)
+	def(&c.OIDCIDTokenTTL, time.Hour)
+	def(&c.OIDCRefreshTokenTTL, 12*time.Hour)
+	def(&c.OIDCKeyLifetime, 30*24*time.Hour)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

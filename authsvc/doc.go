@@ -21,5 +21,9 @@
 // (challenges, the provider's signed callback), password.go (argon2id and
 // the password rules), dev.go (the development providers), errors.go (the
 // one table from errors to what a client is told), pages.go and
-// templates/ (the Chinese pages).
+// templates/ (the Chinese pages), oidc.go (the OpenID provider for the
+// business systems under /oidc, and its login gate: a code only for an
+// active account, after the completion), oidc_storage.go (its state in
+// PostgreSQL), oidc_client.go (RegisterClient, the clients),
+// oidc_key.go (the rotating signing keys).
 package authsvc

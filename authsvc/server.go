@@ -25,6 +25,7 @@ type Server struct {
 	limiter *ipLimiter
 	pages   *pages
 	mux     *http.ServeMux
+	oidc    http.Handler
 }
 
 // New returns the service on pool (migrated) with cfg.
@@ -45,6 +46,9 @@ func New(pool *pgxpool.Pool, cfg Config) (*Server, error) {
 		hasher:  NewPasswordHasher(cfg.Argon2, cfg.HashConcurrency),
 		limiter: newIPLimiter(cfg.RequestsPerMinute, cfg.Now),
 	}
+	if s.oidc, err = s.newProvider(); err != nil {
+		return nil, err
+	}
 	s.routes()
 	return s, nil
 }
@@ -57,6 +61,11 @@ func (s *Server) Handler() http.Handler {
 		s.cfg.Logger.Warn("cross_origin_refused", slog.String("path", r.URL.Path))
 		s.fail(w, r, errCrossOrigin)
 	}))
+	// Authenticated by client credentials or bearer tokens, never by
+	// cookies: nothing to forge across origins.
+	for _, p := range []string{"/oauth/token", "/oauth/introspect", "/revoke", "/userinfo"} {
+		cop.AddInsecureBypassPattern(oidcPrefix + p)
+	}
 	return s.recoverer(securityHeaders(cop.Handler(s.mux)))
 }
 
@@ -112,6 +121,11 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/logout", s.apiLogout)
 	// The face provider's callback: server to server, signed.
 	m.HandleFunc("POST /api/v1/face/callback", s.faceCallback)
+
+	// The OpenID provider (oidc.go): the protocol, and our login gate.
+	m.Handle(oidcPrefix+"/", s.oidc)
+	m.HandleFunc("GET "+oidcPrefix+"/login", s.oidcLogin)
+	m.HandleFunc("GET "+oidcPrefix+"/resume", s.full(s.oidcResume))
 
 	if s.cfg.Dev {
 		m.HandleFunc("GET /dev/sms", s.devOutbox)

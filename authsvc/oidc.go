@@ -1,0 +1,161 @@
+package authsvc
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/idfusion/idfusion/internal/database"
+	"github.com/idfusion/idfusion/internal/pii"
+)
+
+// The OpenID provider, for the business systems: the op library serves
+// the protocol under /oidc (issuer BaseURL/oidc), oidcStorage keeps its
+// state in PostgreSQL, and the login is ours, gated by completion:
+//
+//	RP ─▶ /oidc/authorize ─▶ /oidc/login?id (binds the request to this browser)
+//	   ─▶ /oidc/resume?id ──(no session)──▶ /login?return_to=/oidc/resume?id
+//	                       ──(restricted)──▶ the completion steps ─▶ /complete/done?next=/oidc/resume?id
+//	                       ──(full session, account active)──▶ request done ─▶ /oidc/authorize/callback?id ─▶ RP?code
+//
+// A request is marked done only for a full session on an active account,
+// and it only counts as done while the account stays active; every token
+// use re-reads the account.
+
+// oidcPrefix is where the provider is mounted.
+const oidcPrefix = "/oidc"
+
+func (s *Server) newProvider() (http.Handler, error) {
+	var key [32]byte
+	// The access tokens are encrypted token ids: the key is derived from
+	// the keyring, so it survives restarts and is shared by instances.
+	copy(key[:], s.cfg.Keyring.BlindIndex("oidc_access_token_key", "v1"))
+	conf := &op.Config{
+		CryptoKey:             key,
+		CodeMethodS256:        true,
+		GrantTypeRefreshToken: true,
+		SupportedScopes:       []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopePhone, oidc.ScopeOfflineAccess, ScopeIDCard},
+		SupportedClaims:       []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "name", "id_hint", "id_number", "id_type", "phone_number", "phone_number_verified"},
+	}
+	// The library logs to slog.Default (it has no logger option): the
+	// command sets its logger as the default.
+	var opts []op.Option
+	if strings.HasPrefix(s.cfg.BaseURL, "http://") {
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	p, err := op.NewProvider(conf, oidcStorage{s}, op.StaticIssuer(s.cfg.BaseURL+oidcPrefix), opts...)
+	if err != nil {
+		return nil, err
+	}
+	return http.StripPrefix(oidcPrefix, p), nil
+}
+
+// subject is the sub of an account: a keyed hash of its id, stable while
+// the keyring's index key is (every blind index depends on it already),
+// neither sequential nor guessable, and telling nothing of how many
+// accounts there are. The account id stays an internal key.
+func (s *Server) subject(accountID int64) string {
+	return base64.RawURLEncoding.EncodeToString(s.cfg.Keyring.BlindIndex("oidc_subject", strconv.FormatInt(accountID, 10)))
+}
+
+// userinfo fills the claims of an account for a client and its scopes:
+// the name and the masked ID hint always; the full ID number only with
+// ScopeIDCard, the phone only with "phone", each release audited.
+func (s *Server) userinfo(ctx context.Context, info *oidc.UserInfo, accountID int64, subject, clientID string, scopes []string) error {
+	a, err := s.accountByID(ctx, s.pool, accountID, false)
+	if err != nil {
+		return err
+	}
+	if a.status != "active" {
+		return errors.New("account not active")
+	}
+	info.Subject = subject
+	info.Name = a.name
+	info.AppendClaims("id_hint", a.idHint)
+	if slices.Contains(scopes, ScopeIDCard) {
+		id, err := s.idNumber(a)
+		if err != nil {
+			return err
+		}
+		info.AppendClaims("id_number", id)
+		info.AppendClaims("id_type", a.idType)
+		s.audit(ctx, auditEvent{event: "oidc_release_id_number", outcome: "ok", account: a.id, subject: a.idHint, detail: clientID})
+	}
+	if slices.Contains(scopes, oidc.ScopePhone) && a.phoneSealed != nil {
+		phone, err := s.phone(a)
+		if err != nil {
+			return err
+		}
+		info.PhoneNumber, info.PhoneNumberVerified = phone, oidc.Bool(a.phoneVerified)
+		s.audit(ctx, auditEvent{event: "oidc_release_phone", outcome: "ok", account: a.id, subject: pii.MaskPhone(phone), detail: clientID})
+	}
+	return nil
+}
+
+// bindCookie is the cookie that binds an authorization request to the
+// browser that started it.
+func bindCookie(id string) string { return "__Host-idf_oidc_" + id }
+
+var errOIDCRequest = errors.New("authorization request unknown, expired, done, or not of this browser")
+
+// oidcLogin is the provider's login redirect: it binds the request to this
+// browser (once), then goes on as the citizen's session allows.
+func (s *Server) oidcLogin(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("id")
+	token, hash, err := newToken()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	tag, err := s.pool.Exec(r.Context(), `UPDATE oidc_auth_request SET browser_hash = $2
+		WHERE id = $1 AND browser_hash IS NULL AND NOT done AND created_at > $3`, id, hash, s.cfg.Now().Add(-s.cfg.OIDCAuthRequestTTL))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if tag.RowsAffected() == 0 {
+		s.fail(w, r, errOIDCRequest)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: bindCookie(id), Value: token, Path: "/", MaxAge: int(s.cfg.OIDCAuthRequestTTL.Seconds()),
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, resumePath(id), http.StatusSeeOther)
+}
+
+func resumePath(id string) string { return oidcPrefix + "/resume?id=" + url.QueryEscape(id) }
+
+// oidcResume completes the authorization request for a full session (the
+// full middleware sends anyone else to the login or the next step, and
+// back here after) and hands back to the provider, which issues the code.
+func (s *Server) oidcResume(w http.ResponseWriter, r *http.Request, sess *session) {
+	id := r.URL.Query().Get("id")
+	c, err := r.Cookie(bindCookie(id))
+	if err != nil || c.Value == "" || len(c.Value) > 64 {
+		s.fail(w, r, errOIDCRequest)
+		return
+	}
+	var clientID string
+	err = s.pool.QueryRow(r.Context(), `UPDATE oidc_auth_request SET account_id = $2, done = true, auth_time = $3
+		WHERE id = $1 AND browser_hash = $4 AND NOT done AND created_at > $5
+		  AND EXISTS (SELECT 1 FROM account WHERE id = $2 AND status = 'active')
+		RETURNING client_id`, id, sess.accountID, sess.created, hashToken(c.Value), s.cfg.Now().Add(-s.cfg.OIDCAuthRequestTTL)).Scan(&clientID)
+	if err = database.Translate(err); err != nil {
+		if errors.Is(err, database.ErrNotFound) {
+			s.audit(r.Context(), auditEvent{event: "oidc_authorize", outcome: "fail", account: sess.accountID, ip: clientIP(r)})
+			err = errOIDCRequest
+		}
+		s.fail(w, r, err)
+		return
+	}
+	s.audit(r.Context(), auditEvent{event: "oidc_authorize", outcome: "ok", account: sess.accountID, ip: clientIP(r), detail: clientID})
+	http.SetCookie(w, &http.Cookie{Name: bindCookie(id), Value: "", Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, oidcPrefix+"/authorize/callback?id="+url.QueryEscape(id), http.StatusSeeOther)
+}

@@ -1,0 +1,189 @@
+package authsvc
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/idfusion/idfusion/internal/database"
+)
+
+// ScopeIDCard is the scope that releases the full ID number ("id_number"
+// claim). A client gets it only when registered with it, and every
+// release is audited; without it a client sees the masked "id_hint".
+const ScopeIDCard = "idcard"
+
+// Client is a business system registered with the OpenID provider.
+type Client struct {
+	// ID is the client_id. Required.
+	ID string
+	// Name is shown to operators. Default: the ID.
+	Name string
+	// RedirectURIs are the exact redirect URIs allowed (https, or http on
+	// a loopback address). At least one is required.
+	RedirectURIs []string
+	// Public marks a client that cannot keep a secret (a single-page or
+	// native application): it gets no secret and must use PKCE S256.
+	// Default false: a confidential client with a secret.
+	Public bool
+	// Scopes are what the client may ask for besides "openid" (for
+	// example "profile", "phone", "offline_access", ScopeIDCard). Default:
+	// none.
+	Scopes []string
+}
+
+// RegisterClient registers c and returns its secret ("" for a public
+// client): shown once, only its SHA-256 is stored. The secret is 32
+// random bytes, so a fast hash is enough: nobody brute-forces 2²⁵⁶, and a
+// slow one (argon2id) would only cost CPU on every token request.
+func RegisterClient(ctx context.Context, pool *pgxpool.Pool, c Client) (secret string, err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("RegisterClient(%q): %w", c.ID, err)
+		}
+	}()
+	if c.ID == "" {
+		return "", errors.New("Client.ID is required")
+	}
+	if len(c.RedirectURIs) == 0 {
+		return "", errors.New("Client.RedirectURIs: at least one is required")
+	}
+	for _, u := range c.RedirectURIs {
+		p, err := url.Parse(u)
+		if err != nil || p.Host == "" || p.Fragment != "" || (p.Scheme != "https" && !(p.Scheme == "http" && isLoopback(p.Hostname()))) {
+			return "", fmt.Errorf("Client.RedirectURIs: %q must be an absolute https URL (http only on a loopback address) without fragment", u)
+		}
+	}
+	if c.Name == "" {
+		c.Name = c.ID
+	}
+	scopes := []string{oidc.ScopeOpenID}
+	for _, s := range c.Scopes {
+		if s != "" && !slices.Contains(scopes, s) {
+			scopes = append(scopes, s)
+		}
+	}
+	var hash []byte
+	if !c.Public {
+		var b [32]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", err
+		}
+		secret = base64.RawURLEncoding.EncodeToString(b[:])
+		h := sha256.Sum256([]byte(secret))
+		hash = h[:]
+	}
+	_, err = pool.Exec(ctx, `INSERT INTO oidc_client (id, secret_hash, redirect_uris, allowed_scopes, name) VALUES ($1, $2, $3, $4, $5)`,
+		c.ID, hash, c.RedirectURIs, scopes, c.Name)
+	if err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+}
+
+// oidcClient is a registered client as the op library sees it.
+type oidcClient struct {
+	id            string
+	secretHash    []byte
+	redirectURIs  []string
+	allowedScopes []string
+	idTokenTTL    time.Duration
+}
+
+func (s *Server) clientByID(ctx context.Context, id string) (*oidcClient, error) {
+	c := &oidcClient{id: id, idTokenTTL: s.cfg.OIDCIDTokenTTL}
+	err := s.pool.QueryRow(ctx, `SELECT secret_hash, redirect_uris, allowed_scopes FROM oidc_client WHERE id = $1`, id).
+		Scan(&c.secretHash, &c.redirectURIs, &c.allowedScopes)
+	if err != nil {
+		return nil, database.Translate(err)
+	}
+	return c, nil
+}
+
+func (c *oidcClient) public() bool { return c.secretHash == nil }
+
+// checkSecret compares in constant time.
+func (c *oidcClient) checkSecret(secret string) bool {
+	if c.public() {
+		return false
+	}
+	h := sha256.Sum256([]byte(secret))
+	return subtle.ConstantTimeCompare(h[:], c.secretHash) == 1
+}
+
+func (c *oidcClient) allows(scope string) bool {
+	return scope == oidc.ScopeOpenID || slices.Contains(c.allowedScopes, scope)
+}
+
+func (c *oidcClient) GetID() string                    { return c.id }
+func (c *oidcClient) RedirectURIs() []string           { return c.redirectURIs }
+func (c *oidcClient) PostLogoutRedirectURIs() []string { return nil }
+func (c *oidcClient) ApplicationType() op.ApplicationType {
+	if c.public() {
+		return op.ApplicationTypeUserAgent
+	}
+	return op.ApplicationTypeWeb
+}
+
+func (c *oidcClient) AuthMethod() oidc.AuthMethod {
+	if c.public() {
+		return oidc.AuthMethodNone
+	}
+	return oidc.AuthMethodBasic
+}
+
+func (c *oidcClient) ResponseTypes() []oidc.ResponseType {
+	return []oidc.ResponseType{oidc.ResponseTypeCode}
+}
+func (c *oidcClient) GrantTypes() []oidc.GrantType {
+	return []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+}
+
+// LoginURL is where the provider sends the browser to authenticate: our
+// own handler, which binds the request to the browser first.
+func (c *oidcClient) LoginURL(id string) string { return "/oidc/login?id=" + url.QueryEscape(id) }
+
+// AccessTokenType: opaque tokens (the provider encrypts their id), so that
+// every use goes through the database and sees revocations and disabled
+// accounts.
+func (c *oidcClient) AccessTokenType() op.AccessTokenType { return op.AccessTokenTypeBearer }
+func (c *oidcClient) IDTokenLifetime() time.Duration      { return c.idTokenTTL }
+func (c *oidcClient) DevMode() bool                       { return false }
+
+// RestrictAdditionalIdTokenScopes keeps every scope out of the ID token's
+// claims: it carries sub and the protocol claims, and personal data
+// (name, ID number) goes out through userinfo only, where each release is
+// checked against the account and audited.
+func (c *oidcClient) RestrictAdditionalIdTokenScopes() func([]string) []string {
+	return func([]string) []string { return nil }
+}
+
+func (c *oidcClient) RestrictAdditionalAccessTokenScopes() func([]string) []string {
+	return func(s []string) []string { return s }
+}
+
+// IsScopeAllowed lets every scope through the library's filter, which
+// would otherwise drop unknown ones silently: CreateAuthRequest refuses a
+// scope the client is not registered for, so a misconfigured client hears
+// about it.
+func (c *oidcClient) IsScopeAllowed(string) bool { return true }
+
+// IDTokenUserinfoClaimsAssertion is false: see
+// RestrictAdditionalIdTokenScopes.
+func (c *oidcClient) IDTokenUserinfoClaimsAssertion() bool { return false }
+func (c *oidcClient) ClockSkew() time.Duration             { return 0 }

@@ -1,0 +1,433 @@
+package authsvc
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"slices"
+	"strconv"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/jackc/pgx/v5"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/idfusion/idfusion/internal/database"
+)
+
+// oidcStorage is op.Storage on PostgreSQL: clients, authorization
+// requests and codes, tokens and signing keys. Every token use re-reads
+// the account, so a locked or disabled account stops at once.
+type oidcStorage struct{ s *Server }
+
+var _ op.Storage = oidcStorage{}
+
+// randomID is 16 random bytes, base64url.
+func randomID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+func sha(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+// oidcAuthRequest is an authorization request as stored; it is also the
+// token request of the code exchange.
+type oidcAuthRequest struct {
+	id, clientID, redirectURI, state, nonce string
+	challenge, challengeMethod              string
+	responseType, responseMode              string
+	scopes                                  []string
+	accountID                               int64
+	subject                                 string
+	authTime                                time.Time
+	done                                    bool
+}
+
+func (a *oidcAuthRequest) GetID() string          { return a.id }
+func (a *oidcAuthRequest) GetACR() string         { return "" }
+func (a *oidcAuthRequest) GetAMR() []string       { return nil }
+func (a *oidcAuthRequest) GetAudience() []string  { return []string{a.clientID} }
+func (a *oidcAuthRequest) GetAuthTime() time.Time { return a.authTime }
+func (a *oidcAuthRequest) GetClientID() string    { return a.clientID }
+func (a *oidcAuthRequest) GetNonce() string       { return a.nonce }
+func (a *oidcAuthRequest) GetRedirectURI() string { return a.redirectURI }
+func (a *oidcAuthRequest) GetScopes() []string    { return a.scopes }
+func (a *oidcAuthRequest) GetState() string       { return a.state }
+func (a *oidcAuthRequest) GetSubject() string     { return a.subject }
+func (a *oidcAuthRequest) Done() bool             { return a.done }
+func (a *oidcAuthRequest) GetResponseType() oidc.ResponseType {
+	return oidc.ResponseType(a.responseType)
+}
+
+func (a *oidcAuthRequest) GetResponseMode() oidc.ResponseMode {
+	return oidc.ResponseMode(a.responseMode)
+}
+
+func (a *oidcAuthRequest) GetCodeChallenge() *oidc.CodeChallenge {
+	if a.challenge == "" {
+		return nil
+	}
+	return &oidc.CodeChallenge{Challenge: a.challenge, Method: oidc.CodeChallengeMethod(a.challengeMethod)}
+}
+
+// authRequestSelect reads a request; it is done only while its account is
+// active (a request completed before the account was locked is not).
+const authRequestSelect = `SELECT r.id, r.client_id, r.redirect_uri, r.state, r.nonce, r.code_challenge, r.code_challenge_method,
+	r.response_type, r.response_mode, r.scopes, r.account_id, r.auth_time, r.done AND COALESCE(a.status = 'active', false),
+	r.code_issued_at, r.code_used_at
+	FROM oidc_auth_request r LEFT JOIN account a ON a.id = r.account_id`
+
+func (st oidcStorage) scanAuthRequest(row pgx.Row) (*oidcAuthRequest, *time.Time, *time.Time, error) {
+	var r oidcAuthRequest
+	var acc *int64
+	var authTime, issued, used *time.Time
+	if err := row.Scan(&r.id, &r.clientID, &r.redirectURI, &r.state, &r.nonce, &r.challenge, &r.challengeMethod,
+		&r.responseType, &r.responseMode, &r.scopes, &acc, &authTime, &r.done, &issued, &used); err != nil {
+		return nil, nil, nil, database.Translate(err)
+	}
+	if acc != nil {
+		r.accountID = *acc
+		r.subject = st.s.subject(*acc)
+	}
+	if authTime != nil {
+		r.authTime = *authTime
+	}
+	return &r, issued, used, nil
+}
+
+// CreateAuthRequest stores a validated authorization request. It refuses
+// what the library lets through: PKCE plain (always), no PKCE from a
+// public client, and a scope the client is not registered for.
+func (st oidcStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
+	c, err := st.s.clientByID(ctx, req.ClientID)
+	if err != nil {
+		return nil, oidc.ErrInvalidClient().WithParent(err)
+	}
+	switch {
+	case req.CodeChallenge != "" && req.CodeChallengeMethod != oidc.CodeChallengeMethodS256:
+		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
+	case c.public() && req.CodeChallenge == "":
+		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE (S256) is required for public clients")
+	}
+	for _, sc := range req.Scopes {
+		if !c.allows(sc) {
+			return nil, oidc.ErrInvalidScope().WithDescription("scope not allowed for this client: %s", sc)
+		}
+	}
+	id, err := randomID()
+	if err != nil {
+		return nil, err
+	}
+	r := &oidcAuthRequest{id: id, clientID: req.ClientID, redirectURI: req.RedirectURI, state: req.State, nonce: req.Nonce,
+		challenge: req.CodeChallenge, challengeMethod: string(req.CodeChallengeMethod), responseType: string(req.ResponseType),
+		responseMode: string(req.ResponseMode), scopes: req.Scopes}
+	if req.CodeChallenge != "" {
+		r.challengeMethod = string(oidc.CodeChallengeMethodS256)
+	}
+	_, err = st.s.pool.Exec(ctx, `INSERT INTO oidc_auth_request (id, client_id, redirect_uri, scopes, state, nonce, code_challenge,
+		code_challenge_method, response_type, response_mode, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		r.id, r.clientID, r.redirectURI, r.scopes, r.state, r.nonce, r.challenge, r.challengeMethod, r.responseType, r.responseMode, st.s.cfg.Now())
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (st oidcStorage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
+	r, _, used, err := st.scanAuthRequest(st.s.pool.QueryRow(ctx, authRequestSelect+` WHERE r.id = $1 AND r.created_at > $2`,
+		id, st.s.cfg.Now().Add(-st.s.cfg.OIDCAuthRequestTTL)))
+	if err != nil {
+		return nil, err
+	}
+	if used != nil {
+		return nil, errors.New("authorization request already used")
+	}
+	return r, nil
+}
+
+// AuthRequestByCode finds the request of a code that is neither expired
+// nor used. A used code presented again revokes the tokens its first use
+// got: one of the two holders is not the client (RFC 6749 §4.1.2).
+func (st oidcStorage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
+	r, issued, used, err := st.scanAuthRequest(st.s.pool.QueryRow(ctx, authRequestSelect+` WHERE r.code_hash = $1`, sha(code)))
+	if err != nil {
+		return nil, err
+	}
+	now := st.s.cfg.Now()
+	switch {
+	case used != nil:
+		if _, err := st.s.pool.Exec(ctx, `UPDATE oidc_token SET revoked_at = $2 WHERE auth_request_id = $1 AND revoked_at IS NULL`, r.id, now); err != nil {
+			return nil, err
+		}
+		st.s.audit(ctx, auditEvent{event: "oidc_code_reuse", outcome: "fail", account: r.accountID, detail: r.clientID})
+		return nil, errors.New("code already used: its tokens are revoked")
+	case issued == nil || !now.Before(issued.Add(st.s.cfg.OIDCCodeTTL)):
+		return nil, errors.New("code expired")
+	case !r.done:
+		return nil, errors.New("account not active")
+	}
+	return r, nil
+}
+
+func (st oidcStorage) SaveAuthCode(ctx context.Context, id, code string) error {
+	tag, err := st.s.pool.Exec(ctx, `UPDATE oidc_auth_request SET code_hash = $2, code_issued_at = $3
+		WHERE id = $1 AND done AND code_hash IS NULL`, id, sha(code), st.s.cfg.Now())
+	if err == nil && tag.RowsAffected() == 0 {
+		err = errors.New("authorization request not done or code already issued")
+	}
+	return err
+}
+
+// DeleteAuthRequest keeps the row: a code used again must be recognized
+// (and its tokens revoked). The code was spent when its tokens were
+// issued; Purge-like cleanup of old requests is by created_at.
+func (st oidcStorage) DeleteAuthRequest(ctx context.Context, id string) error { return nil }
+
+// Tokens.
+
+// tokenGrant is what a token is issued for.
+type tokenGrant struct {
+	accountID     int64
+	subject       string
+	clientID      string
+	scopes        []string
+	authTime      time.Time
+	authRequestID string
+}
+
+// refreshRequest is a stored refresh token being used.
+type refreshRequest struct {
+	tokenGrant
+	amr []string
+}
+
+func (r *refreshRequest) GetAMR() []string            { return r.amr }
+func (r *refreshRequest) GetAudience() []string       { return []string{r.clientID} }
+func (r *refreshRequest) GetAuthTime() time.Time      { return r.authTime }
+func (r *refreshRequest) GetClientID() string         { return r.clientID }
+func (r *refreshRequest) GetScopes() []string         { return r.scopes }
+func (r *refreshRequest) GetSubject() string          { return r.subject }
+func (r *refreshRequest) SetCurrentScopes(s []string) { r.scopes = s }
+
+func (st oidcStorage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
+	id, _, exp, err := st.issue(ctx, req, "", false)
+	return id, exp, err
+}
+
+func (st oidcStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
+	return st.issue(ctx, req, current, true)
+}
+
+// issue spends what the tokens are for (the code, or the refresh token
+// being rotated) and stores the new tokens, in one transaction: of two
+// exchanges of one code, one gets nothing.
+func (st oidcStorage) issue(ctx context.Context, req op.TokenRequest, current string, withRefresh bool) (accessID, refresh string, exp time.Time, err error) {
+	now := st.s.cfg.Now()
+	var g tokenGrant
+	err = database.Transact(ctx, st.s.pool, func(tx pgx.Tx) error {
+		switch r := req.(type) {
+		case *oidcAuthRequest:
+			tag, err := tx.Exec(ctx, `UPDATE oidc_auth_request SET code_used_at = $2
+				WHERE id = $1 AND code_used_at IS NULL AND done
+				  AND EXISTS (SELECT 1 FROM account WHERE id = account_id AND status = 'active')`, r.id, now)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				return oidc.ErrInvalidGrant().WithDescription("code already used")
+			}
+			g = tokenGrant{accountID: r.accountID, subject: r.subject, clientID: r.clientID, scopes: r.scopes, authTime: r.authTime, authRequestID: r.id}
+		case *refreshRequest:
+			if current == "" {
+				return errors.New("refresh request without its token")
+			}
+			tag, err := tx.Exec(ctx, `UPDATE oidc_token SET revoked_at = $2 WHERE hash = $1 AND kind = 'refresh' AND revoked_at IS NULL
+				AND EXISTS (SELECT 1 FROM account WHERE id = account_id AND status = 'active')`, sha(current), now)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				return op.ErrInvalidRefreshToken
+			}
+			g = r.tokenGrant
+		default:
+			return oidc.ErrUnsupportedGrantType()
+		}
+		var err error
+		if accessID, err = randomID(); err != nil {
+			return err
+		}
+		exp = now.Add(st.s.cfg.OIDCAccessTokenTTL)
+		if err := st.insertToken(ctx, tx, accessID, nil, "access", g, now, exp); err != nil {
+			return err
+		}
+		if !withRefresh {
+			return nil
+		}
+		rid, err := randomID()
+		if err != nil {
+			return err
+		}
+		var b [32]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return err
+		}
+		refresh = base64.RawURLEncoding.EncodeToString(b[:])
+		return st.insertToken(ctx, tx, rid, sha(refresh), "refresh", g, now, now.Add(st.s.cfg.OIDCRefreshTokenTTL))
+	})
+	if err != nil {
+		return "", "", time.Time{}, err
+	}
+	st.s.audit(ctx, auditEvent{event: "oidc_token", outcome: "ok", account: g.accountID, detail: g.clientID})
+	return accessID, refresh, exp, nil
+}
+
+func (st oidcStorage) insertToken(ctx context.Context, q querier, id string, hash []byte, kind string, g tokenGrant, now, exp time.Time) error {
+	var ar *string
+	if g.authRequestID != "" {
+		ar = &g.authRequestID
+	}
+	_, err := q.Exec(ctx, `INSERT INTO oidc_token (id, hash, kind, account_id, subject, client_id, scopes, auth_time, created_at, expires_at, auth_request_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, id, hash, kind, g.accountID, g.subject, g.clientID, g.scopes, g.authTime, now, exp, ar)
+	return err
+}
+
+// liveToken finds a token that is neither revoked nor expired, of an
+// account that is active.
+func (st oidcStorage) liveToken(ctx context.Context, where string, args ...any) (string, tokenGrant, error) {
+	var id string
+	var g tokenGrant
+	var ar *string
+	args = append(args, st.s.cfg.Now())
+	err := st.s.pool.QueryRow(ctx, `SELECT t.id, t.account_id, t.subject, t.client_id, t.scopes, t.auth_time, t.auth_request_id
+		FROM oidc_token t JOIN account a ON a.id = t.account_id
+		WHERE `+where+` AND t.revoked_at IS NULL AND t.expires_at > $`+strconv.Itoa(len(args))+` AND a.status = 'active'`, args...).
+		Scan(&id, &g.accountID, &g.subject, &g.clientID, &g.scopes, &g.authTime, &ar)
+	if ar != nil {
+		g.authRequestID = *ar
+	}
+	return id, g, database.Translate(err)
+}
+
+func (st oidcStorage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
+	_, g, err := st.liveToken(ctx, `t.hash = $1 AND t.kind = 'refresh'`, sha(token))
+	if err != nil {
+		return nil, op.ErrInvalidRefreshToken
+	}
+	return &refreshRequest{tokenGrant: g}, nil
+}
+
+func (st oidcStorage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
+	id, g, err := st.liveToken(ctx, `t.hash = $1 AND t.kind = 'refresh' AND t.client_id = $2`, sha(token), clientID)
+	if err != nil {
+		return "", "", op.ErrInvalidRefreshToken
+	}
+	return g.subject, id, nil
+}
+
+// TerminateSession ends what the client holds for the citizen (end
+// session): its tokens are revoked.
+func (st oidcStorage) TerminateSession(ctx context.Context, subject, clientID string) error {
+	_, err := st.s.pool.Exec(ctx, `UPDATE oidc_token SET revoked_at = $3 WHERE subject = $1 AND client_id = $2 AND revoked_at IS NULL`,
+		subject, clientID, st.s.cfg.Now())
+	return err
+}
+
+func (st oidcStorage) RevokeToken(ctx context.Context, tokenOrID, _, clientID string) *oidc.Error {
+	_, err := st.s.pool.Exec(ctx, `UPDATE oidc_token SET revoked_at = $4 WHERE (id = $1 OR hash = $2) AND client_id = $3 AND revoked_at IS NULL`,
+		tokenOrID, sha(tokenOrID), clientID, st.s.cfg.Now())
+	if err != nil {
+		return oidc.ErrServerError().WithParent(err)
+	}
+	return nil
+}
+
+// Keys.
+
+func (st oidcStorage) SigningKey(ctx context.Context) (op.SigningKey, error) {
+	return st.s.activeSigningKey(ctx)
+}
+
+func (st oidcStorage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
+	return []jose.SignatureAlgorithm{jose.RS256}, nil
+}
+
+func (st oidcStorage) KeySet(ctx context.Context) ([]op.Key, error) { return st.s.publicKeys(ctx) }
+
+// Clients and claims.
+
+func (st oidcStorage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
+	return st.s.clientByID(ctx, id)
+}
+
+func (st oidcStorage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
+	c, err := st.s.clientByID(ctx, id)
+	if err != nil || !c.checkSecret(secret) {
+		st.s.audit(ctx, auditEvent{event: "oidc_client_auth", outcome: "fail", detail: id})
+		return oidc.ErrInvalidClient().WithDescription("client authentication failed")
+	}
+	return nil
+}
+
+// SetUserinfoFromScopes serves the ID token claims of a subject; the
+// subject is a keyed hash, found again through the tokens issued to it.
+func (st oidcStorage) SetUserinfoFromScopes(ctx context.Context, info *oidc.UserInfo, subject, clientID string, scopes []string) error {
+	_, g, err := st.liveToken(ctx, `t.subject = $1 AND t.client_id = $2`, subject, clientID)
+	if err != nil {
+		return err
+	}
+	return st.s.userinfo(ctx, info, g.accountID, subject, clientID, scopes)
+}
+
+func (st oidcStorage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
+	_, g, err := st.liveToken(ctx, `t.id = $1 AND t.kind = 'access' AND t.subject = $2`, tokenID, subject)
+	if err != nil {
+		return errors.New("token invalid, expired, revoked, or its account is not active")
+	}
+	return st.s.userinfo(ctx, info, g.accountID, subject, g.clientID, g.scopes)
+}
+
+// SetIntrospectionFromToken answers a resource server: the default
+// claims only, never the full ID number or phone (those go to the client
+// that asked the citizen for them).
+func (st oidcStorage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, _ string) error {
+	_, g, err := st.liveToken(ctx, `t.id = $1 AND t.kind = 'access' AND t.subject = $2`, tokenID, subject)
+	if err != nil {
+		return errors.New("token invalid, expired, revoked, or its account is not active")
+	}
+	info := new(oidc.UserInfo)
+	scopes := slices.DeleteFunc(slices.Clone(g.scopes), func(s string) bool { return s == ScopeIDCard || s == oidc.ScopePhone })
+	if err := st.s.userinfo(ctx, info, g.accountID, subject, g.clientID, scopes); err != nil {
+		return err
+	}
+	resp.SetUserInfo(info)
+	resp.Active, resp.Scope, resp.ClientID, resp.Subject = true, g.scopes, g.clientID, subject
+	return nil
+}
+
+// GetPrivateClaimsFromScopes: no claims beyond the standard ones go into
+// tokens.
+func (st oidcStorage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
+	return nil, nil
+}
+
+var errJWTProfile = errors.New("JWT profile grants and private_key_jwt are not supported")
+
+func (st oidcStorage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
+	return nil, errJWTProfile
+}
+
+func (st oidcStorage) ValidateJWTProfileScopes(context.Context, string, []string) ([]string, error) {
+	return nil, errJWTProfile
+}
+
+func (st oidcStorage) Health(ctx context.Context) error { return st.s.pool.Ping(ctx) }

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/idfusion/idfusion/internal/dbtest"
+)
+
+// TestClientAdd: the admin command registers a business system, hashed
+// secret or public, and refuses one without a redirect URI.
+func TestClientAdd(t *testing.T) {
+	conn := dbtest.ConnString(t)
+	t.Setenv("DATABASE_URL", conn)
+	t.Setenv("IDFUSION_KEY_FILE", "")
+	ctx := context.Background()
+	dir := t.TempDir()
+	if err := run(ctx, []string{"client", "add", "--id", "portal", "--redirect-uri", "https://rp.example/cb", "--scope", "profile", "--scope", "idcard", "--data-dir", dir}); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(ctx, []string{"client", "add", "--id", "spa", "--public", "--redirect-uri", "https://spa.example/cb", "--data-dir", dir}); err != nil {
+		t.Fatal(err)
+	}
+	err := run(ctx, []string{"client", "add", "--id", "none", "--data-dir", dir})
+	if err == nil || !strings.Contains(err.Error(), "RedirectURIs") {
+		t.Errorf("no redirect URI: %v, want a refusal naming RedirectURIs", err)
+	}
+	db, err := pgx.Connect(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	type row struct {
+		ID     string
+		Secret bool
+		URIs   []string
+		Scopes []string
+	}
+	rows, err := db.Query(ctx, `SELECT id, secret_hash IS NOT NULL, redirect_uris, allowed_scopes FROM oidc_client ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.ID, &r.Secret, &r.URIs, &r.Scopes); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, r)
+	}
+	want := []row{
+		{ID: "portal", Secret: true, URIs: []string{"https://rp.example/cb"}, Scopes: []string{"openid", "profile", "idcard"}},
+		{ID: "spa", Secret: false, URIs: []string{"https://spa.example/cb"}, Scopes: []string{"openid"}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("clients mismatch (-want +got):\n%s", diff)
+	}
+}
