@@ -24,21 +24,24 @@ lint:
 	$(GO) tool staticcheck $(PKGS)
 
 DEMO_ADDR ?= 127.0.0.1:8080
+DEMO_RP_ADDR ?= 127.0.0.1:8090
 
 # Generate sample departmental exports, check them, import them into the
 # embedded PostgreSQL (started under $(DATA)/pg), print the ledger, then run
-# the login service with the development SMS outbox and face simulator
-# (Ctrl-C stops it).
+# the login service with the development SMS outbox and face simulator, and
+# beside it a sample business system that logs in through it by OpenID
+# Connect (registered once as client demo-rp; Ctrl-C stops both).
 demo: build
 	$(BIN)/fusion gen --out $(SAMPLE) --rows $(DEMO_ROWS)
 	$(BIN)/fusion check --mapping-dir $(SAMPLE)/mappings --out $(SAMPLE)/check $(SAMPLE)/exports/* || test $$? -eq 1
 	$(BIN)/fusion import --data-dir $(DATA) --mapping-dir $(SAMPLE)/mappings --out $(SAMPLE)/import $(SAMPLE)/exports/*
 	@echo
 	@echo "Login service: http://$(DEMO_ADDR)/login   SMS outbox: http://$(DEMO_ADDR)/dev/sms"
+	@echo "Sample business system (单点登录 via OpenID Connect): http://$(DEMO_RP_ADDR)"
 	@echo "A fused citizen (ID number, name, phone on record):"
 	@awk -F, 'NR > 1 && $$3 != "" { print "  " $$1 "  " $$2 "  " $$3; if (++n == 3) exit }' $(SAMPLE)/truth_accounts.csv
 	@echo
-	$(BIN)/authsvc --dev --addr $(DEMO_ADDR) --data-dir $(DATA)
+	./scripts/demo.sh $(BIN) $(DATA) $(DEMO_ADDR) $(DEMO_RP_ADDR)
 
 # Throughput and peak memory of ingest+cleanse per format (1M rows each,
 # through fusion check), the end-to-end import, then ingest+cleanse on one

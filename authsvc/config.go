@@ -83,8 +83,8 @@ type Config struct {
 
 	// OIDCCodeTTL is how long an authorization code can be exchanged;
 	// OIDCAuthRequestTTL how long a business system's authorization
-	// request waits for the citizen (login and completion included).
-	// Defaults 1 min and 1 h.
+	// request waits for the citizen (login and completion included), at
+	// most 24 h (Purge counts on it). Defaults 1 min and 1 h.
 	OIDCCodeTTL        time.Duration
 	OIDCAuthRequestTTL time.Duration
 	// OIDCAccessTokenTTL, OIDCIDTokenTTL and OIDCRefreshTokenTTL are the
@@ -163,6 +163,10 @@ func (c Config) validate() error {
 		return errors.New("authsvc: Config.FaceDevKey is only for Config.Dev")
 	case !c.Dev && c.SMS == nil:
 		return errors.New("authsvc: Config.SMS is required outside Config.Dev")
+	}
+	if c.OIDCAuthRequestTTL > 24*time.Hour {
+		// Purge counts on it.
+		return errors.New("authsvc: Config.OIDCAuthRequestTTL must be at most 24h")
 	}
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

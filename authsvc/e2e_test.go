@@ -419,6 +419,13 @@ func (p *tab) noClearPII(c citizen) {
 func (p *tab) smsLogin(c citizen) {
 	p.t.Helper()
 	p.open("/login", http.StatusOK, "")
+	p.smsLoginHere(c)
+}
+
+// smsLoginHere is smsLogin from the login page the tab is on (one a
+// business system sent the citizen to, carrying its return_to).
+func (p *tab) smsLoginHere(c citizen) {
+	p.t.Helper()
 	p.submit("#tab-sms", http.StatusOK, "/login")
 	p.fill("#id_number", c.IDNumber)
 	p.fill("#phone", c.Phone)

@@ -43,7 +43,10 @@ func (s *Server) newProvider() (http.Handler, error) {
 		CodeMethodS256:        true,
 		GrantTypeRefreshToken: true,
 		SupportedScopes:       []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopePhone, oidc.ScopeOfflineAccess, ScopeIDCard},
-		SupportedClaims:       []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "name", "id_hint", "id_number", "id_type", "phone_number", "phone_number_verified"},
+		// RP-initiated logout without a registered post_logout_redirect_uri
+		// ends at our login page.
+		DefaultLogoutRedirectURI: "/login",
+		SupportedClaims:          []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "name", "id_hint", "id_number", "id_type", "phone_number", "phone_number_verified"},
 	}
 	// The library logs to slog.Default (it has no logger option): the
 	// command sets its logger as the default.
@@ -55,7 +58,51 @@ func (s *Server) newProvider() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return http.StripPrefix(oidcPrefix, p), nil
+	// The end of a session must reach the browser's own session and cookie,
+	// which the library's storage interface does not see: the request
+	// carries them to TerminateSession.
+	return http.StripPrefix(oidcPrefix, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/"+p.EndSessionEndpoint().Relative() || r.URL.Path == p.EndSessionEndpoint().Relative() {
+			r = r.WithContext(context.WithValue(r.Context(), browserKey{}, &browserRequest{w: w, r: r}))
+		}
+		p.ServeHTTP(w, r)
+	})), nil
+}
+
+// browserKey is the context key of the browserRequest of an end_session
+// request.
+type browserKey struct{}
+
+// browserRequest is the browser's side of an end_session request.
+type browserRequest struct {
+	w http.ResponseWriter
+	r *http.Request
+}
+
+// endBrowserSession ends the authsvc session of the browser behind ctx (an
+// end_session request) if it is the subject's, and clears its cookie; a
+// session of another account is left alone (a stale id_token_hint must
+// not sign out someone else).
+func (s *Server) endBrowserSession(ctx context.Context, subject, clientID string) error {
+	br, ok := ctx.Value(browserKey{}).(*browserRequest)
+	if !ok {
+		return nil
+	}
+	sess, err := s.session(ctx, br.r)
+	switch {
+	case errors.Is(err, errNoSession):
+	case err != nil:
+		return err
+	case sess.accountID == 0 || s.subject(sess.accountID) != subject:
+		return nil
+	default:
+		if err := s.revoke(ctx, s.pool, sess); err != nil {
+			return err
+		}
+		s.audit(ctx, auditEvent{event: "oidc_logout", outcome: "ok", account: sess.accountID, ip: clientIP(br.r), detail: clientID})
+	}
+	clearCookie(br.w)
+	return nil
 }
 
 // subject is the sub of an account: a keyed hash of its id, stable while

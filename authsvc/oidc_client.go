@@ -33,6 +33,11 @@ type Client struct {
 	// RedirectURIs are the exact redirect URIs allowed (https, or http on
 	// a loopback address). At least one is required.
 	RedirectURIs []string
+	// PostLogoutRedirectURIs are the exact URIs the end of a session
+	// (RP-initiated logout) may send the browser back to, under the same
+	// rules as RedirectURIs. Default: none (the browser stays at the
+	// provider's login page).
+	PostLogoutRedirectURIs []string
 	// Public marks a client that cannot keep a secret (a single-page or
 	// native application): it gets no secret and must use PKCE S256.
 	// Default false: a confidential client with a secret.
@@ -59,11 +64,18 @@ func RegisterClient(ctx context.Context, pool *pgxpool.Pool, c Client) (secret s
 	if len(c.RedirectURIs) == 0 {
 		return "", errors.New("Client.RedirectURIs: at least one is required")
 	}
-	for _, u := range c.RedirectURIs {
-		p, err := url.Parse(u)
-		if err != nil || p.Host == "" || p.Fragment != "" || (p.Scheme != "https" && !(p.Scheme == "http" && isLoopback(p.Hostname()))) {
-			return "", fmt.Errorf("Client.RedirectURIs: %q must be an absolute https URL (http only on a loopback address) without fragment", u)
+	for _, f := range []struct {
+		name string
+		uris []string
+	}{{"RedirectURIs", c.RedirectURIs}, {"PostLogoutRedirectURIs", c.PostLogoutRedirectURIs}} {
+		for _, u := range f.uris {
+			if !validRedirect(u) {
+				return "", fmt.Errorf("%s: %q must be an absolute https URL (http only on a loopback address) without fragment", "Client."+f.name, u)
+			}
 		}
+	}
+	if c.PostLogoutRedirectURIs == nil {
+		c.PostLogoutRedirectURIs = []string{}
 	}
 	if c.Name == "" {
 		c.Name = c.ID
@@ -84,12 +96,19 @@ func RegisterClient(ctx context.Context, pool *pgxpool.Pool, c Client) (secret s
 		h := sha256.Sum256([]byte(secret))
 		hash = h[:]
 	}
-	_, err = pool.Exec(ctx, `INSERT INTO oidc_client (id, secret_hash, redirect_uris, allowed_scopes, name) VALUES ($1, $2, $3, $4, $5)`,
-		c.ID, hash, c.RedirectURIs, scopes, c.Name)
+	_, err = pool.Exec(ctx, `INSERT INTO oidc_client (id, secret_hash, redirect_uris, allowed_scopes, name, post_logout_redirect_uris)
+		VALUES ($1, $2, $3, $4, $5, $6)`, c.ID, hash, c.RedirectURIs, scopes, c.Name, c.PostLogoutRedirectURIs)
 	if err != nil {
 		return "", err
 	}
 	return secret, nil
+}
+
+// validRedirect: an absolute https URL (http only on a loopback address)
+// without fragment.
+func validRedirect(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && p.Host != "" && p.Fragment == "" && (p.Scheme == "https" || (p.Scheme == "http" && isLoopback(p.Hostname())))
 }
 
 func isLoopback(host string) bool {
@@ -101,14 +120,15 @@ type oidcClient struct {
 	id            string
 	secretHash    []byte
 	redirectURIs  []string
+	logoutURIs    []string
 	allowedScopes []string
 	idTokenTTL    time.Duration
 }
 
 func (s *Server) clientByID(ctx context.Context, id string) (*oidcClient, error) {
 	c := &oidcClient{id: id, idTokenTTL: s.cfg.OIDCIDTokenTTL}
-	err := s.pool.QueryRow(ctx, `SELECT secret_hash, redirect_uris, allowed_scopes FROM oidc_client WHERE id = $1`, id).
-		Scan(&c.secretHash, &c.redirectURIs, &c.allowedScopes)
+	err := s.pool.QueryRow(ctx, `SELECT secret_hash, redirect_uris, allowed_scopes, post_logout_redirect_uris
+		FROM oidc_client WHERE id = $1`, id).Scan(&c.secretHash, &c.redirectURIs, &c.allowedScopes, &c.logoutURIs)
 	if err != nil {
 		return nil, database.Translate(err)
 	}
@@ -132,7 +152,7 @@ func (c *oidcClient) allows(scope string) bool {
 
 func (c *oidcClient) GetID() string                    { return c.id }
 func (c *oidcClient) RedirectURIs() []string           { return c.redirectURIs }
-func (c *oidcClient) PostLogoutRedirectURIs() []string { return nil }
+func (c *oidcClient) PostLogoutRedirectURIs() []string { return c.logoutURIs }
 func (c *oidcClient) ApplicationType() op.ApplicationType {
 	if c.public() {
 		return op.ApplicationTypeUserAgent

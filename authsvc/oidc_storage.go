@@ -165,7 +165,7 @@ func (st oidcStorage) AuthRequestByCode(ctx context.Context, code string) (op.Au
 	now := st.s.cfg.Now()
 	switch {
 	case used != nil:
-		if _, err := st.s.pool.Exec(ctx, `UPDATE oidc_token SET revoked_at = $2 WHERE auth_request_id = $1 AND revoked_at IS NULL`, r.id, now); err != nil {
+		if _, err := st.s.pool.Exec(ctx, `UPDATE oidc_token SET `+revokeSet(2)+` WHERE auth_request_id = $1 AND revoked_at IS NULL`, r.id, now); err != nil {
 			return nil, err
 		}
 		st.s.audit(ctx, auditEvent{event: "oidc_code_reuse", outcome: "fail", account: r.accountID, detail: r.clientID})
@@ -193,6 +193,13 @@ func (st oidcStorage) SaveAuthCode(ctx context.Context, id, code string) error {
 func (st oidcStorage) DeleteAuthRequest(ctx context.Context, id string) error { return nil }
 
 // Tokens.
+
+// revokeSet is the SET of a token revocation, the time being parameter n.
+// Its expires_at comes back to the revocation, so expires_at is when a
+// token ended or will end, and Purge finds every ended token by its index.
+func revokeSet(n int) string {
+	return "revoked_at = $" + strconv.Itoa(n) + ", expires_at = LEAST(expires_at, $" + strconv.Itoa(n) + ")"
+}
 
 // tokenGrant is what a token is issued for.
 type tokenGrant struct {
@@ -250,13 +257,13 @@ func (st oidcStorage) issue(ctx context.Context, req op.TokenRequest, current st
 			if current == "" {
 				return errors.New("refresh request without its token")
 			}
-			tag, err := tx.Exec(ctx, `UPDATE oidc_token SET revoked_at = $2 WHERE hash = $1 AND kind = 'refresh' AND revoked_at IS NULL
+			tag, err := tx.Exec(ctx, `UPDATE oidc_token SET `+revokeSet(2)+` WHERE hash = $1 AND kind = 'refresh' AND revoked_at IS NULL
 				AND EXISTS (SELECT 1 FROM account WHERE id = account_id AND status = 'active')`, sha(current), now)
 			if err != nil {
 				return err
 			}
 			if tag.RowsAffected() == 0 {
-				return op.ErrInvalidRefreshToken
+				return errRefreshSpent
 			}
 			g = r.tokenGrant
 		default:
@@ -284,6 +291,14 @@ func (st oidcStorage) issue(ctx context.Context, req op.TokenRequest, current st
 		refresh = base64.RawURLEncoding.EncodeToString(b[:])
 		return st.insertToken(ctx, tx, rid, sha(refresh), "refresh", g, now, now.Add(st.s.cfg.OIDCRefreshTokenTTL))
 	})
+	if errors.Is(err, errRefreshSpent) {
+		// Another use of the token won the race: one of the two is not
+		// the client.
+		if err := st.refreshReused(ctx, current); err != nil {
+			return "", "", time.Time{}, err
+		}
+		return "", "", time.Time{}, op.ErrInvalidRefreshToken
+	}
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
@@ -318,12 +333,52 @@ func (st oidcStorage) liveToken(ctx context.Context, where string, args ...any) 
 	return id, g, database.Translate(err)
 }
 
+// errRefreshSpent: the refresh token being rotated is no longer live.
+var errRefreshSpent = errors.New("refresh token already used or revoked")
+
+// TokenRequestByRefreshToken finds a live refresh token. A refresh token
+// presented again after its rotation (or revocation) revokes its whole
+// chain: one of its holders is not the client (RFC 9700 §4.14.2).
 func (st oidcStorage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
 	_, g, err := st.liveToken(ctx, `t.hash = $1 AND t.kind = 'refresh'`, sha(token))
-	if err != nil {
+	if errors.Is(err, database.ErrNotFound) {
+		if err := st.refreshReused(ctx, token); err != nil {
+			return nil, err
+		}
 		return nil, op.ErrInvalidRefreshToken
 	}
+	if err != nil {
+		return nil, err
+	}
 	return &refreshRequest{tokenGrant: g}, nil
+}
+
+// refreshReused revokes every token of the grant of a revoked refresh
+// token (the tokens of one code exchange and all their rotations share its
+// authorization request), if token is one; a token unknown or merely
+// expired is left alone.
+func (st oidcStorage) refreshReused(ctx context.Context, token string) error {
+	var account, revoked int64
+	var client string
+	err := st.s.pool.QueryRow(ctx, `WITH spent AS (
+			SELECT auth_request_id, account_id, client_id FROM oidc_token
+			WHERE hash = $1 AND kind = 'refresh' AND revoked_at IS NOT NULL AND auth_request_id IS NOT NULL),
+		chain AS (
+			UPDATE oidc_token t SET `+revokeSet(2)+` FROM spent
+			WHERE t.auth_request_id = spent.auth_request_id AND t.revoked_at IS NULL RETURNING 1)
+		SELECT account_id, client_id, (SELECT count(*) FROM chain) FROM spent`, sha(token), st.s.cfg.Now()).Scan(&account, &client, &revoked)
+	if err = database.Translate(err); errors.Is(err, database.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if revoked > 0 {
+		// A live chain ended: a reuse. A token of a chain already ended
+		// (by an earlier reuse, or a logout) coming back tells nothing new.
+		st.s.audit(ctx, auditEvent{event: "oidc_refresh_reuse", outcome: "fail", account: account, detail: client})
+	}
+	return nil
 }
 
 func (st oidcStorage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
@@ -334,16 +389,24 @@ func (st oidcStorage) GetRefreshTokenInfo(ctx context.Context, clientID, token s
 	return g.subject, id, nil
 }
 
-// TerminateSession ends what the client holds for the citizen (end
-// session): its tokens are revoked.
+// TerminateSession is RP-initiated logout: the client's tokens for the
+// citizen are revoked, and the browser's session ends (endBrowserSession).
+// It needs an id_token_hint: without one anybody's page could sign a
+// citizen out.
 func (st oidcStorage) TerminateSession(ctx context.Context, subject, clientID string) error {
-	_, err := st.s.pool.Exec(ctx, `UPDATE oidc_token SET revoked_at = $3 WHERE subject = $1 AND client_id = $2 AND revoked_at IS NULL`,
+	if subject == "" || clientID == "" {
+		return oidc.ErrInvalidRequest().WithDescription("id_token_hint is required")
+	}
+	_, err := st.s.pool.Exec(ctx, `UPDATE oidc_token SET `+revokeSet(3)+` WHERE subject = $1 AND client_id = $2 AND revoked_at IS NULL`,
 		subject, clientID, st.s.cfg.Now())
-	return err
+	if err != nil {
+		return err
+	}
+	return st.s.endBrowserSession(ctx, subject, clientID)
 }
 
 func (st oidcStorage) RevokeToken(ctx context.Context, tokenOrID, _, clientID string) *oidc.Error {
-	_, err := st.s.pool.Exec(ctx, `UPDATE oidc_token SET revoked_at = $4 WHERE (id = $1 OR hash = $2) AND client_id = $3 AND revoked_at IS NULL`,
+	_, err := st.s.pool.Exec(ctx, `UPDATE oidc_token SET `+revokeSet(4)+` WHERE (id = $1 OR hash = $2) AND client_id = $3 AND revoked_at IS NULL`,
 		tokenOrID, sha(tokenOrID), clientID, st.s.cfg.Now())
 	if err != nil {
 		return oidc.ErrServerError().WithParent(err)

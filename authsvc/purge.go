@@ -14,6 +14,8 @@ import (
 // Purged counts what Purge removed.
 type Purged struct {
 	Sessions, Codes, FaceChallenges, OutboxMessages int64
+	// OIDCAuthRequests, OIDCTokens and OIDCSigningKeys are the provider's.
+	OIDCAuthRequests, OIDCTokens, OIDCSigningKeys int64
 }
 
 // purgeKeep is how long Purge keeps what has ended: a day, which also
@@ -32,13 +34,30 @@ const (
 	purgeCodesSQL    = `DELETE FROM sms_code WHERE expires_at < $1`
 	purgeFaceSQL     = `DELETE FROM face_challenge WHERE expires_at < $1`
 	purgeOutboxSQL   = `DELETE FROM sms_outbox WHERE created_at < $1`
+	// A token ended (revoked or expired: revokeSet brings expires_at back)
+	// more than a day ago goes once nothing of its grant is live or ended
+	// within the day: reuse detection needs the spent refresh tokens of a
+	// grant while it lives, to revoke it when one comes back.
+	purgeTokensSQL = `DELETE FROM oidc_token t WHERE t.expires_at < $1
+		AND NOT EXISTS (SELECT 1 FROM oidc_token g WHERE g.auth_request_id = t.auth_request_id AND g.expires_at >= $1)`
+	// An authorization request lives at most a day (OIDCAuthRequestTTL is
+	// capped at that), so one created two days ago ended more than a day
+	// ago; code reuse detection needs it while tokens of its grant remain.
+	purgeAuthRequestsSQL = `DELETE FROM oidc_auth_request r WHERE r.created_at < $1::timestamptz - interval '1 day'
+		AND NOT EXISTS (SELECT 1 FROM oidc_token t WHERE t.auth_request_id = r.id)`
+	// A signing key past its verification window is in no JWKS any more;
+	// the active key's window is ahead of it.
+	purgeSigningKeysSQL = `DELETE FROM oidc_signing_key WHERE retire_after < $1 AND active_until < $1`
 )
 
 // Purge deletes what the login service no longer needs at now: sessions
 // ended (revoked, or past their absolute end) for more than a day, SMS
 // codes expired or used for more than a day (the limits count codes of the
 // last 24 h, so keep those), face challenges expired for more than a day,
-// development outbox messages older than a day. The audit log is kept (it
+// development outbox messages older than a day, the OpenID provider's
+// tokens and authorization requests ended more than a day ago (but those
+// of a grant still live: reuse detection needs them) and signing keys
+// retired from verifying more than a day ago. The audit log is kept (it
 // is the record). It runs in one transaction: it removes all of that or
 // nothing. The scheduler runs it as the "purge_auth" job.
 func Purge(ctx context.Context, pool *pgxpool.Pool, now time.Time) (_ Purged, err error) {
@@ -59,6 +78,9 @@ func Purge(ctx context.Context, pool *pgxpool.Pool, now time.Time) (_ Purged, er
 			{purgeCodesSQL, &p.Codes},
 			{purgeFaceSQL, &p.FaceChallenges},
 			{purgeOutboxSQL, &p.OutboxMessages},
+			{purgeTokensSQL, &p.OIDCTokens},
+			{purgeAuthRequestsSQL, &p.OIDCAuthRequests},
+			{purgeSigningKeysSQL, &p.OIDCSigningKeys},
 		} {
 			tag, err := tx.Exec(ctx, st.sql, cutoff)
 			if err != nil {

@@ -275,6 +275,9 @@ func TestPurgeUsesExpiryIndexes(t *testing.T) {
 		{purgeSessionsSQL, "auth_session_expires"},
 		{purgeCodesSQL, "sms_code_expires"},
 		{purgeFaceSQL, "face_challenge_expires"},
+		{purgeTokensSQL, "oidc_token_expires"},
+		{purgeAuthRequestsSQL, "oidc_auth_request_created"},
+		{purgeSigningKeysSQL, "oidc_signing_key_retire"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.index, func(t *testing.T) {
@@ -298,5 +301,105 @@ func TestPurgeUsesExpiryIndexes(t *testing.T) {
 				t.Errorf("plan of %s does not use %s:\n%s", tt.sql, tt.index, text)
 			}
 		})
+	}
+}
+
+// TestPurgeOIDC: the provider's tokens, authorization requests and
+// signing keys around the one-day boundary. A token goes once its whole
+// grant ended more than a day ago (reuse detection needs the spent
+// refresh tokens of a live grant), a request once it is two days old and
+// its tokens are gone, a key once it left the JWKS more than a day ago.
+func TestPurgeOIDC(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	now := b.clock.Now()
+	a := b.active(t, "蒋五", "13912340305", goodPassword)
+	if _, err := RegisterClient(ctx, b.pool, Client{ID: "portal", RedirectURIs: []string{"https://rp.example/cb"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []struct {
+		id  string
+		age time.Duration
+	}{
+		{"live grant", 72 * time.Hour}, {"ended grant", 72 * time.Hour}, {"recently ended grant", 72 * time.Hour},
+		{"request two days and a second old", 48*time.Hour + time.Second}, {"request two days less a second old", 48*time.Hour - time.Second},
+	} {
+		if _, err := b.pool.Exec(ctx, `INSERT INTO oidc_auth_request (id, client_id, redirect_uri, scopes, response_type, created_at)
+			VALUES ($1, 'portal', 'https://rp.example/cb', '{openid}', 'code', $2)`, r.id, now.Add(-r.age)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tk := range []struct {
+		id, grant string
+		ended     time.Duration // how long ago it ended (negative: ahead)
+	}{
+		{"spent refresh of a live grant", "live grant", 48 * time.Hour},
+		{"live refresh", "live grant", -time.Hour},
+		{"ended 30h ago", "ended grant", 30 * time.Hour},
+		{"ended 25h ago", "ended grant", 25 * time.Hour},
+		{"ended 25h ago, grant ended 23h ago", "recently ended grant", 25 * time.Hour},
+		{"ended 23h ago", "recently ended grant", 23 * time.Hour},
+		{"no grant, ended a day and a second ago", "", 24*time.Hour + time.Second},
+		{"no grant, ended a day less a second ago", "", 24*time.Hour - time.Second},
+	} {
+		var grant *string
+		if tk.grant != "" {
+			grant = &tk.grant
+		}
+		end := now.Add(-tk.ended)
+		if _, err := b.pool.Exec(ctx, `INSERT INTO oidc_token (id, hash, kind, account_id, subject, client_id, scopes, auth_time, created_at, expires_at, auth_request_id)
+			VALUES ($1, sha256(convert_to($1, 'UTF8')), 'refresh', $2, 's', 'portal', '{openid}', $3, $3, $4, $5)`, tk.id, a.id, end.Add(-time.Hour), end, grant); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, k := range []struct {
+		id                  string
+		activeUntil, retire time.Duration // from now
+	}{
+		{"left the JWKS a day and a second ago", -48 * time.Hour, -24*time.Hour - time.Second},
+		{"left the JWKS a day less a second ago", -48 * time.Hour, -24*time.Hour + time.Second},
+		{"retired, still verifying", -time.Hour, time.Hour},
+		{"active", 24 * time.Hour, 48 * time.Hour},
+	} {
+		if _, err := b.pool.Exec(ctx, `INSERT INTO oidc_signing_key (id, algorithm, private_sealed, public_der, created_at, active_until, retire_after)
+			VALUES ($1, 'RS256', '\x00', '\x00', $2, $3, $4)`, k.id, now.Add(-60*24*time.Hour), now.Add(k.activeUntil), now.Add(k.retire)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(table string) []string {
+		t.Helper()
+		rows, err := b.pool.Query(ctx, `SELECT id FROM `+table+` ORDER BY id COLLATE "C"`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+
+	got, err := Purge(ctx, b.pool, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(Purged{OIDCAuthRequests: 2, OIDCTokens: 3, OIDCSigningKeys: 1}, got); diff != "" {
+		t.Errorf("Purged: mismatch (-want +got):\n%s", diff)
+	}
+	want := map[string][]string{
+		"oidc_auth_request": {"live grant", "recently ended grant", "request two days less a second old"},
+		"oidc_token": {
+			"ended 23h ago", "ended 25h ago, grant ended 23h ago", "live refresh",
+			"no grant, ended a day less a second ago", "spent refresh of a live grant",
+		},
+		"oidc_signing_key": {"active", "left the JWKS a day less a second ago", "retired, still verifying"},
+	}
+	left := map[string][]string{}
+	for table := range want {
+		left[table] = ids(table)
+	}
+	if diff := cmp.Diff(want, left); diff != "" {
+		t.Errorf("rows after Purge: mismatch (-want +got):\n%s", diff)
 	}
 }

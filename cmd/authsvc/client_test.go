@@ -19,7 +19,8 @@ func TestClientAdd(t *testing.T) {
 	t.Setenv("IDFUSION_KEY_FILE", "")
 	ctx := context.Background()
 	dir := t.TempDir()
-	if err := run(ctx, []string{"client", "add", "--id", "portal", "--redirect-uri", "https://rp.example/cb", "--scope", "profile", "--scope", "idcard", "--data-dir", dir}); err != nil {
+	if err := run(ctx, []string{"client", "add", "--id", "portal", "--redirect-uri", "https://rp.example/cb", "--scope", "profile", "--scope", "idcard",
+		"--post-logout-redirect-uri", "https://rp.example/bye", "--data-dir", dir}); err != nil {
 		t.Fatal(err)
 	}
 	if err := run(ctx, []string{"client", "add", "--id", "spa", "--public", "--redirect-uri", "https://spa.example/cb", "--data-dir", dir}); err != nil {
@@ -39,22 +40,23 @@ func TestClientAdd(t *testing.T) {
 		Secret bool
 		URIs   []string
 		Scopes []string
+		Logout []string
 	}
-	rows, err := db.Query(ctx, `SELECT id, secret_hash IS NOT NULL, redirect_uris, allowed_scopes FROM oidc_client ORDER BY id`)
+	rows, err := db.Query(ctx, `SELECT id, secret_hash IS NOT NULL, redirect_uris, allowed_scopes, post_logout_redirect_uris FROM oidc_client ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []row
 	for rows.Next() {
 		var r row
-		if err := rows.Scan(&r.ID, &r.Secret, &r.URIs, &r.Scopes); err != nil {
+		if err := rows.Scan(&r.ID, &r.Secret, &r.URIs, &r.Scopes, &r.Logout); err != nil {
 			t.Fatal(err)
 		}
 		got = append(got, r)
 	}
 	want := []row{
-		{ID: "portal", Secret: true, URIs: []string{"https://rp.example/cb"}, Scopes: []string{"openid", "profile", "idcard"}},
-		{ID: "spa", Secret: false, URIs: []string{"https://spa.example/cb"}, Scopes: []string{"openid"}},
+		{ID: "portal", Secret: true, URIs: []string{"https://rp.example/cb"}, Scopes: []string{"openid", "profile", "idcard"}, Logout: []string{"https://rp.example/bye"}},
+		{ID: "spa", Secret: false, URIs: []string{"https://spa.example/cb"}, Scopes: []string{"openid"}, Logout: []string{}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("clients mismatch (-want +got):\n%s", diff)

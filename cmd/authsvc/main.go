@@ -5,7 +5,7 @@
 // Usage:
 //
 //	authsvc [--addr 127.0.0.1:8080] [--base-url URL] [--data-dir data] [--dev]
-//	authsvc client add --id ID --redirect-uri URI [--redirect-uri URI]... [--public] [--scope S]... [--name NAME] [--data-dir data]
+//	authsvc client add --id ID --redirect-uri URI [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--public] [--scope S]... [--name NAME] [--data-dir data]
 //
 // client add registers a business system with the OpenID provider (issuer
 // BASE-URL/oidc) and prints its secret once (none for --public: PKCE S256
@@ -189,8 +189,9 @@ func clientAdd(ctx context.Context, args []string) error {
 	name := fs.String("name", "", "a name for operators (default: the id)")
 	public := fs.Bool("public", false, "a public client (no secret; PKCE S256 required)")
 	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL)")
-	var uris, scopes multi
+	var uris, logoutURIs, scopes multi
 	fs.Var(&uris, "redirect-uri", "an exact redirect URI (repeatable; at least one)")
+	fs.Var(&logoutURIs, "post-logout-redirect-uri", "an exact URI to return to after logout (repeatable)")
 	fs.Var(&scopes, "scope", "a scope the client may ask for besides openid (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -203,7 +204,8 @@ func clientAdd(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeDB(context.WithoutCancel(ctx))
-	secret, err := authsvc.RegisterClient(ctx, pool, authsvc.Client{ID: *id, Name: *name, RedirectURIs: uris, Public: *public, Scopes: scopes})
+	secret, err := authsvc.RegisterClient(ctx, pool, authsvc.Client{ID: *id, Name: *name, RedirectURIs: uris,
+		PostLogoutRedirectURIs: logoutURIs, Public: *public, Scopes: scopes})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The served part of `make demo`: registers the sample business system
+# (demo-rp, a confidential client of the OpenID provider) once, runs it in
+# the background, and the login service in the foreground; Ctrl-C stops
+# both.
+#
+# `authsvc client add` prints a client's secret once and stores only its
+# hash, so the secret is kept in DATA_DIR/demorp.secret: with that file the
+# client is registered already. (A DATABASE_URL shared by several data
+# folders may hold the client without the file: the demo then runs without
+# the business system, and says how to fix it.)
+# usage: scripts/demo.sh BIN_DIR DATA_DIR AUTHSVC_ADDR DEMORP_ADDR
+set -euo pipefail
+bin=${1:?bin dir}
+data=${2:?data dir}
+addr=${3:-127.0.0.1:8080}
+rp_addr=${4:-127.0.0.1:8090}
+secret_file=$data/demorp.secret
+redirect=http://$rp_addr/callback
+
+if [ ! -s "$secret_file" ]; then
+  if out=$("$bin/authsvc" client add --data-dir "$data" --id demo-rp --name 示例业务系统 \
+      --redirect-uri "$redirect" --scope profile); then
+    mkdir -p "$data"
+    (umask 077 && printf '%s\n' "$out" | sed -n 's/^client_secret: //p' >"$secret_file")
+    echo "registered the sample business system demo-rp (secret in $secret_file)"
+  else
+    echo "demo: could not register demo-rp (registered already without $secret_file?);" >&2
+    echo "demo: remove it (DELETE FROM oidc_client WHERE id = 'demo-rp') and rerun; running without the business system" >&2
+  fi
+fi
+
+rp_pid=
+if [ -s "$secret_file" ]; then
+  DEMORP_CLIENT_SECRET=$(cat "$secret_file") "$bin/demorp" --addr "$rp_addr" \
+    --issuer "http://$addr/oidc" --client-id demo-rp --redirect-url "$redirect" &
+  rp_pid=$!
+  echo "Sample business system (OpenID Connect relying party): http://$rp_addr"
+fi
+stop_rp() {
+  if [ -n "$rp_pid" ]; then
+    kill "$rp_pid" 2>/dev/null || true
+    wait "$rp_pid" 2>/dev/null || true
+  fi
+}
+trap stop_rp EXIT
+trap 'exit 130' INT TERM
+
+"$bin/authsvc" --dev --addr "$addr" --data-dir "$data"
