@@ -1,14 +1,8 @@
 package schemas
 
 import (
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
-
-	"github.com/go-playground/validator/v10"
-	"github.com/goccy/go-yaml"
 )
 
 // Manifest lists the files of one import run, for files whose names do not
@@ -44,19 +38,8 @@ func LoadManifest(path string) (*Manifest, error) {
 		return nil, &MappingError{Path: path, Err: err}
 	}
 	var m Manifest
-	if err := yaml.UnmarshalWithOptions(b, &m, yaml.Strict()); err != nil {
-		return nil, &MappingError{Path: path, Err: errors.New(yaml.FormatError(err, false, true))}
-	}
-	if err := validate.Struct(&m); err != nil {
-		var ve validator.ValidationErrors
-		if errors.As(err, &ve) && len(ve) > 0 {
-			ns := ve[0].Namespace()
-			if _, rest, ok := strings.Cut(ns, "."); ok {
-				ns = rest
-			}
-			return nil, &MappingError{Path: path, Field: ns, Err: fmt.Errorf("fails %q%s", ve[0].Tag(), paramSuffix(ve[0].Param()))}
-		}
-		return nil, &MappingError{Path: path, Err: err}
+	if field, err := DecodeYAML(b, &m); err != nil {
+		return nil, &MappingError{Path: path, Field: field, Err: err}
 	}
 	m.Path = path
 	base := filepath.Dir(path)

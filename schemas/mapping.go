@@ -5,12 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"time"
-
-	"github.com/go-playground/validator/v10"
-	"github.com/goccy/go-yaml"
 )
 
 // Format is the file format of a department's export.
@@ -136,18 +132,6 @@ func (e *MappingError) Error() string {
 
 func (e *MappingError) Unwrap() error { return e.Err }
 
-var validate = validator.New(validator.WithRequiredStructEnabled())
-
-func init() {
-	validate.RegisterTagNameFunc(func(f reflect.StructField) string {
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name == "-" {
-			return ""
-		}
-		return name
-	})
-}
-
 // LoadMapping reads, defaults and validates one mapping file.
 func LoadMapping(path string) (*Mapping, error) {
 	b, err := os.ReadFile(path)
@@ -160,22 +144,10 @@ func LoadMapping(path string) (*Mapping, error) {
 // ParseMapping parses, defaults and validates a mapping read from path.
 func ParseMapping(path string, b []byte) (*Mapping, error) {
 	var m Mapping
-	if err := yaml.UnmarshalWithOptions(b, &m, yaml.Strict()); err != nil {
-		return nil, &MappingError{Path: path, Err: errors.New(yaml.FormatError(err, false, true))}
+	if field, err := DecodeYAML(b, &m); err != nil {
+		return nil, &MappingError{Path: path, Field: field, Err: err}
 	}
 	m.Path = path
-	if err := validate.Struct(&m); err != nil {
-		var ve validator.ValidationErrors
-		if errors.As(err, &ve) && len(ve) > 0 {
-			fe := ve[0]
-			ns := fe.Namespace()
-			if _, rest, ok := strings.Cut(ns, "."); ok {
-				ns = rest
-			}
-			return nil, &MappingError{Path: path, Field: ns, Err: fmt.Errorf("fails %q%s (value %v)", fe.Tag(), paramSuffix(fe.Param()), fe.Value())}
-		}
-		return nil, &MappingError{Path: path, Err: err}
-	}
 	if m.Columns[FieldIDNumber] == "" {
 		return nil, &MappingError{Path: path, Field: "columns.id_number", Err: errors.New("is required")}
 	}
@@ -200,13 +172,6 @@ func ParseMapping(path string, b []byte) (*Mapping, error) {
 		return nil, &MappingError{Path: path, Field: "time_zone", Err: err}
 	}
 	return &m, nil
-}
-
-func paramSuffix(p string) string {
-	if p == "" {
-		return ""
-	}
-	return "=" + p
 }
 
 func (m *Mapping) withDefaults() {

@@ -2,18 +2,13 @@ package schedule
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
-	"strings"
 	"time"
 
-	"github.com/go-playground/validator/v10"
-	"github.com/goccy/go-yaml"
 	"github.com/robfig/cron/v3"
 
 	"github.com/idfusion/idfusion/schemas"
@@ -103,18 +98,6 @@ func (e *ConfigError) Error() string {
 
 func (e *ConfigError) Unwrap() error { return e.Err }
 
-var validate = validator.New(validator.WithRequiredStructEnabled())
-
-func init() {
-	validate.RegisterTagNameFunc(func(f reflect.StructField) string {
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name == "-" {
-			return ""
-		}
-		return name
-	})
-}
-
 // Load reads, defaults and validates a configuration file: the YAML, the
 // time zone, the settle time, every cron spec, every department's mapping
 // (loaded from mapping_dir) and inbox. Housekeeping job names are checked
@@ -130,26 +113,10 @@ func Load(path string) (*Config, error) {
 // Parse is Load of a configuration already read from path.
 func Parse(path string, b []byte) (*Config, error) {
 	var c Config
-	if err := yaml.UnmarshalWithOptions(b, &c, yaml.Strict()); err != nil {
-		return nil, &ConfigError{Path: path, Err: errors.New(yaml.FormatError(err, false, true))}
+	if field, err := schemas.DecodeYAML(b, &c); err != nil {
+		return nil, &ConfigError{Path: path, Field: field, Err: err}
 	}
 	c.Path = path
-	if err := validate.Struct(&c); err != nil {
-		var ve validator.ValidationErrors
-		if errors.As(err, &ve) && len(ve) > 0 {
-			fe := ve[0]
-			ns := fe.Namespace()
-			if _, rest, ok := strings.Cut(ns, "."); ok {
-				ns = rest
-			}
-			param := ""
-			if fe.Param() != "" {
-				param = "=" + fe.Param()
-			}
-			return nil, &ConfigError{Path: path, Field: ns, Err: fmt.Errorf("fails %q%s (value %v)", fe.Tag(), param, fe.Value())}
-		}
-		return nil, &ConfigError{Path: path, Err: err}
-	}
 	fail := func(field string, format string, args ...any) error {
 		return &ConfigError{Path: path, Field: field, Err: fmt.Errorf(format, args...)}
 	}
