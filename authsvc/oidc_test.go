@@ -362,14 +362,24 @@ func TestOIDCDisabledAccount(t *testing.T) {
 		t.Error("a rotated refresh token was accepted again")
 	}
 
+	// The reuse above revoked that grant: a second one, live until the
+	// account is disabled, shows that disabling alone ends it.
+	code, verifier := rp.again(br)
+	second, err := rp.exchange(code, verifier)
+	if err != nil {
+		t.Fatalf("second grant: %v", err)
+	}
+	if _, err := rp.userinfo(second); err != nil || second.RefreshToken == "" {
+		t.Fatalf("second grant before the account is disabled: userinfo %v, refresh token %q", err, second.RefreshToken)
+	}
 	authURL := rp.conf.AuthCodeURL("st4te", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
 	if _, err := b.pool.Exec(context.Background(), `UPDATE account SET status = 'disabled' WHERE id = $1`, c.id); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rp.userinfo(fresh); err == nil {
+	if _, err := rp.userinfo(second); err == nil {
 		t.Error("userinfo for a disabled account succeeded")
 	}
-	stale := *fresh
+	stale := *second
 	stale.Expiry = time.Now().Add(-time.Minute)
 	if _, err := rp.conf.TokenSource(rp.ctx, &stale).Token(); err == nil {
 		t.Error("refresh for a disabled account succeeded")
