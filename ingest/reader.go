@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -59,8 +60,11 @@ type File struct {
 	// SHA256 is the hex digest of the file's bytes, its identity in lineage.
 	SHA256 string
 	// Size is the file size in bytes.
-	Size   int64
-	Format schemas.Format
+	Size int64
+	// ModTime is the modification time seen before the file was hashed:
+	// Changed compares against it.
+	ModTime time.Time
+	Format  schemas.Format
 	// Encoding is the CSV encoding actually used (detected when auto).
 	Encoding schemas.Encoding
 }
@@ -101,6 +105,13 @@ func Open(path string, m *schemas.Mapping, opts Options) (_ *Reader, err error) 
 	if f.Format == "" {
 		return nil, fmt.Errorf("%s: cannot tell the file format from its name; set format in %s", path, m.Path)
 	}
+	// The time is taken before the hash: a write during hashing or
+	// reading shows as a change at the end.
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	f.ModTime = fi.ModTime()
 	if f.SHA256, f.Size, err = hashFile(path); err != nil {
 		return nil, err
 	}
@@ -353,6 +364,25 @@ func (r *Reader) Close() error {
 		}
 	}
 	return r.src.close()
+}
+
+// ErrFileChanged is wrapped by Changed's error: the file was written to
+// while it was read, so its rows may be neither the old nor the new file,
+// and its hash not theirs.
+var ErrFileChanged = errors.New("the file changed while it was read")
+
+// Changed returns an error wrapping ErrFileChanged when the file is no
+// longer as Open saw it (size or modification time), or is gone. Call it
+// after the last record, before using the rows.
+func (f File) Changed() error {
+	fi, err := os.Stat(f.Path)
+	if err != nil {
+		return fmt.Errorf("%s: %w: %v", f.Path, ErrFileChanged, err)
+	}
+	if fi.Size() != f.Size || !fi.ModTime().Equal(f.ModTime) {
+		return fmt.Errorf("%s: %w (size %d → %d)", f.Path, ErrFileChanged, f.Size, fi.Size())
+	}
+	return nil
 }
 
 func hashFile(path string) (string, int64, error) {

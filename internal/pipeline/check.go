@@ -36,6 +36,9 @@ type FileSummary struct {
 	WarningCodes map[schemas.Code]int64 `json:"warnings_by_reason"`
 	// Error says why the file could not be used; "" when it was read.
 	Error string `json:"error,omitempty"`
+	// Changed marks a file written to while it was read: not unusable,
+	// only to be taken again once it is complete.
+	Changed bool `json:"changed_while_read,omitempty"`
 }
 
 // Summarize turns a report into its summary.
@@ -55,6 +58,7 @@ func Summarize(r FileReport) FileSummary {
 	}
 	if r.Err != nil {
 		s.Error = r.Err.Error()
+		s.Changed = errors.Is(r.Err, ingest.ErrFileChanged)
 	}
 	return s
 }
@@ -230,6 +234,9 @@ func FileProblem(err error) string {
 	var ce *ingest.ColumnError
 	if errors.As(err, &ce) {
 		return fmt.Sprintf("文件缺少约定的列“%s”，整个文件未处理（%v）", ce.Column, err)
+	}
+	if errors.Is(err, ingest.ErrFileChanged) {
+		return fmt.Sprintf("文件在读取过程中被修改，整个文件未处理，将在文件稳定后重新处理（%v）", err)
 	}
 	return fmt.Sprintf("文件无法读取，整个文件未处理（%v）", err)
 }

@@ -170,6 +170,13 @@ func runFile(ctx context.Context, idx int, in Input, sink Sink, opts Options) (F
 			opts.Progress(idx, done, total)
 		}
 	}
+	// Rows of a file written to while it was read are neither the old file
+	// nor the new one: none of them count.
+	if err := rep.File.Changed(); err != nil {
+		rep.Err = err
+		sink.Abandon(rep.File)
+		return rep, nil
+	}
 	rep.Stats = st.Stats()
 	return rep, nil
 }

@@ -123,6 +123,11 @@ func (s *Scheduler) importInbox(ctx context.Context, log *slog.Logger, d *Depart
 	var imported, rejected, already []inboxFile
 	var read, accepted, rowsRejected int64
 	for _, fs := range res.Files {
+		if fs.Changed {
+			// Still being written: it stays for a later tick, whole.
+			log.Warn("file_changed_during_import", slog.String("file", filepath.Base(fs.Path)))
+			continue
+		}
 		if fs.Error != "" {
 			rejected = append(rejected, byPath[fs.Path])
 			log.Warn("file_rejected", slog.String("file", filepath.Base(fs.Path)), slog.String("error", fs.Error))
