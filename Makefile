@@ -45,12 +45,15 @@ demo: build
 
 # Throughput and peak memory of ingest+cleanse per format (1M rows each,
 # through fusion check), the end-to-end import, then ingest+cleanse on one
-# core (GOMAXPROCS=1) and the micro-benchmarks.
+# core (GOMAXPROCS=1), the micro-benchmarks, and the login service: password
+# logins against the raw argon2id rate, and 100 citizens completing steps.
 bench: build
 	./scripts/bench.sh $(BIN)/fusion $(BENCH_ROWS) $(BENCH_DIR)
 	./scripts/bench-import.sh $(BIN)/fusion $(BENCH_DIR) $(BENCH_IMPORT_SIZES)
 	$(GO) test -run '^$$' -bench IngestCleanse -benchtime 20x -count 3 -cpu 1 ./internal/pipeline
 	$(GO) test -run '^$$' -bench . -benchmem ./cleanse ./ingest
+	$(GO) test -run '^$$' -bench 'PasswordLogin|Argon2idRawRate' -benchtime 400x -count 3 ./authsvc
+	$(GO) test -run '^$$' -bench CompletionSteps -benchtime 3x ./authsvc
 
 # Short fuzzing of the parsers (the seeds also run in `make test`).
 fuzz:
