@@ -60,6 +60,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzNormalizeID -fuzztime 30s ./cleanse
 	$(GO) test -run '^$$' -fuzz FuzzValidUSCC -fuzztime 30s ./cleanse
 	$(GO) test -run '^$$' -fuzz FuzzCSVReader -fuzztime 30s ./ingest
+	$(GO) test -run '^$$' -fuzz FuzzVerifyFaceCallback -fuzztime 30s ./authsvc
 
 clean:
 	rm -rf $(BIN) $(SAMPLE) $(BENCH_DIR) fusion-out
