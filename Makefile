@@ -14,9 +14,10 @@ PKGS      := ./...
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 
-# Every test, including the ones that start their own PostgreSQL.
+# Every test, including the ones that start their own PostgreSQL and
+# Chromium, with the race detector.
 test:
-	$(GO) test -count=1 $(PKGS)
+	$(GO) test -race -count=1 $(PKGS)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
