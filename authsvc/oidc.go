@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -132,17 +134,35 @@ func (s *Server) userinfo(ctx context.Context, info *oidc.UserInfo, accountID in
 		if err != nil {
 			return err
 		}
+		if err := s.auditRelease(ctx, auditEvent{event: "oidc_release_id_number", outcome: "ok", account: a.id, subject: a.idHint, detail: clientID}); err != nil {
+			return err
+		}
 		info.AppendClaims("id_number", id)
 		info.AppendClaims("id_type", a.idType)
-		s.audit(ctx, auditEvent{event: "oidc_release_id_number", outcome: "ok", account: a.id, subject: a.idHint, detail: clientID})
 	}
 	if slices.Contains(scopes, oidc.ScopePhone) && a.phoneSealed != nil {
 		phone, err := s.phone(a)
 		if err != nil {
 			return err
 		}
+		if err := s.auditRelease(ctx, auditEvent{event: "oidc_release_phone", outcome: "ok", account: a.id, subject: pii.MaskPhone(phone), detail: clientID}); err != nil {
+			return err
+		}
 		info.PhoneNumber, info.PhoneNumberVerified = phone, oidc.Bool(a.phoneVerified)
-		s.audit(ctx, auditEvent{event: "oidc_release_phone", outcome: "ok", account: a.id, subject: pii.MaskPhone(phone), detail: clientID})
+	}
+	return nil
+}
+
+// auditRelease records a release of the full ID number or the phone.
+// Unlike audit it fails when the record cannot be written: a release
+// without its record does not happen.
+func (s *Server) auditRelease(ctx context.Context, e auditEvent) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, s.cfg.Now(), e.event, e.outcome, e.account, pii.Redact(e.subject), e.ip, pii.Redact(e.detail))
+	if err != nil {
+		// The library answers userinfo's errors without logging them.
+		s.cfg.Logger.Error("audit_failed", slog.String("event", e.event), errAttr(err))
+		return fmt.Errorf("audit %s: %w", e.event, err)
 	}
 	return nil
 }

@@ -250,7 +250,7 @@ func (st oidcStorage) issue(ctx context.Context, req op.TokenRequest, current st
 				return err
 			}
 			if tag.RowsAffected() == 0 {
-				return oidc.ErrInvalidGrant().WithDescription("code already used")
+				return errCodeSpent
 			}
 			g = tokenGrant{accountID: r.accountID, subject: r.subject, clientID: r.clientID, scopes: r.scopes, authTime: r.authTime, authRequestID: r.id}
 		case *refreshRequest:
@@ -291,6 +291,15 @@ func (st oidcStorage) issue(ctx context.Context, req op.TokenRequest, current st
 		refresh = base64.RawURLEncoding.EncodeToString(b[:])
 		return st.insertToken(ctx, tx, rid, sha(refresh), "refresh", g, now, now.Add(st.s.cfg.OIDCRefreshTokenTTL))
 	})
+	if r, ok := req.(*oidcAuthRequest); ok && errors.Is(err, errCodeSpent) {
+		// Another exchange of the code won the race (both read it before
+		// either spent it): what it got is revoked, as for a code used again
+		// after its use (AuthRequestByCode).
+		if err := st.codeRaced(ctx, r); err != nil {
+			return "", "", time.Time{}, err
+		}
+		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("code already used")
+	}
 	if errors.Is(err, errRefreshSpent) {
 		// Another use of the token won the race: one of the two is not
 		// the client.
@@ -331,6 +340,24 @@ func (st oidcStorage) liveToken(ctx context.Context, where string, args ...any) 
 		g.authRequestID = *ar
 	}
 	return id, g, database.Translate(err)
+}
+
+// errCodeSpent: the code being exchanged is used, or its account is no
+// longer active.
+var errCodeSpent = errors.New("code already used")
+
+// codeRaced revokes the tokens of a code that another exchange spent
+// first, and audits the reuse if there were any (none: the account went
+// inactive, nothing to revoke).
+func (st oidcStorage) codeRaced(ctx context.Context, r *oidcAuthRequest) error {
+	tag, err := st.s.pool.Exec(ctx, `UPDATE oidc_token SET `+revokeSet(2)+` WHERE auth_request_id = $1 AND revoked_at IS NULL`, r.id, st.s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() > 0 {
+		st.s.audit(ctx, auditEvent{event: "oidc_code_reuse", outcome: "fail", account: r.accountID, detail: r.clientID})
+	}
+	return nil
 }
 
 // errRefreshSpent: the refresh token being rotated is no longer live.
@@ -459,11 +486,13 @@ func (st oidcStorage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserI
 	return st.s.userinfo(ctx, info, g.accountID, subject, g.clientID, g.scopes)
 }
 
-// SetIntrospectionFromToken answers a resource server: the default
-// claims only, never the full ID number or phone (those go to the client
-// that asked the citizen for them).
-func (st oidcStorage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, _ string) error {
-	_, g, err := st.liveToken(ctx, `t.id = $1 AND t.kind = 'access' AND t.subject = $2`, tokenID, subject)
+// SetIntrospectionFromToken answers the business system the token was
+// issued to (its audience; its resource servers authenticate as it): to
+// another one the token is inactive (RFC 7662 §4). The default claims
+// only, never the full ID number or phone (those go to the client that
+// asked the citizen for them, through userinfo).
+func (st oidcStorage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
+	_, g, err := st.liveToken(ctx, `t.id = $1 AND t.kind = 'access' AND t.subject = $2 AND t.client_id = $3`, tokenID, subject, clientID)
 	if err != nil {
 		return errors.New("token invalid, expired, revoked, or its account is not active")
 	}

@@ -16,8 +16,8 @@
 // /login starts the authorization code flow with PKCE S256, a state and a
 // nonce, kept in a short-lived HttpOnly cookie; /callback checks the
 // state, exchanges the code, verifies the ID token (issuer, audience,
-// signature against the JWKS, nonce), calls userinfo and shows the
-// citizen's name and masked ID number.
+// signature against the JWKS, nonce), calls userinfo (whose sub must be
+// the ID token's) and shows the citizen's name and masked ID number.
 package main
 
 import (
@@ -235,6 +235,10 @@ func (a *app) finish(w http.ResponseWriter, r *http.Request) {
 	var claims struct {
 		Name   string `json:"name"`
 		IDHint string `json:"id_hint"`
+	}
+	if err == nil && ui.Subject != id.Subject {
+		// OpenID Connect Core §5.3.2: another subject's answer is not used.
+		err = errors.New("userinfo sub differs from the ID token's")
 	}
 	if err == nil {
 		err = ui.Claims(&claims)

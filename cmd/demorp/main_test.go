@@ -28,6 +28,7 @@ type fakeProvider struct {
 	key       *rsa.PrivateKey
 	challenge string // from the authorization request
 	nonce     string // what the ID token carries
+	uiSub     string // the sub userinfo answers; default: the ID token's
 }
 
 func newFakeProvider(t *testing.T) *fakeProvider {
@@ -65,7 +66,11 @@ func newFakeProvider(t *testing.T) *fakeProvider {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
-		writeJSON(w, map[string]any{"sub": "opaque-sub", "name": "李四", "id_hint": "4*****8"})
+		sub := p.uiSub
+		if sub == "" {
+			sub = "opaque-sub"
+		}
+		writeJSON(w, map[string]any{"sub": sub, "name": "李四", "id_hint": "4*****8"})
 	})
 	return p
 }

@@ -1,0 +1,267 @@
+package authsvc
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/oauth2"
+
+	"github.com/idfusion/idfusion/internal/pii"
+)
+
+// endpoints are the provider's endpoints beyond those go-oidc knows.
+type endpoints struct {
+	EndSession    string `json:"end_session_endpoint"`
+	Introspection string `json:"introspection_endpoint"`
+	Revocation    string `json:"revocation_endpoint"`
+}
+
+func (rp *relyingParty) endpoints() endpoints {
+	rp.t.Helper()
+	var e endpoints
+	if err := rp.provider.Claims(&e); err != nil {
+		rp.t.Fatal(err)
+	}
+	if e.EndSession == "" || e.Introspection == "" || e.Revocation == "" {
+		rp.t.Fatalf("discovery lacks endpoints: %+v", e)
+	}
+	return e
+}
+
+// refresh forces a refresh of tok.
+func (rp *relyingParty) refresh(tok *oauth2.Token) (*oauth2.Token, error) {
+	old := *tok
+	old.Expiry = time.Now().Add(-time.Minute)
+	return rp.conf.TokenSource(rp.ctx, &old).Token()
+}
+
+// post sends a form to an endpoint of the provider with the client's
+// credentials and decodes the JSON answer.
+func (rp *relyingParty) post(endpoint string, form url.Values) (int, map[string]any, string) {
+	rp.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		rp.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(rp.conf.ClientID), url.QueryEscape(rp.conf.ClientSecret))
+	resp, err := rp.b.ts.Client().Do(req)
+	if err != nil {
+		rp.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		rp.t.Fatal(err)
+	}
+	var body map[string]any
+	_ = json.Unmarshal(raw, &body)
+	return resp.StatusCode, body, string(raw)
+}
+
+// RP-initiated logout ends the citizen's session and the client's tokens,
+// and sends the browser back only to a registered URI.
+func TestOIDCEndSession(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.syncClock()
+	const bye = "https://rp.example/bye"
+	rp := b.rp(t, Client{ID: "portal", Scopes: []string{"offline_access"}, PostLogoutRedirectURIs: []string{bye}})
+	c := b.active(t, "周九", "13912340901", "Xy7#pQ2!wL")
+	br := b.browser(t)
+	tok, _ := rp.signedIn(br, c)
+	hint, _ := tok.Extra("id_token").(string)
+	end := rp.endpoints().EndSession
+	provider := mustURL(b.ts.URL).Host
+
+	for _, tc := range []struct {
+		name string
+		q    url.Values
+	}{
+		{"unregistered post_logout_redirect_uri", url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {"https://evil.example/bye"}}},
+		{"prefix of a registered one", url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {bye + "/x"}}},
+		{"no id_token_hint", url.Values{"client_id": {"portal"}, "post_logout_redirect_uri": {bye}}},
+	} {
+		u, status := br.follow(end + "?" + tc.q.Encode())
+		if u.Host != provider || status < 400 {
+			t.Errorf("%s: led to %s (%d), want a refusal at the provider", tc.name, u, status)
+		}
+		if r := br.get("/api/v1/me"); r.Status != http.StatusOK {
+			t.Errorf("%s: session after the refusal: %d, want 200", tc.name, r.Status)
+		}
+	}
+
+	u, _ := br.follow(end + "?" + url.Values{"id_token_hint": {hint}, "post_logout_redirect_uri": {bye}, "state": {"s1"}}.Encode())
+	if got := u.String(); got != bye+"?state=s1" {
+		t.Errorf("logout led to %s, want %s?state=s1", got, bye)
+	}
+	if r := br.get("/api/v1/me"); r.Status != http.StatusUnauthorized {
+		t.Errorf("/api/v1/me after logout: %d, want 401", r.Status)
+	}
+	if br.cookie() != "" {
+		t.Error("session cookie kept after logout")
+	}
+	if n := b.count(t, `SELECT count(*) FROM auth_session WHERE account_id = $1 AND revoked_at IS NULL`, c.id); n != 0 {
+		t.Errorf("%d live sessions after logout, want 0", n)
+	}
+	if _, err := rp.refresh(tok); err == nil {
+		t.Error("refresh token accepted after logout")
+	}
+	if _, err := rp.userinfo(tok); err == nil {
+		t.Error("access token accepted after logout")
+	}
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'oidc_logout' AND account_id = $1 AND detail = 'portal'`, c.id); n != 1 {
+		t.Errorf("audited logouts = %d, want 1", n)
+	}
+}
+
+// A refresh token presented after its rotation revokes the whole chain.
+func TestOIDCRefreshReuse(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.syncClock()
+	rp := b.rp(t, Client{ID: "portal", Scopes: []string{"offline_access"}})
+	c := b.active(t, "吴十", "13912341001", "Xy7#pQ2!wL")
+	tok, _ := rp.signedIn(b.browser(t), c)
+	fresh, err := rp.refresh(tok)
+	if err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	if _, err := rp.userinfo(fresh); err != nil {
+		t.Fatalf("userinfo before the reuse: %v", err)
+	}
+	if _, err := rp.refresh(tok); err == nil {
+		t.Fatal("a rotated refresh token was accepted again")
+	}
+	if _, err := rp.refresh(fresh); err == nil {
+		t.Error("the current refresh token works after the reuse of its predecessor")
+	}
+	if _, err := rp.userinfo(fresh); err == nil {
+		t.Error("the current access token works after the reuse of the refresh token")
+	}
+	if n := b.count(t, `SELECT count(*) FROM oidc_token WHERE account_id = $1 AND revoked_at IS NULL`, c.id); n != 0 {
+		t.Errorf("%d live tokens after the reuse, want 0", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'oidc_refresh_reuse' AND account_id = $1 AND detail = 'portal'`, c.id); n != 1 {
+		t.Errorf("audited reuses = %d, want 1", n)
+	}
+}
+
+// Introspection: active while the token and the account are, with the
+// default claims only; inactive once revoked or disabled.
+func TestOIDCIntrospection(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.syncClock()
+	rp := b.rp(t, Client{ID: "portal", Scopes: []string{ScopeIDCard, "phone"}})
+	c := b.active(t, "郑十一", "13912341101", "Xy7#pQ2!wL")
+	br := b.browser(t)
+	tok, _ := rp.signedIn(br, c)
+	ep := rp.endpoints()
+	introspect := func(tok *oauth2.Token) map[string]any {
+		t.Helper()
+		status, body, raw := rp.post(ep.Introspection, url.Values{"token": {tok.AccessToken}})
+		if status != http.StatusOK {
+			t.Fatalf("introspection: %d %s", status, raw)
+		}
+		for _, secret := range []string{c.IDNumber, c.Phone} {
+			if strings.Contains(raw, secret) {
+				t.Errorf("introspection answer carries the full ID number or phone: %s", raw)
+			}
+		}
+		return body
+	}
+	got := introspect(tok)
+	want := map[string]any{"active": true, "sub": b.svc.subject(c.id), "client_id": "portal", "name": "郑十一", "id_hint": pii.MaskID(c.IDNumber)}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			delete(got, k)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("introspection mismatch (-want +got):\n%s", diff)
+	}
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event IN ('oidc_release_id_number', 'oidc_release_phone')`); n != 0 {
+		t.Errorf("%d releases audited by introspection, want none", n)
+	}
+
+	if status, _, raw := rp.post(ep.Revocation, url.Values{"token": {tok.AccessToken}}); status != http.StatusOK {
+		t.Fatalf("revocation: %d %s", status, raw)
+	}
+	if got := introspect(tok); got["active"] != false {
+		t.Errorf("revoked token introspects %v, want inactive", got)
+	}
+
+	code, verifier := rp.again(br)
+	tok, err := rp.exchange(code, verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := introspect(tok); got["active"] != true {
+		t.Fatalf("new token introspects %v, want active", got)
+	}
+	if _, err := b.pool.Exec(context.Background(), `UPDATE account SET status = 'disabled' WHERE id = $1`, c.id); err != nil {
+		t.Fatal(err)
+	}
+	if got := introspect(tok); got["active"] != false {
+		t.Errorf("token of a disabled account introspects %v, want inactive", got)
+	}
+}
+
+// The phone goes out with the "phone" scope only, and every release is
+// audited with the phone masked.
+func TestOIDCPhoneRelease(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.syncClock()
+	withPhone := b.rp(t, Client{ID: "portal", Scopes: []string{"phone"}})
+	without := b.rp(t, Client{ID: "other"})
+	c := b.active(t, "王十二", "13912341201", "Xy7#pQ2!wL")
+	br := b.browser(t)
+	tok, _ := withPhone.signedIn(br, c)
+	claims, err := withPhone.userinfo(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claims["phone_number"] != c.Phone {
+		t.Errorf("userinfo = %v, want the phone (scope phone)", claims)
+	}
+	code, verifier := without.again(br)
+	tok, err = without.exchange(code, verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claims, err = without.userinfo(tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := claims["phone_number"]; ok {
+		t.Errorf("userinfo without scope phone = %v, want no phone", claims)
+	}
+	rows, err := b.pool.Query(context.Background(), `SELECT concat_ws('|', event, account_id, subject, detail) FROM auth_audit WHERE event LIKE 'oidc_release%' ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"oidc_release_phone|" + strconv.FormatInt(c.id, 10) + "|" + pii.MaskPhone(c.Phone) + "|portal"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("audited releases mismatch (-want +got):\n%s", diff)
+	}
+}
