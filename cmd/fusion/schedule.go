@@ -77,7 +77,9 @@ func runSchedule(ctx context.Context, e *env, args []string) (int, error) {
 	}
 	err = sched.RunOnce(ctx)
 	if ctx.Err() != nil {
-		fmt.Fprintln(e.stderr, "fusion schedule: interrupted: the import in flight was rolled back and its files stay in the inbox")
+		// A run either committed (and its files were moved) or rolled back
+		// (its files stay in the inbox); the logs say which, per department.
+		fmt.Fprintf(e.stderr, "fusion schedule: interrupted (%v): a run in flight rolled back and left its files in the inbox; runs committed before moved theirs\n", err)
 		return exitInternal, nil
 	}
 	if err != nil {
