@@ -79,7 +79,7 @@ func runSchedule(ctx context.Context, e *env, args []string) (int, error) {
 	if ctx.Err() != nil {
 		// A run either committed (and its files were moved) or rolled back
 		// (its files stay in the inbox); the logs say which, per department.
-		fmt.Fprintf(e.stderr, "fusion schedule: interrupted (%v): a run in flight rolled back and left its files in the inbox; runs committed before moved theirs\n", err)
+		fmt.Fprintf(e.stderr, "fusion schedule: interrupted (%v): a run in flight rolled back and left its files in the inbox; runs committed before moved theirs\n", context.Cause(ctx))
 		return exitInternal, nil
 	}
 	if err != nil {
