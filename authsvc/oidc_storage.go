@@ -105,8 +105,10 @@ func (st oidcStorage) scanAuthRequest(row pgx.Row) (*oidcAuthRequest, *time.Time
 }
 
 // CreateAuthRequest stores a validated authorization request. It refuses
-// what the library lets through: PKCE plain (always), no PKCE from a
-// public client, and a scope the client is not registered for.
+// what the library lets through: PKCE plain, no PKCE from any client
+// (RFC 9700: a code then cannot be injected into another browser's flow,
+// confidential client or not), and a scope the client is not registered
+// for.
 func (st oidcStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
 	c, err := st.s.clientByID(ctx, req.ClientID)
 	if err != nil {
@@ -115,8 +117,8 @@ func (st oidcStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthReque
 	switch {
 	case req.CodeChallenge != "" && req.CodeChallengeMethod != oidc.CodeChallengeMethodS256:
 		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
-	case c.public() && req.CodeChallenge == "":
-		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE (S256) is required for public clients")
+	case req.CodeChallenge == "":
+		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE (S256) is required")
 	}
 	for _, sc := range req.Scopes {
 		if !c.allows(sc) {

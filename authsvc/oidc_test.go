@@ -295,6 +295,7 @@ func TestOIDCRefusals(t *testing.T) {
 		want string
 	}{
 		{"public client without PKCE", public, nil, "invalid_request"},
+		{"confidential client without PKCE", conf, nil, "invalid_request"},
 		{"public client with PKCE plain", public, []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("code_challenge", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ"), oauth2.SetAuthURLParam("code_challenge_method", "plain")}, "invalid_request"},
 		{"scope not allowed", conf, []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("scope", "openid "+ScopeIDCard)}, "invalid_scope"},
 		{"standard scope not allowed", conf, []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("scope", "openid phone")}, "invalid_scope"},
