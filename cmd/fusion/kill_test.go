@@ -89,14 +89,33 @@ func TestImportKilledMidLoad(t *testing.T) {
 	defer clean.Close(ctx)
 	wantPrint, wantAccounts, _ := storeContent(t, clean)
 
-	// Hold a lock on merge_conflict: the import writes accounts and lineage,
-	// then waits on it inside its transaction. Kill it there.
 	url := dbtest.ConnString(t)
+	out, holder, _ := interruptLoad(t, url, importCmd(url), syscall.SIGKILL)
+	assertEmpty(t, holder, "after the kill", out, "account", "account_lineage", "import_run", "import_file", "import_reject", "merge_conflict", "source_file", "department")
+
+	// The re-run reaches the uninterrupted end state.
+	if out, err := importCmd(url).CombinedOutput(); err != nil {
+		t.Fatalf("re-run: %v\n%s", err, out)
+	}
+	gotPrint, gotAccounts, _ := storeContent(t, holder)
+	if gotPrint != wantPrint || gotAccounts != wantAccounts || wantAccounts == 0 {
+		t.Errorf("re-run store %s (%d accounts), uninterrupted %s (%d accounts)", gotPrint, gotAccounts, wantPrint, wantAccounts)
+	}
+}
+
+// interruptLoad runs cmd (a fusion command loading into the database at
+// url) and sends it sig once its load waits inside its transaction — on a
+// lock of merge_conflict held meanwhile, after accounts and lineage are
+// written. It returns the command's output, a connection for checks once
+// the stopped backend is gone, and the command's exit.
+func interruptLoad(t *testing.T, url string, cmd *exec.Cmd, sig os.Signal) (output string, conn *pgx.Conn, exit error) {
+	t.Helper()
+	ctx := context.Background()
 	holder, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer holder.Close(ctx)
+	t.Cleanup(func() { holder.Close(ctx) })
 	tx, err := holder.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -110,40 +129,41 @@ func TestImportKilledMidLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer monitor.Close(ctx)
-	cmd := importCmd(url)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	cmd.Stdout = &stderr
+	var out bytes.Buffer
+	cmd.Stderr, cmd.Stdout = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	waiting := false
-	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline) && !waiting; time.Sleep(50 * time.Millisecond) {
 		var n int
 		if err := monitor.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
 			AND wait_event_type = 'Lock' AND query ILIKE '%merge_conflict%'`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if n > 0 {
-			waiting = true
-			break
-		}
-
+		waiting = n > 0
 	}
 	if !waiting {
 		cmd.Process.Kill()
 		t.Logf("wait: %v", cmd.Wait())
-		t.Fatalf("the import never reached the conflict insert; stderr:\n%s", stderr.String())
+		t.Fatalf("the load never reached merge_conflict; output:\n%s", out.String())
 	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
-	cmd.Wait()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var waitErr error
+	select {
+	case waitErr = <-exited:
+	case <-time.After(time.Minute):
+		cmd.Process.Kill()
+		t.Fatalf("no exit within a minute of %v; output:\n%s", sig, out.String())
+	}
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// The killed backend's transaction is aborted when PostgreSQL notices
-	// the dead connection; wait for it to go.
+	// The dead client's backend ends when PostgreSQL notices; wait for it.
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		var n int
 		monitor.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), $1)`, holder.PgConn().PID()).Scan(&n)
@@ -151,22 +171,19 @@ func TestImportKilledMidLoad(t *testing.T) {
 			break
 		}
 	}
-	for _, tb := range []string{"account", "account_lineage", "import_run", "import_file", "import_reject", "merge_conflict", "source_file", "department"} {
+	return out.String(), holder, waitErr
+}
+
+// assertEmpty checks that tables hold no row.
+func assertEmpty(t *testing.T, conn *pgx.Conn, when, output string, tables ...string) {
+	t.Helper()
+	for _, tb := range tables {
 		var n int64
-		if err := holder.QueryRow(ctx, `SELECT count(*) FROM `+tb).Scan(&n); err != nil {
+		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM `+tb).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		if n != 0 {
-			t.Errorf("after the kill, %s has %d rows, want 0", tb, n)
+			t.Errorf("%s, %s has %d rows, want 0; output:\n%s", when, tb, n, output)
 		}
-	}
-
-	// The re-run reaches the uninterrupted end state.
-	if out, err := importCmd(url).CombinedOutput(); err != nil {
-		t.Fatalf("re-run: %v\n%s", err, out)
-	}
-	gotPrint, gotAccounts, _ := storeContent(t, holder)
-	if gotPrint != wantPrint || gotAccounts != wantAccounts || wantAccounts == 0 {
-		t.Errorf("re-run store %s (%d accounts), uninterrupted %s (%d accounts)", gotPrint, gotAccounts, wantPrint, wantAccounts)
 	}
 }

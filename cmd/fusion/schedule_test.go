@@ -14,7 +14,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
@@ -110,83 +109,15 @@ func TestScheduleOnceInterrupted(t *testing.T) {
 	url := dbtest.ConnString(t)
 	config := scheduleDir(t, gen, depts)
 	dropped := inboxFiles(t, config)
-	holder, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Close(ctx)
-	tx, err := holder.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(ctx, `LOCK TABLE merge_conflict IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
-	monitor, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer monitor.Close(ctx)
-	cmd := scheduleCmd(url, config)
-	var stderr bytes.Buffer
-	cmd.Stderr, cmd.Stdout = &stderr, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waiting := false
-	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline) && !waiting; time.Sleep(50 * time.Millisecond) {
-		var n int
-		if err := monitor.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
-			AND wait_event_type = 'Lock' AND query ILIKE '%merge_conflict%'`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		waiting = n > 0
-	}
-	if !waiting {
-		cmd.Process.Kill()
-		t.Logf("wait: %v", cmd.Wait())
-		t.Fatalf("the import never reached merge_conflict; output:\n%s", stderr.String())
-	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	select {
-	case err = <-exited:
-	case <-time.After(time.Minute):
-		cmd.Process.Kill()
-		t.Fatalf("no exit within a minute of SIGTERM; output:\n%s", stderr.String())
-	}
+	output, holder, err := interruptLoad(t, url, scheduleCmd(url, config), syscall.SIGTERM)
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != exitInternal {
-		t.Errorf("exit: %v, want code %d; output:\n%s", err, exitInternal, stderr.String())
+		t.Errorf("exit: %v, want code %d; output:\n%s", err, exitInternal, output)
 	}
-	t.Logf("the interrupted run's output:\n%s", stderr.String())
-	if !strings.Contains(stderr.String(), "interrupted") {
-		t.Errorf("output does not say it was interrupted:\n%s", stderr.String())
+	if !strings.Contains(output, "interrupted") {
+		t.Errorf("output does not say it was interrupted:\n%s", output)
 	}
-	if err := tx.Rollback(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// A backend whose client went away while it waited for the lock ends
-	// when it next talks to the client; wait for it to go.
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		var n int
-		monitor.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), $1)`, holder.PgConn().PID()).Scan(&n)
-		if n == 0 {
-			break
-		}
-	}
-	for _, tb := range []string{"account", "account_lineage", "import_run", "import_file", "import_reject", "merge_conflict", "source_file"} {
-		var n int64
-		if err := holder.QueryRow(ctx, `SELECT count(*) FROM `+tb).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n != 0 {
-			t.Errorf("after SIGTERM, %s has %d rows, want 0", tb, n)
-		}
-	}
+	assertEmpty(t, holder, "after SIGTERM", output, "account", "account_lineage", "import_run", "import_file", "import_reject", "merge_conflict", "source_file")
 	if diff := cmp.Diff(dropped, inboxFiles(t, config)); diff != "" {
 		t.Errorf("files moved although nothing committed (-dropped +now):\n%s", diff)
 	}
