@@ -246,7 +246,7 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 
 	// Decide every person: new account, update, or unchanged.
 	personAccount := make([]int64, len(in.Persons))
-	var updates [][]any
+	var updates []accountUpdate
 	var conflicts []conflict
 	for i := range in.Persons {
 		p := &in.Persons[i]
@@ -256,10 +256,9 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 			led.New++
 		} else {
 			personAccount[i] = ex.id
-			if row, changed := l.update(ex.id, ex, p, lines.sources(i, p)); changed {
+			if u, changed := l.update(ex.id, ex, p, lines.sources(i, p)); changed {
 				led.Updated++
-				updates = append(updates, row)
-				l.updated = append(l.updated, ex.id)
+				updates = append(updates, u)
 			} else {
 				led.Unchanged++
 			}
@@ -742,7 +741,18 @@ func stepNames(steps []schemas.Step) []string {
 
 // update merges the run's values into an existing account. Its status,
 // completion state and citizen-set values are never touched.
-func (l *loader) update(id int64, ex *existing, p *Person, src sources) ([]any, bool) {
+// accountUpdate is what a run changes in an existing account: each value
+// with its source, when set.
+type accountUpdate struct {
+	id                         int64
+	setName, setAddr, setPhone bool
+	name, address              string
+	nameSrc, addrSrc           *int64
+	phone                      string
+	phoneSrc                   *int64
+}
+
+func (l *loader) update(id int64, ex *existing, p *Person, src sources) (accountUpdate, bool) {
 	// won reports whether the run's candidate replaces the stored value,
 	// and the lineage id of its source.
 	won := func(f schemas.Field, stored, run Candidate, runSrc, storedSrc *int64) (bool, *int64) {
@@ -758,20 +768,21 @@ func (l *loader) update(id int64, ex *existing, p *Person, src sources) ([]any, 
 	setAddr, addrSrc := won(schemas.FieldAddress, ex.address, p.Address(), src.address, ex.addrSrc)
 	setPhone, phoneSrc := won(schemas.FieldPhone, ex.phone, p.Phone(), src.phone, ex.phoneSrc)
 	if !setName && !setPhone && !setAddr {
-		return nil, false
+		return accountUpdate{}, false
 	}
-	row := []any{id, setName, p.Name().Value, nameSrc, setAddr, p.Address().Value, addrSrc, setPhone, nil, nil, "", nil}
-	if setPhone {
-		k := l.cfg.Keyring
-		row[8], row[9], row[10], row[11] = k.Seal([]byte(p.Phone().Value), []byte(schemas.FieldPhone)),
-			k.BlindIndex(string(schemas.FieldPhone), p.Phone().Value), pii.MaskPhone(p.Phone().Value), phoneSrc
-	}
-	return row, true
+	return accountUpdate{id: id, setName: setName, setAddr: setAddr, setPhone: setPhone,
+		name: p.Name().Value, address: p.Address().Value, nameSrc: nameSrc, addrSrc: addrSrc,
+		phone: p.Phone().Value, phoneSrc: phoneSrc}, true
 }
 
 func sameSource(a, b *int64) bool { return a != nil && b != nil && *a == *b }
 
-func (l *loader) applyUpdates(ctx context.Context, updates [][]any) error {
+// applyUpdates writes the changes to existing accounts (staged by COPY,
+// applied by one UPDATE), sealing the phones as they are sent.
+func (l *loader) applyUpdates(ctx context.Context, updates []accountUpdate) error {
+	for _, u := range updates {
+		l.updated = append(l.updated, u.id)
+	}
 	if len(updates) == 0 {
 		return nil
 	}
@@ -780,8 +791,29 @@ func (l *loader) applyUpdates(ctx context.Context, updates [][]any) error {
 		set_phone bool, phone_sealed bytea, phone_bidx bytea, phone_hint text, phone_source bigint) ON COMMIT DROP`); err != nil {
 		return err
 	}
-	if err := l.copy(ctx, "stage_update", []string{"id", "set_name", "name", "name_source", "set_address", "address", "address_source",
-		"set_phone", "phone_sealed", "phone_bidx", "phone_hint", "phone_source"}, updates); err != nil {
+	k := l.cfg.Keyring
+	phoneAAD := []byte(schemas.FieldPhone)
+	if err := copyAll(ctx, l.tx, "stage_update", []string{"id", "set_name", "name", "name_source", "set_address", "address", "address_source",
+		"set_phone", "phone_sealed", "phone_bidx", "phone_hint", "phone_source"}, updates, func(r *database.CopyRow, u *accountUpdate) {
+		r.Int64(u.id)
+		r.Bool(u.setName)
+		r.Text(u.name)
+		r.Int64Ptr(u.nameSrc)
+		r.Bool(u.setAddr)
+		r.Text(u.address)
+		r.Int64Ptr(u.addrSrc)
+		r.Bool(u.setPhone)
+		if u.setPhone {
+			r.ByteaFunc(k.SealedLen(len(u.phone)), func(b []byte) []byte { return k.AppendSealString(b, u.phone, phoneAAD) })
+			r.ByteaFunc(pii.BlindIndexLen, func(b []byte) []byte { return k.AppendBlindIndex(b, string(schemas.FieldPhone), u.phone) })
+			r.TextFunc(func(b []byte) []byte { return pii.AppendMaskPhone(b, u.phone) })
+		} else {
+			r.Null()
+			r.Null()
+			r.Text("")
+		}
+		r.Int64Ptr(u.phoneSrc)
+	}); err != nil {
 		return err
 	}
 	_, err := l.tx.Exec(ctx, `
@@ -919,20 +951,6 @@ func copyAll[T any](ctx context.Context, tx pgx.Tx, table string, cols []string,
 	})
 	if err != nil {
 		return err
-	}
-	if n != int64(len(rows)) {
-		return fmt.Errorf("copy into %s: %d of %d rows", table, n, len(rows))
-	}
-	return nil
-}
-
-func (l *loader) copy(ctx context.Context, table string, cols []string, rows [][]any) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	n, err := l.tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
-	if err != nil {
-		return fmt.Errorf("copy into %s: %w", table, err)
 	}
 	if n != int64(len(rows)) {
 		return fmt.Errorf("copy into %s: %d of %d rows", table, n, len(rows))
