@@ -17,33 +17,8 @@ func TestMain(m *testing.M) { dbtest.Main(m) }
 // readiness and login page, and stops cleanly on a cancelled context
 // (what SIGTERM does).
 func TestServeAndShutdown(t *testing.T) {
-	t.Setenv("DATABASE_URL", dbtest.ConnString(t))
-	t.Setenv("IDFUSION_KEY_FILE", "")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"--dev", "--addr", addr, "--data-dir", t.TempDir()}) }()
-	var ready bool
-	for range 100 {
-		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			ready = resp.StatusCode == http.StatusOK
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("authsvc stopped: %v", err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	if !ready {
-		t.Fatal("authsvc never became ready")
-	}
+	addr, cancel, done := startService(t)
+	defer cancel()
 	resp, err := http.Get("http://" + addr + "/login")
 	if err != nil || resp.StatusCode != http.StatusOK || resp.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("login page: %v %v", resp, err)
@@ -68,4 +43,39 @@ func TestProductionNeedsProviders(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "AUTHSVC_FACE_PUBLIC_KEY") {
 		t.Fatalf("err = %v, want the missing face key named", err)
 	}
+}
+
+// startService runs the service in development mode on a fresh database
+// and a free port, and waits until it is ready. cancel is SIGTERM; done
+// yields run's result.
+func startService(t *testing.T) (addr string, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	t.Setenv("DATABASE_URL", dbtest.ConnString(t))
+	t.Setenv("IDFUSION_KEY_FILE", "")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	result := make(chan error, 1)
+	go func() { result <- run(ctx, []string{"--dev", "--addr", addr, "--data-dir", t.TempDir()}) }()
+	for range 100 {
+		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return addr, cancel, result
+			}
+		}
+		select {
+		case err := <-result:
+			cancel()
+			t.Fatalf("authsvc stopped: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	cancel()
+	t.Fatal("authsvc never became ready")
+	return "", nil, nil
 }

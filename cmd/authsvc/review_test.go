@@ -2,49 +2,20 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"testing"
 	"time"
-
-	"github.com/idfusion/idfusion/internal/dbtest"
 )
 
 // TestShutdownFinishesRequests: a request in flight when SIGTERM comes
 // finishes with its real answer: its context is not cancelled under it
 // (a login half done, a code spent and no session).
 func TestShutdownFinishesRequests(t *testing.T) {
-	t.Setenv("DATABASE_URL", dbtest.ConnString(t))
-	t.Setenv("IDFUSION_KEY_FILE", "")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
+	addr, cancel, done := startService(t)
 	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"--dev", "--addr", addr, "--data-dir", t.TempDir()}) }()
-	for i := 0; ; i++ {
-		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if i == 100 {
-			t.Fatal("authsvc never became ready")
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("authsvc stopped: %v", err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 
 	// A login whose body is still coming when the signal arrives: the
 	// handler has started and waits for it.
