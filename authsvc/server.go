@@ -96,8 +96,8 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /face/{id}/qr.png", s.faceQR)
 	m.HandleFunc("GET /complete", s.restricted(s.completePage))
 	m.HandleFunc("GET /complete/info", s.restricted(s.infoPage))
-	m.HandleFunc("POST /complete/info/sms", s.restricted(s.limitedS(s.infoSMSForm)))
-	m.HandleFunc("POST /complete/info", s.restricted(s.limitedS(s.infoForm)))
+	m.HandleFunc("POST /complete/info/sms", s.limited(s.restricted(s.infoSMSForm)))
+	m.HandleFunc("POST /complete/info", s.limited(s.restricted(s.infoForm)))
 	m.HandleFunc("GET /complete/password", s.restricted(s.passwordPage))
 	m.HandleFunc("POST /complete/password", s.restricted(s.passwordForm))
 	m.HandleFunc("GET /complete/face", s.restricted(s.facePage))
@@ -112,8 +112,8 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /api/v1/login/face", s.limited(s.apiLoginFace))
 	m.HandleFunc("GET /api/v1/login/face/{id}", s.apiLoginFaceStatus)
 	m.HandleFunc("GET /api/v1/completion", s.restricted(s.apiCompletion))
-	m.HandleFunc("POST /api/v1/completion/info/sms", s.restricted(s.limitedS(s.apiInfoSMS)))
-	m.HandleFunc("POST /api/v1/completion/info", s.restricted(s.limitedS(s.apiInfo)))
+	m.HandleFunc("POST /api/v1/completion/info/sms", s.limited(s.restricted(s.apiInfoSMS)))
+	m.HandleFunc("POST /api/v1/completion/info", s.limited(s.restricted(s.apiInfo)))
 	m.HandleFunc("POST /api/v1/completion/password", s.restricted(s.apiPassword))
 	m.HandleFunc("POST /api/v1/completion/face", s.restricted(s.apiFaceStart))
 	m.HandleFunc("GET /api/v1/completion/face/{id}", s.restricted(s.apiFaceStatus))
@@ -209,16 +209,6 @@ func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		h(w, r)
-	}
-}
-
-func (s *Server) limitedS(h sessionHandler) sessionHandler {
-	return func(w http.ResponseWriter, r *http.Request, sess *session) {
-		if !s.limiter.allow(clientNet(r)) {
-			s.fail(w, r, errRateLimited)
-			return
-		}
-		h(w, r, sess)
 	}
 }
 
