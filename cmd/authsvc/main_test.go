@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"strings"
@@ -78,4 +79,31 @@ func startService(t *testing.T) (addr string, cancel context.CancelFunc, done <-
 	cancel()
 	t.Fatal("authsvc never became ready")
 	return "", nil, nil
+}
+
+// TestSlowHeadersCut: a client that opens a connection and trickles its
+// request headers (slowloris) is cut off by the header timeout instead of
+// holding a connection for ever.
+func TestSlowHeadersCut(t *testing.T) {
+	addr, cancel, _ := startService(t)
+	defer cancel()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("GET /login HTTP/1.1\r\nHost: x\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	// The server's header timeout is 5 s; 20 s is the test's patience.
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	buf := make([]byte, 512)
+	n, err := conn.Read(buf)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("the connection with unfinished headers was still open after 20 s")
+	}
+	if strings.Contains(string(buf[:n]), "200 OK") {
+		t.Fatalf("unfinished headers were answered: %q", buf[:n])
+	}
 }
