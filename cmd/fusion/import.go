@@ -33,7 +33,7 @@ func runImport(ctx context.Context, e *env, args []string) (int, error) {
 	keep := fs.String("keep-stages", "", "write each stage's output as Parquet into this folder (sensitive values masked)")
 	workers := fs.Int("workers", 0, "files read at once (default: number of CPUs)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (for `go tool pprof`)")
-	memLimit := fs.String("memory-limit", "auto", "soft limit of the process's memory (MiB or GiB; 0 for none; auto: 3/4 of the machine's or container's memory): the collector works harder near it instead of growing. A run needs about 0.8 KB per row")
+	memLimit := addMemoryLimitFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: fusion import --mapping-dir DIR [flags] FILE...\n       fusion import --manifest run.yaml [flags]")
 		fs.PrintDefaults()
@@ -55,12 +55,8 @@ func runImport(ctx context.Context, e *env, args []string) (int, error) {
 	if err != nil {
 		return 0, usageError{err}
 	}
-	limit, err := memoryLimit(*memLimit)
-	if err != nil {
-		return 0, usagef("--memory-limit: %v", err)
-	}
-	if limit > 0 && e.getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(limit)
+	if err := applyMemoryLimit(e, *memLimit); err != nil {
+		return 0, err
 	}
 	keys, err := loadKeyring(e, *db.dataDir)
 	if err != nil {
@@ -138,6 +134,23 @@ func manifestInputs(path string) ([]pipeline.Input, error) {
 		inputs = append(inputs, pipeline.Input{Path: f.Path, Mapping: m})
 	}
 	return inputs, nil
+}
+
+// addMemoryLimitFlag adds --memory-limit to a command that imports.
+func addMemoryLimitFlag(fs *flag.FlagSet) *string {
+	return fs.String("memory-limit", "auto", "soft limit of the process's memory (MiB or GiB; 0 for none; auto: 3/4 of the machine's or container's memory): the collector works harder near it instead of growing. A run needs about 0.8 KB per row")
+}
+
+// applyMemoryLimit sets the --memory-limit, unless GOMEMLIMIT is set.
+func applyMemoryLimit(e *env, s string) error {
+	limit, err := memoryLimit(s)
+	if err != nil {
+		return usagef("--memory-limit: %v", err)
+	}
+	if limit > 0 && e.getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(limit)
+	}
+	return nil
 }
 
 // memoryLimit parses --memory-limit. "auto" is three quarters of the

@@ -22,6 +22,7 @@ func runSchedule(ctx context.Context, e *env, args []string) (int, error) {
 	db := addDBFlags(fs)
 	config := fs.String("config", "", "the scheduler's configuration: departments' inboxes and cron schedules, housekeeping jobs (YAML)")
 	once := fs.Bool("once", false, "run every department and housekeeping job once, then exit (exit code 3 if one failed)")
+	memLimit := addMemoryLimitFlag(fs)
 	metricsAddr := fs.String("metrics-addr", "", "serve /metrics (Prometheus text format) and /healthz on this address, e.g. 127.0.0.1:9464")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: fusion schedule --config FILE [--once] [--metrics-addr ADDR]")
@@ -37,6 +38,9 @@ func runSchedule(ctx context.Context, e *env, args []string) (int, error) {
 	cfg, err := schedule.Load(*config)
 	if err != nil {
 		return 0, usageError{err}
+	}
+	if err := applyMemoryLimit(e, *memLimit); err != nil {
+		return 0, err
 	}
 	keys, err := loadKeyring(e, *db.dataDir)
 	if err != nil {
