@@ -22,20 +22,7 @@ import (
 const importLockKey int64 = 0x66757369_6f6e696d
 
 // FileLedger is the accounting of one file of a run.
-type FileLedger struct {
-	Dept     string `json:"dept"`
-	Name     string `json:"name"`
-	SHA256   string `json:"sha256"`
-	Format   string `json:"format"`
-	Encoding string `json:"encoding,omitempty"`
-	Read     int64  `json:"rows_read"`
-	Accepted int64  `json:"rows_accepted"`
-	Rejected int64  `json:"rows_rejected"`
-	Warnings int64  `json:"warnings"`
-	// Lineage is the number of lineage rows of the file in the database
-	// after the load: it must equal Accepted.
-	Lineage int64 `json:"lineage_rows"`
-}
+type FileLedger = schemas.FileLedger
 
 // Ledger is the reconciliation of a run: every row read is rejected or
 // accepted, every accepted row has its lineage, and every person is a new,

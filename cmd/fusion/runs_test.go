@@ -32,9 +32,7 @@ func wantRun(led merge.Ledger, forced bool) report.Run {
 func wantRunFiles(led merge.Ledger) []report.RunFile {
 	var out []report.RunFile
 	for _, f := range led.Files {
-		out = append(out, report.RunFile{Name: f.Name, Dept: f.Dept, SHA256: f.SHA256, Format: f.Format, Encoding: f.Encoding,
-			Read: f.Read, Accepted: f.Accepted, Rejected: f.Rejected, Warnings: f.Warnings,
-			Lineage: f.Lineage, LineageNow: f.Accepted, RejectsStored: f.Rejected, Balanced: true})
+		out = append(out, report.RunFile{FileLedger: f, LineageNow: f.Accepted, RejectsStored: f.Rejected, Balanced: true})
 	}
 	slices.SortFunc(out, func(a, b report.RunFile) int { return strings.Compare(a.Dept+"\x00"+a.Name, b.Dept+"\x00"+b.Name) })
 	return out

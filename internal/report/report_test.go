@@ -13,6 +13,7 @@ import (
 	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/internal/dbtest"
 	"github.com/idfusion/idfusion/internal/report"
+	"github.com/idfusion/idfusion/schemas"
 )
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
@@ -128,15 +129,15 @@ func TestRunByID(t *testing.T) {
 		{"balanced", b.run1, report.RunDetail{
 			Run: report.Run{ID: b.run1, Trigger: "manual", Files: 1, Read: 3, Accepted: 2, Rejected: 1, Lineage: 2,
 				Persons: 2, New: 2, Conflicts: 2, Balanced: true},
-			FileLedgers: []report.RunFile{{Name: "a.csv", Dept: "d1", SHA256: "aa11", Format: "csv", Encoding: "gbk",
-				Read: 3, Accepted: 2, Rejected: 1, Warnings: 4, Lineage: 2, LineageNow: 2, RejectsStored: 1, Balanced: true}},
+			FileLedgers: []report.RunFile{{FileLedger: schemas.FileLedger{Name: "a.csv", Dept: "d1", SHA256: "aa11", Format: "csv", Encoding: "gbk",
+				Read: 3, Accepted: 2, Rejected: 1, Warnings: 4, Lineage: 2}, LineageNow: 2, RejectsStored: 1, Balanced: true}},
 		}},
 		// The ledger says 1 lineage row, the store has none.
 		{"lineage missing", b.run2, report.RunDetail{
 			Run: report.Run{ID: b.run2, Trigger: "schedule", Forced: true, Files: 1, Read: 1, Accepted: 1, Lineage: 1,
 				Persons: 1, Updated: 1, Balanced: false},
-			FileLedgers: []report.RunFile{{Name: "b.csv", Dept: "d1", SHA256: "bb22", Format: "xlsx",
-				Read: 1, Accepted: 1, Lineage: 1, LineageNow: 0, Balanced: false}},
+			FileLedgers: []report.RunFile{{FileLedger: schemas.FileLedger{Name: "b.csv", Dept: "d1", SHA256: "bb22", Format: "xlsx",
+				Read: 1, Accepted: 1, Lineage: 1}, LineageNow: 0, Balanced: false}},
 		}},
 	}
 	for _, tt := range tests {

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/idfusion/idfusion/internal/database"
+	"github.com/idfusion/idfusion/schemas"
 )
 
 // Run is a committed import run: when and how it ran, the totals of its
@@ -38,20 +39,11 @@ type Run struct {
 	Balanced bool `json:"balanced"`
 }
 
-// RunFile is the ledger of one file of a run.
+// RunFile is the ledger of one file of a run: the file's ledger as the
+// run recorded it (its Lineage is the count when the run committed, 0 if
+// the ledger does not list the file), and what the store holds now.
 type RunFile struct {
-	Name     string `json:"name"`
-	Dept     string `json:"dept"`
-	SHA256   string `json:"sha256"`
-	Format   string `json:"format"`
-	Encoding string `json:"encoding,omitempty"`
-	Read     int64  `json:"rows_read"`
-	Accepted int64  `json:"rows_accepted"`
-	Rejected int64  `json:"rows_rejected"`
-	Warnings int64  `json:"warnings"`
-	// Lineage is the ledger's count of the file's lineage rows when the
-	// run committed (0 if the ledger does not list the file).
-	Lineage int64 `json:"lineage_rows"`
+	schemas.FileLedger
 	// LineageNow is the file's lineage rows in the store now, counted
 	// again; only imports write lineage, so it stays equal to Lineage.
 	LineageNow int64 `json:"lineage_rows_now"`
