@@ -426,6 +426,13 @@ func (p *tab) smsLogin(c citizen) {
 // business system sent the citizen to, carrying its return_to).
 func (p *tab) smsLoginHere(c citizen) {
 	p.t.Helper()
+	p.smsLoginTo(c, "/complete/info")
+}
+
+// smsLoginTo is smsLoginHere for a login whose answer is at wantPath ("":
+// anywhere, for a page that moves on by itself).
+func (p *tab) smsLoginTo(c citizen, wantPath string) {
+	p.t.Helper()
 	p.submit("#tab-sms", http.StatusOK, "/login")
 	p.fill("#id_number", c.IDNumber)
 	p.fill("#phone", c.Phone)
@@ -445,7 +452,7 @@ func (p *tab) smsLoginHere(c citizen) {
 	}
 
 	p.fill("#code", m[1])
-	p.submit("#login", http.StatusOK, "/complete/info")
+	p.submit("#login", http.StatusOK, wantPath)
 }
 
 // sessionCookie returns the session cookie as the browser keeps it, after

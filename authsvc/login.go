@@ -285,7 +285,7 @@ func (s *Server) loginPasswordForm(w http.ResponseWriter, r *http.Request) {
 		s.loginForm(w, r, "password", err, "")
 		return
 	}
-	http.Redirect(w, r, res.Next, http.StatusSeeOther)
+	s.redirectAfterPost(w, r, res.Next)
 }
 
 const codeSentNotice = "若证件号码与预留手机号匹配，验证码已发送，5分钟内有效"
@@ -301,7 +301,7 @@ func (s *Server) loginSMSForm(w http.ResponseWriter, r *http.Request) {
 		s.loginForm(w, r, "sms", err, "")
 		return
 	}
-	http.Redirect(w, r, res.Next, http.StatusSeeOther)
+	s.redirectAfterPost(w, r, res.Next)
 }
 
 func (s *Server) loginFaceForm(w http.ResponseWriter, r *http.Request) {

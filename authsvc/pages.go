@@ -32,6 +32,7 @@ type pageData struct {
 	Dev        bool
 	Messages   []outboxMessage
 	Next       string
+	Continue   string // a page that only moves on to this path (redirectAfterPost)
 	Status     string
 }
 
