@@ -115,11 +115,14 @@ func (s *Server) idNumber(a *account) (string, error) {
 	return string(b), err
 }
 
-func (s *Server) phone(a *account) (string, error) {
-	if a.phoneSealed == nil {
+func (s *Server) phone(a *account) (string, error) { return s.openPhone(a.phoneSealed) }
+
+// openPhone opens a sealed phone ("" for none).
+func (s *Server) openPhone(sealed []byte) (string, error) {
+	if sealed == nil {
 		return "", nil
 	}
-	b, err := s.cfg.Keyring.Open(a.phoneSealed, []byte(schemas.FieldPhone))
+	b, err := s.cfg.Keyring.Open(sealed, []byte(schemas.FieldPhone))
 	return string(b), err
 }
 

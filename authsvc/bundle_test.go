@@ -225,8 +225,20 @@ var codeRE = regexp.MustCompile(`验证码为(\d{6})`)
 // lastCode reads the newest code in the development outbox.
 func (b *testBundle) lastCode(t testing.TB) string {
 	t.Helper()
+	return b.lastCodeTo(t, "")
+}
+
+// lastCodeTo reads the newest code in the development outbox sent to phone
+// ("": any), for tests whose parallel subtests share a bundle.
+func (b *testBundle) lastCodeTo(t testing.TB, phone string) string {
+	t.Helper()
+	hint := ""
+	if phone != "" {
+		hint = pii.MaskPhone(phone)
+	}
 	var body string
-	if err := b.pool.QueryRow(context.Background(), `SELECT body FROM sms_outbox ORDER BY id DESC LIMIT 1`).Scan(&body); err != nil {
+	if err := b.pool.QueryRow(context.Background(), `SELECT body FROM sms_outbox WHERE $1 = '' OR phone_hint = $1 ORDER BY id DESC LIMIT 1`,
+		hint).Scan(&body); err != nil {
 		t.Fatal(err)
 	}
 	m := codeRE.FindStringSubmatch(body)
@@ -242,7 +254,7 @@ func (br *browser) smsLogin(c citizen) response {
 	if r := br.post("/api/v1/login/sms/send", map[string]string{"id_number": c.IDNumber, "phone": c.Phone}); r.Status != http.StatusAccepted {
 		br.t.Fatalf("send code: %d %s", r.Status, r.Raw)
 	}
-	return br.post("/api/v1/login/sms", map[string]string{"id_number": c.IDNumber, "phone": c.Phone, "code": br.b.lastCode(br.t)})
+	return br.post("/api/v1/login/sms", map[string]string{"id_number": c.IDNumber, "phone": c.Phone, "code": br.b.lastCodeTo(br.t, c.Phone)})
 }
 
 // completeTo walks a restricted session through the steps before stop.

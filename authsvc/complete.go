@@ -1,6 +1,7 @@
 package authsvc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -27,13 +28,29 @@ type completion struct {
 	Address       string         `json:"address"`
 }
 
-func (s *Server) completionOf(ctx context.Context, sess *session) (*account, completion, error) {
+func (s *Server) completionOf(ctx context.Context, sess *session) (*account, *completionFlow, completion, error) {
 	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
 	if err != nil {
-		return nil, completion{}, err
+		return nil, nil, completion{}, err
 	}
-	return a, completion{NextStep: nextStep(a), Steps: a.steps, Name: pii.MaskPersonName(a.name), IDHint: a.idHint,
-		PhoneHint: a.phoneHint, PhoneVerified: a.phoneVerified, Address: maskAddress(a.address)}, nil
+	var f *completionFlow
+	if sess.kind == kindRestricted {
+		if f, err = s.flowOf(ctx, s.pool, sess); err != nil {
+			return nil, nil, completion{}, err
+		}
+	}
+	c := completion{NextStep: nextStep(a, f), Name: pii.MaskPersonName(a.name), IDHint: a.idHint,
+		PhoneHint: a.phoneHint, PhoneVerified: s.phoneKept(a, f), Address: maskAddress(a.address)}
+	if f != nil {
+		c.Steps = f.steps
+	}
+	return a, f, c, nil
+}
+
+// phoneKept reports whether the phone on record is the citizen's own: a
+// verified one, or the one this flow's login code went to.
+func (s *Server) phoneKept(a *account, f *completionFlow) bool {
+	return a.phoneBidx != nil && (a.phoneVerified || (f != nil && bytes.Equal(f.phoneProvedBidx, a.phoneBidx)))
 }
 
 // maskAddress shows the start of an address on file (the city, the
@@ -47,17 +64,26 @@ func maskAddress(s string) string {
 	return string(r[:6]) + "****"
 }
 
-// expect refuses a step that is not the account's next one before any
-// work is done for it (completeStep re-checks when it writes), and any
-// step while failed checks keep the account locked.
-func (s *Server) expect(a *account, step schemas.Step) error {
+// expect reads the session's account and flow and refuses a step that is
+// not the flow's next one before any work is done for it (advance
+// re-checks when it writes), and any step while failed checks keep the
+// account locked.
+func (s *Server) expect(ctx context.Context, sess *session, step schemas.Step) (*account, *completionFlow, error) {
+	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := s.flowOf(ctx, s.pool, sess)
+	if err != nil {
+		return nil, nil, err
+	}
 	if a.lockedUntil != nil && a.lockedUntil.After(s.cfg.Now()) {
-		return errAccountLocked
+		return nil, nil, errAccountLocked
 	}
-	if next := nextStep(a); next != step {
-		return &StepError{Tried: step, Next: next}
+	if next := nextStep(a, f); next != step {
+		return nil, nil, &StepError{Tried: step, Next: next}
 	}
-	return nil
+	return a, f, nil
 }
 
 // infoInput is step ①: what the citizen supplements. A phone that is not
@@ -106,11 +132,8 @@ func validationErrors(err error) error {
 // sendVerifyCode sends a code to the phone a restricted session wants to
 // put on its account.
 func (s *Server) sendVerifyCode(ctx context.Context, r *http.Request, sess *session, phone string) error {
-	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
+	a, _, err := s.expect(ctx, sess, schemas.StepInfo)
 	if err != nil {
-		return err
-	}
-	if err := s.expect(a, schemas.StepInfo); err != nil {
 		return err
 	}
 	phone = NormalizePhone(phone)
@@ -126,24 +149,24 @@ func (s *Server) sendVerifyCode(ctx context.Context, r *http.Request, sess *sess
 	return err
 }
 
-// completeInfo does step ①.
+// completeInfo does step ①. A new phone, proved by a code to it, and the
+// address wait in the flow until ③.
 func (s *Server) completeInfo(ctx context.Context, r *http.Request, sess *session, in infoInput) error {
-	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
+	a, f, err := s.expect(ctx, sess, schemas.StepInfo)
 	if err != nil {
-		return err
-	}
-	if err := s.expect(a, schemas.StepInfo); err != nil {
 		return err
 	}
 	in.Phone, in.Code, in.Address = NormalizePhone(in.Phone), strings.TrimSpace(in.Code), strings.TrimSpace(in.Address)
 	if err := validate.Struct(in); err != nil {
 		return validationErrors(err)
 	}
-	// A phone is needed, and must be the citizen's: either the verified
-	// one on file kept, or a new one proved by its code.
-	newPhone := in.Phone != "" && !(a.phoneVerified && string(s.phoneIndex(in.Phone)) == string(a.phoneBidx))
+	// A phone is needed, and must be the citizen's: either the one on file
+	// kept (verified, or proved by this session's login code), or a new one
+	// proved by its code.
+	kept := s.phoneKept(a, f)
+	newPhone := in.Phone != "" && !(kept && bytes.Equal(s.phoneIndex(in.Phone), a.phoneBidx))
 	switch {
-	case !newPhone && !a.phoneVerified:
+	case !newPhone && !kept:
 		return fieldErrors{"phone": "请填写并验证本人手机号码"}
 	case newPhone && in.Code == "":
 		return fieldErrors{"code": "请填写手机收到的验证码"}
@@ -159,24 +182,16 @@ func (s *Server) completeInfo(ctx context.Context, r *http.Request, sess *sessio
 			return err
 		}
 	}
+	u := flowUpdate{set: "address = $3", args: []any{in.Address}}
+	if newPhone {
+		u.set += ", phone_sealed = $4, phone_bidx = $5, phone_hint = $6"
+		u.args = append(u.args, s.cfg.Keyring.Seal([]byte(in.Phone), []byte(schemas.FieldPhone)), s.phoneIndex(in.Phone), pii.MaskPhone(in.Phone))
+	}
 	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
-		if newPhone {
-			k := s.cfg.Keyring
-			// Values the citizen sets have no department source: no
-			// import will replace them.
-			if _, err := tx.Exec(ctx, `UPDATE account SET phone_sealed = $2, phone_bidx = $3, phone_hint = $4, phone_verified = true, phone_source = NULL
-				WHERE id = $1`, a.id, k.Seal([]byte(in.Phone), []byte(schemas.FieldPhone)), s.phoneIndex(in.Phone), pii.MaskPhone(in.Phone)); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.Exec(ctx, `UPDATE account SET address = $2, address_source = NULL WHERE id = $1`, a.id, in.Address); err != nil {
+		if err := s.advance(ctx, tx, sess, schemas.StepInfo, u); err != nil {
 			return err
 		}
-		if err := s.succeeded(ctx, tx, a.id); err != nil {
-			return err
-		}
-		_, err := completeStep(ctx, tx, a.id, schemas.StepInfo)
-		return err
+		return s.succeeded(ctx, tx, a.id)
 	})
 	if err != nil {
 		return err
@@ -187,11 +202,8 @@ func (s *Server) completeInfo(ctx context.Context, r *http.Request, sess *sessio
 
 // completePassword does step ②.
 func (s *Server) completePassword(ctx context.Context, r *http.Request, sess *session, password, confirm string) error {
-	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
+	a, f, err := s.expect(ctx, sess, schemas.StepPassword)
 	if err != nil {
-		return err
-	}
-	if err := s.expect(a, schemas.StepPassword); err != nil {
 		return err
 	}
 	if password != confirm {
@@ -201,7 +213,12 @@ func (s *Server) completePassword(ctx context.Context, r *http.Request, sess *se
 	if err != nil {
 		return err
 	}
-	phone, err := s.phone(a)
+	// The phone the account will have: the new one of ①, else the one on
+	// record.
+	phone, err := s.openPhone(a.phoneSealed)
+	if f.phoneSealed != nil {
+		phone, err = s.openPhone(f.phoneSealed)
+	}
 	if err != nil {
 		return err
 	}
@@ -212,14 +229,7 @@ func (s *Server) completePassword(ctx context.Context, r *http.Request, sess *se
 	if err != nil {
 		return err
 	}
-	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := completeStep(ctx, tx, a.id, schemas.StepPassword); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `UPDATE account SET password_hash = $2 WHERE id = $1`, a.id, hash)
-		return err
-	})
-	if err != nil {
+	if err := s.advance(ctx, s.pool, sess, schemas.StepPassword, flowUpdate{set: "password_hash = $3", args: []any{hash}}); err != nil {
 		return err
 	}
 	s.audit(ctx, auditEvent{event: "step_password", outcome: "ok", account: a.id, subject: a.idHint, ip: clientIP(r)})
@@ -229,11 +239,8 @@ func (s *Server) completePassword(ctx context.Context, r *http.Request, sess *se
 // faceChallenge returns the session's pending challenge for step ③, or a
 // new one.
 func (s *Server) faceChallenge(ctx context.Context, r *http.Request, sess *session) (string, error) {
-	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
+	a, _, err := s.expect(ctx, sess, schemas.StepFace)
 	if err != nil {
-		return "", err
-	}
-	if err := s.expect(a, schemas.StepFace); err != nil {
 		return "", err
 	}
 	var id string
@@ -268,7 +275,7 @@ func (s *Server) finishFace(ctx context.Context, w http.ResponseWriter, r *http.
 		if acc != sess.accountID {
 			return errFacePerson
 		}
-		if _, err := completeStep(ctx, tx, acc, schemas.StepFace); err != nil {
+		if err := s.activate(ctx, tx, sess); err != nil {
 			return err
 		}
 		if err := s.succeeded(ctx, tx, acc); err != nil {
@@ -291,19 +298,19 @@ func (s *Server) finishFace(ctx context.Context, w http.ResponseWriter, r *http.
 // Pages and API twins of the completion.
 
 func (s *Server) completePage(w http.ResponseWriter, r *http.Request, sess *session) {
-	a, err := s.accountByID(r.Context(), s.pool, sess.accountID, false)
+	_, _, c, err := s.completionOf(r.Context(), sess)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	http.Redirect(w, r, stepPath(nextStep(a)), http.StatusSeeOther)
+	http.Redirect(w, r, stepPath(c.NextStep), http.StatusSeeOther)
 }
 
 // stepPage renders the page of step for a session whose next step it is.
 func (s *Server) stepPage(w http.ResponseWriter, r *http.Request, sess *session, step schemas.Step, tmpl string, d pageData) {
-	a, c, err := s.completionOf(r.Context(), sess)
-	if err == nil {
-		err = s.expect(a, step)
+	_, _, c, err := s.completionOf(r.Context(), sess)
+	if err == nil && c.NextStep != step {
+		err = &StepError{Tried: step, Next: c.NextStep}
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -390,7 +397,7 @@ func (s *Server) facePage(w http.ResponseWriter, r *http.Request, sess *session)
 		return
 	}
 	d := s.faceData("个人账号信息补充", id, status, "/complete/face")
-	_, c, err := s.completionOf(r.Context(), sess)
+	_, _, c, err := s.completionOf(r.Context(), sess)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -404,7 +411,7 @@ func (s *Server) donePage(w http.ResponseWriter, r *http.Request, sess *session)
 }
 
 func (s *Server) centerPage(w http.ResponseWriter, r *http.Request, sess *session) {
-	a, c, err := s.completionOf(r.Context(), sess)
+	a, _, c, err := s.completionOf(r.Context(), sess)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -425,7 +432,7 @@ func statusLabel(st schemas.AccountStatus) string {
 }
 
 func (s *Server) apiCompletion(w http.ResponseWriter, r *http.Request, sess *session) {
-	_, c, err := s.completionOf(r.Context(), sess)
+	_, _, c, err := s.completionOf(r.Context(), sess)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -500,7 +507,7 @@ func (s *Server) apiFaceStatus(w http.ResponseWriter, r *http.Request, sess *ses
 }
 
 func (s *Server) apiMe(w http.ResponseWriter, r *http.Request, sess *session) {
-	a, c, err := s.completionOf(r.Context(), sess)
+	a, _, c, err := s.completionOf(r.Context(), sess)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -11,13 +11,16 @@
 //	(a face login in progress)              (account pending_completion)               (account active;
 //	                                                                                     session rotated)
 //
-// Steps are removed from account.required_steps by a conditional UPDATE
-// (flow.go), so a skipped, repeated or concurrent step is refused with the
-// next step named (HTTP 409, or 403 outside the completion).
+// The completion is one flow bound to the restricted session (flow.go):
+// steps are removed from the flow's list by a conditional UPDATE, so a
+// skipped, repeated or concurrent step is refused with the next step named
+// (HTTP 409, or 403 outside the completion); what ① and ② collect stays in
+// the flow and reaches the account only with ③, the face check, in the
+// same flow. Another session starts again from ①.
 //
 // Files: server.go (routes, middleware), session.go (cookies, timeouts,
 // rotation), login.go (first factors), complete.go (the steps), flow.go (the
-// step order), sms.go (codes, limits, the outbox), face.go and facesig.go
+// completion flow), redirect.go (leaving a form POST for a business system), sms.go (codes, limits, the outbox), face.go and facesig.go
 // (challenges, the provider's signed callback), password.go (argon2id and
 // the password rules), dev.go (the development providers), errors.go (the
 // one table from errors to what a client is told), pages.go and

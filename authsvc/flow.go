@@ -2,20 +2,31 @@ package authsvc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/schemas"
 )
 
-// The completion of a fused account, enforced here and nowhere else:
+// The completion of a fused account, enforced here and nowhere else. It is
+// one flow, bound to the restricted session that a first factor started
+// (signIn creates it with the account's required steps):
 //
-//	pending_completion ─① info─▶ ─② password─▶ ─③ face─▶ active
-//	 (restricted session: completion status and the next step only)   (the session is rotated into a full one)
+//	restricted session ─① info─▶ ─② password─▶ ─③ face─▶ account active, session rotated
+//	   (flow: steps left,         (kept in the flow)    (one transaction applies what ① and ②
+//	    values collected)                                collected, activates, ends every flow)
 //
-// account.required_steps holds the steps still to do, in order; a step
-// is done by removing it from the front with a conditional UPDATE, so two
-// tabs submitting the same step cannot both succeed and no step can be
-// skipped or taken out of order.
+// A step is done by removing it from the front of the flow's steps with a
+// conditional UPDATE, so two tabs submitting the same step cannot both
+// succeed and no step can be skipped or taken out of order. Nothing of ①
+// and ② touches the account before ③, the face check of the account's own
+// ID number in this very flow, succeeds: a session that proved only a
+// phone (perhaps a recycled number a department still lists) cannot leave
+// a password or a phone behind for the real citizen's face to activate.
+// A flow started elsewhere starts again from ①.
 
 // StepError refuses a step that is not the next one. Next is the step to
 // do instead ("" when every step is done).
@@ -31,41 +42,140 @@ func (e *StepError) Error() string {
 	return fmt.Sprintf("step %s: the next step is %s", e.Tried, e.Next)
 }
 
-// nextStep is the step an account must do now; "" when none.
-func nextStep(a *account) schemas.Step {
-	if a.status != schemas.StatusPendingCompletion || len(a.steps) == 0 {
-		return ""
-	}
-	return a.steps[0]
+// completionFlow is a session's completion as stored.
+type completionFlow struct {
+	steps []schemas.Step // still to do, in order
+	// phoneProvedBidx is the phone on record that the session's login code
+	// went to; nil after a face login.
+	phoneProvedBidx []byte
+	// A new phone proved at ①.
+	phoneSealed, phoneBidx []byte
+	phoneHint              *string
+	address                *string
+	passwordHash           *string
 }
 
-// completeStep marks step done for the account when it is the next one,
-// and activates the account after the last. It returns the steps left, or
-// a *StepError naming the next step when step is not it.
-func completeStep(ctx context.Context, q querier, accountID int64, step schemas.Step) ([]schemas.Step, error) {
-	var left []string
-	err := q.QueryRow(ctx, `UPDATE account SET
-			required_steps = required_steps[2:],
-			status = CASE WHEN cardinality(required_steps) = 1 THEN 'active' ELSE status END,
-			updated_at = now()
-		WHERE id = $1 AND status = 'pending_completion' AND required_steps[1] = $2
-		RETURNING required_steps`, accountID, string(step)).Scan(&left)
-	if err == nil {
-		out := make([]schemas.Step, len(left))
-		for i, s := range left {
-			out[i] = schemas.Step(s)
-		}
-		return out, nil
-	}
-	// Not the next step (or a race lost): say which is.
+// flowColumns are read by scanFlow.
+const flowColumns = `steps, phone_proved_bidx, phone_sealed, phone_bidx, phone_hint, address, password_hash`
+
+func scanFlow(row pgx.Row) (*completionFlow, error) {
+	var f completionFlow
 	var steps []string
-	var status string
-	if err := q.QueryRow(ctx, `SELECT status, required_steps FROM account WHERE id = $1`, accountID).Scan(&status, &steps); err != nil {
-		return nil, err
+	if err := row.Scan(&steps, &f.phoneProvedBidx, &f.phoneSealed, &f.phoneBidx, &f.phoneHint, &f.address, &f.passwordHash); err != nil {
+		return nil, database.Translate(err)
 	}
-	next := schemas.Step("")
-	if status == string(schemas.StatusPendingCompletion) && len(steps) > 0 {
-		next = schemas.Step(steps[0])
+	for _, s := range steps {
+		f.steps = append(f.steps, schemas.Step(s))
 	}
-	return nil, &StepError{Tried: step, Next: next}
+	return &f, nil
+}
+
+// flowOf reads the session's flow. A restricted session without one (its
+// account was completed by another session, which ended every flow) has
+// nothing it may do: errNoSession.
+func (s *Server) flowOf(ctx context.Context, q querier, sess *session) (*completionFlow, error) {
+	f, err := scanFlow(q.QueryRow(ctx, `SELECT `+flowColumns+` FROM completion_flow WHERE session_hash = $1 AND account_id = $2`,
+		sess.hash, sess.accountID))
+	if errors.Is(err, database.ErrNotFound) {
+		return nil, errNoSession
+	}
+	return f, err
+}
+
+// nextStep is the step the flow must do now for the account; "" when none
+// (the account is no longer pending: another session completed it, or an
+// operator changed it).
+func nextStep(a *account, f *completionFlow) schemas.Step {
+	if a.status != schemas.StatusPendingCompletion || f == nil || len(f.steps) == 0 {
+		return ""
+	}
+	return f.steps[0]
+}
+
+// flowUpdate is what a step keeps in the flow: SQL assignments of the
+// columns and their arguments ($3 onwards).
+type flowUpdate struct {
+	set  string
+	args []any
+}
+
+// advance marks step done in the session's flow when it is the next one,
+// keeping what the step collected. It returns a *StepError naming the
+// next step when step is not it (or a parallel request did it first).
+func (s *Server) advance(ctx context.Context, q querier, sess *session, step schemas.Step, u flowUpdate) error {
+	set := "steps = steps[2:]"
+	if u.set != "" {
+		set += ", " + u.set
+	}
+	tag, err := q.Exec(ctx, `UPDATE completion_flow SET `+set+` WHERE session_hash = $1 AND steps[1] = $2`,
+		append([]any{sess.hash, string(step)}, u.args...)...)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	return s.stepRefused(ctx, q, sess, step)
+}
+
+// stepRefused is the *StepError of a step that lost: it names the step to
+// do instead, as the session's flow and account now say.
+func (s *Server) stepRefused(ctx context.Context, q querier, sess *session, step schemas.Step) error {
+	f, err := s.flowOf(ctx, q, sess)
+	if err != nil {
+		return err
+	}
+	a, err := s.accountByID(ctx, q, sess.accountID, false)
+	if err != nil {
+		return err
+	}
+	return &StepError{Tried: step, Next: nextStep(a, f)}
+}
+
+// activate ends the session's flow at its last step, ③: in tx, it applies
+// what ① and ② collected to the account and makes it active, and ends
+// every other flow of the account. The flow must be at ③ and the account
+// still pending; otherwise a *StepError (another session won the race, or
+// an operator locked the account meanwhile).
+func (s *Server) activate(ctx context.Context, tx pgx.Tx, sess *session) error {
+	// The account's row first: sessions finishing at once queue here
+	// rather than deadlock on each other's flows.
+	if _, err := s.accountByID(ctx, tx, sess.accountID, true); err != nil {
+		return err
+	}
+	f, err := scanFlow(tx.QueryRow(ctx, `DELETE FROM completion_flow WHERE session_hash = $1 AND account_id = $2 AND steps = $3
+		RETURNING `+flowColumns, sess.hash, sess.accountID, []string{string(schemas.StepFace)}))
+	if errors.Is(err, database.ErrNotFound) {
+		return s.stepRefused(ctx, tx, sess, schemas.StepFace)
+	}
+	if err != nil {
+		return err
+	}
+	// Values the citizen set have no department source: no import will
+	// replace them. A phone on record becomes verified only if the flow
+	// proved that very phone (an import may have changed it since).
+	tag, err := tx.Exec(ctx, `UPDATE account SET
+			phone_sealed   = COALESCE($2, phone_sealed),
+			phone_bidx     = COALESCE($3, phone_bidx),
+			phone_hint     = COALESCE($4, phone_hint),
+			phone_verified = phone_verified OR $2::bytea IS NOT NULL OR COALESCE(phone_bidx = $5, false),
+			phone_source   = CASE WHEN $2::bytea IS NOT NULL OR phone_bidx = $5 THEN NULL ELSE phone_source END,
+			address        = COALESCE($6, address),
+			address_source = CASE WHEN $6::text IS NULL THEN address_source ELSE NULL END,
+			password_hash  = COALESCE($7, password_hash),
+			status = 'active', required_steps = '{}', updated_at = now()
+		WHERE id = $1 AND status = 'pending_completion'`,
+		sess.accountID, f.phoneSealed, f.phoneBidx, f.phoneHint, f.phoneProvedBidx, f.address, f.passwordHash)
+	if err != nil {
+		return fmt.Errorf("activate account: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return &StepError{Tried: schemas.StepFace}
+	}
+	// The other sessions' flows are void: their values never apply, and
+	// their restricted sessions have nothing left to do.
+	if _, err := tx.Exec(ctx, `DELETE FROM completion_flow WHERE account_id = $1`, sess.accountID); err != nil {
+		return fmt.Errorf("end other flows: %w", err)
+	}
+	return nil
 }

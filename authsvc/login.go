@@ -50,20 +50,28 @@ func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return loginResult{}, err
 	}
+	// A restricted session gets its completion flow (flow.go) with the
+	// account's steps; a login code proved the phone on record for it.
+	var proved []byte
+	if method == "login_sms" {
+		proved = a.phoneBidx
+	}
 	now, life := s.cfg.Now(), s.lifetime(kind)
 	_, err = s.pool.Exec(ctx, `WITH
 		revoked AS (UPDATE auth_session SET revoked_at = $1, expires_at = LEAST(expires_at, $1) WHERE id_hash = $2 AND revoked_at IS NULL),
 		reset AS (UPDATE account SET failed_attempts = 0, locked_until = NULL WHERE id = $3 AND (failed_attempts <> 0 OR locked_until IS NOT NULL)),
-		audited AS (INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, $4, 'ok', $3, $5, $6, $7))
+		audited AS (INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, $4, 'ok', $3, $5, $6, $7)),
+		flow AS (INSERT INTO completion_flow (session_hash, account_id, steps, phone_proved_bidx, created_at)
+			SELECT $8, id, required_steps, $11, $1 FROM account WHERE id = $3 AND $7 = 'restricted')
 		INSERT INTO auth_session (id_hash, account_id, kind, created_at, last_seen_at, expires_at, return_to)
 		VALUES ($8, $3, $7, $1, $1, $9, $10)`,
-		now, old, a.id, method, a.idHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo))
+		now, old, a.id, method, a.idHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo), proved)
 	if err != nil {
 		return loginResult{}, err
 	}
 	setSessionCookie(w, token, life)
 	if kind == kindRestricted {
-		next := nextStep(a)
+		next := nextStep(a, &completionFlow{steps: a.steps})
 		return loginResult{Next: stepPath(next), NextStep: next}, nil
 	}
 	if to := safeReturn(returnTo); to != "" {
@@ -180,12 +188,17 @@ func (s *Server) loginSMS(ctx context.Context, w http.ResponseWriter, r *http.Re
 	case !bytes.Equal(a.phoneBidx, s.phoneIndex(phone)):
 		return loginResult{}, s.refuse(ctx, r, "login_sms", a, subject, "not the phone on record")
 	}
-	// The citizen holds the phone on record: it is verified now, and no
-	// department's data will replace it.
-	if _, err := s.pool.Exec(ctx, `UPDATE account SET phone_verified = true, phone_source = NULL WHERE id = $1 AND phone_bidx = $2`, a.id, a.phoneBidx); err != nil {
-		return loginResult{}, err
+	// The citizen holds the phone on record of an active account: it is
+	// verified now, and no department's data will replace it. An account
+	// pending completion verifies it only with the face check of ③ in this
+	// session's flow (signIn records the proof there): a recycled number a
+	// department still lists must not become the account's own before that.
+	if a.status == schemas.StatusActive {
+		if _, err := s.pool.Exec(ctx, `UPDATE account SET phone_verified = true, phone_source = NULL WHERE id = $1 AND phone_bidx = $2 AND status = 'active'`, a.id, a.phoneBidx); err != nil {
+			return loginResult{}, err
+		}
+		a.phoneVerified = true
 	}
-	a.phoneVerified = true
 	return s.signIn(ctx, w, r, a, "login_sms", returnTo)
 }
 

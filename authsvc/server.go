@@ -184,7 +184,15 @@ func (s *Server) full(h sessionHandler) http.HandlerFunc {
 		// Not the lock of failed checks (locked_until): failing five times
 		// would then log the citizen out.
 		disabled := a.status == schemas.StatusLocked || a.status == schemas.StatusDisabled
-		next := nextStep(a)
+		var next schemas.Step
+		if sess.kind == kindRestricted {
+			f, err := s.flowOf(r.Context(), s.pool, sess)
+			if err != nil && !errors.Is(err, errNoSession) {
+				s.fail(w, r, err)
+				return
+			}
+			next = nextStep(a, f)
+		}
 		if disabled || (sess.kind == kindRestricted && next == "") {
 			if err := s.revoke(r.Context(), s.pool, sess); err != nil {
 				s.fail(w, r, err)
