@@ -25,7 +25,7 @@ func TestCodeGuessesInParallel(t *testing.T) {
 	for i := range 20 {
 		wrong := fmt.Sprintf("%06d", (atoi(right)+1+i)%1_000_000)
 		wg.Go(func() {
-			if err := b.svc.checkCode(context.Background(), c.Phone, purposeLogin, wrong); err != errCodeWrong {
+			if err := b.svc.checkCode(context.Background(), c.id, c.Phone, purposeLogin, wrong); err != errCodeWrong {
 				t.Errorf("wrong code %s: %v", wrong, err)
 			}
 		})
@@ -38,7 +38,7 @@ func TestCodeGuessesInParallel(t *testing.T) {
 	if attempts != b.svc.cfg.CodeTries {
 		t.Errorf("the code was compared %d times, want %d", attempts, b.svc.cfg.CodeTries)
 	}
-	if err := b.svc.checkCode(context.Background(), c.Phone, purposeLogin, right); err != errCodeWrong {
+	if err := b.svc.checkCode(context.Background(), c.id, c.Phone, purposeLogin, right); err != errCodeWrong {
 		t.Errorf("the right code after the tries ran out: %v, want refused", err)
 	}
 }
