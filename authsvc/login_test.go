@@ -307,6 +307,23 @@ func TestLockout(t *testing.T) {
 		}
 	})
 
+	t.Run("the lock refuses a code sent before it", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		c := b.active(t, "王五", "13912340005", goodPassword)
+		br := b.browser(t)
+		if r := br.sendCode(c.IDNumber, c.Phone); r.Status != http.StatusAccepted {
+			t.Fatalf("send code: %d %s", r.Status, r.Raw)
+		}
+		code := b.lastCode(t)
+		for range b.svc.cfg.MaxFailures {
+			wrongFace(t, b, br, c)
+		}
+		if diff := cmp.Diff(loginFailed, replyOf(br.codeLogin(c, code))); diff != "" {
+			t.Errorf("right code after 5 failed faces: mismatch (-want +got):\n%s", diff)
+		}
+	})
+
 	t.Run("a success clears its own factor's count", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
