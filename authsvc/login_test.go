@@ -129,7 +129,10 @@ func TestPasswordGuessesPerDay(t *testing.T) {
 			// The guesser cannot tell a compared guess from a refused one
 			// (the same answer); the test can, and stops at the first
 			// refused, the guesser's best.
-			for {
+			for guesses := 0; ; guesses++ {
+				if guesses > 100 {
+					t.Fatalf("more than 100 wrong passwords compared at once")
+				}
 				n := b.compared(t, c)
 				wrongPassword(t, br, c)
 				if b.compared(t, c) == n {
