@@ -22,24 +22,42 @@ func (b *testBundle) compared(t testing.TB, c citizen) int {
 	return b.count(t, `SELECT count(*) FROM auth_audit WHERE account_id = $1 AND event = 'login_password' AND detail = 'wrong password'`, c.id)
 }
 
+// refused checks that r is the one answer of a refused login.
+func refused(t testing.TB, what string, r response) {
+	t.Helper()
+	if diff := cmp.Diff(loginFailed, replyOf(r)); diff != "" {
+		t.Errorf("%s: mismatch (-want +got):\n%s", what, diff)
+	}
+}
+
+// signedIn checks that r is a passed login.
+func signedIn(t testing.TB, what string, r response) {
+	t.Helper()
+	if r.Status != http.StatusOK {
+		t.Errorf("%s: %d %s, want 200", what, r.Status, r.Raw)
+	}
+}
+
+// sentCode has a login code sent to c's phone on record and returns it.
+func sentCode(t testing.TB, b *testBundle, br *browser, c citizen) string {
+	t.Helper()
+	if r := br.sendCode(c.IDNumber, c.Phone); r.Status != http.StatusAccepted {
+		t.Fatalf("send code: %d %s", r.Status, r.Raw)
+	}
+	return b.lastCode(t)
+}
+
 func wrongPassword(t testing.TB, br *browser, c citizen) {
 	t.Helper()
-	if diff := cmp.Diff(loginFailed, replyOf(br.passwordLogin(c, "Wrong#Pass9"))); diff != "" {
-		t.Errorf("wrong password: mismatch (-want +got):\n%s", diff)
-	}
+	refused(t, "wrong password", br.passwordLogin(c, "Wrong#Pass9"))
 }
 
 // wrongSMS has a code sent to the phone on record and types a wrong one.
 func wrongSMS(t testing.TB, b *testBundle, br *browser, c citizen) {
 	t.Helper()
-	if r := br.sendCode(c.IDNumber, c.Phone); r.Status != http.StatusAccepted {
-		t.Fatalf("send code: %d %s", r.Status, r.Raw)
-	}
-	code := b.lastCode(t)
+	code := sentCode(t, b, br, c)
 	b.clock.Advance(61 * time.Second) // the next send is allowed
-	if diff := cmp.Diff(loginFailed, replyOf(br.codeLogin(c, wrongCode(code)))); diff != "" {
-		t.Errorf("wrong code: mismatch (-want +got):\n%s", diff)
-	}
+	refused(t, "wrong code", br.codeLogin(c, wrongCode(code)))
 }
 
 // wrongFace is a face login the provider fails.
@@ -92,22 +110,16 @@ func TestPasswordLockEscalates(t *testing.T) {
 					t.Fatalf("lock %d: %d wrong passwords compared, want %d (the lock before lasted too long)", i+1, got, want)
 				}
 				b.clock.Advance(lock - time.Second)
-				if diff := cmp.Diff(loginFailed, replyOf(br.passwordLogin(c, goodPassword))); diff != "" {
-					t.Fatalf("right password a second before lock %d (%s) ends: mismatch (-want +got):\n%s", i+1, lock, diff)
-				}
+				refused(t, fmt.Sprintf("right password a second before lock %d (%s) ends", i+1, lock), br.passwordLogin(c, goodPassword))
 				b.clock.Advance(time.Second)
 			}
-			if r := br.passwordLogin(c, goodPassword); r.Status != http.StatusOK {
-				t.Fatalf("right password after the last lock: %d %s, want 200", r.Status, r.Raw)
-			}
+			signedIn(t, "right password after the last lock", br.passwordLogin(c, goodPassword))
 			// The success cleared the level: the next lock is the first.
 			for range b.svc.cfg.MaxFailures {
 				wrongPassword(t, br, c)
 			}
 			b.clock.Advance(tt.locks[0])
-			if r := br.passwordLogin(c, goodPassword); r.Status != http.StatusOK {
-				t.Errorf("right password a first lock after a success: %d %s, want 200", r.Status, r.Raw)
-			}
+			signedIn(t, "right password a first lock after a success", br.passwordLogin(c, goodPassword))
 		})
 	}
 }
@@ -168,37 +180,29 @@ func TestOwnerGetsInWhilePasswordLocked(t *testing.T) {
 			b := setup(t)
 			c := b.active(t, "冯三", fmt.Sprintf("1391234051%d", i), goodPassword)
 			guesser := b.browser(t)
-			// Three locks in a row; the third (1 h) runs.
-			for _, wait := range []time.Duration{0, 15 * time.Minute, 30 * time.Minute} {
-				b.clock.Advance(wait)
+			guess := func() {
 				for range b.svc.cfg.MaxFailures {
 					wrongPassword(t, guesser, c)
 				}
 			}
+			// Three locks in a row; the third (1 h) runs.
+			guess()
+			b.clock.Advance(15 * time.Minute)
+			guess()
+			b.clock.Advance(30 * time.Minute)
+			guess()
 			owner := b.browser(t)
-			if r := tt.login(t, b, owner, c); r.Status != http.StatusOK {
-				t.Fatalf("owner's %s login while the password is locked: %d %s, want 200", tt.name, r.Status, r.Raw)
-			}
-			if r := owner.get("/api/v1/me"); r.Status != http.StatusOK {
-				t.Errorf("owner signed in: %d %s, want 200", r.Status, r.Raw)
-			}
+			signedIn(t, "owner's login while the password is locked", tt.login(t, b, owner, c))
+			signedIn(t, "owner's session", owner.get("/api/v1/me"))
 			b.clock.Advance(time.Hour - time.Second)
-			if diff := cmp.Diff(loginFailed, replyOf(b.browser(t).passwordLogin(c, goodPassword))); diff != "" {
-				t.Errorf("right password after the owner's %s login, a second before the lock ends: mismatch (-want +got):\n%s", tt.name, diff)
-			}
+			refused(t, "right password a second before the lock ends", b.browser(t).passwordLogin(c, goodPassword))
 			b.clock.Advance(time.Second)
 			// The level stayed: the fourth lock lasts 2 h.
-			for range b.svc.cfg.MaxFailures {
-				wrongPassword(t, guesser, c)
-			}
+			guess()
 			b.clock.Advance(2*time.Hour - time.Second)
-			if diff := cmp.Diff(loginFailed, replyOf(b.browser(t).passwordLogin(c, goodPassword))); diff != "" {
-				t.Errorf("right password a second before the fourth lock (2 h) ends: mismatch (-want +got):\n%s", diff)
-			}
+			refused(t, "right password a second before the fourth lock (2 h) ends", b.browser(t).passwordLogin(c, goodPassword))
 			b.clock.Advance(time.Second)
-			if r := b.browser(t).passwordLogin(c, goodPassword); r.Status != http.StatusOK {
-				t.Errorf("right password after the fourth lock: %d %s, want 200", r.Status, r.Raw)
-			}
+			signedIn(t, "right password after the fourth lock", b.browser(t).passwordLogin(c, goodPassword))
 		})
 	}
 }
@@ -218,10 +222,7 @@ func TestOperatorLockStopsEveryMethod(t *testing.T) {
 			return func() response { return br.passwordLogin(c, goodPassword) }
 		}},
 		{"sms code", func(t testing.TB, b *testBundle, br *browser, c citizen) func() response {
-			if r := br.sendCode(c.IDNumber, c.Phone); r.Status != http.StatusAccepted {
-				t.Fatalf("send code: %d %s", r.Status, r.Raw)
-			}
-			code := b.lastCode(t)
+			code := sentCode(t, b, br, c)
 			return func() response { return br.codeLogin(c, code) }
 		}},
 		{"face", func(t testing.TB, b *testBundle, br *browser, c citizen) func() response {
@@ -243,15 +244,10 @@ func TestOperatorLockStopsEveryMethod(t *testing.T) {
 				if _, err := b.pool.Exec(context.Background(), `UPDATE account SET status = $2 WHERE id = $1`, c.id, string(status)); err != nil {
 					t.Fatal(err)
 				}
-				r := finish()
 				if status == schemas.StatusActive {
-					if r.Status != http.StatusOK {
-						t.Errorf("control, active account: %d %s, want 200", r.Status, r.Raw)
-					}
-					return
-				}
-				if diff := cmp.Diff(loginFailed, replyOf(r)); diff != "" {
-					t.Errorf("mismatch (-want +got):\n%s", diff)
+					signedIn(t, "control, active account", finish())
+				} else {
+					refused(t, "login", finish())
 				}
 			})
 		}
@@ -264,50 +260,39 @@ func TestOperatorLockStopsEveryMethod(t *testing.T) {
 // count only.
 func TestLockout(t *testing.T) {
 	t.Parallel()
+	// fail runs each failure its number of times.
+	fail := func(t *testing.T, b *testBundle, br *browser, c citizen, failures map[string]int) {
+		t.Helper()
+		for range failures["password"] {
+			wrongPassword(t, br, c)
+		}
+		for range failures["code"] {
+			wrongSMS(t, b, br, c)
+		}
+		for range failures["face"] {
+			wrongFace(t, b, br, c)
+		}
+	}
 
 	t.Run("wrong codes lock codes and faces, not the password", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		c := b.active(t, "王五", "13912340001", goodPassword)
-		br := b.browser(t)
-		for range b.svc.cfg.MaxFailures {
-			wrongSMS(t, b, br, c)
-		}
-		if diff := cmp.Diff(loginFailed, replyOf(passedFace(t, b, b.browser(t), c))); diff != "" {
-			t.Errorf("face after 5 wrong codes: mismatch (-want +got):\n%s", diff)
-		}
-		if r := b.browser(t).passwordLogin(c, goodPassword); r.Status != http.StatusOK {
-			t.Errorf("right password after 5 wrong codes: %d %s, want 200", r.Status, r.Raw)
-		}
+		fail(t, b, b.browser(t), c, map[string]int{"code": 5})
+		refused(t, "face after 5 wrong codes", passedFace(t, b, b.browser(t), c))
+		signedIn(t, "right password after 5 wrong codes", b.browser(t).passwordLogin(c, goodPassword))
 		b.clock.Advance(b.svc.cfg.LockFor)
-		if r := b.browser(t).smsLogin(c); r.Status != http.StatusOK {
-			t.Errorf("sms login after the lock: %d %s, want 200", r.Status, r.Raw)
-		}
+		signedIn(t, "sms login after the lock", b.browser(t).smsLogin(c))
 	})
 
 	t.Run("codes and faces count together", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		c := b.active(t, "王五", "13912340002", goodPassword)
-		br := b.browser(t)
-		for range 2 {
-			wrongSMS(t, b, br, c)
-		}
-		for range b.svc.cfg.MaxFailures - 3 {
-			wrongFace(t, b, br, c)
-		}
-		if r := passedFace(t, b, b.browser(t), c); r.Status != http.StatusOK {
-			t.Fatalf("control, face after 4 failures: %d %s, want 200", r.Status, r.Raw)
-		}
-		for range 2 {
-			wrongSMS(t, b, br, c)
-		}
-		for range b.svc.cfg.MaxFailures - 2 {
-			wrongFace(t, b, br, c)
-		}
-		if diff := cmp.Diff(loginFailed, replyOf(passedFace(t, b, b.browser(t), c))); diff != "" {
-			t.Errorf("face after 2 wrong codes and 3 failed faces: mismatch (-want +got):\n%s", diff)
-		}
+		fail(t, b, b.browser(t), c, map[string]int{"code": 2, "face": 2})
+		signedIn(t, "control, face after 4 failures", passedFace(t, b, b.browser(t), c))
+		fail(t, b, b.browser(t), c, map[string]int{"code": 2, "face": 3})
+		refused(t, "face after 2 wrong codes and 3 failed faces", passedFace(t, b, b.browser(t), c))
 	})
 
 	t.Run("the lock refuses a code sent before it", func(t *testing.T) {
@@ -315,16 +300,9 @@ func TestLockout(t *testing.T) {
 		b := setup(t)
 		c := b.active(t, "王五", "13912340005", goodPassword)
 		br := b.browser(t)
-		if r := br.sendCode(c.IDNumber, c.Phone); r.Status != http.StatusAccepted {
-			t.Fatalf("send code: %d %s", r.Status, r.Raw)
-		}
-		code := b.lastCode(t)
-		for range b.svc.cfg.MaxFailures {
-			wrongFace(t, b, br, c)
-		}
-		if diff := cmp.Diff(loginFailed, replyOf(br.codeLogin(c, code))); diff != "" {
-			t.Errorf("right code after 5 failed faces: mismatch (-want +got):\n%s", diff)
-		}
+		code := sentCode(t, b, br, c)
+		fail(t, b, br, c, map[string]int{"face": 5})
+		refused(t, "right code after 5 failed faces", br.codeLogin(c, code))
 	})
 
 	t.Run("a success clears its own factor's count", func(t *testing.T) {
@@ -332,27 +310,11 @@ func TestLockout(t *testing.T) {
 		b := setup(t)
 		c := b.active(t, "王五", "13912340003", goodPassword)
 		br := b.browser(t)
-		fails := b.svc.cfg.MaxFailures - 1
-		for range fails {
-			wrongPassword(t, br, c)
-			wrongSMS(t, b, br, c)
-		}
-		if r := br.passwordLogin(c, goodPassword); r.Status != http.StatusOK {
-			t.Fatalf("right password after 4 wrong: %d %s, want 200", r.Status, r.Raw)
-		}
-		if r := br.smsLogin(c); r.Status != http.StatusOK {
-			t.Fatalf("sms login after 4 wrong codes: %d %s, want 200", r.Status, r.Raw)
-		}
-		b.clock.Advance(61 * time.Second)
-		for range fails {
-			wrongPassword(t, br, c)
-			wrongSMS(t, b, br, c)
-		}
-		if r := br.passwordLogin(c, goodPassword); r.Status != http.StatusOK {
-			t.Errorf("right password after 4 wrong, a success and 4 wrong: %d %s, want 200", r.Status, r.Raw)
-		}
-		if r := br.smsLogin(c); r.Status != http.StatusOK {
-			t.Errorf("sms login after 4 wrong codes, a success and 4 wrong: %d %s, want 200", r.Status, r.Raw)
+		for round := range 2 {
+			fail(t, b, br, c, map[string]int{"password": 4, "code": 4})
+			signedIn(t, fmt.Sprintf("round %d: right password after 4 wrong", round), br.passwordLogin(c, goodPassword))
+			signedIn(t, fmt.Sprintf("round %d: sms login after 4 wrong codes", round), br.smsLogin(c))
+			b.clock.Advance(61 * time.Second)
 		}
 	})
 
@@ -361,15 +323,9 @@ func TestLockout(t *testing.T) {
 		b := setup(t)
 		c := b.active(t, "王五", "13912340004", goodPassword)
 		br := b.browser(t)
-		for range b.svc.cfg.MaxFailures - 1 {
-			wrongPassword(t, br, c)
-		}
-		if r := br.smsLogin(c); r.Status != http.StatusOK {
-			t.Fatalf("sms login: %d %s, want 200", r.Status, r.Raw)
-		}
-		wrongPassword(t, br, c) // the fifth in a row
-		if diff := cmp.Diff(loginFailed, replyOf(br.passwordLogin(c, goodPassword))); diff != "" {
-			t.Errorf("right password after 4 wrong, a code login and 1 wrong: mismatch (-want +got):\n%s", diff)
-		}
+		fail(t, b, br, c, map[string]int{"password": 4})
+		signedIn(t, "sms login", br.smsLogin(c))
+		fail(t, b, br, c, map[string]int{"password": 1}) // the fifth in a row
+		refused(t, "right password after 4 wrong, a code login and 1 wrong", br.passwordLogin(c, goodPassword))
 	})
 }

@@ -786,9 +786,7 @@ func TestFaceCallbackRefusals(t *testing.T) {
 			t.Errorf("poll: %d %s, want rejected", r.Status, r.Raw)
 		}
 		// The fifth failure in a row: face logins locked.
-		if diff := cmp.Diff(loginFailed, replyOf(passedFace(t, b, br, c))); diff != "" {
-			t.Errorf("own face after 4 failed and a face of another person: mismatch (-want +got):\n%s", diff)
-		}
+		refused(t, "own face after 4 failed and a face of another person", passedFace(t, b, br, c))
 	})
 
 	t.Run("replay", func(t *testing.T) {

@@ -133,54 +133,36 @@ func TestCodeBelongsToAccountAndPhone(t *testing.T) {
 			owner := b.active(t, "褚一", "13912340701", goodPassword)
 			idNumber, phone := tt.as(t, b, owner)
 			br := b.browser(t)
-			if r := br.sendCode(owner.IDNumber, owner.Phone); r.Status != http.StatusAccepted {
-				t.Fatalf("send code: %d %s", r.Status, r.Raw)
-			}
-			code := b.lastCode(t)
+			code := sentCode(t, b, br, owner)
 			other := b.browser(t)
 			// As many wrong codes as a code survives, then the right one.
 			for _, typed := range append(slices.Repeat([]string{wrongCode(code)}, b.svc.cfg.CodeTries), code) {
-				r := other.post("/api/v1/login/sms", map[string]string{"id_number": idNumber, "phone": phone, "code": typed})
-				if diff := cmp.Diff(loginFailed, replyOf(r)); diff != "" {
-					t.Errorf("code %s typed by the other: mismatch (-want +got):\n%s", typed, diff)
-				}
+				refused(t, "code typed by the other", other.post("/api/v1/login/sms", map[string]string{"id_number": idNumber, "phone": phone, "code": typed}))
 			}
 			if n := b.count(t, `SELECT failed_attempts FROM account WHERE id = $1`, owner.id); n != 0 {
 				t.Errorf("the other's codes counted %d failures against the owner, want 0", n)
 			}
-			if r := br.codeLogin(owner, code); r.Status != http.StatusOK {
-				t.Errorf("the owner's code after the other's: %d %s, want 200", r.Status, r.Raw)
-			}
+			signedIn(t, "the owner's code after the other's", br.codeLogin(owner, code))
 		})
 	}
 }
 
 // TestWrongCodesCountAgainstOwner: wrong codes typed with the owner's ID
-// number and phone spend the code's tries and count against the account
-// (here with a count that does not lock, so that it is the code that
-// dies).
+// number and phone spend the code's tries (TestCodeSingleUse) and count
+// against the account, the last refused right code too.
 func TestWrongCodesCountAgainstOwner(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(c *Config) { c.MaxFailures = 100 })
+	b := setup(t, func(c *Config) { c.MaxFailures = 100 }) // no lock: the counts are read
 	c := b.active(t, "褚四", "13912340711", goodPassword)
 	br := b.browser(t)
-	if r := br.sendCode(c.IDNumber, c.Phone); r.Status != http.StatusAccepted {
-		t.Fatalf("send code: %d %s", r.Status, r.Raw)
-	}
-	code := b.lastCode(t)
-	for range b.svc.cfg.CodeTries {
-		if diff := cmp.Diff(loginFailed, replyOf(br.codeLogin(c, wrongCode(code)))); diff != "" {
-			t.Errorf("wrong code: mismatch (-want +got):\n%s", diff)
-		}
-	}
-	if diff := cmp.Diff(loginFailed, replyOf(br.codeLogin(c, code))); diff != "" {
-		t.Errorf("right code after its tries: mismatch (-want +got):\n%s", diff)
+	code := sentCode(t, b, br, c)
+	for _, typed := range append(slices.Repeat([]string{wrongCode(code)}, b.svc.cfg.CodeTries), code) {
+		refused(t, "code typed by the owner", br.codeLogin(c, typed))
 	}
 	got := [2]int{
 		b.count(t, `SELECT attempts FROM sms_code WHERE account_id = $1`, c.id),
 		b.count(t, `SELECT failed_attempts FROM account WHERE id = $1`, c.id),
 	}
-	// The right code after the tries is refused and counted too.
 	if diff := cmp.Diff([2]int{b.svc.cfg.CodeTries, b.svc.cfg.CodeTries + 1}, got); diff != "" {
 		t.Errorf("[code tries, account failures]: mismatch (-want +got):\n%s", diff)
 	}
