@@ -58,11 +58,12 @@ type Config struct {
 	// completion steps, not the password. Defaults 5 and 15 min.
 	MaxFailures int
 	LockFor     time.Duration
-	// PasswordLockMax caps the password's escalating lock; at least
-	// LockFor. Default 24 h: locks of 15 min, 30 min, 1 h, 2 h, 4 h, 8 h,
-	// 16 h, then 24 h each, so that with the defaults at most 35 passwords
-	// are compared in the first day of guessing and 5 a day after, however
-	// the guesses are sent.
+	// PasswordLockMax caps the password's escalating lock (LockFor or
+	// less: every password lock lasts PasswordLockMax, no escalation).
+	// Default 24 h: locks of 15 min, 30 min, 1 h, 2 h, 4 h, 8 h, 16 h, then
+	// 24 h each, so that with the defaults at most 35 passwords are
+	// compared in the first day of guessing and 5 a day after, however the
+	// guesses are sent.
 	PasswordLockMax time.Duration
 
 	// CodeTTL is how long an SMS code is valid; CodeTries how many wrong
@@ -174,9 +175,6 @@ func (c Config) validate() error {
 		return errors.New("authsvc: Config.FaceDevKey is only for Config.Dev")
 	case !c.Dev && c.SMS == nil:
 		return errors.New("authsvc: Config.SMS is required outside Config.Dev")
-	}
-	if c.PasswordLockMax < c.LockFor {
-		return errors.New("authsvc: Config.PasswordLockMax must be at least Config.LockFor")
 	}
 	if c.OIDCAuthRequestTTL > 24*time.Hour {
 		// Purge counts on it.
