@@ -126,15 +126,20 @@ func (s *Server) openPhone(sealed []byte) (string, error) {
 	return string(b), err
 }
 
-// locked reports whether credentials of the account are refused now.
+// locked reports whether the account's SMS-code and face logins (and its
+// completion steps) are refused now: the operators' lock, or the lock of
+// failed SMS codes and faces. The password's own lock is not here: it
+// stops password logins only (claimPasswordTry).
 func (s *Server) locked(a *account) bool {
 	return a.status == schemas.StatusLocked || a.status == schemas.StatusDisabled ||
 		(a.lockedUntil != nil && a.lockedUntil.After(s.cfg.Now()))
 }
 
-// failed counts a failed credential check against the account; the
-// MaxFailures-th in a row locks it for LockFor (and starts the count
-// again for after the lock).
+// failed counts a failed SMS code or face against the account; the
+// MaxFailures-th in a row locks SMS-code and face logins for LockFor (and
+// starts the count again for after the lock). Passwords have a count of
+// their own (claimPasswordTry). accountID 0 counts against nobody: the
+// statement matches no row and costs what a count does.
 func (s *Server) failed(ctx context.Context, accountID int64) error {
 	_, err := s.pool.Exec(ctx, `UPDATE account SET
 		locked_until    = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE locked_until END,
@@ -144,25 +149,62 @@ func (s *Server) failed(ctx context.Context, accountID int64) error {
 }
 
 // claimPasswordTry finds the account of an ID number that may log in with
-// a password now and counts the try against it, in one statement (the
-// MaxFailures-th try in a row locks it, as failed does; a success then
-// clears both). nil when there is no such account: none, locked, disabled,
-// or without a password.
+// a password now and counts the try against it, in one statement: the
+// MaxFailures-th try in a row locks password logins (only them), until
+// passwordLockEnd. A successful password login (signIn) then clears the
+// count, the level and the lock. nil when there is no such account: none,
+// locked or disabled by the operators, password locked, or without a
+// password.
 func (s *Server) claimPasswordTry(ctx context.Context, idNumber string) (*account, error) {
 	now := s.cfg.Now()
 	a, err := scanAccount(s.pool.QueryRow(ctx, `UPDATE account SET
-		locked_until    = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE locked_until END,
-		failed_attempts = CASE WHEN failed_attempts + 1 >= $2 THEN 0 ELSE failed_attempts + 1 END
+		password_locked_until = CASE WHEN password_failures + 1 >= $2 THEN `+passwordLockEnd+` ELSE password_locked_until END,
+		password_locks        = CASE WHEN password_failures + 1 >= $2 THEN password_locks + 1 ELSE password_locks END,
+		password_failures     = CASE WHEN password_failures + 1 >= $2 THEN 0 ELSE password_failures + 1 END
 		WHERE id_bidx = $1 AND password_hash IS NOT NULL AND status NOT IN ('locked', 'disabled')
-		  AND (locked_until IS NULL OR locked_until <= $4)
-		RETURNING `+accountColumns, s.idIndex(idNumber), s.cfg.MaxFailures, now.Add(s.cfg.LockFor), now))
+		  AND (password_locked_until IS NULL OR password_locked_until <= $3)
+		RETURNING `+accountColumns,
+		s.idIndex(idNumber), s.cfg.MaxFailures, now, s.cfg.LockFor.Microseconds(), s.cfg.PasswordLockMax.Microseconds(), s.passwordLockDoublings()))
 	if errors.Is(err, database.ErrNotFound) {
 		return nil, nil
 	}
 	return a, err
 }
 
-// succeeded clears the failure count after a passed check.
+// passwordLockEnd is when a password lock set now ($3) ends: LockFor ($4,
+// µs) doubled for each lock before it in a row, at most PasswordLockMax
+// ($5, µs). The exponent stops at the doublings that reach the cap ($6),
+// so the shift cannot overflow however many locks an attack ran into.
+const passwordLockEnd = `$3::timestamptz + LEAST($4::bigint << LEAST(password_locks, $6::int), $5::bigint) * interval '1 microsecond'`
+
+// passwordLockDoublings is how many doublings of LockFor reach
+// PasswordLockMax.
+func (s *Server) passwordLockDoublings() int {
+	n := 0
+	for d := s.cfg.LockFor; d < s.cfg.PasswordLockMax; d *= 2 {
+		n++
+	}
+	return n
+}
+
+// loginReset is what a successful login by method clears, as the SET list
+// of an UPDATE of the account and the condition that there is anything to
+// clear. Each factor clears its own count only. A password clears the
+// password's count, level and lock (a lock only its own claimed try can
+// have set: see claimPasswordTry). An SMS code or a face clears the count
+// of SMS codes and faces and leaves the password alone: while its lock
+// runs, someone may still be guessing it, so the owner is in but the lock
+// stays until its end, and the next lock still escalates.
+func loginReset(method string) (set, cond string) {
+	if method == "login_password" {
+		return `password_failures = 0, password_locks = 0, password_locked_until = NULL`,
+			`password_failures <> 0 OR password_locks <> 0 OR password_locked_until IS NOT NULL`
+	}
+	return `failed_attempts = 0, locked_until = NULL`, `failed_attempts <> 0 OR locked_until IS NOT NULL`
+}
+
+// succeeded clears the count of failed SMS codes and faces after a
+// passed check.
 func (s *Server) succeeded(ctx context.Context, q querier, accountID int64) error {
 	_, err := q.Exec(ctx, `UPDATE account SET failed_attempts = 0 WHERE id = $1 AND failed_attempts <> 0`, accountID)
 	return err

@@ -172,7 +172,7 @@ func (s *Server) completeInfo(ctx context.Context, r *http.Request, sess *sessio
 		return fieldErrors{"code": "请填写手机收到的验证码"}
 	}
 	if newPhone {
-		if err := s.checkCode(ctx, in.Phone, purposeVerifyPhone, in.Code); err != nil {
+		if err := s.checkCode(ctx, a.id, in.Phone, purposeVerifyPhone, in.Code); err != nil {
 			if errors.Is(err, errCodeWrong) {
 				if ferr := s.failed(ctx, a.id); ferr != nil {
 					return ferr

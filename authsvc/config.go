@@ -49,11 +49,22 @@ type Config struct {
 	// long after it began. Default 30 min.
 	RestrictedLifetime time.Duration
 
-	// MaxFailures failed credential checks in a row (password, SMS code or
-	// face, counted together) lock an account for LockFor. Defaults 5 and
-	// 15 min.
+	// MaxFailures failed checks of a factor in a row lock that factor.
+	// The password has a count of its own: wrong passwords lock password
+	// logins only, first for LockFor, and each further lock in a row (no
+	// successful password login between) twice as long as the one before,
+	// at most PasswordLockMax. SMS codes and faces share the other count:
+	// its locks, always LockFor, stop SMS-code and face logins and the
+	// completion steps, not the password. Defaults 5 and 15 min.
 	MaxFailures int
 	LockFor     time.Duration
+	// PasswordLockMax caps the password's escalating lock (LockFor or
+	// less: every password lock lasts PasswordLockMax, no escalation).
+	// Default 24 h: locks of 15 min, 30 min, 1 h, 2 h, 4 h, 8 h, 16 h, then
+	// 24 h each, so that with the defaults at most 35 passwords are
+	// compared in the first day of guessing and 5 a day after, however the
+	// guesses are sent.
+	PasswordLockMax time.Duration
 
 	// CodeTTL is how long an SMS code is valid; CodeTries how many wrong
 	// entries it survives; CodeInterval the time between two codes to one
@@ -125,6 +136,7 @@ func (c Config) WithDefaults() Config {
 	def(&c.RestrictedLifetime, 30*time.Minute)
 	defInt(&c.MaxFailures, 5)
 	def(&c.LockFor, 15*time.Minute)
+	def(&c.PasswordLockMax, 24*time.Hour)
 	def(&c.CodeTTL, 5*time.Minute)
 	defInt(&c.CodeTries, 5)
 	def(&c.CodeInterval, 60*time.Second)

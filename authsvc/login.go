@@ -33,9 +33,9 @@ func safeReturn(s string) string {
 
 // signIn replaces the browser's session (if any) with one the account's
 // state allows: full when active, restricted while completion is pending.
-// One statement ends the old session, clears the failure count (and a
-// lock its own claimed try set: see claimPasswordTry), starts the new session and
-// audits the login: a login costs one round trip besides finding the
+// One statement ends the old session, clears the failure count of the
+// method's factor (see loginReset), starts the new session and audits the
+// login: a login costs one round trip besides finding the
 // account, so logins run at the password hash's pace.
 func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Request, a *account, method, returnTo string) (loginResult, error) {
 	kind := kindFull
@@ -57,9 +57,10 @@ func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		proved = a.phoneBidx
 	}
 	now, life := s.cfg.Now(), s.lifetime(kind)
+	resetSet, resetCond := loginReset(method)
 	_, err = s.pool.Exec(ctx, `WITH
 		revoked AS (UPDATE auth_session SET revoked_at = $1, expires_at = LEAST(expires_at, $1) WHERE id_hash = $2 AND revoked_at IS NULL),
-		reset AS (UPDATE account SET failed_attempts = 0, locked_until = NULL WHERE id = $3 AND (failed_attempts <> 0 OR locked_until IS NOT NULL)),
+		reset AS (UPDATE account SET `+resetSet+` WHERE id = $3 AND (`+resetCond+`)),
 		audited AS (INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, $4, 'ok', $3, $5, $6, $7)),
 		flow AS (INSERT INTO completion_flow (session_hash, account_id, steps, phone_proved_bidx, created_at)
 			SELECT $8, id, required_steps, $11, $1 FROM account WHERE id = $3 AND $7 = 'restricted')
@@ -82,16 +83,12 @@ func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Requ
 
 // refuse records a failed first factor and answers with the one message a
 // login failure ever gets: whether the account exists, is locked, pending
-// or simply mistyped is not told.
+// or simply mistyped is not told. Counting the failure is the caller's
+// (failed, claimPasswordTry): not every refusal is the account's.
 func (s *Server) refuse(ctx context.Context, r *http.Request, method string, a *account, subject, why string) error {
 	e := auditEvent{event: method, outcome: "fail", subject: subject, ip: clientIP(r), detail: why}
 	if a != nil {
 		e.account = a.id
-		if why != "locked" {
-			if err := s.failed(ctx, a.id); err != nil {
-				return err
-			}
-		}
 	}
 	s.audit(ctx, e)
 	return errLoginFailed
@@ -111,8 +108,9 @@ func (s *Server) loginPassword(ctx context.Context, w http.ResponseWriter, r *ht
 	subject := pii.MaskID(NormalizeIDNumber(idNumber))
 	// Finding the account claims the try, before the slow hash: guesses
 	// in flight together get no more than the lock allows. An account
-	// that cannot log in with a password (none, locked, none set) gets
-	// the same time and the same answer.
+	// that cannot log in with a password (none, locked by the operators
+	// or by wrong passwords, none set) gets the same time and the same
+	// answer.
 	a, err := s.claimPasswordTry(ctx, idNumber)
 	if err != nil {
 		return loginResult{}, err
@@ -174,19 +172,31 @@ func (s *Server) loginSMS(ctx context.Context, w http.ResponseWriter, r *http.Re
 	if err != nil {
 		return loginResult{}, err
 	}
-	if err := s.checkCode(ctx, phone, purposeLogin, strings.TrimSpace(code)); err != nil {
-		if errors.Is(err, errCodeWrong) {
-			return loginResult{}, s.refuse(ctx, r, "login_sms", a, subject, "wrong code")
-		}
-		return loginResult{}, err
-	}
+	// Only the account the ID number names, with the phone on record,
+	// has a code to check and a count to charge. Any other request checks
+	// and counts against nobody (0), at the same cost and with the same
+	// answer: it cannot void the owner's code or lock the owner out, nor
+	// tell which ID numbers and phones go together.
+	var acc int64
+	why := "wrong code"
 	switch {
 	case a == nil:
-		return loginResult{}, s.refuse(ctx, r, "login_sms", nil, subject, "no account")
+		why = "no account"
 	case s.locked(a):
-		return loginResult{}, s.refuse(ctx, r, "login_sms", a, subject, "locked")
+		why = "locked"
 	case !bytes.Equal(a.phoneBidx, s.phoneIndex(phone)):
-		return loginResult{}, s.refuse(ctx, r, "login_sms", a, subject, "not the phone on record")
+		why = "not the phone on record"
+	default:
+		acc = a.id
+	}
+	if err := s.checkCode(ctx, acc, phone, purposeLogin, strings.TrimSpace(code)); err != nil {
+		if !errors.Is(err, errCodeWrong) {
+			return loginResult{}, err
+		}
+		if err := s.failed(ctx, acc); err != nil {
+			return loginResult{}, err
+		}
+		return loginResult{}, s.refuse(ctx, r, "login_sms", a, subject, why)
 	}
 	// The citizen holds the phone on record of an active account: it is
 	// verified now, and no department's data will replace it. An account

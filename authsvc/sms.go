@@ -117,29 +117,34 @@ func (s *Server) sendCode(ctx context.Context, phone, purpose string, accountID 
 	return s.cfg.SMS.Send(ctx, phone, text)
 }
 
-// checkCode uses the newest live code of phone for purpose if code is
-// it: exactly once, however many requests submit it at the same moment.
-// Every check first claims one of the code's CodeTries (a conditional
-// UPDATE), then compares: parallel guesses cannot get more tries than
-// that, and after the last the code is dead.
-func (s *Server) checkCode(ctx context.Context, phone, purpose, code string) error {
+// checkCode uses the newest live code of phone for purpose sent for
+// accountID if code is it: exactly once, however many requests submit it
+// at the same moment. Every check first claims one of the code's
+// CodeTries (a conditional UPDATE), then compares: parallel guesses cannot
+// get more tries than that, and after the last the code is dead. A code
+// and its tries belong to its account and phone: a check naming another
+// account never touches it. accountID 0 (a login naming no account, or
+// not the phone on record) finds no code: the check then costs what a
+// wrong code does and claims nobody's try.
+func (s *Server) checkCode(ctx context.Context, accountID int64, phone, purpose, code string) error {
 	bidx := s.phoneIndex(phone)
+	want := s.codeHash(bidx, purpose, code) // before: a check finding no code does the same work
 	now := s.cfg.Now()
 	var id int64
 	var stored []byte
 	err := s.pool.QueryRow(ctx, `UPDATE sms_code SET attempts = attempts + 1
 		WHERE id = (SELECT id FROM sms_code
-			WHERE phone_bidx = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 AND attempts < $4
+			WHERE phone_bidx = $1 AND purpose = $2 AND account_id = $5 AND used_at IS NULL AND expires_at > $3 AND attempts < $4
 			ORDER BY created_at DESC, id DESC LIMIT 1)
 		AND used_at IS NULL AND attempts < $4
-		RETURNING id, code_hash`, bidx, purpose, now, s.cfg.CodeTries).Scan(&id, &stored)
+		RETURNING id, code_hash`, bidx, purpose, now, s.cfg.CodeTries, accountID).Scan(&id, &stored)
 	if errors.Is(database.Translate(err), database.ErrNotFound) {
 		return errCodeWrong
 	}
 	if err != nil {
 		return err
 	}
-	if subtle.ConstantTimeCompare(stored, s.codeHash(bidx, purpose, code)) != 1 {
+	if subtle.ConstantTimeCompare(stored, want) != 1 {
 		return errCodeWrong
 	}
 	// A used code expires then too (see Purge); the limits count

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestCodeGuessesInParallel: guesses sent all at once get no more tries
@@ -25,7 +28,7 @@ func TestCodeGuessesInParallel(t *testing.T) {
 	for i := range 20 {
 		wrong := fmt.Sprintf("%06d", (atoi(right)+1+i)%1_000_000)
 		wg.Go(func() {
-			if err := b.svc.checkCode(context.Background(), c.Phone, purposeLogin, wrong); err != errCodeWrong {
+			if err := b.svc.checkCode(context.Background(), c.id, c.Phone, purposeLogin, wrong); err != errCodeWrong {
 				t.Errorf("wrong code %s: %v", wrong, err)
 			}
 		})
@@ -38,7 +41,7 @@ func TestCodeGuessesInParallel(t *testing.T) {
 	if attempts != b.svc.cfg.CodeTries {
 		t.Errorf("the code was compared %d times, want %d", attempts, b.svc.cfg.CodeTries)
 	}
-	if err := b.svc.checkCode(context.Background(), c.Phone, purposeLogin, right); err != errCodeWrong {
+	if err := b.svc.checkCode(context.Background(), c.id, c.Phone, purposeLogin, right); err != errCodeWrong {
 		t.Errorf("the right code after the tries ran out: %v, want refused", err)
 	}
 }
@@ -94,5 +97,73 @@ func TestLockedAccountCannotComplete(t *testing.T) {
 	b.clock.Advance(b.svc.cfg.LockFor)
 	if r := br.post("/api/v1/completion/info", map[string]string{"address": "海口市"}); r.Status != http.StatusOK {
 		t.Fatalf("info step after the lock: %d %s", r.Status, r.Raw)
+	}
+}
+
+// TestCodeBelongsToAccountAndPhone: a code and its tries belong to the
+// account and the phone it was sent for. Codes typed with the owner's
+// phone and another ID number (another account's, one with the same
+// phone, one without an account), or with the owner's ID number and
+// another phone, neither use nor spend the owner's code, nor count
+// against the owner; they get the answer of a wrong code.
+func TestCodeBelongsToAccountAndPhone(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// as is the ID number and phone the other person types.
+		as func(t *testing.T, b *testBundle, owner citizen) (idNumber, phone string)
+	}{
+		{"another account's ID number", func(t *testing.T, b *testBundle, owner citizen) (string, string) {
+			return b.active(t, "褚二", "13912340702", goodPassword).IDNumber, owner.Phone
+		}},
+		{"another account with the same phone", func(t *testing.T, b *testBundle, owner citizen) (string, string) {
+			return b.active(t, "褚三", owner.Phone, goodPassword).IDNumber, owner.Phone
+		}},
+		{"an ID number without an account", func(_ *testing.T, _ *testBundle, owner citizen) (string, string) {
+			return residentID("19700101"), owner.Phone
+		}},
+		{"the owner's ID number, another phone", func(_ *testing.T, _ *testBundle, owner citizen) (string, string) {
+			return owner.IDNumber, "13912340709"
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			owner := b.active(t, "褚一", "13912340701", goodPassword)
+			idNumber, phone := tt.as(t, b, owner)
+			br := b.browser(t)
+			code := sentCode(t, b, br, owner)
+			other := b.browser(t)
+			// As many wrong codes as a code survives, then the right one.
+			for _, typed := range append(slices.Repeat([]string{wrongCode(code)}, b.svc.cfg.CodeTries), code) {
+				refused(t, "code typed by the other", other.post("/api/v1/login/sms", map[string]string{"id_number": idNumber, "phone": phone, "code": typed}))
+			}
+			if n := b.count(t, `SELECT failed_attempts FROM account WHERE id = $1`, owner.id); n != 0 {
+				t.Errorf("the other's codes counted %d failures against the owner, want 0", n)
+			}
+			signedIn(t, "the owner's code after the other's", br.codeLogin(owner, code))
+		})
+	}
+}
+
+// TestWrongCodesCountAgainstOwner: wrong codes typed with the owner's ID
+// number and phone spend the code's tries (TestCodeSingleUse) and count
+// against the account, the last refused right code too.
+func TestWrongCodesCountAgainstOwner(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *Config) { c.MaxFailures = 100 }) // no lock: the counts are read
+	c := b.active(t, "褚四", "13912340711", goodPassword)
+	br := b.browser(t)
+	code := sentCode(t, b, br, c)
+	for _, typed := range append(slices.Repeat([]string{wrongCode(code)}, b.svc.cfg.CodeTries), code) {
+		refused(t, "code typed by the owner", br.codeLogin(c, typed))
+	}
+	got := [2]int{
+		b.count(t, `SELECT attempts FROM sms_code WHERE account_id = $1`, c.id),
+		b.count(t, `SELECT failed_attempts FROM account WHERE id = $1`, c.id),
+	}
+	if diff := cmp.Diff([2]int{b.svc.cfg.CodeTries, b.svc.cfg.CodeTries + 1}, got); diff != "" {
+		t.Errorf("[code tries, account failures]: mismatch (-want +got):\n%s", diff)
 	}
 }

@@ -1,0 +1,85 @@
+package authsvc
+
+import (
+	"context"
+	"io/fs"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/idfusion/idfusion/internal/database"
+	"github.com/idfusion/idfusion/internal/dbtest"
+	"github.com/idfusion/idfusion/schemas"
+)
+
+// TestLockMigration: migration 009 gives the password what of the one
+// count before it may have been password guesses (the count, a lock in
+// force, a lock since the last login as the first level) and leaves the
+// count of SMS codes and faces as it was.
+func TestLockMigration(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.NewEmpty(t)
+	all, err := fs.Sub(schemas.Migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := fs.Glob(all, "*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := fstest.MapFS{}
+	for _, name := range names {
+		if name < "009" {
+			data, err := fs.ReadFile(all, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before[name] = &fstest.MapFile{Data: data}
+		}
+	}
+	if err := database.MigrateFS(ctx, pool, before, nil); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	type counts struct {
+		Failed, PasswordFailures, PasswordLocks int
+		LockedUntil, PasswordLockedUntil        *time.Time
+	}
+	at := func(d time.Duration) *time.Time { t := now.Add(d); return &t }
+	tests := []struct {
+		name   string
+		before counts // failed and locked until
+		want   counts
+	}{
+		{"never failed", counts{}, counts{}},
+		{"some failures", counts{Failed: 3}, counts{Failed: 3, PasswordFailures: 3}},
+		{"locked now", counts{LockedUntil: at(10 * time.Minute)},
+			counts{LockedUntil: at(10 * time.Minute), PasswordLocks: 1, PasswordLockedUntil: at(10 * time.Minute)}},
+		{"locked since the last login", counts{Failed: 2, LockedUntil: at(-time.Hour)},
+			counts{Failed: 2, LockedUntil: at(-time.Hour), PasswordFailures: 2, PasswordLocks: 1, PasswordLockedUntil: at(-time.Hour)}},
+	}
+	for i, tt := range tests {
+		name := strings.Repeat("x", i+1)
+		if _, err := pool.Exec(ctx, `INSERT INTO account (id, id_bidx, id_sealed, id_hint, id_type, name, status, origin, failed_attempts, locked_until)
+			VALUES ($1, $2, '', '', 'resident', $5, 'active', 'fused', $3, $4)`, i+1, []byte(name), tt.before.Failed, tt.before.LockedUntil, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := database.Migrate(ctx, pool, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i, tt := range tests {
+		var got counts
+		if err := pool.QueryRow(ctx, `SELECT failed_attempts, password_failures, password_locks, locked_until, password_locked_until FROM account WHERE id = $1`, i+1).
+			Scan(&got.Failed, &got.PasswordFailures, &got.PasswordLocks, &got.LockedUntil, &got.PasswordLockedUntil); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tt.want, got, cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) })); diff != "" {
+			t.Errorf("%s: mismatch (-want +got):\n%s", tt.name, diff)
+		}
+	}
+}
