@@ -18,21 +18,17 @@ const maxSeparatorRun = 3
 // department (names, addresses, source keys), the way ID numbers and
 // phones are masked elsewhere: a department that put an ID number or phone
 // in the wrong column must not have it stored, printed or exported in
-// clear. It masks
+// clear. It masks every number of 11 digits or more, written in one run
+// or in groups separated by up to maxSeparatorRun spaces, dashes, dots,
+// slashes, brackets or invisible characters, in ASCII or full-width forms
+// ("139.1234.9071", "460102/19900101/1234", "１３９－１２３４－９０７１"),
+// the groups as people write numbers (see numberAt): a phone (139****9071)
+// below 15 digits, an ID number (4*****4) from 15 on, with its check
+// character X. Where a mobile or an ID number starts such a run, only it
+// is masked ("139 1234 9071 570100" keeps its postcode).
 //
-//   - every run of 11 or more digits: a phone (139****9071) below 15
-//     digits, an ID number (4*****4) from 15 on, with its check character
-//     X;
-//   - a mobile number (11 digits starting 13 to 19), an 18-character ID
-//     number (17 digits and a digit or X) and a 15-digit ID number (with a
-//     birth date YYMMDD) written in groups: digits separated by up to
-//     maxSeparatorRun spaces, dashes, dots, slashes, commas, brackets or
-//     invisible characters, in ASCII or full-width forms
-//     ("139.1234.9071", "460102/19900101/1234", "１３９－１２３４－９０７１"),
-//     in groups as people write them (see numberAt).
-//
-// Groups that make no such number keep their digits, so that an address's
-// door and room numbers and postcode stay readable ("570100 12-3-501").
+// An address's own numbers keep their digits: door, unit and room numbers
+// (12-3-501), a postcode, dates; so do enumerations (1301、1302、1303).
 // Digits are ASCII or full-width; a masked number is written without its
 // separators.
 func Redact(s string) string {
@@ -48,21 +44,32 @@ func Redact(s string) string {
 		last = to
 	}
 	for i := 0; i < len(groups); {
-		if j, end, masked := numberAt(groups, i); j > i {
+		j, end, masked, run := numberAt(groups, i)
+		if j > i {
 			mask(groups[i].start, end, masked)
 			i = j
 			continue
 		}
-		if g := groups[i]; len(g.digits) >= minRedactDigits {
-			// A run of digits that is no number numberAt knows: as an
-			// ID number from 15 digits on, as a phone below.
-			if len(g.digits) >= 15 {
-				mask(g.start, g.end, AppendMaskID(nil, string(g.digits)))
-			} else {
-				mask(g.start, g.end, AppendMaskPhone(nil, string(g.digits)))
+		// No mobile or ID number starts here. The run up to where one
+		// starts, or to its end, is masked whole if long enough.
+		k := i + 1
+		for k < run {
+			if j, _, _, _ := numberAt(groups, k); j > k {
+				break
 			}
+			k++
 		}
-		i++
+		var digits []rune
+		for _, g := range groups[i:k] {
+			digits = append(digits, g.digits...)
+		}
+		switch {
+		case len(digits) >= 15:
+			mask(groups[i].start, groups[k-1].end, AppendMaskID(nil, string(digits)))
+		case len(digits) >= minRedactDigits:
+			mask(groups[i].start, groups[k-1].end, AppendMaskPhone(nil, string(digits)))
+		}
+		i = k
 	}
 	if out == nil {
 		return s
@@ -114,45 +121,61 @@ func digitGroups(s string) []group {
 	return groups
 }
 
-// numberAt looks for a mobile number or an ID number written in groups
-// from groups[i] on: it returns the end j of the longest such run of
-// joined groups groups[i:j], where it ends in s and the run masked, or
-// j = i when there is none.
-//
-// The groups must be those of a number as people write it: every group
+// numberAt looks for a mobile number or an ID number from groups[i] on,
+// in the run of joined groups there as people write numbers: every group
 // but the last of 3 digits or more (139 1234 9071, 4601 0219 9001 0112
-// 34), or every group a single digit. Runs of an address's numbers rarely
-// are: a door number and a postcode (1-3-501 570100) make 11 digits
-// starting 13, but not such groups.
-func numberAt(groups []group, i int) (j, end int, masked []byte) {
+// 34), or every group a single digit. An address's numbers rarely are
+// (12-3-501; a door number and a postcode 1-3-501 570100 make 11 digits
+// starting 13, but not such a run). It returns the end j of the longest
+// mobile number (11 digits starting 13 to 19, see phoneStart) or ID number
+// (17 digits and an X, 18 digits, or 15 with a birth date YYMMDD) starting
+// at groups[i]: groups[i:j], where it ends in s and it masked, or j = i
+// when there is none; and the end of the run, groups[i:run].
+func numberAt(groups []group, i int) (j, end int, masked []byte, run int) {
 	var digits []rune
-	singles := true // every group so far of one digit
+	j, run = i, i
 	for k := i; k < len(groups) && (k == i || groups[k].joined); k++ {
 		g := groups[k]
-		if k > i && len(groups[k-1].digits) < 3 && !(singles && len(g.digits) == 1) {
+		if k > i && len(groups[k-1].digits) < 3 && (len(g.digits) > 1 || !allSingles(groups[i:k])) {
 			break
 		}
-		singles = singles && len(g.digits) == 1
 		digits = append(digits, g.digits...)
-		if len(digits) > 18 {
-			break
-		}
+		run = k + 1
 		switch {
 		case len(digits) == 17 && g.x != 0:
 			j, end, masked = k+1, g.xEnd, AppendMaskID(nil, string(append(digits, g.x)))
 		case len(digits) == 18 || len(digits) == 15 && isBirthDate6(digits[6:12]):
 			j, end, masked = k+1, g.end, AppendMaskID(nil, string(digits))
-		case len(digits) == 11 && toASCII(digits[0]) == '1' && toASCII(digits[1]) >= '3':
+		case len(digits) == 11 && toASCII(digits[0]) == '1' && toASCII(digits[1]) >= '3' && phoneStart(groups[i:k+1]):
 			j, end, masked = k+1, g.end, AppendMaskPhone(nil, string(digits))
 		}
 		if g.x != 0 {
 			break // nothing joins after an X
 		}
 	}
-	if j == 0 {
-		return i, 0, nil
+	return j, end, masked, run
+}
+
+// phoneStart reports whether groups, 11 digits, start as a mobile number
+// is written: in one run, in groups starting with 3, 4 or 7 digits (139
+// 1234 9071, 1391 2349 071, 1391234 9071), or digit by digit. Not 8 and 3:
+// that is the end of an ID number mistyped (460102 19900101 123).
+func phoneStart(groups []group) bool {
+	switch len(groups[0].digits) {
+	case 3, 4, 7, 11:
+		return true
 	}
-	return j, end, masked
+	return allSingles(groups)
+}
+
+// allSingles reports whether every group has a single digit.
+func allSingles(groups []group) bool {
+	for _, g := range groups {
+		if len(g.digits) != 1 {
+			return false
+		}
+	}
+	return true
 }
 
 // isBirthDate6 reports whether d, six digits, are a date YYMMDD, as in a
@@ -179,15 +202,16 @@ func toASCII(r rune) rune {
 func isCheckX(r rune) bool { return r == 'X' || r == 'x' || r == 'Ｘ' || r == 'ｘ' }
 
 // isSeparator reports whether r may stand between the groups of one
-// number: white space, dashes (any Unicode dash), dots and middle dots,
-// slashes and backslashes, vertical bars, underscores, commas and the
-// enumeration comma, round brackets, in ASCII and full-width forms, and
-// invisible characters (zero-width spaces, soft hyphens, direction marks).
+// number: white space, dashes (any Unicode dash) and tildes, dots and
+// middle dots, slashes and backslashes, vertical bars, underscores, round
+// brackets, in ASCII and full-width forms, and invisible characters
+// (zero-width spaces, soft hyphens, direction marks). Not commas: they
+// separate the items of a list (1301、1302、1303), not a number's groups.
 func isSeparator(r rune) bool {
 	switch r {
 	case '.', '。', '．', '｡', '·', '・', '･', '‧', '․', '∙', '⋅', '•',
 		'/', '／', '\\', '＼', '⁄', '∕', '|', '｜', '_', '＿',
-		',', '，', '、', '(', ')', '（', '）', '−', '~', '～':
+		'(', ')', '（', '）', '−', '~', '～':
 		return true
 	}
 	return unicode.IsSpace(r) || unicode.Is(unicode.Pd, r) || unicode.Is(unicode.Cf, r)

@@ -47,7 +47,6 @@ func TestRedact(t *testing.T) {
 		{"en dashes", "电话139–1234–9071", "电话139****9071"},
 		{"full-width slashes", "电话139／1234／9071", "电话139****9071"},
 		{"underscores", "电话139_1234_9071", "电话139****9071"},
-		{"commas", "电话139，1234，9071", "电话139****9071"},
 		{"zero-width spaces", "电话139\u200b1234\u200b9071", "电话139****9071"},
 		{"soft hyphens", "电话139\u00ad1234\u00ad9071", "电话139****9071"},
 		{"after a door number", "龙华路12-3-501 139.1234.9071", "龙华路12-3-501 139****9071"},
@@ -74,15 +73,20 @@ func TestRedact(t *testing.T) {
 		{"door 1-3-501 and postcode", "龙华路1-3-501 570100", "龙华路1-3-501 570100"},
 		{"door 13-501 and postcode", "龙华路13-501 570100", "龙华路13-501 570100"},
 		{"rooms listed", "1301、1302、1303、1304室", "1301、1302、1303、1304室"},
+		{"rooms listed with commas", "1301，1302，1303，1304室", "1301，1302，1303，1304室"},
 		{"date and room", "2024.01.15 入住501室 邮编570100", "2024.01.15 入住501室 邮编570100"},
 		{"dates", "2024/01/15-2025/01/15", "2024/01/15-2025/01/15"},
-		{"landline", "电话0898-6666 8888", "电话0898-6666 8888"},
+		// Other numbers of 11 digits or more in groups: masked whole.
+		{"landline", "电话0898-6666 8888", "电话089****8888"},
+		{"bank card", "卡号6222 0212 3456 7890", "卡号6*****0"},
+		{"ID mistyped", "证件460102 19900101 123", "证件4*****3"},
+		{"not a mobile", "电话129.1234.9071", "电话129****9071"},
+		{"bank card, then a phone", "6222 0212 3456 139 1234 9071", "622****3456 139****9071"},
 		{"15 digits without a birth date", "570100 12-3-501 8888", "570100 12-3-501 8888"},
 		{"short key", "GA00012345", "GA00012345"},
 		{"10 digits", "1391234907", "1391234907"},
 		{"11 digits apart", "139-1234-x-9071", "139-1234-x-9071"},
 		{"too many separators", "139 -  1234 -  9071", "139 -  1234 -  9071"},
-		{"not a mobile", "电话129.1234.9071", "电话129.1234.9071"},
 		{"empty", "", ""},
 	}
 	for _, tt := range tests {
@@ -97,7 +101,7 @@ func TestRedact(t *testing.T) {
 
 // redactSeparators are separators FuzzRedact writes between the groups of
 // a number: one of each kind Redact knows.
-var redactSeparators = []string{" ", "-", ".", "/", "\\", "_", ",", "、", "·", "。", "．", "－", "／", "　", "—", "–", "\u200b", "(", ")", " - "}
+var redactSeparators = []string{" ", "-", ".", "/", "\\", "_", "·", "。", "．", "－", "／", "　", "—", "–", "\u200b", "(", ")", " - "}
 
 // FuzzRedact: a phone or ID number split into groups as people write them,
 // by any separators, inside any text without digits, never leaves Redact
