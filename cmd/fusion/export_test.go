@@ -215,7 +215,8 @@ func TestRefused(t *testing.T) {
 }
 
 // TestExportDefusesText: a masked export masks department text that looks
-// like an ID number or phone, and a CSV export defuses formulas.
+// like an ID number or phone, also written in groups, keeping an address's
+// own numbers, and a CSV export defuses formulas.
 func TestExportDefusesText(t *testing.T) {
 	t.Parallel()
 	url := dbtest.ConnString(t)
@@ -226,7 +227,8 @@ func TestExportDefusesText(t *testing.T) {
 	defer pool.Close()
 	// A registered account: no lineage, values the citizen typed.
 	if _, err := pool.Exec(t.Context(), `INSERT INTO account (id_bidx, id_sealed, id_hint, id_type, name, address, status, origin)
-		VALUES ('\x01', '\x01', '4*****4', 'resident', '=HYPERLINK("http://x")', '门牌 460102199001011234 电话13912349071', 'active', 'registered')`); err != nil {
+		VALUES ('\x01', '\x01', '4*****4', 'resident', '=HYPERLINK("http://x")',
+			'门牌 460102199001011234 电话13912349071 证件460102.19900101.1234 手机139/1234/9071 12-3-501室 邮编570100', 'active', 'registered')`); err != nil {
 		t.Fatal(err)
 	}
 	im := &imported{url: url}
@@ -244,7 +246,7 @@ func TestExportDefusesText(t *testing.T) {
 			}
 			got := []string{column(t, header, rows, "name")[0], column(t, header, rows, "address")[0],
 				column(t, header, rows, "name_source_dept")[0], column(t, header, rows, "lineage_rows")[0]}
-			if diff := cmp.Diff([]string{wantName, "门牌 4*****4 电话139****9071", "", "0"}, got); diff != "" {
+			if diff := cmp.Diff([]string{wantName, "门牌 4*****4 电话139****9071 证件4*****4 手机139****9071 12-3-501室 邮编570100", "", "0"}, got); diff != "" {
 				t.Errorf("mismatch (-want +got):\n%s", diff)
 			}
 		})

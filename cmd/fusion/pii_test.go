@@ -1,15 +1,20 @@
 package main
 
 import (
+	"bytes"
+	"encoding/csv"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/idfusion/idfusion/internal/dbtest"
 	"github.com/idfusion/idfusion/internal/pii"
 )
 
@@ -165,5 +170,130 @@ func TestNoClearIDsOrPhones(t *testing.T) {
 	// The check itself finds what it looks for.
 	if got := known.find("x" + im.accounts[0].id + "7"); len(got) != 1 {
 		t.Errorf("find missed an ID number glued to a digit: %v", got)
+	}
+}
+
+// TestSeparatedNumbersEndToEnd: a department that writes its citizens' ID
+// numbers and phones into the address in groups (460102.19900101.1234,
+// 139/1234/9071) has neither stored, nor printed in a masked export: fusion
+// import masks them as it stores the address and the export as it writes
+// it, while the address's own numbers (door and room, postcode) stay.
+func TestSeparatedNumbersEndToEnd(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if code, _ := runCLI(t, "gen", "--out", dir, "--rows", "300", "--depts", "gongan"); code != exitOK {
+		t.Fatalf("gen exit code %d", code)
+	}
+	// Each row's address gets its own ID number and phone, grouped.
+	path := filepath.Join(dir, "exports", "gongan_users.csv")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := csv.NewReader(bytes.NewReader(bytes.TrimPrefix(b, []byte("\uFEFF"))))
+	r.FieldsPerRecord = -1 // the generator writes a few broken rows on purpose
+	recs, err := r.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := func(name string) int {
+		i := slices.Index(recs[0], name)
+		if i < 0 {
+			t.Fatalf("no column %s in %v", name, recs[0])
+		}
+		return i
+	}
+	idCol, phoneCol, addrCol := col("公民身份号码"), col("联系电话"), col("户籍地址")
+	const ownNumbers = " 12-3-501室 邮编570100"
+	injected := sensitive{}
+	var masks []string // what each injected pair must become
+	for i, rec := range recs[1:] {
+		if len(rec) != len(recs[0]) {
+			continue
+		}
+		id, phone := rec[idCol], rec[phoneCol]
+		if len(id) != 18 || len(phone) != 11 {
+			continue // a value the generator spoiled on purpose
+		}
+		// Separators vary by row: dots, slashes, full-width forms.
+		seps := [][2]string{{".", "."}, {"/", "/"}, {"－", " "}, {"．", "。"}, {" ", "-"}}[i%5]
+		rec[addrCol] += ownNumbers + " 证件" + id[:6] + seps[0] + id[6:14] + seps[0] + id[14:] +
+			" 电话" + phone[:3] + seps[1] + phone[3:7] + seps[1] + phone[7:]
+		injected[strings.ToUpper(id)], injected[phone] = true, true
+		masks = append(masks, "证件"+pii.MaskID(id)+" 电话"+pii.MaskPhone(phone))
+	}
+	if len(masks) < 200 {
+		t.Fatalf("only %d rows got numbers in their address", len(masks))
+	}
+	var out bytes.Buffer
+	out.WriteString("\uFEFF")
+	w := csv.NewWriter(&out)
+	if err := w.WriteAll(recs); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	im := &imported{dataDir: t.TempDir(), outDir: t.TempDir(), url: dbtest.ConnString(t)}
+	if code, _, stderr := im.cli(t, "import", "--mapping-dir", filepath.Join(dir, "mappings"),
+		"--data-dir", im.dataDir, "--out", im.outDir, path); code != exitOK {
+		t.Fatalf("import exit code %d: %s", code, stderr)
+	}
+	// The digits of a text, separators dropped, must hold none of them.
+	inClear := func(text string) []string {
+		return injected.find(strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' || r == 'X' || r == 'x' {
+				return r
+			}
+			if r >= '０' && r <= '９' {
+				return r - '０' + '0'
+			}
+			return -1
+		}, text))
+	}
+	pool, err := pgxpool.New(t.Context(), im.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	rows, err := pool.Query(t.Context(), `SELECT address FROM account ORDER BY address`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range stored {
+		if found := inClear(a); len(found) > 0 {
+			t.Errorf("stored address %q holds %v in clear", a, found)
+		}
+	}
+	for _, format := range []string{"csv", "parquet"} {
+		file := filepath.Join(t.TempDir(), "golden."+format)
+		if code, _, _ := im.cli(t, "export", "--format", format, "--out", file); code != exitOK {
+			t.Fatalf("export --format %s: exit code %d", format, code)
+		}
+		header, rows := readExport(t, file)
+		addresses := column(t, header, rows, "address")
+		withNumbers := 0
+		for _, a := range addresses {
+			if found := inClear(a); len(found) > 0 {
+				t.Errorf("%s export: address %q holds %v in clear", format, a, found)
+			}
+			if !strings.Contains(a, " 证件") {
+				continue
+			}
+			withNumbers++
+			// The address's own numbers stay, the ID number and phone
+			// are masked as everywhere.
+			if !strings.Contains(a, ownNumbers+" ") || !slices.ContainsFunc(masks, func(m string) bool { return strings.HasSuffix(a, m) }) {
+				t.Errorf("%s export: address %q, want it to keep %q and end in a masked ID number and phone", format, a, ownNumbers)
+			}
+		}
+		if withNumbers < 200 {
+			t.Errorf("%s export: %d addresses hold the injected numbers, want every account's", format, withNumbers)
+		}
 	}
 }

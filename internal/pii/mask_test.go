@@ -29,11 +29,6 @@ func TestMask(t *testing.T) {
 		{"person_name", MaskPersonName, "韩洪阳", "韩****"},
 		{"person_name_dot", MaskPersonName, "阿依古丽·买买提", "阿****"},
 		{"person_name_empty", MaskPersonName, "", ""},
-		{"redact_key_is_id", Redact, "11010519491231002X", "1*****X"},
-		{"redact_phone_in_address", Redact, "海口市龙华路1号 电话13912349071", "海口市龙华路1号 电话139****9071"},
-		{"redact_short_numbers_stay", Redact, "GA00012345", "GA00012345"},
-		{"redact_grouped_phone", Redact, "电话139-1234-9071", "电话139****9071"},
-		{"redact_grouped_id", Redact, "110105 19491231 002X", "1*****X"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,17 +38,4 @@ func TestMask(t *testing.T) {
 			}
 		})
 	}
-}
-
-// FuzzRedactGate: the cheap gate never lets a value through that the
-// regexp would mask.
-func FuzzRedactGate(f *testing.F) {
-	for _, s := range []string{"139-1234-9071", "110105 19491231 002X", "海口市龙华路12号", "GA00012345", "１３９１２３４９０７１", "1-2-3-4-5-6-7-8-9-0-1"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if longDigits.MatchString(s) && !hasLongDigitRun(s) {
-			t.Fatalf("gate misses %q", s)
-		}
-	})
 }
