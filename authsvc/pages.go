@@ -33,6 +33,7 @@ type pageData struct {
 	Messages   []outboxMessage
 	Next       string
 	Status     string
+	Captcha    *captchaRef // the image captcha by the SMS send button
 }
 
 // pages are the parsed templates: each page with the layout.

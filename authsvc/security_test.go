@@ -69,10 +69,11 @@ func (br *browser) passwordLogin(c citizen, password string) response {
 	return br.post("/api/v1/login/password", map[string]string{"id_number": c.IDNumber, "password": password})
 }
 
-// sendCode asks for a login code for c's ID number to phone.
+// sendCode asks for a login code for c's ID number to phone, solving the
+// image captcha when asked for one.
 func (br *browser) sendCode(idNumber, phone string) response {
 	br.t.Helper()
-	return br.post("/api/v1/login/sms/send", map[string]string{"id_number": idNumber, "phone": phone})
+	return br.postSolving("/api/v1/login/sms/send", map[string]string{"id_number": idNumber, "phone": phone})
 }
 
 func (br *browser) codeLogin(c citizen, code string) response {
