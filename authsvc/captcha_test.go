@@ -414,7 +414,8 @@ func TestCaptchaCreationLimited(t *testing.T) {
 // TestCaptchaPages: the SMS forms of the login and of step ① show the
 // captcha when a send will need it, refuse a send without it or with a
 // wrong answer in Chinese with a new image, and send with the right one;
-// 换一张 gives a new image keeping what was typed.
+// 换一张 gives a new image keeping what was typed. Step ①'s JSON twin
+// answers like the login's.
 func TestCaptchaPages(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -457,6 +458,9 @@ func TestCaptchaPages(t *testing.T) {
 			if r.Status != s.status || (s.msg != "" && !strings.Contains(r.Raw, s.msg)) {
 				t.Errorf("%s %s: %d, want %d with %q:\n%s", s.path, s.name, r.Status, s.status, s.msg, r.Raw)
 			}
+			if s.status != http.StatusOK && strings.Contains(r.Raw, `id="notice"`) {
+				t.Errorf("%s %s: a refused send says it sent", s.path, s.name)
+			}
 			if !strings.Contains(r.Raw, `value="13912340802"`) {
 				t.Errorf("%s %s: the typed phone is lost", s.path, s.name)
 			}
@@ -470,18 +474,8 @@ func TestCaptchaPages(t *testing.T) {
 	if got := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'sms_send_verify' AND outcome LIKE 'captcha%'`); got != 2 {
 		t.Errorf("%d captcha refusals of step ① audited, want 2", got)
 	}
-}
 
-// TestCaptchaCompletionAPI: the completion's code send needs a captcha
-// like the login's, with the same answers.
-func TestCaptchaCompletionAPI(t *testing.T) {
-	t.Parallel()
-	b := setup(t)
-	c := b.fused(t, "吴一", "13912340901")
-	br := b.browser(t)
-	if r := br.smsLogin(c); r.Status != http.StatusOK {
-		t.Fatalf("sms login: %d %s", r.Status, r.Raw)
-	}
+	// The JSON twin of step ①'s send: the same answers as the login's.
 	body := map[string]string{"phone": "13912340902"}
 	r := br.post("/api/v1/completion/info/sms", body)
 	if r.Status != http.StatusPreconditionRequired || r.str("error") != "captcha_required" || r.str("captcha_url") != "/captcha/"+r.str("captcha_id")+".png" {
@@ -521,5 +515,53 @@ func TestCaptchaPurge(t *testing.T) {
 	}
 	if n := b.count(t, `SELECT count(*) FROM captcha WHERE id IN ('c1', 'c2')`) + b.count(t, `SELECT count(*) FROM captcha_free_send WHERE net IN ('n1', 'n2')`); n != 4 {
 		t.Errorf("%d of the 4 rows younger than a day kept", n)
+	}
+}
+
+// TestBrowserCaptcha: a second citizen logging in from the same phone
+// browser meets the image captcha on the SMS tab: the image loads, a
+// wrong answer is refused in Chinese with a new image, 换一张 keeps what
+// was typed, and the right answer sends the code that logs in.
+func TestBrowserCaptcha(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	first, second := b.fused(t, "陈一", "13912341001"), b.fused(t, "陈二", "13912341002")
+	p := newTab(t, b)
+	p.smsLogin(first)
+
+	imageLoaded := `(() => { const i = document.querySelector('#captcha-image'); return i !== null && i.complete && i.naturalWidth > 0 })()`
+	imageSrc := func() string { return eval[string](p, `document.querySelector('#captcha-image').getAttribute('src')`) }
+	p.open("/login?tab=sms", http.StatusOK, "/login")
+	p.waitFor("the captcha image loaded", imageLoaded)
+	p.fill("#id_number", second.IDNumber)
+	p.fill("#phone", second.Phone)
+	p.fill("#captcha", "AAAAA")
+	src := imageSrc()
+	p.submit("#send-code", http.StatusUnprocessableEntity, "/login/sms/send")
+	if got := p.text("#error"); got != "图形验证码错误或已失效" {
+		t.Errorf("wrong captcha: error %q", got)
+	}
+	p.waitFor("a new captcha image loaded", imageLoaded)
+	if imageSrc() == src {
+		t.Error("the refused captcha is shown again")
+	}
+	src = imageSrc()
+	p.submit("#captcha-refresh", http.StatusOK, "/login/sms/captcha")
+	p.waitFor("a new captcha image loaded", imageLoaded)
+	if imageSrc() == src {
+		t.Error("换一张 showed the same captcha")
+	}
+	if got := eval[string](p, `document.querySelector('#phone').value`); got != second.Phone {
+		t.Errorf("换一张 lost the phone: %q", got)
+	}
+	p.fill("#captcha", strings.ToLower(testCaptcha))
+	p.submit("#send-code", http.StatusOK, "/login/sms/send")
+	if got := p.text("#notice"); got != codeSentNotice {
+		t.Fatalf("right captcha: notice %q, want %q", got, codeSentNotice)
+	}
+	p.fill("#code", b.lastCode(t))
+	p.submit("#login", http.StatusOK, "/complete/info")
+	if got := p.text("#id-hint"); got != second.IDNumber[:1]+"*****"+second.IDNumber[len(second.IDNumber)-1:] {
+		t.Errorf("logged in as %q, want the second citizen", got)
 	}
 }

@@ -303,7 +303,11 @@ const codeSentNotice = "若证件号码与预留手机号匹配，验证码已�
 func (s *Server) loginSMSSendForm(w http.ResponseWriter, r *http.Request) {
 	err := s.sendLoginCode(r.Context(), r, r.PostFormValue("id_number"), r.PostFormValue("phone"),
 		captchaInput{ID: r.PostFormValue("captcha_id"), Answer: r.PostFormValue("captcha")})
-	s.loginForm(w, r, "sms", err, codeSentNotice)
+	notice := codeSentNotice
+	if ce := (*captchaError)(nil); errors.As(err, &ce) {
+		notice = "" // refused before anything was sent
+	}
+	s.loginForm(w, r, "sms", err, notice)
 }
 
 func (s *Server) loginSMSForm(w http.ResponseWriter, r *http.Request) {
