@@ -211,6 +211,60 @@ func TestCaptchaRequired(t *testing.T) {
 	}
 }
 
+// TestCaptchaWindows: an address needs a captcha for an hour after its
+// last send, even once its free send is an hour old; a phone for a day
+// after its last, whichever address asks.
+func TestCaptchaWindows(t *testing.T) {
+	t.Parallel()
+	type send struct {
+		at    time.Duration // since the first send
+		addr  string
+		want  int
+		solve bool // send it then with the captcha solved
+	}
+	tests := []struct {
+		name  string
+		sends []send
+	}{
+		{"address", []send{
+			{0, "192.0.2.1:1", http.StatusAccepted, false},
+			{time.Minute, "192.0.2.1:1", http.StatusPreconditionRequired, true},
+			{time.Hour + 30*time.Second, "192.0.2.1:1", http.StatusPreconditionRequired, false},
+			{time.Hour + time.Minute + time.Second, "192.0.2.1:1", http.StatusAccepted, false},
+		}},
+		{"phone", []send{
+			{0, "192.0.2.1:1", http.StatusAccepted, false},
+			{24*time.Hour - time.Second, "192.0.2.2:1", http.StatusPreconditionRequired, false},
+			{24*time.Hour + time.Second, "192.0.2.3:1", http.StatusAccepted, false},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			start := b.clock.Now()
+			for i, s := range tt.sends {
+				b.clock.Advance(start.Add(s.at).Sub(b.clock.Now()))
+				phone := "13912340601"
+				if tt.name == "address" {
+					phone = fmt.Sprintf("139123406%02d", i+10)
+				}
+				body := map[string]string{"id_number": residentID("19700101"), "phone": phone}
+				r := b.from(t, s.addr, "/api/v1/login/sms/send", body)
+				if r.Status != s.want {
+					t.Fatalf("send %d at +%s from %s: %d %s, want %d", i+1, s.at, s.addr, r.Status, r.Raw, s.want)
+				}
+				if s.solve {
+					body["captcha_id"], body["captcha"] = r.str("captcha_id"), testCaptcha
+					if r := b.from(t, s.addr, "/api/v1/login/sms/send", body); r.Status != http.StatusAccepted {
+						t.Fatalf("send %d with the captcha: %d %s", i+1, r.Status, r.Raw)
+					}
+				}
+			}
+		})
+	}
+}
+
 // TestCaptchaOneAnswer: a wrong answer is refused and burns the captcha
 // (its right answer is refused after); a used captcha is refused; each
 // refusal brings a fresh captcha and is audited.
@@ -254,6 +308,9 @@ func TestCaptchaOneAnswer(t *testing.T) {
 			id = s.id(prev)
 		}
 		prev = r
+	}
+	if r := br.get("/captcha/" + id + ".png"); r.Status != http.StatusNotFound {
+		t.Errorf("image of the used captcha: %d, want 404", r.Status)
 	}
 	if got := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'sms_send_login' AND outcome = 'captcha_wrong'`); got != 4 {
 		t.Errorf("%d wrong captchas audited, want 4", got)
