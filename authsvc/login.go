@@ -133,7 +133,9 @@ func (s *Server) loginPassword(ctx context.Context, w http.ResponseWriter, r *ht
 // sendLoginCode sends a login code to phone when it is the phone on
 // record of the ID number's account. The limits count every request, sent
 // or not, and the answer is the same: neither tells whether the account
-// exists or which phone it has.
+// exists or which phone it has. A send the image captcha refuses
+// (checkCaptcha, before the account is looked up) sends nothing and counts
+// for no limit.
 func (s *Server) sendLoginCode(ctx context.Context, r *http.Request, idNumber, phone string, captcha captchaInput) error {
 	phone = NormalizePhone(phone)
 	if !validPhone(phone) {
