@@ -79,7 +79,8 @@ func setup(t testing.TB, mod ...func(*Config)) *testBundle {
 	ts.StartTLS()
 	t.Cleanup(ts.Close)
 	cfg := Config{Keyring: keys, BaseURL: ts.URL, Dev: true, FaceDevKey: priv, FacePublicKey: priv.Public().(ed25519.PublicKey),
-		Now: b.clock.Now, Argon2: fastArgon, HTTPClient: ts.Client(), RequestsPerMinute: 1000}
+		Now: b.clock.Now, Argon2: fastArgon, HTTPClient: ts.Client(), RequestsPerMinute: 1000,
+		CaptchaText: func() string { return testCaptcha }}
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -251,7 +252,7 @@ func (b *testBundle) lastCodeTo(t testing.TB, phone string) string {
 // smsLogin logs a citizen in with a code to the phone on record.
 func (br *browser) smsLogin(c citizen) response {
 	br.t.Helper()
-	if r := br.post("/api/v1/login/sms/send", map[string]string{"id_number": c.IDNumber, "phone": c.Phone}); r.Status != http.StatusAccepted {
+	if r := br.postSolving("/api/v1/login/sms/send", map[string]string{"id_number": c.IDNumber, "phone": c.Phone}); r.Status != http.StatusAccepted {
 		br.t.Fatalf("send code: %d %s", r.Status, r.Raw)
 	}
 	return br.post("/api/v1/login/sms", map[string]string{"id_number": c.IDNumber, "phone": c.Phone, "code": br.b.lastCodeTo(br.t, c.Phone)})

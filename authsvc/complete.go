@@ -131,7 +131,7 @@ func validationErrors(err error) error {
 
 // sendVerifyCode sends a code to the phone a restricted session wants to
 // put on its account.
-func (s *Server) sendVerifyCode(ctx context.Context, r *http.Request, sess *session, phone string) error {
+func (s *Server) sendVerifyCode(ctx context.Context, r *http.Request, sess *session, phone string, captcha captchaInput) error {
 	a, _, err := s.expect(ctx, sess, schemas.StepInfo)
 	if err != nil {
 		return err
@@ -139,6 +139,9 @@ func (s *Server) sendVerifyCode(ctx context.Context, r *http.Request, sess *sess
 	phone = NormalizePhone(phone)
 	if !validPhone(phone) {
 		return fieldErrors{"phone": "请输入正确的手机号码"}
+	}
+	if err := s.checkCaptcha(ctx, r, "sms_send_verify", a.id, phone, captcha); err != nil {
+		return err
 	}
 	err = s.sendCode(ctx, phone, purposeVerifyPhone, a.id, clientNet(r), true)
 	outcome := "ok"
@@ -317,6 +320,11 @@ func (s *Server) stepPage(w http.ResponseWriter, r *http.Request, sess *session,
 		return
 	}
 	d.Title, d.Completion, d.Step = "个人账号信息补充", &c, stepNumber(step)
+	if step == schemas.StepInfo && d.Captcha == nil {
+		// Shown when a send from here will need it: not to a citizen
+		// keeping the phone already verified, who need send nothing.
+		d.Captcha = s.formCaptcha(r, !c.PhoneVerified || r.Method == http.MethodPost)
+	}
 	s.render(w, r, tmpl, d)
 }
 
@@ -340,7 +348,7 @@ func (s *Server) stepFormError(w http.ResponseWriter, r *http.Request, sess *ses
 		s.fail(w, r, err)
 		return
 	}
-	d.Error, d.Fields = p.message, p.fields
+	d.Error, d.Fields, d.Captcha = p.message, p.fields, p.captcha
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(p.status)
 	s.stepPage(w, r, sess, step, tmpl, d)
@@ -352,7 +360,7 @@ func (s *Server) infoPage(w http.ResponseWriter, r *http.Request, sess *session)
 
 func (s *Server) infoSMSForm(w http.ResponseWriter, r *http.Request, sess *session) {
 	d := pageData{Phone: r.PostFormValue("phone"), Address: r.PostFormValue("address")}
-	if err := s.sendVerifyCode(r.Context(), r, sess, r.PostFormValue("phone")); err != nil {
+	if err := s.sendVerifyCode(r.Context(), r, sess, r.PostFormValue("phone"), captchaInput{ID: r.PostFormValue("captcha_id"), Answer: r.PostFormValue("captcha")}); err != nil {
 		s.stepFormError(w, r, sess, schemas.StepInfo, "info.html", err, d)
 		return
 	}
@@ -442,13 +450,15 @@ func (s *Server) apiCompletion(w http.ResponseWriter, r *http.Request, sess *ses
 
 func (s *Server) apiInfoSMS(w http.ResponseWriter, r *http.Request, sess *session) {
 	var in struct {
-		Phone string `json:"phone"`
+		Phone     string `json:"phone"`
+		CaptchaID string `json:"captcha_id"`
+		Captcha   string `json:"captcha"`
 	}
 	if err := decodeJSON(r, &in); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.sendVerifyCode(r.Context(), r, sess, in.Phone); err != nil {
+	if err := s.sendVerifyCode(r.Context(), r, sess, in.Phone, captchaInput{ID: in.CaptchaID, Answer: in.Captcha}); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -77,6 +77,14 @@ type Config struct {
 	CodesPerDay    int
 	CodesPerIPHour int
 
+	// CaptchaTTL is how long an image captcha (图形验证码, captcha.go) can
+	// be answered. Default 5 min.
+	CaptchaTTL time.Duration
+	// CaptchaText makes a captcha's answer. Default: 5 characters without
+	// look-alikes from crypto/rand. A test seam: tests set it to know the
+	// answers they must type; production leaves it nil.
+	CaptchaText func() string
+
 	// FaceTTL is how long a face challenge can be answered; FaceMaxAge how
 	// old a provider's signed result may be. Defaults 3 min and 2 min.
 	FaceTTL    time.Duration
@@ -142,6 +150,10 @@ func (c Config) WithDefaults() Config {
 	def(&c.CodeInterval, 60*time.Second)
 	defInt(&c.CodesPerDay, 10)
 	defInt(&c.CodesPerIPHour, 30)
+	def(&c.CaptchaTTL, 5*time.Minute)
+	if c.CaptchaText == nil {
+		c.CaptchaText = randomCaptchaText
+	}
 	def(&c.FaceTTL, 3*time.Minute)
 	def(&c.FaceMaxAge, 2*time.Minute)
 	if c.Argon2 == (Argon2Params{}) {

@@ -17,6 +17,9 @@ type problem struct {
 	message string
 	next    schemas.Step
 	fields  map[string]string
+	// captcha is a fresh captcha for the next try of a send refused for
+	// its captcha.
+	captcha *captchaRef
 }
 
 // The one table from errors to what a client is told.
@@ -25,6 +28,7 @@ func problemOf(err error) problem {
 	var restricted errRestricted
 	var pw *PasswordError
 	var fe fieldErrors
+	var ce *captchaError
 	switch {
 	case errors.Is(err, errNoSession):
 		return problem{status: http.StatusUnauthorized, code: "unauthenticated", message: "登录已失效，请重新登录"}
@@ -46,6 +50,12 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusLocked, code: "account_locked", message: "验证失败次数过多，账号暂时锁定，请15分钟后再试"}
 	case errors.Is(err, errCodeWrong):
 		return problem{status: http.StatusUnprocessableEntity, code: "code_wrong", message: "验证码错误或已失效", fields: map[string]string{"code": "验证码错误或已失效"}}
+	case errors.As(err, &ce) && ce.wrong:
+		return problem{status: http.StatusUnprocessableEntity, code: "captcha_wrong", message: "图形验证码错误或已失效", captcha: &ce.fresh}
+	case errors.As(err, &ce):
+		return problem{status: http.StatusPreconditionRequired, code: "captcha_required", message: "请输入图形验证码", captcha: &ce.fresh}
+	case errors.Is(err, errCaptchaUnknown):
+		return problem{status: http.StatusNotFound, code: "captcha_unknown", message: "图形验证码不存在或已失效"}
 	case errors.Is(err, errCodeTooSoon):
 		return problem{status: http.StatusTooManyRequests, code: "code_too_soon", message: "验证码发送过于频繁，请60秒后再试"}
 	case errors.Is(err, errCodeDayCap):
@@ -88,6 +98,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		if len(p.fields) > 0 {
 			body["fields"] = p.fields
+		}
+		if p.captcha != nil {
+			body["captcha_id"], body["captcha_url"] = p.captcha.ID, p.captcha.URL
 		}
 		if p.status == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", "60")

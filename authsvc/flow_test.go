@@ -133,7 +133,7 @@ func (br *browser) faceLogin(c citizen) response {
 // newPhoneInfo does step ① with a new phone, proved by its code.
 func (br *browser) newPhoneInfo(phone, address string) response {
 	br.t.Helper()
-	if r := br.post("/api/v1/completion/info/sms", map[string]string{"phone": phone}); r.Status != http.StatusAccepted {
+	if r := br.postSolving("/api/v1/completion/info/sms", map[string]string{"phone": phone}); r.Status != http.StatusAccepted {
 		br.t.Fatalf("verify code: %d %s", r.Status, r.Raw)
 	}
 	return br.post("/api/v1/completion/info", map[string]string{"phone": phone, "code": br.b.lastCodeTo(br.t, phone), "address": address})

@@ -139,11 +139,16 @@ func (s *Server) loginPassword(ctx context.Context, w http.ResponseWriter, r *ht
 // sendLoginCode sends a login code to phone when it is the phone on
 // record of the ID number's account. The limits count every request, sent
 // or not, and the answer is the same: neither tells whether the account
-// exists or which phone it has.
-func (s *Server) sendLoginCode(ctx context.Context, r *http.Request, idNumber, phone string) error {
+// exists or which phone it has. A send the image captcha refuses
+// (checkCaptcha, before the account is looked up) sends nothing and counts
+// for no limit.
+func (s *Server) sendLoginCode(ctx context.Context, r *http.Request, idNumber, phone string, captcha captchaInput) error {
 	phone = NormalizePhone(phone)
 	if !validPhone(phone) {
 		return fieldErrors{"phone": "请输入正确的手机号码"}
+	}
+	if err := s.checkCaptcha(ctx, r, "sms_send_login", 0, phone, captcha); err != nil {
+		return err
 	}
 	a, err := s.lookup(ctx, idNumber)
 	if err != nil {
@@ -283,7 +288,11 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, "login.html", pageData{Title: "统一身份认证", ReturnTo: safeReturn(r.URL.Query().Get("return_to")), Tab: r.URL.Query().Get("tab")})
+	d := pageData{Title: "统一身份认证", ReturnTo: safeReturn(r.URL.Query().Get("return_to")), Tab: r.URL.Query().Get("tab")}
+	if d.Tab == "sms" {
+		d.Captcha = s.formCaptcha(r, true)
+	}
+	s.render(w, r, "login.html", d)
 }
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, tab string, err error, notice string) {
@@ -295,9 +304,12 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, tab string, e
 			s.fail(w, r, err)
 			return
 		}
-		d.Error = p.message
+		d.Error, d.Captcha = p.message, p.captcha
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(p.status)
+	}
+	if tab == "sms" && d.Captcha == nil {
+		d.Captcha = s.formCaptcha(r, true)
 	}
 	s.render(w, r, "login.html", d)
 }
@@ -314,8 +326,13 @@ func (s *Server) loginPasswordForm(w http.ResponseWriter, r *http.Request) {
 const codeSentNotice = "若证件号码与预留手机号匹配，验证码已发送，5分钟内有效"
 
 func (s *Server) loginSMSSendForm(w http.ResponseWriter, r *http.Request) {
-	err := s.sendLoginCode(r.Context(), r, r.PostFormValue("id_number"), r.PostFormValue("phone"))
-	s.loginForm(w, r, "sms", err, codeSentNotice)
+	err := s.sendLoginCode(r.Context(), r, r.PostFormValue("id_number"), r.PostFormValue("phone"),
+		captchaInput{ID: r.PostFormValue("captcha_id"), Answer: r.PostFormValue("captcha")})
+	notice := codeSentNotice
+	if ce := (*captchaError)(nil); errors.As(err, &ce) {
+		notice = "" // refused before anything was sent
+	}
+	s.loginForm(w, r, "sms", err, notice)
 }
 
 func (s *Server) loginSMSForm(w http.ResponseWriter, r *http.Request) {
@@ -356,6 +373,9 @@ type loginRequest struct {
 	Phone    string `json:"phone"`
 	Code     string `json:"code"`
 	ReturnTo string `json:"return_to"`
+	// The image captcha of a send, when it needs one.
+	CaptchaID string `json:"captcha_id"`
+	Captcha   string `json:"captcha"`
 }
 
 func (s *Server) apiLoginPassword(w http.ResponseWriter, r *http.Request) {
@@ -378,7 +398,7 @@ func (s *Server) apiLoginSMSSend(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.sendLoginCode(r.Context(), r, in.IDNumber, in.Phone); err != nil {
+	if err := s.sendLoginCode(r.Context(), r, in.IDNumber, in.Phone, captchaInput{ID: in.CaptchaID, Answer: in.Captcha}); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -88,7 +88,7 @@ func (br *browser) follow(u string) (*url.URL, int) {
 // smsLoginTo logs in with a code, going on to returnTo.
 func (br *browser) smsLoginTo(c citizen, returnTo string) response {
 	br.t.Helper()
-	if r := br.post("/api/v1/login/sms/send", map[string]string{"id_number": c.IDNumber, "phone": c.Phone}); r.Status != http.StatusAccepted {
+	if r := br.postSolving("/api/v1/login/sms/send", map[string]string{"id_number": c.IDNumber, "phone": c.Phone}); r.Status != http.StatusAccepted {
 		br.t.Fatalf("send code: %d %s", r.Status, r.Raw)
 	}
 	r := br.post("/api/v1/login/sms", map[string]string{"id_number": c.IDNumber, "phone": c.Phone, "code": br.b.lastCode(br.t), "return_to": returnTo})

@@ -34,6 +34,7 @@ type pageData struct {
 	Next       string
 	Continue   string // a page that only moves on to this path (redirectAfterPost)
 	Status     string
+	Captcha    *captchaRef // the image captcha by the SMS send button
 }
 
 // pages are the parsed templates: each page with the layout.

@@ -14,6 +14,9 @@ import (
 // Purged counts what Purge removed.
 type Purged struct {
 	Sessions, Codes, FaceChallenges, OutboxMessages int64
+	// Captchas are the image captchas; CaptchaFreeSends the addresses'
+	// claims of their send without one.
+	Captchas, CaptchaFreeSends int64
 	// OIDCAuthRequests, OIDCTokens and OIDCSigningKeys are the provider's.
 	OIDCAuthRequests, OIDCTokens, OIDCSigningKeys int64
 }
@@ -34,6 +37,11 @@ const (
 	purgeCodesSQL    = `DELETE FROM sms_code WHERE expires_at < $1`
 	purgeFaceSQL     = `DELETE FROM face_challenge WHERE expires_at < $1`
 	purgeOutboxSQL   = `DELETE FROM sms_outbox WHERE created_at < $1`
+	// A used captcha has its expires_at brought back to the use
+	// (useCaptcha); a free send's claim counts for captchaAddressWindow,
+	// less than the day.
+	purgeCaptchasSQL  = `DELETE FROM captcha WHERE expires_at < $1`
+	purgeFreeSendsSQL = `DELETE FROM captcha_free_send WHERE claimed_at < $1`
 	// A token ended (revoked or expired: revokeSet brings expires_at back)
 	// more than a day ago goes once nothing of its grant is live or ended
 	// within the day: reuse detection needs the spent refresh tokens of a
@@ -54,7 +62,8 @@ const (
 // ended (revoked, or past their absolute end) for more than a day, SMS
 // codes expired or used for more than a day (the limits count codes of the
 // last 24 h, so keep those), face challenges expired for more than a day,
-// development outbox messages older than a day, the OpenID provider's
+// development outbox messages older than a day, image captchas ended and
+// captcha-free sends claimed more than a day ago, the OpenID provider's
 // tokens and authorization requests ended more than a day ago (but those
 // of a grant still live: reuse detection needs them) and signing keys
 // retired from verifying more than a day ago. The audit log is kept (it
@@ -78,6 +87,8 @@ func Purge(ctx context.Context, pool *pgxpool.Pool, now time.Time) (_ Purged, er
 			{purgeCodesSQL, &p.Codes},
 			{purgeFaceSQL, &p.FaceChallenges},
 			{purgeOutboxSQL, &p.OutboxMessages},
+			{purgeCaptchasSQL, &p.Captchas},
+			{purgeFreeSendsSQL, &p.CaptchaFreeSends},
 			{purgeTokensSQL, &p.OIDCTokens},
 			{purgeAuthRequestsSQL, &p.OIDCAuthRequests},
 			{purgeSigningKeysSQL, &p.OIDCSigningKeys},

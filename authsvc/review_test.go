@@ -142,7 +142,8 @@ func TestLimitsPerIPv6Network(t *testing.T) {
 		b := setup(t, func(c *Config) { c.CodesPerIPHour = 2 })
 		send := func(addr string, i int) response {
 			c := b.active(t, "朱二", fmt.Sprintf("139123404%02d", i), goodPassword)
-			return b.from(t, addr, "/api/v1/login/sms/send", map[string]string{"id_number": c.IDNumber, "phone": c.Phone})
+			return solving(func(body map[string]string) response { return b.from(t, addr, "/api/v1/login/sms/send", body) },
+				map[string]string{"id_number": c.IDNumber, "phone": c.Phone})
 		}
 		for i := 1; i <= 2; i++ {
 			if r := send(fmt.Sprintf("[2001:db8:1:2::%x]:40000", i), i); r.Status != http.StatusAccepted {

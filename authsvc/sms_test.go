@@ -68,7 +68,7 @@ func TestUnsentCodeDoesNotVoidSentOne(t *testing.T) {
 	code := b.lastCode(t)
 	b.clock.Advance(61 * time.Second)
 	other := residentID("19700101")
-	if r := b.browser(t).post("/api/v1/login/sms/send", map[string]string{"id_number": other, "phone": c.Phone}); r.Status != http.StatusAccepted {
+	if r := b.browser(t).postSolving("/api/v1/login/sms/send", map[string]string{"id_number": other, "phone": c.Phone}); r.Status != http.StatusAccepted {
 		t.Fatalf("stranger's send: %d %s", r.Status, r.Raw)
 	}
 	if r := br.post("/api/v1/login/sms", map[string]string{"id_number": c.IDNumber, "phone": c.Phone, "code": code}); r.Status != http.StatusOK {
