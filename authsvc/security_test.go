@@ -146,7 +146,7 @@ func TestLockout(t *testing.T) {
 		return func(t *testing.T, br *browser) {
 			t.Helper()
 			ch := br.startFace(c.IDNumber)
-			r := b.callback(t, faceBody(t, b.svc.cfg.FaceDevKey, ch, c.IDNumber, FaceFail, b.clock.Now()))
+			r := b.callback(t, faceBody(t, b.faceKey, ch, c.IDNumber, FaceFail, b.clock.Now()))
 			if r.Status != http.StatusForbidden {
 				t.Errorf("failed face: %d %s, want 403", r.Status, r.Raw)
 			}
@@ -827,14 +827,14 @@ func TestFaceCallbackRefusals(t *testing.T) {
 			return faceBody(t, otherKey, ch, c.IDNumber, FacePass, b.clock.Now())
 		}, http.StatusUnauthorized, true},
 		{"stale", func(t *testing.T, b *testBundle, ch string, c citizen) json.RawMessage {
-			return faceBody(t, b.svc.cfg.FaceDevKey, ch, c.IDNumber, FacePass, b.clock.Now().Add(-5*time.Minute))
+			return faceBody(t, b.faceKey, ch, c.IDNumber, FacePass, b.clock.Now().Add(-5*time.Minute))
 		}, http.StatusUnauthorized, true},
 		{"another person", func(t *testing.T, b *testBundle, ch string, c citizen) json.RawMessage {
-			return faceBody(t, b.svc.cfg.FaceDevKey, ch, residentID("19700101"), FacePass, b.clock.Now())
+			return faceBody(t, b.faceKey, ch, residentID("19700101"), FacePass, b.clock.Now())
 		}, http.StatusForbidden, false},
 		{"expired", func(t *testing.T, b *testBundle, ch string, c citizen) json.RawMessage {
 			b.clock.Advance(3*time.Minute + time.Second)
-			return faceBody(t, b.svc.cfg.FaceDevKey, ch, c.IDNumber, FacePass, b.clock.Now())
+			return faceBody(t, b.faceKey, ch, c.IDNumber, FacePass, b.clock.Now())
 		}, http.StatusGone, false},
 	}
 	for _, tt := range tests {
@@ -855,7 +855,7 @@ func TestFaceCallbackRefusals(t *testing.T) {
 				t.Errorf("signed in after a refused callback: %d %s", r.Status, r.Raw)
 			}
 			// The real answer: taken only if the refusal left the challenge open.
-			real := b.callback(t, faceBody(t, b.svc.cfg.FaceDevKey, ch, c.IDNumber, FacePass, b.clock.Now()))
+			real := b.callback(t, faceBody(t, b.faceKey, ch, c.IDNumber, FacePass, b.clock.Now()))
 			poll := br.get("/api/v1/login/face/" + ch)
 			if tt.stillOpen {
 				if real.Status != http.StatusOK || poll.str("status") != "used" {
@@ -876,7 +876,7 @@ func TestFaceCallbackRefusals(t *testing.T) {
 			br.passwordLogin(c, "Wrong#Pass9")
 		}
 		ch := br.startFace(c.IDNumber)
-		if r := b.callback(t, faceBody(t, b.svc.cfg.FaceDevKey, ch, residentID("19700101"), FacePass, b.clock.Now())); r.Status != http.StatusForbidden {
+		if r := b.callback(t, faceBody(t, b.faceKey, ch, residentID("19700101"), FacePass, b.clock.Now())); r.Status != http.StatusForbidden {
 			t.Errorf("callback: %d %s, want 403", r.Status, r.Raw)
 		}
 		if r := br.get("/api/v1/login/face/" + ch); r.str("status") != "rejected" {
@@ -894,7 +894,7 @@ func TestFaceCallbackRefusals(t *testing.T) {
 		c := b.active(t, "蒋六", "13912340103", goodPassword)
 		br := b.browser(t)
 		ch := br.startFace(c.IDNumber)
-		body := faceBody(t, b.svc.cfg.FaceDevKey, ch, c.IDNumber, FacePass, b.clock.Now())
+		body := faceBody(t, b.faceKey, ch, c.IDNumber, FacePass, b.clock.Now())
 		if r := b.callback(t, body); r.Status != http.StatusOK {
 			t.Fatalf("callback: %d %s, want 200", r.Status, r.Raw)
 		}
@@ -931,7 +931,7 @@ func TestFaceCallbackRefusals(t *testing.T) {
 		if r := other.get("/api/v1/login/face/" + ch); r.Status != http.StatusNotFound {
 			t.Errorf("B polls A's pending challenge: %d %s, want 404", r.Status, r.Raw)
 		}
-		if r := b.callback(t, faceBody(t, b.svc.cfg.FaceDevKey, ch, c.IDNumber, FacePass, b.clock.Now())); r.Status != http.StatusOK {
+		if r := b.callback(t, faceBody(t, b.faceKey, ch, c.IDNumber, FacePass, b.clock.Now())); r.Status != http.StatusOK {
 			t.Fatalf("callback: %d %s, want 200", r.Status, r.Raw)
 		}
 		if r := other.get("/api/v1/login/face/" + ch); r.Status != http.StatusNotFound {
