@@ -66,8 +66,9 @@ const maxSMSAnswer = 4 << 10
 
 // NewHTTPSMSGateway returns the gateway at gatewayURL (https, no
 // credentials in it), signing with keyID's secret (at least 32 bytes).
-// client carries the requests (nil: a client with SMSGatewayTimeout); now
-// is the clock of the timestamps (nil: time.Now).
+// client carries the requests (nil: a client with SMSGatewayTimeout; a
+// copy is used, never following redirects); now is the clock of the
+// timestamps (nil: time.Now).
 func NewHTTPSMSGateway(gatewayURL, keyID string, secret []byte, client *http.Client, now func() time.Time) (*HTTPSMSGateway, error) {
 	u, err := url.Parse(gatewayURL)
 	switch {
@@ -82,13 +83,17 @@ func NewHTTPSMSGateway(gatewayURL, keyID string, secret []byte, client *http.Cli
 	case len(secret) < minSMSSecretLen:
 		return nil, fmt.Errorf("SMS gateway secret is %d bytes, want at least %d", len(secret), minSMSSecretLen)
 	}
-	if client == nil {
-		client = &http.Client{Timeout: SMSGatewayTimeout}
+	c := http.Client{Timeout: SMSGatewayTimeout}
+	if client != nil {
+		c = *client
 	}
+	// A redirect is an answer, not followed: a 307 would repeat the signed
+	// request, custom headers and all, wherever it points.
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	if now == nil {
 		now = time.Now
 	}
-	return &HTTPSMSGateway{url: gatewayURL, keyID: keyID, secret: bytes.Clone(secret), client: client, now: now}, nil
+	return &HTTPSMSGateway{url: gatewayURL, keyID: keyID, secret: bytes.Clone(secret), client: &c, now: now}, nil
 }
 
 // smsToken is a key id, or a gateway error code fit to log.
