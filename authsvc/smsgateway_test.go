@@ -135,7 +135,9 @@ func TestHTTPSMSGatewayFailures(t *testing.T) {
 		answer func(w http.ResponseWriter, r *http.Request)
 		want   string // in the error
 	}{
-		{"server error", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "internal", http.StatusInternalServerError) }, "HTTP 500"},
+		{"server error", func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "internal", http.StatusInternalServerError)
+		}, "HTTP 500"},
 		{"error answer", func(w http.ResponseWriter, _ *http.Request) {
 			w.WriteHeader(http.StatusBadRequest)
 			io.WriteString(w, `{"status":"error","error":"INVALID_PHONE"}`)
