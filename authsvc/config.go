@@ -40,8 +40,9 @@ type Config struct {
 	// a request from one of them, the client address (rate limits, audit)
 	// is the rightmost address of X-Forwarded-For not in these prefixes,
 	// and X-Forwarded-Proto: https counts as TLS (HSTS). Requests from
-	// anyone else are taken as they come: their headers are ignored.
-	// Default none.
+	// anyone else are taken as they come: their headers are ignored. List
+	// the proxies only, not a network clients live in: a client inside
+	// these prefixes could name any address. Default none.
 	TrustedProxies []netip.Prefix
 
 	// Now is the clock. Default time.Now.

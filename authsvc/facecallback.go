@@ -12,7 +12,7 @@ import (
 // (signature, freshness, the challenge pending and unexpired, the result
 // for the account's own ID number) and every refusal is audited.
 func (s *Server) faceCallback(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 8<<10))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFaceCallbackSize+1))
 	if err != nil {
 		s.fail(w, r, errBadRequest)
 		return

@@ -373,7 +373,7 @@ func overTLS(r *http.Request) bool {
 	return r.TLS != nil
 }
 
-// clientNet is what the per-address limits count: the peer's IPv4
+// clientNet is what the per-address limits count: the client's IPv4
 // address, or its IPv6 /64. An IPv6 client holds at least a /64 (one
 // address per interface, chosen at will), so counting its addresses one by
 // one would give it 2⁶⁴ allowances.

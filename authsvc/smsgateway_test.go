@@ -138,6 +138,10 @@ func TestHTTPSMSGatewayFailures(t *testing.T) {
 		{"server error", func(w http.ResponseWriter, _ *http.Request) {
 			http.Error(w, "internal", http.StatusInternalServerError)
 		}, "HTTP 500"},
+		{"server error saying ok", func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusBadGateway)
+			io.WriteString(w, `{"status":"ok"}`)
+		}, "HTTP 502"},
 		{"error answer", func(w http.ResponseWriter, _ *http.Request) {
 			w.WriteHeader(http.StatusBadRequest)
 			io.WriteString(w, `{"status":"error","error":"INVALID_PHONE"}`)
