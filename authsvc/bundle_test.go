@@ -51,6 +51,9 @@ type testBundle struct {
 	clock *clock
 	svc   *Server
 	ts    *httptest.Server
+	// faceKey signs as the face provider: the simulator's key, unless a
+	// test's Config.Face holds another one's.
+	faceKey ed25519.PrivateKey
 }
 
 // citizen is a test account's clear data.
@@ -78,7 +81,12 @@ func setup(t testing.TB, mod ...func(*Config)) *testBundle {
 	ts := httptest.NewUnstartedServer(nil)
 	ts.StartTLS()
 	t.Cleanup(ts.Close)
-	cfg := Config{Keyring: keys, BaseURL: ts.URL, Dev: true, FaceDevKey: priv, FacePublicKey: priv.Public().(ed25519.PublicKey),
+	sim, err := NewFaceSimulator(ts.URL, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.faceKey = priv
+	cfg := Config{Keyring: keys, BaseURL: ts.URL, Dev: true, Face: sim,
 		Now: b.clock.Now, Argon2: fastArgon, HTTPClient: ts.Client(), RequestsPerMinute: 1000,
 		CaptchaText: func() string { return testCaptcha }}
 	for _, m := range mod {

@@ -1,10 +1,10 @@
 package authsvc
 
 import (
-	"crypto/ed25519"
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -21,21 +21,29 @@ type Config struct {
 	// the face challenges' QR codes. Required.
 	BaseURL string
 
-	// FacePublicKey verifies the face provider's signed callbacks.
-	// Required.
-	FacePublicKey ed25519.PublicKey
-
 	// Dev turns on the development providers: the SMS outbox (messages are
 	// stored and listed at /dev/sms instead of sent) and the face
 	// simulator at /dev/face. Never in production. Default false.
 	Dev bool
 
-	// FaceDevKey signs the face simulator's callbacks. Required when Dev.
-	FaceDevKey ed25519.PrivateKey
+	// Face is the face provider: where a challenge's QR code leads, and
+	// who signs the callbacks. Default: a FaceSimulator with a fresh key
+	// when Dev; required otherwise (a FaceApp), and a FaceSimulator is
+	// refused without Dev.
+	Face FaceProvider
 
 	// SMS sends the one-time codes. Default: the outbox when Dev;
-	// required otherwise.
+	// required otherwise (an HTTPSMSGateway).
 	SMS SMSSender
+
+	// TrustedProxies are the reverse proxies in front of the service. For
+	// a request from one of them, the client address (rate limits, audit)
+	// is the rightmost address of X-Forwarded-For not in these prefixes,
+	// and X-Forwarded-Proto: https counts as TLS (HSTS). Requests from
+	// anyone else are taken as they come: their headers are ignored. List
+	// the proxies only, not a network clients live in: a client inside
+	// these prefixes could name any address. Default none.
+	TrustedProxies []netip.Prefix
 
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
@@ -179,12 +187,10 @@ func (c Config) validate() error {
 	switch {
 	case c.Keyring == nil:
 		return errors.New("authsvc: Config.Keyring is required")
-	case len(c.FacePublicKey) != ed25519.PublicKeySize:
-		return errors.New("authsvc: Config.FacePublicKey is required (an Ed25519 public key)")
-	case c.Dev && len(c.FaceDevKey) != ed25519.PrivateKeySize:
-		return errors.New("authsvc: Config.FaceDevKey is required when Config.Dev")
-	case !c.Dev && c.FaceDevKey != nil:
-		return errors.New("authsvc: Config.FaceDevKey is only for Config.Dev")
+	case c.Face == nil:
+		return errors.New("authsvc: Config.Face is required outside Config.Dev (a FaceApp)")
+	case !c.Dev && isSimulator(c.Face):
+		return errors.New("authsvc: the face simulator is only for Config.Dev")
 	case !c.Dev && c.SMS == nil:
 		return errors.New("authsvc: Config.SMS is required outside Config.Dev")
 	}
@@ -197,4 +203,10 @@ func (c Config) validate() error {
 		return errors.New("authsvc: Config.BaseURL must be an absolute http(s) URL")
 	}
 	return nil
+}
+
+// isSimulator tells the face simulator from the real providers.
+func isSimulator(f FaceProvider) bool {
+	_, ok := f.(*FaceSimulator)
+	return ok
 }

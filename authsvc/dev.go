@@ -4,84 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 )
 
-// The face provider's callback, the QR codes, and the development
-// providers (SMS outbox page, face simulator).
-
-// faceCallback takes the provider's signed result. Everything is checked
-// (signature, freshness, the challenge pending and unexpired, the result
-// for the account's own ID number) and every refusal is audited.
-func (s *Server) faceCallback(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 8<<10))
-	if err != nil {
-		s.fail(w, r, errBadRequest)
-		return
-	}
-	res, err := VerifyFaceCallback(body, s.cfg.FacePublicKey, s.cfg.Now(), s.cfg.FaceMaxAge)
-	if err != nil {
-		s.audit(r.Context(), auditEvent{event: "face_callback", outcome: "refused", ip: clientIP(r), detail: err.Error()})
-		s.fail(w, r, err)
-		return
-	}
-	acc, err := s.answerFace(r.Context(), res)
-	if err != nil {
-		s.audit(r.Context(), auditEvent{event: "face_callback", outcome: "refused", account: acc, ip: clientIP(r), detail: err.Error()})
-		s.fail(w, r, err)
-		return
-	}
-	s.audit(r.Context(), auditEvent{event: "face_callback", outcome: "ok", account: acc, ip: clientIP(r)})
-	writeJSON(w, http.StatusOK, map[string]string{"status": "approved"})
-}
-
-// faceURL is what the QR code holds: the page the province's app opens
-// (in development, the simulator).
-func (s *Server) faceURL(id string) string { return s.cfg.BaseURL + "/dev/face/" + id }
-
-// faceQR serves a challenge's QR code, to the session that owns it only.
-func (s *Server) faceQR(w http.ResponseWriter, r *http.Request) {
-	sess, err := s.session(r.Context(), r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	id := r.PathValue("id")
-	if _, err := s.faceStatus(r.Context(), sess, id); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	png, err := QRCodePNG(s.faceURL(id), 256)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "image/png")
-	w.Write(png)
-}
-
-func (s *Server) faceData(title, id, status, poll string) pageData {
-	d := pageData{Title: title, FaceID: id, FaceStatus: status, Dev: s.cfg.Dev}
-	switch status {
-	case "pending", "approved":
-		d.Refresh = 2 // the page polls by reloading: no script needed
-	case "rejected":
-		d.Error = "人脸识别未通过：须由账号使用人本人进行人脸识别"
-	case "expired":
-		d.Error = "二维码已过期，请刷新页面重新获取"
-	}
-	return d
-}
-
-func (s *Server) faceJSON(id, status string) map[string]any {
-	out := map[string]any{"challenge": id, "status": status, "qr": "/face/" + id + "/qr.png"}
-	if s.cfg.Dev {
-		out["simulator"] = "/dev/face/" + id
-	}
-	return out
-}
+// The development providers: the SMS outbox page and the face simulator.
+// Their routes exist only with Config.Dev.
 
 // devOutbox lists the development SMS outbox.
 func (s *Server) devOutbox(w http.ResponseWriter, r *http.Request) {
@@ -147,14 +75,22 @@ func (s *Server) devFaceAnswer(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, "simulator.html", d)
 }
 
-// SimulateFace signs a face result with the development key and posts it
+// simulator is the face simulator when it is the face provider, else nil.
+func (s *Server) simulator() *FaceSimulator {
+	sim, _ := s.cfg.Face.(*FaceSimulator)
+	return sim
+}
+
+// SimulateFace signs a face result with the simulator's key and posts it
 // to this service's callback, returning the HTTP status it got. For the
-// simulator page and tests; only with Config.Dev.
+// simulator page and tests; only when the simulator is the face provider
+// (Config.Dev).
 func (s *Server) SimulateFace(ctx context.Context, challenge, idNumber, result string) (int, error) {
-	if !s.cfg.Dev {
-		return 0, fmt.Errorf("the face simulator is off outside development")
+	sim := s.simulator()
+	if sim == nil {
+		return 0, fmt.Errorf("the face simulator is not the face provider")
 	}
-	body, err := SignFaceResult(s.cfg.FaceDevKey, FaceResult{Challenge: challenge, IDNumber: idNumber, Result: result,
+	body, err := SignFaceResult(sim.key, FaceResult{Challenge: challenge, IDNumber: idNumber, Result: result,
 		IssuedAt: s.cfg.Now().Unix(), Nonce: NewFaceNonce()})
 	if err != nil {
 		return 0, err

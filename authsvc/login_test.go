@@ -64,7 +64,7 @@ func wrongSMS(t testing.TB, b *testBundle, br *browser, c citizen) {
 func wrongFace(t testing.TB, b *testBundle, br *browser, c citizen) {
 	t.Helper()
 	ch := br.startFace(c.IDNumber)
-	if r := b.callback(t, faceBody(t, b.svc.cfg.FaceDevKey, ch, c.IDNumber, FaceFail, b.clock.Now())); r.Status != http.StatusForbidden {
+	if r := b.callback(t, faceBody(t, b.faceKey, ch, c.IDNumber, FaceFail, b.clock.Now())); r.Status != http.StatusForbidden {
 		t.Errorf("failed face: %d %s, want 403", r.Status, r.Raw)
 	}
 }
@@ -74,7 +74,7 @@ func wrongFace(t testing.TB, b *testBundle, br *browser, c citizen) {
 func passedFace(t testing.TB, b *testBundle, br *browser, c citizen) response {
 	t.Helper()
 	ch := br.startFace(c.IDNumber)
-	if r := b.callback(t, faceBody(t, b.svc.cfg.FaceDevKey, ch, c.IDNumber, FacePass, b.clock.Now())); r.Status != http.StatusOK {
+	if r := b.callback(t, faceBody(t, b.faceKey, ch, c.IDNumber, FacePass, b.clock.Now())); r.Status != http.StatusOK {
 		t.Fatalf("face callback: %d %s, want 200", r.Status, r.Raw)
 	}
 	return br.get("/api/v1/login/face/" + ch)
@@ -227,7 +227,7 @@ func TestOperatorLockStopsEveryMethod(t *testing.T) {
 		}},
 		{"face", func(t testing.TB, b *testBundle, br *browser, c citizen) func() response {
 			ch := br.startFace(c.IDNumber)
-			if r := b.callback(t, faceBody(t, b.svc.cfg.FaceDevKey, ch, c.IDNumber, FacePass, b.clock.Now())); r.Status != http.StatusOK {
+			if r := b.callback(t, faceBody(t, b.faceKey, ch, c.IDNumber, FacePass, b.clock.Now())); r.Status != http.StatusOK {
 				t.Fatalf("face callback: %d %s, want 200", r.Status, r.Raw)
 			}
 			return func() response { return br.get("/api/v1/login/face/" + ch) }

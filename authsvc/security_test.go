@@ -734,14 +734,14 @@ func TestFaceCallbackRefusals(t *testing.T) {
 			return faceBody(t, otherKey, ch, c.IDNumber, FacePass, b.clock.Now())
 		}, http.StatusUnauthorized, true},
 		{"stale", func(t *testing.T, b *testBundle, ch string, c citizen) json.RawMessage {
-			return faceBody(t, b.svc.cfg.FaceDevKey, ch, c.IDNumber, FacePass, b.clock.Now().Add(-5*time.Minute))
+			return faceBody(t, b.faceKey, ch, c.IDNumber, FacePass, b.clock.Now().Add(-5*time.Minute))
 		}, http.StatusUnauthorized, true},
 		{"another person", func(t *testing.T, b *testBundle, ch string, c citizen) json.RawMessage {
-			return faceBody(t, b.svc.cfg.FaceDevKey, ch, residentID("19700101"), FacePass, b.clock.Now())
+			return faceBody(t, b.faceKey, ch, residentID("19700101"), FacePass, b.clock.Now())
 		}, http.StatusForbidden, false},
 		{"expired", func(t *testing.T, b *testBundle, ch string, c citizen) json.RawMessage {
 			b.clock.Advance(3*time.Minute + time.Second)
-			return faceBody(t, b.svc.cfg.FaceDevKey, ch, c.IDNumber, FacePass, b.clock.Now())
+			return faceBody(t, b.faceKey, ch, c.IDNumber, FacePass, b.clock.Now())
 		}, http.StatusGone, false},
 	}
 	for _, tt := range tests {
@@ -762,7 +762,7 @@ func TestFaceCallbackRefusals(t *testing.T) {
 				t.Errorf("signed in after a refused callback: %d %s", r.Status, r.Raw)
 			}
 			// The real answer: taken only if the refusal left the challenge open.
-			real := b.callback(t, faceBody(t, b.svc.cfg.FaceDevKey, ch, c.IDNumber, FacePass, b.clock.Now()))
+			real := b.callback(t, faceBody(t, b.faceKey, ch, c.IDNumber, FacePass, b.clock.Now()))
 			poll := br.get("/api/v1/login/face/" + ch)
 			if tt.stillOpen {
 				if real.Status != http.StatusOK || poll.str("status") != "used" {
@@ -783,7 +783,7 @@ func TestFaceCallbackRefusals(t *testing.T) {
 			wrongFace(t, b, br, c)
 		}
 		ch := br.startFace(c.IDNumber)
-		if r := b.callback(t, faceBody(t, b.svc.cfg.FaceDevKey, ch, residentID("19700101"), FacePass, b.clock.Now())); r.Status != http.StatusForbidden {
+		if r := b.callback(t, faceBody(t, b.faceKey, ch, residentID("19700101"), FacePass, b.clock.Now())); r.Status != http.StatusForbidden {
 			t.Errorf("callback: %d %s, want 403", r.Status, r.Raw)
 		}
 		if r := br.get("/api/v1/login/face/" + ch); r.str("status") != "rejected" {
@@ -799,7 +799,7 @@ func TestFaceCallbackRefusals(t *testing.T) {
 		c := b.active(t, "蒋六", "13912340103", goodPassword)
 		br := b.browser(t)
 		ch := br.startFace(c.IDNumber)
-		body := faceBody(t, b.svc.cfg.FaceDevKey, ch, c.IDNumber, FacePass, b.clock.Now())
+		body := faceBody(t, b.faceKey, ch, c.IDNumber, FacePass, b.clock.Now())
 		if r := b.callback(t, body); r.Status != http.StatusOK {
 			t.Fatalf("callback: %d %s, want 200", r.Status, r.Raw)
 		}
@@ -836,7 +836,7 @@ func TestFaceCallbackRefusals(t *testing.T) {
 		if r := other.get("/api/v1/login/face/" + ch); r.Status != http.StatusNotFound {
 			t.Errorf("B polls A's pending challenge: %d %s, want 404", r.Status, r.Raw)
 		}
-		if r := b.callback(t, faceBody(t, b.svc.cfg.FaceDevKey, ch, c.IDNumber, FacePass, b.clock.Now())); r.Status != http.StatusOK {
+		if r := b.callback(t, faceBody(t, b.faceKey, ch, c.IDNumber, FacePass, b.clock.Now())); r.Status != http.StatusOK {
 			t.Fatalf("callback: %d %s, want 200", r.Status, r.Raw)
 		}
 		if r := other.get("/api/v1/login/face/" + ch); r.Status != http.StatusNotFound {

@@ -2,6 +2,7 @@ package authsvc
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -34,6 +35,17 @@ func New(pool *pgxpool.Pool, cfg Config) (*Server, error) {
 	if cfg.Dev && cfg.SMS == nil {
 		cfg.SMS = Outbox{q: pool, now: cfg.Now}
 	}
+	if cfg.Dev && cfg.Face == nil {
+		// In-process: the simulator signs what this process verifies, so
+		// a fresh key does.
+		_, key, err := ed25519.GenerateKey(nil)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Face, err = NewFaceSimulator(cfg.BaseURL, key); err != nil {
+			return nil, err
+		}
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -53,7 +65,8 @@ func New(pool *pgxpool.Pool, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Handler is the service's HTTP handler: security headers, cross-origin
+// Handler is the service's HTTP handler: the client's address and scheme
+// (through Config.TrustedProxies), security headers, cross-origin
 // protection on every state-changing request, then the routes.
 func (s *Server) Handler() http.Handler {
 	cop := http.NewCrossOriginProtection()
@@ -66,7 +79,7 @@ func (s *Server) Handler() http.Handler {
 	for _, p := range []string{"/oauth/token", "/oauth/introspect", "/revoke", "/userinfo"} {
 		cop.AddInsecureBypassPattern(oidcPrefix + p)
 	}
-	return s.recoverer(securityHeaders(cop.Handler(s.mux)))
+	return s.recoverer(s.peer(securityHeaders(cop.Handler(s.mux))))
 }
 
 func (s *Server) routes() {
@@ -134,6 +147,8 @@ func (s *Server) routes() {
 
 	if s.cfg.Dev {
 		m.HandleFunc("GET /dev/sms", s.devOutbox)
+	}
+	if s.simulator() != nil { // only with Dev (validate)
 		m.HandleFunc("GET /dev/face/{id}", s.devFacePage)
 		m.HandleFunc("POST /dev/face/{id}", s.devFaceAnswer)
 	}
@@ -241,7 +256,9 @@ func (s *Server) recoverer(h http.Handler) http.Handler {
 }
 
 // securityHeaders: nothing personal is cached, pages are not framed (click
-// jacking), scripts come from this origin only.
+// jacking), scripts come from this origin only. HSTS only on an answer the
+// client got over TLS: over plain HTTP a browser ignores it, and a
+// development service on http://127.0.0.1 must not pin the host to HTTPS.
 func securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
@@ -250,15 +267,100 @@ func securityHeaders(h http.Handler) http.Handler {
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("Referrer-Policy", "same-origin")
 		hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'")
-		hd.Set("Strict-Transport-Security", "max-age=31536000")
+		if overTLS(r) {
+			hd.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		h.ServeHTTP(w, r)
 	})
 }
 
-// clientIP is the peer address. Behind a reverse proxy the proxy's own
-// rate limits apply; trusting X-Forwarded-For from anyone would let a
-// client pick its own limit bucket.
-func clientIP(r *http.Request) string {
+// peer resolves the client's address and scheme once per request (see
+// resolveClient) for clientIP and overTLS.
+func (s *Server) peer(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := resolveClient(r, s.cfg.TrustedProxies)
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientKey{}, c)))
+	})
+}
+
+// clientKey keys the request's client in its context.
+type clientKey struct{}
+
+// client is who sent a request and how.
+type client struct {
+	ip  string // the address, as clientIP gives it
+	tls bool   // over TLS to us, or to a trusted proxy
+}
+
+// resolveClient is the client of r. A peer in trusted is a reverse proxy:
+// the client is the rightmost address of X-Forwarded-For outside trusted
+// (each trusted hop appended the address it got the request from; what is
+// left of the first untrusted one, the client could have written), and
+// the scheme is the proxy's X-Forwarded-Proto (its last value, the one the
+// nearest proxy set). Any other peer is the client, whatever its headers
+// say: else a client would pick its own rate-limit bucket and audit trail.
+func resolveClient(r *http.Request, trusted []netip.Prefix) client {
+	c := client{ip: peerIP(r), tls: r.TLS != nil}
+	if !inPrefixes(c.ip, trusted) {
+		return c
+	}
+	if p := lastValue(r.Header.Values("X-Forwarded-Proto")); p != "" {
+		c.tls = c.tls || strings.EqualFold(p, "https")
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, ok := parseHop(hops[i])
+		if !ok {
+			// Not an address: a trusted proxy would not write that, so the
+			// last hop seen is as far as the chain can be believed.
+			break
+		}
+		c.ip = a.String()
+		if !inPrefixes(c.ip, trusted) {
+			break
+		}
+	}
+	return c
+}
+
+// lastValue is the last comma-separated value of a header's lines.
+func lastValue(lines []string) string {
+	if len(lines) == 0 {
+		return ""
+	}
+	v := lines[len(lines)-1]
+	return strings.TrimSpace(v[strings.LastIndexByte(v, ',')+1:])
+}
+
+// parseHop parses one X-Forwarded-For entry: an address, with or without
+// a port (IPv6 then in brackets).
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap().WithZone(""), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap().WithZone(""), true
+	}
+	return netip.Addr{}, false
+}
+
+func inPrefixes(ip string, prefixes []netip.Prefix) bool {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap().WithZone("")
+	for _, p := range prefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// peerIP is the address of the connection's other end.
+func peerIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
@@ -266,7 +368,25 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// clientNet is what the per-address limits count: the peer's IPv4
+// clientIP is the client's address: the peer's, or behind a trusted proxy
+// the one it forwarded (resolveClient).
+func clientIP(r *http.Request) string {
+	if c, ok := r.Context().Value(clientKey{}).(client); ok {
+		return c.ip
+	}
+	return peerIP(r)
+}
+
+// overTLS reports whether the client reached us (or a trusted proxy) over
+// TLS.
+func overTLS(r *http.Request) bool {
+	if c, ok := r.Context().Value(clientKey{}).(client); ok {
+		return c.tls
+	}
+	return r.TLS != nil
+}
+
+// clientNet is what the per-address limits count: the client's IPv4
 // address, or its IPv6 /64. An IPv6 client holds at least a /64 (one
 // address per interface, chosen at will), so counting its addresses one by
 // one would give it 2⁶⁴ allowances.

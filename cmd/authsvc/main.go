@@ -5,6 +5,9 @@
 // Usage:
 //
 //	authsvc [--addr 127.0.0.1:8080] [--base-url URL] [--data-dir data] [--dev]
+//	        [--tls-cert FILE --tls-key FILE] [--trust-proxy CIDR,...]
+//	        [--sms-url URL --sms-key-id ID --sms-secret-file FILE]
+//	        [--face-url URL-WITH-{challenge} --face-public-key BASE64]
 //	authsvc client add --id ID --redirect-uri URI [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--public] [--scope S]... [--name NAME] [--data-dir data]
 //
 // client add registers a business system with the OpenID provider (issuer
@@ -15,19 +18,33 @@
 // Environment: DATABASE_URL (else the embedded PostgreSQL under
 // --data-dir), PG_BIN_DIR, IDFUSION_KEY_FILE (the key file the fusion
 // pipeline sealed with; else the development key under --data-dir),
-// AUTHSVC_FACE_PUBLIC_KEY (the face provider's Ed25519 public key, base64;
-// with --dev a development key pair under --data-dir is used),
-// AUTHSVC_LOG_LEVEL=debug.
+// AUTHSVC_LOG_LEVEL=debug, and the defaults of the provider and proxy
+// flags: AUTHSVC_SMS_URL, AUTHSVC_SMS_KEY_ID, AUTHSVC_SMS_SECRET_FILE,
+// AUTHSVC_FACE_URL, AUTHSVC_FACE_PUBLIC_KEY, AUTHSVC_TRUST_PROXY.
+// AUTHSVC_SMS_SECRET holds the SMS gateway's shared secret itself, in
+// place of a file; no flag takes the secret (argv is public on the
+// machine).
 //
 // --dev turns on the development providers: the SMS outbox (/dev/sms) and
-// the face simulator (/dev/face/…). Never in production.
+// the face simulator (/dev/face/…), unless a real provider is configured.
+// Never in production. Without --dev the service needs an SMS gateway
+// (authsvc.HTTPSMSGateway: its URL, key id and secret), a face provider
+// (authsvc.FaceApp: the app's URL for a challenge, holding {challenge},
+// and its public key), an https --base-url, and HTTPS: --tls-cert and
+// --tls-key (TLS 1.2 or later), or --trust-proxy behind a proxy that
+// terminates TLS. The session cookie is __Host- (Secure): over plain HTTP
+// no browser sends it back. It refuses to start naming what is missing.
+//
+// --trust-proxy lists the reverse proxies (CIDR prefixes or addresses; the
+// proxies only, not the networks clients are in): from them, the client
+// address (rate limits, audit) is the rightmost X-Forwarded-For address
+// outside the list, and X-Forwarded-Proto: https means the client used TLS
+// (HSTS is sent). The proxy must append to
+// X-Forwarded-For and set (not append to) X-Forwarded-Proto.
 package main
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -60,9 +77,11 @@ func run(ctx context.Context, args []string) error {
 	}
 	fs := flag.NewFlagSet("authsvc", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
-	baseURL := fs.String("base-url", "", "the service's public URL, for QR codes (default http://ADDR)")
+	baseURL := fs.String("base-url", "", "the service's public URL, for QR codes and the OpenID issuer (default http://ADDR, https://ADDR with --tls-cert)")
 	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL, development keys)")
 	dev := fs.Bool("dev", false, "development providers: SMS outbox at /dev/sms, face simulator at /dev/face (never in production)")
+	var prod prodFlags
+	prod.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -75,25 +94,21 @@ func run(ctx context.Context, args []string) error {
 	slog.SetDefault(logger)
 	if *baseURL == "" {
 		*baseURL = "http://" + *addr
+		if prod.tlsCert != "" {
+			*baseURL = "https://" + *addr
+		}
 	}
 
-	keys, err := keyring(*dataDir, logger)
+	cfg := authsvc.Config{BaseURL: strings.TrimRight(*baseURL, "/"), Dev: *dev, Logger: logger}
+	tlsConfig, err := prod.configure(&cfg, *dev)
 	if err != nil {
 		return err
 	}
-	cfg := authsvc.Config{Keyring: keys, BaseURL: strings.TrimRight(*baseURL, "/"), Dev: *dev, Logger: logger}
 	if *dev {
-		priv, err := devFaceKey(filepath.Join(*dataDir, "keys", "face-dev.key"))
-		if err != nil {
-			return err
-		}
-		cfg.FaceDevKey, cfg.FacePublicKey = priv, priv.Public().(ed25519.PublicKey)
-		logger.Warn("development_mode", slog.String("sms", "outbox at /dev/sms"), slog.String("face", "simulator at /dev/face"))
-	} else {
-		if cfg.FacePublicKey, err = authsvc.ParseEd25519PublicKey(os.Getenv("AUTHSVC_FACE_PUBLIC_KEY")); err != nil {
-			return fmt.Errorf("AUTHSVC_FACE_PUBLIC_KEY: %w", err)
-		}
-		return errors.New("no SMS gateway is configured in this build: run with --dev for the development outbox")
+		logger.Warn("development_mode", slog.Bool("sms_outbox", cfg.SMS == nil), slog.Bool("face_simulator", cfg.Face == nil))
+	}
+	if cfg.Keyring, err = keyring(*dataDir, logger); err != nil {
+		return err
 	}
 
 	pool, closeDB, err := database.OpenDefault(ctx, database.OpenConfig{
@@ -120,14 +135,22 @@ func run(ctx context.Context, args []string) error {
 		// Shutdown lets finish.
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 		ErrorLog:    slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		TLSConfig:   tlsConfig,
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	logger.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.BaseURL))
+	logger.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.BaseURL),
+		slog.Bool("tls", tlsConfig != nil), slog.String("trusted_proxies", prod.trustProxy))
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "") // the certificate is in TLSConfig
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
@@ -157,23 +180,6 @@ func keyring(dataDir string, logger *slog.Logger) (*pii.Keyring, error) {
 		logger.Warn("generated_development_key", slog.String("path", path))
 	}
 	return k, nil
-}
-
-// devFaceKey loads (or creates) the face simulator's signing key.
-func devFaceKey(path string) (ed25519.PrivateKey, error) {
-	if b, err := os.ReadFile(path); err == nil {
-		return authsvc.ParseEd25519PrivateKey(strings.TrimSpace(string(b)))
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	return priv, os.WriteFile(path, []byte(authsvc.EncodeEd25519Key(priv.Seed())+"\n"), 0o600)
 }
 
 // multi is a repeatable string flag.

@@ -26,6 +26,13 @@ func TestServeAndShutdown(t *testing.T) {
 	}
 	resp.Body.Close()
 	cancel()
+	waitStopped(t, done)
+}
+
+// waitStopped waits for run, stopped, to return, and fails unless it
+// returns nil (a clean shutdown) within 15 s.
+func waitStopped(t *testing.T, done <-chan error) {
+	t.Helper()
 	select {
 	case err := <-done:
 		if err != nil {
@@ -36,20 +43,17 @@ func TestServeAndShutdown(t *testing.T) {
 	}
 }
 
-// TestProductionNeedsProviders: without --dev the service refuses to start
-// unless the face provider's key and an SMS gateway are configured.
-func TestProductionNeedsProviders(t *testing.T) {
-	t.Setenv("AUTHSVC_FACE_PUBLIC_KEY", "")
-	err := run(context.Background(), []string{"--data-dir", t.TempDir()})
-	if err == nil || !strings.Contains(err.Error(), "AUTHSVC_FACE_PUBLIC_KEY") {
-		t.Fatalf("err = %v, want the missing face key named", err)
-	}
-}
-
 // startService runs the service in development mode on a fresh database
 // and a free port, and waits until it is ready. cancel is SIGTERM; done
 // yields run's result.
 func startService(t *testing.T) (addr string, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	return startWith(t, http.DefaultClient, "http", "--dev")
+}
+
+// startWith runs the service with args on a fresh database and a free
+// port, and waits until hc gets it ready at scheme://addr.
+func startWith(t *testing.T, hc *http.Client, scheme string, args ...string) (addr string, cancel context.CancelFunc, done <-chan error) {
 	t.Helper()
 	t.Setenv("DATABASE_URL", dbtest.ConnString(t))
 	t.Setenv("IDFUSION_KEY_FILE", "")
@@ -61,9 +65,10 @@ func startService(t *testing.T) (addr string, cancel context.CancelFunc, done <-
 	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	result := make(chan error, 1)
-	go func() { result <- run(ctx, []string{"--dev", "--addr", addr, "--data-dir", t.TempDir()}) }()
+	args = append(args, "--addr", addr, "--data-dir", t.TempDir())
+	go func() { result <- run(ctx, args) }()
 	for range 100 {
-		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
+		if resp, err := hc.Get(scheme + "://" + addr + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return addr, cancel, result

@@ -53,12 +53,5 @@ func TestShutdownFinishesRequests(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("login in flight at shutdown: %d %s, want 401 (its real answer)", resp.StatusCode, raw)
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("no clean shutdown within 15 s")
-	}
+	waitStopped(t, done)
 }
