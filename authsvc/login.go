@@ -55,9 +55,9 @@ func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		revoked AS (UPDATE auth_session SET revoked_at = $1, expires_at = LEAST(expires_at, $1) WHERE id_hash = $2 AND revoked_at IS NULL),
 		reset AS (UPDATE account SET failed_attempts = 0, locked_until = NULL WHERE id = $3 AND (failed_attempts <> 0 OR locked_until IS NOT NULL)),
 		audited AS (INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, $4, 'ok', $3, $5, $6, $7))
-		INSERT INTO auth_session (id_hash, account_id, kind, created_at, last_seen_at, expires_at, return_to)
-		VALUES ($8, $3, $7, $1, $1, $9, $10)`,
-		now, old, a.id, method, a.idHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo))
+		INSERT INTO auth_session (id_hash, account_id, kind, created_at, last_seen_at, expires_at, return_to, amr)
+		VALUES ($8, $3, $7, $1, $1, $9, $10, $11)`,
+		now, old, a.id, method, a.idHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo), amrOf(method))
 	if err != nil {
 		return loginResult{}, err
 	}

@@ -174,12 +174,16 @@ func (rp *relyingParty) userinfo(tok *oauth2.Token) (map[string]any, error) {
 	return claims, ui.Claims(&claims)
 }
 
-// signedIn runs the whole flow for an active citizen.
+// signedIn runs the whole flow for an active citizen, approving the
+// consent page when the client asks for scopes that need it.
 func (rp *relyingParty) signedIn(br *browser, c citizen) (*oauth2.Token, string) {
 	rp.t.Helper()
 	returnTo, verifier := rp.start(br)
 	if r := br.smsLoginTo(c, returnTo); r.str("next") != returnTo {
 		rp.t.Fatalf("login next = %q, want %q", r.str("next"), returnTo)
+	}
+	if len(sensitive(rp.conf.Scopes)) > 0 {
+		returnTo = rp.consent(br, returnTo, "approve")
 	}
 	code := rp.code(br, returnTo)
 	tok, err := rp.exchange(code, verifier)
@@ -253,7 +257,7 @@ func TestOIDCPendingAccountCompletesFirst(t *testing.T) {
 	if sessReturn != returnTo {
 		t.Fatalf("session return_to = %q, want %q", sessReturn, returnTo)
 	}
-	code := rp.code(br, returnTo)
+	code := rp.code(br, rp.consent(br, returnTo, "approve"))
 	tok, err := rp.exchange(code, verifier)
 	if err != nil {
 		t.Fatalf("exchange: %v", err)
