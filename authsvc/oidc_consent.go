@@ -110,7 +110,7 @@ func (s *Server) oidcConsentForm(w http.ResponseWriter, r *http.Request, sess *s
 	ctx := r.Context()
 	id := r.PostFormValue("id")
 	req, browser, err := s.boundRequest(ctx, r, id)
-	if err == nil && (req.denied || r.PostFormValue("account") != s.subject(sess.accountID)) {
+	if err == nil && r.PostFormValue("account") != s.subject(sess.accountID) {
 		err = errOIDCRequest
 	}
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
@@ -265,6 +266,7 @@ func TestOIDCConsentFormBound(t *testing.T) {
 
 	thief := b.browser(t)
 	thief.signIn(c, "Xy7#pQ2!wL")
+	forged := []string{"Cookie", bindCookie(fields.Get("id")) + "=forged"}
 	foreign := b.browser(t)
 	foreign.signIn(other, "Xy7#pQ2!wL")
 	with := func(k, v string) url.Values {
@@ -283,6 +285,7 @@ func TestOIDCConsentFormBound(t *testing.T) {
 		status int
 	}{
 		{"another browser of the same account", thief, with("decision", "approve"), nil, http.StatusBadRequest},
+		{"a forged bind cookie", thief, with("decision", "approve"), forged, http.StatusBadRequest},
 		{"another account's session", foreign, with("decision", "approve"), nil, http.StatusBadRequest},
 		{"the page shown to another account", br, with("account", b.svc.subject(other.id)), nil, http.StatusBadRequest},
 		{"another request", br, with("id", "nonexistent"), nil, http.StatusBadRequest},
@@ -299,8 +302,40 @@ func TestOIDCConsentFormBound(t *testing.T) {
 	if n := b.count(t, `SELECT count(*) FROM oidc_consent`); n != 0 {
 		t.Fatalf("%d consents recorded by refused answers", n)
 	}
-	// The bound browser's answer counts.
+	// The bound browser's answer counts; once the request is done, no
+	// answer does, even with the bind cookie kept.
+	var bound []string
+	for _, ck := range br.hc.Jar.Cookies(mustURL(b.ts.URL)) {
+		if ck.Name == bindCookie(fields.Get("id")) {
+			bound = []string{"Cookie", ck.Name + "=" + ck.Value}
+		}
+	}
 	rp.code(br, rp.consent(br, returnTo, "approve"))
+	if _, err := b.pool.Exec(context.Background(), `DELETE FROM oidc_consent`); err != nil {
+		t.Fatal(err)
+	}
+	if r := br.form("/oidc/consent", with("decision", "approve"), bound...); r.Status != http.StatusBadRequest {
+		t.Errorf("answer to a done request: %d, want 400", r.Status)
+	}
+	if n := b.count(t, `SELECT count(*) FROM oidc_consent`); n != 0 {
+		t.Error("an answer to a done request recorded a consent")
+	}
+}
+
+// An expired request shows no consent page.
+func TestOIDCConsentExpiredRequest(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *Config) { c.OIDCAuthRequestTTL = 10 * time.Minute })
+	b.syncClock()
+	rp := b.rp(t, Client{ID: "tax", Scopes: []string{ScopeIDCard}})
+	c := b.active(t, "杨二七", "13912342701", "Xy7#pQ2!wL")
+	br := b.browser(t)
+	returnTo, _ := rp.start(br)
+	br.smsLoginTo(c, returnTo)
+	b.clock.Advance(11 * time.Minute)
+	if status, body := br.page(returnTo); status != http.StatusBadRequest || strings.Contains(body, `id="consent"`) {
+		t.Errorf("expired request: %d, want 400 and no consent page", status)
+	}
 }
 
 // Two answers racing: a request refused after it was done, or done after

@@ -33,8 +33,7 @@ ALTER TABLE oidc_auth_request
     ADD COLUMN max_age    integer CHECK (max_age >= 0),
     ADD COLUMN acr_values text[]  NOT NULL DEFAULT '{}',
     ADD COLUMN amr        text[]  NOT NULL DEFAULT '{}',
-    ADD COLUMN denied     boolean NOT NULL DEFAULT false,
-    ADD CHECK (NOT (done AND denied));
+    ADD COLUMN denied     boolean NOT NULL DEFAULT false;
 
 -- The amr of the grant, for the ID tokens of its refreshes.
 ALTER TABLE oidc_token ADD COLUMN amr text[] NOT NULL DEFAULT '{}';
