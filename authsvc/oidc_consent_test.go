@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/oauth2"
 
 	"github.com/idfusion/idfusion/internal/browsertest"
@@ -35,17 +35,7 @@ func (br *browser) form(path string, v url.Values, header ...string) response {
 	if err != nil {
 		br.t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := br.hc.Do(req)
-	if err != nil {
-		br.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return response{Status: resp.StatusCode, Raw: string(raw), Header: resp.Header}
+	return br.send(req, append([]string{"Content-Type", "application/x-www-form-urlencoded"}, header...)...)
 }
 
 // signIn logs c in with a password (an SMS code could not be sent again
@@ -55,6 +45,20 @@ func (br *browser) signIn(c citizen, password string) {
 	if r := br.passwordLogin(c, password); r.Status != http.StatusOK {
 		br.t.Fatalf("password login: %d %s", r.Status, r.Raw)
 	}
+}
+
+// column is the one-column answer of sql.
+func (b *testBundle) column(t testing.TB, sql string, args ...any) []string {
+	t.Helper()
+	rows, err := b.pool.Query(context.Background(), sql, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
 
 var (
@@ -119,9 +123,7 @@ func (rp *relyingParty) authorize(br *browser, opts ...oauth2.AuthCodeOption) (r
 // center, which revokes the system's tokens too.
 func TestOIDCConsent(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	b.syncClock()
-	rp := b.rp(t, Client{ID: "tax", Name: "电子税务局", Scopes: []string{ScopeIDCard, "phone", "offline_access"}})
+	b, rp := oidcSetup(t, Client{ID: "tax", Name: "电子税务局", Scopes: []string{ScopeIDCard, "phone", "offline_access"}})
 	c := b.active(t, "冯十五", "13912341501", "Xy7#pQ2!wL")
 	br := b.browser(t)
 	idcard := oauth2.SetAuthURLParam("scope", "openid "+ScopeIDCard+" offline_access")
@@ -207,18 +209,7 @@ func TestOIDCConsent(t *testing.T) {
 	returnTo, _ = rp.authorize(br, idcard)
 	br.consentForm(returnTo) // asked again
 
-	rows, err := b.pool.Query(context.Background(), `SELECT event || ' ' || outcome || ' ' || detail FROM auth_audit WHERE account_id = $1 AND event LIKE 'oidc_consent%' ORDER BY id`, c.id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, s)
-	}
+	got := b.column(t, `SELECT event || ' ' || outcome || ' ' || detail FROM auth_audit WHERE account_id = $1 AND event LIKE 'oidc_consent%' ORDER BY id`, c.id)
 	want := []string{"oidc_consent refused tax idcard", "oidc_consent ok tax idcard", "oidc_consent ok tax idcard phone", "oidc_consent_revoke ok tax tokens revoked: 4"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("audit mismatch (-want +got):\n%s", diff)
@@ -254,9 +245,7 @@ func TestOIDCConsentCheckedAtRelease(t *testing.T) {
 // is bound to, for the account the page was shown to, from this origin.
 func TestOIDCConsentFormBound(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	b.syncClock()
-	rp := b.rp(t, Client{ID: "tax", Scopes: []string{ScopeIDCard}})
+	b, rp := oidcSetup(t, Client{ID: "tax", Scopes: []string{ScopeIDCard}})
 	c := b.active(t, "卫十七", "13912341701", "Xy7#pQ2!wL")
 	other := b.active(t, "蒋十八", "13912341801", "Xy7#pQ2!wL")
 	br := b.browser(t)
@@ -325,9 +314,7 @@ func TestOIDCConsentFormBound(t *testing.T) {
 // An expired request shows no consent page.
 func TestOIDCConsentExpiredRequest(t *testing.T) {
 	t.Parallel()
-	b := setup(t, func(c *Config) { c.OIDCAuthRequestTTL = 10 * time.Minute })
-	b.syncClock()
-	rp := b.rp(t, Client{ID: "tax", Scopes: []string{ScopeIDCard}})
+	b, rp := oidcSetup(t, Client{ID: "tax", Scopes: []string{ScopeIDCard}}, func(c *Config) { c.OIDCAuthRequestTTL = 10 * time.Minute })
 	c := b.active(t, "杨二七", "13912342701", "Xy7#pQ2!wL")
 	br := b.browser(t)
 	returnTo, _ := rp.start(br)
@@ -342,9 +329,7 @@ func TestOIDCConsentExpiredRequest(t *testing.T) {
 // it was refused, is not. The storage calls run in the order of the race.
 func TestOIDCConsentRaces(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	b.syncClock()
-	rp := b.rp(t, Client{ID: "tax", Scopes: []string{ScopeIDCard}})
+	b, rp := oidcSetup(t, Client{ID: "tax", Scopes: []string{ScopeIDCard}})
 	c := b.active(t, "沈十九", "13912341901", "Xy7#pQ2!wL")
 	br := b.browser(t)
 	ctx := context.Background()
@@ -424,9 +409,7 @@ func TestOIDCConsentRaces(t *testing.T) {
 // The JSON twins of the personal center's list and revocation.
 func TestOIDCConsentAPI(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	b.syncClock()
-	rp := b.rp(t, Client{ID: "tax", Name: "电子税务局", Scopes: []string{"phone"}})
+	b, rp := oidcSetup(t, Client{ID: "tax", Name: "电子税务局", Scopes: []string{"phone"}})
 	c := b.active(t, "韩二十", "13912342001", "Xy7#pQ2!wL")
 	br := b.browser(t)
 	returnTo, _ := rp.start(br)
@@ -471,12 +454,7 @@ func TestBrowserOIDCConsent(t *testing.T) {
 			c := b.active(t, "王五", "13900139000", "K9#vTq2!mZ")
 
 			p := newTab(t, b)
-			ctx, cancel := p.step()
-			if _, err := chromedp.Run(ctx, chromedp.NavigateResponse(bs.ts.URL+"/")); err != nil {
-				t.Fatalf("open the business system: %v", err)
-			}
-			cancel()
-			p.submit("#sso", http.StatusOK, "/login")
+			p.ssoFrom(bs)
 			p.fill("#id_number", c.IDNumber)
 			p.fill("#password", "K9#vTq2!mZ")
 			p.submit("#login", http.StatusOK, "")
@@ -492,13 +470,12 @@ func TestBrowserOIDCConsent(t *testing.T) {
 				t.Fatalf("the business system's callback was hit %d times before the answer", n)
 			}
 			p.submit("#"+decision, http.StatusOK, "")
-			n, errs, _ := bs.seen()
 			if decision == "deny" {
 				p.waitFor("back at the business system", `location.pathname === '/callback' && document.querySelector('#error') !== null`)
 				if got := p.text("#error"); got != "access_denied" {
 					t.Errorf("business system shows %q, want access_denied", got)
 				}
-				if n, errs, _ = bs.seen(); n != 1 || len(errs) != 1 || !strings.HasPrefix(errs[0], "provider: access_denied") {
+				if n, errs, _ := bs.seen(); n != 1 || len(errs) != 1 || !strings.HasPrefix(errs[0], "provider: access_denied") {
 					t.Errorf("business system callbacks = %d, errors %q; want one access_denied", n, errs)
 				}
 				return
@@ -507,7 +484,7 @@ func TestBrowserOIDCConsent(t *testing.T) {
 			if got := p.text("#id-number"); got != c.IDNumber {
 				t.Errorf("business system got ID number %q, want the citizen's", got)
 			}
-			if n, errs, _ = bs.seen(); n != 1 || len(errs) > 0 {
+			if n, errs, _ := bs.seen(); n != 1 || len(errs) > 0 {
 				t.Errorf("business system callbacks = %d, errors %q; want one, clean", n, errs)
 			}
 			if errs := browsertest.ConsoleErrors(p.ctx); len(errs) > 0 {

@@ -135,6 +135,18 @@ func (bs *businessSystem) page(w http.ResponseWriter, status int, body string, d
 		`<meta name="viewport" content="width=device-width, initial-scale=1"><title>示例业务系统</title></head><body>`+body+`</body></html>`)).Execute(w, data)
 }
 
+// ssoFrom opens the business system's home page and presses
+// 使用统一身份认证登录: the tab is at the unified login.
+func (p *tab) ssoFrom(bs *businessSystem) {
+	p.t.Helper()
+	ctx, cancel := p.step()
+	if _, err := chromedp.Run(ctx, chromedp.NavigateResponse(bs.ts.URL+"/")); err != nil {
+		p.t.Fatalf("open the business system: %v", err)
+	}
+	cancel()
+	p.submit("#sso", http.StatusOK, "/login")
+}
+
 func (bs *businessSystem) seen() (callbacks int, errs []string, subject string) {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
@@ -155,12 +167,7 @@ func TestBrowserOIDCRoundTrip(t *testing.T) {
 	c := b.fused(t, "李四", "13800138000")
 
 	p := newTab(t, b)
-	ctx, cancel := p.step()
-	if _, err := chromedp.Run(ctx, chromedp.NavigateResponse(bs.ts.URL+"/")); err != nil {
-		t.Fatalf("open the business system: %v", err)
-	}
-	cancel()
-	p.submit("#sso", http.StatusOK, "/login")
+	p.ssoFrom(bs)
 	if got := eval[string](p, `new URL(location.href).searchParams.get('return_to') || ''`); !strings.HasPrefix(got, "/oidc/resume?id=") {
 		t.Fatalf("login page return_to = %q, want the authorization request", got)
 	}

@@ -246,21 +246,7 @@ func TestOIDCPhoneRelease(t *testing.T) {
 	if _, ok := claims["phone_number"]; ok {
 		t.Errorf("userinfo without scope phone = %v, want no phone", claims)
 	}
-	rows, err := b.pool.Query(context.Background(), `SELECT concat_ws('|', event, account_id, subject, detail) FROM auth_audit WHERE event LIKE 'oidc_release%' ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	got := b.column(t, `SELECT concat_ws('|', event, account_id, subject, detail) FROM auth_audit WHERE event LIKE 'oidc_release%' ORDER BY id`)
 	want := []string{"oidc_release_phone|" + strconv.FormatInt(c.id, 10) + "|" + pii.MaskPhone(c.Phone) + "|portal"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("audited releases mismatch (-want +got):\n%s", diff)
@@ -271,9 +257,7 @@ func TestOIDCPhoneRelease(t *testing.T) {
 // and what it leaves out is refused.
 func TestOIDCDiscovery(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	b.syncClock()
-	conf := b.rp(t, Client{ID: "portal", Scopes: []string{"profile", "offline_access"}})
+	b, conf := oidcSetup(t, Client{ID: "portal", Scopes: []string{"profile", "offline_access"}})
 	public := b.rp(t, Client{ID: "spa", Public: true})
 	var d map[string]any
 	if err := conf.provider.Claims(&d); err != nil {
@@ -333,8 +317,8 @@ func TestOIDCDiscovery(t *testing.T) {
 	if err != nil {
 		t.Fatalf("auth method none: %v", err)
 	}
-	form := func(v url.Values) (int, string) {
-		resp, err := b.ts.Client().PostForm(ep.Revocation, v)
+	form := func(endpoint string, v url.Values) (int, string) {
+		resp, err := b.ts.Client().PostForm(endpoint, v)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -342,7 +326,7 @@ func TestOIDCDiscovery(t *testing.T) {
 		raw, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(raw)
 	}
-	if status, raw := form(url.Values{"token": {ptok.AccessToken}, "client_id": {"spa"}}); status != http.StatusOK {
+	if status, raw := form(ep.Revocation, url.Values{"token": {ptok.AccessToken}, "client_id": {"spa"}}); status != http.StatusOK {
 		t.Errorf("revocation by none: %d %s", status, raw)
 	}
 	if status, _, raw := conf.post(ep.Revocation, url.Values{"token": {tok.AccessToken}}); status != http.StatusOK {
@@ -386,15 +370,7 @@ func TestOIDCDiscovery(t *testing.T) {
 				v.Set(k, m.Get(k))
 			}
 		}
-		if status, raw := func() (int, string) {
-			resp, err := b.ts.Client().PostForm(tc.endpoint, v)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			raw, _ := io.ReadAll(resp.Body)
-			return resp.StatusCode, string(raw)
-		}(); status < 400 {
+		if status, raw := form(tc.endpoint, v); status < 400 {
 			t.Errorf("%s: %d %s, want a refusal", tc.name, status, raw)
 		}
 	}

@@ -46,14 +46,7 @@ func (br *browser) loginBy(c citizen, method, returnTo string) {
 	case "sms":
 		r = br.smsLoginTo(c, returnTo)
 	case "face":
-		r = br.post("/api/v1/login/face", map[string]string{"id_number": c.IDNumber, "return_to": returnTo})
-		if r.Status != http.StatusCreated {
-			br.t.Fatalf("face login: %d %s", r.Status, r.Raw)
-		}
-		if st, err := br.b.svc.SimulateFace(context.Background(), r.str("challenge"), c.IDNumber, FacePass); err != nil || st != http.StatusOK {
-			br.t.Fatalf("simulate face: %d %v", st, err)
-		}
-		r = br.get("/api/v1/login/face/" + r.str("challenge"))
+		r = br.faceThrough("/api/v1/login/face", map[string]string{"id_number": c.IDNumber, "return_to": returnTo}, c)
 	}
 	if r.Status != http.StatusOK {
 		br.t.Fatalf("%s login: %d %s", method, r.Status, r.Raw)
@@ -64,9 +57,7 @@ func (br *browser) loginBy(c citizen, method, returnTo string) {
 // with auth_time the login's time, also after a refresh.
 func TestOIDCAMRACR(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	b.syncClock()
-	rp := b.rp(t, Client{ID: "portal", Scopes: []string{"offline_access"}})
+	b, rp := oidcSetup(t, Client{ID: "portal", Scopes: []string{"offline_access"}})
 	for i, tc := range []struct {
 		method string
 		amr    []string
@@ -115,9 +106,7 @@ func TestOIDCAMRACR(t *testing.T) {
 // code; a session young enough goes straight on.
 func TestOIDCFreshLogin(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	b.syncClock()
-	rp := b.rp(t, Client{ID: "portal"})
+	b, rp := oidcSetup(t, Client{ID: "portal"})
 	for i, tc := range []struct {
 		name  string
 		opts  []oauth2.AuthCodeOption
@@ -175,9 +164,7 @@ func TestOIDCFreshLogin(t *testing.T) {
 // the error at the business system.
 func TestOIDCPromptNone(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	b.syncClock()
-	plain := b.rp(t, Client{ID: "portal"})
+	b, plain := oidcSetup(t, Client{ID: "portal"})
 	idcard := b.rp(t, Client{ID: "tax", Scopes: []string{ScopeIDCard}, RedirectURIs: []string{"https://tax.example/callback"}})
 	none := oauth2.SetAuthURLParam("prompt", "none")
 	for i, tc := range []struct {
@@ -255,9 +242,7 @@ func TestOIDCStepUpFace(t *testing.T) {
 	if n := b.count(t, `SELECT count(*) FROM oidc_auth_request WHERE done`); n != 0 {
 		t.Fatal("request done before the face step-up")
 	}
-	if st, err := b.svc.SimulateFace(context.Background(), challenge(), c.IDNumber, FacePass); err != nil || st != http.StatusOK {
-		t.Fatalf("simulate face: %d %v", st, err)
-	}
+	b.approveFace(t, challenge(), c.IDNumber)
 	tok, err := bank.exchange(bank.code(br, u.String()), verifier)
 	if err != nil {
 		t.Fatal(err)

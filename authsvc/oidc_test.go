@@ -48,6 +48,15 @@ func (b *testBundle) rp(t *testing.T, c Client) *relyingParty {
 		RedirectURL: c.RedirectURIs[0], Scopes: append([]string{gooidc.ScopeOpenID}, c.Scopes...)}}
 }
 
+// oidcSetup is a service on the real clock (syncClock) with a relying
+// party for c.
+func oidcSetup(t *testing.T, c Client, mod ...func(*Config)) (*testBundle, *relyingParty) {
+	t.Helper()
+	b := setup(t, mod...)
+	b.syncClock()
+	return b, b.rp(t, c)
+}
+
 // syncClock sets the service's clock to the real one: the library stamps
 // ID tokens with the real time, go-oidc checks them against it.
 func (b *testBundle) syncClock() {
