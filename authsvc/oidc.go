@@ -82,8 +82,10 @@ func (s *Server) newProvider() (http.Handler, error) {
 				return
 			}
 		case p.AuthorizationEndpoint().Relative():
-			// The library ignores request_uri, which a client would expect
-			// to be honoured (its absence in discovery means support).
+			// The library ignores request_uri (discovery says
+			// request_uri_parameter_supported false): the request would go
+			// on with its other parameters, without what the client put
+			// behind the URI.
 			if r.FormValue("request_uri") != "" {
 				http.Error(w, "request_uri_not_supported", http.StatusBadRequest)
 				return
