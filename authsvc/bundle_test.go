@@ -199,6 +199,12 @@ func (br *browser) do(method, path string, body any, header ...string) response 
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return br.send(req, header...)
+}
+
+// send sends req with the header pairs and reads the answer.
+func (br *browser) send(req *http.Request, header ...string) response {
+	br.t.Helper()
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
@@ -280,18 +286,33 @@ func (br *browser) completeTo(c citizen, stop schemas.Step) {
 		case schemas.StepPassword:
 			r = br.post("/api/v1/completion/password", map[string]string{"password": "K9#vTq2!mZ", "confirm": "K9#vTq2!mZ"})
 		case schemas.StepFace:
-			r = br.post("/api/v1/completion/face", nil)
-			if r.Status != http.StatusCreated {
-				br.t.Fatalf("face start: %d %s", r.Status, r.Raw)
-			}
-			if st, err := br.b.svc.SimulateFace(context.Background(), r.str("challenge"), c.IDNumber, FacePass); err != nil || st != http.StatusOK {
-				br.t.Fatalf("simulate face: %d %v", st, err)
-			}
-			r = br.get("/api/v1/completion/face/" + r.str("challenge"))
+			r = br.faceThrough("/api/v1/completion/face", nil, c)
 		}
 		if r.Status != http.StatusOK {
 			br.t.Fatalf("step %s: %d %s", step, r.Status, r.Raw)
 		}
+	}
+}
+
+// faceThrough starts a face challenge by posting body to start, has the
+// simulator approve it for c's face, and returns the challenge's status
+// (at start/{challenge}) after.
+func (br *browser) faceThrough(start string, body any, c citizen) response {
+	br.t.Helper()
+	r := br.post(start, body)
+	if r.Status != http.StatusCreated {
+		br.t.Fatalf("face start: %d %s", r.Status, r.Raw)
+	}
+	br.b.approveFace(br.t, r.str("challenge"), c.IDNumber)
+	return br.get(start + "/" + r.str("challenge"))
+}
+
+// approveFace has the face provider (the simulator) approve a challenge
+// for the face of idNumber's holder.
+func (b *testBundle) approveFace(t testing.TB, challenge, idNumber string) {
+	t.Helper()
+	if st, err := b.svc.SimulateFace(context.Background(), challenge, idNumber, FacePass); err != nil || st != http.StatusOK {
+		t.Fatalf("simulate face: %d %v", st, err)
 	}
 }
 

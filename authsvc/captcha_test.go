@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"image/color"
 	"image/png"
-	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -41,18 +40,6 @@ func solving(post func(map[string]string) response, body map[string]string) resp
 func (br *browser) postSolving(path string, body map[string]string) response {
 	br.t.Helper()
 	return solving(func(b map[string]string) response { return br.post(path, b) }, body)
-}
-
-// form posts a page's form; the response's Raw is the page.
-func (br *browser) form(path string, vals url.Values) response {
-	br.t.Helper()
-	resp, err := br.hc.PostForm(br.b.ts.URL+path, vals)
-	if err != nil {
-		br.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return response{Status: resp.StatusCode, Raw: string(raw), Header: resp.Header}
 }
 
 var captchaIDRE = regexp.MustCompile(`name="captcha_id" value="([^"]+)"[\s\S]*<img id="captcha-image" src="/captcha/([^"]+)\.png"`)

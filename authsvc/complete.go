@@ -284,7 +284,7 @@ func (s *Server) finishFace(ctx context.Context, w http.ResponseWriter, r *http.
 		if err := s.succeeded(ctx, tx, acc); err != nil {
 			return err
 		}
-		_, err = s.rotate(ctx, tx, w, sess, kindFull, acc)
+		_, err = s.rotateAuthenticated(ctx, tx, w, sess, acc, amrFace)
 		return err
 	})
 	if err != nil {
@@ -424,7 +424,12 @@ func (s *Server) centerPage(w http.ResponseWriter, r *http.Request, sess *sessio
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, "center.html", pageData{Title: "个人中心", Completion: &c, Status: statusLabel(a.status)})
+	consents, err := s.consentsOf(r.Context(), sess.accountID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, "center.html", pageData{Title: "个人中心", Completion: &c, Status: statusLabel(a.status), Consents: consents})
 }
 
 func statusLabel(st schemas.AccountStatus) string {

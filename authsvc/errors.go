@@ -66,6 +66,8 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusForbidden, code: "cross_origin", message: "请求来源不被允许"}
 	case errors.Is(err, errOIDCRequest):
 		return problem{status: http.StatusBadRequest, code: "oidc_request_invalid", message: "登录请求无效或已过期，请返回业务系统重新登录"}
+	case errors.Is(err, errConsentUnknown):
+		return problem{status: http.StatusNotFound, code: "consent_unknown", message: "该授权不存在或已撤销"}
 	case errors.Is(err, errBadRequest):
 		return problem{status: http.StatusBadRequest, code: "bad_request", message: "请求格式不正确"}
 	case errors.Is(err, errFaceUnknown):

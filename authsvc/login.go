@@ -64,9 +64,9 @@ func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		audited AS (INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, $4, 'ok', $3, $5, $6, $7)),
 		flow AS (INSERT INTO completion_flow (session_hash, account_id, steps, phone_proved_bidx, created_at)
 			SELECT $8, id, required_steps, $11, $1 FROM account WHERE id = $3 AND $7 = 'restricted')
-		INSERT INTO auth_session (id_hash, account_id, kind, created_at, last_seen_at, expires_at, return_to)
-		VALUES ($8, $3, $7, $1, $1, $9, $10)`,
-		now, old, a.id, method, a.idHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo), proved)
+		INSERT INTO auth_session (id_hash, account_id, kind, created_at, last_seen_at, expires_at, return_to, amr)
+		VALUES ($8, $3, $7, $1, $1, $9, $10, $12)`,
+		now, old, a.id, method, a.idHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo), proved, amrOf(method))
 	if err != nil {
 		return loginResult{}, err
 	}

@@ -1,6 +1,7 @@
 package authsvc
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -48,7 +49,8 @@ func (s *Server) newProvider() (http.Handler, error) {
 		// RP-initiated logout without a registered post_logout_redirect_uri
 		// ends at our login page.
 		DefaultLogoutRedirectURI: "/login",
-		SupportedClaims:          []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "name", "id_hint", "id_number", "id_type", "phone_number", "phone_number_verified"},
+		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "at_hash", "c_hash",
+			"name", "id_hint", "id_number", "id_type", "phone_number", "phone_number_verified"},
 	}
 	// The library logs to slog.Default (it has no logger option): the
 	// command sets its logger as the default.
@@ -60,15 +62,63 @@ func (s *Server) newProvider() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The end of a session must reach the browser's own session and cookie,
-	// which the library's storage interface does not see: the request
-	// carries them to TerminateSession.
+	s.op = p
 	return http.StripPrefix(oidcPrefix, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/"+p.EndSessionEndpoint().Relative() || r.URL.Path == p.EndSessionEndpoint().Relative() {
+		switch r.URL.Path {
+		case p.EndSessionEndpoint().Relative():
+			// The end of a session must reach the browser's own session and
+			// cookie, which the library's storage interface does not see:
+			// the request carries them to TerminateSession.
 			r = r.WithContext(context.WithValue(r.Context(), browserKey{}, &browserRequest{w: w, r: r}))
+		case oidc.DiscoveryEndpoint:
+			s.discovery(w, r)
+			return
+		case p.TokenEndpoint().Relative(), p.IntrospectionEndpoint().Relative(), p.RevocationEndpoint().Relative():
+			// The library takes a secret from the form as well as from the
+			// Authorization header, for a client registered for the header:
+			// client_secret_post would be accepted, unadvertised.
+			if r.FormValue("client_secret") != "" {
+				writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client", "error_description": "client_secret_basic only"})
+				return
+			}
+		case p.AuthorizationEndpoint().Relative():
+			// The library ignores request_uri (discovery says
+			// request_uri_parameter_supported false): the request would go
+			// on with its other parameters, without what the client put
+			// behind the URI.
+			if r.FormValue("request_uri") != "" {
+				http.Error(w, "request_uri_not_supported", http.StatusBadRequest)
+				return
+			}
 		}
 		p.ServeHTTP(w, r)
 	})), nil
+}
+
+// discovery is the provider's metadata, as the library makes it, less
+// what the provider does not accept: the implicit and hybrid response
+// types and the implicit grant (clients are registered for the code flow
+// only), the JWT profile grant and private_key_jwt (no client keys are
+// registered), the device endpoint (no device flow), response modes other
+// than query (CreateAuthRequest refuses them).
+func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
+	ctx := op.ContextWithIssuer(r.Context(), s.cfg.BaseURL+oidcPrefix)
+	d := op.CreateDiscoveryConfig(ctx, s.op, oidcStorage{s})
+	d.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
+	d.ResponseModesSupported = []string{string(oidc.ResponseModeQuery)}
+	d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+	// Public clients authenticate by client_id alone (with PKCE at the
+	// token endpoint); confidential ones by HTTP Basic.
+	d.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodNone}
+	d.RevocationEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodNone}
+	d.IntrospectionEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic}
+	d.TokenEndpointAuthSigningAlgValuesSupported = nil
+	d.RevocationEndpointAuthSigningAlgValuesSupported = nil
+	d.IntrospectionEndpointAuthSigningAlgValuesSupported = nil
+	d.DeviceAuthorizationEndpoint = ""
+	d.CheckSessionIframe = ""
+	d.ACRValuesSupported = []string{ACRBasic, ACRFace}
+	op.Discover(w, d)
 }
 
 // browserKey is the context key of the browserRequest of an end_session
@@ -117,7 +167,9 @@ func (s *Server) subject(accountID int64) string {
 
 // userinfo fills the claims of an account for a client and its scopes:
 // the name and the masked ID hint always; the full ID number only with
-// ScopeIDCard, the phone only with "phone", each release audited.
+// ScopeIDCard, the phone only with "phone", each release audited, and
+// only while the citizen's consent for the client holds them: a consent
+// revoked since the token was issued stops the release.
 func (s *Server) userinfo(ctx context.Context, info *oidc.UserInfo, accountID int64, subject, clientID string, scopes []string) error {
 	a, err := s.accountByID(ctx, s.pool, accountID, false)
 	if err != nil {
@@ -125,6 +177,9 @@ func (s *Server) userinfo(ctx context.Context, info *oidc.UserInfo, accountID in
 	}
 	if a.status != "active" {
 		return errors.New("account not active")
+	}
+	if ok, err := s.consentCovers(ctx, accountID, clientID, scopes); err != nil || !ok {
+		return cmp.Or(err, errConsentMissing)
 	}
 	info.Subject = subject
 	info.Name = a.name
@@ -199,21 +254,37 @@ func (s *Server) oidcLogin(w http.ResponseWriter, r *http.Request) {
 
 func resumePath(id string) string { return oidcPrefix + "/resume?id=" + url.QueryEscape(id) }
 
-// oidcResume completes the authorization request for a full session (the
-// full middleware sends anyone else to the login or the next step, and
-// back here after) and hands back to the provider, which issues the code.
-func (s *Server) oidcResume(w http.ResponseWriter, r *http.Request, sess *session) {
-	id := r.URL.Query().Get("id")
-	c, err := r.Cookie(bindCookie(id))
-	if err != nil || c.Value == "" || len(c.Value) > 64 {
-		s.fail(w, r, errOIDCRequest)
-		return
+// oidcResume goes on with this browser's authorization request: with
+// prompt=none without any page (resumeSilently), else for a full session
+// (the full middleware sends anyone else to the login or the next step,
+// and back here after) through what the request asks (resumeInteractive).
+// A request whose consent the citizen refused ends at the client with
+// access_denied.
+func (s *Server) oidcResume(w http.ResponseWriter, r *http.Request) {
+	req, browser, err := s.boundRequest(r.Context(), r, r.URL.Query().Get("id"))
+	switch {
+	case err != nil:
+		s.fail(w, r, err)
+	case req.denied:
+		s.endRequest(w, r, req, oidc.ErrAccessDenied().WithDescription("The citizen refused the consent."))
+	case slices.Contains(req.prompt, oidc.PromptNone):
+		s.resumeSilently(w, r, req, browser)
+	default:
+		s.full(func(w http.ResponseWriter, r *http.Request, sess *session) {
+			s.resumeInteractive(w, r, req, browser, sess)
+		})(w, r)
 	}
+}
+
+// completeRequest marks the request done for a full session on an active
+// account, with the session's login time and methods, and hands back to
+// the provider, which issues the code.
+func (s *Server) completeRequest(w http.ResponseWriter, r *http.Request, req *oidcAuthRequest, browser []byte, sess *session, amr []string) {
 	var clientID string
-	err = s.pool.QueryRow(r.Context(), `UPDATE oidc_auth_request SET account_id = $2, done = true, auth_time = $3
-		WHERE id = $1 AND browser_hash = $4 AND NOT done AND created_at > $5
+	err := s.pool.QueryRow(r.Context(), `UPDATE oidc_auth_request SET account_id = $2, done = true, auth_time = $3, amr = $6
+		WHERE id = $1 AND browser_hash = $4 AND NOT done AND NOT denied AND created_at > $5
 		  AND EXISTS (SELECT 1 FROM account WHERE id = $2 AND status = 'active')
-		RETURNING client_id`, id, sess.accountID, sess.created, hashToken(c.Value), s.cfg.Now().Add(-s.cfg.OIDCAuthRequestTTL)).Scan(&clientID)
+		RETURNING client_id`, req.id, sess.accountID, sess.created, browser, s.cfg.Now().Add(-s.cfg.OIDCAuthRequestTTL), amr).Scan(&clientID)
 	if err = database.Translate(err); err != nil {
 		if errors.Is(err, database.ErrNotFound) {
 			s.audit(r.Context(), auditEvent{event: "oidc_authorize", outcome: "fail", account: sess.accountID, ip: clientIP(r)})
@@ -223,6 +294,18 @@ func (s *Server) oidcResume(w http.ResponseWriter, r *http.Request, sess *sessio
 		return
 	}
 	s.audit(r.Context(), auditEvent{event: "oidc_authorize", outcome: "ok", account: sess.accountID, ip: clientIP(r), detail: clientID})
+	clearBindCookie(w, req.id)
+	http.Redirect(w, r, oidcPrefix+"/authorize/callback?id="+url.QueryEscape(req.id), http.StatusSeeOther)
+}
+
+// endRequest ends the request at the client's redirect URI with e
+// (login_required, consent_required, access_denied).
+func (s *Server) endRequest(w http.ResponseWriter, r *http.Request, req *oidcAuthRequest, e *oidc.Error) {
+	s.audit(r.Context(), auditEvent{event: "oidc_authorize", outcome: "refused", ip: clientIP(r), detail: req.clientID + " " + string(e.ErrorType)})
+	clearBindCookie(w, req.id)
+	op.AuthRequestError(w, r, req, e, s.op)
+}
+
+func clearBindCookie(w http.ResponseWriter, id string) {
 	http.SetCookie(w, &http.Cookie{Name: bindCookie(id), Value: "", Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
-	http.Redirect(w, r, oidcPrefix+"/authorize/callback?id="+url.QueryEscape(id), http.StatusSeeOther)
 }

@@ -28,7 +28,8 @@ const ScopeIDCard = "idcard"
 type Client struct {
 	// ID is the client_id. Required.
 	ID string
-	// Name is shown to operators. Default: the ID.
+	// Name is shown to operators, and to citizens on the consent page and
+	// in the personal center. Default: the ID.
 	Name string
 	// RedirectURIs are the exact redirect URIs allowed (https, or http on
 	// a loopback address). At least one is required.
@@ -44,8 +45,13 @@ type Client struct {
 	Public bool
 	// Scopes are what the client may ask for besides "openid" (for
 	// example "profile", "phone", "offline_access", ScopeIDCard). Default:
-	// none.
+	// none. The sensitive ones (ScopeIDCard, "phone") are released only
+	// after the citizen approved them for this client (oidc_consent.go).
 	Scopes []string
+	// RequireFace makes every authorization of the client require a face
+	// check in the citizen's session (acr urn:idfusion:acr:face), as if
+	// each request asked for it in acr_values. Default false.
+	RequireFace bool
 }
 
 // RegisterClient registers c and returns its secret ("" for a public
@@ -96,8 +102,8 @@ func RegisterClient(ctx context.Context, pool *pgxpool.Pool, c Client) (secret s
 		h := sha256.Sum256([]byte(secret))
 		hash = h[:]
 	}
-	_, err = pool.Exec(ctx, `INSERT INTO oidc_client (id, secret_hash, redirect_uris, allowed_scopes, name, post_logout_redirect_uris)
-		VALUES ($1, $2, $3, $4, $5, $6)`, c.ID, hash, c.RedirectURIs, scopes, c.Name, c.PostLogoutRedirectURIs)
+	_, err = pool.Exec(ctx, `INSERT INTO oidc_client (id, secret_hash, redirect_uris, allowed_scopes, name, post_logout_redirect_uris, require_face)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.ID, hash, c.RedirectURIs, scopes, c.Name, c.PostLogoutRedirectURIs, c.RequireFace)
 	if err != nil {
 		return "", err
 	}
@@ -118,6 +124,8 @@ func isLoopback(host string) bool {
 // oidcClient is a registered client as the op library sees it.
 type oidcClient struct {
 	id            string
+	name          string
+	requireFace   bool
 	secretHash    []byte
 	redirectURIs  []string
 	logoutURIs    []string
@@ -127,8 +135,8 @@ type oidcClient struct {
 
 func (s *Server) clientByID(ctx context.Context, id string) (*oidcClient, error) {
 	c := &oidcClient{id: id, idTokenTTL: s.cfg.OIDCIDTokenTTL}
-	err := s.pool.QueryRow(ctx, `SELECT secret_hash, redirect_uris, allowed_scopes, post_logout_redirect_uris
-		FROM oidc_client WHERE id = $1`, id).Scan(&c.secretHash, &c.redirectURIs, &c.allowedScopes, &c.logoutURIs)
+	err := s.pool.QueryRow(ctx, `SELECT secret_hash, redirect_uris, allowed_scopes, post_logout_redirect_uris, name, require_face
+		FROM oidc_client WHERE id = $1`, id).Scan(&c.secretHash, &c.redirectURIs, &c.allowedScopes, &c.logoutURIs, &c.name, &c.requireFace)
 	if err != nil {
 		return nil, database.Translate(err)
 	}

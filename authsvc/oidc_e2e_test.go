@@ -36,14 +36,17 @@ type businessSystem struct {
 	subject   string
 }
 
-func (b *testBundle) businessSystem(t *testing.T) *businessSystem {
+// businessSystem starts a business system (示例业务系统) asking for profile
+// and the extra scopes.
+func (b *testBundle) businessSystem(t *testing.T, extra ...string) *businessSystem {
 	t.Helper()
 	bs := &businessSystem{flows: map[string][2]string{}}
 	mux := http.NewServeMux()
 	bs.ts = httptest.NewUnstartedServer(mux)
 	bs.ts.StartTLS()
 	t.Cleanup(bs.ts.Close)
-	secret, err := RegisterClient(context.Background(), b.pool, Client{ID: "biz", RedirectURIs: []string{bs.ts.URL + "/callback"}, Scopes: []string{"profile"}})
+	scopes := append([]string{"profile"}, extra...)
+	secret, err := RegisterClient(context.Background(), b.pool, Client{ID: "biz", Name: "示例业务系统", RedirectURIs: []string{bs.ts.URL + "/callback"}, Scopes: scopes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +55,7 @@ func (b *testBundle) businessSystem(t *testing.T) *businessSystem {
 		t.Fatal(err)
 	}
 	bs.conf = oauth2.Config{ClientID: "biz", ClientSecret: secret, Endpoint: bs.provider.Endpoint(), RedirectURL: bs.ts.URL + "/callback",
-		Scopes: []string{gooidc.ScopeOpenID, "profile"}}
+		Scopes: append([]string{gooidc.ScopeOpenID}, scopes...)}
 
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		bs.page(w, http.StatusOK, `<h1>示例业务系统</h1><a href="/login" id="sso">使用统一身份认证登录</a>`, nil)
@@ -84,6 +87,13 @@ func (bs *businessSystem) callback(w http.ResponseWriter, r *http.Request) {
 		fail("state", errors.New("unknown state"))
 		return
 	}
+	if e := r.URL.Query().Get("error"); e != "" {
+		bs.mu.Lock()
+		bs.errs = append(bs.errs, "provider: "+e)
+		bs.mu.Unlock()
+		bs.page(w, http.StatusOK, `<p id="error">{{.}}</p>`, e)
+		return
+	}
 	tok, err := bs.conf.Exchange(bs.ctx, r.URL.Query().Get("code"), oauth2.VerifierOption(flow[1]))
 	if err != nil {
 		fail("exchange", err)
@@ -101,8 +111,9 @@ func (bs *businessSystem) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	ui, err := bs.provider.UserInfo(bs.ctx, oauth2.StaticTokenSource(tok))
 	var claims struct {
-		Name   string `json:"name"`
-		IDHint string `json:"id_hint"`
+		Name     string `json:"name"`
+		IDHint   string `json:"id_hint"`
+		IDNumber string `json:"id_number"`
 	}
 	if err == nil {
 		err = ui.Claims(&claims)
@@ -114,7 +125,7 @@ func (bs *businessSystem) callback(w http.ResponseWriter, r *http.Request) {
 	bs.mu.Lock()
 	bs.subject = id.Subject
 	bs.mu.Unlock()
-	bs.page(w, http.StatusOK, `<h1 id="signed-in">已通过统一身份认证登录</h1><p id="name">{{.Name}}</p><p id="id-hint">{{.IDHint}}</p>`, claims)
+	bs.page(w, http.StatusOK, `<h1 id="signed-in">已通过统一身份认证登录</h1><p id="name">{{.Name}}</p><p id="id-hint">{{.IDHint}}</p>{{with .IDNumber}}<p id="id-number">{{.}}</p>{{end}}`, claims)
 }
 
 func (bs *businessSystem) page(w http.ResponseWriter, status int, body string, data any) {
@@ -122,6 +133,18 @@ func (bs *businessSystem) page(w http.ResponseWriter, status int, body string, d
 	w.WriteHeader(status)
 	template.Must(template.New("").Parse(`<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">`+
 		`<meta name="viewport" content="width=device-width, initial-scale=1"><title>示例业务系统</title></head><body>`+body+`</body></html>`)).Execute(w, data)
+}
+
+// ssoFrom opens the business system's home page and presses
+// 使用统一身份认证登录: the tab is at the unified login.
+func (p *tab) ssoFrom(bs *businessSystem) {
+	p.t.Helper()
+	ctx, cancel := p.step()
+	if _, err := chromedp.Run(ctx, chromedp.NavigateResponse(bs.ts.URL+"/")); err != nil {
+		p.t.Fatalf("open the business system: %v", err)
+	}
+	cancel()
+	p.submit("#sso", http.StatusOK, "/login")
 }
 
 func (bs *businessSystem) seen() (callbacks int, errs []string, subject string) {
@@ -144,12 +167,7 @@ func TestBrowserOIDCRoundTrip(t *testing.T) {
 	c := b.fused(t, "李四", "13800138000")
 
 	p := newTab(t, b)
-	ctx, cancel := p.step()
-	if _, err := chromedp.Run(ctx, chromedp.NavigateResponse(bs.ts.URL+"/")); err != nil {
-		t.Fatalf("open the business system: %v", err)
-	}
-	cancel()
-	p.submit("#sso", http.StatusOK, "/login")
+	p.ssoFrom(bs)
 	if got := eval[string](p, `new URL(location.href).searchParams.get('return_to') || ''`); !strings.HasPrefix(got, "/oidc/resume?id=") {
 		t.Fatalf("login page return_to = %q, want the authorization request", got)
 	}

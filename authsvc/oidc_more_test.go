@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -245,23 +246,170 @@ func TestOIDCPhoneRelease(t *testing.T) {
 	if _, ok := claims["phone_number"]; ok {
 		t.Errorf("userinfo without scope phone = %v, want no phone", claims)
 	}
-	rows, err := b.pool.Query(context.Background(), `SELECT concat_ws('|', event, account_id, subject, detail) FROM auth_audit WHERE event LIKE 'oidc_release%' ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
+	got := b.column(t, `SELECT concat_ws('|', event, account_id, subject, detail) FROM auth_audit WHERE event LIKE 'oidc_release%' ORDER BY id`)
 	want := []string{"oidc_release_phone|" + strconv.FormatInt(c.id, 10) + "|" + pii.MaskPhone(c.Phone) + "|portal"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("audited releases mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// Discovery advertises what the provider accepts: each entry is accepted,
+// and what it leaves out is refused.
+func TestOIDCDiscovery(t *testing.T) {
+	t.Parallel()
+	b, conf := oidcSetup(t, Client{ID: "portal", Scopes: []string{"profile", "offline_access"}})
+	public := b.rp(t, Client{ID: "spa", Public: true})
+	var d map[string]any
+	if err := conf.provider.Claims(&d); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"response_types_supported", "response_modes_supported", "grant_types_supported", "token_endpoint_auth_methods_supported",
+		"revocation_endpoint_auth_methods_supported", "introspection_endpoint_auth_methods_supported", "code_challenge_methods_supported",
+		"scopes_supported", "acr_values_supported", "request_parameter_supported", "request_uri_parameter_supported", "device_authorization_endpoint",
+		"token_endpoint_auth_signing_alg_values_supported", "revocation_endpoint_auth_signing_alg_values_supported",
+		"introspection_endpoint_auth_signing_alg_values_supported", "claims_parameter_supported"}
+	got := map[string]any{}
+	for _, k := range keys {
+		if v, ok := d[k]; ok {
+			got[k] = v
+		}
+	}
+	want := map[string]any{
+		"response_types_supported":                      []any{"code"},
+		"response_modes_supported":                      []any{"query"},
+		"grant_types_supported":                         []any{"authorization_code", "refresh_token"},
+		"token_endpoint_auth_methods_supported":         []any{"client_secret_basic", "none"},
+		"revocation_endpoint_auth_methods_supported":    []any{"client_secret_basic", "none"},
+		"introspection_endpoint_auth_methods_supported": []any{"client_secret_basic"},
+		"code_challenge_methods_supported":              []any{"S256"},
+		"scopes_supported":                              []any{"openid", "profile", "phone", "offline_access", ScopeIDCard},
+		"acr_values_supported":                          []any{ACRBasic, ACRFace},
+		"request_uri_parameter_supported":               false,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("discovery mismatch (-want +got):\n%s", diff)
+	}
+	claims, _ := d["claims_supported"].([]any)
+	for _, c := range []string{"sub", "auth_time", "acr", "amr", "name", "id_hint", "id_number", "phone_number"} {
+		if !slices.Contains(claims, any(c)) {
+			t.Errorf("claims_supported lacks %s", c)
+		}
+	}
+
+	// Accepted: the code flow (response_mode query, S256) with
+	// client_secret_basic and with none, refresh, introspection by basic,
+	// revocation by basic and by none.
+	c := b.active(t, "秦二六", "13912342601", "Xy7#pQ2!wL")
+	br := b.browser(t)
+	tok, _ := conf.signedIn(br, c)
+	if _, err := conf.refresh(tok); err != nil {
+		t.Errorf("refresh_token: %v", err)
+	}
+	ep := conf.endpoints()
+	if status, body, raw := conf.post(ep.Introspection, url.Values{"token": {tok.AccessToken}}); status != http.StatusOK || body["active"] != true {
+		t.Errorf("introspection by client_secret_basic: %d %s", status, raw)
+	}
+	verifier := oauth2.GenerateVerifier()
+	code := public.code(br, public.conf.AuthCodeURL("st4te", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("response_mode", "query")))
+	pub := public.conf
+	pub.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+	ptok, err := pub.Exchange(public.ctx, code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatalf("auth method none: %v", err)
+	}
+	form := func(endpoint string, v url.Values) (int, string) {
+		resp, err := b.ts.Client().PostForm(endpoint, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(raw)
+	}
+	if status, raw := form(ep.Revocation, url.Values{"token": {ptok.AccessToken}, "client_id": {"spa"}}); status != http.StatusOK {
+		t.Errorf("revocation by none: %d %s", status, raw)
+	}
+	if status, _, raw := conf.post(ep.Revocation, url.Values{"token": {tok.AccessToken}}); status != http.StatusOK {
+		t.Errorf("revocation by client_secret_basic: %d %s", status, raw)
+	}
+
+	// Refused: every grant not advertised.
+	for _, grant := range []string{"client_credentials", "password", "implicit", "urn:ietf:params:oauth:grant-type:jwt-bearer",
+		"urn:ietf:params:oauth:grant-type:token-exchange", "urn:ietf:params:oauth:grant-type:device_code"} {
+		if status, _, raw := conf.post(conf.conf.Endpoint.TokenURL, url.Values{"grant_type": {grant}, "scope": {"openid"}, "assertion": {"x"},
+			"subject_token": {tok.AccessToken}, "subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "username": {c.IDNumber},
+			"password": {"Xy7#pQ2!wL"}, "device_code": {"x"}}); status < 400 || strings.Contains(raw, "access_token") {
+			t.Errorf("grant %s: %d %s, want a refusal", grant, status, raw)
+		}
+	}
+	// Refused: client_secret_post and private_key_jwt, on a request that
+	// is otherwise good.
+	code, verifier = conf.again(br)
+	live, err := conf.exchange(code, verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, verifier = conf.again(br)
+	post := url.Values{"client_id": {"portal"}, "client_secret": {conf.conf.ClientSecret}}
+	jwt := url.Values{"client_id": {"portal"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {"a.b.c"}}
+	for _, tc := range []struct {
+		name, endpoint string
+		params         url.Values
+		auth           url.Values
+	}{
+		{"token client_secret_post", conf.conf.Endpoint.TokenURL, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {rpRedirect}, "code_verifier": {verifier}}, post},
+		{"token private_key_jwt", conf.conf.Endpoint.TokenURL, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {rpRedirect}, "code_verifier": {verifier}}, jwt},
+		{"introspection client_secret_post", ep.Introspection, url.Values{"token": {live.AccessToken}}, post},
+		{"introspection private_key_jwt", ep.Introspection, url.Values{"token": {live.AccessToken}}, jwt},
+		{"revocation client_secret_post", ep.Revocation, url.Values{"token": {live.AccessToken}}, post},
+		{"revocation private_key_jwt", ep.Revocation, url.Values{"token": {live.AccessToken}}, jwt},
+	} {
+		v := url.Values{}
+		for _, m := range []url.Values{tc.params, tc.auth} {
+			for k := range m {
+				v.Set(k, m.Get(k))
+			}
+		}
+		if status, raw := form(tc.endpoint, v); status < 400 {
+			t.Errorf("%s: %d %s, want a refusal", tc.name, status, raw)
+		}
+	}
+	if _, err := conf.userinfo(live); err != nil {
+		t.Errorf("a refused revocation revoked the token: %v", err)
+	}
+
+	// Refused: response types and modes not advertised, request objects.
+	for _, tc := range []struct {
+		name string
+		opts []oauth2.AuthCodeOption
+		want string
+	}{
+		{"response_type token", []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("response_type", "token")}, "unauthorized_client"},
+		{"response_type id_token", []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("response_type", "id_token")}, "unauthorized_client"},
+		{"response_type id_token token", []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("response_type", "id_token token")}, "unauthorized_client"},
+		{"response_type code id_token", []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("response_type", "code id_token")}, "unauthorized_client"},
+		{"response_mode fragment", []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("response_mode", "fragment")}, "invalid_request"},
+		{"response_mode form_post", []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("response_mode", "form_post")}, "invalid_request"},
+		{"request object", []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("request", "a.b.c")}, "request_not_supported"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rp := *conf
+			rp.t = t
+			got, _ := br.follow(rp.conf.AuthCodeURL("st4te", append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(oauth2.GenerateVerifier())}, tc.opts...)...))
+			q := got.Query()
+			if got.Fragment != "" { // where the library answers implicit response types
+				q, _ = url.ParseQuery(got.Fragment)
+			}
+			if q.Get("error") != tc.want || q.Get("code") != "" {
+				t.Errorf("led to %s, want error %s", got, tc.want)
+			}
+		})
+	}
+	u, status := br.follow(conf.conf.AuthCodeURL("st4te", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("request_uri", "https://rp.example/request.jwt")))
+	if u.Host != mustURL(b.ts.URL).Host || status != http.StatusBadRequest {
+		t.Errorf("request_uri led to %s (%d), want a 400 at the provider", u, status)
+	}
+	if status, _, raw := conf.post(b.ts.URL+"/oidc/device_authorization", url.Values{"scope": {"openid"}}); status < 400 {
+		t.Errorf("device authorization: %d %s, want a refusal", status, raw)
 	}
 }

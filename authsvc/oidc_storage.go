@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -50,11 +51,22 @@ type oidcAuthRequest struct {
 	subject                                 string
 	authTime                                time.Time
 	done                                    bool
+	// What the request asks of the login (oidc_prompt.go): prompt values,
+	// max_age in seconds (nil: none; prompt=login is max_age 0), and
+	// acr_values.
+	prompt, acrValues []string
+	maxAge            *int32
+	// amr is how the session that completed the request was
+	// authenticated (auth_session.amr).
+	amr     []string
+	created time.Time
+	// denied: the citizen refused the consent.
+	denied bool
 }
 
 func (a *oidcAuthRequest) GetID() string          { return a.id }
-func (a *oidcAuthRequest) GetACR() string         { return "" }
-func (a *oidcAuthRequest) GetAMR() []string       { return nil }
+func (a *oidcAuthRequest) GetACR() string         { return acrOf(a.amr) }
+func (a *oidcAuthRequest) GetAMR() []string       { return amrClaim(a.amr) }
 func (a *oidcAuthRequest) GetAudience() []string  { return []string{a.clientID} }
 func (a *oidcAuthRequest) GetAuthTime() time.Time { return a.authTime }
 func (a *oidcAuthRequest) GetClientID() string    { return a.clientID }
@@ -83,7 +95,7 @@ func (a *oidcAuthRequest) GetCodeChallenge() *oidc.CodeChallenge {
 // active (a request completed before the account was locked is not).
 const authRequestSelect = `SELECT r.id, r.client_id, r.redirect_uri, r.state, r.nonce, r.code_challenge, r.code_challenge_method,
 	r.response_type, r.response_mode, r.scopes, r.account_id, r.auth_time, r.done AND COALESCE(a.status = 'active', false),
-	r.code_issued_at, r.code_used_at
+	r.code_issued_at, r.code_used_at, r.prompt, r.max_age, r.acr_values, r.amr, r.created_at, r.denied
 	FROM oidc_auth_request r LEFT JOIN account a ON a.id = r.account_id`
 
 func (st oidcStorage) scanAuthRequest(row pgx.Row) (*oidcAuthRequest, *time.Time, *time.Time, error) {
@@ -91,7 +103,8 @@ func (st oidcStorage) scanAuthRequest(row pgx.Row) (*oidcAuthRequest, *time.Time
 	var acc *int64
 	var authTime, issued, used *time.Time
 	if err := row.Scan(&r.id, &r.clientID, &r.redirectURI, &r.state, &r.nonce, &r.challenge, &r.challengeMethod,
-		&r.responseType, &r.responseMode, &r.scopes, &acc, &authTime, &r.done, &issued, &used); err != nil {
+		&r.responseType, &r.responseMode, &r.scopes, &acc, &authTime, &r.done, &issued, &used,
+		&r.prompt, &r.maxAge, &r.acrValues, &r.amr, &r.created, &r.denied); err != nil {
 		return nil, nil, nil, database.Translate(err)
 	}
 	if acc != nil {
@@ -104,11 +117,13 @@ func (st oidcStorage) scanAuthRequest(row pgx.Row) (*oidcAuthRequest, *time.Time
 	return &r, issued, used, nil
 }
 
-// CreateAuthRequest stores a validated authorization request. It refuses
-// what the library lets through: PKCE plain, no PKCE from any client
-// (RFC 9700: a code then cannot be injected into another browser's flow,
-// confidential client or not), and a scope the client is not registered
-// for.
+// CreateAuthRequest stores a validated authorization request with what
+// it asks of the login (prompt, max_age, acr_values). It refuses what the
+// library lets through: PKCE plain, no PKCE from any client (RFC 9700: a
+// code then cannot be injected into another browser's flow, confidential
+// client or not), a response_mode other than query (form_post would post
+// the code from a page whose CSP forbids it; discovery advertises query
+// only), and a scope the client is not registered for.
 func (st oidcStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
 	c, err := st.s.clientByID(ctx, req.ClientID)
 	if err != nil {
@@ -119,6 +134,8 @@ func (st oidcStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthReque
 		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
 	case req.CodeChallenge == "":
 		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE (S256) is required")
+	case req.ResponseMode != "" && req.ResponseMode != oidc.ResponseModeQuery:
+		return nil, oidc.ErrInvalidRequest().WithDescription("response_mode must be query")
 	}
 	for _, sc := range req.Scopes {
 		if !c.allows(sc) {
@@ -131,13 +148,25 @@ func (st oidcStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthReque
 	}
 	r := &oidcAuthRequest{id: id, clientID: req.ClientID, redirectURI: req.RedirectURI, state: req.State, nonce: req.Nonce,
 		challenge: req.CodeChallenge, challengeMethod: string(req.CodeChallengeMethod), responseType: string(req.ResponseType),
-		responseMode: string(req.ResponseMode), scopes: req.Scopes}
+		responseMode: string(req.ResponseMode), scopes: req.Scopes, prompt: req.Prompt, acrValues: req.ACRValues}
 	if req.CodeChallenge != "" {
 		r.challengeMethod = string(oidc.CodeChallengeMethodS256)
 	}
+	if r.prompt == nil {
+		r.prompt = []string{}
+	}
+	if r.acrValues == nil {
+		r.acrValues = []string{}
+	}
+	if req.MaxAge != nil {
+		// The library turned prompt=login into max_age 0 already.
+		r.maxAge = new(int32(min(*req.MaxAge, math.MaxInt32)))
+	}
 	_, err = st.s.pool.Exec(ctx, `INSERT INTO oidc_auth_request (id, client_id, redirect_uri, scopes, state, nonce, code_challenge,
-		code_challenge_method, response_type, response_mode, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		r.id, r.clientID, r.redirectURI, r.scopes, r.state, r.nonce, r.challenge, r.challengeMethod, r.responseType, r.responseMode, st.s.cfg.Now())
+		code_challenge_method, response_type, response_mode, created_at, prompt, max_age, acr_values)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		r.id, r.clientID, r.redirectURI, r.scopes, r.state, r.nonce, r.challenge, r.challengeMethod, r.responseType, r.responseMode, st.s.cfg.Now(),
+		r.prompt, r.maxAge, r.acrValues)
 	if err != nil {
 		return nil, err
 	}
@@ -211,15 +240,15 @@ type tokenGrant struct {
 	scopes        []string
 	authTime      time.Time
 	authRequestID string
-}
-
-// refreshRequest is a stored refresh token being used.
-type refreshRequest struct {
-	tokenGrant
+	// amr is how the citizen authenticated for the grant (the request's
+	// amr), for the ID tokens of its refreshes.
 	amr []string
 }
 
-func (r *refreshRequest) GetAMR() []string            { return r.amr }
+// refreshRequest is a stored refresh token being used.
+type refreshRequest struct{ tokenGrant }
+
+func (r *refreshRequest) GetAMR() []string            { return amrClaim(r.amr) }
 func (r *refreshRequest) GetAudience() []string       { return []string{r.clientID} }
 func (r *refreshRequest) GetAuthTime() time.Time      { return r.authTime }
 func (r *refreshRequest) GetClientID() string         { return r.clientID }
@@ -254,7 +283,7 @@ func (st oidcStorage) issue(ctx context.Context, req op.TokenRequest, current st
 			if tag.RowsAffected() == 0 {
 				return errCodeSpent
 			}
-			g = tokenGrant{accountID: r.accountID, subject: r.subject, clientID: r.clientID, scopes: r.scopes, authTime: r.authTime, authRequestID: r.id}
+			g = tokenGrant{accountID: r.accountID, subject: r.subject, clientID: r.clientID, scopes: r.scopes, authTime: r.authTime, authRequestID: r.id, amr: r.amr}
 		case *refreshRequest:
 			if current == "" {
 				return errors.New("refresh request without its token")
@@ -322,8 +351,12 @@ func (st oidcStorage) insertToken(ctx context.Context, q querier, id string, has
 	if g.authRequestID != "" {
 		ar = &g.authRequestID
 	}
-	_, err := q.Exec(ctx, `INSERT INTO oidc_token (id, hash, kind, account_id, subject, client_id, scopes, auth_time, created_at, expires_at, auth_request_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, id, hash, kind, g.accountID, g.subject, g.clientID, g.scopes, g.authTime, now, exp, ar)
+	amr := g.amr
+	if amr == nil {
+		amr = []string{}
+	}
+	_, err := q.Exec(ctx, `INSERT INTO oidc_token (id, hash, kind, account_id, subject, client_id, scopes, auth_time, created_at, expires_at, auth_request_id, amr)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, id, hash, kind, g.accountID, g.subject, g.clientID, g.scopes, g.authTime, now, exp, ar, amr)
 	return err
 }
 
@@ -334,10 +367,10 @@ func (st oidcStorage) liveToken(ctx context.Context, where string, args ...any) 
 	var g tokenGrant
 	var ar *string
 	args = append(args, st.s.cfg.Now())
-	err := st.s.pool.QueryRow(ctx, `SELECT t.id, t.account_id, t.subject, t.client_id, t.scopes, t.auth_time, t.auth_request_id
+	err := st.s.pool.QueryRow(ctx, `SELECT t.id, t.account_id, t.subject, t.client_id, t.scopes, t.auth_time, t.auth_request_id, t.amr
 		FROM oidc_token t JOIN account a ON a.id = t.account_id
 		WHERE `+where+` AND t.revoked_at IS NULL AND t.expires_at > $`+strconv.Itoa(len(args))+` AND a.status = 'active'`, args...).
-		Scan(&id, &g.accountID, &g.subject, &g.clientID, &g.scopes, &g.authTime, &ar)
+		Scan(&id, &g.accountID, &g.subject, &g.clientID, &g.scopes, &g.authTime, &ar, &g.amr)
 	if ar != nil {
 		g.authRequestID = *ar
 	}

@@ -48,6 +48,15 @@ func (b *testBundle) rp(t *testing.T, c Client) *relyingParty {
 		RedirectURL: c.RedirectURIs[0], Scopes: append([]string{gooidc.ScopeOpenID}, c.Scopes...)}}
 }
 
+// oidcSetup is a service on the real clock (syncClock) with a relying
+// party for c.
+func oidcSetup(t *testing.T, c Client, mod ...func(*Config)) (*testBundle, *relyingParty) {
+	t.Helper()
+	b := setup(t, mod...)
+	b.syncClock()
+	return b, b.rp(t, c)
+}
+
 // syncClock sets the service's clock to the real one: the library stamps
 // ID tokens with the real time, go-oidc checks them against it.
 func (b *testBundle) syncClock() {
@@ -174,12 +183,16 @@ func (rp *relyingParty) userinfo(tok *oauth2.Token) (map[string]any, error) {
 	return claims, ui.Claims(&claims)
 }
 
-// signedIn runs the whole flow for an active citizen.
+// signedIn runs the whole flow for an active citizen, approving the
+// consent page when the client asks for scopes that need it.
 func (rp *relyingParty) signedIn(br *browser, c citizen) (*oauth2.Token, string) {
 	rp.t.Helper()
 	returnTo, verifier := rp.start(br)
 	if r := br.smsLoginTo(c, returnTo); r.str("next") != returnTo {
 		rp.t.Fatalf("login next = %q, want %q", r.str("next"), returnTo)
+	}
+	if len(sensitive(rp.conf.Scopes)) > 0 {
+		returnTo = rp.consent(br, returnTo, "approve")
 	}
 	code := rp.code(br, returnTo)
 	tok, err := rp.exchange(code, verifier)
@@ -253,7 +266,7 @@ func TestOIDCPendingAccountCompletesFirst(t *testing.T) {
 	if sessReturn != returnTo {
 		t.Fatalf("session return_to = %q, want %q", sessReturn, returnTo)
 	}
-	code := rp.code(br, returnTo)
+	code := rp.code(br, rp.consent(br, returnTo, "approve"))
 	tok, err := rp.exchange(code, verifier)
 	if err != nil {
 		t.Fatalf("exchange: %v", err)

@@ -34,7 +34,9 @@ type pageData struct {
 	Next       string
 	Continue   string // a page that only moves on to this path (redirectAfterPost)
 	Status     string
-	Captcha    *captchaRef // the image captcha by the SMS send button
+	Captcha    *captchaRef    // the image captcha by the SMS send button
+	Consent    *consentView   // the consent page (oidc_consent.go)
+	Consents   []consentEntry // the personal center's 已授权的业务系统
 }
 
 // pages are the parsed templates: each page with the layout.

@@ -87,15 +87,7 @@ func (l labels) session(token, name string) {
 // auditLog is the whole audit log, one line a row.
 func auditLog(t *testing.T, b *testBundle) []string {
 	t.Helper()
-	rows, err := b.pool.Query(context.Background(), `SELECT concat_ws('|', id, at, event, outcome, account_id, subject, ip, detail) FROM auth_audit ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return log
+	return b.column(t, `SELECT concat_ws('|', id, at, event, outcome, account_id, subject, ip, detail) FROM auth_audit ORDER BY id`)
 }
 
 // TestPurge: sessions, codes, face challenges and outbox messages made
@@ -369,15 +361,7 @@ func TestPurgeOIDC(t *testing.T) {
 	}
 	ids := func(table string) []string {
 		t.Helper()
-		rows, err := b.pool.Query(ctx, `SELECT id FROM `+table+` ORDER BY id COLLATE "C"`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return got
+		return b.column(t, `SELECT id FROM `+table+` ORDER BY id COLLATE "C"`)
 	}
 
 	got, err := Purge(ctx, b.pool, now)

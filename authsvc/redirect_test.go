@@ -4,8 +4,6 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/idfusion/idfusion/internal/browsertest"
 )
 
@@ -25,12 +23,7 @@ func TestBrowserSSOActiveCitizen(t *testing.T) {
 			c := b.active(t, "王五", "13900139000", "K9#vTq2!mZ")
 
 			p := newTab(t, b)
-			ctx, cancel := p.step()
-			if _, err := chromedp.Run(ctx, chromedp.NavigateResponse(bs.ts.URL+"/")); err != nil {
-				t.Fatalf("open the business system: %v", err)
-			}
-			cancel()
-			p.submit("#sso", http.StatusOK, "/login")
+			p.ssoFrom(bs)
 			switch form {
 			case "password":
 				p.fill("#id_number", c.IDNumber)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/idfusion/idfusion/schemas"
 )
@@ -27,6 +28,7 @@ type Server struct {
 	pages   *pages
 	mux     *http.ServeMux
 	oidc    http.Handler
+	op      *op.Provider // the OpenID provider behind oidc (its error redirects)
 }
 
 // New returns the service on pool (migrated) with cfg.
@@ -143,7 +145,12 @@ func (s *Server) routes() {
 	// The OpenID provider (oidc.go): the protocol, and our login gate.
 	m.Handle(oidcPrefix+"/", s.oidc)
 	m.HandleFunc("GET "+oidcPrefix+"/login", s.oidcLogin)
-	m.HandleFunc("GET "+oidcPrefix+"/resume", s.full(s.oidcResume))
+	m.HandleFunc("GET "+oidcPrefix+"/resume", s.oidcResume)
+	m.HandleFunc("GET "+oidcPrefix+"/stepup", s.full(s.oidcStepUp))
+	m.HandleFunc("POST "+oidcPrefix+"/consent", s.full(s.oidcConsentForm))
+	m.HandleFunc("POST /center/consents/revoke", s.full(s.revokeConsentForm))
+	m.HandleFunc("GET /api/v1/consents", s.full(s.apiConsents))
+	m.HandleFunc("POST /api/v1/consents/revoke", s.full(s.apiRevokeConsent))
 
 	if s.cfg.Dev {
 		m.HandleFunc("GET /dev/sms", s.devOutbox)

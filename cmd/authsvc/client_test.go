@@ -23,7 +23,7 @@ func TestClientAdd(t *testing.T) {
 		"--post-logout-redirect-uri", "https://rp.example/bye", "--data-dir", dir}); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(ctx, []string{"client", "add", "--id", "spa", "--public", "--redirect-uri", "https://spa.example/cb", "--data-dir", dir}); err != nil {
+	if err := run(ctx, []string{"client", "add", "--id", "spa", "--public", "--require-face", "--redirect-uri", "https://spa.example/cb", "--data-dir", dir}); err != nil {
 		t.Fatal(err)
 	}
 	err := run(ctx, []string{"client", "add", "--id", "none", "--data-dir", dir})
@@ -41,22 +41,23 @@ func TestClientAdd(t *testing.T) {
 		URIs   []string
 		Scopes []string
 		Logout []string
+		Face   bool
 	}
-	rows, err := db.Query(ctx, `SELECT id, secret_hash IS NOT NULL, redirect_uris, allowed_scopes, post_logout_redirect_uris FROM oidc_client ORDER BY id`)
+	rows, err := db.Query(ctx, `SELECT id, secret_hash IS NOT NULL, redirect_uris, allowed_scopes, post_logout_redirect_uris, require_face FROM oidc_client ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []row
 	for rows.Next() {
 		var r row
-		if err := rows.Scan(&r.ID, &r.Secret, &r.URIs, &r.Scopes, &r.Logout); err != nil {
+		if err := rows.Scan(&r.ID, &r.Secret, &r.URIs, &r.Scopes, &r.Logout, &r.Face); err != nil {
 			t.Fatal(err)
 		}
 		got = append(got, r)
 	}
 	want := []row{
 		{ID: "portal", Secret: true, URIs: []string{"https://rp.example/cb"}, Scopes: []string{"openid", "profile", "idcard"}, Logout: []string{"https://rp.example/bye"}},
-		{ID: "spa", Secret: false, URIs: []string{"https://spa.example/cb"}, Scopes: []string{"openid"}, Logout: []string{}},
+		{ID: "spa", Secret: false, URIs: []string{"https://spa.example/cb"}, Scopes: []string{"openid"}, Logout: []string{}, Face: true},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("clients mismatch (-want +got):\n%s", diff)

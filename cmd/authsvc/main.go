@@ -8,7 +8,7 @@
 //	        [--tls-cert FILE --tls-key FILE] [--trust-proxy CIDR,...]
 //	        [--sms-url URL --sms-key-id ID --sms-secret-file FILE]
 //	        [--face-url URL-WITH-{challenge} --face-public-key BASE64]
-//	authsvc client add --id ID --redirect-uri URI [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--public] [--scope S]... [--name NAME] [--data-dir data]
+//	authsvc client add --id ID --redirect-uri URI [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--public] [--require-face] [--scope S]... [--name NAME] [--data-dir data]
 //
 // client add registers a business system with the OpenID provider (issuer
 // BASE-URL/oidc) and prints its secret once (none for --public: PKCE S256
@@ -194,6 +194,7 @@ func clientAdd(ctx context.Context, args []string) error {
 	id := fs.String("id", "", "client_id (required)")
 	name := fs.String("name", "", "a name for operators (default: the id)")
 	public := fs.Bool("public", false, "a public client (no secret; PKCE S256 required)")
+	requireFace := fs.Bool("require-face", false, "every login for this client needs a face check in the session (acr "+authsvc.ACRFace+")")
 	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL)")
 	var uris, logoutURIs, scopes multi
 	fs.Var(&uris, "redirect-uri", "an exact redirect URI (repeatable; at least one)")
@@ -211,7 +212,7 @@ func clientAdd(ctx context.Context, args []string) error {
 	}
 	defer closeDB(context.WithoutCancel(ctx))
 	secret, err := authsvc.RegisterClient(ctx, pool, authsvc.Client{ID: *id, Name: *name, RedirectURIs: uris,
-		PostLogoutRedirectURIs: logoutURIs, Public: *public, Scopes: scopes})
+		PostLogoutRedirectURIs: logoutURIs, Public: *public, Scopes: scopes, RequireFace: *requireFace})
 	if err != nil {
 		return err
 	}
