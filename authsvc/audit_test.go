@@ -38,21 +38,6 @@ func memberPool(t testing.TB, pool *pgxpool.Pool, group string) *pgxpool.Pool {
 	return p
 }
 
-// asServiceUser moves b's service onto a pool of a member of
-// idfusion_authsvc; b.pool stays the owner's, for the test's own setup and
-// checks.
-func (b *testBundle) asServiceUser(t testing.TB) {
-	t.Helper()
-	cfg := b.svc.cfg
-	cfg.SMS = nil // the development outbox writes through the new pool too
-	svc, err := New(memberPool(t, b.pool, roleAuthsvc), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.svc = svc
-	b.ts.Config.Handler = svc.Handler()
-}
-
 // insertAudit appends n audit rows as pool's user, one statement each,
 // the way the service does.
 func insertAudit(t testing.TB, pool *pgxpool.Pool, n int, detail string) {
@@ -74,11 +59,15 @@ func insertAudit(t testing.TB, pool *pgxpool.Pool, n int, detail string) {
 // TestLoginAsServiceUser: a fused citizen's whole first login (SMS code,
 // the three steps, the rotated session, a password login) and a business
 // system's sign-in and userinfo, with the service connected as a member of
-// idfusion_authsvc: its grants suffice. Its audit rows form a valid chain.
+// idfusion_authsvc (as setup connects it for every test): its grants
+// suffice. Its audit rows form a valid chain.
 func TestLoginAsServiceUser(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.asServiceUser(t)
+	var user string
+	if err := b.svc.pool.QueryRow(context.Background(), `SELECT current_user`).Scan(&user); err != nil || user != roleAuthsvc+"_test" {
+		t.Fatalf("the service connects as %q (%v), want the member user %s_test", user, err, roleAuthsvc)
+	}
 	b.syncClock()
 	c := b.fused(t, "张三", "13912349071")
 	br := b.browser(t)

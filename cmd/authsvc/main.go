@@ -4,13 +4,23 @@
 //
 // Usage:
 //
-//	authsvc [--addr 127.0.0.1:8080] [--base-url URL] [--data-dir data] [--dev]
+//	authsvc [--addr 127.0.0.1:8080] [--base-url URL] [--data-dir data] [--dev] [--db-role ROLE]
+//	authsvc audit verify [--data-dir data]
 //	authsvc client add --id ID --redirect-uri URI [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--public] [--scope S]... [--name NAME] [--data-dir data]
 //
 // client add registers a business system with the OpenID provider (issuer
 // BASE-URL/oidc) and prints its secret once (none for --public: PKCE S256
 // then). Scopes: profile, phone, offline_access, idcard (the full ID
 // number; audited on every release).
+//
+// audit verify walks the hash chain of the audit log (auth_audit) and
+// prints the number of rows and the last row's hash (exit 0), or the first
+// row that breaks it (exit 1). It reads as the connecting user, who needs
+// SELECT on auth_audit and auth_audit_head: the owner's DATABASE_URL.
+//
+// --db-role makes the service act as that role once the migrations are
+// applied; in production connect as a user that is a member of
+// idfusion_authsvc instead (README, "Database roles").
 //
 // Environment: DATABASE_URL (else the embedded PostgreSQL under
 // --data-dir), PG_BIN_DIR, IDFUSION_KEY_FILE (the key file the fusion
@@ -27,9 +37,11 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -58,11 +70,15 @@ func run(ctx context.Context, args []string) error {
 	if len(args) > 1 && args[0] == "client" && args[1] == "add" {
 		return clientAdd(ctx, args[2:])
 	}
+	if len(args) > 1 && args[0] == "audit" && args[1] == "verify" {
+		return auditVerify(ctx, os.Stdout, args[2:])
+	}
 	fs := flag.NewFlagSet("authsvc", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	baseURL := fs.String("base-url", "", "the service's public URL, for QR codes (default http://ADDR)")
 	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL, development keys)")
 	dev := fs.Bool("dev", false, "development providers: SMS outbox at /dev/sms, face simulator at /dev/face (never in production)")
+	dbRole := fs.String("db-role", "", "act as this database role after applying migrations (SET ROLE on every connection), e.g. idfusion_authsvc")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -97,7 +113,7 @@ func run(ctx context.Context, args []string) error {
 	}
 
 	pool, closeDB, err := database.OpenDefault(ctx, database.OpenConfig{
-		URL: os.Getenv("DATABASE_URL"), DataDir: *dataDir, BinDir: os.Getenv("PG_BIN_DIR"), Logger: logger,
+		URL: os.Getenv("DATABASE_URL"), DataDir: *dataDir, BinDir: os.Getenv("PG_BIN_DIR"), Role: *dbRole, Logger: logger,
 	})
 	if err != nil {
 		return err
@@ -213,5 +229,29 @@ func clientAdd(ctx context.Context, args []string) error {
 	if secret != "" {
 		fmt.Printf("client_secret: %s\n(shown once: only its hash is stored)\n", secret)
 	}
+	return nil
+}
+
+// auditVerify checks the audit log's hash chain. A broken chain is an
+// error naming the first row that breaks it (exit code 1).
+func auditVerify(ctx context.Context, out io.Writer, args []string) error {
+	fs := flag.NewFlagSet("authsvc audit verify", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	pool, closeDB, err := database.OpenDefault(ctx, database.OpenConfig{
+		URL: os.Getenv("DATABASE_URL"), DataDir: *dataDir, BinDir: os.Getenv("PG_BIN_DIR"), Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer closeDB(context.WithoutCancel(ctx))
+	chain, err := authsvc.VerifyAuditChain(ctx, pool)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "audit chain OK: %d rows, last row %d, head sha256 %s\n", chain.Checked, chain.LastID, hex.EncodeToString(chain.Head))
 	return nil
 }
