@@ -46,10 +46,10 @@ func TestProductionNeedsProviders(t *testing.T) {
 	}
 }
 
-// startService runs the service in development mode on a fresh database
-// and a free port, and waits until it is ready. cancel is SIGTERM; done
-// yields run's result.
-func startService(t *testing.T) (addr string, cancel context.CancelFunc, done <-chan error) {
+// startService runs the service in development mode, with extra
+// arguments, on a fresh database and a free port, and waits until it is
+// ready. cancel is SIGTERM; done yields run's result.
+func startService(t *testing.T, extra ...string) (addr string, cancel context.CancelFunc, done <-chan error) {
 	t.Helper()
 	t.Setenv("DATABASE_URL", dbtest.ConnString(t))
 	t.Setenv("IDFUSION_KEY_FILE", "")
@@ -61,7 +61,9 @@ func startService(t *testing.T) (addr string, cancel context.CancelFunc, done <-
 	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	result := make(chan error, 1)
-	go func() { result <- run(ctx, []string{"--dev", "--addr", addr, "--data-dir", t.TempDir()}) }()
+	go func() {
+		result <- run(ctx, append([]string{"--dev", "--addr", addr, "--data-dir", t.TempDir()}, extra...))
+	}()
 	for range 100 {
 		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
 			resp.Body.Close()
