@@ -52,6 +52,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/idfusion/idfusion/authsvc"
 	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/internal/pii"
@@ -112,9 +114,7 @@ func run(ctx context.Context, args []string) error {
 		return errors.New("no SMS gateway is configured in this build: run with --dev for the development outbox")
 	}
 
-	pool, closeDB, err := database.OpenDefault(ctx, database.OpenConfig{
-		URL: os.Getenv("DATABASE_URL"), DataDir: *dataDir, BinDir: os.Getenv("PG_BIN_DIR"), Role: *dbRole, Logger: logger,
-	})
+	pool, closeDB, err := openDB(ctx, *dataDir, *dbRole, logger)
 	if err != nil {
 		return err
 	}
@@ -158,6 +158,14 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// openDB opens DATABASE_URL, else the embedded cluster under dataDir,
+// migrated; the connections then act as role, if given.
+func openDB(ctx context.Context, dataDir, role string, logger *slog.Logger) (*pgxpool.Pool, func(context.Context) error, error) {
+	return database.OpenDefault(ctx, database.OpenConfig{
+		URL: os.Getenv("DATABASE_URL"), DataDir: dataDir, BinDir: os.Getenv("PG_BIN_DIR"), Role: role, Logger: logger,
+	})
 }
 
 func keyring(dataDir string, logger *slog.Logger) (*pii.Keyring, error) {
@@ -212,10 +220,7 @@ func clientAdd(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	pool, closeDB, err := database.OpenDefault(ctx, database.OpenConfig{
-		URL: os.Getenv("DATABASE_URL"), DataDir: *dataDir, BinDir: os.Getenv("PG_BIN_DIR"), Logger: logger,
-	})
+	pool, closeDB, err := openDB(ctx, *dataDir, "", slog.New(slog.NewJSONHandler(os.Stderr, nil)))
 	if err != nil {
 		return err
 	}
@@ -240,10 +245,7 @@ func auditVerify(ctx context.Context, out io.Writer, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	pool, closeDB, err := database.OpenDefault(ctx, database.OpenConfig{
-		URL: os.Getenv("DATABASE_URL"), DataDir: *dataDir, BinDir: os.Getenv("PG_BIN_DIR"), Logger: logger,
-	})
+	pool, closeDB, err := openDB(ctx, *dataDir, "", slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		return err
 	}

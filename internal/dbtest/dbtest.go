@@ -21,6 +21,11 @@
 // advisory lock so that test binaries sharing a server do not race; every
 // database handed out is a copy of that template, dropped when its test ends.
 //
+// MemberConnString turns a database's connection string into one for a
+// login user that is only a member of a role of migration 012
+// (idfusion_authsvc, idfusion_import), for tests that run code with a
+// deployment's privileges.
+//
 // There is no silent skip: if no server can be had, the test fails with the
 // reason.
 package dbtest

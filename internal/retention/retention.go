@@ -235,14 +235,9 @@ func inboxTargets(inbox string, cutoff time.Time) ([]target, error) {
 			if !e.IsDir() || !schedulerFolder.MatchString(e.Name()) {
 				continue
 			}
-			info, err := e.Info()
-			if errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
-			if err != nil {
+			if old, err := before(e, cutoff); err != nil {
 				return nil, err
-			}
-			if !info.ModTime().Before(cutoff) {
+			} else if !old {
 				continue
 			}
 			name := sub + "/" + e.Name()
@@ -254,6 +249,19 @@ func inboxTargets(inbox string, cutoff time.Time) ([]target, error) {
 		}
 	}
 	return out, nil
+}
+
+// before reports whether e was last modified before cutoff; one gone
+// since it was listed is not.
+func before(e fs.DirEntry, cutoff time.Time) (bool, error) {
+	info, err := e.Info()
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return info.ModTime().Before(cutoff), nil
 }
 
 // countFiles counts the files under dir (symlinks not followed).
@@ -285,14 +293,9 @@ func outputTargets(dir string, cutoff time.Time) ([]target, error) {
 			name == "rejects.parquet" || name == "clean.parquet" || name == "findings.parquet") {
 			continue
 		}
-		info, err := e.Info()
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
+		if old, err := before(e, cutoff); err != nil {
 			return nil, err
-		}
-		if info.ModTime().Before(cutoff) {
+		} else if old {
 			out = append(out, target{root: dir, name: name, files: 1})
 		}
 	}
