@@ -92,7 +92,10 @@ func setup(t testing.TB, mod ...func(*Config)) *testBundle {
 	for _, m := range mod {
 		m(&cfg)
 	}
-	b.svc, err = New(b.pool, cfg)
+	// The service connects as a deployment's would, as a member of its
+	// role (migration 012), so every test proves the grants suffice;
+	// b.pool is the owner's, for the tests' own setup and checks.
+	b.svc, err = New(memberPool(t, b.pool, roleAuthsvc), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

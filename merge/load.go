@@ -469,34 +469,19 @@ type reservation struct {
 
 // reserveAccounts takes a block of n consecutive ids of the account
 // sequence and returns the first. The login service takes ids from the
-// same sequence (registrations), one nextval at a time: ALTER SEQUENCE
-// holds their nextval for the few milliseconds of this short transaction
-// (the increment it sets is the one the sequence has), so the block can be
-// taken with one setval instead of n nextvals. Like nextval, the block is
-// not given back if the run rolls back.
+// same sequence (registrations), one nextval at a time: the database
+// function reserve_account_ids (migration 012) holds their nextval with
+// ALTER SEQUENCE for the few milliseconds of this short transaction (the
+// increment it sets is the one the sequence has), so the block can be
+// taken with one setval instead of n nextvals. It runs as the sequence's
+// owner: only the owner may alter it, and the importer's role is not the
+// owner. Like nextval, the block is not given back if the run rolls back.
 func reserveAccounts(ctx context.Context, pool *pgxpool.Pool, n int64) (first int64, err error) {
 	if n == 0 {
 		return 0, nil
 	}
 	err = database.Transact(ctx, pool, func(tx pgx.Tx) error {
-		var seq string
-		if err := tx.QueryRow(ctx, `SELECT pg_get_serial_sequence('account', 'id')`).Scan(&seq); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `ALTER SEQUENCE `+seq+` INCREMENT BY 1`); err != nil {
-			return err
-		}
-		var last int64
-		var called bool
-		if err := tx.QueryRow(ctx, `SELECT last_value, is_called FROM `+seq).Scan(&last, &called); err != nil {
-			return err
-		}
-		first = last
-		if called {
-			first++
-		}
-		_, err := tx.Exec(ctx, `SELECT setval($1::regclass, $2)`, seq, first+n-1)
-		return err
+		return tx.QueryRow(ctx, `SELECT reserve_account_ids($1)`, n).Scan(&first)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("reserve account ids: %w", err)

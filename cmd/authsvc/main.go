@@ -4,16 +4,26 @@
 //
 // Usage:
 //
-//	authsvc [--addr 127.0.0.1:8080] [--base-url URL] [--data-dir data] [--dev]
+//	authsvc [--addr 127.0.0.1:8080] [--base-url URL] [--data-dir data] [--dev] [--db-role ROLE]
 //	        [--tls-cert FILE --tls-key FILE] [--trust-proxy CIDR,...]
 //	        [--sms-url URL --sms-key-id ID --sms-secret-file FILE]
 //	        [--face-url URL-WITH-{challenge} --face-public-key BASE64]
+//	authsvc audit verify [--data-dir data]
 //	authsvc client add --id ID --redirect-uri URI [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--public] [--require-face] [--scope S]... [--name NAME] [--data-dir data]
 //
 // client add registers a business system with the OpenID provider (issuer
 // BASE-URL/oidc) and prints its secret once (none for --public: PKCE S256
 // then). Scopes: profile, phone, offline_access, idcard (the full ID
 // number; audited on every release).
+//
+// audit verify walks the hash chain of the audit log (auth_audit) and
+// prints the number of rows and the last row's hash (exit 0), or the first
+// row that breaks it (exit 1). It reads as the connecting user, who needs
+// SELECT on auth_audit and auth_audit_head: the owner's DATABASE_URL.
+//
+// --db-role makes the service act as that role once the migrations are
+// applied; in production connect as a user that is a member of
+// idfusion_authsvc instead (README, "Database roles").
 //
 // Environment: DATABASE_URL (else the embedded PostgreSQL under
 // --data-dir), PG_BIN_DIR, IDFUSION_KEY_FILE (the key file the fusion
@@ -45,8 +55,10 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -56,6 +68,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/idfusion/idfusion/authsvc"
 	"github.com/idfusion/idfusion/internal/database"
@@ -75,6 +89,9 @@ func run(ctx context.Context, args []string) error {
 	if len(args) > 1 && args[0] == "client" && args[1] == "add" {
 		return clientAdd(ctx, args[2:])
 	}
+	if len(args) > 1 && args[0] == "audit" && args[1] == "verify" {
+		return auditVerify(ctx, os.Stdout, args[2:])
+	}
 	fs := flag.NewFlagSet("authsvc", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	baseURL := fs.String("base-url", "", "the service's public URL, for QR codes and the OpenID issuer (default http://ADDR, https://ADDR with --tls-cert)")
@@ -82,6 +99,7 @@ func run(ctx context.Context, args []string) error {
 	dev := fs.Bool("dev", false, "development providers: SMS outbox at /dev/sms, face simulator at /dev/face (never in production)")
 	var prod prodFlags
 	prod.register(fs)
+	dbRole := fs.String("db-role", "", "act as this database role after applying migrations (SET ROLE on every connection), e.g. idfusion_authsvc")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -111,9 +129,7 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 
-	pool, closeDB, err := database.OpenDefault(ctx, database.OpenConfig{
-		URL: os.Getenv("DATABASE_URL"), DataDir: *dataDir, BinDir: os.Getenv("PG_BIN_DIR"), Logger: logger,
-	})
+	pool, closeDB, err := openDB(ctx, *dataDir, *dbRole, logger)
 	if err != nil {
 		return err
 	}
@@ -167,6 +183,14 @@ func run(ctx context.Context, args []string) error {
 	return nil
 }
 
+// openDB opens DATABASE_URL, else the embedded cluster under dataDir,
+// migrated; the connections then act as role, if given.
+func openDB(ctx context.Context, dataDir, role string, logger *slog.Logger) (*pgxpool.Pool, func(context.Context) error, error) {
+	return database.OpenDefault(ctx, database.OpenConfig{
+		URL: os.Getenv("DATABASE_URL"), DataDir: dataDir, BinDir: os.Getenv("PG_BIN_DIR"), Role: role, Logger: logger,
+	})
+}
+
 func keyring(dataDir string, logger *slog.Logger) (*pii.Keyring, error) {
 	if p := os.Getenv("IDFUSION_KEY_FILE"); p != "" {
 		return pii.LoadKeyring(p)
@@ -203,10 +227,7 @@ func clientAdd(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	pool, closeDB, err := database.OpenDefault(ctx, database.OpenConfig{
-		URL: os.Getenv("DATABASE_URL"), DataDir: *dataDir, BinDir: os.Getenv("PG_BIN_DIR"), Logger: logger,
-	})
+	pool, closeDB, err := openDB(ctx, *dataDir, "", slog.New(slog.NewJSONHandler(os.Stderr, nil)))
 	if err != nil {
 		return err
 	}
@@ -220,5 +241,26 @@ func clientAdd(ctx context.Context, args []string) error {
 	if secret != "" {
 		fmt.Printf("client_secret: %s\n(shown once: only its hash is stored)\n", secret)
 	}
+	return nil
+}
+
+// auditVerify checks the audit log's hash chain. A broken chain is an
+// error naming the first row that breaks it (exit code 1).
+func auditVerify(ctx context.Context, out io.Writer, args []string) error {
+	fs := flag.NewFlagSet("authsvc audit verify", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pool, closeDB, err := openDB(ctx, *dataDir, "", slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return err
+	}
+	defer closeDB(context.WithoutCancel(ctx))
+	chain, err := authsvc.VerifyAuditChain(ctx, pool)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "audit chain OK: %d rows, last row %d, head sha256 %s\n", chain.Checked, chain.LastID, hex.EncodeToString(chain.Head))
 	return nil
 }

@@ -43,12 +43,12 @@ func waitStopped(t *testing.T, done <-chan error) {
 	}
 }
 
-// startService runs the service in development mode on a fresh database
-// and a free port, and waits until it is ready. cancel is SIGTERM; done
-// yields run's result.
-func startService(t *testing.T) (addr string, cancel context.CancelFunc, done <-chan error) {
+// startService runs the service in development mode, with extra
+// arguments, on a fresh database and a free port, and waits until it is
+// ready. cancel is SIGTERM; done yields run's result.
+func startService(t *testing.T, extra ...string) (addr string, cancel context.CancelFunc, done <-chan error) {
 	t.Helper()
-	return startWith(t, http.DefaultClient, "http", "--dev")
+	return startWith(t, http.DefaultClient, "http", append([]string{"--dev"}, extra...)...)
 }
 
 // startWith runs the service with args on a fresh database and a free

@@ -17,10 +17,18 @@
 //	fusion conflicts [--json] [--field F]      open merge conflicts for review
 //	fusion export --format parquet|csv --out FILE [--decrypt --reason TEXT]
 //	                                           the golden records with lineage
+//	fusion purge --older-than 180d [--dry-run] [--config FILE] [--dir DIR]...
+//	                                           delete the personal data of rejected
+//	                                           rows and pipeline outputs older than
+//	                                           the period; recorded in purge_audit
 //	fusion migrate [--status]                  apply the embedded migrations
 //
 // ID numbers and phones are masked everywhere; only export --decrypt shows
 // them, with a reason that is recorded in the table export_audit and logged.
+//
+// Every command that uses the database takes --db-role ROLE (e.g.
+// idfusion_import): migrations are applied as the connecting user, then
+// the connections act as that role.
 //
 // Exit codes: 0 success (check: no rejects), 1 rejects found (check) or a
 // ledger that does not balance (runs --run), 2 unusable input or
@@ -76,6 +84,7 @@ var commands = []command{
 	{"runs", "list past import runs, or one run's ledger per file", runRuns},
 	{"conflicts", "list the open merge conflicts for review", runConflicts},
 	{"export", "export the golden records with their lineage (masked unless --decrypt)", runExport},
+	{"purge", "delete rejected rows' personal data and pipeline outputs older than a period (audited)", runPurge},
 	{"migrate", "apply the embedded database migrations", runMigrate},
 }
 

@@ -38,7 +38,13 @@ func Translate(err error) error {
 // keyword/value string as libpq accepts, plus pgxpool's pool_* settings)
 // and checks that it answers. The application_name defaults to "idfusion".
 // A nil logger discards. The connection string is never logged.
-func Open(ctx context.Context, connString string, logger *slog.Logger) (_ *pgxpool.Pool, err error) {
+func Open(ctx context.Context, connString string, logger *slog.Logger) (*pgxpool.Pool, error) {
+	return OpenAs(ctx, connString, "", logger)
+}
+
+// OpenAs is Open with every connection of the pool acting as role (see
+// SetRole); an empty role is Open.
+func OpenAs(ctx context.Context, connString, role string, logger *slog.Logger) (_ *pgxpool.Pool, err error) {
 	defer wrap(&err, "database.Open")
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -50,6 +56,7 @@ func Open(ctx context.Context, connString string, logger *slog.Logger) (_ *pgxpo
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "idfusion"
 	}
+	SetRole(cfg, role)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -60,8 +67,37 @@ func Open(ctx context.Context, connString string, logger *slog.Logger) (_ *pgxpo
 	}
 	logger.InfoContext(ctx, "opened database",
 		slog.String("host", cfg.ConnConfig.Host), slog.String("database", cfg.ConnConfig.Database),
-		slog.Int("max_conns", int(cfg.MaxConns)))
+		slog.String("role", role), slog.Int("max_conns", int(cfg.MaxConns)))
 	return pool, nil
+}
+
+// SetRole makes every connection cfg's pool opens run SET ROLE role before
+// it is used, so that its statements have the privileges of that role (such
+// as idfusion_authsvc or idfusion_import, migration 012) rather than the
+// connecting user's; the user must be a member of the role. An empty role
+// changes nothing.
+//
+// This keeps a process started with the owner's DATABASE_URL (the
+// embedded cluster, a development setup) within the role's grants. It is
+// no boundary against the process itself, which could RESET ROLE: in
+// production the process connects as a user that is a member of the role
+// and nothing more.
+func SetRole(cfg *pgxpool.Config, role string) {
+	if role == "" {
+		return
+	}
+	prev := cfg.AfterConnect
+	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		if prev != nil {
+			if err := prev(ctx, conn); err != nil {
+				return err
+			}
+		}
+		if _, err := conn.Exec(ctx, "SET ROLE "+pgx.Identifier{role}.Sanitize()); err != nil {
+			return fmt.Errorf("set role %s (the database user must be a member of it): %w", role, err)
+		}
+		return nil
+	}
 }
 
 // Beginner starts transactions: *pgxpool.Pool and *pgx.Conn are Beginners.

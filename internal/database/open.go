@@ -27,6 +27,12 @@ type OpenConfig struct {
 	// detected, see pglocal.Config.BinDir.
 	BinDir string
 
+	// Role, if set, is the database role the pool's connections act as
+	// (SET ROLE, see SetRole), such as idfusion_authsvc; pending migrations
+	// are applied before, as the connecting user (the tables' owner).
+	// Default: "": the connecting user's own privileges.
+	Role string
+
 	// NoMigrate leaves the schema as it is instead of applying pending
 	// migrations, for a command that only reports them. Default: false.
 	NoMigrate bool
@@ -57,7 +63,9 @@ func (c OpenConfig) validate() error {
 // OpenDefault opens the database the binaries use: the one at cfg.URL if
 // given, else the database "idfusion" of the embedded cluster in
 // cfg.DataDir/pg, started (or attached to, if another process runs it) with
-// pglocal. It then applies pending migrations unless cfg.NoMigrate.
+// pglocal. It first applies pending migrations, as the connecting user,
+// unless cfg.NoMigrate; the pool's connections then act as cfg.Role, if
+// set.
 //
 // The returned close function closes the pool and, if OpenDefault started
 // the embedded cluster, stops it (even with a canceled context, see
@@ -84,7 +92,12 @@ func OpenDefault(ctx context.Context, cfg OpenConfig) (_ *pgxpool.Pool, closeFn 
 		connString, stop = cluster.ConnString(""), cluster.Stop
 	}
 
-	pool, err := Open(ctx, connString, cfg.Logger)
+	if !cfg.NoMigrate && cfg.Role != "" {
+		if err := migrateAs(ctx, connString, cfg); err != nil {
+			return nil, nil, errors.Join(err, stop(context.WithoutCancel(ctx)))
+		}
+	}
+	pool, err := OpenAs(ctx, connString, cfg.Role, cfg.Logger)
 	if err != nil {
 		return nil, nil, errors.Join(err, stop(context.WithoutCancel(ctx)))
 	}
@@ -92,10 +105,22 @@ func OpenDefault(ctx context.Context, cfg OpenConfig) (_ *pgxpool.Pool, closeFn 
 		pool.Close()
 		return stop(ctx)
 	}
-	if !cfg.NoMigrate {
+	if !cfg.NoMigrate && cfg.Role == "" {
 		if err := Migrate(ctx, pool, cfg.Logger); err != nil {
 			return nil, nil, errors.Join(err, closeFn(context.WithoutCancel(ctx)))
 		}
 	}
 	return pool, closeFn, nil
+}
+
+// migrateAs applies the pending migrations as the connecting user, on a
+// pool of its own that is closed afterwards, for a pool handed out that acts
+// as a role that cannot migrate.
+func migrateAs(ctx context.Context, connString string, cfg OpenConfig) error {
+	pool, err := Open(ctx, connString, cfg.Logger)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return Migrate(ctx, pool, cfg.Logger)
 }

@@ -21,6 +21,11 @@
 // advisory lock so that test binaries sharing a server do not race; every
 // database handed out is a copy of that template, dropped when its test ends.
 //
+// MemberConnString turns a database's connection string into one for a
+// login user that is only a member of a role of migration 012
+// (idfusion_authsvc, idfusion_import), for tests that run code with a
+// deployment's privileges.
+//
 // There is no silent skip: if no server can be had, the test fails with the
 // reason.
 package dbtest
@@ -42,6 +47,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/idfusion/idfusion/internal/database"
@@ -401,6 +407,66 @@ func withDatabase(connString, db string) (string, error) {
 	// In a keyword/value string the last setting of a keyword wins; db is
 	// one of ours, plain [a-z0-9_].
 	return connString + " dbname=" + db, nil
+}
+
+// members are the login users MemberConnString created, by group role.
+var members sync.Map // group → *memberUser
+
+type memberUser struct {
+	once sync.Once
+	err  error
+}
+
+// memberPassword is the password of the test login users; the throwaway
+// cluster trusts its socket and ignores it.
+const memberPassword = "idfusion-test"
+
+// MemberConnString returns connString, a database of this package's, for a
+// login user that is a member of the group role group (such as
+// "idfusion_authsvc", migration 012) and has no privileges of its own: what
+// a deployment's service user is. The user, "<group>_test", is created
+// once per server; roles belong to the server, not to a database.
+func MemberConnString(t testing.TB, connString, group string) string {
+	t.Helper()
+	if err := setupOnce(); err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	user := group + "_test"
+	m, _ := members.LoadOrStore(group, &memberUser{})
+	mu := m.(*memberUser)
+	mu.once.Do(func() { mu.err = createMember(user, group) })
+	if mu.err != nil {
+		t.Fatalf("dbtest: login user %s in role %s: %v", user, group, mu.err)
+	}
+	if strings.HasPrefix(connString, "postgres://") || strings.HasPrefix(connString, "postgresql://") {
+		u, err := url.Parse(connString)
+		if err != nil {
+			t.Fatalf("dbtest: %v", err)
+		}
+		u.User = url.UserPassword(user, memberPassword)
+		return u.String()
+	}
+	// In a keyword/value string the last setting of a keyword wins.
+	return connString + " user=" + user + " password=" + memberPassword
+}
+
+// createMember creates the login user in group unless it exists; another
+// test binary on the same server may be creating it at the same time.
+func createMember(user, group string) error {
+	ctx := context.Background()
+	var exists bool
+	if err := server.admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", user).Scan(&exists); err != nil {
+		return err
+	}
+	if !exists {
+		_, err := server.admin.Exec(ctx, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", pgx.Identifier{user}.Sanitize(), memberPassword))
+		var pgErr *pgconn.PgError
+		if err != nil && !(errors.As(err, &pgErr) && (pgErr.Code == "42710" || pgErr.Code == "23505")) {
+			return err
+		}
+	}
+	_, err := server.admin.Exec(ctx, fmt.Sprintf("GRANT %s TO %s", pgx.Identifier{group}.Sanitize(), pgx.Identifier{user}.Sanitize()))
+	return err
 }
 
 // teardown drops the shared database of NewTx, closes the maintenance

@@ -11,6 +11,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/idfusion/idfusion/internal/retention"
 	"github.com/idfusion/idfusion/schemas"
 )
 
@@ -25,6 +26,7 @@ import (
 //	  - {code: renshe, inbox: /srv/inbox/renshe, schedule: "@every 30m"}
 //	housekeeping:
 //	  - {job: purge_auth, schedule: "@hourly"}
+//	  - {job: purge_rejects, schedule: "0 3 * * *", older_than: 180d}
 type Config struct {
 	// TimeZone of the cron schedules and of the dated folders. Default
 	// Asia/Shanghai.
@@ -43,7 +45,8 @@ type Config struct {
 	// one.
 	Departments []Department `yaml:"departments" validate:"required,min=1,dive"`
 	// Housekeeping are the maintenance jobs to run, each registered by the
-	// caller under its name (Options.Housekeeping).
+	// caller under its name (Options.Housekeeping), or purge_rejects,
+	// which the scheduler itself provides.
 	Housekeeping []Housekeeping `yaml:"housekeeping" validate:"dive"`
 
 	// Path is the file the configuration was loaded from (not part of the
@@ -78,9 +81,18 @@ type Housekeeping struct {
 	Job string `yaml:"job" validate:"required"`
 	// Schedule is a cron spec as for Department.Schedule. Required.
 	Schedule string `yaml:"schedule" validate:"required"`
+	// OlderThan is the period of the purge_rejects job ("180d", "36h"):
+	// data older than that goes. Required for purge_rejects, refused for
+	// the other jobs.
+	OlderThan string `yaml:"older_than"`
 
-	spec cron.Schedule
+	spec      cron.Schedule
+	olderThan time.Duration
 }
+
+// jobPurgeRejects is the housekeeping job built into the scheduler: it
+// needs the departments' inboxes (see purge.go).
+const jobPurgeRejects = "purge_rejects"
 
 // ConfigError says which configuration file and which field is wrong.
 type ConfigError struct {
@@ -183,6 +195,14 @@ func Parse(path string, b []byte) (*Config, error) {
 		if h.spec, err = cron.ParseStandard(h.Schedule); err != nil {
 			return nil, fail(fmt.Sprintf("housekeeping[%d].schedule", i), "%q: %v", h.Schedule, err)
 		}
+		switch {
+		case h.Job == jobPurgeRejects:
+			if h.olderThan, err = retention.ParseAge(h.OlderThan); err != nil {
+				return nil, fail(fmt.Sprintf("housekeeping[%d].older_than", i), "%v (required for %s)", err, jobPurgeRejects)
+			}
+		case h.OlderThan != "":
+			return nil, fail(fmt.Sprintf("housekeeping[%d].older_than", i), "only the %s job takes a period", jobPurgeRejects)
+		}
 	}
 	return &c, nil
 }
@@ -190,7 +210,7 @@ func Parse(path string, b []byte) (*Config, error) {
 // checkJobs reports the first housekeeping job that is not registered.
 func (c *Config) checkJobs(registered map[string]func(ctx context.Context) error) error {
 	for i, h := range c.Housekeeping {
-		if registered[h.Job] == nil {
+		if registered[h.Job] == nil && h.Job != jobPurgeRejects {
 			return &ConfigError{Path: c.Path, Field: fmt.Sprintf("housekeeping[%d].job", i),
 				Err: fmt.Errorf("unknown job %q (known: %v)", h.Job, slices.Sorted(maps.Keys(registered)))}
 		}

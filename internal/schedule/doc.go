@@ -50,7 +50,11 @@
 //
 // Housekeeping jobs (such as purging expired login sessions) are functions
 // the caller registers by name; they run on their own schedules, without a
-// lock, and must be safe to run in several processes at once.
+// lock, and must be safe to run in several processes at once. One is built
+// in, since it needs the inboxes: purge_rejects (purge.go, with its period
+// in older_than) clears the personal data of rejected rows of old runs and
+// deletes the archive/ and rejected/ folders written before the period
+// (package retention).
 //
 // Metrics are served by Scheduler.Handler in the Prometheus text format.
 //

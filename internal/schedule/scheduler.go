@@ -84,7 +84,11 @@ func New(pool *pgxpool.Pool, cfg *Config, opts Options) (*Scheduler, error) {
 				return nil, &ConfigError{Path: cfg.Path, Field: fmt.Sprintf("housekeeping[%d].job", i), Err: fmt.Errorf("job %q has the name of a department", h.Job)}
 			}
 		}
-		s.jobs = append(s.jobs, job{name: h.Job, spec: h.spec, run: opts.Housekeeping[h.Job]})
+		run := opts.Housekeeping[h.Job]
+		if h.Job == jobPurgeRejects {
+			run = s.purgeRejects(h.olderThan)
+		}
+		s.jobs = append(s.jobs, job{name: h.Job, spec: h.spec, run: run})
 		jobs = append(jobs, h.Job)
 	}
 	s.metrics = newMetrics(depts, jobs)

@@ -1,0 +1,333 @@
+package authsvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/idfusion/idfusion/internal/database"
+	"github.com/idfusion/idfusion/internal/dbtest"
+)
+
+// Group roles of migration 012.
+const (
+	roleAuthsvc = "idfusion_authsvc"
+	roleImport  = "idfusion_import"
+)
+
+// memberPool is a pool on pool's database for a login user that is a
+// member of group and nothing else: a deployment's service user.
+func memberPool(t testing.TB, pool *pgxpool.Pool, group string) *pgxpool.Pool {
+	t.Helper()
+	p, err := pgxpool.New(context.Background(), dbtest.MemberConnString(t, pool.Config().ConnString(), group))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+// insertAudit appends n audit rows as pool's user, one statement each,
+// the way the service does.
+func insertAudit(t testing.TB, pool *pgxpool.Pool, n int, detail string) {
+	t.Helper()
+	for i := range n {
+		var acc *int64
+		if i%2 == 1 {
+			v := int64(i)
+			acc = &v
+		}
+		if _, err := pool.Exec(context.Background(), `INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail)
+			VALUES ($1, 'login_password', 'fail', $2, '4*****4', '192.0.2.1', $3)`,
+			time.Date(2026, 11, 27, 10, 0, i, 1000, time.UTC), acc, detail); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestLoginAsServiceUser: a fused citizen's whole first login (SMS code,
+// the three steps, the rotated session, a password login) and a business
+// system's sign-in and userinfo, with the service connected as a member of
+// idfusion_authsvc (as setup connects it for every test): its grants
+// suffice. Its audit rows form a valid chain.
+func TestLoginAsServiceUser(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	var user string
+	if err := b.svc.pool.QueryRow(context.Background(), `SELECT current_user`).Scan(&user); err != nil || user != roleAuthsvc+"_test" {
+		t.Fatalf("the service connects as %q (%v), want the member user %s_test", user, err, roleAuthsvc)
+	}
+	b.syncClock()
+	c := b.fused(t, "张三", "13912349071")
+	br := b.browser(t)
+	if r := br.smsLogin(c); r.Status != http.StatusOK || r.str("next_step") != "info" {
+		t.Fatalf("sms login: %d %s", r.Status, r.Raw)
+	}
+	br.completeTo(c, "")
+	if me := br.get("/api/v1/me"); me.Status != http.StatusOK || me.str("status") != "active" {
+		t.Fatalf("me: %d %s", me.Status, me.Raw)
+	}
+	if r := b.browser(t).post("/api/v1/login/password", map[string]string{"id_number": c.IDNumber, "password": "wrong-Pass#1"}); r.Status != http.StatusUnauthorized {
+		t.Fatalf("wrong password: %d %s", r.Status, r.Raw)
+	}
+	if r := b.browser(t).post("/api/v1/login/password", map[string]string{"id_number": c.IDNumber, "password": "K9#vTq2!mZ"}); r.Status != http.StatusOK {
+		t.Fatalf("password login: %d %s", r.Status, r.Raw)
+	}
+	rp := b.rp(t, Client{ID: "portal", Scopes: []string{"profile"}})
+	other := b.active(t, "王小明", "13912349073", "Xy7#pQ2!wL")
+	tok, _ := rp.signedIn(b.browser(t), other)
+	if claims, err := rp.userinfo(tok); err != nil || claims["name"] != other.Name {
+		t.Fatalf("userinfo: %v %v", claims, err)
+	}
+	chain, err := VerifyAuditChain(context.Background(), b.pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := b.count(t, `SELECT count(*)::int FROM auth_audit`); chain.Checked != n || n < 6 {
+		t.Errorf("verified %d rows of %d", chain.Checked, n)
+	}
+}
+
+// pgCode is the SQLSTATE of err, or "" for none.
+func pgCode(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+const insufficientPrivilege = "42501"
+
+// TestRoleGrants: each role may do what its statements need and is
+// refused (42501) what is none of its business. Each statement runs in a
+// transaction of its own, rolled back.
+func TestRoleGrants(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := b.active(t, "李四", "13912349072", "Xy7#pQ2!wL")
+	ctx := context.Background()
+	if _, err := b.pool.Exec(ctx, `INSERT INTO auth_session (id_hash, account_id, kind, created_at, last_seen_at, expires_at)
+		VALUES ('\x01', $1, 'full', now(), now(), now())`, c.id); err != nil {
+		t.Fatal(err)
+	}
+	pools := map[string]*pgxpool.Pool{roleAuthsvc: memberPool(t, b.pool, roleAuthsvc), roleImport: memberPool(t, b.pool, roleImport)}
+	for _, tc := range []struct {
+		role, sql string
+		want      string // SQLSTATE, "" for success
+	}{
+		{roleAuthsvc, `INSERT INTO auth_audit (at, event, outcome) VALUES (now(), 'login_sms', 'ok')`, ""},
+		{roleAuthsvc, `UPDATE auth_audit SET detail = 'x'`, insufficientPrivilege},
+		{roleAuthsvc, `DELETE FROM auth_audit`, insufficientPrivilege},
+		{roleAuthsvc, `TRUNCATE auth_audit`, insufficientPrivilege},
+		{roleAuthsvc, `SELECT count(*) FROM auth_audit`, insufficientPrivilege},
+		{roleAuthsvc, `UPDATE auth_audit_head SET id = 0`, insufficientPrivilege},
+		{roleAuthsvc, `SELECT count(*) FROM auth_session`, ""},
+		{roleAuthsvc, `UPDATE account SET failed_attempts = 1`, ""},
+		{roleAuthsvc, `INSERT INTO account (id_bidx, id_sealed, id_hint, id_type, name, status, origin) VALUES ('\x02', '\x00', 'x', 'resident', 'x', 'active', 'registered')`, insufficientPrivilege},
+		{roleAuthsvc, `DELETE FROM account`, insufficientPrivilege},
+		{roleAuthsvc, `DELETE FROM auth_session`, insufficientPrivilege},
+		{roleAuthsvc, `SELECT count(*) FROM import_reject`, insufficientPrivilege},
+		{roleAuthsvc, `SELECT count(*) FROM account_lineage`, insufficientPrivilege},
+		{roleAuthsvc, `INSERT INTO import_run (started_at, ledger) VALUES (now(), '{}')`, insufficientPrivilege},
+		{roleAuthsvc, `INSERT INTO oidc_client (id, redirect_uris, allowed_scopes) VALUES ('x', '{}', '{}')`, insufficientPrivilege},
+		{roleAuthsvc, `SELECT reserve_account_ids(1)`, insufficientPrivilege},
+		{roleAuthsvc, `CREATE TABLE mine (i int)`, insufficientPrivilege},
+
+		{roleImport, `INSERT INTO auth_session (id_hash, kind, created_at, last_seen_at, expires_at) VALUES ('\x02', 'anonymous', now(), now(), now())`, insufficientPrivilege},
+		{roleImport, `UPDATE auth_session SET revoked_at = now()`, insufficientPrivilege},
+		{roleImport, `SELECT id_hash FROM auth_session`, insufficientPrivilege},
+		{roleImport, `SELECT code_hash FROM sms_code`, insufficientPrivilege},
+		{roleImport, `DELETE FROM auth_session WHERE expires_at < now() + interval '1 hour'`, ""}, // purge_auth
+		{roleImport, `INSERT INTO auth_audit (at, event, outcome) VALUES (now(), 'login_sms', 'ok')`, insufficientPrivilege},
+		{roleImport, `SELECT password_hash FROM account`, insufficientPrivilege},
+		{roleImport, `UPDATE account SET password_hash = 'x'`, insufficientPrivilege},
+		{roleImport, `UPDATE account SET status = 'active'`, insufficientPrivilege},
+		{roleImport, `UPDATE account SET name = name, updated_at = now()`, ""},
+		{roleImport, `SELECT count(*) FROM account a JOIN account_lineage l ON l.account_id = a.id`, ""},
+		{roleImport, `SELECT reserve_account_ids(1)`, ""},
+		{roleImport, `SELECT setval(pg_get_serial_sequence('account_lineage', 'id'), nextval(pg_get_serial_sequence('account_lineage', 'id')) + 9)`, ""},
+		{roleImport, `ALTER SEQUENCE account_id_seq INCREMENT BY 1`, insufficientPrivilege},
+		{roleImport, `INSERT INTO oidc_client (id, redirect_uris, allowed_scopes) VALUES ('x', '{}', '{}')`, insufficientPrivilege},
+		{roleImport, `CREATE TEMP TABLE stage_key (bidx bytea)`, ""},
+	} {
+		err := pgx.BeginFunc(ctx, pools[tc.role], func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, tc.sql)
+			if err == nil {
+				err = errRollback
+			}
+			return err
+		})
+		if errors.Is(err, errRollback) {
+			err = nil
+		}
+		if got := pgCode(err); got != tc.want {
+			t.Errorf("%s: %s: got %q, want %q", tc.role, tc.sql, got, tc.want)
+		}
+	}
+	// fusion schedule's purge_auth, as the importer.
+	if _, err := Purge(ctx, pools[roleImport], b.clock.Now().Add(48*time.Hour)); err != nil {
+		t.Errorf("purge as the importer: %v", err)
+	}
+}
+
+var errRollback = errors.New("rollback")
+
+// TestAuditAppendOnly: the owner too is refused UPDATE, DELETE and
+// TRUNCATE of the audit log, and cannot delete its head.
+func TestAuditAppendOnly(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	insertAudit(t, pool, 3, "")
+	for _, sql := range []string{
+		`UPDATE auth_audit SET detail = 'x' WHERE id = 2`,
+		`UPDATE auth_audit SET detail = 'x' WHERE false`,
+		`DELETE FROM auth_audit WHERE id = 3`,
+		`TRUNCATE auth_audit`,
+		`DELETE FROM auth_audit_head`,
+	} {
+		if _, err := pool.Exec(context.Background(), sql); pgCode(err) != insufficientPrivilege {
+			t.Errorf("%s as the owner: %v, want refused", sql, err)
+		}
+	}
+	if chain, err := VerifyAuditChain(context.Background(), pool); err != nil || chain.Checked != 3 || chain.LastID != 3 {
+		t.Errorf("chain after the refusals: %+v %v", chain, err)
+	}
+}
+
+// TestAuditTamper: a change made by someone who can bypass the triggers
+// (the owner disabling them) breaks the chain at the row it touched.
+func TestAuditTamper(t *testing.T) {
+	t.Parallel()
+	const unlock = `ALTER TABLE auth_audit DISABLE TRIGGER auth_audit_append_only; `
+	for _, tc := range []struct {
+		name   string
+		sql    string
+		wantID int64
+	}{
+		{"detail changed", unlock + `UPDATE auth_audit SET detail = 'ok' WHERE id = 3`, 3},
+		{"time changed", unlock + `UPDATE auth_audit SET at = at + interval '1 microsecond' WHERE id = 2`, 2},
+		{"account set", unlock + `UPDATE auth_audit SET account_id = 7 WHERE id = 1`, 1},
+		{"account cleared", unlock + `UPDATE auth_audit SET account_id = NULL WHERE id = 4`, 4},
+		{"id changed", unlock + `UPDATE auth_audit SET id = 6 WHERE id = 5`, 6},
+		{"row changed and rehashed", unlock + `UPDATE auth_audit SET detail = 'ok',
+			hash = sha256(prev_hash || auth_audit_content(id, at, event, outcome, account_id, subject, ip, 'ok')) WHERE id = 3`, 4},
+		{"row removed", unlock + `DELETE FROM auth_audit WHERE id = 3`, 4},
+		{"last row removed", unlock + `DELETE FROM auth_audit WHERE id = 5`, 5},
+		{"row added past the head", `ALTER TABLE auth_audit DISABLE TRIGGER auth_audit_chain;
+			INSERT INTO auth_audit (id, at, event, outcome, prev_hash, hash) SELECT 6, now(), 'x', 'ok', hash, hash FROM auth_audit_head`, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			pool := dbtest.New(t)
+			insertAudit(t, pool, 5, "fail")
+			if _, err := VerifyAuditChain(context.Background(), pool); err != nil {
+				t.Fatalf("before: %v", err)
+			}
+			if _, err := pool.Exec(context.Background(), tc.sql); err != nil {
+				t.Fatal(err)
+			}
+			_, err := VerifyAuditChain(context.Background(), pool)
+			var broken *AuditChainError
+			if !errors.As(err, &broken) || broken.ID != tc.wantID {
+				t.Fatalf("verify: %v, want broken at row %d", err, tc.wantID)
+			}
+		})
+	}
+}
+
+// TestAuditConcurrentInserts: inserts from many connections at once, some
+// rolled back, form one chain without gaps, in id order.
+func TestAuditConcurrentInserts(t *testing.T) {
+	t.Parallel()
+	owner := dbtest.New(t)
+	pool := memberPool(t, owner, roleAuthsvc)
+	ctx := context.Background()
+	const workers, each = 8, 30
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				// Every third insert rolls back: its id must not be lost.
+				err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+					if _, err := tx.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, subject) VALUES (now(), 'login_sms', 'ok', $1)`, fmt.Sprint(w*100+i)); err != nil {
+						return err
+					}
+					if i%3 == 2 {
+						return errRollback
+					}
+					return nil
+				})
+				if err != nil && !errors.Is(err, errRollback) {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	chain, err := VerifyAuditChain(ctx, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := AuditChain{Checked: workers * each * 2 / 3, LastID: workers * each * 2 / 3}
+	if diff := cmp.Diff(want, AuditChain{Checked: chain.Checked, LastID: chain.LastID}); diff != "" {
+		t.Errorf("chain (-want +got):\n%s", diff)
+	}
+}
+
+// TestAuditChainMigrated: rows written before migration 012 are chained
+// in id order, gaps in their ids included, and new rows continue the
+// chain.
+func TestAuditChainMigrated(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.NewEmpty(t)
+	migs, err := database.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := fstest.MapFS{}
+	for _, m := range migs {
+		if m.Version < 12 {
+			before[m.String()[:3]+"_"+m.Name+".sql"] = &fstest.MapFile{Data: []byte(m.SQL)}
+		}
+	}
+	if err := database.MigrateFS(ctx, pool, fs.FS(before), nil); err != nil {
+		t.Fatal(err)
+	}
+	insertAudit(t, pool, 4, "old")
+	if _, err := pool.Exec(ctx, `DELETE FROM auth_audit WHERE id = 2`); err != nil { // a gap
+		t.Fatal(err)
+	}
+	if err := database.Migrate(ctx, pool, nil); err != nil {
+		t.Fatal(err)
+	}
+	if chain, err := VerifyAuditChain(ctx, pool); err != nil || chain.Checked != 3 || chain.LastID != 4 {
+		t.Fatalf("migrated chain: %+v %v", chain, err)
+	}
+	insertAudit(t, pool, 2, "new")
+	chain, err := VerifyAuditChain(ctx, pool)
+	if err != nil || chain.Checked != 5 || chain.LastID != 6 {
+		t.Fatalf("continued chain: %+v %v", chain, err)
+	}
+	// The chain's first row follows 32 zero bytes.
+	var prev []byte
+	if err := pool.QueryRow(ctx, `SELECT prev_hash FROM auth_audit WHERE id = 1`).Scan(&prev); err != nil || string(prev) != string(make([]byte, 32)) {
+		t.Errorf("first prev_hash %x %v", prev, err)
+	}
+}

@@ -1,0 +1,164 @@
+package database_test
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/idfusion/idfusion/internal/database"
+	"github.com/idfusion/idfusion/internal/dbtest"
+)
+
+// TestRolePrivileges: what the roles of migrations 012 and 013 may do,
+// table by table (column grants as PRIVILEGE(columns)), and which
+// functions they may call. Every table and function of the schema is
+// listed, so one added later without a decision about the roles fails
+// here.
+func TestRolePrivileges(t *testing.T) {
+	t.Parallel()
+	tx := dbtest.NewTx(t)
+	ctx := context.Background()
+	rows, err := tx.Query(ctx, `
+		WITH roles AS (SELECT oid, rolname FROM pg_roles WHERE rolname IN ('idfusion_authsvc', 'idfusion_import')),
+		rel AS (SELECT oid, relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relkind IN ('r', 'S')),
+		tbl AS (
+			SELECT rel.relname, r.rolname, a.privilege_type AS priv
+			FROM rel JOIN pg_class c ON c.oid = rel.oid CROSS JOIN LATERAL aclexplode(c.relacl) a JOIN roles r ON r.oid = a.grantee),
+		col AS (
+			SELECT rel.relname, r.rolname, a.privilege_type || '(' || string_agg(att.attname, ',' ORDER BY att.attnum) || ')' AS priv
+			FROM rel JOIN pg_attribute att ON att.attrelid = rel.oid CROSS JOIN LATERAL aclexplode(att.attacl) a JOIN roles r ON r.oid = a.grantee
+			GROUP BY rel.relname, r.rolname, a.privilege_type),
+		fn AS (
+			SELECT p.proname || '()' AS relname, r.rolname, 'EXECUTE' AS priv
+			FROM pg_proc p CROSS JOIN roles r
+			WHERE p.pronamespace = current_schema()::regnamespace AND has_function_privilege(r.oid, p.oid, 'EXECUTE'))
+		SELECT rel.relname, '', '' FROM rel
+		UNION ALL SELECT p.proname || '()', '', '' FROM pg_proc p WHERE p.pronamespace = current_schema()::regnamespace
+		UNION ALL SELECT * FROM tbl UNION ALL SELECT * FROM col UNION ALL SELECT * FROM fn`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]map[string][]string{}
+	for rows.Next() {
+		var obj, role, priv string
+		if err := rows.Scan(&obj, &role, &priv); err != nil {
+			t.Fatal(err)
+		}
+		if got[obj] == nil {
+			got[obj] = map[string][]string{}
+		}
+		if role != "" {
+			got[obj][strings.TrimPrefix(role, "idfusion_")] = append(got[obj][strings.TrimPrefix(role, "idfusion_")], priv)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	flat := map[string]string{}
+	for obj, byRole := range got {
+		var parts []string
+		for _, role := range []string{"authsvc", "import"} {
+			if privs := byRole[role]; len(privs) > 0 {
+				slices.Sort(privs)
+				parts = append(parts, role+": "+strings.Join(privs, " "))
+			}
+		}
+		flat[obj] = strings.Join(parts, "; ")
+	}
+	const (
+		purge           = "import: DELETE"
+		accountImport   = "import: INSERT(id,id_bidx,id_sealed,id_hint,id_type,name,gender,birth_date,phone_sealed,phone_bidx,phone_hint,address,status,origin,required_steps,name_source,phone_source,address_source,created_run,updated_run) SELECT(id,id_bidx,id_sealed,id_hint,id_type,name,gender,birth_date,phone_sealed,phone_bidx,phone_hint,phone_verified,address,status,origin,required_steps,name_source,phone_source,address_source,created_run,updated_run,created_at,updated_at) UPDATE(name,phone_sealed,phone_bidx,phone_hint,address,name_source,phone_source,address_source,updated_run,updated_at)"
+		importReadWrite = "import: INSERT SELECT UPDATE"
+		importAppend    = "import: INSERT SELECT"
+		authsvcOwn      = "authsvc: INSERT SELECT UPDATE"
+	)
+	want := map[string]string{
+		"schema_migration":         "authsvc: SELECT; import: SELECT",
+		"department":               importReadWrite,
+		"import_run":               importReadWrite,
+		"source_file":              importAppend,
+		"import_file":              importAppend,
+		"account":                  "authsvc: SELECT UPDATE; " + accountImport,
+		"account_lineage":          importAppend,
+		"account_lineage_id_seq":   "import: UPDATE USAGE",
+		"account_id_seq":           "",
+		"import_reject":            "import: INSERT SELECT UPDATE(source_key,value)",
+		"merge_conflict":           importAppend,
+		"merge_conflict_id_seq":    "",
+		"export_audit":             importReadWrite,
+		"export_audit_id_seq":      "",
+		"import_run_id_seq":        "",
+		"source_file_id_seq":       "",
+		"auth_session":             authsvcOwn + "; " + purge + " SELECT(expires_at)",
+		"captcha":                  authsvcOwn + "; " + purge + " SELECT(expires_at)",
+		"captcha_free_send":        authsvcOwn + "; " + purge + " SELECT(claimed_at)",
+		"completion_flow":          "authsvc: DELETE INSERT SELECT UPDATE",
+		"sms_code":                 authsvcOwn + "; " + purge + " SELECT(expires_at)",
+		"sms_code_id_seq":          "",
+		"sms_outbox":               "authsvc: INSERT SELECT; " + purge + " SELECT(created_at)",
+		"sms_outbox_id_seq":        "",
+		"face_challenge":           authsvcOwn + "; " + purge + " SELECT(expires_at)",
+		"auth_audit":               "authsvc: INSERT",
+		"auth_audit_head":          "",
+		"oidc_client":              "authsvc: SELECT",
+		"oidc_consent":             "authsvc: DELETE INSERT SELECT UPDATE",
+		"oidc_auth_request":        authsvcOwn + "; " + purge + " SELECT(id,created_at)",
+		"oidc_token":               authsvcOwn + "; " + purge + " SELECT(expires_at,auth_request_id)",
+		"oidc_signing_key":         authsvcOwn + "; " + purge + " SELECT(active_until,retire_after)",
+		"purge_audit":              "import: INSERT SELECT UPDATE(files,folders)",
+		"purge_audit_id_seq":       "",
+		"reserve_account_ids()":    "import: EXECUTE",
+		"auth_audit_content()":     "authsvc: EXECUTE; import: EXECUTE",
+		"auth_audit_chain()":       "",
+		"auth_audit_append_only()": "authsvc: EXECUTE; import: EXECUTE",
+	}
+	if diff := cmp.Diff(want, flat); diff != "" {
+		t.Errorf("privileges (-want +got):\n%s", diff)
+	}
+}
+
+// TestOpenDefaultRole: with a role, OpenDefault migrates as the connecting
+// user, then every connection of the pool acts as the role; a role the
+// user may not take is refused with the reason; and a user that is only a
+// member of a role starts on a migrated database without migrating.
+func TestOpenDefaultRole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	logger := slog.New(slog.NewTextHandler(t.Output(), nil))
+	url := dbtest.NewEmpty(t).Config().ConnString()
+	pool, closeFn, err := database.OpenDefault(ctx, database.OpenConfig{URL: url, Role: "idfusion_authsvc", Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeFn(ctx)
+	if pending, err := database.Pending(ctx, pool); err != nil || len(pending) != 0 {
+		t.Errorf("Pending after OpenDefault with a role = %v, %v; want none", pending, err)
+	}
+	for range 3 { // every connection, not only the first
+		var user string
+		if err := pool.QueryRow(ctx, "SELECT current_user FROM pg_sleep(0.01)").Scan(&user); err != nil || user != "idfusion_authsvc" {
+			t.Errorf("current_user = %q, %v; want idfusion_authsvc", user, err)
+		}
+	}
+	if _, err := pool.Exec(ctx, "SELECT count(*) FROM import_run"); err == nil {
+		t.Error("the pool acting as idfusion_authsvc reads import_run")
+	}
+
+	member := dbtest.MemberConnString(t, url, "idfusion_import")
+	if _, _, err := database.OpenDefault(ctx, database.OpenConfig{URL: member, Role: "idfusion_authsvc", Logger: logger}); err == nil ||
+		!strings.Contains(err.Error(), "set role idfusion_authsvc") {
+		t.Errorf("a role the user is no member of: %v, want a refusal naming it", err)
+	}
+	_, closeMember, err := database.OpenDefault(ctx, database.OpenConfig{URL: member, Logger: logger})
+	if err != nil {
+		t.Fatalf("a member user on a migrated database: %v", err)
+	}
+	closeMember(ctx)
+	if _, _, err := database.OpenDefault(ctx, database.OpenConfig{URL: dbtest.MemberConnString(t, dbtest.NewEmpty(t).Config().ConnString(), "idfusion_import"), Logger: logger}); err == nil {
+		t.Error("a member user migrated an empty database")
+	}
+}
