@@ -35,7 +35,7 @@ DEMO_RP_ADDR ?= 127.0.0.1:8090
 demo: build
 	$(BIN)/fusion gen --out $(SAMPLE) --rows $(DEMO_ROWS)
 	$(BIN)/fusion check --mapping-dir $(SAMPLE)/mappings --out $(SAMPLE)/check $(SAMPLE)/exports/* || test $$? -eq 1
-	$(BIN)/fusion import --data-dir $(DATA) --mapping-dir $(SAMPLE)/mappings --out $(SAMPLE)/import $(SAMPLE)/exports/*
+	$(BIN)/fusion import --data-dir $(DATA) --db-role idfusion_import --mapping-dir $(SAMPLE)/mappings --out $(SAMPLE)/import $(SAMPLE)/exports/*
 	@echo
 	@echo "Login service: http://$(DEMO_ADDR)/login   SMS outbox: http://$(DEMO_ADDR)/dev/sms"
 	@echo "Sample business system (单点登录 via OpenID Connect): http://$(DEMO_RP_ADDR)"

@@ -46,4 +46,4 @@ stop_rp() {
 trap stop_rp EXIT
 trap 'exit 130' INT TERM
 
-"$bin/authsvc" --dev --addr "$addr" --data-dir "$data"
+"$bin/authsvc" --dev --db-role idfusion_authsvc --addr "$addr" --data-dir "$data"
