@@ -18,15 +18,24 @@
 // the flow and reaches the account only with ③, the face check, in the
 // same flow. Another session starts again from ①.
 //
-// Files: server.go (routes, middleware), session.go (cookies, timeouts,
-// rotation), login.go (first factors), complete.go (the steps), flow.go (the
-// completion flow), redirect.go (leaving a form POST for a business system), sms.go (codes, limits, the outbox), face.go and facesig.go
-// (challenges, the provider's signed callback), password.go (argon2id and
-// the password rules), dev.go (the development providers), errors.go (the
-// one table from errors to what a client is told), pages.go and
-// templates/ (the Chinese pages), oidc.go (the OpenID provider for the
-// business systems under /oidc, and its login gate: a code only for an
-// active account, after the completion), oidc_storage.go (its state in
-// PostgreSQL), oidc_client.go (RegisterClient, the clients),
-// oidc_key.go (the rotating signing keys).
+// Files: server.go (routes, middleware, the client address behind trusted
+// proxies), session.go (cookies, timeouts, rotation), login.go (first
+// factors), account.go (the account as the service reads it, the failure
+// counters and locks), complete.go (the steps), flow.go (the completion
+// flow), redirect.go (leaving a form POST for a business system), sms.go
+// (codes, limits, the outbox), smsgateway.go (the production SMS
+// gateway), captcha.go (the image captcha before SMS sends), face.go
+// (challenges), faceprovider.go (the face app and the simulator),
+// facecallback.go (the provider's signed callback, QR codes), facesig.go
+// (the callback's signature), password.go (argon2id), password_rules.go
+// and password_name.go (the password rules), dev.go (the development
+// pages), audit.go (the hash-chained audit log and its verification),
+// purge.go (deleting what has ended), errors.go (the one table from errors
+// to what a client is told), pages.go and templates/ (the Chinese pages),
+// oidc.go (the OpenID provider for the business systems under /oidc, and
+// its login gate: a code only for an active account, after the
+// completion), oidc_consent.go (the consent page, the personal center's
+// consents), oidc_prompt.go (prompt, max_age, amr/acr, the face step-up),
+// oidc_storage.go (its state in PostgreSQL), oidc_client.go
+// (RegisterClient, the clients), oidc_key.go (the rotating signing keys).
 package authsvc
