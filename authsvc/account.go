@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/idfusion/idfusion/cleanse"
 	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/internal/pii"
 	"github.com/idfusion/idfusion/schemas"
@@ -57,20 +58,28 @@ func scanAccount(row pgx.Row) (*account, error) {
 }
 
 // NormalizeIDNumber is the form of an ID number typed by a citizen that
-// the blind index was computed on: no spaces, upper-case letters
-// (a trailing x is the check character X).
+// the blind index was computed on: the fusion pipeline's own rule
+// (cleanse.ParseID: white space and invisible characters dropped,
+// full-width forms folded, x upper-cased, a 15-digit legacy number
+// converted to its 18 characters), so a number is found however it was
+// exported or typed. A number that is not valid is only normalized
+// (cleanse.NormalizeID): it finds no account.
 func NormalizeIDNumber(s string) string {
-	return strings.ToUpper(strings.Join(strings.Fields(s), ""))
+	if info, code := cleanse.ParseID(s, "", false); code == "" {
+		return info.Number
+	}
+	return cleanse.NormalizeID(s)
 }
 
-// NormalizePhone strips what people type around a mainland mobile number
-// (spaces, dashes, +86/0086); the result is checked by the caller.
+// NormalizePhone reduces a typed mainland mobile number to its 11 digits
+// by the pipeline's rule (cleanse.NormalizePhone: full-width digits,
+// spaces, dashes, dots, +86/0086); anything else comes back trimmed and
+// fails validPhone.
 func NormalizePhone(s string) string {
-	s = strings.NewReplacer(" ", "", "-", "", "\u3000", "").Replace(strings.TrimSpace(s))
-	for _, p := range []string{"+86", "0086"} {
-		s = strings.TrimPrefix(s, p)
+	if p, ok := cleanse.NormalizePhone(s); ok {
+		return p
 	}
-	return s
+	return strings.TrimSpace(s)
 }
 
 func validPhone(s string) bool {
@@ -90,7 +99,7 @@ func (s *Server) idIndex(idNumber string) []byte {
 }
 
 func (s *Server) phoneIndex(phone string) []byte {
-	return s.cfg.Keyring.BlindIndex(string(schemas.FieldPhone), phone)
+	return s.cfg.Keyring.BlindIndex(string(schemas.FieldPhone), NormalizePhone(phone))
 }
 
 // accountByIDNumber finds the account of an ID number; database.ErrNotFound

@@ -83,3 +83,55 @@ func TestLockMigration(t *testing.T) {
 		}
 	}
 }
+
+// fullWidth writes s's ASCII digits and letters in their full-width forms,
+// as some departments' systems and input methods do.
+func fullWidth(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '!' && r <= '~' {
+			r += 0xFF01 - '!'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// TestLoginWithTypedForms: an account the pipeline stored is found with
+// its ID number and phone typed in every form the pipeline accepts —
+// full-width, lower-case x, spaces, the 15-digit legacy number, +86 and
+// dashes — since the pipeline's blind index and every login normalize by
+// one rule.
+func TestLoginWithTypedForms(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := b.importSample(t)
+	id, phone := c.IDNumber, c.Phone
+	spaced := id[:6] + " " + id[6:14] + " " + id[14:]
+	forms := []struct{ name, id, phone string }{
+		{"as stored", id, phone},
+		{"full-width", fullWidth(id), fullWidth(phone)},
+		{"lower-case x, spaces", strings.ToLower(spaced), phone[:3] + " " + phone[3:7] + " " + phone[7:]},
+		{"+86 and dashes", "\u3000" + id + " ", "+86 " + phone[:3] + "-" + phone[3:7] + "-" + phone[7:]},
+	}
+	if id[6:8] == "19" {
+		forms = append(forms, struct{ name, id, phone string }{"15-digit legacy number", id[:6] + id[8:17], "0086" + phone})
+	}
+	for _, f := range forms {
+		t.Run(f.name, func(t *testing.T) {
+			b.clock.Advance(61 * time.Second)
+			before := b.outboxCount(t)
+			br := b.browser(t)
+			if r := br.postSolving("/api/v1/login/sms/send", map[string]string{"id_number": f.id, "phone": f.phone}); r.Status != 202 {
+				t.Fatalf("send: %d %s", r.Status, r.Raw)
+			}
+			if b.outboxCount(t) != before+1 {
+				t.Fatal("no code sent: the account was not found")
+			}
+			r := br.post("/api/v1/login/sms", map[string]string{"id_number": f.id, "phone": f.phone, "code": b.lastCodeTo(t, phone)})
+			if r.Status != 200 {
+				t.Errorf("login: %d %s", r.Status, r.Raw)
+			}
+		})
+	}
+}
