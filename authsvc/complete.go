@@ -281,6 +281,15 @@ func (s *Server) finishFace(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil || status != "approved" {
 		return status, "", err
 	}
+	// A face approved during the lock (its challenge started before it)
+	// activates nothing, as in the face login.
+	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
+	if err != nil {
+		return "", "", err
+	}
+	if err := s.stepLocked(ctx, r, a, "step_face"); err != nil {
+		return "", "", err
+	}
 	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		acc, err := s.useFace(ctx, tx, sess, id, faceComplete)
 		if err != nil {
