@@ -67,8 +67,8 @@ func maskAddress(s string) string {
 // expect reads the session's account and flow and refuses a step that is
 // not the flow's next one before any work is done for it (advance
 // re-checks when it writes), and any step while failed checks keep the
-// account locked.
-func (s *Server) expect(ctx context.Context, sess *session, step schemas.Step) (*account, *completionFlow, error) {
+// account locked (audited as event).
+func (s *Server) expect(ctx context.Context, r *http.Request, sess *session, step schemas.Step, event string) (*account, *completionFlow, error) {
 	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
 	if err != nil {
 		return nil, nil, err
@@ -77,13 +77,24 @@ func (s *Server) expect(ctx context.Context, sess *session, step schemas.Step) (
 	if err != nil {
 		return nil, nil, err
 	}
-	if a.lockedUntil != nil && a.lockedUntil.After(s.cfg.Now()) {
-		return nil, nil, errAccountLocked
+	if err := s.stepLocked(ctx, r, a, event); err != nil {
+		return nil, nil, err
 	}
 	if next := nextStep(a, f); next != step {
 		return nil, nil, &StepError{Tried: step, Next: next}
 	}
 	return a, f, nil
+}
+
+// stepLocked refuses a completion step, and audits the refusal as event,
+// while failed checks keep the account locked: like the logins the lock
+// refuses, which are audited too.
+func (s *Server) stepLocked(ctx context.Context, r *http.Request, a *account, event string) error {
+	if a.lockedUntil == nil || !a.lockedUntil.After(s.cfg.Now()) {
+		return nil
+	}
+	s.audit(ctx, auditEvent{event: event, outcome: "locked", account: a.id, subject: a.idHint, ip: clientIP(r)})
+	return errAccountLocked
 }
 
 // infoInput is step ①: what the citizen supplements. A phone that is not
@@ -132,7 +143,7 @@ func validationErrors(err error) error {
 // sendVerifyCode sends a code to the phone a restricted session wants to
 // put on its account.
 func (s *Server) sendVerifyCode(ctx context.Context, r *http.Request, sess *session, phone string, captcha captchaInput) error {
-	a, _, err := s.expect(ctx, sess, schemas.StepInfo)
+	a, _, err := s.expect(ctx, r, sess, schemas.StepInfo, "sms_send_verify")
 	if err != nil {
 		return err
 	}
@@ -155,7 +166,7 @@ func (s *Server) sendVerifyCode(ctx context.Context, r *http.Request, sess *sess
 // completeInfo does step ①. A new phone, proved by a code to it, and the
 // address wait in the flow until ③.
 func (s *Server) completeInfo(ctx context.Context, r *http.Request, sess *session, in infoInput) error {
-	a, f, err := s.expect(ctx, sess, schemas.StepInfo)
+	a, f, err := s.expect(ctx, r, sess, schemas.StepInfo, "step_info")
 	if err != nil {
 		return err
 	}
@@ -205,7 +216,7 @@ func (s *Server) completeInfo(ctx context.Context, r *http.Request, sess *sessio
 
 // completePassword does step ②.
 func (s *Server) completePassword(ctx context.Context, r *http.Request, sess *session, password, confirm string) error {
-	a, f, err := s.expect(ctx, sess, schemas.StepPassword)
+	a, f, err := s.expect(ctx, r, sess, schemas.StepPassword, "step_password")
 	if err != nil {
 		return err
 	}
@@ -242,7 +253,7 @@ func (s *Server) completePassword(ctx context.Context, r *http.Request, sess *se
 // faceChallenge returns the session's pending challenge for step ③, or a
 // new one.
 func (s *Server) faceChallenge(ctx context.Context, r *http.Request, sess *session) (string, error) {
-	a, _, err := s.expect(ctx, sess, schemas.StepFace)
+	a, _, err := s.expect(ctx, r, sess, schemas.StepFace, "face_complete_start")
 	if err != nil {
 		return "", err
 	}
@@ -269,6 +280,15 @@ func (s *Server) finishFace(ctx context.Context, w http.ResponseWriter, r *http.
 	status, err := s.faceStatus(ctx, sess, id)
 	if err != nil || status != "approved" {
 		return status, "", err
+	}
+	// A face approved during the lock (its challenge started before it)
+	// activates nothing, as in the face login.
+	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
+	if err != nil {
+		return "", "", err
+	}
+	if err := s.stepLocked(ctx, r, a, "step_face"); err != nil {
+		return "", "", err
 	}
 	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		acc, err := s.useFace(ctx, tx, sess, id, faceComplete)

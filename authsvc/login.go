@@ -225,8 +225,15 @@ func (s *Server) startFaceLogin(ctx context.Context, w http.ResponseWriter, r *h
 		return "", fieldErrors{"id_number": "请输入证件号码"}
 	}
 	sess, err := s.session(ctx, r)
-	if errors.Is(err, errNoSession) {
+	switch {
+	case errors.Is(err, errNoSession):
 		sess, err = s.startSession(ctx, s.pool, w, kindAnonymous, 0, safeReturn(returnTo))
+	case err == nil && sess.returnTo != safeReturn(returnTo):
+		// The browser's session (an earlier face login's, or a signed-in
+		// one) goes where this login was asked to go: signIn takes it
+		// from the session.
+		sess.returnTo = safeReturn(returnTo)
+		_, err = s.pool.Exec(ctx, `UPDATE auth_session SET return_to = $2 WHERE id_hash = $1`, sess.hash, sess.returnTo)
 	}
 	if err != nil {
 		return "", err

@@ -329,3 +329,19 @@ func TestLockout(t *testing.T) {
 		refused(t, "right password after 4 wrong, a code login and 1 wrong", br.passwordLogin(c, goodPassword))
 	})
 }
+
+// A face login goes where it was asked to go, also in a browser that has
+// a session already (an earlier face login left an anonymous one): a
+// business system's login by face ends at the business system.
+func TestFaceLoginKeepsItsReturnTo(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := b.active(t, "王三三", "13912343301", goodPassword)
+	br := b.browser(t)
+	br.startFace(c.IDNumber) // abandoned: its anonymous session stays
+	const returnTo = "/oidc/resume?id=abc"
+	r := br.faceThrough("/api/v1/login/face", map[string]string{"id_number": c.IDNumber, "return_to": returnTo}, c)
+	if r.Status != http.StatusOK || r.str("next") != returnTo {
+		t.Errorf("face login: %d next %q, want %q", r.Status, r.str("next"), returnTo)
+	}
+}

@@ -268,6 +268,19 @@ func (s *Server) oidcStepUp(w http.ResponseWriter, r *http.Request, sess *sessio
 		s.fail(w, r, err)
 		return
 	}
+	// A face check like the face login's: the lock of failed codes and
+	// faces stops it (a password session would else try faces here
+	// unbounded), also for a challenge the provider approved meanwhile.
+	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if s.locked(a) {
+		s.audit(ctx, auditEvent{event: "face_stepup", outcome: "locked", account: sess.accountID, ip: clientIP(r)})
+		s.fail(w, r, errAccountLocked)
+		return
+	}
 	ch, err := s.stepUpChallenge(ctx, r, sess)
 	if err != nil {
 		s.fail(w, r, err)

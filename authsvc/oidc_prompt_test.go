@@ -277,3 +277,53 @@ func TestOIDCStepUpFace(t *testing.T) {
 		t.Errorf("another browser's step-up: %d, want 400", r.Status)
 	}
 }
+
+// The lock of failed SMS codes and faces stops the face step-up too: a
+// session signed in with the password (its own lock) cannot get around
+// the face lock by trying faces at the step-up, nor spend there a face
+// the provider approved during the lock.
+func TestOIDCStepUpRefusedWhileLocked(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.syncClock()
+	bank := b.rp(t, Client{ID: "bank"})
+	c := b.active(t, "蒋二六", "13912342601", "Xy7#pQ2!wL")
+	br := b.browser(t)
+	returnTo, _ := bank.start(br, oauth2.SetAuthURLParam("acr_values", ACRFace))
+	br.loginBy(c, "password", returnTo)
+	stepUp, status := br.follow(returnTo)
+	if stepUp.Path != "/oidc/stepup" || status != http.StatusOK {
+		t.Fatalf("resume led to %s (%d), want the face step-up", stepUp, status)
+	}
+	var pending string
+	if err := b.pool.QueryRow(context.Background(), `SELECT id FROM face_challenge WHERE account_id = $1 AND purpose = 'stepup'`, c.id).Scan(&pending); err != nil {
+		t.Fatal(err)
+	}
+	for range b.svc.cfg.MaxFailures {
+		wrongFace(t, b, b.browser(t), c)
+	}
+	b.approveFace(t, pending, c.IDNumber)
+	if r := br.get(stepUp.RequestURI()); r.Status != http.StatusLocked {
+		t.Errorf("step-up while locked: %d, want 423", r.Status)
+	}
+	if n := b.count(t, `SELECT count(*) FROM face_challenge WHERE account_id = $1 AND purpose = 'stepup'`, c.id); n != 1 {
+		t.Errorf("%d step-up challenges, want no new one while locked", n)
+	}
+	audited := b.column(t, `SELECT outcome FROM auth_audit WHERE event = 'face_stepup' AND account_id = $1 ORDER BY id`, c.id)
+	if diff := cmp.Diff([]string{"locked"}, audited); diff != "" {
+		t.Errorf("step-ups audited (-want +got):\n%s", diff)
+	}
+	// Control: after the lock, a new challenge, and the step-up goes on.
+	b.clock.Advance(b.svc.cfg.LockFor)
+	if r := br.get(stepUp.RequestURI()); r.Status != http.StatusOK {
+		t.Fatalf("step-up after the lock: %d, want its page", r.Status)
+	}
+	var fresh string
+	if err := b.pool.QueryRow(context.Background(), `SELECT id FROM face_challenge WHERE account_id = $1 AND purpose = 'stepup' AND status = 'pending'`, c.id).Scan(&fresh); err != nil {
+		t.Fatal(err)
+	}
+	b.approveFace(t, fresh, c.IDNumber)
+	if u, _ := br.follow(stepUp.RequestURI()); u.Host != "rp.example" {
+		t.Errorf("step-up after the lock led to %s, want the business system", u)
+	}
+}
