@@ -155,10 +155,7 @@ func (s *Server) sendVerifyCode(ctx context.Context, r *http.Request, sess *sess
 		return err
 	}
 	err = s.sendCode(ctx, phone, purposeVerifyPhone, a.id, clientNet(r), true)
-	outcome := "ok"
-	if err != nil {
-		outcome = "limited"
-	}
+	outcome := sendOutcome(err)
 	s.audit(ctx, auditEvent{event: "sms_send_verify", outcome: outcome, account: a.id, subject: pii.MaskPhone(phone), ip: clientIP(r)})
 	return err
 }

@@ -160,10 +160,8 @@ func (s *Server) sendLoginCode(ctx context.Context, r *http.Request, idNumber, p
 		acc = a.id
 	}
 	err = s.sendCode(ctx, phone, purposeLogin, acc, clientNet(r), deliver)
-	outcome := "ok"
-	if err != nil {
-		outcome = "limited"
-	} else if !deliver {
+	outcome := sendOutcome(err)
+	if err == nil && !deliver {
 		outcome = "not_sent"
 	}
 	s.audit(ctx, auditEvent{event: "sms_send_login", outcome: outcome, account: acc, subject: pii.MaskPhone(phone), ip: clientIP(r)})

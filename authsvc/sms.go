@@ -158,3 +158,15 @@ func (s *Server) checkCode(ctx context.Context, accountID int64, phone, purpose,
 	}
 	return nil
 }
+
+// sendOutcome is the audit outcome of a code send: refused by a limit, or
+// failed (the gateway, the database) — an operator looks for the latter.
+func sendOutcome(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, errCodeTooSoon), errors.Is(err, errCodeDayCap), errors.Is(err, errCodeIPCap):
+		return "limited"
+	}
+	return "error"
+}

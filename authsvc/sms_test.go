@@ -2,6 +2,7 @@ package authsvc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -165,5 +166,24 @@ func TestWrongCodesCountAgainstOwner(t *testing.T) {
 	}
 	if diff := cmp.Diff([2]int{b.svc.cfg.CodeTries, b.svc.cfg.CodeTries + 1}, got); diff != "" {
 		t.Errorf("[code tries, account failures]: mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// failingSMS is a gateway that is down.
+type failingSMS struct{}
+
+func (failingSMS) Send(context.Context, string, string) error { return errors.New("gateway down") }
+
+// TestSendFailureAudited: a send the gateway fails is audited as an error,
+// not as a limit, so operators can tell an outage from abuse.
+func TestSendFailureAudited(t *testing.T) {
+	t.Parallel()
+	b := setup(t, func(c *Config) { c.SMS = failingSMS{} })
+	c := b.fused(t, "陈一", "13912340031")
+	if r := b.browser(t).post("/api/v1/login/sms/send", map[string]string{"id_number": c.IDNumber, "phone": c.Phone}); r.Status != http.StatusInternalServerError {
+		t.Fatalf("send through a failing gateway: %d %s, want 500", r.Status, r.Raw)
+	}
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'sms_send_login' AND outcome = 'error'`); n != 1 {
+		t.Errorf("%d sends audited as errors, want 1", n)
 	}
 }
