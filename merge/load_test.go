@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,6 +36,16 @@ var (
 // loadRows loads rows of one department's file as one run.
 func loadRows(t *testing.T, pool *pgxpool.Pool, keys *pii.Keyring, rows [][]any, idle func()) Ledger {
 	t.Helper()
+	led, err := load(t, pool, keys, rows, false, idle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return led
+}
+
+// load loads rows of one department's file as one run, forced or not.
+func load(t *testing.T, pool *pgxpool.Pool, keys *pii.Keyring, rows [][]any, forced bool, idle func()) (Ledger, error) {
+	t.Helper()
 	m := NewMerger(keys)
 	rec := cleanRecord(t, rows)
 	m.AddClean(rec)
@@ -42,16 +53,13 @@ func loadRows(t *testing.T, pool *pgxpool.Pool, keys *pii.Keyring, rows [][]any,
 	defer m.Release()
 	dept := rows[0][3].(string)
 	n := int64(len(rows))
-	led, err := Load(context.Background(), pool, Input{
+	return Load(context.Background(), pool, Input{
 		Started:  time.Now(),
+		Forced:   forced,
 		Mappings: []*schemas.Mapping{{Department: schemas.Department{Code: dept, Name: dept}, Priority: rows[0][4].(int)}},
 		Files:    []FileLedger{{Dept: dept, Name: dept + ".csv", SHA256: "sha-" + dept, Format: "csv", Read: n, Accepted: n}},
 		Persons:  m.Persons(),
 	}, Config{Keyring: keys, Idle: idle})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return led
 }
 
 // stored is an account as the tests compare it: each value with the run
@@ -357,5 +365,63 @@ func commitWhenUpdateWaits(pool *pgxpool.Pool, tx pgx.Tx) error {
 			return errors.New("the run's update never waited for the account's row")
 		case <-time.After(5 * time.Millisecond):
 		}
+	}
+}
+
+// TestLoadForced: a file imported again with --force gives the same
+// accounts and reuses its lineage rows; if its rows now belong to other
+// persons, or rows imported before are no longer accepted, the run is
+// refused and nothing of it is written.
+func TestLoadForced(t *testing.T) {
+	t.Parallel()
+	const other = "460102199001011250"
+	first := [][]any{
+		{testID, "张三", renshePhone, "renshe", 2, 1000, 2, rensheAddr},
+		{other, "李四", "", "renshe", 2, 1000, 3, ""},
+	}
+	tests := []struct {
+		name    string
+		rows    [][]any
+		wantErr string
+	}{
+		{"same_rows", first, ""},
+		{"row_now_another_person", [][]any{first[0], {testID, "李四", "", "renshe", 2, 1000, 3, ""}},
+			"row 3 of the renshe file now belongs to another person"},
+		{"row_no_longer_accepted", first[:1], "1 of the 2 rows of renshe.csv (renshe) imported before are no longer accepted"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			pool, keys := dbtest.New(t), testKeys(t)
+			loadRows(t, pool, keys, first, nil)
+			before, _ := readAccount(t, pool, keys)
+			var lineage, runs int
+			count := func() {
+				t.Helper()
+				if err := pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM account_lineage), (SELECT count(*) FROM import_run)`).Scan(&lineage, &runs); err != nil {
+					t.Fatal(err)
+				}
+			}
+			led, err := load(t, pool, keys, tt.rows, true, nil)
+			count()
+			if tt.wantErr != "" {
+				if !errors.Is(err, ErrForceChanged) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want ErrForceChanged saying %q", err, tt.wantErr)
+				}
+				if lineage != 2 || runs != 1 {
+					t.Errorf("refused run left %d lineage rows and %d runs, want 2 and 1", lineage, runs)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if led.New != 0 || led.Unchanged != 2 || lineage != 2 {
+				t.Errorf("ledger %+v, %d lineage rows: want 2 unchanged accounts and the 2 lineage rows reused", led, lineage)
+			}
+			if after, _ := readAccount(t, pool, keys); !cmp.Equal(before, after) {
+				t.Errorf("account changed (-before +after):\n%s", cmp.Diff(before, after))
+			}
+		})
 	}
 }
