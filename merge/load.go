@@ -149,6 +149,7 @@ type existing struct {
 	name, address     Candidate
 	phone             Candidate
 	phoneBidx         []byte
+	phoneVerified     bool
 	nameSrc, phoneSrc *int64
 	addrSrc           *int64
 }
@@ -391,9 +392,8 @@ func (l *loader) existing(ctx context.Context) (map[string]*existing, error) {
 	for rows.Next() {
 		var ex existing
 		var key []byte
-		var verified bool
 		var srcs [3]nullableSource
-		if err := rows.Scan(&ex.id, &key, &verified, &ex.name.Value, &ex.phoneBidx, &ex.address.Value,
+		if err := rows.Scan(&ex.id, &key, &ex.phoneVerified, &ex.name.Value, &ex.phoneBidx, &ex.address.Value,
 			&ex.nameSrc, &ex.phoneSrc, &ex.addrSrc,
 			&srcs[0].dept, &srcs[0].file, &srcs[0].row, &srcs[0].priority, &srcs[0].updated,
 			&srcs[1].dept, &srcs[1].file, &srcs[1].row, &srcs[1].priority, &srcs[1].updated,
@@ -405,12 +405,14 @@ func (l *loader) existing(ctx context.Context) (map[string]*existing, error) {
 		ex.address.Source = srcs[2].source()
 		// A value without a department source was set by the citizen (at
 		// registration or first login), and one the citizen verified is
-		// theirs whatever its source: both outrank every department.
+		// theirs whatever its source: both outrank every department. This
+		// is where the rule lives; applyUpdates only refuses to write over
+		// a value that changed since it was read here.
 		ex.name.Citizen = ex.name.Value != "" && ex.nameSrc == nil
 		ex.address.Citizen = ex.address.Value != "" && ex.addrSrc == nil
 		if ex.phoneBidx != nil {
 			ex.phone.Value = "\x00stored" // compared by blind index, never decrypted
-			ex.phone.Citizen = verified || ex.phoneSrc == nil
+			ex.phone.Citizen = ex.phoneVerified || ex.phoneSrc == nil
 		}
 		out[string(key)] = &ex
 	}
@@ -711,10 +713,8 @@ func stepNames(steps []schemas.Step) []string {
 	return out
 }
 
-// update merges the run's values into an existing account. Its status,
-// completion state and citizen-set values are never touched.
 // accountUpdate is what a run changes in an existing account: each value
-// with its source, when set.
+// with its source, when set, and the account as the run read it.
 type accountUpdate struct {
 	id                         int64
 	setName, setAddr, setPhone bool
@@ -722,8 +722,12 @@ type accountUpdate struct {
 	nameSrc, addrSrc           *int64
 	phone                      string
 	phoneSrc                   *int64
+	was                        *existing
 }
 
+// update merges the run's values into an existing account. Its status,
+// completion state and citizen-set values are never touched: survivorship
+// ranks them above every department (their Candidate.Citizen).
 func (l *loader) update(id int64, ex *existing, p *Person, src sources) (accountUpdate, bool) {
 	// won reports whether the run's candidate replaces the stored value,
 	// and the lineage id of its source.
@@ -744,7 +748,7 @@ func (l *loader) update(id int64, ex *existing, p *Person, src sources) (account
 	}
 	return accountUpdate{id: id, setName: setName, setAddr: setAddr, setPhone: setPhone,
 		name: p.Name().Value, address: p.Address().Value, nameSrc: nameSrc, addrSrc: addrSrc,
-		phone: p.Phone().Value, phoneSrc: phoneSrc}, true
+		phone: p.Phone().Value, phoneSrc: phoneSrc, was: ex}, true
 }
 
 func sameSource(a, b *int64) bool { return a != nil && b != nil && *a == *b }
@@ -760,13 +764,15 @@ func (l *loader) applyUpdates(ctx context.Context, updates []accountUpdate) erro
 	}
 	if _, err := l.tx.Exec(ctx, `CREATE TEMP TABLE stage_update (
 		id bigint, set_name bool, name text, name_source bigint, set_address bool, address text, address_source bigint,
-		set_phone bool, phone_sealed bytea, phone_bidx bytea, phone_hint text, phone_source bigint) ON COMMIT DROP`); err != nil {
+		set_phone bool, phone_sealed bytea, phone_bidx bytea, phone_hint text, phone_source bigint,
+		was_address text, was_address_source bigint, was_phone_bidx bytea, was_phone_source bigint, was_phone_verified bool) ON COMMIT DROP`); err != nil {
 		return err
 	}
 	k := l.cfg.Keyring
 	phoneAAD := []byte(schemas.FieldPhone)
 	if err := copyAll(ctx, l.tx, "stage_update", []string{"id", "set_name", "name", "name_source", "set_address", "address", "address_source",
-		"set_phone", "phone_sealed", "phone_bidx", "phone_hint", "phone_source"}, updates, func(r *database.CopyRow, u *accountUpdate) {
+		"set_phone", "phone_sealed", "phone_bidx", "phone_hint", "phone_source",
+		"was_address", "was_address_source", "was_phone_bidx", "was_phone_source", "was_phone_verified"}, updates, func(r *database.CopyRow, u *accountUpdate) {
 		r.Int64(u.id)
 		r.Bool(u.setName)
 		r.Text(u.name)
@@ -785,27 +791,44 @@ func (l *loader) applyUpdates(ctx context.Context, updates []accountUpdate) erro
 			r.Text("")
 		}
 		r.Int64Ptr(u.phoneSrc)
+		r.Text(u.was.address.Value)
+		r.Int64Ptr(u.was.addrSrc)
+		r.Bytea(u.was.phoneBidx)
+		r.Int64Ptr(u.was.phoneSrc)
+		r.Bool(u.was.phoneVerified)
 	}); err != nil {
 		return err
 	}
+	// The decisions were taken on the accounts as the run read them. The
+	// login service may change an address or phone meanwhile (③ sets the
+	// citizen's address and phone, an SMS login verifies the phone): a
+	// value is written only over the one the run read, compared on the
+	// row as it is now (also after waiting for the login service's lock),
+	// so the citizen's change stays. Only imports change names, and they
+	// run one at a time.
 	_, err := l.tx.Exec(ctx, `
 		UPDATE account a SET
 			name           = CASE WHEN s.set_name THEN s.name ELSE a.name END,
 			name_source    = CASE WHEN s.set_name THEN s.name_source ELSE a.name_source END,
-			address        = CASE WHEN s.set_address THEN s.address ELSE a.address END,
-			address_source = CASE WHEN s.set_address THEN s.address_source ELSE a.address_source END,
-			-- A phone the citizen verified after the run read the account
-			-- stays: the guard is evaluated on the row as it is now.
-			phone_sealed   = CASE WHEN s.set_phone AND NOT a.phone_verified THEN s.phone_sealed ELSE a.phone_sealed END,
-			phone_bidx     = CASE WHEN s.set_phone AND NOT a.phone_verified THEN s.phone_bidx ELSE a.phone_bidx END,
-			phone_hint     = CASE WHEN s.set_phone AND NOT a.phone_verified THEN s.phone_hint ELSE a.phone_hint END,
-			phone_source   = CASE WHEN s.set_phone AND NOT a.phone_verified THEN s.phone_source ELSE a.phone_source END,
+			address        = CASE WHEN s.set_address AND `+addressAsRead+` THEN s.address ELSE a.address END,
+			address_source = CASE WHEN s.set_address AND `+addressAsRead+` THEN s.address_source ELSE a.address_source END,
+			phone_sealed   = CASE WHEN s.set_phone AND `+phoneAsRead+` THEN s.phone_sealed ELSE a.phone_sealed END,
+			phone_bidx     = CASE WHEN s.set_phone AND `+phoneAsRead+` THEN s.phone_bidx ELSE a.phone_bidx END,
+			phone_hint     = CASE WHEN s.set_phone AND `+phoneAsRead+` THEN s.phone_hint ELSE a.phone_hint END,
+			phone_source   = CASE WHEN s.set_phone AND `+phoneAsRead+` THEN s.phone_source ELSE a.phone_source END,
 			updated_run    = $1,
 			updated_at     = now()
 		FROM stage_update s
 		WHERE a.id = s.id`, l.runID)
 	return err
 }
+
+// addressAsRead and phoneAsRead hold when an account's address or phone is
+// still the one the run read (stage_update s, account a).
+const (
+	addressAsRead = `(a.address, a.address_source) IS NOT DISTINCT FROM (s.was_address, s.was_address_source)`
+	phoneAsRead   = `(a.phone_bidx, a.phone_source, a.phone_verified) IS NOT DISTINCT FROM (s.was_phone_bidx, s.was_phone_source, s.was_phone_verified)`
+)
 
 // conflictRows lists the conflicts of a person: different names (in this
 // run, or against the stored name), and departments' genders or birth dates

@@ -57,7 +57,8 @@ func TestSurvivorship(t *testing.T) {
 }
 
 // cleanRecord builds a CleanPerson record of rows (id, name, phone, dept,
-// priority, updated, row number).
+// priority, updated in Unix ms, row number, and optionally an address); a
+// department's rows come from its file "sha-<dept>".
 func cleanRecord(t *testing.T, rows [][]any) arrow.Record {
 	t.Helper()
 	b := array.NewRecordBuilder(memory.DefaultAllocator, schemas.CleanPerson)
@@ -74,7 +75,11 @@ func cleanRecord(t *testing.T, rows [][]any) arrow.Record {
 		s(schemas.CleanGender).Append("F")
 		b.Field(schemas.CleanBirthDate).(*array.Date32Builder).Append(0)
 		s(schemas.CleanPhone).Append(r[2].(string))
-		s(schemas.CleanAddress).Append("")
+		if len(r) > 7 {
+			s(schemas.CleanAddress).Append(r[7].(string))
+		} else {
+			s(schemas.CleanAddress).Append("")
+		}
 		b.Field(schemas.CleanUpdatedAt).(*array.TimestampBuilder).Append(arrow.Timestamp(r[5].(int)))
 		b.Field(schemas.CleanPriority).(*array.Int32Builder).Append(int32(r[4].(int)))
 	}

@@ -49,10 +49,14 @@ type Workbook struct {
 
 // maxSheetRows is Excel's row limit less the header; longer lists continue
 // on another sheet.
-const maxSheetRows = 1<<20 - 1
+const maxSheetRows = excelize.TotalRows - 1
 
 // Write writes wb to path as XLSX.
-func Write(path string, wb Workbook) (err error) {
+func Write(path string, wb Workbook) error { return write(path, wb, maxSheetRows) }
+
+// write is Write with perSheet findings at most on a sheet (a test's
+// small number stands for Excel's limit).
+func write(path string, wb Workbook, perSheet int) error {
 	f := excelize.NewFile()
 	defer f.Close()
 	const summary = "汇总"
@@ -67,12 +71,12 @@ func Write(path string, wb Workbook) (err error) {
 		rows []Row
 	}{{"拒收明细", wb.Rejects}, {"警告明细", wb.Warnings}} {
 		sortRows(part.rows)
-		for i, start := 0, 0; start < len(part.rows) || i == 0; i, start = i+1, start+maxSheetRows {
+		for i, start := 0, 0; start < len(part.rows) || i == 0; i, start = i+1, start+perSheet {
 			name := part.name
 			if i > 0 {
 				name = fmt.Sprintf("%s%d", part.name, i+1)
 			}
-			end := min(start+maxSheetRows, len(part.rows))
+			end := min(start+perSheet, len(part.rows))
 			if err := writeRows(f, name, part.rows[start:end]); err != nil {
 				return fmt.Errorf("feedback %s: %w", path, err)
 			}

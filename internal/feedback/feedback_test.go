@@ -1,0 +1,301 @@
+package feedback
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/idfusion/idfusion/schemas"
+)
+
+// readBook reads every sheet of the workbook at path back: the sheet names
+// in order, and each sheet's rows as the department's Excel shows them. It
+// fails the test if any cell holds a formula: the workbook's cells are text
+// and numbers only.
+func readBook(t *testing.T, path string) (names []string, sheets map[string][][]string) {
+	t.Helper()
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sheets = map[string][][]string{}
+	for _, name := range f.GetSheetList() {
+		rows, err := f.GetRows(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sheets[name] = rows
+		for r, row := range rows {
+			for c := range row {
+				cell, _ := excelize.CoordinatesToCellName(c+1, r+1)
+				if formula, err := f.GetCellFormula(name, cell); err != nil || formula != "" {
+					t.Errorf("%s!%s holds formula %q (err %v)", name, cell, formula, err)
+				}
+			}
+		}
+	}
+	return f.GetSheetList(), sheets
+}
+
+var header = []string{"文件名", "行号", "源系统编号", "字段", "原值", "原因代码", "原因说明"}
+
+// TestWrite: the summary counts each file and each reason, and every
+// reject and warning has its own row with file, row number, source key,
+// field, the value in clear (the department's own data) and the reason in
+// Chinese, in file and row order whatever order they came in.
+func TestWrite(t *testing.T) {
+	t.Parallel()
+	wb := Workbook{
+		Dept: schemas.Department{Code: "gongan", Name: "省公安厅"},
+		Files: []File{
+			{Name: "b.csv", SHA256: "bb", Read: 5, Accepted: 3, Rejected: 2, Warnings: 2},
+			{Name: "a.xlsx", SHA256: "aa", Error: "缺少列：证件号码"},
+		},
+		Rejects: []Row{
+			{File: "b.csv", Row: 7, SourceKey: "K7", Field: schemas.FieldIDNumber, Value: "460102199001011235", Code: schemas.IDBadChecksum},
+			{File: "b.csv", Row: 3, SourceKey: "K3", Field: schemas.FieldPhone, Value: "", Code: schemas.RequiredMissing},
+		},
+		Warnings: []Row{
+			{File: "b.csv", Row: 9, SourceKey: "K9", Field: schemas.FieldPhone, Value: "1391234907", Code: schemas.PhoneInvalid},
+			{File: "b.csv", Row: 3, SourceKey: "K3", Field: schemas.FieldIDNumber, Value: "469999199001011234", Code: schemas.IDUnknownCounty},
+			{File: "a.csv", Row: 12, SourceKey: "K12", Field: schemas.FieldPhone, Value: "12", Code: schemas.PhoneInvalid},
+		},
+	}
+	path := filepath.Join(t.TempDir(), "gongan-feedback.xlsx")
+	if err := Write(path, wb); err != nil {
+		t.Fatal(err)
+	}
+	names, sheets := readBook(t, path)
+	if diff := cmp.Diff([]string{"汇总", "拒收明细", "警告明细"}, names); diff != "" {
+		t.Errorf("sheets (-want +got):\n%s", diff)
+	}
+	const (
+		county = "证件号码中的区县代码不在现行行政区划代码表中（可能为已撤销的旧代码），已保留"
+		phone  = "手机号码格式不正确，已忽略该字段"
+	)
+	want := map[string][][]string{
+		"汇总": {
+			{"部门", "省公安厅（gongan）"},
+			nil,
+			{"文件名", "文件 SHA-256", "读取行数", "接收行数", "拒收行数", "警告数", "文件问题"},
+			{"b.csv", "bb", "5", "3", "2", "2"},
+			{"a.xlsx", "aa", "0", "0", "0", "0", "缺少列：证件号码"},
+			nil,
+			{"原因代码", "处理", "数量", "说明"},
+			{"ID_BAD_CHECKSUM", "拒收", "1", "证件号码校验位错误"},
+			{"ID_UNKNOWN_COUNTY", "警告（已接收）", "1", county},
+			{"PHONE_INVALID", "警告（已接收）", "2", phone},
+			{"REQUIRED_MISSING", "拒收", "1", "必填字段为空"},
+		},
+		"拒收明细": {
+			header,
+			{"b.csv", "3", "K3", "手机号码", "", "REQUIRED_MISSING", "必填字段为空"},
+			{"b.csv", "7", "K7", "证件号码", "460102199001011235", "ID_BAD_CHECKSUM", "证件号码校验位错误"},
+		},
+		"警告明细": {
+			header,
+			{"a.csv", "12", "K12", "手机号码", "12", "PHONE_INVALID", phone},
+			{"b.csv", "3", "K3", "证件号码", "469999199001011234", "ID_UNKNOWN_COUNTY", county},
+			{"b.csv", "9", "K9", "手机号码", "1391234907", "PHONE_INVALID", phone},
+		},
+	}
+	if diff := cmp.Diff(want, sheets); diff != "" {
+		t.Errorf("workbook (-want +got):\n%s", diff)
+	}
+}
+
+// TestWriteNothingFound: a department whose files had no finding still
+// gets both detail sheets, with their header only.
+func TestWriteNothingFound(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "renshe-feedback.xlsx")
+	if err := Write(path, Workbook{Dept: schemas.Department{Code: "renshe", Name: "省人社厅"},
+		Files: []File{{Name: "r.csv", SHA256: "rr", Read: 1, Accepted: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	names, sheets := readBook(t, path)
+	if diff := cmp.Diff([]string{"汇总", "拒收明细", "警告明细"}, names); diff != "" {
+		t.Errorf("sheets (-want +got):\n%s", diff)
+	}
+	for _, name := range []string{"拒收明细", "警告明细"} {
+		if diff := cmp.Diff([][]string{header}, sheets[name]); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", name, diff)
+		}
+	}
+	summary := [][]string{
+		{"部门", "省人社厅（renshe）"},
+		nil,
+		{"文件名", "文件 SHA-256", "读取行数", "接收行数", "拒收行数", "警告数", "文件问题"},
+		{"r.csv", "rr", "1", "1", "0", "0"},
+		nil,
+		{"原因代码", "处理", "数量", "说明"},
+	}
+	if diff := cmp.Diff(summary, sheets["汇总"]); diff != "" {
+		t.Errorf("summary (-want +got):\n%s", diff)
+	}
+}
+
+// TestWriteEscapesFormulas: every text the department sent (file name,
+// source key, value, its own name and code, a file's problem) that would
+// start a formula in Excel or a CSV re-save starts with a quote instead;
+// other text is left as it is.
+func TestWriteEscapesFormulas(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"=HYPERLINK(\"http://x\",\"点击\")", "'=HYPERLINK(\"http://x\",\"点击\")"},
+		{"+86 139", "'+86 139"},
+		{"-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"},
+		{"@SUM(1+1)", "'@SUM(1+1)"},
+		{"\t=1+1", "'\t=1+1"},
+		{"\r=1+1", "'\r=1+1"},
+		{"张=三", "张=三"},
+		{"1-2", "1-2"},
+		{"'quoted", "'quoted"},
+		{" =1", " =1"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.NewReplacer("\t", "TAB", "\r", "CR").Replace(tt.in), func(t *testing.T) {
+			t.Parallel()
+			wb := Workbook{
+				Dept:     schemas.Department{Code: tt.in, Name: tt.in},
+				Files:    []File{{Name: tt.in, SHA256: "s", Error: tt.in}},
+				Rejects:  []Row{{File: tt.in, Row: 2, SourceKey: tt.in, Field: schemas.FieldName, Value: tt.in, Code: schemas.NameBadChars}},
+				Warnings: []Row{{File: tt.in, Row: 3, SourceKey: tt.in, Field: schemas.FieldPhone, Value: tt.in, Code: schemas.PhoneInvalid}},
+			}
+			path := filepath.Join(t.TempDir(), "x-feedback.xlsx")
+			if err := Write(path, wb); err != nil {
+				t.Fatal(err)
+			}
+			_, sheets := readBook(t, path)
+			w := tt.want
+			got := [][]string{
+				{sheets["汇总"][0][1]},
+				{sheets["汇总"][3][0], sheets["汇总"][3][6]},
+				{sheets["拒收明细"][1][0], sheets["拒收明细"][1][2], sheets["拒收明细"][1][4]},
+				{sheets["警告明细"][1][0], sheets["警告明细"][1][2], sheets["警告明细"][1][4]},
+			}
+			want := [][]string{{w + "（" + w + "）"}, {w, w}, {w, w, w}, {w, w, w}}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("cells (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestEscape: the rule itself, which the golden CSV export shares.
+func TestEscape(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"": "", "=1": "'=1", "+1": "'+1", "-1": "'-1", "@a": "'@a", "\ta": "'\ta", "\ra": "'\ra",
+		"a=1": "a=1", "\na": "\na", "张三": "张三", "13912349071": "13912349071",
+	} {
+		if got := Escape(in); got != want {
+			t.Errorf("Escape(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestWriteSplitsLongLists: findings beyond a sheet's capacity continue on
+// numbered sheets, each with its header, none lost or repeated; a list
+// that fills its sheet exactly needs no other.
+func TestWriteSplitsLongLists(t *testing.T) {
+	t.Parallel()
+	rows := func(n int) []Row {
+		out := make([]Row, n)
+		for i := range out {
+			out[i] = Row{File: "f.csv", Row: int64(n - i + 1), Field: schemas.FieldPhone, Value: "x", Code: schemas.PhoneInvalid}
+		}
+		return out
+	}
+	path := filepath.Join(t.TempDir(), "x-feedback.xlsx")
+	if err := write(path, Workbook{Rejects: rows(5), Warnings: rows(4)}, 2); err != nil {
+		t.Fatal(err)
+	}
+	names, sheets := readBook(t, path)
+	if diff := cmp.Diff([]string{"汇总", "拒收明细", "拒收明细2", "拒收明细3", "警告明细", "警告明细2"}, names); diff != "" {
+		t.Fatalf("sheets (-want +got):\n%s", diff)
+	}
+	line := func(row string) []string {
+		return []string{"f.csv", row, "", "手机号码", "x", "PHONE_INVALID", "手机号码格式不正确，已忽略该字段"}
+	}
+	want := map[string][][]string{
+		"拒收明细":  {header, line("2"), line("3")},
+		"拒收明细2": {header, line("4"), line("5")},
+		"拒收明细3": {header, line("6")},
+		"警告明细":  {header, line("2"), line("3")},
+		"警告明细2": {header, line("4"), line("5")},
+	}
+	delete(sheets, "汇总")
+	if diff := cmp.Diff(want, sheets); diff != "" {
+		t.Errorf("detail sheets (-want +got):\n%s", diff)
+	}
+	// Write's own capacity: the header and maxSheetRows rows fill an
+	// Excel sheet exactly.
+	if maxSheetRows+1 != excelize.TotalRows {
+		t.Errorf("header + %d rows per sheet, Excel holds %d", maxSheetRows, excelize.TotalRows)
+	}
+}
+
+// TestWriteFile: the workbook replaces an earlier one whole, readable by
+// owner and group only (it holds ID numbers) whatever the earlier file's
+// mode, and leaves no temporary file behind, also when it fails.
+func TestWriteFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gongan-feedback.xlsx")
+	if err := os.WriteFile(path, []byte("an earlier run's workbook"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(path, Workbook{Dept: schemas.Department{Code: "gongan", Name: "省公安厅"}}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v, want -rw-r-----", st.Mode().Perm())
+	}
+	if _, sheets := readBook(t, path); sheets["汇总"][0][1] != "省公安厅（gongan）" {
+		t.Errorf("the earlier file was not replaced: %q", sheets["汇总"])
+	}
+	if diff := cmp.Diff([]string{"gongan-feedback.xlsx"}, list(t, dir)); diff != "" {
+		t.Errorf("folder after writing (-want +got):\n%s", diff)
+	}
+
+	// A folder where the workbook should go: the rename fails, and the
+	// temporary file goes with the error.
+	taken := filepath.Join(dir, "renshe-feedback.xlsx")
+	if err := os.Mkdir(taken, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err = Write(taken, Workbook{Dept: schemas.Department{Code: "renshe", Name: "省人社厅"}})
+	if err == nil || !strings.Contains(err.Error(), taken) {
+		t.Errorf("Write over a folder: err = %v, want one naming the path", err)
+	}
+	if diff := cmp.Diff([]string{"gongan-feedback.xlsx", "renshe-feedback.xlsx"}, list(t, dir)); diff != "" {
+		t.Errorf("folder after a failed write (-want +got):\n%s", diff)
+	}
+}
+
+// list returns the names in dir.
+func list(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}
