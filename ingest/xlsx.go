@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"archive/zip"
-	"fmt"
 	"io"
 	"strings"
 	"sync/atomic"
@@ -35,8 +34,9 @@ const (
 type xlsxSource struct {
 	path    string
 	sheet   string
+	part    string // the sheet's part name
 	zr      *zip.ReadCloser
-	part    io.ReadCloser
+	rc      io.ReadCloser
 	sc      *sheetScanner
 	total   int64
 	hdrRow  int64
@@ -73,7 +73,7 @@ func newXLSXSource(path string, m *schemas.Mapping) (_ rowSource, err error) {
 	}
 	sheetPart := pkg.part(wb.sheetPath)
 	if sheetPart == nil {
-		return nil, fmt.Errorf("%s: sheet %q: part %s is missing", path, wb.sheet, wb.sheetPath)
+		return nil, xlsxErrorAt(path, wb.sheet, wb.sheetPath, errPartMissing)
 	}
 	dates, err := pkg.dateStyles(wb.stylesPath)
 	if err != nil {
@@ -85,7 +85,7 @@ func newXLSXSource(path string, m *schemas.Mapping) (_ rowSource, err error) {
 	}
 	rc, err := sheetPart.Open()
 	if err != nil {
-		return nil, fmt.Errorf("%s: sheet %q: %w", path, wb.sheet, err)
+		return nil, xlsxErrorAt(path, wb.sheet, wb.sheetPath, damaged(err))
 	}
 	hdrRow := int64(m.HeaderRow)
 	if hdrRow < 1 {
@@ -94,16 +94,23 @@ func newXLSXSource(path string, m *schemas.Mapping) (_ rowSource, err error) {
 	return &xlsxSource{
 		path:   path,
 		sheet:  wb.sheet,
+		part:   wb.sheetPath,
 		zr:     zr,
-		part:   rc,
+		rc:     rc,
 		sc:     newSheetScanner(rc, xlsxWindow, sst, dates, wb.date1904),
 		total:  int64(sheetPart.UncompressedSize64),
 		hdrRow: hdrRow,
 	}, nil
 }
 
+// errorf returns err, most often the scanner's *XLSXError, as an
+// *XLSXError of the sheet, naming the column's header when it is known.
 func (s *xlsxSource) errorf(err error) error {
-	return fmt.Errorf("%s: sheet %q: %w", s.path, s.sheet, err)
+	e := xlsxErrorAt(s.path, s.sheet, s.part, err)
+	if e.Column > 0 && e.Column <= len(s.hdr) {
+		e.Header = s.hdr[e.Column-1]
+	}
+	return e
 }
 
 func (s *xlsxSource) header() ([]string, error) {
@@ -113,7 +120,7 @@ func (s *xlsxSource) header() ([]string, error) {
 	for {
 		num, err := s.sc.next()
 		if err == io.EOF {
-			return nil, s.errorf(fmt.Errorf("no header row (row %d)", s.hdrRow))
+			return nil, s.errorf(kindf(ErrNoHeader, "no header row (row %d)", s.hdrRow))
 		}
 		if err != nil {
 			return nil, s.errorf(err)
@@ -123,7 +130,7 @@ func (s *xlsxSource) header() ([]string, error) {
 			continue
 		}
 		if num > s.hdrRow {
-			return nil, s.errorf(fmt.Errorf("header row %d is empty", s.hdrRow))
+			return nil, s.errorf(kindf(ErrNoHeader, "header row %d is empty", s.hdrRow))
 		}
 		hdr := s.sc.appendRow(nil, nil, s.sc.lastCell()+1)
 		for i := range hdr {
@@ -133,7 +140,7 @@ func (s *xlsxSource) header() ([]string, error) {
 			hdr = hdr[:len(hdr)-1]
 		}
 		if len(hdr) == 0 {
-			return nil, s.errorf(fmt.Errorf("header row %d is empty", s.hdrRow))
+			return nil, s.errorf(kindf(ErrNoHeader, "header row %d is empty", s.hdrRow))
 		}
 		s.hdr, s.hdrDone, s.width = hdr, true, len(hdr)
 		return hdr, nil
@@ -170,6 +177,6 @@ func (s *xlsxSource) next() (rawRow, error) {
 func (s *xlsxSource) progress() (int64, int64) { return s.done.Load(), s.total }
 
 func (s *xlsxSource) close() error {
-	s.part.Close()
+	s.rc.Close()
 	return s.zr.Close()
 }

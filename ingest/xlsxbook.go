@@ -15,19 +15,31 @@ import (
 	"strings"
 )
 
-// xlsxOpenError explains the common ways a file is not a zip package.
+// xlsxOpenError explains the common ways a file is not a zip package, by
+// its first bytes. Errors other than zip.ErrFormat (the file cannot be
+// opened) are I/O errors, not XLSXErrors.
 func xlsxOpenError(path string, err error) error {
 	if !errors.Is(err, zip.ErrFormat) {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	var magic []byte
 	if f, ferr := os.Open(path); ferr == nil {
-		defer f.Close()
-		magic := make([]byte, 8)
-		if _, rerr := io.ReadFull(f, magic); rerr == nil && bytes.Equal(magic, []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}) {
-			return fmt.Errorf("%s: not an XLSX package but an OLE file: a password-protected workbook or a legacy .xls; save it as .xlsx without a password: %w", path, err)
-		}
+		b := make([]byte, 8)
+		n, _ := io.ReadFull(f, b)
+		f.Close()
+		magic = b[:n]
 	}
-	return fmt.Errorf("%s: not an XLSX (zip) package: %w", path, err)
+	switch {
+	case bytes.Equal(magic, []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}):
+		err = kindf(ErrNotXLSX, "not an XLSX package but an OLE file: a password-protected workbook or a legacy .xls; save it as .xlsx without a password: %w", err)
+	case bytes.HasPrefix(magic, []byte("PK\x03\x04")):
+		// A zip's directory is at its end: a copy cut short starts like a
+		// zip and has none.
+		err = kindf(ErrDamagedZip, "a damaged zip package, perhaps cut short in copying: %w", err)
+	default:
+		err = kindf(ErrNotXLSX, "not an XLSX (zip) package: %w", err)
+	}
+	return &XLSXError{Path: path, Err: err}
 }
 
 // xlsxPackage finds the parts of a workbook.
@@ -79,21 +91,30 @@ type xlsxBook struct {
 	date1904   bool
 }
 
+// errorIn returns err as an XLSXError in the part name of the package.
+func (p *xlsxPackage) errorIn(name string, err error) *XLSXError {
+	return xlsxErrorAt(p.path, "", name, err)
+}
+
+// decode reads the small part name with encoding/xml.
 func (p *xlsxPackage) decode(name string, v any) error {
 	f := p.part(name)
 	if f == nil {
-		return fmt.Errorf("%s: part %s is missing", p.path, name)
+		return p.errorIn(name, errPartMissing)
 	}
 	rc, err := f.Open()
 	if err != nil {
-		return fmt.Errorf("%s: %s: %w", p.path, name, err)
+		return p.errorIn(name, damaged(err))
 	}
 	defer rc.Close()
 	if err := xml.NewDecoder(rc).Decode(v); err != nil {
-		return fmt.Errorf("%s: %s: %w", p.path, name, err)
+		return p.errorIn(name, checkPart(rc, &kindError{kind: ErrMalformedXML, err: err}))
 	}
 	return nil
 }
+
+// errPartMissing is the text of ErrMissingPart when the part is named.
+var errPartMissing = kindf(ErrMissingPart, "the part is missing")
 
 // xlsxRelType reports whether a relationship type URI names kind, in both the
 // transitional and the strict (ISO 29500) namespaces.
@@ -155,7 +176,7 @@ func (p *xlsxPackage) workbook(sheet string) (xlsxBook, error) {
 			}
 		}
 		if pick < 0 {
-			return xlsxBook{}, fmt.Errorf("%s: the workbook has no worksheet", p.path)
+			return xlsxBook{}, p.errorIn("", kindf(ErrNoSheet, "the workbook has no worksheet"))
 		}
 	} else {
 		// Excel compares sheet names case-insensitively.
@@ -169,18 +190,19 @@ func (p *xlsxPackage) workbook(sheet string) (xlsxBook, error) {
 			for i, s := range wb.Sheets {
 				names[i] = strconv.Quote(s.Name)
 			}
-			return xlsxBook{}, fmt.Errorf("%s: no sheet %q (the workbook has %s)", p.path, sheet, strings.Join(names, ", "))
+			return xlsxBook{}, p.errorIn("", kindf(ErrNoSheet, "no sheet %q (the workbook has %s)", sheet, strings.Join(names, ", ")))
 		}
 	}
 	book.sheet = wb.Sheets[pick].Name
 	ri, ok := byID[wb.Sheets[pick].RID]
 	if !ok {
-		return xlsxBook{}, fmt.Errorf("%s: sheet %q: relationship %q not found in %s", p.path, book.sheet, wb.Sheets[pick].RID, relsPath)
+		return xlsxBook{}, p.errorIn(relsPath, kindf(ErrMissingPart, "no relationship %q for sheet %q", wb.Sheets[pick].RID, book.sheet))
 	}
-	if rel := rels.Rels[ri]; !xlsxRelType(rel.Type, "worksheet") {
-		return xlsxBook{}, fmt.Errorf("%s: sheet %q is not a worksheet (%s)", p.path, book.sheet, path.Base(rel.Type))
+	rel := rels.Rels[ri]
+	book.sheetPath = xlsxTarget(wbPath, rel.Target)
+	if !xlsxRelType(rel.Type, "worksheet") {
+		return xlsxBook{}, xlsxErrorAt(p.path, book.sheet, book.sheetPath, kindf(ErrNoSheet, "not a worksheet (%s)", path.Base(rel.Type)))
 	}
-	book.sheetPath = xlsxTarget(wbPath, rels.Rels[ri].Target)
 	return book, nil
 }
 
@@ -256,12 +278,12 @@ func (p *xlsxPackage) sharedStrings(name string) (*sharedStrings, error) {
 	}
 	rc, err := p.part(name).Open()
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s: %w", p.path, name, err)
+		return nil, p.errorIn(name, damaged(err))
 	}
 	defer rc.Close()
 	sst, err := readSharedStrings(rc, xlsxWindow)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s: %w", p.path, name, err)
+		return nil, p.errorIn(name, err)
 	}
 	return sst, nil
 }
@@ -287,16 +309,16 @@ func readSharedStrings(r io.Reader, window int) (*sharedStrings, error) {
 				if !p.in {
 					break
 				}
-				err = io.ErrUnexpectedEOF
+				err = kindf(ErrTruncatedXML, "unexpected end of the shared strings XML")
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("string item %d: %w", len(p.off), err)
+			return nil, &XLSXError{Item: len(p.off), Err: checkPart(r, err)}
 		}
 	}
 	// Read to the end so that archive/zip verifies the checksum.
 	if _, err := io.Copy(io.Discard, r); err != nil {
-		return nil, err
+		return nil, &XLSXError{Err: damaged(err)}
 	}
 	return &sharedStrings{text: p.text.String(), off: p.off}, nil
 }
@@ -351,7 +373,7 @@ func (p *sstReader) step() error {
 
 func (p *sstReader) add(s []byte) error {
 	if uint64(p.text.Len())+uint64(len(s)) > math.MaxUint32 {
-		return errors.New("shared strings larger than 4 GiB")
+		return kindf(ErrUnsupported, "shared strings larger than 4 GiB")
 	}
 	p.text.Write(s)
 	p.off = append(p.off, uint32(p.text.Len()))

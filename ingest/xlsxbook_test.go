@@ -1,6 +1,9 @@
 package ingest
 
 import (
+	"archive/zip"
+	"errors"
+	"io"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -50,5 +53,17 @@ func TestReadSharedStringsWindow(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("window %d: shared strings mismatch (-want +got):\n%s", window, diff)
 		}
+	}
+}
+
+// TestReadSharedStringsDamaged: damaged compressed data that inflates to
+// bad XML before archive/zip notices is reported as damage, at the item.
+func TestReadSharedStringsDamaged(t *testing.T) {
+	t.Parallel()
+	xml := `<sst><si><t>a</t></si><si><q <x></si>` + strings.Repeat(" ", 100)
+	_, err := readSharedStrings(io.MultiReader(strings.NewReader(xml), iotest.ErrReader(zip.ErrChecksum)), 16)
+	var got *XLSXError
+	if !errors.As(err, &got) || got.Item != 2 || !errors.Is(err, ErrDamagedZip) || !errors.Is(err, zip.ErrChecksum) {
+		t.Errorf("error %v (%T), want an *XLSXError at item 2 wrapping ErrDamagedZip and zip.ErrChecksum", err, err)
 	}
 }

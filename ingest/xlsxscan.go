@@ -2,10 +2,7 @@ package ingest
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
 	"io"
-	"strconv"
 )
 
 // sheetScanner streams the rows of a worksheet part. After next, the row's
@@ -53,7 +50,8 @@ func newSheetScanner(r io.Reader, window int, sst *sharedStrings, dates []bool, 
 func (s *sheetScanner) offset() int64 { return s.w.base + int64(s.w.pos) }
 
 // next reads the next row element and returns its row number, or io.EOF
-// after the last. Errors name the row.
+// after the last. Errors are *XLSXError with the row (or the row before),
+// and the column when the problem is within a cell.
 func (s *sheetScanner) next() (int64, error) {
 	if s.err != nil {
 		return 0, s.err
@@ -65,13 +63,13 @@ func (s *sheetScanner) next() (int64, error) {
 			s.w.base += int64(s.w.end) + n
 			s.w.pos, s.w.end = 0, 0
 			if err != nil {
-				s.err = fmt.Errorf("after row %d: %w", s.row, err)
+				s.err = &XLSXError{After: s.row, Err: damaged(err)}
 				return 0, s.err
 			}
 			s.err = io.EOF
 			return 0, io.EOF
 		}
-		num, got, err := s.step()
+		num, col, got, err := s.step()
 		if err == errXMLShort {
 			if err = s.w.more(); err == nil {
 				continue
@@ -81,14 +79,15 @@ func (s *sheetScanner) next() (int64, error) {
 					s.state = sheetDone // no sheetData: an empty sheet
 					continue
 				}
-				err = errors.New("unexpected end of the sheet XML")
+				err = kindf(ErrTruncatedXML, "unexpected end of the sheet XML")
 			}
 		}
 		if err != nil {
+			err = checkPart(s.w.r, err)
 			if got {
-				s.err = fmt.Errorf("row %d: %w", num, err)
+				s.err = &XLSXError{Row: num, Column: col, Err: err}
 			} else {
-				s.err = fmt.Errorf("after row %d: %w", s.row, err)
+				s.err = &XLSXError{After: s.row, Err: err}
 			}
 			return 0, s.err
 		}
@@ -100,22 +99,24 @@ func (s *sheetScanner) next() (int64, error) {
 }
 
 // step parses one tag, or one whole row, at the window's position. got is
-// true when a row was read (or failed: then err names it).
-func (s *sheetScanner) step() (num int64, got bool, err error) {
+// true when a row was read, or failed: then num is its number and col the
+// 1-based column of the cell that failed, 0 when the problem is not within
+// a cell.
+func (s *sheetScanner) step() (num int64, col int, got bool, err error) {
 	b, i := s.w.buf[:s.w.end], s.w.pos
 	if s.state == sheetBefore && s.w.base == 0 && len(b) >= 2 && (b[0] == 0xFE && b[1] == 0xFF || b[0] == 0xFF && b[1] == 0xFE) {
-		return 0, false, errors.New("UTF-16 sheet XML is not supported")
+		return 0, 0, false, kindf(ErrUnsupported, "UTF-16 sheet XML is not supported")
 	}
 	j := bytes.IndexByte(b[i:], '<')
 	if j < 0 {
 		s.w.pos = s.w.end // text between elements means nothing here
-		return 0, false, errXMLShort
+		return 0, 0, false, errXMLShort
 	}
 	i += j
 	t, next, err := readXMLTag(b, i)
 	if err != nil {
 		s.w.pos = i
-		return 0, false, err
+		return 0, 0, false, err
 	}
 	switch s.state {
 	case sheetBefore:
@@ -136,71 +137,73 @@ func (s *sheetScanner) step() (num int64, got bool, err error) {
 			if v := xmlAttr(b[t.a:t.ae], "r"); v != nil {
 				n, ok := xlsxUint(v)
 				if !ok || n < 1 || n > xlsxMaxRows {
-					return 0, false, fmt.Errorf("bad row number %q", v)
+					return 0, 0, false, kindf(ErrBadRowNumber, "bad row number %q", v)
 				}
 				num = int64(n)
 				if num <= s.row {
 					// Rows out of order or twice: which data is row N?
-					return num, true, fmt.Errorf("row %d after row %d: rows out of order", num, s.row)
+					return num, 0, true, kindf(ErrBadRowNumber, "out of order, after row %d", s.row)
 				}
 			}
 			if num > xlsxMaxRows {
-				return num, true, errors.New("row beyond the last row of a sheet")
+				return num, 0, true, kindf(ErrBadRowNumber, "row beyond the last row of a sheet")
 			}
 			s.cells, s.arena = s.cells[:0], s.arena[:0]
 			if t.kind == tagOpen {
-				if next, err = s.parseRow(b, next); err != nil {
+				if next, col, err = s.parseRow(b, next); err != nil {
 					s.w.pos = i
-					return num, true, err
+					return num, col, true, err
 				}
 			}
 			s.w.pos = next
-			return num, true, nil
+			return num, 0, true, nil
 		case t.kind == tagOpen:
 			if next, err = skipXMLElement(b, next); err != nil {
 				s.w.pos = i
-				return 0, false, err
+				return 0, 0, false, err
 			}
 		case t.kind == tagClose:
-			return 0, false, fmt.Errorf("unexpected </%s>", t.name)
+			return 0, 0, false, kindf(ErrMalformedXML, "unexpected </%s>", t.name)
 		}
 	}
 	s.w.pos = next
-	return 0, false, nil
+	return 0, 0, false, nil
 }
 
 // parseRow parses the content of a row element from b[i] to its end tag.
-func (s *sheetScanner) parseRow(b []byte, i int) (int, error) {
+// With an error, errCol is the 1-based column of the cell that failed, 0
+// when the problem is not within a cell or the cell's column is unknown.
+func (s *sheetScanner) parseRow(b []byte, i int) (next, errCol int, err error) {
 	col := -1
 	for {
 		j := bytes.IndexByte(b[i:], '<')
 		if j < 0 {
-			return 0, errXMLShort
+			return 0, 0, errXMLShort
 		}
 		i += j
-		var err error
 		if i+2 < len(b) && b[i+1] == 'c' && isXMLNameEnd(b[i+2]) { // <c, the usual
 			if i, col, err = s.parseCell(b, i+2, col); err != nil {
-				return 0, err
+				return 0, col + 1, err
 			}
 			continue
 		}
-		t, next, err := readXMLTag(b, i)
+		var t xmlTag
+		t, next, err = readXMLTag(b, i)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		switch {
 		case t.kind == tagClose && string(t.name) == "row":
-			return next, nil
+			return next, 0, nil
 		case t.kind == tagClose:
-			return 0, fmt.Errorf("unexpected </%s>", t.name)
+			return 0, 0, kindf(ErrMalformedXML, "unexpected </%s>", t.name)
 		case (t.kind == tagOpen || t.kind == tagSelf) && string(t.name) == "c": // <x:c
 			if next, col, err = s.parseCell(b, t.a, col); err != nil {
-				return 0, err
+				return 0, col + 1, err
 			}
 		case t.kind == tagOpen:
 			if next, err = skipXMLElement(b, next); err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 		}
 		i = next
@@ -208,20 +211,21 @@ func (s *sheetScanner) parseRow(b []byte, i int) (int, error) {
 }
 
 // parseCell parses one c element from b[i], just after its name; prev is
-// the column of the previous cell, for cells without an r attribute.
+// the column of the previous cell, for cells without an r attribute. With
+// an error, col is the cell's column, -1 when not known yet.
 func (s *sheetScanner) parseCell(b []byte, i int, prev int) (next, col int, err error) {
 	ref, style, typ, i, self, err := cellAttrs(b, i)
 	if err != nil {
-		return 0, 0, err
+		return 0, -1, err
 	}
 	col = prev + 1
 	if len(ref) > 0 {
 		if col, err = xlsxColumn(ref); err != nil {
-			return 0, 0, err
+			return 0, -1, err
 		}
 	}
 	if col >= xlsxMaxCols {
-		return 0, 0, fmt.Errorf("column %d beyond XFD", col+1)
+		return 0, col, kindf(ErrBadCellRef, "column %d beyond XFD", col+1)
 	}
 	if self {
 		return i, col, nil
@@ -240,16 +244,16 @@ func (s *sheetScanner) parseCell(b []byte, i int, prev int) (next, col int, err 
 		for {
 			j := bytes.IndexByte(b[i:], '<')
 			if j < 0 {
-				return 0, 0, errXMLShort
+				return 0, col, errXMLShort
 			}
 			ct, nx, err := readXMLTag(b, i+j)
 			if err != nil {
-				return 0, 0, err
+				return 0, col, err
 			}
 			i = nx
 			if ct.kind == tagClose {
 				if string(ct.name) != "c" {
-					return 0, 0, fmt.Errorf("cell %s: unexpected </%s>", xlsxCellName(ref, col), ct.name)
+					return 0, col, kindf(ErrMalformedXML, "unexpected </%s>", ct.name)
 				}
 				break
 			}
@@ -269,7 +273,7 @@ func (s *sheetScanner) parseCell(b []byte, i int, prev int) (next, col int, err 
 				i, err = skipXMLElement(b, i)
 			}
 			if err != nil {
-				return 0, 0, err
+				return 0, col, err
 			}
 		}
 	}
@@ -282,7 +286,7 @@ func (s *sheetScanner) parseCell(b []byte, i int, prev int) (next, col int, err 
 		}
 		n, ok := xlsxUint(bytes.TrimSpace(s.arena[vs:ve]))
 		if !ok || n >= s.sst.len() {
-			return 0, 0, fmt.Errorf("cell %s: shared string %q not in the table of %d", xlsxCellName(ref, col), s.arena[vs:ve], s.sst.len())
+			return 0, col, kindf(ErrSharedString, "shared string %q not in the table of %d", s.arena[vs:ve], s.sst.len())
 		}
 		s.arena = s.arena[:start]
 		c.kind, c.start = cellShared, int32(n)
@@ -366,7 +370,7 @@ func cellAttrs(b []byte, i int) (ref, style, typ []byte, next int, self bool, er
 			return nil, nil, nil, 0, false, errXMLShort
 		}
 		if b[e] != '=' || b[q] != '"' && b[q] != '\'' {
-			return nil, nil, nil, 0, false, errors.New("malformed <c> tag")
+			return nil, nil, nil, 0, false, kindf(ErrMalformedXML, "malformed <c> tag")
 		}
 		v := bytes.IndexByte(b[q+1:], b[q])
 		if v < 0 {
@@ -460,14 +464,6 @@ func (s *sheetScanner) appendRow(dst []string, numeric *[]bool, width int) []str
 	return dst
 }
 
-// xlsxCellName names a cell in an error message.
-func xlsxCellName(ref []byte, col int) string {
-	if len(ref) > 0 {
-		return string(ref)
-	}
-	return "in column " + strconv.Itoa(col+1)
-}
-
 // xlsxColumn returns the 0-based column of a cell reference such as "B7".
 func xlsxColumn(ref []byte) (int, error) {
 	col, n := 0, 0
@@ -479,7 +475,7 @@ func xlsxColumn(ref []byte) (int, error) {
 		col = col*26 + int(c-'a'+1)
 	}
 	if n == 0 || col > xlsxMaxCols || !xlsxDigits(ref[n:]) {
-		return 0, fmt.Errorf("bad cell reference %q", ref)
+		return 0, kindf(ErrBadCellRef, "bad cell reference %q", ref)
 	}
 	return col - 1, nil
 }

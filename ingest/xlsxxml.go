@@ -3,7 +3,6 @@ package ingest
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"strconv"
 	"unicode/utf16"
@@ -28,7 +27,8 @@ type xmlWindow struct {
 }
 
 // more keeps buf[pos:end] and reads more after it. It returns io.EOF when
-// the stream has nothing more to give.
+// the stream has nothing more to give; a read error is the zip part's, so
+// ErrDamagedZip.
 func (w *xmlWindow) more() error {
 	if w.eof {
 		return io.EOF
@@ -40,7 +40,7 @@ func (w *xmlWindow) more() error {
 	}
 	if w.end == len(w.buf) {
 		if len(w.buf) >= xlsxMaxElement {
-			return fmt.Errorf("an element is larger than %d MiB", xlsxMaxElement>>20)
+			return kindf(ErrUnsupported, "an element is larger than %d MiB", xlsxMaxElement>>20)
 		}
 		nb := make([]byte, min(2*len(w.buf), xlsxMaxElement))
 		copy(nb, w.buf[:w.end])
@@ -58,7 +58,7 @@ func (w *xmlWindow) more() error {
 		}
 		return nil
 	}
-	return err
+	return damaged(err)
 }
 
 // Tag kinds returned by readXMLTag.
@@ -147,7 +147,7 @@ func readXMLTag(b []byte, i int) (t xmlTag, next int, err error) {
 		return t, 0, errXMLShort
 	}
 	if j == i+1 {
-		return t, 0, fmt.Errorf("malformed tag %q", xmlClip(b[i:], 20))
+		return t, 0, kindf(ErrMalformedXML, "malformed tag %q", xmlClip(b[i:], 20))
 	}
 	t.name = xmlLocalName(b[i+1 : j])
 	k := j
@@ -161,7 +161,7 @@ func readXMLTag(b []byte, i int) (t xmlTag, next int, err error) {
 			k += q + 2
 			continue
 		case '<':
-			return t, 0, fmt.Errorf("malformed tag %q", xmlClip(b[i:], 20))
+			return t, 0, kindf(ErrMalformedXML, "malformed tag %q", xmlClip(b[i:], 20))
 		}
 		k++
 	}
@@ -286,7 +286,7 @@ func readXMLText(dst, b []byte, i int) ([]byte, int, error) {
 		case tagCDATA:
 			dst = appendCDATA(dst, b[t.a:t.ae])
 		case tagOpen, tagSelf:
-			return dst, 0, fmt.Errorf("unexpected <%s> in text", t.name)
+			return dst, 0, kindf(ErrMalformedXML, "unexpected <%s> in text", t.name)
 		}
 		i = next
 	}
