@@ -185,20 +185,19 @@ func xlsxErrorAt(path, sheet, part string, err error) *XLSXError {
 }
 
 // checkPart reads the rest of a zip part whose XML failed to parse with
-// parseErr, or whose read failed. archive/zip verifies a part's checksum only at its end, and
-// damaged compressed data often inflates to garbage that fails to parse
-// before flate notices: such a part is ErrDamagedZip (an incomplete or
-// corrupted copy to fetch again), whatever its garbage read as.
+// parseErr, or whose read failed. archive/zip verifies a part's checksum
+// only at its end, and damaged compressed data often inflates to garbage
+// that fails to parse before flate notices: such a part is ErrDamagedZip
+// (an incomplete or corrupted copy, to fetch again), whatever its garbage
+// read as.
 func checkPart(r io.Reader, parseErr error) error {
-	if errors.Is(parseErr, ErrDamagedZip) {
-		return parseErr
-	}
 	_, err := io.Copy(io.Discard, r)
 	switch {
 	case err == nil:
 		return parseErr
 	case errors.Is(parseErr, err):
-		// The parser stopped at the read error, which the reader repeats.
+		// The parse stopped at the read error (archive/zip repeats it),
+		// or the error is the read's already.
 		return damaged(err)
 	}
 	return fmt.Errorf("%w: %w (the damaged data read as: %v)", ErrDamagedZip, err, parseErr)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -116,6 +117,14 @@ func TestXLSXErrorPositions(t *testing.T) {
 				return xlsxTestCutSheet(t, `<row r="2"><c r="A2" t="inlineStr"><is><t>张三</t></is></c><c r="B2"><v>1</v></c><c r="C2"><v>1391234`)
 			},
 			want: XLSXError{Sheet: "数据", Part: sheet1, Row: 2, Column: 3, Header: "手机号"},
+			kind: ErrTruncatedXML,
+		},
+		{
+			name: "sheet cut after a cell's start tag",
+			file: func(t *testing.T) string {
+				return xlsxTestCutSheet(t, `<row r="2"><c r="A2"><v>1</v></c><c r="B2">`)
+			},
+			want: XLSXError{Sheet: "数据", Part: sheet1, Row: 2, Column: 2, Header: "身份证号"},
 			kind: ErrTruncatedXML,
 		},
 		{
@@ -364,6 +373,37 @@ func TestXLSXErrorThroughReader(t *testing.T) {
 	}
 	if r.Rows() != 4 {
 		t.Errorf("Rows() = %d before the error, want 4 (two whole batches)", r.Rows())
+	}
+}
+
+func TestCheckPart(t *testing.T) {
+	t.Parallel()
+	malformed := kindf(ErrMalformedXML, `malformed tag "<q <x>"`)
+	sticky := iotest.ErrReader(zip.ErrChecksum) // repeats its error, as archive/zip does
+	tests := []struct {
+		name     string
+		r        io.Reader
+		parseErr error
+		want     string
+		kinds    []error
+	}{
+		{"sound part", strings.NewReader("   "), malformed, `malformed tag "<q <x>"`, []error{ErrMalformedXML}},
+		{"damage read as bad XML", io.MultiReader(strings.NewReader("  "), sticky), malformed,
+			`damaged zip package: zip: checksum error (the damaged data read as: malformed tag "<q <x>")`, []error{ErrDamagedZip, zip.ErrChecksum}},
+		{"the parser stopped at the damage", sticky, &kindError{kind: ErrMalformedXML, err: zip.ErrChecksum},
+			`damaged zip package: zip: checksum error`, []error{ErrDamagedZip, zip.ErrChecksum}},
+		{"damage already reported", sticky, damaged(zip.ErrChecksum), `damaged zip package: zip: checksum error`, []error{ErrDamagedZip}},
+	}
+	for _, tt := range tests {
+		err := checkPart(tt.r, tt.parseErr)
+		if err.Error() != tt.want {
+			t.Errorf("%s: checkPart = %v, want %s", tt.name, err, tt.want)
+		}
+		for _, k := range tt.kinds {
+			if !errors.Is(err, k) {
+				t.Errorf("%s: errors.Is(%v, %v) = false", tt.name, err, k)
+			}
+		}
 	}
 }
 
