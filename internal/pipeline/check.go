@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -268,30 +267,28 @@ var xlsxKinds = []struct {
 // xlsxProblem says in Chinese where in the workbook the problem is, in the
 // terms of Excel (sheet, row, cell, column header), and what it is.
 func xlsxProblem(e *ingest.XLSXError) string {
-	var b strings.Builder
+	var where string
 	if e.Sheet != "" {
-		fmt.Fprintf(&b, "工作表“%s”", e.Sheet)
+		where = "工作表“" + e.Sheet + "”"
 	}
-	switch {
-	case e.Row > 0:
-		fmt.Fprintf(&b, "第%d行", e.Row)
-		if c := e.Cell(); c != "" {
-			fmt.Fprintf(&b, "%s单元格", c)
-			if e.Header != "" {
-				fmt.Fprintf(&b, "（“%s”列）", e.Header)
-			}
+	if e.Row > 0 {
+		where += fmt.Sprintf("第%d行", e.Row)
+	} else if e.After > 0 {
+		where += fmt.Sprintf("第%d行之后", e.After)
+	}
+	if cell := e.Cell(); cell != "" {
+		where += cell + "单元格"
+		if e.Header != "" {
+			where += "（“" + e.Header + "”列）"
 		}
-	case e.After > 0:
-		fmt.Fprintf(&b, "第%d行之后", e.After)
 	}
 	for _, k := range xlsxKinds {
 		if errors.Is(e, k.kind) {
-			if b.Len() > 0 {
-				b.WriteString("：")
+			if where != "" {
+				where += "："
 			}
-			b.WriteString(k.text)
-			break
+			return where + k.text
 		}
 	}
-	return b.String()
+	return where
 }
