@@ -5,6 +5,8 @@
 // Like encoding/csv, a Reader streams: memory is bounded by the batch size,
 // not the file size. A problem with one row (wrong field count, bytes that
 // do not decode) is recorded on the row as a defect for the cleanse stage to
-// reject; only I/O errors, a missing mapped column or a corrupt container
-// fail the file.
+// reject; only I/O errors, a missing mapped column (*ColumnError) or a
+// corrupt container fail the file. An XLSX file's problems are
+// *XLSXError, which tells the sheet, the row and the cell, and wraps a
+// sentinel per kind of problem (ErrDamagedZip, ErrSharedString, …).
 package ingest

@@ -3,15 +3,12 @@ package ingest
 import (
 	"archive/zip"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
-	"testing/iotest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -571,139 +568,5 @@ func TestXLSXSourceErrors(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestAppendSerialDate(t *testing.T) {
-	t.Parallel()
-	// Whole seconds, so that excelize's truncation and our rounding agree.
-	var serials []float64
-	for d := 1.0; d < 3e6; d = d*1.37 + 1 {
-		if int(d) == 60 { // Excel's 1900-02-29, which excelize maps to 02-28
-			continue
-		}
-		serials = append(serials, float64(int(d)), float64(int(d))+37021.0/86400)
-	}
-	for _, date1904 := range []bool{false, true} {
-		var want, got []string
-		for _, f := range serials {
-			tm, err := excelize.ExcelDateToTime(f, date1904)
-			if err != nil {
-				t.Fatal(err)
-			}
-			layout := "2006-01-02 15:04:05"
-			if f == float64(int(f)) {
-				layout = "2006-01-02"
-			}
-			want = append(want, fmt.Sprint(f, " ", tm.Format(layout)))
-			b, ok := appendSerialDate(nil, f, date1904)
-			got = append(got, fmt.Sprint(f, " ", string(b), map[bool]string{false: " (not ok)"}[ok]))
-		}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("date1904=%v: dates mismatch with excelize.ExcelDateToTime (-want +got):\n%s", date1904, diff)
-		}
-	}
-}
-
-func TestIsDateFormat(t *testing.T) {
-	t.Parallel()
-	want := map[string]bool{
-		"yyyy-mm-dd":                     true,
-		`yyyy"年"m"月"d"日"`:                true,
-		"[$-F800]dddd, mmmm dd, yyyy":    true,
-		"[h]:mm:ss":                      true,
-		"h:mm AM/PM":                     true,
-		`[DBNum1][$-804]yyyy"年"m"月"d"日"`: true,
-		"General":                        false,
-		"0.00":                           false,
-		`0.00"d"`:                        false,
-		"#,##0.00_);[Red](#,##0.00)":     false,
-		"0.00E+00":                       false,
-		`\d0`:                            false,
-		"@":                              false,
-		"[DBNum1][$-804]General":         false,
-	}
-	got := make(map[string]bool, len(want))
-	for code := range want {
-		got[code] = isDateFormat(code)
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("isDateFormat mismatch (-want +got):\n%s", diff)
-	}
-}
-
-// scanAll reads every row of sheet XML; the rows are rendered as strings so
-// that runs can be compared.
-func scanAll(r io.Reader, window int, sst *sharedStrings) ([]string, error) {
-	sc := newSheetScanner(r, window, sst, []bool{false, true}, false)
-	var out []string
-	for {
-		num, err := sc.next()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return out, err
-		}
-		if num < 1 || num > xlsxMaxRows {
-			return out, fmt.Errorf("row number %d out of range", num)
-		}
-		if len(sc.cells) > xlsxMaxCols {
-			return out, fmt.Errorf("row %d has %d cells", num, len(sc.cells))
-		}
-		var numeric []bool
-		cells := sc.appendRow(nil, &numeric, sc.lastCell()+1)
-		out = append(out, fmt.Sprintf("%d %q %v", num, cells, numeric))
-	}
-}
-
-func FuzzXLSXSheetScanner(f *testing.F) {
-	f.Add([]byte(xlsxTestSheet(xlsxTestRows)))
-	f.Add([]byte(xlsxTestSheet(`<row r="1"><c r="A1" t="inlineStr"><is><t>a&amp;b&#x4E2D;</t></is></c><c r="B1" s="1"><v>45000.25</v></c><c r="C1" t="s"><v>1</v></c></row>`)))
-	f.Add([]byte(`<worksheet><sheetData><row><c><v>1</v></c></row><row r="3"><c r="XFD3"/></row></sheetData></worksheet>`))
-	f.Add([]byte(xlsxTestSST))
-	f.Add([]byte(`<x:sheetData><x:row r="2"><x:c t="d"><x:v>2023-01-02T03:04:05</x:v></x:c></x:row></x:sheetData>`))
-	sst := &sharedStrings{text: "ab_x0041_c", off: []uint32{0, 2, 10}}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		want, wantErr := scanAll(bytes.NewReader(data), 1<<16, sst)
-		// A tiny window fed a byte at a time crosses every element boundary
-		// and must read the same.
-		got, gotErr := scanAll(iotest.OneByteReader(bytes.NewReader(data)), 16, sst)
-		if (wantErr == nil) != (gotErr == nil) {
-			t.Fatalf("errors differ: %v vs %v", wantErr, gotErr)
-		}
-		if wantErr != nil && errors.Is(wantErr, errXMLShort) {
-			t.Fatalf("errXMLShort escaped: %v", wantErr)
-		}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Fatalf("rows mismatch between windows (-want +got):\n%s", diff)
-		}
-		// The shared strings reader shares the text parsers.
-		big, bigErr := readSharedStrings(bytes.NewReader(data), 1<<16)
-		tiny, tinyErr := readSharedStrings(iotest.OneByteReader(bytes.NewReader(data)), 16)
-		if (bigErr == nil) != (tinyErr == nil) {
-			t.Fatalf("shared strings errors differ: %v vs %v", bigErr, tinyErr)
-		}
-		if bigErr == nil && (big.text != tiny.text || !slices.Equal(big.off, tiny.off)) {
-			t.Fatalf("shared strings differ between windows")
-		}
-	})
-}
-
-func TestReadSharedStringsWindow(t *testing.T) {
-	t.Parallel()
-	for _, window := range []int{16, 1 << 16} {
-		sst, err := readSharedStrings(iotest.OneByteReader(strings.NewReader(xlsxTestSST)), window)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for i := range sst.len() {
-			got = append(got, sst.at(i))
-		}
-		want := []string{"姓名", "身份证号", "出生日期", "Tom & Jerry ", "a\rb_x0041_😀", ""}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("window %d: shared strings mismatch (-want +got):\n%s", window, diff)
-		}
 	}
 }

@@ -238,5 +238,57 @@ func FileProblem(err error) string {
 	if errors.Is(err, ingest.ErrFileChanged) {
 		return fmt.Sprintf("文件在读取过程中被修改，整个文件未处理，将在文件稳定后重新处理（%v）", err)
 	}
+	var xe *ingest.XLSXError
+	if errors.As(err, &xe) {
+		return fmt.Sprintf("文件无法读取（%s），整个文件未处理（%v）", xlsxProblem(xe), err)
+	}
 	return fmt.Sprintf("文件无法读取，整个文件未处理（%v）", err)
+}
+
+// xlsxKinds says for each kind of XLSX problem what it means to the
+// department and what to do about it.
+var xlsxKinds = []struct {
+	kind error
+	text string
+}{
+	{ingest.ErrNotXLSX, "不是XLSX文件：可能是改了扩展名的CSV或旧版.xls，或设置了打开密码，请另存为无密码的.xlsx"},
+	{ingest.ErrDamagedZip, "文件已损坏或不完整，可能未完整复制，请重新复制或重新导出"},
+	{ingest.ErrMissingPart, "工作簿缺少组成部分，文件已损坏，请重新导出"},
+	{ingest.ErrNoSheet, "找不到约定的工作表"},
+	{ingest.ErrTruncatedXML, "内容中途截断，文件不完整，请重新导出"},
+	{ingest.ErrMalformedXML, "内容格式错误，文件已损坏，请重新导出"},
+	{ingest.ErrBadRowNumber, "行号错误，文件已损坏，请重新导出"},
+	{ingest.ErrBadCellRef, "单元格位置错误，文件已损坏，请重新导出"},
+	{ingest.ErrSharedString, "单元格引用了不存在的文本，文件已损坏，请重新导出"},
+	{ingest.ErrNoHeader, "找不到表头行，请核对约定的表头行号"},
+	{ingest.ErrUnsupported, "含有本系统不支持的内容（超大单元格或UTF-16编码），请另存为普通的.xlsx"},
+}
+
+// xlsxProblem says in Chinese where in the workbook the problem is, in the
+// terms of Excel (sheet, row, cell, column header), and what it is.
+func xlsxProblem(e *ingest.XLSXError) string {
+	var where string
+	if e.Sheet != "" {
+		where = "工作表“" + e.Sheet + "”"
+	}
+	if e.Row > 0 {
+		where += fmt.Sprintf("第%d行", e.Row)
+	} else if e.After > 0 {
+		where += fmt.Sprintf("第%d行之后", e.After)
+	}
+	if cell := e.Cell(); cell != "" {
+		where += cell + "单元格"
+		if e.Header != "" {
+			where += "（“" + e.Header + "”列）"
+		}
+	}
+	for _, k := range xlsxKinds {
+		if errors.Is(e, k.kind) {
+			if where != "" {
+				where += "："
+			}
+			return where + k.text
+		}
+	}
+	return where
 }

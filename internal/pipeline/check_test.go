@@ -1,0 +1,35 @@
+package pipeline
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/idfusion/idfusion/ingest"
+)
+
+func TestFileProblem(t *testing.T) {
+	t.Parallel()
+	sheetErr := &ingest.XLSXError{Path: "a.xlsx", Sheet: "数据", Part: "xl/worksheets/sheet1.xml", Row: 17, Column: 3, Header: "手机号", Err: ingest.ErrSharedString}
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"cell", sheetErr,
+			"文件无法读取（工作表“数据”第17行C17单元格（“手机号”列）：单元格引用了不存在的文本，文件已损坏，请重新导出），整个文件未处理（" + sheetErr.Error() + "）"},
+		{"between rows", &ingest.XLSXError{Path: "a.xlsx", Sheet: "数据", After: 9, Err: ingest.ErrTruncatedXML},
+			`文件无法读取（工作表“数据”第9行之后：内容中途截断，文件不完整，请重新导出），整个文件未处理（a.xlsx: sheet "数据": after row 9: unexpected end of the XML）`},
+		{"row without a cell", &ingest.XLSXError{Path: "a.xlsx", Sheet: "数据", Row: 4, Err: ingest.ErrBadCellRef},
+			`文件无法读取（工作表“数据”第4行：单元格位置错误，文件已损坏，请重新导出），整个文件未处理（a.xlsx: sheet "数据": row 4: bad cell reference）`},
+		{"the package", &ingest.XLSXError{Path: "a.xlsx", Err: ingest.ErrDamagedZip},
+			"文件无法读取（文件已损坏或不完整，可能未完整复制，请重新复制或重新导出），整个文件未处理（a.xlsx: damaged zip package）"},
+		{"other", errors.New("a.csv: boom"), "文件无法读取，整个文件未处理（a.csv: boom）"},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.want, FileProblem(tt.err)); diff != "" {
+			t.Errorf("%s: FileProblem mismatch (-want +got):\n%s", tt.name, diff)
+		}
+	}
+}
