@@ -3,6 +3,7 @@ package merge
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -423,5 +424,37 @@ func TestLoadForced(t *testing.T) {
 				t.Errorf("account changed (-before +after):\n%s", cmp.Diff(before, after))
 			}
 		})
+	}
+}
+
+// TestConflictRowsMismatches: a department's gender or birth date that
+// disagrees with the ID number is a conflict of its field, the ID's value
+// first; a field no department disagrees on has none.
+func TestConflictRowsMismatches(t *testing.T) {
+	t.Parallel()
+	p := &Person{Gender: "F", Birth: 7305, HasBirth: true, Rows: []*Row{{Name: "张三"}},
+		Mismatches: []Mismatch{
+			{Field: schemas.FieldGender, Value: "男", Source: Source{Dept: "gongan", File: "sha-gongan", Row: 2}},
+			{Field: schemas.FieldGender, Value: "1", Source: Source{Dept: "renshe", File: "sha-renshe", Row: 2}},
+			{Field: schemas.FieldBirthDate, Value: "1990-01-02", Source: Source{Dept: "gongan", File: "sha-gongan", Row: 2}},
+		}}
+	got := map[string][]candidate{}
+	for _, c := range conflictRows(7, p, nil) {
+		var cs []candidate
+		if err := json.Unmarshal([]byte(c.candidates), &cs); err != nil || c.account != 7 {
+			t.Fatalf("conflict %+v: %v", c, err)
+		}
+		got[string(c.field)] = cs
+	}
+	want := map[string][]candidate{
+		"gender":     {{Value: "F", Source: "id_number"}, from("男", "gongan"), from("1", "renshe")},
+		"birth_date": {{Value: "1990-01-01", Source: "id_number"}, from("1990-01-02", "gongan")},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("conflicts (-want +got):\n%s", diff)
+	}
+	p.Mismatches = p.Mismatches[2:]
+	if cs := conflictRows(7, p, nil); len(cs) != 1 || cs[0].field != schemas.FieldBirthDate {
+		t.Errorf("only the birth date disagrees, conflicts %+v", cs)
 	}
 }
