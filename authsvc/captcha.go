@@ -287,7 +287,7 @@ func (s *Server) loginCaptchaForm(w http.ResponseWriter, r *http.Request) {
 
 // infoCaptchaForm is POST /complete/info/captcha, the same for step ①.
 func (s *Server) infoCaptchaForm(w http.ResponseWriter, r *http.Request, sess *session) {
-	s.stepPage(w, r, sess, schemas.StepInfo, "info.html", pageData{Phone: r.PostFormValue("phone"), Address: r.PostFormValue("address")})
+	s.stepPage(w, r, sess, schemas.StepInfo, pageData{Phone: r.PostFormValue("phone"), Address: r.PostFormValue("address")})
 }
 
 // The drawing. What makes it hard to read by machine: each character in

@@ -327,7 +327,7 @@ func (s *Server) completePage(w http.ResponseWriter, r *http.Request, sess *sess
 }
 
 // stepPage renders the page of step for a session whose next step it is.
-func (s *Server) stepPage(w http.ResponseWriter, r *http.Request, sess *session, step schemas.Step, tmpl string, d pageData) {
+func (s *Server) stepPage(w http.ResponseWriter, r *http.Request, sess *session, step schemas.Step, d pageData) {
 	_, _, c, err := s.completionOf(r.Context(), sess)
 	if err == nil && c.NextStep != step {
 		err = &StepError{Tried: step, Next: c.NextStep}
@@ -336,30 +336,18 @@ func (s *Server) stepPage(w http.ResponseWriter, r *http.Request, sess *session,
 		s.fail(w, r, err)
 		return
 	}
-	d.Title, d.Completion, d.Step = "个人账号信息补充", &c, stepNumber(step)
+	d.Title, d.Completion, d.Step = "个人账号信息补充", &c, stepOf(step).number
 	if step == schemas.StepInfo && d.Captcha == nil {
 		// Shown when a send from here will need it: not to a citizen
 		// keeping the phone already verified, who need send nothing.
 		d.Captcha = s.formCaptcha(r, !c.PhoneVerified || r.Method == http.MethodPost)
 	}
-	s.render(w, r, tmpl, d)
-}
-
-func stepNumber(s schemas.Step) int {
-	switch s {
-	case schemas.StepInfo:
-		return 1
-	case schemas.StepPassword:
-		return 2
-	case schemas.StepFace:
-		return 3
-	}
-	return 4
+	s.render(w, r, stepOf(step).template, d)
 }
 
 // stepFormError re-renders a step's page with the error, or sends the
 // citizen where the error says.
-func (s *Server) stepFormError(w http.ResponseWriter, r *http.Request, sess *session, step schemas.Step, tmpl string, err error, d pageData) {
+func (s *Server) stepFormError(w http.ResponseWriter, r *http.Request, sess *session, step schemas.Step, err error, d pageData) {
 	p := problemOf(err)
 	if p.status == http.StatusInternalServerError || p.code == "step_out_of_order" || p.code == "unauthenticated" {
 		s.fail(w, r, err)
@@ -368,39 +356,39 @@ func (s *Server) stepFormError(w http.ResponseWriter, r *http.Request, sess *ses
 	d.Error, d.Fields, d.Captcha = p.message, p.fields, p.captcha
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(p.status)
-	s.stepPage(w, r, sess, step, tmpl, d)
+	s.stepPage(w, r, sess, step, d)
 }
 
 func (s *Server) infoPage(w http.ResponseWriter, r *http.Request, sess *session) {
-	s.stepPage(w, r, sess, schemas.StepInfo, "info.html", pageData{})
+	s.stepPage(w, r, sess, schemas.StepInfo, pageData{})
 }
 
 func (s *Server) infoSMSForm(w http.ResponseWriter, r *http.Request, sess *session) {
 	d := pageData{Phone: r.PostFormValue("phone"), Address: r.PostFormValue("address")}
 	if err := s.sendVerifyCode(r.Context(), r, sess, r.PostFormValue("phone"), captchaInput{ID: r.PostFormValue("captcha_id"), Answer: r.PostFormValue("captcha")}); err != nil {
-		s.stepFormError(w, r, sess, schemas.StepInfo, "info.html", err, d)
+		s.stepFormError(w, r, sess, schemas.StepInfo, err, d)
 		return
 	}
 	d.Notice = "验证码已发送，5分钟内有效"
-	s.stepPage(w, r, sess, schemas.StepInfo, "info.html", d)
+	s.stepPage(w, r, sess, schemas.StepInfo, d)
 }
 
 func (s *Server) infoForm(w http.ResponseWriter, r *http.Request, sess *session) {
 	in := infoInput{Phone: r.PostFormValue("phone"), Code: r.PostFormValue("code"), Address: r.PostFormValue("address")}
 	if err := s.completeInfo(r.Context(), r, sess, in); err != nil {
-		s.stepFormError(w, r, sess, schemas.StepInfo, "info.html", err, pageData{Phone: in.Phone, Address: in.Address})
+		s.stepFormError(w, r, sess, schemas.StepInfo, err, pageData{Phone: in.Phone, Address: in.Address})
 		return
 	}
 	http.Redirect(w, r, stepPath(schemas.StepPassword), http.StatusSeeOther)
 }
 
 func (s *Server) passwordPage(w http.ResponseWriter, r *http.Request, sess *session) {
-	s.stepPage(w, r, sess, schemas.StepPassword, "password.html", pageData{})
+	s.stepPage(w, r, sess, schemas.StepPassword, pageData{})
 }
 
 func (s *Server) passwordForm(w http.ResponseWriter, r *http.Request, sess *session) {
 	if err := s.completePassword(r.Context(), r, sess, r.PostFormValue("password"), r.PostFormValue("confirm")); err != nil {
-		s.stepFormError(w, r, sess, schemas.StepPassword, "password.html", err, pageData{})
+		s.stepFormError(w, r, sess, schemas.StepPassword, err, pageData{})
 		return
 	}
 	http.Redirect(w, r, stepPath(schemas.StepFace), http.StatusSeeOther)
@@ -427,12 +415,12 @@ func (s *Server) facePage(w http.ResponseWriter, r *http.Request, sess *session)
 		s.fail(w, r, err)
 		return
 	}
-	d.Completion, d.Step = &c, 3
+	d.Completion, d.Step = &c, stepOf(schemas.StepFace).number
 	s.render(w, r, "face.html", d)
 }
 
 func (s *Server) donePage(w http.ResponseWriter, r *http.Request, sess *session) {
-	s.render(w, r, "done.html", pageData{Title: "个人账号信息补充", Step: 4, Next: safeReturn(r.URL.Query().Get("next"))})
+	s.render(w, r, "done.html", pageData{Title: "个人账号信息补充", Step: stepDone.number, Next: safeReturn(r.URL.Query().Get("next"))})
 }
 
 func (s *Server) centerPage(w http.ResponseWriter, r *http.Request, sess *session) {

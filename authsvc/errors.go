@@ -128,33 +128,6 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	s.render(w, r, "error.html", pageData{Title: "出错了", Error: p.message})
 }
 
-// stepLabel names a step as the pages do.
-func stepLabel(s schemas.Step) string {
-	switch s {
-	case schemas.StepInfo:
-		return "补充个人信息"
-	case schemas.StepPassword:
-		return "设置密码"
-	case schemas.StepFace:
-		return "身份认证"
-	}
-	return "完成"
-}
-
-// stepPath is the page of a step; "" (nothing left) is the personal
-// center.
-func stepPath(s schemas.Step) string {
-	switch s {
-	case schemas.StepInfo:
-		return "/complete/info"
-	case schemas.StepPassword:
-		return "/complete/password"
-	case schemas.StepFace:
-		return "/complete/face"
-	}
-	return "/center"
-}
-
 // fieldErrors are input errors by field, in Chinese.
 type fieldErrors map[string]string
 

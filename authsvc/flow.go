@@ -28,6 +28,54 @@ import (
 // a password or a phone behind for the real citizen's face to activate.
 // A flow started elsewhere starts again from ①.
 
+// completionStep is how a step of the completion appears: its number on
+// the pages, its label, the path and template of its page. The redirects,
+// the next-step answers and the pages' progress bar all derive from
+// completionSteps, in order; the step after the last is done (完成, the
+// personal center).
+type completionStep struct {
+	step     schemas.Step
+	number   int
+	label    string
+	path     string
+	template string
+}
+
+var completionSteps = []completionStep{
+	{schemas.StepInfo, 1, "补充个人信息", "/complete/info", "info.html"},
+	{schemas.StepPassword, 2, "设置密码", "/complete/password", "password.html"},
+	{schemas.StepFace, 3, "身份认证", "/complete/face", "face.html"},
+}
+
+// stepDone is where a completion ends.
+var stepDone = completionStep{number: len(completionSteps) + 1, label: "完成", path: "/center"}
+
+// stepOf returns step's entry; stepDone for "" or a step it does not know.
+func stepOf(step schemas.Step) completionStep {
+	for _, c := range completionSteps {
+		if c.step == step {
+			return c
+		}
+	}
+	return stepDone
+}
+
+// stepLabel names a step as the pages do.
+func stepLabel(s schemas.Step) string { return stepOf(s).label }
+
+// stepPath is the page of a step; "" (nothing left) is the personal
+// center.
+func stepPath(s schemas.Step) string { return stepOf(s).path }
+
+// stepLabels are the labels of the pages' progress bar, done included.
+func stepLabels() []string {
+	out := make([]string, 0, len(completionSteps)+1)
+	for _, c := range completionSteps {
+		out = append(out, c.label)
+	}
+	return append(out, stepDone.label)
+}
+
 // StepError refuses a step that is not the next one. Next is the step to
 // do instead ("" when every step is done).
 type StepError struct {

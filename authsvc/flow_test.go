@@ -428,3 +428,27 @@ func TestActivateOnlyAtFace(t *testing.T) {
 		t.Errorf("status %q after activate at ①, want pending_completion", got)
 	}
 }
+
+// TestCompletionStepsTable: the table the pages and redirects derive from
+// has every step of a fused account, in order, each with a page that
+// exists.
+func TestCompletionStepsTable(t *testing.T) {
+	t.Parallel()
+	pg, err := loadPages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []schemas.Step
+	for i, c := range completionSteps {
+		steps = append(steps, c.step)
+		if c.number != i+1 || pg.t[c.template] == nil || stepOf(c.step) != c {
+			t.Errorf("step %s: number %d, template %q (loaded: %v)", c.step, c.number, c.template, pg.t[c.template] != nil)
+		}
+	}
+	if diff := cmp.Diff(schemas.FusedAccountSteps, steps); diff != "" {
+		t.Errorf("steps mismatch (-want +got):\n%s", diff)
+	}
+	if got := stepOf(""); got != stepDone || got.path != "/center" {
+		t.Errorf("stepOf(\"\") = %+v, want the personal center", got)
+	}
+}

@@ -54,7 +54,7 @@ func loadPages() (*pages, error) {
 			continue
 		}
 		t, err := template.New("layout.html").Funcs(template.FuncMap{
-			"steps": func() []string { return []string{"补充个人信息", "设置密码", "身份认证", "完成"} },
+			"steps": stepLabels,
 			"inc":   func(i int) int { return i + 1 },
 		}).ParseFS(templateFS, "templates/layout.html", n)
 		if err != nil {
