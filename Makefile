@@ -62,6 +62,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzValidUSCC -fuzztime 30s ./cleanse
 	$(GO) test -run '^$$' -fuzz FuzzCSVReader -fuzztime 30s ./ingest
 	$(GO) test -run '^$$' -fuzz FuzzVerifyFaceCallback -fuzztime 30s ./authsvc
+	$(GO) test -run '^$$' -fuzz FuzzRedact -fuzztime 30s ./internal/pii
 
 clean:
 	rm -rf $(BIN) $(SAMPLE) $(BENCH_DIR) fusion-out

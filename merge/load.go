@@ -157,7 +157,7 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 	tx, in := l.tx, l.in
 	led := Ledger{Files: in.Files, Persons: int64(len(in.Persons))}
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, importLockKey); err != nil {
-		return led, err
+		return led, fmt.Errorf("take the import lock: %w", err)
 	}
 	// Another import may have committed the same files while this one was
 	// reading them: decide again, under the lock.
@@ -165,7 +165,7 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 		for _, f := range in.Files {
 			var done bool
 			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM import_file WHERE dept = $1 AND sha256 = $2)`, f.Dept, f.SHA256).Scan(&done); err != nil {
-				return led, err
+				return led, fmt.Errorf("check %s was not imported meanwhile: %w", f.Name, err)
 			}
 			if done {
 				return led, fmt.Errorf("%w: %s (%s) was imported by another run meanwhile; run again to import the rest", ErrAlreadyImported, f.Name, f.Dept)
@@ -182,23 +182,23 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 	}
 	if err := tx.QueryRow(ctx, `INSERT INTO import_run (started_at, trigger, forced, ledger) VALUES ($1, $2, $3, '{}') RETURNING id`,
 		in.Started, in.Trigger, in.Forced).Scan(&l.runID); err != nil {
-		return led, err
+		return led, fmt.Errorf("start the run: %w", err)
 	}
 	led.RunID = l.runID
 	l.cfg.Logger.Info("load_started", slog.Int64("run_id", l.runID), slog.Int("persons", len(in.Persons)))
 	l.step("")
 	fileIDs, err := l.sourceFiles(ctx)
 	if err != nil {
-		return led, err
+		return led, fmt.Errorf("register the files: %w", err)
 	}
 	l.files = fileIDs
 	have, err := l.existing(ctx)
 	if err != nil {
-		return led, err
+		return led, fmt.Errorf("read the stored accounts: %w", err)
 	}
 	stored, err := l.lineageIDs(ctx, fileIDs)
 	if err != nil {
-		return led, err
+		return led, fmt.Errorf("read the stored lineage: %w", err)
 	}
 	l.step("existing")
 
@@ -222,11 +222,12 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 	// account.
 	lines, newLines, err := l.assignLineage(ctx, stored)
 	if err != nil {
-		return led, err
+		<-reserved
+		return led, fmt.Errorf("assign lineage ids: %w", err)
 	}
 	res := <-reserved
 	if res.err != nil {
-		return led, res.err
+		return led, fmt.Errorf("reserve account ids: %w", res.err)
 	}
 	nextAccount := res.first
 	l.step("reserve")
@@ -264,26 +265,26 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 	// Stream the new accounts, then the lineage rows, into binary COPY: no
 	// row is held in memory longer than it takes to send it.
 	if err := l.copyAccounts(ctx, personAccount, have, lines, newPersons); err != nil {
-		return led, err
+		return led, fmt.Errorf("copy the new accounts: %w", err)
 	}
 	l.step("copy_accounts")
 	if l.cfg.Idle != nil {
 		l.cfg.Idle()
 	}
 	if err := l.applyUpdates(ctx, updates); err != nil {
-		return led, err
+		return led, fmt.Errorf("update the stored accounts: %w", err)
 	}
 	l.step("updates")
 	if err := l.copyLineage(ctx, personAccount, lines, newLines); err != nil {
-		return led, err
+		return led, fmt.Errorf("copy the lineage: %w", err)
 	}
 	l.step("copy_lineage")
 	if led.Conflicts, err = l.insertConflicts(ctx, conflicts); err != nil {
-		return led, err
+		return led, fmt.Errorf("store the conflicts: %w", err)
 	}
 	l.step("conflicts")
 	if err := l.copyRejects(ctx); err != nil {
-		return led, err
+		return led, fmt.Errorf("copy the rejects: %w", err)
 	}
 	for _, f := range in.Files {
 		if _, err := tx.Exec(ctx, `INSERT INTO import_file (run_id, file_id, dept, sha256, name, format, encoding, rows_read, rows_accepted, rows_rejected, warnings)
@@ -299,7 +300,7 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 	l.step("ledger_check")
 	b, _ := json.Marshal(led)
 	if _, err := tx.Exec(ctx, `UPDATE import_run SET ledger = $2, finished_at = clock_timestamp() WHERE id = $1`, l.runID, b); err != nil {
-		return led, err
+		return led, fmt.Errorf("finish the run: %w", err)
 	}
 	return led, nil
 }
