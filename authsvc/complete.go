@@ -28,15 +28,15 @@ type completion struct {
 	Address       string         `json:"address"`
 }
 
-func (s *Server) completionOf(ctx context.Context, sess *session) (*account, *completionFlow, completion, error) {
+func (s *Server) completionOf(ctx context.Context, sess *session) (*account, completion, error) {
 	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
 	if err != nil {
-		return nil, nil, completion{}, err
+		return nil, completion{}, err
 	}
 	var f *completionFlow
 	if sess.kind == kindRestricted {
 		if f, err = s.flowOf(ctx, s.pool, sess); err != nil {
-			return nil, nil, completion{}, err
+			return nil, completion{}, err
 		}
 	}
 	c := completion{NextStep: nextStep(a, f), Name: pii.MaskPersonName(a.name), IDHint: a.idHint,
@@ -44,7 +44,7 @@ func (s *Server) completionOf(ctx context.Context, sess *session) (*account, *co
 	if f != nil {
 		c.Steps = f.steps
 	}
-	return a, f, c, nil
+	return a, c, nil
 }
 
 // phoneKept reports whether the phone on record is the citizen's own: a
@@ -318,7 +318,7 @@ func (s *Server) finishFace(ctx context.Context, w http.ResponseWriter, r *http.
 // Pages and API twins of the completion.
 
 func (s *Server) completePage(w http.ResponseWriter, r *http.Request, sess *session) {
-	_, _, c, err := s.completionOf(r.Context(), sess)
+	_, c, err := s.completionOf(r.Context(), sess)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -328,7 +328,7 @@ func (s *Server) completePage(w http.ResponseWriter, r *http.Request, sess *sess
 
 // stepPage renders the page of step for a session whose next step it is.
 func (s *Server) stepPage(w http.ResponseWriter, r *http.Request, sess *session, step schemas.Step, d pageData) {
-	_, _, c, err := s.completionOf(r.Context(), sess)
+	_, c, err := s.completionOf(r.Context(), sess)
 	if err == nil && c.NextStep != step {
 		err = &StepError{Tried: step, Next: c.NextStep}
 	}
@@ -410,7 +410,7 @@ func (s *Server) facePage(w http.ResponseWriter, r *http.Request, sess *session)
 		return
 	}
 	d := s.faceData("个人账号信息补充", id, status, "/complete/face")
-	_, _, c, err := s.completionOf(r.Context(), sess)
+	_, c, err := s.completionOf(r.Context(), sess)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -424,7 +424,7 @@ func (s *Server) donePage(w http.ResponseWriter, r *http.Request, sess *session)
 }
 
 func (s *Server) centerPage(w http.ResponseWriter, r *http.Request, sess *session) {
-	a, _, c, err := s.completionOf(r.Context(), sess)
+	a, c, err := s.completionOf(r.Context(), sess)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -450,7 +450,7 @@ func statusLabel(st schemas.AccountStatus) string {
 }
 
 func (s *Server) apiCompletion(w http.ResponseWriter, r *http.Request, sess *session) {
-	_, _, c, err := s.completionOf(r.Context(), sess)
+	_, c, err := s.completionOf(r.Context(), sess)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -527,7 +527,7 @@ func (s *Server) apiFaceStatus(w http.ResponseWriter, r *http.Request, sess *ses
 }
 
 func (s *Server) apiMe(w http.ResponseWriter, r *http.Request, sess *session) {
-	a, _, c, err := s.completionOf(r.Context(), sess)
+	a, c, err := s.completionOf(r.Context(), sess)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -122,8 +122,7 @@ func scanFlow(row pgx.Row) (*completionFlow, error) {
 // account was completed by another session, which ended every flow) has
 // nothing it may do: errNoSession.
 func (s *Server) flowOf(ctx context.Context, q querier, sess *session) (*completionFlow, error) {
-	f, err := scanFlow(q.QueryRow(ctx, `SELECT `+flowColumns+` FROM completion_flow WHERE session_hash = $1 AND account_id = $2`,
-		sess.hash, sess.accountID))
+	f, err := scanFlow(q.QueryRow(ctx, `SELECT `+flowColumns+` FROM completion_flow WHERE session_hash = $1`, sess.hash))
 	if errors.Is(err, database.ErrNotFound) {
 		return nil, errNoSession
 	}
@@ -191,8 +190,8 @@ func (s *Server) activate(ctx context.Context, tx pgx.Tx, sess *session) error {
 	if _, err := s.accountByID(ctx, tx, sess.accountID, true); err != nil {
 		return err
 	}
-	f, err := scanFlow(tx.QueryRow(ctx, `DELETE FROM completion_flow WHERE session_hash = $1 AND account_id = $2 AND steps = $3
-		RETURNING `+flowColumns, sess.hash, sess.accountID, []string{string(schemas.StepFace)}))
+	f, err := scanFlow(tx.QueryRow(ctx, `DELETE FROM completion_flow WHERE session_hash = $1 AND steps = $2
+		RETURNING `+flowColumns, sess.hash, []string{string(schemas.StepFace)}))
 	if errors.Is(err, database.ErrNotFound) {
 		return s.stepRefused(ctx, tx, sess, schemas.StepFace)
 	}
