@@ -47,7 +47,7 @@ func problemOf(err error) problem {
 	case errors.Is(err, errLoginFailed):
 		return problem{status: http.StatusUnauthorized, code: "login_failed", message: "登录失败：证件号码或验证信息不正确，或账号暂时无法登录。密码连续输错多次后密码登录将暂时锁定，届时可使用短信验证码或刷脸登录。"}
 	case errors.Is(err, errAccountLocked):
-		return problem{status: http.StatusLocked, code: "account_locked", message: "验证失败次数过多，账号暂时锁定，请15分钟后再试"}
+		return problem{status: http.StatusLocked, code: "account_locked", message: "验证码或人脸识别失败次数过多，账号暂时锁定，请稍后再试"}
 	case errors.Is(err, errCodeWrong):
 		return problem{status: http.StatusUnprocessableEntity, code: "code_wrong", message: "验证码错误或已失效", fields: map[string]string{"code": "验证码错误或已失效"}}
 	case errors.As(err, &ce) && ce.wrong:

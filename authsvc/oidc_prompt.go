@@ -276,9 +276,8 @@ func (s *Server) oidcStepUp(w http.ResponseWriter, r *http.Request, sess *sessio
 		s.fail(w, r, err)
 		return
 	}
-	if s.locked(a) {
-		s.audit(ctx, auditEvent{event: "face_stepup", outcome: "locked", account: sess.accountID, ip: clientIP(r)})
-		s.fail(w, r, errAccountLocked)
+	if err := s.stepLocked(ctx, r, a, "face_stepup"); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	ch, err := s.stepUpChallenge(ctx, r, sess)
