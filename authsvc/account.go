@@ -124,8 +124,6 @@ func (s *Server) idNumber(a *account) (string, error) {
 	return string(b), err
 }
 
-func (s *Server) phone(a *account) (string, error) { return s.openPhone(a.phoneSealed) }
-
 // openPhone opens a sealed phone ("" for none).
 func (s *Server) openPhone(sealed []byte) (string, error) {
 	if sealed == nil {

@@ -185,6 +185,8 @@ func (c Config) WithDefaults() Config {
 
 func (c Config) validate() error {
 	switch {
+	case c.LockFor <= 0 || c.PasswordLockMax < 0:
+		return errors.New("authsvc: Config.LockFor must be positive and Config.PasswordLockMax not negative")
 	case c.Keyring == nil:
 		return errors.New("authsvc: Config.Keyring is required")
 	case c.Face == nil:

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/idfusion/idfusion/internal/pii"
 )
@@ -42,6 +43,8 @@ func TestConfigProviders(t *testing.T) {
 		{"simulator outside development", func(c *Config) { c.Face = sim }, "simulator is only for Config.Dev"},
 		{"no SMS gateway", func(c *Config) { c.SMS = nil }, "Config.SMS is required"},
 		{"development with the simulator", func(c *Config) { c.Dev, c.Face = true, sim }, ""},
+		// The password's lock doubles LockFor: a non-positive one never grows.
+		{"negative lock", func(c *Config) { c.LockFor = -time.Minute }, "LockFor must be positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

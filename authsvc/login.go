@@ -206,8 +206,10 @@ func (s *Server) loginSMS(ctx context.Context, w http.ResponseWriter, r *http.Re
 	// pending completion verifies it only with the face check of ③ in this
 	// session's flow (signIn records the proof there): a recycled number a
 	// department still lists must not become the account's own before that.
-	if a.status == schemas.StatusActive {
-		if _, err := s.pool.Exec(ctx, `UPDATE account SET phone_verified = true, phone_source = NULL WHERE id = $1 AND phone_bidx = $2 AND status = 'active'`, a.id, a.phoneBidx); err != nil {
+	// (phone_bidx: an import may have replaced the department's phone since
+	// the lookup.)
+	if a.status == schemas.StatusActive && !a.phoneVerified {
+		if _, err := s.pool.Exec(ctx, `UPDATE account SET phone_verified = true, phone_source = NULL WHERE id = $1 AND phone_bidx = $2`, a.id, a.phoneBidx); err != nil {
 			return loginResult{}, err
 		}
 		a.phoneVerified = true

@@ -196,7 +196,7 @@ func (s *Server) userinfo(ctx context.Context, info *oidc.UserInfo, accountID in
 		info.AppendClaims("id_type", a.idType)
 	}
 	if slices.Contains(scopes, oidc.ScopePhone) && a.phoneSealed != nil {
-		phone, err := s.phone(a)
+		phone, err := s.openPhone(a.phoneSealed)
 		if err != nil {
 			return err
 		}

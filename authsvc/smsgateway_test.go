@@ -166,7 +166,10 @@ func TestHTTPSMSGatewayFailures(t *testing.T) {
 			t.Parallel()
 			g := newFakeGateway(t, tt.answer)
 			client := g.ts.Client()
-			client.Timeout = 200 * time.Millisecond
+			client.Timeout = 10 * time.Second
+			if tt.name == "timeout" {
+				client.Timeout = 200 * time.Millisecond
+			}
 			gw, err := NewHTTPSMSGateway(g.ts.URL+"/send", "authsvc-1", testSMSSecret, client, nil)
 			if err != nil {
 				t.Fatal(err)
