@@ -11,6 +11,7 @@ import (
 	"github.com/go-playground/validator/v10"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/internal/pii"
 	"github.com/idfusion/idfusion/schemas"
@@ -28,7 +29,7 @@ type completion struct {
 	Address       string         `json:"address"`
 }
 
-func (s *Server) completionOf(ctx context.Context, sess *session) (*account, completion, error) {
+func (s *Server) completionOf(ctx context.Context, sess *session) (*account.Account, completion, error) {
 	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
 	if err != nil {
 		return nil, completion{}, err
@@ -39,8 +40,8 @@ func (s *Server) completionOf(ctx context.Context, sess *session) (*account, com
 			return nil, completion{}, err
 		}
 	}
-	c := completion{NextStep: nextStep(a, f), Name: pii.MaskPersonName(a.name), IDHint: a.idHint,
-		PhoneHint: a.phoneHint, PhoneVerified: s.phoneKept(a, f), Address: maskAddress(a.address)}
+	c := completion{NextStep: nextStep(a, f), Name: pii.MaskPersonName(a.Name), IDHint: a.IDHint,
+		PhoneHint: a.PhoneHint, PhoneVerified: s.phoneKept(a, f), Address: maskAddress(a.Address)}
 	if f != nil {
 		c.Steps = f.steps
 	}
@@ -49,8 +50,8 @@ func (s *Server) completionOf(ctx context.Context, sess *session) (*account, com
 
 // phoneKept reports whether the phone on record is the citizen's own: a
 // verified one, or the one this flow's login code went to.
-func (s *Server) phoneKept(a *account, f *completionFlow) bool {
-	return a.phoneBidx != nil && (a.phoneVerified || (f != nil && bytes.Equal(f.phoneProvedBidx, a.phoneBidx)))
+func (s *Server) phoneKept(a *account.Account, f *completionFlow) bool {
+	return a.PhoneBidx != nil && (a.PhoneVerified || (f != nil && bytes.Equal(f.phoneProvedBidx, a.PhoneBidx)))
 }
 
 // maskAddress shows the start of an address on file (the city, the
@@ -68,7 +69,7 @@ func maskAddress(s string) string {
 // not the flow's next one before any work is done for it (advance
 // re-checks when it writes), and any step while failed checks keep the
 // account locked (audited as event).
-func (s *Server) expect(ctx context.Context, r *http.Request, sess *session, step schemas.Step, event string) (*account, *completionFlow, error) {
+func (s *Server) expect(ctx context.Context, r *http.Request, sess *session, step schemas.Step, event string) (*account.Account, *completionFlow, error) {
 	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
 	if err != nil {
 		return nil, nil, err
@@ -89,11 +90,11 @@ func (s *Server) expect(ctx context.Context, r *http.Request, sess *session, ste
 // stepLocked refuses a completion step, and audits the refusal as event,
 // while failed checks keep the account locked: like the logins the lock
 // refuses, which are audited too.
-func (s *Server) stepLocked(ctx context.Context, r *http.Request, a *account, event string) error {
-	if a.lockedUntil == nil || !a.lockedUntil.After(s.cfg.Now()) {
+func (s *Server) stepLocked(ctx context.Context, r *http.Request, a *account.Account, event string) error {
+	if a.LockedUntil == nil || !a.LockedUntil.After(s.cfg.Now()) {
 		return nil
 	}
-	s.audit(ctx, auditEvent{event: event, outcome: "locked", account: a.id, subject: a.idHint, ip: clientIP(r)})
+	s.audit(ctx, auditEvent{event: event, outcome: "locked", account: a.ID, subject: a.IDHint, ip: clientIP(r)})
 	return errAccountLocked
 }
 
@@ -107,7 +108,7 @@ type infoInput struct {
 
 var validate = func() *validator.Validate {
 	v := validator.New(validator.WithRequiredStructEnabled())
-	v.RegisterValidation("cnmobile", func(fl validator.FieldLevel) bool { return validPhone(fl.Field().String()) })
+	v.RegisterValidation("cnmobile", func(fl validator.FieldLevel) bool { return account.ValidPhone(fl.Field().String()) })
 	return v
 }()
 
@@ -147,16 +148,16 @@ func (s *Server) sendVerifyCode(ctx context.Context, r *http.Request, sess *sess
 	if err != nil {
 		return err
 	}
-	phone = NormalizePhone(phone)
-	if !validPhone(phone) {
+	phone = account.NormalizePhone(phone)
+	if !account.ValidPhone(phone) {
 		return fieldErrors{"phone": "请输入正确的手机号码"}
 	}
-	if err := s.checkCaptcha(ctx, r, "sms_send_verify", a.id, phone, captcha); err != nil {
+	if err := s.checkCaptcha(ctx, r, "sms_send_verify", a.ID, phone, captcha); err != nil {
 		return err
 	}
-	err = s.sendCode(ctx, phone, purposeVerifyPhone, a.id, clientNet(r), true)
+	err = s.sendCode(ctx, phone, purposeVerifyPhone, a.ID, clientNet(r), true)
 	outcome := sendOutcome(err)
-	s.audit(ctx, auditEvent{event: "sms_send_verify", outcome: outcome, account: a.id, subject: pii.MaskPhone(phone), ip: clientIP(r)})
+	s.audit(ctx, auditEvent{event: "sms_send_verify", outcome: outcome, account: a.ID, subject: pii.MaskPhone(phone), ip: clientIP(r)})
 	return err
 }
 
@@ -167,7 +168,7 @@ func (s *Server) completeInfo(ctx context.Context, r *http.Request, sess *sessio
 	if err != nil {
 		return err
 	}
-	in.Phone, in.Code, in.Address = NormalizePhone(in.Phone), strings.TrimSpace(in.Code), strings.TrimSpace(in.Address)
+	in.Phone, in.Code, in.Address = account.NormalizePhone(in.Phone), strings.TrimSpace(in.Code), strings.TrimSpace(in.Address)
 	if err := validate.Struct(in); err != nil {
 		return validationErrors(err)
 	}
@@ -175,7 +176,7 @@ func (s *Server) completeInfo(ctx context.Context, r *http.Request, sess *sessio
 	// kept (verified, or proved by this session's login code), or a new one
 	// proved by its code.
 	kept := s.phoneKept(a, f)
-	newPhone := in.Phone != "" && !(kept && bytes.Equal(s.phoneIndex(in.Phone), a.phoneBidx))
+	newPhone := in.Phone != "" && !(kept && bytes.Equal(s.phoneIndex(in.Phone), a.PhoneBidx))
 	switch {
 	case !newPhone && !kept:
 		return fieldErrors{"phone": "请填写并验证本人手机号码"}
@@ -183,12 +184,12 @@ func (s *Server) completeInfo(ctx context.Context, r *http.Request, sess *sessio
 		return fieldErrors{"code": "请填写手机收到的验证码"}
 	}
 	if newPhone {
-		if err := s.checkCode(ctx, a.id, in.Phone, purposeVerifyPhone, in.Code); err != nil {
+		if err := s.checkCode(ctx, a.ID, in.Phone, purposeVerifyPhone, in.Code); err != nil {
 			if errors.Is(err, errCodeWrong) {
-				if ferr := s.failed(ctx, a.id); ferr != nil {
+				if ferr := s.failed(ctx, a.ID); ferr != nil {
 					return ferr
 				}
-				s.audit(ctx, auditEvent{event: "step_info", outcome: "fail", account: a.id, subject: a.idHint, ip: clientIP(r), detail: "wrong code"})
+				s.audit(ctx, auditEvent{event: "step_info", outcome: "fail", account: a.ID, subject: a.IDHint, ip: clientIP(r), detail: "wrong code"})
 			}
 			return err
 		}
@@ -202,12 +203,12 @@ func (s *Server) completeInfo(ctx context.Context, r *http.Request, sess *sessio
 		if err := s.advance(ctx, tx, sess, schemas.StepInfo, u); err != nil {
 			return err
 		}
-		return s.succeeded(ctx, tx, a.id)
+		return s.succeeded(ctx, tx, a.ID)
 	})
 	if err != nil {
 		return err
 	}
-	s.audit(ctx, auditEvent{event: "step_info", outcome: "ok", account: a.id, subject: a.idHint, ip: clientIP(r)})
+	s.audit(ctx, auditEvent{event: "step_info", outcome: "ok", account: a.ID, subject: a.IDHint, ip: clientIP(r)})
 	return nil
 }
 
@@ -226,14 +227,14 @@ func (s *Server) completePassword(ctx context.Context, r *http.Request, sess *se
 	}
 	// The phone the account will have: the new one of ①, else the one on
 	// record.
-	phone, err := s.openPhone(a.phoneSealed)
+	phone, err := s.openPhone(a.PhoneSealed)
 	if f.phoneSealed != nil {
 		phone, err = s.openPhone(f.phoneSealed)
 	}
 	if err != nil {
 		return err
 	}
-	if err := CheckPassword(password, PasswordFacts{Name: a.name, IDNumber: id, Phone: phone}); err != nil {
+	if err := CheckPassword(password, PasswordFacts{Name: a.Name, IDNumber: id, Phone: phone}); err != nil {
 		return err
 	}
 	hash, err := s.hasher.Hash(ctx, password)
@@ -243,7 +244,7 @@ func (s *Server) completePassword(ctx context.Context, r *http.Request, sess *se
 	if err := s.advance(ctx, s.pool, sess, schemas.StepPassword, flowUpdate{set: "password_hash = $3", args: []any{hash}}); err != nil {
 		return err
 	}
-	s.audit(ctx, auditEvent{event: "step_password", outcome: "ok", account: a.id, subject: a.idHint, ip: clientIP(r)})
+	s.audit(ctx, auditEvent{event: "step_password", outcome: "ok", account: a.ID, subject: a.IDHint, ip: clientIP(r)})
 	return nil
 }
 
@@ -263,9 +264,9 @@ func (s *Server) faceChallenge(ctx context.Context, r *http.Request, sess *sessi
 	if !errors.Is(database.Translate(err), database.ErrNotFound) {
 		return "", err
 	}
-	id, err = s.startFace(ctx, sess, a.id, faceComplete)
+	id, err = s.startFace(ctx, sess, a.ID, faceComplete)
 	if err == nil {
-		s.audit(ctx, auditEvent{event: "face_complete_start", outcome: "ok", account: a.id, subject: a.idHint, ip: clientIP(r)})
+		s.audit(ctx, auditEvent{event: "face_complete_start", outcome: "ok", account: a.ID, subject: a.IDHint, ip: clientIP(r)})
 	}
 	return id, err
 }
@@ -434,7 +435,7 @@ func (s *Server) centerPage(w http.ResponseWriter, r *http.Request, sess *sessio
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, "center.html", pageData{Title: "个人中心", Completion: &c, Status: statusLabel(a.status), Consents: consents})
+	s.render(w, r, "center.html", pageData{Title: "个人中心", Completion: &c, Status: statusLabel(a.Status), Consents: consents})
 }
 
 func statusLabel(st schemas.AccountStatus) string {
@@ -532,5 +533,5 @@ func (s *Server) apiMe(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"name": c.Name, "id_hint": c.IDHint, "phone_hint": c.PhoneHint, "status": a.status})
+	writeJSON(w, http.StatusOK, map[string]any{"name": c.Name, "id_hint": c.IDHint, "phone_hint": c.PhoneHint, "status": a.Status})
 }

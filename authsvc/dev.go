@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/idfusion/idfusion/internal/account"
 )
 
 // The development providers: the SMS outbox page and the face simulator.
@@ -57,7 +59,7 @@ func (s *Server) devFacePage(w http.ResponseWriter, r *http.Request) {
 // the callback over HTTP, as the provider does.
 func (s *Server) devFaceAnswer(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	idNumber := NormalizeIDNumber(r.PostFormValue("id_number"))
+	idNumber := account.NormalizeID(r.PostFormValue("id_number"))
 	result := FacePass
 	switch r.PostFormValue("verdict") {
 	case "reject":

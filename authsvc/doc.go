@@ -20,8 +20,8 @@
 //
 // Files: server.go (routes, middleware, the client address behind trusted
 // proxies), session.go (cookies, timeouts, rotation), login.go (first
-// factors), account.go (the account as the service reads it, the failure
-// counters and locks), complete.go (the steps), flow.go (the completion
+// factors), account.go (internal/account, which owns the table, bound
+// to the service's keys and lockout policy), complete.go (the steps), flow.go (the completion
 // flow), redirect.go (leaving a form POST for a business system), sms.go
 // (codes, limits, the outbox), smsgateway.go (the production SMS
 // gateway), captcha.go (the image captcha before SMS sends), face.go

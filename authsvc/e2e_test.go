@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/browsertest"
 	"github.com/idfusion/idfusion/internal/pii"
 	"github.com/idfusion/idfusion/internal/pipeline"
@@ -213,7 +214,7 @@ func (b *testBundle) accountState(t *testing.T, idNumber string) accountState {
 	t.Helper()
 	var s accountState
 	err := b.pool.QueryRow(context.Background(), `SELECT status, required_steps FROM account WHERE id_bidx = $1`,
-		b.keys.BlindIndex(string(schemas.FieldIDNumber), NormalizeIDNumber(idNumber))).Scan(&s.Status, &s.Steps)
+		b.keys.BlindIndex(string(schemas.FieldIDNumber), account.NormalizeID(idNumber))).Scan(&s.Status, &s.Steps)
 	if err != nil {
 		t.Fatalf("account %s: %v", pii.MaskID(idNumber), err)
 	}

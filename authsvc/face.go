@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/database"
 )
 
@@ -95,8 +96,8 @@ func (s *Server) answerFace(ctx context.Context, res FaceResult) (accountID int6
 		} else if acc == nil {
 			refusal = errFacePerson
 		} else {
-			var bidx []byte
-			if err := tx.QueryRow(ctx, `SELECT id_bidx FROM account WHERE id = $1`, *acc).Scan(&bidx); err != nil {
+			bidx, err := account.IDIndexOf(ctx, tx, *acc)
+			if err != nil {
 				return err
 			}
 			if !bytes.Equal(bidx, s.idIndex(res.IDNumber)) {

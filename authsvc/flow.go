@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/schemas"
 )
@@ -132,8 +133,8 @@ func (s *Server) flowOf(ctx context.Context, q querier, sess *session) (*complet
 // nextStep is the step the flow must do now for the account; "" when none
 // (the account is no longer pending: another session completed it, or an
 // operator changed it).
-func nextStep(a *account, f *completionFlow) schemas.Step {
-	if a.status != schemas.StatusPendingCompletion || f == nil || len(f.steps) == 0 {
+func nextStep(a *account.Account, f *completionFlow) schemas.Step {
+	if a.Status != schemas.StatusPendingCompletion || f == nil || len(f.steps) == 0 {
 		return ""
 	}
 	return f.steps[0]
@@ -198,25 +199,12 @@ func (s *Server) activate(ctx context.Context, tx pgx.Tx, sess *session) error {
 	if err != nil {
 		return err
 	}
-	// Values the citizen set have no department source: no import will
-	// replace them. A phone on record becomes verified only if the flow
-	// proved that very phone (an import may have changed it since).
-	tag, err := tx.Exec(ctx, `UPDATE account SET
-			phone_sealed   = COALESCE($2, phone_sealed),
-			phone_bidx     = COALESCE($3, phone_bidx),
-			phone_hint     = COALESCE($4, phone_hint),
-			phone_verified = phone_verified OR $2::bytea IS NOT NULL OR COALESCE(phone_bidx = $5, false),
-			phone_source   = CASE WHEN $2::bytea IS NOT NULL OR phone_bidx = $5 THEN NULL ELSE phone_source END,
-			address        = COALESCE($6, address),
-			address_source = CASE WHEN $6::text IS NULL THEN address_source ELSE NULL END,
-			password_hash  = COALESCE($7, password_hash),
-			status = 'active', required_steps = '{}', updated_at = now()
-		WHERE id = $1 AND status = 'pending_completion'`,
-		sess.accountID, f.phoneSealed, f.phoneBidx, f.phoneHint, f.phoneProvedBidx, f.address, f.passwordHash)
+	done, err := account.Complete(ctx, tx, sess.accountID, account.Completion{PhoneSealed: f.phoneSealed, PhoneBidx: f.phoneBidx,
+		PhoneHint: f.phoneHint, PhoneProvedBidx: f.phoneProvedBidx, Address: f.address, PasswordHash: f.passwordHash})
 	if err != nil {
-		return fmt.Errorf("activate account: %w", err)
+		return err
 	}
-	if tag.RowsAffected() == 0 {
+	if !done {
 		return &StepError{Tried: schemas.StepFace}
 	}
 	// The other sessions' flows are void: their values never apply, and

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/idfusion/idfusion/internal/database"
+	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/pii"
 	"github.com/idfusion/idfusion/schemas"
 )
@@ -37,9 +37,9 @@ func safeReturn(s string) string {
 // method's factor (see loginReset), starts the new session and audits the
 // login: a login costs one round trip besides finding the
 // account, so logins run at the password hash's pace.
-func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Request, a *account, method, returnTo string) (loginResult, error) {
+func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Request, a *account.Account, method, returnTo string) (loginResult, error) {
 	kind := kindFull
-	if a.status == schemas.StatusPendingCompletion {
+	if a.Status == schemas.StatusPendingCompletion {
 		kind = kindRestricted
 	}
 	var old []byte // the browser's current session, valid or not
@@ -54,25 +54,24 @@ func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	// account's steps; a login code proved the phone on record for it.
 	var proved []byte
 	if method == "login_sms" {
-		proved = a.phoneBidx
+		proved = a.PhoneBidx
 	}
 	now, life := s.cfg.Now(), s.lifetime(kind)
-	resetSet, resetCond := loginReset(method)
 	_, err = s.pool.Exec(ctx, `WITH
 		revoked AS (UPDATE auth_session SET revoked_at = $1, expires_at = LEAST(expires_at, $1) WHERE id_hash = $2 AND revoked_at IS NULL),
-		reset AS (UPDATE account SET `+resetSet+` WHERE id = $3 AND (`+resetCond+`)),
+		reset AS (`+account.ResetAfterLoginSQL(method == "login_password", "$3")+`),
 		audited AS (INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, $4, 'ok', $3, $5, $6, $7)),
 		flow AS (INSERT INTO completion_flow (session_hash, account_id, steps, phone_proved_bidx, created_at)
-			SELECT $8, id, required_steps, $11, $1 FROM account WHERE id = $3 AND $7 = 'restricted')
+			SELECT $8, $3, $13::text[], $11, $1 WHERE $7 = 'restricted')
 		INSERT INTO auth_session (id_hash, account_id, kind, created_at, last_seen_at, expires_at, return_to, amr)
 		VALUES ($8, $3, $7, $1, $1, $9, $10, $12)`,
-		now, old, a.id, method, a.idHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo), proved, amrOf(method))
+		now, old, a.ID, method, a.IDHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo), proved, amrOf(method), a.StepNames())
 	if err != nil {
 		return loginResult{}, err
 	}
 	setSessionCookie(w, token, life)
 	if kind == kindRestricted {
-		next := nextStep(a, &completionFlow{steps: a.steps})
+		next := nextStep(a, &completionFlow{steps: a.Steps})
 		return loginResult{Next: stepPath(next), NextStep: next}, nil
 	}
 	if to := safeReturn(returnTo); to != "" {
@@ -85,27 +84,17 @@ func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Requ
 // login failure ever gets: whether the account exists, is locked, pending
 // or simply mistyped is not told. Counting the failure is the caller's
 // (failed, claimPasswordTry): not every refusal is the account's.
-func (s *Server) refuse(ctx context.Context, r *http.Request, method string, a *account, subject, why string) error {
+func (s *Server) refuse(ctx context.Context, r *http.Request, method string, a *account.Account, subject, why string) error {
 	e := auditEvent{event: method, outcome: "fail", subject: subject, ip: clientIP(r), detail: why}
 	if a != nil {
-		e.account = a.id
+		e.account = a.ID
 	}
 	s.audit(ctx, e)
 	return errLoginFailed
 }
 
-// lookup finds the account of a typed ID number; nil (no error) when
-// there is none.
-func (s *Server) lookup(ctx context.Context, idNumber string) (*account, error) {
-	a, err := s.accountByIDNumber(ctx, s.pool, idNumber)
-	if errors.Is(err, database.ErrNotFound) {
-		return nil, nil
-	}
-	return a, err
-}
-
 func (s *Server) loginPassword(ctx context.Context, w http.ResponseWriter, r *http.Request, idNumber, password, returnTo string) (loginResult, error) {
-	subject := pii.MaskID(NormalizeIDNumber(idNumber))
+	subject := pii.MaskID(account.NormalizeID(idNumber))
 	// Finding the account claims the try, before the slow hash: guesses
 	// in flight together get no more than the lock allows. An account
 	// that cannot log in with a password (none, locked by the operators
@@ -119,18 +108,18 @@ func (s *Server) loginPassword(ctx context.Context, w http.ResponseWriter, r *ht
 		s.hasher.VerifyDummy(ctx, password)
 		why, acc := "no account", int64(0)
 		if other, err := s.lookup(ctx, idNumber); err == nil && other != nil {
-			why, acc = "locked or no password", other.id
+			why, acc = "locked or no password", other.ID
 		}
 		s.audit(ctx, auditEvent{event: "login_password", outcome: "fail", account: acc, subject: subject, ip: clientIP(r), detail: why})
 		return loginResult{}, errLoginFailed
 	}
-	ok, err := s.hasher.Verify(ctx, password, *a.passwordHash)
+	ok, err := s.hasher.Verify(ctx, password, *a.PasswordHash)
 	if err != nil {
 		return loginResult{}, err
 	}
 	if !ok {
 		// Counted when claimed.
-		s.audit(ctx, auditEvent{event: "login_password", outcome: "fail", account: a.id, subject: subject, ip: clientIP(r), detail: "wrong password"})
+		s.audit(ctx, auditEvent{event: "login_password", outcome: "fail", account: a.ID, subject: subject, ip: clientIP(r), detail: "wrong password"})
 		return loginResult{}, errLoginFailed
 	}
 	return s.signIn(ctx, w, r, a, "login_password", returnTo)
@@ -143,8 +132,8 @@ func (s *Server) loginPassword(ctx context.Context, w http.ResponseWriter, r *ht
 // (checkCaptcha, before the account is looked up) sends nothing and counts
 // for no limit.
 func (s *Server) sendLoginCode(ctx context.Context, r *http.Request, idNumber, phone string, captcha captchaInput) error {
-	phone = NormalizePhone(phone)
-	if !validPhone(phone) {
+	phone = account.NormalizePhone(phone)
+	if !account.ValidPhone(phone) {
 		return fieldErrors{"phone": "请输入正确的手机号码"}
 	}
 	if err := s.checkCaptcha(ctx, r, "sms_send_login", 0, phone, captcha); err != nil {
@@ -154,10 +143,10 @@ func (s *Server) sendLoginCode(ctx context.Context, r *http.Request, idNumber, p
 	if err != nil {
 		return err
 	}
-	deliver := a != nil && !s.locked(a) && bytes.Equal(a.phoneBidx, s.phoneIndex(phone))
+	deliver := a != nil && !s.locked(a) && bytes.Equal(a.PhoneBidx, s.phoneIndex(phone))
 	var acc int64
 	if a != nil {
-		acc = a.id
+		acc = a.ID
 	}
 	err = s.sendCode(ctx, phone, purposeLogin, acc, clientNet(r), deliver)
 	outcome := sendOutcome(err)
@@ -169,8 +158,8 @@ func (s *Server) sendLoginCode(ctx context.Context, r *http.Request, idNumber, p
 }
 
 func (s *Server) loginSMS(ctx context.Context, w http.ResponseWriter, r *http.Request, idNumber, phone, code, returnTo string) (loginResult, error) {
-	phone = NormalizePhone(phone)
-	subject := pii.MaskID(NormalizeIDNumber(idNumber))
+	phone = account.NormalizePhone(phone)
+	subject := pii.MaskID(account.NormalizeID(idNumber))
 	a, err := s.lookup(ctx, idNumber)
 	if err != nil {
 		return loginResult{}, err
@@ -187,10 +176,10 @@ func (s *Server) loginSMS(ctx context.Context, w http.ResponseWriter, r *http.Re
 		why = "no account"
 	case s.locked(a):
 		why = "locked"
-	case !bytes.Equal(a.phoneBidx, s.phoneIndex(phone)):
+	case !bytes.Equal(a.PhoneBidx, s.phoneIndex(phone)):
 		why = "not the phone on record"
 	default:
-		acc = a.id
+		acc = a.ID
 	}
 	if err := s.checkCode(ctx, acc, phone, purposeLogin, strings.TrimSpace(code)); err != nil {
 		if !errors.Is(err, errCodeWrong) {
@@ -208,11 +197,10 @@ func (s *Server) loginSMS(ctx context.Context, w http.ResponseWriter, r *http.Re
 	// department still lists must not become the account's own before that.
 	// (phone_bidx: an import may have replaced the department's phone since
 	// the lookup.)
-	if a.status == schemas.StatusActive && !a.phoneVerified {
-		if _, err := s.pool.Exec(ctx, `UPDATE account SET phone_verified = true, phone_source = NULL WHERE id = $1 AND phone_bidx = $2`, a.id, a.phoneBidx); err != nil {
+	if !a.PhoneVerified {
+		if a.PhoneVerified, err = account.VerifyPhone(ctx, s.pool, a.ID, a.PhoneBidx); err != nil {
 			return loginResult{}, err
 		}
-		a.phoneVerified = true
 	}
 	return s.signIn(ctx, w, r, a, "login_sms", returnTo)
 }
@@ -244,13 +232,13 @@ func (s *Server) startFaceLogin(ctx context.Context, w http.ResponseWriter, r *h
 	}
 	var acc int64
 	if a != nil {
-		acc = a.id
+		acc = a.ID
 	}
 	id, err := s.startFace(ctx, sess, acc, faceLogin)
 	if err != nil {
 		return "", err
 	}
-	s.audit(ctx, auditEvent{event: "face_login_start", outcome: "ok", account: acc, subject: pii.MaskID(NormalizeIDNumber(idNumber)), ip: clientIP(r)})
+	s.audit(ctx, auditEvent{event: "face_login_start", outcome: "ok", account: acc, subject: pii.MaskID(account.NormalizeID(idNumber)), ip: clientIP(r)})
 	return id, nil
 }
 
@@ -274,7 +262,7 @@ func (s *Server) faceLoginStatus(ctx context.Context, w http.ResponseWriter, r *
 		return "", loginResult{}, err
 	}
 	if s.locked(a) {
-		return "rejected", loginResult{}, s.refuse(ctx, r, "login_face", a, a.idHint, "locked")
+		return "rejected", loginResult{}, s.refuse(ctx, r, "login_face", a, a.IDHint, "locked")
 	}
 	res, err := s.signIn(ctx, w, r, a, "login_face", sess.returnTo)
 	return "used", res, err

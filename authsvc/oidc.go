@@ -16,6 +16,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/internal/pii"
 )
@@ -175,35 +176,35 @@ func (s *Server) userinfo(ctx context.Context, info *oidc.UserInfo, accountID in
 	if err != nil {
 		return err
 	}
-	if a.status != "active" {
+	if a.Status != "active" {
 		return errors.New("account not active")
 	}
 	if ok, err := s.consentCovers(ctx, accountID, clientID, scopes); err != nil || !ok {
 		return cmp.Or(err, errConsentMissing)
 	}
 	info.Subject = subject
-	info.Name = a.name
-	info.AppendClaims("id_hint", a.idHint)
+	info.Name = a.Name
+	info.AppendClaims("id_hint", a.IDHint)
 	if slices.Contains(scopes, ScopeIDCard) {
 		id, err := s.idNumber(a)
 		if err != nil {
 			return err
 		}
-		if err := s.auditRelease(ctx, auditEvent{event: "oidc_release_id_number", outcome: "ok", account: a.id, subject: a.idHint, detail: clientID}); err != nil {
+		if err := s.auditRelease(ctx, auditEvent{event: "oidc_release_id_number", outcome: "ok", account: a.ID, subject: a.IDHint, detail: clientID}); err != nil {
 			return err
 		}
 		info.AppendClaims("id_number", id)
-		info.AppendClaims("id_type", a.idType)
+		info.AppendClaims("id_type", a.IDType)
 	}
-	if slices.Contains(scopes, oidc.ScopePhone) && a.phoneSealed != nil {
-		phone, err := s.openPhone(a.phoneSealed)
+	if slices.Contains(scopes, oidc.ScopePhone) && a.PhoneSealed != nil {
+		phone, err := s.openPhone(a.PhoneSealed)
 		if err != nil {
 			return err
 		}
-		if err := s.auditRelease(ctx, auditEvent{event: "oidc_release_phone", outcome: "ok", account: a.id, subject: pii.MaskPhone(phone), detail: clientID}); err != nil {
+		if err := s.auditRelease(ctx, auditEvent{event: "oidc_release_phone", outcome: "ok", account: a.ID, subject: pii.MaskPhone(phone), detail: clientID}); err != nil {
 			return err
 		}
-		info.PhoneNumber, info.PhoneNumberVerified = phone, oidc.Bool(a.phoneVerified)
+		info.PhoneNumber, info.PhoneNumberVerified = phone, oidc.Bool(a.PhoneVerified)
 	}
 	return nil
 }
@@ -283,7 +284,7 @@ func (s *Server) completeRequest(w http.ResponseWriter, r *http.Request, req *oi
 	var clientID string
 	err := s.pool.QueryRow(r.Context(), `UPDATE oidc_auth_request SET account_id = $2, done = true, auth_time = $3, amr = $6
 		WHERE id = $1 AND browser_hash = $4 AND NOT done AND NOT denied AND created_at > $5
-		  AND EXISTS (SELECT 1 FROM account WHERE id = $2 AND status = 'active')
+		  AND `+account.ActiveSQL("$2")+`
 		RETURNING client_id`, req.id, sess.accountID, sess.created, browser, s.cfg.Now().Add(-s.cfg.OIDCAuthRequestTTL), amr).Scan(&clientID)
 	if err = database.Translate(err); err != nil {
 		if errors.Is(err, database.ErrNotFound) {

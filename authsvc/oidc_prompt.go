@@ -246,7 +246,7 @@ func (s *Server) silentObstacle(ctx context.Context, r *http.Request, req *oidcA
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	if a.status != "active" {
+	if a.Status != "active" {
 		return needFullness, nil, nil, nil
 	}
 	amr, err := s.sessionAMR(ctx, sess)

@@ -16,6 +16,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/database"
 )
 
@@ -93,10 +94,10 @@ func (a *oidcAuthRequest) GetCodeChallenge() *oidc.CodeChallenge {
 
 // authRequestSelect reads a request; it is done only while its account is
 // active (a request completed before the account was locked is not).
-const authRequestSelect = `SELECT r.id, r.client_id, r.redirect_uri, r.state, r.nonce, r.code_challenge, r.code_challenge_method,
-	r.response_type, r.response_mode, r.scopes, r.account_id, r.auth_time, r.done AND COALESCE(a.status = 'active', false),
+var authRequestSelect = `SELECT r.id, r.client_id, r.redirect_uri, r.state, r.nonce, r.code_challenge, r.code_challenge_method,
+	r.response_type, r.response_mode, r.scopes, r.account_id, r.auth_time, r.done AND ` + account.ActiveSQL("r.account_id") + `,
 	r.code_issued_at, r.code_used_at, r.prompt, r.max_age, r.acr_values, r.amr, r.created_at, r.denied
-	FROM oidc_auth_request r LEFT JOIN account a ON a.id = r.account_id`
+	FROM oidc_auth_request r`
 
 func (st oidcStorage) scanAuthRequest(row pgx.Row) (*oidcAuthRequest, *time.Time, *time.Time, error) {
 	var r oidcAuthRequest
@@ -276,7 +277,7 @@ func (st oidcStorage) issue(ctx context.Context, req op.TokenRequest, current st
 		case *oidcAuthRequest:
 			tag, err := tx.Exec(ctx, `UPDATE oidc_auth_request SET code_used_at = $2
 				WHERE id = $1 AND code_used_at IS NULL AND done
-				  AND EXISTS (SELECT 1 FROM account WHERE id = account_id AND status = 'active')`, r.id, now)
+				  AND `+account.ActiveSQL("account_id"), r.id, now)
 			if err != nil {
 				return err
 			}
@@ -289,7 +290,7 @@ func (st oidcStorage) issue(ctx context.Context, req op.TokenRequest, current st
 				return errors.New("refresh request without its token")
 			}
 			tag, err := tx.Exec(ctx, `UPDATE oidc_token SET `+revokeSet(2)+` WHERE hash = $1 AND kind = 'refresh' AND revoked_at IS NULL
-				AND EXISTS (SELECT 1 FROM account WHERE id = account_id AND status = 'active')`, sha(current), now)
+				AND `+account.ActiveSQL("account_id"), sha(current), now)
 			if err != nil {
 				return err
 			}
@@ -368,8 +369,8 @@ func (st oidcStorage) liveToken(ctx context.Context, where string, args ...any) 
 	var ar *string
 	args = append(args, st.s.cfg.Now())
 	err := st.s.pool.QueryRow(ctx, `SELECT t.id, t.account_id, t.subject, t.client_id, t.scopes, t.auth_time, t.auth_request_id, t.amr
-		FROM oidc_token t JOIN account a ON a.id = t.account_id
-		WHERE `+where+` AND t.revoked_at IS NULL AND t.expires_at > $`+strconv.Itoa(len(args))+` AND a.status = 'active'`, args...).
+		FROM oidc_token t
+		WHERE `+where+` AND t.revoked_at IS NULL AND t.expires_at > $`+strconv.Itoa(len(args))+` AND `+account.ActiveSQL("t.account_id"), args...).
 		Scan(&id, &g.accountID, &g.subject, &g.clientID, &g.scopes, &g.authTime, &ar, &g.amr)
 	if ar != nil {
 		g.authRequestID = *ar

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/schemas"
 )
 
@@ -24,6 +25,7 @@ type Server struct {
 	pool    *pgxpool.Pool
 	cfg     Config
 	hasher  *PasswordHasher
+	lockout account.Lockout
 	limiter *ipLimiter
 	pages   *pages
 	mux     *http.ServeMux
@@ -59,6 +61,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Server, error) {
 		pool: pool, cfg: cfg, pages: pg,
 		hasher:  NewPasswordHasher(cfg.Argon2, cfg.HashConcurrency),
 		limiter: newIPLimiter(cfg.RequestsPerMinute, cfg.Now),
+		lockout: account.NewLockout(cfg.MaxFailures, cfg.LockFor, cfg.PasswordLockMax),
 	}
 	if s.oidc, err = s.newProvider(); err != nil {
 		return nil, err
@@ -210,7 +213,7 @@ func (s *Server) full(h sessionHandler) http.HandlerFunc {
 		}
 		// Not the lock of failed checks (locked_until): failing five times
 		// would then log the citizen out.
-		disabled := a.status == schemas.StatusLocked || a.status == schemas.StatusDisabled
+		disabled := a.Status == schemas.StatusLocked || a.Status == schemas.StatusDisabled
 		var next schemas.Step
 		if sess.kind == kindRestricted {
 			f, err := s.flowOf(r.Context(), s.pool, sess)

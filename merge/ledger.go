@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/idfusion/idfusion/internal/account"
 )
 
 // checkLedger checks the run against the database: every file balances,
@@ -62,10 +64,10 @@ func (l *loader) checkLedger(ctx context.Context, led *Ledger, files map[fileKey
 	// Every lineage row and conflict of the run points at an account. (The
 	// new accounts are the ones counted: COPY reported as many rows as
 	// were new.)
-	var orphans, foreign int64
+	var orphans int64
 	if err := l.tx.QueryRow(ctx, `SELECT
-		(SELECT count(*) FROM account_lineage l WHERE l.run_id = $1 AND NOT EXISTS (SELECT 1 FROM account a WHERE a.id = l.account_id)) +
-		(SELECT count(*) FROM merge_conflict c WHERE c.run_id = $1 AND NOT EXISTS (SELECT 1 FROM account a WHERE a.id = c.account_id))`,
+		(SELECT count(*) FROM account_lineage l WHERE l.run_id = $1 AND NOT `+account.ExistsSQL("l.account_id")+`) +
+		(SELECT count(*) FROM merge_conflict c WHERE c.run_id = $1 AND NOT `+account.ExistsSQL("c.account_id")+`)`,
 		l.runID).Scan(&orphans); err != nil {
 		return err
 	}
@@ -80,14 +82,8 @@ func (l *loader) checkLedger(ctx context.Context, led *Ledger, files map[fileKey
 	if _, err := l.tx.Exec(ctx, `SET LOCAL enable_nestloop = on`); err != nil {
 		return err
 	}
-	if err := l.tx.QueryRow(ctx, `SELECT count(*) FROM (
-		SELECT a.id FROM account a LEFT JOIN account_lineage l ON l.account_id = a.id
-		WHERE a.id = ANY($1)
-		GROUP BY a.id
-		HAVING NOT coalesce(bool_or(l.id = a.name_source) OR a.name_source IS NULL, false)
-		    OR NOT coalesce(bool_or(l.id = a.phone_source) OR a.phone_source IS NULL, false)
-		    OR NOT coalesce(bool_or(l.id = a.address_source) OR a.address_source IS NULL, false)) bad`,
-		l.updated).Scan(&foreign); err != nil {
+	foreign, err := account.ForeignSources(ctx, l.tx, l.updated)
+	if err != nil {
 		return err
 	}
 	if foreign > 0 {

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/internal/pii"
 	"github.com/idfusion/idfusion/schemas"
@@ -142,17 +143,6 @@ func (l *loader) step(name string) {
 	l.last = now
 }
 
-// existing is an account the store already has for a person of the run.
-type existing struct {
-	id                int64
-	name, address     Candidate
-	phone             Candidate
-	phoneBidx         []byte
-	phoneVerified     bool
-	nameSrc, phoneSrc *int64
-	addrSrc           *int64
-}
-
 func (l *loader) run(ctx context.Context) (Ledger, error) {
 	tx, in := l.tx, l.in
 	led := Ledger{Files: in.Files, Persons: int64(len(in.Persons))}
@@ -213,7 +203,7 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 	// while this one reserves the lineage block.
 	reserved := make(chan reservation, 1)
 	go func() {
-		first, err := reserveAccounts(ctx, l.pool, newPersons)
+		first, err := account.ReserveIDs(ctx, l.pool, newPersons)
 		reserved <- reservation{first, err}
 	}()
 	// Persons come in blind index order: new accounts get ascending ids in
@@ -234,7 +224,7 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 
 	// Decide every person: new account, update, or unchanged.
 	personAccount := make([]int64, len(in.Persons))
-	var updates []accountUpdate
+	var updates []account.Update
 	var conflicts []conflict
 	for i := range in.Persons {
 		p := &in.Persons[i]
@@ -243,8 +233,8 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 			personAccount[i], nextAccount = nextAccount, nextAccount+1
 			led.New++
 		} else {
-			personAccount[i] = ex.id
-			if u, changed := l.update(ex.id, ex, p, lines.sources(i, p)); changed {
+			personAccount[i] = ex.ID
+			if u, changed := reconcile(ex, p, lines.sources(i, p)); changed {
 				led.Updated++
 				updates = append(updates, u)
 			} else {

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 
+	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/pii"
 	"github.com/idfusion/idfusion/schemas"
 )
@@ -102,7 +103,7 @@ func (m *Merger) AddClean(rec arrow.Record) {
 	for i := range rows {
 		r := &rows[i]
 		r.ID, r.IDType, r.Name, r.Gender = take(id.Value(i)), take(idType.Value(i)), take(name.Value(i)), take(gender.Value(i))
-		m.keys.AppendBlindIndex(r.Key[:0], string(schemas.FieldIDNumber), r.ID)
+		account.AppendIDIndex(r.Key[:0], m.keys, r.ID)
 		// Free text may hold an ID number or phone in the wrong column:
 		// the store keeps it masked.
 		r.Phone, r.Address, r.SourceKey = take(phone.Value(i)), take(pii.Redact(addr.Value(i))), take(pii.Redact(key.Value(i)))

@@ -1,42 +1,15 @@
 package merge
 
-// Reserving blocks of account and lineage ids.
+// Reserving blocks of lineage ids (account ids: account.ReserveIDs).
 
 import (
 	"context"
 	"fmt"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/idfusion/idfusion/internal/database"
 )
 
 type reservation struct {
 	first int64
 	err   error
-}
-
-// reserveAccounts takes a block of n consecutive ids of the account
-// sequence and returns the first. The login service takes ids from the
-// same sequence (registrations), one nextval at a time: the database
-// function reserve_account_ids (migration 012) holds their nextval with
-// ALTER SEQUENCE for the few milliseconds of this short transaction (the
-// increment it sets is the one the sequence has), so the block can be
-// taken with one setval instead of n nextvals. It runs as the sequence's
-// owner: only the owner may alter it, and the importer's role is not the
-// owner. Like nextval, the block is not given back if the run rolls back.
-func reserveAccounts(ctx context.Context, pool *pgxpool.Pool, n int64) (first int64, err error) {
-	if n == 0 {
-		return 0, nil
-	}
-	err = database.Transact(ctx, pool, func(tx pgx.Tx) error {
-		return tx.QueryRow(ctx, `SELECT reserve_account_ids($1)`, n).Scan(&first)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("reserve account ids: %w", err)
-	}
-	return first, nil
 }
 
 // reserveLineage takes a block of n lineage ids and returns the first.

@@ -253,3 +253,27 @@ func CopyBinary(ctx context.Context, tx pgx.Tx, table string, cols []string, nex
 	}
 	return tag.RowsAffected(), nil
 }
+
+// CopyAll COPYs every element of rows, encoded by encode, into table, and
+// fails unless all were stored.
+func CopyAll[T any](ctx context.Context, tx pgx.Tx, table string, cols []string, rows []T, encode func(*CopyRow, *T)) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	i := 0
+	n, err := CopyBinary(ctx, tx, table, cols, func(r *CopyRow) (bool, error) {
+		if i == len(rows) {
+			return false, nil
+		}
+		encode(r, &rows[i])
+		i++
+		return true, nil
+	})
+	if err != nil {
+		return err
+	}
+	if n != int64(len(rows)) {
+		return fmt.Errorf("copy into %s: %d of %d rows", table, n, len(rows))
+	}
+	return nil
+}

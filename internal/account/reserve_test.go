@@ -1,4 +1,4 @@
-package merge
+package account
 
 import (
 	"context"
@@ -11,14 +11,14 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-// TestReserveAccounts: blocks of account ids taken while the login service
+// TestReserveIDs: blocks of account ids taken while the login service
 // registers accounts (nextval one at a time) never share an id with them or
 // with each other, and a fresh sequence starts its first block at 1.
-func TestReserveAccounts(t *testing.T) {
+func TestReserveIDs(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := dbtest.New(t)
-	first, err := reserveAccounts(ctx, pool, 10)
+	first, err := ReserveIDs(ctx, pool, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestReserveAccounts(t *testing.T) {
 	}
 	wg.Go(func() {
 		for range 20 {
-			first, err := reserveAccounts(ctx, pool, 50)
+			first, err := ReserveIDs(ctx, pool, 50)
 			if err != nil {
 				t.Error(err)
 				return
