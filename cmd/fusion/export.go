@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/idfusion/idfusion/internal/feedback"
+	"github.com/idfusion/idfusion/internal/output"
 	"github.com/idfusion/idfusion/internal/pii"
 	"github.com/idfusion/idfusion/internal/report"
 	"github.com/idfusion/idfusion/schemas"
@@ -106,16 +107,15 @@ type exportConfig struct {
 // written beside its final name and renamed when complete: a failed export
 // leaves no file behind.
 func exportGoldens(ctx context.Context, log *slog.Logger, pool *pgxpool.Pool, cfg exportConfig) (n int64, err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(cfg.path), "."+filepath.Base(cfg.path)+".*.tmp") // mode 0600
+	mode := output.Shared
+	if cfg.decrypt {
+		mode = output.Private
+	}
+	tmp, err := output.Create(cfg.path, mode)
 	if err != nil {
 		return 0, err
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+	defer tmp.Abort()
 	auditID, err := report.StartExport(ctx, pool, cfg.reason, cfg.path, cfg.decrypt)
 	if err != nil {
 		return 0, err
@@ -170,18 +170,7 @@ func exportGoldens(ctx context.Context, log *slog.Logger, pool *pgxpool.Pool, cf
 	if err := buf.Flush(); err != nil {
 		return n, err
 	}
-	if err := tmp.Sync(); err != nil {
-		return n, err
-	}
-	if err := tmp.Close(); err != nil {
-		return n, err
-	}
-	if !cfg.decrypt {
-		if err := os.Chmod(tmp.Name(), 0o640); err != nil {
-			return n, err
-		}
-	}
-	if err := os.Rename(tmp.Name(), cfg.path); err != nil {
+	if err := tmp.Commit(); err != nil {
 		return n, err
 	}
 	return n, report.FinishExport(ctx, pool, auditID, n)

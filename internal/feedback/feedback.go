@@ -7,13 +7,13 @@ package feedback
 import (
 	"cmp"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io"
 	"slices"
 	"strings"
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/idfusion/idfusion/internal/output"
 	"github.com/idfusion/idfusion/schemas"
 )
 
@@ -51,12 +51,19 @@ type Workbook struct {
 // on another sheet.
 const maxSheetRows = excelize.TotalRows - 1
 
-// Write writes wb to path as XLSX.
-func Write(path string, wb Workbook) error { return write(path, wb, maxSheetRows) }
+// Encode writes wb as XLSX to w.
+func Encode(w io.Writer, wb Workbook) error { return encode(w, wb, maxSheetRows) }
 
-// write is Write with perSheet findings at most on a sheet (a test's
+// Write writes wb to path as XLSX, readable by its owner and group only
+// (it holds the department's ID numbers), atomically (see output): a
+// department never finds half a workbook.
+func Write(path string, wb Workbook) error {
+	return output.File(path, output.Shared, func(w io.Writer) error { return Encode(w, wb) })
+}
+
+// encode is Encode with perSheet findings at most on a sheet (a test's
 // small number stands for Excel's limit).
-func write(path string, wb Workbook, perSheet int) error {
+func encode(w io.Writer, wb Workbook, perSheet int) error {
 	f := excelize.NewFile()
 	defer f.Close()
 	const summary = "汇总"
@@ -64,7 +71,7 @@ func write(path string, wb Workbook, perSheet int) error {
 		return err
 	}
 	if err := writeSummary(f, summary, wb); err != nil {
-		return fmt.Errorf("feedback %s: %w", path, err)
+		return err
 	}
 	for _, part := range []struct {
 		name string
@@ -78,40 +85,11 @@ func write(path string, wb Workbook, perSheet int) error {
 			}
 			end := min(start+perSheet, len(part.rows))
 			if err := writeRows(f, name, part.rows[start:end]); err != nil {
-				return fmt.Errorf("feedback %s: %w", path, err)
+				return err
 			}
 		}
 	}
-	if err := save(f, path); err != nil {
-		return fmt.Errorf("feedback %s: %w", path, err)
-	}
-	return nil
-}
-
-// save writes the workbook readable by its owner and group only (it holds
-// the department's ID numbers), through a temporary file renamed into
-// place: a department never finds half a workbook.
-func save(f *excelize.File, path string) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(0o640); err != nil {
-		return err
-	}
-	if err := f.Write(tmp); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return f.Write(w)
 }
 
 func sortRows(rows []Row) {

@@ -1,6 +1,7 @@
 package feedback
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/idfusion/idfusion/internal/output"
 	"github.com/idfusion/idfusion/schemas"
 )
 
@@ -213,7 +215,7 @@ func TestWriteSplitsLongLists(t *testing.T) {
 		return out
 	}
 	path := filepath.Join(t.TempDir(), "x-feedback.xlsx")
-	if err := write(path, Workbook{Rejects: rows(5), Warnings: rows(4)}, 2); err != nil {
+	if err := output.File(path, output.Shared, func(w io.Writer) error { return encode(w, Workbook{Rejects: rows(5), Warnings: rows(4)}, 2) }); err != nil {
 		t.Fatal(err)
 	}
 	names, sheets := readBook(t, path)

@@ -5,8 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/idfusion/idfusion/ingest"
 	"github.com/idfusion/idfusion/internal/feedback"
+	"github.com/idfusion/idfusion/internal/output"
 	"github.com/idfusion/idfusion/schemas"
 )
 
@@ -111,15 +112,24 @@ func Check(ctx context.Context, inputs []Input, outDir string, opts Options) (re
 	for _, r := range reports {
 		res.Files = append(res.Files, Summarize(r))
 	}
-	if err := os.MkdirAll(outDir, 0o750); err != nil {
+	// The rejects and the workbooks appear together.
+	set, err := output.NewSet(outDir)
+	if err != nil {
 		return res, err
 	}
-	res.RejectsParquet = filepath.Join(outDir, "rejects.parquet")
-	if err := writeFindingsParquet(res.RejectsParquet, col.rejects()); err != nil {
+	defer set.Close()
+	if err := set.File("rejects.parquet", output.Shared, func(w io.Writer) error { return writeFindingsParquet(w, col.rejects()) }); err != nil {
 		return res, err
 	}
-	res.Feedback, err = col.WriteFeedback(outDir, reports)
-	return res, err
+	if err := col.WriteFeedback(set, reports); err != nil {
+		return res, err
+	}
+	paths, err := set.Commit()
+	if err != nil {
+		return res, err
+	}
+	res.RejectsParquet, res.Feedback = paths[0], paths[1:]
+	return res, nil
 }
 
 // finding is one collected finding with its department and file.
@@ -188,9 +198,8 @@ func (c *Collector) rejects() []finding {
 	return out
 }
 
-// WriteFeedback writes one workbook per department of reports into dir and
-// returns their paths.
-func (c *Collector) WriteFeedback(dir string, reports []FileReport) ([]string, error) {
+// WriteFeedback writes one workbook per department of reports into set.
+func (c *Collector) WriteFeedback(set *output.Set, reports []FileReport) error {
 	books := map[string]*feedback.Workbook{}
 	for _, r := range reports {
 		d := r.Input.Mapping.Department
@@ -217,15 +226,12 @@ func (c *Collector) WriteFeedback(dir string, reports []FileReport) ([]string, e
 			wb.Warnings = append(wb.Warnings, f.row)
 		}
 	}
-	var paths []string
 	for _, code := range slices.Sorted(maps.Keys(books)) {
-		p := filepath.Join(dir, code+"-feedback.xlsx")
-		if err := feedback.Write(p, *books[code]); err != nil {
-			return paths, err
+		if err := set.File(code+"-feedback.xlsx", output.Shared, func(w io.Writer) error { return feedback.Encode(w, *books[code]) }); err != nil {
+			return err
 		}
-		paths = append(paths, p)
 	}
-	return paths, nil
+	return nil
 }
 
 // FileProblem explains in Chinese, for the department, why a file could

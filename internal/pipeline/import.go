@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/idfusion/idfusion/ingest"
+	"github.com/idfusion/idfusion/internal/output"
 	"github.com/idfusion/idfusion/internal/pii"
 	"github.com/idfusion/idfusion/merge"
 )
@@ -167,10 +168,16 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 	}
 	if len(in.Files) == 0 { // nothing new: the database stays as it is
 		if len(told) > 0 {
-			if err := os.MkdirAll(cfg.OutDir, 0o750); err != nil {
+			set, err := output.NewSet(cfg.OutDir)
+			if err != nil {
 				return res, err
 			}
-			res.Feedback, err = sink.findings.WriteFeedback(cfg.OutDir, told)
+			defer set.Close()
+			if err := sink.findings.WriteFeedback(set, told); err != nil {
+				return res, err
+			}
+			res.Feedback, err = set.Commit()
+			return res, err
 		}
 		return res, err
 	}
@@ -191,21 +198,17 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 	done()
 	t = time.Now()
 	done = stage(fmt.Sprintf("load %d persons in one transaction", len(in.Persons)))
-	// The workbooks are written while PostgreSQL loads, into a folder of
-	// their own that takes their place only if the run commits.
-	if err := os.MkdirAll(cfg.OutDir, 0o750); err != nil {
-		return res, err
-	}
-	pending, err := os.MkdirTemp(cfg.OutDir, ".pending-feedback-")
+	// The workbooks are written while PostgreSQL loads, staged in a set
+	// that takes their place only if the run commits.
+	set, err := output.NewSet(cfg.OutDir)
 	if err != nil {
 		return res, err
 	}
-	defer os.RemoveAll(pending)
-	var books []string
+	defer set.Close()
 	var booksErr error
 	var written sync.WaitGroup
 	res.Ledger, err = merge.Load(ctx, pool, in, merge.Config{Keyring: cfg.Keyring, DryRun: cfg.DryRun, Logger: cfg.Logger,
-		Idle: func() { written.Go(func() { books, booksErr = sink.findings.WriteFeedback(pending, told) }) }})
+		Idle: func() { written.Go(func() { booksErr = sink.findings.WriteFeedback(set, told) }) }})
 	written.Wait()
 	if err != nil {
 		return res, err
@@ -215,12 +218,8 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 	if booksErr != nil {
 		return res, booksErr
 	}
-	for _, b := range books {
-		p := filepath.Join(cfg.OutDir, filepath.Base(b))
-		if err := os.Rename(b, p); err != nil {
-			return res, err
-		}
-		res.Feedback = append(res.Feedback, p)
+	if res.Feedback, err = set.Commit(); err != nil {
+		return res, err
 	}
 	name := fmt.Sprintf("run-%d.json", res.Ledger.RunID)
 	if cfg.DryRun {
@@ -228,5 +227,8 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 	}
 	res.Report = filepath.Join(cfg.OutDir, name)
 	b, _ := json.MarshalIndent(res, "", "  ")
-	return res, os.WriteFile(res.Report, append(b, '\n'), 0o640)
+	return res, output.File(res.Report, output.Shared, func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
+		return err
+	})
 }

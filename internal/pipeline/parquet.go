@@ -1,7 +1,7 @@
 package pipeline
 
 import (
-	"os"
+	"io"
 
 	"github.com/apache/arrow/go/v17/arrow"
 
@@ -15,26 +15,17 @@ import (
 	"github.com/idfusion/idfusion/schemas"
 )
 
-// createParquet creates a zstd-compressed Parquet file of schema sc; the
-// writer's Close closes the file.
-func createParquet(path string, sc *arrow.Schema) (*pqarrow.FileWriter, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	w, err := pqarrow.NewFileWriter(sc, f, parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd)), pqarrow.DefaultWriterProps())
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return w, nil
+// newParquet writes a zstd-compressed Parquet file of schema sc into w;
+// closing the writer ends the file (w is not closed: see output).
+func newParquet(w io.Writer, sc *arrow.Schema) (*pqarrow.FileWriter, error) {
+	return pqarrow.NewFileWriter(sc, w, parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd)), pqarrow.DefaultWriterProps())
 }
 
 // writeFindingsParquet writes findings as schemas.Finding rows. ID numbers
 // and phones are masked: the Parquet file is for engineers, and only the
 // department's own workbook carries its raw values.
-func writeFindingsParquet(path string, finds []finding) error {
-	w, err := createParquet(path, schemas.Finding)
+func writeFindingsParquet(out io.Writer, finds []finding) error {
+	w, err := newParquet(out, schemas.Finding)
 	if err != nil {
 		return err
 	}
@@ -64,7 +55,7 @@ func writeFindingsParquet(path string, finds []finding) error {
 	if err := flush(); err != nil {
 		return err
 	}
-	return w.Close() // closes the file too
+	return w.Close()
 }
 
 // MaskValue masks v if field f is sensitive, and any ID number or phone

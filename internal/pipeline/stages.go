@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 
+	"github.com/idfusion/idfusion/internal/output"
 	"github.com/idfusion/idfusion/internal/pii"
 	"github.com/idfusion/idfusion/schemas"
 )
@@ -17,24 +18,34 @@ import (
 // stageWriter writes each stage's output as Parquet (--keep-stages), with
 // ID numbers and phones masked. A nil *stageWriter writes nothing.
 type stageWriter struct {
-	mu        sync.Mutex
-	cleanW    *pqarrow.FileWriter
-	findingsW *pqarrow.FileWriter
+	mu                    sync.Mutex
+	cleanW, findingsW     *pqarrow.FileWriter
+	cleanOut, findingsOut *output.Pending
 }
 
 func newStageWriter(dir string) (*stageWriter, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
-	open := func(name string, sc *arrow.Schema) (*pqarrow.FileWriter, error) {
-		return createParquet(filepath.Join(dir, name), sc)
-	}
 	w := &stageWriter{}
+	open := func(name string, sc *arrow.Schema) (*output.Pending, *pqarrow.FileWriter, error) {
+		p, err := output.Create(filepath.Join(dir, name), output.Shared)
+		if err != nil {
+			return nil, nil, err
+		}
+		pw, err := newParquet(p, sc)
+		if err != nil {
+			p.Abort()
+			return nil, nil, err
+		}
+		return p, pw, nil
+	}
 	var err error
-	if w.cleanW, err = open("clean.parquet", schemas.CleanPerson); err != nil {
+	if w.cleanOut, w.cleanW, err = open("clean.parquet", schemas.CleanPerson); err != nil {
 		return nil, err
 	}
-	if w.findingsW, err = open("findings.parquet", schemas.Finding); err != nil {
+	if w.findingsOut, w.findingsW, err = open("findings.parquet", schemas.Finding); err != nil {
+		w.cleanOut.Abort()
 		return nil, err
 	}
 	return w, nil
@@ -101,10 +112,16 @@ func (w *stageWriter) close() error {
 	if w == nil {
 		return nil
 	}
-	err1 := w.cleanW.Close()
-	err2 := w.findingsW.Close()
-	if err1 != nil {
-		return err1
+	defer w.cleanOut.Abort()
+	defer w.findingsOut.Abort()
+	if err := w.cleanW.Close(); err != nil {
+		return err
 	}
-	return err2
+	if err := w.findingsW.Close(); err != nil {
+		return err
+	}
+	if err := w.cleanOut.Commit(); err != nil {
+		return err
+	}
+	return w.findingsOut.Commit()
 }
