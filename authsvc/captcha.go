@@ -404,3 +404,12 @@ func warp(src *image.RGBA, rng *mrand.Rand) *image.RGBA {
 	}
 	return dst
 }
+
+// captchaRoutes: the images (made within the address's request rate) and
+// a new captcha for the JSON clients.
+func (s *Server) captchaRoutes() []route {
+	return []route{
+		{"GET /captcha/{file}", s.captchaImage},
+		{"POST /api/v1/captcha", s.apiNewCaptcha},
+	}
+}

@@ -535,3 +535,33 @@ func (s *Server) apiMe(w http.ResponseWriter, r *http.Request, sess *session) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"name": c.Name, "id_hint": c.IDHint, "phone_hint": c.PhoneHint, "status": a.Status})
 }
+
+// completionRoutes: the completion flow's pages and JSON twins, for a
+// restricted session only.
+func (s *Server) completionRoutes() []route {
+	return []route{
+		{"GET /complete", s.restricted(s.completePage)},
+		{"GET /complete/info", s.restricted(s.infoPage)},
+		{"POST /complete/info/sms", s.limited(s.restricted(s.infoSMSForm))},
+		{"POST /complete/info/captcha", s.restricted(s.infoCaptchaForm)},
+		{"POST /complete/info", s.limited(s.restricted(s.infoForm))},
+		{"GET /complete/password", s.restricted(s.passwordPage)},
+		{"POST /complete/password", s.restricted(s.passwordForm)},
+		{"GET /complete/face", s.restricted(s.facePage)},
+		{"GET /api/v1/completion", s.restricted(s.apiCompletion)},
+		{"POST /api/v1/completion/info/sms", s.limited(s.restricted(s.apiInfoSMS))},
+		{"POST /api/v1/completion/info", s.limited(s.restricted(s.apiInfo))},
+		{"POST /api/v1/completion/password", s.restricted(s.apiPassword)},
+		{"POST /api/v1/completion/face", s.restricted(s.apiFaceStart)},
+		{"GET /api/v1/completion/face/{id}", s.restricted(s.apiFaceStatus)},
+	}
+}
+
+// centerRoutes: the personal center of a full session.
+func (s *Server) centerRoutes() []route {
+	return []route{
+		{"GET /complete/done", s.full(s.donePage)},
+		{"GET /center", s.full(s.centerPage)},
+		{"GET /api/v1/me", s.full(s.apiMe)},
+	}
+}

@@ -109,3 +109,16 @@ func (s *Server) SimulateFace(ctx context.Context, challenge, idNumber, result s
 	resp.Body.Close()
 	return resp.StatusCode, nil
 }
+
+// devRoutes: the SMS outbox (with --dev) and the face simulator's pages
+// (only with --dev: see validate).
+func (s *Server) devRoutes() []route {
+	var out []route
+	if s.cfg.Dev {
+		out = append(out, route{"GET /dev/sms", s.devOutbox})
+	}
+	if s.simulator() != nil {
+		out = append(out, route{"GET /dev/face/{id}", s.devFacePage}, route{"POST /dev/face/{id}", s.devFaceAnswer})
+	}
+	return out
+}

@@ -18,7 +18,9 @@
 // the flow and reaches the account only with ③, the face check, in the
 // same flow. Another session starts again from ①.
 //
-// Files: server.go (routes, middleware, the client address behind trusted
+// Files: units.go (the units — login methods, flows, the center, the
+// OpenID provider — each listing its routes beside its handlers; the
+// table of login methods), server.go (the mux, middleware, the client address behind trusted
 // proxies), session.go (cookies, timeouts, rotation), login.go (first
 // factors), account.go (internal/account, which owns the table, bound
 // to the service's keys and lockout policy), complete.go (the steps), flow.go (the completion

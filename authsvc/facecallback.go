@@ -75,3 +75,12 @@ func (s *Server) faceJSON(id, status string) map[string]any {
 	}
 	return out
 }
+
+// faceRoutes: the QR code of a challenge, and the provider's callback
+// (server to server, signed).
+func (s *Server) faceRoutes() []route {
+	return []route{
+		{"GET /face/{id}/qr.png", s.faceQR},
+		{"POST /api/v1/face/callback", s.faceCallback},
+	}
+}

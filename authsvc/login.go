@@ -34,10 +34,10 @@ func safeReturn(s string) string {
 // signIn replaces the browser's session (if any) with one the account's
 // state allows: full when active, restricted while completion is pending.
 // One statement ends the old session, clears the failure count of the
-// method's factor (see loginReset), starts the new session and audits the
+// method's factor (loginMethod.knowledge), starts the new session and audits the
 // login: a login costs one round trip besides finding the
 // account, so logins run at the password hash's pace.
-func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Request, a *account.Account, method, returnTo string) (loginResult, error) {
+func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Request, a *account.Account, m *loginMethod, returnTo string) (loginResult, error) {
 	kind := kindFull
 	if a.Status == schemas.StatusPendingCompletion {
 		kind = kindRestricted
@@ -53,19 +53,19 @@ func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	// A restricted session gets its completion flow (flow.go) with the
 	// account's steps; a login code proved the phone on record for it.
 	var proved []byte
-	if method == "login_sms" {
+	if m.provesPhone {
 		proved = a.PhoneBidx
 	}
 	now, life := s.cfg.Now(), s.lifetime(kind)
 	_, err = s.pool.Exec(ctx, `WITH
 		revoked AS (UPDATE auth_session SET revoked_at = $1, expires_at = LEAST(expires_at, $1) WHERE id_hash = $2 AND revoked_at IS NULL),
-		reset AS (`+account.ResetAfterLoginSQL(method == "login_password", "$3")+`),
+		reset AS (`+account.ResetAfterLoginSQL(m.knowledge, "$3")+`),
 		audited AS (INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, $4, 'ok', $3, $5, $6, $7)),
 		flow AS (INSERT INTO completion_flow (session_hash, account_id, steps, phone_proved_bidx, created_at)
 			SELECT $8, $3, $13::text[], $11, $1 WHERE $7 = 'restricted')
 		INSERT INTO auth_session (id_hash, account_id, kind, created_at, last_seen_at, expires_at, return_to, amr)
 		VALUES ($8, $3, $7, $1, $1, $9, $10, $12)`,
-		now, old, a.ID, method, a.IDHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo), proved, amrOf(method), a.StepNames())
+		now, old, a.ID, m.event, a.IDHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo), proved, []string{m.amr}, a.StepNames())
 	if err != nil {
 		return loginResult{}, err
 	}
@@ -110,7 +110,7 @@ func (s *Server) loginPassword(ctx context.Context, w http.ResponseWriter, r *ht
 		if other, err := s.lookup(ctx, idNumber); err == nil && other != nil {
 			why, acc = "locked or no password", other.ID
 		}
-		s.audit(ctx, auditEvent{event: "login_password", outcome: "fail", account: acc, subject: subject, ip: clientIP(r), detail: why})
+		s.audit(ctx, auditEvent{event: methodPassword.event, outcome: "fail", account: acc, subject: subject, ip: clientIP(r), detail: why})
 		return loginResult{}, errLoginFailed
 	}
 	ok, err := s.hasher.Verify(ctx, password, *a.PasswordHash)
@@ -119,10 +119,10 @@ func (s *Server) loginPassword(ctx context.Context, w http.ResponseWriter, r *ht
 	}
 	if !ok {
 		// Counted when claimed.
-		s.audit(ctx, auditEvent{event: "login_password", outcome: "fail", account: a.ID, subject: subject, ip: clientIP(r), detail: "wrong password"})
+		s.audit(ctx, auditEvent{event: methodPassword.event, outcome: "fail", account: a.ID, subject: subject, ip: clientIP(r), detail: "wrong password"})
 		return loginResult{}, errLoginFailed
 	}
-	return s.signIn(ctx, w, r, a, "login_password", returnTo)
+	return s.signIn(ctx, w, r, a, methodPassword, returnTo)
 }
 
 // sendLoginCode sends a login code to phone when it is the phone on
@@ -188,7 +188,7 @@ func (s *Server) loginSMS(ctx context.Context, w http.ResponseWriter, r *http.Re
 		if err := s.failed(ctx, acc); err != nil {
 			return loginResult{}, err
 		}
-		return loginResult{}, s.refuse(ctx, r, "login_sms", a, subject, why)
+		return loginResult{}, s.refuse(ctx, r, methodSMS.event, a, subject, why)
 	}
 	// The citizen holds the phone on record of an active account: it is
 	// verified now, and no department's data will replace it. An account
@@ -202,7 +202,7 @@ func (s *Server) loginSMS(ctx context.Context, w http.ResponseWriter, r *http.Re
 			return loginResult{}, err
 		}
 	}
-	return s.signIn(ctx, w, r, a, "login_sms", returnTo)
+	return s.signIn(ctx, w, r, a, methodSMS, returnTo)
 }
 
 // startFaceLogin binds a face challenge to this browser (an anonymous
@@ -262,9 +262,9 @@ func (s *Server) faceLoginStatus(ctx context.Context, w http.ResponseWriter, r *
 		return "", loginResult{}, err
 	}
 	if s.locked(a) {
-		return "rejected", loginResult{}, s.refuse(ctx, r, "login_face", a, a.IDHint, "locked")
+		return "rejected", loginResult{}, s.refuse(ctx, r, methodFace.event, a, a.IDHint, "locked")
 	}
-	res, err := s.signIn(ctx, w, r, a, "login_face", sess.returnTo)
+	res, err := s.signIn(ctx, w, r, a, methodFace, sess.returnTo)
 	return "used", res, err
 }
 
@@ -470,4 +470,25 @@ func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// loginRoutes: the login page, the first factors (pages and JSON), logout.
+func (s *Server) loginRoutes() []route {
+	return []route{
+		{"GET /{$}", s.home},
+		{"GET /login", s.loginPage},
+		{"POST /login/password", s.limited(s.loginPasswordForm)},
+		{"POST /login/sms/send", s.limited(s.loginSMSSendForm)},
+		{"POST /login/sms/captcha", s.loginCaptchaForm},
+		{"POST /login/sms", s.limited(s.loginSMSForm)},
+		{"POST /login/face", s.limited(s.loginFaceForm)},
+		{"GET /login/face/{id}", s.loginFacePage},
+		{"POST /logout", s.logoutForm},
+		{"POST /api/v1/login/password", s.limited(s.apiLoginPassword)},
+		{"POST /api/v1/login/sms/send", s.limited(s.apiLoginSMSSend)},
+		{"POST /api/v1/login/sms", s.limited(s.apiLoginSMS)},
+		{"POST /api/v1/login/face", s.limited(s.apiLoginFace)},
+		{"GET /api/v1/login/face/{id}", s.apiLoginFaceStatus},
+		{"POST /api/v1/logout", s.apiLogout},
+	}
 }

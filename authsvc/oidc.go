@@ -310,3 +310,18 @@ func (s *Server) endRequest(w http.ResponseWriter, r *http.Request, req *oidcAut
 func clearBindCookie(w http.ResponseWriter, id string) {
 	http.SetCookie(w, &http.Cookie{Name: bindCookie(id), Value: "", Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 }
+
+// oidcRoutes: the OpenID provider's login gate, resume, step-up and
+// consent, and the center's consents (the protocol's own endpoints are
+// mounted in routes).
+func (s *Server) oidcRoutes() []route {
+	return []route{
+		{"GET " + oidcPrefix + "/login", s.oidcLogin},
+		{"GET " + oidcPrefix + "/resume", s.oidcResume},
+		{"GET " + oidcPrefix + "/stepup", s.full(s.oidcStepUp)},
+		{"POST " + oidcPrefix + "/consent", s.full(s.oidcConsentForm)},
+		{"POST /center/consents/revoke", s.full(s.revokeConsentForm)},
+		{"GET /api/v1/consents", s.full(s.apiConsents)},
+		{"POST /api/v1/consents/revoke", s.full(s.apiRevokeConsent)},
+	}
+}

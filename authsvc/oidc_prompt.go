@@ -55,20 +55,6 @@ const (
 // faceStepUp is the face challenge purpose of a step-up.
 const faceStepUp = "stepup"
 
-// amrOf is the amr of a session started by a first factor (signIn's
-// method).
-func amrOf(method string) []string {
-	switch method {
-	case "login_password":
-		return []string{amrPassword}
-	case "login_sms":
-		return []string{amrSMS}
-	case "login_face":
-		return []string{amrFace}
-	}
-	return []string{}
-}
-
 // amrClaim is the ID token's amr of a session's methods.
 func amrClaim(methods []string) []string {
 	if len(methods) == 0 {

@@ -89,80 +89,32 @@ func (s *Server) Handler() http.Handler {
 
 func (s *Server) routes() {
 	m := http.NewServeMux()
-	// Health: the process answers; ready: the database does too.
-	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := s.pool.Ping(ctx); err != nil {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
-			return
+	for _, unit := range s.units() {
+		for _, rt := range unit() {
+			m.HandleFunc(rt.pattern, rt.handler)
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
-	})
-
-	// Pages.
-	m.HandleFunc("GET /{$}", s.home)
-	m.HandleFunc("GET /login", s.loginPage)
-	m.HandleFunc("POST /login/password", s.limited(s.loginPasswordForm))
-	m.HandleFunc("POST /login/sms/send", s.limited(s.loginSMSSendForm))
-	m.HandleFunc("POST /login/sms/captcha", s.loginCaptchaForm)
-	m.HandleFunc("POST /login/sms", s.limited(s.loginSMSForm))
-	m.HandleFunc("POST /login/face", s.limited(s.loginFaceForm))
-	m.HandleFunc("GET /login/face/{id}", s.loginFacePage)
-	m.HandleFunc("GET /face/{id}/qr.png", s.faceQR)
-	// Image captchas (captcha.go): made within the address's request rate.
-	m.HandleFunc("GET /captcha/{file}", s.captchaImage)
-	m.HandleFunc("GET /complete", s.restricted(s.completePage))
-	m.HandleFunc("GET /complete/info", s.restricted(s.infoPage))
-	m.HandleFunc("POST /complete/info/sms", s.limited(s.restricted(s.infoSMSForm)))
-	m.HandleFunc("POST /complete/info/captcha", s.restricted(s.infoCaptchaForm))
-	m.HandleFunc("POST /complete/info", s.limited(s.restricted(s.infoForm)))
-	m.HandleFunc("GET /complete/password", s.restricted(s.passwordPage))
-	m.HandleFunc("POST /complete/password", s.restricted(s.passwordForm))
-	m.HandleFunc("GET /complete/face", s.restricted(s.facePage))
-	m.HandleFunc("GET /complete/done", s.full(s.donePage))
-	m.HandleFunc("GET /center", s.full(s.centerPage))
-	m.HandleFunc("POST /logout", s.logoutForm)
-
-	// The JSON twins.
-	m.HandleFunc("POST /api/v1/login/password", s.limited(s.apiLoginPassword))
-	m.HandleFunc("POST /api/v1/login/sms/send", s.limited(s.apiLoginSMSSend))
-	m.HandleFunc("POST /api/v1/login/sms", s.limited(s.apiLoginSMS))
-	m.HandleFunc("POST /api/v1/login/face", s.limited(s.apiLoginFace))
-	m.HandleFunc("GET /api/v1/login/face/{id}", s.apiLoginFaceStatus)
-	m.HandleFunc("POST /api/v1/captcha", s.apiNewCaptcha)
-	m.HandleFunc("GET /api/v1/completion", s.restricted(s.apiCompletion))
-	m.HandleFunc("POST /api/v1/completion/info/sms", s.limited(s.restricted(s.apiInfoSMS)))
-	m.HandleFunc("POST /api/v1/completion/info", s.limited(s.restricted(s.apiInfo)))
-	m.HandleFunc("POST /api/v1/completion/password", s.restricted(s.apiPassword))
-	m.HandleFunc("POST /api/v1/completion/face", s.restricted(s.apiFaceStart))
-	m.HandleFunc("GET /api/v1/completion/face/{id}", s.restricted(s.apiFaceStatus))
-	m.HandleFunc("GET /api/v1/me", s.full(s.apiMe))
-	m.HandleFunc("POST /api/v1/logout", s.apiLogout)
-	// The face provider's callback: server to server, signed.
-	m.HandleFunc("POST /api/v1/face/callback", s.faceCallback)
-
-	// The OpenID provider (oidc.go): the protocol, and our login gate.
-	m.Handle(oidcPrefix+"/", s.oidc)
-	m.HandleFunc("GET "+oidcPrefix+"/login", s.oidcLogin)
-	m.HandleFunc("GET "+oidcPrefix+"/resume", s.oidcResume)
-	m.HandleFunc("GET "+oidcPrefix+"/stepup", s.full(s.oidcStepUp))
-	m.HandleFunc("POST "+oidcPrefix+"/consent", s.full(s.oidcConsentForm))
-	m.HandleFunc("POST /center/consents/revoke", s.full(s.revokeConsentForm))
-	m.HandleFunc("GET /api/v1/consents", s.full(s.apiConsents))
-	m.HandleFunc("POST /api/v1/consents/revoke", s.full(s.apiRevokeConsent))
-
-	if s.cfg.Dev {
-		m.HandleFunc("GET /dev/sms", s.devOutbox)
 	}
-	if s.simulator() != nil { // only with Dev (validate)
-		m.HandleFunc("GET /dev/face/{id}", s.devFacePage)
-		m.HandleFunc("POST /dev/face/{id}", s.devFaceAnswer)
-	}
+	m.Handle(oidcPrefix+"/", s.oidc) // the protocol itself (zitadel/oidc's op)
 	s.mux = m
+}
+
+// healthRoutes: the process answers (healthz); the database does too
+// (readyz).
+func (s *Server) healthRoutes() []route {
+	return []route{
+		{"GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		}},
+		{"GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			if err := s.pool.Ping(ctx); err != nil {
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
+				return
+			}
+			writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		}},
+	}
 }
 
 // sessionHandler is a handler that needs a session.

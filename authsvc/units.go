@@ -1,0 +1,56 @@
+package authsvc
+
+import "net/http"
+
+// The service is made of units, after ory/kratos's flows and strategies.
+// A login method proves one factor and ends in signIn (its
+// loginMethod says what the factor proves and clears); a flow takes a
+// session through steps the server enforces (the completion: the steps
+// table in complete.go, flow.go); the rest serve a signed-in citizen (the
+// personal center), the business systems (the OpenID provider), the
+// providers that call back (face) and development. Each unit lists its own
+// routes — pages and their JSON twins — beside its handlers, so a new
+// method or flow is a new unit and one line below.
+
+// route is one pattern of http.ServeMux and its handler.
+type route struct {
+	pattern string
+	handler http.HandlerFunc
+}
+
+// units are the service's units, each as the function that lists its
+// routes.
+func (s *Server) units() []func() []route {
+	return []func() []route{
+		s.healthRoutes,
+		s.loginRoutes,      // login.go: the login page; password, SMS code and face logins; logout
+		s.captchaRoutes,    // captcha.go: image captchas before SMS sends
+		s.faceRoutes,       // facecallback.go: the face provider's QR codes and signed callback
+		s.completionRoutes, // complete.go: the completion flow ① info ② password ③ face
+		s.centerRoutes,     // complete.go: the personal center
+		s.oidcRoutes,       // oidc.go: the OpenID provider, its login gate, consents
+		s.devRoutes,        // dev.go: the SMS outbox and the face simulator (with --dev)
+	}
+}
+
+// loginMethod is a way to prove a first factor.
+type loginMethod struct {
+	// event names the method in the audit log.
+	event string
+	// amr is what the method proves (RFC 8176), for the session and the
+	// ID tokens.
+	amr string
+	// knowledge: a password. A success clears the password's own count and
+	// lock; the other methods clear the count of SMS codes and faces (see
+	// account.ResetAfterLoginSQL).
+	knowledge bool
+	// provesPhone: a code sent to the phone on record; the completion flow
+	// of the session takes that phone as proved.
+	provesPhone bool
+}
+
+var (
+	methodPassword = &loginMethod{event: "login_password", amr: amrPassword, knowledge: true}
+	methodSMS      = &loginMethod{event: "login_sms", amr: amrSMS, provesPhone: true}
+	methodFace     = &loginMethod{event: "login_face", amr: amrFace}
+)
