@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/idfusion/idfusion/cleanse"
 	"github.com/idfusion/idfusion/internal/dbtest"
@@ -36,6 +37,11 @@ func TestNormalize(t *testing.T) {
 	for _, typed := range []string{"13800138000", "138 0013 8000", "138-0013-8000", "+86 138 0013 8000", "0086 13800138000", "１３８００１３８０００"} {
 		if got := NormalizePhone(typed); got != "13800138000" || !ValidPhone(got) {
 			t.Errorf("NormalizePhone(%q) = %q", typed, got)
+		}
+	}
+	for _, good := range []string{"13000000000", "19999999999", "17012345678"} {
+		if !ValidPhone(good) {
+			t.Errorf("ValidPhone(%q) = false", good)
 		}
 	}
 	for _, bad := range []string{"1380013800", "12800138000", "23800138000", "138001380001", "1380013800x", ""} {
@@ -83,5 +89,115 @@ func TestVerifyPhone(t *testing.T) {
 	}
 	if ok, err := VerifyPhone(ctx, pool, active, phoneA); err != nil || !ok || !verified(active) {
 		t.Fatalf("the phone on record was not verified: %v %v", ok, err)
+	}
+}
+
+// insertAccount stores an active account with a password, for the
+// lockout's tests.
+func insertAccount(t *testing.T, ctx context.Context, q Querier, bidx []byte) int64 {
+	t.Helper()
+	var id int64
+	if err := q.QueryRow(ctx, `INSERT INTO account (id_bidx, id_sealed, id_hint, id_type, name, status, origin, password_hash)
+		VALUES ($1, '\x00', '1*****1', 'resident', '张三', 'active', 'registered', 'hash') RETURNING id`, bidx).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// TestLockout: the password's count locks at MaxFailures tries in a row,
+// each lock in a row twice the one before, up to PasswordLockMax; while
+// locked no try is claimed; a password login clears count, level and
+// lock. The count of SMS codes and faces locks for LockFor on its own and
+// is cleared by ClearFailures and by a login with them, never by a
+// password's.
+func TestLockout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	l := NewLockout(3, time.Minute, 5*time.Minute)
+	bidx := []byte("lockout" + t.Name())
+	id := insertAccount(t, ctx, pool, bidx)
+	now := time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)
+	state := func() (failures, locks int, until *time.Time) {
+		if err := pool.QueryRow(ctx, `SELECT password_failures, password_locks, password_locked_until FROM account WHERE id = $1`, id).
+			Scan(&failures, &locks, &until); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	claim := func(at time.Time) bool {
+		a, err := l.ClaimPasswordTry(ctx, pool, bidx, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a != nil
+	}
+	// Three locks in a row: 1, 2, then 4 minutes; a fourth would be 8,
+	// capped at 5.
+	for i, want := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 5 * time.Minute, 5 * time.Minute} {
+		for try := range 3 {
+			if !claim(now) {
+				t.Fatalf("lock %d, try %d refused before the lock", i, try)
+			}
+		}
+		f, locks, until := state()
+		if f != 0 || locks != i+1 || until == nil || !until.Equal(now.Add(want)) {
+			t.Fatalf("after lock %d: failures %d, locks %d, until %v; want 0, %d, %v", i, f, locks, until, i+1, now.Add(want))
+		}
+		if claim(now.Add(want - time.Second)) {
+			t.Fatalf("lock %d: a try was claimed while locked", i)
+		}
+		now = now.Add(want)
+	}
+	if !claim(now) {
+		t.Fatal("the lock's end: try refused")
+	}
+	if _, err := pool.Exec(ctx, ResetAfterLoginSQL(true, "$1"), id); err != nil {
+		t.Fatal(err)
+	}
+	if f, locks, until := state(); f != 0 || locks != 0 || until != nil {
+		t.Fatalf("after a password login: failures %d, locks %d, until %v", f, locks, until)
+	}
+
+	// SMS codes and faces.
+	sms := func() (n int, until *time.Time) {
+		if err := pool.QueryRow(ctx, `SELECT failed_attempts, locked_until FROM account WHERE id = $1`, id).Scan(&n, &until); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	for range 2 {
+		if err := l.CountFailure(ctx, pool, id, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, until := sms(); n != 2 || until != nil {
+		t.Fatalf("two failed codes: count %d, lock %v", n, until)
+	}
+	if err := ClearFailures(ctx, pool, id); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := sms(); n != 0 {
+		t.Fatalf("ClearFailures left %d", n)
+	}
+	for range 3 {
+		if err := l.CountFailure(ctx, pool, id, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, until := sms(); n != 0 || until == nil || !until.Equal(now.Add(time.Minute)) {
+		t.Fatalf("three failed codes: count %d, lock %v; want 0, %v", n, until, now.Add(time.Minute))
+	}
+	if _, err := pool.Exec(ctx, ResetAfterLoginSQL(true, "$1"), id); err != nil {
+		t.Fatal(err)
+	}
+	if _, until := sms(); until == nil {
+		t.Fatal("a password login cleared the lock of SMS codes and faces")
+	}
+	if _, err := pool.Exec(ctx, ResetAfterLoginSQL(false, "$1"), id); err != nil {
+		t.Fatal(err)
+	}
+	if n, until := sms(); n != 0 || until != nil {
+		t.Fatalf("after an SMS login: count %d, lock %v", n, until)
 	}
 }
