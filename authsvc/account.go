@@ -51,7 +51,7 @@ func (s *Server) openPhone(sealed []byte) (string, error) {
 // locked reports whether the account's SMS-code and face logins (and its
 // completion steps) are refused now: the operators' lock, or the lock of
 // failed SMS codes and faces. The password's own lock is not here: it
-// stops password logins only (claimPasswordTry).
+// stops password logins only (account.Lockout.ClaimPasswordTry).
 func (s *Server) locked(a *account.Account) bool {
 	return a.Status == schemas.StatusLocked || a.Status == schemas.StatusDisabled ||
 		(a.LockedUntil != nil && a.LockedUntil.After(s.cfg.Now()))
@@ -61,13 +61,6 @@ func (s *Server) locked(a *account.Account) bool {
 // against nobody, at the same cost): see account.Lockout.CountFailure.
 func (s *Server) failed(ctx context.Context, accountID int64) error {
 	return s.lockout.CountFailure(ctx, s.pool, accountID, s.cfg.Now())
-}
-
-// claimPasswordTry finds the account of a typed ID number that may log in
-// with a password now and counts the try against it (see
-// account.Lockout.ClaimPasswordTry); nil when there is no such account.
-func (s *Server) claimPasswordTry(ctx context.Context, idNumber string) (*account.Account, error) {
-	return s.lockout.ClaimPasswordTry(ctx, s.pool, s.idIndex(idNumber), s.cfg.Now())
 }
 
 // succeeded clears the count of failed SMS codes and faces after a

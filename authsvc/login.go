@@ -83,7 +83,7 @@ func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Requ
 // refuse records a failed first factor and answers with the one message a
 // login failure ever gets: whether the account exists, is locked, pending
 // or simply mistyped is not told. Counting the failure is the caller's
-// (failed, claimPasswordTry): not every refusal is the account's.
+// (failed, account.Lockout.ClaimPasswordTry): not every refusal is the account's.
 func (s *Server) refuse(ctx context.Context, r *http.Request, method string, a *account.Account, subject, why string) error {
 	e := auditEvent{event: method, outcome: "fail", subject: subject, ip: clientIP(r), detail: why}
 	if a != nil {
@@ -94,20 +94,21 @@ func (s *Server) refuse(ctx context.Context, r *http.Request, method string, a *
 }
 
 func (s *Server) loginPassword(ctx context.Context, w http.ResponseWriter, r *http.Request, idNumber, password, returnTo string) (loginResult, error) {
-	subject := pii.MaskID(account.NormalizeID(idNumber))
+	id := account.NormalizeID(idNumber)
+	subject, bidx := pii.MaskID(id), account.IDIndex(s.cfg.Keyring, id)
 	// Finding the account claims the try, before the slow hash: guesses
 	// in flight together get no more than the lock allows. An account
 	// that cannot log in with a password (none, locked by the operators
 	// or by wrong passwords, none set) gets the same time and the same
 	// answer.
-	a, err := s.claimPasswordTry(ctx, idNumber)
+	a, err := s.lockout.ClaimPasswordTry(ctx, s.pool, bidx, s.cfg.Now())
 	if err != nil {
 		return loginResult{}, err
 	}
 	if a == nil {
 		s.hasher.VerifyDummy(ctx, password)
 		why, acc := "no account", int64(0)
-		if other, err := s.lookup(ctx, idNumber); err == nil && other != nil {
+		if other, err := account.ByIDIndex(ctx, s.pool, bidx); err == nil && other != nil {
 			why, acc = "locked or no password", other.ID
 		}
 		s.audit(ctx, auditEvent{event: methodPassword.event, outcome: "fail", account: acc, subject: subject, ip: clientIP(r), detail: why})
