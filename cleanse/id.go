@@ -441,10 +441,8 @@ func parseForeign15(s string) (IDInfo, schemas.Code) {
 		return IDInfo{}, schemas.IDBadProvince
 	}
 	yy, mm, dd := digits(s[7:9]), digits(s[9:11]), digits(s[11:13])
-	if _, ok := birthDate(1900+yy, mm, dd); !ok {
-		if _, ok := birthDate(2000+yy, mm, dd); !ok {
-			return IDInfo{}, schemas.IDBadBirthDate
-		}
+	if !birthDateValid(1900+yy, mm, dd) && !birthDateValid(2000+yy, mm, dd) {
+		return IDInfo{}, schemas.IDBadBirthDate
 	}
 	return IDInfo{Number: s, Type: schemas.IDForeignPR}, ""
 }
@@ -495,15 +493,22 @@ func yyyymmdd(t time.Time) int {
 // rejects impossible dates, years before earliestBirth and dates after
 // today in China.
 func birthDate(y, m, d int) (time.Time, bool) {
-	if y < earliestBirth || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
-		return time.Time{}, false
-	}
-	if day := y*10000 + m*100 + d; day > startDay && day > yyyymmdd(time.Now().In(cst)) {
+	if !birthDateValid(y, m, d) {
 		return time.Time{}, false
 	}
 	// time.Unix avoids the normalization work of time.Date, which shows in
 	// the per-row cost.
 	return time.Unix(daysSinceEpoch(y, m, d)*secondsPerDay, 0).UTC(), true
+}
+
+// birthDateValid is birthDate's test, for numbers whose date is checked
+// but not returned.
+func birthDateValid(y, m, d int) bool {
+	if y < earliestBirth || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+		return false
+	}
+	day := y*10000 + m*100 + d
+	return day <= startDay || day <= yyyymmdd(time.Now().In(cst))
 }
 
 const secondsPerDay = 24 * 60 * 60
