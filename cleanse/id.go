@@ -244,9 +244,9 @@ func (s idShape) idType() schemas.IDType {
 // number. want is the document kind the department declared; "" infers it
 // from the shape (810000/820000/830000 prefix: HK/Macau/Taiwan residence
 // permit; 18 characters starting with 9: 2023 foreigner card; 3 letters
-// and 12 digits: 2004 or 2017 foreigner card; otherwise resident). numeric says the
-// cell was stored as a number (an XLSX number cell): spreadsheets keep 15
-// significant digits, so the number has lost digits for good and is
+// and 12 digits: 2004 or 2017 foreigner card; otherwise resident). numeric
+// says the cell was stored as a number (an XLSX number cell): spreadsheets
+// keep 15 significant digits, so the number has lost digits for good and is
 // rejected, never repaired.
 //
 // code is "" when the number is valid, else the reason for the reject:
@@ -348,10 +348,11 @@ func isPermitPrefix(s string) bool {
 // GB 11643 one. Resident numbers, residence permits and the 2023 foreigner
 // card share positions 7-14 (birth date), 15-17 (sequence, the last odd for
 // men) and 18 (check); positions 1-6 differ by shape:
-//   - resident (GB 11643-1999 §5.1): the address code, the GB/T 2260 county
-//     of a household registration, so its province is a mainland one;
+//   - resident (GB 11643-1999, address code): the GB/T 2260 county of a
+//     household registration, so its province is a mainland one;
 //   - residence permit: 810000, 820000 or 830000, the whole code
-//     (港澳台居民居住证申领发放办法, 2018, art. 5), matched by classifyID;
+//     (港澳台居民居住证申领发放办法, 国办发〔2018〕81号), matched by
+//     classifyID;
 //   - 2023 foreigner card (National Immigration Administration, 新版外国人
 //     永久居留身份证机读信息规则, 2023): "9", then the mainland province of
 //     the issuing authority (2 digits), then the nationality (3 digits: the
