@@ -14,8 +14,8 @@
 // what is missing: an identity number that lost digits in a number cell is
 // rejected, not repaired. Second, reject only on evidence: region codes
 // retired since 1980 are still valid in old identity numbers, so an unknown
-// county is a warning, and documents whose layout is not certain are
-// checked for format only.
+// county is a warning, and a part whose rule was never published (the
+// check digit of the 15-character foreigner card) is not checked.
 //
 // Normalizing functions are idempotent and allocate nothing for values
 // that are already clean, because most cells are.

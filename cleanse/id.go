@@ -225,7 +225,7 @@ const (
 	shapeResident15                    // GB 11643-1989, no check character
 	shapeHMT                           // HK, Macau and Taiwan residence permit
 	shapeForeign18                     // 2023 foreigner permanent residence card
-	shapeForeign15                     // old foreigner card: 3 letters + 12 digits
+	shapeForeign15                     // 2004 and 2017 foreigner cards: 3 letters + 12 digits
 )
 
 // idType returns the document kind of a shape.
@@ -244,19 +244,20 @@ func (s idShape) idType() schemas.IDType {
 // number. want is the document kind the department declared; "" infers it
 // from the shape (810000/820000/830000 prefix: HK/Macau/Taiwan residence
 // permit; 18 characters starting with 9: 2023 foreigner card; 3 letters
-// and 12 digits: old foreigner card; otherwise resident). numeric says the
-// cell was stored as a number (an XLSX number cell): spreadsheets keep 15
-// significant digits, so the number has lost digits for good and is
+// and 12 digits: 2004 or 2017 foreigner card; otherwise resident). numeric
+// says the cell was stored as a number (an XLSX number cell): spreadsheets
+// keep 15 significant digits, so the number has lost digits for good and is
 // rejected, never repaired.
 //
 // code is "" when the number is valid, else the reason for the reject:
 // IDEmpty, IDBadLength, IDBadChars, IDBadChecksum, IDBadBirthDate (an
-// impossible date, before 1850 or in the future), IDBadProvince,
-// IDScientificNotation (a number cell, text such as 4.60102E+17, or 18
-// digits ending in 000 with a failing checksum — the zero padding of a
-// number cell), IDTypeMismatch (the declared kind contradicts the shape)
-// or IDTypeUnknown (want is not a known kind). On a reject the IDInfo is
-// zero.
+// impossible date, before 1850 or in the future), IDBadProvince (not a
+// mainland province), IDBadNationality (a foreigner card's country code
+// that does not exist), IDScientificNotation (a number cell, text such as
+// 4.60102E+17, or 18 digits ending in 000 with a failing checksum — the
+// zero padding of a number cell), IDTypeMismatch (the declared kind
+// contradicts the shape) or IDTypeUnknown (want is not a known kind). On a
+// reject the IDInfo is zero.
 //
 // An unknown county never rejects: numbers keep codes retired since 1980,
 // and the list cannot be complete; it is reported as IDUnknownCounty.
@@ -288,20 +289,12 @@ func ParseID(raw string, want schemas.IDType, numeric bool) (IDInfo, schemas.Cod
 		return IDInfo{}, schemas.IDTypeMismatch
 	}
 	switch shape {
-	case shapeResident18:
-		return parse18(s, shape, true)
-	case shapeHMT, shapeForeign18:
-		// Neither carries a GB/T 2260 county: positions 1-6 are the
-		// permit prefix (810000, 820000, 830000) or, on the foreigner
-		// card, 9 followed by the issuing province and the nationality.
-		return parse18(s, shape, false)
 	case shapeResident15:
 		return parse15(s)
-	default: // shapeForeign15
-		// Public descriptions of the old card disagree on the layout
-		// after the nationality letters, and its birth year has two
-		// digits, so the century would be a guess: format only.
-		return IDInfo{Number: s, Type: schemas.IDForeignPR}, ""
+	case shapeForeign15:
+		return parseForeign15(s)
+	default:
+		return parse18(s, shape)
 	}
 }
 
@@ -352,11 +345,31 @@ func isPermitPrefix(s string) bool {
 }
 
 // parse18 validates an 18-character number whose check character is the
-// GB 11643 one: resident numbers, residence permits and the 2023 foreigner
-// card share positions 7-14 (birth date), 17 (odd for men) and 18 (check).
-func parse18(s string, shape idShape, resident bool) (IDInfo, schemas.Code) {
-	if resident && !schemas.ProvinceValid(s[:2]) {
-		return IDInfo{}, schemas.IDBadProvince
+// GB 11643 one. Resident numbers, residence permits and the 2023 foreigner
+// card share positions 7-14 (birth date), 15-17 (sequence, the last odd for
+// men) and 18 (check); positions 1-6 differ by shape:
+//   - resident (GB 11643-1999, address code): the GB/T 2260 county of a
+//     household registration, so its province is a mainland one;
+//   - residence permit: 810000, 820000 or 830000, the whole code
+//     (港澳台居民居住证申领发放办法, 国办发〔2018〕81号), matched by
+//     classifyID;
+//   - 2023 foreigner card (National Immigration Administration, 新版外国人
+//     永久居留身份证机读信息规则, 2023): "9", then the mainland province of
+//     the issuing authority (2 digits), then the nationality (3 digits: the
+//     ISO 3166-1 numeric code that replaced the older cards' letters).
+func parse18(s string, shape idShape) (IDInfo, schemas.Code) {
+	switch shape {
+	case shapeResident18:
+		if !schemas.MainlandProvinceValid(s[:2]) {
+			return IDInfo{}, schemas.IDBadProvince
+		}
+	case shapeForeign18:
+		if !schemas.MainlandProvinceValid(s[1:3]) {
+			return IDInfo{}, schemas.IDBadProvince
+		}
+		if !numericNationalityValid(s[3:6]) {
+			return IDInfo{}, schemas.IDBadNationality
+		}
 	}
 	birth, ok := birthDate(digits(s[6:10]), digits(s[10:12]), digits(s[12:14]))
 	if !ok {
@@ -371,7 +384,7 @@ func parse18(s string, shape idShape, resident bool) (IDInfo, schemas.Code) {
 		return IDInfo{}, schemas.IDBadChecksum
 	}
 	info := IDInfo{Number: s, Type: shape.idType(), Birth: birth, Gender: genderOf(s[16])}
-	if resident && !schemas.CountyKnown(s[:6]) {
+	if shape == shapeResident18 && !schemas.CountyKnown(s[:6]) {
 		info.Warnings = []schemas.Code{schemas.IDUnknownCounty}
 	}
 	return info, ""
@@ -382,7 +395,7 @@ func parse18(s string, shape idShape, resident bool) (IDInfo, schemas.Code) {
 // standard prescribes: insert the century 19 and append the check
 // character.
 func parse15(s string) (IDInfo, schemas.Code) {
-	if !schemas.ProvinceValid(s[:2]) {
+	if !schemas.MainlandProvinceValid(s[:2]) {
 		return IDInfo{}, schemas.IDBadProvince
 	}
 	birth, ok := birthDate(1900+digits(s[6:8]), digits(s[8:10]), digits(s[10:12]))
@@ -405,6 +418,34 @@ func parse15(s string) (IDInfo, schemas.Code) {
 		info.Warnings = append(info.Warnings, schemas.IDUnknownCounty)
 	}
 	return info, ""
+}
+
+// parseForeign15 validates the 15-character number of the 2004 and 2017
+// foreigner cards: three letters for the nationality (ISO 3166-1 alpha-3,
+// GB/T 2659; the 2023 rules above describe them as the letters the new
+// card turns into digits), then twelve digits: the issuing authority's
+// region (positions 4-7, a mainland province and a prefecture), the birth
+// date as YYMMDD (8-13), a sequence digit and a check digit (14-15).
+//
+// The digits' layout is not in a published standard; it is the one public
+// validators implement, and it mirrors the 2023 card (issuing province,
+// then birth date). So only what would be wrong under any reading of it is
+// refused: an unknown nationality, a province that does not exist, a date
+// that exists in neither 19YY nor 20YY. The check digit is not verified,
+// its algorithm never having been published, and the birth date is not
+// returned, since its century would be a guess.
+func parseForeign15(s string) (IDInfo, schemas.Code) {
+	if !alpha3NationalityValid(s[:3]) {
+		return IDInfo{}, schemas.IDBadNationality
+	}
+	if !schemas.MainlandProvinceValid(s[3:5]) {
+		return IDInfo{}, schemas.IDBadProvince
+	}
+	yy, mm, dd := digits(s[7:9]), digits(s[9:11]), digits(s[11:13])
+	if !birthDateValid(1900+yy, mm, dd) && !birthDateValid(2000+yy, mm, dd) {
+		return IDInfo{}, schemas.IDBadBirthDate
+	}
+	return IDInfo{Number: s, Type: schemas.IDForeignPR}, ""
 }
 
 // idWeights are the GB 11643-1999 weights Wᵢ = 2^(18-i) mod 11.
@@ -453,15 +494,22 @@ func yyyymmdd(t time.Time) int {
 // rejects impossible dates, years before earliestBirth and dates after
 // today in China.
 func birthDate(y, m, d int) (time.Time, bool) {
-	if y < earliestBirth || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
-		return time.Time{}, false
-	}
-	if day := y*10000 + m*100 + d; day > startDay && day > yyyymmdd(time.Now().In(cst)) {
+	if !birthDateValid(y, m, d) {
 		return time.Time{}, false
 	}
 	// time.Unix avoids the normalization work of time.Date, which shows in
 	// the per-row cost.
 	return time.Unix(daysSinceEpoch(y, m, d)*secondsPerDay, 0).UTC(), true
+}
+
+// birthDateValid is birthDate's test, for numbers whose date is checked
+// but not returned.
+func birthDateValid(y, m, d int) bool {
+	if y < earliestBirth || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+		return false
+	}
+	day := y*10000 + m*100 + d
+	return day <= startDay || day <= yyyymmdd(time.Now().In(cst))
 }
 
 const secondsPerDay = 24 * 60 * 60

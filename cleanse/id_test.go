@@ -33,12 +33,21 @@ const (
 	// province 11, nationality 840, born 1990-01-01, sequence 001; check
 	// character computed.
 	foreign2023 = "911840199001010018"
-	// foreignOld is the shape of the pre-2023 card: 3 letters, 12 digits.
-	foreignOld = "ABC123456789012"
+	// foreign2023KZ is a 2023 card issued in Beijing (11) to a national of
+	// Kazakhstan (398), born 1990-12-31, a woman; quoted in public
+	// validators (github.com/xiahaimoyu credentialkit's tests).
+	foreign2023KZ = "911398199012310021"
+	// foreignOld is a 2004/2017 card from the same tests: KAZ, issued in
+	// Beijing (1100), born (19)90-12-31, then sequence 0 and check 5.
+	foreignOld = "KAZ110090123105"
 	// unknownCounty has the region 110199, never a GB/T 2260 code; check
 	// character computed.
 	unknownCounty = "110199198001010016"
 )
+
+// withCheck completes 17 digits with their GB 11643 check character, for
+// vectors that must fail on one other part only.
+func withCheck(first17 string) string { return first17 + string(IDCheckChar(first17)) }
 
 // day is a birth date as ParseID returns it.
 func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
@@ -80,10 +89,24 @@ func TestParseIDValid(t *testing.T) {
 			IDInfo{Number: permitTW, Type: schemas.IDHMTPermit, Birth: day(1992, 1, 30), Gender: 'F'}},
 		{"2023 foreigner card", foreign2023, schemas.IDForeignPR,
 			IDInfo{Number: foreign2023, Type: schemas.IDForeignPR, Birth: day(1990, 1, 1), Gender: 'M'}},
-		{"old foreigner card, format only", foreignOld, "",
+		{"2023 foreigner card from public validators", foreign2023KZ, "",
+			IDInfo{Number: foreign2023KZ, Type: schemas.IDForeignPR, Birth: day(1990, 12, 31), Gender: 'F'}},
+		{"2023 foreigner card, Guangdong, Germany", withCheck("94427620000229003"), "",
+			IDInfo{Number: withCheck("94427620000229003"), Type: schemas.IDForeignPR, Birth: day(2000, 2, 29), Gender: 'M'}},
+		{"2023 foreigner card, Xinjiang, withdrawn code 530 (Netherlands Antilles)", withCheck("96553019700101002"), "",
+			IDInfo{Number: withCheck("96553019700101002"), Type: schemas.IDForeignPR, Birth: day(1970, 1, 1), Gender: 'F'}},
+		{"old foreigner card, no birth date or gender", foreignOld, "",
 			IDInfo{Number: foreignOld, Type: schemas.IDForeignPR}},
-		{"old foreigner card lower case declared", "abc123456789012", schemas.IDForeignPR,
+		{"old foreigner card lower case declared", "kaz110090123105", schemas.IDForeignPR,
 			IDInfo{Number: foreignOld, Type: schemas.IDForeignPR}},
+		{"old foreigner card, withdrawn code YUG", "YUG310075061501", "",
+			IDInfo{Number: "YUG310075061501", Type: schemas.IDForeignPR}},
+		{"old foreigner card, ICAO stateless XXA", "XXA440380010101", "",
+			IDInfo{Number: "XXA440380010101", Type: schemas.IDForeignPR}},
+		{"old foreigner card, 29 February valid in 2000 only", "USA440300022901", "",
+			IDInfo{Number: "USA440300022901", Type: schemas.IDForeignPR}},
+		{"old foreigner card, date valid in 1999 only", "GBR650199123101", "",
+			IDInfo{Number: "GBR650199123101", Type: schemas.IDForeignPR}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,6 +202,36 @@ func TestParseIDReject(t *testing.T) {
 		{"province 10", "100105194912310028", "", false, schemas.IDBadProvince},
 		{"83 outside a Taiwan permit", "831234199001010018", "", false, schemas.IDBadProvince},
 		{"15 digits, province 10", "100105491231002", "", false, schemas.IDBadProvince},
+		// Taiwan, Hong Kong and Macau have no household registration: their
+		// residents hold the 830000/810000/820000 permits.
+		{"province 71", withCheck("71010119900101001"), "", false, schemas.IDBadProvince},
+		{"81 outside a Hong Kong permit", withCheck("81010119900101001"), "", false, schemas.IDBadProvince},
+		{"82 outside a Macau permit", withCheck("82000119900101001"), "", false, schemas.IDBadProvince},
+		{"15 digits, province 81", "810101900101001", "", false, schemas.IDBadProvince},
+
+		// 2023 foreigner card: 9, issuing province, nationality, birth
+		// date, sequence, check; each vector breaks one part.
+		{"2023 card, issuing province 10", withCheck("91084019900101001"), "", false, schemas.IDBadProvince},
+		{"2023 card, issuing province 81", withCheck("98184019900101001"), "", false, schemas.IDBadProvince},
+		{"2023 card, issuing province 71", withCheck("97184019900101001"), "", false, schemas.IDBadProvince},
+		{"2023 card, nationality 000", withCheck("91100019900101001"), "", false, schemas.IDBadNationality},
+		{"2023 card, nationality 001 (M.49 World)", withCheck("91100119900101001"), "", false, schemas.IDBadNationality},
+		{"2023 card, nationality 150 (M.49 Europe)", withCheck("91115019900101001"), "", false, schemas.IDBadNationality},
+		{"2023 card, nationality 999", withCheck("91199919900101001"), "", false, schemas.IDBadNationality},
+		{"2023 card, 29 February 1990", withCheck("91184019900229001"), "", false, schemas.IDBadBirthDate},
+		{"2023 card, future birth", withCheck("91184029990101001"), "", false, schemas.IDBadBirthDate},
+		{"2023 card declared, nationality 000", withCheck("91100019900101001"), schemas.IDForeignPR, false, schemas.IDBadNationality},
+
+		// 2004/2017 foreigner card: nationality letters, issuing province,
+		// YYMMDD; each vector breaks one part of foreignOld.
+		{"old card, unassigned letters ABC", "ABC110090123105", "", false, schemas.IDBadNationality},
+		{"old card, unassigned letters AAA", "AAA110090123105", "", false, schemas.IDBadNationality},
+		{"old card, CLDR unknown region ZZZ", "ZZZ110090123105", "", false, schemas.IDBadNationality},
+		{"old card, issuing province 10", "KAZ100090123105", "", false, schemas.IDBadProvince},
+		{"old card, issuing province 81", "KAZ810090123105", "", false, schemas.IDBadProvince},
+		{"old card, month 13", "KAZ110090133105", "", false, schemas.IDBadBirthDate},
+		{"old card, day 00", "KAZ110090120005", "", false, schemas.IDBadBirthDate},
+		{"old card, 29 February in neither 1901 nor 2001", "KAZ110001022905", "", false, schemas.IDBadBirthDate},
 
 		{"number cell", "110105194912310021", "", true, schemas.IDScientificNotation},
 		{"number cell with a valid number", stdPre1900, "", true, schemas.IDScientificNotation},
@@ -223,7 +276,7 @@ func TestParseIDRejectCodes(t *testing.T) {
 	}{
 		{"", "", false}, {"1101051949123100", "", false}, {"11010519491231002Y", "", false},
 		{"110105194912310021", "", false}, {"110105194902300012", "", false},
-		{"100105194912310028", "", false}, {"4.60102E+17", "", false},
+		{"100105194912310028", "", false}, {"4.60102E+17", "", false}, {"ABC110090123105", "", false},
 		{stdExample, schemas.IDHMTPermit, false}, {stdExample, "passport", false},
 	} {
 		_, code := ParseID(raw.s, raw.want, raw.numeric)
@@ -266,7 +319,7 @@ func TestNormalizeID(t *testing.T) {
 	}{
 		{"canonical", stdExample, stdExample},
 		{"empty", "", ""},
-		{"old card lower case", "abc123456789012", foreignOld},
+		{"old card lower case", "kaz110090123105", foreignOld},
 		{"keeps non-ASCII letters", "1101é", "1101é"},
 		{"keeps control characters", "1101\x00", "1101\x00"},
 		{"only wrappers", `'=""`, ""},
@@ -304,6 +357,8 @@ func BenchmarkParseID(b *testing.B) {
 		{"legacy15", legacy15},
 		{"fullwidth", "１１０１０５１９４９１２３１００２Ｘ"},
 		{"formula", `="11010519491231002x"`},
+		{"foreign2023", foreign2023},
+		{"foreignOld", foreignOld},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

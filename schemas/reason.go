@@ -33,6 +33,7 @@ const (
 	IDBadChecksum        Code = "ID_BAD_CHECKSUM"
 	IDBadBirthDate       Code = "ID_BAD_BIRTH_DATE"
 	IDBadProvince        Code = "ID_BAD_PROVINCE"
+	IDBadNationality     Code = "ID_BAD_NATIONALITY"
 	IDScientificNotation Code = "ID_SCIENTIFIC_NOTATION"
 	IDTypeUnknown        Code = "ID_TYPE_UNKNOWN"
 	IDTypeMismatch       Code = "ID_TYPE_MISMATCH"
@@ -84,7 +85,8 @@ func init() {
 	def(IDBadChars, Reject, "证件号码含有非法字符")
 	def(IDBadChecksum, Reject, "证件号码校验位错误")
 	def(IDBadBirthDate, Reject, "证件号码中的出生日期不存在")
-	def(IDBadProvince, Reject, "证件号码中的省份代码不存在")
+	def(IDBadProvince, Reject, "证件号码中的省份代码不存在，或不能用于该类证件")
+	def(IDBadNationality, Reject, "外国人永久居留身份证号码中的国籍代码不存在")
 	def(IDScientificNotation, Reject, "证件号码被表格软件按数字保存（科学计数法或末尾补零），已丢失位数，请将该列设为文本后重新导出")
 	def(IDTypeUnknown, Reject, "证件类型无法识别")
 	def(IDTypeMismatch, Reject, "证件号码与证件类型不符")

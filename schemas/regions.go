@@ -43,6 +43,18 @@ func ProvinceValid(code2 string) bool {
 	return provinces[a*10+b]
 }
 
+// MainlandProvinceValid reports whether code2 is a province-level code of
+// the mainland: ProvinceValid without Taiwan (71), Hong Kong (81) and Macau
+// (82). It is the rule for the province inside an identity number: a
+// resident number's address code is the county of a household registration
+// (GB 11643-1999 §5.1), which none of the three has — their residents hold
+// the 810000/820000/830000 residence permits instead — and the issuing
+// authority of a foreigner's permanent residence card is a mainland
+// exit-entry administration.
+func MainlandProvinceValid(code2 string) bool {
+	return ProvinceValid(code2) && code2[0] < '7'
+}
+
 // countySet is the parsed county list: a bitset for constant-time lookups
 // on the hot path of identity parsing, and the sorted codes for
 // SampleCounties.

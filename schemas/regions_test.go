@@ -24,6 +24,22 @@ func TestProvinceValid(t *testing.T) {
 	}
 }
 
+func TestMainlandProvinceValid(t *testing.T) {
+	t.Parallel()
+	valid := []string{"11", "15", "21", "23", "31", "37", "41", "46", "50", "54", "61", "65"}
+	invalid := []string{"", "1", "10", "16", "66", "70", "71", "81", "82", "83", "91", "1a"}
+	for _, c := range valid {
+		if !MainlandProvinceValid(c) {
+			t.Errorf("MainlandProvinceValid(%q) = false, want true", c)
+		}
+	}
+	for _, c := range invalid {
+		if MainlandProvinceValid(c) {
+			t.Errorf("MainlandProvinceValid(%q) = true, want false", c)
+		}
+	}
+}
+
 func TestCountyKnown(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
