@@ -28,11 +28,10 @@ const csvScanBuf = 256 << 10
 //     carries the field (and the record) over into the next line, up to the
 //     end of the input at most. A quote inside an unquoted field is data.
 //
-// Two things differ from encoding/csv, on top of its records: a line break
-// within a cell is always LF (every CRLF or lone CR left in a cell becomes
-// LF, as the XLSX reader does: the writer, not the department, chose the
-// bytes of an Alt+Enter), and read tells a record that the end of the input
-// cut inside a quoted field (open).
+// Two things go beyond encoding/csv: a line break in a cell is always LF
+// (every CRLF or lone CR left in a cell becomes LF, as in the XLSX reader:
+// the writer, not the department, chose the bytes of an Alt+Enter), and
+// open tells that the input ended inside a quoted field of the record.
 //
 // Unlike encoding/csv it does not allocate per record: the cells are strings
 // over the scanner's read buffer (or, for quoted fields with "" or line
@@ -253,8 +252,9 @@ field:
 }
 
 // breaksToLF rewrites, in place, every CRLF or lone CR in the record's
-// cells as LF. The cells are views of bytes the scanner owns (the consumed
-// part of buf, or the arena), and the result is never longer.
+// cells as LF. The cells are views of bytes the scanner owns (the record's
+// own bytes in buf, consumed with it, or the arena), and the result is
+// never longer.
 func (s *csvScanner) breaksToLF() {
 	for i, v := range s.cells {
 		if strings.IndexByte(v, '\r') >= 0 {
