@@ -41,7 +41,9 @@ type csvSource struct {
 	enc    schemas.Encoding
 	dec    *encoding.Decoder // nil for UTF-8
 	hdrRow int
-	cells  []string
+	// width is the header's number of columns.
+	width int
+	cells []string
 	// decoded holds the cells decode converted, until the next call to next.
 	decoded []byte
 }
@@ -132,6 +134,7 @@ func (s *csvSource) header() ([]string, error) {
 		for len(hdr) > 0 && hdr[len(hdr)-1] == "" {
 			hdr = hdr[:len(hdr)-1]
 		}
+		s.width = len(hdr)
 		return hdr, nil
 	}
 }
@@ -156,10 +159,11 @@ func (s *csvSource) next() (rawRow, error) {
 			continue
 		}
 		var defect schemas.Code
-		if s.sc.multiline {
-			// A quote left open swallows the lines after it into one
-			// field; a department must see that, not lose those rows.
+		switch {
+		case s.sc.multiline && s.swallowsRecords(rec):
 			defect = schemas.RowMultiline
+		case s.sc.open:
+			defect = schemas.RowTruncated
 		}
 		if s.dec != nil {
 			s.cells, s.decoded = s.cells[:0], s.decoded[:0]
@@ -170,6 +174,23 @@ func (s *csvSource) next() (rawRow, error) {
 		}
 		return rawRow{num: s.sc.line, cells: rec, defect: defect}, nil
 	}
+}
+
+// swallowsRecords tells a stray quote from an Alt+Enter line break: a quoted
+// cell that runs over the ends of lines into whole records holds, besides a
+// line break, a record's worth of delimiters (width-1 per swallowed line
+// end). It counts all of them, not only those after the break: a stray
+// quote closed by a quoted field of the next record in the same column
+// leaves the record's field count right, with the delimiters of the
+// swallowed record split around the line break. (In a one-column file
+// nothing tells them apart: every line break counts as a swallow.)
+func (s *csvSource) swallowsRecords(rec []string) bool {
+	for _, v := range rec {
+		if strings.IndexByte(v, '\n') >= 0 && strings.Count(v, string(s.sc.comma)) >= s.width-1 {
+			return true
+		}
+	}
+	return false
 }
 
 // decode returns v in UTF-8: v itself when it is ASCII or the file UTF-8,

@@ -40,6 +40,7 @@ func mustMapping(t testing.TB, yaml string) *schemas.Mapping {
 type got struct {
 	Row                  int64
 	Name, ID, Phone, Key string
+	Address              string
 	Numeric              bool
 	Defect, DefectField  string
 }
@@ -76,6 +77,7 @@ func rows(rec arrow.Record) []got {
 			ID:          s(schemas.RawIDNumber).Value(i),
 			Phone:       s(schemas.RawPhone).Value(i),
 			Key:         s(schemas.RawSourceKey).Value(i),
+			Address:     s(schemas.RawAddress).Value(i),
 			Numeric:     rec.Column(schemas.RawIDNumeric).(*array.Boolean).Value(i),
 			Defect:      s(schemas.RawDefect).Value(i),
 			DefectField: s(schemas.RawDefectField).Value(i),
@@ -219,10 +221,14 @@ func TestDetectEncoding(t *testing.T) {
 }
 
 // FuzzCSVReader: any bytes give rows or an error naming the file, never a
-// panic, and row numbers stay within the file's lines.
+// panic; row numbers stay within the file's lines and increase; a line
+// break in a value is LF; only the last row can be cut by the end of the
+// file.
 func FuzzCSVReader(f *testing.F) {
 	f.Add([]byte("编号,姓名,身份证号,手机号\nA1,张三,11010519491231002X,139\n"))
 	f.Add([]byte("编号,姓名,身份证号,手机号\n\"A1\n,x\",\"\"\"\",1\n"))
+	f.Add([]byte("编号,姓名,身份证号,手机号\r\nA1,\"张\r\n三\",1,2\r\nA2,\"李\r四,1,2"))
+	f.Add([]byte("编号,姓名,身份证号,手机号\nA1,\"张三\"先生,1,2\nA2,\"李四\",1,2\n"))
 	f.Add(append([]byte("\xef\xbb\xbf编号,姓名,身份证号,手机号\n"), 0xAA, 0xA1, ',', 0xff))
 	m := mustMapping(f, testMapping)
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -236,6 +242,7 @@ func FuzzCSVReader(f *testing.F) {
 		}
 		defer r.Close()
 		lines := int64(strings.Count(string(b), "\n") + 1)
+		last, truncated := int64(0), false
 		for {
 			rec, err := r.Next(context.Background())
 			if err == io.EOF {
@@ -251,9 +258,16 @@ func FuzzCSVReader(f *testing.F) {
 				if g.Row < 2 || g.Row > lines {
 					t.Fatalf("row %d out of range [2, %d]", g.Row, lines)
 				}
+				if g.Row <= last || truncated {
+					t.Fatalf("row %d after row %d (truncated: %v)", g.Row, last, truncated)
+				}
+				last, truncated = g.Row, g.Defect == string(schemas.RowTruncated)
 				for _, v := range []string{g.Name, g.ID, g.Phone, g.Key} {
 					if !utf8Valid(v) {
 						t.Fatalf("invalid UTF-8 %q in a record", v)
+					}
+					if strings.IndexByte(v, '\r') >= 0 {
+						t.Fatalf("CR in %q", v)
 					}
 				}
 			}

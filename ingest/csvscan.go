@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"io"
+	"strings"
 	"unsafe"
 )
 
@@ -27,6 +28,11 @@ const csvScanBuf = 256 << 10
 //     carries the field (and the record) over into the next line, up to the
 //     end of the input at most. A quote inside an unquoted field is data.
 //
+// Two things go beyond encoding/csv: a line break in a cell is always LF
+// (every CRLF or lone CR left in a cell becomes LF, as in the XLSX reader:
+// the writer, not the department, chose the bytes of an Alt+Enter), and
+// open tells that the input ended inside a quoted field of the record.
+//
 // Unlike encoding/csv it does not allocate per record: the cells are strings
 // over the scanner's read buffer (or, for quoted fields with "" or line
 // breaks, over a scratch arena), and are valid only until the next call to
@@ -47,7 +53,10 @@ type csvScanner struct {
 
 	// Set by read for the record it returns.
 	line      int64 // 1-based line where the record starts (encoding/csv FieldPos)
-	multiline bool  // some cell contains CR or LF
+	multiline bool  // some cell contains a line break (LF)
+	// open: the input ended inside a quoted field of the record, the last
+	// one: the file was cut, or a quote never closed.
+	open bool
 }
 
 func newCSVScanner(r io.Reader, comma byte, bufSize int) *csvScanner {
@@ -149,7 +158,7 @@ func (s *csvScanner) scan() (done, eof bool) {
 
 	s.cells = s.cells[:0]
 	s.arena = s.arena[:0]
-	multiline := false
+	multiline, cr := false, false
 	nl = 0
 	// The current line is data[ls:next]; its content, without the line
 	// end, is data[ls:ce].
@@ -158,8 +167,9 @@ func (s *csvScanner) scan() (done, eof bool) {
 		return false, false
 	}
 	if bytes.IndexByte(data[:ce], '\r') >= 0 {
-		multiline = true
+		cr = true
 	}
+	open := false
 	comma := s.comma
 	p := 0
 field:
@@ -205,6 +215,7 @@ field:
 			if !hasNL {
 				// The end of the input ends an open quote.
 				s.cells = append(s.cells, s.quoted(data[start:ce], a0, copied))
+				open = true
 				break field
 			}
 			// The quote is open at the end of the line: the field goes on
@@ -220,7 +231,7 @@ field:
 				return false, false
 			}
 			if bytes.IndexByte(data[ls:ce], '\r') >= 0 {
-				multiline = true
+				cr = true
 			}
 			p, start = ls, ls
 		}
@@ -228,11 +239,29 @@ field:
 	if hasNL {
 		nl++
 	}
+	if cr {
+		s.breaksToLF()
+		multiline = true
+	}
 	s.line = s.lines + 1
 	s.multiline = multiline
+	s.open = open
 	s.pos += next
 	s.lines += nl
 	return true, false
+}
+
+// breaksToLF rewrites, in place, every CRLF or lone CR in the record's
+// cells as LF. The cells are views of bytes the scanner owns (the record's
+// own bytes in buf, consumed with it, or the arena), and the result is
+// never longer.
+func (s *csvScanner) breaksToLF() {
+	for i, v := range s.cells {
+		if strings.IndexByte(v, '\r') >= 0 {
+			b := unsafe.Slice(unsafe.StringData(v), len(v))
+			s.cells[i] = bstr(breaksToLF(b))
+		}
+	}
 }
 
 // quoted returns a quoted field whose tail is rest: rest itself when no part

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"testing/iotest"
 
@@ -17,10 +18,31 @@ import (
 type csvRecord struct {
 	Line  int
 	Cells []string
+	// Open: the input ended inside a quoted field of the record.
+	Open bool
 }
 
-// stdRecords reads b with encoding/csv set up as csvSource used to.
+// stdRecords reads b with encoding/csv set up as csvSource used to, with
+// the scanner's two additions: line breaks in cells made LF, and the last
+// record marked Open when the input ended inside one of its quoted fields.
+// That is when appending a line to the input does not add a record: the
+// open field takes it in.
 func stdRecords(t *testing.T, b []byte, comma byte) []csvRecord {
+	t.Helper()
+	recs := rawStdRecords(t, b, comma)
+	more := rawStdRecords(t, append(b[:len(b):len(b)], "\nZ"...), comma)
+	if len(more) == len(recs) {
+		recs[len(recs)-1].Open = true
+	}
+	for _, r := range recs {
+		for i, v := range r.Cells {
+			r.Cells[i] = strings.ReplaceAll(strings.ReplaceAll(v, "\r\n", "\n"), "\r", "\n")
+		}
+	}
+	return recs
+}
+
+func rawStdRecords(t *testing.T, b []byte, comma byte) []csvRecord {
 	t.Helper()
 	cr := csv.NewReader(bytes.NewReader(b))
 	cr.Comma = rune(comma)
@@ -65,7 +87,7 @@ func scanRecords(t *testing.T, r io.Reader, comma byte, bufSize int) []csvRecord
 		if multiline != sc.multiline {
 			t.Fatalf("record at line %d %q: multiline = %v, want %v", sc.line, cells, sc.multiline, multiline)
 		}
-		out = append(out, csvRecord{Line: int(sc.line), Cells: cells})
+		out = append(out, csvRecord{Line: int(sc.line), Cells: cells, Open: sc.open})
 	}
 }
 
@@ -114,6 +136,13 @@ var scanCases = []string{
 	"\"\xff\",\xfe\n",
 	"a\tb\t\"c\td\"\n",
 	"編號,姓名\n\"張\"\"三\",李四\n",
+	"a,\"b\rc\"\r\n",
+	"a,\"b\r\r\nc\r\n\",d\r\n",
+	"a,\"b\"\"",
+	"a,\"b\r",
+	"a,\"b\"",
+	"a,\"b\"c\n",
+	"a,\"b\n\n",
 }
 
 func TestCSVScannerMatchesEncodingCSV(t *testing.T) {

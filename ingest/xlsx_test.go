@@ -401,7 +401,7 @@ func TestXLSXSourceHandWritten(t *testing.T) {
 				{2, []string{"欧阳娜娜", "4.6010219900101101E+17", "13912345678", "1990-01-01", `a&b <c> "d" 'e' 中文`}, []bool{false, true, true, false, false}},
 				{5, []string{"Tom & Jerry ", "", "", "TRUE", "#N/A"}, f5},
 				{6, []string{"2023-03-15 12:00:00", "1991-01-01", "12", "2023-04-05 06:07:08", "110105194912310021"}, []bool{false, false, true, false, true}},
-				{8, []string{"x<y & z", "a\rb_x0041_😀", "", "", "", "", "7"}, []bool{false, false, false, false, false, false, true}},
+				{8, []string{"x<y & z", "a\nb_x0041_😀", "", "", "", "", "7"}, []bool{false, false, false, false, false, false, true}},
 				// Serial 60 is Excel's 1900-02-29; a negative serial is no date.
 				{9, []string{"1900-02-29", "1900-02-28", "1900-03-01", "-1", "1899-12-31 06:00:00"}, f5},
 			},

@@ -346,7 +346,7 @@ func (p *sstReader) step() error {
 	if err == nil && p.in && t.kind == tagOpen {
 		if string(t.name) == "si" {
 			if p.arena, next, err = readXMLRich(p.arena[:0], b, next); err == nil {
-				err = p.add(unescapeXString(p.arena))
+				err = p.add(xlsxText(p.arena))
 			}
 		} else { // extLst: nothing inside is a string
 			next, err = skipXMLElement(b, next)

@@ -49,7 +49,7 @@ func TestReadSharedStringsWindow(t *testing.T) {
 		for i := range sst.len() {
 			got = append(got, sst.at(i))
 		}
-		want := []string{"姓名", "身份证号", "出生日期", "Tom & Jerry ", "a\rb_x0041_😀", ""}
+		want := []string{"姓名", "身份证号", "出生日期", "Tom & Jerry ", "a\nb_x0041_😀", ""}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("window %d: shared strings mismatch (-want +got):\n%s", window, diff)
 		}

@@ -298,10 +298,10 @@ func (s *sheetScanner) parseCell(b []byte, i int, prev int) (next, col int, err 
 			is, ie = vs, ve
 		}
 		s.arena = s.span(start, is, ie)
-		s.arena = s.arena[:start+len(unescapeXString(s.arena[start:]))]
+		s.arena = s.arena[:start+len(xlsxText(s.arena[start:]))]
 	case "str":
 		s.arena = s.span(start, vs, ve)
-		s.arena = s.arena[:start+len(unescapeXString(s.arena[start:]))]
+		s.arena = s.arena[:start+len(xlsxText(s.arena[start:]))]
 	case "b":
 		s.arena = s.span(start, vs, ve)
 		switch string(s.arena[start:]) {

@@ -410,6 +410,12 @@ func appendCDATA(dst, s []byte) []byte {
 	return dst
 }
 
+// xlsxText finishes, in place, the text of a string cell whose XML has been
+// decoded: _xHHHH_ escapes decoded, then every CRLF or lone CR made LF, as
+// the CSV reader does (writers store an Alt+Enter as LF, "&#13;" plus LF or
+// "_x000D_" plus LF).
+func xlsxText(b []byte) []byte { return breaksToLF(unescapeXString(b)) }
+
 // unescapeXString decodes in place the _xHHHH_ escapes that OOXML strings
 // use for characters XML cannot carry (_x000D_ for CR; _x005F_ is a literal
 // underscore). UTF-16 surrogate pairs combine; a lone surrogate becomes

@@ -26,7 +26,8 @@ const (
 //   - id_numeric: the ID cell was stored as a number (XLSX number cell,
 //     floating-point Parquet column), so its digits may be lost.
 //   - defect, defect_field: a row-level problem found while reading
-//     (ROW_FIELD_COUNT, FIELD_UNDECODABLE); "" when the row read cleanly.
+//     (ROW_FIELD_COUNT, ROW_MULTILINE, ROW_TRUNCATED, FIELD_UNDECODABLE);
+//     "" when the row read cleanly.
 var RawPerson = arrow.NewSchema(append(append([]arrow.Field{}, provenance...),
 	arrow.Field{Name: string(FieldName), Type: arrow.BinaryTypes.String},
 	arrow.Field{Name: string(FieldIDType), Type: arrow.BinaryTypes.String},

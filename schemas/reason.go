@@ -21,6 +21,7 @@ const (
 const (
 	RowFieldCount   Code = "ROW_FIELD_COUNT"
 	RowMultiline    Code = "ROW_MULTILINE"
+	RowTruncated    Code = "ROW_TRUNCATED"
 	FieldUndecoded  Code = "FIELD_UNDECODABLE"
 	RequiredMissing Code = "REQUIRED_MISSING"
 )
@@ -77,7 +78,8 @@ func def(c Code, s Severity, msg string) Code {
 
 func init() {
 	def(RowFieldCount, Reject, "该行列数与表头不一致，无法确定各列含义")
-	def(RowMultiline, Reject, "该行有字段跨越多行（常因引号未闭合），可能吞并了其后的若干行，请检查引号后重新导出")
+	def(RowMultiline, Reject, "该行某个以引号开头的字段跨越多行，把其后若干行的内容并入了本行（疑似多余或未闭合的引号），请检查该行的引号后重新导出")
+	def(RowTruncated, Reject, "文件在该行中途结束（引号内的字段没有结束），疑似传输或复制不完整，请重新导出完整文件")
 	def(FieldUndecoded, Reject, "字段含有无法识别的字符（可能为生僻字或编码错误），请核对后以 UTF-8 或 GB18030 编码重新导出")
 	def(RequiredMissing, Reject, "必填字段为空")
 	def(IDEmpty, Reject, "证件号码为空")

@@ -31,6 +31,7 @@ var sameRows = [][]string{
 	{"A5", "王五", "11010519491231002Y", "男", "", "", "", ""},
 	{"A6", "", "46010219900101123X", "", "", "", "", ""},
 	{"A7", "符=SUM", `="460102199001011231"`, "", "", "", "", ""},
+	{"A8", "钱七", "11010519491231002X", "女", "", "", "北京市海淀区中关村大街1号\n3单元501室", ""}, // Alt+Enter
 }
 
 const sameMapping = `
@@ -85,7 +86,7 @@ func (c *collect) Findings(_ ingest.File, rec arrow.Record) error {
 
 // TestSameFileAnyFormat: one export saved as UTF-8 CSV, GBK CSV, GB18030
 // CSV, XLSX (shared and inline strings) and Parquet gives the same accepted
-// rows and the same findings.
+// rows and the same findings, a multi-line address included.
 func TestSameFileAnyFormat(t *testing.T) {
 	t.Parallel()
 	m, err := schemas.ParseMapping("same.yaml", []byte(sameMapping))
@@ -111,8 +112,8 @@ func TestSameFileAnyFormat(t *testing.T) {
 		results[name] = c
 	}
 	want := results["utf8"]
-	if len(want.clean) != 4 || len(want.finds) == 0 {
-		t.Fatalf("utf8: %d accepted rows, %d findings; want 4 and some", len(want.clean), len(want.finds))
+	if len(want.clean) != 5 || len(want.finds) == 0 {
+		t.Fatalf("utf8: %d accepted rows, %d findings; want 5 and some", len(want.clean), len(want.finds))
 	}
 	for name, got := range results {
 		if diff := cmp.Diff(want.clean, got.clean); diff != "" {
