@@ -23,10 +23,9 @@ var (
 // 1900-02-29 that never was (kept from Lotus 1-2-3), so serials from 61 on
 // count from 1899-12-30. Serials name days up to 2099-12-31.
 const (
-	excelLeapBug  = 60
-	excelCeiling  = 73051 // 2100-01-01
-	msPerDay      = 24 * 60 * 60 * 1000
-	maxUnixDigits = 13 // more integer digits than any millisecond up to 2100
+	excelLeapBug = 60
+	excelCeiling = 73051 // 2100-01-01
+	msPerDay     = 24 * 60 * 60 * 1000
 )
 
 // parseNamed parses s with a named numeric format (schemas.TimeUnix and
@@ -35,9 +34,10 @@ func parseNamed(layout, s string, loc *time.Location) (t time.Time, ok, handled 
 	switch layout {
 	case schemas.TimeUnix, schemas.TimeUnixMilli:
 		whole, frac, good := splitDecimal(s)
-		if !good || len(whole) > maxUnixDigits {
+		if !good {
 			return t, false, true
 		}
+		// Too many digits parse as the largest int64, far past the ceiling.
 		n, _ := strconv.ParseInt(whole, 10, 64)
 		sec, unit := n, int64(time.Second)
 		if layout == schemas.TimeUnixMilli {

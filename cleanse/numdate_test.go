@@ -58,7 +58,7 @@ func TestParseNamedFormats(t *testing.T) {
 		{"excel_serial", "61", shanghai, time.Date(1900, 3, 1, 0, 0, 0, 0, shanghai)},
 		{"excel_serial", "45000", shanghai, time.Date(2023, 3, 15, 0, 0, 0, 0, shanghai)},
 		{"excel_serial", "45000.5", shanghai, time.Date(2023, 3, 15, 12, 0, 0, 0, shanghai)},
-		{"excel_serial", "45000.3541666666667", shanghai, time.Date(2023, 3, 15, 8, 30, 0, 0, shanghai)},
+		{"excel_serial", "45000.3333333333", shanghai, time.Date(2023, 3, 15, 8, 0, 0, 0, shanghai)}, // 15 significant digits, as Excel writes
 		{"excel_serial", "45000.5", time.UTC, time.Date(2023, 3, 15, 12, 0, 0, 0, time.UTC)},
 		// 3 a.m. on the day New York's clocks skip from 2 to 3: the clock, not 3 hours after midnight.
 		{"excel_serial", "44997.125", newYork, time.Date(2023, 3, 12, 3, 0, 0, 0, newYork)},

@@ -38,7 +38,7 @@ func checkTimeFormat(f string) error {
 		}
 	}
 	probe := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
-	if f == "" || probe.Format(f) == f || looksLikeName(f) {
+	if probe.Format(f) == f || looksLikeName(f) {
 		return fmt.Errorf("unknown format %q: use a named format (%s) or a Go layout such as \"2006-01-02 15:04:05\"", f, strings.Join(TimeFormatNames, ", "))
 	}
 	return nil
