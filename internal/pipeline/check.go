@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 
+	"github.com/idfusion/idfusion/cleanse"
 	"github.com/idfusion/idfusion/ingest"
 	"github.com/idfusion/idfusion/internal/feedback"
 	"github.com/idfusion/idfusion/internal/output"
@@ -140,14 +141,29 @@ type finding struct {
 }
 
 // Collector is a Sink that keeps findings for the feedback workbooks and the
-// rejects file, and discards clean rows.
+// rejects file, and discards clean rows. It keeps each file's findings apart
+// so that, once the file is read, the warnings of nearly every row fold into
+// one finding for the file (see fold).
 type Collector struct {
 	mu    sync.Mutex
-	finds []finding
+	files map[fileKey]*fileFindings
+}
+
+// fileKey tells the files of a run apart: the same bytes may come under
+// two names.
+type fileKey struct{ dept, sha, path string }
+
+func keyOf(f ingest.File) fileKey { return fileKey{f.Dept, f.SHA256, f.Path} }
+
+// fileFindings are the findings of one file: those listed row by row, and
+// the warnings folded into one finding each once the file was read.
+type fileFindings struct {
+	finds  []finding
+	folded []feedback.Folded
 }
 
 // NewCollector returns an empty Collector.
-func NewCollector() *Collector { return &Collector{} }
+func NewCollector() *Collector { return &Collector{files: map[fileKey]*fileFindings{}} }
 
 // Clean discards accepted rows.
 func (c *Collector) Clean(ingest.File, arrow.Record) error { return nil }
@@ -172,8 +188,23 @@ func (c *Collector) Findings(f ingest.File, rec arrow.Record) error {
 		}
 	}
 	c.mu.Lock()
-	c.finds = append(c.finds, out...)
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	ff := c.files[keyOf(f)]
+	if ff == nil {
+		ff = &fileFindings{}
+		c.files[keyOf(f)] = ff
+	}
+	ff.finds = append(ff.finds, out...)
+	return nil
+}
+
+// Done folds the warnings found in nearly every accepted row of f.
+func (c *Collector) Done(f ingest.File, st cleanse.Stats) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ff := c.files[keyOf(f)]; ff != nil {
+		ff.finds, ff.folded = fold(ff.finds, st.Accepted)
+	}
 	return nil
 }
 
@@ -181,15 +212,17 @@ func (c *Collector) Findings(f ingest.File, rec arrow.Record) error {
 func (c *Collector) Abandon(f ingest.File) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.finds = slices.DeleteFunc(c.finds, func(x finding) bool { return x.dept == f.Dept && x.sha == f.SHA256 })
+	delete(c.files, keyOf(f))
 }
 
 // rejects returns the collected rejects in file and row order.
 func (c *Collector) rejects() []finding {
 	var out []finding
-	for _, f := range c.finds {
-		if f.severity == schemas.Reject {
-			out = append(out, f)
+	for _, ff := range c.files {
+		for _, f := range ff.finds {
+			if f.severity == schemas.Reject {
+				out = append(out, f)
+			}
 		}
 	}
 	slices.SortFunc(out, func(a, b finding) int {
@@ -212,18 +245,22 @@ func (c *Collector) WriteFeedback(set *output.Set, reports []FileReport) error {
 			Read: r.Stats.Read, Accepted: r.Stats.Accepted, Rejected: r.Stats.Rejected, Warnings: r.Stats.Warnings}
 		if r.Err != nil {
 			fl.Error = FileProblem(r.Err)
+		} else if ff := c.files[keyOf(r.File)]; ff != nil {
+			fl.Folded = ff.folded
 		}
 		wb.Files = append(wb.Files, fl)
 	}
-	for _, f := range c.finds {
-		wb := books[f.dept]
-		if wb == nil { // findings of a department none of whose reports are given
-			continue
-		}
-		if f.severity == schemas.Reject {
-			wb.Rejects = append(wb.Rejects, f.row)
-		} else {
-			wb.Warnings = append(wb.Warnings, f.row)
+	for _, ff := range c.files {
+		for _, f := range ff.finds {
+			wb := books[f.dept]
+			if wb == nil { // findings of a department none of whose reports are given
+				continue
+			}
+			if f.severity == schemas.Reject {
+				wb.Rejects = append(wb.Rejects, f.row)
+			} else {
+				wb.Warnings = append(wb.Warnings, f.row)
+			}
 		}
 	}
 	for _, code := range slices.Sorted(maps.Keys(books)) {

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/idfusion/idfusion/cleanse"
 	"github.com/idfusion/idfusion/ingest"
 	"github.com/idfusion/idfusion/internal/output"
 	"github.com/idfusion/idfusion/internal/pii"
@@ -85,6 +86,8 @@ func (s *importSink) Abandon(f ingest.File) {
 	s.merger.Abandon(f.SHA256)
 	s.findings.Abandon(f)
 }
+
+func (s *importSink) Done(f ingest.File, st cleanse.Stats) error { return s.findings.Done(f, st) }
 
 func (s *importSink) Findings(f ingest.File, rec arrow.Record) error {
 	s.merger.AddFindings(rec, s.priority[f.Dept])

@@ -1,0 +1,194 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/idfusion/idfusion/internal/dbtest"
+	"github.com/idfusion/idfusion/internal/feedback"
+	"github.com/idfusion/idfusion/schemas"
+)
+
+// TestFold: where a warning stops being listed row by row and becomes one
+// finding for the file — both sides of each line.
+func TestFold(t *testing.T) {
+	t.Parallel()
+	warnings := func(code schemas.Code, field schemas.Field, n int, from int64) []finding {
+		var out []finding
+		for i := range n {
+			row := from + int64(n-1-i) // in reverse row order: the example is the first row all the same
+			out = append(out, finding{severity: schemas.Warning, row: feedback.Row{Row: row, Code: code, Field: field, Value: fmt.Sprint("v", row)}})
+		}
+		return out
+	}
+	rejects := func(n int) []finding {
+		var out []finding
+		for i := range n {
+			out = append(out, finding{severity: schemas.Reject, row: feedback.Row{Row: int64(i + 2), Code: schemas.IDBadChecksum, Field: schemas.FieldIDNumber}})
+		}
+		return out
+	}
+	upd := func(rows, accepted int64) []feedback.Folded {
+		return []feedback.Folded{{Code: schemas.UpdatedAtInvalid, Field: schemas.FieldUpdatedAt, Rows: rows, Accepted: accepted, Example: "v2"}}
+	}
+	tests := []struct {
+		name       string
+		finds      []finding
+		accepted   int64
+		wantListed int
+		wantFolded []feedback.Folded
+	}{
+		{"every row", warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 100, 2), 100, 0, upd(100, 100)},
+		{"95 percent", warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 95, 2), 100, 0, upd(95, 100)},
+		{"94 percent", warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 94, 2), 100, 94, nil},
+		{"20 rows", warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 20, 2), 20, 0, upd(20, 20)},
+		{"19 rows", warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 19, 2), 19, 19, nil},
+		{"rejects stay", rejects(100), 0, 100, nil},
+		{"rejects stay beside folded warnings", append(rejects(5), warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 100, 2)...), 100, 5, upd(100, 100)},
+		{"only the kind in every row folds",
+			append(warnings(schemas.PhoneInvalid, schemas.FieldPhone, 30, 2), warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 100, 2)...), 100, 30, upd(100, 100)},
+		{"the same code on two fields folds apart",
+			append(warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 60, 2), warnings(schemas.UpdatedAtInvalid, schemas.FieldBirthDate, 40, 62)...), 100, 100, nil},
+	}
+	for _, tt := range tests {
+		listed, folded := fold(tt.finds, tt.accepted)
+		if len(listed) != tt.wantListed {
+			t.Errorf("%s: %d findings listed, want %d", tt.name, len(listed), tt.wantListed)
+		}
+		if diff := cmp.Diff(tt.wantFolded, folded); diff != "" {
+			t.Errorf("%s: folded (-want +got):\n%s", tt.name, diff)
+		}
+	}
+}
+
+// healthExport writes a CSV as a health system exports it: update times as
+// Unix seconds, one a second from 1700000000; the last rejects rows have an
+// ID number with a wrong check digit.
+func healthExport(t *testing.T, path string, rows, rejects int) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("编号,姓名,身份证号,更新时间\n")
+	for i := range rows {
+		id := validID("110105", "19800101", 100+i)
+		if i >= rows-rejects {
+			id = id[:17] + map[bool]string{true: "1", false: "2"}[id[17] != '1']
+		}
+		fmt.Fprintf(&b, "K%d,张三,%s,%d\n", i, id, 1700000000+i)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func healthMapping(t *testing.T, extra string) *schemas.Mapping {
+	t.Helper()
+	m, err := schemas.ParseMapping("weijian.yaml", []byte(`
+department: {code: weijian, name: 省卫健委}
+priority: 3
+columns: {source_key: 编号, name: 姓名, id_number: 身份证号, updated_at: 更新时间}
+`+extra))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestUnixUpdateTimesUndeclared: a file whose update times are all Unix
+// seconds, read with the default layouts, yields one finding for the file
+// that points at the mapping, not a warning per row; every row is still
+// counted, and the rejects are still listed one by one.
+func TestUnixUpdateTimesUndeclared(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := healthExport(t, filepath.Join(dir, "weijian_2026.csv"), 300, 2)
+	res, err := Check(context.Background(), []Input{{path, healthMapping(t, "")}}, t.TempDir(), Options{BatchRows: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := res.Files[0]
+	if f.Read != 300 || f.Accepted != 298 || f.Rejected != 2 || f.Warnings != 298 || f.WarningCodes[schemas.UpdatedAtInvalid] != 298 {
+		t.Errorf("file summary %+v: want 298 accepted, 2 rejected, 298 warnings all UPDATED_AT_INVALID", f)
+	}
+	book, err := excelize.OpenFile(res.Feedback[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer book.Close()
+	sheet := func(name string) [][]string {
+		rows, err := book.GetRows(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	if got := len(sheet("警告明细")); got != 1 {
+		t.Errorf("warning sheet has %d rows, want the header only", got)
+	}
+	if got := len(sheet("拒收明细")); got != 3 {
+		t.Errorf("reject sheet has %d rows, want the header and the 2 rejects", got)
+	}
+	var folded, counted []string
+	for _, r := range sheet("汇总") {
+		if len(r) == 5 && r[2] == string(schemas.UpdatedAtInvalid) {
+			folded = r
+		}
+		if len(r) == 4 && r[0] == string(schemas.UpdatedAtInvalid) {
+			counted = r
+		}
+	}
+	want := []string{"weijian_2026.csv", "更新时间", "UPDATED_AT_INVALID", "298",
+		"更新时间在 100% 的行中出现同一问题（已接收 298 行中的 298 行，例如“1700000000”）：更新时间格式无法识别，已忽略该字段。" +
+			"逐行明细从略，请检查映射的格式（updated_at_formats：日期格式，或数字时间 unix、unix_ms、excel_serial）"}
+	if diff := cmp.Diff(want, folded); diff != "" {
+		t.Errorf("file-level finding (-want +got):\n%s", diff)
+	}
+	if len(counted) < 3 || counted[2] != "298" {
+		t.Errorf("reason count row %q, want 298 UPDATED_AT_INVALID", counted)
+	}
+}
+
+// TestUnixUpdateTimesDeclared: with updated_at_formats: [unix] the same
+// file loads without a warning and each row keeps its instant.
+func TestUnixUpdateTimesDeclared(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := healthExport(t, filepath.Join(dir, "weijian_2026.csv"), 50, 0)
+	pool := dbtest.New(t)
+	res, err := Import(context.Background(), pool, []Input{{path, healthMapping(t, "updated_at_formats: [unix, \"2006-01-02 15:04:05\"]\n")}},
+		ImportConfig{Keyring: testKeyring(t), OutDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := res.Files[0]; f.Accepted != 50 || f.Warnings != 0 {
+		t.Errorf("file summary %+v: want 50 accepted, no warning", f)
+	}
+	rows, err := pool.Query(context.Background(), `SELECT row_num, record_updated_at FROM account_lineage ORDER BY row_num`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var row int64
+		var at time.Time
+		if err := rows.Scan(&row, &at); err != nil {
+			t.Fatal(err)
+		}
+		if want := time.Unix(1700000000+row-2, 0); !at.Equal(want) { // data rows start at line 2
+			t.Errorf("row %d updated at %v, want %v", row, at, want)
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil || n != 50 {
+		t.Errorf("%d lineage rows (%v), want 50", n, err)
+	}
+}
