@@ -13,7 +13,8 @@ import (
 type Folded struct {
 	Code  schemas.Code
 	Field schemas.Field
-	// Rows is how many rows have the warning, of Accepted rows of the file.
+	// Rows is how many rows have the warning, of Accepted rows of the file
+	// (0 < Rows <= Accepted).
 	Rows     int64
 	Accepted int64
 	// Example is the value of the first such row, as the department sent it.
@@ -24,10 +25,7 @@ type Folded struct {
 // 更新时间在 100% 的行中出现同一问题（已接收 1000 行中的 1000 行，例如“1700000000”）：
 // 更新时间格式无法识别，已忽略该字段。逐行明细从略，请检查映射的格式（updated_at_formats…）
 func (f Folded) Text() string {
-	pct := int64(100)
-	if f.Accepted > 0 {
-		pct = f.Rows * 100 / f.Accepted // floored: 100% only when every row has it
-	}
+	pct := f.Rows * 100 / f.Accepted // floored: 100% only when every row has it
 	msg := strings.TrimRight(f.Code.Message(), "。")
 	return fmt.Sprintf("%s在 %d%% 的行中出现同一问题（已接收 %d 行中的 %d 行，例如“%s”）：%s。逐行明细从略，%s",
 		f.Field.Label(), pct, f.Accepted, f.Rows, f.Example, msg, mappingHint(f.Field))

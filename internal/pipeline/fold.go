@@ -72,8 +72,9 @@ func fold(finds []finding, accepted int64) ([]finding, []feedback.Folded) {
 	slices.SortFunc(folded, func(a, b feedback.Folded) int {
 		return cmp.Or(cmp.Compare(a.Code, b.Code), cmp.Compare(a.Field, b.Field))
 	})
+	// Only warning codes are tallied, so no reject is dropped.
 	finds = slices.DeleteFunc(finds, func(f finding) bool {
-		return f.severity == schemas.Warning && tallies[warningKind{f.row.Code, f.row.Field}] != nil
+		return tallies[warningKind{f.row.Code, f.row.Field}] != nil
 	})
 	// A copy, so that the array that held the folded rows goes too.
 	return slices.Clone(finds), folded
