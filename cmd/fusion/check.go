@@ -130,8 +130,11 @@ func printCheck(w io.Writer, res pipeline.CheckResult, st runStats) {
 	fmt.Fprintln(tw, "file\tdept\tformat\tencoding\tread\taccepted\trejected\twarnings\t")
 	rejects := map[schemas.Code]int64{}
 	warnings := map[schemas.Code]int64{}
-	var problems []string
+	var problems, fileFindings []string
 	for _, f := range res.Files {
+		for _, fd := range f.FileFindings {
+			fileFindings = append(fileFindings, fmt.Sprintf("%s: %s %s (%d of %d rows): %s", filepath.Base(f.Path), fd.Code, fd.Field, fd.Rows, fd.Accepted, fd.Message))
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t\n", filepath.Base(f.Path), f.Dept, f.Format, f.Encoding, f.Read, f.Accepted, f.Rejected, f.Warnings)
 		for c, n := range f.Rejects {
 			rejects[c] += n
@@ -157,6 +160,12 @@ func printCheck(w io.Writer, res pipeline.CheckResult, st runStats) {
 			fmt.Fprintf(tw, "  %s\t%d\t%s\n", c, part.m[c], c.Message())
 		}
 		tw.Flush()
+	}
+	if len(fileFindings) > 0 {
+		fmt.Fprintln(w, "\nin nearly every row of a file (check the mapping):")
+		for _, p := range fileFindings {
+			fmt.Fprintf(w, "  %s\n", printable(p))
+		}
 	}
 	if len(problems) > 0 {
 		fmt.Fprintln(w, "\nunusable files:")

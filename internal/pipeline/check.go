@@ -41,6 +41,20 @@ type FileSummary struct {
 	// Changed marks a file written to while it was read: not unusable,
 	// only to be taken again once it is complete.
 	Changed bool `json:"changed_while_read,omitempty"`
+	// FileFindings are the warnings found in nearly every accepted row,
+	// reported once for the file (their rows are in WarningCodes).
+	FileFindings []FileFinding `json:"file_findings,omitempty"`
+}
+
+// FileFinding is a warning found in nearly every accepted row of a file:
+// the mapping or the export is wrong, not the rows (see fold).
+type FileFinding struct {
+	Code     schemas.Code  `json:"code"`
+	Field    schemas.Field `json:"field"`
+	Rows     int64         `json:"rows"`
+	Accepted int64         `json:"rows_accepted"`
+	// Message is what the department's workbook says, in Chinese.
+	Message string `json:"message"`
 }
 
 // Summarize turns a report into its summary.
@@ -111,7 +125,7 @@ func Check(ctx context.Context, inputs []Input, outDir string, opts Options) (re
 	res = CheckResult{ReadSeconds: time.Since(start).Seconds()}
 	defer func() { res.ReportSeconds = time.Since(start).Seconds() - res.ReadSeconds }()
 	for _, r := range reports {
-		res.Files = append(res.Files, Summarize(r))
+		res.Files = append(res.Files, col.summarize(r))
 	}
 	// The rejects and the workbooks appear together.
 	set, err := output.NewSet(outDir)
@@ -206,6 +220,22 @@ func (c *Collector) Done(f ingest.File, st cleanse.Stats) error {
 		ff.finds, ff.folded = fold(ff.finds, st.Accepted)
 	}
 	return nil
+}
+
+// summarize is Summarize with the file's folded warnings.
+func (c *Collector) summarize(r FileReport) FileSummary {
+	s := Summarize(r)
+	if r.Err != nil {
+		return s
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ff := c.files[keyOf(r.File)]; ff != nil {
+		for _, fd := range ff.folded {
+			s.FileFindings = append(s.FileFindings, FileFinding{Code: fd.Code, Field: fd.Field, Rows: fd.Rows, Accepted: fd.Accepted, Message: fd.Text()})
+		}
+	}
+	return s
 }
 
 // Abandon drops the findings of f.

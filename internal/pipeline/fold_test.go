@@ -118,6 +118,9 @@ func TestUnixUpdateTimesUndeclared(t *testing.T) {
 	if f.Read != 300 || f.Accepted != 298 || f.Rejected != 2 || f.Warnings != 298 || f.WarningCodes[schemas.UpdatedAtInvalid] != 298 {
 		t.Errorf("file summary %+v: want 298 accepted, 2 rejected, 298 warnings all UPDATED_AT_INVALID", f)
 	}
+	if len(f.FileFindings) != 1 || f.FileFindings[0].Rows != 298 || !strings.HasPrefix(f.FileFindings[0].Message, "更新时间在 100% 的行中") {
+		t.Errorf("file findings in the report %+v, want the one of UPDATED_AT_INVALID", f.FileFindings)
+	}
 	book, err := excelize.OpenFile(res.Feedback[0])
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +171,7 @@ func TestUnixUpdateTimesDeclared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f := res.Files[0]; f.Accepted != 50 || f.Warnings != 0 {
+	if f := res.Files[0]; f.Accepted != 50 || f.Warnings != 0 || f.FileFindings != nil {
 		t.Errorf("file summary %+v: want 50 accepted, no warning", f)
 	}
 	rows, err := pool.Query(context.Background(), `SELECT row_num, record_updated_at FROM account_lineage ORDER BY row_num`)

@@ -155,10 +155,10 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 			cfg.Logger.Info("file_already_imported", slog.String("file", r.Input.Path), slog.String("dept", r.File.Dept))
 			continue
 		case r.Err != nil:
-			res.Files = append(res.Files, Summarize(r))
+			res.Files = append(res.Files, sink.findings.summarize(r))
 			continue
 		}
-		res.Files = append(res.Files, Summarize(r))
+		res.Files = append(res.Files, sink.findings.summarize(r))
 		in.Files = append(in.Files, merge.FileLedger{
 			Dept: r.File.Dept, Name: filepath.Base(r.File.Path), SHA256: r.File.SHA256,
 			Format: string(r.File.Format), Encoding: string(r.File.Encoding),
