@@ -65,8 +65,17 @@ func runCheck(ctx context.Context, e *env, args []string) (int, error) {
 	return exitOK, nil
 }
 
-// loadInputs pairs files with their department's mapping.
+// loadInputs pairs files with their department's mapping. A file named
+// twice (overlapping globs) is read once: a run tells each file's findings
+// apart by its path.
 func loadInputs(mapping, mappingDir string, files []string) ([]pipeline.Input, error) {
+	seen := map[string]bool{}
+	files = slices.DeleteFunc(slices.Clone(files), func(f string) bool {
+		f = filepath.Clean(f)
+		dup := seen[f]
+		seen[f] = true
+		return dup
+	})
 	if mapping != "" {
 		m, err := schemas.LoadMapping(mapping)
 		if err != nil {
