@@ -169,13 +169,6 @@ type fileKey struct{ dept, sha, path string }
 
 func keyOf(f ingest.File) fileKey { return fileKey{f.Dept, f.SHA256, f.Path} }
 
-// fileFindings are the findings of one file: those listed row by row, and
-// the warnings folded into one finding each once the file was read.
-type fileFindings struct {
-	finds  []finding
-	folded []feedback.Folded
-}
-
 // NewCollector returns an empty Collector.
 func NewCollector() *Collector { return &Collector{files: map[fileKey]*fileFindings{}} }
 
@@ -186,29 +179,19 @@ func (c *Collector) Clean(ingest.File, arrow.Record) error { return nil }
 func (c *Collector) Findings(f ingest.File, rec arrow.Record) error {
 	str := func(i int) *array.String { return rec.Column(i).(*array.String) }
 	rows := rec.Column(schemas.ColRow).(*array.Int64)
-	base := filepath.Base(f.Path)
-	out := make([]finding, rec.NumRows())
-	for i := range out {
-		out[i] = finding{
-			dept: f.Dept, sha: f.SHA256,
-			severity: schemas.Severity(str(schemas.FindSeverity).Value(i)),
-			row: feedback.Row{
-				File: base, Row: rows.Value(i),
-				SourceKey: str(schemas.FindSourceKey).Value(i),
-				Field:     schemas.Field(str(schemas.FindField).Value(i)),
-				Value:     str(schemas.FindValue).Value(i),
-				Code:      schemas.Code(str(schemas.FindCode).Value(i)),
-			},
-		}
-	}
+	sev, code, field := str(schemas.FindSeverity), str(schemas.FindCode), str(schemas.FindField)
+	key, value := str(schemas.FindSourceKey), str(schemas.FindValue)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ff := c.files[keyOf(f)]
 	if ff == nil {
-		ff = &fileFindings{}
+		ff = newFileFindings(f.Dept, f.SHA256, filepath.Base(f.Path))
 		c.files[keyOf(f)] = ff
 	}
-	ff.finds = append(ff.finds, out...)
+	for i := range int(rec.NumRows()) {
+		k := findingKind{schemas.Severity(sev.Value(i)), schemas.Code(code.Value(i)), schemas.Field(field.Value(i))}
+		ff.add(rows.Value(i), k, key.Value(i), value.Value(i))
+	}
 	return nil
 }
 
@@ -217,7 +200,7 @@ func (c *Collector) Done(f ingest.File, st cleanse.Stats) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ff := c.files[keyOf(f)]; ff != nil {
-		ff.finds, ff.folded = fold(ff.finds, st.Accepted)
+		ff.fold(st.Accepted)
 	}
 	return nil
 }
@@ -249,9 +232,9 @@ func (c *Collector) Abandon(f ingest.File) {
 func (c *Collector) rejects() []finding {
 	var out []finding
 	for _, ff := range c.files {
-		for _, f := range ff.finds {
-			if f.severity == schemas.Reject {
-				out = append(out, f)
+		for i := range ff.len() {
+			if ff.kinds[ff.kind[i]].severity == schemas.Reject {
+				out = append(out, ff.at(i))
 			}
 		}
 	}
@@ -281,7 +264,8 @@ func (c *Collector) WriteFeedback(set *output.Set, reports []FileReport) error {
 		wb.Files = append(wb.Files, fl)
 	}
 	for _, ff := range c.files {
-		for _, f := range ff.finds {
+		for i := range ff.len() {
+			f := ff.at(i)
 			wb := books[f.dept]
 			if wb == nil { // findings of a department none of whose reports are given
 				continue

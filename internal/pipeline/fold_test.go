@@ -21,51 +21,84 @@ import (
 // finding for the file — both sides of each line.
 func TestFold(t *testing.T) {
 	t.Parallel()
-	warnings := func(code schemas.Code, field schemas.Field, n int, from int64) []finding {
-		var out []finding
-		for i := range n {
-			row := from + int64(n-1-i) // in reverse row order: the example is the first row all the same
-			out = append(out, finding{severity: schemas.Warning, row: feedback.Row{Row: row, Code: code, Field: field, Value: fmt.Sprint("v", row)}})
+	type add func(ff *fileFindings)
+	warnings := func(code schemas.Code, field schemas.Field, n int, from int64) add {
+		return func(ff *fileFindings) {
+			for i := range n {
+				row := from + int64(n-1-i) // in reverse row order: the example is the first row all the same
+				ff.add(row, findingKind{schemas.Warning, code, field}, fmt.Sprint("K", row), fmt.Sprint("v", row))
+			}
 		}
-		return out
 	}
-	rejects := func(n int) []finding {
-		var out []finding
-		for i := range n {
-			out = append(out, finding{severity: schemas.Reject, row: feedback.Row{Row: int64(i + 2), Code: schemas.IDBadChecksum, Field: schemas.FieldIDNumber}})
+	rejects := func(n int) add {
+		return func(ff *fileFindings) {
+			for i := range n {
+				ff.add(int64(i+2), findingKind{schemas.Reject, schemas.IDBadChecksum, schemas.FieldIDNumber}, "R", "x")
+			}
 		}
-		return out
 	}
 	upd := func(rows, accepted int64) []feedback.Folded {
 		return []feedback.Folded{{Code: schemas.UpdatedAtInvalid, Field: schemas.FieldUpdatedAt, Rows: rows, Accepted: accepted, Example: "v2"}}
 	}
 	tests := []struct {
 		name       string
-		finds      []finding
+		finds      []add
 		accepted   int64
 		wantListed int
 		wantFolded []feedback.Folded
 	}{
-		{"every row", warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 100, 2), 100, 0, upd(100, 100)},
-		{"95 percent", warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 95, 2), 100, 0, upd(95, 100)},
-		{"94 percent", warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 94, 2), 100, 94, nil},
-		{"20 rows", warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 20, 2), 20, 0, upd(20, 20)},
-		{"19 rows", warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 19, 2), 19, 19, nil},
-		{"rejects stay", rejects(100), 0, 100, nil},
-		{"rejects stay beside folded warnings", append(rejects(5), warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 100, 2)...), 100, 5, upd(100, 100)},
+		{"every row", []add{warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 100, 2)}, 100, 0, upd(100, 100)},
+		{"95 percent", []add{warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 95, 2)}, 100, 0, upd(95, 100)},
+		{"94 percent", []add{warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 94, 2)}, 100, 94, nil},
+		{"20 rows", []add{warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 20, 2)}, 20, 0, upd(20, 20)},
+		{"19 rows", []add{warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 19, 2)}, 19, 19, nil},
+		{"rejects stay", []add{rejects(100)}, 0, 100, nil},
+		{"rejects stay beside folded warnings", []add{rejects(5), warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 100, 2)}, 100, 5, upd(100, 100)},
 		{"only the kind in every row folds",
-			append(warnings(schemas.PhoneInvalid, schemas.FieldPhone, 30, 2), warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 100, 2)...), 100, 30, upd(100, 100)},
+			[]add{warnings(schemas.PhoneInvalid, schemas.FieldPhone, 30, 2), warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 100, 2)}, 100, 30, upd(100, 100)},
 		{"the same code on two fields folds apart",
-			append(warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 60, 2), warnings(schemas.UpdatedAtInvalid, schemas.FieldBirthDate, 40, 62)...), 100, 100, nil},
+			[]add{warnings(schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt, 60, 2), warnings(schemas.UpdatedAtInvalid, schemas.FieldBirthDate, 40, 62)}, 100, 100, nil},
 	}
 	for _, tt := range tests {
-		listed, folded := fold(tt.finds, tt.accepted)
-		if len(listed) != tt.wantListed {
-			t.Errorf("%s: %d findings listed, want %d", tt.name, len(listed), tt.wantListed)
+		ff := newFileFindings("weijian", "ab", "w.csv")
+		for _, a := range tt.finds {
+			a(ff)
 		}
-		if diff := cmp.Diff(tt.wantFolded, folded); diff != "" {
+		ff.fold(tt.accepted)
+		if ff.len() != tt.wantListed {
+			t.Errorf("%s: %d findings listed, want %d", tt.name, ff.len(), tt.wantListed)
+		}
+		if diff := cmp.Diff(tt.wantFolded, ff.folded); diff != "" {
 			t.Errorf("%s: folded (-want +got):\n%s", tt.name, diff)
 		}
+	}
+}
+
+// TestFileFindingsKeepText: each finding comes back with its own source
+// key and value, before and after folding others away.
+func TestFileFindingsKeepText(t *testing.T) {
+	t.Parallel()
+	ff := newFileFindings("weijian", "ab", "w.csv")
+	phone := findingKind{schemas.Warning, schemas.PhoneInvalid, schemas.FieldPhone}
+	ff.add(7, phone, "K7", "139")
+	for i := range 30 {
+		ff.add(int64(i+2), findingKind{schemas.Warning, schemas.UpdatedAtInvalid, schemas.FieldUpdatedAt}, "", fmt.Sprint(1700000000+i))
+	}
+	ff.add(9, findingKind{schemas.Reject, schemas.IDBadChecksum, schemas.FieldIDNumber}, "K9", "")
+	want := []finding{
+		{dept: "weijian", sha: "ab", severity: schemas.Warning, row: feedback.Row{File: "w.csv", Row: 7, SourceKey: "K7", Field: schemas.FieldPhone, Value: "139", Code: schemas.PhoneInvalid}},
+		{dept: "weijian", sha: "ab", severity: schemas.Reject, row: feedback.Row{File: "w.csv", Row: 9, SourceKey: "K9", Field: schemas.FieldIDNumber, Value: "", Code: schemas.IDBadChecksum}},
+	}
+	if got := ff.at(1).row.Value; got != "1700000000" {
+		t.Errorf("second finding's value %q, want 1700000000", got)
+	}
+	ff.fold(30)
+	var got []finding
+	for i := range ff.len() {
+		got = append(got, ff.at(i))
+	}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(finding{})); diff != "" {
+		t.Errorf("findings after folding (-want +got):\n%s", diff)
 	}
 }
 
