@@ -53,7 +53,8 @@ type FileFinding struct {
 	Field    schemas.Field `json:"field"`
 	Rows     int64         `json:"rows"`
 	Accepted int64         `json:"rows_accepted"`
-	// Message is what the department's workbook says, in Chinese.
+	// Message is what the department's workbook says, in Chinese, with
+	// the example value masked.
 	Message string `json:"message"`
 }
 
@@ -215,6 +216,9 @@ func (c *Collector) summarize(r FileReport) FileSummary {
 	defer c.mu.Unlock()
 	if ff := c.files[keyOf(r.File)]; ff != nil {
 		for _, fd := range ff.folded {
+			// The report is read beyond the department: its example is masked
+			// as the rejects table masks values.
+			fd.Example = MaskValue(fd.Field, fd.Example)
 			s.FileFindings = append(s.FileFindings, FileFinding{Code: fd.Code, Field: fd.Field, Rows: fd.Rows, Accepted: fd.Accepted, Message: fd.Text()})
 		}
 	}

@@ -12,8 +12,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/idfusion/idfusion/ingest"
 	"github.com/idfusion/idfusion/internal/dbtest"
 	"github.com/idfusion/idfusion/internal/feedback"
+	"github.com/idfusion/idfusion/internal/pii"
 	"github.com/idfusion/idfusion/schemas"
 )
 
@@ -226,5 +228,29 @@ func TestUnixUpdateTimesDeclared(t *testing.T) {
 	}
 	if err := rows.Err(); err != nil || n != 50 {
 		t.Errorf("%d lineage rows (%v), want 50", n, err)
+	}
+}
+
+// TestFileFindingMasked: the run report's file-level finding masks its
+// example as the rejects table does; the department's workbook has it in
+// clear, like every value it lists.
+func TestFileFindingMasked(t *testing.T) {
+	t.Parallel()
+	m := healthMapping(t, "")
+	f := ingest.File{Path: "weijian_2026.csv", Dept: "weijian", SHA256: "ab"}
+	c := NewCollector()
+	ff := newFileFindings(f.Dept, f.SHA256, f.Path)
+	id := validID("469999", "19800101", 100)
+	for i := range 30 {
+		ff.add(int64(i+2), findingKind{schemas.Warning, schemas.IDUnknownCounty, schemas.FieldIDNumber}, "", id)
+	}
+	ff.fold(30)
+	c.files[keyOf(f)] = ff
+	s := c.summarize(FileReport{Input: Input{Path: f.Path, Mapping: m}, File: f})
+	if len(s.FileFindings) != 1 || strings.Contains(s.FileFindings[0].Message, id) || !strings.Contains(s.FileFindings[0].Message, pii.MaskID(id)) {
+		t.Errorf("report's file findings %+v: want the one, with %s masked", s.FileFindings, id)
+	}
+	if ff.folded[0].Example != id {
+		t.Errorf("workbook's example %q, want %q in clear", ff.folded[0].Example, id)
 	}
 }
