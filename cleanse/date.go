@@ -2,8 +2,10 @@ package cleanse
 
 import "time"
 
-// ParseDate parses a date cell with the Go layouts in order and returns the
-// first that fits; ok is false when none does. The cell is cleaned first —
+// ParseDate parses a date cell with the layouts in order and returns the
+// first that fits; ok is false when none does. A layout is a Go layout or
+// a named numeric format (schemas.TimeFormatNames: unix, unix_ms,
+// excel_serial; see parseNamed). The cell is cleaned first —
 // invisible characters dropped, NFKC applied (full-width digits and
 // separators become ASCII), surrounding white space trimmed — so layouts
 // only need to describe the department's format, such as "2006-01-02",
@@ -18,7 +20,10 @@ func ParseDate(s string, layouts []string, loc *time.Location) (time.Time, bool)
 		loc = time.UTC
 	}
 	for _, layout := range layouts {
-		t, ok, handled := parseFixed(layout, s, loc)
+		t, ok, handled := parseNamed(layout, s, loc)
+		if !handled {
+			t, ok, handled = parseFixed(layout, s, loc)
+		}
 		if !handled {
 			var err error
 			t, err = time.ParseInLocation(layout, s, loc)

@@ -2,6 +2,7 @@ package cleanse
 
 import (
 	"testing"
+	"time"
 
 	"github.com/idfusion/idfusion/schemas"
 )
@@ -96,6 +97,37 @@ func FuzzNormalizeName(f *testing.F) {
 		again, code := NormalizeName(name)
 		if again != name || code != "" {
 			t.Fatalf("NormalizeName not idempotent: %q -> %q -> %q (%s)", raw, name, again, code)
+		}
+	})
+}
+
+// FuzzParseNamedDates checks the named numeric formats on any text: a
+// Unix value is read as seconds or as milliseconds, never both, and lands
+// in 1971–2099; an Excel serial lands in 1900–2099 and never on the
+// 29 February 1900 that Excel counts but that never was.
+func FuzzParseNamedDates(f *testing.F) {
+	for _, s := range []string{"1700000000", "1700000000123", "45000.5", "60", "31536000", "4102444800", "1.5", "0", "", "１２"} {
+		f.Add(s)
+	}
+	shanghai := time.FixedZone("CST", 8*60*60)
+	f.Fuzz(func(t *testing.T, raw string) {
+		sec, okSec := ParseDate(raw, []string{"unix"}, shanghai)
+		ms, okMS := ParseDate(raw, []string{"unix_ms"}, shanghai)
+		if okSec && okMS {
+			t.Fatalf("%q reads as both unix (%v) and unix_ms (%v)", raw, sec, ms)
+		}
+		for _, u := range []struct {
+			t  time.Time
+			ok bool
+		}{{sec, okSec}, {ms, okMS}} {
+			if u.ok && (u.t.UTC().Year() < 1971 || u.t.UTC().Year() > 2099) {
+				t.Fatalf("%q read as %v, outside 1971–2099", raw, u.t)
+			}
+		}
+		if d, ok := ParseDate(raw, []string{"excel_serial"}, shanghai); ok {
+			if d.Year() < 1900 || d.Year() > 2099 || (d.Year() == 1900 && d.Month() == 2 && d.Day() == 29) {
+				t.Fatalf("%q read as Excel serial %v", raw, d)
+			}
 		}
 	})
 }

@@ -119,3 +119,37 @@ func TestStageDecisions(t *testing.T) {
 		})
 	}
 }
+
+// TestStageNumericDates: a mapping that declares numbers reads them for
+// both the birth date (an Excel serial, checked against the ID like text)
+// and the update time (Unix milliseconds, an instant).
+func TestStageNumericDates(t *testing.T) {
+	t.Parallel()
+	const id = "11010519491231002X" // born 1949-12-31
+	m, err := schemas.ParseMapping("t.yaml", []byte("department: {code: ga, name: x}\npriority: 3\ncolumns: {id_number: a, name: b}\n"+
+		"date_formats: [excel_serial]\nupdated_at_formats: [unix_ms]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := NewStage(m, nil)
+	defer st.Release()
+	raw := rawRecord(t, []in{
+		{name: "张三", id: id, birth: "18263", updated: "1709251200000"},
+		{name: "张三", id: id, birth: "18264", updated: "1709251200"}, // a day later; seconds, not milliseconds
+	})
+	defer raw.Release()
+	clean, finds := st.Process(raw)
+	defer clean.Release()
+	defer finds.Release()
+	var got []string
+	for i := range int(clean.NumRows()) {
+		got = append(got, clean.Column(schemas.CleanBirthDate).ValueStr(i)+" "+clean.Column(schemas.CleanUpdatedAt).ValueStr(i))
+	}
+	for i := range int(finds.NumRows()) {
+		got = append(got, finds.Column(schemas.ColRow).ValueStr(i)+" "+finds.Column(schemas.FindCode).ValueStr(i))
+	}
+	want := []string{"1949-12-31 2024-03-01 00:00:00Z", "1949-12-31 (null)", "3 BIRTH_DATE_MISMATCH", "3 UPDATED_AT_INVALID"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+}

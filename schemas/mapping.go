@@ -57,11 +57,15 @@ type Mapping struct {
 	// Required lists the canonical fields that must be non-empty in a row;
 	// id_number and name are always required.
 	Required []Field `yaml:"required" validate:"dive,oneof=name id_type id_number gender birth_date phone address updated_at source_key"`
-	// DateFormats are the Go layouts tried, in order, for birth dates.
-	// Default: DefaultDateFormats.
+	// DateFormats are the formats tried, in order, for birth dates: Go
+	// layouts or the named formats of TimeFormatNames (unix, unix_ms,
+	// excel_serial). Default: DefaultDateFormats.
 	DateFormats []string `yaml:"date_formats"`
-	// UpdatedAtFormats are the Go layouts tried, in order, for the record's
-	// update time, read in TimeZone. Default: DefaultTimeFormats.
+	// UpdatedAtFormats are the formats tried, in order, for the record's
+	// update time: Go layouts, read in TimeZone, or the named formats of
+	// TimeFormatNames, e.g. [unix, "2006-01-02 15:04:05"] for a file of
+	// Unix seconds and text. Numbers are never guessed: a file of Unix
+	// seconds needs unix declared. Default: DefaultTimeFormats.
 	UpdatedAtFormats []string `yaml:"updated_at_formats"`
 	// TimeZone of update times without an offset. Default Asia/Shanghai.
 	TimeZone string `yaml:"time_zone"`
@@ -167,6 +171,12 @@ func ParseMapping(path string, b []byte) (*Mapping, error) {
 		seen[col] = f
 	}
 	m.withDefaults()
+	if err := checkTimeFormats(path, "date_formats", m.DateFormats); err != nil {
+		return nil, err
+	}
+	if err := checkTimeFormats(path, "updated_at_formats", m.UpdatedAtFormats); err != nil {
+		return nil, err
+	}
 	var err error
 	if m.loc, err = time.LoadLocation(m.TimeZone); err != nil {
 		return nil, &MappingError{Path: path, Field: "time_zone", Err: err}

@@ -57,6 +57,11 @@ func TestParseMappingErrors(t *testing.T) {
 		{"dup_column", "department: {code: ga, name: x}\npriority: 1\ncolumns: {id_number: a, name: a}\n", "columns."},
 		{"required_unmapped", "department: {code: ga, name: x}\npriority: 1\ncolumns: {id_number: a, name: b}\nrequired: [phone]\n", "required"},
 		{"bad_tz", "department: {code: ga, name: x}\npriority: 1\ncolumns: {id_number: a, name: b}\ntime_zone: Mars/Base\n", "time_zone"},
+		{"unknown_time_format", "department: {code: ga, name: x}\npriority: 1\ncolumns: {id_number: a, name: b}\nupdated_at_formats: [unix, unix_s]\n", "updated_at_formats[1]"},
+		{"name_that_go_could_read", "department: {code: ga, name: x}\npriority: 1\ncolumns: {id_number: a, name: b}\nupdated_at_formats: [unix_ms2]\n", "updated_at_formats[0]"},
+		{"layout_without_elements", "department: {code: ga, name: x}\npriority: 1\ncolumns: {id_number: a, name: b}\nupdated_at_formats: [\"2006-01-02\", \"yyyy-MM-dd\"]\n", "updated_at_formats[1]"},
+		{"empty_format", "department: {code: ga, name: x}\npriority: 1\ncolumns: {id_number: a, name: b}\nupdated_at_formats: [\"\"]\n", "updated_at_formats[0]"},
+		{"unknown_date_format", "department: {code: ga, name: x}\npriority: 1\ncolumns: {id_number: a, name: b}\ndate_formats: [excel]\n", "date_formats[0]"},
 		{"unknown_key", "department: {code: ga, name: x}\npriority: 1\ncolumns: {id_number: a, name: b}\nsheeet: x\n", ""},
 	}
 	for _, tt := range tests {
@@ -123,5 +128,22 @@ func TestLoadManifest(t *testing.T) {
 		if !errors.As(err, &me) || !strings.Contains(err.Error(), name) || me.Field == "" {
 			t.Errorf("%s: error %v, want one naming the file and the field", name, err)
 		}
+	}
+}
+
+// TestParseMappingTimeFormats: named formats and Go layouts mix, in order.
+func TestParseMappingTimeFormats(t *testing.T) {
+	t.Parallel()
+	y := goodMapping + "updated_at_formats: [unix, unix_ms, excel_serial, \"2006-01-02 15:04:05\", \"2006年1月2日\"]\ndate_formats: [excel_serial, \"20060102\"]\n"
+	m, err := ParseMapping("renshe.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"unix", "unix_ms", "excel_serial", "2006-01-02 15:04:05", "2006年1月2日"}
+	if diff := cmp.Diff(want, m.UpdatedAtFormats); diff != "" {
+		t.Errorf("UpdatedAtFormats mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"excel_serial", "20060102"}, m.DateFormats); diff != "" {
+		t.Errorf("DateFormats mismatch (-want +got):\n%s", diff)
 	}
 }

@@ -65,8 +65,17 @@ func runCheck(ctx context.Context, e *env, args []string) (int, error) {
 	return exitOK, nil
 }
 
-// loadInputs pairs files with their department's mapping.
+// loadInputs pairs files with their department's mapping. A file named
+// twice (overlapping globs) is read once: a run tells each file's findings
+// apart by its path.
 func loadInputs(mapping, mappingDir string, files []string) ([]pipeline.Input, error) {
+	seen := map[string]bool{}
+	files = slices.DeleteFunc(slices.Clone(files), func(f string) bool {
+		f = filepath.Clean(f)
+		dup := seen[f]
+		seen[f] = true
+		return dup
+	})
 	if mapping != "" {
 		m, err := schemas.LoadMapping(mapping)
 		if err != nil {
@@ -130,8 +139,11 @@ func printCheck(w io.Writer, res pipeline.CheckResult, st runStats) {
 	fmt.Fprintln(tw, "file\tdept\tformat\tencoding\tread\taccepted\trejected\twarnings\t")
 	rejects := map[schemas.Code]int64{}
 	warnings := map[schemas.Code]int64{}
-	var problems []string
+	var problems, fileFindings []string
 	for _, f := range res.Files {
+		for _, fd := range f.FileFindings {
+			fileFindings = append(fileFindings, fmt.Sprintf("%s: %s %s (%d of %d rows): %s", filepath.Base(f.Path), fd.Code, fd.Field, fd.Rows, fd.Accepted, fd.Message))
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t\n", filepath.Base(f.Path), f.Dept, f.Format, f.Encoding, f.Read, f.Accepted, f.Rejected, f.Warnings)
 		for c, n := range f.Rejects {
 			rejects[c] += n
@@ -157,6 +169,12 @@ func printCheck(w io.Writer, res pipeline.CheckResult, st runStats) {
 			fmt.Fprintf(tw, "  %s\t%d\t%s\n", c, part.m[c], c.Message())
 		}
 		tw.Flush()
+	}
+	if len(fileFindings) > 0 {
+		fmt.Fprintln(w, "\nin nearly every row of a file (check the mapping):")
+		for _, p := range fileFindings {
+			fmt.Fprintf(w, "  %s\n", printable(p))
+		}
 	}
 	if len(problems) > 0 {
 		fmt.Fprintln(w, "\nunusable files:")

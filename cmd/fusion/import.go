@@ -24,6 +24,7 @@ func runImport(ctx context.Context, e *env, args []string) (int, error) {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	db := addDBFlags(fs)
+	mapping := fs.String("mapping", "", "one department's mapping file (YAML), for files all from that department")
 	mappingDir := fs.String("mapping-dir", "", "folder of department mapping files; files are matched by name (<dept>_….csv) or folder")
 	manifest := fs.String("manifest", "", "a run manifest (YAML: mapping_dir and files with their departments) instead of --mapping-dir and FILE...")
 	out := fs.String("out", "fusion-out", "folder for the run report and the feedback workbooks")
@@ -35,7 +36,7 @@ func runImport(ctx context.Context, e *env, args []string) (int, error) {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (for `go tool pprof`)")
 	memLimit := addMemoryLimitFlag(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: fusion import --mapping-dir DIR [flags] FILE...\n       fusion import --manifest run.yaml [flags]")
+		fmt.Fprintln(e.stderr, "usage: fusion import (--mapping dept.yaml | --mapping-dir DIR) [flags] FILE...\n       fusion import --manifest run.yaml [flags]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -44,10 +45,10 @@ func runImport(ctx context.Context, e *env, args []string) (int, error) {
 	var inputs []pipeline.Input
 	var err error
 	switch {
-	case *manifest != "" && *mappingDir == "" && fs.NArg() == 0:
+	case *manifest != "" && *mapping == "" && *mappingDir == "" && fs.NArg() == 0:
 		inputs, err = manifestInputs(*manifest)
-	case *manifest == "" && *mappingDir != "" && fs.NArg() > 0:
-		inputs, err = loadInputs("", *mappingDir, fs.Args())
+	case *manifest == "" && (*mapping == "") != (*mappingDir == "") && fs.NArg() > 0:
+		inputs, err = loadInputs(*mapping, *mappingDir, fs.Args())
 	default:
 		fs.Usage()
 		return exitUsage, nil

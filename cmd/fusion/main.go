@@ -9,6 +9,7 @@
 //	fusion check --mapping dept.yaml FILE...   dry look at files (no database)
 //	fusion gen --out DIR [--rows N]            deterministic sample exports
 //	fusion import --mapping-dir DIR FILE...    import files as one run
+//	fusion import --mapping dept.yaml FILE...  the same, all files from one department
 //	fusion schedule --config FILE [--once] [--metrics-addr ADDR]
 //	                                           import what departments drop into
 //	                                           their inboxes, on cron schedules

@@ -37,6 +37,9 @@ type File struct {
 	Warnings int64
 	// Error is why the whole file could not be used ("" when it was read).
 	Error string
+	// Folded are the warnings found in (nearly) every row, said once for
+	// the file; their rows are not among the Workbook's Warnings.
+	Folded []Folded
 }
 
 // Workbook is the content of one department's feedback.
@@ -107,12 +110,23 @@ func writeSummary(f *excelize.File, sheet string, wb Workbook) error {
 	for _, fl := range wb.Files {
 		rows = append(rows, []any{Escape(fl.Name), fl.SHA256, fl.Read, fl.Accepted, fl.Rejected, fl.Warnings, Escape(fl.Error)})
 	}
-	counts := map[schemas.Code]int{}
+	counts := map[schemas.Code]int64{}
 	for _, r := range wb.Rejects {
 		counts[r.Code]++
 	}
 	for _, r := range wb.Warnings {
 		counts[r.Code]++
+	}
+	var folded [][]any
+	for _, fl := range wb.Files {
+		for _, fd := range fl.Folded {
+			counts[fd.Code] += fd.Rows
+			folded = append(folded, []any{Escape(fl.Name), fd.Field.Label(), string(fd.Code), fd.Rows, Escape(fd.Text())})
+		}
+	}
+	if len(folded) > 0 {
+		rows = append(rows, []any{}, []any{"整个文件的问题（几乎每行都有，逐行明细从略）"}, []any{"文件名", "字段", "原因代码", "行数", "说明"})
+		rows = append(rows, folded...)
 	}
 	codes := make([]schemas.Code, 0, len(counts))
 	for c := range counts {

@@ -301,3 +301,50 @@ func list(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+// TestWriteFolded: a warning found in (nearly) every row of a file is said
+// once, in the summary, with the real share, an example and what in the
+// mapping to check; its rows still count under their code, and only the
+// other warnings are listed row by row.
+func TestWriteFolded(t *testing.T) {
+	t.Parallel()
+	wb := Workbook{
+		Dept: schemas.Department{Code: "weijian", Name: "省卫健委"},
+		Files: []File{{Name: "w.csv", SHA256: "ww", Read: 1000, Accepted: 1000, Warnings: 1001, Folded: []Folded{
+			{Code: schemas.UpdatedAtInvalid, Field: schemas.FieldUpdatedAt, Rows: 1000, Accepted: 1000, Example: "1700000000"},
+		}}, {Name: "v.csv", SHA256: "vv", Read: 40, Accepted: 40, Warnings: 39, Folded: []Folded{
+			{Code: schemas.PhoneInvalid, Field: schemas.FieldPhone, Rows: 39, Accepted: 40, Example: "=1"},
+		}}},
+		Warnings: []Row{{File: "w.csv", Row: 5, SourceKey: "K5", Field: schemas.FieldPhone, Value: "12", Code: schemas.PhoneInvalid}},
+	}
+	path := filepath.Join(t.TempDir(), "weijian-feedback.xlsx")
+	if err := Write(path, wb); err != nil {
+		t.Fatal(err)
+	}
+	_, sheets := readBook(t, path)
+	const phone = "手机号码格式不正确，已忽略该字段"
+	want := [][]string{
+		{"部门", "省卫健委（weijian）"},
+		nil,
+		{"文件名", "文件 SHA-256", "读取行数", "接收行数", "拒收行数", "警告数", "文件问题"},
+		{"w.csv", "ww", "1000", "1000", "0", "1001"},
+		{"v.csv", "vv", "40", "40", "0", "39"},
+		nil,
+		{"整个文件的问题（几乎每行都有，逐行明细从略）"},
+		{"文件名", "字段", "原因代码", "行数", "说明"},
+		{"w.csv", "更新时间", "UPDATED_AT_INVALID", "1000", "更新时间在 100% 的行中出现同一问题（已接收 1000 行中的 1000 行，例如“1700000000”）：" +
+			"更新时间格式无法识别，已忽略该字段。逐行明细从略，请检查映射的格式（updated_at_formats：日期格式，或数字时间 unix、unix_ms、excel_serial）"},
+		{"v.csv", "手机号码", "PHONE_INVALID", "39", "手机号码在 97% 的行中出现同一问题（已接收 40 行中的 39 行，例如“=1”）：" +
+			phone + "。逐行明细从略，多为映射与文件不符，请检查映射中该字段对应的列（columns）"},
+		nil,
+		{"原因代码", "处理", "数量", "说明"},
+		{"PHONE_INVALID", "警告（已接收）", "40", phone},
+		{"UPDATED_AT_INVALID", "警告（已接收）", "1000", "更新时间格式无法识别，已忽略该字段"},
+	}
+	if diff := cmp.Diff(want, sheets["汇总"]); diff != "" {
+		t.Errorf("summary (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([][]string{header, {"w.csv", "5", "K5", "手机号码", "12", "PHONE_INVALID", phone}}, sheets["警告明细"]); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+}

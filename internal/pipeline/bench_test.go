@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 
+	"github.com/idfusion/idfusion/cleanse"
 	"github.com/idfusion/idfusion/ingest"
 	"github.com/idfusion/idfusion/internal/sample"
 	"github.com/idfusion/idfusion/schemas"
@@ -31,6 +32,7 @@ type discard struct{}
 func (discard) Clean(ingest.File, arrow.Record) error    { return nil }
 func (discard) Findings(ingest.File, arrow.Record) error { return nil }
 func (discard) Abandon(ingest.File)                      {}
+func (discard) Done(ingest.File, cleanse.Stats) error    { return nil }
 
 // BenchmarkIngestCleanse measures ingest+cleanse of one department's file
 // on one core, in rows/s.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 
+	"github.com/idfusion/idfusion/cleanse"
 	"github.com/idfusion/idfusion/ingest"
 )
 
@@ -37,6 +38,8 @@ func (a *appender) Clean(f ingest.File, rec arrow.Record) error {
 }
 
 func (a *appender) Abandon(f ingest.File) { a.abandoned = append(a.abandoned, f.Path) }
+
+func (a *appender) Done(ingest.File, cleanse.Stats) error { return nil }
 
 // TestFileChangedWhileRead: the rows of a file written to while it is read
 // are abandoned and the file reported as changed, not as imported (its

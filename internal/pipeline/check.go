@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 
+	"github.com/idfusion/idfusion/cleanse"
 	"github.com/idfusion/idfusion/ingest"
 	"github.com/idfusion/idfusion/internal/feedback"
 	"github.com/idfusion/idfusion/internal/output"
@@ -40,6 +41,21 @@ type FileSummary struct {
 	// Changed marks a file written to while it was read: not unusable,
 	// only to be taken again once it is complete.
 	Changed bool `json:"changed_while_read,omitempty"`
+	// FileFindings are the warnings found in nearly every accepted row,
+	// reported once for the file (their rows are in WarningCodes).
+	FileFindings []FileFinding `json:"file_findings,omitempty"`
+}
+
+// FileFinding is a warning found in nearly every accepted row of a file:
+// the mapping or the export is wrong, not the rows (see fold).
+type FileFinding struct {
+	Code     schemas.Code  `json:"code"`
+	Field    schemas.Field `json:"field"`
+	Rows     int64         `json:"rows"`
+	Accepted int64         `json:"rows_accepted"`
+	// Message is what the department's workbook says, in Chinese, with
+	// the example value masked.
+	Message string `json:"message"`
 }
 
 // Summarize turns a report into its summary.
@@ -110,7 +126,7 @@ func Check(ctx context.Context, inputs []Input, outDir string, opts Options) (re
 	res = CheckResult{ReadSeconds: time.Since(start).Seconds()}
 	defer func() { res.ReportSeconds = time.Since(start).Seconds() - res.ReadSeconds }()
 	for _, r := range reports {
-		res.Files = append(res.Files, Summarize(r))
+		res.Files = append(res.Files, col.summarize(r))
 	}
 	// The rejects and the workbooks appear together.
 	set, err := output.NewSet(outDir)
@@ -140,14 +156,22 @@ type finding struct {
 }
 
 // Collector is a Sink that keeps findings for the feedback workbooks and the
-// rejects file, and discards clean rows.
+// rejects file, and discards clean rows. It keeps each file's findings apart
+// so that, once the file is read, the warnings of nearly every row fold into
+// one finding for the file (see fold).
 type Collector struct {
 	mu    sync.Mutex
-	finds []finding
+	files map[fileKey]*fileFindings
 }
 
+// fileKey tells the files of a run apart: the same bytes may come under
+// two names.
+type fileKey struct{ dept, sha, path string }
+
+func keyOf(f ingest.File) fileKey { return fileKey{f.Dept, f.SHA256, f.Path} }
+
 // NewCollector returns an empty Collector.
-func NewCollector() *Collector { return &Collector{} }
+func NewCollector() *Collector { return &Collector{files: map[fileKey]*fileFindings{}} }
 
 // Clean discards accepted rows.
 func (c *Collector) Clean(ingest.File, arrow.Record) error { return nil }
@@ -156,40 +180,66 @@ func (c *Collector) Clean(ingest.File, arrow.Record) error { return nil }
 func (c *Collector) Findings(f ingest.File, rec arrow.Record) error {
 	str := func(i int) *array.String { return rec.Column(i).(*array.String) }
 	rows := rec.Column(schemas.ColRow).(*array.Int64)
-	base := filepath.Base(f.Path)
-	out := make([]finding, rec.NumRows())
-	for i := range out {
-		out[i] = finding{
-			dept: f.Dept, sha: f.SHA256,
-			severity: schemas.Severity(str(schemas.FindSeverity).Value(i)),
-			row: feedback.Row{
-				File: base, Row: rows.Value(i),
-				SourceKey: str(schemas.FindSourceKey).Value(i),
-				Field:     schemas.Field(str(schemas.FindField).Value(i)),
-				Value:     str(schemas.FindValue).Value(i),
-				Code:      schemas.Code(str(schemas.FindCode).Value(i)),
-			},
-		}
+	sev, code, field := str(schemas.FindSeverity), str(schemas.FindCode), str(schemas.FindField)
+	key, value := str(schemas.FindSourceKey), str(schemas.FindValue)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ff := c.files[keyOf(f)]
+	if ff == nil {
+		ff = newFileFindings(f.Dept, f.SHA256, filepath.Base(f.Path))
+		c.files[keyOf(f)] = ff
+	}
+	for i := range int(rec.NumRows()) {
+		k := findingKind{schemas.Severity(sev.Value(i)), schemas.Code(code.Value(i)), schemas.Field(field.Value(i))}
+		ff.add(rows.Value(i), k, key.Value(i), value.Value(i))
+	}
+	return nil
+}
+
+// Done folds the warnings found in nearly every accepted row of f.
+func (c *Collector) Done(f ingest.File, st cleanse.Stats) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ff := c.files[keyOf(f)]; ff != nil {
+		ff.fold(st.Accepted)
+	}
+	return nil
+}
+
+// summarize is Summarize with the file's folded warnings.
+func (c *Collector) summarize(r FileReport) FileSummary {
+	s := Summarize(r)
+	if r.Err != nil {
+		return s
 	}
 	c.mu.Lock()
-	c.finds = append(c.finds, out...)
-	c.mu.Unlock()
-	return nil
+	defer c.mu.Unlock()
+	if ff := c.files[keyOf(r.File)]; ff != nil {
+		for _, fd := range ff.folded {
+			// The report is read beyond the department: its example is masked
+			// as the rejects table masks values.
+			fd.Example = MaskValue(fd.Field, fd.Example)
+			s.FileFindings = append(s.FileFindings, FileFinding{Code: fd.Code, Field: fd.Field, Rows: fd.Rows, Accepted: fd.Accepted, Message: fd.Text()})
+		}
+	}
+	return s
 }
 
 // Abandon drops the findings of f.
 func (c *Collector) Abandon(f ingest.File) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.finds = slices.DeleteFunc(c.finds, func(x finding) bool { return x.dept == f.Dept && x.sha == f.SHA256 })
+	delete(c.files, keyOf(f))
 }
 
 // rejects returns the collected rejects in file and row order.
 func (c *Collector) rejects() []finding {
 	var out []finding
-	for _, f := range c.finds {
-		if f.severity == schemas.Reject {
-			out = append(out, f)
+	for _, ff := range c.files {
+		for i := range ff.len() {
+			if ff.kinds[ff.kind[i]].severity == schemas.Reject {
+				out = append(out, ff.at(i))
+			}
 		}
 	}
 	slices.SortFunc(out, func(a, b finding) int {
@@ -212,18 +262,23 @@ func (c *Collector) WriteFeedback(set *output.Set, reports []FileReport) error {
 			Read: r.Stats.Read, Accepted: r.Stats.Accepted, Rejected: r.Stats.Rejected, Warnings: r.Stats.Warnings}
 		if r.Err != nil {
 			fl.Error = FileProblem(r.Err)
+		} else if ff := c.files[keyOf(r.File)]; ff != nil {
+			fl.Folded = ff.folded
 		}
 		wb.Files = append(wb.Files, fl)
 	}
-	for _, f := range c.finds {
-		wb := books[f.dept]
-		if wb == nil { // findings of a department none of whose reports are given
-			continue
-		}
-		if f.severity == schemas.Reject {
-			wb.Rejects = append(wb.Rejects, f.row)
-		} else {
-			wb.Warnings = append(wb.Warnings, f.row)
+	for _, ff := range c.files {
+		for i := range ff.len() {
+			f := ff.at(i)
+			wb := books[f.dept]
+			if wb == nil { // findings of a department none of whose reports are given
+				continue
+			}
+			if f.severity == schemas.Reject {
+				wb.Rejects = append(wb.Rejects, f.row)
+			} else {
+				wb.Warnings = append(wb.Warnings, f.row)
+			}
 		}
 	}
 	for _, code := range slices.Sorted(maps.Keys(books)) {

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/idfusion/idfusion/cleanse"
 	"github.com/idfusion/idfusion/ingest"
 	"github.com/idfusion/idfusion/internal/output"
 	"github.com/idfusion/idfusion/internal/pii"
@@ -86,6 +87,8 @@ func (s *importSink) Abandon(f ingest.File) {
 	s.findings.Abandon(f)
 }
 
+func (s *importSink) Done(f ingest.File, st cleanse.Stats) error { return s.findings.Done(f, st) }
+
 func (s *importSink) Findings(f ingest.File, rec arrow.Record) error {
 	s.merger.AddFindings(rec, s.priority[f.Dept])
 	if err := s.stages.findings(rec); err != nil {
@@ -152,10 +155,10 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 			cfg.Logger.Info("file_already_imported", slog.String("file", r.Input.Path), slog.String("dept", r.File.Dept))
 			continue
 		case r.Err != nil:
-			res.Files = append(res.Files, Summarize(r))
+			res.Files = append(res.Files, sink.findings.summarize(r))
 			continue
 		}
-		res.Files = append(res.Files, Summarize(r))
+		res.Files = append(res.Files, sink.findings.summarize(r))
 		in.Files = append(in.Files, merge.FileLedger{
 			Dept: r.File.Dept, Name: filepath.Base(r.File.Path), SHA256: r.File.SHA256,
 			Format: string(r.File.Format), Encoding: string(r.File.Encoding),

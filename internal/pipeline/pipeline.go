@@ -39,6 +39,9 @@ type Sink interface {
 	// Abandon drops everything received for f: the file failed after some
 	// of its rows were delivered, and a file counts whole or not at all.
 	Abandon(f ingest.File)
+	// Done says that f was read to the end, with st what it held; nothing
+	// more comes for f.
+	Done(f ingest.File, st cleanse.Stats) error
 }
 
 // FileReport is what happened to one input file.
@@ -178,6 +181,9 @@ func runFile(ctx context.Context, idx int, in Input, sink Sink, opts Options) (F
 		return rep, nil
 	}
 	rep.Stats = st.Stats()
+	if err := sink.Done(rep.File, rep.Stats); err != nil {
+		return rep, sinkError{err}
+	}
 	return rep, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
+	"github.com/idfusion/idfusion/cleanse"
 	"github.com/idfusion/idfusion/ingest"
 	"github.com/idfusion/idfusion/schemas"
 )
@@ -76,6 +77,8 @@ func (c *collect) Clean(_ ingest.File, rec arrow.Record) error {
 }
 
 func (c *collect) Abandon(ingest.File) {}
+
+func (c *collect) Done(ingest.File, cleanse.Stats) error { return nil }
 
 func (c *collect) Findings(_ ingest.File, rec arrow.Record) error {
 	c.mu.Lock()
