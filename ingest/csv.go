@@ -26,7 +26,8 @@ const sniffBytes = 256 << 10
 // delimiter it parses the raw bytes and decodes field by field: in GBK and
 // GB18030 every byte of a multi-byte character is ≥ 0x30, so never such a
 // delimiter, a quote or a line break, and ASCII fields need no decoding at
-// all. Delimiters from 0x40 up are decoded with the stream.
+// all. Delimiters from 0x40 up are decoded with the stream, and so is
+// UTF-16 (csvutf16.go).
 //
 // The records are split by csvScanner, which reads them the way encoding/csv
 // does with LazyQuotes (legacy exporters leave bare quotes in names and
@@ -67,6 +68,15 @@ func newCSVSource(path string, m *schemas.Mapping) (*csvSource, error) {
 	s.count = &countingReader{r: f}
 	br := bufio.NewReaderSize(s.count, 1<<20)
 	sample, _ := br.Peek(sniffBytes)
+	if isUTF16Text(sample, m.Encoding) {
+		in, delim, err := s.utf16Input(br, sample, m)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		s.sc = newCSVScanner(in, delim, csvScanBuf)
+		return s, nil
+	}
 	bom := bytes.HasPrefix(sample, []byte{0xEF, 0xBB, 0xBF})
 	if bom {
 		br.Discard(3)

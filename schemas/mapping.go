@@ -18,6 +18,7 @@ const (
 	FormatXLSX    Format = "xlsx"
 	FormatParquet Format = "parquet"
 	FormatArrow   Format = "arrow" // Arrow IPC file
+	FormatXLS     Format = "xls"   // legacy Excel 97-2003 workbook (BIFF8)
 )
 
 // Encoding is the character encoding of a CSV export.
@@ -29,7 +30,18 @@ const (
 	EncodingUTF8    Encoding = "utf-8"
 	EncodingGBK     Encoding = "gbk"
 	EncodingGB18030 Encoding = "gb18030"
+	// EncodingUTF16 is UTF-16 in the byte order of the file's BOM,
+	// little-endian without one (Excel's "Unicode text"). A file read in it
+	// reports EncodingUTF16LE or EncodingUTF16BE.
+	EncodingUTF16   Encoding = "utf-16"
+	EncodingUTF16LE Encoding = "utf-16le"
+	EncodingUTF16BE Encoding = "utf-16be"
 )
+
+// IsUTF16 reports whether e is one of the UTF-16 encodings.
+func (e Encoding) IsUTF16() bool {
+	return e == EncodingUTF16 || e == EncodingUTF16LE || e == EncodingUTF16BE
+}
 
 // Mapping is one department's mapping spec: how to read its exports and
 // which of its columns hold which canonical field. One YAML file per
@@ -43,9 +55,10 @@ type Mapping struct {
 	// Format of the exports. Default: from the file extension.
 	Format Format `yaml:"format" validate:"omitempty,oneof=csv xlsx parquet arrow"`
 	// Encoding of CSV exports. Default auto.
-	Encoding Encoding `yaml:"encoding" validate:"omitempty,oneof=auto utf-8 gbk gb18030"`
+	Encoding Encoding `yaml:"encoding" validate:"omitempty,oneof=auto utf-8 gbk gb18030 utf-16 utf-16le utf-16be"`
 	// Delimiter of CSV exports, one ASCII character other than a quote or
-	// line break. Default ",".
+	// line break. Default ",", or for UTF-16 text what its header line
+	// uses (a tab in Excel's "Unicode text").
 	Delimiter string `yaml:"delimiter" validate:"omitempty,len=1,ascii,excludesall=\"\r\n"`
 	// Sheet is the XLSX sheet name. Default: the first sheet.
 	Sheet string `yaml:"sheet"`
@@ -76,6 +89,8 @@ type Mapping struct {
 	// Path is the file the mapping was loaded from (not part of the YAML).
 	Path string `yaml:"-"`
 	loc  *time.Location
+	// delimiterDeclared is whether the YAML set Delimiter.
+	delimiterDeclared bool
 }
 
 // Department names who sends a set of exports.
@@ -191,6 +206,7 @@ func (m *Mapping) withDefaults() {
 	if m.Encoding == "" {
 		m.Encoding = EncodingAuto
 	}
+	m.delimiterDeclared = m.Delimiter != ""
 	if m.Delimiter == "" {
 		m.Delimiter = ","
 	}
@@ -207,6 +223,10 @@ func (m *Mapping) withDefaults() {
 		m.TimeZone = "Asia/Shanghai"
 	}
 }
+
+// DelimiterDeclared reports whether the mapping file set the delimiter,
+// rather than leaving it to the default.
+func (m *Mapping) DelimiterDeclared() bool { return m.delimiterDeclared }
 
 // IsRequired reports whether rows must have a non-empty f.
 func (m *Mapping) IsRequired(f Field) bool {
