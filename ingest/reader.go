@@ -43,7 +43,8 @@ type Options struct {
 	BatchRows int
 	// Alloc allocates the record buffers. Default memory.DefaultAllocator.
 	Alloc memory.Allocator
-	// Format overrides the mapping's format and the file extension.
+	// Format is the format the caller expects: like the mapping's, a file
+	// whose content is another is refused.
 	Format schemas.Format
 	// ReuseBuffers lets each record reuse the buffers of the one before:
 	// set it only when every record is released, and no string taken from
@@ -91,20 +92,11 @@ type Reader struct {
 	reuse   bool // Options.ReuseBuffers
 }
 
-// Open hashes the file, opens it with the reader its format needs and
-// checks the header against the mapping. A mapped column missing from the
+// Open hashes the file, opens it with the reader its content needs
+// (sniff.go) and checks the header against the mapping. A mapped column missing from the
 // header is a *ColumnError.
 func Open(path string, m *schemas.Mapping, opts Options) (_ *Reader, err error) {
-	f := File{Path: path, Dept: m.Department.Code, Format: opts.Format}
-	if f.Format == "" {
-		f.Format = schemas.FormatFromPath(path)
-	}
-	if f.Format == "" {
-		f.Format = m.Format
-	}
-	if f.Format == "" {
-		return nil, fmt.Errorf("%s: cannot tell the file format from its name; set format in %s", path, m.Path)
-	}
+	f := File{Path: path, Dept: m.Department.Code}
 	// The time is taken before the hash: a write during hashing or
 	// reading shows as a change at the end.
 	fi, err := os.Stat(path)
@@ -112,7 +104,11 @@ func Open(path string, m *schemas.Mapping, opts Options) (_ *Reader, err error) 
 		return nil, err
 	}
 	f.ModTime = fi.ModTime()
-	if f.SHA256, f.Size, err = hashFile(path); err != nil {
+	var head []byte
+	if f.SHA256, f.Size, head, err = hashFile(path); err != nil {
+		return nil, err
+	}
+	if f.Format, err = chooseFormat(path, head, m, opts); err != nil {
 		return nil, err
 	}
 	var src rowSource
@@ -385,16 +381,25 @@ func (f File) Changed() error {
 	return nil
 }
 
-func hashFile(path string) (string, int64, error) {
+// hashFile returns the file's SHA-256 and size, and its first headBytes
+// bytes for chooseFormat.
+func hashFile(path string) (sum string, size int64, head []byte, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", 0, err
+		return "", 0, nil, err
 	}
 	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, fmt.Errorf("%s: %w", path, err)
+	head = make([]byte, headBytes)
+	n, err := io.ReadFull(f, head)
+	head = head[:n]
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return "", 0, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
+	h := sha256.New()
+	h.Write(head)
+	rest, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), int64(n) + rest, head, nil
 }

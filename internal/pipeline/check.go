@@ -303,7 +303,37 @@ func FileProblem(err error) string {
 	if errors.As(err, &xe) {
 		return fmt.Sprintf("文件无法读取（%s），整个文件未处理（%v）", xlsxProblem(xe), err)
 	}
+	var fe *ingest.FormatError
+	if errors.As(err, &fe) {
+		return fmt.Sprintf("文件无法读取（%s），整个文件未处理（%v）", formatProblem(fe), err)
+	}
 	return fmt.Sprintf("文件无法读取，整个文件未处理（%v）", err)
+}
+
+// formatNames are the formats as a department calls them.
+var formatNames = map[schemas.Format]string{
+	schemas.FormatCSV:     "CSV或制表符分隔的文本",
+	schemas.FormatXLSX:    "XLSX工作簿",
+	schemas.FormatXLS:     "旧版Excel（.xls）工作簿",
+	schemas.FormatParquet: "Parquet文件",
+	schemas.FormatArrow:   "Arrow文件",
+}
+
+// formatProblem says in Chinese what the file's content is and what it
+// should have been.
+func formatProblem(e *ingest.FormatError) string {
+	const readable = "本系统可读取CSV或制表符分隔的文本、XLSX、XLS、Parquet和Arrow文件"
+	if e.Content == "" {
+		return "文件内容不是可读取的表格，" + readable
+	}
+	is := "文件内容是" + formatNames[e.Content]
+	switch e.By {
+	case ingest.SaidByName:
+		return is + "，与扩展名（." + string(e.Said) + "）不符：可能是网页或改了扩展名的文件，请另存为真正的表格文件"
+	case ingest.SaidByMapping:
+		return is + "，与约定的格式（" + formatNames[e.Said] + "）不符：请按约定格式导出，或联系管理员修改映射"
+	}
+	return is + "，不是要求的" + formatNames[e.Said]
 }
 
 // xlsxKinds says for each kind of XLSX problem what it means to the
