@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -90,4 +91,10 @@ func BenchmarkCSVSourceGBK(b *testing.B) {
 		b.Fatal(err)
 	}
 	benchCSVSource(b, data, schemas.EncodingGBK)
+}
+
+// BenchmarkCSVSourceUTF16 reads the same export as UTF-16LE with a BOM
+// (PowerShell's Export-Csv -Encoding Unicode), decoded with the stream.
+func BenchmarkCSVSourceUTF16(b *testing.B) {
+	benchCSVSource(b, utf16Bytes(string(benchCSV()), binary.LittleEndian, true), schemas.EncodingAuto)
 }

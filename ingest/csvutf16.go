@@ -41,15 +41,15 @@ func isUTF16Text(sample []byte, declared schemas.Encoding) bool {
 	return declared.IsUTF16() || bom.IsUTF16()
 }
 
-// utf16Input returns br decoded from UTF-16 to UTF-8, past the byte order
-// mark, and the delimiter to split it by. The byte order is the mark's;
+// utf16Input returns br decoded from UTF-16 to UTF-8 without the byte
+// order mark, and the delimiter to split it by. The byte order is the mark's;
 // without one, the mapping's (utf-16 alone means little-endian, as Windows
 // writes). A mapping that names another encoding or byte order than the
 // mark is an error naming both. Excel's "Unicode text" is tab-separated:
 // unless the mapping sets a delimiter, the header line decides between a
 // tab and a comma.
 func (s *csvSource) utf16Input(br *bufio.Reader, sample []byte, m *schemas.Mapping) (io.Reader, byte, error) {
-	bom, n := bomOf(sample)
+	bom, _ := bomOf(sample)
 	enc := bom
 	switch declared := m.Encoding; {
 	case bom == "": // the mapping says UTF-16
@@ -67,14 +67,12 @@ func (s *csvSource) utf16Input(br *bufio.Reader, sample []byte, m *schemas.Mappi
 		order = unicode.BigEndian
 	}
 	s.enc = enc
-	br.Discard(n)
-	sample = sample[n:]
-	// Unpaired surrogates and an odd last byte decode to U+FFFD, which
-	// rejects the row they are in.
-	dec := unicode.UTF16(order, unicode.IgnoreBOM)
+	// The decoder drops the mark. Unpaired surrogates and an odd last byte
+	// decode to U+FFFD, which rejects the row they are in.
+	dec := unicode.UTF16(order, unicode.UseBOM)
 	delim := m.Delimiter[0]
 	if !m.DelimiterDeclared() {
-		text, _ := dec.NewDecoder().Bytes(sample[:len(sample)&^1])
+		text, _ := dec.NewDecoder().Bytes(sample)
 		delim = sniffDelimiter(string(text), m.HeaderRow)
 	}
 	return transform.NewReader(br, dec.NewDecoder()), delim, nil

@@ -1,6 +1,9 @@
-// Package ingest reads one departmental export (CSV in UTF-8, GBK or
-// GB18030; XLSX; Parquet; Arrow IPC) through the department's mapping into
-// Arrow record batches of raw strings with provenance (schemas.RawPerson).
+// Package ingest reads one departmental export (CSV in UTF-8, GBK,
+// GB18030 or UTF-16; XLSX; Parquet; Arrow IPC) through the department's
+// mapping into Arrow record batches of raw strings with provenance
+// (schemas.RawPerson). The reader is chosen by the file's content
+// (sniff.go); content that contradicts the mapping's format, or that no
+// reader reads, is a *FormatError.
 //
 // Like encoding/csv, a Reader streams: memory is bounded by the batch size,
 // not the file size. A problem with one row (wrong field count, bytes that

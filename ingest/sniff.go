@@ -56,8 +56,7 @@ func sniffContent(head []byte, declared schemas.Encoding) content {
 	if declared.IsUTF16() {
 		return content{schemas.FormatCSV, "UTF-16 text"}
 	}
-	if lower := bytes.ToLower(bytes.TrimLeft(head[:min(len(head), 64)], " \t\r\n")); bytes.HasPrefix(lower, []byte("<!doctype html")) ||
-		bytes.HasPrefix(lower, []byte("<html")) || bytes.HasPrefix(lower, []byte("<table")) || bytes.HasPrefix(lower, []byte("<?xml")) {
+	if isMarkup(head) {
 		// Web pages and Excel 2003 XML that systems save under spreadsheet
 		// names.
 		return content{"", "an HTML or XML document"}
@@ -71,25 +70,35 @@ func sniffContent(head []byte, declared schemas.Encoding) content {
 	return content{schemas.FormatCSV, "text"}
 }
 
-// isOpenDocument reports whether a ZIP's first entry is an OpenDocument
-// "mimetype" (ODS, ODT), which ODF puts first and uncompressed.
+// isOpenDocument reports whether a ZIP's first entry is the "mimetype"
+// that OpenDocument files (ODS, ODT) put first; OOXML has none.
 func isOpenDocument(zip []byte) bool {
 	const name = 30 // offset of the file name in a ZIP local file header
-	return len(zip) > name+8 && string(zip[name:name+8]) == "mimetype" &&
-		bytes.Contains(zip[name:min(len(zip), name+100)], []byte("opendocument"))
+	return len(zip) >= name+8 && string(zip[name:name+8]) == "mimetype"
+}
+
+// isMarkup reports whether b starts, after white space, like HTML or XML:
+// "<!DOCTYPE", "<?xml", "<html". A header cell such as "<姓名>" does not.
+func isMarkup(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	if len(b) < 2 || b[0] != '<' {
+		return false
+	}
+	c := b[1] | 0x20 // ASCII lower case
+	return b[1] == '!' || b[1] == '?' || ('a' <= c && c <= 'z')
 }
 
 // isText reports whether b reads as text in UTF-8, GBK or GB18030: control
-// bytes other than white space are rare in exports (a stray one in a
-// field is the row's problem), common in anything binary.
+// bytes other than tabs and line breaks are rare in exports (a stray one
+// in a field is the row's problem), common in anything binary.
 func isText(b []byte) bool {
 	controls := 0
 	for _, c := range b {
-		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v' && c != 0x1A { // 0x1A: DOS end of file
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
 			controls++
 		}
 	}
-	return controls*32 <= len(b)
+	return controls <= 1 || controls*32 <= len(b)
 }
 
 // utf16WithoutBOM reports whether b looks like UTF-16 text without a byte

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -205,6 +206,11 @@ func TestSniffContent(t *testing.T) {
 		{"ods", odsBytes(t), "", "", "OpenDocument"},
 		{"pdf", []byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"), "", "", "PDF document"},
 		{"gzip", gzipBytes(t, csv), "", "", "gzip archive"},
+		{"text_with_stray_nul_bytes", []byte(strings.Repeat("A1,张三,11010519491231002X,13912349071\r\n", 20) + "A2,李\x00四\x00,,\r\n"), "", schemas.FormatCSV, "text"},
+		{"dos_end_of_file_mark", []byte("编号,姓名\r\n\x1A"), "", schemas.FormatCSV, "text"},
+		{"header_cell_in_angle_brackets", []byte("<姓名>,身份证号\r\n"), "", schemas.FormatCSV, "text"},
+		{"sqlite_database", append([]byte("SQLite format 3\x00\x10\x00\x01\x01"), make([]byte, 200)...), "", "", "binary data of an unknown kind"},
+		{"html_doctype", []byte("<!DOCTYPE html>\n<html><body><table>"), "", "", "HTML or XML"},
 		{"html_export", []byte("\r\n<html xmlns:o=\"urn:schemas-microsoft-com:office:office\">\r\n<table><tr><td>姓名</td></tr></table>"), "", "", "HTML or XML"},
 		{"spreadsheetml_2003", []byte("<?xml version=\"1.0\"?>\n<Workbook xmlns=\"urn:schemas-microsoft-com:office:spreadsheet\">"), "", "", "HTML or XML"},
 		{"random_binary", randomBytes(headBytes), "", "", "binary data of an unknown kind"},
@@ -242,8 +248,8 @@ func TestOpenByContent(t *testing.T) {
 			if diff := cmp.Diff(sniffRows, gotRows); diff != "" {
 				t.Errorf("rows mismatch (-want +got):\n%s", diff)
 			}
-			if f.Format != tt.want {
-				t.Errorf("format = %s, want %s", f.Format, tt.want)
+			if sum := sha256.Sum256(tt.bytes); f.Format != tt.want || f.SHA256 != hex.EncodeToString(sum[:]) || f.Size != int64(len(tt.bytes)) {
+				t.Errorf("format, sha256, size = %s, %s, %d; want %s, %x, %d", f.Format, f.SHA256, f.Size, tt.want, sum, len(tt.bytes))
 			}
 		})
 	}
