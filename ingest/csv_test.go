@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -230,6 +231,7 @@ func FuzzCSVReader(f *testing.F) {
 	f.Add([]byte("编号,姓名,身份证号,手机号\r\nA1,\"张\r\n三\",1,2\r\nA2,\"李\r四,1,2"))
 	f.Add([]byte("编号,姓名,身份证号,手机号\nA1,\"张三\"先生,1,2\nA2,\"李四\",1,2\n"))
 	f.Add(append([]byte("\xef\xbb\xbf编号,姓名,身份证号,手机号\n"), 0xAA, 0xA1, ',', 0xff))
+	f.Add(utf16Bytes("编号\t姓名\t身份证号\t手机号\r\nA1\t张三\t11010519491231002X\t139\r\n", binary.LittleEndian, true))
 	m := mustMapping(f, testMapping)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p := writeFile(t, "f.csv", b)
