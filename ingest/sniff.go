@@ -161,9 +161,9 @@ func (e *FormatError) Unwrap() error { return ErrFormat }
 // is still read right by its content.
 func chooseFormat(path string, head []byte, m *schemas.Mapping, opts Options) (schemas.Format, error) {
 	c := sniffContent(head, m.Encoding)
-	e := &FormatError{Path: path, Content: c.format, What: c.what, Mapping: m.Path}
+	e := FormatError{Path: path, Content: c.format, What: c.what, Mapping: m.Path}
 	if c.format == "" {
-		return "", e
+		return "", &e
 	}
 	switch ext := schemas.FormatFromPath(path); {
 	case opts.Format != "":
@@ -174,7 +174,7 @@ func chooseFormat(path string, head []byte, m *schemas.Mapping, opts Options) (s
 		e.Said, e.By = ext, SaidByName
 	}
 	if e.Said != "" && e.Said != c.format {
-		return "", e
+		return "", &e
 	}
 	return c.format, nil
 }
