@@ -92,7 +92,7 @@ func openXLSStream(f *os.File) (*mscfb.File, error) {
 	}
 	doc, err := mscfb.New(f)
 	if err != nil {
-		return nil, kindf(ErrDamagedXLS, "damaged compound file: %w", err)
+		return nil, kindf(ErrDamagedXLS, "damaged compound file, perhaps cut short in copying: %w", err)
 	}
 	var book *mscfb.File
 	for _, e := range doc.File {
@@ -246,7 +246,7 @@ func (s *xlsSource) readRow() (int64, error) {
 			if err == io.EOF {
 				err = kindf(ErrDamagedXLS, "the sheet ends without its EOF record: a file cut short")
 			}
-			return 0, &XLSXError{Row: s.cur, After: s.last, Err: err}
+			return 0, s.between(err)
 		}
 		d := s.br.buf
 		switch s.br.typ {
@@ -259,7 +259,7 @@ func (s *xlsSource) readRow() (int64, error) {
 			return 0, io.EOF
 		case biffBOF: // an embedded chart's substream, to its EOF
 			if err := s.skipSubstream(); err != nil {
-				return 0, &XLSXError{Row: s.cur, After: s.last, Err: err}
+				return 0, s.between(err)
 			}
 			continue
 		case biffString:
@@ -280,7 +280,7 @@ func (s *xlsSource) readRow() (int64, error) {
 			continue
 		}
 		if len(d) < 6 {
-			return 0, &XLSXError{Row: s.cur, After: s.last, Err: recordError(s.br, "cell", errShort)}
+			return 0, s.between(recordError(s.br, "cell", errShort))
 		}
 		num, col := int64(binary.LittleEndian.Uint16(d))+1, int(binary.LittleEndian.Uint16(d[2:]))
 		switch {
@@ -298,6 +298,15 @@ func (s *xlsSource) readRow() (int64, error) {
 			return 0, &XLSXError{Row: num, Column: col + 1, Err: err}
 		}
 	}
+}
+
+// between places an error of a record that is no cell: in the row being
+// read, or after the last row read.
+func (s *xlsSource) between(err error) *XLSXError {
+	if s.cur > 0 {
+		return &XLSXError{Row: s.cur, Err: err}
+	}
+	return &XLSXError{After: s.last, Err: err}
 }
 
 // end ends the current row and returns its number.

@@ -3,6 +3,8 @@ package ingest
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -277,5 +279,151 @@ func TestXLSCellRecords(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, rows); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+}
+
+// TestXLSSharedStrings: strings split across CONTINUE records as Excel
+// splits them. Character data carries on after a flags byte that may
+// switch between one-byte and UTF-16 characters; formatting runs and
+// phonetic data carry on without one; a string may start a record.
+func TestXLSSharedStrings(t *testing.T) {
+	t.Parallel()
+	u16 := func(s string) []byte {
+		var b []byte
+		for _, c := range utf16.Encode([]rune(s)) {
+			b = append(b, le16(int(c))...)
+		}
+		return b
+	}
+	rare := u16("x\U00020000") // x and a surrogate pair
+	stream := bytes.Join([][]byte{
+		biffRec(biffSST, le32(6), le32(6),
+			le16(5), []byte{0}, []byte("ab")), // "abcde": one-byte characters…
+		biffRec(biffContinue, []byte{1}, u16("cde"), // …then UTF-16
+			le16(2), []byte{0x0D}, le16(1), le32(6), u16("张三"), le16(0)), // rich and phonetic: runs split
+		biffRec(biffContinue, le16(0), make([]byte, 6), // the rest of the run, the phonetic data
+			le16(3), []byte{1}, rare[:4]), // the high surrogate…
+		biffRec(biffContinue, []byte{1}, rare[4:], // …and its pair
+			le16(3), []byte{1}, u16("中")),
+		biffRec(biffContinue, []byte{0}, []byte("ab"),
+			le16(2), []byte{0}), // the header alone
+		biffRec(biffContinue, []byte{0}, []byte("ok")),
+		biffRec(biffContinue, le16(3), []byte{0}, []byte("end")), // a string starting a record
+		biffRec(biffEOF),
+	}, nil)
+	br := newBIFFReader(bytes.NewReader(stream))
+	if err := br.next(); err != nil {
+		t.Fatal(err)
+	}
+	sst, err := readXLSSST(br)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := range sst.len() {
+		got = append(got, sst.at(i))
+	}
+	want := []string{"abcde", "张三", "x\U00020000", "中ab", "ok", "end"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("strings (-want +got):\n%s", diff)
+	}
+	if err := br.next(); err != nil || br.typ != biffEOF {
+		t.Errorf("after the table: record %#x, %v; want the EOF record", br.typ, err)
+	}
+
+	// A table cut inside a string is damaged, and says which string.
+	cut := bytes.Join([][]byte{biffRec(biffSST, le32(2), le32(2), le16(1), []byte{0}, []byte("a"), le16(4), []byte{0}, []byte("bc")), biffRec(biffEOF)}, nil)
+	br = newBIFFReader(bytes.NewReader(cut))
+	if err := br.next(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = readXLSSST(br)
+	var xe *XLSXError
+	if !errors.As(err, &xe) || xe.Item != 2 || !errors.Is(err, ErrDamagedXLS) {
+		t.Errorf("cut table: %v; want ErrDamagedXLS at string item 2", err)
+	}
+}
+
+// TestXLSErrors: a file that cannot be read fails whole, with an error
+// that names the file and, where there is one, the sheet, row and cell,
+// and says what is wrong; errors.Is tells the kind.
+func TestXLSErrors(t *testing.T) {
+	t.Parallel()
+	fixture := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	xlwt := fixture("xlwt.xls")
+	files := []struct {
+		name    string
+		bytes   []byte
+		mapping string
+		kind    error
+		text    string
+	}{
+		{"csv_named_xls", []byte("编号,姓名,身份证号,手机号\n"), "", ErrNotXLS, "no OLE compound file signature"},
+		{"xlsx_named_xls", []byte("PK\x03\x04\x14\x00"), "", ErrNotXLS, "zip package (an .xlsx workbook named .xls?)"},
+		{"html_named_xls", []byte("\xef\xbb\xbf<html><table><tr><td>姓名</td></tr></table></html>"), "", ErrNotXLS, "HTML"},
+		{"cut_short", xlwt[:9000], "", ErrDamagedXLS, "damaged compound file, perhaps cut short in copying"},
+		{"no_such_sheet", fixture("libreoffice.xls"), "sheet: 名单\n", ErrNoSheet, `no sheet "名单" (the workbook has "说明", "数据")`},
+		{"empty_header_row", xlwt, "header_row: 3\n", ErrNoHeader, `sheet "人员": header row 3 is empty`},
+	}
+	for _, tt := range files {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := writeFile(t, tt.name+".xls", tt.bytes)
+			_, err := Open(p, mustMapping(t, testMapping+tt.mapping), Options{})
+			if !errors.Is(err, tt.kind) || !strings.HasPrefix(err.Error(), p+": ") || !strings.Contains(err.Error(), tt.text) {
+				t.Errorf("Open() = %v; want %v naming the file and saying %q", err, tt.kind, tt.text)
+			}
+		})
+	}
+
+	hdr := [][]byte{cellRec(biffLabel, 0, 0, 0, xlString("编号")), cellRec(biffLabel, 0, 1, 0, xlString("姓名")),
+		cellRec(biffLabel, 0, 2, 0, xlString("身份证号")), cellRec(biffLabel, 0, 3, 0, xlString("手机号"))}
+	sheet := func(recs ...[]byte) [][]byte { return append(append(slices.Clone(hdr), recs...), biffRec(biffEOF)) }
+	row := cellRec(biffLabel, 1, 0, 0, xlString("A1"))
+	sst := biffRec(biffSST, le32(1), le32(1), le16(1), []byte{0}, []byte("x"))
+	streams := []struct {
+		name    string
+		stream  []byte
+		kind    error
+		text    string
+		wantErr XLSXError // the position
+	}{
+		{"password", biffStream([][]byte{biffRec(biffFilePass, make([]byte, 54))}, sheet()), ErrXLSEncrypted, "password-protected", XLSXError{}},
+		{"excel_95", append(biffRec(biffBOF, le16(0x0500), le16(0x0005), make([]byte, 4)), biffRec(biffEOF)...), ErrUnsupported, "Excel 5.0/95", XLSXError{}},
+		{"globals_cut", biffStream(nil, nil)[:20], ErrDamagedXLS, "the workbook globals end without their EOF record", XLSXError{}},
+		{"sheet_cut", biffStream(nil, sheet(row))[:len(biffStream(nil, sheet(row)))-4], ErrDamagedXLS, "the sheet ends without its EOF record", XLSXError{Sheet: "Sheet1", Row: 2}},
+		{"record_cut", biffStream(nil, sheet(row))[:len(biffStream(nil, sheet(row)))-7], ErrDamagedXLS, "the stream ends inside a record", XLSXError{Sheet: "Sheet1", Row: 1}},
+		{"rows_out_of_order", biffStream(nil, sheet(cellRec(biffLabel, 2, 0, 0, xlString("A3")), row)), ErrBadRowNumber, "out of order, after row 3", XLSXError{Sheet: "Sheet1", Row: 2}},
+		{"column_beyond_iv", biffStream(nil, sheet(cellRec(biffLabel, 1, 256, 0, xlString("z")))), ErrBadCellRef, "column 257 beyond IV", XLSXError{Sheet: "Sheet1", Row: 2, Column: 257}},
+		{"string_not_in_table", biffStream([][]byte{sst}, sheet(cellRec(biffLabelSST, 1, 2, 0, le32(1)))), ErrSharedString, "shared string 1 not in the table of 1", XLSXError{Sheet: "Sheet1", Row: 2, Column: 3, Header: "身份证号"}},
+		{"mulrk_columns_wrong", biffStream(nil, sheet(biffRec(biffMulRK, le16(1), le16(0), le16(0), le32(2), le16(5)))), ErrDamagedXLS, "MULRK record", XLSXError{Sheet: "Sheet1", Row: 2, Column: 1, Header: "编号"}},
+		{"utf16_char_split", biffStream(nil, sheet(cellRec(biffLabel, 1, 0, 0, le16(2), []byte{1, 'a'}))), ErrDamagedXLS, "a UTF-16 character split between records", XLSXError{Sheet: "Sheet1", Row: 2, Column: 1, Header: "编号"}},
+	}
+	for _, tt := range streams {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			src, err := openStream(tt.stream, mustMapping(t, testMapping))
+			if err == nil {
+				_, _, err = drainXLS(t, src)
+			}
+			var xe *XLSXError
+			if !errors.Is(err, tt.kind) || !strings.Contains(fmt.Sprint(err), tt.text) {
+				t.Fatalf("err = %v; want %v saying %q", err, tt.kind, tt.text)
+			}
+			if errors.As(err, &xe) {
+				got := XLSXError{Sheet: xe.Sheet, Row: xe.Row, After: xe.After, Column: xe.Column, Header: xe.Header}
+				if got != tt.wantErr {
+					t.Errorf("position %+v, want %+v (%v)", got, tt.wantErr, err)
+				}
+			} else if tt.wantErr != (XLSXError{}) {
+				t.Errorf("err %v is no *XLSXError", err)
+			}
+		})
 	}
 }
