@@ -427,3 +427,54 @@ func TestXLSErrors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzXLSReader: any bytes, as an .xls file or as a workbook stream, give
+// rows or an error naming the file, never a panic; rows keep to Excel's
+// row numbers and valid UTF-8 (or are flagged).
+func FuzzXLSReader(f *testing.F) {
+	for _, name := range []string{"xlwt.xls", "xlwt-1904.xls", "libreoffice.xls"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	hdr := [][]byte{cellRec(biffLabel, 0, 0, 0, xlString("编号")), cellRec(biffLabel, 0, 1, 0, xlString("姓名")),
+		cellRec(biffLabel, 0, 2, 0, xlString("身份证号")), cellRec(biffLabel, 0, 3, 0, xlString("手机号"))}
+	f.Add(biffStream([][]byte{biffRec(biffSST, le32(2), le32(2), le16(2), []byte{1}, []byte("张"), biffRec(biffContinue, []byte{1, 0x09, 0x4E}, le16(1), []byte{0}, []byte("x")))}, append(hdr,
+		cellRec(biffLabelSST, 1, 1, 0, le32(0)), cellRec(biffRK, 1, 2, 0, le32(7<<2|2)), biffRec(biffMulRK, le16(2), le16(0), le16(0), le32(2), le16(0), le32(6), le16(1)),
+		cellRec(biffFormula, 2, 3, 0, []byte{0, 0, 0, 0, 0, 0, 0xFF, 0xFF}, make([]byte, 6)), biffRec(biffString, xlString("公式")), biffRec(biffEOF))))
+	m := mustMapping(f, testMapping)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := writeFile(t, "f.xls", b)
+		check := func(src rowSource, err error) {
+			if err != nil {
+				if !strings.HasPrefix(err.Error(), p+": ") {
+					t.Fatalf("error %q does not name the file", err)
+				}
+				return
+			}
+			defer src.close()
+			if _, err := src.header(); err != nil {
+				return
+			}
+			for {
+				r, err := src.next()
+				if err != nil {
+					return
+				}
+				if r.num < 2 || r.num > 1<<16 || len(r.cells) > xlsMaxCols || len(r.numeric) != len(r.cells) {
+					t.Fatalf("row %d with %d cells, %d flags", r.num, len(r.cells), len(r.numeric))
+				}
+			}
+		}
+		check(newXLSSource(p, m))
+		src, err := openStream(b, m)
+		if err == nil {
+			src.path = p
+		} else {
+			err = xlsErrorAt(p, err)
+		}
+		check(src, err)
+	})
+}
