@@ -478,3 +478,63 @@ func FuzzXLSReader(f *testing.F) {
 		check(src, err)
 	})
 }
+
+// withDirEntry returns the compound file b with its Workbook directory
+// entry renamed to name, and its stream size set when size > 0.
+func withDirEntry(t testing.TB, b []byte, name string, size uint32) []byte {
+	t.Helper()
+	b = slices.Clone(b)
+	want := xlString("Workbook")[3:] // compressed: UTF-16 below
+	var u16 []byte
+	for _, c := range want {
+		u16 = append(u16, c, 0)
+	}
+	for i := 512; i+128 <= len(b); i += 128 {
+		if !bytes.HasPrefix(b[i:], u16) {
+			continue
+		}
+		e := b[i : i+128]
+		clear(e[:64])
+		for j, c := range utf16.Encode([]rune(name)) {
+			binary.LittleEndian.PutUint16(e[2*j:], c)
+		}
+		binary.LittleEndian.PutUint16(e[64:], uint16(2*len(name)+2))
+		if size > 0 {
+			binary.LittleEndian.PutUint32(e[120:], size)
+		}
+		return b
+	}
+	t.Fatal("no Workbook directory entry")
+	return nil
+}
+
+// TestXLSContainer: compound files that hold no Excel 97-2003 workbook,
+// or a damaged one, say so.
+func TestXLSContainer(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile(filepath.Join("testdata", "xlwt.xls"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		bytes []byte
+		kind  error
+		text  string
+	}{
+		{"excel_95", withDirEntry(t, b, "Book", 0), ErrUnsupported, "an Excel 5.0/95 workbook (BIFF5)"},
+		{"encrypted_xlsx", withDirEntry(t, b, "EncryptedPackage", 0), ErrXLSEncrypted, "password-protected (encrypted) workbook"},
+		{"word_document", withDirEntry(t, b, "WordDocument", 0), ErrNotXLS, "a compound file without a Workbook stream"},
+		{"stream_larger_than_file", withDirEntry(t, b, "Workbook", 1<<30), ErrDamagedXLS, "the Workbook stream (1073741824 bytes) is larger than the file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := writeFile(t, tt.name+".xls", tt.bytes)
+			_, err := newXLSSource(p, mustMapping(t, testMapping))
+			if !errors.Is(err, tt.kind) || !strings.HasPrefix(fmt.Sprint(err), p+": ") || !strings.Contains(fmt.Sprint(err), tt.text) {
+				t.Errorf("newXLSSource() = %v; want %v naming the file and saying %q", err, tt.kind, tt.text)
+			}
+		})
+	}
+}

@@ -45,6 +45,7 @@ type biffReader struct {
 	buf []byte // the current record's data
 	// held makes next return the current record again (unread).
 	held bool
+	hdr  [4]byte // a field, not a local: a local escapes to the heap
 }
 
 func newBIFFReader(rs io.ReadSeeker) *biffReader {
@@ -61,8 +62,8 @@ func (b *biffReader) next() error {
 		b.held = false
 		return nil
 	}
-	var h [4]byte
-	if n, err := io.ReadFull(b.r, h[:]); err != nil {
+	h := b.hdr[:]
+	if n, err := io.ReadFull(b.r, h); err != nil {
 		if err == io.EOF {
 			return io.EOF
 		}
@@ -72,7 +73,7 @@ func (b *biffReader) next() error {
 		return b.damaged(err)
 	}
 	b.at = b.off
-	b.typ = binary.LittleEndian.Uint16(h[:])
+	b.typ = binary.LittleEndian.Uint16(h)
 	n := int(binary.LittleEndian.Uint16(h[2:]))
 	if n > cap(b.buf) {
 		b.buf = make([]byte, n)

@@ -25,6 +25,12 @@ func TestFileProblem(t *testing.T) {
 			`文件无法读取（工作表“数据”第4行：单元格位置错误，文件已损坏，请重新导出），整个文件未处理（a.xlsx: sheet "数据": row 4: bad cell reference）`},
 		{"the package", &ingest.XLSXError{Path: "a.xlsx", Err: ingest.ErrDamagedZip},
 			"文件无法读取（文件已损坏或不完整，可能未完整复制，请重新复制或重新导出），整个文件未处理（a.xlsx: damaged zip package）"},
+		{"a password on an .xls", &ingest.XLSXError{Path: "a.xls", Err: ingest.ErrXLSEncrypted},
+			"文件无法读取（工作簿设置了打开密码，请去掉密码后另存为.xlsx），整个文件未处理（a.xls: password-protected .xls workbook）"},
+		{"an .xlsx named .xls", &ingest.XLSXError{Path: "a.xls", Err: ingest.ErrNotXLS},
+			"文件无法读取（不是Excel 97-2003（.xls）工作簿：可能是改了扩展名的.xlsx、CSV或网页表格，请另存为.xlsx），整个文件未处理（a.xls: not an Excel 97-2003 (.xls) workbook）"},
+		{"a damaged .xls", &ingest.XLSXError{Path: "a.xls", Sheet: "Sheet1", Row: 3, Err: ingest.ErrDamagedXLS},
+			"文件无法读取（工作表“Sheet1”第3行：文件已损坏或不完整，可能未完整复制，请重新复制或重新导出），整个文件未处理（a.xls: sheet \"Sheet1\": row 3: damaged .xls workbook）"},
 		{"other", errors.New("a.csv: boom"), "文件无法读取，整个文件未处理（a.csv: boom）"},
 	}
 	for _, tt := range tests {
