@@ -293,7 +293,6 @@ func (s *xlsSource) readRow() (int64, error) {
 			s.br.unread()
 			return s.end(), nil
 		}
-		s.fmla = -1
 		if err := s.cell(d, col); err != nil {
 			return 0, &XLSXError{Row: num, Column: col + 1, Err: err}
 		}

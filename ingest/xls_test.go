@@ -258,6 +258,7 @@ func TestXLSCellRecords(t *testing.T) {
 		fmla(4, 3, 1, num(45000.5)),
 		fmla(5, 0, 0, fmlaVal(3, 0, 0, 0, 0, 0, 0xFF, 0xFF)), cellRec(biffBlank, 5, 1, 0), // empty: skipped
 		cellRec(biffLabel, 6, 3, 0, label("x")), cellRec(biffLabel, 6, 0, 0, label("y")), // columns out of order
+		cellRec(biffRK, 6, 1, 500, rk(3<<2|2)), // an XF the workbook lacks: General
 		biffRec(biffEOF),
 	}
 	m := mustMapping(t, testMapping)
@@ -275,7 +276,7 @@ func TestXLSCellRecords(t *testing.T) {
 		{3, []string{"-5", "2000-01-01", "2000-01-01", "7"}, []bool{y, n, n, y}},
 		{4, []string{"13912345678", "-1", "1E-09", "#N/A"}, []bool{y, n, y, n}},
 		{5, []string{"公式", "FALSE", "#REF!", "2023-03-15 12:00:00"}, []bool{n, n, n, n}},
-		{7, []string{"y", "", "", "x"}, []bool{n, n, n, n}},
+		{7, []string{"y", "3", "", "x"}, []bool{n, y, n, n}},
 	}
 	if diff := cmp.Diff(want, rows); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
@@ -393,31 +394,47 @@ func TestXLSErrors(t *testing.T) {
 		kind    error
 		text    string
 		wantErr XLSXError // the position
+		mapping string
 	}{
-		{"password", biffStream([][]byte{biffRec(biffFilePass, make([]byte, 54))}, sheet()), ErrXLSEncrypted, "password-protected", XLSXError{}},
-		{"excel_95", append(biffRec(biffBOF, le16(0x0500), le16(0x0005), make([]byte, 4)), biffRec(biffEOF)...), ErrUnsupported, "Excel 5.0/95", XLSXError{}},
-		{"globals_cut", biffStream(nil, nil)[:20], ErrDamagedXLS, "the workbook globals end without their EOF record", XLSXError{}},
-		{"sheet_cut", biffStream(nil, sheet(row))[:len(biffStream(nil, sheet(row)))-4], ErrDamagedXLS, "the sheet ends without its EOF record", XLSXError{Sheet: "Sheet1", Row: 2}},
-		{"record_cut", biffStream(nil, sheet(row))[:len(biffStream(nil, sheet(row)))-7], ErrDamagedXLS, "the stream ends inside a record", XLSXError{Sheet: "Sheet1", Row: 1}},
-		{"rows_out_of_order", biffStream(nil, sheet(cellRec(biffLabel, 2, 0, 0, xlString("A3")), row)), ErrBadRowNumber, "out of order, after row 3", XLSXError{Sheet: "Sheet1", Row: 2}},
-		{"column_beyond_iv", biffStream(nil, sheet(cellRec(biffLabel, 1, 256, 0, xlString("z")))), ErrBadCellRef, "column 257 beyond IV", XLSXError{Sheet: "Sheet1", Row: 2, Column: 257}},
-		{"string_not_in_table", biffStream([][]byte{sst}, sheet(cellRec(biffLabelSST, 1, 2, 0, le32(1)))), ErrSharedString, "shared string 1 not in the table of 1", XLSXError{Sheet: "Sheet1", Row: 2, Column: 3, Header: "身份证号"}},
-		{"mulrk_columns_wrong", biffStream(nil, sheet(biffRec(biffMulRK, le16(1), le16(0), le16(0), le32(2), le16(5)))), ErrDamagedXLS, "MULRK record", XLSXError{Sheet: "Sheet1", Row: 2, Column: 1, Header: "编号"}},
-		{"utf16_char_split", biffStream(nil, sheet(cellRec(biffLabel, 1, 0, 0, le16(2), []byte{1, 'a'}))), ErrDamagedXLS, "a UTF-16 character split between records", XLSXError{Sheet: "Sheet1", Row: 2, Column: 1, Header: "编号"}},
+		{"password", biffStream([][]byte{biffRec(biffFilePass, make([]byte, 54))}, sheet()), ErrXLSEncrypted, "password-protected", XLSXError{}, ""},
+		{"excel_95", append(biffRec(biffBOF, le16(0x0500), le16(0x0005), make([]byte, 4)), biffRec(biffEOF)...), ErrUnsupported, "Excel 5.0/95", XLSXError{}, ""},
+		{"globals_cut", biffStream(nil, nil)[:20], ErrDamagedXLS, "the workbook globals end without their EOF record", XLSXError{}, ""},
+		{"sheet_cut", biffStream(nil, sheet(row))[:len(biffStream(nil, sheet(row)))-4], ErrDamagedXLS, "the sheet ends without its EOF record", XLSXError{Sheet: "Sheet1", Row: 2}, ""},
+		{"record_cut", biffStream(nil, sheet(row))[:len(biffStream(nil, sheet(row)))-7], ErrDamagedXLS, "the stream ends inside a record", XLSXError{Sheet: "Sheet1", Row: 1}, ""},
+		{"rows_out_of_order", biffStream(nil, sheet(cellRec(biffLabel, 2, 0, 0, xlString("A3")), row)), ErrBadRowNumber, "out of order, after row 3", XLSXError{Sheet: "Sheet1", Row: 2}, ""},
+		{"column_beyond_iv", biffStream(nil, sheet(cellRec(biffLabel, 1, 256, 0, xlString("z")))), ErrBadCellRef, "column 257 beyond IV", XLSXError{Sheet: "Sheet1", Row: 2, Column: 257}, ""},
+		{"string_not_in_table", biffStream([][]byte{sst}, sheet(cellRec(biffLabelSST, 1, 2, 0, le32(1)))), ErrSharedString, "shared string 1 not in the table of 1", XLSXError{Sheet: "Sheet1", Row: 2, Column: 3, Header: "身份证号"}, ""},
+		{"mulrk_columns_wrong", biffStream(nil, sheet(biffRec(biffMulRK, le16(1), le16(0), le16(0), le32(2), le16(5)))), ErrDamagedXLS, "MULRK record", XLSXError{Sheet: "Sheet1", Row: 2, Column: 1, Header: "编号"}, ""},
+		{"biff4", append(biffRec(0x0409, le16(0), le16(0x0100)), biffRec(biffEOF)...), ErrUnsupported, "an Excel 2.x-4.0 workbook", XLSXError{}, ""},
+		{"xf_short", biffStream([][]byte{biffRec(biffXF, le16(0))}, sheet()), ErrDamagedXLS, "XF record at byte 20: record shorter than its fields", XLSXError{}, ""},
+		{"format_short", biffStream([][]byte{biffRec(biffFormat, []byte{1})}, sheet()), ErrDamagedXLS, "FORMAT record at byte 20: record shorter than its fields", XLSXError{}, ""},
+		{"format_string_short", biffStream([][]byte{biffRec(biffFormat, le16(164), le16(9), []byte{0}, []byte("yyyy"))}, sheet()), ErrDamagedXLS, "FORMAT record at byte 20: record shorter than its fields", XLSXError{}, ""},
+		{"boundsheet_short", biffStream([][]byte{biffRec(biffBoundSheet, le32(0))}, sheet()), ErrDamagedXLS, "BOUNDSHEET record at byte 20", XLSXError{}, ""},
+		{"sst_short", biffStream([][]byte{biffRec(biffSST, le32(1))}, sheet()), ErrDamagedXLS, "SST record at byte 20", XLSXError{}, ""},
+		{"sst_count_beyond_strings", biffStream([][]byte{biffRec(biffSST, le32(3), le32(3), le16(1), []byte{0}, []byte("x"))}, sheet()), ErrDamagedXLS, "shared string: record shorter than its fields", XLSXError{Item: 2}, ""},
+		{"chart_as_sheet", biffStream([][]byte{biffRec(biffBoundSheet, le32(0), []byte{0, 2, 2}, xlString("图表")[2:])}, sheet()), ErrNoSheet, `sheet "图表" is not a worksheet (a chart)`, XLSXError{}, "sheet: 图表\n"},
+		{"sheet_offset_not_a_sheet", bytes.Replace(biffStream(nil, sheet()), []byte{0x09, 0x08, 16, 0, 0, 6, 0x10, 0}, []byte{0x09, 0x08, 16, 0, 0, 6, 0x20, 0}, 1), ErrDamagedXLS, "is of type 0x0020, not 0x0010", XLSXError{Sheet: "Sheet1"}, ""},
+		{"cell_record_short", biffStream(nil, sheet(biffRec(biffLabelSST, le16(1), le16(0)))), ErrDamagedXLS, "cell record at byte", XLSXError{Sheet: "Sheet1", Row: 1}, ""},
+		{"number_record_short", biffStream(nil, sheet(cellRec(biffNumber, 1, 1, 0, le16(7)))), ErrDamagedXLS, "cell record at byte", XLSXError{Sheet: "Sheet1", Row: 2, Column: 2, Header: "姓名"}, ""},
+		{"mulrk_beyond_iv", biffStream(nil, sheet(biffRec(biffMulRK, le16(1), le16(255), le16(0), le32(2), le16(0), le32(2), le16(256)))), ErrBadCellRef, "column 257 beyond IV", XLSXError{Sheet: "Sheet1", Row: 2, Column: 256}, ""},
+		{"utf16_char_split", biffStream(nil, sheet(cellRec(biffLabel, 1, 0, 0, le16(2), []byte{1, 'a'}))), ErrDamagedXLS, "a UTF-16 character split between records", XLSXError{Sheet: "Sheet1", Row: 2, Column: 1, Header: "编号"}, ""},
 	}
 	for _, tt := range streams {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			src, err := openStream(tt.stream, mustMapping(t, testMapping))
+			src, err := openStream(tt.stream, mustMapping(t, testMapping+tt.mapping))
 			if err == nil {
 				_, _, err = drainXLS(t, src)
+				if _, again := src.next(); fmt.Sprint(again) != fmt.Sprint(err) {
+					t.Errorf("next() after %v = %v; want the same error", err, again)
+				}
 			}
 			var xe *XLSXError
 			if !errors.Is(err, tt.kind) || !strings.Contains(fmt.Sprint(err), tt.text) {
 				t.Fatalf("err = %v; want %v saying %q", err, tt.kind, tt.text)
 			}
 			if errors.As(err, &xe) {
-				got := XLSXError{Sheet: xe.Sheet, Row: xe.Row, After: xe.After, Column: xe.Column, Header: xe.Header}
+				got := XLSXError{Sheet: xe.Sheet, Row: xe.Row, After: xe.After, Column: xe.Column, Header: xe.Header, Item: xe.Item}
 				if got != tt.wantErr {
 					t.Errorf("position %+v, want %+v (%v)", got, tt.wantErr, err)
 				}

@@ -143,15 +143,6 @@ func readXLSSST(br *biffReader) (*sharedStrings, error) {
 	var s []byte
 	c := biffCursor{br: br, p: d[8:]}
 	for i := uint32(0); i < unique; i++ {
-		if len(c.p) == 0 {
-			// The table may end at a record boundary before its count:
-			// a cell referring beyond it fails as ErrSharedString.
-			if err := c.more(); err == errShort {
-				break
-			} else if err != nil {
-				return nil, err
-			}
-		}
 		var err error
 		if s, err = c.appendRichString(s[:0]); err != nil {
 			return nil, &XLSXError{Item: len(off), Err: kindf(ErrDamagedXLS, "shared string: %w", err)}
