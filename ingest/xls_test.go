@@ -255,7 +255,7 @@ func TestXLSCellRecords(t *testing.T) {
 		fmla(4, 0, 0, fmlaVal(0, 0, 0, 0, 0, 0, 0xFF, 0xFF)), biffRec(0x04BC, make([]byte, 10)), biffRec(biffString, label("公式")),
 		fmla(4, 1, 0, fmlaVal(1, 0, 0, 0, 0, 0, 0xFF, 0xFF)),
 		fmla(4, 2, 0, fmlaVal(2, 0, 0x17, 0, 0, 0, 0xFF, 0xFF)),
-		fmla(4, 3, 1, num(45000.5)),
+		fmla(4, 3, 1, num(45000.5)), biffRec(biffString, label("stray")), // a STRING no formula asked for
 		fmla(5, 0, 0, fmlaVal(3, 0, 0, 0, 0, 0, 0xFF, 0xFF)), cellRec(biffBlank, 5, 1, 0), // empty: skipped
 		cellRec(biffLabel, 6, 3, 0, label("x")), cellRec(biffLabel, 6, 0, 0, label("y")), // columns out of order
 		cellRec(biffRK, 6, 1, 500, rk(3<<2|2)), // an XF the workbook lacks: General
@@ -525,6 +525,30 @@ func withDirEntry(t testing.TB, b []byte, name string, size uint32) []byte {
 	return nil
 }
 
+// inStorage returns the compound file b (with the Workbook stream as the
+// root's only child and a free directory entry 2, as xlwt writes it) with
+// the Workbook stream moved into a storage, as an embedded workbook is.
+func inStorage(t testing.TB, b []byte) []byte {
+	t.Helper()
+	b = slices.Clone(b)
+	dir := (int(binary.LittleEndian.Uint32(b[48:])) + 1) * 512
+	entry := func(i int) []byte { return b[dir+128*i : dir+128*(i+1)] }
+	if binary.LittleEndian.Uint32(entry(0)[76:]) != 1 || entry(2)[66] != 0 {
+		t.Fatal("not the directory xlwt writes")
+	}
+	e := entry(2)
+	for j, c := range utf16.Encode([]rune("MBD0001")) {
+		binary.LittleEndian.PutUint16(e[2*j:], c)
+	}
+	binary.LittleEndian.PutUint16(e[64:], 16)
+	e[66], e[67] = 1, 1 // a storage, black
+	binary.LittleEndian.PutUint32(e[68:], 0xFFFFFFFF)
+	binary.LittleEndian.PutUint32(e[72:], 0xFFFFFFFF)
+	binary.LittleEndian.PutUint32(e[76:], 1)
+	binary.LittleEndian.PutUint32(entry(0)[76:], 2)
+	return b
+}
+
 // TestXLSContainer: compound files that hold no Excel 97-2003 workbook,
 // or a damaged one, say so.
 func TestXLSContainer(t *testing.T) {
@@ -542,6 +566,7 @@ func TestXLSContainer(t *testing.T) {
 		{"excel_95", withDirEntry(t, b, "Book", 0), ErrUnsupported, "an Excel 5.0/95 workbook (BIFF5)"},
 		{"encrypted_xlsx", withDirEntry(t, b, "EncryptedPackage", 0), ErrXLSEncrypted, "password-protected (encrypted) workbook"},
 		{"word_document", withDirEntry(t, b, "WordDocument", 0), ErrNotXLS, "a compound file without a Workbook stream"},
+		{"embedded_workbook", inStorage(t, b), ErrNotXLS, "a compound file without a Workbook stream"},
 		{"stream_larger_than_file", withDirEntry(t, b, "Workbook", 1<<30), ErrDamagedXLS, "the Workbook stream (1073741824 bytes) is larger than the file"},
 	}
 	for _, tt := range tests {

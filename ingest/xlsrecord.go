@@ -130,7 +130,7 @@ type biffCursor struct {
 var errShort = errors.New("record shorter than its fields")
 
 // more moves to the next record when it is a CONTINUE; otherwise the
-// record is left for the caller's loop and the read fails with errShort.
+// read fails with errShort (and the file with it).
 func (c *biffCursor) more() error {
 	if c.br == nil {
 		return errShort
@@ -142,8 +142,6 @@ func (c *biffCursor) more() error {
 		return err
 	}
 	if c.br.typ != biffContinue {
-		c.br.unread()
-		c.br = nil // a record is continued by CONTINUEs right after it only
 		return errShort
 	}
 	c.p = c.br.buf
