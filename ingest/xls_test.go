@@ -259,6 +259,7 @@ func TestXLSCellRecords(t *testing.T) {
 		fmla(5, 0, 0, fmlaVal(3, 0, 0, 0, 0, 0, 0xFF, 0xFF)), cellRec(biffBlank, 5, 1, 0), // empty: skipped
 		cellRec(biffLabel, 6, 3, 0, label("x")), cellRec(biffLabel, 6, 0, 0, label("y")), // columns out of order
 		cellRec(biffRK, 6, 1, 500, rk(3<<2|2)), // an XF the workbook lacks: General
+		cellRec(biffNumber, 6, 2, 0, num(math.Copysign(0, -1))), // shown as 0
 		biffRec(biffEOF),
 	}
 	m := mustMapping(t, testMapping)
@@ -276,7 +277,7 @@ func TestXLSCellRecords(t *testing.T) {
 		{3, []string{"-5", "2000-01-01", "2000-01-01", "7"}, []bool{y, n, n, y}},
 		{4, []string{"13912345678", "-1", "1E-09", "#N/A"}, []bool{y, n, y, n}},
 		{5, []string{"公式", "FALSE", "#REF!", "2023-03-15 12:00:00"}, []bool{n, n, n, n}},
-		{7, []string{"y", "3", "", "x"}, []bool{n, y, n, n}},
+		{7, []string{"y", "3", "0", "x"}, []bool{n, y, y, n}},
 	}
 	if diff := cmp.Diff(want, rows); diff != "" {
 		t.Errorf("rows (-want +got):\n%s", diff)
