@@ -258,7 +258,7 @@ func TestXLSCellRecords(t *testing.T) {
 		fmla(4, 3, 1, num(45000.5)), biffRec(biffString, label("stray")), // a STRING no formula asked for
 		fmla(5, 0, 0, fmlaVal(3, 0, 0, 0, 0, 0, 0xFF, 0xFF)), cellRec(biffBlank, 5, 1, 0), // empty: skipped
 		cellRec(biffLabel, 6, 3, 0, label("x")), cellRec(biffLabel, 6, 0, 0, label("y")), // columns out of order
-		cellRec(biffRK, 6, 1, 500, rk(3<<2|2)), // an XF the workbook lacks: General
+		cellRec(biffRK, 6, 1, 500, rk(3<<2|2)),                  // an XF the workbook lacks: General
 		cellRec(biffNumber, 6, 2, 0, num(math.Copysign(0, -1))), // shown as 0
 		biffRec(biffEOF),
 	}
