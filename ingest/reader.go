@@ -122,6 +122,8 @@ func Open(path string, m *schemas.Mapping, opts Options) (_ *Reader, err error) 
 		}
 	case schemas.FormatXLSX:
 		src, err = newXLSXSource(path, m)
+	case schemas.FormatXLS:
+		src, err = newXLSSource(path, m)
 	case schemas.FormatParquet, schemas.FormatArrow:
 		src, err = newArrowSource(path, f.Format, m.Location())
 	default:

@@ -16,9 +16,9 @@ type Format string
 const (
 	FormatCSV     Format = "csv"
 	FormatXLSX    Format = "xlsx"
+	FormatXLS     Format = "xls" // legacy Excel 97-2003 workbook (BIFF8)
 	FormatParquet Format = "parquet"
 	FormatArrow   Format = "arrow" // Arrow IPC file
-	FormatXLS     Format = "xls"   // legacy Excel 97-2003 workbook (BIFF8)
 )
 
 // Encoding is the character encoding of a CSV export.
@@ -53,16 +53,16 @@ type Mapping struct {
 	// the name: 1 is the most trusted. Required.
 	Priority int `yaml:"priority" validate:"required,min=1,max=1000"`
 	// Format of the exports. Default: from the file extension.
-	Format Format `yaml:"format" validate:"omitempty,oneof=csv xlsx parquet arrow"`
+	Format Format `yaml:"format" validate:"omitempty,oneof=csv xlsx xls parquet arrow"`
 	// Encoding of CSV exports. Default auto.
 	Encoding Encoding `yaml:"encoding" validate:"omitempty,oneof=auto utf-8 gbk gb18030 utf-16 utf-16le utf-16be"`
 	// Delimiter of CSV exports, one ASCII character other than a quote or
 	// line break. Default ",", or for UTF-16 text what its header line
 	// uses (a tab in Excel's "Unicode text").
 	Delimiter string `yaml:"delimiter" validate:"omitempty,len=1,ascii,excludesall=\"\r\n"`
-	// Sheet is the XLSX sheet name. Default: the first sheet.
+	// Sheet is the XLSX or XLS sheet name. Default: the first sheet.
 	Sheet string `yaml:"sheet"`
-	// HeaderRow is the 1-based row of the header in XLSX and CSV files;
+	// HeaderRow is the 1-based row of the header in XLSX, XLS and CSV files;
 	// rows above it are ignored. Default 1.
 	HeaderRow int `yaml:"header_row" validate:"omitempty,min=1,max=1000"`
 	// Columns maps canonical fields to the department's own header names.
@@ -261,6 +261,8 @@ func FormatFromPath(path string) Format {
 		return FormatCSV
 	case ".xlsx", ".xlsm":
 		return FormatXLSX
+	case ".xls":
+		return FormatXLS
 	case ".parquet", ".pq":
 		return FormatParquet
 	case ".arrow", ".feather", ".ipc":

@@ -352,7 +352,10 @@ var xlsxKinds = []struct {
 	{ingest.ErrBadCellRef, "单元格位置错误，文件已损坏，请重新导出"},
 	{ingest.ErrSharedString, "单元格引用了不存在的文本，文件已损坏，请重新导出"},
 	{ingest.ErrNoHeader, "找不到表头行，请核对约定的表头行号"},
-	{ingest.ErrUnsupported, "含有本系统不支持的内容（超大单元格或UTF-16编码），请另存为普通的.xlsx"},
+	{ingest.ErrNotXLS, "不是Excel 97-2003（.xls）工作簿：可能是改了扩展名的.xlsx、CSV或网页表格，请另存为.xlsx"},
+	{ingest.ErrDamagedXLS, "文件已损坏或不完整，可能未完整复制，请重新复制或重新导出"},
+	{ingest.ErrXLSEncrypted, "工作簿设置了打开密码，请去掉密码后另存为.xlsx"},
+	{ingest.ErrUnsupported, "含有本系统不支持的内容（超大单元格、UTF-16编码或Excel 95及更早版本的工作簿），请另存为普通的.xlsx"},
 }
 
 // xlsxProblem says in Chinese where in the workbook the problem is, in the

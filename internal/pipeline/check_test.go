@@ -35,6 +35,12 @@ func TestFileProblem(t *testing.T) {
 			"文件无法读取（文件内容是XLSX工作簿，与约定的格式（CSV或制表符分隔的文本）不符：请按约定格式导出，或联系管理员修改映射），整个文件未处理（" + mapped.Error() + "）"},
 		{"text under a workbook's name", named,
 			"文件无法读取（文件内容是CSV或制表符分隔的文本，与扩展名（.xlsx）不符：可能是网页或改了扩展名的文件，请另存为真正的表格文件），整个文件未处理（" + named.Error() + "）"},
+		{"a password on an .xls", &ingest.XLSXError{Path: "a.xls", Err: ingest.ErrXLSEncrypted},
+			"文件无法读取（工作簿设置了打开密码，请去掉密码后另存为.xlsx），整个文件未处理（a.xls: password-protected .xls workbook）"},
+		{"an .xlsx named .xls", &ingest.XLSXError{Path: "a.xls", Err: ingest.ErrNotXLS},
+			"文件无法读取（不是Excel 97-2003（.xls）工作簿：可能是改了扩展名的.xlsx、CSV或网页表格，请另存为.xlsx），整个文件未处理（a.xls: not an Excel 97-2003 (.xls) workbook）"},
+		{"a damaged .xls", &ingest.XLSXError{Path: "a.xls", Sheet: "Sheet1", Row: 3, Err: ingest.ErrDamagedXLS},
+			"文件无法读取（工作表“Sheet1”第3行：文件已损坏或不完整，可能未完整复制，请重新复制或重新导出），整个文件未处理（a.xls: sheet \"Sheet1\": row 3: damaged .xls workbook）"},
 		{"other", errors.New("a.csv: boom"), "文件无法读取，整个文件未处理（a.csv: boom）"},
 	}
 	for _, tt := range tests {
