@@ -61,6 +61,11 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzNormalizeID -fuzztime 30s ./cleanse
 	$(GO) test -run '^$$' -fuzz FuzzValidUSCC -fuzztime 30s ./cleanse
 	$(GO) test -run '^$$' -fuzz FuzzCSVReader -fuzztime 30s ./ingest
+	$(GO) test -run '^$$' -fuzz FuzzCSVScanner -fuzztime 30s ./ingest
+	$(GO) test -run '^$$' -fuzz FuzzUTF16Reader -fuzztime 30s -fuzzminimizetime 200x ./ingest
+	$(GO) test -run '^$$' -fuzz FuzzXLSReader -fuzztime 30s -fuzzminimizetime 200x ./ingest
+	$(GO) test -run '^$$' -fuzz FuzzXLSXSheetScanner -fuzztime 30s ./ingest
+	$(GO) test -run '^$$' -fuzz FuzzParseNamedDates -fuzztime 30s ./cleanse
 	$(GO) test -run '^$$' -fuzz FuzzVerifyFaceCallback -fuzztime 30s ./authsvc
 	$(GO) test -run '^$$' -fuzz FuzzRedact -fuzztime 30s ./internal/pii
 

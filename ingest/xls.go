@@ -435,8 +435,10 @@ func (s *xlsSource) number(col int, xf uint16, f float64) {
 	s.setCell(col, start, true)
 }
 
-// setCell puts the text arena[start:] as the cell of column col.
+// setCell puts the text arena[start:] as the cell of column col, its line
+// breaks LF as from every reader (breaksToLF).
 func (s *xlsSource) setCell(col, start int, numeric bool) {
+	s.arena = s.arena[:start+len(breaksToLF(s.arena[start:]))]
 	s.put(col, sheetCell{kind: cellArena, numeric: numeric, start: int32(start), end: int32(len(s.arena))})
 }
 

@@ -594,3 +594,30 @@ func TestXLSSourceNotOLE(t *testing.T) {
 		t.Errorf("newXLSSource(text) = %v; want ErrNotXLS", err)
 	}
 }
+
+// TestXLSLineBreaks: a line break in an .xls cell (CRLF or CR, as Excel
+// and LibreOffice store an Alt+Enter) is LF, as from CSV and XLSX: in a
+// shared string, a LABEL and a formula's cached string.
+func TestXLSLineBreaks(t *testing.T) {
+	t.Parallel()
+	hdr := [][]byte{cellRec(biffLabel, 0, 0, 0, xlString("编号")), cellRec(biffLabel, 0, 1, 0, xlString("姓名")),
+		cellRec(biffLabel, 0, 2, 0, xlString("身份证号")), cellRec(biffLabel, 0, 3, 0, xlString("手机号"))}
+	sst := biffRec(biffSST, le32(1), le32(1), le16(6), []byte{0}, []byte("a\r\nb\rc"))
+	sheet := append(hdr,
+		cellRec(biffLabelSST, 1, 0, 0, le32(0)),
+		cellRec(biffLabel, 1, 1, 0, xlString("海口市\r\n美兰区")),
+		cellRec(biffFormula, 1, 2, 0, []byte{0, 0, 0, 0, 0, 0, 0xFF, 0xFF}, le16(0), le32(0), le16(0)),
+		biffRec(biffString, xlString("x\ry")),
+		biffRec(biffEOF))
+	src, err := openStream(biffStream([][]byte{sst}, sheet), mustMapping(t, testMapping))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rows, err := drainXLS(t, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || !slices.Equal(rows[0].Cells[:3], []string{"a\nb\nc", "海口市\n美兰区", "x\ny"}) {
+		t.Errorf("rows = %+v; want the line breaks as LF", rows)
+	}
+}

@@ -150,7 +150,7 @@ func readXLSSST(br *biffReader) (*sharedStrings, error) {
 		if uint64(text.Len())+uint64(len(s)) > math.MaxUint32 {
 			return nil, &XLSXError{Item: len(off), Err: kindf(ErrUnsupported, "shared strings larger than 4 GiB")}
 		}
-		text.Write(s)
+		text.Write(breaksToLF(s)) // line breaks LF, as from every reader
 		off = append(off, uint32(text.Len()))
 	}
 	return &sharedStrings{text: text.String(), off: off}, nil
