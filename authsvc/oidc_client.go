@@ -12,6 +12,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
@@ -52,7 +53,21 @@ type Client struct {
 	// check in the citizen's session (acr urn:idfusion:acr:face), as if
 	// each request asked for it in acr_values. Default false.
 	RequireFace bool
+	// PKCEOptional lets a confidential client that cannot send PKCE (some
+	// bought software) use the code flow without it. PKCE stays required
+	// of every other client (RFC 9700); a public client cannot have this.
+	// The registration is audited and listed. Default false.
+	PKCEOptional bool
+	// EmailClaim names the claim that stands in for "email" for a client
+	// that requires an email to sign anyone in (oauth2-proxy, many bought
+	// systems): "sub". Accounts have no email; the
+	// stand-in is an identifier the provider vouches for, so it is marked
+	// verified. Released with the "email" scope only. Default "": none.
+	EmailClaim string
 }
+
+// emailClaims are the values of Client.EmailClaim.
+var emailClaims = []string{"", "sub"}
 
 // RegisterClient registers c and returns its secret ("" for a public
 // client): shown once, only its SHA-256 is stored. The secret is 32
@@ -83,6 +98,12 @@ func RegisterClient(ctx context.Context, pool *pgxpool.Pool, c Client) (secret s
 	if c.PostLogoutRedirectURIs == nil {
 		c.PostLogoutRedirectURIs = []string{}
 	}
+	if c.PKCEOptional && c.Public {
+		return "", errors.New("Client.PKCEOptional: a public client must use PKCE")
+	}
+	if !slices.Contains(emailClaims, c.EmailClaim) {
+		return "", fmt.Errorf("Client.EmailClaim: %q is not \"sub\"", c.EmailClaim)
+	}
 	if c.Name == "" {
 		c.Name = c.ID
 	}
@@ -102,12 +123,38 @@ func RegisterClient(ctx context.Context, pool *pgxpool.Pool, c Client) (secret s
 		h := sha256.Sum256([]byte(secret))
 		hash = h[:]
 	}
-	_, err = pool.Exec(ctx, `INSERT INTO oidc_client (id, secret_hash, redirect_uris, allowed_scopes, name, post_logout_redirect_uris, require_face)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.ID, hash, c.RedirectURIs, scopes, c.Name, c.PostLogoutRedirectURIs, c.RequireFace)
+	// The registration and its audit row commit together: a client
+	// allowed without PKCE is on record.
+	detail := fmt.Sprintf("public=%t pkce_optional=%t require_face=%t email_claim=%q scopes=%v", c.Public, c.PKCEOptional, c.RequireFace, c.EmailClaim, scopes)
+	err = database.Transact(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO oidc_client (id, secret_hash, redirect_uris, allowed_scopes, name, post_logout_redirect_uris, require_face,
+				pkce_optional, email_claim)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, c.ID, hash, c.RedirectURIs, scopes, c.Name, c.PostLogoutRedirectURIs, c.RequireFace,
+			c.PKCEOptional, c.EmailClaim); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, subject, detail) VALUES (now(), 'oidc_client_register', 'ok', $1, $2)`, c.ID, detail)
+		return err
+	})
 	if err != nil {
 		return "", err
 	}
 	return secret, nil
+}
+
+// ListClients returns the registered clients by id (no secrets: only
+// whether there is one), for operators.
+func ListClients(ctx context.Context, pool *pgxpool.Pool) ([]Client, error) {
+	rows, err := pool.Query(ctx, `SELECT id, name, secret_hash IS NULL, redirect_uris, post_logout_redirect_uris, allowed_scopes,
+		require_face, pkce_optional, email_claim FROM oidc_client ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Client, error) {
+		var c Client
+		err := row.Scan(&c.ID, &c.Name, &c.Public, &c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.Scopes, &c.RequireFace, &c.PKCEOptional, &c.EmailClaim)
+		return c, err
+	})
 }
 
 // validRedirect: an absolute https URL (http only on a loopback address)
@@ -131,12 +178,16 @@ type oidcClient struct {
 	logoutURIs    []string
 	allowedScopes []string
 	idTokenTTL    time.Duration
+	pkceOptional  bool
+	emailClaim    string
 }
 
 func (s *Server) clientByID(ctx context.Context, id string) (*oidcClient, error) {
 	c := &oidcClient{id: id, idTokenTTL: s.cfg.OIDCIDTokenTTL}
-	err := s.pool.QueryRow(ctx, `SELECT secret_hash, redirect_uris, allowed_scopes, post_logout_redirect_uris, name, require_face
-		FROM oidc_client WHERE id = $1`, id).Scan(&c.secretHash, &c.redirectURIs, &c.allowedScopes, &c.logoutURIs, &c.name, &c.requireFace)
+	err := s.pool.QueryRow(ctx, `SELECT secret_hash, redirect_uris, allowed_scopes, post_logout_redirect_uris, name, require_face,
+			pkce_optional, email_claim
+		FROM oidc_client WHERE id = $1`, id).Scan(&c.secretHash, &c.redirectURIs, &c.allowedScopes, &c.logoutURIs, &c.name, &c.requireFace,
+		&c.pkceOptional, &c.emailClaim)
 	if err != nil {
 		return nil, database.Translate(err)
 	}
@@ -193,25 +244,31 @@ func (c *oidcClient) AccessTokenType() op.AccessTokenType { return op.AccessToke
 func (c *oidcClient) IDTokenLifetime() time.Duration      { return c.idTokenTTL }
 func (c *oidcClient) DevMode() bool                       { return false }
 
-// RestrictAdditionalIdTokenScopes keeps every scope out of the ID token's
-// claims: it carries sub and the protocol claims, and personal data
-// (name, ID number) goes out through userinfo only, where each release is
-// checked against the account and audited.
+// idTokenScopes are the scopes whose claims the ID token carries too:
+// the standard profile claims generic clients read from it (name, the
+// email stand-in). The ID number and phone go out through userinfo only,
+// where each release is checked against the consent and audited.
+var idTokenScopes = []string{oidc.ScopeProfile, oidc.ScopeEmail}
+
+// RestrictAdditionalIdTokenScopes keeps every other scope out of the ID
+// token's claims (see idTokenScopes).
 func (c *oidcClient) RestrictAdditionalIdTokenScopes() func([]string) []string {
-	return func([]string) []string { return nil }
+	return func(scopes []string) []string {
+		return slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return !slices.Contains(idTokenScopes, s) })
+	}
 }
 
 func (c *oidcClient) RestrictAdditionalAccessTokenScopes() func([]string) []string {
 	return func(s []string) []string { return s }
 }
 
-// IsScopeAllowed lets every scope through the library's filter, which
-// would otherwise drop unknown ones silently: CreateAuthRequest refuses a
-// scope the client is not registered for, so a misconfigured client hears
-// about it.
+// IsScopeAllowed lets every scope through the library's filter:
+// CreateAuthRequest keeps the ones the client is registered for and
+// ignores the rest (RFC 6749 §3.3), recording what it dropped.
 func (c *oidcClient) IsScopeAllowed(string) bool { return true }
 
-// IDTokenUserinfoClaimsAssertion is false: see
-// RestrictAdditionalIdTokenScopes.
-func (c *oidcClient) IDTokenUserinfoClaimsAssertion() bool { return false }
+// IDTokenUserinfoClaimsAssertion is true: the ID token carries the claims
+// of the scopes RestrictAdditionalIdTokenScopes keeps (profile, email),
+// also beside an access token; generic clients read them from there.
+func (c *oidcClient) IDTokenUserinfoClaimsAssertion() bool { return true }
 func (c *oidcClient) ClockSkew() time.Duration             { return 0 }

@@ -282,7 +282,7 @@ func TestOIDCDiscovery(t *testing.T) {
 		"revocation_endpoint_auth_methods_supported":    []any{"client_secret_basic", "none"},
 		"introspection_endpoint_auth_methods_supported": []any{"client_secret_basic"},
 		"code_challenge_methods_supported":              []any{"S256"},
-		"scopes_supported":                              []any{"openid", "profile", "phone", "offline_access", ScopeIDCard},
+		"scopes_supported":                              []any{"openid", "profile", "email", "phone", "offline_access", ScopeIDCard},
 		"acr_values_supported":                          []any{ACRBasic, ACRFace},
 		"request_uri_parameter_supported":               false,
 	}

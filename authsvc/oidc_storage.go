@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"math"
 	"slices"
 	"strconv"
@@ -133,16 +134,27 @@ func (st oidcStorage) CreateAuthRequest(ctx context.Context, req *oidc.AuthReque
 	switch {
 	case req.CodeChallenge != "" && req.CodeChallengeMethod != oidc.CodeChallengeMethodS256:
 		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
-	case req.CodeChallenge == "":
-		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE (S256) is required")
+	case req.CodeChallenge == "" && !(c.pkceOptional && !c.public()):
+		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE (S256) is required: send code_challenge and code_challenge_method=S256 " +
+			"(oauth2-proxy: --code-challenge-method=S256; Spring Security: enable PKCE for the client); " +
+			"a confidential client that cannot may be registered with PKCE optional by the provider's operator")
 	case req.ResponseMode != "" && req.ResponseMode != oidc.ResponseModeQuery:
 		return nil, oidc.ErrInvalidRequest().WithDescription("response_mode must be query")
 	}
-	for _, sc := range req.Scopes {
-		if !c.allows(sc) {
-			return nil, oidc.ErrInvalidScope().WithDescription("scope not allowed for this client: %s", sc)
-		}
+	// The client gets the scopes it is registered for; the rest are
+	// ignored, as OAuth 2.0 allows, and recorded for its operator.
+	scopes := slices.DeleteFunc(slices.Clone(req.Scopes), func(sc string) bool { return !c.allows(sc) })
+	if dropped := slices.DeleteFunc(slices.Clone(req.Scopes), c.allows); len(dropped) > 0 {
+		st.s.cfg.Logger.Info("oidc_scopes_ignored", slog.String("client", c.id), slog.Any("scopes", dropped))
 	}
+	// A client registered for offline_access is one its operator wants
+	// to refresh its sessions: it gets a refresh token with every code,
+	// also when its requests do not name the scope (generic clients ask
+	// for "openid email profile" and refresh whenever they got a token).
+	if c.allows(oidc.ScopeOfflineAccess) && !slices.Contains(scopes, oidc.ScopeOfflineAccess) {
+		scopes = append(scopes, oidc.ScopeOfflineAccess)
+	}
+	req.Scopes = scopes
 	id, err := randomID()
 	if err != nil {
 		return nil, err
@@ -504,14 +516,23 @@ func (st oidcStorage) AuthorizeClientIDSecret(ctx context.Context, id, secret st
 	return nil
 }
 
-// SetUserinfoFromScopes serves the ID token claims of a subject; the
-// subject is a keyed hash, found again through the tokens issued to it.
+// SetUserinfoFromScopes serves the ID token's profile claims of a
+// subject (the scopes RestrictAdditionalIdTokenScopes keeps); the subject
+// is a keyed hash, found again through the tokens issued to it.
 func (st oidcStorage) SetUserinfoFromScopes(ctx context.Context, info *oidc.UserInfo, subject, clientID string, scopes []string) error {
 	_, g, err := st.liveToken(ctx, `t.subject = $1 AND t.client_id = $2`, subject, clientID)
 	if err != nil {
 		return err
 	}
-	return st.s.userinfo(ctx, info, g.accountID, subject, clientID, scopes)
+	a, err := st.s.accountByID(ctx, st.s.pool, g.accountID, false)
+	if err != nil {
+		return err
+	}
+	info.Subject = subject // SetUserInfo copies it over the token's
+	if slices.Contains(scopes, oidc.ScopeProfile) {
+		info.Name = a.Name
+	}
+	return st.s.emailStandIn(ctx, info, subject, clientID, scopes)
 }
 
 func (st oidcStorage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {

@@ -26,6 +26,21 @@ func TestClientAdd(t *testing.T) {
 	if err := run(ctx, []string{"client", "add", "--id", "spa", "--public", "--require-face", "--redirect-uri", "https://spa.example/cb", "--data-dir", dir}); err != nil {
 		t.Fatal(err)
 	}
+	if err := run(ctx, []string{"client", "add", "--id", "proxy", "--pkce-optional", "--email-claim", "sub", "--scope", "email",
+		"--redirect-uri", "https://proxy.example/oauth2/callback", "--data-dir", dir}); err != nil {
+		t.Fatal(err)
+	}
+	var list strings.Builder
+	if err := clientList(ctx, &list, []string{"--data-dir", dir}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"portal\tportal\tconfidential\tpkce=required\tface=false\temail=-\tscopes=openid profile idcard\n",
+		"proxy\tproxy\tconfidential\tpkce=optional\tface=false\temail=sub\tscopes=openid email\n",
+		"spa\tspa\tpublic\tpkce=required\tface=true\temail=-\tscopes=openid\n"} {
+		if !strings.Contains(list.String(), want) {
+			t.Errorf("client list:\n%s\nlacks %q", list.String(), want)
+		}
+	}
 	err := run(ctx, []string{"client", "add", "--id", "none", "--data-dir", dir})
 	if err == nil || !strings.Contains(err.Error(), "RedirectURIs") {
 		t.Errorf("no redirect URI: %v, want a refusal naming RedirectURIs", err)
@@ -57,6 +72,7 @@ func TestClientAdd(t *testing.T) {
 	}
 	want := []row{
 		{ID: "portal", Secret: true, URIs: []string{"https://rp.example/cb"}, Scopes: []string{"openid", "profile", "idcard"}, Logout: []string{"https://rp.example/bye"}},
+		{ID: "proxy", Secret: true, URIs: []string{"https://proxy.example/oauth2/callback"}, Scopes: []string{"openid", "email"}, Logout: []string{}},
 		{ID: "spa", Secret: false, URIs: []string{"https://spa.example/cb"}, Scopes: []string{"openid"}, Logout: []string{}, Face: true},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -54,6 +54,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"flag"
@@ -88,6 +89,9 @@ func main() {
 func run(ctx context.Context, args []string) error {
 	if len(args) > 1 && args[0] == "client" && args[1] == "add" {
 		return clientAdd(ctx, args[2:])
+	}
+	if len(args) > 1 && args[0] == "client" && args[1] == "list" {
+		return clientList(ctx, os.Stdout, args[2:])
 	}
 	if len(args) > 1 && args[0] == "audit" && args[1] == "verify" {
 		return auditVerify(ctx, os.Stdout, args[2:])
@@ -219,6 +223,8 @@ func clientAdd(ctx context.Context, args []string) error {
 	name := fs.String("name", "", "a name for operators (default: the id)")
 	public := fs.Bool("public", false, "a public client (no secret; PKCE S256 required)")
 	requireFace := fs.Bool("require-face", false, "every login for this client needs a face check in the session (acr "+authsvc.ACRFace+")")
+	pkceOptional := fs.Bool("pkce-optional", false, "a confidential client that cannot send PKCE may go without it (audited; listed by client list)")
+	emailClaim := fs.String("email-claim", "", `what stands in for "email" for a client that needs one, with the email scope: "sub"`)
 	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL)")
 	var uris, logoutURIs, scopes multi
 	fs.Var(&uris, "redirect-uri", "an exact redirect URI (repeatable; at least one)")
@@ -233,13 +239,43 @@ func clientAdd(ctx context.Context, args []string) error {
 	}
 	defer closeDB(context.WithoutCancel(ctx))
 	secret, err := authsvc.RegisterClient(ctx, pool, authsvc.Client{ID: *id, Name: *name, RedirectURIs: uris,
-		PostLogoutRedirectURIs: logoutURIs, Public: *public, Scopes: scopes, RequireFace: *requireFace})
+		PostLogoutRedirectURIs: logoutURIs, Public: *public, Scopes: scopes, RequireFace: *requireFace,
+		PKCEOptional: *pkceOptional, EmailClaim: *emailClaim})
 	if err != nil {
 		return err
 	}
 	fmt.Printf("client_id: %s\n", *id)
 	if secret != "" {
 		fmt.Printf("client_secret: %s\n(shown once: only its hash is stored)\n", secret)
+	}
+	return nil
+}
+
+// clientList prints the registered business systems, one line each, with
+// what an operator must see at a glance: public or confidential, PKCE
+// optional, face required, the email stand-in, the scopes.
+func clientList(ctx context.Context, out io.Writer, args []string) error {
+	fs := flag.NewFlagSet("authsvc client list", flag.ContinueOnError)
+	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pool, closeDB, err := openDB(ctx, *dataDir, "", slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return err
+	}
+	defer closeDB(context.WithoutCancel(ctx))
+	clients, err := authsvc.ListClients(ctx, pool)
+	if err != nil {
+		return err
+	}
+	for _, c := range clients {
+		kind := "confidential"
+		if c.Public {
+			kind = "public"
+		}
+		fmt.Fprintf(out, "%s\t%s\t%s\tpkce=%s\tface=%t\temail=%s\tscopes=%s\n", c.ID, c.Name, kind,
+			map[bool]string{true: "optional", false: "required"}[c.PKCEOptional], c.RequireFace, cmp.Or(c.EmailClaim, "-"), strings.Join(c.Scopes, " "))
 	}
 	return nil
 }
