@@ -50,8 +50,8 @@ func (s *Server) newProvider() (http.Handler, error) {
 		// RP-initiated logout without a registered post_logout_redirect_uri
 		// ends at our login page.
 		DefaultLogoutRedirectURI: "/login",
-		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "at_hash", "c_hash",
-			"name", "id_hint", "id_number", "id_type", "phone_number", "phone_number_verified"},
+		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "at_hash",
+			"name", "email", "email_verified", "id_hint", "id_number", "id_type", "phone_number", "phone_number_verified"},
 	}
 	// The library logs to slog.Default (it has no logger option): the
 	// command sets its logger as the default.
