@@ -510,7 +510,10 @@ func (st oidcStorage) GetClientByClientID(ctx context.Context, id string) (op.Cl
 		st.s.audit(ctx, auditEvent{event: "oidc_client_unknown", outcome: "fail", detail: id})
 		return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
 	}
-	return c, err
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func (st oidcStorage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
