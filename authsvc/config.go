@@ -120,6 +120,12 @@ type Config struct {
 	OIDCAccessTokenTTL  time.Duration
 	OIDCIDTokenTTL      time.Duration
 	OIDCRefreshTokenTTL time.Duration
+	// OIDCRefreshGrace is how long a refresh token just rotated still gets
+	// what its rotation got (the same successor refresh token, with a new
+	// access token) instead of ending its grant as a reuse: a business
+	// system refreshing one session from several requests at once. At
+	// most 1 min; negative: no grace. Default 10 s.
+	OIDCRefreshGrace time.Duration
 	// OIDCKeyLifetime is how long a signing key signs before a new one
 	// takes over (it verifies a while longer). Default 30 days.
 	OIDCKeyLifetime time.Duration
@@ -173,6 +179,7 @@ func (c Config) WithDefaults() Config {
 	def(&c.OIDCAccessTokenTTL, 15*time.Minute)
 	def(&c.OIDCIDTokenTTL, time.Hour)
 	def(&c.OIDCRefreshTokenTTL, 12*time.Hour)
+	def(&c.OIDCRefreshGrace, 10*time.Second)
 	def(&c.OIDCKeyLifetime, 30*24*time.Hour)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -199,6 +206,9 @@ func (c Config) validate() error {
 	if c.OIDCAuthRequestTTL > 24*time.Hour {
 		// Purge counts on it.
 		return errors.New("authsvc: Config.OIDCAuthRequestTTL must be at most 24h")
+	}
+	if c.OIDCRefreshGrace > time.Minute {
+		return errors.New("authsvc: Config.OIDCRefreshGrace must be at most 1m")
 	}
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

@@ -45,6 +45,8 @@ func TestConfigProviders(t *testing.T) {
 		{"development with the simulator", func(c *Config) { c.Dev, c.Face = true, sim }, ""},
 		// The password's lock doubles LockFor: a non-positive one never grows.
 		{"negative lock", func(c *Config) { c.LockFor = -time.Minute }, "LockFor must be positive"},
+		{"refresh grace of a minute", func(c *Config) { c.OIDCRefreshGrace = time.Minute }, ""},
+		{"refresh grace beyond a minute", func(c *Config) { c.OIDCRefreshGrace = time.Minute + time.Second }, "OIDCRefreshGrace must be at most 1m"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,6 +38,8 @@
 // its login gate: a code only for an active account, after the
 // completion), oidc_consent.go (the consent page, the personal center's
 // consents), oidc_prompt.go (prompt, max_age, amr/acr, the face step-up),
-// oidc_storage.go (its state in PostgreSQL), oidc_client.go
+// oidc_storage.go (its state in PostgreSQL), oidc_refresh.go (refresh
+// token rotation and its grace window), oidc_userinfo.go (userinfo with
+// RFC 6750's answers), oidc_client.go
 // (RegisterClient, the clients), oidc_key.go (the rotating signing keys).
 package authsvc

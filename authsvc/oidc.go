@@ -55,7 +55,8 @@ func (s *Server) newProvider() (http.Handler, error) {
 	}
 	// The library logs to slog.Default (it has no logger option): the
 	// command sets its logger as the default.
-	var opts []op.Option
+	// userinfo answers as RFC 6750 asks (oidc_userinfo.go).
+	opts := []op.Option{op.WithHttpInterceptors(s.userinfoInterceptor)}
 	if strings.HasPrefix(s.cfg.BaseURL, "http://") {
 		opts = append(opts, op.WithAllowInsecure())
 	}

@@ -284,7 +284,9 @@ func (st oidcStorage) CreateAccessAndRefreshTokens(ctx context.Context, req op.T
 func (st oidcStorage) issue(ctx context.Context, req op.TokenRequest, current string, withRefresh bool) (accessID, refresh string, exp time.Time, err error) {
 	now := st.s.cfg.Now()
 	var g tokenGrant
+	var graced bool
 	err = database.Transact(ctx, st.s.pool, func(tx pgx.Tx) error {
+		refresh = ""
 		switch r := req.(type) {
 		case *oidcAuthRequest:
 			tag, err := tx.Exec(ctx, `UPDATE oidc_auth_request SET code_used_at = $2
@@ -301,15 +303,14 @@ func (st oidcStorage) issue(ctx context.Context, req op.TokenRequest, current st
 			if current == "" {
 				return errors.New("refresh request without its token")
 			}
-			tag, err := tx.Exec(ctx, `UPDATE oidc_token SET `+revokeSet(2)+` WHERE hash = $1 AND kind = 'refresh' AND revoked_at IS NULL
-				AND `+account.ActiveSQL("account_id"), sha(current), now)
-			if err != nil {
+			// rotate issues the successor (oidc_refresh.go): a new one,
+			// or within the grace window the one a concurrent rotation
+			// issued, whose grant the answer then describes.
+			var err error
+			if g, refresh, graced, err = st.rotate(ctx, tx, r.tokenGrant, current, now); err != nil {
 				return err
 			}
-			if tag.RowsAffected() == 0 {
-				return errRefreshSpent
-			}
-			g = r.tokenGrant
+			r.tokenGrant = g
 		default:
 			return oidc.ErrUnsupportedGrantType()
 		}
@@ -321,18 +322,14 @@ func (st oidcStorage) issue(ctx context.Context, req op.TokenRequest, current st
 		if err := st.insertToken(ctx, tx, accessID, nil, "access", g, now, exp); err != nil {
 			return err
 		}
-		if !withRefresh {
+		if !withRefresh || refresh != "" {
 			return nil
 		}
-		rid, err := randomID()
+		rid, token, err := newRefreshToken()
 		if err != nil {
 			return err
 		}
-		var b [32]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return err
-		}
-		refresh = base64.RawURLEncoding.EncodeToString(b[:])
+		refresh = token
 		return st.insertToken(ctx, tx, rid, sha(refresh), "refresh", g, now, now.Add(st.s.cfg.OIDCRefreshTokenTTL))
 	})
 	if r, ok := req.(*oidcAuthRequest); ok && errors.Is(err, errCodeSpent) {
@@ -350,12 +347,16 @@ func (st oidcStorage) issue(ctx context.Context, req op.TokenRequest, current st
 		if err := st.refreshReused(ctx, current); err != nil {
 			return "", "", time.Time{}, err
 		}
-		return "", "", time.Time{}, op.ErrInvalidRefreshToken
+		return "", "", time.Time{}, errRefreshRefused
 	}
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
-	st.s.audit(ctx, auditEvent{event: "oidc_token", outcome: "ok", account: g.accountID, detail: g.clientID})
+	event := "oidc_token"
+	if graced {
+		event = "oidc_refresh_grace"
+	}
+	st.s.audit(ctx, auditEvent{event: event, outcome: "ok", account: g.accountID, detail: g.clientID})
 	return accessID, refresh, exp, nil
 }
 
@@ -411,16 +412,26 @@ func (st oidcStorage) codeRaced(ctx context.Context, r *oidcAuthRequest) error {
 // errRefreshSpent: the refresh token being rotated is no longer live.
 var errRefreshSpent = errors.New("refresh token already used or revoked")
 
-// TokenRequestByRefreshToken finds a live refresh token. A refresh token
-// presented again after its rotation (or revocation) revokes its whole
-// chain: one of its holders is not the client (RFC 9700 §4.14.2).
+// TokenRequestByRefreshToken finds a live refresh token, or one rotated
+// within the grace window (the grant of its live successor, which the
+// refresh then gets again: oidc_refresh.go). A refresh token presented
+// again after its rotation (or revocation) revokes its whole chain: one
+// of its holders is not the client (RFC 9700 §4.14.2). The library
+// answers an error here with invalid_grant.
 func (st oidcStorage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
 	_, g, err := st.liveToken(ctx, `t.hash = $1 AND t.kind = 'refresh'`, sha(token))
 	if errors.Is(err, database.ErrNotFound) {
+		g, _, err = st.graceSuccessor(ctx, st.s.pool, token, st.s.cfg.Now())
+		if err == nil {
+			return &refreshRequest{tokenGrant: g}, nil
+		}
+		if !errors.Is(err, database.ErrNotFound) {
+			return nil, err
+		}
 		if err := st.refreshReused(ctx, token); err != nil {
 			return nil, err
 		}
-		return nil, op.ErrInvalidRefreshToken
+		return nil, errRefreshRefused
 	}
 	if err != nil {
 		return nil, err
@@ -503,8 +514,18 @@ func (st oidcStorage) KeySet(ctx context.Context) ([]op.Key, error) { return st.
 
 // Clients and claims.
 
+// GetClientByClientID: an unknown client is invalid_client (the library
+// answers any other error at the token endpoint with a server_error).
 func (st oidcStorage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
-	return st.s.clientByID(ctx, id)
+	c, err := st.s.clientByID(ctx, id)
+	if errors.Is(err, database.ErrNotFound) {
+		st.s.audit(ctx, auditEvent{event: "oidc_client_unknown", outcome: "fail", detail: id})
+		return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func (st oidcStorage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {

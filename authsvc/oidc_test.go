@@ -375,8 +375,9 @@ func TestOIDCDisabledAccount(t *testing.T) {
 	if fresh.RefreshToken == "" || fresh.RefreshToken == tok.RefreshToken {
 		t.Error("refresh token not rotated")
 	}
+	b.clock.Advance(b.svc.cfg.OIDCRefreshGrace)
 	if _, err := rp.conf.TokenSource(rp.ctx, &old).Token(); err == nil {
-		t.Error("a rotated refresh token was accepted again")
+		t.Error("a rotated refresh token was accepted again after the grace window")
 	}
 
 	// The reuse above revoked that grant: a second one, live until the
