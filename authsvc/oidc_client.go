@@ -52,6 +52,9 @@ type Client struct {
 	// check in the citizen's session (acr urn:idfusion:acr:face), as if
 	// each request asked for it in acr_values. Default false.
 	RequireFace bool
+	// Logout is where the client hears of the end of a citizen's session
+	// (single logout, oidc_logout.go). Default: nowhere.
+	Logout LogoutChannels
 }
 
 // RegisterClient registers c and returns its secret ("" for a public
@@ -80,6 +83,9 @@ func RegisterClient(ctx context.Context, pool *pgxpool.Pool, c Client) (secret s
 			}
 		}
 	}
+	if err := c.Logout.validate(); err != nil {
+		return "", err
+	}
 	if c.PostLogoutRedirectURIs == nil {
 		c.PostLogoutRedirectURIs = []string{}
 	}
@@ -105,6 +111,9 @@ func RegisterClient(ctx context.Context, pool *pgxpool.Pool, c Client) (secret s
 	_, err = pool.Exec(ctx, `INSERT INTO oidc_client (id, secret_hash, redirect_uris, allowed_scopes, name, post_logout_redirect_uris, require_face)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.ID, hash, c.RedirectURIs, scopes, c.Name, c.PostLogoutRedirectURIs, c.RequireFace)
 	if err != nil {
+		return "", err
+	}
+	if err := registerLogout(ctx, pool, c.ID, c.Logout); err != nil {
 		return "", err
 	}
 	return secret, nil
@@ -194,11 +203,12 @@ func (c *oidcClient) IDTokenLifetime() time.Duration      { return c.idTokenTTL 
 func (c *oidcClient) DevMode() bool                       { return false }
 
 // RestrictAdditionalIdTokenScopes keeps every scope out of the ID token's
-// claims: it carries sub and the protocol claims, and personal data
+// claims: it carries sub, sid and the protocol claims, and personal data
 // (name, ID number) goes out through userinfo only, where each release is
-// checked against the account and audited.
+// checked against the account and audited. scopeSessionID has the library
+// ask SetUserinfoFromRequest for the sid.
 func (c *oidcClient) RestrictAdditionalIdTokenScopes() func([]string) []string {
-	return func([]string) []string { return nil }
+	return func([]string) []string { return []string{scopeSessionID} }
 }
 
 func (c *oidcClient) RestrictAdditionalAccessTokenScopes() func([]string) []string {

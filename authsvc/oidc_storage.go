@@ -285,6 +285,9 @@ func (st oidcStorage) issue(ctx context.Context, req op.TokenRequest, current st
 				return errCodeSpent
 			}
 			g = tokenGrant{accountID: r.accountID, subject: r.subject, clientID: r.clientID, scopes: r.scopes, authTime: r.authTime, authRequestID: r.id, amr: r.amr}
+			if err := st.trackSession(ctx, tx, r, now); err != nil {
+				return err
+			}
 		case *refreshRequest:
 			if current == "" {
 				return errors.New("refresh request without its token")
@@ -507,6 +510,9 @@ func (st oidcStorage) AuthorizeClientIDSecret(ctx context.Context, id, secret st
 // SetUserinfoFromScopes serves the ID token claims of a subject; the
 // subject is a keyed hash, found again through the tokens issued to it.
 func (st oidcStorage) SetUserinfoFromScopes(ctx context.Context, info *oidc.UserInfo, subject, clientID string, scopes []string) error {
+	if scopes = withoutSessionScope(scopes); len(scopes) == 0 {
+		return nil // the sid only: SetUserinfoFromRequest
+	}
 	_, g, err := st.liveToken(ctx, `t.subject = $1 AND t.client_id = $2`, subject, clientID)
 	if err != nil {
 		return err

@@ -31,6 +31,8 @@ type Server struct {
 	mux     *http.ServeMux
 	oidc    http.Handler
 	op      *op.Provider // the OpenID provider behind oidc (its error redirects)
+	// logoutKick wakes RunLogoutDelivery when a logout token is queued.
+	logoutKick chan struct{}
 }
 
 // New returns the service on pool (migrated) with cfg.
@@ -62,6 +64,8 @@ func New(pool *pgxpool.Pool, cfg Config) (*Server, error) {
 		hasher:  NewPasswordHasher(cfg.Argon2, cfg.HashConcurrency),
 		limiter: newIPLimiter(cfg.RequestsPerMinute, cfg.Now),
 		lockout: account.NewLockout(cfg.MaxFailures, cfg.LockFor, cfg.PasswordLockMax),
+
+		logoutKick: make(chan struct{}, 1),
 	}
 	if s.oidc, err = s.newProvider(); err != nil {
 		return nil, err

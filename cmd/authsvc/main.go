@@ -9,12 +9,20 @@
 //	        [--sms-url URL --sms-key-id ID --sms-secret-file FILE]
 //	        [--face-url URL-WITH-{challenge} --face-public-key BASE64]
 //	authsvc audit verify [--data-dir data]
-//	authsvc client add --id ID --redirect-uri URI [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--public] [--require-face] [--scope S]... [--name NAME] [--data-dir data]
+//	authsvc client add --id ID --redirect-uri URI [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--public] [--require-face] [--scope S]... [--name NAME]
+//	        [--backchannel-logout-uri URI [--backchannel-logout-session-required]]
+//	        [--frontchannel-logout-uri URI [--frontchannel-logout-session-required]] [--data-dir data]
 //
 // client add registers a business system with the OpenID provider (issuer
 // BASE-URL/oidc) and prints its secret once (none for --public: PKCE S256
 // then). Scopes: profile, phone, offline_access, idcard (the full ID
 // number; audited on every release).
+//
+// --backchannel-logout-uri is where the provider POSTs a signed logout
+// token (OpenID Connect Back-Channel Logout 1.0) when a citizen's session
+// with the business system ends; --frontchannel-logout-uri is loaded in an
+// iframe of the logged-out page (Front-Channel Logout 1.0). The
+// *-session-required flags add the sid (and iss) to what the client gets.
 //
 // audit verify walks the hash chain of the audit log (auth_audit) and
 // prints the number of rows and the last row's hash (exit 0), or the first
@@ -139,6 +147,15 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The back-channel logout tokens: delivered until the service stops,
+	// the one in flight finishing.
+	deliveryCtx, stopDelivery := context.WithCancel(ctx)
+	delivery := make(chan struct{})
+	go func() {
+		defer close(delivery)
+		svc.RunLogoutDelivery(deliveryCtx)
+	}()
+	defer func() { stopDelivery(); <-delivery }()
 	srv := &http.Server{
 		Addr:              *addr,
 		Handler:           svc.Handler(),
@@ -220,6 +237,11 @@ func clientAdd(ctx context.Context, args []string) error {
 	public := fs.Bool("public", false, "a public client (no secret; PKCE S256 required)")
 	requireFace := fs.Bool("require-face", false, "every login for this client needs a face check in the session (acr "+authsvc.ACRFace+")")
 	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL)")
+	var logout authsvc.LogoutChannels
+	fs.StringVar(&logout.BackchannelURI, "backchannel-logout-uri", "", "where logout tokens are POSTed when a citizen's session ends (https, or http on loopback)")
+	fs.BoolVar(&logout.BackchannelSessionRequired, "backchannel-logout-session-required", false, "put the sid in the logout token")
+	fs.StringVar(&logout.FrontchannelURI, "frontchannel-logout-uri", "", "loaded in an iframe of the logged-out page (https, or http on loopback)")
+	fs.BoolVar(&logout.FrontchannelSessionRequired, "frontchannel-logout-session-required", false, "add iss and sid to the front-channel logout URI")
 	var uris, logoutURIs, scopes multi
 	fs.Var(&uris, "redirect-uri", "an exact redirect URI (repeatable; at least one)")
 	fs.Var(&logoutURIs, "post-logout-redirect-uri", "an exact URI to return to after logout (repeatable)")
@@ -233,7 +255,7 @@ func clientAdd(ctx context.Context, args []string) error {
 	}
 	defer closeDB(context.WithoutCancel(ctx))
 	secret, err := authsvc.RegisterClient(ctx, pool, authsvc.Client{ID: *id, Name: *name, RedirectURIs: uris,
-		PostLogoutRedirectURIs: logoutURIs, Public: *public, Scopes: scopes, RequireFace: *requireFace})
+		PostLogoutRedirectURIs: logoutURIs, Public: *public, Scopes: scopes, RequireFace: *requireFace, Logout: logout})
 	if err != nil {
 		return err
 	}
