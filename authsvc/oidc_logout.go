@@ -296,11 +296,11 @@ func (s *Server) RunLogoutDelivery(ctx context.Context) {
 
 // pendingLogout is a claimed outbox row.
 type pendingLogout struct {
-	id                            int64
-	clientID, subject, sid, uri   string
-	accountID                     int64
-	attempts                      int
-	withSession                   bool
+	id                          int64
+	clientID, subject, sid, uri string
+	accountID                   int64
+	attempts                    int
+	withSession                 bool
 }
 
 // DeliverLogouts makes one pass over the due logout tokens and returns how

@@ -79,7 +79,7 @@ func deliver(t *testing.T, svc *Server, want int) {
 // no nonce; it returns its claims.
 func (rp *relyingParty) logoutClaims(raw string) map[string]any {
 	rp.t.Helper()
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		rp.t.Fatalf("parse logout token: %v", err)
 	}
