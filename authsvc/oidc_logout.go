@@ -51,7 +51,7 @@ const (
 	logoutBackoff    = 30 * time.Second
 	logoutMaxBackoff = time.Hour
 	// logoutPoll is how often the worker looks for due deliveries when
-	// nothing new was queued.
+	// nothing new was queued (Server.logoutPoll).
 	logoutPoll = 15 * time.Second
 	// logoutTokenTTL is the lifetime of a logout token (its exp).
 	logoutTokenTTL = 2 * time.Minute
@@ -279,7 +279,7 @@ func (s *Server) kickLogouts() {
 // RunLogoutDelivery delivers queued logout tokens until ctx ends: at once
 // when a logout queued one, else every logoutPoll for the retries.
 func (s *Server) RunLogoutDelivery(ctx context.Context) {
-	t := time.NewTicker(logoutPoll)
+	t := time.NewTicker(s.logoutPoll)
 	defer t.Stop()
 	for {
 		if _, err := s.DeliverLogouts(ctx); err != nil && ctx.Err() == nil {

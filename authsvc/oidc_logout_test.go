@@ -28,6 +28,8 @@ type logoutReceiver struct {
 	posts  int
 	tokens []string
 	got    chan string
+	// refused, if set, hears of each post answered 503.
+	refused chan struct{}
 }
 
 func newLogoutReceiver(t *testing.T, fail int) *logoutReceiver {
@@ -48,6 +50,9 @@ func (lr *logoutReceiver) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if lr.posts <= lr.fail {
 		http.Error(w, "down", http.StatusServiceUnavailable)
+		if lr.refused != nil {
+			lr.refused <- struct{}{}
+		}
 		return
 	}
 	tok := r.PostFormValue("logout_token")
@@ -181,6 +186,11 @@ func TestOIDCBackchannelLogout(t *testing.T) {
 	deliver(t, b.svc, 0) // nothing queued while signed in
 	if r := br.post("/api/v1/logout", nil); r.Status != http.StatusNoContent {
 		t.Fatalf("logout: %d %s", r.Status, r.Raw)
+	}
+	select {
+	case <-b.svc.logoutKick:
+	default:
+		t.Error("the logout did not wake the delivery worker")
 	}
 	deliver(t, b.svc, 1) // sys-b; sys-a answers 503
 	var attempts int
@@ -321,6 +331,11 @@ func TestCenterEndsBusinessSystems(t *testing.T) {
 	if r := br.post("/api/v1/systems/end", map[string]any{"client_id": "sys-a"}); r.Status != http.StatusNotFound {
 		t.Errorf("ending sys-a again: %d, want 404", r.Status)
 	}
+	// Signed in to sys-a again, in the same session: listed again.
+	rpA.signedInAgain(br)
+	if got := systems(); strings.Join(got, ",") != "不动产登记,社保查询" {
+		t.Errorf("systems after signing in to sys-a again = %v", got)
+	}
 
 	// The page's 全部退出.
 	resp, err := br.hc.PostForm(b.ts.URL+"/center/systems/end", url.Values{"all": {"1"}})
@@ -337,8 +352,8 @@ func TestCenterEndsBusinessSystems(t *testing.T) {
 	if got := systems(); len(got) != 0 {
 		t.Errorf("systems after 全部退出 = %v", got)
 	}
-	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'oidc_center_logout' AND account_id = $1`, c.id); n != 2 {
-		t.Errorf("audited center logouts = %d, want 2", n)
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'oidc_center_logout' AND account_id = $1`, c.id); n != 3 {
+		t.Errorf("audited center logouts = %d, want 3 (sys-a, then sys-a and sys-b)", n)
 	}
 }
 
@@ -371,9 +386,9 @@ func TestOIDCLogoutOutboxSurvivesRestart(t *testing.T) {
 		t.Errorf("last_error = %q, want connection refused", lastError)
 	}
 
-	// The business system comes back on its address; the provider
-	// restarts.
-	lr := &logoutReceiver{got: make(chan string, 10)}
+	// The business system comes back on its address, answering 503 once
+	// more; the provider restarts.
+	lr := &logoutReceiver{got: make(chan string, 10), fail: 1, refused: make(chan struct{}, 10)}
 	lr.ts = httptest.NewUnstartedServer(http.HandlerFunc(lr.serve))
 	if lr.ts.Listener, err = net.Listen("tcp", addr); err != nil {
 		t.Fatalf("address %s taken meanwhile: %v", addr, err)
@@ -384,6 +399,9 @@ func TestOIDCLogoutOutboxSurvivesRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The worker's own poll is an hour away: only its first pass and a
+	// kick make it deliver.
+	restarted.logoutPoll = time.Hour
 	b.clock.Advance(logoutBackoff)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -391,6 +409,13 @@ func TestOIDCLogoutOutboxSurvivesRestart(t *testing.T) {
 		restarted.RunLogoutDelivery(ctx)
 		close(done)
 	}()
+	select {
+	case <-lr.refused: // the first pass found the row due
+	case <-time.After(30 * time.Second):
+		t.Fatal("no attempt from the restarted server")
+	}
+	b.clock.Advance(2 * logoutBackoff)
+	restarted.kickLogouts()
 	select {
 	case raw := <-lr.got:
 		if cl := rp.logoutClaims(raw); cl["sub"] != rp.verify(tok).Subject {
@@ -401,8 +426,8 @@ func TestOIDCLogoutOutboxSurvivesRestart(t *testing.T) {
 	}
 	cancel()
 	<-done
-	if n := b.count(t, `SELECT count(*) FROM oidc_logout_outbox WHERE delivered_at IS NOT NULL AND attempts = 2`); n != 1 {
-		t.Errorf("%d rows delivered on the second attempt, want 1", n)
+	if n := b.count(t, `SELECT count(*) FROM oidc_logout_outbox WHERE delivered_at IS NOT NULL AND attempts = 3`); n != 1 {
+		t.Errorf("%d rows delivered on the third attempt, want 1", n)
 	}
 }
 

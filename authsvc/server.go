@@ -31,8 +31,10 @@ type Server struct {
 	mux     *http.ServeMux
 	oidc    http.Handler
 	op      *op.Provider // the OpenID provider behind oidc (its error redirects)
-	// logoutKick wakes RunLogoutDelivery when a logout token is queued.
+	// logoutKick wakes RunLogoutDelivery when a logout token is queued;
+	// logoutPoll is how often it looks for due retries anyway.
 	logoutKick chan struct{}
+	logoutPoll time.Duration
 }
 
 // New returns the service on pool (migrated) with cfg.
@@ -66,6 +68,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Server, error) {
 		lockout: account.NewLockout(cfg.MaxFailures, cfg.LockFor, cfg.PasswordLockMax),
 
 		logoutKick: make(chan struct{}, 1),
+		logoutPoll: logoutPoll,
 	}
 	if s.oidc, err = s.newProvider(); err != nil {
 		return nil, err
