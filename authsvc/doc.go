@@ -39,5 +39,8 @@
 // completion), oidc_consent.go (the consent page, the personal center's
 // consents), oidc_prompt.go (prompt, max_age, amr/acr, the face step-up),
 // oidc_storage.go (its state in PostgreSQL), oidc_client.go
-// (RegisterClient, the clients), oidc_key.go (the rotating signing keys).
+// (RegisterClient, the clients), oidc_key.go (the rotating signing keys),
+// oidc_logout.go (single logout: the sessions' business systems, the
+// back-channel logout outbox and its worker, front-channel iframes, the
+// center's 已登录的业务系统).
 package authsvc
