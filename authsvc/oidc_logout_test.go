@@ -241,6 +241,20 @@ func TestOIDCBackchannelLogout(t *testing.T) {
 	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'oidc_backchannel_logout' AND outcome = 'ok' AND account_id = $1`, c.id); n != 2 {
 		t.Errorf("audited deliveries = %d, want 2", n)
 	}
+
+	// The purge (as the scheduler's role) removes the delivered tokens and,
+	// with the ended session, its systems, a day later.
+	purger := memberPool(t, b.pool, roleImport)
+	if got, err := Purge(context.Background(), purger, b.clock.Now()); err != nil || got.LogoutTokens != 0 {
+		t.Fatalf("purge at once: %+v %v, want no logout token purged", got, err)
+	}
+	got, err := Purge(context.Background(), purger, b.clock.Now().Add(purgeKeep+time.Minute))
+	if err != nil || got.LogoutTokens != 2 {
+		t.Fatalf("purge a day later: %+v %v, want 2 logout tokens purged", got, err)
+	}
+	if n := b.count(t, `SELECT count(*) FROM oidc_session_client`); n != 0 {
+		t.Errorf("%d systems of purged sessions left", n)
+	}
 }
 
 // A business system that never answers is given up after

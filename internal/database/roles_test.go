@@ -110,7 +110,7 @@ func TestRolePrivileges(t *testing.T) {
 		"oidc_token":                authsvcOwn + "; " + purge + " SELECT(expires_at,auth_request_id)",
 		"oidc_signing_key":          authsvcOwn + "; " + purge + " SELECT(active_until,retire_after)",
 		"oidc_session_client":       authsvcOwn,
-		"oidc_logout_outbox":        authsvcOwn,
+		"oidc_logout_outbox":        authsvcOwn + "; " + purge + " SELECT(delivered_at,failed_at)",
 		"oidc_logout_outbox_id_seq": "",
 		"purge_audit":               "import: INSERT SELECT UPDATE(files,folders)",
 		"purge_audit_id_seq":        "",

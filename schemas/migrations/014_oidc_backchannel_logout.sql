@@ -19,9 +19,9 @@ ALTER TABLE oidc_auth_request ADD COLUMN session_hash bytea;
 -- The business systems that got tokens in a provider session (filled when
 -- a code is exchanged), with the session's sid as its ID tokens carry it.
 -- ended_at: the system was told of the end (or the citizen ended it from
--- the personal center).
+-- the personal center). A row goes with its session (authsvc.Purge).
 CREATE TABLE oidc_session_client (
-    session_hash bytea       NOT NULL,
+    session_hash bytea       NOT NULL REFERENCES auth_session ON DELETE CASCADE,
     client_id    text        NOT NULL REFERENCES oidc_client ON DELETE CASCADE,
     account_id   bigint      NOT NULL REFERENCES account,
     subject      text        NOT NULL,
@@ -51,3 +51,7 @@ CREATE TABLE oidc_logout_outbox (
 CREATE INDEX oidc_logout_outbox_due ON oidc_logout_outbox (next_attempt_at) WHERE delivered_at IS NULL AND failed_at IS NULL;
 
 GRANT SELECT, INSERT, UPDATE ON oidc_session_client, oidc_logout_outbox TO idfusion_authsvc;
+-- fusion schedule's purge_auth job deletes the rows delivered or given up
+-- (a session's systems go with the session).
+GRANT DELETE ON oidc_logout_outbox TO idfusion_import;
+GRANT SELECT (delivered_at, failed_at) ON oidc_logout_outbox TO idfusion_import;
