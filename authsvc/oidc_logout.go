@@ -463,13 +463,14 @@ type signedInSystem struct {
 }
 
 // systemsOf are the business systems the account got tokens from in a
-// provider session that is still live, and not ended since.
+// provider session that is still live (neither ended nor timed out: a
+// revocation brings expires_at back to it), and not ended since.
 func (s *Server) systemsOf(ctx context.Context, accountID int64) ([]signedInSystem, error) {
 	rows, err := s.pool.Query(ctx, `SELECT c.id, c.name, min(sc.created_at) FROM oidc_session_client sc
 		JOIN oidc_client c ON c.id = sc.client_id
 		JOIN auth_session a ON a.id_hash = sc.session_hash
-		WHERE sc.account_id = $1 AND sc.ended_at IS NULL AND a.revoked_at IS NULL AND a.expires_at > $2
-		GROUP BY c.id, c.name ORDER BY min(sc.created_at), c.id`, accountID, s.cfg.Now())
+		WHERE sc.account_id = $1 AND sc.ended_at IS NULL AND a.expires_at > $2 AND a.last_seen_at > $3
+		GROUP BY c.id, c.name ORDER BY min(sc.created_at), c.id`, accountID, s.cfg.Now(), s.cfg.Now().Add(-s.cfg.IdleTimeout))
 	if err != nil {
 		return nil, err
 	}

@@ -302,18 +302,7 @@ func TestCenterEndsBusinessSystems(t *testing.T) {
 	tokA, _ := rpA.signedIn(br, c)
 	tokB := rpB.signedInAgain(br)
 
-	systems := func() []string {
-		t.Helper()
-		r := br.get("/api/v1/systems")
-		if r.Status != http.StatusOK {
-			t.Fatalf("systems: %d %s", r.Status, r.Raw)
-		}
-		var names []string
-		for _, s := range r.Body["systems"].([]any) {
-			names = append(names, s.(map[string]any)["name"].(string))
-		}
-		return names
-	}
+	systems := func() []string { return systemsOf(t, br) }
 	if got := systems(); strings.Join(got, ",") != "不动产登记,社保查询" {
 		t.Fatalf("systems = %v", got)
 	}
@@ -487,5 +476,43 @@ func TestOIDCFrontchannelLogout(t *testing.T) {
 	}
 	if br.cookie() != "" {
 		t.Error("session cookie kept after logout")
+	}
+}
+
+// systemsOf are the names of the business systems the browser's center
+// lists.
+func systemsOf(t *testing.T, br *browser) []string {
+	t.Helper()
+	r := br.get("/api/v1/systems")
+	if r.Status != http.StatusOK {
+		t.Fatalf("systems: %d %s", r.Status, r.Raw)
+	}
+	var names []string
+	for _, s := range r.Body["systems"].([]any) {
+		names = append(names, s.(map[string]any)["name"].(string))
+	}
+	return names
+}
+
+// The center lists the systems of the citizen's live sessions: those of a
+// session that timed out are gone.
+func TestCenterSystemsOfLiveSessions(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.syncClock()
+	rpA := b.rp(t, Client{ID: "sys-a", Name: "不动产登记"})
+	rpB := b.rp(t, Client{ID: "sys-b", Name: "社保查询"})
+	c := b.active(t, "褚五", "13912341501", "Xy7#pQ2!wL")
+	first, second := b.browser(t), b.browser(t)
+	rpA.signedIn(first, c)
+	b.clock.Advance(61 * time.Second) // the next SMS code
+	second.smsLoginTo(c, "/center")
+	rpB.signedInAgain(second)
+	if got := systemsOf(t, second); strings.Join(got, ",") != "不动产登记,社保查询" {
+		t.Fatalf("systems of two live sessions = %v", got)
+	}
+	b.clock.Advance(b.svc.cfg.IdleTimeout - 30*time.Second) // the first is idle past its timeout
+	if got := systemsOf(t, second); strings.Join(got, ",") != "社保查询" {
+		t.Errorf("systems after the first session timed out = %v, want sys-b only", got)
 	}
 }
