@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"html"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -476,6 +477,22 @@ func TestOIDCFrontchannelLogout(t *testing.T) {
 	}
 	if br.cookie() != "" {
 		t.Error("session cookie kept after logout")
+	}
+
+	// 退出登录 in the personal center ends on the same page.
+	d := b.active(t, "卫六", "13912341402", "Xy7#pQ2!wL")
+	br2 := b.browser(t)
+	tok2, _ := rp.signedIn(br2, d)
+	resp, err := br2.hc.PostForm(b.ts.URL+"/logout", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	page = html.UnescapeString(string(raw))
+	want = "https://fc.example/logout?" + url.Values{"iss": {b.ts.URL + "/oidc"}, "sid": {sidOf(t, rp.verify(tok2))}, "x": {"1"}}.Encode()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `src="`+want+`"`) || !strings.Contains(page, `href="/login"`) {
+		t.Errorf("center logout: %d, want the logged-out page with the iframe and a link to the login:\n%s", resp.StatusCode, page)
 	}
 }
 
