@@ -533,3 +533,27 @@ func TestCenterSystemsOfLiveSessions(t *testing.T) {
 		t.Errorf("systems after the first session timed out = %v, want sys-b only", got)
 	}
 }
+
+// A session ended because the operators locked the account ends at its
+// business systems too.
+func TestOIDCBackchannelLogoutLockedAccount(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.syncClock()
+	lr := newLogoutReceiver(t, 0)
+	rp := b.rp(t, Client{ID: "sys-a", Logout: LogoutChannels{BackchannelURI: lr.ts.URL + "/bc"}})
+	c := b.active(t, "蒋七", "13912341601", "Xy7#pQ2!wL")
+	br := b.browser(t)
+	tok, _ := rp.signedIn(br, c)
+	if _, err := b.pool.Exec(context.Background(), `UPDATE account SET status = 'locked' WHERE id = $1`, c.id); err != nil {
+		t.Fatal(err)
+	}
+	if r := br.get("/api/v1/me"); r.Status != http.StatusUnauthorized {
+		t.Fatalf("/api/v1/me of a locked account: %d, want 401", r.Status)
+	}
+	deliver(t, b.svc, 1)
+	_, got := lr.received()
+	if cl := rp.logoutClaims(got[0]); cl["sub"] != rp.verify(tok).Subject {
+		t.Errorf("sub = %v", cl["sub"])
+	}
+}

@@ -187,6 +187,11 @@ func (s *Server) full(h sessionHandler) http.HandlerFunc {
 				s.fail(w, r, err)
 				return
 			}
+			// The business systems of the session hear of its end.
+			if _, err := s.endProviderSession(r.Context(), sess.hash); err != nil {
+				s.fail(w, r, err)
+				return
+			}
 			s.fail(w, r, errNoSession)
 			return
 		}
