@@ -435,7 +435,12 @@ func (s *Server) centerPage(w http.ResponseWriter, r *http.Request, sess *sessio
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, "center.html", pageData{Title: "个人中心", Completion: &c, Status: statusLabel(a.Status), Consents: consents})
+	systems, err := s.systemsOf(r.Context(), sess.accountID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, "center.html", pageData{Title: "个人中心", Completion: &c, Status: statusLabel(a.Status), Consents: consents, Systems: systems})
 }
 
 func statusLabel(st schemas.AccountStatus) string {

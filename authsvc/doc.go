@@ -41,5 +41,8 @@
 // oidc_storage.go (its state in PostgreSQL), oidc_refresh.go (refresh
 // token rotation and its grace window), oidc_userinfo.go (userinfo with
 // RFC 6750's answers), oidc_client.go
-// (RegisterClient, the clients), oidc_key.go (the rotating signing keys).
+// (RegisterClient, the clients), oidc_key.go (the rotating signing keys),
+// oidc_logout.go (single logout: the sessions' business systems, the
+// back-channel logout outbox and its worker, front-channel iframes, the
+// center's 已登录的业务系统).
 package authsvc

@@ -445,28 +445,39 @@ func (s *Server) apiLoginFaceStatus(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+// logout ends the browser's session and the business systems' part of
+// it (endProviderSession); it returns their front-channel logout URLs.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) ([]string, error) {
 	sess, err := s.session(r.Context(), r)
+	var front []string
 	if err == nil {
 		if err := s.revoke(r.Context(), s.pool, sess); err != nil {
-			return err
+			return nil, err
 		}
 		s.audit(r.Context(), auditEvent{event: "logout", outcome: "ok", account: sess.accountID, ip: clientIP(r)})
+		if front, err = s.endProviderSession(r.Context(), sess.hash); err != nil {
+			return nil, err
+		}
 	}
 	clearCookie(w)
-	return nil
+	return front, nil
 }
 
 func (s *Server) logoutForm(w http.ResponseWriter, r *http.Request) {
-	if err := s.logout(w, r); err != nil {
+	front, err := s.logout(w, r)
+	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if len(front) > 0 {
+		s.renderLoggedOut(w, r, front, "/login")
 		return
 	}
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
 func (s *Server) apiLogout(w http.ResponseWriter, r *http.Request) {
-	if err := s.logout(w, r); err != nil {
+	if _, err := s.logout(w, r); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -71,7 +71,8 @@ func (s *Server) newProvider() (http.Handler, error) {
 			// The end of a session must reach the browser's own session and
 			// cookie, which the library's storage interface does not see:
 			// the request carries them to TerminateSession.
-			r = r.WithContext(context.WithValue(r.Context(), browserKey{}, &browserRequest{w: w, r: r}))
+			s.serveEndSession(p, w, r)
+			return
 		case oidc.DiscoveryEndpoint:
 			s.discovery(w, r)
 			return
@@ -120,7 +121,8 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) {
 	d.DeviceAuthorizationEndpoint = ""
 	d.CheckSessionIframe = ""
 	d.ACRValuesSupported = []string{ACRBasic, ACRFace}
-	op.Discover(w, d)
+	d.BackChannelLogoutSupported, d.BackChannelLogoutSessionSupported = true, true
+	writeDiscovery(w, d)
 }
 
 // browserKey is the context key of the browserRequest of an end_session
@@ -131,6 +133,9 @@ type browserKey struct{}
 type browserRequest struct {
 	w http.ResponseWriter
 	r *http.Request
+	// frontchannel are the front-channel logout URLs of the clients of
+	// the session ended (endProviderSession).
+	frontchannel []string
 }
 
 // endBrowserSession ends the authsvc session of the browser behind ctx (an
@@ -154,6 +159,9 @@ func (s *Server) endBrowserSession(ctx context.Context, subject, clientID string
 			return err
 		}
 		s.audit(ctx, auditEvent{event: "oidc_logout", outcome: "ok", account: sess.accountID, ip: clientIP(br.r), detail: clientID})
+		if br.frontchannel, err = s.endProviderSession(ctx, sess.hash); err != nil {
+			return err
+		}
 	}
 	clearCookie(br.w)
 	return nil
@@ -304,10 +312,10 @@ func (s *Server) oidcResume(w http.ResponseWriter, r *http.Request) {
 // the provider, which issues the code.
 func (s *Server) completeRequest(w http.ResponseWriter, r *http.Request, req *oidcAuthRequest, browser []byte, sess *session, amr []string) {
 	var clientID string
-	err := s.pool.QueryRow(r.Context(), `UPDATE oidc_auth_request SET account_id = $2, done = true, auth_time = $3, amr = $6
+	err := s.pool.QueryRow(r.Context(), `UPDATE oidc_auth_request SET account_id = $2, done = true, auth_time = $3, amr = $6, session_hash = $7
 		WHERE id = $1 AND browser_hash = $4 AND NOT done AND NOT denied AND created_at > $5
 		  AND `+account.ActiveSQL("$2")+`
-		RETURNING client_id`, req.id, sess.accountID, sess.created, browser, s.cfg.Now().Add(-s.cfg.OIDCAuthRequestTTL), amr).Scan(&clientID)
+		RETURNING client_id`, req.id, sess.accountID, sess.created, browser, s.cfg.Now().Add(-s.cfg.OIDCAuthRequestTTL), amr, sess.hash).Scan(&clientID)
 	if err = database.Translate(err); err != nil {
 		if errors.Is(err, database.ErrNotFound) {
 			s.audit(r.Context(), auditEvent{event: "oidc_authorize", outcome: "fail", account: sess.accountID, ip: clientIP(r)})

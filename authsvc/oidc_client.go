@@ -64,6 +64,9 @@ type Client struct {
 	// stand-in is an identifier the provider vouches for, so it is marked
 	// verified. Released with the "email" scope only. Default "": none.
 	EmailClaim string
+	// Logout is where the client hears of the end of a citizen's session
+	// (single logout, oidc_logout.go). Default: nowhere.
+	Logout LogoutChannels
 }
 
 // emailClaims are the values of Client.EmailClaim.
@@ -94,6 +97,9 @@ func RegisterClient(ctx context.Context, pool *pgxpool.Pool, c Client) (secret s
 				return "", fmt.Errorf("%s: %q must be an absolute https URL (http only on a loopback address) without fragment", "Client."+f.name, u)
 			}
 		}
+	}
+	if err := c.Logout.validate(); err != nil {
+		return "", err
 	}
 	if c.PostLogoutRedirectURIs == nil {
 		c.PostLogoutRedirectURIs = []string{}
@@ -139,6 +145,9 @@ func RegisterClient(ctx context.Context, pool *pgxpool.Pool, c Client) (secret s
 	if err != nil {
 		return "", err
 	}
+	if err := registerLogout(ctx, pool, c.ID, c.Logout); err != nil {
+		return "", err
+	}
 	return secret, nil
 }
 
@@ -146,13 +155,15 @@ func RegisterClient(ctx context.Context, pool *pgxpool.Pool, c Client) (secret s
 // whether there is one), for operators.
 func ListClients(ctx context.Context, pool *pgxpool.Pool) ([]Client, error) {
 	rows, err := pool.Query(ctx, `SELECT id, name, secret_hash IS NULL, redirect_uris, post_logout_redirect_uris, allowed_scopes,
-		require_face, pkce_optional, email_claim FROM oidc_client ORDER BY id`)
+		require_face, pkce_optional, email_claim, backchannel_logout_uri, backchannel_logout_session_required,
+		frontchannel_logout_uri, frontchannel_logout_session_required FROM oidc_client ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Client, error) {
 		var c Client
-		err := row.Scan(&c.ID, &c.Name, &c.Public, &c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.Scopes, &c.RequireFace, &c.PKCEOptional, &c.EmailClaim)
+		err := row.Scan(&c.ID, &c.Name, &c.Public, &c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.Scopes, &c.RequireFace, &c.PKCEOptional, &c.EmailClaim,
+			&c.Logout.BackchannelURI, &c.Logout.BackchannelSessionRequired, &c.Logout.FrontchannelURI, &c.Logout.FrontchannelSessionRequired)
 		return c, err
 	})
 }
@@ -251,10 +262,12 @@ func (c *oidcClient) DevMode() bool                       { return false }
 var idTokenScopes = []string{oidc.ScopeProfile, oidc.ScopeEmail}
 
 // RestrictAdditionalIdTokenScopes keeps every other scope out of the ID
-// token's claims (see idTokenScopes).
+// token's claims (see idTokenScopes), and adds scopeSessionID, which has
+// the library ask SetUserinfoFromRequest for the sid.
 func (c *oidcClient) RestrictAdditionalIdTokenScopes() func([]string) []string {
 	return func(scopes []string) []string {
-		return slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return !slices.Contains(idTokenScopes, s) })
+		kept := slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return !slices.Contains(idTokenScopes, s) })
+		return append(kept, scopeSessionID)
 	}
 }
 

@@ -299,6 +299,9 @@ func (st oidcStorage) issue(ctx context.Context, req op.TokenRequest, current st
 				return errCodeSpent
 			}
 			g = tokenGrant{accountID: r.accountID, subject: r.subject, clientID: r.clientID, scopes: r.scopes, authTime: r.authTime, authRequestID: r.id, amr: r.amr}
+			if err := st.trackSession(ctx, tx, r, now); err != nil {
+				return err
+			}
 		case *refreshRequest:
 			if current == "" {
 				return errors.New("refresh request without its token")
@@ -541,6 +544,10 @@ func (st oidcStorage) AuthorizeClientIDSecret(ctx context.Context, id, secret st
 // subject (the scopes RestrictAdditionalIdTokenScopes keeps); the subject
 // is a keyed hash, found again through the tokens issued to it.
 func (st oidcStorage) SetUserinfoFromScopes(ctx context.Context, info *oidc.UserInfo, subject, clientID string, scopes []string) error {
+	info.Subject = subject // SetUserInfo copies it over the token's
+	if scopes = withoutSessionScope(scopes); len(scopes) == 0 {
+		return nil // the sid only: SetUserinfoFromRequest
+	}
 	_, g, err := st.liveToken(ctx, `t.subject = $1 AND t.client_id = $2`, subject, clientID)
 	if err != nil {
 		return err
@@ -549,7 +556,6 @@ func (st oidcStorage) SetUserinfoFromScopes(ctx context.Context, info *oidc.User
 	if err != nil {
 		return err
 	}
-	info.Subject = subject // SetUserInfo copies it over the token's
 	if slices.Contains(scopes, oidc.ScopeProfile) {
 		info.Name = a.Name
 	}

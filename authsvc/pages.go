@@ -37,6 +37,10 @@ type pageData struct {
 	Captcha    *captchaRef    // the image captcha by the SMS send button
 	Consent    *consentView   // the consent page (oidc_consent.go)
 	Consents   []consentEntry // the personal center's 已授权的业务系统
+	// Systems are the personal center's 已登录的业务系统, Frontchannel
+	// the logged-out page's front-channel logout iframes (oidc_logout.go).
+	Systems      []signedInSystem
+	Frontchannel []string
 }
 
 // pages are the parsed templates: each page with the layout.

@@ -19,6 +19,9 @@ type Purged struct {
 	Captchas, CaptchaFreeSends int64
 	// OIDCAuthRequests, OIDCTokens and OIDCSigningKeys are the provider's.
 	OIDCAuthRequests, OIDCTokens, OIDCSigningKeys int64
+	// LogoutTokens are the back-channel logout tokens delivered or given
+	// up (the sessions' business systems go with the sessions).
+	LogoutTokens int64
 }
 
 // purgeKeep is how long Purge keeps what has ended: a day, which also
@@ -56,6 +59,8 @@ const (
 	// A signing key past its verification window is in no JWKS any more;
 	// the active key's window is ahead of it.
 	purgeSigningKeysSQL = `DELETE FROM oidc_signing_key WHERE retire_after < $1 AND active_until < $1`
+	// A logout token delivered or given up more than a day ago.
+	purgeLogoutTokensSQL = `DELETE FROM oidc_logout_outbox WHERE delivered_at < $1 OR failed_at < $1`
 )
 
 // Purge deletes what the login service no longer needs at now: sessions
@@ -66,7 +71,8 @@ const (
 // captcha-free sends claimed more than a day ago, the OpenID provider's
 // tokens and authorization requests ended more than a day ago (but those
 // of a grant still live: reuse detection needs them) and signing keys
-// retired from verifying more than a day ago. The audit log is kept (it
+// retired from verifying more than a day ago, and back-channel logout
+// tokens delivered or given up more than a day ago. The audit log is kept (it
 // is the record). It runs in one transaction: it removes all of that or
 // nothing. The scheduler runs it as the "purge_auth" job.
 func Purge(ctx context.Context, pool *pgxpool.Pool, now time.Time) (_ Purged, err error) {
@@ -92,6 +98,7 @@ func Purge(ctx context.Context, pool *pgxpool.Pool, now time.Time) (_ Purged, er
 			{purgeTokensSQL, &p.OIDCTokens},
 			{purgeAuthRequestsSQL, &p.OIDCAuthRequests},
 			{purgeSigningKeysSQL, &p.OIDCSigningKeys},
+			{purgeLogoutTokensSQL, &p.LogoutTokens},
 		} {
 			tag, err := tx.Exec(ctx, st.sql, cutoff)
 			if err != nil {

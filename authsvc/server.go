@@ -31,6 +31,10 @@ type Server struct {
 	mux     *http.ServeMux
 	oidc    http.Handler
 	op      *op.Provider // the OpenID provider behind oidc (its error redirects)
+	// logoutKick wakes RunLogoutDelivery when a logout token is queued;
+	// logoutPoll is how often it looks for due retries anyway.
+	logoutKick chan struct{}
+	logoutPoll time.Duration
 }
 
 // New returns the service on pool (migrated) with cfg.
@@ -62,6 +66,9 @@ func New(pool *pgxpool.Pool, cfg Config) (*Server, error) {
 		hasher:  NewPasswordHasher(cfg.Argon2, cfg.HashConcurrency),
 		limiter: newIPLimiter(cfg.RequestsPerMinute, cfg.Now),
 		lockout: account.NewLockout(cfg.MaxFailures, cfg.LockFor, cfg.PasswordLockMax),
+
+		logoutKick: make(chan struct{}, 1),
+		logoutPoll: logoutPoll,
 	}
 	if s.oidc, err = s.newProvider(); err != nil {
 		return nil, err
@@ -177,6 +184,11 @@ func (s *Server) full(h sessionHandler) http.HandlerFunc {
 		}
 		if disabled || (sess.kind == kindRestricted && next == "") {
 			if err := s.revoke(r.Context(), s.pool, sess); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			// The business systems of the session hear of its end.
+			if _, err := s.endProviderSession(r.Context(), sess.hash); err != nil {
 				s.fail(w, r, err)
 				return
 			}

@@ -29,6 +29,7 @@ func (s *Server) units() []func() []route {
 		s.completionRoutes, // complete.go: the completion flow ① info ② password ③ face
 		s.centerRoutes,     // complete.go: the personal center
 		s.oidcRoutes,       // oidc.go: the OpenID provider, its login gate, consents
+		s.logoutRoutes,     // oidc_logout.go: the signed-in business systems, single logout
 		s.devRoutes,        // dev.go: the SMS outbox and the face simulator (with --dev)
 	}
 }

@@ -34,9 +34,9 @@ func TestClientAdd(t *testing.T) {
 	if err := clientList(ctx, &list, []string{"--data-dir", dir}); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"portal\tportal\tconfidential\tpkce=required\tface=false\temail=-\tscopes=openid profile idcard\n",
-		"proxy\tproxy\tconfidential\tpkce=optional\tface=false\temail=sub\tscopes=openid email\n",
-		"spa\tspa\tpublic\tpkce=required\tface=true\temail=-\tscopes=openid\n"} {
+	for _, want := range []string{"portal\tportal\tconfidential\tpkce=required\tface=false\temail=-\tscopes=openid profile idcard\tbackchannel=-\tfrontchannel=-\n",
+		"proxy\tproxy\tconfidential\tpkce=optional\tface=false\temail=sub\tscopes=openid email\tbackchannel=-\tfrontchannel=-\n",
+		"spa\tspa\tpublic\tpkce=required\tface=true\temail=-\tscopes=openid\tbackchannel=-\tfrontchannel=-\n"} {
 		if !strings.Contains(list.String(), want) {
 			t.Errorf("client list:\n%s\nlacks %q", list.String(), want)
 		}
@@ -77,5 +77,45 @@ func TestClientAdd(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("clients mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestClientAddLogoutChannels: client add registers the back- and
+// front-channel logout URIs, and refuses one that is not https (or http on
+// a loopback address).
+func TestClientAddLogoutChannels(t *testing.T) {
+	conn := dbtest.ConnString(t)
+	t.Setenv("DATABASE_URL", conn)
+	t.Setenv("IDFUSION_KEY_FILE", "")
+	ctx := context.Background()
+	dir := t.TempDir()
+	if err := run(ctx, []string{"client", "add", "--id", "portal", "--redirect-uri", "https://rp.example/cb",
+		"--backchannel-logout-uri", "https://rp.example/bc", "--backchannel-logout-session-required",
+		"--frontchannel-logout-uri", "http://127.0.0.1:9000/fc", "--data-dir", dir}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"--backchannel-logout-uri", "--frontchannel-logout-uri"} {
+		err := run(ctx, []string{"client", "add", "--id", "bad", "--redirect-uri", "https://rp.example/cb", f, "http://rp.example/logout", "--data-dir", dir})
+		if err == nil || !strings.Contains(err.Error(), "must be an absolute https URL") {
+			t.Errorf("%s over plain http: %v, want a refusal", f, err)
+		}
+	}
+	db, err := pgx.Connect(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	var got []string
+	rows, err := db.Query(ctx, `SELECT id || ' ' || backchannel_logout_uri || ' ' || backchannel_logout_session_required || ' ' ||
+		frontchannel_logout_uri || ' ' || frontchannel_logout_session_required FROM oidc_client ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"portal https://rp.example/bc true http://127.0.0.1:9000/fc false"}; !cmp.Equal(want, got) {
+		t.Errorf("clients = %q, want %q", got, want)
 	}
 }

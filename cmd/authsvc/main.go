@@ -9,12 +9,20 @@
 //	        [--sms-url URL --sms-key-id ID --sms-secret-file FILE]
 //	        [--face-url URL-WITH-{challenge} --face-public-key BASE64]
 //	authsvc audit verify [--data-dir data]
-//	authsvc client add --id ID --redirect-uri URI [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--public] [--require-face] [--scope S]... [--name NAME] [--data-dir data]
+//	authsvc client add --id ID --redirect-uri URI [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--public] [--require-face] [--scope S]... [--name NAME]
+//	        [--backchannel-logout-uri URI [--backchannel-logout-session-required]]
+//	        [--frontchannel-logout-uri URI [--frontchannel-logout-session-required]] [--data-dir data]
 //
 // client add registers a business system with the OpenID provider (issuer
 // BASE-URL/oidc) and prints its secret once (none for --public: PKCE S256
 // then). Scopes: profile, phone, offline_access, idcard (the full ID
 // number; audited on every release).
+//
+// --backchannel-logout-uri is where the provider POSTs a signed logout
+// token (OpenID Connect Back-Channel Logout 1.0) when a citizen's session
+// with the business system ends; --frontchannel-logout-uri is loaded in an
+// iframe of the logged-out page (Front-Channel Logout 1.0). The
+// *-session-required flags add the sid (and iss) to what the client gets.
 //
 // audit verify walks the hash chain of the audit log (auth_audit) and
 // prints the number of rows and the last row's hash (exit 0), or the first
@@ -143,6 +151,15 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The back-channel logout tokens: delivered until the service stops,
+	// the one in flight finishing.
+	deliveryCtx, stopDelivery := context.WithCancel(ctx)
+	delivery := make(chan struct{})
+	go func() {
+		defer close(delivery)
+		svc.RunLogoutDelivery(deliveryCtx)
+	}()
+	defer func() { stopDelivery(); <-delivery }()
 	srv := &http.Server{
 		Addr:              *addr,
 		Handler:           svc.Handler(),
@@ -226,6 +243,11 @@ func clientAdd(ctx context.Context, args []string) error {
 	pkceOptional := fs.Bool("pkce-optional", false, "a confidential client that cannot send PKCE may go without it (audited; listed by client list)")
 	emailClaim := fs.String("email-claim", "", `what stands in for "email" for a client that needs one, with the email scope: "sub"`)
 	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL)")
+	var logout authsvc.LogoutChannels
+	fs.StringVar(&logout.BackchannelURI, "backchannel-logout-uri", "", "where logout tokens are POSTed when a citizen's session ends (https, or http on loopback)")
+	fs.BoolVar(&logout.BackchannelSessionRequired, "backchannel-logout-session-required", false, "put the sid in the logout token")
+	fs.StringVar(&logout.FrontchannelURI, "frontchannel-logout-uri", "", "loaded in an iframe of the logged-out page (https, or http on loopback)")
+	fs.BoolVar(&logout.FrontchannelSessionRequired, "frontchannel-logout-session-required", false, "add iss and sid to the front-channel logout URI")
 	var uris, logoutURIs, scopes multi
 	fs.Var(&uris, "redirect-uri", "an exact redirect URI (repeatable; at least one)")
 	fs.Var(&logoutURIs, "post-logout-redirect-uri", "an exact URI to return to after logout (repeatable)")
@@ -240,7 +262,7 @@ func clientAdd(ctx context.Context, args []string) error {
 	defer closeDB(context.WithoutCancel(ctx))
 	secret, err := authsvc.RegisterClient(ctx, pool, authsvc.Client{ID: *id, Name: *name, RedirectURIs: uris,
 		PostLogoutRedirectURIs: logoutURIs, Public: *public, Scopes: scopes, RequireFace: *requireFace,
-		PKCEOptional: *pkceOptional, EmailClaim: *emailClaim})
+		PKCEOptional: *pkceOptional, EmailClaim: *emailClaim, Logout: logout})
 	if err != nil {
 		return err
 	}
@@ -274,8 +296,9 @@ func clientList(ctx context.Context, out io.Writer, args []string) error {
 		if c.Public {
 			kind = "public"
 		}
-		fmt.Fprintf(out, "%s\t%s\t%s\tpkce=%s\tface=%t\temail=%s\tscopes=%s\n", c.ID, c.Name, kind,
-			map[bool]string{true: "optional", false: "required"}[c.PKCEOptional], c.RequireFace, cmp.Or(c.EmailClaim, "-"), strings.Join(c.Scopes, " "))
+		fmt.Fprintf(out, "%s\t%s\t%s\tpkce=%s\tface=%t\temail=%s\tscopes=%s\tbackchannel=%s\tfrontchannel=%s\n", c.ID, c.Name, kind,
+			map[bool]string{true: "optional", false: "required"}[c.PKCEOptional], c.RequireFace, cmp.Or(c.EmailClaim, "-"), strings.Join(c.Scopes, " "),
+			cmp.Or(c.Logout.BackchannelURI, "-"), cmp.Or(c.Logout.FrontchannelURI, "-"))
 	}
 	return nil
 }

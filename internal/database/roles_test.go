@@ -115,6 +115,11 @@ func TestRolePrivileges(t *testing.T) {
 		"auth_audit_content()":     "authsvc: EXECUTE; import: EXECUTE",
 		"auth_audit_chain()":       "",
 		"auth_audit_append_only()": "authsvc: EXECUTE; import: EXECUTE",
+
+		// 014: single logout.
+		"oidc_session_client":       authsvcOwn,
+		"oidc_logout_outbox":        authsvcOwn + "; " + purge + " SELECT(delivered_at,failed_at)",
+		"oidc_logout_outbox_id_seq": "",
 	}
 	if diff := cmp.Diff(want, flat); diff != "" {
 		t.Errorf("privileges (-want +got):\n%s", diff)
