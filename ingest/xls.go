@@ -43,10 +43,9 @@ type xlsSource struct {
 	hdrDone bool
 	width   int
 	// The row being read: its number, cells and their text.
-	cur   int64
-	last  int64 // the row before it
-	cells []sheetCell
-	arena []byte
+	cur  int64
+	last int64 // the row before it
+	sheetRow
 	// fmla is the column of the FORMULA whose string result the next
 	// STRING record holds, -1 for none.
 	fmla    int
@@ -133,7 +132,7 @@ func newXLSSheetSource(stream io.ReadSeeker, size int64, m *schemas.Mapping) (*x
 	if err != nil {
 		return nil, err
 	}
-	s := &xlsSource{sheet: sheet.name, br: br, book: book, total: size, fmla: -1}
+	s := &xlsSource{sheet: sheet.name, br: br, book: book, total: size, fmla: -1, sheetRow: sheetRow{sst: book.sst}}
 	if err := br.seek(sheet.pos); err != nil {
 		return nil, s.inSheet(err)
 	}
@@ -196,13 +195,7 @@ func (s *xlsSource) header() ([]string, error) {
 		if num > s.hdrRow || s.lastCell() < 0 {
 			return nil, s.errorf(kindf(ErrNoHeader, "header row %d is empty", s.hdrRow))
 		}
-		hdr := s.appendRow(nil, nil, s.lastCell()+1)
-		for i := range hdr {
-			hdr[i] = strings.TrimSpace(hdr[i])
-		}
-		for len(hdr) > 0 && hdr[len(hdr)-1] == "" {
-			hdr = hdr[:len(hdr)-1]
-		}
+		hdr := trimHeader(s.appendRow(nil, nil, s.lastCell()+1))
 		if len(hdr) == 0 {
 			return nil, s.errorf(kindf(ErrNoHeader, "header row %d is empty", s.hdrRow))
 		}
@@ -440,56 +433,6 @@ func (s *xlsSource) number(col int, xf uint16, f float64) {
 func (s *xlsSource) setCell(col, start int, numeric bool) {
 	s.arena = s.arena[:start+len(breaksToLF(s.arena[start:]))]
 	s.put(col, sheetCell{kind: cellArena, numeric: numeric, start: int32(start), end: int32(len(s.arena))})
-}
-
-func (s *xlsSource) put(col int, c sheetCell) {
-	if c.kind == cellArena && c.start == c.end {
-		c.kind = cellEmpty
-	}
-	if col < len(s.cells) {
-		s.cells[col] = c
-	} else if c.kind != cellEmpty {
-		s.cells = append(s.cells, make([]sheetCell, col+1-len(s.cells))...)
-		s.cells[col] = c
-	}
-}
-
-// lastCell is the column of the current row's last non-empty cell, -1 for
-// an empty row.
-func (s *xlsSource) lastCell() int {
-	n := len(s.cells) - 1
-	for n >= 0 && s.cells[n].kind == cellEmpty {
-		n--
-	}
-	return n
-}
-
-// appendRow appends the first width cells of the current row to dst and,
-// when numeric is not nil, sets *numeric to their number flags. The text of
-// the row is one string: one allocation a row.
-func (s *xlsSource) appendRow(dst []string, numeric *[]bool, width int) []string {
-	text := string(s.arena)
-	if numeric != nil {
-		*numeric = (*numeric)[:0]
-	}
-	for i := range width {
-		var c sheetCell
-		if i < len(s.cells) {
-			c = s.cells[i]
-		}
-		var v string
-		switch c.kind {
-		case cellArena:
-			v = text[c.start:c.end]
-		case cellShared:
-			v = s.book.sst.at(int(c.start))
-		}
-		dst = append(dst, v)
-		if numeric != nil {
-			*numeric = append(*numeric, c.numeric)
-		}
-	}
-	return dst
 }
 
 func (s *xlsSource) progress() (int64, int64) { return s.done.Load(), s.total }

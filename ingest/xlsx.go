@@ -132,13 +132,7 @@ func (s *xlsxSource) header() ([]string, error) {
 		if num > s.hdrRow {
 			return nil, s.errorf(kindf(ErrNoHeader, "header row %d is empty", s.hdrRow))
 		}
-		hdr := s.sc.appendRow(nil, nil, s.sc.lastCell()+1)
-		for i := range hdr {
-			hdr[i] = strings.TrimSpace(hdr[i])
-		}
-		for len(hdr) > 0 && hdr[len(hdr)-1] == "" {
-			hdr = hdr[:len(hdr)-1]
-		}
+		hdr := trimHeader(s.sc.appendRow(nil, nil, s.sc.lastCell()+1))
 		if len(hdr) == 0 {
 			return nil, s.errorf(kindf(ErrNoHeader, "header row %d is empty", s.hdrRow))
 		}

@@ -8,14 +8,12 @@ import (
 // sheetScanner streams the rows of a worksheet part. After next, the row's
 // cells are cells, whose text lives in arena or the shared strings table.
 type sheetScanner struct {
-	w        xmlWindow
-	sst      *sharedStrings
+	w xmlWindow
+	sheetRow
 	dates    []bool // by cell style index
 	date1904 bool
 	state    uint8
 	row      int64 // number of the last row read
-	cells    []sheetCell
-	arena    []byte
 	err      error
 }
 
@@ -26,24 +24,11 @@ const (
 	sheetDone
 )
 
-// sheetCell is one non-empty cell of the current row.
-type sheetCell struct {
-	kind       uint8 // cellEmpty, cellArena or cellShared
-	numeric    bool
-	start, end int32 // arena span, or start = shared string index
-}
-
-const (
-	cellEmpty = iota
-	cellArena
-	cellShared
-)
-
 func newSheetScanner(r io.Reader, window int, sst *sharedStrings, dates []bool, date1904 bool) *sheetScanner {
 	if sst == nil {
 		sst = &sharedStrings{off: []uint32{0}}
 	}
-	return &sheetScanner{w: xmlWindow{r: r, buf: make([]byte, window)}, sst: sst, dates: dates, date1904: date1904}
+	return &sheetScanner{w: xmlWindow{r: r, buf: make([]byte, window)}, sheetRow: sheetRow{sst: sst}, dates: dates, date1904: date1904}
 }
 
 // offset is how many bytes of the stream the scanner has consumed.
@@ -323,16 +308,8 @@ func (s *sheetScanner) parseCell(b []byte, i int, prev int) (next, col int, err 
 	}
 	if c.kind == cellArena {
 		c.start, c.end = int32(start), int32(len(s.arena))
-		if c.start == c.end {
-			c.kind = cellEmpty
-		}
 	}
-	if col < len(s.cells) {
-		s.cells[col] = c
-	} else if c.kind != cellEmpty {
-		s.cells = append(s.cells, make([]sheetCell, col+1-len(s.cells))...)
-		s.cells[col] = c
-	}
+	s.put(col, c)
 	return i, col, nil
 }
 
@@ -421,47 +398,6 @@ func (s *sheetScanner) number(start int, style []byte) bool {
 		s.arena = s.arena[:start+k]
 	}
 	return true
-}
-
-// lastCell is the column of the current row's last non-empty cell, -1 for
-// an empty row.
-func (s *sheetScanner) lastCell() int {
-	n := len(s.cells) - 1
-	for n >= 0 && s.cells[n].kind == cellEmpty {
-		n--
-	}
-	return n
-}
-
-// appendRow appends the first width cells of the current row to dst and,
-// when numeric is not nil, sets *numeric to their number flags. The text of
-// the row is one string: one allocation a row.
-func (s *sheetScanner) appendRow(dst []string, numeric *[]bool, width int) []string {
-	var text string
-	if len(s.arena) > 0 {
-		text = string(s.arena)
-	}
-	if numeric != nil {
-		*numeric = (*numeric)[:0]
-	}
-	for i := range width {
-		var c sheetCell
-		if i < len(s.cells) {
-			c = s.cells[i]
-		}
-		var v string
-		switch c.kind {
-		case cellArena:
-			v = text[c.start:c.end]
-		case cellShared:
-			v = s.sst.at(int(c.start))
-		}
-		dst = append(dst, v)
-		if numeric != nil {
-			*numeric = append(*numeric, c.numeric)
-		}
-	}
-	return dst
 }
 
 // xlsxColumn returns the 0-based column of a cell reference such as "B7".
