@@ -227,6 +227,22 @@ func keyring(dataDir string, logger *slog.Logger) (*pii.Keyring, error) {
 	return k, nil
 }
 
+// admin runs an operator's subcommand: its flags fs, and --data-dir, from
+// args, then fn on the database (as its owner: operators register
+// clients and verify the audit log).
+func admin(ctx context.Context, fs *flag.FlagSet, args []string, fn func(*pgxpool.Pool) error) error {
+	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pool, closeDB, err := openDB(ctx, *dataDir, "", slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return err
+	}
+	defer closeDB(context.WithoutCancel(ctx))
+	return fn(pool)
+}
+
 // multi is a repeatable string flag.
 type multi []string
 
@@ -242,7 +258,6 @@ func clientAdd(ctx context.Context, args []string) error {
 	requireFace := fs.Bool("require-face", false, "every login for this client needs a face check in the session (acr "+authsvc.ACRFace+")")
 	pkceOptional := fs.Bool("pkce-optional", false, "a confidential client that cannot send PKCE may go without it (audited; listed by client list)")
 	emailClaim := fs.String("email-claim", "", `what stands in for "email" for a client that needs one, with the email scope: "sub"`)
-	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL)")
 	var logout authsvc.LogoutChannels
 	fs.StringVar(&logout.BackchannelURI, "backchannel-logout-uri", "", "where logout tokens are POSTed when a citizen's session ends (https, or http on loopback)")
 	fs.BoolVar(&logout.BackchannelSessionRequired, "backchannel-logout-session-required", false, "put the sid in the logout token")
@@ -252,25 +267,19 @@ func clientAdd(ctx context.Context, args []string) error {
 	fs.Var(&uris, "redirect-uri", "an exact redirect URI (repeatable; at least one)")
 	fs.Var(&logoutURIs, "post-logout-redirect-uri", "an exact URI to return to after logout (repeatable)")
 	fs.Var(&scopes, "scope", "a scope the client may ask for besides openid (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	pool, closeDB, err := openDB(ctx, *dataDir, "", slog.New(slog.NewJSONHandler(os.Stderr, nil)))
-	if err != nil {
-		return err
-	}
-	defer closeDB(context.WithoutCancel(ctx))
-	secret, err := authsvc.RegisterClient(ctx, pool, authsvc.Client{ID: *id, Name: *name, RedirectURIs: uris,
-		PostLogoutRedirectURIs: logoutURIs, Public: *public, Scopes: scopes, RequireFace: *requireFace,
-		PKCEOptional: *pkceOptional, EmailClaim: *emailClaim, Logout: logout})
-	if err != nil {
-		return err
-	}
-	fmt.Printf("client_id: %s\n", *id)
-	if secret != "" {
-		fmt.Printf("client_secret: %s\n(shown once: only its hash is stored)\n", secret)
-	}
-	return nil
+	return admin(ctx, fs, args, func(pool *pgxpool.Pool) error {
+		secret, err := authsvc.RegisterClient(ctx, pool, authsvc.Client{ID: *id, Name: *name, RedirectURIs: uris,
+			PostLogoutRedirectURIs: logoutURIs, Public: *public, Scopes: scopes, RequireFace: *requireFace,
+			PKCEOptional: *pkceOptional, EmailClaim: *emailClaim, Logout: logout})
+		if err != nil {
+			return err
+		}
+		fmt.Printf("client_id: %s\n", *id)
+		if secret != "" {
+			fmt.Printf("client_secret: %s\n(shown once: only its hash is stored)\n", secret)
+		}
+		return nil
+	})
 }
 
 // clientList prints the registered business systems, one line each, with
@@ -278,48 +287,34 @@ func clientAdd(ctx context.Context, args []string) error {
 // optional, face required, the email stand-in, the scopes.
 func clientList(ctx context.Context, out io.Writer, args []string) error {
 	fs := flag.NewFlagSet("authsvc client list", flag.ContinueOnError)
-	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	pool, closeDB, err := openDB(ctx, *dataDir, "", slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	if err != nil {
-		return err
-	}
-	defer closeDB(context.WithoutCancel(ctx))
-	clients, err := authsvc.ListClients(ctx, pool)
-	if err != nil {
-		return err
-	}
-	for _, c := range clients {
-		kind := "confidential"
-		if c.Public {
-			kind = "public"
+	return admin(ctx, fs, args, func(pool *pgxpool.Pool) error {
+		clients, err := authsvc.ListClients(ctx, pool)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(out, "%s\t%s\t%s\tpkce=%s\tface=%t\temail=%s\tscopes=%s\tbackchannel=%s\tfrontchannel=%s\n", c.ID, c.Name, kind,
-			map[bool]string{true: "optional", false: "required"}[c.PKCEOptional], c.RequireFace, cmp.Or(c.EmailClaim, "-"), strings.Join(c.Scopes, " "),
-			cmp.Or(c.Logout.BackchannelURI, "-"), cmp.Or(c.Logout.FrontchannelURI, "-"))
-	}
-	return nil
+		for _, c := range clients {
+			kind := "confidential"
+			if c.Public {
+				kind = "public"
+			}
+			fmt.Fprintf(out, "%s\t%s\t%s\tpkce=%s\tface=%t\temail=%s\tscopes=%s\tbackchannel=%s\tfrontchannel=%s\n", c.ID, c.Name, kind,
+				map[bool]string{true: "optional", false: "required"}[c.PKCEOptional], c.RequireFace, cmp.Or(c.EmailClaim, "-"), strings.Join(c.Scopes, " "),
+				cmp.Or(c.Logout.BackchannelURI, "-"), cmp.Or(c.Logout.FrontchannelURI, "-"))
+		}
+		return nil
+	})
 }
 
 // auditVerify checks the audit log's hash chain. A broken chain is an
 // error naming the first row that breaks it (exit code 1).
 func auditVerify(ctx context.Context, out io.Writer, args []string) error {
 	fs := flag.NewFlagSet("authsvc audit verify", flag.ContinueOnError)
-	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	pool, closeDB, err := openDB(ctx, *dataDir, "", slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	if err != nil {
-		return err
-	}
-	defer closeDB(context.WithoutCancel(ctx))
-	chain, err := authsvc.VerifyAuditChain(ctx, pool)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "audit chain OK: %d rows, last row %d, head sha256 %s\n", chain.Checked, chain.LastID, hex.EncodeToString(chain.Head))
-	return nil
+	return admin(ctx, fs, args, func(pool *pgxpool.Pool) error {
+		chain, err := authsvc.VerifyAuditChain(ctx, pool)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "audit chain OK: %d rows, last row %d, head sha256 %s\n", chain.Checked, chain.LastID, hex.EncodeToString(chain.Head))
+		return nil
+	})
 }
