@@ -298,3 +298,26 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// TestEmailStandInNeedsTheScope: a client registered with an email
+// stand-in gets it only for the "email" scope: without it, neither the ID
+// token nor userinfo carries an email.
+func TestEmailStandInNeedsTheScope(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.syncClock()
+	rp := b.rp(t, Client{ID: "portal", Scopes: []string{"profile"}, EmailClaim: "sub"})
+	c := b.active(t, "钱七", "13712340077", "Xy7#pQ2!wL")
+	tok, _ := rp.signedIn(b.browser(t), c)
+	var idClaims map[string]any
+	if err := rp.verify(tok).Claims(&idClaims); err != nil {
+		t.Fatal(err)
+	}
+	info, err := rp.userinfo(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idClaims["name"] != "钱七" || idClaims["email"] != nil || info["email"] != nil {
+		t.Errorf("ID token %v, userinfo %v: want the name and no email without the email scope", idClaims, info)
+	}
+}
