@@ -32,11 +32,6 @@ func (s *Server) lookup(ctx context.Context, idNumber string) (*account.Account,
 	return account.ByIDIndex(ctx, s.pool, s.idIndex(idNumber))
 }
 
-// accountByID reads an account, locking its row when forUpdate.
-func (s *Server) accountByID(ctx context.Context, q querier, id int64, forUpdate bool) (*account.Account, error) {
-	return account.ByID(ctx, q, id, forUpdate)
-}
-
 // idNumber opens an account's ID number, for the checks that need it (the
 // password rules, the face result); never shown or logged.
 func (s *Server) idNumber(a *account.Account) (string, error) {
@@ -61,12 +56,6 @@ func (s *Server) locked(a *account.Account) bool {
 // against nobody, at the same cost): see account.Lockout.CountFailure.
 func (s *Server) failed(ctx context.Context, accountID int64) error {
 	return s.lockout.CountFailure(ctx, s.pool, accountID, s.cfg.Now())
-}
-
-// succeeded clears the count of failed SMS codes and faces after a
-// passed check.
-func (s *Server) succeeded(ctx context.Context, q querier, accountID int64) error {
-	return account.ClearFailures(ctx, q, accountID)
 }
 
 // auditEvent is one line of the audit log.

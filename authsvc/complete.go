@@ -30,7 +30,7 @@ type completion struct {
 }
 
 func (s *Server) completionOf(ctx context.Context, sess *session) (*account.Account, completion, error) {
-	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
+	a, err := account.ByID(ctx, s.pool, sess.accountID, false)
 	if err != nil {
 		return nil, completion{}, err
 	}
@@ -70,7 +70,7 @@ func maskAddress(s string) string {
 // re-checks when it writes), and any step while failed checks keep the
 // account locked (audited as event).
 func (s *Server) expect(ctx context.Context, r *http.Request, sess *session, step schemas.Step, event string) (*account.Account, *completionFlow, error) {
-	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
+	a, err := account.ByID(ctx, s.pool, sess.accountID, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -203,7 +203,7 @@ func (s *Server) completeInfo(ctx context.Context, r *http.Request, sess *sessio
 		if err := s.advance(ctx, tx, sess, schemas.StepInfo, u); err != nil {
 			return err
 		}
-		return s.succeeded(ctx, tx, a.ID)
+		return account.ClearFailures(ctx, tx, a.ID)
 	})
 	if err != nil {
 		return err
@@ -281,7 +281,7 @@ func (s *Server) finishFace(ctx context.Context, w http.ResponseWriter, r *http.
 	}
 	// A face approved during the lock (its challenge started before it)
 	// activates nothing, as in the face login.
-	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
+	a, err := account.ByID(ctx, s.pool, sess.accountID, false)
 	if err != nil {
 		return "", "", err
 	}
@@ -299,7 +299,7 @@ func (s *Server) finishFace(ctx context.Context, w http.ResponseWriter, r *http.
 		if err := s.activate(ctx, tx, sess); err != nil {
 			return err
 		}
-		if err := s.succeeded(ctx, tx, acc); err != nil {
+		if err := account.ClearFailures(ctx, tx, acc); err != nil {
 			return err
 		}
 		_, err = s.rotateAuthenticated(ctx, tx, w, sess, acc, amrFace)

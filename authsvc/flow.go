@@ -173,7 +173,7 @@ func (s *Server) stepRefused(ctx context.Context, q querier, sess *session, step
 	if err != nil {
 		return err
 	}
-	a, err := s.accountByID(ctx, q, sess.accountID, false)
+	a, err := account.ByID(ctx, q, sess.accountID, false)
 	if err != nil {
 		return err
 	}
@@ -188,7 +188,7 @@ func (s *Server) stepRefused(ctx context.Context, q querier, sess *session, step
 func (s *Server) activate(ctx context.Context, tx pgx.Tx, sess *session) error {
 	// The account's row first: sessions finishing at once queue here
 	// rather than deadlock on each other's flows.
-	if _, err := s.accountByID(ctx, tx, sess.accountID, true); err != nil {
+	if _, err := account.ByID(ctx, tx, sess.accountID, true); err != nil {
 		return err
 	}
 	f, err := scanFlow(tx.QueryRow(ctx, `DELETE FROM completion_flow WHERE session_hash = $1 AND steps = $2

@@ -258,7 +258,7 @@ func (s *Server) faceLoginStatus(ctx context.Context, w http.ResponseWriter, r *
 	if err != nil {
 		return "", loginResult{}, err
 	}
-	a, err := s.accountByID(ctx, s.pool, acc, false)
+	a, err := account.ByID(ctx, s.pool, acc, false)
 	if err != nil {
 		return "", loginResult{}, err
 	}

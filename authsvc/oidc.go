@@ -181,7 +181,7 @@ func (s *Server) subject(accountID int64) string {
 // only while the citizen's consent for the client holds them: a consent
 // revoked since the token was issued stops the release.
 func (s *Server) userinfo(ctx context.Context, info *oidc.UserInfo, accountID int64, subject, clientID string, scopes []string) error {
-	a, err := s.accountByID(ctx, s.pool, accountID, false)
+	a, err := account.ByID(ctx, s.pool, accountID, false)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
+	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/database"
 )
 
@@ -228,7 +229,7 @@ func (s *Server) silentObstacle(ctx context.Context, r *http.Request, req *oidcA
 	if sess.kind != kindFull {
 		return needFullness, nil, nil, nil
 	}
-	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
+	a, err := account.ByID(ctx, s.pool, sess.accountID, false)
 	if err != nil {
 		return 0, nil, nil, err
 	}
@@ -257,7 +258,7 @@ func (s *Server) oidcStepUp(w http.ResponseWriter, r *http.Request, sess *sessio
 	// A face check like the face login's: the lock of failed codes and
 	// faces stops it (a password session would else try faces here
 	// unbounded), also for a challenge the provider approved meanwhile.
-	a, err := s.accountByID(ctx, s.pool, sess.accountID, false)
+	a, err := account.ByID(ctx, s.pool, sess.accountID, false)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -552,7 +552,7 @@ func (st oidcStorage) SetUserinfoFromScopes(ctx context.Context, info *oidc.User
 	if err != nil {
 		return err
 	}
-	a, err := st.s.accountByID(ctx, st.s.pool, g.accountID, false)
+	a, err := account.ByID(ctx, st.s.pool, g.accountID, false)
 	if err != nil {
 		return err
 	}

@@ -165,7 +165,7 @@ func (s *Server) full(h sessionHandler) http.HandlerFunc {
 			s.fail(w, r, errNoSession)
 			return
 		}
-		a, err := s.accountByID(r.Context(), s.pool, sess.accountID, false)
+		a, err := account.ByID(r.Context(), s.pool, sess.accountID, false)
 		if err != nil {
 			s.fail(w, r, err)
 			return

@@ -13,7 +13,6 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
-	"github.com/idfusion/idfusion/internal/output"
 	"github.com/idfusion/idfusion/schemas"
 )
 
@@ -56,13 +55,6 @@ const maxSheetRows = excelize.TotalRows - 1
 
 // Encode writes wb as XLSX to w.
 func Encode(w io.Writer, wb Workbook) error { return encode(w, wb, maxSheetRows) }
-
-// Write writes wb to path as XLSX, readable by its owner and group only
-// (it holds the department's ID numbers), atomically (see output): a
-// department never finds half a workbook.
-func Write(path string, wb Workbook) error {
-	return output.File(path, output.Shared, func(w io.Writer) error { return Encode(w, wb) })
-}
 
 // encode is Encode with perSheet findings at most on a sheet (a test's
 // small number stands for Excel's limit).

@@ -69,7 +69,7 @@ func TestWrite(t *testing.T) {
 		},
 	}
 	path := filepath.Join(t.TempDir(), "gongan-feedback.xlsx")
-	if err := Write(path, wb); err != nil {
+	if err := writeBook(path, wb); err != nil {
 		t.Fatal(err)
 	}
 	names, sheets := readBook(t, path)
@@ -116,7 +116,7 @@ func TestWrite(t *testing.T) {
 func TestWriteNothingFound(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "renshe-feedback.xlsx")
-	if err := Write(path, Workbook{Dept: schemas.Department{Code: "renshe", Name: "省人社厅"},
+	if err := writeBook(path, Workbook{Dept: schemas.Department{Code: "renshe", Name: "省人社厅"},
 		Files: []File{{Name: "r.csv", SHA256: "rr", Read: 1, Accepted: 1}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestWriteEscapesFormulas(t *testing.T) {
 				Warnings: []Row{{File: tt.in, Row: 3, SourceKey: tt.in, Field: schemas.FieldPhone, Value: tt.in, Code: schemas.PhoneInvalid}},
 			}
 			path := filepath.Join(t.TempDir(), "x-feedback.xlsx")
-			if err := Write(path, wb); err != nil {
+			if err := writeBook(path, wb); err != nil {
 				t.Fatal(err)
 			}
 			_, sheets := readBook(t, path)
@@ -256,7 +256,7 @@ func TestWriteFile(t *testing.T) {
 	if err := os.Chmod(path, 0o666); err != nil {
 		t.Fatal(err)
 	}
-	if err := Write(path, Workbook{Dept: schemas.Department{Code: "gongan", Name: "省公安厅"}}); err != nil {
+	if err := writeBook(path, Workbook{Dept: schemas.Department{Code: "gongan", Name: "省公安厅"}}); err != nil {
 		t.Fatal(err)
 	}
 	st, err := os.Stat(path)
@@ -279,7 +279,7 @@ func TestWriteFile(t *testing.T) {
 	if err := os.Mkdir(taken, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	err = Write(taken, Workbook{Dept: schemas.Department{Code: "renshe", Name: "省人社厅"}})
+	err = writeBook(taken, Workbook{Dept: schemas.Department{Code: "renshe", Name: "省人社厅"}})
 	if err == nil || !strings.Contains(err.Error(), taken) {
 		t.Errorf("Write over a folder: err = %v, want one naming the path", err)
 	}
@@ -318,7 +318,7 @@ func TestWriteFolded(t *testing.T) {
 		Warnings: []Row{{File: "w.csv", Row: 5, SourceKey: "K5", Field: schemas.FieldPhone, Value: "12", Code: schemas.PhoneInvalid}},
 	}
 	path := filepath.Join(t.TempDir(), "weijian-feedback.xlsx")
-	if err := Write(path, wb); err != nil {
+	if err := writeBook(path, wb); err != nil {
 		t.Fatal(err)
 	}
 	_, sheets := readBook(t, path)
@@ -347,4 +347,10 @@ func TestWriteFolded(t *testing.T) {
 	if diff := cmp.Diff([][]string{header, {"w.csv", "5", "K5", "手机号码", "12", "PHONE_INVALID", phone}}, sheets["警告明细"]); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
 	}
+}
+
+// writeBook writes wb to path as the pipeline does: encoded, through the
+// atomic writer.
+func writeBook(path string, wb Workbook) error {
+	return output.File(path, output.Shared, func(w io.Writer) error { return Encode(w, wb) })
 }
