@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -171,18 +170,13 @@ func (b *xlsBook) pickSheet(name string) (xlsSheet, error) {
 		}
 		return b.sheets[pick], nil
 	}
-	// Excel compares sheet names case-insensitively.
+	names := make([]string, len(b.sheets))
 	for i, s := range b.sheets {
-		if s.name == name || (pick < 0 && strings.EqualFold(s.name, name)) {
-			pick = i
-		}
+		names[i] = s.name
 	}
-	if pick < 0 {
-		names := make([]string, len(b.sheets))
-		for i, s := range b.sheets {
-			names[i] = strconv.Quote(s.name)
-		}
-		return xlsSheet{}, kindf(ErrNoSheet, "no sheet %q (the workbook has %s)", name, strings.Join(names, ", "))
+	pick, err := sheetNamed(names, name)
+	if err != nil {
+		return xlsSheet{}, err
 	}
 	if s := b.sheets[pick]; s.kind != 0 {
 		return xlsSheet{}, kindf(ErrNoSheet, "sheet %q is not a worksheet (%s)", s.name, xlsSheetKind(s.kind))

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path"
 	"slices"
-	"strconv"
 	"strings"
 )
 
@@ -179,18 +178,13 @@ func (p *xlsxPackage) workbook(sheet string) (xlsxBook, error) {
 			return xlsxBook{}, p.errorIn("", kindf(ErrNoSheet, "the workbook has no worksheet"))
 		}
 	} else {
-		// Excel compares sheet names case-insensitively.
+		names := make([]string, len(wb.Sheets))
 		for i, s := range wb.Sheets {
-			if s.Name == sheet || (pick < 0 && strings.EqualFold(s.Name, sheet)) {
-				pick = i
-			}
+			names[i] = s.Name
 		}
-		if pick < 0 {
-			names := make([]string, len(wb.Sheets))
-			for i, s := range wb.Sheets {
-				names[i] = strconv.Quote(s.Name)
-			}
-			return xlsxBook{}, p.errorIn("", kindf(ErrNoSheet, "no sheet %q (the workbook has %s)", sheet, strings.Join(names, ", ")))
+		var err error
+		if pick, err = sheetNamed(names, sheet); err != nil {
+			return xlsxBook{}, p.errorIn("", err)
 		}
 	}
 	book.sheet = wb.Sheets[pick].Name

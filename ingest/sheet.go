@@ -1,6 +1,12 @@
 package ingest
 
-import "strings"
+// What the XLSX and .xls readers share: the current row of a sheet, the
+// header row, and finding a sheet by name.
+
+import (
+	"strconv"
+	"strings"
+)
 
 // sheetRow is the current row of a worksheet as both spreadsheet readers
 // (XLSX and .xls) keep it: its non-empty cells by column, their text in
@@ -85,4 +91,24 @@ func trimHeader(hdr []string) []string {
 		hdr = hdr[:len(hdr)-1]
 	}
 	return hdr
+}
+
+// sheetNamed is the index of the sheet called name among names, found as
+// Excel finds it: the exact name, else the first that differs in case
+// only. None is an ErrNoSheet naming the workbook's sheets.
+func sheetNamed(names []string, name string) (int, error) {
+	pick := -1
+	for i, n := range names {
+		if n == name || (pick < 0 && strings.EqualFold(n, name)) {
+			pick = i
+		}
+	}
+	if pick < 0 {
+		quoted := make([]string, len(names))
+		for i, n := range names {
+			quoted[i] = strconv.Quote(n)
+		}
+		return -1, kindf(ErrNoSheet, "no sheet %q (the workbook has %s)", name, strings.Join(quoted, ", "))
+	}
+	return pick, nil
 }
