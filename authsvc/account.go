@@ -6,8 +6,13 @@ package authsvc
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/idfusion/idfusion/internal/account"
+	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/internal/pii"
 	"github.com/idfusion/idfusion/schemas"
 )
@@ -52,10 +57,18 @@ func (s *Server) locked(a *account.Account) bool {
 		(a.LockedUntil != nil && a.LockedUntil.After(s.cfg.Now()))
 }
 
-// failed counts a failed SMS code or face against the account (0:
-// against nobody, at the same cost): see account.Lockout.CountFailure.
-func (s *Server) failed(ctx context.Context, accountID int64) error {
-	return s.lockout.CountFailure(ctx, s.pool, accountID, s.cfg.Now())
+// failed counts a failed SMS code or face against the account countOn (0:
+// against nobody, at the same cost: see account.Lockout.CountFailure) and
+// writes e, in one transaction: the count and the audit agree, whatever
+// stops.
+func (s *Server) failed(ctx context.Context, countOn int64, e auditEvent) error {
+	ctx = context.WithoutCancel(ctx)
+	return database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := s.lockout.CountFailure(ctx, tx, countOn, s.cfg.Now()); err != nil {
+			return err
+		}
+		return s.auditIn(ctx, tx, e)
+	})
 }
 
 // auditEvent is one line of the audit log.
@@ -70,12 +83,21 @@ type auditEvent struct {
 // audit writes an event on its own, outside any transaction: a refusal is
 // recorded even when the work around it rolls back.
 func (s *Server) audit(ctx context.Context, e auditEvent) {
+	if err := s.auditIn(context.WithoutCancel(ctx), s.pool, e); err != nil {
+		s.cfg.Logger.Error("audit_failed", slog.String("event", e.event), errAttr(err))
+	}
+}
+
+// auditIn writes an event with q: in a transaction, with what it records.
+func (s *Server) auditIn(ctx context.Context, q querier, e auditEvent) error {
 	var acc *int64
 	if e.account != 0 {
 		acc = &e.account
 	}
-	if _, err := s.pool.Exec(context.WithoutCancel(ctx), `INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, s.cfg.Now(), e.event, e.outcome, acc, pii.Redact(e.subject), e.ip, pii.Redact(e.detail)); err != nil {
-		s.cfg.Logger.Error("audit_failed", errAttr(err))
+	_, err := q.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, s.cfg.Now(), e.event, e.outcome, acc, pii.Redact(e.subject), e.ip, pii.Redact(e.detail))
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", e.event, err)
 	}
+	return nil
 }

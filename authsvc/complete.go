@@ -186,10 +186,9 @@ func (s *Server) completeInfo(ctx context.Context, r *http.Request, sess *sessio
 	if newPhone {
 		if err := s.checkCode(ctx, a.ID, in.Phone, purposeVerifyPhone, in.Code); err != nil {
 			if errors.Is(err, errCodeWrong) {
-				if ferr := s.failed(ctx, a.ID); ferr != nil {
+				if ferr := s.failed(ctx, a.ID, auditEvent{event: "step_info", outcome: "fail", account: a.ID, subject: a.IDHint, ip: clientIP(r), detail: "wrong code"}); ferr != nil {
 					return ferr
 				}
-				s.audit(ctx, auditEvent{event: "step_info", outcome: "fail", account: a.ID, subject: a.IDHint, ip: clientIP(r), detail: "wrong code"})
 			}
 			return err
 		}
@@ -551,12 +550,12 @@ func (s *Server) completionRoutes() []route {
 		{"POST /complete/info/captcha", s.restricted(s.infoCaptchaForm)},
 		{"POST /complete/info", s.limited(s.restricted(s.infoForm))},
 		{"GET /complete/password", s.restricted(s.passwordPage)},
-		{"POST /complete/password", s.restricted(s.passwordForm)},
+		{"POST /complete/password", s.hashing(s.restricted(s.passwordForm))},
 		{"GET /complete/face", s.restricted(s.facePage)},
 		{"GET /api/v1/completion", s.restricted(s.apiCompletion)},
 		{"POST /api/v1/completion/info/sms", s.limited(s.restricted(s.apiInfoSMS))},
 		{"POST /api/v1/completion/info", s.limited(s.restricted(s.apiInfo))},
-		{"POST /api/v1/completion/password", s.restricted(s.apiPassword)},
+		{"POST /api/v1/completion/password", s.hashing(s.restricted(s.apiPassword))},
 		{"POST /api/v1/completion/face", s.restricted(s.apiFaceStart)},
 		{"GET /api/v1/completion/face/{id}", s.restricted(s.apiFaceStatus)},
 	}

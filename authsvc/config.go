@@ -103,6 +103,15 @@ type Config struct {
 	// HashConcurrency bounds the password hashes computed at once (each
 	// takes Argon2.Memory). Default: the number of CPUs.
 	HashConcurrency int
+	// HashLatency is the hash queue's target: requests that will hash a
+	// password are admitted while the queue is served within it, the rest
+	// refused at once with 503 and Retry-After. Default
+	// DefaultHashLatency.
+	HashLatency time.Duration
+	// TryWait is how long a password login waits for a place while the
+	// account's tries in flight fill what the lock allows (a citizen's
+	// double click), before it is refused with 503. Default 3 s.
+	TryWait time.Duration
 
 	// RequestsPerMinute is what one client address may send to the
 	// credential endpoints. Default 60.
@@ -154,6 +163,8 @@ func (c Config) WithDefaults() Config {
 		c.Now = time.Now
 	}
 	def(&c.IdleTimeout, 30*time.Minute)
+	def(&c.HashLatency, DefaultHashLatency)
+	def(&c.TryWait, 3*time.Second)
 	def(&c.SessionLifetime, 12*time.Hour)
 	def(&c.RestrictedLifetime, 30*time.Minute)
 	defInt(&c.MaxFailures, 5)

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
+	"time"
 
 	"github.com/idfusion/idfusion/schemas"
 )
@@ -20,6 +22,8 @@ type problem struct {
 	// captcha is a fresh captcha for the next try of a send refused for
 	// its captcha.
 	captcha *captchaRef
+	// retryAfter, when set, is sent as Retry-After.
+	retryAfter time.Duration
 }
 
 // The one table from errors to what a client is told.
@@ -29,7 +33,14 @@ func problemOf(err error) problem {
 	var pw *PasswordError
 	var fe fieldErrors
 	var ce *captchaError
+	var overload *OverloadError
 	switch {
+	case errors.As(err, &overload):
+		msg := "当前登录人数较多，请稍后再试"
+		if overload.Stopping {
+			msg = "服务正在维护重启，请稍后再试"
+		}
+		return problem{status: http.StatusServiceUnavailable, code: "overloaded", message: msg, retryAfter: overload.RetryAfter}
 	case errors.Is(err, errNoSession):
 		return problem{status: http.StatusUnauthorized, code: "unauthenticated", message: "登录已失效，请重新登录"}
 	case errors.As(err, &step):
@@ -92,6 +103,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemOf(err)
 	if p.status == http.StatusInternalServerError {
 		s.cfg.Logger.Error("request_failed", slog.String("path", r.URL.Path), errAttr(err))
+	}
+	if p.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((p.retryAfter+time.Second-1)/time.Second)))
 	}
 	if wantsJSON(r) {
 		body := map[string]any{"error": p.code, "message": p.message}

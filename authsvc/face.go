@@ -63,8 +63,9 @@ func (s *Server) faceStatus(ctx context.Context, sess *session, id string) (stri
 // answerFace records the face provider's verified result for a challenge:
 // approved only when the challenge is pending and fresh and the result is
 // a pass for the account's own ID number. Anything else is refused; a
-// failed or wrong-person result counts against the account.
-func (s *Server) answerFace(ctx context.Context, res FaceResult) (accountID int64, err error) {
+// failed or wrong-person result counts against the account. Every outcome
+// is audited (ip: the provider's), a stored one in its transaction.
+func (s *Server) answerFace(ctx context.Context, res FaceResult, ip string) (accountID int64, err error) {
 	// A refused result is stored as the challenge's answer (it commits);
 	// the refusal goes back to the caller after.
 	var refusal error
@@ -109,17 +110,20 @@ func (s *Server) answerFace(ctx context.Context, res FaceResult) (accountID int6
 		if _, err := tx.Exec(ctx, `UPDATE face_challenge SET status = $2, answered_at = $3 WHERE id = $1`, res.Challenge, verdict, s.cfg.Now()); err != nil {
 			return err
 		}
-		return nil
-	})
-	if err == nil && refusal != nil {
-		if accountID != 0 {
-			if err := s.failed(ctx, accountID); err != nil {
-				return accountID, err
+		e := auditEvent{event: "face_callback", outcome: "ok", account: accountID, ip: ip}
+		if refusal != nil {
+			e.outcome, e.detail = "refused", refusal.Error()
+			if err := s.lockout.CountFailure(ctx, tx, accountID, s.cfg.Now()); err != nil {
+				return err
 			}
 		}
-		return accountID, refusal
+		return s.auditIn(ctx, tx, e)
+	})
+	if err != nil {
+		s.audit(ctx, auditEvent{event: "face_callback", outcome: "refused", account: accountID, ip: ip, detail: err.Error()})
+		return accountID, err
 	}
-	return accountID, err
+	return accountID, refusal
 }
 
 var errFaceFailed = errors.New("the face did not match")

@@ -24,13 +24,10 @@ func (s *Server) faceCallback(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	acc, err := s.answerFace(r.Context(), res)
-	if err != nil {
-		s.audit(r.Context(), auditEvent{event: "face_callback", outcome: "refused", account: acc, ip: clientIP(r), detail: err.Error()})
+	if _, err := s.answerFace(r.Context(), res, clientIP(r)); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.audit(r.Context(), auditEvent{event: "face_callback", outcome: "ok", account: acc, ip: clientIP(r)})
 	writeJSON(w, http.StatusOK, map[string]string{"status": "approved"})
 }
 

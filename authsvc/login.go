@@ -6,8 +6,12 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/idfusion/idfusion/internal/account"
+	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/internal/pii"
 	"github.com/idfusion/idfusion/schemas"
 )
@@ -96,34 +100,96 @@ func (s *Server) refuse(ctx context.Context, r *http.Request, method string, a *
 func (s *Server) loginPassword(ctx context.Context, w http.ResponseWriter, r *http.Request, idNumber, password, returnTo string) (loginResult, error) {
 	id := account.NormalizeID(idNumber)
 	subject, bidx := pii.MaskID(id), account.IDIndex(s.cfg.Keyring, id)
-	// Finding the account claims the try, before the slow hash: guesses
-	// in flight together get no more than the lock allows. An account
-	// that cannot log in with a password (none, locked by the operators
-	// or by wrong passwords, none set) gets the same time and the same
-	// answer.
-	a, err := s.lockout.ClaimPasswordTry(ctx, s.pool, bidx, s.cfg.Now())
+	fail := auditEvent{event: methodPassword.event, outcome: "fail", subject: subject, ip: clientIP(r)}
+	// Finding the account claims a place for the try, before the slow
+	// hash: guesses in flight together get no more than the lock allows.
+	// An account that cannot log in with a password (none, locked by the
+	// operators or by wrong passwords, none set) gets the same time and
+	// the same answer.
+	a, err := s.claimPasswordTry(ctx, bidx)
+	if errors.Is(err, account.ErrTriesInFlight) {
+		fail.outcome, fail.detail = "refused", "tries in flight"
+		s.audit(ctx, fail)
+		return loginResult{}, &OverloadError{RetryAfter: time.Second}
+	}
 	if err != nil {
 		return loginResult{}, err
 	}
 	if a == nil {
 		s.hasher.VerifyDummy(ctx, password)
-		why, acc := "no account", int64(0)
+		fail.detail = "no account"
 		if other, err := account.ByIDIndex(ctx, s.pool, bidx); err == nil && other != nil {
-			why, acc = "locked or no password", other.ID
+			fail.detail, fail.account = "locked or no password", other.ID
 		}
-		s.audit(ctx, auditEvent{event: methodPassword.event, outcome: "fail", account: acc, subject: subject, ip: clientIP(r), detail: why})
+		s.audit(ctx, fail)
 		return loginResult{}, errLoginFailed
 	}
+	fail.account = a.ID
 	ok, err := s.hasher.Verify(ctx, password, *a.PasswordHash)
 	if err != nil {
+		s.releaseTry(ctx, a.ID)
 		return loginResult{}, err
 	}
+	// The password has been compared: the outcome is recorded, the count
+	// with its audit row, even when the client has gone.
+	ctx = context.WithoutCancel(ctx)
 	if !ok {
-		// Counted when claimed.
-		s.audit(ctx, auditEvent{event: methodPassword.event, outcome: "fail", account: a.ID, subject: subject, ip: clientIP(r), detail: "wrong password"})
+		fail.detail = "wrong password"
+		err := database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+			if err := s.lockout.PasswordFailed(ctx, tx, a.ID, s.cfg.Now()); err != nil {
+				return err
+			}
+			return s.auditIn(ctx, tx, fail)
+		})
+		if err != nil {
+			s.releaseTry(ctx, a.ID)
+			return loginResult{}, err
+		}
 		return loginResult{}, errLoginFailed
 	}
-	return s.signIn(ctx, w, r, a, methodPassword, returnTo)
+	res, err := s.signIn(ctx, w, r, a, methodPassword, returnTo)
+	if err != nil {
+		// signIn's one statement gives the place back with the rest.
+		s.releaseTry(ctx, a.ID)
+	}
+	return res, err
+}
+
+// claimPasswordTry claims a place for a password try
+// (account.Lockout.ClaimPasswordTry), waiting while the account's tries in
+// flight fill the places left: they end within a hash or two, and a
+// citizen's double click or an app's retry must not be refused, let alone
+// counted. account.ErrTriesInFlight after Config.TryWait; the wait ends
+// early when the service stops.
+func (s *Server) claimPasswordTry(ctx context.Context, bidx []byte) (*account.Account, error) {
+	deadline := time.NewTimer(s.cfg.TryWait)
+	defer deadline.Stop()
+	pause := 10 * time.Millisecond
+	for {
+		a, err := s.lockout.ClaimPasswordTry(ctx, s.pool, bidx, s.cfg.Now())
+		if !errors.Is(err, account.ErrTriesInFlight) {
+			return a, err
+		}
+		select {
+		case <-time.After(pause):
+		case <-deadline.C:
+			return nil, err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-s.hasher.queue.stopped:
+			return nil, &OverloadError{RetryAfter: retryAfterStopping, Stopping: true}
+		}
+		pause = min(2*pause, 200*time.Millisecond)
+	}
+}
+
+// releaseTry gives back a claimed try's place when the try ends without
+// an outcome. When the database cannot take it either, the place is
+// forgotten after account.TryLifetime.
+func (s *Server) releaseTry(ctx context.Context, id int64) {
+	if err := account.ReleasePasswordTry(context.WithoutCancel(ctx), s.pool, id); err != nil {
+		s.cfg.Logger.Warn("password_try_release_failed", errAttr(err))
+	}
 }
 
 // sendLoginCode sends a login code to phone when it is the phone on
@@ -186,10 +252,14 @@ func (s *Server) loginSMS(ctx context.Context, w http.ResponseWriter, r *http.Re
 		if !errors.Is(err, errCodeWrong) {
 			return loginResult{}, err
 		}
-		if err := s.failed(ctx, acc); err != nil {
+		e := auditEvent{event: methodSMS.event, outcome: "fail", subject: subject, ip: clientIP(r), detail: why}
+		if a != nil {
+			e.account = a.ID
+		}
+		if err := s.failed(ctx, acc, e); err != nil {
 			return loginResult{}, err
 		}
-		return loginResult{}, s.refuse(ctx, r, methodSMS.event, a, subject, why)
+		return loginResult{}, errLoginFailed
 	}
 	// The citizen holds the phone on record of an active account: it is
 	// verified now, and no department's data will replace it. An account
@@ -489,14 +559,14 @@ func (s *Server) loginRoutes() []route {
 	return []route{
 		{"GET /{$}", s.home},
 		{"GET /login", s.loginPage},
-		{"POST /login/password", s.limited(s.loginPasswordForm)},
+		{"POST /login/password", s.limited(s.hashing(s.loginPasswordForm))},
 		{"POST /login/sms/send", s.limited(s.loginSMSSendForm)},
 		{"POST /login/sms/captcha", s.loginCaptchaForm},
 		{"POST /login/sms", s.limited(s.loginSMSForm)},
 		{"POST /login/face", s.limited(s.loginFaceForm)},
 		{"GET /login/face/{id}", s.loginFacePage},
 		{"POST /logout", s.logoutForm},
-		{"POST /api/v1/login/password", s.limited(s.apiLoginPassword)},
+		{"POST /api/v1/login/password", s.limited(s.hashing(s.apiLoginPassword))},
 		{"POST /api/v1/login/sms/send", s.limited(s.apiLoginSMSSend)},
 		{"POST /api/v1/login/sms", s.limited(s.apiLoginSMS)},
 		{"POST /api/v1/login/face", s.limited(s.apiLoginFace)},

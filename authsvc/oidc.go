@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -243,14 +242,12 @@ func (s *Server) emailStandIn(ctx context.Context, info *oidc.UserInfo, subject,
 // Unlike audit it fails when the record cannot be written: a release
 // without its record does not happen.
 func (s *Server) auditRelease(ctx context.Context, e auditEvent) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, s.cfg.Now(), e.event, e.outcome, e.account, pii.Redact(e.subject), e.ip, pii.Redact(e.detail))
+	err := s.auditIn(ctx, s.pool, e)
 	if err != nil {
 		// The library answers userinfo's errors without logging them.
 		s.cfg.Logger.Error("audit_failed", slog.String("event", e.event), errAttr(err))
-		return fmt.Errorf("audit %s: %w", e.event, err)
 	}
-	return nil
+	return err
 }
 
 // bindCookie is the cookie that binds an authorization request to the

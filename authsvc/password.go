@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -109,12 +110,20 @@ type PasswordHasher struct {
 	dummy string
 	// idKey is argon2.IDKey; tests replace it to hold hashes in flight.
 	idKey func(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte
+	// queue admits the requests that will hash (password_queue.go).
+	queue hashQueue
 }
+
+// DefaultHashLatency is the hash queue's default target: a password
+// login admitted waits at most about this long for its hash.
+const DefaultHashLatency = time.Second
 
 // NewPasswordHasher returns a hasher that writes hashes with p (zero fields
 // take DefaultArgon2's values) and runs at most concurrency hashes at once;
 // concurrency <= 0 means runtime.GOMAXPROCS(0), as argon2 is CPU-bound and
-// more hashes in flight than cores only add memory, not throughput.
+// more hashes in flight than cores only add memory, not throughput. Its
+// queue admits what it serves within DefaultHashLatency (Admit), from the
+// time of one hash measured now and the hashes' times after.
 //
 // NewPasswordHasher panics when p is outside the bounds Verify accepts,
 // since every hash it wrote would then be unreadable.
@@ -132,12 +141,17 @@ func NewPasswordHasher(p Argon2Params, concurrency int) *PasswordHasher {
 	// when the system's generator fails.
 	rand.Read(salt)
 	rand.Read(key)
-	return &PasswordHasher{
+	h := &PasswordHasher{
 		params: p,
 		sem:    make(chan struct{}, concurrency),
 		dummy:  encodePHC(p, salt, key),
 		idKey:  argon2.IDKey,
+		queue:  hashQueue{target: DefaultHashLatency, concurrency: concurrency, stopped: make(chan struct{})},
 	}
+	start := time.Now()
+	h.idKey(key, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	h.queue.observe(time.Since(start))
+	return h
 }
 
 // Hash returns the argon2id hash of password as a PHC string,
@@ -192,7 +206,8 @@ func (h *PasswordHasher) NeedsRehash(phc string) bool {
 
 // derive runs argon2id once a slot is free. A ctx already ended is
 // reported even when a slot is free, so a request whose client has gone
-// does not spend a hash.
+// does not spend a hash; a drain (Drain) ends the wait with an
+// *OverloadError.
 func (h *PasswordHasher) derive(ctx context.Context, password string, salt []byte, p Argon2Params) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("waiting for a hashing slot: %w", err)
@@ -201,9 +216,14 @@ func (h *PasswordHasher) derive(ctx context.Context, password string, salt []byt
 	case h.sem <- struct{}{}:
 	case <-ctx.Done():
 		return nil, fmt.Errorf("waiting for a hashing slot: %w", ctx.Err())
+	case <-h.queue.stopped:
+		return nil, &OverloadError{RetryAfter: retryAfterStopping, Stopping: true}
 	}
 	defer func() { <-h.sem }()
-	return h.idKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
+	start := time.Now()
+	key := h.idKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+	h.queue.observe(time.Since(start))
+	return key, nil
 }
 
 // encodePHC formats an argon2id hash in the PHC string format, the one

@@ -63,7 +63,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		pool: pool, cfg: cfg, pages: pg,
-		hasher:  NewPasswordHasher(cfg.Argon2, cfg.HashConcurrency),
+		hasher:  NewPasswordHasher(cfg.Argon2, cfg.HashConcurrency).withLatency(cfg.HashLatency),
 		limiter: newIPLimiter(cfg.RequestsPerMinute, cfg.Now),
 		lockout: account.NewLockout(cfg.MaxFailures, cfg.LockFor, cfg.PasswordLockMax),
 
@@ -202,6 +202,27 @@ func (s *Server) full(h sessionHandler) http.HandlerFunc {
 		h(w, r, sess)
 	}
 }
+
+// hashing admits a request that will hash a password through the hash
+// queue (PasswordHasher.Admit), before it does any other work: when the
+// queue is full it is refused at once, 503 with Retry-After.
+func (s *Server) hashing(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		done, err := s.hasher.Admit()
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		defer done()
+		h(w, r)
+	}
+}
+
+// Drain is the start of a shutdown: requests that would wait for a
+// password hash, or for a place for a password try, are refused with 503
+// (the service is stopping); the hashes running finish. The HTTP server's
+// Shutdown then waits for the requests in flight.
+func (s *Server) Drain() { s.hasher.Drain() }
 
 // limited applies the per-address rate limit of the credential endpoints.
 func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {

@@ -88,7 +88,7 @@ func TestLockedAccountCannotComplete(t *testing.T) {
 		t.Fatalf("login: %d %s", r.Status, r.Raw)
 	}
 	for range b.svc.cfg.MaxFailures {
-		if err := b.svc.failed(context.Background(), c.id); err != nil {
+		if err := b.svc.failed(context.Background(), c.id, auditEvent{event: "test", outcome: "fail", account: c.id}); err != nil {
 			t.Fatal(err)
 		}
 	}

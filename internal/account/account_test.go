@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -104,7 +105,7 @@ func insertAccount(t *testing.T, ctx context.Context, q Querier, bidx []byte) in
 	return id
 }
 
-// TestLockout: the password's count locks at MaxFailures tries in a row,
+// TestLockout: the password's count locks at MaxFailures failures in a row,
 // each lock in a row twice the one before, up to PasswordLockMax; while
 // locked no try is claimed; a password login clears count, level and
 // lock. The count of SMS codes and faces locks for LockFor on its own and
@@ -132,11 +133,21 @@ func TestLockout(t *testing.T) {
 		}
 		return a != nil
 	}
+	// fail is a wrong password: claimed, then counted.
+	fail := func(at time.Time) bool {
+		if !claim(at) {
+			return false
+		}
+		if err := l.PasswordFailed(ctx, pool, id, at); err != nil {
+			t.Fatal(err)
+		}
+		return true
+	}
 	// Three locks in a row: 1, 2, then 4 minutes; a fourth would be 8,
 	// capped at 5.
 	for i, want := range []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 5 * time.Minute, 5 * time.Minute} {
 		for try := range 3 {
-			if !claim(now) {
+			if !fail(now) {
 				t.Fatalf("lock %d, try %d refused before the lock", i, try)
 			}
 		}
@@ -199,5 +210,97 @@ func TestLockout(t *testing.T) {
 	}
 	if n, until := sms(); n != 0 || until != nil {
 		t.Fatalf("after an SMS login: count %d, lock %v", n, until)
+	}
+}
+
+// TestPasswordTriesInFlight: a claim holds a place and counts nothing;
+// places in flight and failures together stay within MaxFailures; each
+// outcome gives its place back; a place not given back (its process died)
+// is forgotten after TryLifetime.
+func TestPasswordTriesInFlight(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	l := NewLockout(3, time.Minute, 5*time.Minute)
+	bidx := []byte("tries" + t.Name())
+	id := insertAccount(t, ctx, pool, bidx)
+	now := time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)
+	state := func() (failures, tries int) {
+		if err := pool.QueryRow(ctx, `SELECT password_failures, password_tries FROM account WHERE id = $1`, id).Scan(&failures, &tries); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	claim := func(at time.Time) error {
+		a, err := l.ClaimPasswordTry(ctx, pool, bidx, at)
+		if err == nil && a == nil {
+			t.Fatal("claim: no account")
+		}
+		return err
+	}
+	for i := range 3 {
+		if err := claim(now); err != nil {
+			t.Fatalf("claim %d: %v", i, err)
+		}
+	}
+	if f, n := state(); f != 0 || n != 3 {
+		t.Fatalf("three claims: failures %d, tries %d; want 0, 3", f, n)
+	}
+	if err := claim(now); !errors.Is(err, ErrTriesInFlight) {
+		t.Fatalf("a fourth claim with three in flight: %v, want ErrTriesInFlight", err)
+	}
+	// A wrong password: one failure, its place back; 1 + 2 in flight fill
+	// the three again.
+	if err := l.PasswordFailed(ctx, pool, id, now); err != nil {
+		t.Fatal(err)
+	}
+	if f, n := state(); f != 1 || n != 2 {
+		t.Fatalf("after a failure: failures %d, tries %d; want 1, 2", f, n)
+	}
+	if err := claim(now); !errors.Is(err, ErrTriesInFlight) {
+		t.Fatalf("a claim with one failure and two in flight: %v, want ErrTriesInFlight", err)
+	}
+	// A try without an outcome gives its place back and counts nothing.
+	if err := ReleasePasswordTry(ctx, pool, id); err != nil {
+		t.Fatal(err)
+	}
+	if f, n := state(); f != 1 || n != 1 {
+		t.Fatalf("after a release: failures %d, tries %d; want 1, 1", f, n)
+	}
+	if err := claim(now); err != nil {
+		t.Fatalf("a claim after a release: %v", err)
+	}
+	// A right password clears the failures and gives its place back.
+	if _, err := pool.Exec(ctx, ResetAfterLoginSQL(true, "$1"), id); err != nil {
+		t.Fatal(err)
+	}
+	if f, n := state(); f != 0 || n != 1 {
+		t.Fatalf("after a password login: failures %d, tries %d; want 0, 1", f, n)
+	}
+	// Two places are held by a process that died: until TryLifetime has
+	// passed since the last claim they count; then they are forgotten.
+	if err := claim(now); err != nil {
+		t.Fatal(err)
+	}
+	if err := claim(now); err != nil {
+		t.Fatal(err)
+	}
+	if err := claim(now.Add(TryLifetime - time.Second)); !errors.Is(err, ErrTriesInFlight) {
+		t.Fatalf("a claim with three places held before TryLifetime: %v, want ErrTriesInFlight", err)
+	}
+	if err := claim(now.Add(TryLifetime)); err != nil {
+		t.Fatalf("a claim after TryLifetime: %v", err)
+	}
+	if _, n := state(); n != 1 {
+		t.Fatalf("after the places held expired and one claim: tries %d, want 1", n)
+	}
+	// Releases never go below zero.
+	for range 3 {
+		if err := ReleasePasswordTry(ctx, pool, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, n := state(); n != 0 {
+		t.Fatalf("releases below zero: tries %d", n)
 	}
 }
