@@ -107,19 +107,23 @@ func (s *Server) loginPassword(ctx context.Context, w http.ResponseWriter, r *ht
 	// operators or by wrong passwords, none set) gets the same time and
 	// the same answer.
 	a, err := s.claimPasswordTry(ctx, bidx)
-	if errors.Is(err, account.ErrTriesInFlight) {
-		fail.outcome, fail.detail = "refused", "tries in flight"
-		s.audit(ctx, fail)
-		return loginResult{}, &OverloadError{RetryAfter: time.Second}
-	}
-	if err != nil {
+	busy := errors.Is(err, account.ErrTriesInFlight)
+	if err != nil && !busy {
 		return loginResult{}, err
 	}
 	if a == nil {
+		if other, err := account.ByIDIndex(ctx, s.pool, bidx); err == nil && other != nil {
+			fail.account = other.ID
+		}
+		if busy {
+			fail.outcome, fail.detail = "refused", "tries in flight"
+			s.audit(ctx, fail)
+			return loginResult{}, &OverloadError{RetryAfter: time.Second}
+		}
 		s.hasher.VerifyDummy(ctx, password)
 		fail.detail = "no account"
-		if other, err := account.ByIDIndex(ctx, s.pool, bidx); err == nil && other != nil {
-			fail.detail, fail.account = "locked or no password", other.ID
+		if fail.account != 0 {
+			fail.detail = "locked or no password"
 		}
 		s.audit(ctx, fail)
 		return loginResult{}, errLoginFailed
