@@ -19,8 +19,10 @@ import (
 // (500).
 //
 // It is true for
-//   - a failed connection attempt (*pgconn.ConnectError: refused, no
-//     socket, a server starting up or out of connection slots, …);
+//   - a failed connection attempt (*pgconn.ConnectError), whatever the
+//     cause: refused, no socket, a server starting up or out of connection
+//     slots, but also a misconfiguration such as a missing database (the
+//     logged error tells which);
 //   - a connection lost under a statement: reset, broken pipe, EOF, or
 //     used after pgx closed it;
 //   - the server's SQLSTATE class 08 (connection exception), 57P01

@@ -61,6 +61,24 @@ func TestUnavailableReal(t *testing.T) {
 		}
 	})
 
+	t.Run("any failed connection", func(t *testing.T) {
+		t.Parallel()
+		// Whatever the server said: here, that there is no such database.
+		cfg, err := pgx.ParseConfig(dbtest.ConnString(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Database = "idfusion_no_such_database"
+		_, err = pgx.ConnectConfig(ctx, cfg)
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "3D000" {
+			t.Fatalf("connecting to a missing database: %v, want SQLSTATE 3D000", err)
+		}
+		if !database.Unavailable(err) {
+			t.Errorf("Unavailable(%v) = false", err)
+		}
+	})
+
 	t.Run("closed pool", func(t *testing.T) {
 		t.Parallel()
 		pool, err := pgxpool.New(ctx, dbtest.ConnString(t))
