@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 
+	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/schemas"
 )
 
@@ -20,6 +22,8 @@ type problem struct {
 	// captcha is a fresh captcha for the next try of a send refused for
 	// its captcha.
 	captcha *captchaRef
+	// retryAfter, if not 0, is the Retry-After (seconds) of the answer.
+	retryAfter int
 }
 
 // The one table from errors to what a client is told.
@@ -82,6 +86,8 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusForbidden, code: "face_refused", message: "人脸识别未通过：须由账号使用人本人进行人脸识别"}
 	case errors.Is(err, ErrFaceSignature), errors.Is(err, ErrFaceStale), errors.Is(err, ErrFaceMalformed), errors.Is(err, ErrFaceResult):
 		return problem{status: http.StatusUnauthorized, code: "face_callback_refused", message: "回调被拒绝"}
+	case database.Unavailable(err):
+		return problem{status: http.StatusServiceUnavailable, code: "service_unavailable", message: "服务暂时不可用，请稍后再试", retryAfter: retryAfterOutage}
 	}
 	return problem{status: http.StatusInternalServerError, code: "internal", message: "服务暂时不可用，请稍后再试"}
 }
@@ -90,8 +96,14 @@ func problemOf(err error) problem {
 // error page for the pages.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemOf(err)
-	if p.status == http.StatusInternalServerError {
+	switch {
+	case p.code == "service_unavailable":
+		s.outage.refuse(r.URL.Path, err)
+	case p.status == http.StatusInternalServerError:
 		s.cfg.Logger.Error("request_failed", slog.String("path", r.URL.Path), errAttr(err))
+	}
+	if p.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(p.retryAfter))
 	}
 	if wantsJSON(r) {
 		body := map[string]any{"error": p.code, "message": p.message}

@@ -35,6 +35,8 @@ type Server struct {
 	// logoutPoll is how often it looks for due retries anyway.
 	logoutKick chan struct{}
 	logoutPoll time.Duration
+	// outage logs the requests refused for a database outage.
+	outage *outageLog
 }
 
 // New returns the service on pool (migrated) with cfg.
@@ -69,6 +71,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Server, error) {
 
 		logoutKick: make(chan struct{}, 1),
 		logoutPoll: logoutPoll,
+		outage:     newOutageLog(cfg.Logger, cfg.Now, outageLogEvery),
 	}
 	if s.oidc, err = s.newProvider(); err != nil {
 		return nil, err
