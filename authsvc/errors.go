@@ -74,6 +74,8 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusNotFound, code: "consent_unknown", message: "该授权不存在或已撤销"}
 	case errors.Is(err, errSystemUnknown):
 		return problem{status: http.StatusNotFound, code: "system_unknown", message: "您未登录该业务系统或已退出"}
+	case errors.Is(err, errTooLarge):
+		return problem{status: http.StatusRequestEntityTooLarge, code: "request_too_large", message: "提交的内容过大"}
 	case errors.Is(err, errBadRequest):
 		return problem{status: http.StatusBadRequest, code: "bad_request", message: "请求格式不正确"}
 	case errors.Is(err, errFaceUnknown):

@@ -82,7 +82,8 @@ func New(pool *pgxpool.Pool, cfg Config) (*Server, error) {
 
 // Handler is the service's HTTP handler: the client's address and scheme
 // (through Config.TrustedProxies), security headers, cross-origin
-// protection on every state-changing request, then the routes.
+// protection on every state-changing request, the limit on request bodies
+// (limitBody), then the routes.
 func (s *Server) Handler() http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -94,7 +95,7 @@ func (s *Server) Handler() http.Handler {
 	for _, p := range []string{"/oauth/token", "/oauth/introspect", "/revoke", "/userinfo"} {
 		cop.AddInsecureBypassPattern(oidcPrefix + p)
 	}
-	return s.recoverer(s.peer(securityHeaders(cop.Handler(s.mux))))
+	return s.recoverer(s.peer(securityHeaders(cop.Handler(s.limitBody(s.mux)))))
 }
 
 func (s *Server) routes() {
@@ -394,10 +395,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func decodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 16<<10))
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxJSONBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return errBadRequest
+		return bodyError(err)
 	}
 	return nil
 }
