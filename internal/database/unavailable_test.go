@@ -31,6 +31,17 @@ func refusedPort(t *testing.T) string {
 	return port
 }
 
+// wantUnavailable fails the test unless err is an error Unavailable
+// accepts; what says where it came from.
+func wantUnavailable(t *testing.T, what string, err error) {
+	t.Helper()
+	if err == nil {
+		t.Errorf("%s: no error", what)
+	} else if !database.Unavailable(err) {
+		t.Errorf("%s: Unavailable(%v) = false", what, err)
+	}
+}
+
 // TestUnavailableReal: errors as pgx and the server really return them
 // when the database cannot serve, and real errors that are not outages.
 func TestUnavailableReal(t *testing.T) {
@@ -44,9 +55,7 @@ func TestUnavailableReal(t *testing.T) {
 		if err == nil {
 			t.Fatal("connected to a closed port")
 		}
-		if !database.Unavailable(err) {
-			t.Errorf("Unavailable(%v) = false", err)
-		}
+		wantUnavailable(t, "refused connection", err)
 		if strings.Contains(err.Error(), "s3cret-pw") {
 			t.Errorf("the error shows the password: %v", err)
 		}
@@ -74,9 +83,7 @@ func TestUnavailableReal(t *testing.T) {
 		if !errors.As(err, &pe) || pe.Code != "3D000" {
 			t.Fatalf("connecting to a missing database: %v, want SQLSTATE 3D000", err)
 		}
-		if !database.Unavailable(err) {
-			t.Errorf("Unavailable(%v) = false", err)
-		}
+		wantUnavailable(t, "missing database", err)
 	})
 
 	t.Run("closed pool", func(t *testing.T) {
@@ -87,9 +94,7 @@ func TestUnavailableReal(t *testing.T) {
 		}
 		pool.Close()
 		_, err = pool.Exec(ctx, "SELECT 1")
-		if err == nil || !database.Unavailable(err) {
-			t.Errorf("query on a closed pool: Unavailable(%v) = false", err)
-		}
+		wantUnavailable(t, "query on a closed pool", err)
 	})
 
 	t.Run("terminated", func(t *testing.T) {
@@ -108,14 +113,10 @@ func TestUnavailableReal(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = conn.Exec(ctx, "SELECT 1")
-		if err == nil || !database.Unavailable(err) {
-			t.Errorf("query on a terminated connection: Unavailable(%v) = false", err)
-		}
+		wantUnavailable(t, "query on a terminated connection", err)
 		// pgx closed the connection: using it again fails differently.
 		_, err = conn.Exec(ctx, "SELECT 1")
-		if err == nil || !database.Unavailable(err) {
-			t.Errorf("query on a closed connection: Unavailable(%v) = false", err)
-		}
+		wantUnavailable(t, "query on a closed connection", err)
 	})
 
 	t.Run("too many connections", func(t *testing.T) {
@@ -136,12 +137,8 @@ func TestUnavailableReal(t *testing.T) {
 		if !errors.As(err, &pe) || pe.Code != "53300" {
 			t.Fatalf("connecting over the limit: %v, want SQLSTATE 53300", err)
 		}
-		if !database.Unavailable(err) {
-			t.Errorf("Unavailable(%v) = false", err)
-		}
-		if !database.Unavailable(fmt.Errorf("wrapped: %w", pe)) {
-			t.Errorf("Unavailable of the bare 53300 = false")
-		}
+		wantUnavailable(t, "over the connection limit", err)
+		wantUnavailable(t, "the bare 53300", fmt.Errorf("wrapped: %w", pe))
 	})
 
 	t.Run("acquire timeout", func(t *testing.T) {
@@ -164,9 +161,7 @@ func TestUnavailableReal(t *testing.T) {
 		short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 		defer cancel()
 		_, err = pool.Exec(short, "SELECT 1")
-		if err == nil || !database.Unavailable(err) {
-			t.Errorf("waiting for a connection of a busy pool: Unavailable(%v) = false", err)
-		}
+		wantUnavailable(t, "waiting for a connection of a busy pool", err)
 	})
 
 	t.Run("not outages", func(t *testing.T) {
