@@ -69,6 +69,17 @@ var fastArgon = Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLe
 
 func setup(t testing.TB, mod ...func(*Config)) *testBundle {
 	t.Helper()
+	pool := dbtest.New(t)
+	// The service connects as a deployment's would, as a member of its
+	// role (migration 012), so every test proves the grants suffice;
+	// b.pool is the owner's, for the tests' own setup and checks.
+	return setupOn(t, pool, memberPool(t, pool, roleAuthsvc), mod...)
+}
+
+// setupOn is setup on a database of the test's: pool is the owner's (the
+// bundle's pool), svcPool the service's.
+func setupOn(t testing.TB, pool, svcPool *pgxpool.Pool, mod ...func(*Config)) *testBundle {
+	t.Helper()
 	keys, _, err := pii.LoadOrCreateDevKeyring(filepath.Join(t.TempDir(), "dev.key"))
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +88,7 @@ func setup(t testing.TB, mod ...func(*Config)) *testBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &testBundle{pool: dbtest.New(t), keys: keys, clock: &clock{now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}}
+	b := &testBundle{pool: pool, keys: keys, clock: &clock{now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}}
 	ts := httptest.NewUnstartedServer(nil)
 	ts.StartTLS()
 	t.Cleanup(ts.Close)
@@ -92,10 +103,7 @@ func setup(t testing.TB, mod ...func(*Config)) *testBundle {
 	for _, m := range mod {
 		m(&cfg)
 	}
-	// The service connects as a deployment's would, as a member of its
-	// role (migration 012), so every test proves the grants suffice;
-	// b.pool is the owner's, for the tests' own setup and checks.
-	b.svc, err = New(memberPool(t, b.pool, roleAuthsvc), cfg)
+	b.svc, err = New(svcPool, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/schemas"
 )
 
@@ -81,6 +82,8 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusNotFound, code: "consent_unknown", message: "该授权不存在或已撤销"}
 	case errors.Is(err, errSystemUnknown):
 		return problem{status: http.StatusNotFound, code: "system_unknown", message: "您未登录该业务系统或已退出"}
+	case errors.Is(err, errTooLarge):
+		return problem{status: http.StatusRequestEntityTooLarge, code: "request_too_large", message: "提交的内容过大"}
 	case errors.Is(err, errBadRequest):
 		return problem{status: http.StatusBadRequest, code: "bad_request", message: "请求格式不正确"}
 	case errors.Is(err, errFaceUnknown):
@@ -93,6 +96,8 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusForbidden, code: "face_refused", message: "人脸识别未通过：须由账号使用人本人进行人脸识别"}
 	case errors.Is(err, ErrFaceSignature), errors.Is(err, ErrFaceStale), errors.Is(err, ErrFaceMalformed), errors.Is(err, ErrFaceResult):
 		return problem{status: http.StatusUnauthorized, code: "face_callback_refused", message: "回调被拒绝"}
+	case database.Unavailable(err):
+		return problem{status: http.StatusServiceUnavailable, code: "service_unavailable", message: "服务暂时不可用，请稍后再试", retryAfter: retryAfterOutage}
 	}
 	return problem{status: http.StatusInternalServerError, code: "internal", message: "服务暂时不可用，请稍后再试"}
 }
@@ -101,7 +106,10 @@ func problemOf(err error) problem {
 // error page for the pages.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemOf(err)
-	if p.status == http.StatusInternalServerError {
+	switch {
+	case p.code == "service_unavailable":
+		s.outage.refuse(r.URL.Path, err)
+	case p.status == http.StatusInternalServerError:
 		s.cfg.Logger.Error("request_failed", slog.String("path", r.URL.Path), errAttr(err))
 	}
 	if p.retryAfter > 0 {

@@ -15,7 +15,7 @@ func (s *Server) faceCallback(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFaceCallbackSize+1))
 	if err != nil {
 		s.audit(r.Context(), auditEvent{event: "face_callback", outcome: "refused", ip: clientIP(r), detail: "unreadable body: " + err.Error()})
-		s.fail(w, r, errBadRequest)
+		s.fail(w, r, bodyError(err))
 		return
 	}
 	res, err := s.cfg.Face.VerifyCallback(body, s.cfg.Now(), s.cfg.FaceMaxAge)

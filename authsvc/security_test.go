@@ -860,8 +860,8 @@ func TestFaceCallbackTooLargeAudited(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	body := json.RawMessage(`"` + strings.Repeat("a", 2*MaxFaceCallbackSize) + `"`)
-	if r := b.callback(t, body); r.Status != http.StatusBadRequest {
-		t.Fatalf("oversized callback: %d %s, want 400", r.Status, r.Raw)
+	if r := b.callback(t, body); r.Status != http.StatusRequestEntityTooLarge || r.str("error") != "request_too_large" {
+		t.Fatalf("oversized callback: %d %s, want 413", r.Status, r.Raw)
 	}
 	if n := b.refusedCallbacks(t); n != 1 {
 		t.Errorf("%d refused callbacks audited, want 1", n)

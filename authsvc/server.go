@@ -35,6 +35,8 @@ type Server struct {
 	// logoutPoll is how often it looks for due retries anyway.
 	logoutKick chan struct{}
 	logoutPoll time.Duration
+	// outage logs the requests refused for a database outage.
+	outage *outageLog
 }
 
 // New returns the service on pool (migrated) with cfg.
@@ -69,6 +71,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Server, error) {
 
 		logoutKick: make(chan struct{}, 1),
 		logoutPoll: logoutPoll,
+		outage:     newOutageLog(cfg.Logger, cfg.Now, outageLogEvery),
 	}
 	if s.oidc, err = s.newProvider(); err != nil {
 		return nil, err
@@ -79,7 +82,8 @@ func New(pool *pgxpool.Pool, cfg Config) (*Server, error) {
 
 // Handler is the service's HTTP handler: the client's address and scheme
 // (through Config.TrustedProxies), security headers, cross-origin
-// protection on every state-changing request, then the routes.
+// protection on every state-changing request, the limit on request bodies
+// (limitBody), then the routes.
 func (s *Server) Handler() http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -91,7 +95,7 @@ func (s *Server) Handler() http.Handler {
 	for _, p := range []string{"/oauth/token", "/oauth/introspect", "/revoke", "/userinfo"} {
 		cop.AddInsecureBypassPattern(oidcPrefix + p)
 	}
-	return s.recoverer(s.peer(securityHeaders(cop.Handler(s.mux))))
+	return s.recoverer(s.peer(securityHeaders(cop.Handler(s.limitBody(s.mux)))))
 }
 
 func (s *Server) routes() {
@@ -412,10 +416,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func decodeJSON(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 16<<10))
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxJSONBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return errBadRequest
+		return bodyError(err)
 	}
 	return nil
 }
