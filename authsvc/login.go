@@ -346,7 +346,12 @@ func (s *Server) faceLoginStatus(ctx context.Context, w http.ResponseWriter, r *
 // Pages and API twins of the login.
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
-	if sess, err := s.session(r.Context(), r); err == nil && sess.kind != kindAnonymous {
+	sess, err := s.session(r.Context(), r)
+	if err != nil && !errors.Is(err, errNoSession) {
+		s.fail(w, r, err)
+		return
+	}
+	if err == nil && sess.kind != kindAnonymous {
 		if sess.kind == kindRestricted {
 			http.Redirect(w, r, "/complete", http.StatusSeeOther)
 			return
@@ -370,8 +375,8 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, tab string, e
 		IDNumber: r.PostFormValue("id_number"), Phone: r.PostFormValue("phone")}
 	if err != nil {
 		p := problemOf(err)
-		if p.status == http.StatusInternalServerError {
-			s.fail(w, r, err)
+		if p.status >= http.StatusInternalServerError {
+			s.fail(w, r, err) // logged, and Retry-After when it applies
 			return
 		}
 		d.Error, d.Captcha = p.message, p.captcha

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -189,6 +190,10 @@ func TestDatabaseDown(t *testing.T) {
 		{"center page", func() response { return br.get("/center") }, false},
 		{"API consents", func() response { return br.get("/api/v1/consents") }, true},
 		{"completion page", func() response { return br.get("/complete") }, false},
+		{"page password login", func() response {
+			return other.form("/login/password", url.Values{"id_number": {c.IDNumber}, "password": {"K9#vTq2!mZ"}})
+		}, false},
+		{"home", func() response { return br.get("/") }, false},
 	}
 	refused := 0
 	for round := range 3 {
