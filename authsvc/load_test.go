@@ -264,46 +264,89 @@ func TestHashQueueSheds(t *testing.T) {
 	}
 }
 
-// TestDrainRefusesQueuedWork: a drain (the start of a shutdown) refuses
-// the logins waiting for a hash and new ones with 503, while the hash
-// running finishes and its login succeeds; no try stays counted or held.
-func TestDrainRefusesQueuedWork(t *testing.T) {
+// TestDrain: a drain (the start of a shutdown) refuses new password
+// logins with 503 at once. The logins waiting for a hash are served when
+// their hashes can run before the drain's deadline, and refused with 503
+// at it if not; the hash running finishes and its login succeeds. No try
+// stays counted or held.
+func TestDrain(t *testing.T) {
 	t.Parallel()
-	const queued = 3
-	b := setup(t, func(c *Config) { c.HashConcurrency = 1; c.HashLatency = time.Hour })
-	c := b.active(t, "朱十", "13912340481", goodPassword)
-	held := b.holdHashes(t, c)
-	running := make(chan response, 1)
-	go func() { running <- b.browser(t).passwordLogin(c, goodPassword) }()
-	held.wait(t, 1)
-	waiting := make(chan response, queued)
-	for range queued {
-		go func() { waiting <- b.browser(t).passwordLogin(c, goodPassword) }()
-	}
-	// Each waiting login has claimed its place before it waits for the
-	// hasher's one slot.
-	for deadline := time.Now().Add(10 * time.Second); b.passwordState(t, c).Tries < 1+queued; {
-		if time.Now().After(deadline) {
-			t.Fatalf("the queued logins never waited: %+v", b.passwordState(t, c))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	for _, tt := range []struct {
+		name string
+		by   time.Duration // the deadline, from the drain
+		// queued and nobody are the answers of the queued logins, of the
+		// account and of an ID number without one.
+		queued, nobody int
+	}{
+		{"deadline passed", 0, http.StatusServiceUnavailable, http.StatusServiceUnavailable},
+		{"time to serve", time.Hour, http.StatusOK, http.StatusUnauthorized},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			const queued = 3
+			b := setup(t, func(c *Config) { c.HashConcurrency = 1; c.HashLatency = time.Hour })
+			c := b.active(t, "朱十", "13912340481", goodPassword)
+			held := b.holdHashes(t, c)
+			running := make(chan response, 1)
+			go func() { running <- b.browser(t).passwordLogin(c, goodPassword) }()
+			held.wait(t, 1)
+			waiting := make(chan response, queued+1)
+			for range queued {
+				go func() { waiting <- b.browser(t).passwordLogin(c, goodPassword) }()
+			}
+			// A login for an ID number without an account waits for the
+			// slot too (its dummy hash), and must get the same answer: else
+			// the answer would tell which accounts exist.
+			nobody := make(chan response, 1)
+			go func() {
+				nobody <- b.browser(t).post("/api/v1/login/password", map[string]string{"id_number": residentID("19700101"), "password": goodPassword})
+			}()
+			for deadline := time.Now().Add(10 * time.Second); b.svc.hasher.waitingForSlot() < queued+1; {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d hashes wait for the slot, want %d", b.svc.hasher.waitingForSlot(), queued+1)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
 
-	b.svc.Drain()
-	for range queued {
-		r := <-waiting
-		if r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "5" || !strings.Contains(r.Raw, "服务正在维护重启") {
-			t.Errorf("a queued login at the drain: %d Retry-After %q %s, want 503, 5 s", r.Status, r.Header.Get("Retry-After"), r.Raw)
-		}
-	}
-	if r := b.browser(t).passwordLogin(c, goodPassword); r.Status != http.StatusServiceUnavailable {
-		t.Errorf("a new login after the drain: %d %s, want 503", r.Status, r.Raw)
-	}
-	held.release()
-	if r := <-running; r.Status != http.StatusOK {
-		t.Errorf("the login whose hash was running: %d %s, want 200", r.Status, r.Raw)
-	}
-	if got, want := b.passwordState(t, c), (passwordState{}); got != want {
-		t.Errorf("after the drain: %+v, want %+v", got, want)
+			b.svc.Drain(time.Now().Add(tt.by))
+			if r := b.browser(t).passwordLogin(c, goodPassword); r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") != "5" || !strings.Contains(r.Raw, "服务正在维护重启") {
+				t.Errorf("a new login after the drain: %d Retry-After %q %s, want 503, 5 s", r.Status, r.Header.Get("Retry-After"), r.Raw)
+			}
+			if r := b.browser(t).get("/readyz"); r.Status != http.StatusServiceUnavailable {
+				t.Errorf("readyz after the drain: %d %s, want 503", r.Status, r.Raw)
+			}
+			if tt.by == 0 {
+				// Refused at the deadline, while the running hash holds the
+				// slot.
+				for i := range queued + 1 {
+					var r response
+					if i < queued {
+						r = <-waiting
+					} else {
+						r = <-nobody
+					}
+					if r.Status != tt.queued || r.Header.Get("Retry-After") != "5" || !strings.Contains(r.Raw, "服务正在维护重启") {
+						t.Errorf("queued login %d at the deadline: %d Retry-After %q %s, want %d, 5 s", i, r.Status, r.Header.Get("Retry-After"), r.Raw, tt.queued)
+					}
+				}
+			}
+			held.release()
+			if r := <-running; r.Status != http.StatusOK {
+				t.Errorf("the login whose hash was running: %d %s, want 200", r.Status, r.Raw)
+			}
+			if tt.by != 0 {
+				for i := range queued {
+					if r := <-waiting; r.Status != tt.queued {
+						t.Errorf("queued login %d served before the deadline: %d %s, want %d", i, r.Status, r.Raw, tt.queued)
+					}
+				}
+				if r := <-nobody; r.Status != tt.nobody {
+					t.Errorf("queued login without an account: %d %s, want %d", r.Status, r.Raw, tt.nobody)
+				}
+			}
+			if got, want := b.passwordState(t, c), (passwordState{}); got != want {
+				t.Errorf("after the drain: %+v, want %+v", got, want)
+			}
+		})
 	}
 }

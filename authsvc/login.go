@@ -120,7 +120,9 @@ func (s *Server) loginPassword(ctx context.Context, w http.ResponseWriter, r *ht
 			s.audit(ctx, fail)
 			return loginResult{}, &OverloadError{RetryAfter: time.Second}
 		}
-		s.hasher.VerifyDummy(ctx, password)
+		if err := s.hasher.VerifyDummy(ctx, password); err != nil {
+			return loginResult{}, err
+		}
 		fail.detail = "no account"
 		if fail.account != 0 {
 			fail.detail = "locked or no password"

@@ -188,11 +188,12 @@ func (h *PasswordHasher) Verify(ctx context.Context, password, phc string) (ok b
 // VerifyDummy spends what Verify spends on a hash with the hasher's
 // parameters, against a hash no password matches. A login naming an
 // account that does not exist, or one without a password, calls it so that
-// its response time does not tell an attacker which accounts exist.
-func (h *PasswordHasher) VerifyDummy(ctx context.Context, password string) {
-	// The outcome is known (false) and a ctx error needs no report: the
-	// caller answers "wrong account or password" either way.
-	_, _ = h.Verify(ctx, password, h.dummy)
+// its response time does not tell an attacker which accounts exist. Its
+// error is Verify's (a drain, ctx ended while waiting): the caller answers
+// it as it would answer Verify's, else the answer itself would tell.
+func (h *PasswordHasher) VerifyDummy(ctx context.Context, password string) error {
+	_, err := h.Verify(ctx, password, h.dummy)
+	return err
 }
 
 // NeedsRehash reports whether phc was written with parameters other than
@@ -212,11 +213,15 @@ func (h *PasswordHasher) derive(ctx context.Context, password string, salt []byt
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("waiting for a hashing slot: %w", err)
 	}
+	h.queue.addWaiting(1)
 	select {
 	case h.sem <- struct{}{}:
+		h.queue.addWaiting(-1)
 	case <-ctx.Done():
+		h.queue.addWaiting(-1)
 		return nil, fmt.Errorf("waiting for a hashing slot: %w", ctx.Err())
 	case <-h.queue.stopped:
+		h.queue.addWaiting(-1)
 		return nil, &OverloadError{RetryAfter: retryAfterStopping, Stopping: true}
 	}
 	defer func() { <-h.sem }()

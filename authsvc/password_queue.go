@@ -13,8 +13,8 @@ import (
 // (Admit) only while the queue holds no more than the hasher can serve
 // within its target latency; the rest are refused at once, with the time
 // to come back, rather than all waiting seconds together. A drain (Drain,
-// on shutdown) refuses new requests and the queued ones; hashes already
-// running finish.
+// on shutdown) refuses new requests, and the queued ones that cannot be
+// served before the stop; hashes already running finish.
 
 // OverloadError refuses a request the hash queue cannot serve in time, or
 // at all while the service stops.
@@ -48,8 +48,11 @@ type hashQueue struct {
 	// with concurrency of them running).
 	perHash  time.Duration
 	admitted int
+	// waiting is how many hashes wait for a slot.
+	waiting  int
 	stopping bool
-	// stopped is closed by Drain: hashes waiting for a slot give up.
+	// stopped is closed at Drain's deadline: hashes still waiting for a
+	// slot give up.
 	stopped chan struct{}
 }
 
@@ -99,17 +102,41 @@ func (h *PasswordHasher) Admit() (done func(), err error) {
 	}, nil
 }
 
-// Drain refuses new requests and the hashes still waiting for a slot,
-// with an *OverloadError that says the service is stopping; the hashes
-// running finish. It is what a shutdown calls first.
-func (h *PasswordHasher) Drain() {
+// Drain refuses new requests with an *OverloadError that says the
+// service is stopping; the hashes running finish, and so do the ones
+// waiting for a slot that get one before by. Those still waiting at by
+// cannot finish before the stop and are refused then. Drain is what a
+// shutdown calls first.
+func (h *PasswordHasher) Drain(by time.Time) {
 	q := &h.queue
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if !q.stopping {
-		q.stopping = true
-		close(q.stopped)
+	if q.stopping {
+		return
 	}
+	q.stopping = true
+	time.AfterFunc(time.Until(by), func() { close(q.stopped) })
+}
+
+// waitingForSlot is how many hashes wait for a slot.
+func (h *PasswordHasher) waitingForSlot() int {
+	h.queue.mu.Lock()
+	defer h.queue.mu.Unlock()
+	return h.queue.waiting
+}
+
+// addWaiting counts a hash waiting for a slot (+1) or done waiting (-1).
+func (q *hashQueue) addWaiting(n int) {
+	q.mu.Lock()
+	q.waiting += n
+	q.mu.Unlock()
+}
+
+// stopping reports whether Drain has been called.
+func (h *PasswordHasher) stopping() bool {
+	h.queue.mu.Lock()
+	defer h.queue.mu.Unlock()
+	return h.queue.stopping
 }
 
 // observe adds one hash's duration to the moving average (weight 1/8:

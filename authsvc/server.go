@@ -117,6 +117,11 @@ func (s *Server) healthRoutes() []route {
 			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 		}},
 		{"GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+			if s.hasher.stopping() {
+				// Load balancers stop sending while the stop's drain runs.
+				writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "stopping"})
+				return
+			}
 			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 			defer cancel()
 			if err := s.pool.Ping(ctx); err != nil {
@@ -222,11 +227,13 @@ func (s *Server) hashing(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// Drain is the start of a shutdown: requests that would wait for a
-// password hash, or for a place for a password try, are refused with 503
-// (the service is stopping); the hashes running finish. The HTTP server's
-// Shutdown then waits for the requests in flight.
-func (s *Server) Drain() { s.hasher.Drain() }
+// Drain is the start of a shutdown: new requests that would hash a
+// password are refused with 503 (the service is stopping), and so is
+// /readyz. The requests already waiting for a hash, or for a place for a
+// password try, are served if they can be before by, and refused with 503
+// at by if not; the hashes running finish. The HTTP server's Shutdown
+// then waits for the requests in flight.
+func (s *Server) Drain(by time.Time) { s.hasher.Drain(by) }
 
 // limited applies the per-address rate limit of the credential endpoints.
 func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {

@@ -111,6 +111,7 @@ func run(ctx context.Context, args []string) error {
 	dev := fs.Bool("dev", false, "development providers: SMS outbox at /dev/sms, face simulator at /dev/face (never in production)")
 	var prod prodFlags
 	prod.register(fs)
+	drainDelay := fs.Duration("drain-delay", time.Second, "on SIGTERM, how long to keep answering (503 for what would wait for a password hash) before closing the listener")
 	dbRole := fs.String("db-role", "", "act as this database role after applying migrations (SET ROLE on every connection), e.g. idfusion_authsvc")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -193,16 +194,32 @@ func run(ctx context.Context, args []string) error {
 		return err
 	case <-ctx.Done():
 	}
-	// Requests in flight finish (a step either commits or not); new ones
-	// are refused.
-	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	// New requests that would hash a password are refused with 503 and
+	// Retry-After, and /readyz says so; the ones queued are served if
+	// they can be within the stop's wait (a second before its end), and
+	// refused with 503 then if not. For --drain-delay the service still
+	// accepts, and answers, what was already on its way (connections in
+	// the listen queue would else be reset) while a load balancer
+	// notices; then no new connections, and the requests in flight finish
+	// (a step either commits or not) before the database closes.
+	logger.Info("shutting_down", slog.Duration("drain_delay", *drainDelay))
+	svc.Drain(time.Now().Add(*drainDelay + shutdownWait - time.Second))
+	time.Sleep(*drainDelay)
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownWait)
 	defer cancel()
-	logger.Info("shutting_down")
 	if err := srv.Shutdown(shutdown); err != nil {
-		return err
+		// A request stuck beyond the wait (a database that does not
+		// answer): its connection is cut rather than the stop hanging,
+		// and the stop is not a clean one.
+		srv.Close()
+		return fmt.Errorf("shutdown: requests still running after %s were cut: %w", shutdownWait, err)
 	}
 	return nil
 }
+
+// shutdownWait is how long a stop waits for the requests in flight: the
+// hashes running and their statements take well under a second.
+const shutdownWait = 10 * time.Second
 
 // openDB opens DATABASE_URL, else the embedded cluster under dataDir,
 // migrated; the connections then act as role, if given.
