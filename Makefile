@@ -47,7 +47,8 @@ demo: build
 # Throughput and peak memory of ingest+cleanse per format (1M rows each,
 # through fusion check), the end-to-end import, then ingest+cleanse on one
 # core (GOMAXPROCS=1), the micro-benchmarks, and the login service: password
-# logins against the raw argon2id rate, and 100 citizens completing steps.
+# logins against the raw argon2id rate, 100 citizens completing steps, and a
+# storm of 400 logins at once (admitted latency against the queue's target).
 bench: build
 	./scripts/bench.sh $(BIN)/fusion $(BENCH_ROWS) $(BENCH_DIR)
 	./scripts/bench-import.sh $(BIN)/fusion $(BENCH_DIR) $(BENCH_IMPORT_SIZES)
@@ -55,6 +56,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./cleanse ./ingest
 	$(GO) test -run '^$$' -bench 'PasswordLogin|Argon2idRawRate' -benchtime 400x -count 3 ./authsvc
 	$(GO) test -run '^$$' -bench CompletionSteps -benchtime 3x ./authsvc
+	$(GO) test -run '^$$' -bench LoginStorm -benchtime 5x ./authsvc
 
 # Short fuzzing of the parsers (the seeds also run in `make test`).
 fuzz:

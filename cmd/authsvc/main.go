@@ -111,6 +111,7 @@ func run(ctx context.Context, args []string) error {
 	dev := fs.Bool("dev", false, "development providers: SMS outbox at /dev/sms, face simulator at /dev/face (never in production)")
 	var prod prodFlags
 	prod.register(fs)
+	hashLatency := fs.Duration("hash-latency", authsvc.DefaultHashLatency, "password logins are admitted while the hash queue is served within this; the rest get 503 with Retry-After at once")
 	drainDelay := fs.Duration("drain-delay", time.Second, "on SIGTERM, how long to keep answering (503 for what would wait for a password hash) before closing the listener")
 	dbRole := fs.String("db-role", "", "act as this database role after applying migrations (SET ROLE on every connection), e.g. idfusion_authsvc")
 	if err := fs.Parse(args); err != nil {
@@ -130,7 +131,7 @@ func run(ctx context.Context, args []string) error {
 		}
 	}
 
-	cfg := authsvc.Config{BaseURL: strings.TrimRight(*baseURL, "/"), Dev: *dev, Logger: logger}
+	cfg := authsvc.Config{BaseURL: strings.TrimRight(*baseURL, "/"), Dev: *dev, Logger: logger, HashLatency: *hashLatency}
 	tlsConfig, err := prod.configure(&cfg, *dev)
 	if err != nil {
 		return err
