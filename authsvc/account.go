@@ -60,14 +60,14 @@ func (s *Server) locked(a *account.Account) bool {
 // failed counts a failed SMS code or face against the account countOn (0:
 // against nobody, at the same cost: see account.Lockout.CountFailure) and
 // writes e, in one transaction: the count and the audit agree, whatever
-// stops.
+// stops. The audit row first: see signIn.
 func (s *Server) failed(ctx context.Context, countOn int64, e auditEvent) error {
 	ctx = context.WithoutCancel(ctx)
 	return database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := s.lockout.CountFailure(ctx, tx, countOn, s.cfg.Now()); err != nil {
+		if err := s.auditIn(ctx, tx, e); err != nil {
 			return err
 		}
-		return s.auditIn(ctx, tx, e)
+		return s.lockout.CountFailure(ctx, tx, countOn, s.cfg.Now())
 	})
 }
 

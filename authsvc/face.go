@@ -110,14 +110,18 @@ func (s *Server) answerFace(ctx context.Context, res FaceResult, ip string) (acc
 		if _, err := tx.Exec(ctx, `UPDATE face_challenge SET status = $2, answered_at = $3 WHERE id = $1`, res.Challenge, verdict, s.cfg.Now()); err != nil {
 			return err
 		}
+		// The audit row before the account's: see signIn.
 		e := auditEvent{event: "face_callback", outcome: "ok", account: accountID, ip: ip}
 		if refusal != nil {
 			e.outcome, e.detail = "refused", refusal.Error()
-			if err := s.lockout.CountFailure(ctx, tx, accountID, s.cfg.Now()); err != nil {
-				return err
-			}
 		}
-		return s.auditIn(ctx, tx, e)
+		if err := s.auditIn(ctx, tx, e); err != nil {
+			return err
+		}
+		if refusal != nil {
+			return s.lockout.CountFailure(ctx, tx, accountID, s.cfg.Now())
+		}
+		return nil
 	})
 	if err != nil {
 		s.audit(ctx, auditEvent{event: "face_callback", outcome: "refused", account: accountID, ip: ip, detail: err.Error()})

@@ -139,28 +139,34 @@ func TestTryWaitEnds(t *testing.T) {
 	}
 }
 
-// TestCutMidLoginCountsAgree: a login whose outcome statement is cut by
-// the database (its backend terminated while it waits) leaves each
-// factor's count and the audit in agreement, and a password try's place
-// free: whatever happened is recorded whole or not at all.
+// TestCutMidLoginCountsAgree: a login whose outcome is cut by the
+// database (its backend terminated while it waits for the account's row,
+// after its audit row is written) leaves each factor's count and the
+// audit in agreement, and a password try's place free: whatever happened
+// is recorded whole or not at all.
 func TestCutMidLoginCountsAgree(t *testing.T) {
 	t.Parallel()
-	// Each login is prepared (a code sent), then returned to be run.
-	password := func(pw string) func(*browser, citizen) func() response {
-		return func(br *browser, c citizen) func() response {
-			return func() response { return br.passwordLogin(c, pw) }
+	// A login is prepared (a code sent, the hash held), then started, and
+	// the row locked once it can no longer stop the login before its
+	// outcome (a password try's claim writes the row): locked is called
+	// with the lock taken.
+	type login func(b *testBundle, br *browser, c citizen) (start func() response, locked func())
+	password := func(pw string) login {
+		return func(b *testBundle, br *browser, c citizen) (func() response, func()) {
+			held := b.holdHashes(t, c)
+			return func() response { return br.passwordLogin(c, pw) }, func() { held.release() }
 		}
 	}
-	wrongSMSCode := func(br *browser, c citizen) func() response {
+	wrongSMSCode := func(b *testBundle, br *browser, c citizen) (func() response, func()) {
 		if r := br.sendCode(c.IDNumber, c.Phone); r.Status != http.StatusAccepted {
 			br.t.Fatalf("send code: %d %s", r.Status, r.Raw)
 		}
 		code := wrongCode(br.b.lastCodeTo(br.t, c.Phone))
-		return func() response { return br.codeLogin(c, code) }
+		return func() response { return br.codeLogin(c, code) }, func() {}
 	}
 	for _, tt := range []struct {
 		name  string
-		login func(*browser, citizen) func() response
+		login login
 		// counted and audited are the factor's count and its audited
 		// failures.
 		counted, audited string
@@ -174,19 +180,27 @@ func TestCutMidLoginCountsAgree(t *testing.T) {
 			b := setup(t)
 			c := b.active(t, "朱八", "13912340461", goodPassword)
 			ctx := context.Background()
-			login := tt.login(b.browser(t), c)
-			// The audit chain's head, locked: the login's outcome, whose
-			// audit row needs it, waits in the database.
+			start, locked := tt.login(b, b.browser(t), c)
+			reply := make(chan response, 1)
+			go func() { reply <- start() }()
+			if strings.Contains(tt.name, "password") {
+				// The claim is written when the hash starts.
+				for deadline := time.Now().Add(10 * time.Second); b.passwordState(t, c).Tries != 1; {
+					if time.Now().After(deadline) {
+						t.Fatal("the try was never claimed")
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
 			locker, err := b.pool.Begin(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer locker.Rollback(ctx)
-			if _, err := locker.Exec(ctx, `SELECT 1 FROM auth_audit_head FOR UPDATE`); err != nil {
+			if _, err := locker.Exec(ctx, `SELECT 1 FROM account WHERE id = $1 FOR UPDATE`, c.id); err != nil {
 				t.Fatal(err)
 			}
-			reply := make(chan response, 1)
-			go func() { reply <- login() }()
+			locked()
 			var pid int
 			for deadline := time.Now().Add(10 * time.Second); ; {
 				err := b.pool.QueryRow(ctx, `SELECT pid FROM pg_stat_activity
@@ -195,7 +209,7 @@ func TestCutMidLoginCountsAgree(t *testing.T) {
 					break
 				}
 				if time.Now().After(deadline) {
-					t.Fatalf("the login's outcome never waited for the audit: %v", err)
+					t.Fatalf("the login's outcome never waited for the account: %v", err)
 				}
 				time.Sleep(10 * time.Millisecond)
 			}

@@ -61,10 +61,14 @@ func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		proved = a.PhoneBidx
 	}
 	now, life := s.cfg.Now(), s.lifetime(kind)
+	// The audit row first (reset waits for it: RETURNING 1, as the
+	// service may insert audit rows but not read them): every transaction
+	// that audits and writes an account takes the audit chain's head
+	// before the account's row, so none of them can deadlock another.
 	_, err = s.pool.Exec(ctx, `WITH
+		audited AS (INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, $4, 'ok', $3, $5, $6, $7) RETURNING 1),
 		revoked AS (UPDATE auth_session SET revoked_at = $1, expires_at = LEAST(expires_at, $1) WHERE id_hash = $2 AND revoked_at IS NULL),
-		reset AS (`+account.ResetAfterLoginSQL(m.knowledge, "$3")+`),
-		audited AS (INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, $4, 'ok', $3, $5, $6, $7)),
+		reset AS (`+account.ResetAfterLoginSQL(m.knowledge, "(SELECT $3::bigint FROM audited)")+`),
 		flow AS (INSERT INTO completion_flow (session_hash, account_id, steps, phone_proved_bidx, created_at)
 			SELECT $8, $3, $13::text[], $11, $1 WHERE $7 = 'restricted')
 		INSERT INTO auth_session (id_hash, account_id, kind, created_at, last_seen_at, expires_at, return_to, amr)
@@ -141,11 +145,12 @@ func (s *Server) loginPassword(ctx context.Context, w http.ResponseWriter, r *ht
 	ctx = context.WithoutCancel(ctx)
 	if !ok {
 		fail.detail = "wrong password"
+		// The audit row first: see signIn.
 		err := database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
-			if err := s.lockout.PasswordFailed(ctx, tx, a.ID, s.cfg.Now()); err != nil {
+			if err := s.auditIn(ctx, tx, fail); err != nil {
 				return err
 			}
-			return s.auditIn(ctx, tx, fail)
+			return s.lockout.PasswordFailed(ctx, tx, a.ID, s.cfg.Now())
 		})
 		if err != nil {
 			s.releaseTry(ctx, a.ID)

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -388,5 +389,32 @@ func TestPasswordHasherVerifyDummy(t *testing.T) {
 	h.VerifyDummy(t.Context(), "K9#vTq2!mZ")
 	if diff := cmp.Diff([]Argon2Params{cheapArgon2}, b.params); diff != "" {
 		t.Errorf("hashes run mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestHashQueueCapacity: the queue admits what its hashers serve within
+// the target (at least one per slot), tells a refused request when to
+// come back in whole seconds, and follows the hashes' times.
+func TestHashQueueCapacity(t *testing.T) {
+	t.Parallel()
+	q := hashQueue{target: time.Second, concurrency: 2, perHash: 50 * time.Millisecond}
+	if got := q.capacity(); got != 40 {
+		t.Errorf("capacity with 2 slots, 50 ms a hash, 1 s target = %d, want 40", got)
+	}
+	for n, want := range map[int]time.Duration{1: time.Second, 40: time.Second, 41: 2 * time.Second, 200: 5 * time.Second} {
+		if got := q.wait(n); got != want {
+			t.Errorf("wait(%d) = %s, want %s", n, got, want)
+		}
+	}
+	q.target = time.Millisecond
+	if got := q.capacity(); got != 2 {
+		t.Errorf("capacity with a target below one hash = %d, want 2 (one per slot)", got)
+	}
+	q.observe(130 * time.Millisecond)
+	if q.perHash != 60*time.Millisecond {
+		t.Errorf("after a 130 ms hash the average is %s, want 60 ms (weight 1/8)", q.perHash)
+	}
+	if got := (&hashQueue{concurrency: 2}).capacity(); got < 1<<30 {
+		t.Errorf("capacity before any hash was measured = %d, want unbounded", got)
 	}
 }

@@ -137,7 +137,8 @@ func ClearFailures(ctx context.Context, q Querier, id int64) error {
 }
 
 // ResetAfterLoginSQL is the UPDATE that a successful login by a factor
-// clears, for the account whose id is parameter idParam (as "$3"), to be
+// clears, for the account whose id is idParam (a parameter as "$3", or a
+// subquery in parentheses), to be
 // run in the login's own statement. Each factor clears its own count
 // only. A password clears the password's count, level and lock (a lock
 // set while its try was in flight was set by tries claimed beside it: the
