@@ -56,7 +56,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./cleanse ./ingest
 	$(GO) test -run '^$$' -bench 'PasswordLogin|Argon2idRawRate' -benchtime 400x -count 3 ./authsvc
 	$(GO) test -run '^$$' -bench CompletionSteps -benchtime 3x ./authsvc
-	$(GO) test -run '^$$' -bench LoginStorm -benchtime 5x ./authsvc
+	$(GO) test -run '^$$' -bench LoginStorm -benchtime 3x ./authsvc
 
 # Short fuzzing of the parsers (the seeds also run in `make test`).
 fuzz:
