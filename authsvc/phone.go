@@ -299,10 +299,10 @@ const phoneChanged = "手机号已修改，新手机号可用于登录和找回�
 
 // phoneRoutes: the change of phone of the personal center.
 func (s *Server) phoneRoutes() []route {
-	return []route{
+	return append(s.phonePageRoutes(), []route{
 		{"POST /api/v1/settings/phone/face", s.limited(s.full(s.apiPhoneFaceStart))},
 		{"GET /api/v1/settings/phone/face/{id}", s.full(s.apiPhoneFaceStatus)},
 		{"POST /api/v1/settings/phone/sms", s.limited(s.full(s.apiPhoneSMS))},
 		{"POST /api/v1/settings/phone", s.limited(s.full(s.apiPhone))},
-	}
+	}...)
 }

@@ -452,10 +452,10 @@ const recoveryDone = "密码已重新设置，请使用新密码登录"
 
 // recoveryRoutes: forgot password, its pages and JSON twins.
 func (s *Server) recoveryRoutes() []route {
-	return []route{
+	return append(s.recoveryPageRoutes(), []route{
 		{"GET /api/v1/recovery", s.apiRecovery},
 		{"POST /api/v1/recovery", s.limited(s.apiRecoveryStart)},
 		{"POST /api/v1/recovery/code", s.limited(s.apiRecoveryCode)},
 		{"POST /api/v1/recovery/password", s.limited(s.hashing(s.apiRecoveryPassword))},
-	}
+	}...)
 }
