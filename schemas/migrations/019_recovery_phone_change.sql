@@ -9,8 +9,9 @@
 -- phone_bidx is where the code went (the phone on file, or a stand-in
 -- derived from the ID number when there is none, so that the answers and
 -- the send limits are the same); phone_hint is what the page shows.
+-- Both flows go with their session (Purge deletes ended sessions).
 CREATE TABLE recovery_flow (
-    session_hash bytea       PRIMARY KEY,
+    session_hash bytea       PRIMARY KEY REFERENCES auth_session (id_hash) ON DELETE CASCADE,
     account_id   bigint      REFERENCES account ON DELETE CASCADE,
     steps        text[]      NOT NULL,
     phone_bidx   bytea       NOT NULL,
@@ -25,7 +26,7 @@ CREATE INDEX recovery_flow_expires ON recovery_flow (expires_at);
 -- (face_challenge purpose 'phone_change') opens it for five minutes
 -- (face_at); the new phone, proved by its code, ends it.
 CREATE TABLE phone_change_flow (
-    session_hash bytea       PRIMARY KEY,
+    session_hash bytea       PRIMARY KEY REFERENCES auth_session (id_hash) ON DELETE CASCADE,
     account_id   bigint      NOT NULL REFERENCES account ON DELETE CASCADE,
     face_at      timestamptz NOT NULL
 );
