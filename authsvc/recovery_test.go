@@ -248,3 +248,41 @@ func TestRecoveryFusedPending(t *testing.T) {
 		t.Fatalf("login after completion: %d %s", r.Status, r.Raw)
 	}
 }
+
+// TestRecoveryWrongCodesLock: wrong codes at ② count against the account
+// like wrong login codes, audited; at the limit the account's SMS codes
+// and faces lock, and the right code no longer passes.
+func TestRecoveryWrongCodesLock(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := b.active(t, "韩梅梅", "13907559071", "Old#pass123x")
+	br := b.browser(t)
+	if r := br.startRecovery(c.IDNumber); r.Status != http.StatusAccepted {
+		t.Fatalf("start: %d %s", r.Status, r.Raw)
+	}
+	code := b.lastCodeTo(t, c.Phone)
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	for i := range 5 {
+		// A fresh flow and code each time: the code's own 5 tries are
+		// not what locks.
+		if i > 0 {
+			b.clock.Advance(2 * time.Minute)
+			if r := br.startRecovery(c.IDNumber); r.Status != http.StatusAccepted {
+				t.Fatalf("start %d: %d %s", i, r.Status, r.Raw)
+			}
+			code = b.lastCodeTo(t, c.Phone)
+		}
+		if r := br.post("/api/v1/recovery/code", map[string]string{"code": wrong}); r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("wrong code %d: %d %s", i, r.Status, r.Raw)
+		}
+	}
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'recovery_code' AND outcome = 'fail' AND account_id = $1`, c.id); n != 5 {
+		t.Fatalf("%d failures audited, want 5", n)
+	}
+	if r := br.post("/api/v1/recovery/code", map[string]string{"code": code}); r.Status == http.StatusOK {
+		t.Fatalf("right code passed while locked: %s", r.Raw)
+	}
+}
