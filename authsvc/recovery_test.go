@@ -83,7 +83,25 @@ func TestRecoveryStepOrder(t *testing.T) {
 	// ② repeated names ③.
 	step("/api/v1/recovery/code", map[string]string{"code": code}, http.StatusConflict, recoveryPassword)
 	step("/api/v1/recovery/password", map[string]string{"password": recoveredPassword, "confirm": "other#Pass99"}, http.StatusUnprocessableEntity, "")
-	step("/api/v1/recovery/password", pw, http.StatusOK, "")
+	// ③ raced: exactly one of parallel submissions sets the password.
+	statuses = nil
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := br.post("/api/v1/recovery/password", pw)
+			mu.Lock()
+			statuses = append(statuses, r.Status)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if n := countOf(statuses, http.StatusOK); n != 1 {
+		t.Fatalf("parallel passwords: %v, want one 200", statuses)
+	}
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'recovery_password' AND outcome = 'ok'`); n != 1 {
+		t.Fatalf("%d recoveries audited, want 1", n)
+	}
 	// ③ repeated: the flow is over.
 	step("/api/v1/recovery/password", pw, http.StatusConflict, recoveryIdentify)
 	if r := br.get("/api/v1/recovery"); r.str("next_step") != recoveryIdentify {
