@@ -379,7 +379,7 @@ func (s *Server) infoForm(w http.ResponseWriter, r *http.Request, sess *session)
 		s.stepFormError(w, r, sess, schemas.StepInfo, err, pageData{Phone: in.Phone, Address: in.Address})
 		return
 	}
-	http.Redirect(w, r, stepPath(schemas.StepPassword), http.StatusSeeOther)
+	http.Redirect(w, r, "/complete", http.StatusSeeOther) // the next step, ② unless a recovered password did it
 }
 
 func (s *Server) passwordPage(w http.ResponseWriter, r *http.Request, sess *session) {
@@ -490,7 +490,13 @@ func (s *Server) apiInfo(w http.ResponseWriter, r *http.Request, sess *session) 
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"next_step": string(schemas.StepPassword)})
+	// ② may be done already (a recovered password, recovery.go).
+	_, c, err := s.completionOf(r.Context(), sess)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"next_step": string(c.NextStep)})
 }
 
 func (s *Server) apiPassword(w http.ResponseWriter, r *http.Request, sess *session) {

@@ -35,6 +35,7 @@ func problemOf(err error) problem {
 	var fe fieldErrors
 	var ce *captchaError
 	var overload *OverloadError
+	var rstep *RecoveryStepError
 	switch {
 	case errors.As(err, &overload):
 		msg := "当前登录人数较多，请稍后再试"
@@ -50,6 +51,12 @@ func problemOf(err error) problem {
 			msg = "账号信息已补充完成"
 		}
 		return problem{status: http.StatusConflict, code: "step_out_of_order", message: msg, next: step.Next}
+	case errors.As(err, &rstep):
+		return problem{status: http.StatusConflict, code: "recovery_step_out_of_order", message: "请按顺序完成：" + recoveryLabels[rstep.Next], next: schemas.Step(rstep.Next)}
+	case errors.Is(err, errFaceRequired):
+		return problem{status: http.StatusForbidden, code: "face_required", message: "请先完成人脸核验（核验结果5分钟内有效）"}
+	case errors.Is(err, errPhoneBound):
+		return problem{status: http.StatusConflict, code: "phone_bound", message: phoneBoundMessage, fields: map[string]string{"phone": phoneBoundMessage}}
 	case errors.As(err, &restricted):
 		return problem{status: http.StatusForbidden, code: "completion_required", message: "请先完成账号信息补充：" + stepLabel(restricted.next), next: restricted.next}
 	case errors.As(err, &pw):
@@ -118,7 +125,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if wantsJSON(r) {
 		body := map[string]any{"error": p.code, "message": p.message}
 		if p.status == http.StatusConflict || p.status == http.StatusForbidden {
-			if p.code == "step_out_of_order" || p.code == "completion_required" {
+			if p.code == "step_out_of_order" || p.code == "completion_required" || p.code == "recovery_step_out_of_order" {
 				body["next_step"] = string(p.next)
 			}
 		}

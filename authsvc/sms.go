@@ -41,6 +41,8 @@ func (o Outbox) Send(ctx context.Context, phone, text string) error {
 const (
 	purposeLogin       = "login"
 	purposeVerifyPhone = "verify_phone"
+	purposeRecover     = "recover"      // forgot password (recovery.go)
+	purposeNewPhone    = "phone_change" // the new phone of a change (phone.go)
 )
 
 // Errors of sending and checking codes.
@@ -127,7 +129,11 @@ func (s *Server) sendCode(ctx context.Context, phone, purpose string, accountID 
 // not the phone on record) finds no code: the check then costs what a
 // wrong code does and claims nobody's try.
 func (s *Server) checkCode(ctx context.Context, accountID int64, phone, purpose, code string) error {
-	bidx := s.phoneIndex(phone)
+	return s.checkCodeAt(ctx, accountID, s.phoneIndex(phone), purpose, code)
+}
+
+// checkCodeAt is checkCode for the phone with blind index bidx.
+func (s *Server) checkCodeAt(ctx context.Context, accountID int64, bidx []byte, purpose, code string) error {
 	want := s.codeHash(bidx, purpose, code) // before: a check finding no code does the same work
 	now := s.cfg.Now()
 	var id int64

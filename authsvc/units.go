@@ -28,6 +28,8 @@ func (s *Server) units() []func() []route {
 		s.faceRoutes,       // facecallback.go: the face provider's QR codes and signed callback
 		s.completionRoutes, // complete.go: the completion flow ① info ② password ③ face
 		s.centerRoutes,     // complete.go: the personal center
+		s.recoveryRoutes,   // recovery.go: forgot password ① identify ② code ③ password
+		s.phoneRoutes,      // phone.go: change of the bound phone ① face ② new phone
 		s.oidcRoutes,       // oidc.go: the OpenID provider, its login gate, consents
 		s.logoutRoutes,     // oidc_logout.go: the signed-in business systems, single logout
 		s.devRoutes,        // dev.go: the SMS outbox and the face simulator (with --dev)
