@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/schemas"
@@ -373,7 +374,8 @@ func TestRegisterWithFusedID(t *testing.T) {
 		t.Errorf("fused account after: %s %v", status, username)
 	}
 	// The completion goes on to the end (a face login proved no phone:
-	// ① takes one by its code).
+	// ① takes one by its code, a minute after the registration's).
+	b.clock.Advance(time.Minute)
 	if r := rg.br.newPhoneInfo(rg.phone, "海口市美兰区"); r.Status != http.StatusOK {
 		t.Fatalf("info: %d %s", r.Status, r.Raw)
 	}
