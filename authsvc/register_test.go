@@ -419,3 +419,63 @@ func TestRegisterPhoneBound(t *testing.T) {
 		t.Errorf("wrong code for a bound phone: %d %s", r.Status, r.Raw)
 	}
 }
+
+// TestBrowserRegistration: a citizen registers in Chromium, click by
+// click: the start page, ① username, phone and the code read from the
+// development outbox, the agreement ticked; ② name and ID number; ③ the
+// QR code, approved in the simulator in a second tab while the face page
+// refreshes itself; then the personal center, LV3, the username shown.
+func TestBrowserRegistration(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := citizen{IDNumber: residentID("19930412"), Name: "韩梅梅", Phone: "13912349071"}
+	p := newTab(t, b)
+	p.open("/register", http.StatusOK, "")
+	p.submit("#start", http.StatusOK, "/register/account")
+
+	// ①
+	p.fill("#username", "hanmeimei")
+	p.fill("#phone", c.Phone)
+	p.submit("#send-code", http.StatusOK, "/register/account/sms")
+	if got := p.text("#notice"); got != "验证码已发送，5分钟内有效" {
+		t.Fatalf("after 获取验证码: notice %q", got)
+	}
+	outbox := p.newTab("outbox")
+	outbox.open("/dev/sms", http.StatusOK, "")
+	m := codeRE.FindStringSubmatch(outbox.text("#outbox td.body"))
+	if m == nil {
+		t.Fatal("no code in the newest outbox message")
+	}
+	p.fill("#code", m[1])
+	// Without the agreement ticked, step ① is refused.
+	p.submit("#next", http.StatusUnprocessableEntity, "/register/account")
+	if got := p.text("#register-account .field-error"); got != "请阅读并同意用户协议" {
+		t.Fatalf("without the agreement: %q", got)
+	}
+	p.fill("#code", m[1])
+	eval[bool](p, `document.querySelector('#agree').checked = true`)
+	p.submit("#next", http.StatusOK, "/register/realname")
+	if got := p.text("#phone-hint"); got != "139****9071" {
+		t.Errorf("phone shown as %q", got)
+	}
+
+	// ②
+	p.fill("#name", c.Name)
+	p.fill("#id_number", c.IDNumber)
+	p.submit("#next", http.StatusOK, "/register/face")
+
+	// ③
+	p.waitFor("the QR code loaded", `(() => { const q = document.querySelector('#qr'); return q !== null && q.complete && q.naturalWidth > 0 })()`)
+	sim := p.newTab("simulator")
+	sim.open(p.waitForString("the simulator link", `document.querySelector('#simulator')?.getAttribute('href') || ''`), http.StatusOK, "")
+	sim.fill("#id_number", c.IDNumber)
+	sim.submit("#approve", http.StatusOK, "")
+	p.waitFor("the face page refreshed to the personal center", `location.pathname === '/center' && document.querySelector('#realname-level') !== null`)
+	if got := p.text("#realname-level"); got != "LV3" {
+		t.Errorf("real-name level %q, want LV3", got)
+	}
+	if got := p.text("#username"); got != "hanmeimei" {
+		t.Errorf("username %q", got)
+	}
+	p.noClearPII(c)
+}
