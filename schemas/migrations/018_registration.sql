@@ -63,7 +63,10 @@ ALTER TABLE face_challenge ADD COLUMN id_bidx bytea,
     ADD CONSTRAINT face_challenge_purpose_check CHECK (purpose IN ('login', 'complete', 'stepup', 'register'));
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON registration_flow TO idfusion_authsvc;
-GRANT INSERT ON account TO idfusion_authsvc;
+-- The login service creates registered accounts (account.Register): these
+-- columns only.
+GRANT INSERT (id_bidx, id_sealed, id_hint, id_type, name, phone_sealed, phone_bidx, phone_hint, phone_verified,
+    status, origin, required_steps, username, realname_level, agreement_version, agreement_accepted_at) ON account TO idfusion_authsvc;
 DO $$ BEGIN
     EXECUTE format('GRANT USAGE ON SEQUENCE %s TO idfusion_authsvc', pg_get_serial_sequence('account', 'id'));
 END $$;
