@@ -365,13 +365,13 @@ func TestRegisterWithFusedID(t *testing.T) {
 	if r := rg.br.get("/api/v1/completion"); r.Status != http.StatusOK || r.str("next_step") != "info" {
 		t.Fatalf("completion: %d %s", r.Status, r.Raw)
 	}
-	var status string
+	var status, level string
 	var username *string
-	if err := b.pool.QueryRow(context.Background(), `SELECT status, username FROM account WHERE id = $1`, c.id).Scan(&status, &username); err != nil {
+	if err := b.pool.QueryRow(context.Background(), `SELECT status, username, realname_level FROM account WHERE id = $1`, c.id).Scan(&status, &username, &level); err != nil {
 		t.Fatal(err)
 	}
-	if status != string(schemas.StatusPendingCompletion) || username != nil {
-		t.Errorf("fused account after: %s %v", status, username)
+	if status != string(schemas.StatusPendingCompletion) || username != nil || level != "LV2" {
+		t.Errorf("fused account after: %s %v %s", status, username, level)
 	}
 	// The completion goes on to the end (a face login proved no phone:
 	// ① takes one by its code, a minute after the registration's).
@@ -478,4 +478,32 @@ func TestBrowserRegistration(t *testing.T) {
 		t.Errorf("username %q", got)
 	}
 	p.noClearPII(c)
+}
+
+// TestRegisterWithActiveID: registering with the ID number of an active
+// account signs the registrant into it after the face (a full session, the
+// personal center), without a second account or a change to it.
+func TestRegisterWithActiveID(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := b.active(t, "李雷", "13200001111", "K9#vTq2!mZ")
+	rg := b.registrant(t, "lilei_new", "13200002222")
+	rg.idNumber = c.IDNumber
+	before := b.accountCount(t)
+	r := rg.to("")
+	if r.Body["existing"] != true || r.str("next") != "/center" || r.str("next_step") != "" {
+		t.Fatalf("face: %d %s", r.Status, r.Raw)
+	}
+	if n := b.accountCount(t); n != before {
+		t.Fatalf("%d accounts after, %d before", n, before)
+	}
+	me := rg.br.get("/api/v1/me")
+	if me.Status != http.StatusOK || me.str("phone_hint") != "132****1111" || me.str("username") != "" {
+		t.Errorf("me: %d %s", me.Status, me.Raw)
+	}
+	var n int
+	b.pool.QueryRow(context.Background(), `SELECT count(*) FROM auth_audit WHERE event = 'register_existing' AND account_id = $1`, c.id).Scan(&n)
+	if n != 1 {
+		t.Errorf("register_existing audited %d times", n)
+	}
 }
