@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/schemas"
 )
 
@@ -65,20 +66,24 @@ type Registration struct {
 
 // Register creates the account of a registration and returns its id.
 // ErrIDTaken when the ID number has an account (registered or fused
-// meanwhile), ErrUsernameTaken when the username does.
+// meanwhile; the caller's transaction stays usable to read it),
+// ErrUsernameTaken when the username does.
 func Register(ctx context.Context, q Querier, r Registration) (int64, error) {
 	var id int64
 	err := q.QueryRow(ctx, `INSERT INTO account (id_bidx, id_sealed, id_hint, id_type, name, phone_sealed, phone_bidx, phone_hint,
 			phone_verified, status, origin, required_steps, username, realname_level, agreement_version, agreement_accepted_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, $9, $10, '{}', $11, $12, $13, $14) RETURNING id`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, $9, $10, '{}', $11, $12, $13, $14)
+		ON CONFLICT (id_bidx) DO NOTHING RETURNING id`,
 		r.IDBidx, r.IDSealed, r.IDHint, r.IDType, r.Name, r.PhoneSealed, r.PhoneBidx, r.PhoneHint,
 		string(schemas.StatusActive), string(schemas.OriginRegistered), r.Username, LevelFace, r.AgreementVersion, r.AgreementAt).Scan(&id)
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23505" {
-		if pe.ConstraintName == "account_username_lower" {
-			return 0, ErrUsernameTaken
-		}
+	if errors.Is(database.Translate(err), database.ErrNotFound) {
+		// The ID number has an account: the caller's transaction is
+		// still good to read it.
 		return 0, ErrIDTaken
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "account_username_lower" {
+		return 0, ErrUsernameTaken
 	}
 	if err != nil {
 		return 0, fmt.Errorf("register account: %w", err)
