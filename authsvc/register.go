@@ -304,9 +304,12 @@ func (s *Server) registerAccount(ctx context.Context, r *http.Request, in regAcc
 	}
 	if err := s.checkRegisterCode(ctx, in.Phone, in.Code); err != nil {
 		if errors.Is(err, errCodeWrong) {
-			// No account to count against: the code's own tries
-			// (CodeTries) and the address limit bound the guesses.
-			s.audit(ctx, auditEvent{event: "register_account", outcome: "fail", subject: pii.MaskPhone(in.Phone), ip: clientIP(r), detail: "wrong code"})
+			// No account to count against (failed counts against
+			// nobody, at the same cost, and audits): the code's own
+			// tries (CodeTries) and the address limit bound the guesses.
+			if ferr := s.failed(ctx, 0, auditEvent{event: "register_account", outcome: "fail", subject: pii.MaskPhone(in.Phone), ip: clientIP(r), detail: "wrong code"}); ferr != nil {
+				return ferr
+			}
 		}
 		return err
 	}
