@@ -27,6 +27,10 @@ type completion struct {
 	PhoneHint     string         `json:"phone_hint"`
 	PhoneVerified bool           `json:"phone_verified"`
 	Address       string         `json:"address"`
+	// RealnameLevel is LV1, LV2 or LV3 (migration 018); Username "" for
+	// none.
+	RealnameLevel string `json:"realname_level"`
+	Username      string `json:"username,omitempty"`
 }
 
 func (s *Server) completionOf(ctx context.Context, sess *session) (*account.Account, completion, error) {
@@ -41,7 +45,10 @@ func (s *Server) completionOf(ctx context.Context, sess *session) (*account.Acco
 		}
 	}
 	c := completion{NextStep: nextStep(a, f), Name: pii.MaskPersonName(a.Name), IDHint: a.IDHint,
-		PhoneHint: a.PhoneHint, PhoneVerified: s.phoneKept(a, f), Address: maskAddress(a.Address)}
+		PhoneHint: a.PhoneHint, PhoneVerified: s.phoneKept(a, f), Address: maskAddress(a.Address), RealnameLevel: a.RealnameLevel}
+	if a.Username != nil {
+		c.Username = *a.Username
+	}
 	if f != nil {
 		c.Steps = f.steps
 	}
@@ -543,7 +550,8 @@ func (s *Server) apiMe(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"name": c.Name, "id_hint": c.IDHint, "phone_hint": c.PhoneHint, "status": a.Status})
+	writeJSON(w, http.StatusOK, map[string]any{"name": c.Name, "id_hint": c.IDHint, "phone_hint": c.PhoneHint, "status": a.Status,
+		"realname_level": c.RealnameLevel, "username": c.Username})
 }
 
 // completionRoutes: the completion flow's pages and JSON twins, for a

@@ -25,6 +25,9 @@ type problem struct {
 	captcha *captchaRef
 	// retryAfter, when set, is sent as Retry-After.
 	retryAfter time.Duration
+	// nextPath, when set, is where a page goes for step_out_of_order
+	// (a registration's step; else stepPath(next)).
+	nextPath string
 }
 
 // The one table from errors to what a client is told.
@@ -36,7 +39,18 @@ func problemOf(err error) problem {
 	var ce *captchaError
 	var overload *OverloadError
 	var rstep *RecoveryStepError
+	var reg *RegStepError
 	switch {
+	case errors.As(err, &reg):
+		msg := "请按顺序完成注册：" + regLabel(reg.Next)
+		if reg.Next == "" {
+			msg = "注册已失效，请重新开始注册"
+		}
+		return problem{status: http.StatusConflict, code: "step_out_of_order", message: msg, next: schemas.Step(reg.Next), nextPath: regPath(reg.Next)}
+	case errors.Is(err, errPhoneBound):
+		return problem{status: http.StatusConflict, code: "phone_bound", message: phoneBoundMessage, fields: map[string]string{"phone": "该手机号已绑定其他账号"}}
+	case errors.Is(err, errUsernameTaken):
+		return problem{status: http.StatusConflict, code: "username_taken", message: "该用户名已被使用，请更换", fields: map[string]string{"username": "该用户名已被使用，请更换"}}
 	case errors.As(err, &overload):
 		msg := "当前登录人数较多，请稍后再试"
 		if overload.Stopping {
@@ -55,8 +69,6 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusConflict, code: "recovery_step_out_of_order", message: "请按顺序完成：" + recoveryLabels[rstep.Next], next: schemas.Step(rstep.Next)}
 	case errors.Is(err, errFaceRequired):
 		return problem{status: http.StatusForbidden, code: "face_required", message: "请先完成人脸核验（核验结果5分钟内有效）"}
-	case errors.Is(err, errPhoneBound):
-		return problem{status: http.StatusConflict, code: "phone_bound", message: phoneBoundMessage, fields: map[string]string{"phone": phoneBoundMessage}}
 	case errors.As(err, &restricted):
 		return problem{status: http.StatusForbidden, code: "completion_required", message: "请先完成账号信息补充：" + stepLabel(restricted.next), next: restricted.next}
 	case errors.As(err, &pw):
@@ -151,7 +163,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		http.Redirect(w, r, to, http.StatusSeeOther)
 		return
 	case "step_out_of_order", "completion_required":
-		http.Redirect(w, r, stepPath(p.next), http.StatusSeeOther)
+		to := stepPath(p.next)
+		if p.nextPath != "" {
+			to = p.nextPath
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -16,6 +16,7 @@ import (
 const (
 	faceLogin    = "login"    // a first factor
 	faceComplete = "complete" // step ③ of the completion
+	faceRegister = "register" // step ③ of a registration (register.go)
 )
 
 // Errors of face challenges.
@@ -74,8 +75,9 @@ func (s *Server) answerFace(ctx context.Context, res FaceResult, ip string) (acc
 		var acc *int64
 		var status string
 		var expired bool
-		err := tx.QueryRow(ctx, `SELECT account_id, status, expires_at <= $2 FROM face_challenge WHERE id = $1 FOR UPDATE`,
-			res.Challenge, s.cfg.Now()).Scan(&acc, &status, &expired)
+		var wantBidx []byte // a registration's: the ID number it must prove
+		err := tx.QueryRow(ctx, `SELECT account_id, status, expires_at <= $2, id_bidx FROM face_challenge WHERE id = $1 FOR UPDATE`,
+			res.Challenge, s.cfg.Now()).Scan(&acc, &status, &expired, &wantBidx)
 		if errors.Is(database.Translate(err), database.ErrNotFound) {
 			return errFaceUnknown
 		}
@@ -94,6 +96,14 @@ func (s *Server) answerFace(ctx context.Context, res FaceResult, ip string) (acc
 		verdict := "rejected"
 		if res.Result != FacePass {
 			refusal = errFaceFailed
+		} else if acc == nil && wantBidx != nil {
+			// A registration's challenge: the face must be the holder of
+			// the ID number the registrant gave.
+			if !bytes.Equal(wantBidx, s.idIndex(res.IDNumber)) {
+				refusal = errFacePerson
+			} else {
+				verdict = "approved"
+			}
 		} else if acc == nil {
 			refusal = errFacePerson
 		} else {

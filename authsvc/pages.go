@@ -41,6 +41,8 @@ type pageData struct {
 	// the logged-out page's front-channel logout iframes (oidc_logout.go).
 	Systems      []signedInSystem
 	Frontchannel []string
+	// Reg is a registration's page (register.go).
+	Reg *regView
 }
 
 // pages are the parsed templates: each page with the layout.

@@ -35,13 +35,9 @@ const facePhoneChange = "phone_change"
 // phoneChangeWindow is how fresh the face of ① must be.
 const phoneChangeWindow = 5 * time.Minute
 
-var (
-	errFaceRequired = errors.New("a fresh face verification is required")
-	errPhoneBound   = errors.New("the phone is bound to another account")
-)
-
-// phoneBoundMessage is the seed's explanation (2.1.6) and the ways in.
-const phoneBoundMessage = "该手机号已绑定其他账号。政务服务网统一身份认证与健康码、海易办是同一套用户体系，若该手机号是您本人的，可使用手机验证码登录、刷脸登录，或通过“忘记密码”重设密码后登录。"
+// errFaceRequired refuses a phone change without a fresh face check (a
+// phone bound elsewhere is errPhoneBound, register.go).
+var errFaceRequired = errors.New("a fresh face verification is required")
 
 // phoneFace starts ①, or returns the session's pending challenge.
 func (s *Server) phoneFace(ctx context.Context, r *http.Request, sess *session) (string, error) {

@@ -43,6 +43,7 @@ const (
 	purposeVerifyPhone = "verify_phone"
 	purposeRecover     = "recover"      // forgot password (recovery.go)
 	purposeNewPhone    = "phone_change" // the new phone of a change (phone.go)
+	purposeRegister    = "register"     // step ① of a registration: the phone is the registrant's
 )
 
 // Errors of sending and checking codes.
@@ -129,21 +130,34 @@ func (s *Server) sendCode(ctx context.Context, phone, purpose string, accountID 
 // not the phone on record) finds no code: the check then costs what a
 // wrong code does and claims nobody's try.
 func (s *Server) checkCode(ctx context.Context, accountID int64, phone, purpose, code string) error {
-	return s.checkCodeAt(ctx, accountID, s.phoneIndex(phone), purpose, code)
+	return s.useCode(ctx, "account_id = $5", accountID, s.phoneIndex(phone), purpose, code)
 }
 
 // checkCodeAt is checkCode for the phone with blind index bidx.
 func (s *Server) checkCodeAt(ctx context.Context, accountID int64, bidx []byte, purpose, code string) error {
+	return s.useCode(ctx, "account_id = $5", accountID, bidx, purpose, code)
+}
+
+// checkRegisterCode uses the newest live registration code of phone if
+// code is it, like checkCode: a registration's codes belong to no
+// account yet.
+func (s *Server) checkRegisterCode(ctx context.Context, phone, code string) error {
+	return s.useCode(ctx, "account_id IS NULL AND $5::bigint = 0", int64(0), s.phoneIndex(phone), purposeRegister, code)
+}
+
+// useCode is checkCode with the condition on the code's account_id ($5 is
+// accountArg), for the phone with blind index bidx.
+func (s *Server) useCode(ctx context.Context, accountCond string, accountArg int64, bidx []byte, purpose, code string) error {
 	want := s.codeHash(bidx, purpose, code) // before: a check finding no code does the same work
 	now := s.cfg.Now()
 	var id int64
 	var stored []byte
 	err := s.pool.QueryRow(ctx, `UPDATE sms_code SET attempts = attempts + 1
 		WHERE id = (SELECT id FROM sms_code
-			WHERE phone_bidx = $1 AND purpose = $2 AND account_id = $5 AND used_at IS NULL AND expires_at > $3 AND attempts < $4
+			WHERE phone_bidx = $1 AND purpose = $2 AND `+accountCond+` AND used_at IS NULL AND expires_at > $3 AND attempts < $4
 			ORDER BY created_at DESC, id DESC LIMIT 1)
 		AND used_at IS NULL AND attempts < $4
-		RETURNING id, code_hash`, bidx, purpose, now, s.cfg.CodeTries, accountID).Scan(&id, &stored)
+		RETURNING id, code_hash`, bidx, purpose, now, s.cfg.CodeTries, accountArg).Scan(&id, &stored)
 	if errors.Is(database.Translate(err), database.ErrNotFound) {
 		return errCodeWrong
 	}

@@ -23,16 +23,17 @@ type route struct {
 func (s *Server) units() []func() []route {
 	return []func() []route{
 		s.healthRoutes,
-		s.loginRoutes,      // login.go: the login page; password, SMS code and face logins; logout
-		s.captchaRoutes,    // captcha.go: image captchas before SMS sends
-		s.faceRoutes,       // facecallback.go: the face provider's QR codes and signed callback
-		s.completionRoutes, // complete.go: the completion flow ① info ② password ③ face
-		s.centerRoutes,     // complete.go: the personal center
-		s.recoveryRoutes,   // recovery.go: forgot password ① identify ② code ③ password
-		s.phoneRoutes,      // phone.go: change of the bound phone ① face ② new phone
-		s.oidcRoutes,       // oidc.go: the OpenID provider, its login gate, consents
-		s.logoutRoutes,     // oidc_logout.go: the signed-in business systems, single logout
-		s.devRoutes,        // dev.go: the SMS outbox and the face simulator (with --dev)
+		s.loginRoutes,        // login.go: the login page; password, SMS code and face logins; logout
+		s.captchaRoutes,      // captcha.go: image captchas before SMS sends
+		s.faceRoutes,         // facecallback.go: the face provider's QR codes and signed callback
+		s.completionRoutes,   // complete.go: the completion flow ① info ② password ③ face
+		s.centerRoutes,       // complete.go: the personal center
+		s.registrationRoutes, // register.go: registration ① account ② real name ③ face, "already registered"
+		s.recoveryRoutes,     // recovery.go: forgot password ① identify ② code ③ password
+		s.phoneRoutes,        // phone.go: change of the bound phone ① face ② new phone
+		s.oidcRoutes,         // oidc.go: the OpenID provider, its login gate, consents
+		s.logoutRoutes,       // oidc_logout.go: the signed-in business systems, single logout
+		s.devRoutes,          // dev.go: the SMS outbox and the face simulator (with --dev)
 	}
 }
 

@@ -36,6 +36,8 @@ type Account struct {
 	Address       string
 	PasswordHash  *string
 	LockedUntil   *time.Time // the lock of failed SMS codes and faces
+	Username      *string    // nil: none (a fused account)
+	RealnameLevel string     // LV1, LV2 or LV3
 }
 
 // StepNames are the completion steps left, as the required_steps array
@@ -49,13 +51,13 @@ func (a *Account) StepNames() []string {
 }
 
 const columns = `id, status, required_steps, name, id_type, id_hint, id_sealed, phone_sealed, phone_bidx, phone_hint,
-	phone_verified, address, password_hash, locked_until`
+	phone_verified, address, password_hash, locked_until, username, realname_level`
 
 func scan(row pgx.Row) (*Account, error) {
 	var a Account
 	var steps []string
 	if err := row.Scan(&a.ID, &a.Status, &steps, &a.Name, &a.IDType, &a.IDHint, &a.IDSealed, &a.PhoneSealed, &a.PhoneBidx,
-		&a.PhoneHint, &a.PhoneVerified, &a.Address, &a.PasswordHash, &a.LockedUntil); err != nil {
+		&a.PhoneHint, &a.PhoneVerified, &a.Address, &a.PasswordHash, &a.LockedUntil, &a.Username, &a.RealnameLevel); err != nil {
 		return nil, database.Translate(err)
 	}
 	for _, s := range steps {

@@ -36,7 +36,7 @@ func Complete(ctx context.Context, q Querier, id int64, c Completion) (bool, err
 			address        = COALESCE($6, address),
 			address_source = CASE WHEN $6::text IS NULL THEN address_source ELSE NULL END,
 			password_hash  = COALESCE($7, password_hash),
-			status = 'active', required_steps = '{}', updated_at = now()
+			status = 'active', required_steps = '{}', realname_level = 'LV3', updated_at = now()
 		WHERE id = $1 AND status = 'pending_completion'`,
 		id, c.PhoneSealed, c.PhoneBidx, c.PhoneHint, c.PhoneProvedBidx, c.Address, c.PasswordHash)
 	if err != nil {

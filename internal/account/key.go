@@ -23,6 +23,23 @@ func NormalizeID(typed string) string {
 	return cleanse.NormalizeID(typed)
 }
 
+// CheckID checks a typed ID number of the declared kind by the
+// pipeline's rules (cleanse.ParseID, the very checks an import applies)
+// and returns its canonical form; ok false when the pipeline would
+// reject it.
+func CheckID(typed string, kind schemas.IDType) (number string, ok bool) {
+	info, code := cleanse.ParseID(typed, kind, false)
+	if code != "" {
+		return "", false
+	}
+	return info.Number, true
+}
+
+// SealID seals a normalized ID number for id_sealed.
+func SealID(k *pii.Keyring, id string) []byte {
+	return k.Seal([]byte(id), idAAD)
+}
+
 // NormalizePhone reduces a mainland mobile number to its 11 digits by
 // the pipeline's rule (cleanse.NormalizePhone: full-width digits, spaces,
 // dashes, dots, +86/0086); anything else comes back trimmed and fails

@@ -75,6 +75,8 @@ func TestRolePrivileges(t *testing.T) {
 		importReadWrite = "import: INSERT SELECT UPDATE"
 		importAppend    = "import: INSERT SELECT"
 		authsvcOwn      = "authsvc: INSERT SELECT UPDATE"
+		// 018: the login service creates registered accounts.
+		accountRegister = "INSERT(id_bidx,id_sealed,id_hint,id_type,name,phone_sealed,phone_bidx,phone_hint,phone_verified,status,origin,required_steps,username,realname_level,agreement_version,agreement_accepted_at)"
 	)
 	want := map[string]string{
 		"schema_migration":         "authsvc: SELECT; import: SELECT",
@@ -82,10 +84,10 @@ func TestRolePrivileges(t *testing.T) {
 		"import_run":               importReadWrite,
 		"source_file":              importAppend,
 		"import_file":              importAppend,
-		"account":                  "authsvc: SELECT UPDATE; " + accountImport,
+		"account":                  "authsvc: " + accountRegister + " SELECT UPDATE; " + accountImport,
 		"account_lineage":          importAppend,
 		"account_lineage_id_seq":   "import: UPDATE USAGE",
-		"account_id_seq":           "",
+		"account_id_seq":           "authsvc: USAGE",
 		"import_reject":            "import: INSERT SELECT UPDATE(source_key,value)",
 		"merge_conflict":           importAppend,
 		"merge_conflict_id_seq":    "",
@@ -120,6 +122,10 @@ func TestRolePrivileges(t *testing.T) {
 		"oidc_session_client":       authsvcOwn,
 		"oidc_logout_outbox":        authsvcOwn + "; " + purge + " SELECT(delivered_at,failed_at)",
 		"oidc_logout_outbox_id_seq": "",
+
+		// 018: registration.
+		"registration_flow":        "authsvc: DELETE INSERT SELECT UPDATE",
+		"account_username_fixed()": "authsvc: EXECUTE; import: EXECUTE",
 	}
 	if diff := cmp.Diff(want, flat); diff != "" {
 		t.Errorf("privileges (-want +got):\n%s", diff)

@@ -1,0 +1,92 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/idfusion/idfusion/internal/database"
+	"github.com/idfusion/idfusion/schemas"
+)
+
+// usernameRE is the rule of a username, the same as the CHECK of
+// account.username (migration 018): 4–20 letters, digits or underscore,
+// starting with a letter.
+var usernameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{3,19}$`)
+
+// ValidUsername reports whether s is a username the account table takes.
+func ValidUsername(s string) bool { return usernameRE.MatchString(s) }
+
+// Real-name levels.
+const (
+	LevelPhone = "LV1" // a phone only
+	LevelID    = "LV2" // name and ID number checked
+	LevelFace  = "LV3" // the face verified
+)
+
+// ErrUsernameTaken: another account has the username, whatever the case.
+var ErrUsernameTaken = errors.New("account: username taken")
+
+// ErrIDTaken: the ID number has an account already.
+var ErrIDTaken = errors.New("account: ID number has an account")
+
+// UsernameTaken reports whether an account has the username, compared
+// without case.
+func UsernameTaken(ctx context.Context, q Querier, username string) (bool, error) {
+	var taken bool
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM account WHERE lower(username) = lower($1))`, username).Scan(&taken)
+	return taken, err
+}
+
+// PhoneBound reports whether an account has the phone (its blind index).
+func PhoneBound(ctx context.Context, q Querier, phoneBidx []byte) (bool, error) {
+	var bound bool
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM account WHERE phone_bidx = $1)`, phoneBidx).Scan(&bound)
+	return bound, err
+}
+
+// Registration is a citizen's own account, as registration creates it
+// once the face check of its ID number passed: active, LV3, its phone
+// verified, the agreement's version recorded. Values are sealed already.
+type Registration struct {
+	Username               string
+	Name                   string
+	IDType                 string
+	IDSealed, IDBidx       []byte
+	IDHint                 string
+	PhoneSealed, PhoneBidx []byte
+	PhoneHint              string
+	AgreementVersion       string
+	AgreementAt            time.Time
+}
+
+// Register creates the account of a registration and returns its id.
+// ErrIDTaken when the ID number has an account (registered or fused
+// meanwhile; the caller's transaction stays usable to read it),
+// ErrUsernameTaken when the username does.
+func Register(ctx context.Context, q Querier, r Registration) (int64, error) {
+	var id int64
+	err := q.QueryRow(ctx, `INSERT INTO account (id_bidx, id_sealed, id_hint, id_type, name, phone_sealed, phone_bidx, phone_hint,
+			phone_verified, status, origin, required_steps, username, realname_level, agreement_version, agreement_accepted_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, $9, $10, '{}', $11, $12, $13, $14)
+		ON CONFLICT (id_bidx) DO NOTHING RETURNING id`,
+		r.IDBidx, r.IDSealed, r.IDHint, r.IDType, r.Name, r.PhoneSealed, r.PhoneBidx, r.PhoneHint,
+		string(schemas.StatusActive), string(schemas.OriginRegistered), r.Username, LevelFace, r.AgreementVersion, r.AgreementAt).Scan(&id)
+	if errors.Is(database.Translate(err), database.ErrNotFound) {
+		// The ID number has an account: the caller's transaction is
+		// still good to read it.
+		return 0, ErrIDTaken
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "account_username_lower" {
+		return 0, ErrUsernameTaken
+	}
+	if err != nil {
+		return 0, fmt.Errorf("register account: %w", err)
+	}
+	return id, nil
+}
