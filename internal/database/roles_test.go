@@ -126,6 +126,10 @@ func TestRolePrivileges(t *testing.T) {
 		// 018: registration.
 		"registration_flow":        "authsvc: DELETE INSERT SELECT UPDATE",
 		"account_username_fixed()": "authsvc: EXECUTE; import: EXECUTE",
+
+		// 019: forgot password, change of the bound phone.
+		"recovery_flow":     "authsvc: DELETE INSERT SELECT UPDATE",
+		"phone_change_flow": "authsvc: DELETE INSERT SELECT UPDATE",
 	}
 	if diff := cmp.Diff(want, flat); diff != "" {
 		t.Errorf("privileges (-want +got):\n%s", diff)

@@ -33,6 +33,6 @@ CREATE TABLE phone_change_flow (
 CREATE INDEX phone_change_flow_account ON phone_change_flow (account_id);
 
 ALTER TABLE face_challenge DROP CONSTRAINT face_challenge_purpose_check,
-    ADD CONSTRAINT face_challenge_purpose_check CHECK (purpose IN ('login', 'complete', 'stepup', 'phone_change'));
+    ADD CONSTRAINT face_challenge_purpose_check CHECK (purpose IN ('login', 'complete', 'stepup', 'register', 'phone_change'));
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON recovery_flow, phone_change_flow TO idfusion_authsvc;
