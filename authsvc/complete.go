@@ -423,25 +423,6 @@ func (s *Server) donePage(w http.ResponseWriter, r *http.Request, sess *session)
 	s.render(w, r, "done.html", pageData{Title: "个人账号信息补充", Step: stepDone.number, Next: safeReturn(r.URL.Query().Get("next"))})
 }
 
-func (s *Server) centerPage(w http.ResponseWriter, r *http.Request, sess *session) {
-	a, c, err := s.completionOf(r.Context(), sess)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	consents, err := s.consentsOf(r.Context(), sess.accountID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	systems, err := s.systemsOf(r.Context(), sess.accountID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, "center.html", pageData{Title: "个人中心", Completion: &c, Status: statusLabel(a.Status), Consents: consents, Systems: systems})
-}
-
 func statusLabel(st schemas.AccountStatus) string {
 	switch st {
 	case schemas.StatusActive:
@@ -537,7 +518,8 @@ func (s *Server) apiMe(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"name": c.Name, "id_hint": c.IDHint, "phone_hint": c.PhoneHint, "status": a.Status})
+	writeJSON(w, http.StatusOK, map[string]any{"name": c.Name, "id_hint": c.IDHint, "phone_hint": c.PhoneHint, "status": a.Status,
+		"realname_level": realnameLevel(a)})
 }
 
 // completionRoutes: the completion flow's pages and JSON twins, for a

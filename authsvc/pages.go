@@ -41,6 +41,10 @@ type pageData struct {
 	// the logged-out page's front-channel logout iframes (oidc_logout.go).
 	Systems      []signedInSystem
 	Frontchannel []string
+	// RealnameLevel is the center's 实名等级 (realnameLevel).
+	RealnameLevel string
+	// Center is the rest of the personal center (center.go).
+	Center *centerView
 }
 
 // pages are the parsed templates: each page with the layout.

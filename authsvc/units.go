@@ -28,6 +28,7 @@ func (s *Server) units() []func() []route {
 		s.faceRoutes,       // facecallback.go: the face provider's QR codes and signed callback
 		s.completionRoutes, // complete.go: the completion flow ① info ② password ③ face
 		s.centerRoutes,     // complete.go: the personal center
+		s.settingsRoutes,   // center.go: the center's 修改密码, 邮寄地址管理, 登录记录; username and ID number refused
 		s.oidcRoutes,       // oidc.go: the OpenID provider, its login gate, consents
 		s.logoutRoutes,     // oidc_logout.go: the signed-in business systems, single logout
 		s.devRoutes,        // dev.go: the SMS outbox and the face simulator (with --dev)
