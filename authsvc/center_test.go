@@ -1,7 +1,7 @@
 package authsvc
 
 import (
-		"fmt"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
