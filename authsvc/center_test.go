@@ -263,16 +263,27 @@ func TestCenterAddresses(t *testing.T) {
 func TestCenterLoginRecords(t *testing.T) {
 	b := setup(t)
 	c := b.active(t, "韩梅梅", "13912349071", centerPassword)
+	d := b.active(t, "李雷", "13912340003", centerPassword)
+	// Only the account's own logins that passed.
+	b.browser(t).signIn(c, centerPassword)
+	b.browser(t).passwordLogin(c, "wrong-Pass1!")
+	b.browser(t).signIn(d, centerPassword)
+	if r := b.browser(t).smsLogin(c); r.Status != http.StatusOK {
+		t.Fatalf("sms login: %d %s", r.Status, r.Raw)
+	}
+	own := b.browser(t)
+	own.signIn(c, centerPassword)
+	r := own.get("/api/v1/settings/logins")
+	if logins, _ := r.Body["logins"].([]any); len(logins) != 3 || logins[1].(map[string]any)["method"] != "手机验证码登录" {
+		t.Fatalf("own logins: %s", r.Raw)
+	}
 	for range 22 {
 		b.browser(t).signIn(c, centerPassword)
 		b.clock.Advance(60_000_000_000)
 	}
-	b.browser(t).passwordLogin(c, "wrong-Pass1!")
-	d := b.active(t, "李雷", "13912340003", centerPassword)
-	b.browser(t).signIn(d, centerPassword)
 	br := b.browser(t)
 	br.signIn(c, centerPassword)
-	r := br.get("/api/v1/settings/logins")
+	r = br.get("/api/v1/settings/logins")
 	logins, _ := r.Body["logins"].([]any)
 	if len(logins) != 20 {
 		t.Fatalf("%d logins: %s", len(logins), r.Raw)
