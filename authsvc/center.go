@@ -311,10 +311,6 @@ func addressForm(r *http.Request) account.AddressInput {
 		Region: r.PostFormValue("region"), Detail: r.PostFormValue("detail"), Default: r.PostFormValue("is_default") != ""}
 }
 
-func addressFields(in account.AddressInput) map[string]string {
-	return map[string]string{"recipient": in.Recipient, "region": in.Region, "detail": in.Detail}
-}
-
 func (s *Server) addressAddForm(w http.ResponseWriter, r *http.Request, sess *session) {
 	in := addressForm(r)
 	if _, err := s.addAddress(r.Context(), r, sess, in); err != nil {
