@@ -343,3 +343,29 @@ func TestCenterImmutableIdentity(t *testing.T) {
 		t.Error("the ID number changed")
 	}
 }
+
+// The page twin of 修改密码: a wrong old password re-renders the center
+// with the field's message; a right one goes back to it with the notice.
+func TestCenterChangePasswordForm(t *testing.T) {
+	b := setup(t)
+	c := b.active(t, "王小明", "13912340004", centerPassword)
+	br := b.browser(t)
+	br.signIn(c, centerPassword)
+	const next = "Zq7$wLp4!x"
+	r := br.form("/settings/password", url.Values{"old_password": {"wrong-Pass1!"}, "password": {next}, "confirm": {next}})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Raw, `<div class="field-error">原密码不正确</div>`) || !strings.Contains(r.Raw, `id="center"`) {
+		t.Fatalf("wrong old: %d %s", r.Status, r.Raw)
+	}
+	r = br.form("/settings/password", url.Values{"old_password": {centerPassword}, "password": {next}, "confirm": {next}})
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/center?done=password#password" {
+		t.Fatalf("change: %d %s", r.Status, r.Header.Get("Location"))
+	}
+	if _, page := br.page("/center?done=password"); !strings.Contains(page, "密码已修改") {
+		t.Error("no notice after the change")
+	}
+	// Cross-origin posts are refused like every other form.
+	if r := br.form("/settings/password", url.Values{"old_password": {next}, "password": {centerPassword + "x"}, "confirm": {centerPassword + "x"}},
+		"Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"); r.Status != http.StatusForbidden {
+		t.Errorf("cross-origin: %d", r.Status)
+	}
+}
