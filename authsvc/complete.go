@@ -343,7 +343,7 @@ func (s *Server) stepPage(w http.ResponseWriter, r *http.Request, sess *session,
 		s.fail(w, r, err)
 		return
 	}
-	d.Title, d.Completion, d.Step = "个人账号信息补充", &c, stepOf(step).number
+	d.Title, d.Completion, d.Step = stepOf(step).label, &c, stepOf(step).number
 	if step == schemas.StepInfo && d.Captcha == nil {
 		// Shown when a send from here will need it: not to a citizen
 		// keeping the phone already verified, who need send nothing.
@@ -416,7 +416,7 @@ func (s *Server) facePage(w http.ResponseWriter, r *http.Request, sess *session)
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	d := s.faceData("个人账号信息补充", id, status, "/complete/face")
+	d := s.faceData(stepLabel(schemas.StepFace), id, status, "/complete/face")
 	_, c, err := s.completionOf(r.Context(), sess)
 	if err != nil {
 		s.fail(w, r, err)
@@ -427,26 +427,7 @@ func (s *Server) facePage(w http.ResponseWriter, r *http.Request, sess *session)
 }
 
 func (s *Server) donePage(w http.ResponseWriter, r *http.Request, sess *session) {
-	s.render(w, r, "done.html", pageData{Title: "个人账号信息补充", Step: stepDone.number, Next: safeReturn(r.URL.Query().Get("next"))})
-}
-
-func (s *Server) centerPage(w http.ResponseWriter, r *http.Request, sess *session) {
-	a, c, err := s.completionOf(r.Context(), sess)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	consents, err := s.consentsOf(r.Context(), sess.accountID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	systems, err := s.systemsOf(r.Context(), sess.accountID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, "center.html", pageData{Title: "个人中心", Completion: &c, Status: statusLabel(a.Status), Consents: consents, Systems: systems})
+	s.render(w, r, "done.html", pageData{Title: stepDone.label, Step: stepDone.number, Next: safeReturn(r.URL.Query().Get("next"))})
 }
 
 func statusLabel(st schemas.AccountStatus) string {

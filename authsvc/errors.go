@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/schemas"
 )
@@ -105,6 +106,15 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusRequestEntityTooLarge, code: "request_too_large", message: "提交的内容过大"}
 	case errors.Is(err, errBadRequest):
 		return problem{status: http.StatusBadRequest, code: "bad_request", message: "请求格式不正确"}
+	case errors.Is(err, errOldPassword):
+		return problem{status: http.StatusUnprocessableEntity, code: "old_password_wrong", message: "原密码不正确。密码连续输错多次后将暂时锁定，届时可使用短信验证码或刷脸登录。",
+			fields: map[string]string{"old_password": "原密码不正确"}}
+	case errors.Is(err, errImmutable):
+		return problem{status: http.StatusForbidden, code: "immutable", message: "用户名和证件号码一经注册不可修改"}
+	case errors.Is(err, errAddressUnknown):
+		return problem{status: http.StatusNotFound, code: "address_unknown", message: "该邮寄地址不存在"}
+	case errors.Is(err, account.ErrTooManyAddresses):
+		return problem{status: http.StatusConflict, code: "too_many_addresses", message: "最多可保存10个邮寄地址，请先删除不用的地址"}
 	case errors.Is(err, errFaceUnknown):
 		return problem{status: http.StatusNotFound, code: "face_unknown", message: "人脸识别请求不存在或已失效，请重新扫码"}
 	case errors.Is(err, errFaceExpired):

@@ -370,7 +370,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	d := pageData{Title: "统一身份认证", ReturnTo: safeReturn(r.URL.Query().Get("return_to")), Tab: r.URL.Query().Get("tab")}
+	d := pageData{Title: loginTitle, ReturnTo: safeReturn(r.URL.Query().Get("return_to")), Tab: r.URL.Query().Get("tab")}
 	if d.Tab == "sms" {
 		d.Captcha = s.formCaptcha(r, true)
 	}
@@ -378,7 +378,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, tab string, err error, notice string) {
-	d := pageData{Title: "统一身份认证", ReturnTo: safeReturn(r.PostFormValue("return_to")), Tab: tab, Notice: notice,
+	d := pageData{Title: loginTitle, ReturnTo: safeReturn(r.PostFormValue("return_to")), Tab: tab, Notice: notice,
 		IDNumber: r.PostFormValue("id_number"), Phone: r.PostFormValue("phone")}
 	if err != nil {
 		p := problemOf(err)
@@ -405,14 +405,21 @@ func (s *Server) loginPasswordForm(w http.ResponseWriter, r *http.Request) {
 	s.redirectAfterPost(w, r, res.Next)
 }
 
+// loginTitle is the login page's title (the layout adds 统一身份认证).
+const loginTitle = "个人登录"
+
 const codeSentNotice = "若证件号码与预留手机号匹配，验证码已发送，5分钟内有效"
 
 func (s *Server) loginSMSSendForm(w http.ResponseWriter, r *http.Request) {
 	err := s.sendLoginCode(r.Context(), r, r.PostFormValue("id_number"), r.PostFormValue("phone"),
 		captchaInput{ID: r.PostFormValue("captcha_id"), Answer: r.PostFormValue("captcha")})
+	// The notice only with a send that went through (or, for an account
+	// that does not match, looked as if it did): beside a refusal (too
+	// soon, a captcha, a limit) it would make the earlier code look
+	// valid and burn a try.
 	notice := codeSentNotice
-	if ce := (*captchaError)(nil); errors.As(err, &ce) {
-		notice = "" // refused before anything was sent
+	if err != nil {
+		notice = ""
 	}
 	s.loginForm(w, r, "sms", err, notice)
 }
@@ -581,6 +588,7 @@ func (s *Server) loginRoutes() []route {
 		{"POST /login/sms", s.limited(s.loginSMSForm)},
 		{"POST /login/face", s.limited(s.loginFaceForm)},
 		{"GET /login/face/{id}", s.loginFacePage},
+		{"GET /help", s.helpPage},
 		{"POST /logout", s.logoutForm},
 		{"POST /api/v1/login/password", s.limited(s.hashing(s.apiLoginPassword))},
 		{"POST /api/v1/login/sms/send", s.limited(s.apiLoginSMSSend)},
@@ -589,4 +597,10 @@ func (s *Server) loginRoutes() []route {
 		{"GET /api/v1/login/face/{id}", s.apiLoginFaceStatus},
 		{"POST /api/v1/logout", s.apiLogout},
 	}
+}
+
+// helpPage is the login page's 帮助文档: the questions the help desk is
+// asked most.
+func (s *Server) helpPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, "help.html", pageData{Title: "帮助文档"})
 }

@@ -43,6 +43,10 @@ type pageData struct {
 	Frontchannel []string
 	// Reg is a registration's page (register.go).
 	Reg *regView
+	// RealnameLevel is the center's 实名等级 (realnameLevel).
+	RealnameLevel string
+	// Center is the rest of the personal center (center.go).
+	Center *centerView
 }
 
 // pages are the parsed templates: each page with the layout.

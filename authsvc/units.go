@@ -27,7 +27,8 @@ func (s *Server) units() []func() []route {
 		s.captchaRoutes,      // captcha.go: image captchas before SMS sends
 		s.faceRoutes,         // facecallback.go: the face provider's QR codes and signed callback
 		s.completionRoutes,   // complete.go: the completion flow ① info ② password ③ face
-		s.centerRoutes,       // complete.go: the personal center
+		s.centerRoutes,       // center.go: the personal center
+		s.settingsRoutes,     // center.go: the center's 修改密码, 邮寄地址管理, 登录记录; username and ID number refused
 		s.registrationRoutes, // register.go: registration ① account ② real name ③ face, "already registered"
 		s.recoveryRoutes,     // recovery.go: forgot password ① identify ② code ③ password
 		s.phoneRoutes,        // phone.go: change of the bound phone ① face ② new phone

@@ -101,6 +101,9 @@ func run(ctx context.Context, args []string) error {
 	if len(args) > 1 && args[0] == "client" && args[1] == "list" {
 		return clientList(ctx, os.Stdout, args[2:])
 	}
+	if len(args) > 1 && args[0] == "demo" && args[1] == "citizens" {
+		return demoCitizensCmd(ctx, os.Stdout, args[2:])
+	}
 	if len(args) > 1 && args[0] == "audit" && args[1] == "verify" {
 		return auditVerify(ctx, os.Stdout, args[2:])
 	}

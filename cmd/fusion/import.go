@@ -50,6 +50,7 @@ func runImport(ctx context.Context, e *env, args []string) (int, error) {
 	case *manifest == "" && (*mapping == "") != (*mappingDir == "") && fs.NArg() > 0:
 		inputs, err = loadInputs(*mapping, *mappingDir, fs.Args())
 	default:
+		fmt.Fprintln(e.stderr, "fusion import: "+importMissing(*manifest, *mapping, *mappingDir, fs.NArg()))
 		fs.Usage()
 		return exitUsage, nil
 	}
@@ -256,4 +257,20 @@ func printImport(w io.Writer, res pipeline.ImportResult, st runStats) {
 	for _, f := range res.Feedback {
 		fmt.Fprintf(w, "feedback: %s\n", f)
 	}
+}
+
+// importMissing says, in a sentence, what an import's command line lacks
+// or has too much of, before the usage.
+func importMissing(manifest, mapping, mappingDir string, files int) string {
+	switch {
+	case manifest != "" && (mapping != "" || mappingDir != "" || files > 0):
+		return "--manifest names the mappings and the files itself: give it alone"
+	case mapping != "" && mappingDir != "":
+		return "give either --mapping or --mapping-dir, not both"
+	case mapping == "" && mappingDir == "" && files == 0:
+		return "nothing to import: give the export files and their mapping (--mapping or --mapping-dir), or a --manifest"
+	case mapping == "" && mappingDir == "":
+		return "no mapping: give --mapping dept.yaml or --mapping-dir DIR for the files"
+	}
+	return "no files to import: give the export files after the flags"
 }

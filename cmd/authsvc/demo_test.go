@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/idfusion/idfusion/internal/account"
+	"github.com/idfusion/idfusion/internal/dbtest"
+	"github.com/idfusion/idfusion/internal/pii"
+)
+
+// make demo prints the sample citizens still pending, and says how many
+// before them are done, instead of the same three every run.
+func TestDemoCitizens(t *testing.T) {
+	pool := dbtest.New(t)
+	keys, _, err := pii.LoadOrCreateDevKeyring(filepath.Join(t.TempDir(), "dev.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"460102199003070011", "460102199003070038", "460102199003070054", "460102199003070070", "460102199003070097"}
+	insert := func(id, status string) {
+		t.Helper()
+		_, err := pool.Exec(context.Background(), `INSERT INTO account (id_bidx, id_sealed, id_hint, id_type, name, status, origin, required_steps)
+			VALUES ($1, $2, $3, 'resident', '韩梅梅', $4, 'fused', '{}')`,
+			account.IDIndex(keys, id), keys.Seal([]byte(id), []byte("id_number")), pii.MaskID(id), status)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	insert(ids[0], "active")
+	insert(ids[1], "pending_completion")
+	insert(ids[2], "active")
+	insert(ids[3], "pending_completion")
+	insert(ids[4], "pending_completion")
+	truth := "id_number,name,phone\n" + ids[0] + ",甲,13900000001\n" + ids[1] + ",乙,13900000002\n" + ids[2] + ",丙,13900000003\n" +
+		"460102199003070118,丁,\n" + ids[3] + ",戊,13900000005\n" + ids[4] + ",己,13900000006\n"
+	var out bytes.Buffer
+	if err := demoCitizens(context.Background(), pool, keys, strings.NewReader(truth), &out, 2); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{ids[1] + "  乙", ids[3] + "  戊", "(2 citizen(s) before them have completed"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("lacks %q:\n%s", want, got)
+		}
+	}
+	for _, never := range []string{ids[0], ids[2], ids[4]} {
+		if strings.Contains(got, never) {
+			t.Errorf("shows %s:\n%s", never, got)
+		}
+	}
+	// Everyone done: said so.
+	out.Reset()
+	if err := demoCitizens(context.Background(), pool, keys, strings.NewReader("id_number,name,phone\n"+ids[0]+",甲,13900000001\n"), &out, 3); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "have completed their first login") {
+		t.Errorf("all done: %s", out.String())
+	}
+}
+
+// Ctrl-C of the demo is how it ends: make reports no error (it used to
+// end with make: *** Error 130).
+func TestDemoCtrlCIsNoError(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("no make")
+	}
+	bin, data := t.TempDir(), t.TempDir()
+	for name, body := range map[string]string{
+		"authsvc": "#!/bin/sh\necho serving\nwhile :; do sleep 0.1; done\n",
+		"demorp":  "#!/bin/sh\nwhile :; do sleep 0.1; done\n",
+	} {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(data, "demorp.secret"), []byte("s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("make", "-C", "../..", "demo-serve", "BIN="+bin, "DATA="+data)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var all strings.Builder
+	serving, read := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(read)
+		sc := bufio.NewScanner(pr)
+		once := false
+		for sc.Scan() {
+			all.WriteString(sc.Text() + "\n")
+			if !once && sc.Text() == "serving" {
+				once = true
+				close(serving)
+			}
+		}
+	}()
+	select {
+	case <-serving:
+	case <-time.After(20 * time.Second):
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		t.Fatal("the demo did not start")
+	}
+	// The terminal's Ctrl-C: SIGINT to the whole foreground group.
+	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+	cmd.Wait()
+	pw.Close()
+	<-read
+	out := all.String()
+	if strings.Contains(out, "make: ***") || !strings.Contains(out, "demo stopped") {
+		t.Errorf("Ctrl-C of the demo:\n%s", out)
+	}
+}
