@@ -159,8 +159,9 @@ func (b *testBundle) insert(t testing.TB, c citizen, status schemas.AccountStatu
 	k := b.keys
 	var id int64
 	err := b.pool.QueryRow(context.Background(), `INSERT INTO account (id_bidx, id_sealed, id_hint, id_type, name, phone_sealed, phone_bidx, phone_hint,
-		status, origin, required_steps, password_hash, address)
-		VALUES ($1, $2, $3, 'resident', $4, $5, $6, $7, $8, 'fused', $9, $10, '海口市') RETURNING id`,
+		status, origin, required_steps, password_hash, address, realname_level)
+		VALUES ($1, $2, $3, 'resident', $4, $5, $6, $7, $8, 'fused', $9, $10, '海口市',
+			CASE WHEN $8 = 'active' THEN 'LV3' ELSE 'LV2' END) RETURNING id`,
 		k.BlindIndex(string(schemas.FieldIDNumber), c.IDNumber), k.Seal([]byte(c.IDNumber), []byte(schemas.FieldIDNumber)), pii.MaskID(c.IDNumber), c.Name,
 		k.Seal([]byte(c.Phone), []byte(schemas.FieldPhone)), k.BlindIndex(string(schemas.FieldPhone), c.Phone), pii.MaskPhone(c.Phone),
 		string(status), steps, hash).Scan(&id)

@@ -141,7 +141,7 @@ func TestRegisterToLV3(t *testing.T) {
 		t.Errorf("account: origin %s verified %v agreement %s", origin, verified, version)
 	}
 	// The center page shows the level.
-	if page := rg.br.get("/center"); !strings.Contains(page.Raw, `<dd id="realname-level">LV3</dd>`) {
+	if page := rg.br.get("/center"); !strings.Contains(page.Raw, `<dd id="realname-level">LV3（已人脸核验）</dd>`) {
 		t.Errorf("center page without the level: %s", page.Raw)
 	}
 	// The flow is gone; the audit has each step, no full number.
@@ -471,8 +471,8 @@ func TestBrowserRegistration(t *testing.T) {
 	sim.fill("#id_number", c.IDNumber)
 	sim.submit("#approve", http.StatusOK, "")
 	p.waitFor("the face page refreshed to the personal center", `location.pathname === '/center' && document.querySelector('#realname-level') !== null`)
-	if got := p.text("#realname-level"); got != "LV3" {
-		t.Errorf("real-name level %q, want LV3", got)
+	if got := p.text("#realname-level"); got != "LV3（已人脸核验）" {
+		t.Errorf("real-name level %q, want LV3（已人脸核验）", got)
 	}
 	if got := p.text("#username"); got != "hanmeimei" {
 		t.Errorf("username %q", got)

@@ -104,7 +104,7 @@ func TestRolePrivileges(t *testing.T) {
 		"sms_outbox":               "authsvc: INSERT SELECT; " + purge + " SELECT(created_at)",
 		"sms_outbox_id_seq":        "",
 		"face_challenge":           authsvcOwn + "; " + purge + " SELECT(expires_at)",
-		"auth_audit":               "authsvc: INSERT",
+		"auth_audit":               "authsvc: INSERT SELECT(id,at,event,outcome,account_id,ip)", // SELECT: 020, the login records
 		"auth_audit_head":          "",
 		"oidc_client":              "authsvc: SELECT",
 		"oidc_consent":             "authsvc: DELETE INSERT SELECT UPDATE",
@@ -130,6 +130,10 @@ func TestRolePrivileges(t *testing.T) {
 		// 019: forgot password, change of the bound phone.
 		"recovery_flow":     "authsvc: DELETE INSERT SELECT UPDATE",
 		"phone_change_flow": "authsvc: DELETE INSERT SELECT UPDATE",
+
+		// 020: the personal center's addresses and login records.
+		"account_address":        "authsvc: DELETE INSERT SELECT UPDATE",
+		"account_address_id_seq": "",
 	}
 	if diff := cmp.Diff(want, flat); diff != "" {
 		t.Errorf("privileges (-want +got):\n%s", diff)
