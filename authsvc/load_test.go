@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // heldHashes holds the hashes compared with one account's password: each
@@ -362,5 +364,41 @@ func TestDrain(t *testing.T) {
 				t.Errorf("after the drain: %+v, want %+v", got, want)
 			}
 		})
+	}
+}
+
+// TestLoginByUsername: the account of a password login is its ID number
+// or its username (any case); a username-shaped string that is nobody's
+// username is taken as an ID number, with the same answer as any unknown
+// account; a wrong password by username counts against the account.
+func TestLoginByUsername(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := b.active(t, "朱十一", "13912340491", goodPassword)
+	if _, err := b.pool.Exec(context.Background(), `UPDATE account SET username = 'Zhu_Shiyi' WHERE id = $1`, c.id); err != nil {
+		t.Fatal(err)
+	}
+	login := func(account, password string) response {
+		return b.browser(t).post("/api/v1/login/password", map[string]string{"id_number": account, "password": password})
+	}
+	for _, name := range []string{"Zhu_Shiyi", "zhu_shiyi", " ZHU_SHIYI "} {
+		if r := login(name, goodPassword); r.Status != http.StatusOK {
+			t.Errorf("login by username %q: %d %s, want 200", name, r.Status, r.Raw)
+		}
+	}
+	if r := login(c.IDNumber, goodPassword); r.Status != http.StatusOK {
+		t.Errorf("login by ID number: %d %s, want 200", r.Status, r.Raw)
+	}
+	if diff := cmp.Diff(loginFailed, replyOf(login("Zhu_Shiyi", "Wrong#Pass1"))); diff != "" {
+		t.Errorf("wrong password by username (-want +got):\n%s", diff)
+	}
+	if got := b.passwordState(t, c); got.Failures != 1 || got.AuditedFailures != 1 {
+		t.Errorf("after a wrong password by username: %+v, want one failure counted and audited", got)
+	}
+	if got := b.count(t, `SELECT count(*) FROM auth_audit WHERE account_id = $1 AND subject = 'Zh****'`, c.id); got != 1 {
+		t.Errorf("%d audit rows with the masked username, want 1", got)
+	}
+	if diff := cmp.Diff(loginFailed, replyOf(login("Nobody_Here", goodPassword))); diff != "" {
+		t.Errorf("an unknown username (-want +got):\n%s", diff)
 	}
 }

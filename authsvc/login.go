@@ -104,6 +104,20 @@ func (s *Server) refuse(ctx context.Context, r *http.Request, method string, a *
 func (s *Server) loginPassword(ctx context.Context, w http.ResponseWriter, r *http.Request, idNumber, password, returnTo string) (loginResult, error) {
 	id := account.NormalizeID(idNumber)
 	subject, bidx := pii.MaskID(id), account.IDIndex(s.cfg.Keyring, id)
+	// The account (2.1.2) is an ID number or a username. A username
+	// names its account's ID number; anything else, a username-shaped
+	// passport number too when no account has it as a username, is an ID
+	// number. Either way the login goes on the same: same claim, same hash,
+	// same answer.
+	if typed := strings.TrimSpace(idNumber); account.ValidUsername(typed) {
+		byName, err := account.IDIndexByUsername(ctx, s.pool, typed)
+		if err != nil {
+			return loginResult{}, err
+		}
+		if byName != nil {
+			subject, bidx = pii.MaskName(typed), byName
+		}
+	}
 	fail := auditEvent{event: methodPassword.event, outcome: "fail", subject: subject, ip: clientIP(r)}
 	// Finding the account claims a place for the try, before the slow
 	// hash: guesses in flight together get no more than the lock allows.

@@ -42,6 +42,18 @@ func UsernameTaken(ctx context.Context, q Querier, username string) (bool, error
 	return taken, err
 }
 
+// IDIndexByUsername is the ID number's blind index of the account with
+// the username, compared without case; nil when there is none. A
+// password login by username goes on as by that ID number.
+func IDIndexByUsername(ctx context.Context, q Querier, username string) ([]byte, error) {
+	var bidx []byte
+	err := q.QueryRow(ctx, `SELECT id_bidx FROM account WHERE lower(username) = lower($1)`, username).Scan(&bidx)
+	if errors.Is(database.Translate(err), database.ErrNotFound) {
+		return nil, nil
+	}
+	return bidx, err
+}
+
 // PhoneBound reports whether an account has the phone (its blind index).
 func PhoneBound(ctx context.Context, q Querier, phoneBidx []byte) (bool, error) {
 	var bound bool
