@@ -321,3 +321,35 @@ func TestEmailStandInNeedsTheScope(t *testing.T) {
 		t.Errorf("ID token %v, userinfo %v: want the name and no email without the email scope", idClaims, info)
 	}
 }
+
+// TestPreferredUsername: an account with a username (a registered one)
+// has it as preferred_username in the ID token and userinfo, with the
+// profile scope; a fused account without one has none.
+func TestPreferredUsername(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.syncClock()
+	rp := b.rp(t, Client{ID: "portal", Scopes: []string{"profile"}})
+	named := b.active(t, "钱八", "13712340078", "Xy7#pQ2!wL")
+	if _, err := b.pool.Exec(context.Background(), `UPDATE account SET username = 'Qian_Ba' WHERE id = $1`, named.id); err != nil {
+		t.Fatal(err)
+	}
+	unnamed := b.active(t, "钱九", "13712340079", "Xy7#pQ2!wL")
+	for _, tt := range []struct {
+		c    citizen
+		want any
+	}{{named, "Qian_Ba"}, {unnamed, nil}} {
+		tok, _ := rp.signedIn(b.browser(t), tt.c)
+		var idClaims map[string]any
+		if err := rp.verify(tok).Claims(&idClaims); err != nil {
+			t.Fatal(err)
+		}
+		info, err := rp.userinfo(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if idClaims["preferred_username"] != tt.want || info["preferred_username"] != tt.want {
+			t.Errorf("%s: ID token preferred_username %v, userinfo %v; want %v", tt.c.Name, idClaims["preferred_username"], info["preferred_username"], tt.want)
+		}
+	}
+}

@@ -50,7 +50,7 @@ func (s *Server) newProvider() (http.Handler, error) {
 		// ends at our login page.
 		DefaultLogoutRedirectURI: "/login",
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "at_hash",
-			"name", "email", "email_verified", "id_hint", "id_number", "id_type", "phone_number", "phone_number_verified"},
+			"name", "preferred_username", "email", "email_verified", "id_hint", "id_number", "id_type", "phone_number", "phone_number_verified"},
 	}
 	// The library logs to slog.Default (it has no logger option): the
 	// command sets its logger as the default.
@@ -192,6 +192,9 @@ func (s *Server) userinfo(ctx context.Context, info *oidc.UserInfo, accountID in
 	}
 	info.Subject = subject
 	info.Name = a.Name
+	if a.Username != nil {
+		info.PreferredUsername = *a.Username
+	}
 	info.AppendClaims("id_hint", a.IDHint)
 	if slices.Contains(scopes, ScopeIDCard) {
 		id, err := s.idNumber(a)

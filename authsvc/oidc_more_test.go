@@ -292,7 +292,7 @@ func TestOIDCDiscovery(t *testing.T) {
 		t.Errorf("discovery mismatch (-want +got):\n%s", diff)
 	}
 	claims, _ := d["claims_supported"].([]any)
-	for _, c := range []string{"sub", "auth_time", "acr", "amr", "name", "email", "email_verified", "id_hint", "id_number", "phone_number"} {
+	for _, c := range []string{"sub", "auth_time", "acr", "amr", "name", "preferred_username", "email", "email_verified", "id_hint", "id_number", "phone_number"} {
 		if !slices.Contains(claims, any(c)) {
 			t.Errorf("claims_supported lacks %s", c)
 		}

@@ -558,6 +558,9 @@ func (st oidcStorage) SetUserinfoFromScopes(ctx context.Context, info *oidc.User
 	}
 	if slices.Contains(scopes, oidc.ScopeProfile) {
 		info.Name = a.Name
+		if a.Username != nil {
+			info.PreferredUsername = *a.Username
+		}
 	}
 	return st.s.emailStandIn(ctx, info, subject, clientID, scopes)
 }
