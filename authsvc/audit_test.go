@@ -134,11 +134,17 @@ func TestRoleGrants(t *testing.T) {
 		{roleAuthsvc, `UPDATE auth_audit SET detail = 'x'`, insufficientPrivilege},
 		{roleAuthsvc, `DELETE FROM auth_audit`, insufficientPrivilege},
 		{roleAuthsvc, `TRUNCATE auth_audit`, insufficientPrivilege},
-		{roleAuthsvc, `SELECT count(*) FROM auth_audit`, insufficientPrivilege},
+		// The login records (020) read these columns of the audit, not
+		// the masked subjects and details.
+		{roleAuthsvc, `SELECT count(*) FROM auth_audit`, ""},
+		{roleAuthsvc, `SELECT subject, detail FROM auth_audit`, insufficientPrivilege},
 		{roleAuthsvc, `UPDATE auth_audit_head SET id = 0`, insufficientPrivilege},
 		{roleAuthsvc, `SELECT count(*) FROM auth_session`, ""},
 		{roleAuthsvc, `UPDATE account SET failed_attempts = 1`, ""},
-		{roleAuthsvc, `INSERT INTO account (id_bidx, id_sealed, id_hint, id_type, name, status, origin) VALUES ('\x02', '\x00', 'x', 'resident', 'x', 'active', 'registered')`, insufficientPrivilege},
+		// A registration inserts its columns (018), never a password or a
+		// department's values.
+		{roleAuthsvc, `INSERT INTO account (id_bidx, id_sealed, id_hint, id_type, name, status, origin) VALUES ('\x02', '\x00', 'x', 'resident', 'x', 'active', 'registered')`, ""},
+		{roleAuthsvc, `INSERT INTO account (id_bidx, id_sealed, id_hint, id_type, name, status, origin, password_hash) VALUES ('\x03', '\x00', 'x', 'resident', 'x', 'active', 'registered', 'h')`, insufficientPrivilege},
 		{roleAuthsvc, `DELETE FROM account`, insufficientPrivilege},
 		{roleAuthsvc, `DELETE FROM auth_session`, insufficientPrivilege},
 		{roleAuthsvc, `SELECT count(*) FROM import_reject`, insufficientPrivilege},

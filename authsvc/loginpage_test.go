@@ -27,7 +27,7 @@ func TestLoginPageTabsAndLinks(t *testing.T) {
 		`id="switch-qr">切换扫码登录</a>`, `<a href="/login?tab=face&return_to=%2fcenter" id="switch-qr"`,
 		`href="/recovery" id="forgot">忘记密码</a>`, `href="/help" id="help">帮助文档</a>`,
 		`href="/register" id="register">还没有账号？去注册</a>`,
-		`action="/login/password"`, `账号（证件号码）`, "为确保账户信息安全，请勿泄露账号密码给他人",
+		`action="/login/password"`, `账号（证件号码或用户名）`, "为确保账户信息安全，请勿泄露账号密码给他人",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("login page lacks %s", want)
