@@ -32,9 +32,11 @@ import (
 //
 // A captcha is captchaLen digits, rendered by github.com/dchest/captcha
 // as a distorted PNG and, for who cannot read it (听语音验证码), as a WAV
-// of the digits read out in Chinese over noise. Only a keyed hash of its
-// answer is stored (with the image and the audio, until it is used); it
-// lives Config.CaptchaTTL and takes one answer: a wrong one burns it, and
+// of the digits read out in Chinese over noise. A keyed hash of its
+// answer is stored, and until it is used its image and its answer sealed
+// with the PII key (the audio is rendered from it when asked for: a WAV
+// is some 120 kB, too much to store with every captcha); it lives
+// Config.CaptchaTTL and takes one answer: a wrong one burns it, and
 // of parallel right answers exactly one passes.
 
 const (
@@ -146,32 +148,32 @@ func (s *Server) newCaptcha(ctx context.Context, r *http.Request) (captchaRef, e
 		return captchaRef{}, err
 	}
 	id := rand.Text()
-	img, audio, err := renderCaptcha(id, digits)
-	if err != nil {
+	var img bytes.Buffer
+	if _, err := captcha.NewImage(id, digits, captchaWidth, captchaHeight).WriteTo(&img); err != nil {
 		return captchaRef{}, err
 	}
 	now := s.cfg.Now()
-	if _, err := s.pool.Exec(ctx, `INSERT INTO captcha (id, answer_hash, image, audio, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		id, s.captchaHash(id, text), img, audio, now, now.Add(s.cfg.CaptchaTTL)); err != nil {
+	if _, err := s.pool.Exec(ctx, `INSERT INTO captcha (id, answer_hash, image, answer_sealed, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		id, s.captchaHash(id, text), img.Bytes(), s.cfg.Keyring.Seal([]byte(text), captchaAAD(id)), now, now.Add(s.cfg.CaptchaTTL)); err != nil {
 		return captchaRef{}, err
 	}
 	return newCaptchaRef(id), nil
 }
 
-// renderCaptcha renders the captcha id of digits (values 0–9) with
-// dchest/captcha: a PNG of captchaWidth × captchaHeight and a WAV of the
-// digits read out in captchaLang. Its randomness is seeded by the id and
-// a per-process secret, so every captcha looks and sounds different.
-func renderCaptcha(id string, digits []byte) (png, wav []byte, err error) {
-	var img, audio bytes.Buffer
-	if _, err := captcha.NewImage(id, digits, captchaWidth, captchaHeight).WriteTo(&img); err != nil {
-		return nil, nil, err
+// captchaAudioWAV renders the audio of the captcha id of digits (values
+// 0–9) with dchest/captcha: a WAV of the digits read out in captchaLang
+// over noise. Its randomness is seeded by the id, the digits and a
+// per-process secret: asked again, a process renders the same sound.
+func captchaAudioWAV(id string, digits []byte) ([]byte, error) {
+	var wav bytes.Buffer
+	if _, err := captcha.NewAudio(id, digits, captchaLang).WriteTo(&wav); err != nil {
+		return nil, err
 	}
-	if _, err := captcha.NewAudio(id, digits, captchaLang).WriteTo(&audio); err != nil {
-		return nil, nil, err
-	}
-	return img.Bytes(), audio.Bytes(), nil
+	return wav.Bytes(), nil
 }
+
+// captchaAAD binds a sealed captcha answer to its captcha.
+func captchaAAD(id string) []byte { return []byte("captcha|" + id) }
 
 // useCaptcha spends the live captcha id on answer and tells whether the
 // answer was right. Spent either way: one answer per captcha. The
@@ -179,7 +181,7 @@ func renderCaptcha(id string, digits []byte) (png, wav []byte, err error) {
 func (s *Server) useCaptcha(ctx context.Context, id, answer string) (bool, error) {
 	now := s.cfg.Now()
 	var stored []byte
-	err := s.pool.QueryRow(ctx, `UPDATE captcha SET used_at = $2, expires_at = LEAST(expires_at, $2), image = NULL, audio = NULL
+	err := s.pool.QueryRow(ctx, `UPDATE captcha SET used_at = $2, expires_at = LEAST(expires_at, $2), image = NULL, answer_sealed = NULL
 		WHERE id = $1 AND used_at IS NULL AND expires_at > $2
 		RETURNING answer_hash`, id, now).Scan(&stored)
 	if errors.Is(database.Translate(err), database.ErrNotFound) {
@@ -286,30 +288,54 @@ func (s *Server) captchaImage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errCaptchaUnknown)
 		return
 	}
-	s.captchaMedia(w, r, id, "image", "image/png")
+	img, err := s.liveCaptcha(r, id, "image")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(img)
 }
 
 // captchaAudio serves GET /captcha/{id}/audio.wav: the audio of a live
-// captcha (听语音验证码), under the same rules as its image.
+// captcha (听语音验证码), under the same rules as its image. Rendering it
+// costs CPU: within the client address's request rate.
 func (s *Server) captchaAudio(w http.ResponseWriter, r *http.Request) {
-	s.captchaMedia(w, r, r.PathValue("id"), "audio", "audio/wav")
-}
-
-// captchaMedia writes the column (image or audio, a constant) of the live
-// captcha id as contentType; errCaptchaUnknown when there is none.
-func (s *Server) captchaMedia(w http.ResponseWriter, r *http.Request, id, column, contentType string) {
-	var body []byte
-	err := s.pool.QueryRow(r.Context(), `SELECT `+column+` FROM captcha WHERE id = $1 AND used_at IS NULL AND expires_at > $2`, id, s.cfg.Now()).Scan(&body)
-	if errors.Is(database.Translate(err), database.ErrNotFound) || err == nil && body == nil {
-		err = errCaptchaUnknown
+	if !s.limiter.allow(clientNet(r)) {
+		s.fail(w, r, errRateLimited)
+		return
+	}
+	id := r.PathValue("id")
+	sealed, err := s.liveCaptcha(r, id, "answer_sealed")
+	var wav []byte
+	if err == nil {
+		var text []byte
+		if text, err = s.cfg.Keyring.Open(sealed, captchaAAD(id)); err == nil {
+			var digits []byte
+			if digits, err = captchaDigits(string(text)); err == nil {
+				wav, err = captchaAudioWAV(id, digits)
+			}
+		}
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Type", "audio/wav")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Write(body)
+	w.Write(wav)
+}
+
+// liveCaptcha reads the column (image or answer_sealed, a constant) of the
+// live captcha id; errCaptchaUnknown when there is none.
+func (s *Server) liveCaptcha(r *http.Request, id, column string) ([]byte, error) {
+	var b []byte
+	err := s.pool.QueryRow(r.Context(), `SELECT `+column+` FROM captcha WHERE id = $1 AND used_at IS NULL AND expires_at > $2`, id, s.cfg.Now()).Scan(&b)
+	if errors.Is(database.Translate(err), database.ErrNotFound) || err == nil && b == nil {
+		return nil, errCaptchaUnknown
+	}
+	return b, err
 }
 
 // apiNewCaptcha is POST /api/v1/captcha: a fresh captcha for an API

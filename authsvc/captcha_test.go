@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dchest/captcha"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -123,20 +124,23 @@ func TestCaptchaText(t *testing.T) {
 	}
 }
 
-// TestCaptchaImage: a PNG of the stated size and a WAV, never rendered
-// the same way twice.
+// TestCaptchaImage: a PNG of the stated size and a WAV, different for
+// each captcha of the same answer.
 func TestCaptchaImage(t *testing.T) {
 	t.Parallel()
 	digits := []byte{7, 3, 9, 1, 0, 4}
-	first, wav, err := renderCaptcha("ONE", digits)
-	again, wav2, err2 := renderCaptcha("TWO", digits)
+	var first, again bytes.Buffer
+	captcha.NewImage("ONE", digits, captchaWidth, captchaHeight).WriteTo(&first)
+	captcha.NewImage("TWO", digits, captchaWidth, captchaHeight).WriteTo(&again)
+	wav, err := captchaAudioWAV("ONE", digits)
+	wav2, err2 := captchaAudioWAV("TWO", digits)
 	if err != nil || err2 != nil {
 		t.Fatal(err, err2)
 	}
-	if bytes.Equal(first, again) || bytes.Equal(wav, wav2) {
-		t.Error("the same answer rendered twice gave the same image or audio")
+	if bytes.Equal(first.Bytes(), again.Bytes()) || bytes.Equal(wav, wav2) {
+		t.Error("two captchas of the same answer gave the same image or audio")
 	}
-	img, err := png.Decode(bytes.NewReader(first))
+	img, err := png.Decode(&first)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,10 +333,10 @@ func TestCaptchaOneAnswer(t *testing.T) {
 	if r := br.get("/captcha/" + id + ".png"); r.Status != http.StatusNotFound {
 		t.Errorf("image of the used captcha, the clock stepped back: %d, want 404", r.Status)
 	}
-	if r := br.get("/captcha/" + id + "/audio.wav"); r.Status != http.StatusNotFound {
-		t.Errorf("audio of the used captcha, the clock stepped back: %d, want 404", r.Status)
-	}
 	b.clock.Advance(2 * time.Minute)
+	if r := br.get("/captcha/" + id + "/audio.wav"); r.Status != http.StatusNotFound {
+		t.Errorf("audio of the used captcha: %d, want 404", r.Status)
+	}
 	if got := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'sms_send_login' AND outcome = 'captcha_wrong'`); got != 4 {
 		t.Errorf("%d wrong captchas audited, want 4", got)
 	}
@@ -360,6 +364,13 @@ func TestCaptchaAudio(t *testing.T) {
 	if img := br.get(c.str("captcha_url")); img.Status != http.StatusOK {
 		t.Errorf("image of a live captcha: %d", img.Status)
 	}
+	if again := br.get(c.str("audio_url")); again.Raw != r.Raw {
+		t.Error("the audio asked again sounds different: recordings to average")
+	}
+	var sealed []byte
+	if err := b.pool.QueryRow(context.Background(), `SELECT answer_sealed FROM captcha WHERE id = $1`, id).Scan(&sealed); err != nil || len(sealed) == 0 || bytes.Contains(sealed, []byte(testCaptcha)) {
+		t.Errorf("sealed answer %x, %v: want it sealed", sealed, err)
+	}
 	for _, path := range []string{"/captcha/NOSUCHCAPTCHA/audio.wav", "/captcha/" + id + "/audio.mp3", "/captcha/" + id + ".wav"} {
 		if r := br.get(path); r.Status != http.StatusNotFound {
 			t.Errorf("%s: %d, want 404", path, r.Status)
@@ -371,8 +382,8 @@ func TestCaptchaAudio(t *testing.T) {
 	if r := br.get(c.str("audio_url")); r.Status != http.StatusNotFound {
 		t.Errorf("audio of a used captcha: %d, want 404", r.Status)
 	}
-	if got := b.count(t, `SELECT count(*) FROM captcha WHERE id = $1 AND image IS NULL AND audio IS NULL`, id); got != 1 {
-		t.Errorf("the used captcha keeps its image or audio")
+	if got := b.count(t, `SELECT count(*) FROM captcha WHERE id = $1 AND image IS NULL AND answer_sealed IS NULL`, id); got != 1 {
+		t.Errorf("the used captcha keeps its image or sealed answer")
 	}
 }
 
