@@ -31,7 +31,7 @@ import (
 // number matched the phone.
 //
 // A captcha is captchaLen digits, rendered by github.com/dchest/captcha
-// as a distorted PNG and, for who cannot read it (听语音验证码), as a WAV
+// as a distorted PNG and, for those who cannot read it (听语音验证码), as a WAV
 // of the digits read out in Chinese over noise. A keyed hash of its
 // answer is stored, and until it is used its image and its answer sealed
 // with the PII key (the audio is rendered from it when asked for: a WAV
