@@ -6,23 +6,13 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"errors"
-	"image"
-	"image/color"
-	"image/png"
-	"math"
-	mrand "math/rand/v2"
+	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 
-	"golang.org/x/image/draw"
-	"golang.org/x/image/font"
-	"golang.org/x/image/font/gofont/gobold"
-	"golang.org/x/image/font/opentype"
-	"golang.org/x/image/math/f64"
-	"golang.org/x/image/math/fixed"
+	"github.com/dchest/captcha"
 	"golang.org/x/text/width"
 
 	"github.com/idfusion/idfusion/internal/database"
@@ -40,27 +30,37 @@ import (
 // (sent or not: see sendCode), so the answer never tells whether the ID
 // number matched the phone.
 //
-// A captcha is captchaLen characters of captchaAlphabet drawn distorted
-// into a PNG. Only a keyed hash of its answer is stored (with the image,
-// until it is used); it lives Config.CaptchaTTL and takes one answer: a
-// wrong one burns it, and of parallel right answers exactly one passes.
+// A captcha is captchaLen digits, rendered by github.com/dchest/captcha
+// as a distorted PNG and, for those who cannot read it (听语音验证码), as a WAV
+// of the digits read out in Chinese over noise. A keyed hash of its
+// answer is stored, and until it is used its image and its answer sealed
+// with the PII key (the audio is rendered from it when asked for: a WAV
+// is some 120 kB, too much to store with every captcha); it lives
+// Config.CaptchaTTL and takes one answer: a wrong one burns it, and
+// of parallel right answers exactly one passes.
 
 const (
-	// captchaAlphabet has no look-alikes: no 0/O, 1/I/L, 2/Z.
-	captchaAlphabet = "3456789ABCDEFGHJKMNPQRSTUVWXY"
-	captchaLen      = 5
-	// The image's size in pixels.
-	captchaWidth, captchaHeight = 150, 50
+	captchaLen = 6
+	// The image's size in pixels (dchest/captcha's standard size).
+	captchaWidth, captchaHeight = captcha.StdWidth, captcha.StdHeight
+	// captchaLang is the audio's language: Chinese digits.
+	captchaLang = "zh"
 
 	captchaAddressWindow = time.Hour
 	captchaPhoneWindow   = 24 * time.Hour
 )
 
 // captchaRef is a captcha as a client is given it: the id to send back
-// with the answer and where its image is.
+// with the answer and where its image and its audio are.
 type captchaRef struct {
-	ID  string `json:"captcha_id"`
-	URL string `json:"captcha_url"`
+	ID       string `json:"captcha_id"`
+	URL      string `json:"captcha_url"`
+	AudioURL string `json:"audio_url"`
+}
+
+// newCaptchaRef is the ref of the captcha id.
+func newCaptchaRef(id string) captchaRef {
+	return captchaRef{ID: id, URL: "/captcha/" + id + ".png", AudioURL: "/captcha/" + id + "/audio.wav"}
 }
 
 // captchaInput is what a send request carries of a captcha.
@@ -83,65 +83,97 @@ func (e *captchaError) Error() string {
 	return "captcha required"
 }
 
-// errCaptchaUnknown: no live captcha has that id (its image is asked for).
+// errCaptchaUnknown: no live captcha has that id (its image or audio is
+// asked for).
 var errCaptchaUnknown = errors.New("no such live captcha")
 
-// randomCaptchaText is the default Config.CaptchaText: captchaLen
-// characters of captchaAlphabet from crypto/rand.
+// randomCaptchaText is the default Config.CaptchaText: captchaLen digits
+// from crypto/rand (dchest/captcha's RandomDigits).
 func randomCaptchaText() string {
-	var b [captchaLen]byte
-	for i := range b {
-		// Rejection sampling keeps every character equally likely.
-		for {
-			var x [1]byte
-			rand.Read(x[:])
-			if limit := 256 - 256%len(captchaAlphabet); int(x[0]) < limit {
-				b[i] = captchaAlphabet[int(x[0])%len(captchaAlphabet)]
-				break
-			}
-		}
-	}
-	return string(b[:])
+	return digitString(captcha.RandomDigits(captchaLen))
 }
 
-// normalizeCaptcha is how answers compare: case-insensitive, full-width
-// forms (a Chinese input method's Ａ３) as ASCII, spaces ignored.
+// digitString is digits (values 0–9) as the ASCII string of them.
+func digitString(digits []byte) string {
+	b := make([]byte, len(digits))
+	for i, d := range digits {
+		b[i] = '0' + d
+	}
+	return string(b)
+}
+
+// captchaDigits is the normalized answer text as dchest/captcha's digits
+// (values 0–9); an error when it is not all digits.
+func captchaDigits(text string) ([]byte, error) {
+	if text == "" {
+		return nil, errors.New("empty captcha answer")
+	}
+	digits := make([]byte, len(text))
+	for i := range len(text) {
+		if text[i] < '0' || text[i] > '9' {
+			return nil, fmt.Errorf("captcha answer %q is not all digits", text)
+		}
+		digits[i] = text[i] - '0'
+	}
+	return digits, nil
+}
+
+// normalizeCaptcha is how answers compare: full-width digits (a Chinese
+// input method's ３) as ASCII, spaces (full-width ones too) ignored.
 func normalizeCaptcha(s string) string {
-	s = strings.ToUpper(width.Narrow.String(s))
 	return strings.Map(func(r rune) rune {
 		if unicode.IsSpace(r) {
 			return -1
 		}
 		return r
-	}, s)
+	}, width.Narrow.String(s))
 }
 
 // captchaHash keys a captcha's answer, bound to its id: the answers are
-// few (29⁵), so an unkeyed hash would be read back from a copy of the
+// few (10⁶), so an unkeyed hash would be read back from a copy of the
 // table at once.
 func (s *Server) captchaHash(id, answer string) []byte {
 	return s.cfg.Keyring.BlindIndex("captcha", id+"|"+normalizeCaptcha(answer))
 }
 
 // newCaptcha makes a captcha for the client of r, within the client
-// address's request rate (drawing one costs CPU).
+// address's request rate (rendering one costs CPU).
 func (s *Server) newCaptcha(ctx context.Context, r *http.Request) (captchaRef, error) {
 	if !s.limiter.allow(clientNet(r)) {
 		return captchaRef{}, errRateLimited
 	}
 	text := normalizeCaptcha(s.cfg.CaptchaText())
-	img, err := drawCaptcha(text)
+	digits, err := captchaDigits(text)
 	if err != nil {
 		return captchaRef{}, err
 	}
 	id := rand.Text()
-	now := s.cfg.Now()
-	if _, err := s.pool.Exec(ctx, `INSERT INTO captcha (id, answer_hash, image, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-		id, s.captchaHash(id, text), img, now, now.Add(s.cfg.CaptchaTTL)); err != nil {
+	var img bytes.Buffer
+	if _, err := captcha.NewImage(id, digits, captchaWidth, captchaHeight).WriteTo(&img); err != nil {
 		return captchaRef{}, err
 	}
-	return captchaRef{ID: id, URL: "/captcha/" + id + ".png"}, nil
+	now := s.cfg.Now()
+	if _, err := s.pool.Exec(ctx, `INSERT INTO captcha (id, answer_hash, image, answer_sealed, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		id, s.captchaHash(id, text), img.Bytes(), s.cfg.Keyring.Seal([]byte(text), captchaAAD(id)), now, now.Add(s.cfg.CaptchaTTL)); err != nil {
+		return captchaRef{}, err
+	}
+	return newCaptchaRef(id), nil
 }
+
+// captchaAudioWAV renders the audio of the captcha id of digits (values
+// 0–9) with dchest/captcha: a WAV of the digits read out in captchaLang
+// over noise. Its randomness is seeded by the id, the digits and a
+// per-process secret: asked again, a process renders the same sound.
+func captchaAudioWAV(id string, digits []byte) ([]byte, error) {
+	var wav bytes.Buffer
+	if _, err := captcha.NewAudio(id, digits, captchaLang).WriteTo(&wav); err != nil {
+		return nil, err
+	}
+	return wav.Bytes(), nil
+}
+
+// captchaAAD binds a sealed captcha answer to its captcha.
+func captchaAAD(id string) []byte { return []byte("captcha|" + id) }
 
 // useCaptcha spends the live captcha id on answer and tells whether the
 // answer was right. Spent either way: one answer per captcha. The
@@ -149,7 +181,7 @@ func (s *Server) newCaptcha(ctx context.Context, r *http.Request) (captchaRef, e
 func (s *Server) useCaptcha(ctx context.Context, id, answer string) (bool, error) {
 	now := s.cfg.Now()
 	var stored []byte
-	err := s.pool.QueryRow(ctx, `UPDATE captcha SET used_at = $2, expires_at = LEAST(expires_at, $2), image = NULL
+	err := s.pool.QueryRow(ctx, `UPDATE captcha SET used_at = $2, expires_at = LEAST(expires_at, $2), image = NULL, answer_sealed = NULL
 		WHERE id = $1 AND used_at IS NULL AND expires_at > $2
 		RETURNING answer_hash`, id, now).Scan(&stored)
 	if errors.Is(database.Translate(err), database.ErrNotFound) {
@@ -252,20 +284,58 @@ func (s *Server) formCaptcha(r *http.Request, byAddress bool) *captchaRef {
 // a live captcha.
 func (s *Server) captchaImage(w http.ResponseWriter, r *http.Request) {
 	id, ok := strings.CutSuffix(r.PathValue("file"), ".png")
-	var img []byte
-	err := errCaptchaUnknown
-	if ok {
-		err = s.pool.QueryRow(r.Context(), `SELECT image FROM captcha WHERE id = $1 AND used_at IS NULL AND expires_at > $2`, id, s.cfg.Now()).Scan(&img)
-		if errors.Is(database.Translate(err), database.ErrNotFound) {
-			err = errCaptchaUnknown
+	if !ok {
+		s.fail(w, r, errCaptchaUnknown)
+		return
+	}
+	img, err := s.liveCaptcha(r, id, "image")
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(img)
+}
+
+// captchaAudio serves GET /captcha/{id}/audio.wav: the audio of a live
+// captcha (听语音验证码), under the same rules as its image. Rendering it
+// costs CPU: within the client address's request rate.
+func (s *Server) captchaAudio(w http.ResponseWriter, r *http.Request) {
+	if !s.limiter.allow(clientNet(r)) {
+		s.fail(w, r, errRateLimited)
+		return
+	}
+	id := r.PathValue("id")
+	sealed, err := s.liveCaptcha(r, id, "answer_sealed")
+	var wav []byte
+	if err == nil {
+		var text []byte
+		if text, err = s.cfg.Keyring.Open(sealed, captchaAAD(id)); err == nil {
+			var digits []byte
+			if digits, err = captchaDigits(string(text)); err == nil {
+				wav, err = captchaAudioWAV(id, digits)
+			}
 		}
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "image/png")
-	w.Write(img)
+	w.Header().Set("Content-Type", "audio/wav")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(wav)
+}
+
+// liveCaptcha reads the column (image or answer_sealed, a constant) of the
+// live captcha id; errCaptchaUnknown when there is none.
+func (s *Server) liveCaptcha(r *http.Request, id, column string) ([]byte, error) {
+	var b []byte
+	err := s.pool.QueryRow(r.Context(), `SELECT `+column+` FROM captcha WHERE id = $1 AND used_at IS NULL AND expires_at > $2`, id, s.cfg.Now()).Scan(&b)
+	if errors.Is(database.Translate(err), database.ErrNotFound) || err == nil && b == nil {
+		return nil, errCaptchaUnknown
+	}
+	return b, err
 }
 
 // apiNewCaptcha is POST /api/v1/captcha: a fresh captcha for an API
@@ -276,7 +346,7 @@ func (s *Server) apiNewCaptcha(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"captcha_id": c.ID, "captcha_url": c.URL, "expires_in": int(s.cfg.CaptchaTTL.Seconds())})
+	writeJSON(w, http.StatusCreated, map[string]any{"captcha_id": c.ID, "captcha_url": c.URL, "audio_url": c.AudioURL, "expires_in": int(s.cfg.CaptchaTTL.Seconds())})
 }
 
 // loginCaptchaForm is POST /login/sms/captcha (看不清？换一张): the SMS
@@ -290,126 +360,12 @@ func (s *Server) infoCaptchaForm(w http.ResponseWriter, r *http.Request, sess *s
 	s.stepPage(w, r, sess, schemas.StepInfo, pageData{Phone: r.PostFormValue("phone"), Address: r.PostFormValue("address")})
 }
 
-// The drawing. What makes it hard to read by machine: each character in
-// its own colour, size, rotation and shear, overlapping its neighbours;
-// the whole warped by two sine waves; lines through the characters in
-// their colours; speckles.
-
-var captchaFont = sync.OnceValues(func() (*opentype.Font, error) { return opentype.Parse(gobold.TTF) })
-
-// drawCaptcha draws text as a PNG of captchaWidth × captchaHeight.
-func drawCaptcha(text string) ([]byte, error) {
-	f, err := captchaFont()
-	if err != nil {
-		return nil, err
-	}
-	var seed [32]byte
-	rand.Read(seed[:])
-	rng := mrand.New(mrand.NewChaCha8(seed))
-	between := func(lo, hi float64) float64 { return lo + rng.Float64()*(hi-lo) }
-	dark := func() color.RGBA {
-		return color.RGBA{uint8(rng.IntN(120)), uint8(rng.IntN(120)), uint8(rng.IntN(140)), 255}
-	}
-
-	bg := color.RGBA{uint8(215 + rng.IntN(40)), uint8(215 + rng.IntN(40)), uint8(215 + rng.IntN(40)), 255}
-	canvas := image.NewRGBA(image.Rect(0, 0, captchaWidth, captchaHeight))
-	draw.Draw(canvas, canvas.Bounds(), image.NewUniform(bg), image.Point{}, draw.Src)
-	// Faint lines behind the characters.
-	for range 4 {
-		c := color.RGBA{uint8(150 + rng.IntN(80)), uint8(150 + rng.IntN(80)), uint8(150 + rng.IntN(80)), 255}
-		wave(canvas, c, between(5, captchaHeight-5), between(3, 10), between(40, 120), between(0, 2*math.Pi), 1, rng)
-	}
-
-	colors := make([]color.RGBA, 0, len(text))
-	step := float64(captchaWidth-16) / float64(len(text))
-	for i, ch := range text {
-		size := between(32, 38)
-		face, err := opentype.NewFace(f, &opentype.FaceOptions{Size: size, DPI: 72, Hinting: font.HintingNone})
-		if err != nil {
-			return nil, err
-		}
-		// The glyph on its own, centred in a square mask.
-		const box = 56
-		glyph := image.NewAlpha(image.Rect(0, 0, box, box))
-		d := font.Drawer{Dst: glyph, Src: image.Opaque, Face: face}
-		adv := d.MeasureString(string(ch))
-		d.Dot = fixed.Point26_6{X: (fixed.I(box) - adv) / 2, Y: fixed.I(box/2) + fixed.I(int(size*0.36))}
-		d.DrawString(string(ch))
-		face.Close()
-
-		// Rotated, sheared and scaled onto its place, a little off the line.
-		theta, shear, scale := between(-0.35, 0.35), between(-0.2, 0.2), between(0.9, 1.1)
-		cx := 8 + step*(float64(i)+0.5) + between(-3, 3)
-		cy := captchaHeight/2 + between(-4, 4)
-		cos, sin := math.Cos(theta)*scale, math.Sin(theta)*scale
-		a, b := cos, -sin+shear*cos
-		c, e := sin, cos+shear*sin
-		m := f64.Aff3{a, b, cx - (a*box/2 + b*box/2), c, e, cy - (c*box/2 + e*box/2)}
-		layer := image.NewAlpha(canvas.Bounds())
-		draw.BiLinear.Transform(layer, m, glyph, glyph.Bounds(), draw.Over, nil)
-		col := dark()
-		colors = append(colors, col)
-		draw.DrawMask(canvas, canvas.Bounds(), image.NewUniform(col), image.Point{}, layer, image.Point{}, draw.Over)
-	}
-
-	// Lines through the characters, in their colours.
-	for i := range 2 {
-		wave(canvas, colors[rng.IntN(len(colors))], between(18, captchaHeight-18), between(4, 9), between(50, 140), between(0, 2*math.Pi), i, rng)
-	}
-	warped := warp(canvas, rng)
-	// Speckles.
-	for range captchaWidth * captchaHeight / 10 {
-		x, y := rng.IntN(captchaWidth), rng.IntN(captchaHeight)
-		if rng.IntN(3) == 0 {
-			warped.SetRGBA(x, y, colors[rng.IntN(len(colors))])
-		} else {
-			warped.SetRGBA(x, y, color.RGBA{uint8(rng.IntN(256)), uint8(rng.IntN(256)), uint8(rng.IntN(256)), 255})
-		}
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, warped); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// wave draws y = mid + amp·sin(2πx/period + phase) across img, thick
-// pixels wide, its slope drifting a little.
-func wave(img *image.RGBA, c color.RGBA, mid, amp, period, phase float64, thick int, rng *mrand.Rand) {
-	drift := (rng.Float64() - 0.5) * 0.3
-	for x := range img.Bounds().Dx() {
-		y := int(mid + amp*math.Sin(2*math.Pi*float64(x)/period+phase) + drift*float64(x-img.Bounds().Dx()/2))
-		for t := range thick + 1 {
-			if p := (image.Point{x, y + t}); p.In(img.Bounds()) {
-				img.SetRGBA(p.X, p.Y, c)
-			}
-		}
-	}
-}
-
-// warp moves every pixel of src along two sine waves (rows sideways,
-// columns up and down): the characters' strokes bend.
-func warp(src *image.RGBA, rng *mrand.Rand) *image.RGBA {
-	b := src.Bounds()
-	dst := image.NewRGBA(b)
-	ax, px, fx := 1.5+rng.Float64()*1.5, 20+rng.Float64()*20, rng.Float64()*2*math.Pi
-	ay, py, fy := 2+rng.Float64()*2, 40+rng.Float64()*50, rng.Float64()*2*math.Pi
-	for y := range b.Dy() {
-		for x := range b.Dx() {
-			sx := x + int(ax*math.Sin(2*math.Pi*float64(y)/px+fx))
-			sy := y + int(ay*math.Sin(2*math.Pi*float64(x)/py+fy))
-			sx, sy = min(max(sx, 0), b.Dx()-1), min(max(sy, 0), b.Dy()-1)
-			dst.SetRGBA(x, y, src.RGBAAt(sx, sy))
-		}
-	}
-	return dst
-}
-
-// captchaRoutes: the images (made within the address's request rate) and
-// a new captcha for the JSON clients.
+// captchaRoutes: the images and audios (made within the address's request
+// rate) and a new captcha for the JSON clients.
 func (s *Server) captchaRoutes() []route {
 	return []route{
 		{"GET /captcha/{file}", s.captchaImage},
+		{"GET /captcha/{id}/audio.wav", s.captchaAudio},
 		{"POST /api/v1/captcha", s.apiNewCaptcha},
 	}
 }

@@ -17,13 +17,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dchest/captcha"
 	"github.com/google/go-cmp/cmp"
 )
 
 // testCaptcha is the answer of every captcha the tests' services make:
 // setup sets Config.CaptchaText to it, so tests type it as a citizen
-// reads it off the image.
-const testCaptcha = "K7MX3"
+// reads it off the image (or hears it).
+const testCaptcha = "739104"
+
+// testCaptchaTyped is testCaptcha as a citizen may type it: full-width
+// digits from a Chinese input method, with a space.
+const testCaptchaTyped = "７３９ １０４"
 
 // solving posts body with post and, when the service asks for an image
 // captcha, posts it again with the captcha solved.
@@ -42,21 +47,21 @@ func (br *browser) postSolving(path string, body map[string]string) response {
 	return solving(func(b map[string]string) response { return br.post(path, b) }, body)
 }
 
-var captchaIDRE = regexp.MustCompile(`name="captcha_id" value="([^"]+)"[\s\S]*<img id="captcha-image" src="/captcha/([^"]+)\.png"`)
+var captchaIDRE = regexp.MustCompile(`name="captcha_id" value="([^"]+)"[\s\S]*<img id="captcha-image" src="/captcha/([^"]+)\.png"[\s\S]*<a id="captcha-audio" href="/captcha/([^"]+)/audio\.wav"[^>]*>听语音验证码</a>`)
 
 // pageCaptcha is the id of the captcha a page shows ("" when none),
-// checking that its image is that captcha's.
+// checking that its image and its audio link are that captcha's.
 func pageCaptcha(t *testing.T, page string) string {
 	t.Helper()
 	m := captchaIDRE.FindStringSubmatch(page)
 	if m == nil {
 		if strings.Contains(page, "captcha") {
-			t.Fatalf("a captcha without its id and image in %s", page)
+			t.Fatalf("a captcha without its id, image and audio link in %s", page)
 		}
 		return ""
 	}
-	if m[1] != m[2] {
-		t.Fatalf("captcha id %s shows the image of %s", m[1], m[2])
+	if m[1] != m[2] || m[1] != m[3] {
+		t.Fatalf("captcha id %s shows the image of %s and the audio of %s", m[1], m[2], m[3])
 	}
 	return m[1]
 }
@@ -80,44 +85,62 @@ func (b *testBundle) sendFrom(addr string, body map[string]string) (int, string)
 
 func (b *testBundle) codeCount(t testing.TB) int { return b.count(t, `SELECT count(*) FROM sms_code`) }
 
-// TestCaptchaText: the answers use an alphabet without look-alikes, and
-// compare case-insensitively, full-width forms and spaces folded.
+// TestCaptchaText: the answers are captchaLen digits, every digit in
+// use, and compare with full-width digits and spaces folded; an answer
+// made of anything but digits makes no captcha.
 func TestCaptchaText(t *testing.T) {
 	t.Parallel()
+	seen := map[rune]bool{}
 	for range 200 {
 		s := randomCaptchaText()
-		if len(s) != captchaLen || strings.ContainsFunc(s, func(r rune) bool { return !strings.ContainsRune(captchaAlphabet, r) }) {
-			t.Fatalf("answer %q: want %d characters of %s", s, captchaLen, captchaAlphabet)
+		if len(s) != captchaLen || strings.ContainsFunc(s, func(r rune) bool { return r < '0' || r > '9' }) {
+			t.Fatalf("answer %q: want %d digits", s, captchaLen)
+		}
+		for _, r := range s {
+			seen[r] = true
 		}
 	}
-	if strings.ContainsAny(captchaAlphabet, "0O1IlL2Z") {
-		t.Errorf("alphabet %s has look-alikes", captchaAlphabet)
+	if len(seen) != 10 {
+		t.Errorf("digits %v in 200 answers, want all ten", seen)
 	}
 	for _, tt := range []struct{ in, want string }{
-		{"K7MX3", "K7MX3"},
-		{"k7mx3", "K7MX3"},
-		{" k7 MX3\t", "K7MX3"},
-		{"ｋ７ＭＸ３", "K7MX3"},
+		{"739104", "739104"},
+		{" 739 104\t", "739104"},
+		{"７３９１０４", "739104"},
+		{testCaptchaTyped, "739104"},
+		{"７３９　１０４", "739104"},
 	} {
 		if got := normalizeCaptcha(tt.in); got != tt.want {
 			t.Errorf("normalizeCaptcha(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
+	if d, err := captchaDigits("739104"); err != nil || !bytes.Equal(d, []byte{7, 3, 9, 1, 0, 4}) {
+		t.Errorf("captchaDigits(739104) = %v, %v", d, err)
+	}
+	for _, bad := range []string{"", "K7MX3", "73910a"} {
+		if _, err := captchaDigits(bad); err == nil {
+			t.Errorf("captchaDigits(%q): no error", bad)
+		}
+	}
 }
 
-// TestCaptchaImage: a PNG of the stated size, many colours (noise), and
-// never drawn the same way twice.
+// TestCaptchaImage: a PNG of the stated size and a WAV, different for
+// each captcha of the same answer.
 func TestCaptchaImage(t *testing.T) {
 	t.Parallel()
-	first, err := drawCaptcha(testCaptcha)
-	again, err2 := drawCaptcha(testCaptcha)
+	digits := []byte{7, 3, 9, 1, 0, 4}
+	var first, again bytes.Buffer
+	captcha.NewImage("ONE", digits, captchaWidth, captchaHeight).WriteTo(&first)
+	captcha.NewImage("TWO", digits, captchaWidth, captchaHeight).WriteTo(&again)
+	wav, err := captchaAudioWAV("ONE", digits)
+	wav2, err2 := captchaAudioWAV("TWO", digits)
 	if err != nil || err2 != nil {
 		t.Fatal(err, err2)
 	}
-	if bytes.Equal(first, again) {
-		t.Error("the same answer drawn twice gave the same image")
+	if bytes.Equal(first.Bytes(), again.Bytes()) || bytes.Equal(wav, wav2) {
+		t.Error("two captchas of the same answer gave the same image or audio")
 	}
-	img, err := png.Decode(bytes.NewReader(first))
+	img, err := png.Decode(&first)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,9 +151,17 @@ func TestCaptchaImage(t *testing.T) {
 	for i := range captchaWidth * captchaHeight {
 		colors[img.At(i%captchaWidth, i/captchaWidth)] = true
 	}
-	if len(colors) < 500 {
-		t.Errorf("%d colours, want a noisy image", len(colors))
+	if len(colors) < 2 {
+		t.Errorf("%d colours, want a drawing", len(colors))
 	}
+	if !isWAV(wav) {
+		t.Errorf("audio starts %q, want a RIFF WAVE", wav[:min(len(wav), 12)])
+	}
+}
+
+// isWAV tells whether b starts as a RIFF WAVE file.
+func isWAV(b []byte) bool {
+	return len(b) > 44 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WAVE"
 }
 
 // TestCaptchaRequired: the first send from an address needs no captcha;
@@ -165,7 +196,7 @@ func TestCaptchaRequired(t *testing.T) {
 	}
 	for _, tt := range refusals {
 		r := send(tt.addr, tt.who, "", "")
-		want := map[string]any{"error": "captcha_required", "message": "请输入图形验证码", "captcha_id": r.Body["captcha_id"], "captcha_url": "/captcha/" + r.str("captcha_id") + ".png"}
+		want := map[string]any{"error": "captcha_required", "message": "请输入图形验证码", "captcha_id": r.Body["captcha_id"], "captcha_url": "/captcha/" + r.str("captcha_id") + ".png", "audio_url": "/captcha/" + r.str("captcha_id") + "/audio.wav"}
 		if diff := cmp.Diff(want, r.Body); diff != "" || r.Status != http.StatusPreconditionRequired || r.str("captcha_id") == "" {
 			t.Errorf("%s: %d, mismatch (-want +got):\n%s", tt.name, r.Status, diff)
 		}
@@ -173,8 +204,8 @@ func TestCaptchaRequired(t *testing.T) {
 		if img.Status != http.StatusOK || img.Header.Get("Content-Type") != "image/png" {
 			t.Errorf("%s: captcha image: %d %s", tt.name, img.Status, img.Header.Get("Content-Type"))
 		}
-		if r := send(tt.addr, tt.who, r.str("captcha_id"), strings.ToLower(testCaptcha)); r.Status != http.StatusAccepted {
-			t.Errorf("%s, captcha solved (lower case): %d %s, want 202", tt.name, r.Status, r.Raw)
+		if r := send(tt.addr, tt.who, r.str("captcha_id"), testCaptchaTyped); r.Status != http.StatusAccepted {
+			t.Errorf("%s, captcha solved (full-width, spaced): %d %s, want 202", tt.name, r.Status, r.Raw)
 		}
 		b.clock.Advance(61 * time.Second)
 	}
@@ -269,7 +300,7 @@ func TestCaptchaOneAnswer(t *testing.T) {
 		status  int
 		errCode string
 	}{
-		{"wrong answer", func(response) string { return id }, "AAAAA", http.StatusUnprocessableEntity, "captcha_wrong"},
+		{"wrong answer", func(response) string { return id }, "000000", http.StatusUnprocessableEntity, "captcha_wrong"},
 		{"right answer to the burned one", func(response) string { return id }, testCaptcha, http.StatusUnprocessableEntity, "captcha_wrong"},
 		{"unknown id", func(response) string { return "nosuchcaptcha" }, testCaptcha, http.StatusUnprocessableEntity, "captcha_wrong"},
 		{"no answer", func(response) string { return id }, "", http.StatusPreconditionRequired, "captcha_required"},
@@ -303,11 +334,56 @@ func TestCaptchaOneAnswer(t *testing.T) {
 		t.Errorf("image of the used captcha, the clock stepped back: %d, want 404", r.Status)
 	}
 	b.clock.Advance(2 * time.Minute)
+	if r := br.get("/captcha/" + id + "/audio.wav"); r.Status != http.StatusNotFound {
+		t.Errorf("audio of the used captcha: %d, want 404", r.Status)
+	}
 	if got := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'sms_send_login' AND outcome = 'captcha_wrong'`); got != 4 {
 		t.Errorf("%d wrong captchas audited, want 4", got)
 	}
 	if got := b.outboxCount(t); got != 2 {
 		t.Errorf("%d messages sent, want 2", got)
+	}
+}
+
+// TestCaptchaAudio: a live captcha's audio (听语音验证码) is a WAV, served
+// under its image's rules: none for an unknown captcha, nor for a used
+// one (whatever its answer was).
+func TestCaptchaAudio(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	br := b.browser(t)
+	c := br.post("/api/v1/captcha", nil)
+	id := c.str("captcha_id")
+	if c.Status != http.StatusCreated || c.str("audio_url") != "/captcha/"+id+"/audio.wav" {
+		t.Fatalf("new captcha: %d %s, want its audio_url", c.Status, c.Raw)
+	}
+	r := br.get(c.str("audio_url"))
+	if r.Status != http.StatusOK || r.Header.Get("Content-Type") != "audio/wav" || !isWAV([]byte(r.Raw)) {
+		t.Fatalf("audio of a live captcha: %d %s, starts %q, want a WAV", r.Status, r.Header.Get("Content-Type"), r.Raw[:min(len(r.Raw), 12)])
+	}
+	if img := br.get(c.str("captcha_url")); img.Status != http.StatusOK {
+		t.Errorf("image of a live captcha: %d", img.Status)
+	}
+	if again := br.get(c.str("audio_url")); again.Raw != r.Raw {
+		t.Error("the audio asked again sounds different: recordings to average")
+	}
+	var sealed []byte
+	if err := b.pool.QueryRow(context.Background(), `SELECT answer_sealed FROM captcha WHERE id = $1`, id).Scan(&sealed); err != nil || len(sealed) == 0 || bytes.Contains(sealed, []byte(testCaptcha)) {
+		t.Errorf("sealed answer %x, %v: want it sealed", sealed, err)
+	}
+	for _, path := range []string{"/captcha/NOSUCHCAPTCHA/audio.wav", "/captcha/" + id + "/audio.mp3", "/captcha/" + id + ".wav"} {
+		if r := br.get(path); r.Status != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", path, r.Status)
+		}
+	}
+	if ok, err := b.svc.useCaptcha(context.Background(), id, "000000"); ok || err != nil {
+		t.Fatalf("wrong answer: %v %v", ok, err)
+	}
+	if r := br.get(c.str("audio_url")); r.Status != http.StatusNotFound {
+		t.Errorf("audio of a used captcha: %d, want 404", r.Status)
+	}
+	if got := b.count(t, `SELECT count(*) FROM captcha WHERE id = $1 AND image IS NULL AND answer_sealed IS NULL`, id); got != 1 {
+		t.Errorf("the used captcha keeps its image or sealed answer")
 	}
 }
 
@@ -323,6 +399,7 @@ func TestCaptchaTellsNothing(t *testing.T) {
 	strip := func(r response) response {
 		delete(r.Body, "captcha_id")
 		delete(r.Body, "captcha_url")
+		delete(r.Body, "audio_url")
 		return response{Status: r.Status, Body: r.Body}
 	}
 	run := func(i int, matches bool) answers {
@@ -436,6 +513,9 @@ func TestCaptchaExpiry(t *testing.T) {
 			if r := br.get(c.str("captcha_url")); r.Status != tt.images {
 				t.Errorf("image %s later: %d, want %d", tt.after, r.Status, tt.images)
 			}
+			if r := br.get(c.str("audio_url")); r.Status != tt.images {
+				t.Errorf("audio %s later: %d, want %d", tt.after, r.Status, tt.images)
+			}
 			r := br.post("/api/v1/login/sms/send", map[string]string{"id_number": residentID("19700101"), "phone": "13912340702", "captcha_id": c.str("captcha_id"), "captcha": testCaptcha})
 			if r.Status != tt.status {
 				t.Errorf("answer %s later: %d %s, want %d", tt.after, r.Status, r.Raw, tt.status)
@@ -495,7 +575,7 @@ func TestCaptchaPages(t *testing.T) {
 		}{
 			{"no captcha", pg.send, "", http.StatusPreconditionRequired, "请输入图形验证码"},
 			{"new image", pg.refresh, "", http.StatusOK, ""},
-			{"wrong answer", pg.send, "AAAAA", http.StatusUnprocessableEntity, "图形验证码错误或已失效"},
+			{"wrong answer", pg.send, "000000", http.StatusUnprocessableEntity, "图形验证码错误或已失效"},
 			{"right answer", pg.send, testCaptcha, http.StatusOK, pg.notice},
 		}
 		for _, s := range steps {
@@ -526,7 +606,7 @@ func TestCaptchaPages(t *testing.T) {
 	// The JSON twin of step ①'s send: the same answers as the login's.
 	body := map[string]string{"phone": "13912340902"}
 	r := br.post("/api/v1/completion/info/sms", body)
-	if r.Status != http.StatusPreconditionRequired || r.str("error") != "captcha_required" || r.str("captcha_url") != "/captcha/"+r.str("captcha_id")+".png" {
+	if r.Status != http.StatusPreconditionRequired || r.str("error") != "captcha_required" || r.str("captcha_url") != "/captcha/"+r.str("captcha_id")+".png" || r.str("audio_url") != "/captcha/"+r.str("captcha_id")+"/audio.wav" {
 		t.Fatalf("send without a captcha: %d %s, want 428 captcha_required", r.Status, r.Raw)
 	}
 	sent := b.outboxCount(t)
@@ -583,7 +663,7 @@ func TestBrowserCaptcha(t *testing.T) {
 	p.waitFor("the captcha image loaded", imageLoaded)
 	p.fill("#id_number", second.IDNumber)
 	p.fill("#phone", second.Phone)
-	p.fill("#captcha", "AAAAA")
+	p.fill("#captcha", "000000")
 	src := imageSrc()
 	p.submit("#send-code", http.StatusUnprocessableEntity, "/login/sms/send")
 	if got := p.text("#error"); got != "图形验证码错误或已失效" {
@@ -602,7 +682,7 @@ func TestBrowserCaptcha(t *testing.T) {
 	if got := eval[string](p, `document.querySelector('#phone').value`); got != second.Phone {
 		t.Errorf("换一张 lost the phone: %q", got)
 	}
-	p.fill("#captcha", strings.ToLower(testCaptcha))
+	p.fill("#captcha", testCaptchaTyped)
 	p.submit("#send-code", http.StatusOK, "/login/sms/send")
 	if got := p.text("#notice"); got != codeSentNotice {
 		t.Fatalf("right captcha: notice %q, want %q", got, codeSentNotice)

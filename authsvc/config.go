@@ -88,8 +88,8 @@ type Config struct {
 	// CaptchaTTL is how long an image captcha (图形验证码, captcha.go) can
 	// be answered. Default 5 min.
 	CaptchaTTL time.Duration
-	// CaptchaText makes a captcha's answer. Default: 5 characters without
-	// look-alikes from crypto/rand. A test seam: tests set it to know the
+	// CaptchaText makes a captcha's answer, a string of digits. Default: 6
+	// digits from crypto/rand. A test seam: tests set it to know the
 	// answers they must type; production leaves it nil.
 	CaptchaText func() string
 

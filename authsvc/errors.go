@@ -155,7 +155,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 			body["fields"] = p.fields
 		}
 		if p.captcha != nil {
-			body["captcha_id"], body["captcha_url"] = p.captcha.ID, p.captcha.URL
+			body["captcha_id"], body["captcha_url"], body["audio_url"] = p.captcha.ID, p.captcha.URL, p.captcha.AudioURL
 		}
 		if p.status == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", "60")
