@@ -118,7 +118,7 @@ type PasswordHasher struct {
 // login admitted waits about this long for its hash at most. The rest of
 // a login under a storm (its statements, the HTTP and TLS of hundreds of
 // clients on the same cores) about doubles it: BenchmarkLoginStorm gives
-// an admitted p99 of 1.5 s on two cores, within the 2 s aimed at.
+// an admitted p99 of 1.5–1.7 s on two cores, within the 2 s aimed at.
 const DefaultHashLatency = 750 * time.Millisecond
 
 // NewPasswordHasher returns a hasher that writes hashes with p (zero fields
