@@ -171,18 +171,25 @@ func (s *Server) changePassword(ctx context.Context, r *http.Request, sess *sess
 	ctx = context.WithoutCancel(ctx)
 	if !ok {
 		fail.detail = "wrong old password"
-		return firstErr(database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
-			if err := s.lockout.PasswordFailed(ctx, tx, a.ID, s.cfg.Now()); err != nil {
+		// The audit row first: see signIn.
+		err := database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+			if err := s.auditIn(ctx, tx, fail); err != nil {
 				return err
 			}
-			return s.auditIn(ctx, tx, fail)
-		}), errOldPassword)
+			return s.lockout.PasswordFailed(ctx, tx, a.ID, s.cfg.Now())
+		})
+		if err != nil {
+			s.releaseTry(ctx, a.ID) // nothing recorded: the place goes back
+			return err
+		}
+		return errOldPassword
 	}
 	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
 		s.releaseTry(ctx, a.ID)
 		return err
 	}
+	var ended [][]byte
 	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		done, err := account.ChangePassword(ctx, tx, a.ID, hash)
 		if err != nil {
@@ -191,36 +198,19 @@ func (s *Server) changePassword(ctx context.Context, r *http.Request, sess *sess
 		if !done {
 			return errNoSession // no longer active: the session ends too
 		}
-		ended, err := s.endOtherSessions(ctx, tx, sess)
-		if err != nil {
+		if ended, err = s.endSessions(ctx, tx, a.ID, sess.hash); err != nil {
 			return err
 		}
 		return s.auditIn(ctx, tx, auditEvent{event: "settings_password", outcome: "ok", account: a.ID, subject: a.IDHint,
-			ip: clientIP(r), detail: fmt.Sprintf("other sessions ended: %d", ended)})
+			ip: clientIP(r), detail: fmt.Sprintf("other sessions ended: %d", len(ended))})
 	})
 	if err != nil {
 		s.releaseTry(ctx, a.ID)
-	}
-	return err
-}
-
-// firstErr is err, else then.
-func firstErr(err, then error) error {
-	if err != nil {
 		return err
 	}
-	return then
-}
-
-// endOtherSessions ends the account's sessions but sess.
-func (s *Server) endOtherSessions(ctx context.Context, q querier, sess *session) (int64, error) {
-	now := s.cfg.Now()
-	tag, err := q.Exec(ctx, `UPDATE auth_session SET revoked_at = $3, expires_at = LEAST(expires_at, $3)
-		WHERE account_id = $1 AND id_hash <> $2 AND revoked_at IS NULL AND expires_at > $3`, sess.accountID, sess.hash, now)
-	if err != nil {
-		return 0, err
-	}
-	return tag.RowsAffected(), nil
+	// The business systems those sessions signed into hear of it too.
+	s.afterSessionsEnded(ctx, ended)
+	return nil
 }
 
 func (s *Server) passwordChangeForm(w http.ResponseWriter, r *http.Request, sess *session) {

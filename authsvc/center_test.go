@@ -369,3 +369,27 @@ func TestCenterChangePasswordForm(t *testing.T) {
 		t.Errorf("cross-origin: %d", r.Status)
 	}
 }
+
+// TestPasswordChangeEndsBusinessSystems: the sessions a password change
+// ends lose their business systems too: the tokens issued through them
+// stop working.
+func TestPasswordChangeEndsBusinessSystems(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.syncClock()
+	rp := b.rp(t, Client{ID: "portal", Scopes: []string{"profile"}})
+	c := b.active(t, "王小红", "13912340002", centerPassword)
+	other := b.browser(t)
+	tok, _ := rp.signedIn(other, c)
+	if _, err := rp.userinfo(tok); err != nil {
+		t.Fatalf("control, userinfo before the change: %v", err)
+	}
+	br := b.browser(t)
+	br.signIn(c, centerPassword)
+	if r := br.post("/api/v1/settings/password", map[string]string{"old_password": centerPassword, "password": "Zq7$wLp4!x", "confirm": "Zq7$wLp4!x"}); r.Status != http.StatusOK {
+		t.Fatalf("change: %d %s", r.Status, r.Raw)
+	}
+	if _, err := rp.userinfo(tok); err == nil {
+		t.Error("the business system's token of an ended session still works after the password change")
+	}
+}

@@ -166,6 +166,13 @@ func TestCutMidLoginCountsAgree(t *testing.T) {
 		code := wrongCode(br.b.lastCodeTo(br.t, c.Phone))
 		return func() response { return br.codeLogin(c, code) }, func() {}
 	}
+	wrongOldPassword := func(b *testBundle, br *browser, c citizen) (func() response, func()) {
+		br.signIn(c, goodPassword)
+		held := b.holdHashes(t, c)
+		return func() response {
+			return br.post("/api/v1/settings/password", map[string]string{"old_password": "Wrong#Pass1", "password": "Zq7$wLp4!x", "confirm": "Zq7$wLp4!x"})
+		}, func() { held.release() }
+	}
 	for _, tt := range []struct {
 		name  string
 		login login
@@ -176,6 +183,7 @@ func TestCutMidLoginCountsAgree(t *testing.T) {
 		{"right password", password(goodPassword), `password_failures`, `event = 'login_password' AND outcome = 'fail'`},
 		{"wrong password", password("Wrong#Pass1"), `password_failures`, `event = 'login_password' AND outcome = 'fail'`},
 		{"wrong SMS code", wrongSMSCode, `failed_attempts`, `event = 'login_sms' AND outcome = 'fail'`},
+		{"wrong old password in the center", wrongOldPassword, `password_failures`, `event = 'settings_password' AND outcome = 'fail'`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
