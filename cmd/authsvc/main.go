@@ -139,6 +139,14 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Messages go out off the requests' path (authsvc.QueuedSMS): a code
+	// request's answer must not wait on the gateway, nor tell by its time
+	// whether a message went out.
+	var smsQueue *authsvc.QueuedSMS
+	if gw, ok := cfg.SMS.(*authsvc.HTTPSMSGateway); ok {
+		smsQueue = authsvc.NewQueuedSMS(gw, smsWorkers, smsQueueDepth, 10*time.Second, logger)
+		cfg.SMS = smsQueue
+	}
 	if *dev {
 		logger.Warn("development_mode", slog.Bool("sms_outbox", cfg.SMS == nil), slog.Bool("face_simulator", cfg.Face == nil))
 	}
@@ -211,7 +219,14 @@ func run(ctx context.Context, args []string) error {
 	time.Sleep(*drainDelay)
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownWait)
 	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil {
+	err = srv.Shutdown(shutdown)
+	if smsQueue != nil {
+		// The codes already asked for still go out.
+		if qerr := smsQueue.Close(shutdown); qerr != nil {
+			logger.Warn("sms_queue_not_drained", slog.String("error", qerr.Error()))
+		}
+	}
+	if err != nil {
 		// A request stuck beyond the wait (a database that does not
 		// answer): its connection is cut rather than the stop hanging,
 		// and the stop is not a clean one.
@@ -220,6 +235,10 @@ func run(ctx context.Context, args []string) error {
 	}
 	return nil
 }
+
+// The SMS gateway's delivery: workers, and messages that may wait (a
+// queue full is refused as a failed send).
+const smsWorkers, smsQueueDepth = 4, 1000
 
 // shutdownWait is how long a stop waits for the requests in flight: the
 // hashes running and their statements take well under a second.
