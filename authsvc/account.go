@@ -101,3 +101,17 @@ func (s *Server) auditIn(ctx context.Context, q querier, e auditEvent) error {
 	}
 	return nil
 }
+
+// checkNewPassword checks a new password of the account against the rules
+// (CheckPassword) with the account's own facts: its name, its ID number
+// and phoneSealed, the phone it has (or will have). It returns the ID
+// number and the phone opened, which the callers go on with.
+func (s *Server) checkNewPassword(a *account.Account, phoneSealed []byte, password string) (idNumber, phone string, err error) {
+	if idNumber, err = s.idNumber(a); err != nil {
+		return "", "", err
+	}
+	if phone, err = s.openPhone(phoneSealed); err != nil {
+		return "", "", err
+	}
+	return idNumber, phone, CheckPassword(password, PasswordFacts{Name: a.Name, IDNumber: idNumber, Phone: phone})
+}

@@ -135,15 +135,8 @@ func (s *Server) changePassword(ctx context.Context, r *http.Request, sess *sess
 	if password == old {
 		return fieldErrors{"password": "新密码不能与原密码相同"}
 	}
-	id, err := s.idNumber(a)
+	id, _, err := s.checkNewPassword(a, a.PhoneSealed, password)
 	if err != nil {
-		return err
-	}
-	phone, err := s.openPhone(a.PhoneSealed)
-	if err != nil {
-		return err
-	}
-	if err := CheckPassword(password, PasswordFacts{Name: a.Name, IDNumber: id, Phone: phone}); err != nil {
 		return err
 	}
 	fail := auditEvent{event: "settings_password", outcome: "fail", account: a.ID, subject: a.IDHint, ip: clientIP(r)}

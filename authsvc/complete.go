@@ -227,20 +227,13 @@ func (s *Server) completePassword(ctx context.Context, r *http.Request, sess *se
 	if password != confirm {
 		return fieldErrors{"confirm": "两次输入的密码不一致"}
 	}
-	id, err := s.idNumber(a)
-	if err != nil {
-		return err
-	}
 	// The phone the account will have: the new one of ①, else the one on
 	// record.
-	phone, err := s.openPhone(a.PhoneSealed)
+	phone := a.PhoneSealed
 	if f.phoneSealed != nil {
-		phone, err = s.openPhone(f.phoneSealed)
+		phone = f.phoneSealed
 	}
-	if err != nil {
-		return err
-	}
-	if err := CheckPassword(password, PasswordFacts{Name: a.Name, IDNumber: id, Phone: phone}); err != nil {
+	if _, _, err := s.checkNewPassword(a, phone, password); err != nil {
 		return err
 	}
 	hash, err := s.hasher.Hash(ctx, password)

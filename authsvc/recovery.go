@@ -285,15 +285,8 @@ func (s *Server) recoveryPasswordStep(ctx context.Context, r *http.Request, pass
 	if err != nil {
 		return err
 	}
-	id, err := s.idNumber(a)
+	_, phone, err := s.checkNewPassword(a, a.PhoneSealed, password)
 	if err != nil {
-		return err
-	}
-	phone, err := s.openPhone(a.PhoneSealed)
-	if err != nil {
-		return err
-	}
-	if err := CheckPassword(password, PasswordFacts{Name: a.Name, IDNumber: id, Phone: phone}); err != nil {
 		return err
 	}
 	hash, err := s.hasher.Hash(ctx, password)
