@@ -119,7 +119,7 @@ func (l Lockout) PasswordFailed(ctx context.Context, q Querier, id int64, now ti
 // ReleasePasswordTry gives back a try's place when the try has no
 // outcome to record (the hash was not computed, the sign-in failed).
 func ReleasePasswordTry(ctx context.Context, q Querier, id int64) error {
-	_, err := q.Exec(ctx, `UPDATE account SET password_tries = GREATEST(password_tries - 1, 0) WHERE id = $1 AND password_tries > 0`, id)
+	_, err := q.Exec(ctx, `UPDATE account SET password_tries = GREATEST(password_tries - 1, 0) WHERE id = $1`, id)
 	return err
 }
 
