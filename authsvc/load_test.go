@@ -191,26 +191,35 @@ func TestCutMidLoginCountsAgree(t *testing.T) {
 			c := b.active(t, "朱八", "13912340461", goodPassword)
 			ctx := context.Background()
 			start, locked := tt.login(b, b.browser(t), c)
+			locker, err := b.pool.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer locker.Rollback(ctx)
+			lock := func() {
+				if _, err := locker.Exec(ctx, `SELECT 1 FROM account WHERE id = $1 FOR UPDATE`, c.id); err != nil {
+					t.Fatal(err)
+				}
+				locked()
+			}
 			reply := make(chan response, 1)
-			go func() { reply <- start() }()
 			if strings.Contains(tt.name, "password") {
-				// The claim is written when the hash starts.
+				// A password try claims its place (writing the row) before
+				// its hash, which is held: the row is locked after the claim.
+				go func() { reply <- start() }()
 				for deadline := time.Now().Add(10 * time.Second); b.passwordState(t, c).Tries != 1; {
 					if time.Now().After(deadline) {
 						t.Fatal("the try was never claimed")
 					}
 					time.Sleep(10 * time.Millisecond)
 				}
+				lock()
+			} else {
+				// A code login writes the row only with its outcome: the row
+				// is locked before it starts.
+				lock()
+				go func() { reply <- start() }()
 			}
-			locker, err := b.pool.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer locker.Rollback(ctx)
-			if _, err := locker.Exec(ctx, `SELECT 1 FROM account WHERE id = $1 FOR UPDATE`, c.id); err != nil {
-				t.Fatal(err)
-			}
-			locked()
 			var pid int
 			for deadline := time.Now().Add(10 * time.Second); ; {
 				err := b.pool.QueryRow(ctx, `SELECT pid FROM pg_stat_activity
