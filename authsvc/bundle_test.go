@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -19,6 +20,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/idfusion/idfusion/cleanse"
+	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/dbtest"
 	"github.com/idfusion/idfusion/internal/pii"
 	"github.com/idfusion/idfusion/schemas"
@@ -334,4 +337,68 @@ func mustURL(s string) *url.URL {
 		panic(err)
 	}
 	return u
+}
+
+// enterprise is a test legal account's clear data: its credit code, name,
+// representative, contact person and contact phone.
+type enterprise struct {
+	id         int64
+	CreditCode string
+	Name       string
+	RepName    string
+	RepID      string
+	Contact    string
+	Phone      string
+}
+
+// creditCode returns a valid unified social credit code, different on
+// each call.
+func creditCode() string {
+	seq.mu.Lock()
+	seq.n++
+	n := seq.n
+	seq.mu.Unlock()
+	first17 := fmt.Sprintf("91460100MA5T%05d", n)
+	return first17 + string(cleanse.USCCCheckChar(first17))
+}
+
+// fusedLegal inserts a fused legal account pending completion, as an
+// import leaves it: unverified, the contact's phone not verified.
+func (b *testBundle) fusedLegal(t testing.TB, name, phone string) enterprise {
+	t.Helper()
+	e := enterprise{CreditCode: creditCode(), Name: name, RepName: "吴斌", RepID: residentID("19700101"), Contact: "韩洪阳", Phone: phone}
+	e.id = b.insertLegal(t, e, schemas.StatusPendingCompletion, []string{"info", "password", "face"}, nil, schemas.RealnameUnverified)
+	return e
+}
+
+// activeLegal inserts an active, verified legal account with a password.
+func (b *testBundle) activeLegal(t testing.TB, name, phone, password string) enterprise {
+	t.Helper()
+	e := enterprise{CreditCode: creditCode(), Name: name, RepName: "吴斌", RepID: residentID("19700101"), Contact: "韩洪阳", Phone: phone}
+	hash, err := b.svc.hasher.Hash(context.Background(), password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.id = b.insertLegal(t, e, schemas.StatusActive, []string{}, &hash, schemas.RealnameVerified)
+	return e
+}
+
+func (b *testBundle) insertLegal(t testing.TB, e enterprise, status schemas.AccountStatus, steps []string, hash *string, realname schemas.RealnameStatus) int64 {
+	t.Helper()
+	k := b.keys
+	var id int64
+	err := b.pool.QueryRow(context.Background(), `INSERT INTO account (kind, id_bidx, id_sealed, id_hint, id_type, name, phone_sealed, phone_bidx, phone_hint,
+		status, origin, required_steps, password_hash, address, legal_type, rep_name, rep_id_type, rep_id_sealed, rep_id_bidx, rep_id_hint,
+		rep_nationality, rep_id_valid_from, rep_id_valid_to, contact_name, realname_status)
+		VALUES ('legal', $1, $2, $3, 'uscc', $4, $5, $6, $7, $8, 'fused', $9, $10, '海口市龙华区', 'enterprise', $11, 'resident', $12, $13, $14,
+			'CHN', '2015-01-01', 'infinity', $15, $16) RETURNING id`,
+		k.BlindIndex(string(schemas.FieldCreditCode), e.CreditCode), k.Seal([]byte(e.CreditCode), []byte(schemas.FieldIDNumber)), account.CreditCodeHint(e.CreditCode), e.Name,
+		k.Seal([]byte(e.Phone), []byte(schemas.FieldPhone)), k.BlindIndex(string(schemas.FieldPhone), e.Phone), pii.MaskPhone(e.Phone),
+		string(status), steps, hash, e.RepName,
+		k.Seal([]byte(e.RepID), []byte(schemas.FieldRepIDNumber)), k.BlindIndex(string(schemas.FieldIDNumber), e.RepID), pii.MaskID(e.RepID),
+		e.Contact, string(realname)).Scan(&id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

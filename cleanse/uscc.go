@@ -41,12 +41,18 @@ func ValidUSCC(raw string) (string, schemas.Code) {
 	if len(s) != 18 {
 		return "", schemas.USCCBadLength
 	}
-	sum := 0
-	for i := range 17 {
-		sum += int(usccValue[s[i]]) * usccWeights[i]
-	}
-	if usccCharset[(31-sum%31)%31] != s[17] {
+	if USCCCheckChar(s[:17]) != s[17] {
 		return "", schemas.USCCBadChecksum
 	}
 	return s, ""
+}
+
+// USCCCheckChar returns the check character of the first 17 characters of
+// a credit code (all of usccCharset).
+func USCCCheckChar(first17 string) byte {
+	sum := 0
+	for i := range 17 {
+		sum += int(usccValue[first17[i]]) * usccWeights[i]
+	}
+	return usccCharset[(31-sum%31)%31]
 }

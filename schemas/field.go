@@ -16,6 +16,21 @@ const (
 	FieldSourceKey Field = "source_key"
 )
 
+// The fields of a legal person's record (entity: legal). The name, phone,
+// address, update time and source key are shared with persons: the legal
+// person's name, its contact phone and address.
+const (
+	FieldCreditCode     Field = "credit_code"
+	FieldLegalType      Field = "legal_type"
+	FieldRepName        Field = "rep_name"
+	FieldRepIDType      Field = "rep_id_type"
+	FieldRepIDNumber    Field = "rep_id_number"
+	FieldRepNationality Field = "rep_nationality"
+	FieldRepIDStart     Field = "rep_id_start"
+	FieldRepIDEnd       Field = "rep_id_end"
+	FieldContactName    Field = "contact_name"
+)
+
 // Fields lists every canonical field in RawPerson column order.
 var Fields = []Field{
 	FieldName, FieldIDType, FieldIDNumber, FieldGender, FieldBirthDate,
@@ -43,6 +58,24 @@ func (f Field) Label() string {
 		return "更新时间"
 	case FieldSourceKey:
 		return "源系统编号"
+	case FieldCreditCode:
+		return "统一社会信用代码"
+	case FieldLegalType:
+		return "法人类型"
+	case FieldRepName:
+		return "法定代表人"
+	case FieldRepIDType:
+		return "法人证件类型"
+	case FieldRepIDNumber:
+		return "法人证件号码"
+	case FieldRepNationality:
+		return "国籍"
+	case FieldRepIDStart:
+		return "证件有效开始日期"
+	case FieldRepIDEnd:
+		return "证件有效结束日期"
+	case FieldContactName:
+		return "联系人"
 	case "":
 		return "整行"
 	}
@@ -51,7 +84,9 @@ func (f Field) Label() string {
 
 // Sensitive reports whether values of f are sensitive personal information
 // that must be masked outside a department's own feedback.
-func (f Field) Sensitive() bool { return f == FieldIDNumber || f == FieldPhone }
+func (f Field) Sensitive() bool {
+	return f == FieldIDNumber || f == FieldPhone || f == FieldRepIDNumber
+}
 
 // IDType is the canonical kind of identity document.
 type IDType string

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/schemas"
@@ -37,8 +38,36 @@ type Account struct {
 	PasswordHash  *string
 	LockedUntil   *time.Time // the lock of failed SMS codes and faces
 	Username      *string    // nil: none (a fused account)
-	RealnameLevel string     // LV1, LV2 or LV3
+	RealnameLevel string     // LV1, LV2 or LV3 (a natural account's)
+	Kind          schemas.AccountKind
+	Legal         *Legal // nil for a natural account
 }
+
+// Legal is what a legal account has besides an account's values: its
+// type, representative, contact person and real-name status. IDSealed,
+// IDHint and Name of the Account are its credit code and name.
+type Legal struct {
+	Type                 schemas.LegalType
+	RepName              string
+	RepIDType            string
+	RepIDSealed, RepBidx []byte // nil: no representative on record
+	RepIDHint            string
+	RepNationality       string
+	// RepValidFrom and RepValidTo bound the representative's ID; RepValidTo
+	// is LongTerm for 长期有效; nil: unknown.
+	RepValidFrom, RepValidTo *time.Time
+	ContactName              string
+	Realname                 schemas.RealnameStatus
+	RealnameCheckedAt        *time.Time
+	RealnameSource           string
+}
+
+// LongTerm is the end of validity of an ID valid for a long time (长期有效),
+// stored as the date 'infinity'.
+var LongTerm = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+
+// IsLegal reports whether the account is a legal person's.
+func (a *Account) IsLegal() bool { return a.Kind == schemas.KindLegal }
 
 // StepNames are the completion steps left, as the required_steps array
 // holds them.
@@ -51,19 +80,57 @@ func (a *Account) StepNames() []string {
 }
 
 const columns = `id, status, required_steps, name, id_type, id_hint, id_sealed, phone_sealed, phone_bidx, phone_hint,
-	phone_verified, address, password_hash, locked_until, username, realname_level`
+	phone_verified, address, password_hash, locked_until, username, realname_level, kind,
+	legal_type, coalesce(rep_name, ''), coalesce(rep_id_type, ''), rep_id_sealed, rep_id_bidx, coalesce(rep_id_hint, ''),
+	coalesce(rep_nationality, ''), rep_id_valid_from, rep_id_valid_to, coalesce(contact_name, ''), realname_status,
+	realname_checked_at, coalesce(realname_source, '')`
 
 func scan(row pgx.Row) (*Account, error) {
 	var a Account
 	var steps []string
+	var l Legal
+	var legalType, realname *string
+	var from, to pgtype.Date
 	if err := row.Scan(&a.ID, &a.Status, &steps, &a.Name, &a.IDType, &a.IDHint, &a.IDSealed, &a.PhoneSealed, &a.PhoneBidx,
-		&a.PhoneHint, &a.PhoneVerified, &a.Address, &a.PasswordHash, &a.LockedUntil, &a.Username, &a.RealnameLevel); err != nil {
+		&a.PhoneHint, &a.PhoneVerified, &a.Address, &a.PasswordHash, &a.LockedUntil, &a.Username, &a.RealnameLevel, &a.Kind,
+		&legalType, &l.RepName, &l.RepIDType, &l.RepIDSealed, &l.RepBidx, &l.RepIDHint,
+		&l.RepNationality, &from, &to, &l.ContactName, &realname,
+		&l.RealnameCheckedAt, &l.RealnameSource); err != nil {
 		return nil, database.Translate(err)
+	}
+	if a.Kind == schemas.KindLegal {
+		l.Type, l.Realname = schemas.LegalType(*legalType), schemas.RealnameStatus(*realname)
+		l.RepValidFrom, l.RepValidTo = date(from), date(to)
+		a.Legal = &l
 	}
 	for _, s := range steps {
 		a.Steps = append(a.Steps, schemas.Step(s))
 	}
 	return &a, nil
+}
+
+// date is a stored date as a time: LongTerm for 'infinity', nil for NULL.
+func date(d pgtype.Date) *time.Time {
+	switch {
+	case !d.Valid:
+		return nil
+	case d.InfinityModifier == pgtype.Infinity:
+		return &LongTerm
+	}
+	t := d.Time
+	return &t
+}
+
+// DateArg is a date for a statement's argument: LongTerm as 'infinity',
+// nil as NULL.
+func DateArg(t *time.Time) pgtype.Date {
+	switch {
+	case t == nil:
+		return pgtype.Date{}
+	case t.Equal(LongTerm):
+		return pgtype.Date{InfinityModifier: pgtype.Infinity, Valid: true}
+	}
+	return pgtype.Date{Time: *t, Valid: true}
 }
 
 // ByIDIndex finds the account of an ID number's blind index; nil (no

@@ -75,6 +75,41 @@ func AppendIDIndex(dst []byte, k *pii.Keyring, id string) []byte {
 	return k.AppendBlindIndex(dst, string(schemas.FieldIDNumber), id)
 }
 
+// NormalizeCreditCode is the form of a unified social credit code whose
+// blind index finds its legal account: cleanse.ValidUSCC's (white space,
+// full-width forms and lower case folded), the rule the pipeline stored
+// the account by. ok is false for a code that is not valid (wrong length,
+// a letter I O Z S V, a bad check character): it finds no account.
+func NormalizeCreditCode(typed string) (code string, ok bool) {
+	code, c := cleanse.ValidUSCC(typed)
+	return code, c == ""
+}
+
+// CreditCodeIndex is the blind index of a normalized credit code: a legal
+// account's id_bidx. Its own domain, so that no credit code's index is
+// ever an ID number's.
+func CreditCodeIndex(k *pii.Keyring, code string) []byte {
+	return k.BlindIndex(string(schemas.FieldCreditCode), code)
+}
+
+// AppendCreditCodeIndex appends CreditCodeIndex(k, code) to dst.
+func AppendCreditCodeIndex(dst []byte, k *pii.Keyring, code string) []byte {
+	return k.AppendBlindIndex(dst, string(schemas.FieldCreditCode), code)
+}
+
+// SealRepID seals a representative's normalized ID number for
+// rep_id_sealed; OpenRepID opens it.
+func SealRepID(k *pii.Keyring, id string) []byte { return k.Seal([]byte(id), repIDAAD) }
+
+// OpenRepID opens a sealed representative's ID number, for the checks
+// that need it (the face challenge, the enterprise interface).
+func OpenRepID(k *pii.Keyring, sealed []byte) (string, error) {
+	b, err := k.Open(sealed, repIDAAD)
+	return string(b), err
+}
+
+var repIDAAD = []byte(schemas.FieldRepIDNumber)
+
 // PhoneIndex is the blind index of a normalized phone (NormalizePhone).
 func PhoneIndex(k *pii.Keyring, phone string) []byte {
 	return k.BlindIndex(string(schemas.FieldPhone), phone)
@@ -115,4 +150,14 @@ func appendPhone(r *database.CopyRow, k *pii.Keyring, phone string) {
 	r.ByteaFunc(k.SealedLen(len(phone)), func(b []byte) []byte { return k.AppendSealString(b, phone, phoneAAD) })
 	r.ByteaFunc(pii.BlindIndexLen, func(b []byte) []byte { return k.AppendBlindIndex(b, string(schemas.FieldPhone), phone) })
 	r.TextFunc(func(b []byte) []byte { return pii.AppendMaskPhone(b, phone) })
+}
+
+// CreditCodeHint is a legal account's id_hint: its credit code with the
+// middle ten characters masked (9146**********123X), enough for its
+// holder to recognize it on a page, not enough to search by.
+func CreditCodeHint(code string) string {
+	if len(code) != 18 {
+		return pii.MaskID(code)
+	}
+	return code[:4] + "**********" + code[14:]
 }

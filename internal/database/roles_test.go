@@ -71,12 +71,12 @@ func TestRolePrivileges(t *testing.T) {
 	}
 	const (
 		purge           = "import: DELETE"
-		accountImport   = "import: INSERT(id,id_bidx,id_sealed,id_hint,id_type,name,gender,birth_date,phone_sealed,phone_bidx,phone_hint,address,status,origin,required_steps,name_source,phone_source,address_source,created_run,updated_run) SELECT(id,id_bidx,id_sealed,id_hint,id_type,name,gender,birth_date,phone_sealed,phone_bidx,phone_hint,phone_verified,address,status,origin,required_steps,name_source,phone_source,address_source,created_run,updated_run,created_at,updated_at) UPDATE(name,phone_sealed,phone_bidx,phone_hint,address,name_source,phone_source,address_source,updated_run,updated_at)"
+		accountImport   = "import: INSERT(id,id_bidx,id_sealed,id_hint,id_type,name,gender,birth_date,phone_sealed,phone_bidx,phone_hint,address,status,origin,required_steps,name_source,phone_source,address_source,created_run,updated_run,kind,legal_type,rep_name,rep_id_type,rep_id_sealed,rep_id_bidx,rep_id_hint,rep_nationality,rep_id_valid_from,rep_id_valid_to,contact_name,rep_source,contact_source,realname_status) SELECT(id,id_bidx,id_sealed,id_hint,id_type,name,gender,birth_date,phone_sealed,phone_bidx,phone_hint,phone_verified,address,status,origin,required_steps,name_source,phone_source,address_source,created_run,updated_run,created_at,updated_at,kind,legal_type,rep_name,rep_id_type,rep_id_sealed,rep_id_bidx,rep_id_hint,rep_nationality,rep_id_valid_from,rep_id_valid_to,contact_name,rep_source,contact_source,realname_status) UPDATE(name,phone_sealed,phone_bidx,phone_hint,address,name_source,phone_source,address_source,updated_run,updated_at,rep_name,rep_id_type,rep_id_sealed,rep_id_bidx,rep_id_hint,rep_nationality,rep_id_valid_from,rep_id_valid_to,contact_name,rep_source,contact_source)"
 		importReadWrite = "import: INSERT SELECT UPDATE"
 		importAppend    = "import: INSERT SELECT"
 		authsvcOwn      = "authsvc: INSERT SELECT UPDATE"
-		// 018: the login service creates registered accounts.
-		accountRegister = "INSERT(id_bidx,id_sealed,id_hint,id_type,name,phone_sealed,phone_bidx,phone_hint,phone_verified,status,origin,required_steps,username,realname_level,agreement_version,agreement_accepted_at)"
+		// 018: the login service creates registered accounts; 022: legal ones too.
+		accountRegister = "INSERT(id_bidx,id_sealed,id_hint,id_type,name,phone_sealed,phone_bidx,phone_hint,phone_verified,address,status,origin,required_steps,username,realname_level,agreement_version,agreement_accepted_at,kind,legal_type,rep_name,rep_id_type,rep_id_sealed,rep_id_bidx,rep_id_hint,rep_nationality,rep_id_valid_from,rep_id_valid_to,contact_name,realname_status,realname_checked_at,realname_source)"
 	)
 	want := map[string]string{
 		"schema_migration":         "authsvc: SELECT; import: SELECT",
