@@ -12,6 +12,7 @@ import (
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
+	"github.com/idfusion/idfusion/internal/sample"
 	"github.com/idfusion/idfusion/schemas"
 )
 
@@ -123,5 +124,81 @@ func TestMaskValueRepID(t *testing.T) {
 	t.Parallel()
 	if got := MaskValue(schemas.FieldRepIDNumber, "11010519491231002X"); strings.Contains(got, "19491231") {
 		t.Errorf("MaskValue(rep_id_number) = %q, not masked", got)
+	}
+}
+
+// TestCheckGeneratedLegal: fusion gen's legal exports (an XLSX and a GBK
+// CSV with dirty codes, letters the standard leaves out, unknown types,
+// bad representative IDs, 长期) come out of check exactly as the truth
+// says, and generating legal persons leaves the persons' files unchanged.
+func TestCheckGeneratedLegal(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	plain, withLegal := t.TempDir(), t.TempDir()
+	if _, err := sample.Generate(ctx, sample.Config{Dir: plain, Rows: 3000, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	truth, err := sample.Generate(ctx, sample.Config{Dir: withLegal, Rows: 3000, Seed: 3, Legal: 600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"exports/gongan_users.csv", "exports/renshe_users.csv", "exports/minzheng_users.parquet", "truth_accounts.csv"} {
+		a, err := os.ReadFile(filepath.Join(plain, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(withLegal, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(a) != string(b) {
+			t.Errorf("%s differs when legal persons are generated", name)
+		}
+	}
+	if truth.Legal == 0 || truth.LegalRepsPersons == 0 || truth.LegalRepsPersons == truth.Legal {
+		t.Errorf("truth: %d legal persons, %d represented by a person: want some of each", truth.Legal, truth.LegalRepsPersons)
+	}
+	ms, err := schemas.LoadMappingDir(filepath.Join(withLegal, "mappings"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in []Input
+	want := map[string]sample.TruthFile{}
+	for _, f := range truth.Files {
+		if ms[f.Dept].Entity != schemas.EntityLegal {
+			continue
+		}
+		in = append(in, Input{Path: filepath.Join(withLegal, f.Path), Mapping: ms[f.Dept]})
+		want[f.Dept] = f
+	}
+	if len(in) != 2 {
+		t.Fatalf("legal files %v, want scjg and swj", in)
+	}
+	res, err := Check(ctx, in, filepath.Join(withLegal, "out"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]sample.TruthFile{}
+	for _, f := range res.Files {
+		if f.Error != "" {
+			t.Fatalf("%s: %s", f.Path, f.Error)
+		}
+		got[f.Dept] = sample.TruthFile{Dept: f.Dept, Path: want[f.Dept].Path, Rows: f.Read, Accepted: f.Accepted, Rejected: f.Rejected,
+			Warnings: f.Warnings, Rejects: f.Rejects, WarningCodes: f.WarningCodes}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("check vs truth (-want +got):\n%s", diff)
+	}
+	for _, c := range []schemas.Code{schemas.USCCBadChecksum, schemas.USCCBadChars, schemas.LegalTypeUnknown, schemas.IDBadChecksum} {
+		if want["scjg"].Rejects[c]+want["swj"].Rejects[c] == 0 {
+			t.Errorf("no row rejected with %s: the generator should make each kind of dirt", c)
+		}
+	}
+	lines, err := os.ReadFile(filepath.Join(withLegal, "truth_legal.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(lines), "\n") - 1; int64(n) != truth.Legal {
+		t.Errorf("truth_legal.csv has %d rows, truth says %d", n, truth.Legal)
 	}
 }
