@@ -105,20 +105,20 @@ func sortedKeys(m map[string]string) []string {
 
 // legalPerson is one generated legal person.
 type legalPerson struct {
-	idx          int
-	code         string // canonical credit code
-	name         string
-	typ          schemas.LegalType
-	repName      string
-	repID        string
-	repIsPerson  bool // the representative is a person of the natural truth
-	repLongTerm  bool
-	repStart     time.Time
-	contact      string
-	phones       [2]string
-	address      string
-	depts        uint8
-	personIdx    int // the representative's person index, when repIsPerson
+	idx         int
+	code        string // canonical credit code
+	name        string
+	typ         schemas.LegalType
+	repName     string
+	repID       string
+	repIsPerson bool // the representative is a person of the natural truth
+	repLongTerm bool
+	repStart    time.Time
+	contact     string
+	phones      [2]string
+	address     string
+	depts       uint8
+	personIdx   int // the representative's person index, when repIsPerson
 }
 
 var orgWords = []string{"海洋", "椰风", "南海", "天涯", "琼州", "五指山", "万泉", "椰林", "博鳌", "白沙"}
