@@ -206,4 +206,29 @@ func TestCheckGeneratedLegal(t *testing.T) {
 	if n := strings.Count(string(lines), "\n") - 1; int64(n) != truth.Legal {
 		t.Errorf("truth_legal.csv has %d rows, truth says %d", n, truth.Legal)
 	}
+	// A representative marked a person is one with an account in the
+	// persons' truth, and one not marked has none.
+	accounts, err := os.ReadFile(filepath.Join(withLegal, "truth_accounts.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, l := range strings.Split(string(accounts), "\n")[1:] {
+		if id, _, ok := strings.Cut(l, ","); ok {
+			ids[id] = true
+		}
+	}
+	var linked int64
+	for _, l := range strings.Split(strings.TrimSpace(string(lines)), "\n")[1:] {
+		f := strings.Split(l, ",")
+		if (f[5] == "1") != ids[f[4]] {
+			t.Errorf("truth_legal.csv %q: rep_is_person %s, but the representative has an account: %v", l, f[5], ids[f[4]])
+		}
+		if f[5] == "1" {
+			linked++
+		}
+	}
+	if linked != truth.LegalRepsPersons {
+		t.Errorf("%d linked representatives in truth_legal.csv, truth says %d", linked, truth.LegalRepsPersons)
+	}
 }
