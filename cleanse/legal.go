@@ -73,18 +73,20 @@ func isLongTerm(v string) bool {
 	return false
 }
 
+// legalRawCol is the RawLegal column of each legal field.
+var legalRawCol = func() map[schemas.Field]int {
+	m := make(map[schemas.Field]int, len(schemas.LegalFields))
+	for i, f := range schemas.LegalFields {
+		m[f] = schemas.RawFirstField + i
+	}
+	return m
+}()
+
 // legalRow decides one legal person's row, like row for persons: the
 // first problem that rejects it, or the accepted values with warnings.
 func (s *Stage) legalRow(r *rawRow) {
 	const f0 = schemas.RawFirstField
-	col := func(f schemas.Field) int {
-		for i, g := range schemas.LegalFields {
-			if g == f {
-				return f0 + i
-			}
-		}
-		panic("cleanse: not a legal field: " + f)
-	}
+	col := func(f schemas.Field) int { return legalRawCol[f] }
 	if d := r.str(s.tail + 1); d != "" {
 		f := schemas.Field(r.str(s.tail + 2))
 		s.reject(r, schemas.Code(d), f, s.field(r, f))

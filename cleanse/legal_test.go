@@ -204,3 +204,26 @@ legal_types: {基金会: social_org}
 		})
 	}
 }
+
+// FuzzNormalizeOrgName checks that the organization name rule never
+// panics, is idempotent, and never returns a control character or U+FFFD.
+func FuzzNormalizeOrgName(f *testing.F) {
+	for _, s := range []string{"北京某某科技有限公司", "  北京 某某 科技（分公司） ", "ＡＢＣ  (China)\tCo., Ltd.", "某\x07", "\xff", "", "12345", "ǅ ﬃ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		n, code := NormalizeOrgName(raw)
+		if code != "" {
+			if n != "" {
+				t.Fatalf("NormalizeOrgName(%q) rejected with %s but returned %q", raw, code, n)
+			}
+			return
+		}
+		if again, c := NormalizeOrgName(n); again != n || c != "" {
+			t.Fatalf("NormalizeOrgName not idempotent: %q -> %q -> %q, %q", raw, n, again, c)
+		}
+		if strings.ContainsFunc(n, func(r rune) bool { return r == '\uFFFD' || r < ' ' || r == 0x7f }) {
+			t.Fatalf("NormalizeOrgName(%q) = %q", raw, n)
+		}
+	})
+}
