@@ -1,0 +1,119 @@
+package authsvc
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The 法人登录: a legal account logs in with its credit code (typed
+// full-width, in lower case, with spaces) or its login name, by password
+// or by a code sent to its contact's phone, with the citizens' limits,
+// lockout and audit. Neither form finds the other kind's accounts.
+
+func (br *browser) legalPasswordLogin(key, password string) response {
+	br.t.Helper()
+	return br.post("/api/v1/login/legal/password", map[string]string{"credit_code": key, "password": password})
+}
+
+// spaced writes a credit code in lower case with spaces between its
+// groups, as a clerk may copy it from a licence.
+func spaced(code string) string {
+	return strings.ToLower(code[:2] + " " + code[2:8] + " " + code[8:17] + " " + code[17:])
+}
+
+func TestLegalPasswordLogin(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	e := b.activeLegal(t, "海南椰风科技有限公司", "13912349071", goodPassword)
+	c := b.active(t, "王五", "13912340001", goodPassword)
+	if _, err := b.pool.Exec(context.Background(), `UPDATE account SET username = 'yefengkeji' WHERE id = $1`, e.id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.pool.Exec(context.Background(), `UPDATE account SET username = 'wangwu01' WHERE id = $1`, c.id); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{e.CreditCode, fullWidth(e.CreditCode), spaced(e.CreditCode), " " + strings.ToLower(e.CreditCode) + " ", "yefengkeji", "YeFengKeJi"} {
+		br := b.browser(t)
+		r := br.legalPasswordLogin(key, goodPassword)
+		signedIn(t, "legal login by "+key, r)
+		if r.str("next") != "/center" {
+			t.Errorf("legal login by %s goes to %q", key, r.str("next"))
+		}
+	}
+	if got := b.count(t, `SELECT count(*) FROM auth_audit WHERE account_id = $1 AND event = 'login_password' AND outcome = 'ok'`, e.id); got != 6 {
+		t.Errorf("%d legal logins audited, want 6", got)
+	}
+	// The wrong tab finds nothing: the credit code and the legal username
+	// on 个人登录, the citizen's ID number and username on 法人登录. Each
+	// is refused with the one answer and counted against nobody.
+	refused(t, "credit code on 个人登录", b.browser(t).post("/api/v1/login/password", map[string]string{"id_number": e.CreditCode, "password": goodPassword}))
+	refused(t, "legal username on 个人登录", b.browser(t).post("/api/v1/login/password", map[string]string{"id_number": "yefengkeji", "password": goodPassword}))
+	refused(t, "ID number on 法人登录", b.browser(t).legalPasswordLogin(c.IDNumber, goodPassword))
+	refused(t, "citizen's username on 法人登录", b.browser(t).legalPasswordLogin("wangwu01", goodPassword))
+	refused(t, "no such credit code", b.browser(t).legalPasswordLogin(creditCode(), goodPassword))
+	refused(t, "not a credit code", b.browser(t).legalPasswordLogin("91460100MA5TI0000O", goodPassword))
+	signedIn(t, "the citizen still on 个人登录", b.browser(t).passwordLogin(c, goodPassword))
+}
+
+// Wrong passwords on the 法人登录 lock its password logins as a citizen's
+// (the same count, audited); the lock answers as a wrong password does.
+func TestLegalPasswordLockout(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	e := b.activeLegal(t, "海南椰风科技有限公司", "13912349072", goodPassword)
+	for range b.svc.lockout.MaxFailures {
+		refused(t, "wrong password", b.browser(t).legalPasswordLogin(spaced(e.CreditCode), "Wrong#Pass9"))
+	}
+	if got := b.count(t, `SELECT count(*) FROM auth_audit WHERE account_id = $1 AND event = 'login_password' AND detail = 'wrong password'`, e.id); got != b.svc.lockout.MaxFailures {
+		t.Errorf("%d wrong passwords audited, want %d", got, b.svc.lockout.MaxFailures)
+	}
+	refused(t, "right password while locked", b.browser(t).legalPasswordLogin(e.CreditCode, goodPassword))
+	b.clock.Advance(b.svc.cfg.LockFor + time.Second)
+	signedIn(t, "right password after the lock", b.browser(t).legalPasswordLogin(e.CreditCode, goodPassword))
+}
+
+// A login code goes to the contact's phone on record of the credit code's
+// account only, with the same answer for every credit code and phone; it
+// signs in on the 法人登录 only.
+func TestLegalSMSLogin(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	e := b.activeLegal(t, "海南椰风科技有限公司", "13912349073", goodPassword)
+	br := b.browser(t)
+	sent := br.postSolving("/api/v1/login/legal/sms/send", map[string]string{"credit_code": fullWidth(e.CreditCode), "phone": e.Phone})
+	if sent.Status != http.StatusAccepted || sent.str("message") != legalCodeSentNotice {
+		t.Fatalf("send: %d %s", sent.Status, sent.Raw)
+	}
+	code := b.lastCodeTo(t, e.Phone)
+	// Another credit code, the personal tab: the same answer, nothing sent.
+	b.clock.Advance(61 * time.Second)
+	other := b.browser(t).postSolving("/api/v1/login/legal/sms/send", map[string]string{"credit_code": creditCode(), "phone": "13912349074"})
+	if other.Status != sent.Status || other.Raw != sent.Raw {
+		t.Errorf("send for no account: %d %s, want %s", other.Status, other.Raw, sent.Raw)
+	}
+	refused(t, "legal code on 个人登录", b.browser(t).post("/api/v1/login/sms", map[string]string{"id_number": e.CreditCode, "phone": e.Phone, "code": code}))
+	r := br.post("/api/v1/login/legal/sms", map[string]string{"credit_code": spaced(e.CreditCode), "phone": e.Phone, "code": code})
+	signedIn(t, "legal code login", r)
+}
+
+// The 法人登录 page forms post to the legal routes and come back on the
+// legal tab.
+func TestLegalLoginForm(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	e := b.activeLegal(t, "海南椰风科技有限公司", "13912349075", goodPassword)
+	br := b.browser(t)
+	r := br.form("/login/legal/password", url.Values{"credit_code": {e.CreditCode}, "password": {"Wrong#Pass9"}})
+	if r.Status != http.StatusUnauthorized || !strings.Contains(r.Raw, `id="legal-password-form"`) || !strings.Contains(r.Raw, "<title>法人登录") ||
+		!strings.Contains(r.Raw, `value="`+e.CreditCode+`"`) {
+		t.Errorf("wrong password form: %d %s", r.Status, r.Raw)
+	}
+	r = br.form("/login/legal/password", url.Values{"credit_code": {spaced(e.CreditCode)}, "password": {goodPassword}})
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/center" {
+		t.Errorf("legal form login: %d %s", r.Status, r.Header.Get("Location"))
+	}
+}
