@@ -524,7 +524,16 @@ func (s *Server) apiMe(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"name": c.Name, "id_hint": c.IDHint, "phone_hint": c.PhoneHint, "status": a.Status,
+	if a.IsLegal() {
+		e, err := s.enterpriseOf(a)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"kind": a.Kind, "enterprise": e, "status": a.Status})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"kind": a.Kind, "name": c.Name, "id_hint": c.IDHint, "phone_hint": c.PhoneHint, "status": a.Status,
 		"realname_level": c.RealnameLevel, "username": c.Username})
 }
 

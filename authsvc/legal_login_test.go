@@ -117,3 +117,43 @@ func TestLegalLoginForm(t *testing.T) {
 		t.Errorf("legal form login: %d %s", r.Status, r.Header.Get("Location"))
 	}
 }
+
+// The 企业中心: a legal session sees the legal person's identity masked
+// as the seed shows it and the center's functions, never a citizen's
+// 用户中心; a citizen's session never the 企业中心.
+func TestEnterpriseCenterMasked(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	e := b.activeLegal(t, "海南椰风科技有限公司", "13912349071", goodPassword)
+	br := b.browser(t)
+	signedIn(t, "legal login", br.legalPasswordLogin(e.CreditCode, goodPassword))
+	st, page := br.page("/center")
+	if st != http.StatusOK {
+		t.Fatalf("center: %d", st)
+	}
+	for _, want := range []string{"<title>企业中心 - 统一身份认证</title>", `<h1 id="center">企业中心</h1>`,
+		`<dd id="legal-name">海南椰风科技有限公司</dd>`, `<dd id="credit-code-hint">` + e.CreditCode[:4] + `**********` + e.CreditCode[14:] + `</dd>`,
+		`<dd id="legal-type">企业</dd>`, `<dd id="rep-name">吴****</dd>`, `<dd id="rep-id-hint">` + e.RepID[:3] + `****` + e.RepID[14:] + `</dd>`,
+		`<dd id="contact-name">韩****</dd>`, `<dd id="phone-hint">139****9071</dd>`, `<dd id="realname-status">实名用户</dd>`,
+		`href="/settings/legal/realname" id="realname-upgrade">实名等级升级</a>`, `id="change-password">修改密码</button>`,
+		`id="change-phone">修改手机号</a>`, `id="address-form"`, `id="agents-coming">经办人管理即将开放`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("企业中心 lacks %s", want)
+		}
+	}
+	for _, never := range []string{"用户中心", e.CreditCode, e.RepID, e.RepName, e.Contact, e.Phone, `id="id-hint"`} {
+		if strings.Contains(page, never) {
+			t.Errorf("企业中心 shows %s", never)
+		}
+	}
+	me := br.get("/api/v1/me")
+	if me.str("kind") != "legal" || !strings.Contains(me.Raw, `"rep_id_hint":"`+e.RepID[:3]+`****`) || strings.Contains(me.Raw, e.RepID) || strings.Contains(me.Raw, e.CreditCode) {
+		t.Errorf("me: %s", me.Raw)
+	}
+	c := b.active(t, "王五", "13912340001", goodPassword)
+	cb := b.browser(t)
+	cb.signIn(c, goodPassword)
+	if _, page := cb.page("/center"); !strings.Contains(page, `<h1 id="center">用户中心</h1>`) || strings.Contains(page, "企业中心") {
+		t.Errorf("a citizen's center: %s", page)
+	}
+}

@@ -47,6 +47,9 @@ type pageData struct {
 	RealnameLevel string
 	// Center is the rest of the personal center (center.go).
 	Center *centerView
+	// Enterprise is the 企业中心's identity of a legal account (center.go):
+	// the center shows it instead of a citizen's.
+	Enterprise *enterpriseView
 }
 
 // pages are the parsed templates: each page with the layout.
