@@ -121,6 +121,8 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusGone, code: "face_expired", message: "二维码已过期，请刷新后重新扫码"}
 	case errors.Is(err, errFaceAnswered):
 		return problem{status: http.StatusConflict, code: "face_answered", message: "该二维码已使用"}
+	case errors.Is(err, errNoRepresentative):
+		return problem{status: http.StatusConflict, code: "no_representative", message: noRepresentativeMessage}
 	case errors.Is(err, errFacePerson), errors.Is(err, errFaceFailed):
 		return problem{status: http.StatusForbidden, code: "face_refused", message: "人脸识别未通过：须由账号使用人本人进行人脸识别"}
 	case errors.Is(err, ErrFaceSignature), errors.Is(err, ErrFaceStale), errors.Is(err, ErrFaceMalformed), errors.Is(err, ErrFaceResult):

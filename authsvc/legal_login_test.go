@@ -157,3 +157,102 @@ func TestEnterpriseCenterMasked(t *testing.T) {
 		t.Errorf("a citizen's center: %s", page)
 	}
 }
+
+// legalCodeLogin signs a legal account in with a code sent to its
+// contact's phone.
+func (br *browser) legalCodeLogin(e enterprise) response {
+	br.t.Helper()
+	if r := br.postSolving("/api/v1/login/legal/sms/send", map[string]string{"credit_code": e.CreditCode, "phone": e.Phone}); r.Status != http.StatusAccepted {
+		br.t.Fatalf("send code: %d %s", r.Status, r.Raw)
+	}
+	return br.post("/api/v1/login/legal/sms", map[string]string{"credit_code": e.CreditCode, "phone": e.Phone, "code": br.b.lastCodeTo(br.t, e.Phone)})
+}
+
+// The first login of a fused legal account: ① confirm the contact person
+// and the contact's phone (proved by the login code), ② a password, ③ the
+// face of the legal REPRESENTATIVE, in this order only; a face of anyone
+// else is refused. The contact person reaches the account at ③ only.
+func TestLegalFirstLogin(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	e := b.fusedLegal(t, "海南椰风科技有限公司", "13912349081")
+	br := b.browser(t)
+	r := br.legalCodeLogin(e)
+	if r.Status != http.StatusOK || r.str("next_step") != "info" {
+		t.Fatalf("legal code login: %d %s", r.Status, r.Raw)
+	}
+	if _, page := br.page("/complete/info"); !strings.Contains(page, "确认联系人信息") || !strings.Contains(page, `name="contact_name" value="韩洪阳"`) ||
+		!strings.Contains(page, `<dd id="rep-name">吴****</dd>`) || strings.Contains(page, e.RepID) {
+		t.Errorf("legal ① page: %s", page)
+	}
+	outOfOrder := func(what string, r response) {
+		t.Helper()
+		if r.Status != http.StatusConflict || r.str("error") != "step_out_of_order" {
+			t.Errorf("%s: %d %s, want 409 step_out_of_order", what, r.Status, r.Raw)
+		}
+	}
+	outOfOrder("② before ①", br.post("/api/v1/completion/password", map[string]string{"password": goodPassword, "confirm": goodPassword}))
+	outOfOrder("③ before ①", br.post("/api/v1/completion/face", nil))
+	if r := br.post("/api/v1/completion/info", map[string]string{"address": "海口市龙华区滨海大道1号", "contact_name": " "}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Raw, "请填写联系人") {
+		t.Errorf("① without a contact: %d %s", r.Status, r.Raw)
+	}
+	if r := br.post("/api/v1/completion/info", map[string]string{"address": "海口市龙华区滨海大道1号", "contact_name": " 李四 "}); r.Status != http.StatusOK {
+		t.Fatalf("①: %d %s", r.Status, r.Raw)
+	}
+	outOfOrder("① twice", br.post("/api/v1/completion/info", map[string]string{"address": "海口市龙华区滨海大道2号", "contact_name": "王五"}))
+	if got := b.column(t, `SELECT contact_name FROM account WHERE id = $1`, e.id); got[0] != "韩洪阳" {
+		t.Errorf("the contact changed before ③: %v", got)
+	}
+	if r := br.post("/api/v1/completion/password", map[string]string{"password": goodPassword, "confirm": goodPassword}); r.Status != http.StatusOK {
+		t.Fatalf("②: %d %s", r.Status, r.Raw)
+	}
+	// ③: the face of the credit code's contact, of a citizen, is not the
+	// representative's.
+	start := br.post("/api/v1/completion/face", nil)
+	if start.Status != http.StatusCreated {
+		t.Fatalf("③ start: %d %s", start.Status, start.Raw)
+	}
+	if st, _ := b.svc.SimulateFace(context.Background(), start.str("challenge"), residentID("19800101"), FacePass); st == http.StatusOK {
+		t.Error("another person's face approved the representative's challenge")
+	}
+	if r := br.get("/api/v1/completion/face/" + start.str("challenge")); r.str("status") != "rejected" {
+		t.Errorf("after another face: %s", r.Raw)
+	}
+	if got := b.column(t, `SELECT status FROM account WHERE id = $1`, e.id); got[0] != "pending_completion" {
+		t.Errorf("another face activated the account: %v", got)
+	}
+	r = br.faceThrough("/api/v1/completion/face", nil, citizen{IDNumber: e.RepID})
+	if r.Status != http.StatusOK || r.str("status") != "used" {
+		t.Fatalf("③ with the representative's face: %d %s", r.Status, r.Raw)
+	}
+	if got := b.column(t, `SELECT status || ' ' || contact_name || ' ' || coalesce(contact_source::text, 'none') || ' ' || realname_status FROM account WHERE id = $1`, e.id); got[0] != "active 李四 none unverified" {
+		t.Errorf("after ③: %v", got)
+	}
+	signedIn(t, "password login after the first login", b.browser(t).legalPasswordLogin(e.CreditCode, goodPassword))
+}
+
+// A legal account without a representative on record cannot do ③: the
+// page says how to reach the service staff, and the refusal is audited.
+func TestLegalFirstLoginWithoutRepresentative(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	e := b.fusedLegal(t, "海南椰风科技有限公司", "13912349082")
+	if _, err := b.pool.Exec(context.Background(), `UPDATE account SET rep_id_bidx = NULL, rep_id_sealed = NULL WHERE id = $1`, e.id); err != nil {
+		t.Fatal(err)
+	}
+	br := b.browser(t)
+	signedIn(t, "legal code login", br.legalCodeLogin(e))
+	if r := br.post("/api/v1/completion/info", map[string]string{"address": "海口市龙华区滨海大道1号", "contact_name": "韩洪阳"}); r.Status != http.StatusOK {
+		t.Fatalf("①: %d %s", r.Status, r.Raw)
+	}
+	if r := br.post("/api/v1/completion/password", map[string]string{"password": goodPassword, "confirm": goodPassword}); r.Status != http.StatusOK {
+		t.Fatalf("②: %d %s", r.Status, r.Raw)
+	}
+	r := br.post("/api/v1/completion/face", nil)
+	if r.Status != http.StatusConflict || r.str("error") != "no_representative" || !strings.Contains(r.Raw, "客服人员核实后") {
+		t.Errorf("③ without a representative: %d %s", r.Status, r.Raw)
+	}
+	if got := b.count(t, `SELECT count(*) FROM auth_audit WHERE account_id = $1 AND event = 'face_complete_start' AND outcome = 'refused' AND detail = 'no representative on record'`, e.id); got != 1 {
+		t.Errorf("%d refusals audited, want 1", got)
+	}
+}
