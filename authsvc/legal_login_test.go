@@ -256,3 +256,46 @@ func TestLegalFirstLoginWithoutRepresentative(t *testing.T) {
 		t.Errorf("%d refusals audited, want 1", got)
 	}
 }
+
+// 找回密码 of account type 法人 (2.2.3): the credit code and the captcha,
+// a code to the contact's phone, a new password. A credit code without an
+// account gets the same answer (a stand-in phone, nothing sent).
+func TestLegalRecovery(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	e := b.activeLegal(t, "海南椰风科技有限公司", "13912349091", goodPassword)
+	br := b.browser(t)
+	r := br.postSolving("/api/v1/recovery", map[string]string{"account_type": "legal", "credit_code": spaced(e.CreditCode)})
+	if r.Status != http.StatusAccepted || r.str("phone_hint") != "139****9091" || r.str("next_step") != recoveryCode {
+		t.Fatalf("legal recovery start: %d %s", r.Status, r.Raw)
+	}
+	if r := br.post("/api/v1/recovery/code", map[string]string{"code": b.lastCodeTo(t, e.Phone)}); r.Status != http.StatusOK {
+		t.Fatalf("recovery code: %d %s", r.Status, r.Raw)
+	}
+	if r := br.post("/api/v1/recovery/password", map[string]string{"password": recoveredPassword, "confirm": recoveredPassword}); r.Status != http.StatusOK {
+		t.Fatalf("recovery password: %d %s", r.Status, r.Raw)
+	}
+	signedIn(t, "the recovered password", b.browser(t).legalPasswordLogin(e.CreditCode, recoveredPassword))
+	refused(t, "the old password", b.browser(t).legalPasswordLogin(e.CreditCode, goodPassword))
+
+	// No enumeration: a credit code without an account answers alike.
+	sent := b.count(t, `SELECT count(*) FROM sms_outbox`)
+	none := b.browser(t).postSolving("/api/v1/recovery", map[string]string{"account_type": "legal", "credit_code": creditCode()})
+	if none.Status != http.StatusAccepted || none.str("next_step") != recoveryCode || !strings.HasPrefix(none.str("phone_hint"), "1") {
+		t.Errorf("no account: %d %s", none.Status, none.Raw)
+	}
+	if got := b.count(t, `SELECT count(*) FROM sms_outbox`); got != sent {
+		t.Errorf("%d messages sent for a credit code without an account", got-sent)
+	}
+	// The citizen's ID number under 法人, the credit code under 个人: no
+	// account either.
+	if r := b.browser(t).postSolving("/api/v1/recovery", map[string]string{"account_type": "personal", "id_type": "resident", "id_number": e.CreditCode}); r.Status != http.StatusAccepted || r.str("phone_hint") == "139****9091" {
+		t.Errorf("credit code as a personal recovery: %d %s", r.Status, r.Raw)
+	}
+	if r := b.browser(t).postSolving("/api/v1/recovery", map[string]string{"account_type": "legal", "credit_code": "not a code"}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Raw, "credit_code") {
+		t.Errorf("a malformed credit code: %d %s", r.Status, r.Raw)
+	}
+	if _, page := b.browser(t).page("/recovery?type=legal"); !strings.Contains(page, `<option value="legal" selected>法人</option>`) || !strings.Contains(page, `name="credit_code"`) {
+		t.Errorf("legal recovery page: %s", page)
+	}
+}
