@@ -127,8 +127,8 @@ type recoveryInput struct {
 	// CreditCode is a legal person's key (account type "legal"): its
 	// unified social credit code, typed as on the login form.
 	CreditCode string `json:"credit_code"`
-	CaptchaID   string `json:"captcha_id"`
-	Captcha     string `json:"captcha"`
+	CaptchaID  string `json:"captcha_id"`
+	Captcha    string `json:"captcha"`
 }
 
 // recoveryIDTypes are the ID types a citizen can choose.
