@@ -299,3 +299,45 @@ func TestLegalRecovery(t *testing.T) {
 		t.Errorf("legal recovery page: %s", page)
 	}
 }
+
+// 修改手机号 of a legal account (2.2.4): the face of ① is the legal
+// representative's, fresh; anyone else's face is refused, and an account
+// without a representative on record cannot start it.
+func TestLegalPhoneChangeNeedsRepresentativeFace(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	e := b.activeLegal(t, "海南椰风科技有限公司", "13912349101", goodPassword)
+	br := b.browser(t)
+	signedIn(t, "legal login", br.legalPasswordLogin(e.CreditCode, goodPassword))
+	const newPhone = "13800138101"
+	if r := br.postSolving("/api/v1/settings/phone/sms", map[string]string{"phone": newPhone}); r.str("error") != "face_required" {
+		t.Fatalf("send without face: %d %s", r.Status, r.Raw)
+	}
+	r := br.post("/api/v1/settings/phone/face", nil)
+	if st, _ := b.svc.SimulateFace(context.Background(), r.str("challenge"), residentID("19800101"), FacePass); st == http.StatusOK {
+		t.Fatal("another person's face approved the representative's challenge")
+	}
+	if r := br.faceThrough("/api/v1/settings/phone/face", nil, citizen{IDNumber: e.RepID}); r.Status != http.StatusOK || r.str("status") != "used" {
+		t.Fatalf("the representative's face: %d %s", r.Status, r.Raw)
+	}
+	if r := br.postSolving("/api/v1/settings/phone/sms", map[string]string{"phone": newPhone}); r.Status != http.StatusAccepted {
+		t.Fatalf("send: %d %s", r.Status, r.Raw)
+	}
+	if r := br.post("/api/v1/settings/phone", map[string]string{"phone": newPhone, "code": b.lastCodeTo(t, newPhone)}); r.Status != http.StatusOK {
+		t.Fatalf("change: %d %s", r.Status, r.Raw)
+	}
+	if got := br.get("/api/v1/me"); !strings.Contains(got.Raw, `"phone_hint":"138****8101"`) {
+		t.Errorf("me after the change: %s", got.Raw)
+	}
+
+	// Without a representative on record: refused and audited.
+	n := b.activeLegal(t, "海南无代表有限公司", "13912349102", goodPassword)
+	if _, err := b.pool.Exec(context.Background(), `UPDATE account SET rep_id_bidx = NULL, rep_id_sealed = NULL WHERE id = $1`, n.id); err != nil {
+		t.Fatal(err)
+	}
+	nb := b.browser(t)
+	signedIn(t, "legal login", nb.legalPasswordLogin(n.CreditCode, goodPassword))
+	if r := nb.post("/api/v1/settings/phone/face", nil); r.str("error") != "no_representative" {
+		t.Errorf("phone change face without a representative: %d %s", r.Status, r.Raw)
+	}
+}
