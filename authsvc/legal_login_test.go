@@ -2,6 +2,7 @@ package authsvc
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -340,4 +341,57 @@ func TestLegalPhoneChangeNeedsRepresentativeFace(t *testing.T) {
 	if r := nb.post("/api/v1/settings/phone/face", nil); r.str("error") != "no_representative" {
 		t.Errorf("phone change face without a representative: %d %s", r.Status, r.Raw)
 	}
+}
+
+// authsvc admin set-phone (SetPhoneByOperator): the operator binds the
+// new phone after checking the mailed documents; the change is audited
+// with the evidence and the operator, every session of the account ends,
+// the old and the new phone get a notice, and the new phone logs in.
+func TestAdminSetPhone(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	e := b.activeLegal(t, "海南椰风科技有限公司", "13912349111", goodPassword)
+	c := b.active(t, "王五", "13912349112", goodPassword)
+	br := b.browser(t)
+	signedIn(t, "legal login", br.legalPasswordLogin(e.CreditCode, goodPassword))
+	ctx := context.Background()
+	outbox := DevOutbox(b.pool, b.clock.Now)
+	const newPhone = "13800138111"
+	for _, bad := range []OperatorPhoneChange{
+		{CreditCode: e.CreditCode, Phone: newPhone, Operator: "张三"},                                     // no evidence
+		{CreditCode: e.CreditCode, Phone: newPhone, Evidence: "EMS1234"},                                // no operator
+		{CreditCode: e.CreditCode, IDNumber: c.IDNumber, Phone: newPhone, Evidence: "E", Operator: "O"}, // two accounts
+		{CreditCode: e.CreditCode, Phone: "12345", Evidence: "E", Operator: "O"},
+		{CreditCode: creditCode(), Phone: newPhone, Evidence: "E", Operator: "O"},
+		{IDNumber: e.RepID, Phone: newPhone, Evidence: "E", Operator: "O"}, // the representative has no account
+	} {
+		if _, err := SetPhoneByOperator(ctx, b.pool, b.keys, outbox, bad, b.clock.Now()); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+	if _, err := b.pool.Exec(ctx, `UPDATE account SET phone_verified = true WHERE id = $1`, c.id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := SetPhoneByOperator(ctx, b.pool, b.keys, outbox, OperatorPhoneChange{CreditCode: e.CreditCode, Phone: c.Phone, Evidence: "E", Operator: "O"}, b.clock.Now()); !errors.Is(err, ErrPhoneBound) {
+		t.Errorf("another account's verified phone: %v", err)
+	}
+	id, err := SetPhoneByOperator(ctx, b.pool, b.keys, outbox, OperatorPhoneChange{CreditCode: fullWidth(e.CreditCode), Phone: newPhone, Evidence: "EMS1234567", Operator: "客服张三"}, b.clock.Now())
+	if err != nil || id != e.id {
+		t.Fatalf("set phone: %d %v", id, err)
+	}
+	if r := br.get("/api/v1/me"); r.Status != http.StatusUnauthorized {
+		t.Errorf("the account's session after the change: %d %s", r.Status, r.Raw)
+	}
+	if got := b.column(t, `SELECT detail FROM auth_audit WHERE account_id = $1 AND event = 'admin_set_phone' AND outcome = 'ok'`, e.id); len(got) != 1 ||
+		!strings.Contains(got[0], "客服张三") || !strings.Contains(got[0], "EMS1234567") || strings.Contains(got[0], newPhone) {
+		t.Errorf("audited: %v", got)
+	}
+	if got := b.column(t, `SELECT phone_hint FROM sms_outbox WHERE body LIKE '%客服人员%' ORDER BY id`); strings.Join(got, " ") != "139****9111 138****8111" {
+		t.Errorf("notices to %v", got)
+	}
+	if got := b.column(t, `SELECT phone_hint || ' ' || phone_verified FROM account WHERE id = $1`, e.id); got[0] != "138****8111 true" {
+		t.Errorf("account after: %v", got)
+	}
+	b.clock.Advance(61 * time.Second)
+	signedIn(t, "code login at the new phone", b.browser(t).legalCodeLogin(enterprise{CreditCode: e.CreditCode, Phone: newPhone}))
 }

@@ -350,7 +350,11 @@ func (s *Server) recoveryPasswordStep(ctx context.Context, r *http.Request, pass
 // (nil: all), with their completion and phone-change flows, and returns
 // their hashes for afterSessionsEnded.
 func (s *Server) endSessions(ctx context.Context, tx pgx.Tx, accountID int64, keep []byte) ([][]byte, error) {
-	now := s.cfg.Now()
+	return endSessionsAt(ctx, tx, accountID, keep, s.cfg.Now())
+}
+
+// endSessionsAt is endSessions at now, for the operators' commands too.
+func endSessionsAt(ctx context.Context, tx pgx.Tx, accountID int64, keep []byte, now time.Time) ([][]byte, error) {
 	rows, err := tx.Query(ctx, `UPDATE auth_session SET revoked_at = $2, expires_at = LEAST(expires_at, $2)
 		WHERE account_id = $1 AND revoked_at IS NULL AND ($3::bytea IS NULL OR id_hash <> $3) RETURNING id_hash`, accountID, now, keep)
 	if err != nil {
