@@ -6,6 +6,7 @@ package authsvc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -101,6 +102,14 @@ func (s *Server) key(ctx context.Context, p *principal, typed string, byUsername
 		}
 	}
 	return subject, bidx, nil
+}
+
+// refused is a login's refusal as the principal's form tells it.
+func (p *principal) refused(err error) error {
+	if p.kind == schemas.KindLegal && errors.Is(err, errLoginFailed) {
+		return errLegalLoginFailed
+	}
+	return err
 }
 
 // lookupAs finds the account of a typed key of the principal (no

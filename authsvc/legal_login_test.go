@@ -15,6 +15,18 @@ import (
 // or by a code sent to its contact's phone, with the citizens' limits,
 // lockout and audit. Neither form finds the other kind's accounts.
 
+// legalLoginFailed is the one answer of a refused 法人登录.
+var legalLoginFailed = reply{Status: http.StatusUnauthorized,
+	Body: `{"error":"login_failed","message":"登录失败：统一社会信用代码（或用户名）或验证信息不正确，或账号暂时无法登录。密码连续输错多次后密码登录将暂时锁定，届时可使用手机验证码登录。"}` + "\n"}
+
+// legalRefused checks that r is the one answer of a refused 法人登录.
+func legalRefused(t testing.TB, what string, r response) {
+	t.Helper()
+	if got := replyOf(r); got != legalLoginFailed {
+		t.Errorf("%s: %+v, want %+v", what, got, legalLoginFailed)
+	}
+}
+
 func (br *browser) legalPasswordLogin(key, password string) response {
 	br.t.Helper()
 	return br.post("/api/v1/login/legal/password", map[string]string{"credit_code": key, "password": password})
@@ -53,10 +65,10 @@ func TestLegalPasswordLogin(t *testing.T) {
 	// is refused with the one answer and counted against nobody.
 	refused(t, "credit code on 个人登录", b.browser(t).post("/api/v1/login/password", map[string]string{"id_number": e.CreditCode, "password": goodPassword}))
 	refused(t, "legal username on 个人登录", b.browser(t).post("/api/v1/login/password", map[string]string{"id_number": "yefengkeji", "password": goodPassword}))
-	refused(t, "ID number on 法人登录", b.browser(t).legalPasswordLogin(c.IDNumber, goodPassword))
-	refused(t, "citizen's username on 法人登录", b.browser(t).legalPasswordLogin("wangwu01", goodPassword))
-	refused(t, "no such credit code", b.browser(t).legalPasswordLogin(creditCode(), goodPassword))
-	refused(t, "not a credit code", b.browser(t).legalPasswordLogin("91460100MA5TI0000O", goodPassword))
+	legalRefused(t, "ID number on 法人登录", b.browser(t).legalPasswordLogin(c.IDNumber, goodPassword))
+	legalRefused(t, "citizen's username on 法人登录", b.browser(t).legalPasswordLogin("wangwu01", goodPassword))
+	legalRefused(t, "no such credit code", b.browser(t).legalPasswordLogin(creditCode(), goodPassword))
+	legalRefused(t, "not a credit code", b.browser(t).legalPasswordLogin("91460100MA5TI0000O", goodPassword))
 	signedIn(t, "the citizen still on 个人登录", b.browser(t).passwordLogin(c, goodPassword))
 }
 
@@ -67,12 +79,12 @@ func TestLegalPasswordLockout(t *testing.T) {
 	b := setup(t)
 	e := b.activeLegal(t, "海南椰风科技有限公司", "13912349072", goodPassword)
 	for range b.svc.lockout.MaxFailures {
-		refused(t, "wrong password", b.browser(t).legalPasswordLogin(spaced(e.CreditCode), "Wrong#Pass9"))
+		legalRefused(t, "wrong password", b.browser(t).legalPasswordLogin(spaced(e.CreditCode), "Wrong#Pass9"))
 	}
 	if got := b.count(t, `SELECT count(*) FROM auth_audit WHERE account_id = $1 AND event = 'login_password' AND detail = 'wrong password'`, e.id); got != b.svc.lockout.MaxFailures {
 		t.Errorf("%d wrong passwords audited, want %d", got, b.svc.lockout.MaxFailures)
 	}
-	refused(t, "right password while locked", b.browser(t).legalPasswordLogin(e.CreditCode, goodPassword))
+	legalRefused(t, "right password while locked", b.browser(t).legalPasswordLogin(e.CreditCode, goodPassword))
 	b.clock.Advance(b.svc.cfg.LockFor + time.Second)
 	signedIn(t, "right password after the lock", b.browser(t).legalPasswordLogin(e.CreditCode, goodPassword))
 }
@@ -277,7 +289,7 @@ func TestLegalRecovery(t *testing.T) {
 		t.Fatalf("recovery password: %d %s", r.Status, r.Raw)
 	}
 	signedIn(t, "the recovered password", b.browser(t).legalPasswordLogin(e.CreditCode, recoveredPassword))
-	refused(t, "the old password", b.browser(t).legalPasswordLogin(e.CreditCode, goodPassword))
+	legalRefused(t, "the old password", b.browser(t).legalPasswordLogin(e.CreditCode, goodPassword))
 
 	// No enumeration: a credit code without an account answers alike.
 	sent := b.count(t, `SELECT count(*) FROM sms_outbox`)

@@ -409,7 +409,7 @@ func (s *Server) loginPasswordForm(p *principal) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		res, err := s.loginPassword(r.Context(), w, r, p, r.PostFormValue(p.field), r.PostFormValue("password"), r.PostFormValue("return_to"))
 		if err != nil {
-			s.loginForm(w, r, p.tab, err, "")
+			s.loginForm(w, r, p.tab, p.refused(err), "")
 			return
 		}
 		s.redirectAfterPost(w, r, res.Next)
@@ -450,7 +450,7 @@ func (s *Server) loginSMSForm(p *principal) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		res, err := s.loginSMS(r.Context(), w, r, p, r.PostFormValue(p.field), r.PostFormValue("phone"), r.PostFormValue("code"), r.PostFormValue("return_to"))
 		if err != nil {
-			s.loginForm(w, r, p.smsTab, err, "")
+			s.loginForm(w, r, p.smsTab, p.refused(err), "")
 			return
 		}
 		s.redirectAfterPost(w, r, res.Next)
@@ -510,7 +510,7 @@ func (s *Server) apiLoginPassword(p *principal) http.HandlerFunc {
 		}
 		res, err := s.loginPassword(r.Context(), w, r, p, in.key(p), in.Password, in.ReturnTo)
 		if err != nil {
-			s.fail(w, r, err)
+			s.fail(w, r, p.refused(err))
 			return
 		}
 		writeJSON(w, http.StatusOK, res)
@@ -541,7 +541,7 @@ func (s *Server) apiLoginSMS(p *principal) http.HandlerFunc {
 		}
 		res, err := s.loginSMS(r.Context(), w, r, p, in.key(p), in.Phone, in.Code, in.ReturnTo)
 		if err != nil {
-			s.fail(w, r, err)
+			s.fail(w, r, p.refused(err))
 			return
 		}
 		writeJSON(w, http.StatusOK, res)
