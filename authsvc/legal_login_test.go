@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -406,4 +407,39 @@ func TestAdminSetPhone(t *testing.T) {
 	}
 	b.clock.Advance(61 * time.Second)
 	signedIn(t, "code login at the new phone", b.browser(t).legalCodeLogin(enterprise{CreditCode: e.CreditCode, Phone: newPhone}))
+}
+
+// Raced ① of a legal first login: of two at once, one passes and the
+// other is refused as out of order; the flow holds the one contact.
+func TestLegalFirstLoginRacedInfo(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	e := b.fusedLegal(t, "海南椰风科技有限公司", "13912349121")
+	br := b.browser(t)
+	signedIn(t, "legal code login", br.legalCodeLogin(e))
+	var wg sync.WaitGroup
+	results := make([]response, 2)
+	for i, contact := range []string{"李四", "王五"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = br.post("/api/v1/completion/info", map[string]string{"address": "海口市龙华区滨海大道1号", "contact_name": contact})
+		}()
+	}
+	wg.Wait()
+	ok, conflict := 0, 0
+	for _, r := range results {
+		switch r.Status {
+		case http.StatusOK:
+			ok++
+		case http.StatusConflict:
+			conflict++
+		}
+	}
+	if ok != 1 || conflict != 1 {
+		t.Errorf("raced ①: %d passed, %d refused, want 1 and 1 (%v)", ok, conflict, results)
+	}
+	if got := b.column(t, `SELECT contact_name FROM completion_flow WHERE account_id = $1`, e.id); len(got) != 1 || (got[0] != "李四" && got[0] != "王五") {
+		t.Errorf("flow contact %v", got)
+	}
 }
