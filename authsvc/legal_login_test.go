@@ -443,3 +443,31 @@ func TestLegalFirstLoginRacedInfo(t *testing.T) {
 		t.Errorf("flow contact %v", got)
 	}
 }
+
+// Wrong codes on the 法人登录 count on the account like a citizen's: the
+// MaxFailures-th locks code logins, each is audited, and the lock ends.
+func TestLegalSMSLockout(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	e := b.activeLegal(t, "海南椰风科技有限公司", "13912349131", goodPassword)
+	send := func() string {
+		t.Helper()
+		b.clock.Advance(61 * time.Second)
+		if r := b.browser(t).postSolving("/api/v1/login/legal/sms/send", map[string]string{"credit_code": e.CreditCode, "phone": e.Phone}); r.Status != http.StatusAccepted {
+			t.Fatalf("send: %d %s", r.Status, r.Raw)
+		}
+		return b.lastCodeTo(t, e.Phone)
+	}
+	login := func(code string) response {
+		return b.browser(t).post("/api/v1/login/legal/sms", map[string]string{"credit_code": e.CreditCode, "phone": e.Phone, "code": code})
+	}
+	for range b.svc.lockout.MaxFailures {
+		legalRefused(t, "wrong code", login(wrongCode(send())))
+	}
+	if got := b.count(t, `SELECT count(*) FROM auth_audit WHERE account_id = $1 AND event = 'login_sms' AND outcome = 'fail' AND detail = 'wrong code'`, e.id); got != b.svc.lockout.MaxFailures {
+		t.Errorf("%d wrong codes audited, want %d", got, b.svc.lockout.MaxFailures)
+	}
+	legalRefused(t, "right code while locked", login(send()))
+	b.clock.Advance(b.svc.cfg.LockFor)
+	signedIn(t, "right code after the lock", login(send()))
+}
