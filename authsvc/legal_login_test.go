@@ -324,6 +324,9 @@ func TestLegalPhoneChangeNeedsRepresentativeFace(t *testing.T) {
 	br := b.browser(t)
 	signedIn(t, "legal login", br.legalPasswordLogin(e.CreditCode, goodPassword))
 	const newPhone = "13800138101"
+	if _, page := br.page("/settings/phone"); !strings.Contains(page, `<p id="rep-face">请法定代表人 <span id="rep-name">吴****</span> 本人进行人脸识别</p>`) {
+		t.Errorf("修改手机号 face page: %s", page)
+	}
 	if r := br.postSolving("/api/v1/settings/phone/sms", map[string]string{"phone": newPhone}); r.str("error") != "face_required" {
 		t.Fatalf("send without face: %d %s", r.Status, r.Raw)
 	}
