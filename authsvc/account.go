@@ -6,8 +6,10 @@ package authsvc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -35,6 +37,90 @@ func (s *Server) phoneIndex(typed string) []byte {
 // there is none.
 func (s *Server) lookup(ctx context.Context, idNumber string) (*account.Account, error) {
 	return account.ByIDIndex(ctx, s.pool, s.idIndex(idNumber))
+}
+
+// principal is whose accounts a login form names: the citizens' (个人登录,
+// by ID number) or the legal persons' (法人登录, by credit code). One
+// login mechanism serves both; only finding the account differs
+// (principal.key).
+type principal struct {
+	kind schemas.AccountKind
+	// field is the form's and the JSON's name of the typed key.
+	field string
+	// tab and smsTab are the login page's tabs of the password and the
+	// SMS-code forms.
+	tab, smsTab string
+	// path is where the forms post (path+"/password", path+"/sms"…).
+	path string
+	// sentNotice answers a send of a login code.
+	sentNotice string
+}
+
+var (
+	personal    = &principal{kind: schemas.KindNatural, field: "id_number", tab: "password", smsTab: "sms", path: "/login", sentNotice: codeSentNotice}
+	legalPerson = &principal{kind: schemas.KindLegal, field: "credit_code", tab: "legal", smsTab: "legal-sms", path: "/login/legal", sentNotice: legalCodeSentNotice}
+)
+
+// key is the blind index of a typed key and the masked subject for the
+// audit log. A citizen's key is an ID number (account.NormalizeID and
+// account.IDIndex); a legal person's a credit code, full-width, lower case
+// and spaces folded (account.NormalizeCreditCode), in the credit codes'
+// own blind-index domain: no ID number typed on the 法人登录 form and no
+// credit code typed on the 个人登录 form can name an account. A text that
+// is no valid credit code still gets an index, of nothing, so the login
+// goes on at the same cost. byUsername: a valid username names its
+// account of the principal's kind (account.IDIndexByUsername) when one
+// has it.
+func (s *Server) key(ctx context.Context, p *principal, typed string, byUsername bool) (subject string, bidx []byte, err error) {
+	if p.kind == schemas.KindLegal {
+		code, ok := account.NormalizeCreditCode(typed)
+		if !ok {
+			code = strings.ToUpper(strings.TrimSpace(typed))
+			subject = pii.MaskID(code)
+		} else {
+			subject = account.CreditCodeHint(code)
+		}
+		bidx = account.CreditCodeIndex(s.cfg.Keyring, code)
+	} else {
+		id := account.NormalizeID(typed)
+		subject, bidx = pii.MaskID(id), account.IDIndex(s.cfg.Keyring, id)
+	}
+	if !byUsername {
+		return subject, bidx, nil
+	}
+	// A username names its account's key; anything else, a username-shaped
+	// passport number too when no account has it as a username, is a key.
+	// Either way the login goes on the same: same claim, same hash, same
+	// answer.
+	if typed := strings.TrimSpace(typed); account.ValidUsername(typed) {
+		byName, err := account.IDIndexByUsername(ctx, s.pool, typed, p.kind)
+		if err != nil {
+			return "", nil, err
+		}
+		if byName != nil {
+			subject, bidx = pii.MaskName(typed), byName
+		}
+	}
+	return subject, bidx, nil
+}
+
+// refused is a login's refusal as the principal's form tells it.
+func (p *principal) refused(err error) error {
+	if p.kind == schemas.KindLegal && errors.Is(err, errLoginFailed) {
+		return errLegalLoginFailed
+	}
+	return err
+}
+
+// lookupAs finds the account of a typed key of the principal (no
+// username); nil (no error) when there is none.
+func (s *Server) lookupAs(ctx context.Context, p *principal, typed string) (*account.Account, string, error) {
+	subject, bidx, err := s.key(ctx, p, typed, false)
+	if err != nil {
+		return nil, "", err
+	}
+	a, err := account.ByIDIndex(ctx, s.pool, bidx)
+	return a, subject, err
 }
 
 // idNumber opens an account's ID number, for the checks that need it (the

@@ -351,8 +351,10 @@ func (s *Server) apiNewCaptcha(w http.ResponseWriter, r *http.Request) {
 
 // loginCaptchaForm is POST /login/sms/captcha (看不清？换一张): the SMS
 // form again as typed, with a new image (the form carried one).
-func (s *Server) loginCaptchaForm(w http.ResponseWriter, r *http.Request) {
-	s.loginForm(w, r, "sms", nil, "")
+func (s *Server) loginCaptchaForm(p *principal) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.loginForm(w, r, p.smsTab, nil, "")
+	}
 }
 
 // infoCaptchaForm is POST /complete/info/captcha, the same for step ①.

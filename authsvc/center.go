@@ -19,6 +19,7 @@ import (
 
 	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/database"
+	"github.com/idfusion/idfusion/internal/pii"
 )
 
 var (
@@ -73,7 +74,49 @@ func (s *Server) centerData(ctx context.Context, sess *session, d pageData) (pag
 		return d, err
 	}
 	d.Title, d.Completion, d.Status, d.RealnameLevel, d.Center = "用户中心", &c, statusLabel(a.Status), realnameLevel(a), v
+	if a.IsLegal() {
+		e, err := s.enterpriseOf(a)
+		if err != nil {
+			return d, err
+		}
+		d.Title, d.Enterprise = "企业中心", &e
+	}
 	return d, nil
+}
+
+// enterpriseView is the 企业中心's 身份信息 of a legal account, masked as
+// the seed shows it: the credit code's hint, the representative's and
+// the contact's names as 韩****, the representative's ID number as
+// 130****0000, the contact's phone as 139****9071. The legal person's
+// name is shown whole (it is on its licence).
+type enterpriseView struct {
+	Name           string `json:"name"`
+	CreditCodeHint string `json:"credit_code_hint"`
+	Type           string `json:"legal_type"`
+	RepName        string `json:"rep_name"`
+	RepIDHint      string `json:"rep_id_hint"`
+	Contact        string `json:"contact_name"`
+	PhoneHint      string `json:"phone_hint"`
+	Realname       string `json:"realname_status"`
+	Username       string `json:"username,omitempty"`
+	Status         string `json:"status"`
+}
+
+func (s *Server) enterpriseOf(a *account.Account) (enterpriseView, error) {
+	l := a.Legal
+	e := enterpriseView{Name: a.Name, CreditCodeHint: a.IDHint, Type: l.Type.Label(), RepName: pii.MaskPersonName(l.RepName),
+		Contact: pii.MaskPersonName(l.ContactName), PhoneHint: a.PhoneHint, Realname: l.Realname.Label(), Status: statusLabel(a.Status)}
+	if a.Username != nil {
+		e.Username = *a.Username
+	}
+	if l.RepIDSealed != nil {
+		id, err := account.OpenRepID(s.cfg.Keyring, l.RepIDSealed)
+		if err != nil {
+			return e, err
+		}
+		e.RepIDHint = pii.MaskPhone(id)
+	}
+	return e, nil
 }
 
 func (s *Server) centerPage(w http.ResponseWriter, r *http.Request, sess *session) {

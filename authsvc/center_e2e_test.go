@@ -28,8 +28,8 @@ func TestBrowserLoginPageAndAddresses(t *testing.T) {
 		t.Errorf("register link %q", got)
 	}
 	p.submit("#tab-legal", http.StatusOK, "/login")
-	if got := p.text("#legal-coming"); !strings.Contains(got, "即将开放") {
-		t.Errorf("法人登录: %q", got)
+	if !eval[bool](p, `document.querySelector("#legal-password-form") !== null`) {
+		t.Error("法人登录 has no password form")
 	}
 	if eval[bool](p, `document.querySelector("#password-form") !== null`) {
 		t.Error("法人登录 shows the personal password form")

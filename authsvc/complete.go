@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -31,6 +32,13 @@ type completion struct {
 	// none.
 	RealnameLevel string `json:"realname_level"`
 	Username      string `json:"username,omitempty"`
+	// Legal: a legal account's completion (① the contact person and the
+	// contact's phone, ③ the representative's face). Contact is the
+	// contact person on record (the legal person's own to confirm),
+	// RepName the representative masked.
+	Legal   bool   `json:"legal,omitempty"`
+	Contact string `json:"contact_name,omitempty"`
+	RepName string `json:"rep_name,omitempty"`
 }
 
 func (s *Server) completionOf(ctx context.Context, sess *session) (*account.Account, completion, error) {
@@ -51,6 +59,13 @@ func (s *Server) completionOf(ctx context.Context, sess *session) (*account.Acco
 	}
 	if f != nil {
 		c.Steps = f.steps
+	}
+	if a.IsLegal() {
+		// The name of a legal person is on its licence: shown whole.
+		c.Legal, c.Name, c.Contact, c.RepName = true, a.Name, a.Legal.ContactName, pii.MaskPersonName(a.Legal.RepName)
+		if f != nil && f.contactName != nil {
+			c.Contact = *f.contactName
+		}
 	}
 	return a, c, nil
 }
@@ -111,6 +126,9 @@ type infoInput struct {
 	Phone   string `json:"phone" validate:"omitempty,cnmobile"`
 	Code    string `json:"code" validate:"omitempty,len=6,numeric"`
 	Address string `json:"address" validate:"required,max=120"`
+	// ContactName is a legal account's contact person (联系人), confirmed
+	// or changed; a citizen's ① has none.
+	ContactName string `json:"contact_name" validate:"max=30"`
 }
 
 var validate = func() *validator.Validate {
@@ -120,7 +138,7 @@ var validate = func() *validator.Validate {
 }()
 
 // fieldNames and tagMessages make validator's errors Chinese.
-var fieldNames = map[string]string{"Phone": "手机号码", "Code": "验证码", "Address": "联系地址"}
+var fieldNames = map[string]string{"Phone": "手机号码", "Code": "验证码", "Address": "联系地址", "ContactName": "联系人"}
 
 func validationErrors(err error) error {
 	var ve validator.ValidationErrors
@@ -143,9 +161,17 @@ func validationErrors(err error) error {
 		default:
 			msg = name + "格式不正确"
 		}
-		out[strings.ToLower(fe.Field())] = msg
+		out[jsonName(fe.Field())] = msg
 	}
 	return out
+}
+
+// jsonName is a validated field's name as the forms and the JSON name it.
+func jsonName(field string) string {
+	if field == "ContactName" {
+		return "contact_name"
+	}
+	return strings.ToLower(field)
 }
 
 // sendVerifyCode sends a code to the phone a restricted session wants to
@@ -176,8 +202,14 @@ func (s *Server) completeInfo(ctx context.Context, r *http.Request, sess *sessio
 		return err
 	}
 	in.Phone, in.Code, in.Address = account.NormalizePhone(in.Phone), strings.TrimSpace(in.Code), strings.TrimSpace(in.Address)
+	in.ContactName = strings.TrimSpace(in.ContactName)
 	if err := validate.Struct(in); err != nil {
 		return validationErrors(err)
+	}
+	// A legal account's ① confirms its contact person: required, and kept
+	// in the flow until ③ (a citizen's ① has none: ignored).
+	if a.IsLegal() && in.ContactName == "" {
+		return fieldErrors{"contact_name": "请填写联系人"}
 	}
 	// A phone is needed, and must be the citizen's: either the one on file
 	// kept (verified, or proved by this session's login code), or a new one
@@ -204,6 +236,10 @@ func (s *Server) completeInfo(ctx context.Context, r *http.Request, sess *sessio
 	if newPhone {
 		u.set += ", phone_sealed = $4, phone_bidx = $5, phone_hint = $6"
 		u.args = append(u.args, s.cfg.Keyring.Seal([]byte(in.Phone), []byte(schemas.FieldPhone)), s.phoneIndex(in.Phone), pii.MaskPhone(in.Phone))
+	}
+	if a.IsLegal() {
+		u.set += fmt.Sprintf(", contact_name = $%d", len(u.args)+3)
+		u.args = append(u.args, in.ContactName)
 	}
 	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := s.advance(ctx, tx, sess, schemas.StepInfo, u); err != nil {
@@ -253,6 +289,12 @@ func (s *Server) faceChallenge(ctx context.Context, r *http.Request, sess *sessi
 	a, _, err := s.expect(ctx, r, sess, schemas.StepFace, "face_complete_start")
 	if err != nil {
 		return "", err
+	}
+	// A legal account's ③ is its representative's face: without a
+	// representative on record nobody can prove it here.
+	if a.IsLegal() && a.Legal.RepBidx == nil {
+		s.audit(ctx, auditEvent{event: "face_complete_start", outcome: "refused", account: a.ID, subject: a.IDHint, ip: clientIP(r), detail: "no representative on record"})
+		return "", errNoRepresentative
 	}
 	var id string
 	err = s.pool.QueryRow(ctx, `SELECT id FROM face_challenge WHERE session_hash = $1 AND purpose = $2 AND status IN ('pending', 'approved') AND expires_at > $3
@@ -374,7 +416,7 @@ func (s *Server) infoSMSForm(w http.ResponseWriter, r *http.Request, sess *sessi
 }
 
 func (s *Server) infoForm(w http.ResponseWriter, r *http.Request, sess *session) {
-	in := infoInput{Phone: r.PostFormValue("phone"), Code: r.PostFormValue("code"), Address: r.PostFormValue("address")}
+	in := infoInput{Phone: r.PostFormValue("phone"), Code: r.PostFormValue("code"), Address: r.PostFormValue("address"), ContactName: r.PostFormValue("contact_name")}
 	if err := s.completeInfo(r.Context(), r, sess, in); err != nil {
 		s.stepFormError(w, r, sess, schemas.StepInfo, err, pageData{Phone: in.Phone, Address: in.Address})
 		return
@@ -524,7 +566,16 @@ func (s *Server) apiMe(w http.ResponseWriter, r *http.Request, sess *session) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"name": c.Name, "id_hint": c.IDHint, "phone_hint": c.PhoneHint, "status": a.Status,
+	if a.IsLegal() {
+		e, err := s.enterpriseOf(a)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"kind": a.Kind, "enterprise": e, "status": a.Status})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"kind": a.Kind, "name": c.Name, "id_hint": c.IDHint, "phone_hint": c.PhoneHint, "status": a.Status,
 		"realname_level": c.RealnameLevel, "username": c.Username})
 }
 

@@ -76,6 +76,8 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusUnprocessableEntity, code: pw.Code, message: pw.Message, fields: map[string]string{"password": pw.Message}}
 	case errors.As(err, &fe):
 		return problem{status: http.StatusUnprocessableEntity, code: "invalid_input", message: "请检查填写的信息", fields: fe}
+	case errors.Is(err, errLegalLoginFailed):
+		return problem{status: http.StatusUnauthorized, code: "login_failed", message: "登录失败：统一社会信用代码（或用户名）或验证信息不正确，或账号暂时无法登录。密码连续输错多次后密码登录将暂时锁定，届时可使用手机验证码登录。"}
 	case errors.Is(err, errLoginFailed):
 		return problem{status: http.StatusUnauthorized, code: "login_failed", message: "登录失败：证件号码或验证信息不正确，或账号暂时无法登录。密码连续输错多次后密码登录将暂时锁定，届时可使用短信验证码或刷脸登录。"}
 	case errors.Is(err, errAccountLocked):
@@ -121,6 +123,8 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusGone, code: "face_expired", message: "二维码已过期，请刷新后重新扫码"}
 	case errors.Is(err, errFaceAnswered):
 		return problem{status: http.StatusConflict, code: "face_answered", message: "该二维码已使用"}
+	case errors.Is(err, errNoRepresentative):
+		return problem{status: http.StatusConflict, code: "no_representative", message: noRepresentativeMessage}
 	case errors.Is(err, errFacePerson), errors.Is(err, errFaceFailed):
 		return problem{status: http.StatusForbidden, code: "face_refused", message: "人脸识别未通过：须由账号使用人本人进行人脸识别"}
 	case errors.Is(err, ErrFaceSignature), errors.Is(err, ErrFaceStale), errors.Is(err, ErrFaceMalformed), errors.Is(err, ErrFaceResult):

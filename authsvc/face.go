@@ -25,7 +25,15 @@ var (
 	errFaceAnswered = errors.New("face challenge already answered")
 	errFaceExpired  = errors.New("face challenge expired")
 	errFacePerson   = errors.New("face result is for another person")
+	// errNoRepresentative: a legal account without a representative on
+	// record, whose face checks nobody can pass.
+	errNoRepresentative = errors.New("legal account has no representative on record")
 )
+
+// noRepresentativeMessage tells a legal person without a representative on
+// record the seed's way round the face check: the documents by mail to
+// the service staff (2.2.3).
+const noRepresentativeMessage = "该法人账号未登记法定代表人信息，无法进行法定代表人人脸核验。请将法定代表人身份证照片、营业执照、单位信息修改授权书盖章扫描件或照片发送至客服邮箱，并说明诉求，客服人员核实后将为您处理。"
 
 // startFace creates a challenge for the session's browser and the account
 // (0: a login naming an ID number without an account; the challenge then
@@ -107,11 +115,12 @@ func (s *Server) answerFace(ctx context.Context, res FaceResult, ip string) (acc
 		} else if acc == nil {
 			refusal = errFacePerson
 		} else {
-			bidx, err := account.IDIndexOf(ctx, tx, *acc)
+			// A legal account's face is its representative's.
+			bidx, err := account.FaceIndexOf(ctx, tx, *acc)
 			if err != nil {
 				return err
 			}
-			if !bytes.Equal(bidx, s.idIndex(res.IDNumber)) {
+			if bidx == nil || !bytes.Equal(bidx, s.idIndex(res.IDNumber)) {
 				refusal = errFacePerson
 			} else {
 				verdict = "approved"

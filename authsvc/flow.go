@@ -102,15 +102,16 @@ type completionFlow struct {
 	phoneHint              *string
 	address                *string
 	passwordHash           *string
+	contactName            *string // a legal account's contact person (①)
 }
 
 // flowColumns are read by scanFlow.
-const flowColumns = `steps, phone_proved_bidx, phone_sealed, phone_bidx, phone_hint, address, password_hash`
+const flowColumns = `steps, phone_proved_bidx, phone_sealed, phone_bidx, phone_hint, address, password_hash, contact_name`
 
 func scanFlow(row pgx.Row) (*completionFlow, error) {
 	var f completionFlow
 	var steps []string
-	if err := row.Scan(&steps, &f.phoneProvedBidx, &f.phoneSealed, &f.phoneBidx, &f.phoneHint, &f.address, &f.passwordHash); err != nil {
+	if err := row.Scan(&steps, &f.phoneProvedBidx, &f.phoneSealed, &f.phoneBidx, &f.phoneHint, &f.address, &f.passwordHash, &f.contactName); err != nil {
 		return nil, database.Translate(err)
 	}
 	for _, s := range steps {
@@ -200,7 +201,7 @@ func (s *Server) activate(ctx context.Context, tx pgx.Tx, sess *session) error {
 		return err
 	}
 	done, err := account.Complete(ctx, tx, sess.accountID, account.Completion{PhoneSealed: f.phoneSealed, PhoneBidx: f.phoneBidx,
-		PhoneHint: f.phoneHint, PhoneProvedBidx: f.phoneProvedBidx, Address: f.address, PasswordHash: f.passwordHash})
+		PhoneHint: f.phoneHint, PhoneProvedBidx: f.phoneProvedBidx, Address: f.address, PasswordHash: f.passwordHash, ContactName: f.contactName})
 	if err != nil {
 		return err
 	}

@@ -101,22 +101,12 @@ func (s *Server) refuse(ctx context.Context, r *http.Request, method string, a *
 	return errLoginFailed
 }
 
-func (s *Server) loginPassword(ctx context.Context, w http.ResponseWriter, r *http.Request, idNumber, password, returnTo string) (loginResult, error) {
-	id := account.NormalizeID(idNumber)
-	subject, bidx := pii.MaskID(id), account.IDIndex(s.cfg.Keyring, id)
-	// The account (2.1.2) is an ID number or a username. A username
-	// names its account's ID number; anything else, a username-shaped
-	// passport number too when no account has it as a username, is an ID
-	// number. Either way the login goes on the same: same claim, same hash,
-	// same answer.
-	if typed := strings.TrimSpace(idNumber); account.ValidUsername(typed) {
-		byName, err := account.IDIndexByUsername(ctx, s.pool, typed)
-		if err != nil {
-			return loginResult{}, err
-		}
-		if byName != nil {
-			subject, bidx = pii.MaskName(typed), byName
-		}
+func (s *Server) loginPassword(ctx context.Context, w http.ResponseWriter, r *http.Request, p *principal, idNumber, password, returnTo string) (loginResult, error) {
+	// The account (2.1.2, 2.2.2) is the principal's key (an ID number, a
+	// credit code) or a username of its kind.
+	subject, bidx, err := s.key(ctx, p, idNumber, true)
+	if err != nil {
+		return loginResult{}, err
 	}
 	fail := auditEvent{event: methodPassword.event, outcome: "fail", subject: subject, ip: clientIP(r)}
 	// Finding the account claims a place for the try, before the slow
@@ -223,7 +213,7 @@ func (s *Server) releaseTry(ctx context.Context, id int64) {
 // exists or which phone it has. A send the image captcha refuses
 // (checkCaptcha, before the account is looked up) sends nothing and counts
 // for no limit.
-func (s *Server) sendLoginCode(ctx context.Context, r *http.Request, idNumber, phone string, captcha captchaInput) error {
+func (s *Server) sendLoginCode(ctx context.Context, r *http.Request, p *principal, idNumber, phone string, captcha captchaInput) error {
 	phone = account.NormalizePhone(phone)
 	if !account.ValidPhone(phone) {
 		return fieldErrors{"phone": "请输入正确的手机号码"}
@@ -231,7 +221,7 @@ func (s *Server) sendLoginCode(ctx context.Context, r *http.Request, idNumber, p
 	if err := s.checkCaptcha(ctx, r, "sms_send_login", 0, phone, captcha); err != nil {
 		return err
 	}
-	a, err := s.lookup(ctx, idNumber)
+	a, _, err := s.lookupAs(ctx, p, idNumber)
 	if err != nil {
 		return err
 	}
@@ -249,10 +239,9 @@ func (s *Server) sendLoginCode(ctx context.Context, r *http.Request, idNumber, p
 	return err
 }
 
-func (s *Server) loginSMS(ctx context.Context, w http.ResponseWriter, r *http.Request, idNumber, phone, code, returnTo string) (loginResult, error) {
+func (s *Server) loginSMS(ctx context.Context, w http.ResponseWriter, r *http.Request, p *principal, idNumber, phone, code, returnTo string) (loginResult, error) {
 	phone = account.NormalizePhone(phone)
-	subject := pii.MaskID(account.NormalizeID(idNumber))
-	a, err := s.lookup(ctx, idNumber)
+	a, subject, err := s.lookupAs(ctx, p, idNumber)
 	if err != nil {
 		return loginResult{}, err
 	}
@@ -385,7 +374,10 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	d := pageData{Title: loginTitle, ReturnTo: safeReturn(r.URL.Query().Get("return_to")), Tab: r.URL.Query().Get("tab")}
-	if d.Tab == "sms" {
+	if d.Tab == legalPerson.tab || d.Tab == legalPerson.smsTab {
+		d.Title = legalLoginTitle
+	}
+	if d.Tab == "sms" || d.Tab == legalPerson.smsTab {
 		d.Captcha = s.formCaptcha(r, true)
 	}
 	s.render(w, r, "login.html", d)
@@ -394,6 +386,9 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, tab string, err error, notice string) {
 	d := pageData{Title: loginTitle, ReturnTo: safeReturn(r.PostFormValue("return_to")), Tab: tab, Notice: notice,
 		IDNumber: r.PostFormValue("id_number"), Phone: r.PostFormValue("phone")}
+	if tab == legalPerson.tab || tab == legalPerson.smsTab {
+		d.Title, d.IDNumber = legalLoginTitle, r.PostFormValue(legalPerson.field)
+	}
 	if err != nil {
 		p := problemOf(err)
 		if p.status >= http.StatusInternalServerError {
@@ -404,47 +399,62 @@ func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, tab string, e
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(p.status)
 	}
-	if tab == "sms" && d.Captcha == nil {
+	if (tab == "sms" || tab == legalPerson.smsTab) && d.Captcha == nil {
 		d.Captcha = s.formCaptcha(r, true)
 	}
 	s.render(w, r, "login.html", d)
 }
 
-func (s *Server) loginPasswordForm(w http.ResponseWriter, r *http.Request) {
-	res, err := s.loginPassword(r.Context(), w, r, r.PostFormValue("id_number"), r.PostFormValue("password"), r.PostFormValue("return_to"))
-	if err != nil {
-		s.loginForm(w, r, "password", err, "")
-		return
+func (s *Server) loginPasswordForm(p *principal) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		res, err := s.loginPassword(r.Context(), w, r, p, r.PostFormValue(p.field), r.PostFormValue("password"), r.PostFormValue("return_to"))
+		if err != nil {
+			s.loginForm(w, r, p.tab, p.refused(err), "")
+			return
+		}
+		s.redirectAfterPost(w, r, res.Next)
 	}
-	s.redirectAfterPost(w, r, res.Next)
 }
 
-// loginTitle is the login page's title (the layout adds 统一身份认证).
-const loginTitle = "个人登录"
+// loginTitle and legalLoginTitle are the login page's titles (the layout
+// adds 统一身份认证).
+const (
+	loginTitle      = "个人登录"
+	legalLoginTitle = "法人登录"
+)
 
-const codeSentNotice = "若证件号码与预留手机号匹配，验证码已发送，5分钟内有效"
+// codeSentNotice and legalCodeSentNotice answer every send of a login
+// code that was not refused.
+const (
+	codeSentNotice      = "若证件号码与预留手机号匹配，验证码已发送，5分钟内有效"
+	legalCodeSentNotice = "若统一社会信用代码与联系人手机号匹配，验证码已发送，5分钟内有效"
+)
 
-func (s *Server) loginSMSSendForm(w http.ResponseWriter, r *http.Request) {
-	err := s.sendLoginCode(r.Context(), r, r.PostFormValue("id_number"), r.PostFormValue("phone"),
-		captchaInput{ID: r.PostFormValue("captcha_id"), Answer: r.PostFormValue("captcha")})
-	// The notice only with a send that went through (or, for an account
-	// that does not match, looked as if it did): beside a refusal (too
-	// soon, a captcha, a limit) it would make the earlier code look
-	// valid and burn a try.
-	notice := codeSentNotice
-	if err != nil {
-		notice = ""
+func (s *Server) loginSMSSendForm(p *principal) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		err := s.sendLoginCode(r.Context(), r, p, r.PostFormValue(p.field), r.PostFormValue("phone"),
+			captchaInput{ID: r.PostFormValue("captcha_id"), Answer: r.PostFormValue("captcha")})
+		// The notice only with a send that went through (or, for an account
+		// that does not match, looked as if it did): beside a refusal (too
+		// soon, a captcha, a limit) it would make the earlier code look
+		// valid and burn a try.
+		notice := p.sentNotice
+		if err != nil {
+			notice = ""
+		}
+		s.loginForm(w, r, p.smsTab, err, notice)
 	}
-	s.loginForm(w, r, "sms", err, notice)
 }
 
-func (s *Server) loginSMSForm(w http.ResponseWriter, r *http.Request) {
-	res, err := s.loginSMS(r.Context(), w, r, r.PostFormValue("id_number"), r.PostFormValue("phone"), r.PostFormValue("code"), r.PostFormValue("return_to"))
-	if err != nil {
-		s.loginForm(w, r, "sms", err, "")
-		return
+func (s *Server) loginSMSForm(p *principal) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		res, err := s.loginSMS(r.Context(), w, r, p, r.PostFormValue(p.field), r.PostFormValue("phone"), r.PostFormValue("code"), r.PostFormValue("return_to"))
+		if err != nil {
+			s.loginForm(w, r, p.smsTab, p.refused(err), "")
+			return
+		}
+		s.redirectAfterPost(w, r, res.Next)
 	}
-	s.redirectAfterPost(w, r, res.Next)
 }
 
 func (s *Server) loginFaceForm(w http.ResponseWriter, r *http.Request) {
@@ -472,54 +482,70 @@ func (s *Server) loginFacePage(w http.ResponseWriter, r *http.Request) {
 
 type loginRequest struct {
 	IDNumber string `json:"id_number"`
-	Password string `json:"password"`
-	Phone    string `json:"phone"`
-	Code     string `json:"code"`
-	ReturnTo string `json:"return_to"`
+	// CreditCode is the key of the 法人登录 (a credit code or a username).
+	CreditCode string `json:"credit_code"`
+	Password   string `json:"password"`
+	Phone      string `json:"phone"`
+	Code       string `json:"code"`
+	ReturnTo   string `json:"return_to"`
 	// The image captcha of a send, when it needs one.
 	CaptchaID string `json:"captcha_id"`
 	Captcha   string `json:"captcha"`
 }
 
-func (s *Server) apiLoginPassword(w http.ResponseWriter, r *http.Request) {
-	var in loginRequest
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
+// key is the typed key of the principal's form.
+func (in *loginRequest) key(p *principal) string {
+	if p.kind == schemas.KindLegal {
+		return in.CreditCode
 	}
-	res, err := s.loginPassword(r.Context(), w, r, in.IDNumber, in.Password, in.ReturnTo)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	return in.IDNumber
 }
 
-func (s *Server) apiLoginSMSSend(w http.ResponseWriter, r *http.Request) {
-	var in loginRequest
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
+func (s *Server) apiLoginPassword(p *principal) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var in loginRequest
+		if err := decodeJSON(r, &in); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		res, err := s.loginPassword(r.Context(), w, r, p, in.key(p), in.Password, in.ReturnTo)
+		if err != nil {
+			s.fail(w, r, p.refused(err))
+			return
+		}
+		writeJSON(w, http.StatusOK, res)
 	}
-	if err := s.sendLoginCode(r.Context(), r, in.IDNumber, in.Phone, captchaInput{ID: in.CaptchaID, Answer: in.Captcha}); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"message": codeSentNotice})
 }
 
-func (s *Server) apiLoginSMS(w http.ResponseWriter, r *http.Request) {
-	var in loginRequest
-	if err := decodeJSON(r, &in); err != nil {
-		s.fail(w, r, err)
-		return
+func (s *Server) apiLoginSMSSend(p *principal) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var in loginRequest
+		if err := decodeJSON(r, &in); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if err := s.sendLoginCode(r.Context(), r, p, in.key(p), in.Phone, captchaInput{ID: in.CaptchaID, Answer: in.Captcha}); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]string{"message": p.sentNotice})
 	}
-	res, err := s.loginSMS(r.Context(), w, r, in.IDNumber, in.Phone, in.Code, in.ReturnTo)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+}
+
+func (s *Server) apiLoginSMS(p *principal) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var in loginRequest
+		if err := decodeJSON(r, &in); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		res, err := s.loginSMS(r.Context(), w, r, p, in.key(p), in.Phone, in.Code, in.ReturnTo)
+		if err != nil {
+			s.fail(w, r, p.refused(err))
+			return
+		}
+		writeJSON(w, http.StatusOK, res)
 	}
-	writeJSON(w, http.StatusOK, res)
 }
 
 func (s *Server) apiLoginFace(w http.ResponseWriter, r *http.Request) {
@@ -596,17 +622,24 @@ func (s *Server) loginRoutes() []route {
 	return []route{
 		{"GET /{$}", s.home},
 		{"GET /login", s.loginPage},
-		{"POST /login/password", s.limited(s.hashing(s.loginPasswordForm))},
-		{"POST /login/sms/send", s.limited(s.loginSMSSendForm)},
-		{"POST /login/sms/captcha", s.loginCaptchaForm},
-		{"POST /login/sms", s.limited(s.loginSMSForm)},
+		{"POST /login/password", s.limited(s.hashing(s.loginPasswordForm(personal)))},
+		{"POST /login/sms/send", s.limited(s.loginSMSSendForm(personal))},
+		{"POST /login/sms/captcha", s.loginCaptchaForm(personal)},
+		{"POST /login/sms", s.limited(s.loginSMSForm(personal))},
+		{"POST /login/legal/password", s.limited(s.hashing(s.loginPasswordForm(legalPerson)))},
+		{"POST /login/legal/sms/send", s.limited(s.loginSMSSendForm(legalPerson))},
+		{"POST /login/legal/sms/captcha", s.loginCaptchaForm(legalPerson)},
+		{"POST /login/legal/sms", s.limited(s.loginSMSForm(legalPerson))},
 		{"POST /login/face", s.limited(s.loginFaceForm)},
 		{"GET /login/face/{id}", s.loginFacePage},
 		{"GET /help", s.helpPage},
 		{"POST /logout", s.logoutForm},
-		{"POST /api/v1/login/password", s.limited(s.hashing(s.apiLoginPassword))},
-		{"POST /api/v1/login/sms/send", s.limited(s.apiLoginSMSSend)},
-		{"POST /api/v1/login/sms", s.limited(s.apiLoginSMS)},
+		{"POST /api/v1/login/password", s.limited(s.hashing(s.apiLoginPassword(personal)))},
+		{"POST /api/v1/login/sms/send", s.limited(s.apiLoginSMSSend(personal))},
+		{"POST /api/v1/login/sms", s.limited(s.apiLoginSMS(personal))},
+		{"POST /api/v1/login/legal/password", s.limited(s.hashing(s.apiLoginPassword(legalPerson)))},
+		{"POST /api/v1/login/legal/sms/send", s.limited(s.apiLoginSMSSend(legalPerson))},
+		{"POST /api/v1/login/legal/sms", s.limited(s.apiLoginSMS(legalPerson))},
 		{"POST /api/v1/login/face", s.limited(s.apiLoginFace)},
 		{"GET /api/v1/login/face/{id}", s.apiLoginFaceStatus},
 		{"POST /api/v1/logout", s.apiLogout},

@@ -34,8 +34,15 @@ func TestLoginPageTabsAndLinks(t *testing.T) {
 		}
 	}
 	_, legal := br.page("/login?tab=legal")
-	if !strings.Contains(legal, `id="legal-coming">法人登录即将开放`) || strings.Contains(legal, `action="/login/password"`) {
+	if !strings.Contains(legal, `action="/login/legal/password"`) || strings.Contains(legal, `action="/login/password"`) ||
+		!strings.Contains(legal, `账号（统一社会信用代码或用户名）`) || !strings.Contains(legal, `href="/register/legal" id="register"`) ||
+		!strings.Contains(legal, `href="/recovery?type=legal" id="forgot">忘记密码</a>`) {
 		t.Errorf("法人登录 tab: %s", legal)
+	}
+	_, legalSMS := br.page("/login?tab=legal-sms")
+	if !strings.Contains(legalSMS, `action="/login/legal/sms"`) || !strings.Contains(legalSMS, `formaction="/login/legal/sms/send"`) ||
+		!strings.Contains(legalSMS, `class="on" id="tab-legal"`) {
+		t.Errorf("法人登录 SMS tab: %s", legalSMS)
 	}
 	if !strings.Contains(legal, `id="help"`) || !strings.Contains(legal, `id="register"`) {
 		t.Error("法人登录 tab lacks the links")

@@ -47,6 +47,12 @@ type pageData struct {
 	RealnameLevel string
 	// Center is the rest of the personal center (center.go).
 	Center *centerView
+	// Enterprise is the 企业中心's identity of a legal account (center.go):
+	// the center shows it instead of a citizen's.
+	Enterprise *enterpriseView
+	// LegalForm: a form asks for a legal person's credit code (找回密码 of
+	// account type 法人).
+	LegalForm bool
 }
 
 // pages are the parsed templates: each page with the layout.

@@ -16,10 +16,12 @@ import (
 	"github.com/idfusion/idfusion/internal/pii"
 )
 
-// Change of the bound phone (2.1.4), from the personal center of a full
-// session, in two steps the server enforces:
+// Change of the bound phone (2.1.4; a legal account's contact phone,
+// 2.2.4), from the personal center of a full session, in two steps the
+// server enforces:
 //
-//	① face: a face verification of the account's own holder (purpose
+//	① face: a face verification of the account's own holder, a legal
+//	   account's representative (purpose
 //	   'phone_change'); its approval opens the change for this session
 //	   for phoneChangeWindow (phone_change_flow.face_at)
 //	② the new phone, proved by a code sent to it, within that window
@@ -47,6 +49,13 @@ func (s *Server) phoneFace(ctx context.Context, r *http.Request, sess *session) 
 	}
 	if err := s.stepLocked(ctx, r, a, "phone_change_face_start"); err != nil {
 		return "", err
+	}
+	// A legal account's face is its representative's (account.FaceIndexOf):
+	// without one on record nobody can open the change here; the operators
+	// can (authsvc admin set-phone).
+	if a.IsLegal() && a.Legal.RepBidx == nil {
+		s.audit(ctx, auditEvent{event: "phone_change_face_start", outcome: "refused", account: a.ID, subject: a.IDHint, ip: clientIP(r), detail: "no representative on record"})
+		return "", errNoRepresentative
 	}
 	var id string
 	err = s.pool.QueryRow(ctx, `SELECT id FROM face_challenge WHERE session_hash = $1 AND purpose = $2 AND status IN ('pending', 'approved') AND expires_at > $3

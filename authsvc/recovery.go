@@ -121,11 +121,14 @@ func (s *Server) standInPhone(idBidx []byte) string {
 
 // recoveryInput is step ①.
 type recoveryInput struct {
-	AccountType string `json:"account_type"` // "personal" (个人); the legal person's is not open yet
+	AccountType string `json:"account_type"` // "personal" (个人) or "legal" (法人, 2.2.3)
 	IDType      string `json:"id_type"`
 	IDNumber    string `json:"id_number"`
-	CaptchaID   string `json:"captcha_id"`
-	Captcha     string `json:"captcha"`
+	// CreditCode is a legal person's key (account type "legal"): its
+	// unified social credit code, typed as on the login form.
+	CreditCode string `json:"credit_code"`
+	CaptchaID  string `json:"captcha_id"`
+	Captcha    string `json:"captcha"`
 }
 
 // recoveryIDTypes are the ID types a citizen can choose.
@@ -135,20 +138,36 @@ var recoveryIDTypes = map[string]string{"resident": "居民身份证"}
 // to (or seems to have gone to).
 func (s *Server) startRecovery(ctx context.Context, w http.ResponseWriter, r *http.Request, in recoveryInput) (string, error) {
 	fields := fieldErrors{}
-	if in.AccountType != "personal" {
-		fields["account_type"] = "请选择账户类型：个人"
-	}
-	if _, ok := recoveryIDTypes[in.IDType]; !ok {
-		fields["id_type"] = "请选择证件类型"
-	}
-	id := account.NormalizeID(in.IDNumber)
-	if id == "" {
-		fields["id_number"] = "请输入证件号码"
+	var subject string
+	var bidx []byte
+	switch in.AccountType {
+	case "personal":
+		if _, ok := recoveryIDTypes[in.IDType]; !ok {
+			fields["id_type"] = "请选择证件类型"
+		}
+		id := account.NormalizeID(in.IDNumber)
+		if id == "" {
+			fields["id_number"] = "请输入证件号码"
+		}
+		subject, bidx = pii.MaskID(id), account.IDIndex(s.cfg.Keyring, id)
+	case "legal":
+		// A legal person's key is its credit code, in the credit codes'
+		// own domain (principal.key): the same answers follow whether it
+		// has an account or not.
+		if _, ok := account.NormalizeCreditCode(in.CreditCode); !ok {
+			fields["credit_code"] = "请输入正确的统一社会信用代码"
+		} else {
+			var err error
+			if subject, bidx, err = s.key(ctx, legalPerson, in.CreditCode, false); err != nil {
+				return "", err
+			}
+		}
+	default:
+		fields["account_type"] = "请选择账户类型：个人或法人"
 	}
 	if len(fields) > 0 {
 		return "", fields
 	}
-	subject := pii.MaskID(id)
 	// The image captcha, always, before anything is looked up: a wrong
 	// one says nothing of the account.
 	if strings.TrimSpace(in.Captcha) == "" {
@@ -161,7 +180,6 @@ func (s *Server) startRecovery(ctx context.Context, w http.ResponseWriter, r *ht
 	if !ok {
 		return "", s.recoveryCaptchaRefused(ctx, r, subject, true)
 	}
-	bidx := account.IDIndex(s.cfg.Keyring, id)
 	a, err := account.ByIDIndex(ctx, s.pool, bidx)
 	if err != nil {
 		return "", err
@@ -332,7 +350,11 @@ func (s *Server) recoveryPasswordStep(ctx context.Context, r *http.Request, pass
 // (nil: all), with their completion and phone-change flows, and returns
 // their hashes for afterSessionsEnded.
 func (s *Server) endSessions(ctx context.Context, tx pgx.Tx, accountID int64, keep []byte) ([][]byte, error) {
-	now := s.cfg.Now()
+	return endSessionsAt(ctx, tx, accountID, keep, s.cfg.Now())
+}
+
+// endSessionsAt is endSessions at now, for the operators' commands too.
+func endSessionsAt(ctx context.Context, tx pgx.Tx, accountID int64, keep []byte, now time.Time) ([][]byte, error) {
 	rows, err := tx.Query(ctx, `UPDATE auth_session SET revoked_at = $2, expires_at = LEAST(expires_at, $2)
 		WHERE account_id = $1 AND revoked_at IS NULL AND ($3::bytea IS NULL OR id_hash <> $3) RETURNING id_hash`, accountID, now, keep)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 // recoveryPage renders the page of tab (a step, or "done").
 func (s *Server) recoveryPage(w http.ResponseWriter, r *http.Request, tab string, d pageData) {
 	d.Title, d.Tab = "找回密码", tab
+	d.LegalForm = r.URL.Query().Get("type") == "legal" || r.PostFormValue("account_type") == "legal"
 	if tab == recoveryIdentify && d.Captcha == nil {
 		c, err := s.newCaptcha(r.Context(), r)
 		if err != nil {
@@ -58,16 +59,24 @@ func (s *Server) recoveryAt(step string) http.HandlerFunc {
 
 func (s *Server) recoveryStartForm(w http.ResponseWriter, r *http.Request) {
 	in := recoveryInput{AccountType: r.PostFormValue("account_type"), IDType: r.PostFormValue("id_type"), IDNumber: r.PostFormValue("id_number"),
-		CaptchaID: r.PostFormValue("captcha_id"), Captcha: r.PostFormValue("captcha")}
+		CreditCode: r.PostFormValue("credit_code"), CaptchaID: r.PostFormValue("captcha_id"), Captcha: r.PostFormValue("captcha")}
 	if _, err := s.startRecovery(r.Context(), w, r, in); err != nil {
-		s.recoveryFormError(w, r, recoveryIdentify, err, pageData{IDNumber: in.IDNumber})
+		typed := in.IDNumber
+		if in.AccountType == "legal" {
+			typed = in.CreditCode
+		}
+		s.recoveryFormError(w, r, recoveryIdentify, err, pageData{IDNumber: typed})
 		return
 	}
 	http.Redirect(w, r, recoveryPaths[recoveryCode], http.StatusSeeOther)
 }
 
 func (s *Server) recoveryCaptchaForm(w http.ResponseWriter, r *http.Request) {
-	s.recoveryPage(w, r, recoveryIdentify, pageData{IDNumber: r.PostFormValue("id_number")})
+	typed := r.PostFormValue("id_number")
+	if r.PostFormValue("account_type") == "legal" {
+		typed = r.PostFormValue("credit_code")
+	}
+	s.recoveryPage(w, r, recoveryIdentify, pageData{IDNumber: typed})
 }
 
 func (s *Server) recoveryCodeForm(w http.ResponseWriter, r *http.Request) {

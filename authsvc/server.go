@@ -485,6 +485,9 @@ var (
 	errRateLimited = errors.New("rate limited")
 	errCrossOrigin = errors.New("cross-origin request")
 	errLoginFailed = errors.New("login failed")
+	// errLegalLoginFailed is errLoginFailed on the 法人登录 (its message
+	// names the credit code): one answer for every legal login refused.
+	errLegalLoginFailed = errors.New("legal login failed")
 	// errAccountLocked refuses a completion step while the account is
 	// locked by failed checks (the session itself proved a factor already).
 	errAccountLocked = errors.New("account locked by failed checks")

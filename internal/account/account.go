@@ -153,10 +153,13 @@ func ByID(ctx context.Context, q Querier, id int64, forUpdate bool) (*Account, e
 	return scan(q.QueryRow(ctx, sql, id))
 }
 
-// IDIndexOf is the blind index of an account's ID number.
-func IDIndexOf(ctx context.Context, q Querier, id int64) ([]byte, error) {
+// FaceIndexOf is the blind index (the citizens' domain, IDIndex) of the
+// ID number whose face proves the account: a citizen's own, a legal
+// account's representative's (nil when it has none on record: no face
+// proves it).
+func FaceIndexOf(ctx context.Context, q Querier, id int64) ([]byte, error) {
 	var bidx []byte
-	err := q.QueryRow(ctx, `SELECT id_bidx FROM account WHERE id = $1`, id).Scan(&bidx)
+	err := q.QueryRow(ctx, `SELECT CASE WHEN kind = 'legal' THEN rep_id_bidx ELSE id_bidx END FROM account WHERE id = $1`, id).Scan(&bidx)
 	return bidx, database.Translate(err)
 }
 

@@ -18,6 +18,8 @@ type Completion struct {
 	PhoneProvedBidx []byte
 	Address         *string
 	PasswordHash    *string
+	// ContactName: a legal account's contact person, confirmed at ①.
+	ContactName *string
 }
 
 // Complete applies a completion to an account pending completion and
@@ -36,9 +38,12 @@ func Complete(ctx context.Context, q Querier, id int64, c Completion) (bool, err
 			address        = COALESCE($6, address),
 			address_source = CASE WHEN $6::text IS NULL THEN address_source ELSE NULL END,
 			password_hash  = COALESCE($7, password_hash),
-			status = 'active', required_steps = '{}', realname_level = 'LV3', updated_at = now()
+			contact_name   = COALESCE($8, contact_name),
+			contact_source = CASE WHEN $8::text IS NULL THEN contact_source ELSE NULL END,
+			status = 'active', required_steps = '{}', updated_at = now(),
+			realname_level = CASE WHEN kind = 'natural' THEN 'LV3' ELSE realname_level END
 		WHERE id = $1 AND status = 'pending_completion'`,
-		id, c.PhoneSealed, c.PhoneBidx, c.PhoneHint, c.PhoneProvedBidx, c.Address, c.PasswordHash)
+		id, c.PhoneSealed, c.PhoneBidx, c.PhoneHint, c.PhoneProvedBidx, c.Address, c.PasswordHash, c.ContactName)
 	if err != nil {
 		return false, fmt.Errorf("complete account: %w", err)
 	}

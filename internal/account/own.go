@@ -48,3 +48,19 @@ func SetPhone(ctx context.Context, q Querier, id int64, sealed, bidx []byte, hin
 	}
 	return tag.RowsAffected() == 1, nil
 }
+
+// SetPhoneByOperator binds a phone an operator checked on mailed
+// documents (authsvc admin set-phone), in the caller's transaction:
+// verified, the holder's own, whatever the account's status but
+// disabled. It refuses (false) when the account is disabled or the phone
+// is another account's verified one.
+func SetPhoneByOperator(ctx context.Context, q Querier, id int64, sealed, bidx []byte, hint string) (bool, error) {
+	tag, err := q.Exec(ctx, `UPDATE account SET phone_sealed = $2, phone_bidx = $3, phone_hint = $4,
+			phone_verified = true, phone_source = NULL, updated_at = now()
+		WHERE id = $1 AND status <> 'disabled'
+			AND NOT EXISTS (SELECT 1 FROM account o WHERE o.phone_bidx = $3 AND o.phone_verified AND o.id <> $1)`, id, sealed, bidx, hint)
+	if err != nil {
+		return false, fmt.Errorf("set phone by operator: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}

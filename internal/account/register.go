@@ -42,12 +42,15 @@ func UsernameTaken(ctx context.Context, q Querier, username string) (bool, error
 	return taken, err
 }
 
-// IDIndexByUsername is the ID number's blind index of the account with
-// the username, compared without case; nil when there is none. A
-// password login by username goes on as by that ID number.
-func IDIndexByUsername(ctx context.Context, q Querier, username string) ([]byte, error) {
+// IDIndexByUsername is the key's blind index (the ID number's, or a legal
+// account's credit code's) of the account of the kind with the username,
+// compared without case; nil when there is none. A password login by
+// username goes on as by that key. A username names an account of its
+// kind only: the 个人登录 form never finds a legal account by it, the
+// 法人登录 form never a citizen's.
+func IDIndexByUsername(ctx context.Context, q Querier, username string, kind schemas.AccountKind) ([]byte, error) {
 	var bidx []byte
-	err := q.QueryRow(ctx, `SELECT id_bidx FROM account WHERE lower(username) = lower($1)`, username).Scan(&bidx)
+	err := q.QueryRow(ctx, `SELECT id_bidx FROM account WHERE lower(username) = lower($1) AND kind = $2`, username, string(kind)).Scan(&bidx)
 	if errors.Is(database.Translate(err), database.ErrNotFound) {
 		return nil, nil
 	}
