@@ -2,6 +2,7 @@ package merge
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -292,6 +293,173 @@ func TestLegalSurvivorship(t *testing.T) {
 					t.Errorf("name, rep, contact, phone, type, rep from/to known, reps (-want +got):\n%s", diff)
 				}
 				m.Release()
+			}
+		})
+	}
+}
+
+// TestLoadLegalUpdates: a newer department's representative and contact
+// replace the departments' values, never the registrant's (no source),
+// also when the registrant sets them after the run read the account; a
+// representative other than the stored one is a conflict.
+func TestLoadLegalUpdates(t *testing.T) {
+	t.Parallel()
+	// newer is scjg's row again from a more trusted, newer file.
+	newer := swjLegal
+	newer.dept, newer.prio, newer.upd = "gsj", 0, 3000
+	const registrantRep = "460102197001011111"
+	setRegistrant := `UPDATE account SET rep_name = '注册人', rep_id_sealed = $3, rep_id_bidx = $2, rep_id_hint = '4****1', rep_source = NULL,
+		contact_name = '注册联系人', contact_source = NULL WHERE id = $1`
+	tests := []struct {
+		name                string
+		before, during      string // the registrant's change before the run, after it read the account
+		wantRep, wantSource string
+		wantContact         string
+	}{
+		{"department_values_give_way", "", "", "王五", "gsj:2", "赵六"},
+		{"registrant_values_stay", setRegistrant, "", "注册人", "", "注册联系人"},
+		{"registrant_change_during_run_stays", "", setRegistrant, "注册人", "", "注册联系人"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			pool, keys := dbtest.New(t), testKeys(t)
+			mustLoad(t, pool, keys, []lrow{scjgLegal}, nil)
+			_, id := readLegal(t, pool, keys, testCode)
+			if tt.before != "" {
+				if _, err := pool.Exec(context.Background(), tt.before, id, account.IDIndex(keys, registrantRep), account.SealRepID(keys, registrantRep)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			idle := func() {
+				if tt.during != "" {
+					if _, err := pool.Exec(context.Background(), tt.during, id, account.IDIndex(keys, registrantRep), account.SealRepID(keys, registrantRep)); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+			led, err := loadMixed(context.Background(), t, pool, keys, []lrow{newer}, nil, false, idle)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if led.Legal == nil || led.Legal.Updated != 1 {
+				t.Errorf("ledger %+v: want the legal account updated", led.Legal)
+			}
+			got, _ := readLegal(t, pool, keys, testCode)
+			if got.RepName != tt.wantRep || got.RepSource != tt.wantSource || got.Contact != tt.wantContact {
+				t.Errorf("representative %q from %q, contact %q; want %q from %q, %q", got.RepName, got.RepSource, got.Contact, tt.wantRep, tt.wantSource, tt.wantContact)
+			}
+			if tt.wantSource != "" && (got.RepID != repB || got.RepTo != "") {
+				t.Errorf("the representative's fields come from one row: ID %s, valid to %q", got.RepID, got.RepTo)
+			}
+			var n int
+			if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM merge_conflict WHERE account_id = $1 AND field = 'rep_name'`, id).Scan(&n); err != nil || n != 1 {
+				t.Errorf("%d representative conflicts (%v), want 1", n, err)
+			}
+		})
+	}
+}
+
+// TestLoadLegalLinksStoredCitizen: a legal account whose representative
+// is a citizen the store already has links to it; a forced re-run of the
+// same file changes nothing.
+func TestLoadLegalLinksStoredCitizen(t *testing.T) {
+	t.Parallel()
+	pool, keys := dbtest.New(t), testKeys(t)
+	ctx := context.Background()
+	loadRows(t, pool, keys, rensheRows, nil) // the citizen testID = repA
+	citizen := accountID(t, pool, keys)
+	led := mustLoad(t, pool, keys, []lrow{scjgLegal}, nil)
+	if led.New != 1 || led.Legal == nil || led.Legal.New != 1 {
+		t.Fatalf("ledger %+v", led)
+	}
+	before, id := readLegal(t, pool, keys, testCode)
+	if rep, err := account.Representative(ctx, pool, id); err != nil || rep != citizen {
+		t.Errorf("Representative = %d, %v; want the citizen %d", rep, err, citizen)
+	}
+	if ids, err := account.RepresentedBy(ctx, pool, citizen); err != nil || !cmp.Equal(ids, []int64{id}) {
+		t.Errorf("RepresentedBy = %v, %v; want [%d]", ids, err, id)
+	}
+	if rep, err := account.Representative(ctx, pool, citizen); err != nil || rep != 0 {
+		t.Errorf("a citizen's Representative = %d, %v; want 0", rep, err)
+	}
+	led, err := loadMixed(ctx, t, pool, keys, []lrow{scjgLegal}, nil, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if led.New != 0 || led.Unchanged != 1 || !cmp.Equal(led.Legal, &KindLedger{Persons: 1, Unchanged: 1}) {
+		t.Errorf("re-run ledger %+v legal %+v: want the legal account unchanged", led, led.Legal)
+	}
+	if after, _ := readLegal(t, pool, keys, testCode); !cmp.Equal(before, after) {
+		t.Errorf("re-run changed the account:\n%s", cmp.Diff(before, after))
+	}
+	var lineage int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM account_lineage WHERE account_id = $1`, id).Scan(&lineage); err != nil || lineage != 1 {
+		t.Errorf("%d lineage rows (%v), want 1", lineage, err)
+	}
+}
+
+// TestLoadLegalKilled: a run stopped while it loads (its context ends
+// once the new accounts are sent) leaves nothing: no account, lineage,
+// conflict or run.
+func TestLoadLegalKilled(t *testing.T) {
+	t.Parallel()
+	pool, keys := dbtest.New(t), testKeys(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, err := loadMixed(ctx, t, pool, keys, []lrow{scjgLegal, {code: otherCode, name: "某某协会", dept: "scjg", prio: 1, upd: 1, row: 3}},
+		[][]any{{repA, "韩梅梅", "13900000033", "scjg", 1, 2000, 4}}, false, cancel)
+	if err == nil {
+		t.Fatal("the killed run committed")
+	}
+	var n int
+	if err := pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM account) + (SELECT count(*) FROM account_lineage)
+		+ (SELECT count(*) FROM merge_conflict) + (SELECT count(*) FROM import_run)`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("the killed run left %d rows", n)
+	}
+}
+
+// TestCheckLedgerLegal: a legal account whose representative or contact
+// comes from another account's lineage row fails the run's ledger check.
+func TestCheckLedgerLegal(t *testing.T) {
+	t.Parallel()
+	for _, col := range []string{"rep_source", "contact_source"} {
+		t.Run(col, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			tx := dbtest.NewTx(t)
+			var run, legal, other, own, foreign int64
+			var file int32
+			scan := func(dst any, sql string, args ...any) {
+				t.Helper()
+				if err := tx.QueryRow(ctx, sql, args...).Scan(dst); err != nil {
+					t.Fatalf("%s: %v", sql, err)
+				}
+			}
+			scan(&run, `INSERT INTO import_run (started_at, ledger) VALUES (now(), '{}') RETURNING id`)
+			if _, err := tx.Exec(ctx, `INSERT INTO department (code, name, priority) VALUES ('scjg', '市场监管局', 1)`); err != nil {
+				t.Fatal(err)
+			}
+			scan(&file, `INSERT INTO source_file (dept, sha256) VALUES ('scjg', 'f1') RETURNING id`)
+			scan(&legal, `INSERT INTO account (id_bidx, id_sealed, id_hint, id_type, name, status, origin, updated_run, kind, legal_type, realname_status)
+				VALUES ('l', '\x00', '9146**********001A', 'uscc', '某公司', 'pending_completion', 'fused', $1, 'legal', 'enterprise', 'unverified') RETURNING id`, run)
+			scan(&other, `INSERT INTO account (id_bidx, id_sealed, id_hint, id_type, name, status, origin, updated_run)
+				VALUES ('n', '\x00', '1*****1', 'resident', '张三', 'pending_completion', 'fused', $1) RETURNING id`, run)
+			lineage := `INSERT INTO account_lineage (account_id, run_id, file_id, row_num, priority) VALUES ($1, $2, $3, $4, 1) RETURNING id`
+			scan(&own, lineage, legal, run, file, 2)
+			scan(&foreign, lineage, other, run, file, 3)
+			if _, err := tx.Exec(ctx, `UPDATE account SET name_source = $1, `+col+` = $2, contact_name = '李雷' WHERE id = $3`, own, foreign, legal); err != nil {
+				t.Fatal(err)
+			}
+			l := &loader{tx: tx, runID: run, updated: []int64{legal}}
+			led := Ledger{Files: []FileLedger{{Dept: "scjg", SHA256: "f1", Name: "scjg.csv", Read: 2, Accepted: 2}},
+				Persons: 2, Unchanged: 1, Updated: 1, Legal: &KindLedger{Persons: 1, Updated: 1}}
+			err := l.checkLedger(ctx, &led, map[fileKey]int32{{"scjg", "f1"}: file})
+			if !errors.Is(err, ErrLedger) || !strings.Contains(err.Error(), "1 accounts have a value whose source is not their own lineage") {
+				t.Errorf("err = %v, want the foreign %s found", err, col)
 			}
 		})
 	}
