@@ -16,6 +16,7 @@ import (
 	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/dbtest"
 	"github.com/idfusion/idfusion/internal/pii"
+	"github.com/idfusion/idfusion/internal/report"
 	"github.com/idfusion/idfusion/schemas"
 )
 
@@ -231,6 +232,29 @@ func TestLoadLegalNew(t *testing.T) {
 	if !strings.Contains(cands, pii.MaskID(repA)) || !strings.Contains(cands, pii.MaskID(repB)) ||
 		strings.Contains(cands, repA) || strings.Contains(cands, repB) {
 		t.Errorf("conflict %s %s: want both representatives with masked IDs only", field, cands)
+	}
+	// The reports: the run's legal counts, the conflict of a legal
+	// account, its golden record masked.
+	runs, err := report.Runs(context.Background(), pool, 0)
+	if err != nil || len(runs) != 1 || !runs[0].Balanced || !cmp.Equal(runs[0].Legal, &report.KindCounts{Persons: 2, New: 2}) {
+		t.Errorf("report.Runs = %+v, %v: want the legal counts, balanced", runs, err)
+	}
+	open, _, err := report.OpenConflicts(context.Background(), pool, report.ConflictFilter{Field: field})
+	if err != nil || len(open) != 1 || open[0].Kind != "legal" || open[0].IDHint != account.CreditCodeHint(testCode) {
+		t.Errorf("report.OpenConflicts = %+v, %v: want the legal account's", open, err)
+	}
+	var golden []report.Golden
+	if _, err := report.Goldens(context.Background(), pool, report.GoldenOptions{}, func(g *report.Golden) error {
+		if g.Kind == "legal" && g.AccountID == id {
+			golden = append(golden, *g)
+		}
+		return nil
+	}); err != nil || len(golden) != 1 {
+		t.Fatalf("goldens %+v, %v", golden, err)
+	}
+	if g := golden[0]; g.RepIDHint != pii.MaskID(repA) || g.RepName != "韩梅梅" || g.LegalType != "enterprise" || g.Realname != "unverified" ||
+		g.RepSource == nil || g.RepSource.Dept != "scjg" || g.ContactSource == nil || g.ContactSource.Dept != "swj" {
+		t.Errorf("legal golden record %+v", g)
 	}
 	// The representative's citizen account links.
 	var citizen int64
