@@ -480,10 +480,13 @@ func TestCheckLedgerLegal(t *testing.T) {
 			}
 			l := &loader{tx: tx, runID: run, updated: []int64{legal}}
 			led := Ledger{Files: []FileLedger{{Dept: "scjg", SHA256: "f1", Name: "scjg.csv", Read: 2, Accepted: 2}},
-				Persons: 2, Unchanged: 1, Updated: 1, Legal: &KindLedger{Persons: 1, Updated: 1}}
+				Persons: 2, Unchanged: 1, Updated: 1, Legal: &KindLedger{Persons: 2, Updated: 1}}
 			err := l.checkLedger(ctx, &led, map[fileKey]int32{{"scjg", "f1"}: file})
 			if !errors.Is(err, ErrLedger) || !strings.Contains(err.Error(), "1 accounts have a value whose source is not their own lineage") {
 				t.Errorf("err = %v, want the foreign %s found", err, col)
+			}
+			if err == nil || !strings.Contains(err.Error(), "legal persons 2 != new 0 + updated 1 + unchanged 0") {
+				t.Errorf("err = %v, want the legal counts found unbalanced", err)
 			}
 		})
 	}
