@@ -491,3 +491,31 @@ func TestCheckLedgerLegal(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadLegalAsImportRole: the import's database role may create and
+// update legal accounts, and read them for the reports, with the grants
+// it has (migration 022) and no more.
+func TestLoadLegalAsImportRole(t *testing.T) {
+	t.Parallel()
+	pool, keys := dbtest.New(t), testKeys(t)
+	imp, err := pgxpool.New(context.Background(), dbtest.MemberConnString(t, pool.Config().ConnString(), "idfusion_import"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(imp.Close)
+	mustLoad(t, imp, keys, []lrow{scjgLegal}, [][]any{{repA, "韩梅梅", "13900000033", "scjg", 1, 2000, 4}})
+	newer := swjLegal
+	newer.dept, newer.prio, newer.upd = "gsj", 0, 3000
+	if led := mustLoad(t, imp, keys, []lrow{newer}, nil); led.Legal == nil || led.Legal.Updated != 1 {
+		t.Errorf("ledger %+v: want the legal account updated", led.Legal)
+	}
+	if got, _ := readLegal(t, pool, keys, testCode); got.RepName != newer.repName || got.Contact != newer.contact {
+		t.Errorf("representative %q, contact %q after the update", got.RepName, got.Contact)
+	}
+	if _, err := report.Goldens(context.Background(), imp, report.GoldenOptions{}, func(*report.Golden) error { return nil }); err != nil {
+		t.Errorf("export as the import role: %v", err)
+	}
+	if _, _, err := report.OpenConflicts(context.Background(), imp, report.ConflictFilter{}); err != nil {
+		t.Errorf("conflicts as the import role: %v", err)
+	}
+}
