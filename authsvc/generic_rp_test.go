@@ -353,3 +353,31 @@ func TestPreferredUsername(t *testing.T) {
 		}
 	}
 }
+
+// TestAccountTypeClaims: the ID token and userinfo say which kind of
+// account signed in, whatever the scopes; the enterprise claims of a
+// natural account are never set.
+func TestAccountTypeClaims(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.syncClock()
+	for _, scopes := range [][]string{nil, {"profile", ScopeEnterprise}} {
+		rp := b.rp(t, Client{ID: fmt.Sprintf("portal%d", len(scopes)), Scopes: scopes})
+		c := b.active(t, "钱十", fmt.Sprintf("137123401%02d", len(scopes)), "Xy7#pQ2!wL")
+		tok, _ := rp.signedIn(b.browser(t), c)
+		var idClaims map[string]any
+		if err := rp.verify(tok).Claims(&idClaims); err != nil {
+			t.Fatal(err)
+		}
+		info, err := rp.userinfo(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for what, claims := range map[string]map[string]any{"ID token": idClaims, "userinfo": info} {
+			if claims["account_type"] != "natural" || claims["credit_code"] != nil || claims["enterprise_name"] != nil {
+				t.Errorf("scopes %v: %s account_type %v credit_code %v enterprise_name %v, want natural and none", scopes, what,
+					claims["account_type"], claims["credit_code"], claims["enterprise_name"])
+			}
+		}
+	}
+}

@@ -45,12 +45,13 @@ func (s *Server) newProvider() (http.Handler, error) {
 		CryptoKey:             key,
 		CodeMethodS256:        true,
 		GrantTypeRefreshToken: true,
-		SupportedScopes:       []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopePhone, oidc.ScopeOfflineAccess, ScopeIDCard},
+		SupportedScopes:       []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopePhone, oidc.ScopeOfflineAccess, ScopeIDCard, ScopeEnterprise},
 		// RP-initiated logout without a registered post_logout_redirect_uri
 		// ends at our login page.
 		DefaultLogoutRedirectURI: "/login",
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "at_hash",
-			"name", "preferred_username", "email", "email_verified", "id_hint", "id_number", "id_type", "phone_number", "phone_number_verified"},
+			"name", "preferred_username", "email", "email_verified", "id_hint", "id_number", "id_type", "phone_number", "phone_number_verified",
+			"account_type", "credit_code", "enterprise_name", "legal_type"},
 	}
 	// The library logs to slog.Default (it has no logger option): the
 	// command sets its logger as the default.
@@ -196,6 +197,9 @@ func (s *Server) userinfo(ctx context.Context, info *oidc.UserInfo, accountID in
 		info.PreferredUsername = *a.Username
 	}
 	info.AppendClaims("id_hint", a.IDHint)
+	if err := s.accountClaims(info, a, scopes); err != nil {
+		return err
+	}
 	if slices.Contains(scopes, ScopeIDCard) {
 		id, err := s.idNumber(a)
 		if err != nil {
@@ -220,6 +224,24 @@ func (s *Server) userinfo(ctx context.Context, info *oidc.UserInfo, accountID in
 		}
 		info.PhoneNumber, info.PhoneNumberVerified = phone, oidc.Bool(a.PhoneVerified)
 	}
+	return nil
+}
+
+// accountClaims sets the claims of the ID token and userinfo alike: the
+// kind of account, and for a legal one under ScopeEnterprise its credit
+// code, name and type.
+func (s *Server) accountClaims(info *oidc.UserInfo, a *account.Account, scopes []string) error {
+	info.AppendClaims("account_type", string(a.Kind))
+	if !a.IsLegal() || !slices.Contains(scopes, ScopeEnterprise) {
+		return nil
+	}
+	code, err := s.idNumber(a) // a legal account's id_sealed is its credit code
+	if err != nil {
+		return err
+	}
+	info.AppendClaims("credit_code", code)
+	info.AppendClaims("enterprise_name", a.Name)
+	info.AppendClaims("legal_type", string(a.Legal.Type))
 	return nil
 }
 

@@ -25,6 +25,13 @@ import (
 // release is audited; without it a client sees the masked "id_hint".
 const ScopeIDCard = "idcard"
 
+// ScopeEnterprise is the scope that releases, for a legal account, its
+// credit code, name and type ("credit_code", "enterprise_name",
+// "legal_type" claims). Every token says which kind of account signed in
+// ("account_type": natural or legal) without it. A credit code is public
+// (it is printed on the business licence), so the scope needs no consent.
+const ScopeEnterprise = "enterprise"
+
 // Client is a business system registered with the OpenID provider.
 type Client struct {
 	// ID is the client_id. Required.
@@ -257,9 +264,9 @@ func (c *oidcClient) DevMode() bool                       { return false }
 
 // idTokenScopes are the scopes whose claims the ID token carries too:
 // the standard profile claims generic clients read from it (name, the
-// email stand-in). The ID number and phone go out through userinfo only,
+// email stand-in), and the enterprise's public identifiers. The ID number and phone go out through userinfo only,
 // where each release is checked against the consent and audited.
-var idTokenScopes = []string{oidc.ScopeProfile, oidc.ScopeEmail}
+var idTokenScopes = []string{oidc.ScopeProfile, oidc.ScopeEmail, ScopeEnterprise}
 
 // RestrictAdditionalIdTokenScopes keeps every other scope out of the ID
 // token's claims (see idTokenScopes), and adds scopeSessionID, which has

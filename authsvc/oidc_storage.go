@@ -540,14 +540,13 @@ func (st oidcStorage) AuthorizeClientIDSecret(ctx context.Context, id, secret st
 	return nil
 }
 
-// SetUserinfoFromScopes serves the ID token's profile claims of a
-// subject (the scopes RestrictAdditionalIdTokenScopes keeps); the subject
+// SetUserinfoFromScopes serves the ID token's claims of a subject: the
+// account's kind, and the claims of the scopes
+// RestrictAdditionalIdTokenScopes keeps; the subject
 // is a keyed hash, found again through the tokens issued to it.
 func (st oidcStorage) SetUserinfoFromScopes(ctx context.Context, info *oidc.UserInfo, subject, clientID string, scopes []string) error {
-	info.Subject = subject // SetUserInfo copies it over the token's
-	if scopes = withoutSessionScope(scopes); len(scopes) == 0 {
-		return nil // the sid only: SetUserinfoFromRequest
-	}
+	info.Subject = subject               // SetUserInfo copies it over the token's
+	scopes = withoutSessionScope(scopes) // the sid: SetUserinfoFromRequest
 	_, g, err := st.liveToken(ctx, `t.subject = $1 AND t.client_id = $2`, subject, clientID)
 	if err != nil {
 		return err
@@ -561,6 +560,9 @@ func (st oidcStorage) SetUserinfoFromScopes(ctx context.Context, info *oidc.User
 		if a.Username != nil {
 			info.PreferredUsername = *a.Username
 		}
+	}
+	if err := st.s.accountClaims(info, a, scopes); err != nil {
+		return err
 	}
 	return st.s.emailStandIn(ctx, info, subject, clientID, scopes)
 }

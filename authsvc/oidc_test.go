@@ -233,7 +233,7 @@ func TestOIDCActiveAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{"sub": id.Subject, "name": "王小明", "id_hint": pii.MaskID(c.IDNumber)}
+	want := map[string]any{"sub": id.Subject, "name": "王小明", "id_hint": pii.MaskID(c.IDNumber), "account_type": "natural"}
 	if diff := cmp.Diff(want, claims); diff != "" {
 		t.Errorf("userinfo mismatch (-want +got):\n%s", diff)
 	}

@@ -36,26 +36,36 @@ func (s *Stats) Add(o Stats) {
 	}
 }
 
-// Stage is the batch cleanse stage for one department's files: RawPerson
-// records in, CleanPerson records and Finding records out. Each row is
+// Stage is the batch cleanse stage for one department's files: records of
+// the mapping's entity's raw schema in (RawPerson or RawLegal), its clean
+// schema (CleanPerson or CleanLegal) and Finding records out. Each row is
 // decided before anything is appended, so no record is filtered afterwards
 // (arrow's Filter kernel is slow on strings). A Stage is not safe for
 // concurrent use; use one per goroutine.
 type Stage struct {
 	m   *schemas.Mapping
 	loc *time.Location
-	// required are the positions in schemas.Fields of the fields a row
-	// must have besides the ID number and the name, checked on their own.
+	// legal is whether the rows are legal persons' (legalRow).
+	legal bool
+	// fields are the entity's fields; tail is the raw column of id_numeric
+	// (defect and defect_field follow); srcKey the raw source key column.
+	fields []schemas.Field
+	tail   int
+	srcKey int
+	// required are the positions in fields of the fields a row must have
+	// besides the key (ID number or credit code) and the name, checked on
+	// their own.
 	required []int
 	stats    Stats
 
 	clean *array.RecordBuilder
 	find  *array.RecordBuilder
-	// cs and fs are the string columns of CleanPerson and Finding by index
-	// (nil for others), built outside the record builders for speed.
-	cs    [schemas.CleanPriority + 1]*schemas.StringColumn
+	// cs and fs are the string columns of the clean schema and Finding by
+	// index (nil for others), built outside the record builders for speed.
+	cs    [schemas.LegalPriority + 1]*schemas.StringColumn
 	cRow  *array.Int64Builder
-	cDate *array.Date32Builder
+	cDate *array.Date32Builder // birth date; a legal person's rep_id_start
+	cEnd  *array.Date32Builder // a legal person's rep_id_end
 	cUpd  *array.TimestampBuilder
 	cPri  *array.Int32Builder
 	fs    [schemas.FindValue + 1]*schemas.StringColumn
@@ -67,13 +77,18 @@ func NewStage(m *schemas.Mapping, alloc memory.Allocator) *Stage {
 	if alloc == nil {
 		alloc = memory.DefaultAllocator
 	}
-	s := &Stage{m: m, loc: m.Location(), stats: Stats{ByCode: map[schemas.Code]int64{}}}
-	for i, f := range schemas.Fields {
-		if f != schemas.FieldIDNumber && f != schemas.FieldName && m.IsRequired(f) {
+	s := &Stage{m: m, loc: m.Location(), stats: Stats{ByCode: map[schemas.Code]int64{}},
+		legal: m.Entity == schemas.EntityLegal, fields: m.Entity.Fields(), tail: m.Entity.RawTail()}
+	key := m.Entity.KeyField()
+	for i, f := range s.fields {
+		if f == schemas.FieldSourceKey {
+			s.srcKey = schemas.RawFirstField + i
+		}
+		if f != key && f != schemas.FieldName && m.IsRequired(f) {
 			s.required = append(s.required, i)
 		}
 	}
-	s.clean = array.NewRecordBuilder(alloc, schemas.CleanPerson)
+	s.clean = array.NewRecordBuilder(alloc, m.Entity.Clean())
 	s.find = array.NewRecordBuilder(alloc, schemas.Finding)
 	for i, b := range s.clean.Fields() {
 		switch b := b.(type) {
@@ -82,7 +97,11 @@ func NewStage(m *schemas.Mapping, alloc memory.Allocator) *Stage {
 		case *array.Int64Builder:
 			s.cRow = b
 		case *array.Date32Builder:
-			s.cDate = b
+			if s.cDate == nil {
+				s.cDate = b
+			} else {
+				s.cEnd = b
+			}
 		case *array.TimestampBuilder:
 			s.cUpd = b
 		case *array.Int32Builder:
@@ -100,6 +119,9 @@ func NewStage(m *schemas.Mapping, alloc memory.Allocator) *Stage {
 	return s
 }
 
+// Entity is the kind of record the stage cleanses.
+func (s *Stage) Entity() schemas.Entity { return s.m.Entity }
+
 // Stats returns the counts so far.
 func (s *Stage) Stats() Stats { return s.stats }
 
@@ -109,9 +131,12 @@ func (s *Stage) Release() {
 	s.find.Release()
 }
 
-// rawRow gives by-index access to one RawPerson row.
+// rawCols is the number of columns of the widest raw schema.
+const rawCols = schemas.RawFirstField + 14 + 3
+
+// rawRow gives by-index access to one raw row.
 type rawRow struct {
-	cols [schemas.RawDefectField + 1]*array.String
+	cols [rawCols]*array.String
 	num  *array.Int64
 	idn  *array.Boolean
 	i    int
@@ -119,28 +144,36 @@ type rawRow struct {
 
 func (r *rawRow) str(col int) string { return r.cols[col].Value(r.i) }
 
-func (r *rawRow) field(f schemas.Field) string {
-	for i, g := range schemas.Fields {
+// field is the raw value of f in the row, "" for a field the entity lacks.
+func (s *Stage) field(r *rawRow, f schemas.Field) string {
+	for i, g := range s.fields {
 		if g == f {
-			return r.str(schemas.RawName + i)
+			return r.str(schemas.RawFirstField + i)
 		}
 	}
 	return ""
 }
 
-// Process cleanses one RawPerson record. The caller releases both results.
+// Process cleanses one record of the entity's raw schema. The caller
+// releases both results.
 func (s *Stage) Process(raw arrow.Record) (clean, findings arrow.Record) {
 	var r rawRow
-	for i := range r.cols {
+	for i := range min(len(r.cols), int(raw.NumCols())) {
 		if a, ok := raw.Column(i).(*array.String); ok {
 			r.cols[i] = a
 		}
 	}
 	r.num = raw.Column(schemas.ColRow).(*array.Int64)
-	r.idn = raw.Column(schemas.RawIDNumeric).(*array.Boolean)
+	r.idn = raw.Column(s.tail).(*array.Boolean)
 	n := int(raw.NumRows())
-	for r.i = 0; r.i < n; r.i++ {
-		s.row(&r)
+	if s.legal {
+		for r.i = 0; r.i < n; r.i++ {
+			s.legalRow(&r)
+		}
+	} else {
+		for r.i = 0; r.i < n; r.i++ {
+			s.row(&r)
+		}
 	}
 	s.stats.Read += int64(n)
 	return assemble(s.clean, s.cs[:]), assemble(s.find, s.fs[:])
@@ -171,7 +204,7 @@ func assemble(b *array.RecordBuilder, strs []*schemas.StringColumn) arrow.Record
 func (s *Stage) row(r *rawRow) {
 	if d := r.str(schemas.RawDefect); d != "" {
 		f := schemas.Field(r.str(schemas.RawDefectField))
-		s.reject(r, schemas.Code(d), f, r.field(f))
+		s.reject(r, schemas.Code(d), f, s.field(r, f))
 		return
 	}
 	rawID := r.str(schemas.RawIDNumber)
@@ -326,7 +359,7 @@ func (s *Stage) finding(r *rawRow, sev schemas.Severity, c schemas.Code, f schem
 	s.fs[schemas.ColDept].Append(r.str(schemas.ColDept))
 	s.fs[schemas.ColFile].Append(r.str(schemas.ColFile))
 	s.fRow.Append(r.num.Value(r.i))
-	s.fs[schemas.FindSourceKey].Append(trim(r.str(schemas.RawSourceKey)))
+	s.fs[schemas.FindSourceKey].Append(trim(r.str(s.srcKey)))
 	s.fs[schemas.FindSeverity].Append(string(sev))
 	s.fs[schemas.FindCode].Append(string(c))
 	s.fs[schemas.FindField].Append(string(f))

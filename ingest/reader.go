@@ -70,18 +70,27 @@ type File struct {
 	Encoding schemas.Encoding
 }
 
-// Reader streams one file as RawPerson records.
+// Reader streams one file as records of its mapping's entity's raw schema
+// (schemas.RawPerson or schemas.RawLegal).
 type Reader struct {
 	file    File
 	mapping *schemas.Mapping
 	src     rowSource
-	// col[i] is the source column of schemas.Fields[i], -1 when unmapped.
-	col       [9]int
+	// fields are the entity's fields, schema is its raw schema and tail
+	// the column of id_numeric (defect and defect_field follow).
+	fields []schemas.Field
+	schema *arrow.Schema
+	tail   int
+	// idField is the field whose cell's numeric flag is id_numeric: the
+	// ID number, or a legal person's representative's.
+	idField schemas.Field
+	// col[i] is the source column of fields[i], -1 when unmapped.
+	col       []int
 	width     int
 	batchRows int
 	alloc     memory.Allocator
-	// cols are the string columns of RawPerson by index (nil for others).
-	cols [schemas.RawDefectField + 1]*schemas.StringColumn
+	// cols are the string columns of the raw schema by index (nil for others).
+	cols []*schemas.StringColumn
 	// consts hold the department and file columns, the same value in
 	// every row: each record gets a slice of them instead of a copy.
 	consts  [2]arrow.Array
@@ -132,7 +141,13 @@ func Open(path string, m *schemas.Mapping, opts Options) (_ *Reader, err error) 
 	if err != nil {
 		return nil, err
 	}
-	r := &Reader{file: f, mapping: m, src: src, batchRows: opts.BatchRows}
+	r := &Reader{file: f, mapping: m, src: src, batchRows: opts.BatchRows,
+		fields: m.Entity.Fields(), schema: m.Entity.Raw(), tail: m.Entity.RawTail(), idField: schemas.FieldIDNumber}
+	if m.Entity == schemas.EntityLegal {
+		r.idField = schemas.FieldRepIDNumber
+	}
+	r.col = make([]int, len(r.fields))
+	r.cols = make([]*schemas.StringColumn, r.schema.NumFields())
 	defer func() {
 		if err != nil {
 			src.close()
@@ -153,14 +168,14 @@ func Open(path string, m *schemas.Mapping, opts Options) (_ *Reader, err error) 
 		alloc = memory.DefaultAllocator
 	}
 	r.alloc = alloc
-	for i, f := range schemas.RawPerson.Fields() {
+	for i, f := range r.schema.Fields() {
 		if f.Type.ID() != arrow.STRING || i == schemas.ColDept || i == schemas.ColFile {
 			continue // the department and the file are in consts
 		}
 		// Room for typical values in mapped columns; unmapped ones and the
 		// defect columns are mostly empty and grow only if need be.
 		width := 0
-		if fi := i - schemas.RawName; fi >= 0 && fi < len(r.col) && r.col[fi] >= 0 {
+		if fi := i - schemas.RawFirstField; fi >= 0 && fi < len(r.col) && r.col[fi] >= 0 {
 			width = 20
 		}
 		r.cols[i] = schemas.NewStringColumn(r.batchRows, width)
@@ -193,7 +208,7 @@ func (r *Reader) bindHeader(hdr []string) error {
 			pos[k] = i
 		}
 	}
-	for i, f := range schemas.Fields {
+	for i, f := range r.fields {
 		r.col[i] = -1
 		name, ok := r.mapping.Columns[f]
 		if !ok || name == "" {
@@ -266,8 +281,8 @@ func (r *Reader) newRecord() arrow.Record {
 	} else {
 		r.rowNum = make([]int64, 0, r.batchRows)
 	}
-	cols[schemas.RawIDNumeric] = r.numeric.NewArray()
-	rec := array.NewRecord(schemas.RawPerson, cols, int64(n))
+	cols[r.tail] = r.numeric.NewArray()
+	rec := array.NewRecord(r.schema, cols, int64(n))
 	for _, c := range cols {
 		c.Release()
 	}
@@ -304,9 +319,9 @@ func (r *Reader) append(row rawRow) {
 		defect = schemas.RowFieldCount
 	}
 	idNumeric := false
-	for i, f := range schemas.Fields {
+	for i, f := range r.fields {
 		c := r.col[i]
-		col := r.cols[schemas.RawName+i]
+		col := r.cols[schemas.RawFirstField+i]
 		if c < 0 || c >= len(row.cells) {
 			col.Append("")
 			continue
@@ -319,13 +334,13 @@ func (r *Reader) append(row rawRow) {
 			v = strings.ToValidUTF8(v, "\uFFFD")
 		}
 		col.Append(v)
-		if f == schemas.FieldIDNumber && row.numeric != nil && c < len(row.numeric) {
+		if f == r.idField && row.numeric != nil && c < len(row.numeric) {
 			idNumeric = row.numeric[c]
 		}
 	}
 	r.numeric.Append(idNumeric)
-	r.cols[schemas.RawDefect].Append(string(defect))
-	r.cols[schemas.RawDefectField].Append(string(defField))
+	r.cols[r.tail+1].Append(string(defect))
+	r.cols[r.tail+2].Append(string(defField))
 }
 
 // validText reports whether s is valid UTF-8 without U+FFFD: decoders

@@ -3,8 +3,10 @@ package schemas
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -65,11 +67,15 @@ type Mapping struct {
 	// HeaderRow is the 1-based row of the header in XLSX, XLS and CSV files;
 	// rows above it are ignored. Default 1.
 	HeaderRow int `yaml:"header_row" validate:"omitempty,min=1,max=1000"`
-	// Columns maps canonical fields to the department's own header names.
-	Columns map[Field]string `yaml:"columns" validate:"required,min=1,dive,keys,oneof=name id_type id_number gender birth_date phone address updated_at source_key,endkeys,required"`
+	// Entity is what the files hold: natural persons (the default) or
+	// legal persons. It decides which fields Columns may map.
+	Entity Entity `yaml:"entity" validate:"omitempty,oneof=natural legal"`
+	// Columns maps canonical fields to the department's own header names:
+	// the entity's fields (Entity.Fields), checked after decoding.
+	Columns map[Field]string `yaml:"columns" validate:"required,min=1,dive,keys,required,endkeys,required"`
 	// Required lists the canonical fields that must be non-empty in a row;
-	// id_number and name are always required.
-	Required []Field `yaml:"required" validate:"dive,oneof=name id_type id_number gender birth_date phone address updated_at source_key"`
+	// the entity's key field and name are always required.
+	Required []Field `yaml:"required"`
 	// DateFormats are the formats tried, in order, for birth dates: Go
 	// layouts or the named formats of TimeFormatNames (unix, unix_ms,
 	// excel_serial). Default: DefaultDateFormats.
@@ -85,6 +91,9 @@ type Mapping struct {
 	// IDTypes maps the department's ID type values to canonical types,
 	// added to DefaultIDTypes.
 	IDTypes map[string]IDType `yaml:"id_types" validate:"dive,keys,required,endkeys,oneof=resident hmt_permit foreign_pr"`
+	// LegalTypes maps the department's legal person type values to
+	// canonical types, added to DefaultLegalTypes (entity: legal only).
+	LegalTypes map[string]LegalType `yaml:"legal_types" validate:"dive,keys,required,endkeys,oneof=enterprise social_org institution"`
 
 	// Path is the file the mapping was loaded from (not part of the YAML).
 	Path string `yaml:"-"`
@@ -167,8 +176,25 @@ func ParseMapping(path string, b []byte) (*Mapping, error) {
 		return nil, &MappingError{Path: path, Field: field, Err: err}
 	}
 	m.Path = path
-	if m.Columns[FieldIDNumber] == "" {
-		return nil, &MappingError{Path: path, Field: "columns.id_number", Err: errors.New("is required")}
+	if m.Entity == "" {
+		m.Entity = EntityNatural
+	}
+	if m.Entity != EntityLegal && len(m.LegalTypes) > 0 {
+		return nil, &MappingError{Path: path, Field: "legal_types", Err: errors.New("is only for entity: legal")}
+	}
+	allowed := m.Entity.Fields()
+	for _, f := range slices.Sorted(maps.Keys(m.Columns)) {
+		if !slices.Contains(allowed, f) {
+			return nil, &MappingError{Path: path, Field: "columns." + string(f), Err: fmt.Errorf("is not a field of entity %s (one of %s)", m.Entity, fieldList(allowed))}
+		}
+	}
+	for i, f := range m.Required {
+		if !slices.Contains(allowed, f) {
+			return nil, &MappingError{Path: path, Field: fmt.Sprintf("required[%d]", i), Err: fmt.Errorf("%q is not a field of entity %s (one of %s)", f, m.Entity, fieldList(allowed))}
+		}
+	}
+	if key := m.Entity.KeyField(); m.Columns[key] == "" {
+		return nil, &MappingError{Path: path, Field: "columns." + string(key), Err: errors.New("is required")}
 	}
 	if m.Columns[FieldName] == "" {
 		return nil, &MappingError{Path: path, Field: "columns.name", Err: errors.New("is required")}
@@ -228,9 +254,20 @@ func (m *Mapping) withDefaults() {
 // rather than leaving it to the default.
 func (m *Mapping) DelimiterDeclared() bool { return m.delimiterDeclared }
 
+func fieldList(fs []Field) string {
+	var b strings.Builder
+	for i, f := range fs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(string(f))
+	}
+	return b.String()
+}
+
 // IsRequired reports whether rows must have a non-empty f.
 func (m *Mapping) IsRequired(f Field) bool {
-	if f == FieldIDNumber || f == FieldName {
+	if f == m.Entity.KeyField() || f == FieldName {
 		return true
 	}
 	for _, r := range m.Required {
@@ -250,6 +287,21 @@ func (m *Mapping) IDTypeOf(v string) (t IDType, ok bool) {
 		return t, true
 	}
 	t, ok = DefaultIDTypes[v]
+	return t, ok
+}
+
+// LegalTypeOf maps a department's legal person type value to a canonical
+// type; ok is false for a value neither the mapping nor the defaults know.
+// An empty value maps to "" (not sent).
+func (m *Mapping) LegalTypeOf(v string) (t LegalType, ok bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", true
+	}
+	if t, ok = m.LegalTypes[v]; ok {
+		return t, true
+	}
+	t, ok = DefaultLegalTypes[v]
 	return t, ok
 }
 

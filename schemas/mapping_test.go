@@ -147,3 +147,88 @@ func TestParseMappingTimeFormats(t *testing.T) {
 		t.Errorf("DateFormats mismatch (-want +got):\n%s", diff)
 	}
 }
+
+const legalMapping = `
+department: {code: scjg, name: 省市场监管局}
+priority: 1
+entity: legal
+columns:
+  credit_code: 统一社会信用代码
+  name: 企业名称
+  legal_type: 法人类型
+  rep_name: 法定代表人
+  rep_id_type: 法人证件类型
+  rep_id_number: 法人证件号码
+  rep_id_end: 证件有效期止
+  phone: 联系电话
+legal_types: {有限责任公司: enterprise, 基金会: social_org}
+id_types: {护照: foreign_pr}
+`
+
+func TestParseMappingLegal(t *testing.T) {
+	t.Parallel()
+	m, err := ParseMapping("scjg.yaml", []byte(legalMapping))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []any{m.Entity, m.IsRequired(FieldCreditCode), m.IsRequired(FieldName), m.IsRequired(FieldIDNumber), m.IsRequired(FieldRepIDNumber)}
+	want := []any{EntityLegal, true, true, false, false}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+	for _, tc := range []struct {
+		in   string
+		want LegalType
+		ok   bool
+	}{{"有限责任公司", LegalEnterprise, true}, {" 基金会 ", LegalSocialOrg, true}, {"事业单位", LegalInstitution, true}, {"", "", true}, {"个体户", "", false}} {
+		if got, ok := m.LegalTypeOf(tc.in); got != tc.want || ok != tc.ok {
+			t.Errorf("LegalTypeOf(%q) = %q, %v; want %q, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+	if typ, ok := m.IDTypeOf("护照"); !ok || typ != IDForeignPR {
+		t.Errorf("IDTypeOf(护照) = %q, %v: a legal mapping's id_types are the representative's", typ, ok)
+	}
+	nat, err := ParseMapping("renshe.yaml", []byte(goodMapping))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nat.Entity != EntityNatural || !nat.IsRequired(FieldIDNumber) || nat.IsRequired(FieldCreditCode) {
+		t.Errorf("natural default: entity %q, id required %v, credit code required %v", nat.Entity, nat.IsRequired(FieldIDNumber), nat.IsRequired(FieldCreditCode))
+	}
+}
+
+// TestParseMappingLegalErrors: a mapping may map only its entity's fields;
+// each error names the file and the field.
+func TestParseMappingLegalErrors(t *testing.T) {
+	t.Parallel()
+	const head = "department: {code: scjg, name: x}\npriority: 1\n"
+	tests := []struct {
+		name, yaml, field string
+	}{
+		{"bad_entity", head + "entity: company\ncolumns: {credit_code: a, name: b}\n", "entity"},
+		{"legal_no_credit_code", head + "entity: legal\ncolumns: {name: b, rep_name: c}\n", "columns.credit_code"},
+		{"legal_no_name", head + "entity: legal\ncolumns: {credit_code: a}\n", "columns.name"},
+		{"legal_person_field", head + "entity: legal\ncolumns: {credit_code: a, name: b, id_number: c}\n", "columns.id_number"},
+		{"legal_gender", head + "entity: legal\ncolumns: {credit_code: a, name: b, gender: c}\n", "columns.gender"},
+		{"natural_legal_field", head + "columns: {id_number: a, name: b, credit_code: c}\n", "columns.credit_code"},
+		{"natural_rep_field", head + "entity: natural\ncolumns: {id_number: a, name: b, rep_name: c}\n", "columns.rep_name"},
+		{"legal_required_person_field", head + "entity: legal\ncolumns: {credit_code: a, name: b}\nrequired: [birth_date]\n", "required[0]"},
+		{"legal_required_unmapped", head + "entity: legal\ncolumns: {credit_code: a, name: b}\nrequired: [rep_name]\n", "required"},
+		{"bad_legal_type", head + "entity: legal\ncolumns: {credit_code: a, name: b}\nlegal_types: {公司: company}\n", "legal_types"},
+		{"legal_types_natural", head + "columns: {id_number: a, name: b}\nlegal_types: {公司: enterprise}\n", "legal_types"},
+		{"legal_dup_column", head + "entity: legal\ncolumns: {credit_code: a, name: b, rep_name: b}\n", "columns."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := ParseMapping("dept.yaml", []byte(tt.yaml))
+			var me *MappingError
+			if !errors.As(err, &me) {
+				t.Fatalf("ParseMapping() error = %v, want a MappingError", err)
+			}
+			if !strings.Contains(err.Error(), "dept.yaml") || !strings.HasPrefix(me.Field, tt.field) {
+				t.Errorf("error %q: field %q, want the file and field %q", err, me.Field, tt.field)
+			}
+		})
+	}
+}

@@ -49,6 +49,15 @@ const (
 	USCCBadChecksum Code = "USCC_BAD_CHECKSUM"
 )
 
+// Other codes of legal persons' rows.
+const (
+	OrgNameEmpty       Code = "ORG_NAME_EMPTY"
+	OrgNameInvalid     Code = "ORG_NAME_INVALID"
+	LegalTypeUnknown   Code = "LEGAL_TYPE_UNKNOWN"
+	RepIDDateInvalid   Code = "REP_ID_DATE_INVALID"
+	RepIDPeriodInvalid Code = "REP_ID_PERIOD_INVALID"
+)
+
 // Other field codes.
 const (
 	NameEmpty         Code = "NAME_EMPTY"
@@ -97,6 +106,11 @@ func init() {
 	def(USCCBadLength, Reject, "统一社会信用代码位数不正确，应为 18 位")
 	def(USCCBadChars, Reject, "统一社会信用代码含有非法字符（不使用 I、O、Z、S、V）")
 	def(USCCBadChecksum, Reject, "统一社会信用代码校验位错误")
+	def(OrgNameEmpty, Reject, "法人名称为空")
+	def(OrgNameInvalid, Reject, "法人名称含有控制字符或无法识别的字符，或超过 200 个字符")
+	def(LegalTypeUnknown, Reject, "法人类型无法识别（应为企业、社会团体或机关事业单位）")
+	def(RepIDDateInvalid, Warning, "法定代表人证件有效日期格式无法识别，已忽略该字段")
+	def(RepIDPeriodInvalid, Warning, "法定代表人证件有效结束日期早于开始日期，已忽略证件有效期")
 	def(NameEmpty, Reject, "姓名为空")
 	def(NameBadChars, Reject, "姓名含有非法字符")
 	def(PhoneInvalid, Warning, "手机号码格式不正确，已忽略该字段")

@@ -16,7 +16,8 @@
 // client add registers a business system with the OpenID provider (issuer
 // BASE-URL/oidc) and prints its secret once (none for --public: PKCE S256
 // then). Scopes: profile, phone, offline_access, idcard (the full ID
-// number; audited on every release).
+// number; audited on every release), enterprise (a legal account's credit
+// code, name and type).
 //
 // --backchannel-logout-uri is where the provider POSTs a signed logout
 // token (OpenID Connect Back-Channel Logout 1.0) when a citizen's session

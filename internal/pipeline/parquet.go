@@ -62,7 +62,7 @@ func writeFindingsParquet(out io.Writer, finds []finding) error {
 // inside the free text of other fields.
 func MaskValue(f schemas.Field, v string) string {
 	switch f {
-	case schemas.FieldIDNumber:
+	case schemas.FieldIDNumber, schemas.FieldRepIDNumber:
 		return pii.MaskID(v)
 	case schemas.FieldPhone:
 		return pii.MaskPhone(v)

@@ -22,8 +22,13 @@ type Config struct {
 	Rows int
 	// Seed makes a different but equally deterministic data set. Default 1.
 	Seed uint64
-	// Depts limits generation to these department codes. Default all.
+	// Depts limits generation to these department codes, of persons and
+	// of legal persons. Default all.
 	Depts []string
+	// Legal is the number of legal persons to generate into the legal
+	// departments' exports (LegalDepts); 0 none, below 0 a tenth of the
+	// persons. Persons' files are the same whatever Legal is.
+	Legal int
 }
 
 // Truth is what a correct pipeline must find in the generated files.
@@ -38,6 +43,12 @@ type Truth struct {
 	// Conflicts counts the persons with a conflict, by field: different
 	// names, or a gender or birth date disagreeing with the ID number.
 	Conflicts map[schemas.Field]int64 `json:"conflicts"`
+	// Legal is the number of distinct legal persons with at least one
+	// accepted row, listed in truth_legal.csv; LegalRepsPersons how many
+	// of them have a representative who is one of the Persons (the link
+	// merge makes by the representative's ID).
+	Legal            int64 `json:"legal,omitempty"`
+	LegalRepsPersons int64 `json:"legal_reps_persons,omitempty"`
 }
 
 // TruthFile is the expected outcome of one generated file.
@@ -86,8 +97,14 @@ func Generate(ctx context.Context, cfg Config) (Truth, error) {
 			chosen = append(chosen, i)
 		}
 	}
+	var legalChosen []int
+	for i, d := range legalDepts {
+		if len(cfg.Depts) == 0 || slices.Contains(cfg.Depts, d.code) {
+			legalChosen = append(legalChosen, i)
+		}
+	}
 	if len(chosen) == 0 {
-		return Truth{}, fmt.Errorf("sample: none of the departments %v exists (known: %v)", cfg.Depts, Depts())
+		return Truth{}, fmt.Errorf("sample: none of the departments of persons %v exists (known: %v)", cfg.Depts, Depts())
 	}
 	for _, sub := range []string{"exports", "mappings"} {
 		if err := os.MkdirAll(filepath.Join(cfg.Dir, sub), 0o755); err != nil {
@@ -190,6 +207,16 @@ func Generate(ctx context.Context, cfg Config) (Truth, error) {
 	}
 	if persons != truth.Persons {
 		return truth, fmt.Errorf("sample: files have %d persons, accounts truth %d", persons, truth.Persons)
+	}
+	if cfg.Legal < 0 {
+		cfg.Legal = max(1, people/10)
+	}
+	if cfg.Legal > 0 && len(legalChosen) > 0 {
+		all := len(cfg.Depts) == 0
+		hasAccount := func(i int) bool { return g.goldenOf(g.person(i), chosen, all).accepted }
+		if err := g.generateLegal(cfg.Dir, cfg.Legal, people, legalChosen, hasAccount, &truth); err != nil {
+			return truth, err
+		}
 	}
 	b, _ := json.MarshalIndent(truth, "", "  ")
 	return truth, os.WriteFile(filepath.Join(cfg.Dir, "truth.json"), append(b, '\n'), 0o644)
