@@ -7,6 +7,7 @@ import (
 
 	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/database"
+	"github.com/idfusion/idfusion/schemas"
 )
 
 // copyAccounts COPYs the new accounts, in blind index order.
@@ -24,7 +25,7 @@ func (l *loader) copyAccounts(ctx context.Context, accounts []int64, have map[st
 		src := lines.sources(i, p)
 		*a = account.New{ID: accounts[i], Key: p.Key[:], IDNumber: p.ID, IDType: p.IDType, Name: p.Name().Value, Gender: p.Gender,
 			Birth: p.Birth, HasBirth: p.HasBirth, Phone: p.Phone().Value, Address: p.Address().Value,
-			NameSource: src.name, PhoneSource: src.phone, AddressSource: src.address}
+			NameSource: src.name, PhoneSource: src.phone, AddressSource: src.address, Legal: newLegal(p, src)}
 		return true
 	})
 }
@@ -41,4 +42,22 @@ func (l *loader) copyRejects(ctx context.Context) error {
 			w.Text(string(r.Field))
 			w.Text(r.Value)
 		})
+}
+
+// newLegal is a legal person's own values for its account; nil for a
+// natural person.
+func newLegal(p *Person, src sources) *account.NewLegal {
+	if p.Kind != schemas.KindLegal {
+		return nil
+	}
+	l := &account.NewLegal{Type: p.LegalType, ContactName: p.Contact().Value, ContactSource: src.contact}
+	if rep, _ := p.Rep(); rep != nil {
+		l.RepName, l.RepIDType, l.RepID, l.RepNationality = rep.RepName, rep.RepIDType, rep.RepID, rep.RepNationality
+		if rep.RepID != "" {
+			l.RepKey = rep.RepKey[:]
+		}
+		l.RepValidFrom, l.HasRepValidFrom, l.RepValidTo, l.HasRepValidTo = rep.RepFrom, rep.HasRepFrom, rep.RepTo, rep.HasRepTo
+		l.RepSource = src.rep
+	}
+	return l
 }

@@ -10,5 +10,16 @@
 // them, through internal/account, which owns the account table; the
 // conflicts), reserve.go (blocks of lineage ids), copy.go (the bulk COPY of
 // new accounts and rejects), lineage.go (every input row's lineage),
-// ledger.go (the ledger check before commit).
+// ledger.go (the ledger check before commit), legal.go (what only legal
+// persons have: their rows keyed by the credit code's blind index, the
+// representative and contact person, representative conflicts).
+//
+// Legal persons (法人, CleanLegal records) go through the same mechanism
+// as natural ones: AddClean takes either schema; a legal Row carries a
+// pointer to its LegalRow; the representative (all its fields from one
+// row) survives by priority, the contact person by recency; a second
+// representative ID is a conflict whose candidates show the masked ID
+// only. The account's rep_id_bidx is the citizens' blind index of the
+// representative's ID, so it links to the citizen's account where one
+// exists (account.Representative).
 package merge

@@ -58,6 +58,9 @@ func (l *loader) checkLedger(ctx context.Context, led *Ledger, files map[fileKey
 			problems = append(problems, fmt.Sprintf("%s: stored rejects %d != rejected %d", f.Name, r, f.Rejected))
 		}
 	}
+	if l := led.Legal; l != nil && l.Persons != l.New+l.Updated+l.Unchanged {
+		problems = append(problems, fmt.Sprintf("legal persons %d != new %d + updated %d + unchanged %d", l.Persons, l.New, l.Updated, l.Unchanged))
+	}
 	if led.Persons != led.New+led.Updated+led.Unchanged {
 		problems = append(problems, fmt.Sprintf("persons %d != new %d + updated %d + unchanged %d", led.Persons, led.New, led.Updated, led.Unchanged))
 	}

@@ -21,7 +21,7 @@ type lineTable struct {
 
 // sources are the lineage ids of the rows a person's values came from;
 // nil for an empty value.
-type sources struct{ name, phone, address *int64 }
+type sources struct{ name, phone, address, rep, contact *int64 }
 
 func (t *lineTable) sources(i int, p *Person) sources {
 	at := func(j int32) *int64 {
@@ -30,7 +30,7 @@ func (t *lineTable) sources(i int, p *Person) sources {
 		}
 		return &t.ids[t.off[i]+int(j)]
 	}
-	return sources{at(p.nameRow), at(p.phoneRow), at(p.addressRow)}
+	return sources{at(p.nameRow), at(p.phoneRow), at(p.addressRow), at(p.repRow), at(p.contactRow)}
 }
 
 // assignLineage gives every input row its lineage id: the one stored for

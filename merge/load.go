@@ -36,6 +36,16 @@ type Ledger struct {
 	Updated   int64        `json:"updated"`
 	Unchanged int64        `json:"unchanged"`
 	Conflicts int64        `json:"conflicts"`
+	// Legal counts the legal persons among them (nil: none in the run).
+	Legal *KindLedger `json:"legal,omitempty"`
+}
+
+// KindLedger is the part of a run's persons of one kind of account.
+type KindLedger struct {
+	Persons   int64 `json:"persons"`
+	New       int64 `json:"new"`
+	Updated   int64 `json:"updated"`
+	Unchanged int64 `json:"unchanged"`
 }
 
 // Reject is a rejected input row as stored; Value is masked for sensitive
@@ -226,19 +236,28 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 	personAccount := make([]int64, len(in.Persons))
 	var updates []account.Update
 	var conflicts []conflict
+	var natural, legal KindLedger
 	for i := range in.Persons {
 		p := &in.Persons[i]
 		ex := have[string(p.Key[:])]
+		kind := &natural
+		if p.Kind == schemas.KindLegal {
+			kind = &legal
+		}
+		kind.Persons++
 		if ex == nil {
 			personAccount[i], nextAccount = nextAccount, nextAccount+1
 			led.New++
+			kind.New++
 		} else {
 			personAccount[i] = ex.ID
 			if u, changed := reconcile(ex, p, lines.sources(i, p)); changed {
 				led.Updated++
+				kind.Updated++
 				updates = append(updates, u)
 			} else {
 				led.Unchanged++
+				kind.Unchanged++
 			}
 		}
 		var storedName *Candidate
@@ -246,6 +265,10 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 			storedName = &ex.name
 		}
 		conflicts = append(conflicts, conflictRows(personAccount[i], p, storedName)...)
+		conflicts = append(conflicts, repConflicts(personAccount[i], p, ex)...)
+	}
+	if legal.Persons > 0 {
+		led.Legal = &legal
 	}
 	if err := l.checkForced(personAccount, fileIDs); err != nil {
 		return led, err

@@ -27,6 +27,55 @@ type Row struct {
 	HasBirth  bool
 	SourceKey string
 	Source
+	// Legal holds a legal person's own values (ID is then the credit code,
+	// Key its blind index); nil for a natural person's row, which grows by
+	// no more than this pointer.
+	Legal *LegalRow
+}
+
+// LegalRow is what a legal person's row has besides a person's values.
+type LegalRow struct {
+	Type                                      schemas.LegalType // "" when the department sent none
+	RepName, RepIDType, RepID, RepNationality string
+	// RepKey is the blind index of RepID in the citizens' domain (a
+	// citizen account's id_bidx); zero when the row names no ID.
+	RepKey Key
+	// RepFrom and RepTo bound the representative's ID in days since the
+	// Unix epoch (RepTo 9999-12-31: 长期有效); Has* false when unknown.
+	RepFrom, RepTo       int32
+	HasRepFrom, HasRepTo bool
+	ContactName          string
+}
+
+// Kind is the kind of account the row is about.
+func (r *Row) Kind() schemas.AccountKind {
+	if r.Legal != nil {
+		return schemas.KindLegal
+	}
+	return schemas.KindNatural
+}
+
+// rep is the row's representative as one value (empty: none), so that
+// survivorship picks all its fields from one row.
+func (r *Row) rep() string {
+	if r.Legal == nil || (r.Legal.RepName == "" && r.Legal.RepID == "") {
+		return ""
+	}
+	return r.Legal.RepName + "\x00" + r.Legal.RepID
+}
+
+func (r *Row) contact() string {
+	if r.Legal == nil {
+		return ""
+	}
+	return r.Legal.ContactName
+}
+
+func (r *Row) legalType() string {
+	if r.Legal == nil {
+		return ""
+	}
+	return string(r.Legal.Type)
 }
 
 func (r *Row) candidate(v string) Candidate { return Candidate{Value: v, Source: r.Source} }
@@ -64,11 +113,16 @@ func NewMerger(keys *pii.Keyring) *Merger {
 	return &Merger{mismatch: map[int64][]Mismatch{}, keys: keys}
 }
 
-// AddClean takes the rows of a CleanPerson record. It copies the values it
+// AddClean takes the rows of a CleanPerson or CleanLegal record (by its
+// schema). It copies the values it
 // needs into one buffer per record and does not retain the record: a run
 // holds every row until the load, so the columns merge does not need
 // (provenance repeated per row, dates already parsed) must not stay.
 func (m *Merger) AddClean(rec arrow.Record) {
+	if rec.Schema().Equal(schemas.CleanLegal) {
+		m.addLegal(rec)
+		return
+	}
 	str := func(c int) *array.String { return rec.Column(c).(*array.String) }
 	n := int(rec.NumRows())
 	if n == 0 {
@@ -192,8 +246,10 @@ func (m *Merger) Rows() int {
 	return n
 }
 
-// Person is everything a run knows about one ID number.
+// Person is everything a run knows about one ID number, or about one
+// legal person's credit code (Kind legal: ID is the code).
 type Person struct {
+	Kind   schemas.AccountKind
 	Key    Key
 	ID     string
 	IDType string
@@ -210,9 +266,18 @@ type Person struct {
 	// Rows are the person's input rows, for lineage. They point into the
 	// Merger's buffers: valid until Release.
 	Rows []*Row
-	// nameRow, phoneRow and addressRow are the indexes in Rows of the rows
-	// the values came from; -1 when the value is empty.
-	nameRow, phoneRow, addressRow int32
+	// LegalType is a legal person's type (the best row's that has one;
+	// LegalEnterprise when none has).
+	LegalType schemas.LegalType
+	// Reps are a legal person's distinct representatives' IDs (by their
+	// blind index, repKeys in the same order) as conflict candidates, in
+	// survivorship order: more than one is a conflict.
+	Reps    []Candidate
+	repKeys []Key
+	// nameRow, phoneRow and addressRow (and a legal person's repRow and
+	// contactRow) are the indexes in Rows of the rows the values came
+	// from; -1 when the value is empty.
+	nameRow, phoneRow, addressRow, repRow, contactRow int32
 }
 
 // Name is the surviving name with its source.
@@ -279,7 +344,7 @@ func (m *Merger) persons(rows []*Row, out []Person) {
 			hi++
 		}
 		group := rows[lo:hi]
-		p := Person{Key: group[0].Key, ID: group[0].ID, Rows: group}
+		p := Person{Kind: group[0].Kind(), Key: group[0].Key, ID: group[0].ID, Rows: group, repRow: -1, contactRow: -1}
 		// pick returns the index of the best candidate and, when its
 		// value is empty, -1 as the value's row.
 		pick := func(rule Rule, v func(*Row) string) (best, row int32) {
@@ -299,6 +364,15 @@ func (m *Merger) persons(rows []*Row, out []Person) {
 		_, p.addressRow = pick(Survivorship[schemas.FieldAddress], func(r *Row) string { return r.Address })
 		id := group[identity]
 		p.IDType, p.Gender, p.Birth, p.HasBirth = id.IDType, id.Gender, id.Birth, id.HasBirth
+		if p.Kind == schemas.KindLegal {
+			_, p.repRow = pick(Survivorship[schemas.FieldRepName], (*Row).rep)
+			_, p.contactRow = pick(Survivorship[schemas.FieldContactName], (*Row).contact)
+			p.LegalType = schemas.LegalEnterprise
+			if _, t := pick(Survivorship[schemas.FieldName], (*Row).legalType); t >= 0 {
+				p.LegalType = group[t].Legal.Type
+			}
+			p.Reps, p.repKeys = distinctReps(group)
+		}
 		for i := range group {
 			r := group[i]
 			for _, mm := range m.mismatch[r.Row] {

@@ -18,6 +18,9 @@ import (
 type existing struct {
 	*account.Stored
 	name, address, phone Candidate
+	// a legal account's representative (compared by source, never
+	// decrypted) and contact person
+	rep, contact Candidate
 }
 
 func newExisting(s *account.Stored) *existing {
@@ -28,6 +31,10 @@ func newExisting(s *account.Stored) *existing {
 		// compared by blind index, never decrypted
 		ex.phone = Candidate{Value: "\x00stored", Source: source(s.PhoneSource, s.CitizenPhone())}
 	}
+	if s.RepName != "" || s.RepBidx != nil {
+		ex.rep = Candidate{Value: "\x00stored", Source: source(s.RepSource, s.CitizenRep())}
+	}
+	ex.contact = Candidate{Value: s.ContactName, Source: source(s.ContactSource, s.CitizenContact())}
 	return ex
 }
 
@@ -63,12 +70,27 @@ func reconcile(ex *existing, p *Person, src sources) (account.Update, bool) {
 	setName, nameSrc := won(schemas.FieldName, ex.name, p.Name(), src.name, ex.NameSource.Lineage)
 	setAddr, addrSrc := won(schemas.FieldAddress, ex.address, p.Address(), src.address, ex.AddressSource.Lineage)
 	setPhone, phoneSrc := won(schemas.FieldPhone, ex.phone, p.Phone(), src.phone, ex.PhoneSource.Lineage)
-	if !setName && !setPhone && !setAddr {
+	var setRep, setContact bool
+	var rep *account.NewLegal
+	if p.Kind == schemas.KindLegal && ex.Kind == schemas.KindLegal {
+		rl, rs := p.Rep()
+		var runRep Candidate
+		if rl != nil {
+			runRep = Candidate{Value: "\x00run", Source: rs}
+		}
+		setRep, _ = won(schemas.FieldRepName, ex.rep, runRep, src.rep, ex.RepSource.Lineage)
+		setContact, _ = won(schemas.FieldContactName, ex.contact, p.Contact(), src.contact, ex.ContactSource.Lineage)
+		if setRep || setContact {
+			rep = newLegal(p, src)
+		}
+	}
+	if !setName && !setPhone && !setAddr && !setRep && !setContact {
 		return account.Update{}, false
 	}
 	return account.Update{ID: ex.ID, SetName: setName, SetAddress: setAddr, SetPhone: setPhone,
 		Name: p.Name().Value, Address: p.Address().Value, Phone: p.Phone().Value,
-		NameSource: nameSrc, AddressSource: addrSrc, PhoneSource: phoneSrc, Was: ex.Stored}, true
+		NameSource: nameSrc, AddressSource: addrSrc, PhoneSource: phoneSrc,
+		SetRep: setRep, SetContact: setContact, Rep: rep, Was: ex.Stored}, true
 }
 
 func sameSource(a, b *int64) bool { return a != nil && b != nil && *a == *b }

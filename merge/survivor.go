@@ -44,6 +44,10 @@ var Survivorship = map[schemas.Field]Rule{
 	schemas.FieldName:    ByPriority,
 	schemas.FieldPhone:   ByRecency,
 	schemas.FieldAddress: ByRecency,
+	// A legal person's representative, all its fields from one row.
+	schemas.FieldRepName: ByPriority,
+	// A legal person's contact person.
+	schemas.FieldContactName: ByRecency,
 }
 
 // compare orders a before b (negative) when a should survive over b. Empty

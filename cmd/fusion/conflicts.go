@@ -15,17 +15,17 @@ import (
 )
 
 // conflictFields are the fields merge records conflicts for.
-var conflictFields = []schemas.Field{schemas.FieldName, schemas.FieldGender, schemas.FieldBirthDate}
+var conflictFields = []schemas.Field{schemas.FieldName, schemas.FieldGender, schemas.FieldBirthDate, schemas.FieldRepName}
 
 func runConflicts(ctx context.Context, e *env, args []string) (int, error) {
 	fs := flag.NewFlagSet("conflicts", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	db := addDBFlags(fs)
 	asJSON := fs.Bool("json", false, "print as JSON")
-	field := fs.String("field", "", "only the conflicts of this field: name, gender or birth_date")
+	field := fs.String("field", "", "only the conflicts of this field: name, gender, birth_date or rep_name (a legal person's representative)")
 	limit := fs.Int("limit", 50, "most conflicts listed, oldest first (0: all)")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: fusion conflicts [--json] [--field name|gender|birth_date] [--limit N]")
+		fmt.Fprintln(e.stderr, "usage: fusion conflicts [--json] [--field name|gender|birth_date|rep_name] [--limit N]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -36,7 +36,7 @@ func runConflicts(ctx context.Context, e *env, args []string) (int, error) {
 		return exitUsage, nil
 	}
 	if *field != "" && !isConflictField(*field) {
-		return 0, usagef("--field %q: want name, gender or birth_date", *field)
+		return 0, usagef("--field %q: want name, gender, birth_date or rep_name", *field)
 	}
 	pool, closeDB, err := db.open(ctx, e, false)
 	if err != nil {
@@ -84,7 +84,7 @@ func printConflicts(w io.Writer, list []report.Conflict, total int64) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "conflict\taccount\tid\tname\tfield\tcandidates")
 	for _, c := range list {
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\n", c.ID, c.AccountID, cell(c.IDHint), cell(c.Name), c.Field, candidatesText(c.Candidates))
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\n", c.ID, c.AccountID, cell(c.IDHint), cell(c.Name), conflictField(c), candidatesText(c.Candidates))
 	}
 	tw.Flush()
 	if int64(len(list)) < total {
@@ -123,4 +123,14 @@ func candidatesText(cs []report.Candidate) string {
 		}
 	}
 	return b.String()
+}
+
+// conflictField is a conflict's field with its Chinese label, a legal
+// person's marked as such: "name 姓名", "name 法人名称", "rep_name 法定代表人".
+func conflictField(c report.Conflict) string {
+	label := schemas.Field(c.Field).Label()
+	if c.Kind == string(schemas.KindLegal) && c.Field == string(schemas.FieldName) {
+		label = "法人名称"
+	}
+	return c.Field + " " + label
 }

@@ -108,3 +108,37 @@ func checkConflict(t *testing.T, c report.Conflict, field string) {
 		}
 	}
 }
+
+// TestPrintLegal: a legal account's conflicts say its field in Chinese
+// (法人名称, 法定代表人), a run's detail its legal persons.
+func TestPrintLegal(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	printConflicts(&b, []report.Conflict{
+		{ID: 1, AccountID: 7, IDHint: "9146**********001A", Name: "某公司", Kind: "legal", Field: "rep_name",
+			Candidates: []report.Candidate{{Value: "韩梅梅 4*****4", Sources: []report.CandidateSource{{Dept: "scjg", Row: 2}}}, {Value: "王五 4*****8", Sources: []report.CandidateSource{{Dept: "swj", Row: 2}}}}},
+		{ID: 2, AccountID: 7, IDHint: "9146**********001A", Name: "某公司", Kind: "legal", Field: "name"},
+		{ID: 3, AccountID: 8, IDHint: "4*****4", Name: "张三", Kind: "natural", Field: "name"},
+	}, 3)
+	for _, want := range []string{"rep_name 法定代表人", "韩梅梅 4*****4 ← scjg row 2; 王五 4*****8 ← swj row 2", "name 法人名称", "name 姓名"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("conflicts do not say %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	printRun(&b, report.RunDetail{Run: report.Run{ID: 1, Persons: 3, New: 3, Legal: &report.KindCounts{Persons: 2, New: 2}}})
+	if want := "of which 2 legal persons = 2 new + 0 updated + 0 unchanged"; !strings.Contains(b.String(), want) {
+		t.Errorf("run detail does not say %q:\n%s", want, b.String())
+	}
+	// The export has the kind and a legal account's values, masked.
+	row := &exportRow{Golden: &report.Golden{Kind: "legal", RepName: "韩梅梅", RepIDHint: "4*****4", RepSource: &report.ValueSource{Dept: "scjg", Row: 2}}}
+	got := map[string]string{}
+	for _, c := range exportColumns(false) {
+		got[c.field.Name] = c.text(row)
+	}
+	for col, want := range map[string]string{"kind": "legal", "rep_name": "韩梅梅", "rep_id_hint": "4*****4", "rep_source_dept": "scjg", "contact_source_dept": ""} {
+		if v, ok := got[col]; !ok || v != want {
+			t.Errorf("export column %s = %q (%v), want %q", col, v, ok, want)
+		}
+	}
+}

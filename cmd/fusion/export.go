@@ -181,7 +181,8 @@ func exportGoldens(ctx context.Context, log *slog.Logger, pool *pgxpool.Pool, cf
 func redactGolden(g *report.Golden) {
 	g.Name = pii.Redact(g.Name)
 	g.Address = pii.Redact(g.Address)
-	for _, s := range []*report.ValueSource{g.NameSource, g.PhoneSource, g.AddressSource} {
+	g.RepName, g.ContactName = pii.Redact(g.RepName), pii.Redact(g.ContactName)
+	for _, s := range []*report.ValueSource{g.NameSource, g.PhoneSource, g.AddressSource, g.RepSource, g.ContactSource} {
 		if s != nil {
 			s.SourceKey = pii.Redact(s.SourceKey)
 		}
@@ -345,7 +346,19 @@ func exportColumns(decrypt bool) []exportColumn {
 	cols = append(cols, sourceColumns("name_source", func(r *exportRow) *report.ValueSource { return r.NameSource })...)
 	cols = append(cols, sourceColumns("phone_source", func(r *exportRow) *report.ValueSource { return r.PhoneSource })...)
 	cols = append(cols, sourceColumns("address_source", func(r *exportRow) *report.ValueSource { return r.AddressSource })...)
-	return append(cols, int64Column("lineage_rows", func(r *exportRow) int64 { return r.LineageRows }))
+	cols = append(cols, int64Column("lineage_rows", func(r *exportRow) int64 { return r.LineageRows }))
+	// The account's kind, and a legal account's own values (masked as a
+	// person's are: the representative's ID as its hint; "" for a natural
+	// account).
+	cols = append(cols,
+		stringColumn("kind", func(r *exportRow) string { return r.Kind }),
+		stringColumn("legal_type", func(r *exportRow) string { return r.LegalType }),
+		stringColumn("rep_name", func(r *exportRow) string { return r.RepName }),
+		stringColumn("rep_id_hint", func(r *exportRow) string { return r.RepIDHint }),
+		stringColumn("contact_name", func(r *exportRow) string { return r.ContactName }),
+		stringColumn("realname_status", func(r *exportRow) string { return r.Realname }))
+	cols = append(cols, sourceColumns("rep_source", func(r *exportRow) *report.ValueSource { return r.RepSource })...)
+	return append(cols, sourceColumns("contact_source", func(r *exportRow) *report.ValueSource { return r.ContactSource })...)
 }
 
 // goldenWriter writes export rows in one format; close completes the

@@ -16,8 +16,8 @@ func runGen(ctx context.Context, e *env, args []string) (int, error) {
 	rows := fs.Int("rows", 1000, "approximate number of data rows over all departments (up to 40 million)")
 	seed := fs.Uint64("seed", 1, "seed of the deterministic generator")
 	only := fs.String("depts", "", "comma-separated department codes (default all: "+strings.Join(append(sample.Depts(), sample.LegalDepts()...), ",")+")")
-	// Legal persons are opt-in while import refuses legal files
-	// (pipeline.ErrLegalImport): the default becomes -1 when merge loads them.
+	// Legal persons are opt-in: the persons' output (and the tests and
+	// demo built on it) stays as it was.
 	legal := fs.Int("legal", 0, "number of legal persons in the legal departments' exports ("+strings.Join(sample.LegalDepts(), ",")+"); -1: a tenth of the persons")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage, nil

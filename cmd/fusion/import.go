@@ -249,6 +249,9 @@ func printImport(w io.Writer, res pipeline.ImportResult, st runStats) {
 	}
 	fmt.Fprintf(w, "\n"+verb+": %d persons = %d new + %d updated + %d unchanged; %d new conflicts\n",
 		led.RunID, led.Persons, led.New, led.Updated, led.Unchanged, led.Conflicts)
+	if l := led.Legal; l != nil {
+		fmt.Fprintf(w, "of which %d legal persons = %d new + %d updated + %d unchanged\n", l.Persons, l.New, l.Updated, l.Unchanged)
+	}
 	fmt.Fprintf(w, "stages: read+cleanse %.2fs, merge %.2fs, load %.2fs; %.2fs total, %.0f rows/s, peak memory %.0f MB\n",
 		res.ReadSeconds, res.MergeSeconds, res.LoadSeconds, st.ElapsedSeconds, st.RowsPerSecond, st.PeakRSSMB)
 	if res.Report != "" {

@@ -49,6 +49,7 @@ func storeContent(t *testing.T, conn *pgx.Conn) (fingerprint string, accounts, l
 		       (SELECT count(*) FROM account_lineage)
 		FROM (SELECT concat_ws(',', encode(a.id_bidx, 'hex'), a.name, encode(a.phone_bidx, 'hex'), a.address, a.gender,
 		             a.birth_date, a.status, a.required_steps::text, fn.sha256, ln.row_num,
+		             a.kind, a.legal_type, a.rep_name, encode(a.rep_id_bidx, 'hex'), a.rep_id_valid_to, a.contact_name, a.realname_status,
 		             (SELECT count(*) FROM account_lineage l WHERE l.account_id = a.id)) AS x
 		      FROM account a LEFT JOIN account_lineage ln ON ln.account_id = a.id AND ln.id = a.name_source LEFT JOIN source_file fn ON fn.id = ln.file_id) s`).
 		Scan(&fingerprint, &accounts, &lineage)
@@ -61,11 +62,12 @@ func storeContent(t *testing.T, conn *pgx.Conn) (fingerprint string, accounts, l
 // TestImportKilledMidLoad: an import process killed (SIGKILL) while its
 // transaction has written accounts and lineage leaves the database as it
 // was; the re-run then reaches the same end state as an uninterrupted run.
+// The run holds legal persons' files too.
 func TestImportKilledMidLoad(t *testing.T) {
 	t.Parallel()
 	bin := buildFusion(t)
 	dir := t.TempDir()
-	if code, _ := runCLI(t, "gen", "--out", dir, "--rows", "20000", "--seed", "5"); code != exitOK {
+	if code, _ := runCLI(t, "gen", "--out", dir, "--rows", "20000", "--seed", "5", "--legal", "2000"); code != exitOK {
 		t.Fatalf("gen exit code %d", code)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "exports", "*"))

@@ -118,6 +118,9 @@ func printRun(w io.Writer, d report.RunDetail) {
 	tw.Flush()
 	fmt.Fprintf(w, "\n%d persons = %d new + %d updated + %d unchanged; %d conflicts\n",
 		d.Persons, d.New, d.Updated, d.Unchanged, d.Conflicts)
+	if l := d.Legal; l != nil {
+		fmt.Fprintf(w, "of which %d legal persons = %d new + %d updated + %d unchanged\n", l.Persons, l.New, l.Updated, l.Unchanged)
+	}
 	for _, f := range d.FileLedgers {
 		if f.Balanced {
 			continue

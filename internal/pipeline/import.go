@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,7 +18,6 @@ import (
 	"github.com/idfusion/idfusion/internal/output"
 	"github.com/idfusion/idfusion/internal/pii"
 	"github.com/idfusion/idfusion/merge"
-	"github.com/idfusion/idfusion/schemas"
 )
 
 // ImportConfig is how Import runs.
@@ -99,21 +97,6 @@ func (s *importSink) Findings(f ingest.File, rec arrow.Record) error {
 	return s.findings.Findings(f, rec)
 }
 
-// ErrLegalImport is returned by Import for inputs of legal persons until
-// merge loads them: cleanse's CleanLegal records must not reach the Merger.
-var ErrLegalImport = errors.New("legal import not yet supported")
-
-// legalImportGuard refuses a run with any legal persons' file, before
-// anything is read.
-func legalImportGuard(inputs []Input) error {
-	for _, in := range inputs {
-		if in.Mapping.Entity == schemas.EntityLegal {
-			return fmt.Errorf("%s (department %s): %w", in.Path, in.Mapping.Department.Code, ErrLegalImport)
-		}
-	}
-	return nil
-}
-
 // Import reads, cleanses, merges and loads the inputs as one run. Files
 // that cannot be used are reported and left out; the others load in one
 // transaction. Files imported before are skipped unless cfg.Force.
@@ -123,9 +106,6 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
-	if err := legalImportGuard(inputs); err != nil {
-		return res, err
 	}
 	started := time.Now()
 	sink := &importSink{merger: merge.NewMerger(cfg.Keyring), findings: NewCollector(), priority: map[string]int32{}}

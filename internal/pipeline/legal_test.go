@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,20 +102,6 @@ func TestCheckLegal(t *testing.T) {
 	want = []string{"S7 手机号码 PHONE_INVALID", "S7 证件有效结束日期 REP_ID_DATE_INVALID"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("workbook warnings (-want +got):\n%s", diff)
-	}
-}
-
-// TestImportRefusesLegal: until merge loads legal persons, an import with
-// a legal file fails before reading anything.
-func TestImportRefusesLegal(t *testing.T) {
-	t.Parallel()
-	m, err := schemas.ParseMapping("swj.yaml", []byte(legalCSVMapping))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = Import(context.Background(), nil, []Input{{Path: "swj.csv", Mapping: m}}, ImportConfig{OutDir: t.TempDir()})
-	if !errors.Is(err, ErrLegalImport) {
-		t.Fatalf("Import(legal) = %v, want ErrLegalImport", err)
 	}
 }
 

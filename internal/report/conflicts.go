@@ -14,7 +14,11 @@ type Conflict struct {
 	IDHint string `json:"id_hint"`
 	// Name is the account's surviving name.
 	Name string `json:"name"`
-	// Field is "name", "gender" or "birth_date".
+	// Kind is the account's kind: "natural" or "legal" (IDHint is then
+	// the masked credit code).
+	Kind string `json:"kind"`
+	// Field is "name", "gender" or "birth_date", or a legal person's
+	// "rep_name" (its representatives: name and masked ID).
 	Field      string      `json:"field"`
 	Candidates []Candidate `json:"candidates"`
 	RunID      int64       `json:"run_id"`
@@ -54,7 +58,7 @@ func OpenConflicts(ctx context.Context, db DB, f ConflictFilter) (_ []Conflict, 
 		field = nil
 	}
 	rows, err := db.Query(ctx, `
-		SELECT c.id, c.account_id, a.id_hint, a.name, c.field, c.candidates, c.run_id, c.created_at,
+		SELECT c.id, c.account_id, a.id_hint, a.name, a.kind, c.field, c.candidates, c.run_id, c.created_at,
 		       count(*) OVER ()
 		FROM merge_conflict c JOIN account a ON a.id = c.account_id
 		WHERE c.status = 'open' AND ($1::text IS NULL OR c.field = $1)
@@ -67,7 +71,7 @@ func OpenConflicts(ctx context.Context, db DB, f ConflictFilter) (_ []Conflict, 
 	var out []Conflict
 	for rows.Next() {
 		var c Conflict
-		if err := rows.Scan(&c.ID, &c.AccountID, &c.IDHint, &c.Name, &c.Field, &c.Candidates, &c.RunID, &c.Created, &total); err != nil {
+		if err := rows.Scan(&c.ID, &c.AccountID, &c.IDHint, &c.Name, &c.Kind, &c.Field, &c.Candidates, &c.RunID, &c.Created, &total); err != nil {
 			return nil, 0, err
 		}
 		out = append(out, c)

@@ -29,6 +29,14 @@ type Golden struct {
 	NameSource, PhoneSource, AddressSource *ValueSource
 	// LineageRows is the number of input rows linked to the account.
 	LineageRows int64
+	// Kind is "natural" or "legal". A legal account's IDHint is its masked
+	// credit code, Name its name, the phone and address its contact's;
+	// its own values follow ("" for a natural account). RepIDHint is the
+	// representative's masked ID number.
+	Kind, LegalType, RepName, RepIDHint, ContactName, Realname string
+	// RepSource and ContactSource are the input rows of a legal
+	// account's representative and contact person.
+	RepSource, ContactSource *ValueSource
 	// IDSealed and PhoneSealed are the sealed ID number and phone, set
 	// only with GoldenOptions.Sealed (PhoneSealed nil without a phone).
 	IDSealed, PhoneSealed []byte
@@ -67,11 +75,17 @@ func Goldens(ctx context.Context, db DB, opts GoldenOptions, fn func(*Golden) er
 		       fn.dept, fn.sha256, ln.row_num, ln.source_key,
 		       fp.dept, fp.sha256, lp.row_num, lp.source_key,
 		       fa.dept, fa.sha256, la.row_num, la.source_key,
-		       coalesce(lc.n, 0), `+sealed+`
+		       coalesce(lc.n, 0), `+sealed+`,
+		       a.kind, coalesce(a.legal_type, ''), coalesce(a.rep_name, ''), coalesce(a.rep_id_hint, ''), coalesce(a.contact_name, ''),
+		       coalesce(a.realname_status, ''),
+		       fr.dept, fr.sha256, lr.row_num, lr.source_key,
+		       fc.dept, fc.sha256, lc2.row_num, lc2.source_key
 		FROM account a
 		LEFT JOIN account_lineage ln ON ln.account_id = a.id AND ln.id = a.name_source LEFT JOIN source_file fn ON fn.id = ln.file_id
 		LEFT JOIN account_lineage lp ON lp.account_id = a.id AND lp.id = a.phone_source LEFT JOIN source_file fp ON fp.id = lp.file_id
 		LEFT JOIN account_lineage la ON la.account_id = a.id AND la.id = a.address_source LEFT JOIN source_file fa ON fa.id = la.file_id
+		LEFT JOIN account_lineage lr ON lr.account_id = a.id AND lr.id = a.rep_source LEFT JOIN source_file fr ON fr.id = lr.file_id
+		LEFT JOIN account_lineage lc2 ON lc2.account_id = a.id AND lc2.id = a.contact_source LEFT JOIN source_file fc ON fc.id = lc2.file_id
 		LEFT JOIN (SELECT account_id, count(*) AS n FROM account_lineage GROUP BY account_id) lc ON lc.account_id = a.id
 		ORDER BY a.id`)
 	if err != nil {
@@ -79,7 +93,7 @@ func Goldens(ctx context.Context, db DB, opts GoldenOptions, fn func(*Golden) er
 	}
 	defer rows.Close()
 	var g Golden
-	var src [3]nullSource
+	var src [5]nullSource
 	for rows.Next() {
 		g.BirthDate = nil
 		if err := rows.Scan(&g.AccountID, &g.IDHint, &g.IDType, &g.Name, &g.Gender, &g.BirthDate, &g.PhoneHint, &g.Address,
@@ -87,10 +101,14 @@ func Goldens(ctx context.Context, db DB, opts GoldenOptions, fn func(*Golden) er
 			&src[0].dept, &src[0].sha, &src[0].row, &src[0].key,
 			&src[1].dept, &src[1].sha, &src[1].row, &src[1].key,
 			&src[2].dept, &src[2].sha, &src[2].row, &src[2].key,
-			&g.LineageRows, &g.IDSealed, &g.PhoneSealed); err != nil {
+			&g.LineageRows, &g.IDSealed, &g.PhoneSealed,
+			&g.Kind, &g.LegalType, &g.RepName, &g.RepIDHint, &g.ContactName, &g.Realname,
+			&src[3].dept, &src[3].sha, &src[3].row, &src[3].key,
+			&src[4].dept, &src[4].sha, &src[4].row, &src[4].key); err != nil {
 			return n, wrapGoldens(err)
 		}
 		g.NameSource, g.PhoneSource, g.AddressSource = src[0].get(), src[1].get(), src[2].get()
+		g.RepSource, g.ContactSource = src[3].get(), src[4].get()
 		if err := fn(&g); err != nil {
 			return n, err
 		}

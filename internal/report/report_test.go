@@ -162,9 +162,9 @@ func TestOpenConflicts(t *testing.T) {
 	src := func(row int64) []report.CandidateSource {
 		return []report.CandidateSource{{Dept: "d1", SHA256: "aa11", Row: row}}
 	}
-	name := report.Conflict{AccountID: b.acc1, IDHint: "1*****1", Name: "张三", Field: "name", RunID: b.run1,
+	name := report.Conflict{AccountID: b.acc1, IDHint: "1*****1", Name: "张三", Kind: "natural", Field: "name", RunID: b.run1,
 		Candidates: []report.Candidate{{Value: "张三", Sources: src(1)}, {Value: "张叁", Sources: src(2)}}}
-	gender := report.Conflict{AccountID: b.acc1, IDHint: "1*****1", Name: "张三", Field: "gender", RunID: b.run1,
+	gender := report.Conflict{AccountID: b.acc1, IDHint: "1*****1", Name: "张三", Kind: "natural", Field: "gender", RunID: b.run1,
 		Candidates: []report.Candidate{{Value: "M", Source: "id_number"}, {Value: "女", Sources: src(2)}}}
 	tests := []struct {
 		name      string
@@ -200,10 +200,10 @@ func TestGoldens(t *testing.T) {
 	k1 := &report.ValueSource{Dept: "d1", SHA256: "aa11", Row: 1, SourceKey: "K1"}
 	k2 := &report.ValueSource{Dept: "d1", SHA256: "aa11", Row: 2, SourceKey: "K2"}
 	masked := []report.Golden{
-		{AccountID: b.acc1, IDHint: "1*****1", IDType: "resident", Name: "张三", Gender: "M", BirthDate: &birth,
+		{AccountID: b.acc1, Kind: "natural", IDHint: "1*****1", IDType: "resident", Name: "张三", Gender: "M", BirthDate: &birth,
 			PhoneHint: "139****9071", Address: "海口", Status: "pending_completion", Origin: "fused",
 			RequiredSteps: []string{"info", "password", "face"}, NameSource: k1, PhoneSource: k2, AddressSource: k1, LineageRows: 2},
-		{AccountID: b.acc2, IDHint: "2*****2", IDType: "resident", Name: "李四", Status: "active", Origin: "registered",
+		{AccountID: b.acc2, Kind: "natural", IDHint: "2*****2", IDType: "resident", Name: "李四", Status: "active", Origin: "registered",
 			RequiredSteps: []string{}},
 	}
 	sealed := []report.Golden{masked[0], masked[1]}

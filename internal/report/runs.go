@@ -34,9 +34,19 @@ type Run struct {
 	Unchanged int64 `json:"unchanged"`
 	// Conflicts is the number of conflicts the run recorded.
 	Conflicts int64 `json:"conflicts"`
+	// Legal counts the legal persons among the persons (nil: none).
+	Legal *KindCounts `json:"legal,omitempty"`
 	// Balanced says read = accepted + rejected, lineage = accepted and
-	// persons = new + updated + unchanged.
+	// persons = new + updated + unchanged (and so for the legal persons).
 	Balanced bool `json:"balanced"`
+}
+
+// KindCounts are the persons of one kind of account in a run's ledger.
+type KindCounts struct {
+	Persons   int64 `json:"persons"`
+	New       int64 `json:"new"`
+	Updated   int64 `json:"updated"`
+	Unchanged int64 `json:"unchanged"`
 }
 
 // RunFile is the ledger of one file of a run: the file's ledger as the
@@ -75,7 +85,8 @@ const runSelect = `
 	       coalesce((r.ledger->>'new')::bigint, 0),
 	       coalesce((r.ledger->>'updated')::bigint, 0),
 	       coalesce((r.ledger->>'unchanged')::bigint, 0),
-	       coalesce((r.ledger->>'conflicts')::bigint, 0)
+	       coalesce((r.ledger->>'conflicts')::bigint, 0),
+	       r.ledger->'legal'
 	FROM import_run r
 	LEFT JOIN import_file f ON f.run_id = r.id`
 
@@ -83,9 +94,10 @@ func scanRun(row pgx.Row) (Run, error) {
 	var r Run
 	err := row.Scan(&r.ID, &r.Started, &r.Finished, &r.Trigger, &r.Forced,
 		&r.Files, &r.Read, &r.Accepted, &r.Rejected, &r.Lineage,
-		&r.Persons, &r.New, &r.Updated, &r.Unchanged, &r.Conflicts)
+		&r.Persons, &r.New, &r.Updated, &r.Unchanged, &r.Conflicts, &r.Legal)
 	r.Balanced = r.Read == r.Accepted+r.Rejected && r.Lineage == r.Accepted &&
-		r.Persons == r.New+r.Updated+r.Unchanged
+		r.Persons == r.New+r.Updated+r.Unchanged &&
+		(r.Legal == nil || r.Legal.Persons == r.Legal.New+r.Legal.Updated+r.Legal.Unchanged)
 	return r, err
 }
 
