@@ -5,7 +5,14 @@ import (
 	"encoding/csv"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/apache/arrow/go/v17/parquet/file"
+	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -108,5 +115,77 @@ func TestImportMixedLegal(t *testing.T) {
 	again := importInto(t, pool, inputs, true).Ledger
 	if again.New != 0 || again.Updated != 0 || again.Legal == nil || again.Legal.Unchanged != truth.Legal {
 		t.Errorf("forced re-run: %d new, %d updated, legal %+v; want everything unchanged", again.New, again.Updated, again.Legal)
+	}
+}
+
+// TestLegalStages: --keep-stages writes the legal persons' clean rows to
+// their own file, in their schema, with the representative's ID and the
+// contact's phone masked.
+func TestLegalStages(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	truth, err := sample.Generate(context.Background(), sample.Config{Dir: dir, Rows: 200, Seed: 5, Legal: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := schemas.LoadMappingDir(filepath.Join(dir, "mappings"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	var legalAccepted int64
+	for _, f := range truth.Files {
+		paths = append(paths, filepath.Join(dir, f.Path))
+		if ms[f.Dept].Entity == schemas.EntityLegal {
+			legalAccepted += f.Accepted
+		}
+	}
+	inputs, err := MatchInputs(paths, ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages := t.TempDir()
+	if _, err := Import(context.Background(), dbtest.New(t), inputs, ImportConfig{Keyring: testKeyring(t), OutDir: t.TempDir(), DryRun: true, KeepStages: stages}); err != nil {
+		t.Fatal(err)
+	}
+	pf, err := file.OpenParquetFile(filepath.Join(stages, "clean_legal.parquet"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := fr.ReadTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Release()
+	var names []string
+	for _, f := range tbl.Schema().Fields() {
+		names = append(names, f.Name)
+	}
+	var want []string
+	for _, f := range schemas.CleanLegal.Fields() {
+		want = append(want, f.Name)
+	}
+	if tbl.NumRows() != legalAccepted || !slices.Equal(names, want) {
+		t.Fatalf("clean_legal.parquet: %d rows, columns %v; want %d rows of %v", tbl.NumRows(), names, legalAccepted, want)
+	}
+	masked := 0
+	for _, c := range tbl.Column(schemas.LegalRepIDNumber).Data().Chunks() {
+		ids := c.(*array.String)
+		for i := range ids.Len() {
+			if v := ids.Value(i); v != "" {
+				if !strings.Contains(v, "*****") {
+					t.Fatalf("representative's ID %q in the clear", v)
+				}
+				masked++
+			}
+		}
+	}
+	if masked == 0 {
+		t.Error("no representative's ID in the legal stage output")
 	}
 }

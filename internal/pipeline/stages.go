@@ -16,35 +16,42 @@ import (
 )
 
 // stageWriter writes each stage's output as Parquet (--keep-stages), with
-// ID numbers and phones masked. A nil *stageWriter writes nothing.
+// ID numbers and phones masked: the persons' clean rows, the legal
+// persons' (clean_legal.parquet, made at the first legal record) and the
+// findings. A nil *stageWriter writes nothing.
 type stageWriter struct {
 	mu                    sync.Mutex
+	dir                   string
 	cleanW, findingsW     *pqarrow.FileWriter
 	cleanOut, findingsOut *output.Pending
+	legalW                *pqarrow.FileWriter
+	legalOut              *output.Pending
+}
+
+// stageFile creates one stage's Parquet file in dir.
+func stageFile(dir, name string, sc *arrow.Schema) (*output.Pending, *pqarrow.FileWriter, error) {
+	p, err := output.Create(filepath.Join(dir, name), output.Shared)
+	if err != nil {
+		return nil, nil, err
+	}
+	pw, err := newParquet(p, sc)
+	if err != nil {
+		p.Abort()
+		return nil, nil, err
+	}
+	return p, pw, nil
 }
 
 func newStageWriter(dir string) (*stageWriter, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
-	w := &stageWriter{}
-	open := func(name string, sc *arrow.Schema) (*output.Pending, *pqarrow.FileWriter, error) {
-		p, err := output.Create(filepath.Join(dir, name), output.Shared)
-		if err != nil {
-			return nil, nil, err
-		}
-		pw, err := newParquet(p, sc)
-		if err != nil {
-			p.Abort()
-			return nil, nil, err
-		}
-		return p, pw, nil
-	}
+	w := &stageWriter{dir: dir}
 	var err error
-	if w.cleanOut, w.cleanW, err = open("clean.parquet", schemas.CleanPerson); err != nil {
+	if w.cleanOut, w.cleanW, err = stageFile(dir, "clean.parquet", schemas.CleanPerson); err != nil {
 		return nil, err
 	}
-	if w.findingsOut, w.findingsW, err = open("findings.parquet", schemas.Finding); err != nil {
+	if w.findingsOut, w.findingsW, err = stageFile(dir, "findings.parquet", schemas.Finding); err != nil {
 		w.cleanOut.Abort()
 		return nil, err
 	}
@@ -76,6 +83,9 @@ func (w *stageWriter) clean(rec arrow.Record) error {
 	if w == nil {
 		return nil
 	}
+	if rec.Schema().Equal(schemas.CleanLegal) {
+		return w.cleanLegal(rec)
+	}
 	m := masked(rec, func(col, _ int, v string) string {
 		switch {
 		case col == schemas.CleanIDNumber:
@@ -89,6 +99,30 @@ func (w *stageWriter) clean(rec arrow.Record) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.cleanW.WriteBuffered(m)
+}
+
+// cleanLegal writes legal persons' clean rows: the representative's ID
+// and the contact's phone masked (the credit code is public).
+func (w *stageWriter) cleanLegal(rec arrow.Record) error {
+	m := masked(rec, func(col, _ int, v string) string {
+		switch {
+		case col == schemas.LegalRepIDNumber:
+			return pii.MaskID(v)
+		case col == schemas.LegalPhone && v != "":
+			return pii.MaskPhone(v)
+		}
+		return pii.Redact(v)
+	}, schemas.LegalRepIDNumber, schemas.LegalPhone, schemas.LegalSourceKey, schemas.LegalAddress)
+	defer m.Release()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.legalW == nil {
+		var err error
+		if w.legalOut, w.legalW, err = stageFile(w.dir, "clean_legal.parquet", schemas.CleanLegal); err != nil {
+			return err
+		}
+	}
+	return w.legalW.WriteBuffered(m)
 }
 
 func (w *stageWriter) findings(rec arrow.Record) error {
@@ -114,11 +148,22 @@ func (w *stageWriter) close() error {
 	}
 	defer w.cleanOut.Abort()
 	defer w.findingsOut.Abort()
+	if w.legalOut != nil {
+		defer w.legalOut.Abort()
+	}
 	if err := w.cleanW.Close(); err != nil {
 		return err
 	}
 	if err := w.findingsW.Close(); err != nil {
 		return err
+	}
+	if w.legalW != nil {
+		if err := w.legalW.Close(); err != nil {
+			return err
+		}
+		if err := w.legalOut.Commit(); err != nil {
+			return err
+		}
 	}
 	if err := w.cleanOut.Commit(); err != nil {
 		return err
