@@ -18,7 +18,7 @@ func runGen(ctx context.Context, e *env, args []string) (int, error) {
 	only := fs.String("depts", "", "comma-separated department codes (default all: "+strings.Join(append(sample.Depts(), sample.LegalDepts()...), ",")+")")
 	// Legal persons are opt-in: the persons' output (and the tests and
 	// demo built on it) stays as it was.
-	legal := fs.Int("legal", 0, "number of legal persons in the legal departments' exports ("+strings.Join(sample.LegalDepts(), ",")+"); -1: a tenth of the persons")
+	legal := fs.Int("legal", -1, "number of legal persons in the legal departments' exports ("+strings.Join(sample.LegalDepts(), ",")+"); -1: a tenth of the persons, 0: none")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage, nil
 	}

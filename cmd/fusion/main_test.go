@@ -42,12 +42,13 @@ type imported struct {
 // create, with its surviving name and phone.
 type truthAccount struct{ id, name, phone string }
 
-// importSample generates a sample of about rows rows and imports all of it
-// with fusion import into a new database.
+// importSample generates a sample of about rows rows of persons (no legal
+// persons: TestLegalCLI has them) and imports all of it with fusion
+// import into a new database.
 func importSample(t *testing.T, rows int) *imported {
 	t.Helper()
 	im := &imported{dir: t.TempDir(), dataDir: t.TempDir(), outDir: t.TempDir(), url: dbtest.ConnString(t)}
-	if code, _, _ := im.cli(t, "gen", "--out", im.dir, "--rows", strconv.Itoa(rows)); code != exitOK {
+	if code, _, _ := im.cli(t, "gen", "--out", im.dir, "--rows", strconv.Itoa(rows), "--legal", "0"); code != exitOK {
 		t.Fatalf("gen exit code %d", code)
 	}
 	readJSON(t, filepath.Join(im.dir, "truth.json"), &im.truth)
