@@ -23,7 +23,8 @@ import (
 func demoCitizensCmd(ctx context.Context, out io.Writer, args []string) error {
 	fs := flag.NewFlagSet("authsvc demo citizens", flag.ContinueOnError)
 	truth := fs.String("truth", "sample/truth_accounts.csv", "the sample's truth_accounts.csv (id_number,name,phone)")
-	n := fs.Int("n", 3, "how many pending citizens to print")
+	legalTruth := fs.String("legal-truth", "", "the sample's truth_legal.csv, to print legal persons too")
+	n := fs.Int("n", 3, "how many pending citizens (and legal persons) to print")
 	return admin(ctx, fs, args, func(pool *pgxpool.Pool) error {
 		f, err := os.Open(*truth)
 		if err != nil {
@@ -34,7 +35,15 @@ func demoCitizensCmd(ctx context.Context, out io.Writer, args []string) error {
 		if err != nil {
 			return err
 		}
-		return demoCitizens(ctx, pool, keys, f, out, *n)
+		if err := demoCitizens(ctx, pool, keys, f, out, *n); err != nil || *legalTruth == "" {
+			return err
+		}
+		lf, err := os.Open(*legalTruth)
+		if err != nil {
+			return err
+		}
+		defer lf.Close()
+		return demoLegal(ctx, pool, keys, lf, out, *n)
 	})
 }
 
@@ -81,6 +90,57 @@ func demoCitizens(ctx context.Context, q account.Querier, keys *pii.Keyring, tru
 		fmt.Fprintf(out, "All sample citizens looked at (%d) have completed their first login: log in with their ID number and the password you set, or run `make clean demo` for fresh data.\n", done)
 	case done > 0:
 		fmt.Fprintf(out, "(%d citizen(s) before them have completed their first login already and are not shown.)\n", done)
+	}
+	return nil
+}
+
+// demoLegal prints up to n legal persons of truth_legal.csv (with a
+// contact phone) whose fused accounts are pending completion: the credit
+// code and the contact phone to log in with on the 法人登录 tab, and the
+// representative whose face step ③ asks for.
+func demoLegal(ctx context.Context, q account.Querier, keys *pii.Keyring, truth io.Reader, out io.Writer, n int) error {
+	r := csv.NewReader(truth)
+	header, err := r.Read()
+	if err != nil {
+		return fmt.Errorf("legal truth file: %w", err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[h] = i
+	}
+	for _, h := range []string{"credit_code", "name", "rep_name", "rep_id_number", "phone"} {
+		if _, ok := col[h]; !ok {
+			return fmt.Errorf("legal truth file: no %s column", h)
+		}
+	}
+	shown := 0
+	for shown < n {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("legal truth file: %w", err)
+		}
+		code, phone := rec[col["credit_code"]], rec[col["phone"]]
+		if phone == "" || rec[col["rep_id_number"]] == "" {
+			continue
+		}
+		a, err := account.ByIDIndex(ctx, q, account.CreditCodeIndex(keys, code))
+		if err != nil {
+			return err
+		}
+		if a == nil || a.Status != schemas.StatusPendingCompletion {
+			continue
+		}
+		if shown == 0 {
+			fmt.Fprintln(out, "Fused legal persons still to do their first login on the 法人登录 tab (credit code, name, contact phone; representative for the face step):")
+		}
+		fmt.Fprintf(out, "  %s  %s  %s  (法定代表人 %s %s)\n", code, rec[col["name"]], phone, rec[col["rep_name"]], rec[col["rep_id_number"]])
+		shown++
+	}
+	if shown == 0 {
+		fmt.Fprintln(out, "No fused legal person pending completion found.")
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idfusion/idfusion/cleanse"
 	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/dbtest"
 	"github.com/idfusion/idfusion/internal/pii"
@@ -122,5 +123,45 @@ func TestDemoCtrlCIsNoError(t *testing.T) {
 	out := all.String()
 	if strings.Contains(out, "make: ***") || !strings.Contains(out, "demo stopped") {
 		t.Errorf("Ctrl-C of the demo:\n%s", out)
+	}
+}
+
+// make demo prints the fused legal persons pending their first login,
+// with the representative whose face step ③ asks for; never one done.
+func TestDemoLegal(t *testing.T) {
+	pool := dbtest.New(t)
+	keys, _, err := pii.LoadOrCreateDevKeyring(filepath.Join(t.TempDir(), "dev.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := []string{"91460100MA5T00001", "91460100MA5T00002", "91460100MA5T00003"}
+	for i, c := range codes {
+		codes[i] = c + string(cleanse.USCCCheckChar(c))
+	}
+	for i, status := range []string{"pending_completion", "active", "pending_completion"} {
+		_, err := pool.Exec(context.Background(), `INSERT INTO account (kind, id_bidx, id_sealed, id_hint, id_type, name, status, origin, required_steps,
+				legal_type, realname_status)
+			VALUES ('legal', $1, $2, $3, 'uscc', '椰风公司', $4, 'fused', '{}', 'enterprise', 'unverified')`,
+			account.CreditCodeIndex(keys, codes[i]), account.SealID(keys, codes[i]), account.CreditCodeHint(codes[i]), status)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	truth := "credit_code,name,legal_type,rep_name,rep_id_number,rep_is_person,phone\n" +
+		codes[0] + ",甲公司,enterprise,吴斌,460102197001010011,0,13900000001\n" +
+		codes[1] + ",乙公司,enterprise,吴斌,460102197001010011,0,13900000002\n" +
+		codes[2] + ",丙公司,enterprise,,,0,13900000003\n"
+	var out bytes.Buffer
+	if err := demoLegal(context.Background(), pool, keys, strings.NewReader(truth), &out, 3); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	if !strings.Contains(got, codes[0]+"  甲公司  13900000001  (法定代表人 吴斌 460102197001010011)") {
+		t.Errorf("lacks the pending legal person:\n%s", got)
+	}
+	for _, never := range codes[1:] { // done; no representative for the face step
+		if strings.Contains(got, never) {
+			t.Errorf("shows %s:\n%s", never, got)
+		}
 	}
 }
