@@ -381,3 +381,45 @@ func TestAccountTypeClaims(t *testing.T) {
 		}
 	}
 }
+
+// TestLegalAccountClaims: a legal account signed in through the 法人登录
+// tab is account_type legal; its credit code, name and type go to a
+// business system registered for the enterprise scope, and only to it.
+func TestLegalAccountClaims(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.syncClock()
+	for i, scopes := range [][]string{{"profile"}, {"profile", ScopeEnterprise}} {
+		rp := b.rp(t, Client{ID: fmt.Sprintf("etax%d", i), Scopes: scopes})
+		e := b.activeLegal(t, "海南椰风科技有限公司", fmt.Sprintf("139075500%02d", i), "Xy7#pQ2!wL")
+		br := b.browser(t)
+		returnTo, verifier := rp.start(br)
+		r := br.post("/api/v1/login/legal/password", map[string]string{"credit_code": e.CreditCode, "password": "Xy7#pQ2!wL", "return_to": returnTo})
+		if r.Status != http.StatusOK || r.str("next") != returnTo {
+			t.Fatalf("legal login: %d %s", r.Status, r.Raw)
+		}
+		tok, err := rp.exchange(rp.code(br, returnTo), verifier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var idClaims map[string]any
+		if err := rp.verify(tok).Claims(&idClaims); err != nil {
+			t.Fatal(err)
+		}
+		info, err := rp.userinfo(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]any{"account_type": "legal", "credit_code": nil, "enterprise_name": nil, "legal_type": nil}
+		if len(scopes) == 2 {
+			want = map[string]any{"account_type": "legal", "credit_code": e.CreditCode, "enterprise_name": e.Name, "legal_type": "enterprise"}
+		}
+		for what, claims := range map[string]map[string]any{"ID token": idClaims, "userinfo": info} {
+			for k, v := range want {
+				if claims[k] != v {
+					t.Errorf("scopes %v: %s %s = %v, want %v", scopes, what, k, claims[k], v)
+				}
+			}
+		}
+	}
+}
