@@ -92,16 +92,16 @@ var validityPeriods = map[string]int{"5": 5, "10": 10, "20": 20}
 
 // legalFlow is a session's legal registration as stored.
 type legalFlow struct {
-	steps                 []legalStep
-	legalType, name       *string
-	codeSealed, codeBidx  []byte
-	codeHint              *string
-	repName, repNat       *string
-	repIDType, repIDHint  *string
-	repSealed, repBidx    []byte
-	validFrom, validTo    *time.Time
-	agreementVer          *string
-	agreementAt           *time.Time
+	steps                []legalStep
+	legalType, name      *string
+	codeSealed, codeBidx []byte
+	codeHint             *string
+	repName, repNat      *string
+	repIDType, repIDHint *string
+	repSealed, repBidx   []byte
+	validFrom, validTo   *time.Time
+	agreementVer         *string
+	agreementAt          *time.Time
 }
 
 func (f *legalFlow) next() legalStep {
@@ -205,8 +205,8 @@ type legalInfoInput struct {
 	RepNationality   string `json:"rep_nationality"`
 	RepIDType        string `json:"rep_id_type"`
 	RepIDNumber      string `json:"rep_id_number"`
-	ValidFrom        string `json:"valid_from"` // YYYY-MM-DD
-	ValidTo          string `json:"valid_to"`   // YYYY-MM-DD, or empty with ValidPeriod
+	ValidFrom        string `json:"valid_from"`   // YYYY-MM-DD
+	ValidTo          string `json:"valid_to"`     // YYYY-MM-DD, or empty with ValidPeriod
 	ValidPeriod      string `json:"valid_period"` // 5, 10, 20 or long (长期有效)
 	Agree            bool   `json:"agree"`
 	AgreementVersion string `json:"agreement_version"`
