@@ -430,3 +430,22 @@ func TestLegalRealnameUpgrade(t *testing.T) {
 		t.Errorf("citizen: %d %s", r.Status, r.Raw)
 	}
 }
+
+// TestLegalRegisterVerifierDown: the enterprise interface does not answer:
+// the registration still succeeds, 未实名用户, its check scheduled.
+func TestLegalRegisterVerifierDown(t *testing.T) {
+	t.Parallel()
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	b := setup(t, func(c *Config) { c.Enterprise = &HTTPEnterpriseVerifier{URL: down.URL, Client: &http.Client{Timeout: time.Second}} })
+	lr := b.legalRegistrant(t, "13912340041")
+	if r := lr.register(); r.str("realname_status") != "unverified" || !strings.Contains(r.str("message"), "系统会定时自动实名认证") {
+		t.Fatalf("registered: %s", r.Raw)
+	}
+	if l, ok := b.legalRow(t, lr.e.CreditCode); !ok || l.realname != "unverified" || l.next == nil {
+		t.Fatalf("stored: %+v", l)
+	}
+	if got := b.column(t, `SELECT detail FROM auth_audit WHERE event = 'legal_register'`); len(got) != 1 || !strings.Contains(got[0], "verifier:") {
+		t.Errorf("audit: %v", got)
+	}
+}
