@@ -229,7 +229,7 @@ func orgNameOK(n string) bool {
 // legalInfoChecked is step ①'s input checked and normalized.
 type legalInfoChecked struct {
 	legalType          schemas.LegalType
-	name, code         string
+	name               string
 	repName, repNat    string
 	repIDType, repID   string
 	validFrom, validTo *time.Time

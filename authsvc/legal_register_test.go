@@ -437,7 +437,9 @@ func TestLegalRegisterVerifierDown(t *testing.T) {
 	t.Parallel()
 	down := httptest.NewServer(http.NotFoundHandler())
 	down.Close()
-	b := setup(t, func(c *Config) { c.Enterprise = &HTTPEnterpriseVerifier{URL: down.URL, Client: &http.Client{Timeout: time.Second}} })
+	b := setup(t, func(c *Config) {
+		c.Enterprise = &HTTPEnterpriseVerifier{URL: down.URL, Client: &http.Client{Timeout: time.Second}}
+	})
 	lr := b.legalRegistrant(t, "13912340041")
 	if r := lr.register(); r.str("realname_status") != "unverified" || !strings.Contains(r.str("message"), "系统会定时自动实名认证") {
 		t.Fatalf("registered: %s", r.Raw)
