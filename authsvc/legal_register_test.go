@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -449,5 +450,41 @@ func TestLegalRegisterVerifierDown(t *testing.T) {
 	}
 	if got := b.column(t, `SELECT detail FROM auth_audit WHERE event = 'legal_register'`); len(got) != 1 || !strings.Contains(got[0], "verifier:") {
 		t.Errorf("audit: %v", got)
+	}
+}
+
+// TestLegalRealnamePages: the HTML twin of 实名等级升级: the page shows the
+// status and the credit code masked, not editable; a refused verification
+// is shown inline; a verified one says 认证成功，请重新登录, and so does
+// the stale session's next page.
+func TestLegalRealnamePages(t *testing.T) {
+	t.Parallel()
+	b, reg := legalSetup(t, 0)
+	e := enterprise{CreditCode: creditCode(), Name: "海南页面有限公司", RepName: "吴斌", RepID: residentID("19700101"), Contact: "韩洪阳", Phone: "13912340051"}
+	e.id = b.insertLegal(t, e, schemas.StatusActive, []string{}, nil, schemas.RealnameUnverified)
+	reg.Add(Enterprise{CreditCode: e.CreditCode, Name: e.Name, RepName: e.RepName, RepIDType: "resident", RepID: e.RepID})
+	br := b.browser(t)
+	b.signInAs(t, br, e.id)
+	r := br.get("/settings/legal/realname")
+	if r.Status != http.StatusOK || !strings.Contains(r.Raw, `id="realname-status">未实名用户`) || !strings.Contains(r.Raw, account.CreditCodeHint(e.CreditCode)) ||
+		strings.Contains(r.Raw, e.CreditCode) || strings.Contains(r.Raw, `name="credit_code"`) || strings.Contains(r.Raw, e.RepID) {
+		t.Fatalf("page: %d %s", r.Status, r.Raw)
+	}
+	form := url.Values{"legal_type": {"enterprise"}, "name": {e.Name}, "rep_name": {"王强"}, "rep_id_type": {"resident"},
+		"rep_id_number": {e.RepID}, "valid_from": {"2015-01-01"}, "valid_period": {"long"}}
+	if r := br.form("/settings/legal/realname", form); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Raw, "认证未通过") {
+		t.Fatalf("mismatch: %d %s", r.Status, r.Raw)
+	}
+	form.Set("rep_name", e.RepName)
+	if r := br.form("/settings/legal/realname", form); r.Status != http.StatusOK || !strings.Contains(r.Raw, "认证成功，请重新登录") {
+		t.Fatalf("match: %d %s", r.Status, r.Raw)
+	}
+	// The browser dropped its cookie; another of the account's sessions
+	// is told the same on its next page.
+	other := b.browser(t)
+	b.signInAs(t, other, e.id)
+	b.pool.Exec(context.Background(), `UPDATE auth_session SET stale_at = now() WHERE account_id = $1`, e.id)
+	if r := other.get("/settings/legal/realname"); r.Status != http.StatusUnauthorized || !strings.Contains(r.Raw, "认证成功，请重新登录") {
+		t.Fatalf("stale page: %d %s", r.Status, r.Raw)
 	}
 }
