@@ -225,6 +225,16 @@ func TestLegalRegisterScheduled(t *testing.T) {
 	if got := b.column(t, `SELECT event FROM auth_audit WHERE event = 'realname_scheduled' AND account_id = $1`, l.id); len(got) != 1 {
 		t.Errorf("realname_scheduled audited %d times", len(got))
 	}
+
+	// A fused legal account (the import's: never checked) is due at once.
+	fused := b.fusedLegal(t, "海南融合有限公司", "13912340061")
+	reg.Add(Enterprise{CreditCode: fused.CreditCode, Name: fused.Name, RepName: fused.RepName, RepIDType: "resident", RepID: fused.RepID})
+	recheck(1, 0) // the registry sees the code first now
+	b.clock.Advance(3 * time.Hour)
+	recheck(1, 1)
+	if l, _ := b.legalRow(t, fused.CreditCode); l.realname != "verified" || *l.source != "scheduled" {
+		t.Errorf("fused account after the job: %+v", l)
+	}
 }
 
 // TestLegalRegisterMismatch: the interface has other values for the code:

@@ -113,14 +113,15 @@ type RealnameCheck struct {
 }
 
 // ClaimRealnameChecks locks up to limit unverified legal accounts whose
-// check is due at now, oldest due first, skipping rows another
+// check is due at now, never checked first (a fused account the import
+// created: no check scheduled yet), then oldest due first, skipping rows another
 // transaction holds (FOR UPDATE SKIP LOCKED): two instances of the job
 // never check one account at once. tx must stay open while they are
 // checked.
 func ClaimRealnameChecks(ctx context.Context, tx pgx.Tx, now time.Time, limit int) ([]RealnameCheck, error) {
 	rows, err := tx.Query(ctx, `SELECT id, id_sealed, name, coalesce(rep_name, ''), coalesce(rep_id_type, ''), rep_id_sealed, realname_attempts
-		FROM account WHERE kind = 'legal' AND realname_status = 'unverified' AND realname_next_check_at <= $1
-		ORDER BY realname_next_check_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit)
+		FROM account WHERE kind = 'legal' AND realname_status = 'unverified' AND (realname_next_check_at IS NULL OR realname_next_check_at <= $1)
+		ORDER BY realname_next_check_at NULLS FIRST, id LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -30,15 +30,15 @@ CREATE TABLE legal_registration_flow (
 GRANT SELECT, INSERT, UPDATE, DELETE ON legal_registration_flow TO idfusion_authsvc;
 
 -- The scheduled re-check of unverified legal accounts against the
--- national enterprise interface: when the next check is due (NULL: none
--- scheduled) and how many checks found no verdict yet, for the
--- exponential backoff. The job claims due rows with FOR UPDATE SKIP
+-- national enterprise interface: when the next check is due (NULL: never
+-- checked, due now: a fused account the import created) and how many
+-- checks found no verdict yet, for the exponential backoff. The job claims due rows with FOR UPDATE SKIP
 -- LOCKED, so two instances never check one account at once.
 ALTER TABLE account
     ADD COLUMN realname_next_check_at timestamptz,
     ADD COLUMN realname_attempts      integer NOT NULL DEFAULT 0 CHECK (realname_attempts >= 0);
-CREATE INDEX account_realname_due ON account (realname_next_check_at)
-    WHERE realname_status = 'unverified' AND realname_next_check_at IS NOT NULL;
+CREATE INDEX account_realname_due ON account (realname_next_check_at NULLS FIRST, id)
+    WHERE realname_status = 'unverified';
 GRANT INSERT (realname_next_check_at) ON account TO idfusion_authsvc;
 
 -- A verification that changed a legal account (实名等级升级) takes effect
