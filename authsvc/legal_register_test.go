@@ -498,3 +498,37 @@ func TestLegalRealnamePages(t *testing.T) {
 		t.Fatalf("stale page: %d %s", r.Status, r.Raw)
 	}
 }
+
+// TestLegalRegisterRacedAccount: parallel ②s of one registration create
+// one account; the others are refused.
+func TestLegalRegisterRacedAccount(t *testing.T) {
+	t.Parallel()
+	b, reg := legalSetup(t, 0)
+	lr := b.legalRegistrant(t, "13912340071")
+	reg.Add(lr.fixture())
+	lr.start()
+	if r := lr.info(); r.Status != http.StatusOK {
+		t.Fatalf("①: %d %s", r.Status, r.Raw)
+	}
+	if r := lr.br.postSolving("/api/v1/register/legal/sms", map[string]string{"phone": lr.e.Phone}); r.Status != http.StatusAccepted {
+		t.Fatalf("sms: %d %s", r.Status, r.Raw)
+	}
+	code := b.lastCodeTo(t, lr.e.Phone)
+	before := b.accountCount(t)
+	const n = 4
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			statuses[i] = lr.br.post("/api/v1/register/legal/account", map[string]string{"password": "K9#vTq2!mZ", "confirm": "K9#vTq2!mZ",
+				"contact_name": lr.e.Contact, "address": "海口市龙华区滨海大道1号", "phone": lr.e.Phone, "code": code}).Status
+		})
+	}
+	wg.Wait()
+	if got := slices.Index(statuses, http.StatusOK); got < 0 || slices.IndexFunc(statuses[got+1:], func(s int) bool { return s == http.StatusOK }) >= 0 {
+		t.Errorf("parallel ②: %v, want exactly one 200", statuses)
+	}
+	if n := b.accountCount(t); n != before+1 {
+		t.Errorf("%d accounts, want %d", n, before+1)
+	}
+}
