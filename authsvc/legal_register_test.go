@@ -3,6 +3,7 @@ package authsvc
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -530,5 +531,57 @@ func TestLegalRegisterRacedAccount(t *testing.T) {
 	}
 	if n := b.accountCount(t); n != before+1 {
 		t.Errorf("%d accounts, want %d", n, before+1)
+	}
+}
+
+// TestLegalRegisterInfoErrors: ①'s checks, each shown on its field, and
+// nothing stored: the credit code (bad check character, I/O letters), the
+// type, the representative's ID by cleanse's rules, the validity.
+func TestLegalRegisterInfoErrors(t *testing.T) {
+	t.Parallel()
+	b, _ := legalSetup(t, 0)
+	lr := b.legalRegistrant(t, "13912340081")
+	lr.start()
+	code := lr.e.CreditCode
+	good := map[string]any{"legal_type": "institution", "name": lr.e.Name, "credit_code": code, "rep_name": lr.e.RepName, "rep_id_type": "resident",
+		"rep_id_number": lr.e.RepID, "valid_from": "2015-03-01", "valid_period": "10", "agree": true, "agreement_version": AgreementVersion}
+	badCheck := code[:17] + map[bool]string{true: "1", false: "0"}[code[17] == '0']
+	for _, tc := range []struct {
+		field string
+		value any
+		key   string // the field refused
+	}{
+		{"credit_code", badCheck, "credit_code"},
+		{"credit_code", "91460100MA5TO0001" + "X", "credit_code"},
+		{"credit_code", "", "credit_code"},
+		{"legal_type", "company", "legal_type"},
+		{"rep_id_number", lr.e.RepID[:17] + map[bool]string{true: "1", false: "0"}[lr.e.RepID[17] == '0'], "rep_id_number"},
+		{"rep_id_type", "passport_x", "rep_id_type"},
+		{"rep_name", "", "rep_name"},
+		{"name", "", "name"},
+		{"valid_from", "2015-13-01", "valid_from"},
+		{"valid_period", "", "valid_to"},
+		{"agree", false, "agree"},
+	} {
+		in := maps.Clone(good)
+		in[tc.field] = tc.value
+		r := lr.br.post("/api/v1/register/legal/info", in)
+		fields, _ := r.Body["fields"].(map[string]any)
+		if r.Status != http.StatusUnprocessableEntity || fields[tc.key] == nil {
+			t.Errorf("%s=%v: %d %s", tc.field, tc.value, r.Status, r.Raw)
+		}
+	}
+	if st := lr.br.get("/api/v1/register/legal"); st.str("next_step") != "info" {
+		t.Fatalf("after refusals: %s", st.Raw)
+	}
+	if r := lr.br.post("/api/v1/register/legal/info", good); r.Status != http.StatusOK {
+		t.Fatalf("good: %d %s", r.Status, r.Raw)
+	}
+	var to string
+	if err := b.pool.QueryRow(context.Background(), `SELECT rep_id_valid_to::text FROM legal_registration_flow`).Scan(&to); err != nil || to != "2025-03-01" {
+		t.Errorf("10 years from 2015-03-01: %q %v", to, err)
+	}
+	if st := lr.br.get("/api/v1/register/legal"); st.str("credit_code_hint") != account.CreditCodeHint(code) || st.str("legal_type") != "institution" || strings.Contains(st.Raw, code) {
+		t.Errorf("status: %s", st.Raw)
 	}
 }
