@@ -10,7 +10,7 @@
 CREATE TABLE legal_registration_flow (
     session_hash          bytea       PRIMARY KEY REFERENCES auth_session (id_hash) ON DELETE CASCADE,
     steps                 text[]      NOT NULL,
-    legal_type            text,
+    legal_type            text CHECK (legal_type IN ('enterprise', 'social_org', 'institution')),
     name                  text,
     code_sealed           bytea,
     code_bidx             bytea,
