@@ -153,6 +153,14 @@ func TestRoleGrants(t *testing.T) {
 		{roleAuthsvc, `INSERT INTO oidc_client (id, redirect_uris, allowed_scopes) VALUES ('x', '{}', '{}')`, insufficientPrivilege},
 		{roleAuthsvc, `SELECT reserve_account_ids(1)`, insufficientPrivilege},
 		{roleAuthsvc, `CREATE TABLE mine (i int)`, insufficientPrivilege},
+		// 024: the login service keeps legal registrations and schedules
+		// their real-name checks; the importer does neither.
+		{roleAuthsvc, `SELECT count(*) FROM legal_registration_flow`, ""},
+		{roleAuthsvc, `UPDATE account SET realname_attempts = realname_attempts WHERE kind = 'legal'`, ""},
+		{roleImport, `SELECT count(*) FROM legal_registration_flow`, insufficientPrivilege},
+		{roleImport, `UPDATE account SET realname_next_check_at = now()`, insufficientPrivilege},
+		{roleImport, `UPDATE account SET realname_status = 'verified'`, insufficientPrivilege},
+		{roleImport, `UPDATE auth_session SET stale_at = now()`, insufficientPrivilege},
 
 		{roleImport, `INSERT INTO auth_session (id_hash, kind, created_at, last_seen_at, expires_at) VALUES ('\x02', 'anonymous', now(), now(), now())`, insufficientPrivilege},
 		{roleImport, `UPDATE auth_session SET revoked_at = now()`, insufficientPrivilege},

@@ -143,6 +143,18 @@ type Config struct {
 	// client with a 10 s timeout.
 	HTTPClient *http.Client
 
+	// Enterprise is the national enterprise interface that verifies
+	// legal persons (nil: none; every legal account stays unverified and
+	// the scheduled check keeps asking).
+	Enterprise EnterpriseVerifier
+	// RealnameBackoff is the wait before the first scheduled re-check of
+	// an unverified legal account; it doubles with each check without a
+	// verdict, up to RealnameMaxBackoff. RealnameBatch caps the accounts
+	// one run of the job checks.
+	RealnameBackoff    time.Duration
+	RealnameMaxBackoff time.Duration
+	RealnameBatch      int
+
 	// Logger receives the service's logs. Default: discards.
 	Logger *slog.Logger
 }
@@ -192,6 +204,9 @@ func (c Config) WithDefaults() Config {
 	def(&c.OIDCRefreshTokenTTL, 12*time.Hour)
 	def(&c.OIDCRefreshGrace, 10*time.Second)
 	def(&c.OIDCKeyLifetime, 30*24*time.Hour)
+	def(&c.RealnameBackoff, 10*time.Minute)
+	def(&c.RealnameMaxBackoff, 24*time.Hour)
+	defInt(&c.RealnameBatch, 100)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -41,7 +41,20 @@ func problemOf(err error) problem {
 	var overload *OverloadError
 	var rstep *RecoveryStepError
 	var reg *RegStepError
+	var legal *LegalStepError
 	switch {
+	case errors.As(err, &legal):
+		msg := "请按顺序完成注册：" + legalLabel(legal.Next)
+		if legal.Next == "" {
+			msg = "注册已失效，请重新开始注册"
+		}
+		return problem{status: http.StatusConflict, code: "step_out_of_order", message: msg, next: schemas.Step(legal.Next), nextPath: legalPath(legal.Next)}
+	case errors.Is(err, errNotLegal):
+		return problem{status: http.StatusForbidden, code: "not_legal", message: "仅法人账号可进行实名等级升级"}
+	case errors.Is(err, errUpgradeFailed):
+		return problem{status: http.StatusUnprocessableEntity, code: "realname_failed", message: upgradeFailedMessage}
+	case errors.Is(err, errSessionStale):
+		return problem{status: http.StatusUnauthorized, code: "reauth_required", message: staleMessage}
 	case errors.As(err, &reg):
 		msg := "请按顺序完成注册：" + regLabel(reg.Next)
 		if reg.Next == "" {
@@ -168,6 +181,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	switch p.code {
+	case "reauth_required":
+		clearCookie(w)
 	case "unauthenticated":
 		clearCookie(w)
 		to := "/login"

@@ -43,6 +43,9 @@ type pageData struct {
 	Frontchannel []string
 	// Reg is a registration's page (register.go).
 	Reg *regView
+	// Legal is a legal registration's or realname upgrade's page
+	// (legal_register.go, legal_realname.go).
+	Legal *legalView
 	// RealnameLevel is the center's 实名等级 (realnameLevel).
 	RealnameLevel string
 	// Center is the rest of the personal center (center.go).

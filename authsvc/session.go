@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -43,6 +44,14 @@ type session struct {
 }
 
 var errNoSession = errors.New("no valid session")
+
+// errSessionStale is errNoSession for a session a verification made
+// stale: the citizen is told why they must log in again.
+var errSessionStale = fmt.Errorf("%w: stale after a verification", errNoSession)
+
+// staleMessage tells the holder of a stale session to log in again
+// (2.2.5: 认证成功需要重新登录才可生效).
+const staleMessage = "认证成功，请重新登录"
 
 func hashToken(token string) []byte {
 	h := sha256.Sum256([]byte(token))
@@ -131,8 +140,9 @@ func (s *Server) session(ctx context.Context, r *http.Request) (*session, error)
 	sess := &session{hash: hashToken(c.Value)}
 	var acc *int64
 	var kind string
-	err = s.pool.QueryRow(ctx, `SELECT account_id, kind, created_at, last_seen_at, expires_at, return_to FROM auth_session
-		WHERE id_hash = $1 AND revoked_at IS NULL`, sess.hash).Scan(&acc, &kind, &sess.created, &sess.lastSeen, &sess.expires, &sess.returnTo)
+	var stale *time.Time
+	err = s.pool.QueryRow(ctx, `SELECT account_id, kind, created_at, last_seen_at, expires_at, return_to, stale_at FROM auth_session
+		WHERE id_hash = $1 AND revoked_at IS NULL`, sess.hash).Scan(&acc, &kind, &sess.created, &sess.lastSeen, &sess.expires, &sess.returnTo, &stale)
 	if errors.Is(database.Translate(err), database.ErrNotFound) {
 		return nil, errNoSession
 	}
@@ -144,6 +154,14 @@ func (s *Server) session(ctx context.Context, r *http.Request) (*session, error)
 		sess.accountID = *acc
 	}
 	now := s.cfg.Now()
+	if stale != nil {
+		// A verification changed the account (实名等级升级): it takes
+		// effect at the next login.
+		if err := s.revoke(ctx, s.pool, sess); err != nil {
+			return nil, err
+		}
+		return nil, errSessionStale
+	}
 	if !now.Before(sess.expires) || now.Sub(sess.lastSeen) >= s.cfg.IdleTimeout {
 		if err := s.revoke(ctx, s.pool, sess); err != nil {
 			return nil, err

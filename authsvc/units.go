@@ -23,18 +23,20 @@ type route struct {
 func (s *Server) units() []func() []route {
 	return []func() []route{
 		s.healthRoutes,
-		s.loginRoutes,        // login.go: the login page; password, SMS code and face logins; logout
-		s.captchaRoutes,      // captcha.go: image captchas before SMS sends
-		s.faceRoutes,         // facecallback.go: the face provider's QR codes and signed callback
-		s.completionRoutes,   // complete.go: the completion flow ① info ② password ③ face
-		s.centerRoutes,       // center.go: the personal center
-		s.settingsRoutes,     // center.go: the center's 修改密码, 邮寄地址管理, 登录记录; username and ID number refused
-		s.registrationRoutes, // register.go: registration ① account ② real name ③ face, "already registered"
-		s.recoveryRoutes,     // recovery.go: forgot password ① identify ② code ③ password
-		s.phoneRoutes,        // phone.go: change of the bound phone ① face ② new phone
-		s.oidcRoutes,         // oidc.go: the OpenID provider, its login gate, consents
-		s.logoutRoutes,       // oidc_logout.go: the signed-in business systems, single logout
-		s.devRoutes,          // dev.go: the SMS outbox and the face simulator (with --dev)
+		s.loginRoutes,             // login.go: the login page; password, SMS code and face logins; logout
+		s.captchaRoutes,           // captcha.go: image captchas before SMS sends
+		s.faceRoutes,              // facecallback.go: the face provider's QR codes and signed callback
+		s.completionRoutes,        // complete.go: the completion flow ① info ② password ③ face
+		s.centerRoutes,            // center.go: the personal center
+		s.settingsRoutes,          // center.go: the center's 修改密码, 邮寄地址管理, 登录记录; username and ID number refused
+		s.registrationRoutes,      // register.go: registration ① account ② real name ③ face, "already registered"
+		s.legalRegistrationRoutes, // legal_register.go: legal registration ① info ② account, 注册成功
+		s.legalRealnameRoutes,     // legal_realname.go: 实名等级升级 of a legal account
+		s.recoveryRoutes,          // recovery.go: forgot password ① identify ② code ③ password
+		s.phoneRoutes,             // phone.go: change of the bound phone ① face ② new phone
+		s.oidcRoutes,              // oidc.go: the OpenID provider, its login gate, consents
+		s.logoutRoutes,            // oidc_logout.go: the signed-in business systems, single logout
+		s.devRoutes,               // dev.go: the SMS outbox and the face simulator (with --dev)
 	}
 }
 

@@ -129,6 +129,8 @@ func run(ctx context.Context, args []string) error {
 	dev := fs.Bool("dev", false, "development providers: SMS outbox at /dev/sms, face simulator at /dev/face (never in production)")
 	var prod prodFlags
 	prod.register(fs)
+	var ent enterpriseFlags
+	ent.register(fs)
 	hashLatency := fs.Duration("hash-latency", authsvc.DefaultHashLatency, "password logins are admitted while the hash queue is served within this; the rest get 503 with Retry-After at once")
 	drainDelay := fs.Duration("drain-delay", time.Second, "on SIGTERM, how long to keep answering (503 for what would wait for a password hash) before closing the listener")
 	dbRole := fs.String("db-role", "", "act as this database role after applying migrations (SET ROLE on every connection), e.g. idfusion_authsvc")
@@ -162,6 +164,10 @@ func run(ctx context.Context, args []string) error {
 		smsQueue = authsvc.NewQueuedSMS(gw, smsWorkers, smsQueueDepth, 10*time.Second, logger)
 		cfg.SMS = smsQueue
 	}
+	registry, err := ent.configure(&cfg, *dev, logger)
+	if err != nil {
+		return err
+	}
 	if *dev {
 		logger.Warn("development_mode", slog.Bool("sms_outbox", cfg.SMS == nil), slog.Bool("face_simulator", cfg.Face == nil))
 	}
@@ -188,9 +194,15 @@ func run(ctx context.Context, args []string) error {
 		svc.RunLogoutDelivery(deliveryCtx)
 	}()
 	defer func() { stopDelivery(); <-delivery }()
+	// The re-check of unverified legal accounts, in this process.
+	stopRealname, err := startRealnameJob(deliveryCtx, svc, ent.schedule, logger)
+	if err != nil {
+		return err
+	}
+	defer stopRealname()
 	srv := &http.Server{
 		Addr:              *addr,
-		Handler:           svc.Handler(),
+		Handler:           withRegistry(svc.Handler(), registry),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,

@@ -121,6 +121,10 @@ func date(d pgtype.Date) *time.Time {
 	return &t
 }
 
+// DateOf is a scanned date as a time: LongTerm for 'infinity', nil for
+// NULL.
+func DateOf(d pgtype.Date) *time.Time { return date(d) }
+
 // DateArg is a date for a statement's argument: LongTerm as 'infinity',
 // nil as NULL.
 func DateArg(t *time.Time) pgtype.Date {

@@ -76,7 +76,7 @@ func TestRolePrivileges(t *testing.T) {
 		importAppend    = "import: INSERT SELECT"
 		authsvcOwn      = "authsvc: INSERT SELECT UPDATE"
 		// 018: the login service creates registered accounts; 022: legal ones too.
-		accountRegister = "INSERT(id_bidx,id_sealed,id_hint,id_type,name,phone_sealed,phone_bidx,phone_hint,phone_verified,address,status,origin,required_steps,username,realname_level,agreement_version,agreement_accepted_at,kind,legal_type,rep_name,rep_id_type,rep_id_sealed,rep_id_bidx,rep_id_hint,rep_nationality,rep_id_valid_from,rep_id_valid_to,contact_name,realname_status,realname_checked_at,realname_source)"
+		accountRegister = "INSERT(id_bidx,id_sealed,id_hint,id_type,name,phone_sealed,phone_bidx,phone_hint,phone_verified,address,status,origin,required_steps,username,realname_level,agreement_version,agreement_accepted_at,kind,legal_type,rep_name,rep_id_type,rep_id_sealed,rep_id_bidx,rep_id_hint,rep_nationality,rep_id_valid_from,rep_id_valid_to,contact_name,realname_status,realname_checked_at,realname_source,realname_next_check_at)"
 	)
 	want := map[string]string{
 		"schema_migration":         "authsvc: SELECT; import: SELECT",
@@ -134,6 +134,9 @@ func TestRolePrivileges(t *testing.T) {
 		// 020: the personal center's addresses and login records.
 		"account_address":        "authsvc: DELETE INSERT SELECT UPDATE",
 		"account_address_id_seq": "",
+
+		// 024: legal registration.
+		"legal_registration_flow": "authsvc: DELETE INSERT SELECT UPDATE",
 	}
 	if diff := cmp.Diff(want, flat); diff != "" {
 		t.Errorf("privileges (-want +got):\n%s", diff)
