@@ -3,7 +3,6 @@ package authsvc
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -29,55 +28,91 @@ type RecheckResult struct {
 }
 
 // RecheckRealname is one run of the scheduled re-check: it claims up to
-// RealnameBatch unverified legal accounts whose check is due (FOR UPDATE
-// SKIP LOCKED, so two instances never check one account), asks the
-// verifier about each, and marks a match verified (source 'scheduled',
-// audited); no verdict, a mismatch or an error postpone the next check
-// with exponential backoff (RealnameBackoff doubled per attempt, at most
-// RealnameMaxBackoff).
+// RealnameBatch unverified legal accounts whose check is due
+// (account.ClaimRealnameChecks: a lease of realnameLease, so two instances
+// never check one account and no row stays locked while the interface is
+// asked), asks the verifier about each, and marks a match verified
+// (source 'scheduled', audited) and the account's sessions stale: the new
+// status takes effect at the next login. No verdict, a mismatch or an
+// error postpone the next check with exponential backoff (RealnameBackoff
+// doubled per attempt, at most RealnameMaxBackoff).
 func (s *Server) RecheckRealname(ctx context.Context) (RecheckResult, error) {
 	var res RecheckResult
 	k := s.cfg.Keyring
-	err := database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
-		res = RecheckResult{}
-		now := s.cfg.Now()
-		due, err := account.ClaimRealnameChecks(ctx, tx, now, s.cfg.RealnameBatch)
+	due, err := account.ClaimRealnameChecks(ctx, s.pool, s.cfg.Now(), realnameLease, s.cfg.RealnameBatch)
+	if err != nil {
+		return res, err
+	}
+	for _, c := range due {
+		res.Checked++
+		code, err := account.OpenID(k, c.CodeSealed)
 		if err != nil {
-			return err
+			return res, err
 		}
-		for _, c := range due {
-			res.Checked++
-			code, err := account.OpenID(k, c.CodeSealed)
+		e := Enterprise{CreditCode: code, Name: c.Name, RepName: c.RepName, RepIDType: c.RepIDType}
+		if c.RepIDSealed != nil {
+			if e.RepID, err = account.OpenRepID(k, c.RepIDSealed); err != nil {
+				return res, err
+			}
+		}
+		verdict, verr := s.verifyEnterprise(ctx, e)
+		if verdict == Match {
+			verified, err := s.realnameVerified(ctx, c, account.CreditCodeHint(code))
 			if err != nil {
-				return err
+				return res, err
 			}
-			e := Enterprise{CreditCode: code, Name: c.Name, RepName: c.RepName, RepIDType: c.RepIDType}
-			if c.RepIDSealed != nil {
-				if e.RepID, err = account.OpenRepID(k, c.RepIDSealed); err != nil {
-					return err
-				}
-			}
-			verdict, verr := s.verifyEnterprise(ctx, e)
-			if verdict == Match {
+			if verified {
 				res.Verified++
-				if err := account.SetVerified(ctx, tx, c.ID, "scheduled", now); err != nil {
-					return err
-				}
-				if err := s.auditIn(ctx, tx, auditEvent{event: "realname_scheduled", outcome: "ok", account: c.ID, subject: account.CreditCodeHint(code)}); err != nil {
-					return err
-				}
 				continue
 			}
-			if verr != nil {
-				s.cfg.Logger.Warn("realname_check_failed", errAttr(verr))
-			}
-			if err := account.PostponeCheck(ctx, tx, c.ID, now.Add(s.realnameBackoff(c.Attempts+1))); err != nil {
-				return err
-			}
 		}
-		return nil
+		if verr != nil {
+			s.cfg.Logger.Warn("realname_check_failed", errAttr(verr))
+		}
+		if err := account.PostponeCheck(ctx, s.pool, c.ID, s.cfg.Now().Add(s.realnameBackoff(c.Attempts+1))); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// realnameLease is how long a claimed check keeps its account from other
+// instances of the job: longer than a batch's calls to the interface.
+const realnameLease = 30 * time.Minute
+
+// realnameVerified records a scheduled check's match: the audit row first
+// (see signIn), the account verified if it still has the values checked,
+// and its sessions stale, in one transaction. false when the account
+// changed meanwhile (nothing written: it is checked again).
+func (s *Server) realnameVerified(ctx context.Context, c account.RealnameCheck, codeHint string) (verified bool, err error) {
+	now := s.cfg.Now()
+	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := s.auditIn(ctx, tx, auditEvent{event: "realname_scheduled", outcome: "ok", account: c.ID, subject: codeHint}); err != nil {
+			return err
+		}
+		if verified, err = account.SetCheckedVerified(ctx, tx, c, now); err != nil || !verified {
+			if err == nil {
+				err = errValuesChanged
+			}
+			return err
+		}
+		return markSessionsStale(ctx, tx, c.ID, now)
 	})
-	return res, err
+	if errors.Is(err, errValuesChanged) {
+		return false, nil
+	}
+	return verified, err
+}
+
+// errValuesChanged rolls back a scheduled verification of values the
+// account no longer has.
+var errValuesChanged = errors.New("the account's values changed since the check")
+
+// markSessionsStale marks the account's current sessions stale: their
+// next request is told to log in again (errSessionStale).
+func markSessionsStale(ctx context.Context, tx pgx.Tx, accountID int64, now time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE auth_session SET stale_at = $2 WHERE account_id = $1 AND revoked_at IS NULL AND stale_at IS NULL`, accountID, now)
+	return err
 }
 
 // realnameBackoff is the wait after the attempts-th check without a
@@ -143,17 +178,17 @@ func (s *Server) upgradeRealname(ctx context.Context, r *http.Request, sess *ses
 	}
 	now := s.cfg.Now()
 	return database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		// The audit row first, then the account's: see signIn.
+		if err := s.auditIn(ctx, tx, auditEvent{event: "realname_upgrade", outcome: "ok", account: a.ID, subject: a.IDHint, ip: clientIP(r),
+			detail: "verified; sessions stale"}); err != nil {
+			return err
+		}
 		if err := account.ApplyLegalUpgrade(ctx, tx, a.ID, account.LegalUpgrade{Type: c.legalType, Name: c.name, RepName: c.repName,
 			RepIDType: c.repIDType, RepIDSealed: account.SealRepID(k, c.repID), RepIDBidx: account.IDIndex(k, c.repID), RepIDHint: pii.MaskID(c.repID),
 			RepNationality: c.repNat, RepValidFrom: c.validFrom, RepValidTo: c.validTo}, now); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `UPDATE auth_session SET stale_at = $2 WHERE account_id = $1 AND revoked_at IS NULL AND stale_at IS NULL`, a.ID, now)
-		if err != nil {
-			return err
-		}
-		return s.auditIn(ctx, tx, auditEvent{event: "realname_upgrade", outcome: "ok", account: a.ID, subject: a.IDHint, ip: clientIP(r),
-			detail: fmt.Sprintf("%d sessions stale", tag.RowsAffected())})
+		return markSessionsStale(ctx, tx, a.ID, now)
 	})
 }
 

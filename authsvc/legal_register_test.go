@@ -206,6 +206,11 @@ func TestLegalRegisterScheduled(t *testing.T) {
 	if l, _ = b.legalRow(t, lr.e.CreditCode); l.attempts != 2 || !l.next.Equal(b.clock.Now().Add(40*time.Minute)) {
 		t.Fatalf("after a second check: %+v", l)
 	}
+	// The registrant logs in, 未实名用户, before the data arrives.
+	in := b.browser(t)
+	if r := in.post("/api/v1/login/legal/password", map[string]string{"credit_code": lr.e.CreditCode, "password": "K9#vTq2!mZ"}); r.Status != http.StatusOK {
+		t.Fatalf("legal login: %d %s", r.Status, r.Raw)
+	}
 	// A row another instance holds is skipped, not waited for.
 	b.clock.Advance(2 * time.Hour)
 	tx, err := b.pool.Begin(ctx)
@@ -223,6 +228,11 @@ func TestLegalRegisterScheduled(t *testing.T) {
 		t.Fatalf("after the data arrived: %+v", l)
 	}
 	recheck(0, 0)
+	// The verification takes effect at the next login: the session from
+	// before is told to log in again.
+	if r := in.get("/api/v1/me"); r.Status != http.StatusUnauthorized || r.str("error") != "reauth_required" {
+		t.Errorf("session from before the verification: %d %s, want 401 reauth_required", r.Status, r.Raw)
+	}
 	if got := b.column(t, `SELECT event FROM auth_audit WHERE event = 'realname_scheduled' AND account_id = $1`, l.id); len(got) != 1 {
 		t.Errorf("realname_scheduled audited %d times", len(got))
 	}
@@ -583,5 +593,92 @@ func TestLegalRegisterInfoErrors(t *testing.T) {
 	}
 	if st := lr.br.get("/api/v1/register/legal"); st.str("credit_code_hint") != account.CreditCodeHint(code) || st.str("legal_type") != "institution" || strings.Contains(st.Raw, code) {
 		t.Errorf("status: %s", st.Raw)
+	}
+}
+
+// TestRealnameClaims: a scheduled check claims its account for a lease,
+// committed at once (no row stays locked while the interface is asked):
+// another run finds it not due until the lease ends; a match for values
+// the account no longer has verifies nothing.
+func TestRealnameClaims(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	e := b.fusedLegal(t, "海南椰林贸易有限公司", "13912340071")
+	now := b.clock.Now()
+	first, err := account.ClaimRealnameChecks(ctx, b.pool, now, time.Hour, 10)
+	if err != nil || len(first) != 1 || first[0].ID != e.id {
+		t.Fatalf("first claim: %+v %v", first, err)
+	}
+	if again, err := account.ClaimRealnameChecks(ctx, b.pool, now.Add(59*time.Minute), time.Hour, 10); err != nil || len(again) != 0 {
+		t.Fatalf("claimed twice within the lease: %+v %v", again, err)
+	}
+	later, err := account.ClaimRealnameChecks(ctx, b.pool, now.Add(time.Hour), time.Hour, 10)
+	if err != nil || len(later) != 1 {
+		t.Fatalf("after the lease: %+v %v", later, err)
+	}
+	if _, err := b.pool.Exec(ctx, `UPDATE account SET name = '海南椰林贸易集团有限公司' WHERE id = $1`, e.id); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := account.SetCheckedVerified(ctx, b.pool, later[0], now); err != nil || ok {
+		t.Errorf("verified values the account no longer has: %v %v", ok, err)
+	}
+	if _, err := b.pool.Exec(ctx, `UPDATE account SET name = $2, rep_id_bidx = $3 WHERE id = $1`, e.id, e.Name, account.IDIndex(b.keys, residentID("19800101"))); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := account.SetCheckedVerified(ctx, b.pool, later[0], now); err != nil || ok {
+		t.Errorf("verified a representative the account no longer has: %v %v", ok, err)
+	}
+	if _, err := b.pool.Exec(ctx, `UPDATE account SET rep_id_bidx = $2 WHERE id = $1`, e.id, later[0].RepIDBidx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := account.SetCheckedVerified(ctx, b.pool, later[0], now); err != nil || !ok {
+		t.Errorf("the values checked: %v %v", ok, err)
+	}
+}
+
+// TestRecheckHoldsNoLock: while the scheduled check waits for the
+// interface, the account's row is free (a login of the account updates
+// it), and the claimed account is not due for another run.
+func TestRecheckHoldsNoLock(t *testing.T) {
+	t.Parallel()
+	asked, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(asked) })
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		w.Write([]byte(`{"result":"not_yet_available"}`))
+	}))
+	t.Cleanup(slow.Close)
+	b := setup(t, func(c *Config) { c.Enterprise = &HTTPEnterpriseVerifier{URL: slow.URL, Client: slow.Client()} })
+	e := b.fusedLegal(t, "海南椰林贸易有限公司", "13912340072")
+	ctx := context.Background()
+	var runErr error
+	finished := make(chan struct{})
+	go func() { _, runErr = b.svc.RecheckRealname(ctx); close(finished) }()
+	defer func() { close(release); <-finished }()
+	select {
+	case <-asked:
+	case <-finished:
+		t.Fatalf("the run ended without asking the interface: %v", runErr)
+	}
+	conn, err := b.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SET lock_timeout = '2s'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `UPDATE account SET password_failures = password_failures WHERE id = $1`, e.id); err != nil {
+		t.Errorf("the account's row is locked while the interface is asked: %v", err)
+	}
+	second, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if res, err := b.svc.RecheckRealname(second); err != nil || res.Checked != 0 {
+		t.Errorf("another run while the first asks: %+v %v, want nothing due", res, err)
 	}
 }

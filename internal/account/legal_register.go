@@ -109,35 +109,48 @@ type RealnameCheck struct {
 	Name               string
 	RepName, RepIDType string
 	RepIDSealed        []byte // nil: no representative on record
+	RepIDBidx          []byte
 	Attempts           int
 }
 
-// ClaimRealnameChecks locks up to limit unverified legal accounts whose
-// check is due at now, never checked first (a fused account the import
-// created: no check scheduled yet), then oldest due first, skipping rows another
-// transaction holds (FOR UPDATE SKIP LOCKED): two instances of the job
-// never check one account at once. tx must stay open while they are
-// checked.
-func ClaimRealnameChecks(ctx context.Context, tx pgx.Tx, now time.Time, limit int) ([]RealnameCheck, error) {
-	rows, err := tx.Query(ctx, `SELECT id, id_sealed, name, coalesce(rep_name, ''), coalesce(rep_id_type, ''), rep_id_sealed, realname_attempts
-		FROM account WHERE kind = 'legal' AND realname_status = 'unverified' AND (realname_next_check_at IS NULL OR realname_next_check_at <= $1)
-		ORDER BY realname_next_check_at NULLS FIRST, id LIMIT $2 FOR UPDATE SKIP LOCKED`, now, limit)
+// ClaimRealnameChecks claims up to limit unverified legal accounts whose
+// check is due at now — never checked first (a fused account the import
+// created: no check scheduled yet), then oldest due first — by moving
+// their next check to now+lease in one statement that skips rows another
+// transaction holds (FOR UPDATE SKIP LOCKED). The claim is committed at
+// once: no account row stays locked while the interface is asked (a
+// login of the account would wait for it), and another instance of the
+// job finds the claimed accounts not due until the lease ends, so two
+// instances never check one account at once; a check whose process died
+// is taken up again when its lease ends.
+func ClaimRealnameChecks(ctx context.Context, q Querier, now time.Time, lease time.Duration, limit int) ([]RealnameCheck, error) {
+	rows, err := q.Query(ctx, `UPDATE account a SET realname_next_check_at = $3
+		FROM (SELECT id FROM account WHERE kind = 'legal' AND realname_status = 'unverified'
+		        AND (realname_next_check_at IS NULL OR realname_next_check_at <= $1)
+		      ORDER BY realname_next_check_at NULLS FIRST, id LIMIT $2 FOR UPDATE SKIP LOCKED) due
+		WHERE a.id = due.id
+		RETURNING a.id, a.id_sealed, a.name, coalesce(a.rep_name, ''), coalesce(a.rep_id_type, ''), a.rep_id_sealed, a.rep_id_bidx, a.realname_attempts`,
+		now, limit, now.Add(lease))
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (RealnameCheck, error) {
 		var c RealnameCheck
-		err := r.Scan(&c.ID, &c.CodeSealed, &c.Name, &c.RepName, &c.RepIDType, &c.RepIDSealed, &c.Attempts)
+		err := r.Scan(&c.ID, &c.CodeSealed, &c.Name, &c.RepName, &c.RepIDType, &c.RepIDSealed, &c.RepIDBidx, &c.Attempts)
 		return c, err
 	})
 }
 
-// SetVerified marks a legal account verified by source at now, ending
-// its scheduled checks.
-func SetVerified(ctx context.Context, q Querier, id int64, source string, now time.Time) error {
-	_, err := q.Exec(ctx, `UPDATE account SET realname_status = 'verified', realname_checked_at = $2, realname_source = $3,
-		realname_next_check_at = NULL, realname_attempts = 0, updated_at = $2 WHERE id = $1 AND kind = 'legal'`, id, now, source)
-	return err
+// SetCheckedVerified marks a legal account verified by the scheduled check
+// c at now, ending its checks: only while it still has the values c
+// checked (its name and representative; an import or an upgrade may change
+// them meanwhile) and is unverified. false when it does not.
+func SetCheckedVerified(ctx context.Context, q Querier, c RealnameCheck, now time.Time) (bool, error) {
+	tag, err := q.Exec(ctx, `UPDATE account SET realname_status = 'verified', realname_checked_at = $2, realname_source = 'scheduled',
+		realname_next_check_at = NULL, realname_attempts = 0, updated_at = $2
+		WHERE id = $1 AND kind = 'legal' AND realname_status = 'unverified'
+		  AND name = $3 AND coalesce(rep_name, '') = $4 AND rep_id_bidx IS NOT DISTINCT FROM $5`, c.ID, now, c.Name, c.RepName, c.RepIDBidx)
+	return tag.RowsAffected() == 1, err
 }
 
 // PostponeCheck records a check without a verdict and when the next one
