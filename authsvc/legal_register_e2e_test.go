@@ -79,12 +79,32 @@ func TestBrowserLegalRegistration(t *testing.T) {
 		t.Error("the done page holds clear PII")
 	}
 
-	// The data arrive; the job finds them.
+	// The registrant logs in on the 法人登录 tab: 未实名用户.
+	login := func() {
+		t.Helper()
+		p.open("/login", http.StatusOK, "")
+		p.submit("#tab-legal", http.StatusOK, "/login")
+		p.fill("#credit_code", spaced(code))
+		p.fill("#password", "K9#vTq2!mZ")
+		p.submit("#login", http.StatusOK, "/center")
+	}
+	login()
+	if got := p.text("#realname-status"); got != "未实名用户" {
+		t.Errorf("enterprise center before the job: %q", got)
+	}
+
+	// The data arrive; the job finds them. The session from before is
+	// told to log in again, and the next login shows 实名用户.
 	b.clock.Advance(time.Hour + 10*time.Minute)
 	if res, err := b.svc.RecheckRealname(t.Context()); err != nil || res.Verified != 1 {
 		t.Fatalf("recheck: %+v %v", res, err)
 	}
-	if l, _ := b.legalRow(t, code); l.realname != "verified" {
-		t.Errorf("after the job: %+v", l)
+	p.open("/center", http.StatusUnauthorized, "")
+	if got := p.text("body"); !strings.Contains(got, "认证成功，请重新登录") {
+		t.Errorf("the session from before the job: %q", got)
+	}
+	login()
+	if got := p.text("#realname-status"); got != "实名用户" {
+		t.Errorf("enterprise center after the job and a new login: %q", got)
 	}
 }
