@@ -47,7 +47,7 @@ demo: build
 # how it ends: the script stops both services and exits 0, so make reports
 # no error. (One command, which the shell runs itself: a shell left
 # waiting for it would die of the Ctrl-C and make would report that.)
-DEMO_SERVE = ./scripts/demo.sh $(BIN) $(DATA) $(DEMO_ADDR) $(DEMO_RP_ADDR)
+DEMO_SERVE = ./scripts/demo.sh $(BIN) $(DATA) $(DEMO_ADDR) $(DEMO_RP_ADDR) $(SAMPLE)
 demo-serve:
 	$(DEMO_SERVE)
 

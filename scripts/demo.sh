@@ -9,12 +9,17 @@
 # client is registered already. (A DATABASE_URL shared by several data
 # folders may hold the client without the file: the demo then runs without
 # the business system, and says how to fix it.)
-# usage: scripts/demo.sh BIN_DIR DATA_DIR AUTHSVC_ADDR DEMORP_ADDR
+#
+# The development stand-in of the national enterprise interface answers from
+# the sample's enterprise_registry.json (SAMPLE_DIR), after a minute's
+# simulated data delay; the real-name re-check runs every minute.
+# usage: scripts/demo.sh BIN_DIR DATA_DIR AUTHSVC_ADDR DEMORP_ADDR [SAMPLE_DIR]
 set -euo pipefail
 bin=${1:?bin dir}
 data=${2:?data dir}
 addr=${3:-127.0.0.1:8080}
 rp_addr=${4:-127.0.0.1:8090}
+sample=${5:-}
 secret_file=$data/demorp.secret
 redirect=http://$rp_addr/callback
 
@@ -48,4 +53,9 @@ trap stop_rp EXIT
 # reports no error.
 trap 'echo; echo "demo stopped"; exit 0' INT TERM
 
-"$bin/authsvc" --dev --db-role idfusion_authsvc --addr "$addr" --data-dir "$data"
+registry=()
+if [ -n "$sample" ] && [ -s "$sample/enterprise_registry.json" ]; then
+  registry=(--enterprise-fixture "$sample/enterprise_registry.json" --enterprise-delay 1m --realname-schedule '* * * * *')
+fi
+
+"$bin/authsvc" --dev --db-role idfusion_authsvc --addr "$addr" --data-dir "$data" "${registry[@]}"

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,10 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idfusion/idfusion/authsvc"
 	"github.com/idfusion/idfusion/cleanse"
 	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/dbtest"
 	"github.com/idfusion/idfusion/internal/pii"
+	"github.com/idfusion/idfusion/internal/pipeline"
+	"github.com/idfusion/idfusion/internal/sample"
+	"github.com/idfusion/idfusion/schemas"
 )
 
 // make demo prints the sample citizens still pending, and says how many
@@ -163,5 +168,52 @@ func TestDemoLegal(t *testing.T) {
 		if strings.Contains(got, never) {
 			t.Errorf("shows %s:\n%s", never, got)
 		}
+	}
+}
+
+// The demo's world agrees with itself: the sample's legal persons,
+// imported, are verified by the development registry serving the
+// sample's enterprise_registry.json — every one the job checks.
+func TestDemoRegistryVerifiesSample(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	truth, err := sample.Generate(ctx, sample.Config{Dir: dir, Rows: 300, Seed: 3, Legal: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := schemas.LoadMappingDir(filepath.Join(dir, "mappings"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, f := range truth.Files {
+		paths = append(paths, filepath.Join(dir, f.Path))
+	}
+	inputs, err := pipeline.MatchInputs(paths, ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := dbtest.New(t)
+	keys, _, err := pii.LoadOrCreateDevKeyring(filepath.Join(t.TempDir(), "dev.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pipeline.Import(ctx, pool, inputs, pipeline.ImportConfig{Keyring: keys, OutDir: t.TempDir()}); err != nil {
+		t.Fatal(err)
+	}
+	fixture, err := authsvc.LoadEnterpriseFixture(filepath.Join(dir, "enterprise_registry.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := httptest.NewServer(authsvc.NewEnterpriseRegistry(fixture, 0, nil))
+	t.Cleanup(rs.Close)
+	svc, err := authsvc.New(pool, authsvc.Config{Keyring: keys, BaseURL: "https://idfusion.test", Dev: true,
+		Enterprise: &authsvc.HTTPEnterpriseVerifier{URL: rs.URL, Client: rs.Client()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := svc.RecheckRealname(ctx)
+	if err != nil || int64(res.Checked) != truth.Legal || res.Verified != res.Checked {
+		t.Fatalf("recheck of the imported sample: %+v %v; want all %d verified", res, err, truth.Legal)
 	}
 }

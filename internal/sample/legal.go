@@ -3,6 +3,7 @@ package sample
 import (
 	"bufio"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -360,6 +361,16 @@ func (g *gen) generateLegal(dir string, n, people int, chosen []int, personAccep
 	defer f.Close()
 	w := bufio.NewWriter(f)
 	fmt.Fprintln(w, "credit_code,name,legal_type,rep_name,rep_id_number,rep_is_person,phone")
+	// registry is the national enterprise registry's view of the sample
+	// (enterprise_registry.json): what the login service's development
+	// stand-in of the interface answers from.
+	type registered struct {
+		CreditCode string `json:"credit_code"`
+		Name       string `json:"name"`
+		RepName    string `json:"rep_name"`
+		RepID      string `json:"rep_id"`
+	}
+	var registry []registered
 	for i := range n {
 		lp := g.legalIn(i, people, chosen)
 		gd := g.legalGoldenOf(lp, chosen)
@@ -373,11 +384,19 @@ func (g *gen) generateLegal(dir string, n, people int, chosen []int, personAccep
 			truth.LegalRepsPersons++
 		}
 		fmt.Fprintf(w, "%s,%s,%s,%s,%s,%d,%s\n", lp.code, gd.name, lp.typ, gd.repName, gd.rep, isPerson, gd.phone)
+		registry = append(registry, registered{lp.code, gd.name, gd.repName, gd.rep})
 	}
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(registry, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "enterprise_registry.json"), append(b, '\n'), 0o644)
 }
 
 // legalIn is legal person idx with a row in at least one chosen
