@@ -91,7 +91,13 @@ func SetPhoneByOperator(ctx context.Context, pool *pgxpool.Pool, k *pii.Keyring,
 			return ErrPhoneBound
 		}
 		e, err := endSessionsAt(ctx, tx, a.ID, nil, now)
+		if err != nil {
+			return err
+		}
 		ended = len(e)
+		// Their business systems too: the running service's outbox worker
+		// tells the back-channel ones.
+		_, err = endProviderSessionsIn(ctx, tx, e, now)
 		return err
 	})
 	if err != nil {

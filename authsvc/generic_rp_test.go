@@ -392,16 +392,7 @@ func TestLegalAccountClaims(t *testing.T) {
 	for i, scopes := range [][]string{{"profile"}, {"profile", ScopeEnterprise}} {
 		rp := b.rp(t, Client{ID: fmt.Sprintf("etax%d", i), Scopes: scopes})
 		e := b.activeLegal(t, "海南椰风科技有限公司", fmt.Sprintf("139075500%02d", i), "Xy7#pQ2!wL")
-		br := b.browser(t)
-		returnTo, verifier := rp.start(br)
-		r := br.post("/api/v1/login/legal/password", map[string]string{"credit_code": e.CreditCode, "password": "Xy7#pQ2!wL", "return_to": returnTo})
-		if r.Status != http.StatusOK || r.str("next") != returnTo {
-			t.Fatalf("legal login: %d %s", r.Status, r.Raw)
-		}
-		tok, err := rp.exchange(rp.code(br, returnTo), verifier)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tok := rp.legalSignedIn(b.browser(t), e, "Xy7#pQ2!wL")
 		var idClaims map[string]any
 		if err := rp.verify(tok).Claims(&idClaims); err != nil {
 			t.Fatal(err)
@@ -422,4 +413,20 @@ func TestLegalAccountClaims(t *testing.T) {
 			}
 		}
 	}
+}
+
+// legalSignedIn signs a legal account in to the business system through
+// the 法人登录 tab's password login.
+func (rp *relyingParty) legalSignedIn(br *browser, e enterprise, password string) *oauth2.Token {
+	rp.t.Helper()
+	returnTo, verifier := rp.start(br)
+	r := br.post("/api/v1/login/legal/password", map[string]string{"credit_code": e.CreditCode, "password": password, "return_to": returnTo})
+	if r.Status != http.StatusOK || r.str("next") != returnTo {
+		rp.t.Fatalf("legal login: %d %s", r.Status, r.Raw)
+	}
+	tok, err := rp.exchange(rp.code(br, returnTo), verifier)
+	if err != nil {
+		rp.t.Fatal(err)
+	}
+	return tok
 }

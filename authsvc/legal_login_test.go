@@ -370,6 +370,10 @@ func TestAdminSetPhone(t *testing.T) {
 	c := b.active(t, "王五", "13912349112", goodPassword)
 	br := b.browser(t)
 	signedIn(t, "legal login", br.legalPasswordLogin(e.CreditCode, goodPassword))
+	// The account is signed in to a business system too.
+	b.syncClock()
+	rp := b.rp(t, Client{ID: "etax", Scopes: []string{"profile"}})
+	tok := rp.legalSignedIn(b.browser(t), e, goodPassword)
 	ctx := context.Background()
 	outbox := DevOutbox(b.pool, b.clock.Now)
 	const newPhone = "13800138111"
@@ -397,6 +401,12 @@ func TestAdminSetPhone(t *testing.T) {
 	}
 	if r := br.get("/api/v1/me"); r.Status != http.StatusUnauthorized {
 		t.Errorf("the account's session after the change: %d %s", r.Status, r.Raw)
+	}
+	if _, err := rp.userinfo(tok); err == nil {
+		t.Error("the business system's token works after the change")
+	}
+	if got := b.column(t, `SELECT client_id FROM oidc_session_client WHERE account_id = $1 AND ended_at IS NULL`, e.id); len(got) != 0 {
+		t.Errorf("business systems still signed in: %v", got)
 	}
 	if got := b.column(t, `SELECT detail FROM auth_audit WHERE account_id = $1 AND event = 'admin_set_phone' AND outcome = 'ok'`, e.id); len(got) != 1 ||
 		!strings.Contains(got[0], "客服张三") || !strings.Contains(got[0], "EMS1234567") || strings.Contains(got[0], newPhone) {

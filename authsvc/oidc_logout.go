@@ -161,28 +161,38 @@ type endedClient struct {
 // (the back-channel ones through the outbox). It returns the front-channel
 // logout URLs for the logged-out page.
 func (s *Server) endProviderSession(ctx context.Context, sessionHash []byte) ([]string, error) {
-	now := s.cfg.Now()
 	var ended []endedClient
-	err := database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `UPDATE oidc_session_client SET ended_at = $2 WHERE session_hash = $1 AND ended_at IS NULL
-			RETURNING client_id, subject, sid, account_id`, sessionHash, now)
-		if err != nil {
-			return err
-		}
-		if ended, err = collectEnded(rows); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE oidc_token t SET `+revokeSet(2)+` FROM oidc_auth_request r
-			WHERE t.auth_request_id = r.id AND r.session_hash = $1 AND t.revoked_at IS NULL`, sessionHash, now); err != nil {
-			return err
-		}
-		return s.enqueueLogouts(ctx, tx, ended, now)
+	err := database.Transact(ctx, s.pool, func(tx pgx.Tx) (err error) {
+		ended, err = endProviderSessionsIn(ctx, tx, [][]byte{sessionHash}, s.cfg.Now())
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.kickLogouts()
 	return s.frontchannelURLs(ctx, ended)
+}
+
+// endProviderSessionsIn ends, in tx, the business systems' part of the
+// provider sessions sessionHashes: their clients' sign-ins end, the
+// tokens of their codes are revoked, and the back-channel clients' logout
+// tokens are queued in the outbox (the service's worker delivers them,
+// also when an operator's command queued them).
+func endProviderSessionsIn(ctx context.Context, tx pgx.Tx, sessionHashes [][]byte, now time.Time) ([]endedClient, error) {
+	rows, err := tx.Query(ctx, `UPDATE oidc_session_client SET ended_at = $2 WHERE session_hash = ANY($1) AND ended_at IS NULL
+		RETURNING client_id, subject, sid, account_id`, sessionHashes, now)
+	if err != nil {
+		return nil, err
+	}
+	ended, err := collectEnded(rows)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE oidc_token t SET `+revokeSet(2)+` FROM oidc_auth_request r
+		WHERE t.auth_request_id = r.id AND r.session_hash = ANY($1) AND t.revoked_at IS NULL`, sessionHashes, now); err != nil {
+		return nil, err
+	}
+	return ended, enqueueLogouts(ctx, tx, ended, now)
 }
 
 // endClients ends the account's sign-ins to a business system (clientID)
@@ -204,7 +214,7 @@ func (s *Server) endClients(ctx context.Context, accountID int64, clientID strin
 			accountID, clientID, now); err != nil {
 			return err
 		}
-		return s.enqueueLogouts(ctx, tx, ended, now)
+		return enqueueLogouts(ctx, tx, ended, now)
 	})
 	if err != nil {
 		return nil, err
@@ -223,7 +233,7 @@ func collectEnded(rows pgx.Rows) ([]endedClient, error) {
 
 // enqueueLogouts queues a logout token for each ended client that
 // registered a back-channel URI.
-func (s *Server) enqueueLogouts(ctx context.Context, tx pgx.Tx, ended []endedClient, now time.Time) error {
+func enqueueLogouts(ctx context.Context, tx pgx.Tx, ended []endedClient, now time.Time) error {
 	for _, e := range ended {
 		if _, err := tx.Exec(ctx, `INSERT INTO oidc_logout_outbox (client_id, account_id, subject, sid, created_at, next_attempt_at)
 			SELECT id, $2, $3, $4, $5, $5 FROM oidc_client WHERE id = $1 AND backchannel_logout_uri <> ''`,
