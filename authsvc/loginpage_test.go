@@ -74,7 +74,7 @@ func TestPageTitles(t *testing.T) {
 	b := setup(t)
 	br := b.browser(t)
 	for path, want := range map[string]string{
-		"/login": "个人登录 - 统一身份认证", "/login?tab=sms": "个人登录 - 统一身份认证", "/login?tab=legal": "个人登录 - 统一身份认证",
+		"/login": "个人登录 - 统一身份认证", "/login?tab=sms": "个人登录 - 统一身份认证", "/login?tab=legal": "法人登录 - 统一身份认证",
 		"/help": "帮助文档 - 统一身份认证",
 	} {
 		if _, page := br.page(path); pageTitle(t, page) != want {
