@@ -348,6 +348,9 @@ func (s *Server) sendLegalRegisterCode(ctx context.Context, r *http.Request, pho
 
 // legalAccountInput is step ②.
 type legalAccountInput struct {
+	// Username is the login name chosen, optional: without one the
+	// credit code is the login name. Never changed afterwards.
+	Username    string `json:"username"`
 	Password    string `json:"password"`
 	Confirm     string `json:"confirm"`
 	ContactName string `json:"contact_name"`
@@ -381,7 +384,11 @@ func (s *Server) registerLegalAccount(ctx context.Context, r *http.Request, in l
 	}
 	in.ContactName, in.Address = strings.TrimSpace(in.ContactName), strings.TrimSpace(in.Address)
 	in.Phone, in.Code = account.NormalizePhone(in.Phone), strings.TrimSpace(in.Code)
+	in.Username = strings.TrimSpace(in.Username)
 	fe := fieldErrors{}
+	if err := s.checkLegalUsername(ctx, in.Username); err != "" {
+		fe["username"] = err
+	}
 	if in.Password != in.Confirm {
 		fe["confirm"] = "两次输入的密码不一致"
 	}
@@ -444,11 +451,14 @@ func (s *Server) registerLegalAccount(ctx context.Context, r *http.Request, in l
 			Type: schemas.LegalType(deref(f.legalType)), Name: deref(f.name), CodeSealed: f.codeSealed, CodeBidx: f.codeBidx, CodeHint: deref(f.codeHint),
 			RepName: deref(f.repName), RepIDType: deref(f.repIDType), RepIDSealed: f.repSealed, RepIDBidx: f.repBidx, RepIDHint: deref(f.repIDHint),
 			RepNationality: deref(f.repNat), RepValidFrom: f.validFrom, RepValidTo: f.validTo,
-			ContactName: in.ContactName, Address: in.Address,
+			Username: in.Username, ContactName: in.ContactName, Address: in.Address,
 			PhoneSealed: account.SealPhone(k, in.Phone), PhoneBidx: s.phoneIndex(in.Phone), PhoneHint: pii.MaskPhone(in.Phone),
 			PasswordHash: hash, AgreementVersion: deref(f.agreementVer), AgreementAt: derefTime(f.agreementAt, now),
 			Verified: verdict == Match, CheckedAt: now, NextCheck: now.Add(s.cfg.RealnameBackoff),
 		})
+		if errors.Is(err, account.ErrUsernameTaken) {
+			return fieldErrors{"username": usernameTakenMessage}
+		}
 		if errors.Is(err, account.ErrCreditCodeTaken) {
 			taken = true
 			return s.auditIn(ctx, tx, auditEvent{event: "legal_register", outcome: "refused", subject: res.CodeHint, ip: clientIP(r), detail: "credit code has an account"})
@@ -717,8 +727,33 @@ func (s *Server) legalAccountPage(w http.ResponseWriter, r *http.Request) {
 	s.legalStepPage(w, r, legalAccount, pageData{})
 }
 
+// usernameTakenMessage refuses a login name another account has.
+const usernameTakenMessage = "该登录名已被使用，请换一个"
+
+// checkLegalUsername checks an optional login name: the username rule,
+// not a valid credit code (the 法人登录 tab reads a credit code as one:
+// such a name would never log in, or would look like another
+// enterprise's code), not taken. It returns the field's message, "" when
+// the name is good or absent.
+func (s *Server) checkLegalUsername(ctx context.Context, name string) string {
+	if name == "" {
+		return ""
+	}
+	if !account.ValidUsername(name) {
+		return "登录名为4–20位字母、数字或下划线，须以字母开头"
+	}
+	if _, ok := account.NormalizeCreditCode(name); ok {
+		return "登录名不能是统一社会信用代码"
+	}
+	taken, err := account.UsernameTaken(ctx, s.pool, name)
+	if err != nil || taken {
+		return usernameTakenMessage
+	}
+	return ""
+}
+
 func legalAccountOf(r *http.Request) legalAccountInput {
-	return legalAccountInput{Password: r.PostFormValue("password"), Confirm: r.PostFormValue("confirm"), ContactName: r.PostFormValue("contact_name"),
+	return legalAccountInput{Username: r.PostFormValue("username"), Password: r.PostFormValue("password"), Confirm: r.PostFormValue("confirm"), ContactName: r.PostFormValue("contact_name"),
 		Address: r.PostFormValue("address"), Phone: r.PostFormValue("phone"), Code: r.PostFormValue("code")}
 }
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idfusion/idfusion/cleanse"
 	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/pii"
 	"github.com/idfusion/idfusion/schemas"
@@ -680,5 +681,53 @@ func TestRecheckHoldsNoLock(t *testing.T) {
 	defer cancel()
 	if res, err := b.svc.RecheckRealname(second); err != nil || res.Checked != 0 {
 		t.Errorf("another run while the first asks: %+v %v, want nothing due", res, err)
+	}
+}
+
+// TestLegalRegisterUsername: a registrant may choose a login name at ②
+// (the credit code otherwise): the 法人登录 tab then takes it; a name
+// taken (whatever the case), not of the username rule, or that is a
+// valid credit code is refused before the code is spent.
+func TestLegalRegisterUsername(t *testing.T) {
+	t.Parallel()
+	b, reg := legalSetup(t, 0)
+	account2 := func(lr *legalRegistrant, username string) response {
+		t.Helper()
+		lr.start()
+		if r := lr.info(); r.Status != http.StatusOK {
+			t.Fatalf("legal info: %d %s", r.Status, r.Raw)
+		}
+		if r := lr.br.postSolving("/api/v1/register/legal/sms", map[string]string{"phone": lr.e.Phone}); r.Status != http.StatusAccepted {
+			t.Fatalf("legal register sms: %d %s", r.Status, r.Raw)
+		}
+		return lr.br.post("/api/v1/register/legal/account", map[string]string{"username": username, "password": "K9#vTq2!mZ", "confirm": "K9#vTq2!mZ",
+			"contact_name": lr.e.Contact, "address": "海口市龙华区滨海大道1号", "phone": lr.e.Phone, "code": lr.br.b.lastCodeTo(lr.br.t, lr.e.Phone)})
+	}
+	first := b.legalRegistrant(t, "13912340081")
+	reg.Add(first.fixture())
+	if r := account2(first, "yefeng_tech"); r.Status != http.StatusOK {
+		t.Fatalf("registration with a login name: %d %s", r.Status, r.Raw)
+	}
+	signedIn(t, "login by the login name", b.browser(t).legalPasswordLogin("YeFeng_Tech", "K9#vTq2!mZ"))
+	signedIn(t, "login by the credit code", b.browser(t).legalPasswordLogin(first.e.CreditCode, "K9#vTq2!mZ"))
+
+	for i, bad := range []string{"YEFENG_TECH", "9yefeng", "N" + creditCode()[1:17]} {
+		lr := b.legalRegistrant(t, fmt.Sprintf("1391234009%d", i))
+		if bad[0] == 'N' { // a valid credit code with the letter N as its authority
+			bad = bad[:17] + string(cleanse.USCCCheckChar(bad[:17]))
+		}
+		r := account2(lr, bad)
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Raw, `"username"`) {
+			t.Errorf("login name %q: %d %s", bad, r.Status, r.Raw)
+		}
+		if l, ok := b.legalRow(t, lr.e.CreditCode); ok {
+			t.Errorf("login name %q: account %+v created", bad, l)
+		}
+		// The code was not spent on the refusal: another name goes through.
+		r = lr.br.post("/api/v1/register/legal/account", map[string]string{"username": fmt.Sprintf("yefeng%d", i), "password": "K9#vTq2!mZ", "confirm": "K9#vTq2!mZ",
+			"contact_name": lr.e.Contact, "address": "海口市龙华区滨海大道1号", "phone": lr.e.Phone, "code": b.lastCodeTo(t, lr.e.Phone)})
+		if r.Status != http.StatusOK {
+			t.Errorf("after login name %q was refused, another: %d %s", bad, r.Status, r.Raw)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/idfusion/idfusion/cleanse"
 	"github.com/idfusion/idfusion/internal/dbtest"
 	"github.com/idfusion/idfusion/internal/pii"
+	"github.com/idfusion/idfusion/schemas"
 )
 
 // TestNormalize: every form in which the pipeline accepts an ID number or
@@ -302,5 +303,33 @@ func TestPasswordTriesInFlight(t *testing.T) {
 	}
 	if _, n := state(); n != 0 {
 		t.Fatalf("releases below zero: tries %d", n)
+	}
+}
+
+// RegisterLegal refuses a login name another account has, whatever the
+// case (the unique index, for two registrations racing past the page's
+// check), and a credit code that has an account.
+func TestRegisterLegalTaken(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	k, _, err := pii.LoadOrCreateDevKeyring(filepath.Join(t.TempDir(), "dev.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	reg := func(code, username string) error {
+		_, err := RegisterLegal(ctx, pool, LegalRegistration{Username: username, Type: schemas.LegalEnterprise, Name: "海南椰风科技有限公司",
+			CodeSealed: SealID(k, code), CodeBidx: CreditCodeIndex(k, code), CodeHint: CreditCodeHint(code), ContactName: "韩洪阳",
+			PasswordHash: "x", AgreementVersion: "v1", AgreementAt: time.Now(), NextCheck: time.Now()})
+		return err
+	}
+	if err := reg("91460100MA5T000019", "yefeng"); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg("91460100MA5T00002X", "YeFeng"); !errors.Is(err, ErrUsernameTaken) {
+		t.Errorf("taken login name: %v", err)
+	}
+	if err := reg("91460100MA5T000019", ""); !errors.Is(err, ErrCreditCodeTaken) {
+		t.Errorf("credit code with an account: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/schemas"
@@ -21,6 +22,9 @@ var ErrCreditCodeTaken = errors.New("account: credit code has an account")
 // registration. Values are sealed already; RepIDBidx is the blind index
 // of the representative's ID number in the citizens' domain (IDIndex).
 type LegalRegistration struct {
+	// Username is the login name the registrant chose, "" for none: the
+	// credit code is the login name then.
+	Username               string
 	Type                   schemas.LegalType
 	Name                   string
 	CodeSealed, CodeBidx   []byte
@@ -66,16 +70,21 @@ func RegisterLegal(ctx context.Context, q Querier, r LegalRegistration) (int64, 
 	err := q.QueryRow(ctx, `INSERT INTO account (kind, id_bidx, id_sealed, id_hint, id_type, name, phone_sealed, phone_bidx, phone_hint,
 			phone_verified, address, status, origin, required_steps, agreement_version, agreement_accepted_at,
 			legal_type, rep_name, rep_id_type, rep_id_sealed, rep_id_bidx, rep_id_hint, rep_nationality, rep_id_valid_from, rep_id_valid_to,
-			contact_name, realname_status, realname_checked_at, realname_source, realname_next_check_at)
+			contact_name, realname_status, realname_checked_at, realname_source, realname_next_check_at, username)
 		VALUES ('legal', $1, $2, $3, $4, $5, $6, $7, $8, true, $9, $10, $11, '{}', $12, $13,
-			$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)
+			$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)
 		ON CONFLICT (id_bidx) DO NOTHING RETURNING id`,
 		r.CodeBidx, r.CodeSealed, r.CodeHint, string(schemas.IDTypeUSCC), r.Name, r.PhoneSealed, r.PhoneBidx, r.PhoneHint,
-		nilIfEmpty(r.Address), string(schemas.StatusActive), string(schemas.OriginRegistered), r.AgreementVersion, r.AgreementAt,
+		r.Address, string(schemas.StatusActive), string(schemas.OriginRegistered), r.AgreementVersion, r.AgreementAt,
 		string(r.Type), r.RepName, r.RepIDType, r.RepIDSealed, r.RepIDBidx, r.RepIDHint, nilIfEmpty(r.RepNationality),
-		DateArg(r.RepValidFrom), DateArg(r.RepValidTo), nilIfEmpty(r.ContactName), string(status), checkedAt, source, next).Scan(&id)
+		DateArg(r.RepValidFrom), DateArg(r.RepValidTo), nilIfEmpty(r.ContactName), string(status), checkedAt, source, next,
+		nilIfEmpty(r.Username)).Scan(&id)
 	if errors.Is(database.Translate(err), database.ErrNotFound) {
 		return 0, ErrCreditCodeTaken
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "account_username_lower" {
+		return 0, ErrUsernameTaken
 	}
 	if err != nil {
 		return 0, fmt.Errorf("register legal account: %w", err)
