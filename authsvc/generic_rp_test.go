@@ -365,20 +365,7 @@ func TestAccountTypeClaims(t *testing.T) {
 		rp := b.rp(t, Client{ID: fmt.Sprintf("portal%d", len(scopes)), Scopes: scopes})
 		c := b.active(t, "钱十", fmt.Sprintf("137123401%02d", len(scopes)), "Xy7#pQ2!wL")
 		tok, _ := rp.signedIn(b.browser(t), c)
-		var idClaims map[string]any
-		if err := rp.verify(tok).Claims(&idClaims); err != nil {
-			t.Fatal(err)
-		}
-		info, err := rp.userinfo(tok)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for what, claims := range map[string]map[string]any{"ID token": idClaims, "userinfo": info} {
-			if claims["account_type"] != "natural" || claims["credit_code"] != nil || claims["enterprise_name"] != nil {
-				t.Errorf("scopes %v: %s account_type %v credit_code %v enterprise_name %v, want natural and none", scopes, what,
-					claims["account_type"], claims["credit_code"], claims["enterprise_name"])
-			}
-		}
+		rp.wantClaims(tok, map[string]any{"account_type": "natural", "credit_code": nil, "enterprise_name": nil, "legal_type": nil})
 	}
 }
 
@@ -393,25 +380,11 @@ func TestLegalAccountClaims(t *testing.T) {
 		rp := b.rp(t, Client{ID: fmt.Sprintf("etax%d", i), Scopes: scopes})
 		e := b.activeLegal(t, "海南椰风科技有限公司", fmt.Sprintf("139075500%02d", i), "Xy7#pQ2!wL")
 		tok := rp.legalSignedIn(b.browser(t), e, "Xy7#pQ2!wL")
-		var idClaims map[string]any
-		if err := rp.verify(tok).Claims(&idClaims); err != nil {
-			t.Fatal(err)
-		}
-		info, err := rp.userinfo(tok)
-		if err != nil {
-			t.Fatal(err)
-		}
 		want := map[string]any{"account_type": "legal", "credit_code": nil, "enterprise_name": nil, "legal_type": nil}
 		if len(scopes) == 2 {
 			want = map[string]any{"account_type": "legal", "credit_code": e.CreditCode, "enterprise_name": e.Name, "legal_type": "enterprise"}
 		}
-		for what, claims := range map[string]map[string]any{"ID token": idClaims, "userinfo": info} {
-			for k, v := range want {
-				if claims[k] != v {
-					t.Errorf("scopes %v: %s %s = %v, want %v", scopes, what, k, claims[k], v)
-				}
-			}
-		}
+		rp.wantClaims(tok, want)
 	}
 }
 
@@ -429,4 +402,25 @@ func (rp *relyingParty) legalSignedIn(br *browser, e enterprise, password string
 		rp.t.Fatal(err)
 	}
 	return tok
+}
+
+// wantClaims checks claims of the ID token and of userinfo alike (nil: the
+// claim is absent).
+func (rp *relyingParty) wantClaims(tok *oauth2.Token, want map[string]any) {
+	rp.t.Helper()
+	var idClaims map[string]any
+	if err := rp.verify(tok).Claims(&idClaims); err != nil {
+		rp.t.Fatal(err)
+	}
+	info, err := rp.userinfo(tok)
+	if err != nil {
+		rp.t.Fatal(err)
+	}
+	for what, claims := range map[string]map[string]any{"ID token": idClaims, "userinfo": info} {
+		for k, v := range want {
+			if claims[k] != v {
+				rp.t.Errorf("client %s: %s %s = %v, want %v", rp.conf.ClientID, what, k, claims[k], v)
+			}
+		}
+	}
 }

@@ -147,6 +147,17 @@ func appendLegal(r *database.CopyRow, k *pii.Keyring, l *NewLegal) {
 	}
 	r.Text(string(schemas.KindLegal))
 	r.Text(string(l.Type))
+	appendRep(r, k, l)
+	r.Text(l.ContactName)
+	r.Int64Ptr(l.RepSource)
+	r.Int64Ptr(l.ContactSource)
+	r.Text(string(schemas.RealnameUnverified))
+}
+
+// appendRep appends the representative's columns of a COPY row: name,
+// ID type, the ID sealed, indexed and masked (NULL, NULL, "" for none),
+// nationality and validity.
+func appendRep(r *database.CopyRow, k *pii.Keyring, l *NewLegal) {
 	r.Text(l.RepName)
 	r.Text(l.RepIDType)
 	if l.RepID == "" {
@@ -161,10 +172,6 @@ func appendLegal(r *database.CopyRow, k *pii.Keyring, l *NewLegal) {
 	r.Text(l.RepNationality)
 	appendDate(r, l.RepValidFrom, l.HasRepValidFrom)
 	appendDate(r, l.RepValidTo, l.HasRepValidTo)
-	r.Text(l.ContactName)
-	r.Int64Ptr(l.RepSource)
-	r.Int64Ptr(l.ContactSource)
-	r.Text(string(schemas.RealnameUnverified))
 }
 
 // appendDate appends a date (days since 1970-01-01; LongTermDays as
@@ -415,20 +422,7 @@ func appendRepUpdate(r *database.CopyRow, k *pii.Keyring, u *Update) {
 			r.Null()
 		}
 	} else {
-		r.Text(l.RepName)
-		r.Text(l.RepIDType)
-		if l.RepID == "" {
-			r.Null()
-			r.Null()
-			r.Text("")
-		} else {
-			r.ByteaFunc(k.SealedLen(len(l.RepID)), func(b []byte) []byte { return k.AppendSealString(b, l.RepID, repIDAAD) })
-			r.Bytea(l.RepKey)
-			r.TextFunc(func(b []byte) []byte { return pii.AppendMaskID(b, l.RepID) })
-		}
-		r.Text(l.RepNationality)
-		appendDate(r, l.RepValidFrom, l.HasRepValidFrom)
-		appendDate(r, l.RepValidTo, l.HasRepValidTo)
+		appendRep(r, k, l)
 		r.Int64Ptr(l.RepSource)
 	}
 	r.Text(u.Was.RepName)

@@ -83,39 +83,26 @@ func (w *stageWriter) clean(rec arrow.Record) error {
 	if w == nil {
 		return nil
 	}
-	if rec.Schema().Equal(schemas.CleanLegal) {
-		return w.cleanLegal(rec)
+	legal := rec.Schema().Equal(schemas.CleanLegal)
+	cols := cleanPersonPII
+	if legal {
+		cols = cleanLegalPII
 	}
 	m := masked(rec, func(col, _ int, v string) string {
 		switch {
-		case col == schemas.CleanIDNumber:
+		case col == cols.id:
 			return pii.MaskID(v)
-		case col == schemas.CleanPhone && v != "":
+		case col == cols.phone && v != "":
 			return pii.MaskPhone(v)
 		}
 		return pii.Redact(v)
-	}, schemas.CleanIDNumber, schemas.CleanPhone, schemas.CleanSourceKey, schemas.CleanAddress)
+	}, cols.id, cols.phone, cols.sourceKey, cols.address)
 	defer m.Release()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.cleanW.WriteBuffered(m)
-}
-
-// cleanLegal writes legal persons' clean rows: the representative's ID
-// and the contact's phone masked (the credit code is public).
-func (w *stageWriter) cleanLegal(rec arrow.Record) error {
-	m := masked(rec, func(col, _ int, v string) string {
-		switch {
-		case col == schemas.LegalRepIDNumber:
-			return pii.MaskID(v)
-		case col == schemas.LegalPhone && v != "":
-			return pii.MaskPhone(v)
-		}
-		return pii.Redact(v)
-	}, schemas.LegalRepIDNumber, schemas.LegalPhone, schemas.LegalSourceKey, schemas.LegalAddress)
-	defer m.Release()
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	if !legal {
+		return w.cleanW.WriteBuffered(m)
+	}
 	if w.legalW == nil {
 		var err error
 		if w.legalOut, w.legalW, err = stageFile(w.dir, "clean_legal.parquet", schemas.CleanLegal); err != nil {
@@ -124,6 +111,16 @@ func (w *stageWriter) cleanLegal(rec arrow.Record) error {
 	}
 	return w.legalW.WriteBuffered(m)
 }
+
+// piiColumns are the columns of a clean schema the stage output masks:
+// the ID number (a legal person's representative's; the credit code is
+// public), the phone, and the free text that may hold either.
+type piiColumns struct{ id, phone, sourceKey, address int }
+
+var (
+	cleanPersonPII = piiColumns{schemas.CleanIDNumber, schemas.CleanPhone, schemas.CleanSourceKey, schemas.CleanAddress}
+	cleanLegalPII  = piiColumns{schemas.LegalRepIDNumber, schemas.LegalPhone, schemas.LegalSourceKey, schemas.LegalAddress}
+)
 
 func (w *stageWriter) findings(rec arrow.Record) error {
 	if w == nil {
