@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
-	"unsafe"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -30,19 +29,7 @@ func (m *Merger) addLegal(rec arrow.Record) {
 		str(schemas.LegalRepName), str(schemas.LegalRepIDType), str(schemas.LegalRepIDNumber), str(schemas.LegalRepNationality),
 		str(schemas.LegalContactName), str(schemas.LegalPhone), str(schemas.LegalAddress)}
 	key, code, name, typ, repName, repIDType, repID, nat, contact, phone, addr := cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8], cols[9], cols[10]
-	size := 0
-	for _, c := range cols {
-		size += len(c.ValueBytes())
-	}
-	arena := make([]byte, 0, size)
-	take := func(v string) string {
-		if v == "" {
-			return ""
-		}
-		start := len(arena)
-		arena = append(arena, v...)
-		return unsafe.String(&arena[start], len(v))
-	}
+	take := newArena(cols...).take
 	depts, files := str(schemas.ColDept), str(schemas.ColFile)
 	var dept, file string
 	nums := rec.Column(schemas.ColRow).(*array.Int64)

@@ -130,21 +130,7 @@ func (m *Merger) AddClean(rec arrow.Record) {
 	}
 	key, idType, id, name := str(schemas.CleanSourceKey), str(schemas.CleanIDType), str(schemas.CleanIDNumber), str(schemas.CleanName)
 	gender, phone, addr := str(schemas.CleanGender), str(schemas.CleanPhone), str(schemas.CleanAddress)
-	size := 0
-	for _, c := range []*array.String{key, idType, id, name, gender, phone, addr} {
-		size += len(c.ValueBytes())
-	}
-	arena := make([]byte, 0, size)
-	// take copies v into the arena; the arena never grows past its
-	// capacity, so earlier strings stay valid.
-	take := func(v string) string {
-		if v == "" {
-			return ""
-		}
-		start := len(arena)
-		arena = append(arena, v...)
-		return unsafe.String(&arena[start], len(v))
-	}
+	take := newArena(key, idType, id, name, gender, phone, addr).take
 	// A record normally holds one file's rows: department and file are
 	// copied once per change, not per row.
 	depts, files := str(schemas.ColDept), str(schemas.ColFile)
@@ -178,6 +164,30 @@ func (m *Merger) AddClean(rec arrow.Record) {
 	m.mu.Lock()
 	m.chunks = append(m.chunks, rows)
 	m.mu.Unlock()
+}
+
+// arena holds copies of the strings of a record's columns in one buffer
+// sized for all of them: it never grows past its capacity, so the strings
+// taken earlier stay valid.
+type arena []byte
+
+func newArena(cols ...*array.String) *arena {
+	size := 0
+	for _, c := range cols {
+		size += len(c.ValueBytes())
+	}
+	a := make(arena, 0, size)
+	return &a
+}
+
+// take copies v into the arena.
+func (a *arena) take(v string) string {
+	if v == "" {
+		return ""
+	}
+	start := len(*a)
+	*a = append(*a, v...)
+	return unsafe.String(&(*a)[start], len(v))
 }
 
 // AddFindings keeps the gender and birth date mismatches of a Finding
