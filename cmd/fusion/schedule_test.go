@@ -82,10 +82,12 @@ func TestScheduleOnceInterrupted(t *testing.T) {
 	t.Parallel()
 	bin := buildFusion(t)
 	gen := t.TempDir()
-	if code, _ := runCLI(t, "gen", "--out", gen, "--rows", "4000", "--seed", "9", "--depts", "gongan,renshe"); code != exitOK {
+	// A legal department's inbox too: the schedule imports legal persons
+	// by the same run.
+	if code, _ := runCLI(t, "gen", "--out", gen, "--rows", "4000", "--seed", "9", "--depts", "gongan,renshe,scjg"); code != exitOK {
 		t.Fatalf("gen exit code %d", code)
 	}
-	depts := []string{"gongan", "renshe"}
+	depts := []string{"gongan", "renshe", "scjg"}
 	keyFile := writeKeyFile(t)
 	scheduleCmd := func(url, config string) *exec.Cmd {
 		cmd := exec.Command(bin, "schedule", "--once", "--config", config, "--data-dir", t.TempDir())
@@ -129,6 +131,10 @@ func TestScheduleOnceInterrupted(t *testing.T) {
 	gotPrint, gotAccounts, _ := storeContent(t, holder)
 	if gotPrint != wantPrint || gotAccounts != wantAccounts || wantAccounts == 0 {
 		t.Errorf("re-run store %s (%d accounts), uninterrupted %s (%d accounts)", gotPrint, gotAccounts, wantPrint, wantAccounts)
+	}
+	var legal int
+	if err := holder.QueryRow(ctx, `SELECT count(*) FROM account WHERE kind = 'legal'`).Scan(&legal); err != nil || legal == 0 {
+		t.Errorf("legal accounts after the scheduled run: %d %v", legal, err)
 	}
 	for _, f := range inboxFiles(t, config) {
 		if parts := strings.Split(filepath.ToSlash(f), "/"); len(parts) != 4 || parts[1] != "archive" {
