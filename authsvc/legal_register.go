@@ -739,11 +739,11 @@ func (s *Server) checkLegalUsername(ctx context.Context, name string) string {
 	if name == "" {
 		return ""
 	}
-	if !account.ValidUsername(name) {
-		return "登录名为4–20位字母、数字或下划线，须以字母开头"
-	}
 	if _, ok := account.NormalizeCreditCode(name); ok {
 		return "登录名不能是统一社会信用代码"
+	}
+	if !account.ValidUsername(name) {
+		return "登录名为4–20位字母、数字或下划线，须以字母开头"
 	}
 	taken, err := account.UsernameTaken(ctx, s.pool, name)
 	if err != nil || taken {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idfusion/idfusion/cleanse"
 	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/schemas"
 )
@@ -257,6 +258,9 @@ func TestUsernameRules(t *testing.T) {
 		{"abcd", true}, {"a_1_b", true}, {"Zhang_San2026", true}, {"a2345678901234567890", true},
 		{"abc", false}, {"a23456789012345678901", false}, {"1abcd", false}, {"_abcd", false},
 		{"ab-cd", false}, {"ab cd", false}, {"张三丰abc", false}, {"abcd!", false}, {"", false},
+		// Keys the login forms read as such: an old foreigner's card, a
+		// credit code whose authority is a letter.
+		{"KAZ110090123105", false}, {"KAZ110090123106x", true}, {usccWithLetter(), false},
 	} {
 		if got := account.ValidUsername(tc.name); got != tc.ok {
 			t.Errorf("ValidUsername(%q) = %v, want %v", tc.name, got, tc.ok)
@@ -506,4 +510,11 @@ func TestRegisterWithActiveID(t *testing.T) {
 	if n != 1 {
 		t.Errorf("register_existing audited %d times", n)
 	}
+}
+
+// usccWithLetter is a valid credit code whose first character is a letter
+// (N: registered by the agriculture authority).
+func usccWithLetter() string {
+	first17 := "N2460100MA5T0000" + "1"
+	return first17 + string(cleanse.USCCCheckChar(first17))
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/idfusion/idfusion/cleanse"
 	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/schemas"
 )
@@ -18,8 +19,22 @@ import (
 // starting with a letter.
 var usernameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{3,19}$`)
 
-// ValidUsername reports whether s is a username the account table takes.
-func ValidUsername(s string) bool { return usernameRE.MatchString(s) }
+// ValidUsername reports whether s is a username: of the rule the account
+// table takes, and neither a valid ID number (an old foreigner's card is
+// three letters and twelve digits) nor a valid credit code (its first
+// character may be a letter). The login forms read those as the keys
+// they are, so such a username would take the login of the account whose
+// key it is.
+func ValidUsername(s string) bool {
+	if !usernameRE.MatchString(s) {
+		return false
+	}
+	if _, code := cleanse.ParseID(s, "", false); code == "" {
+		return false
+	}
+	_, isCode := NormalizeCreditCode(s)
+	return !isCode
+}
 
 // Real-name levels.
 const (
