@@ -41,6 +41,9 @@ type session struct {
 	lastSeen  time.Time
 	expires   time.Time
 	returnTo  string
+	// actingFor is the agent's authorization the session acts under
+	// (agent_authorization.id): 0 for the account's own identity (个人身份).
+	actingFor int64
 }
 
 var errNoSession = errors.New("no valid session")
@@ -141,8 +144,13 @@ func (s *Server) session(ctx context.Context, r *http.Request) (*session, error)
 	var acc *int64
 	var kind string
 	var stale *time.Time
-	err = s.pool.QueryRow(ctx, `SELECT account_id, kind, created_at, last_seen_at, expires_at, return_to, stale_at FROM auth_session
-		WHERE id_hash = $1 AND revoked_at IS NULL`, sess.hash).Scan(&acc, &kind, &sess.created, &sess.lastSeen, &sess.expires, &sess.returnTo, &stale)
+	var acting *int64
+	var actingLive bool
+	err = s.pool.QueryRow(ctx, `SELECT s.account_id, s.kind, s.created_at, s.last_seen_at, s.expires_at, s.return_to, s.stale_at,
+			s.acting_for, coalesce(a.state = 'enabled' AND a.agent_account_id = s.account_id, false)
+		FROM auth_session s LEFT JOIN agent_authorization a ON a.id = s.acting_for
+		WHERE s.id_hash = $1 AND s.revoked_at IS NULL`, sess.hash).Scan(&acc, &kind, &sess.created, &sess.lastSeen, &sess.expires, &sess.returnTo, &stale,
+		&acting, &actingLive)
 	if errors.Is(database.Translate(err), database.ErrNotFound) {
 		return nil, errNoSession
 	}
@@ -162,7 +170,13 @@ func (s *Server) session(ctx context.Context, r *http.Request) (*session, error)
 		}
 		return nil, errSessionStale
 	}
-	if !now.Before(sess.expires) || now.Sub(sess.lastSeen) >= s.cfg.IdleTimeout {
+	if acting != nil {
+		sess.actingFor = *acting
+	}
+	// A session acting for an enterprise whose authorization is no longer
+	// enabled has ended (changeAgent ends it; this holds whatever wrote
+	// the authorization).
+	if !now.Before(sess.expires) || now.Sub(sess.lastSeen) >= s.cfg.IdleTimeout || (acting != nil && !actingLive) {
 		if err := s.revoke(ctx, s.pool, sess); err != nil {
 			return nil, err
 		}

@@ -132,8 +132,11 @@ func TestRolePrivileges(t *testing.T) {
 		"phone_change_flow": "authsvc: DELETE INSERT SELECT UPDATE",
 
 		// 020: the personal center's addresses and login records.
-		"account_address":        "authsvc: DELETE INSERT SELECT UPDATE",
-		"account_address_id_seq": "",
+		"account_address": "authsvc: DELETE INSERT SELECT UPDATE",
+		// 026: agents' authorizations.
+		"agent_authorization":        authsvcOwn,
+		"agent_authorization_id_seq": "",
+		"account_address_id_seq":     "",
 
 		// 024: legal registration.
 		"legal_registration_flow": "authsvc: DELETE INSERT SELECT UPDATE",
