@@ -111,7 +111,7 @@ func (s *Server) legalOf(ctx context.Context, sess *session) (*account.Account, 
 // errAgentNotFound) is returned apart from err so that the caller commits
 // the try and the audit row.
 func (s *Server) findAgent(ctx context.Context, tx pgx.Tx, r *http.Request, legal *account.Account, q agentQuery, now time.Time) (found *account.Account, refused, err error) {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('agent-search:' || $1::text, 7))`, legal.ID); err != nil {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('agent-search:' || $1::bigint, 7))`, legal.ID); err != nil {
 		return nil, nil, err
 	}
 	e := auditEvent{event: "agent_search", outcome: "ok", account: legal.ID, subject: legal.IDHint, ip: clientIP(r)}
@@ -348,8 +348,10 @@ func (s *Server) agentAct(ctx context.Context, sess *session, id int64, name str
 	if err != nil {
 		return "", err
 	}
+	// The agent's actions are changeAgent's to refuse (and audit): the
+	// legal account is never the agent.
 	action, ok := agentActionOf(name)
-	if !ok || agentTransitions[action].party != partyLegal {
+	if !ok {
 		return "", errAgentTransition
 	}
 	return s.changeAgent(context.WithoutCancel(ctx), id, action, legal.ID, s.cfg.Now())
