@@ -11,6 +11,9 @@ CREATE TABLE agent_search_try (
     at               timestamptz NOT NULL
 );
 CREATE INDEX agent_search_try_legal ON agent_search_try (legal_account_id, at);
+-- The purge (fusion schedule's purge_auth, as the importer) deletes the
+-- tries older than the day they count for.
+CREATE INDEX agent_search_try_at ON agent_search_try (at);
 
 -- inbox_message: the service's own inbox of an account (the mobile app's
 -- channel, 海易办 APP 内部消息): an authorization's notice with its link.
@@ -25,4 +28,5 @@ CREATE TABLE inbox_message (
 CREATE INDEX inbox_message_account ON inbox_message (account_id, created_at);
 
 GRANT SELECT, INSERT ON agent_search_try TO idfusion_authsvc;
+GRANT DELETE, SELECT (at) ON agent_search_try TO idfusion_import;
 GRANT SELECT, INSERT, UPDATE ON inbox_message TO idfusion_authsvc;
