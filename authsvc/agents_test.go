@@ -392,3 +392,52 @@ func TestAgentListActions(t *testing.T) {
 		t.Errorf("audited %v", got)
 	}
 }
+
+// TestBrowserAgentAuthorize: the legal person logs in on 法人登录, opens
+// 我的经办人 → 创建经办人, searches with a wrong phone (未找到), then the
+// right three, sees the person masked, clicks 授权, and is back at the
+// list, which shows the person 验证中 with 撤销; the notice is in the
+// development inbox.
+func TestBrowserAgentAuthorize(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	legal := b.activeLegal(t, "海南椰风科技有限公司", "13912365001", goodPassword)
+	c := b.active(t, "韩洪阳", "13912365002", goodPassword)
+	p := newTab(t, b)
+	p.open("/login?tab=legal", http.StatusOK, "/login")
+	p.fill("#credit_code", legal.CreditCode)
+	p.fill("#password", goodPassword)
+	p.submit("#login", http.StatusOK, "/center")
+	if got := p.text("#no-agents"); got != "暂无经办人" {
+		t.Errorf("empty list says %q", got)
+	}
+	p.submit("#create-agent", http.StatusOK, "/settings/agents/new")
+	p.fill("#agent-name", c.Name)
+	p.fill("#agent-id", c.IDNumber)
+	p.fill("#agent-phone", "13912365003")
+	p.submit("#agent-search", http.StatusNotFound, "/settings/agents/search")
+	if got := p.text("#error"); !strings.HasPrefix(got, "未找到") {
+		t.Errorf("a wrong phone: %q", got)
+	}
+	p.fill("#agent-phone", c.Phone)
+	p.submit("#agent-search", http.StatusOK, "/settings/agents/search")
+	if got := p.text("#agent-found .agent-name") + " " + p.text("#agent-found .agent-id") + " " + p.text("#agent-found .agent-phone"); got != "韩**** "+idHint(c.IDNumber)+" 139****5002" {
+		t.Errorf("found %q", got)
+	}
+	p.submit("#agent-authorize", http.StatusOK, "/center")
+	if got := p.text("#notice"); got != "已发送授权通知，请经办人在24小时内确认" {
+		t.Errorf("notice %q", got)
+	}
+	row := p.text("#agent-list tr.agent")
+	for _, want := range []string{"1", "韩****", idHint(c.IDNumber), "139****5002", "验证中", "撤销"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("the list's row %q lacks %q", row, want)
+		}
+	}
+	p.noClearPII(c)
+	inbox := p.newTab("inbox")
+	inbox.open("/dev/inbox", http.StatusOK, "")
+	if got := inbox.text("#inbox td.body"); got != "韩洪阳您好，吴斌授权您为海南椰风科技有限公司的经办人，可以代为办理公司事项。" {
+		t.Errorf("inbox %q", got)
+	}
+}
