@@ -263,6 +263,9 @@ func TestAgentAuthorize(t *testing.T) {
 	if n := b.count(t, `SELECT count(*) FROM inbox_message WHERE account_id = $1`, c.id); n != 2 {
 		t.Errorf("%d inbox messages", n)
 	}
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'agent_authorize' AND outcome = 'ok' AND account_id = $1`, legal.id); n != 2 {
+		t.Errorf("%d authorizations audited", n)
+	}
 }
 
 // TestAgentList: the list (2.2.8) is the legal account's own
