@@ -374,8 +374,15 @@ func TestAgentListActions(t *testing.T) {
 	if r := act(cb, enabled, "disable"); r.Status != http.StatusForbidden || b.agentState(t, enabled) != AgentEnabled {
 		t.Errorf("禁用 by the agent: %d %s", r.Status, r.Raw)
 	}
+	// The agent acts for the enterprise in a session of its own.
+	if _, err := b.pool.Exec(context.Background(), `UPDATE auth_session SET acting_for = $1 WHERE account_id = $2`, enabled, c.id); err != nil {
+		t.Fatal(err)
+	}
 	if r := act(br, enabled, "disable"); r.Status != http.StatusOK || r.str("state_label") != "禁用" || b.agentState(t, enabled) != AgentDisabled {
 		t.Errorf("禁用: %d %s", r.Status, r.Raw)
+	}
+	if n := b.count(t, `SELECT count(*) FROM auth_session WHERE acting_for = $1 AND revoked_at IS NULL`, enabled); n != 0 {
+		t.Errorf("禁用 from the list left %d acting sessions", n)
 	}
 	if r := act(br, enabled, "disable"); r.Status != http.StatusConflict {
 		t.Errorf("禁用 twice: %d %s", r.Status, r.Raw)
