@@ -162,6 +162,17 @@ func TestRoleGrants(t *testing.T) {
 		{roleImport, `UPDATE account SET realname_status = 'verified'`, insufficientPrivilege},
 		{roleImport, `UPDATE auth_session SET stale_at = now()`, insufficientPrivilege},
 
+		// 027: the legal account's searches are counted and the inbox
+		// written by the login service only; the importer purges the
+		// searches and reads nothing else of them.
+		{roleAuthsvc, `INSERT INTO agent_search_try (legal_account_id, at) SELECT id, now() FROM account LIMIT 1`, ""},
+		{roleAuthsvc, `DELETE FROM agent_search_try`, insufficientPrivilege},
+		{roleAuthsvc, `INSERT INTO inbox_message (account_id, body, created_at) SELECT id, 'x', now() FROM account LIMIT 1`, ""},
+		{roleAuthsvc, `UPDATE inbox_message SET read_at = now()`, ""},
+		{roleAuthsvc, `DELETE FROM inbox_message`, insufficientPrivilege},
+		{roleImport, `DELETE FROM agent_search_try WHERE at < now()`, ""},
+		{roleImport, `SELECT legal_account_id FROM agent_search_try`, insufficientPrivilege},
+		{roleImport, `SELECT body FROM inbox_message`, insufficientPrivilege},
 		{roleImport, `INSERT INTO auth_session (id_hash, kind, created_at, last_seen_at, expires_at) VALUES ('\x02', 'anonymous', now(), now(), now())`, insufficientPrivilege},
 		{roleImport, `UPDATE auth_session SET revoked_at = now()`, insufficientPrivilege},
 		{roleImport, `SELECT id_hash FROM auth_session`, insufficientPrivilege},

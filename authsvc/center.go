@@ -129,12 +129,20 @@ var centerNotices = map[string]string{
 	"address":  "邮寄地址已保存",
 	"deleted":  "邮寄地址已删除",
 	"default":  "已设为默认地址",
+	// 我的经办人 (agents.go)
+	"agent":         "已发送授权通知，请经办人在24小时内确认",
+	"agent_enable":  "经办人已启用",
+	"agent_disable": "经办人已禁用",
+	"agent_revoke":  "授权已撤销",
 }
 
 // renderCenter renders the center with d's error or notice; a form's
 // error keeps its status.
 func (s *Server) renderCenter(w http.ResponseWriter, r *http.Request, sess *session, d pageData) {
 	d, err := s.centerData(r.Context(), sess, d)
+	if err == nil && d.Enterprise != nil {
+		d.Agents, err = s.agentsOf(r.Context(), sess.accountID, pageOf(r))
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

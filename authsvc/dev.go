@@ -7,7 +7,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/idfusion/idfusion/internal/account"
+	"github.com/idfusion/idfusion/internal/pii"
 )
 
 // The development providers: the SMS outbox page and the face simulator.
@@ -38,6 +41,33 @@ func (s *Server) devOutbox(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, "outbox.html", pageData{Title: "开发环境短信发件箱", Messages: msgs})
 }
+
+// devInbox lists the newest messages of the service's inbox (the mobile
+// app's channel), as /dev/sms the SMS: the account by its masked name and
+// phone.
+func (s *Server) devInbox(w http.ResponseWriter, r *http.Request) {
+	rows, err := s.pool.Query(r.Context(), `SELECT a.name, coalesce(a.phone_hint, ''), m.body, coalesce(m.link, ''), m.created_at
+		FROM inbox_message m JOIN account a ON a.id = m.account_id ORDER BY m.id DESC LIMIT 50`)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	msgs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (inboxEntry, error) {
+		var m inboxEntry
+		var at time.Time
+		err := row.Scan(&m.To, &m.Phone, &m.Body, &m.Link, &at)
+		m.To, m.At = pii.MaskPersonName(m.To), at.In(shanghai).Format("2006-01-02 15:04:05")
+		return m, err
+	})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, "inbox.html", pageData{Title: "开发环境站内消息", Inbox: msgs})
+}
+
+// inboxEntry is a message of the development inbox page.
+type inboxEntry struct{ To, Phone, Body, Link, At string }
 
 type outboxMessage struct{ Phone, Body, At string }
 
@@ -115,7 +145,7 @@ func (s *Server) SimulateFace(ctx context.Context, challenge, idNumber, result s
 func (s *Server) devRoutes() []route {
 	var out []route
 	if s.cfg.Dev {
-		out = append(out, route{"GET /dev/sms", s.devOutbox})
+		out = append(out, route{"GET /dev/sms", s.devOutbox}, route{"GET /dev/inbox", s.devInbox})
 	}
 	if s.simulator() != nil {
 		out = append(out, route{"GET /dev/face/{id}", s.devFacePage}, route{"POST /dev/face/{id}", s.devFaceAnswer})

@@ -44,5 +44,8 @@
 // (RegisterClient, the clients), oidc_key.go (the rotating signing keys),
 // oidc_logout.go (single logout: the sessions' business systems, the
 // back-channel logout outbox and its worker, front-channel iframes, the
-// center's 已登录的业务系统).
+// center's 已登录的业务系统), agent_state.go (agents' authorizations:
+// the state machine, changeAgent), agents.go (我的经办人 of a legal
+// account: the exact search and its limit, 授权 with its SMS and inbox
+// message, the list and its 操作).
 package authsvc

@@ -49,6 +49,16 @@ func problemOf(err error) problem {
 			msg = "注册已失效，请重新开始注册"
 		}
 		return problem{status: http.StatusConflict, code: "step_out_of_order", message: msg, next: schemas.Step(legal.Next), nextPath: legalPath(legal.Next)}
+	case errors.Is(err, errNotLegalAgents):
+		return problem{status: http.StatusForbidden, code: "not_legal", message: "仅法人账号可管理经办人"}
+	case errors.Is(err, errAgentNotFound):
+		return problem{status: http.StatusNotFound, code: "agent_not_found", message: agentNotFoundMessage}
+	case errors.Is(err, errAgentSearchLimit):
+		return problem{status: http.StatusTooManyRequests, code: "agent_search_limit", message: "查找未找到的次数已达上限，请24小时后再试"}
+	case errors.Is(err, errAgentExists):
+		return problem{status: http.StatusConflict, code: "agent_exists", message: "该用户已是本企业的经办人，或授权正等待其确认"}
+	case errors.Is(err, errAgentTransition):
+		return problem{status: http.StatusConflict, code: "agent_transition_refused", message: "无法进行该操作：经办人的状态已变化，或不是本企业的经办人"}
 	case errors.Is(err, errNotLegal):
 		return problem{status: http.StatusForbidden, code: "not_legal", message: "仅法人账号可进行实名等级升级"}
 	case errors.Is(err, errUpgradeFailed):

@@ -150,7 +150,7 @@ func TestEnterpriseCenterMasked(t *testing.T) {
 		`<dd id="legal-type">企业</dd>`, `<dd id="rep-name">吴****</dd>`, `<dd id="rep-id-hint">` + e.RepID[:3] + `****` + e.RepID[14:] + `</dd>`,
 		`<dd id="contact-name">韩****</dd>`, `<dd id="phone-hint">139****9071</dd>`, `<dd id="realname-status">实名用户</dd>`,
 		`href="/settings/legal/realname" id="realname-upgrade">实名等级升级</a>`, `id="change-password">修改密码</button>`,
-		`id="change-phone">修改手机号</a>`, `id="address-form"`, `id="agents-coming">经办人管理即将开放`} {
+		`id="change-phone">修改手机号</a>`, `id="address-form"`, `id="agents-tab">我的经办人</a>`, `id="create-agent"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("企业中心 lacks %s", want)
 		}
@@ -167,7 +167,7 @@ func TestEnterpriseCenterMasked(t *testing.T) {
 	c := b.active(t, "王五", "13912340001", goodPassword)
 	cb := b.browser(t)
 	cb.signIn(c, goodPassword)
-	if _, page := cb.page("/center"); !strings.Contains(page, `<h1 id="center">用户中心</h1>`) || strings.Contains(page, "企业中心") {
+	if _, page := cb.page("/center"); !strings.Contains(page, `<h1 id="center">用户中心</h1>`) || strings.Contains(page, "企业中心") || strings.Contains(page, "我的经办人") {
 		t.Errorf("a citizen's center: %s", page)
 	}
 }

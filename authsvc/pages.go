@@ -53,6 +53,12 @@ type pageData struct {
 	// Enterprise is the 企业中心's identity of a legal account (center.go):
 	// the center shows it instead of a citizen's.
 	Enterprise *enterpriseView
+	// Agents is the 企业中心's 我的经办人 (agents.go), AgentSearch the
+	// 创建经办人 page.
+	Agents      *agentsView
+	AgentSearch *agentSearchView
+	// Inbox is the development inbox page (dev.go).
+	Inbox []inboxEntry
 	// LegalForm: a form asks for a legal person's credit code (找回密码 of
 	// account type 法人).
 	LegalForm bool

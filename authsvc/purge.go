@@ -22,6 +22,9 @@ type Purged struct {
 	// LogoutTokens are the back-channel logout tokens delivered or given
 	// up (the sessions' business systems go with the sessions).
 	LogoutTokens int64
+	// AgentSearchTries are 创建经办人's misses older than the day the
+	// limit counts them (agents.go).
+	AgentSearchTries int64
 }
 
 // purgeKeep is how long Purge keeps what has ended: a day, which also
@@ -61,6 +64,8 @@ const (
 	purgeSigningKeysSQL = `DELETE FROM oidc_signing_key WHERE retire_after < $1 AND active_until < $1`
 	// A logout token delivered or given up more than a day ago.
 	purgeLogoutTokensSQL = `DELETE FROM oidc_logout_outbox WHERE delivered_at < $1 OR failed_at < $1`
+	// 创建经办人's misses count for agentSearchWindow, a day.
+	purgeAgentTriesSQL = `DELETE FROM agent_search_try WHERE at < $1`
 )
 
 // Purge deletes what the login service no longer needs at now: sessions
@@ -72,7 +77,8 @@ const (
 // tokens and authorization requests ended more than a day ago (but those
 // of a grant still live: reuse detection needs them) and signing keys
 // retired from verifying more than a day ago, and back-channel logout
-// tokens delivered or given up more than a day ago. The audit log is kept (it
+// tokens delivered or given up more than a day ago, and 创建经办人's
+// misses older than a day. The audit log is kept (it
 // is the record). It runs in one transaction: it removes all of that or
 // nothing. The scheduler runs it as the "purge_auth" job.
 func Purge(ctx context.Context, pool *pgxpool.Pool, now time.Time) (_ Purged, err error) {
@@ -99,6 +105,7 @@ func Purge(ctx context.Context, pool *pgxpool.Pool, now time.Time) (_ Purged, er
 			{purgeAuthRequestsSQL, &p.OIDCAuthRequests},
 			{purgeSigningKeysSQL, &p.OIDCSigningKeys},
 			{purgeLogoutTokensSQL, &p.LogoutTokens},
+			{purgeAgentTriesSQL, &p.AgentSearchTries},
 		} {
 			tag, err := tx.Exec(ctx, st.sql, cutoff)
 			if err != nil {

@@ -270,6 +270,7 @@ func TestPurgeUsesExpiryIndexes(t *testing.T) {
 		{purgeTokensSQL, "oidc_token_expires"},
 		{purgeAuthRequestsSQL, "oidc_auth_request_created"},
 		{purgeSigningKeysSQL, "oidc_signing_key_retire"},
+		{purgeAgentTriesSQL, "agent_search_try_at"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.index, func(t *testing.T) {

@@ -136,7 +136,12 @@ func TestRolePrivileges(t *testing.T) {
 		// 026: agents' authorizations.
 		"agent_authorization":        authsvcOwn,
 		"agent_authorization_id_seq": "",
-		"account_address_id_seq":     "",
+		// 027: 创建经办人's misses (purged as the others), the inbox.
+		"agent_search_try":        "authsvc: INSERT SELECT; " + purge + " SELECT(at)",
+		"agent_search_try_id_seq": "",
+		"inbox_message":           authsvcOwn,
+		"inbox_message_id_seq":    "",
+		"account_address_id_seq":  "",
 
 		// 024: legal registration.
 		"legal_registration_flow": "authsvc: DELETE INSERT SELECT UPDATE",
