@@ -462,7 +462,12 @@ func (s *Server) facePage(w http.ResponseWriter, r *http.Request, sess *session)
 }
 
 func (s *Server) donePage(w http.ResponseWriter, r *http.Request, sess *session) {
-	s.render(w, r, "done.html", pageData{Title: stepDone.label, Step: stepDone.number, Next: safeReturn(r.URL.Query().Get("next"))})
+	next := safeReturn(r.URL.Query().Get("next"))
+	if h, ok := identityOf(r); ok && h.Switch && sess.actingFor == 0 {
+		// An agent chooses the identity first (2.3.2).
+		next = identityPath(next)
+	}
+	s.render(w, r, "done.html", pageData{Title: stepDone.label, Step: stepDone.number, Next: next})
 }
 
 func statusLabel(st schemas.AccountStatus) string {
