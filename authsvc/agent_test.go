@@ -7,6 +7,7 @@ import (
 	"strings"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // agentLink inserts a pending authorization of agent by legal whose link
@@ -148,8 +149,9 @@ func TestAgentIdentity(t *testing.T) {
 	e1 := b.activeLegal(t, "海南椰风科技有限公司", "13912360013", goodPassword)
 	e2 := b.activeLegal(t, "海南椰林贸易有限公司", "13912360014", goodPassword)
 	e3 := b.activeLegal(t, "海南椰岛实业有限公司", "13912360015", goodPassword)
+	e4 := b.activeLegal(t, "海南椰树食品有限公司", "13912360016", goodPassword)
 	b.authorize(t, e3.id, agent.id, AgentPending)
-	disabled := b.authorize(t, e3.id, other.id, AgentEnabled) // another person's
+	disabled := b.authorize(t, e4.id, agent.id, AgentDisabled)
 	br := b.browser(t)
 	// Only pending ones: no chooser.
 	if r := br.passwordLogin(agent, goodPassword); r.Status != http.StatusOK || r.str("next") != "/center" {
@@ -157,6 +159,7 @@ func TestAgentIdentity(t *testing.T) {
 	}
 	a1 := b.authorize(t, e1.id, agent.id, AgentEnabled)
 	a2 := b.authorize(t, e2.id, agent.id, AgentEnabled)
+	others := b.authorize(t, e2.id, other.id, AgentEnabled) // another person's
 	if r := br.passwordLogin(agent, goodPassword); r.Status != http.StatusOK || r.str("next") != "/identity" {
 		t.Fatalf("login with enabled authorizations: %d %s", r.Status, r.Raw)
 	}
@@ -170,6 +173,8 @@ func TestAgentIdentity(t *testing.T) {
 	}
 	// Choose 海南椰风科技: rotated, acting for it.
 	old := br.cookie()
+	end := b.column(t, `SELECT expires_at::text FROM auth_session WHERE id_hash = $1`, hashToken(old))
+	b.clock.Advance(time.Minute)
 	r = br.form("/identity", url.Values{"identity": {itoa(a1)}, "next": {to}})
 	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != to {
 		t.Fatalf("choose: %d %s", r.Status, r.Header.Get("Location"))
@@ -193,18 +198,22 @@ func TestAgentIdentity(t *testing.T) {
 	if r := br.get("/api/v1/settings/enterprises"); r.Status != http.StatusForbidden {
 		t.Errorf("企业授权 while acting: %d %s", r.Status, r.Raw)
 	}
-	// Another person's authorization, a disabled one: refused, the
-	// session lives on.
-	if _, err := b.svc.changeAgent(context.Background(), disabled, agentDisable, e3.id, b.clock.Now()); err != nil {
-		t.Fatal(err)
+	// The new session keeps the login's absolute end.
+	if got := b.column(t, `SELECT expires_at::text FROM auth_session WHERE id_hash = $1`, hashToken(br.cookie())); len(got) != 1 || got[0] != end[0] {
+		t.Errorf("the switch changed the session's absolute end: %v, was %v", got, end)
 	}
-	for _, id := range []int64{disabled, a2 + 1000} {
+	// Another person's authorization, a disabled one, none: refused and
+	// audited, the session lives on.
+	for _, id := range []int64{others, disabled, a2 + 1000} {
 		if r := br.post("/api/v1/identity", map[string]any{"identity": id}); r.Status != http.StatusForbidden || r.str("error") != "identity_unavailable" {
 			t.Errorf("take authorization %d: %d %s", id, r.Status, r.Raw)
 		}
 	}
 	if got := b.actingFor(t, br); got != a1 {
 		t.Errorf("after refused switches: acting for %d", got)
+	}
+	if n := len(b.column(t, `SELECT id FROM auth_audit WHERE event = 'identity_switch' AND outcome = 'refused' AND account_id = $1`, agent.id)); n != 3 {
+		t.Errorf("%d refused switches audited, want 3", n)
 	}
 	// To the other enterprise, then back to 个人身份.
 	old = br.cookie()
@@ -216,11 +225,11 @@ func TestAgentIdentity(t *testing.T) {
 		t.Errorf("switch to 个人身份: %d %s, acting for %d", r.Status, r.Raw, b.actingFor(t, br))
 	}
 	center = br.get("/center")
-	if !strings.Contains(center.Raw, "当前身份：个人") || !strings.Contains(center.Raw, `id="enterprises"`) || strings.Count(center.Raw, `class="enterprise"`) != 3 {
+	if !strings.Contains(center.Raw, "当前身份：个人") || !strings.Contains(center.Raw, `id="enterprises"`) || strings.Count(center.Raw, `class="enterprise"`) != 4 {
 		t.Errorf("the center in the person's own identity: %s", center.Raw)
 	}
 	list := br.get("/api/v1/settings/enterprises")
-	for _, want := range []string{`"state_label":"启用"`, `"state_label":"验证中"`, e1.Name, e3.Name} {
+	for _, want := range []string{`"state_label":"启用"`, `"state_label":"验证中"`, `"state_label":"禁用"`, e1.Name, e3.Name, e4.Name} {
 		if !strings.Contains(list.Raw, want) {
 			t.Errorf("企业授权 lacks %s: %s", want, list.Raw)
 		}
@@ -247,6 +256,10 @@ func TestAgentIdentity(t *testing.T) {
 	}
 	if r := br.get("/api/v1/me"); r.Status != http.StatusOK {
 		t.Errorf("the person's own identity after the disable: %d", r.Status)
+	}
+	// After the completion too, the chooser comes first.
+	if r := br.get("/complete/done?next=%2Fcenter"); !strings.Contains(r.Raw, `href="/identity?next=%2fcenter"`) && !strings.Contains(r.Raw, `href="/identity?next=%2Fcenter"`) {
+		t.Errorf("the completion's 完成 page: %s", r.Raw)
 	}
 	// A legal account has no identities to choose.
 	lb := b.browser(t)
