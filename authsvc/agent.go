@@ -99,10 +99,6 @@ type agentLink struct {
 // is errAgentLink, another person's errAgentNotYours; both are audited.
 func (s *Server) agentLinkOf(ctx context.Context, r *http.Request, sess *session, token string) (*agentLink, error) {
 	fail := auditEvent{event: "agent_link", outcome: "refused", account: sess.accountID, ip: clientIP(r), detail: "unknown or answered"}
-	if token == "" || len(token) > 64 {
-		s.audit(ctx, fail)
-		return nil, errAgentLink
-	}
 	l := &agentLink{Token: token}
 	err := s.pool.QueryRow(ctx, `SELECT g.id, g.agent_account_id, g.expires_at, p.name, coalesce(nullif(e.rep_name, ''), e.name), e.name
 		FROM agent_authorization g JOIN account e ON e.id = g.legal_account_id JOIN account p ON p.id = g.agent_account_id
@@ -239,7 +235,7 @@ func (s *Server) identitiesOf(ctx context.Context, sess *session) ([]identityOpt
 // switchIdentity ends sess and starts its successor acting for the
 // authorization to (0: 个人身份), in one transaction: one statement ends
 // the old session and inserts the new one only when to is enabled and
-// the session's account is its agent (the authorization's row locked
+// the session's account (as stored) is its agent (the authorization's row locked
 // against a concurrent disable), keeping the old one's authentication
 // (created_at, amr) and absolute end. The old session's business systems
 // are ended with it: the tokens of the previous identity stop working.
@@ -267,13 +263,13 @@ func (s *Server) switchIdentity(ctx context.Context, w http.ResponseWriter, r *h
 		var n int
 		err := tx.QueryRow(ctx, `WITH old AS (
 				UPDATE auth_session SET revoked_at = $2, expires_at = LEAST(expires_at, $2)
-				WHERE id_hash = $1 AND revoked_at IS NULL AND kind = 'full' AND account_id = $3
-				  AND ($4::bigint IS NULL OR EXISTS (SELECT 1 FROM agent_authorization g
-					WHERE g.id = $4 AND g.state = 'enabled' AND g.agent_account_id = $3 FOR SHARE))
+				WHERE id_hash = $1 AND revoked_at IS NULL
+				  AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM agent_authorization g
+					WHERE g.id = $3 AND g.state = 'enabled' AND g.agent_account_id = auth_session.account_id FOR SHARE))
 				RETURNING account_id, created_at, return_to, amr),
 			started AS (INSERT INTO auth_session (id_hash, account_id, kind, created_at, last_seen_at, expires_at, return_to, amr, acting_for)
-				SELECT $5, account_id, 'full', created_at, $2, $6, return_to, amr, $4 FROM old RETURNING 1)
-			SELECT count(*) FROM started`, sess.hash, now, sess.accountID, acting, hash, sess.expires).Scan(&n)
+				SELECT $4, account_id, 'full', created_at, $2, $5, return_to, amr, $3 FROM old RETURNING 1)
+			SELECT count(*) FROM started`, sess.hash, now, acting, hash, sess.expires).Scan(&n)
 		if err != nil {
 			return err
 		}

@@ -264,8 +264,13 @@ func TestAgentIdentity(t *testing.T) {
 	// A legal account has no identities to choose.
 	lb := b.browser(t)
 	b.signInAs(t, lb, e1.id)
-	if r := lb.get("/api/v1/identity"); r.Status != http.StatusForbidden {
-		t.Errorf("a legal account's chooser: %d", r.Status)
+	for _, path := range []string{"/api/v1/identity", "/identity", "/api/v1/settings/enterprises"} {
+		if r := lb.get(path); r.Status != http.StatusForbidden {
+			t.Errorf("a legal account's %s: %d", path, r.Status)
+		}
+	}
+	if r := lb.post("/api/v1/identity", map[string]any{"identity": 0}); r.Status != http.StatusForbidden {
+		t.Errorf("a legal account switches: %d %s", r.Status, r.Raw)
 	}
 }
 

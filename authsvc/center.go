@@ -39,10 +39,10 @@ type centerView struct {
 	Logins    []loginRecord
 	// Max is how many addresses an account may keep.
 	Max int
-	// Enterprises is 企业授权 (agent.go), shown only in the person's own
-	// identity: Acting hides it.
+	// Enterprises is 企业授权 (agent.go), loaded and shown (Agencies) only
+	// in a natural person's own identity.
 	Enterprises []agencyEntry
-	Acting      bool
+	Agencies    bool
 }
 
 // realnameLevel is the account's real-name level (account.realname_level)
@@ -77,8 +77,7 @@ func (s *Server) centerData(ctx context.Context, sess *session, d pageData) (pag
 	if v.Logins, err = s.loginRecords(ctx, sess.accountID); err != nil {
 		return d, err
 	}
-	v.Acting = sess.actingFor != 0
-	if !a.IsLegal() && !v.Acting {
+	if v.Agencies = !a.IsLegal() && sess.actingFor == 0; v.Agencies {
 		if v.Enterprises, err = s.agenciesOf(ctx, sess.accountID); err != nil {
 			return d, err
 		}
