@@ -313,3 +313,47 @@ func TestAgentSwitchEndsTokens(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestBrowserAgent: the agent opens the link, logs in first, accepts, is
+// asked to choose the identity, chooses the enterprise (the header says
+// so, 企业授权 is hidden), and switches back to 个人身份 by 切换.
+func TestBrowserAgent(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	legal := b.activeLegal(t, "海南椰风科技有限公司", "13912360031", goodPassword)
+	agent := b.active(t, "韩洪阳", "13912360032", goodPassword)
+	id := b.agentLink(t, legal.id, agent.id, "tok-browser")
+	p := newTab(t, b)
+	p.open("/agent/confirm?t=tok-browser", http.StatusOK, "/login")
+	p.fill("#id_number", agent.IDNumber)
+	p.fill("#password", goodPassword)
+	p.submit("#login", http.StatusOK, "/agent/confirm")
+	if got := p.text("#agent-message"); got != "韩洪阳您好，吴斌授权您为海南椰风科技有限公司的经办人，可以代为办理公司事项。" {
+		t.Errorf("授权验证 says %q", got)
+	}
+	p.submit("#agent-accept", http.StatusOK, "/identity")
+	if got := p.text("#notice"); got != acceptedNotice {
+		t.Errorf("after 接受: notice %q", got)
+	}
+	if !eval[bool](p, `(document.querySelector('input[name=identity][value="`+itoa(id)+`"]').checked = true)`) {
+		t.Fatal("no enterprise to choose")
+	}
+	p.submit("#identity-submit", http.StatusOK, "/center")
+	if got := p.text("#current-identity"); got != "当前身份：海南椰风科技有限公司（经办人）" {
+		t.Errorf("acting: header %q", got)
+	}
+	if eval[bool](p, `document.querySelector('#enterprises') !== null`) {
+		t.Error("企业授权 shown while acting for the enterprise")
+	}
+	p.submit("#switch-identity", http.StatusOK, "/identity")
+	if !eval[bool](p, `(document.querySelector('input[name=identity][value="0"]').checked = true)`) {
+		t.Fatal("no 个人身份 to choose")
+	}
+	p.submit("#identity-submit", http.StatusOK, "/center")
+	if got := p.text("#current-identity"); got != "当前身份：个人" {
+		t.Errorf("back to 个人身份: header %q", got)
+	}
+	if got := p.text("#enterprises .enterprise-state"); got != "启用" {
+		t.Errorf("企业授权 state %q", got)
+	}
+}
