@@ -44,5 +44,6 @@
 // (RegisterClient, the clients), oidc_key.go (the rotating signing keys),
 // oidc_logout.go (single logout: the sessions' business systems, the
 // back-channel logout outbox and its worker, front-channel iframes, the
-// center's 已登录的业务系统).
+// center's 已登录的业务系统), agent.go (an agent's side of an
+// authorization: 授权验证 of the link, the identity chooser and 切换, 企业授权).
 package authsvc
