@@ -195,6 +195,9 @@ func TestAgentIdentity(t *testing.T) {
 		!strings.Contains(center.Raw, "用户中心") || strings.Contains(center.Raw, `id="enterprises"`) {
 		t.Errorf("the center acting for the enterprise: %s", center.Raw)
 	}
+	if r := br.get("/api/v1/me"); r.str("acting_enterprise") != e1.Name || r.str("name") != "韩****" {
+		t.Errorf("me acting for the enterprise: %s", r.Raw)
+	}
 	if r := br.get("/api/v1/settings/enterprises"); r.Status != http.StatusForbidden {
 		t.Errorf("企业授权 while acting: %d %s", r.Status, r.Raw)
 	}

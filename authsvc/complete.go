@@ -580,8 +580,13 @@ func (s *Server) apiMe(w http.ResponseWriter, r *http.Request, sess *session) {
 		writeJSON(w, http.StatusOK, map[string]any{"kind": a.Kind, "enterprise": e, "status": a.Status})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"kind": a.Kind, "name": c.Name, "id_hint": c.IDHint, "phone_hint": c.PhoneHint, "status": a.Status,
-		"realname_level": c.RealnameLevel, "username": c.Username})
+	out := map[string]any{"kind": a.Kind, "name": c.Name, "id_hint": c.IDHint, "phone_hint": c.PhoneHint, "status": a.Status,
+		"realname_level": c.RealnameLevel, "username": c.Username}
+	// The header's 当前身份 (agent.go): the enterprise acted for, if any.
+	if h, ok := identityOf(r); ok && h.Acting != "" {
+		out["acting_for"], out["acting_enterprise"] = sess.actingFor, h.Acting
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // completionRoutes: the completion flow's pages and JSON twins, for a
