@@ -484,7 +484,7 @@ func (s *Server) apiAgentAction(w http.ResponseWriter, r *http.Request, sess *se
 // agentRoutes: 我的经办人 of a legal account, pages and JSON twins. The
 // searches and authorizations are credential-like checks: rate-limited
 // by address besides the legal account's own limit.
-func (s *Server) agentRoutes() []route {
+func (s *Server) legalAgentRoutes() []route {
 	return []route{
 		{"GET /settings/agents/new", s.full(s.agentNewPage)},
 		{"POST /settings/agents/search", s.limited(s.full(s.agentSearchForm))},

@@ -39,6 +39,10 @@ type centerView struct {
 	Logins    []loginRecord
 	// Max is how many addresses an account may keep.
 	Max int
+	// Enterprises is 企业授权 (agent.go), loaded and shown (Agencies) only
+	// in a natural person's own identity.
+	Enterprises []agencyEntry
+	Agencies    bool
 }
 
 // realnameLevel is the account's real-name level (account.realname_level)
@@ -72,6 +76,11 @@ func (s *Server) centerData(ctx context.Context, sess *session, d pageData) (pag
 	}
 	if v.Logins, err = s.loginRecords(ctx, sess.accountID); err != nil {
 		return d, err
+	}
+	if v.Agencies = !a.IsLegal() && sess.actingFor == 0; v.Agencies {
+		if v.Enterprises, err = s.agenciesOf(ctx, sess.accountID); err != nil {
+			return d, err
+		}
 	}
 	d.Title, d.Completion, d.Status, d.RealnameLevel, d.Center = "用户中心", &c, statusLabel(a.Status), realnameLevel(a), v
 	if a.IsLegal() {

@@ -462,7 +462,12 @@ func (s *Server) facePage(w http.ResponseWriter, r *http.Request, sess *session)
 }
 
 func (s *Server) donePage(w http.ResponseWriter, r *http.Request, sess *session) {
-	s.render(w, r, "done.html", pageData{Title: stepDone.label, Step: stepDone.number, Next: safeReturn(r.URL.Query().Get("next"))})
+	next := safeReturn(r.URL.Query().Get("next"))
+	if h, ok := identityOf(r); ok && h.Switch && sess.actingFor == 0 {
+		// An agent chooses the identity first (2.3.2).
+		next = identityPath(next)
+	}
+	s.render(w, r, "done.html", pageData{Title: stepDone.label, Step: stepDone.number, Next: next})
 }
 
 func statusLabel(st schemas.AccountStatus) string {
@@ -575,8 +580,13 @@ func (s *Server) apiMe(w http.ResponseWriter, r *http.Request, sess *session) {
 		writeJSON(w, http.StatusOK, map[string]any{"kind": a.Kind, "enterprise": e, "status": a.Status})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"kind": a.Kind, "name": c.Name, "id_hint": c.IDHint, "phone_hint": c.PhoneHint, "status": a.Status,
-		"realname_level": c.RealnameLevel, "username": c.Username})
+	out := map[string]any{"kind": a.Kind, "name": c.Name, "id_hint": c.IDHint, "phone_hint": c.PhoneHint, "status": a.Status,
+		"realname_level": c.RealnameLevel, "username": c.Username}
+	// The header's 当前身份 (agent.go): the enterprise acted for, if any.
+	if h, ok := identityOf(r); ok && h.Acting != "" {
+		out["acting_for"], out["acting_enterprise"] = sess.actingFor, h.Acting
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // completionRoutes: the completion flow's pages and JSON twins, for a

@@ -47,5 +47,6 @@
 // center's 已登录的业务系统), agent_state.go (agents' authorizations:
 // the state machine, changeAgent), agents.go (我的经办人 of a legal
 // account: the exact search and its limit, 授权 with its SMS and inbox
-// message, the list and its 操作).
+// message, the list and its 操作), agent.go (an agent's side of an
+// authorization: 授权验证 of the link, the identity chooser and 切换, 企业授权).
 package authsvc

@@ -134,6 +134,14 @@ func problemOf(err error) problem {
 	case errors.Is(err, errOldPassword):
 		return problem{status: http.StatusUnprocessableEntity, code: "old_password_wrong", message: "原密码不正确。密码连续输错多次后将暂时锁定，届时可使用短信验证码或刷脸登录。",
 			fields: map[string]string{"old_password": "原密码不正确"}}
+	case errors.Is(err, errAgentLink):
+		return problem{status: http.StatusGone, code: "agent_link_invalid", message: "授权链接无效、已过期或已处理，如需授权请联系企业重新发起"}
+	case errors.Is(err, errAgentNotYours):
+		return problem{status: http.StatusForbidden, code: "agent_link_other_account", message: "该授权不是发给当前登录账号的，请退出后使用被授权人本人的个人账号登录"}
+	case errors.Is(err, errIdentityUnavailable):
+		return problem{status: http.StatusForbidden, code: "identity_unavailable", message: "该身份不可用，请重新选择登录身份"}
+	case errors.Is(err, errActingIdentity):
+		return problem{status: http.StatusForbidden, code: "acting_identity", message: "请切换至个人身份后查看企业授权"}
 	case errors.Is(err, errImmutable):
 		return problem{status: http.StatusForbidden, code: "immutable", message: "用户名和证件号码一经注册不可修改"}
 	case errors.Is(err, errAddressUnknown):

@@ -65,15 +65,19 @@ func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	// service may insert audit rows but not read them): every transaction
 	// that audits and writes an account takes the audit chain's head
 	// before the account's row, so none of them can deadlock another.
-	_, err = s.pool.Exec(ctx, `WITH
+	// It also tells whether the person holds enabled authorizations as
+	// an agent (经办人): then the next page is the identity chooser.
+	var agent bool
+	err = s.pool.QueryRow(ctx, `WITH
 		audited AS (INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, $4, 'ok', $3, $5, $6, $7) RETURNING 1),
 		revoked AS (UPDATE auth_session SET revoked_at = $1, expires_at = LEAST(expires_at, $1) WHERE id_hash = $2 AND revoked_at IS NULL),
 		reset AS (`+account.ResetAfterLoginSQL(m.knowledge, "(SELECT $3::bigint FROM audited)")+`),
 		flow AS (INSERT INTO completion_flow (session_hash, account_id, steps, phone_proved_bidx, created_at)
 			SELECT $8, $3, $13::text[], $11, $1 WHERE $7 = 'restricted')
 		INSERT INTO auth_session (id_hash, account_id, kind, created_at, last_seen_at, expires_at, return_to, amr)
-		VALUES ($8, $3, $7, $1, $1, $9, $10, $12)`,
-		now, old, a.ID, m.event, a.IDHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo), proved, []string{m.amr}, a.StepNames())
+		VALUES ($8, $3, $7, $1, $1, $9, $10, $12)
+		RETURNING $7 = 'full' AND EXISTS (SELECT 1 FROM agent_authorization WHERE agent_account_id = $3 AND state = 'enabled')`,
+		now, old, a.ID, m.event, a.IDHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo), proved, []string{m.amr}, a.StepNames()).Scan(&agent)
 	if err != nil {
 		return loginResult{}, err
 	}
@@ -81,6 +85,9 @@ func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if kind == kindRestricted {
 		next := nextStep(a, &completionFlow{steps: a.Steps})
 		return loginResult{Next: stepPath(next), NextStep: next}, nil
+	}
+	if agent && !a.IsLegal() {
+		return loginResult{Next: identityPath(returnTo)}, nil
 	}
 	if to := safeReturn(returnTo); to != "" {
 		return loginResult{Next: to}, nil

@@ -59,6 +59,13 @@ type pageData struct {
 	AgentSearch *agentSearchView
 	// Inbox is the development inbox page (dev.go).
 	Inbox []inboxEntry
+	// Identity is the header's 当前身份 and 切换 of a natural person's
+	// signed-in page (set by render from the request, agent.go).
+	Identity *identityHeader
+	// Identities are the chooser's identities (选择登录身份), AgentLink
+	// the 授权验证 page's authorization (agent.go).
+	Identities []identityOption
+	AgentLink  *agentLink
 	// LegalForm: a form asks for a legal person's credit code (找回密码 of
 	// account type 法人).
 	LegalForm bool
@@ -97,6 +104,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, d p
 		s.cfg.Logger.Error("no_template", "name", name)
 		http.Error(w, "服务暂时不可用，请稍后再试", http.StatusInternalServerError)
 		return
+	}
+	if h, ok := identityOf(r); ok && d.Identity == nil && (h.Switch || h.Acting != "") {
+		d.Identity = h
 	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, d); err != nil {

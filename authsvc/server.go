@@ -208,6 +208,14 @@ func (s *Server) full(h sessionHandler) http.HandlerFunc {
 			s.fail(w, r, errRestricted{next: next})
 			return
 		}
+		// A natural person's pages show the identity in their header
+		// (当前身份, 切换).
+		if !a.IsLegal() {
+			if r, err = s.withIdentity(r, sess); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
 		h(w, r, sess)
 	}
 }

@@ -32,11 +32,12 @@ func (s *Server) units() []func() []route {
 		s.registrationRoutes,      // register.go: registration ① account ② real name ③ face, "already registered"
 		s.legalRegistrationRoutes, // legal_register.go: legal registration ① info ② account, 注册成功
 		s.legalRealnameRoutes,     // legal_realname.go: 实名等级升级 of a legal account
-		s.agentRoutes,             // agents.go: 我的经办人 of a legal account: 创建经办人, 授权, the list and its 操作
+		s.legalAgentRoutes,        // agents.go: 我的经办人 of a legal account: 创建经办人, 授权, the list and its 操作
 		s.recoveryRoutes,          // recovery.go: forgot password ① identify ② code ③ password
 		s.phoneRoutes,             // phone.go: change of the bound phone ① face ② new phone
 		s.oidcRoutes,              // oidc.go: the OpenID provider, its login gate, consents
 		s.logoutRoutes,            // oidc_logout.go: the signed-in business systems, single logout
+		s.agentRoutes,             // agent.go: an agent's 授权验证, the identity chooser and 切换, 企业授权
 		s.devRoutes,               // dev.go: the SMS outbox and the face simulator (with --dev)
 	}
 }
