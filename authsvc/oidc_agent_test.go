@@ -117,10 +117,14 @@ func TestAgentSingleSignOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	portal.wantAct(ptok, sub, nil)
-	// A refresh keeps the identity.
+	// A refresh keeps the identity, and so does the same refresh again
+	// within its grace window.
 	r1 := etax.mustRefresh(tok1.RefreshToken)
-	if info, err := etax.userinfo(&oauth2.Token{AccessToken: r1.access, TokenType: "Bearer"}); err != nil || !reflect.DeepEqual(info["act"], b.actOf(c, e1)) {
-		t.Errorf("refreshed userinfo act = %v (%v)", info["act"], err)
+	graced := etax.mustRefresh(tok1.RefreshToken)
+	for _, access := range []string{r1.access, graced.access} {
+		if info, err := etax.userinfo(&oauth2.Token{AccessToken: access, TokenType: "Bearer"}); err != nil || !reflect.DeepEqual(info["act"], b.actOf(c, e1)) {
+			t.Errorf("refreshed userinfo act = %v (%v)", info["act"], err)
+		}
 	}
 
 	// Switch to the other enterprise: the first one's tokens end.
