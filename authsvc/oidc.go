@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -353,7 +354,11 @@ func (s *Server) completeRequest(w http.ResponseWriter, r *http.Request, req *oi
 		s.fail(w, r, err)
 		return
 	}
-	s.audit(r.Context(), auditEvent{event: "oidc_authorize", outcome: "ok", account: sess.accountID, ip: clientIP(r), detail: clientID})
+	detail := clientID
+	if sess.actingFor != 0 {
+		detail += fmt.Sprintf(" acting for authorization %d", sess.actingFor)
+	}
+	s.audit(r.Context(), auditEvent{event: "oidc_authorize", outcome: "ok", account: sess.accountID, ip: clientIP(r), detail: detail})
 	clearBindCookie(w, req.id)
 	http.Redirect(w, r, oidcPrefix+"/authorize/callback?id="+url.QueryEscape(req.id), http.StatusSeeOther)
 }

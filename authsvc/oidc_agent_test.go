@@ -2,9 +2,11 @@ package authsvc
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -112,6 +114,16 @@ func TestAgentSingleSignOn(t *testing.T) {
 	if n := b.count(t, `SELECT count(*) FROM oidc_auth_request WHERE client_id = 'etax' AND acting_for = $1`, a1); n != 1 {
 		t.Errorf("%d requests record the identity", n)
 	}
+	if got := b.column(t, `SELECT detail FROM auth_audit WHERE event = 'oidc_authorize' AND account_id = $1`, c.id); len(got) != 1 || got[0] != fmt.Sprintf("etax acting for authorization %d", a1) {
+		t.Errorf("the sign-in audited as %v", got)
+	}
+	var meta struct {
+		Scopes []string `json:"scopes_supported"`
+		Claims []string `json:"claims_supported"`
+	}
+	if err := etax.provider.Claims(&meta); err != nil || !slices.Contains(meta.Scopes, ScopeAgent) || !slices.Contains(meta.Claims, "act") {
+		t.Errorf("discovery: scopes %v claims %v (%v)", meta.Scopes, meta.Claims, err)
+	}
 	ptok, err := portal.exchange(portal.again(br))
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +212,21 @@ func TestAgentTokensEndWithAuthorization(t *testing.T) {
 		t.Fatal(err)
 	}
 	rotated := etax.mustRefresh(tok.RefreshToken) // tok.RefreshToken is now within its grace window
-	code, verifier := etax.again(br)
+	// A request without the agent scope (whose ID token claim would check
+	// the identity too) gets its tokens while the authorization is
+	// enabled; one whose code was issued before the disable gets none.
+	oauth := etax.conf
+	oauth.Scopes = []string{"openid", "profile"}
+	oauthCode := func() (string, string) {
+		verifier := oauth2.GenerateVerifier()
+		return etax.code(br, oauth.AuthCodeURL("st4te", oauth2.S256ChallengeOption(verifier))), verifier
+	}
+	if code, verifier := oauthCode(); true {
+		if _, err := oauth.Exchange(etax.ctx, code, oauth2.VerifierOption(verifier)); err != nil {
+			t.Fatalf("a plain OAuth code: %v", err)
+		}
+	}
+	code, verifier := oauthCode()
 	if _, err := b.pool.Exec(ctx, `UPDATE agent_authorization SET state = 'disabled' WHERE id = $1`, a1); err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +238,7 @@ func TestAgentTokensEndWithAuthorization(t *testing.T) {
 	}
 	etax.refusedGrant("refresh token of a disabled authorization", rotated.refresh)
 	etax.refusedGrant("refresh token within its grace window, of a disabled authorization", tok.RefreshToken)
-	if _, err := etax.exchange(code, verifier); err == nil {
+	if _, err := oauth.Exchange(etax.ctx, code, oauth2.VerifierOption(verifier)); err == nil {
 		t.Error("a code issued before the disable was exchanged")
 	}
 	if n := b.count(t, `SELECT count(*) FROM oidc_token WHERE acting_for = $1 AND created_at > $2`, a1, b.clock.Now()); n != 0 {
@@ -250,7 +276,9 @@ func TestAgentSingleSignOnZitadelRP(t *testing.T) {
 		t.Helper()
 		verifier := oauth2.GenerateVerifier()
 		u, _ := br.follow(rp.AuthURL("st4te", party, rp.WithCodeChallenge(oauth2.S256ChallengeFromVerifier(verifier)),
-			func() []oauth2.AuthCodeOption { return []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("nonce", "n0nce")} }))
+			func() []oauth2.AuthCodeOption {
+				return []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("nonce", "n0nce")}
+			}))
 		code := u.Query().Get("code")
 		if u.Host != "rp.example" || code == "" {
 			t.Fatalf("authorization led to %s", u)
