@@ -18,7 +18,9 @@ import (
 // and every token of the grant and of its refreshes carries it
 // (oidc_token.acting_for). A client registered for ScopeAgent learns it
 // from the "act" claim of the ID token and userinfo; the token's sub and
-// account_type stay the natural person's. The identity holds only while
+// account_type stay the natural person's. A client without the scope sees
+// the person only, but its tokens are the identity's all the same: they
+// end with it. The identity holds only while
 // its authorization is enabled and the account's: the code, every token
 // use and every refresh check it (actingLiveSQL), so a disable or a
 // revocation stops them at once, whatever revoked or did not revoke the
