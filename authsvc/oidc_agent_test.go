@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"slices"
@@ -227,8 +228,23 @@ func TestAgentTokensEndWithAuthorization(t *testing.T) {
 		}
 	}
 	code, verifier := oauthCode()
+	raced, err := (oidcStorage{b.svc}).AuthRequestByCode(ctx, code) // looked up before the disable
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := b.pool.Exec(ctx, `UPDATE agent_authorization SET state = 'disabled' WHERE id = $1`, a1); err != nil {
 		t.Fatal(err)
+	}
+	// A code looked up before the disable and exchanged after it (a race)
+	// is refused by the exchange itself.
+	if _, _, _, err := (oidcStorage{b.svc}).issue(ctx, raced.(*oidcAuthRequest), "", true); err == nil {
+		t.Error("a code raced by the disable got tokens")
+	}
+	// A refresh token found before the disable and rotated after it (a
+	// race) is refused by the rotation itself.
+	g := tokenGrant{accountID: c.id, subject: b.svc.subject(c.id), clientID: "etax", scopes: []string{"openid", "offline_access"}, actingFor: a1}
+	if _, _, _, err := (oidcStorage{b.svc}).issue(ctx, &refreshRequest{tokenGrant: g}, rotated.refresh, true); err == nil {
+		t.Error("a refresh raced by the disable was rotated")
 	}
 	if st, _ := etax.userinfoStatus(rotated.access); st != http.StatusUnauthorized {
 		t.Errorf("access token of a disabled authorization: %d", st)
@@ -329,4 +345,55 @@ func TestAgentSingleSignOnZitadelRP(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("userinfo in 个人身份", info.Claims, nil)
+}
+
+// TestAgentCompleteRequestChecksIdentity: the statement that completes an
+// authorization request records the session's identity only while its
+// authorization is enabled and the session's account is its agent (the
+// session's load checks the same, moments before: this is the check that
+// holds when the two race).
+func TestAgentCompleteRequestChecksIdentity(t *testing.T) {
+	t.Parallel()
+	b, etax, c, _, e2, a1, a2 := agentSetup(t)
+	ctx := context.Background()
+	other := b.active(t, "张三", "13912351004", goodPassword)
+	if _, err := b.pool.Exec(ctx, `UPDATE agent_authorization SET state = 'disabled' WHERE id = $1`, a1); err != nil {
+		t.Fatal(err)
+	}
+	a3 := b.authorize(t, e2.id, other.id, AgentEnabled) // enabled, but another person's
+	for _, tc := range []struct {
+		name   string
+		acting int64
+		ok     bool
+	}{{"a disabled authorization", a1, false}, {"another person's authorization", a3, false}, {"an enabled one of the person", a2, true}} {
+		br := b.browser(t)
+		returnTo, _ := etax.start(br)
+		id := mustURL(returnTo).Query().Get("id")
+		var browserHash []byte
+		if err := b.pool.QueryRow(ctx, `SELECT browser_hash FROM oidc_auth_request WHERE id = $1`, id).Scan(&browserHash); err != nil {
+			t.Fatal(err)
+		}
+		ar, err := oidcStorage{b.svc}.AuthRequestByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := b.clock.Now()
+		sess := &session{hash: []byte("session " + tc.name), accountID: c.id, kind: kindFull, created: now, lastSeen: now, expires: now.Add(time.Hour), actingFor: tc.acting}
+		w := httptest.NewRecorder()
+		b.svc.completeRequest(w, httptest.NewRequest(http.MethodGet, resumePath(id), nil), ar.(*oidcAuthRequest), browserHash, sess, []string{"pwd"})
+		done := b.count(t, `SELECT count(*) FROM oidc_auth_request WHERE id = $1 AND done AND acting_for = $2`, id, tc.acting) == 1
+		if done != tc.ok || (w.Code == http.StatusSeeOther) != tc.ok {
+			t.Errorf("%s: done %v, answer %d; want done %v", tc.name, done, w.Code, tc.ok)
+		}
+		if tc.ok {
+			// Disabled between the completion and the provider's callback:
+			// the request is no longer done, no code is issued.
+			if _, err := b.pool.Exec(ctx, `UPDATE agent_authorization SET state = 'disabled' WHERE id = $1`, tc.acting); err != nil {
+				t.Fatal(err)
+			}
+			if u, status := br.follow(w.Header().Get("Location")); u.Query().Get("code") != "" {
+				t.Errorf("the callback after the disable: %s (%d), want no code", u, status)
+			}
+		}
+	}
 }
