@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -45,13 +46,13 @@ func (s *Server) newProvider() (http.Handler, error) {
 		CryptoKey:             key,
 		CodeMethodS256:        true,
 		GrantTypeRefreshToken: true,
-		SupportedScopes:       []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopePhone, oidc.ScopeOfflineAccess, ScopeIDCard, ScopeEnterprise},
+		SupportedScopes:       []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopePhone, oidc.ScopeOfflineAccess, ScopeIDCard, ScopeEnterprise, ScopeAgent},
 		// RP-initiated logout without a registered post_logout_redirect_uri
 		// ends at our login page.
 		DefaultLogoutRedirectURI: "/login",
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "at_hash",
 			"name", "preferred_username", "email", "email_verified", "id_hint", "id_number", "id_type", "phone_number", "phone_number_verified",
-			"account_type", "credit_code", "enterprise_name", "legal_type"},
+			"account_type", "credit_code", "enterprise_name", "legal_type", "act"},
 	}
 	// The library logs to slog.Default (it has no logger option): the
 	// command sets its logger as the default.
@@ -175,12 +176,14 @@ func (s *Server) subject(accountID int64) string {
 	return base64.RawURLEncoding.EncodeToString(s.cfg.Keyring.BlindIndex("oidc_subject", strconv.FormatInt(accountID, 10)))
 }
 
-// userinfo fills the claims of an account for a client and its scopes:
-// the name and the masked ID hint always; the full ID number only with
+// userinfo fills the claims of a token's grant (its account, client and
+// identity) for its scopes: the name and the masked ID hint always, the
+// enterprise acted for with ScopeAgent; the full ID number only with
 // ScopeIDCard, the phone only with "phone", each release audited, and
 // only while the citizen's consent for the client holds them: a consent
 // revoked since the token was issued stops the release.
-func (s *Server) userinfo(ctx context.Context, info *oidc.UserInfo, accountID int64, subject, clientID string, scopes []string) error {
+func (s *Server) userinfo(ctx context.Context, info *oidc.UserInfo, g tokenGrant, subject string, scopes []string) error {
+	accountID, clientID := g.accountID, g.clientID
 	a, err := account.ByID(ctx, s.pool, accountID, false)
 	if err != nil {
 		return err
@@ -198,6 +201,9 @@ func (s *Server) userinfo(ctx context.Context, info *oidc.UserInfo, accountID in
 	}
 	info.AppendClaims("id_hint", a.IDHint)
 	if err := s.accountClaims(info, a, scopes); err != nil {
+		return err
+	}
+	if err := s.actClaim(ctx, info, g.actingFor, accountID, scopes); err != nil {
 		return err
 	}
 	if slices.Contains(scopes, ScopeIDCard) {
@@ -330,14 +336,16 @@ func (s *Server) oidcResume(w http.ResponseWriter, r *http.Request) {
 }
 
 // completeRequest marks the request done for a full session on an active
-// account, with the session's login time and methods, and hands back to
-// the provider, which issues the code.
+// account, with the session's login time and methods and the identity it
+// acts in (its acting_for, checked enabled and the account's in the same
+// statement), and hands back to the provider, which issues the code.
 func (s *Server) completeRequest(w http.ResponseWriter, r *http.Request, req *oidcAuthRequest, browser []byte, sess *session, amr []string) {
 	var clientID string
-	err := s.pool.QueryRow(r.Context(), `UPDATE oidc_auth_request SET account_id = $2, done = true, auth_time = $3, amr = $6, session_hash = $7
+	err := s.pool.QueryRow(r.Context(), `UPDATE oidc_auth_request SET account_id = $2, done = true, auth_time = $3, amr = $6, session_hash = $7, acting_for = $8
 		WHERE id = $1 AND browser_hash = $4 AND NOT done AND NOT denied AND created_at > $5
-		  AND `+account.ActiveSQL("$2")+`
-		RETURNING client_id`, req.id, sess.accountID, sess.created, browser, s.cfg.Now().Add(-s.cfg.OIDCAuthRequestTTL), amr, sess.hash).Scan(&clientID)
+		  AND `+account.ActiveSQL("$2")+` AND `+actingLiveSQL("$8::bigint", "$2")+`
+		RETURNING client_id`, req.id, sess.accountID, sess.created, browser, s.cfg.Now().Add(-s.cfg.OIDCAuthRequestTTL), amr, sess.hash,
+		actingArg(sess.actingFor)).Scan(&clientID)
 	if err = database.Translate(err); err != nil {
 		if errors.Is(err, database.ErrNotFound) {
 			s.audit(r.Context(), auditEvent{event: "oidc_authorize", outcome: "fail", account: sess.accountID, ip: clientIP(r)})
@@ -346,7 +354,11 @@ func (s *Server) completeRequest(w http.ResponseWriter, r *http.Request, req *oi
 		s.fail(w, r, err)
 		return
 	}
-	s.audit(r.Context(), auditEvent{event: "oidc_authorize", outcome: "ok", account: sess.accountID, ip: clientIP(r), detail: clientID})
+	detail := clientID
+	if sess.actingFor != 0 {
+		detail += fmt.Sprintf(" acting for authorization %d", sess.actingFor)
+	}
+	s.audit(r.Context(), auditEvent{event: "oidc_authorize", outcome: "ok", account: sess.accountID, ip: clientIP(r), detail: detail})
 	clearBindCookie(w, req.id)
 	http.Redirect(w, r, oidcPrefix+"/authorize/callback?id="+url.QueryEscape(req.id), http.StatusSeeOther)
 }

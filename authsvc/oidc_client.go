@@ -32,6 +32,14 @@ const ScopeIDCard = "idcard"
 // (it is printed on the business licence), so the scope needs no consent.
 const ScopeEnterprise = "enterprise"
 
+// ScopeAgent is the scope that releases, when the citizen signed in
+// acting for an enterprise (an agent, 经办人), which one: the "act" claim
+// {"sub": the natural person's subject, "credit_code", "enterprise_name"}.
+// The token's own sub and account_type stay the natural person's; in the
+// person's own identity (个人身份) there is no "act". Like the enterprise
+// scope it releases public identifiers only, so it needs no consent.
+const ScopeAgent = "agent"
+
 // Client is a business system registered with the OpenID provider.
 type Client struct {
 	// ID is the client_id. Required.
@@ -264,9 +272,10 @@ func (c *oidcClient) DevMode() bool                       { return false }
 
 // idTokenScopes are the scopes whose claims the ID token carries too:
 // the standard profile claims generic clients read from it (name, the
-// email stand-in), and the enterprise's public identifiers. The ID number and phone go out through userinfo only,
+// email stand-in), and the enterprise's public identifiers (the legal
+// account's own, or the one an agent acts for). The ID number and phone go out through userinfo only,
 // where each release is checked against the consent and audited.
-var idTokenScopes = []string{oidc.ScopeProfile, oidc.ScopeEmail, ScopeEnterprise}
+var idTokenScopes = []string{oidc.ScopeProfile, oidc.ScopeEmail, ScopeEnterprise, ScopeAgent}
 
 // RestrictAdditionalIdTokenScopes keeps every other scope out of the ID
 // token's claims (see idTokenScopes), and adds scopeSessionID, which has

@@ -125,16 +125,21 @@ func withoutSessionScope(scopes []string) []string {
 }
 
 // SetUserinfoFromRequest (op.CanSetUserinfoFromRequest) sets the ID
-// token's sub, and its sid when the tokens came from a code exchanged in a
-// provider session.
-func (st oidcStorage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInfo, req op.IDTokenRequest, _ []string) error {
+// token's sub, its "act" in an agent's identity (ScopeAgent, oidc_agent.go),
+// and its sid when the tokens came from a code exchanged in a provider
+// session.
+func (st oidcStorage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
 	info.Subject = req.GetSubject()
 	var id string
+	var accountID, acting int64
 	switch r := req.(type) {
 	case *oidcAuthRequest:
-		id = r.id
+		id, accountID, acting = r.id, r.accountID, r.actingFor
 	case *refreshRequest:
-		id = r.authRequestID
+		id, accountID, acting = r.authRequestID, r.accountID, r.actingFor
+	}
+	if err := st.s.actClaim(ctx, info, acting, accountID, scopes); err != nil {
+		return err
 	}
 	if id == "" {
 		return nil

@@ -284,7 +284,7 @@ func TestOIDCDiscovery(t *testing.T) {
 		"revocation_endpoint_auth_methods_supported":    []any{"client_secret_basic", "none"},
 		"introspection_endpoint_auth_methods_supported": []any{"client_secret_basic"},
 		"code_challenge_methods_supported":              []any{"S256"},
-		"scopes_supported":                              []any{"openid", "profile", "email", "phone", "offline_access", ScopeIDCard, ScopeEnterprise},
+		"scopes_supported":                              []any{"openid", "profile", "email", "phone", "offline_access", ScopeIDCard, ScopeEnterprise, ScopeAgent},
 		"acr_values_supported":                          []any{ACRBasic, ACRFace},
 		"request_uri_parameter_supported":               false,
 	}
@@ -292,7 +292,7 @@ func TestOIDCDiscovery(t *testing.T) {
 		t.Errorf("discovery mismatch (-want +got):\n%s", diff)
 	}
 	claims, _ := d["claims_supported"].([]any)
-	for _, c := range []string{"sub", "auth_time", "acr", "amr", "name", "preferred_username", "email", "email_verified", "id_hint", "id_number", "phone_number", "account_type", "credit_code", "enterprise_name"} {
+	for _, c := range []string{"sub", "auth_time", "acr", "amr", "name", "preferred_username", "email", "email_verified", "id_hint", "id_number", "phone_number", "account_type", "credit_code", "enterprise_name", "act"} {
 		if !slices.Contains(claims, any(c)) {
 			t.Errorf("claims_supported lacks %s", c)
 		}

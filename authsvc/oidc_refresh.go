@@ -62,7 +62,7 @@ func (st oidcStorage) rotate(ctx context.Context, tx pgx.Tx, g tokenGrant, curre
 	}
 	tag, err := tx.Exec(ctx, `UPDATE oidc_token SET `+revokeSet(2)+`, successor_id = $3, successor_sealed = $4
 		WHERE hash = $1 AND kind = 'refresh' AND revoked_at IS NULL AND expires_at > $2
-		  AND `+account.ActiveSQL("account_id"), sha(current), now, id, st.s.cfg.Keyring.Seal([]byte(refresh), successorAAD(id)))
+		  AND `+account.ActiveSQL("account_id")+` AND `+actingLiveSQL("acting_for", "account_id"), sha(current), now, id, st.s.cfg.Keyring.Seal([]byte(refresh), successorAAD(id)))
 	if err != nil {
 		return g, "", false, err
 	}
@@ -86,14 +86,19 @@ func (st oidcStorage) graceSuccessor(ctx context.Context, q querier, token strin
 	var id string
 	var ar *string
 	var sealed []byte
-	err := q.QueryRow(ctx, `SELECT s.id, s.account_id, s.subject, s.client_id, s.scopes, s.auth_time, s.auth_request_id, s.amr, p.successor_sealed
+	var acting *int64
+	err := q.QueryRow(ctx, `SELECT s.id, s.account_id, s.subject, s.client_id, s.scopes, s.auth_time, s.auth_request_id, s.amr, p.successor_sealed, s.acting_for
 		FROM oidc_token p JOIN oidc_token s ON s.id = p.successor_id
 		WHERE p.hash = $1 AND p.kind = 'refresh' AND p.revoked_at > $2
-		  AND s.revoked_at IS NULL AND s.expires_at > $3 AND `+account.ActiveSQL("s.account_id"),
+		  AND s.revoked_at IS NULL AND s.expires_at > $3 AND `+account.ActiveSQL("s.account_id")+`
+		  AND `+actingLiveSQL("s.acting_for", "s.account_id"),
 		sha(token), now.Add(-st.s.cfg.OIDCRefreshGrace), now).
-		Scan(&id, &g.accountID, &g.subject, &g.clientID, &g.scopes, &g.authTime, &ar, &g.amr, &sealed)
+		Scan(&id, &g.accountID, &g.subject, &g.clientID, &g.scopes, &g.authTime, &ar, &g.amr, &sealed, &acting)
 	if err != nil {
 		return g, "", database.Translate(err)
+	}
+	if acting != nil {
+		g.actingFor = *acting
 	}
 	if ar != nil {
 		g.authRequestID = *ar

@@ -64,6 +64,10 @@ type oidcAuthRequest struct {
 	created time.Time
 	// denied: the citizen refused the consent.
 	denied bool
+	// actingFor is the identity the request was completed in: the
+	// agent's authorization the session acted under, 0 for the citizen's
+	// own (oidc_agent.go).
+	actingFor int64
 }
 
 func (a *oidcAuthRequest) GetID() string          { return a.id }
@@ -94,20 +98,25 @@ func (a *oidcAuthRequest) GetCodeChallenge() *oidc.CodeChallenge {
 }
 
 // authRequestSelect reads a request; it is done only while its account is
-// active (a request completed before the account was locked is not).
+// active (a request completed before the account was locked is not), and
+// while the identity it was completed in holds (an agent's authorization
+// disabled since is not).
 var authRequestSelect = `SELECT r.id, r.client_id, r.redirect_uri, r.state, r.nonce, r.code_challenge, r.code_challenge_method,
-	r.response_type, r.response_mode, r.scopes, r.account_id, r.auth_time, r.done AND ` + account.ActiveSQL("r.account_id") + `,
-	r.code_issued_at, r.code_used_at, r.prompt, r.max_age, r.acr_values, r.amr, r.created_at, r.denied
+	r.response_type, r.response_mode, r.scopes, r.account_id, r.auth_time, r.done AND ` + account.ActiveSQL("r.account_id") + ` AND ` + actingLiveSQL("r.acting_for", "r.account_id") + `,
+	r.code_issued_at, r.code_used_at, r.prompt, r.max_age, r.acr_values, r.amr, r.created_at, r.denied, r.acting_for
 	FROM oidc_auth_request r`
 
 func (st oidcStorage) scanAuthRequest(row pgx.Row) (*oidcAuthRequest, *time.Time, *time.Time, error) {
 	var r oidcAuthRequest
-	var acc *int64
+	var acc, acting *int64
 	var authTime, issued, used *time.Time
 	if err := row.Scan(&r.id, &r.clientID, &r.redirectURI, &r.state, &r.nonce, &r.challenge, &r.challengeMethod,
 		&r.responseType, &r.responseMode, &r.scopes, &acc, &authTime, &r.done, &issued, &used,
-		&r.prompt, &r.maxAge, &r.acrValues, &r.amr, &r.created, &r.denied); err != nil {
+		&r.prompt, &r.maxAge, &r.acrValues, &r.amr, &r.created, &r.denied, &acting); err != nil {
 		return nil, nil, nil, database.Translate(err)
+	}
+	if acting != nil {
+		r.actingFor = *acting
 	}
 	if acc != nil {
 		r.accountID = *acc
@@ -256,6 +265,10 @@ type tokenGrant struct {
 	// amr is how the citizen authenticated for the grant (the request's
 	// amr), for the ID tokens of its refreshes.
 	amr []string
+	// actingFor is the identity of the grant (the request's): an agent's
+	// authorization, 0 for the citizen's own. Every token of the grant
+	// and its rotations carries it, and lives only while it is enabled.
+	actingFor int64
 }
 
 // refreshRequest is a stored refresh token being used.
@@ -291,14 +304,15 @@ func (st oidcStorage) issue(ctx context.Context, req op.TokenRequest, current st
 		case *oidcAuthRequest:
 			tag, err := tx.Exec(ctx, `UPDATE oidc_auth_request SET code_used_at = $2
 				WHERE id = $1 AND code_used_at IS NULL AND done
-				  AND `+account.ActiveSQL("account_id"), r.id, now)
+				  AND `+account.ActiveSQL("account_id")+` AND `+actingLiveSQL("acting_for", "account_id"), r.id, now)
 			if err != nil {
 				return err
 			}
 			if tag.RowsAffected() == 0 {
 				return errCodeSpent
 			}
-			g = tokenGrant{accountID: r.accountID, subject: r.subject, clientID: r.clientID, scopes: r.scopes, authTime: r.authTime, authRequestID: r.id, amr: r.amr}
+			g = tokenGrant{accountID: r.accountID, subject: r.subject, clientID: r.clientID, scopes: r.scopes, authTime: r.authTime, authRequestID: r.id, amr: r.amr,
+				actingFor: r.actingFor}
 			if err := st.trackSession(ctx, tx, r, now); err != nil {
 				return err
 			}
@@ -372,24 +386,31 @@ func (st oidcStorage) insertToken(ctx context.Context, q querier, id string, has
 	if amr == nil {
 		amr = []string{}
 	}
-	_, err := q.Exec(ctx, `INSERT INTO oidc_token (id, hash, kind, account_id, subject, client_id, scopes, auth_time, created_at, expires_at, auth_request_id, amr)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, id, hash, kind, g.accountID, g.subject, g.clientID, g.scopes, g.authTime, now, exp, ar, amr)
+	_, err := q.Exec(ctx, `INSERT INTO oidc_token (id, hash, kind, account_id, subject, client_id, scopes, auth_time, created_at, expires_at, auth_request_id, amr, acting_for)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, id, hash, kind, g.accountID, g.subject, g.clientID, g.scopes, g.authTime, now, exp, ar, amr,
+		actingArg(g.actingFor))
 	return err
 }
 
 // liveToken finds a token that is neither revoked nor expired, of an
-// account that is active.
+// account that is active, in an identity that holds (its own, or an
+// agent's authorization still enabled).
 func (st oidcStorage) liveToken(ctx context.Context, where string, args ...any) (string, tokenGrant, error) {
 	var id string
 	var g tokenGrant
 	var ar *string
+	var acting *int64
 	args = append(args, st.s.cfg.Now())
-	err := st.s.pool.QueryRow(ctx, `SELECT t.id, t.account_id, t.subject, t.client_id, t.scopes, t.auth_time, t.auth_request_id, t.amr
+	err := st.s.pool.QueryRow(ctx, `SELECT t.id, t.account_id, t.subject, t.client_id, t.scopes, t.auth_time, t.auth_request_id, t.amr, t.acting_for
 		FROM oidc_token t
-		WHERE `+where+` AND t.revoked_at IS NULL AND t.expires_at > $`+strconv.Itoa(len(args))+` AND `+account.ActiveSQL("t.account_id"), args...).
-		Scan(&id, &g.accountID, &g.subject, &g.clientID, &g.scopes, &g.authTime, &ar, &g.amr)
+		WHERE `+where+` AND t.revoked_at IS NULL AND t.expires_at > $`+strconv.Itoa(len(args))+` AND `+account.ActiveSQL("t.account_id")+`
+		  AND `+actingLiveSQL("t.acting_for", "t.account_id"), args...).
+		Scan(&id, &g.accountID, &g.subject, &g.clientID, &g.scopes, &g.authTime, &ar, &g.amr, &acting)
 	if ar != nil {
 		g.authRequestID = *ar
+	}
+	if acting != nil {
+		g.actingFor = *acting
 	}
 	return id, g, database.Translate(err)
 }
@@ -572,7 +593,7 @@ func (st oidcStorage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserI
 	if err != nil {
 		return errors.New("token invalid, expired, revoked, or its account is not active")
 	}
-	return st.s.userinfo(ctx, info, g.accountID, subject, g.clientID, g.scopes)
+	return st.s.userinfo(ctx, info, g, subject, g.scopes)
 }
 
 // SetIntrospectionFromToken answers the business system the token was
@@ -587,7 +608,7 @@ func (st oidcStorage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.
 	}
 	info := new(oidc.UserInfo)
 	scopes := slices.DeleteFunc(slices.Clone(g.scopes), func(s string) bool { return s == ScopeIDCard || s == oidc.ScopePhone })
-	if err := st.s.userinfo(ctx, info, g.accountID, subject, g.clientID, scopes); err != nil {
+	if err := st.s.userinfo(ctx, info, g, subject, scopes); err != nil {
 		return err
 	}
 	resp.SetUserInfo(info)

@@ -124,7 +124,7 @@ func (s *Server) userinfoEndpoint(w http.ResponseWriter, r *http.Request) {
 	}
 	info := new(oidc.UserInfo)
 	if err == nil {
-		err = s.userinfo(ctx, info, g.accountID, subject, g.clientID, g.scopes)
+		err = s.userinfo(ctx, info, g, subject, g.scopes)
 	}
 	switch {
 	case errors.Is(err, errConsentMissing):
