@@ -403,11 +403,14 @@ func TestAgentListActions(t *testing.T) {
 	}
 }
 
-// TestBrowserAgentAuthorize: the legal person logs in on 法人登录, opens
-// 我的经办人 → 创建经办人, searches with a wrong phone (未找到), then the
-// right three, sees the person masked, clicks 授权, and is back at the
-// list, which shows the person 验证中 with 撤销; the notice is in the
-// development inbox.
+// TestBrowserAgentAuthorize: the whole life of an agent in one browser.
+// The legal person logs in on 法人登录, opens 我的经办人 → 创建经办人,
+// searches with a wrong phone (未找到), then the right three, sees the
+// person masked, clicks 授权, and is back at the list, which shows the
+// person 验证中 with 撤销; the notice is in the development inbox. The
+// legal person logs out; the citizen opens the link, logs in, accepts,
+// chooses the enterprise, and switches back to 个人身份, where 企业授权
+// shows the enterprise 启用.
 func TestBrowserAgentAuthorize(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -449,5 +452,41 @@ func TestBrowserAgentAuthorize(t *testing.T) {
 	inbox.open("/dev/inbox", http.StatusOK, "")
 	if got := inbox.text("#inbox td.body"); got != "韩洪阳您好，吴斌授权您为海南椰风科技有限公司的经办人，可以代为办理公司事项。" {
 		t.Errorf("inbox %q", got)
+	}
+	link := eval[string](inbox, `document.querySelector('#inbox a.link').getAttribute('href')`)
+	if !strings.Contains(link, "/agent/confirm?t=") {
+		t.Fatalf("inbox link %q", link)
+	}
+
+	// The citizen, in the same browser after the legal person left.
+	p.submit("#logout", http.StatusOK, "")
+	p.open(link[strings.Index(link, "/agent/confirm"):], http.StatusOK, "/login")
+	p.fill("#id_number", c.IDNumber)
+	p.fill("#password", goodPassword)
+	p.submit("#login", http.StatusOK, "/agent/confirm")
+	if got := p.text("#agent-message"); got != "韩洪阳您好，吴斌授权您为海南椰风科技有限公司的经办人，可以代为办理公司事项。" {
+		t.Errorf("授权验证 says %q", got)
+	}
+	p.submit("#agent-accept", http.StatusOK, "/identity")
+	if !eval[bool](p, `(() => { const e = [...document.querySelectorAll('input[name=identity]')].find(i => i.value !== "0"); if (e) e.checked = true; return !!e })()`) {
+		t.Fatal("no enterprise to choose")
+	}
+	p.submit("#identity-submit", http.StatusOK, "/center")
+	if got := p.text("#current-identity"); got != "当前身份：海南椰风科技有限公司（经办人）" {
+		t.Errorf("acting: header %q", got)
+	}
+	if eval[bool](p, `document.querySelector('#enterprises') !== null`) {
+		t.Error("企业授权 shown while acting for the enterprise")
+	}
+	p.submit("#switch-identity", http.StatusOK, "/identity")
+	if !eval[bool](p, `(document.querySelector('input[name=identity][value="0"]').checked = true)`) {
+		t.Fatal("no 个人身份 to choose")
+	}
+	p.submit("#identity-submit", http.StatusOK, "/center")
+	if got := p.text("#current-identity"); got != "当前身份：个人" {
+		t.Errorf("back to 个人身份: header %q", got)
+	}
+	if got := p.text("#enterprises .enterprise-state"); got != "启用" {
+		t.Errorf("企业授权 state %q", got)
 	}
 }
