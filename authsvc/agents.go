@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/database"
@@ -200,21 +201,13 @@ func (s *Server) authorizeAgent(ctx context.Context, r *http.Request, sess *sess
 			return err
 		}
 		e := auditEvent{event: "agent_authorize", outcome: "ok", account: legal.ID, subject: legal.IDHint, ip: clientIP(r)}
-		err = tx.QueryRow(ctx, `INSERT INTO agent_authorization (legal_account_id, agent_account_id, state, link_hash, created_at, expires_at, changed_at)
-			VALUES ($1, $2, 'pending', $3, $4, $5, $4)
-			ON CONFLICT (legal_account_id, agent_account_id) WHERE state IN ('pending', 'enabled', 'disabled') DO NOTHING
-			RETURNING id`, legal.ID, found.ID, hash, now, now.Add(AgentLinkTTL)).Scan(&id)
-		if errors.Is(database.Translate(err), database.ErrNotFound) {
+		id, notice, err = insertAuthorization(ctx, tx, legal, found, hash, link, now)
+		if errors.Is(err, errAgentExists) {
 			refused = errAgentExists
 			e.outcome, e.detail = "refused", fmt.Sprintf("account %d: a live authorization exists", found.ID)
 			return s.auditIn(ctx, tx, e)
 		}
 		if err != nil {
-			return err
-		}
-		notice = agentNotice(found, legal)
-		if _, err := tx.Exec(ctx, `INSERT INTO inbox_message (account_id, body, link, created_at) VALUES ($1, $2, $3, $4)`,
-			found.ID, notice, link, now); err != nil {
 			return err
 		}
 		e.detail = fmt.Sprintf("authorization %d of account %d", id, found.ID)
@@ -235,6 +228,68 @@ func (s *Server) authorizeAgent(ctx context.Context, r *http.Request, sess *sess
 		s.cfg.Logger.Warn("agent_sms_failed", errAttr(err))
 	}
 	return id, nil
+}
+
+// insertAuthorization inserts, in tx, a pending authorization of agent by
+// legal with the hash of its link's token, expiring in AgentLinkTTL, and
+// its notice in the agent's inbox; errAgentExists when the pair has a live
+// authorization.
+func insertAuthorization(ctx context.Context, tx pgx.Tx, legal, agent *account.Account, linkHash []byte, link string, now time.Time) (id int64, notice string, err error) {
+	err = tx.QueryRow(ctx, `INSERT INTO agent_authorization (legal_account_id, agent_account_id, state, link_hash, created_at, expires_at, changed_at)
+		VALUES ($1, $2, 'pending', $3, $4, $5, $4)
+		ON CONFLICT (legal_account_id, agent_account_id) WHERE state IN ('pending', 'enabled', 'disabled') DO NOTHING
+		RETURNING id`, legal.ID, agent.ID, linkHash, now, now.Add(AgentLinkTTL)).Scan(&id)
+	if errors.Is(database.Translate(err), database.ErrNotFound) {
+		return 0, "", errAgentExists
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	notice = agentNotice(agent, legal)
+	if _, err := tx.Exec(ctx, `INSERT INTO inbox_message (account_id, body, link, created_at) VALUES ($1, $2, $3, $4)`,
+		agent.ID, notice, link, now); err != nil {
+		return 0, "", err
+	}
+	return id, notice, nil
+}
+
+// SeedDemoAgent is `make demo`'s authorization: the legal account
+// legalID authorizes the natural account agentID as 授权 does (a pending
+// authorization, its notice in the agent's inbox, audited as the
+// operator's seed), and returns the link the agent accepts at; "" when the
+// pair has a live authorization already.
+func SeedDemoAgent(ctx context.Context, pool *pgxpool.Pool, legalID, agentID int64, baseURL string, now time.Time) (link string, err error) {
+	token, hash, err := newToken()
+	if err != nil {
+		return "", err
+	}
+	link = baseURL + "/agent/confirm?t=" + token
+	err = database.Transact(ctx, pool, func(tx pgx.Tx) error {
+		legal, err := account.ByID(ctx, tx, legalID, false)
+		if err != nil {
+			return err
+		}
+		agent, err := account.ByID(ctx, tx, agentID, false)
+		if err != nil {
+			return err
+		}
+		if !legal.IsLegal() || agent.IsLegal() {
+			return errors.New("demo agent: a legal account authorizes a natural one")
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, 'agent_authorize', 'ok', $2, $3, '', 'make demo seed')`,
+			now, legal.ID, legal.IDHint); err != nil {
+			return err
+		}
+		if err := expireAgents(ctx, tx, now); err != nil {
+			return err
+		}
+		_, _, err = insertAuthorization(ctx, tx, legal, agent, hash, link, now)
+		return err
+	})
+	if errors.Is(err, errAgentExists) {
+		return "", nil
+	}
+	return link, err
 }
 
 // agentNotice is the seed's notice (2.2.7): "X您好，Y授权您为Z的经办人，

@@ -50,7 +50,7 @@ func TestDemoCitizens(t *testing.T) {
 	truth := "id_number,name,phone\n" + ids[0] + ",甲,13900000001\n" + ids[1] + ",乙,13900000002\n" + ids[2] + ",丙,13900000003\n" +
 		"460102199003070118,丁,\n" + ids[3] + ",戊,13900000005\n" + ids[4] + ",己,13900000006\n"
 	var out bytes.Buffer
-	if err := demoCitizens(context.Background(), pool, keys, strings.NewReader(truth), &out, 2); err != nil {
+	if _, err := demoCitizens(context.Background(), pool, keys, strings.NewReader(truth), &out, 2); err != nil {
 		t.Fatal(err)
 	}
 	got := out.String()
@@ -66,7 +66,7 @@ func TestDemoCitizens(t *testing.T) {
 	}
 	// Everyone done: said so.
 	out.Reset()
-	if err := demoCitizens(context.Background(), pool, keys, strings.NewReader("id_number,name,phone\n"+ids[0]+",甲,13900000001\n"), &out, 3); err != nil {
+	if _, err := demoCitizens(context.Background(), pool, keys, strings.NewReader("id_number,name,phone\n"+ids[0]+",甲,13900000001\n"), &out, 3); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "have completed their first login") {
@@ -157,7 +157,8 @@ func TestDemoLegal(t *testing.T) {
 		codes[1] + ",乙公司,enterprise,吴斌,460102197001010011,0,13900000002\n" +
 		codes[2] + ",丙公司,enterprise,,,0,13900000003\n"
 	var out bytes.Buffer
-	if err := demoLegal(context.Background(), pool, keys, strings.NewReader(truth), &out, 3); err != nil {
+	first, err := demoLegal(context.Background(), pool, keys, strings.NewReader(truth), &out, 3)
+	if err != nil {
 		t.Fatal(err)
 	}
 	got := out.String()
@@ -168,6 +169,31 @@ func TestDemoLegal(t *testing.T) {
 		if strings.Contains(got, never) {
 			t.Errorf("shows %s:\n%s", never, got)
 		}
+	}
+
+	// The first legal person printed authorizes a citizen as its agent:
+	// a pending authorization with its link, once.
+	id := "460102199003070011"
+	var citizen int64
+	if err := pool.QueryRow(context.Background(), `INSERT INTO account (id_bidx, id_sealed, id_hint, id_type, name, status, origin, required_steps)
+		VALUES ($1, $2, $3, 'resident', '韩梅梅', 'pending_completion', 'fused', '{info,password,face}') RETURNING id`,
+		account.IDIndex(keys, id), keys.Seal([]byte(id), []byte("id_number")), pii.MaskID(id)).Scan(&citizen); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := demoAgent(context.Background(), pool, &demoAccount{id: citizen, name: "韩梅梅", key: id}, first, "http://127.0.0.1:8080", &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "http://127.0.0.1:8080/agent/confirm?t=") {
+		t.Errorf("no link to accept:\n%s", out.String())
+	}
+	var state string
+	if err := pool.QueryRow(context.Background(), `SELECT state FROM agent_authorization WHERE legal_account_id = $1 AND agent_account_id = $2`, first.id, citizen).Scan(&state); err != nil || state != "pending" {
+		t.Errorf("authorization %q %v, want pending", state, err)
+	}
+	out.Reset()
+	if err := demoAgent(context.Background(), pool, &demoAccount{id: citizen, name: "韩梅梅", key: id}, first, "http://127.0.0.1:8080", &out); err != nil || !strings.Contains(out.String(), "already") {
+		t.Errorf("seeded again: %v\n%s", err, out.String())
 	}
 }
 
