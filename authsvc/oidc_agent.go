@@ -30,11 +30,14 @@ import (
 
 // actingLiveSQL is the condition that the identity col (an
 // agent_authorization id, NULL for the citizen's own) holds for the
-// account accountExpr: NULL, or an authorization that is enabled and whose
-// agent is that account.
+// account accountExpr: NULL, or an authorization that is enabled, whose
+// agent is that account, and whose legal account is active (a disabled
+// or locked enterprise has no one acting for it). Sessions and tokens
+// alike hold by it.
 func actingLiveSQL(col, accountExpr string) string {
 	return `(` + col + ` IS NULL OR EXISTS (SELECT 1 FROM agent_authorization ag
-		WHERE ag.id = ` + col + ` AND ag.state = 'enabled' AND ag.agent_account_id = ` + accountExpr + `))`
+		WHERE ag.id = ` + col + ` AND ag.state = 'enabled' AND ag.agent_account_id = ` + accountExpr + `
+		  AND ` + account.ActiveSQL("ag.legal_account_id") + `))`
 }
 
 // actingArg is the SQL value of an identity: NULL for the citizen's own.

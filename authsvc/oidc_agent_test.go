@@ -397,3 +397,33 @@ func TestAgentCompleteRequestChecksIdentity(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentEndsWithEnterprise: an enterprise whose own account is no
+// longer active (disabled by the help desk, locked) has no one acting for
+// it: the acting session is refused and the identity's token stops, while
+// the agent's own identity goes on.
+func TestAgentEndsWithEnterprise(t *testing.T) {
+	t.Parallel()
+	b, etax, c, e1, _, a1, _ := agentSetup(t)
+	ctx := context.Background()
+	own := b.browser(t)
+	b.actingSession(t, own, c.id, 0)
+	br := b.browser(t)
+	b.actingSession(t, br, c.id, a1)
+	tok, err := etax.exchange(etax.again(br))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.pool.Exec(ctx, `UPDATE account SET status = 'disabled' WHERE id = $1`, e1.id); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := etax.userinfoStatus(tok.AccessToken); st != http.StatusUnauthorized {
+		t.Errorf("the enterprise's agent token after the enterprise was disabled: %d", st)
+	}
+	if r := br.get("/api/v1/me"); r.Status != http.StatusUnauthorized {
+		t.Errorf("the acting session after the enterprise was disabled: %d", r.Status)
+	}
+	if r := own.get("/api/v1/me"); r.Status != http.StatusOK {
+		t.Errorf("the agent's own session: %d", r.Status)
+	}
+}

@@ -147,8 +147,8 @@ func (s *Server) session(ctx context.Context, r *http.Request) (*session, error)
 	var acting *int64
 	var actingLive bool
 	err = s.pool.QueryRow(ctx, `SELECT s.account_id, s.kind, s.created_at, s.last_seen_at, s.expires_at, s.return_to, s.stale_at,
-			s.acting_for, coalesce(a.state = 'enabled' AND a.agent_account_id = s.account_id, false)
-		FROM auth_session s LEFT JOIN agent_authorization a ON a.id = s.acting_for
+			s.acting_for, `+actingLiveSQL("s.acting_for", "s.account_id")+`
+		FROM auth_session s
 		WHERE s.id_hash = $1 AND s.revoked_at IS NULL`, sess.hash).Scan(&acc, &kind, &sess.created, &sess.lastSeen, &sess.expires, &sess.returnTo, &stale,
 		&acting, &actingLive)
 	if errors.Is(database.Translate(err), database.ErrNotFound) {
