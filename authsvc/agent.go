@@ -62,15 +62,11 @@ type identityKey struct{}
 
 // withIdentity gives r the header identity of a natural person's session
 // (full sets it for every natural account; a legal one has none).
-func (s *Server) withIdentity(r *http.Request, sess *session) (*http.Request, error) {
-	h := &identityHeader{}
-	err := s.pool.QueryRow(r.Context(), `SELECT EXISTS (SELECT 1 FROM agent_authorization WHERE agent_account_id = $1 AND state = 'enabled'),
-			coalesce((SELECT e.name FROM agent_authorization g JOIN account e ON e.id = g.legal_account_id WHERE g.id = $2), '')`,
-		sess.accountID, sess.actingFor).Scan(&h.Switch, &h.Acting)
-	if err != nil {
-		return nil, err
-	}
-	return r.WithContext(context.WithValue(r.Context(), identityKey{}, h)), nil
+// The session loader read the header's values with the session (no
+// query of its own on every page).
+func (s *Server) withIdentity(r *http.Request, sess *session) *http.Request {
+	h := &identityHeader{Acting: sess.actingName, Switch: sess.canSwitch}
+	return r.WithContext(context.WithValue(r.Context(), identityKey{}, h))
 }
 
 // identityOf is the header identity of r: ok false for a legal account's
@@ -213,7 +209,7 @@ type identityOption struct {
 // first, then each enterprise whose authorization is enabled.
 func (s *Server) identitiesOf(ctx context.Context, sess *session) ([]identityOption, error) {
 	rows, err := s.pool.Query(ctx, `SELECT g.id, e.name, e.id_hint FROM agent_authorization g JOIN account e ON e.id = g.legal_account_id
-		WHERE g.agent_account_id = $1 AND g.state = 'enabled' ORDER BY g.id`, sess.accountID)
+		WHERE g.agent_account_id = $1 AND `+actableSQL("g")+` ORDER BY g.id`, sess.accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +261,7 @@ func (s *Server) switchIdentity(ctx context.Context, w http.ResponseWriter, r *h
 				UPDATE auth_session SET revoked_at = $2, expires_at = LEAST(expires_at, $2)
 				WHERE id_hash = $1 AND revoked_at IS NULL
 				  AND ($3::bigint IS NULL OR EXISTS (SELECT 1 FROM agent_authorization g
-					WHERE g.id = $3 AND g.state = 'enabled' AND g.agent_account_id = auth_session.account_id FOR SHARE))
+					WHERE g.id = $3 AND g.agent_account_id = auth_session.account_id AND `+actableSQL("g")+` FOR SHARE OF g))
 				RETURNING account_id, created_at, return_to, amr),
 			started AS (INSERT INTO auth_session (id_hash, account_id, kind, created_at, last_seen_at, expires_at, return_to, amr, acting_for)
 				SELECT $4, account_id, 'full', created_at, $2, $5, return_to, amr, $3 FROM old RETURNING 1)

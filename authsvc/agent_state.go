@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/database"
 )
 
@@ -50,6 +51,14 @@ func (s AgentState) Label() string {
 		return "已撤销"
 	}
 	return string(s)
+}
+
+// actableSQL is the condition that the authorization aliased g may be
+// acted under: enabled, and its legal account active (a disabled or
+// locked enterprise has no one acting for it). Every place that offers,
+// takes or honours an identity asks this one condition.
+func actableSQL(g string) string {
+	return g + `.state = 'enabled' AND ` + account.ActiveSQL(g+".legal_account_id")
 }
 
 // AgentLinkTTL is how long an authorization waits for the agent's answer.

@@ -76,7 +76,7 @@ func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Requ
 			SELECT $8, $3, $13::text[], $11, $1 WHERE $7 = 'restricted')
 		INSERT INTO auth_session (id_hash, account_id, kind, created_at, last_seen_at, expires_at, return_to, amr)
 		VALUES ($8, $3, $7, $1, $1, $9, $10, $12)
-		RETURNING $7 = 'full' AND EXISTS (SELECT 1 FROM agent_authorization WHERE agent_account_id = $3 AND state = 'enabled')`,
+		RETURNING $7 = 'full' AND EXISTS (SELECT 1 FROM agent_authorization g WHERE g.agent_account_id = $3 AND `+actableSQL("g")+`)`,
 		now, old, a.ID, m.event, a.IDHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo), proved, []string{m.amr}, a.StepNames()).Scan(&agent)
 	if err != nil {
 		return loginResult{}, err

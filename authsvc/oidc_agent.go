@@ -36,8 +36,7 @@ import (
 // alike hold by it.
 func actingLiveSQL(col, accountExpr string) string {
 	return `(` + col + ` IS NULL OR EXISTS (SELECT 1 FROM agent_authorization ag
-		WHERE ag.id = ` + col + ` AND ag.state = 'enabled' AND ag.agent_account_id = ` + accountExpr + `
-		  AND ` + account.ActiveSQL("ag.legal_account_id") + `))`
+		WHERE ag.id = ` + col + ` AND ag.agent_account_id = ` + accountExpr + ` AND ` + actableSQL("ag") + `))`
 }
 
 // actingArg is the SQL value of an identity: NULL for the citizen's own.
@@ -60,8 +59,8 @@ func (s *Server) actClaim(ctx context.Context, info *oidc.UserInfo, actingFor, a
 		return nil
 	}
 	var legalID int64
-	err := s.pool.QueryRow(ctx, `SELECT legal_account_id FROM agent_authorization
-		WHERE id = $1 AND agent_account_id = $2 AND state = 'enabled'`, actingFor, accountID).Scan(&legalID)
+	err := s.pool.QueryRow(ctx, `SELECT g.legal_account_id FROM agent_authorization g
+		WHERE g.id = $1 AND g.agent_account_id = $2 AND `+actableSQL("g"), actingFor, accountID).Scan(&legalID)
 	if errors.Is(database.Translate(err), database.ErrNotFound) {
 		return errActingEnded
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -425,5 +426,12 @@ func TestAgentEndsWithEnterprise(t *testing.T) {
 	}
 	if r := own.get("/api/v1/me"); r.Status != http.StatusOK {
 		t.Errorf("the agent's own session: %d", r.Status)
+	}
+	// The chooser no longer offers it, nor takes it.
+	if r := own.get("/api/v1/identity"); strings.Contains(r.Raw, fmt.Sprintf(`"id":%d,`, a1)) {
+		t.Errorf("the chooser offers the disabled enterprise: %s", r.Raw)
+	}
+	if r := own.post("/api/v1/identity", map[string]any{"identity": a1}); r.Status == http.StatusOK {
+		t.Errorf("switched to the disabled enterprise: %s", r.Raw)
 	}
 }

@@ -211,10 +211,7 @@ func (s *Server) full(h sessionHandler) http.HandlerFunc {
 		// A natural person's pages show the identity in their header
 		// (当前身份, 切换).
 		if !a.IsLegal() {
-			if r, err = s.withIdentity(r, sess); err != nil {
-				s.fail(w, r, err)
-				return
-			}
+			r = s.withIdentity(r, sess)
 		}
 		h(w, r, sess)
 	}

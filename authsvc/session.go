@@ -42,8 +42,13 @@ type session struct {
 	expires   time.Time
 	returnTo  string
 	// actingFor is the agent's authorization the session acts under
-	// (agent_authorization.id): 0 for the account's own identity (个人身份).
-	actingFor int64
+	// (agent_authorization.id): 0 for the account's own identity (个人身份);
+	// actingName is the name of the enterprise acted for, canSwitch
+	// whether the account holds authorizations to act under (the header's
+	// 当前身份 and 切换).
+	actingFor  int64
+	actingName string
+	canSwitch  bool
 }
 
 var errNoSession = errors.New("no valid session")
@@ -147,10 +152,12 @@ func (s *Server) session(ctx context.Context, r *http.Request) (*session, error)
 	var acting *int64
 	var actingLive bool
 	err = s.pool.QueryRow(ctx, `SELECT s.account_id, s.kind, s.created_at, s.last_seen_at, s.expires_at, s.return_to, s.stale_at,
-			s.acting_for, `+actingLiveSQL("s.acting_for", "s.account_id")+`
+			s.acting_for, `+actingLiveSQL("s.acting_for", "s.account_id")+`,
+			coalesce((SELECT e.name FROM agent_authorization g JOIN account e ON e.id = g.legal_account_id WHERE g.id = s.acting_for), ''),
+			EXISTS (SELECT 1 FROM agent_authorization g WHERE g.agent_account_id = s.account_id AND `+actableSQL("g")+`)
 		FROM auth_session s
 		WHERE s.id_hash = $1 AND s.revoked_at IS NULL`, sess.hash).Scan(&acc, &kind, &sess.created, &sess.lastSeen, &sess.expires, &sess.returnTo, &stale,
-		&acting, &actingLive)
+		&acting, &actingLive, &sess.actingName, &sess.canSwitch)
 	if errors.Is(database.Translate(err), database.ErrNotFound) {
 		return nil, errNoSession
 	}
