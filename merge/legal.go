@@ -7,7 +7,6 @@ package merge
 import (
 	"encoding/json"
 	"slices"
-	"strings"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -30,13 +29,9 @@ func (m *Merger) addLegal(rec arrow.Record) {
 		str(schemas.LegalContactName), str(schemas.LegalPhone), str(schemas.LegalAddress)}
 	key, code, name, typ, repName, repIDType, repID, nat, contact, phone, addr := cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8], cols[9], cols[10]
 	take := newArena(cols...).take
-	depts, files := str(schemas.ColDept), str(schemas.ColFile)
-	var dept, file string
-	nums := rec.Column(schemas.ColRow).(*array.Int64)
+	src := newSourceReader(rec, schemas.LegalUpdatedAt, schemas.LegalPriority)
 	from := rec.Column(schemas.LegalRepIDStart).(*array.Date32)
 	to := rec.Column(schemas.LegalRepIDEnd).(*array.Date32)
-	upd := rec.Column(schemas.LegalUpdatedAt).(*array.Timestamp)
-	prio := rec.Column(schemas.LegalPriority).(*array.Int32)
 	rows := make([]Row, n)
 	legal := make([]LegalRow, n)
 	for i := range rows {
@@ -57,16 +52,7 @@ func (m *Merger) addLegal(rec arrow.Record) {
 		if to.IsValid(i) {
 			l.RepTo, l.HasRepTo = int32(to.Value(i)), true
 		}
-		if d := depts.Value(i); d != dept {
-			dept = strings.Clone(d)
-		}
-		if f := files.Value(i); f != file {
-			file = strings.Clone(f)
-		}
-		r.Dept, r.File, r.Row, r.Priority = dept, file, nums.Value(i), prio.Value(i)
-		if upd.IsValid(i) {
-			r.UpdatedAt = int64(upd.Value(i))
-		}
+		src.fill(&r.Source, i)
 	}
 	m.mu.Lock()
 	m.chunks = append(m.chunks, rows)

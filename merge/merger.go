@@ -133,12 +133,8 @@ func (m *Merger) AddClean(rec arrow.Record) {
 	take := newArena(key, idType, id, name, gender, phone, addr).take
 	// A record normally holds one file's rows: department and file are
 	// copied once per change, not per row.
-	depts, files := str(schemas.ColDept), str(schemas.ColFile)
-	var dept, file string
-	nums := rec.Column(schemas.ColRow).(*array.Int64)
+	src := newSourceReader(rec, schemas.CleanUpdatedAt, schemas.CleanPriority)
 	birth := rec.Column(schemas.CleanBirthDate).(*array.Date32)
-	upd := rec.Column(schemas.CleanUpdatedAt).(*array.Timestamp)
-	prio := rec.Column(schemas.CleanPriority).(*array.Int32)
 	rows := make([]Row, n)
 	for i := range rows {
 		r := &rows[i]
@@ -150,20 +146,42 @@ func (m *Merger) AddClean(rec arrow.Record) {
 		if birth.IsValid(i) {
 			r.Birth, r.HasBirth = int32(birth.Value(i)), true
 		}
-		if d := depts.Value(i); d != dept {
-			dept = strings.Clone(d)
-		}
-		if f := files.Value(i); f != file {
-			file = strings.Clone(f)
-		}
-		r.Dept, r.File, r.Row, r.Priority = dept, file, nums.Value(i), prio.Value(i)
-		if upd.IsValid(i) {
-			r.UpdatedAt = int64(upd.Value(i))
-		}
+		src.fill(&r.Source, i)
 	}
 	m.mu.Lock()
 	m.chunks = append(m.chunks, rows)
 	m.mu.Unlock()
+}
+
+// sourceReader reads the Source of a clean record's rows (persons' or legal
+// persons': the provenance columns, the update time and the priority at
+// their columns). A record normally holds one file's rows: department and
+// file are copied once per change, not per row.
+type sourceReader struct {
+	depts, files *array.String
+	nums         *array.Int64
+	upd          *array.Timestamp
+	prio         *array.Int32
+	dept, file   string
+}
+
+func newSourceReader(rec arrow.Record, updCol, prioCol int) *sourceReader {
+	return &sourceReader{depts: rec.Column(schemas.ColDept).(*array.String), files: rec.Column(schemas.ColFile).(*array.String),
+		nums: rec.Column(schemas.ColRow).(*array.Int64), upd: rec.Column(updCol).(*array.Timestamp), prio: rec.Column(prioCol).(*array.Int32)}
+}
+
+// fill sets src to row i's source.
+func (c *sourceReader) fill(src *Source, i int) {
+	if d := c.depts.Value(i); d != c.dept {
+		c.dept = strings.Clone(d)
+	}
+	if f := c.files.Value(i); f != c.file {
+		c.file = strings.Clone(f)
+	}
+	src.Dept, src.File, src.Row, src.Priority = c.dept, c.file, c.nums.Value(i), c.prio.Value(i)
+	if c.upd.IsValid(i) {
+		src.UpdatedAt = int64(c.upd.Value(i))
+	}
 }
 
 // arena holds copies of the strings of a record's columns in one buffer
