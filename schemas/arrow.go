@@ -28,20 +28,21 @@ const (
 //   - defect, defect_field: a row-level problem found while reading
 //     (ROW_FIELD_COUNT, ROW_MULTILINE, ROW_TRUNCATED, FIELD_UNDECODABLE);
 //     "" when the row read cleanly.
-var RawPerson = arrow.NewSchema(append(append([]arrow.Field{}, provenance...),
-	arrow.Field{Name: string(FieldName), Type: arrow.BinaryTypes.String},
-	arrow.Field{Name: string(FieldIDType), Type: arrow.BinaryTypes.String},
-	arrow.Field{Name: string(FieldIDNumber), Type: arrow.BinaryTypes.String},
-	arrow.Field{Name: string(FieldGender), Type: arrow.BinaryTypes.String},
-	arrow.Field{Name: string(FieldBirthDate), Type: arrow.BinaryTypes.String},
-	arrow.Field{Name: string(FieldPhone), Type: arrow.BinaryTypes.String},
-	arrow.Field{Name: string(FieldAddress), Type: arrow.BinaryTypes.String},
-	arrow.Field{Name: string(FieldUpdatedAt), Type: arrow.BinaryTypes.String},
-	arrow.Field{Name: string(FieldSourceKey), Type: arrow.BinaryTypes.String},
-	arrow.Field{Name: "id_numeric", Type: arrow.FixedWidthTypes.Boolean},
-	arrow.Field{Name: "defect", Type: arrow.BinaryTypes.String},
-	arrow.Field{Name: "defect_field", Type: arrow.BinaryTypes.String},
-), nil)
+var RawPerson = rawSchema(Fields)
+
+// rawSchema is a raw schema: provenance, the fields as text, then
+// id_numeric, defect and defect_field.
+func rawSchema(fields []Field) *arrow.Schema {
+	fs := append([]arrow.Field{}, provenance...)
+	for _, f := range fields {
+		fs = append(fs, arrow.Field{Name: string(f), Type: arrow.BinaryTypes.String})
+	}
+	fs = append(fs,
+		arrow.Field{Name: "id_numeric", Type: arrow.FixedWidthTypes.Boolean},
+		arrow.Field{Name: "defect", Type: arrow.BinaryTypes.String},
+		arrow.Field{Name: "defect_field", Type: arrow.BinaryTypes.String})
+	return arrow.NewSchema(fs, nil)
+}
 
 // Column indexes of RawPerson. The canonical fields follow Fields order.
 const (

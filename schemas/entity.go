@@ -69,17 +69,7 @@ func (e Entity) KeyField() Field {
 
 // RawLegal is ingest's output for a legal person's file: like RawPerson,
 // with LegalFields.
-var RawLegal = func() *arrow.Schema {
-	fs := append([]arrow.Field{}, provenance...)
-	for _, f := range LegalFields {
-		fs = append(fs, arrow.Field{Name: string(f), Type: arrow.BinaryTypes.String})
-	}
-	fs = append(fs,
-		arrow.Field{Name: "id_numeric", Type: arrow.FixedWidthTypes.Boolean},
-		arrow.Field{Name: "defect", Type: arrow.BinaryTypes.String},
-		arrow.Field{Name: "defect_field", Type: arrow.BinaryTypes.String})
-	return arrow.NewSchema(fs, nil)
-}()
+var RawLegal = rawSchema(LegalFields)
 
 // CleanLegal is cleanse's output for legal persons: accepted rows with
 // normalized values.
