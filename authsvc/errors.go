@@ -50,7 +50,7 @@ func problemOf(err error) problem {
 		}
 		return problem{status: http.StatusConflict, code: "step_out_of_order", message: msg, next: schemas.Step(legal.Next), nextPath: legalPath(legal.Next)}
 	case errors.Is(err, errNotLegalAgents):
-		return problem{status: http.StatusForbidden, code: "not_legal", message: "仅法人账号可管理经办人"}
+		return problem{status: http.StatusForbidden, code: "not_legal", message: "仅法人账号可管理经办人，请在登录页选择“法人登录”后再试"}
 	case errors.Is(err, errAgentNotFound):
 		return problem{status: http.StatusNotFound, code: "agent_not_found", message: agentNotFoundMessage}
 	case errors.Is(err, errAgentSearchLimit):
@@ -58,9 +58,9 @@ func problemOf(err error) problem {
 	case errors.Is(err, errAgentExists):
 		return problem{status: http.StatusConflict, code: "agent_exists", message: "该用户已是本企业的经办人，或授权正等待其确认"}
 	case errors.Is(err, errAgentTransition):
-		return problem{status: http.StatusConflict, code: "agent_transition_refused", message: "无法进行该操作：经办人的状态已变化，或不是本企业的经办人"}
+		return problem{status: http.StatusConflict, code: "agent_transition_refused", message: "无法进行该操作：经办人的状态已变化，或不是本企业的经办人。请刷新经办人列表后重试"}
 	case errors.Is(err, errNotLegal):
-		return problem{status: http.StatusForbidden, code: "not_legal", message: "仅法人账号可进行实名等级升级"}
+		return problem{status: http.StatusForbidden, code: "not_legal", message: "仅法人账号可进行实名等级升级，请在登录页选择“法人登录”后再试"}
 	case errors.Is(err, errUpgradeFailed):
 		return problem{status: http.StatusUnprocessableEntity, code: "realname_failed", message: upgradeFailedMessage}
 	case errors.Is(err, errSessionStale):
