@@ -131,21 +131,7 @@ func scanLegalFlow(row pgx.Row) (*legalFlow, error) {
 
 // legalFlowOf reads the legal registration of the request's session.
 func (s *Server) legalFlowOf(ctx context.Context, r *http.Request, tried legalStep) (*session, *legalFlow, error) {
-	sess, err := s.session(ctx, r)
-	if errors.Is(err, errNoSession) {
-		return nil, nil, &LegalStepError{Tried: tried}
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	if sess.kind != kindAnonymous {
-		return nil, nil, &LegalStepError{Tried: tried}
-	}
-	f, err := scanLegalFlow(s.pool.QueryRow(ctx, `SELECT `+legalColumns+` FROM legal_registration_flow WHERE session_hash = $1`, sess.hash))
-	if errors.Is(err, database.ErrNotFound) {
-		return nil, nil, &LegalStepError{Tried: tried}
-	}
-	return sess, f, err
+	return anonymousFlow(ctx, s, r, `SELECT `+legalColumns+` FROM legal_registration_flow WHERE session_hash = $1`, scanLegalFlow, &LegalStepError{Tried: tried})
 }
 
 // legalExpect refuses a step that is not the flow's next one before any

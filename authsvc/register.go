@@ -150,19 +150,26 @@ func scanRegFlow(row pgx.Row) (*regFlow, error) {
 // regFlowOf reads the registration of the request's session; a
 // *RegStepError with Next "" when there is none.
 func (s *Server) regFlowOf(ctx context.Context, r *http.Request, tried regStep) (*session, *regFlow, error) {
+	return anonymousFlow(ctx, s, r, `SELECT `+regColumns+` FROM registration_flow WHERE session_hash = $1`, scanRegFlow, &RegStepError{Tried: tried})
+}
+
+// anonymousFlow reads the flow of the request's anonymous session by
+// query (its one argument: the session's hash) and scan; refused when
+// there is no such session or flow (a registration's, either kind).
+func anonymousFlow[F any](ctx context.Context, s *Server, r *http.Request, query string, scan func(pgx.Row) (*F, error), refused error) (*session, *F, error) {
 	sess, err := s.session(ctx, r)
 	if errors.Is(err, errNoSession) {
-		return nil, nil, &RegStepError{Tried: tried}
+		return nil, nil, refused
 	}
 	if err != nil {
 		return nil, nil, err
 	}
 	if sess.kind != kindAnonymous {
-		return nil, nil, &RegStepError{Tried: tried}
+		return nil, nil, refused
 	}
-	f, err := scanRegFlow(s.pool.QueryRow(ctx, `SELECT `+regColumns+` FROM registration_flow WHERE session_hash = $1`, sess.hash))
+	f, err := scan(s.pool.QueryRow(ctx, query, sess.hash))
 	if errors.Is(err, database.ErrNotFound) {
-		return nil, nil, &RegStepError{Tried: tried}
+		return nil, nil, refused
 	}
 	return sess, f, err
 }
