@@ -338,12 +338,26 @@ func (p *tab) checkPage(what string, got, status int64, wantPath string) {
 	}
 }
 
-// fill types value into the field sel, replacing what it held.
+// fill types value into the field sel, replacing what it held. It
+// focuses and empties the field by script and types with key events:
+// chromedp's SendKeys reads the node's attributes unlocked while its DOM
+// events write them (a data race the race detector reports).
 func (p *tab) fill(sel, value string) {
 	p.t.Helper()
 	ctx, cancel := p.step()
 	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Clear(chromedp.CSS(sel)), chromedp.SendKeys(chromedp.CSS(sel), value, chromedp.NodeVisible)); err != nil {
+	js, _ := json.Marshal(sel)
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		p.t.Fatalf("%s tab: fill %s: %v", p.name, sel, err)
+	}
+	focused, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const e = document.querySelector(`+string(js)+`); if (!e) return false; e.focus(); e.value = ''; return document.activeElement === e })()`))
+	if err == nil && !focused {
+		err = errors.New("not focused")
+	}
+	if err == nil {
+		err = chromedp.Do(ctx, chromedp.KeyEvent(value))
+	}
+	if err != nil {
 		p.t.Fatalf("%s tab: fill %s: %v", p.name, sel, err)
 	}
 }
