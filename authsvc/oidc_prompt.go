@@ -37,6 +37,12 @@ const (
 	amrPassword = "pwd"
 	amrSMS      = "sms"
 	amrFace     = "face"
+	// The other ways in (units.go): a federated login (not in RFC 8176's
+	// registry; the value Azure AD and others use), a software-secured key
+	// (the licence app's), a hardware-secured key (the U-KEY).
+	amrUpstream = "fed"
+	amrLicence  = "swk"
+	amrCA       = "hwk"
 	amrMFA      = "mfa"
 )
 

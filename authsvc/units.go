@@ -62,4 +62,14 @@ var (
 	methodPassword = &loginMethod{event: "login_password", amr: amrPassword, knowledge: true}
 	methodSMS      = &loginMethod{event: "login_sms", amr: amrSMS, provesPhone: true}
 	methodFace     = &loginMethod{event: "login_face", amr: amrFace}
+	// The other ways in (issue 18). Each names its provider in the audit
+	// row's detail; a success clears the SMS/face count like the face.
+	// methodUpstream: an upstream OpenID provider's verified ID token
+	// (国家政务服务平台, 椰城市民云, 电子社保卡).
+	methodUpstream = &loginMethod{event: "login_upstream", amr: amrUpstream}
+	// methodLicence: the electronic business licence app's signed scan
+	// result (电子营业执照), a key held by the legal person's app.
+	methodLicence = &loginMethod{event: "login_licence", amr: amrLicence}
+	// methodCA: a client certificate on a U-KEY (CA 认证登录).
+	methodCA = &loginMethod{event: "login_ca", amr: amrCA}
 )

@@ -139,6 +139,8 @@ func TestRolePrivileges(t *testing.T) {
 		// 027: 创建经办人's misses (purged as the others), the inbox.
 		"agent_search_try":        "authsvc: INSERT SELECT; " + purge + " SELECT(at)",
 		"agent_search_try_id_seq": "",
+		"upstream_login":          "authsvc: DELETE INSERT SELECT UPDATE",
+		"upstream_link":           "authsvc: DELETE INSERT SELECT UPDATE",
 		"inbox_message":           authsvcOwn,
 		"inbox_message_id_seq":    "",
 		"account_address_id_seq":  "",
