@@ -160,6 +160,14 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusForbidden, code: "face_refused", message: "人脸识别未通过：须由账号使用人本人进行人脸识别"}
 	case errors.Is(err, ErrFaceSignature), errors.Is(err, ErrFaceStale), errors.Is(err, ErrFaceMalformed), errors.Is(err, ErrFaceResult):
 		return problem{status: http.StatusUnauthorized, code: "face_callback_refused", message: "回调被拒绝"}
+	case errors.Is(err, errUpstreamUnknown), errors.Is(err, errUpstreamNotLinked):
+		return problem{status: http.StatusNotFound, code: "not_found", message: "未找到该第三方平台"}
+	case errors.Is(err, errUpstreamUnavailable):
+		return problem{status: http.StatusServiceUnavailable, code: "upstream_unavailable", message: "该第三方平台暂时无法使用，请稍后再试或使用其他方式登录"}
+	case errors.Is(err, errUpstreamRegistration):
+		return problem{status: http.StatusGone, code: "upstream_registration_expired", message: "注册已失效，请重新使用第三方平台登录"}
+	case errors.Is(err, errUpstreamRegistered):
+		return problem{status: http.StatusConflict, code: "account_exists", message: "该证件号码已有账号，请重新登录"}
 	case database.Unavailable(err):
 		return problem{status: http.StatusServiceUnavailable, code: "service_unavailable", message: "服务暂时不可用，请稍后再试", retryAfter: retryAfterOutage}
 	}

@@ -24,11 +24,13 @@ func (s *Server) units() []func() []route {
 	return []func() []route{
 		s.healthRoutes,
 		s.loginRoutes,             // login.go: the login page; password, SMS code and face logins; logout
+		s.upstreamRoutes,          // upstream.go: logins at the upstream OpenID providers, registration of whom they verified
 		s.captchaRoutes,           // captcha.go: image captchas before SMS sends
 		s.faceRoutes,              // facecallback.go: the face provider's QR codes and signed callback
 		s.completionRoutes,        // complete.go: the completion flow ① info ② password ③ face
 		s.centerRoutes,            // center.go: the personal center
 		s.settingsRoutes,          // center.go: the center's 修改密码, 邮寄地址管理, 登录记录; username and ID number refused
+		s.upstreamSettingsRoutes,  // upstream_settings.go: the center's 第三方账号绑定
 		s.registrationRoutes,      // register.go: registration ① account ② real name ③ face, "already registered"
 		s.legalRegistrationRoutes, // legal_register.go: legal registration ① info ② account, 注册成功
 		s.legalRealnameRoutes,     // legal_realname.go: 实名等级升级 of a legal account
