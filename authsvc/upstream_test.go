@@ -1,0 +1,209 @@
+package authsvc
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/idfusion/idfusion/internal/upstreamdev"
+	"github.com/idfusion/idfusion/schemas"
+)
+
+// upstand is a service with the stand-in upstream provider "gov" on a
+// listener of its own.
+type upstand struct {
+	*testBundle
+	up  *upstreamdev.Provider
+	srv *httptest.Server
+}
+
+// setupUpstream starts the stand-in with citizens and a service that
+// trusts it (mod changes the provider's configuration).
+func setupUpstream(t *testing.T, citizens []upstreamdev.Citizen, mod ...func(*UpstreamProvider)) *upstand {
+	t.Helper()
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	p := UpstreamProvider{ID: "gov", Name: "国家政务服务平台", Issuer: srv.URL + "/up", ClientID: "idfusion", ClientSecret: "s3cret", Level: "LV3"}
+	for _, m := range mod {
+		m(&p)
+	}
+	b := setup(t, func(c *Config) { c.Upstream = []UpstreamProvider{p} })
+	for i := range citizens {
+		citizens[i].Subject = "sub-" + citizens[i].IDNumber
+	}
+	up, err := upstreamdev.New(upstreamdev.Config{Issuer: srv.URL + "/up", Title: p.Name, Citizens: citizens, Now: b.clock.Now,
+		Clients: []upstreamdev.Client{{ID: "idfusion", Secret: "s3cret", RedirectURIs: []string{b.ts.URL + "/login/upstream/gov/callback"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/up/", up)
+	return &upstand{testBundle: b, up: up, srv: srv}
+}
+
+// upstreamAuthorize starts a login at the provider in br and plays the
+// citizen picking idNumber there; it returns the callback URL the
+// provider sends the browser back to (not followed).
+func (u *upstand) upstreamAuthorize(br *browser, idNumber, returnTo string) string {
+	br.t.Helper()
+	path := "/login/upstream/gov"
+	if returnTo != "" {
+		path += "?return_to=" + url.QueryEscape(returnTo)
+	}
+	r := br.get(path)
+	if r.Status != http.StatusFound {
+		br.t.Fatalf("start: %d %s", r.Status, r.Raw)
+	}
+	auth, err := url.Parse(r.Header.Get("Location"))
+	if err != nil {
+		br.t.Fatal(err)
+	}
+	form := auth.Query()
+	form.Set("sub", "sub-"+idNumber)
+	resp, err := br.hc.PostForm(auth.Scheme+"://"+auth.Host+auth.Path, form)
+	if err != nil {
+		br.t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, u.ts.URL+"/login/upstream/gov/callback?") {
+		br.t.Fatalf("authorize: %d %q", resp.StatusCode, loc)
+	}
+	return loc
+}
+
+// callback follows the provider's redirect back.
+func (br *browser) callback(loc string) response {
+	br.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, loc, nil)
+	if err != nil {
+		br.t.Fatal(err)
+	}
+	return br.send(req)
+}
+
+// upstreamAudit is the newest audit row of an event: outcome and detail.
+func (b *testBundle) lastAudit(t *testing.T, event string) (outcome, detail string, account *int64) {
+	t.Helper()
+	if err := b.pool.QueryRow(context.Background(), `SELECT outcome, detail, account_id FROM auth_audit WHERE event = $1 ORDER BY id DESC LIMIT 1`, event).
+		Scan(&outcome, &detail, &account); err != nil {
+		t.Fatal(err)
+	}
+	return
+}
+
+func TestUpstreamLoginKnownCitizen(t *testing.T) {
+	t.Parallel()
+	id := residentID("19850512")
+	u := setupUpstream(t, []upstreamdev.Citizen{{Name: "韩梅梅", IDNumber: id, Phone: "13900001111"}})
+	c := citizen{IDNumber: id, Name: "韩梅梅", Phone: "13900001111"}
+	c.id = u.insert(t, c, schemas.StatusActive, []string{}, nil)
+	br := u.browser(t)
+	if r := br.get("/login"); !strings.Contains(r.Raw, `id="upstream-gov"`) || !strings.Contains(r.Raw, "国家政务服务平台") {
+		t.Fatalf("login page has no provider link: %s", r.Raw)
+	}
+	loc := u.upstreamAuthorize(br, id, "/center?x=1")
+	r := br.callback(loc)
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/center?x=1" {
+		t.Fatalf("callback: %d %q %s", r.Status, r.Header.Get("Location"), r.Raw)
+	}
+	if r := br.get("/api/v1/me"); r.Status != http.StatusOK {
+		t.Fatalf("me: %d %s", r.Status, r.Raw)
+	}
+	outcome, detail, acc := u.lastAudit(t, "login_upstream")
+	if outcome != "ok" || !strings.Contains(detail, "provider=国家政务服务平台") || acc == nil || *acc != c.id {
+		t.Fatalf("audit: %s %q %v", outcome, detail, acc)
+	}
+	// The link, listed in the center and removed there (the account stays).
+	lr := br.get("/api/v1/settings/upstream")
+	links, _ := lr.Body["links"].([]any)
+	if lr.Status != http.StatusOK || len(links) != 1 || links[0].(map[string]any)["provider"] != "gov" {
+		t.Fatalf("links: %d %s", lr.Status, lr.Raw)
+	}
+	if p := br.get("/settings/upstream"); !strings.Contains(p.Raw, `id="unlink-gov"`) {
+		t.Fatalf("settings page: %d %s", p.Status, p.Raw)
+	}
+	if d := br.do(http.MethodDelete, "/api/v1/settings/upstream/gov", nil); d.Status != http.StatusNoContent {
+		t.Fatalf("unlink: %d %s", d.Status, d.Raw)
+	}
+	if d := br.do(http.MethodDelete, "/api/v1/settings/upstream/gov", nil); d.Status != http.StatusNotFound {
+		t.Fatalf("unlink twice: %d %s", d.Status, d.Raw)
+	}
+	if o, d, _ := u.lastAudit(t, "upstream_unlink"); o != "ok" || d != "provider=gov" {
+		t.Fatalf("unlink audit: %s %q", o, d)
+	}
+	var n int
+	u.pool.QueryRow(context.Background(), `SELECT count(*) FROM account WHERE id = $1`, c.id).Scan(&n)
+	if n != 1 {
+		t.Fatal("the account went with its link")
+	}
+
+	// The same callback URL again: the state is spent.
+	if r := br.callback(loc); r.Status != http.StatusUnauthorized {
+		t.Fatalf("replayed state: %d %s", r.Status, r.Raw)
+	}
+	if o, d, _ := u.lastAudit(t, "login_upstream"); o != "fail" || !strings.Contains(d, "state") || !strings.Contains(d, "国家政务服务平台") {
+		t.Fatalf("replay audit: %s %q", o, d)
+	}
+	// Another browser's state.
+	loc = u.upstreamAuthorize(br, id, "")
+	if r := u.browser(t).callback(loc); r.Status != http.StatusUnauthorized {
+		t.Fatalf("another browser's state: %d %s", r.Status, r.Raw)
+	}
+	other := u.browser(t)
+	other.get("/login/upstream/gov") // a session of its own
+	if r := other.callback(loc); r.Status != http.StatusUnauthorized {
+		t.Fatalf("another session's state: %d %s", r.Status, r.Raw)
+	}
+	// The owner's browser still can use it (the refusals did not spend it).
+	if r := br.callback(loc); r.Status != http.StatusSeeOther {
+		t.Fatalf("own state after the refusals: %d %s", r.Status, r.Raw)
+	}
+	// An expired one.
+	loc = u.upstreamAuthorize(br, id, "")
+	u.clock.Advance(upstreamLoginTTL + 1)
+	if r := br.callback(loc); r.Status != http.StatusUnauthorized {
+		t.Fatalf("expired state: %d %s", r.Status, r.Raw)
+	}
+}
+
+func TestUpstreamTokenRefused(t *testing.T) {
+	t.Parallel()
+	id := residentID("19850512")
+	u := setupUpstream(t, []upstreamdev.Citizen{{Name: "韩梅梅", IDNumber: id}})
+	c := citizen{IDNumber: id, Name: "韩梅梅", Phone: "13900001111"}
+	u.insert(t, c, schemas.StatusActive, []string{}, nil)
+	for _, tc := range []struct {
+		name   string
+		tamper func(map[string]any)
+		why    string
+	}{
+		{"wrong nonce", func(m map[string]any) { m["nonce"] = "other" }, "nonce"},
+		{"wrong audience", func(m map[string]any) { m["aud"] = "someone-else" }, "audience"},
+		{"wrong issuer", func(m map[string]any) { m["iss"] = "https://impostor.example" }, "different provider"},
+		{"not a resident ID", func(m map[string]any) { m["id_type"] = "passport" }, "resident"},
+	} {
+		u.up.Tamper(tc.tamper)
+		br := u.browser(t)
+		if r := br.callback(u.upstreamAuthorize(br, id, "")); r.Status != http.StatusUnauthorized {
+			t.Fatalf("%s: %d %s", tc.name, r.Status, r.Raw)
+		}
+		if o, d, _ := u.lastAudit(t, "login_upstream"); o != "fail" || !strings.Contains(d, tc.why) {
+			t.Fatalf("%s: audit %s %q", tc.name, o, d)
+		}
+	}
+	u.up.Tamper(nil)
+	if err := u.up.SignWithForeignKey(); err != nil {
+		t.Fatal(err)
+	}
+	br := u.browser(t)
+	if r := br.callback(u.upstreamAuthorize(br, id, "")); r.Status != http.StatusUnauthorized {
+		t.Fatalf("foreign key: %d %s", r.Status, r.Raw)
+	}
+	if o, d, _ := u.lastAudit(t, "login_upstream"); o != "fail" || !strings.Contains(d, "signature") {
+		t.Fatalf("foreign key: audit %s %q", o, d)
+	}
+}
