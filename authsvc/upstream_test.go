@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/idfusion/idfusion/internal/upstreamdev"
 	"github.com/idfusion/idfusion/schemas"
@@ -205,5 +206,161 @@ func TestUpstreamTokenRefused(t *testing.T) {
 	}
 	if o, d, _ := u.lastAudit(t, "login_upstream"); o != "fail" || !strings.Contains(d, "signature") {
 		t.Fatalf("foreign key: audit %s %q", o, d)
+	}
+}
+
+func TestUpstreamRegistersUnknownCitizen(t *testing.T) {
+	t.Parallel()
+	id := residentID("19920101")
+	u := setupUpstream(t, []upstreamdev.Citizen{{Name: "李雷", IDNumber: id, Phone: "13900002222"}}, func(p *UpstreamProvider) { p.Level = "LV2" })
+	br := u.browser(t)
+	r := br.callback(u.upstreamAuthorize(br, id, "/center?from=gov"))
+	if r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/login/upstream/register" {
+		t.Fatalf("callback: %d %q %s", r.Status, r.Header.Get("Location"), r.Raw)
+	}
+	page := br.get("/login/upstream/register")
+	if page.Status != http.StatusOK || !strings.Contains(page.Raw, "李****") || !strings.Contains(page.Raw, "同意并注册") || strings.Contains(page.Raw, id) {
+		t.Fatalf("agreement page: %d %s", page.Status, page.Raw)
+	}
+	count := func() (n int) {
+		u.pool.QueryRow(context.Background(), `SELECT count(*) FROM account WHERE id_bidx = $1`, u.svc.idIndex(id)).Scan(&n)
+		return n
+	}
+	// Another browser has nothing to accept; not accepting creates nothing.
+	if r := u.browser(t).post("/api/v1/login/upstream/register", map[string]any{"agree": true, "agreement_version": AgreementVersion}); r.Status == http.StatusOK {
+		t.Fatalf("another browser registered: %s", r.Raw)
+	}
+	if r := br.post("/api/v1/login/upstream/register", map[string]any{"agree": false, "agreement_version": AgreementVersion}); r.Status != http.StatusUnprocessableEntity || count() != 0 {
+		t.Fatalf("without agreeing: %d %s (accounts %d)", r.Status, r.Raw, count())
+	}
+	r = br.post("/api/v1/login/upstream/register", map[string]any{"agree": true, "agreement_version": AgreementVersion})
+	if r.Status != http.StatusOK || r.str("next") != "/center?from=gov" || count() != 1 {
+		t.Fatalf("register: %d %s (accounts %d)", r.Status, r.Raw, count())
+	}
+	var level, status string
+	var verified bool
+	var links int
+	u.pool.QueryRow(context.Background(), `SELECT realname_level, status, phone_verified, (SELECT count(*) FROM upstream_link l WHERE l.account_id = a.id AND provider = 'gov')
+		FROM account a WHERE id_bidx = $1`, u.svc.idIndex(id)).Scan(&level, &status, &verified, &links)
+	if level != "LV2" || status != "active" || verified || links != 1 {
+		t.Fatalf("account: %s %s phone verified %v links %d", level, status, verified, links)
+	}
+	if me := br.get("/api/v1/me"); me.Status != http.StatusOK {
+		t.Fatalf("me: %d %s", me.Status, me.Raw)
+	}
+	// Spent: a second registration finds nothing.
+	if r := br.post("/api/v1/login/upstream/register", map[string]any{"agree": true, "agreement_version": AgreementVersion}); r.Status != http.StatusGone {
+		t.Fatalf("again: %d %s", r.Status, r.Raw)
+	}
+	// The next login at the provider signs the new account in.
+	br2 := u.browser(t)
+	if r := br2.callback(u.upstreamAuthorize(br2, id, "")); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/center" {
+		t.Fatalf("login after registration: %d %q", r.Status, r.Header.Get("Location"))
+	}
+}
+
+func TestUpstreamRegisteredMeanwhile(t *testing.T) {
+	t.Parallel()
+	id := residentID("19920101")
+	u := setupUpstream(t, []upstreamdev.Citizen{{Name: "李雷", IDNumber: id}})
+	br := u.browser(t)
+	br.callback(u.upstreamAuthorize(br, id, ""))
+	u.insert(t, citizen{IDNumber: id, Name: "李雷", Phone: "13900003333"}, schemas.StatusActive, []string{}, nil)
+	if r := br.post("/api/v1/login/upstream/register", map[string]any{"agree": true, "agreement_version": AgreementVersion}); r.Status != http.StatusConflict {
+		t.Fatalf("registered meanwhile: %d %s", r.Status, r.Raw)
+	}
+	if o, _, _ := u.lastAudit(t, "register_upstream"); o != "refused" {
+		t.Fatalf("audit: %s", o)
+	}
+}
+
+func TestUpstreamLinkedElsewhereAndLocked(t *testing.T) {
+	t.Parallel()
+	id, other := residentID("19850512"), residentID("19850512")
+	u := setupUpstream(t, []upstreamdev.Citizen{{Name: "韩梅梅", IDNumber: id}})
+	a := u.insert(t, citizen{IDNumber: id, Name: "韩梅梅", Phone: "13900001111"}, schemas.StatusActive, []string{}, nil)
+	b := u.insert(t, citizen{IDNumber: other, Name: "韩梅", Phone: "13900001112"}, schemas.StatusActive, []string{}, nil)
+	// The provider's subject is linked to another account already.
+	if _, err := u.pool.Exec(context.Background(), `INSERT INTO upstream_link VALUES ($1, 'gov', $2, now(), now())`, b, upstreamSubject("gov", "sub-"+id)); err != nil {
+		t.Fatal(err)
+	}
+	br := u.browser(t)
+	if r := br.callback(u.upstreamAuthorize(br, id, "")); r.Status != http.StatusUnauthorized {
+		t.Fatalf("subject of another account: %d %s", r.Status, r.Raw)
+	}
+	if o, d, acc := u.lastAudit(t, "login_upstream"); o != "fail" || !strings.Contains(d, "another account") || acc == nil || *acc != a {
+		t.Fatalf("audit: %s %q %v", o, d, acc)
+	}
+	u.pool.Exec(context.Background(), `DELETE FROM upstream_link`)
+	// A locked account.
+	u.pool.Exec(context.Background(), `UPDATE account SET locked_until = $2 WHERE id = $1`, a, u.clock.Now().Add(time.Hour))
+	if r := br.callback(u.upstreamAuthorize(br, id, "")); r.Status != http.StatusUnauthorized {
+		t.Fatalf("locked: %d %s", r.Status, r.Raw)
+	}
+	if o, d, _ := u.lastAudit(t, "login_upstream"); o != "fail" || !strings.Contains(d, "locked") {
+		t.Fatalf("audit: %s %q", o, d)
+	}
+	var links int
+	u.pool.QueryRow(context.Background(), `SELECT count(*) FROM upstream_link`).Scan(&links)
+	if links != 0 {
+		t.Fatal("a locked account was linked")
+	}
+}
+
+// A fused account pending completion gets its restricted session; a
+// provider that verified the face proves ③, ① and ② still come first.
+func TestUpstreamPendingCompletion(t *testing.T) {
+	t.Parallel()
+	for _, face := range []bool{false, true} {
+		id := residentID("19900307")
+		u := setupUpstream(t, []upstreamdev.Citizen{{Name: "张三", IDNumber: id}}, func(p *UpstreamProvider) { p.FaceVerified = face })
+		c := citizen{IDNumber: id, Name: "张三", Phone: "13900004444"}
+		c.id = u.insert(t, c, schemas.StatusPendingCompletion, []string{"info", "password", "face"}, nil)
+		br := u.browser(t)
+		r := br.callback(u.upstreamAuthorize(br, id, ""))
+		if r.Status != http.StatusSeeOther || r.Header.Get("Location") != stepPath(schemas.StepInfo) {
+			t.Fatalf("face %v: callback %d %q", face, r.Status, r.Header.Get("Location"))
+		}
+		// ③ before ①②: refused, whatever the provider proved.
+		if r := br.post("/api/v1/completion/face", nil); r.Status != http.StatusConflict {
+			t.Fatalf("face %v: ③ first: %d %s", face, r.Status, r.Raw)
+		}
+		if r := br.newPhoneInfo(c.Phone, "海口市龙华区滨海大道1号"); r.Status != http.StatusOK {
+			t.Fatalf("face %v: ①: %d %s", face, r.Status, r.Raw)
+		}
+		if r := br.post("/api/v1/completion/password", map[string]string{"password": "K9#vTq2!mZ", "confirm": "K9#vTq2!mZ"}); r.Status != http.StatusOK {
+			t.Fatalf("face %v: ②: %d %s", face, r.Status, r.Raw)
+		}
+		r = br.post("/api/v1/completion/face", nil)
+		if r.Status != http.StatusCreated {
+			t.Fatalf("face %v: ③: %d %s", face, r.Status, r.Raw)
+		}
+		st := br.get("/api/v1/completion/face/" + r.str("challenge"))
+		if face && (st.str("status") != "used" || st.str("next") == "") {
+			t.Fatalf("face-verified provider: ③ not done at once: %s", st.Raw)
+		}
+		if !face && st.str("status") != "pending" {
+			t.Fatalf("provider without face: ③ not pending: %s", st.Raw)
+		}
+	}
+}
+
+// Single sign-on: a business system's authorization, the login at the
+// upstream provider, back to the business system.
+func TestUpstreamSSO(t *testing.T) {
+	t.Parallel()
+	id := residentID("19850512")
+	u := setupUpstream(t, []upstreamdev.Citizen{{Name: "韩梅梅", IDNumber: id}})
+	u.syncClock()
+	u.insert(t, citizen{IDNumber: id, Name: "韩梅梅", Phone: "13900001111"}, schemas.StatusActive, []string{}, nil)
+	rp := u.rp(t, Client{ID: "portal"})
+	br := u.browser(t)
+	returnTo, verifier := rp.start(br)
+	r := br.callback(u.upstreamAuthorize(br, id, returnTo))
+	if r.Header.Get("Location") != returnTo {
+		t.Fatalf("callback led to %q, want %q", r.Header.Get("Location"), returnTo)
+	}
+	if _, err := rp.exchange(rp.code(br, returnTo), verifier); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -145,7 +145,7 @@ func RegisterUpstream(ctx context.Context, q Querier, r UpstreamRegistration) (i
 	var id int64
 	err := q.QueryRow(ctx, `INSERT INTO account (id_bidx, id_sealed, id_hint, id_type, name, phone_sealed, phone_bidx, phone_hint,
 			phone_verified, status, origin, required_steps, realname_level, agreement_version, agreement_accepted_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false, $9, $10, '{}', $11, $12, $13)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, ''), false, $9, $10, '{}', $11, $12, $13)
 		ON CONFLICT (id_bidx) DO NOTHING RETURNING id`,
 		r.IDBidx, r.IDSealed, r.IDHint, r.IDType, r.Name, r.PhoneSealed, r.PhoneBidx, r.PhoneHint,
 		string(schemas.StatusActive), string(schemas.OriginRegistered), r.Level, r.AgreementVersion, r.AgreementAt).Scan(&id)
