@@ -169,6 +169,9 @@ func TestUpstreamLoginKnownCitizen(t *testing.T) {
 	if r := br.callback(loc); r.Status != http.StatusUnauthorized {
 		t.Fatalf("expired state: %d %s", r.Status, r.Raw)
 	}
+	if o, d, _ := u.lastAudit(t, "login_upstream"); o != "fail" || !strings.Contains(d, "state") {
+		t.Fatalf("expired audit: %s %q", o, d)
+	}
 }
 
 func TestUpstreamTokenRefused(t *testing.T) {
@@ -189,11 +192,20 @@ func TestUpstreamTokenRefused(t *testing.T) {
 	} {
 		u.up.Tamper(tc.tamper)
 		br := u.browser(t)
-		if r := br.callback(u.upstreamAuthorize(br, id, "")); r.Status != http.StatusUnauthorized {
+		loc := u.upstreamAuthorize(br, id, "")
+		if r := br.callback(loc); r.Status != http.StatusUnauthorized {
 			t.Fatalf("%s: %d %s", tc.name, r.Status, r.Raw)
 		}
 		if o, d, _ := u.lastAudit(t, "login_upstream"); o != "fail" || !strings.Contains(d, tc.why) {
 			t.Fatalf("%s: audit %s %q", tc.name, o, d)
+		}
+		// The refusal spent the state: the same callback again (same
+		// session) is refused before any exchange.
+		if r := br.callback(loc); r.Status != http.StatusUnauthorized {
+			t.Fatalf("%s: replay: %d %s", tc.name, r.Status, r.Raw)
+		}
+		if o, d, _ := u.lastAudit(t, "login_upstream"); o != "fail" || !strings.Contains(d, "state unknown, used") {
+			t.Fatalf("%s: replay audit %s %q", tc.name, o, d)
 		}
 	}
 	u.up.Tamper(nil)
