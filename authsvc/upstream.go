@@ -323,15 +323,14 @@ func (s *Server) upstreamCallback(ctx context.Context, w http.ResponseWriter, r 
 		return "", refuse(nil, "id number invalid")
 	}
 	c := upstreamClaims{subject: idt.Subject, name: str(rp.p.Claims.Name), idNumber: number, phone: account.NormalizePhone(str(rp.p.Claims.Phone))}
+	// An ID number's blind index is never a credit code's (its own
+	// domain): only a natural account is found.
 	a, err := account.ByIDIndex(ctx, s.pool, s.idIndex(number))
 	if err != nil {
 		return "", err
 	}
 	if a == nil {
 		return "/login/upstream/register", s.keepUpstream(ctx, r, sess, rp, q.Get("state"), c)
-	}
-	if a.IsLegal() {
-		return "", refuse(nil, "not a natural account")
 	}
 	if s.locked(a) {
 		return "", refuse(a, "locked")

@@ -239,8 +239,10 @@ func TestUpstreamRegistersUnknownCitizen(t *testing.T) {
 		return n
 	}
 	// Another browser has nothing to accept; not accepting creates nothing.
-	if r := u.browser(t).post("/api/v1/login/upstream/register", map[string]any{"agree": true, "agreement_version": AgreementVersion}); r.Status == http.StatusOK {
-		t.Fatalf("another browser registered: %s", r.Raw)
+	other := u.browser(t)
+	other.get("/login/upstream/gov") // a session of its own
+	if r := other.post("/api/v1/login/upstream/register", map[string]any{"agree": true, "agreement_version": AgreementVersion}); r.Status != http.StatusGone {
+		t.Fatalf("another browser registered: %d %s", r.Status, r.Raw)
 	}
 	if r := br.post("/api/v1/login/upstream/register", map[string]any{"agree": false, "agreement_version": AgreementVersion}); r.Status != http.StatusUnprocessableEntity || count() != 0 {
 		t.Fatalf("without agreeing: %d %s (accounts %d)", r.Status, r.Raw, count())
@@ -271,11 +273,19 @@ func TestUpstreamRegistersUnknownCitizen(t *testing.T) {
 	}
 }
 
-func TestUpstreamRegisteredMeanwhile(t *testing.T) {
+func TestUpstreamRegistrationRefused(t *testing.T) {
 	t.Parallel()
-	id := residentID("19920101")
-	u := setupUpstream(t, []upstreamdev.Citizen{{Name: "李雷", IDNumber: id}})
+	id, late := residentID("19920101"), residentID("19920101")
+	u := setupUpstream(t, []upstreamdev.Citizen{{Name: "李雷", IDNumber: id}, {Name: "王五", IDNumber: late}})
+	// The agreement accepted after the login expired.
 	br := u.browser(t)
+	br.callback(u.upstreamAuthorize(br, late, ""))
+	u.clock.Advance(upstreamLoginTTL + time.Second)
+	if r := br.post("/api/v1/login/upstream/register", map[string]any{"agree": true, "agreement_version": AgreementVersion}); r.Status != http.StatusGone {
+		t.Fatalf("expired: %d %s", r.Status, r.Raw)
+	}
+	// Registered meanwhile.
+	br = u.browser(t)
 	br.callback(u.upstreamAuthorize(br, id, ""))
 	u.insert(t, citizen{IDNumber: id, Name: "李雷", Phone: "13900003333"}, schemas.StatusActive, []string{}, nil)
 	if r := br.post("/api/v1/login/upstream/register", map[string]any{"agree": true, "agreement_version": AgreementVersion}); r.Status != http.StatusConflict {
