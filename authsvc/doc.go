@@ -29,7 +29,9 @@
 // gateway), captcha.go (the image captcha before SMS sends), face.go
 // (challenges), faceprovider.go (the face app and the simulator),
 // facecallback.go (the provider's signed callback, QR codes), facesig.go
-// (the callback's signature), password.go (argon2id), password_rules.go
+// (the callback's signature), upstream.go (logins at the upstream OpenID
+// providers, the registration of whom they verified), upstream_settings.go
+// (the center's 第三方账号绑定), password.go (argon2id), password_rules.go
 // and password_name.go (the password rules), dev.go (the development
 // pages), audit.go (the hash-chained audit log and its verification),
 // purge.go (deleting what has ended), errors.go (the one table from errors
