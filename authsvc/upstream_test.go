@@ -118,6 +118,12 @@ func TestUpstreamLoginKnownCitizen(t *testing.T) {
 	if outcome != "ok" || !strings.Contains(detail, "provider=国家政务服务平台") || acc == nil || *acc != c.id {
 		t.Fatalf("audit: %s %q %v", outcome, detail, acc)
 	}
+	if r := br.get("/api/v1/settings/logins"); !strings.Contains(r.Raw, "第三方账号登录") {
+		t.Fatalf("login records: %s", r.Raw)
+	}
+	if r := br.get("/center"); !strings.Contains(r.Raw, `href="/settings/upstream"`) {
+		t.Fatalf("center has no 第三方账号绑定 link")
+	}
 	// The link, listed in the center and removed there (the account stays).
 	lr := br.get("/api/v1/settings/upstream")
 	links, _ := lr.Body["links"].([]any)
