@@ -142,7 +142,14 @@ type upstreamRP struct {
 	mu       sync.Mutex
 	conf     *oauth2.Config
 	verifier *oidc.IDTokenVerifier
+	// failedAt is when its metadata last could not be read: for
+	// upstreamRetry after, its button fails at once.
+	failedAt time.Time
 }
+
+// upstreamRetry is how long a provider whose metadata could not be read
+// is taken as down before it is asked again.
+const upstreamRetry = 30 * time.Second
 
 // errUpstreamUnavailable: the provider's metadata could not be read.
 var errUpstreamUnavailable = errors.New("upstream provider unavailable")
@@ -183,6 +190,9 @@ func (s *Server) upstreamClient(ctx context.Context, rp *upstreamRP) (*oauth2.Co
 	if rp.conf != nil {
 		return rp.conf, rp.verifier, nil
 	}
+	if !rp.failedAt.IsZero() && s.cfg.Now().Before(rp.failedAt.Add(upstreamRetry)) {
+		return nil, nil, fmt.Errorf("%w: %s: down since %s", errUpstreamUnavailable, rp.p.ID, rp.failedAt.Format(time.RFC3339))
+	}
 	ctx, cancel := context.WithTimeout(oidc.ClientContext(context.WithoutCancel(ctx), s.cfg.HTTPClient), upstreamTimeout)
 	defer cancel()
 	var prov *oidc.Provider
@@ -192,6 +202,7 @@ func (s *Server) upstreamClient(ctx context.Context, rp *upstreamRP) (*oauth2.Co
 	} else {
 		var err error
 		if prov, err = oidc.NewProvider(ctx, rp.p.Issuer); err != nil {
+			rp.failedAt = s.cfg.Now()
 			s.cfg.Logger.Warn("upstream_unavailable", "provider", rp.p.ID, errAttr(err))
 			return nil, nil, fmt.Errorf("%w: %s: %v", errUpstreamUnavailable, rp.p.ID, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,11 +20,20 @@ type upstand struct {
 	*testBundle
 	up  *upstreamdev.Provider
 	srv *httptest.Server
+	// down makes the provider answer 404 to everything.
+	down *atomic.Bool
 }
 
 // setupUpstream starts the stand-in with citizens and a service that
 // trusts it (mod changes the provider's configuration).
 func setupUpstream(t *testing.T, citizens []upstreamdev.Citizen, mod ...func(*UpstreamProvider)) *upstand {
+	t.Helper()
+	return setupUpstreamWith(t, citizens, nil, mod...)
+}
+
+// setupUpstreamWith is setupUpstream with a change of the service's
+// configuration too.
+func setupUpstreamWith(t *testing.T, citizens []upstreamdev.Citizen, cfg func(*Config), mod ...func(*UpstreamProvider)) *upstand {
 	t.Helper()
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
@@ -32,7 +42,12 @@ func setupUpstream(t *testing.T, citizens []upstreamdev.Citizen, mod ...func(*Up
 	for _, m := range mod {
 		m(&p)
 	}
-	b := setup(t, func(c *Config) { c.Upstream = []UpstreamProvider{p} })
+	b := setup(t, func(c *Config) {
+		c.Upstream = []UpstreamProvider{p}
+		if cfg != nil {
+			cfg(c)
+		}
+	})
 	for i := range citizens {
 		citizens[i].Subject = "sub-" + citizens[i].IDNumber
 	}
@@ -41,8 +56,15 @@ func setupUpstream(t *testing.T, citizens []upstreamdev.Citizen, mod ...func(*Up
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux.Handle("/up/", up)
-	return &upstand{testBundle: b, up: up, srv: srv}
+	down := new(atomic.Bool)
+	mux.Handle("/up/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.NotFound(w, r)
+			return
+		}
+		up.ServeHTTP(w, r)
+	}))
+	return &upstand{testBundle: b, up: up, srv: srv, down: down}
 }
 
 // upstreamAuthorize starts a login at the provider in br and plays the
@@ -390,5 +412,65 @@ func TestUpstreamSSO(t *testing.T) {
 	}
 	if _, err := rp.exchange(rp.code(br, returnTo), verifier); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A provider that does not answer: the service runs, its button answers
+// 暂时无法使用 (at once while it is taken as down), and works once the
+// provider answers.
+func TestUpstreamProviderDown(t *testing.T) {
+	t.Parallel()
+	id := residentID("19850512")
+	u := setupUpstream(t, []upstreamdev.Citizen{{Name: "韩梅梅", IDNumber: id}})
+	u.insert(t, citizen{IDNumber: id, Name: "韩梅梅", Phone: "13900001111"}, schemas.StatusActive, []string{}, nil)
+	u.down.Store(true)
+	br := u.browser(t)
+	for range 2 {
+		if r := br.get("/api/v1/login/upstream/gov"); r.Status != http.StatusServiceUnavailable || !strings.Contains(r.str("message"), "暂时无法使用") {
+			t.Fatalf("provider down: %d %s", r.Status, r.Raw)
+		}
+	}
+	if r := br.get("/login/upstream/nobody"); r.Status != http.StatusNotFound {
+		t.Fatalf("unknown provider: %d", r.Status)
+	}
+	u.down.Store(false)
+	if r := br.get("/api/v1/login/upstream/gov"); r.Status != http.StatusServiceUnavailable {
+		t.Fatalf("asked again before upstreamRetry: %d %s", r.Status, r.Raw)
+	}
+	u.clock.Advance(upstreamRetry)
+	r := br.get("/api/v1/login/upstream/gov")
+	if r.Status != http.StatusOK || !strings.HasPrefix(r.str("next"), u.srv.URL+"/up/authorize?") {
+		t.Fatalf("provider back: %d %s", r.Status, r.Raw)
+	}
+}
+
+// The callback is limited per client address; a provider's error
+// (the citizen cancelled) is refused and audited.
+func TestUpstreamCallbackLimitedAndCancelled(t *testing.T) {
+	t.Parallel()
+	id := residentID("19850512")
+	u := setupUpstreamWith(t, []upstreamdev.Citizen{{Name: "韩梅梅", IDNumber: id}}, func(c *Config) { c.RequestsPerMinute = 4 })
+	br := u.browser(t)
+	r := br.get("/login/upstream/gov")
+	auth := mustURL(r.Header.Get("Location"))
+	form := auth.Query()
+	form.Set("cancel", "1")
+	resp, err := br.hc.PostForm(auth.Scheme+"://"+auth.Host+auth.Path, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if r := br.callback(resp.Header.Get("Location")); r.Status != http.StatusUnauthorized {
+		t.Fatalf("cancelled: %d %s", r.Status, r.Raw)
+	}
+	if o, d, _ := u.lastAudit(t, "login_upstream"); o != "fail" || !strings.Contains(d, "access_denied") {
+		t.Fatalf("cancelled: audit %s %q", o, d)
+	}
+	last := 0
+	for range 4 {
+		last = br.get("/login/upstream/gov/callback?state=x&code=y").Status
+	}
+	if last != http.StatusTooManyRequests {
+		t.Fatalf("callback not limited: %d", last)
 	}
 }
