@@ -272,6 +272,18 @@ func TestUpstreamRegistersUnknownCitizen(t *testing.T) {
 	if r := other.post("/api/v1/login/upstream/register", map[string]any{"agree": true, "agreement_version": AgreementVersion}); r.Status != http.StatusGone {
 		t.Fatalf("another browser registered: %d %s", r.Status, r.Raw)
 	}
+	if j := br.get("/api/v1/login/upstream/register"); j.Status != http.StatusOK || j.str("name") != "李****" || j.str("provider") != "国家政务服务平台" || j.str("agreement_version") != AgreementVersion {
+		t.Fatalf("registration twin: %d %s", j.Status, j.Raw)
+	}
+	// The page's form without the box ticked.
+	resp, err := br.hc.PostForm(u.ts.URL+"/login/upstream/register", url.Values{"agreement_version": {AgreementVersion}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnprocessableEntity || count() != 0 {
+		t.Fatalf("form without agreeing: %d (accounts %d)", resp.StatusCode, count())
+	}
 	if r := br.post("/api/v1/login/upstream/register", map[string]any{"agree": false, "agreement_version": AgreementVersion}); r.Status != http.StatusUnprocessableEntity || count() != 0 {
 		t.Fatalf("without agreeing: %d %s (accounts %d)", r.Status, r.Raw, count())
 	}
