@@ -353,6 +353,14 @@ func TestUpstreamLinkedElsewhereAndLocked(t *testing.T) {
 	if o, d, acc := u.lastAudit(t, "login_upstream"); o != "fail" || !strings.Contains(d, "another account") || acc == nil || *acc != a {
 		t.Fatalf("audit: %s %q %v", o, d, acc)
 	}
+	// The account is linked to another subject of the provider.
+	u.pool.Exec(context.Background(), `UPDATE upstream_link SET account_id = $1, subject_hash = $2`, a, upstreamSubject("gov", "an-earlier-subject"))
+	if r := br.callback(u.upstreamAuthorize(br, id, "")); r.Status != http.StatusUnauthorized {
+		t.Fatalf("account of another subject: %d %s", r.Status, r.Raw)
+	}
+	if o, d, _ := u.lastAudit(t, "login_upstream"); o != "fail" || !strings.Contains(d, "another subject") {
+		t.Fatalf("audit: %s %q", o, d)
+	}
 	u.pool.Exec(context.Background(), `DELETE FROM upstream_link`)
 	// A locked account.
 	u.pool.Exec(context.Background(), `UPDATE account SET locked_until = $2 WHERE id = $1`, a, u.clock.Now().Add(time.Hour))
