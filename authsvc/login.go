@@ -304,17 +304,9 @@ func (s *Server) startFaceLogin(ctx context.Context, w http.ResponseWriter, r *h
 	if strings.TrimSpace(idNumber) == "" {
 		return "", fieldErrors{"id_number": "请输入证件号码"}
 	}
-	sess, err := s.session(ctx, r)
-	switch {
-	case errors.Is(err, errNoSession):
-		sess, err = s.startSession(ctx, s.pool, w, kindAnonymous, 0, safeReturn(returnTo))
-	case err == nil && sess.returnTo != safeReturn(returnTo):
-		// The browser's session (an earlier face login's, or a signed-in
-		// one) goes where this login was asked to go: signIn takes it
-		// from the session.
-		sess.returnTo = safeReturn(returnTo)
-		_, err = s.pool.Exec(ctx, `UPDATE auth_session SET return_to = $2 WHERE id_hash = $1`, sess.hash, sess.returnTo)
-	}
+	// The browser's session (an earlier face login's, or a signed-in one)
+	// goes where this login was asked to go.
+	sess, err := s.challengeSession(ctx, w, r, returnTo)
 	if err != nil {
 		return "", err
 	}
@@ -380,8 +372,8 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	d := pageData{Title: loginTitle, ReturnTo: safeReturn(r.URL.Query().Get("return_to")), Tab: r.URL.Query().Get("tab")}
-	if d.Tab == legalPerson.tab || d.Tab == legalPerson.smsTab {
+	d := pageData{Title: loginTitle, ReturnTo: safeReturn(r.URL.Query().Get("return_to")), Tab: r.URL.Query().Get("tab"), Licence: s.cfg.Licence != nil}
+	if d.Tab == legalPerson.tab || d.Tab == legalPerson.smsTab || d.Tab == legalLicenceTab {
 		d.Title = legalLoginTitle
 	}
 	if d.Tab == "sms" || d.Tab == legalPerson.smsTab {
@@ -392,8 +384,8 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, tab string, err error, notice string) {
 	d := pageData{Title: loginTitle, ReturnTo: safeReturn(r.PostFormValue("return_to")), Tab: tab, Notice: notice,
-		IDNumber: r.PostFormValue("id_number"), Phone: r.PostFormValue("phone")}
-	if tab == legalPerson.tab || tab == legalPerson.smsTab {
+		IDNumber: r.PostFormValue("id_number"), Phone: r.PostFormValue("phone"), Licence: s.cfg.Licence != nil}
+	if tab == legalPerson.tab || tab == legalPerson.smsTab || tab == legalLicenceTab {
 		d.Title, d.IDNumber = legalLoginTitle, r.PostFormValue(legalPerson.field)
 	}
 	if err != nil {

@@ -26,6 +26,7 @@ func (s *Server) units() []func() []route {
 		s.loginRoutes,             // login.go: the login page; password, SMS code and face logins; logout
 		s.captchaRoutes,           // captcha.go: image captchas before SMS sends
 		s.faceRoutes,              // facecallback.go: the face provider's QR codes and signed callback
+		s.licenceRoutes,           // licence.go: 电子营业执照 scan login, its QR codes, signed callback and simulator (with Config.Licence)
 		s.completionRoutes,        // complete.go: the completion flow ① info ② password ③ face
 		s.centerRoutes,            // center.go: the personal center
 		s.settingsRoutes,          // center.go: the center's 修改密码, 邮寄地址管理, 登录记录; username and ID number refused
