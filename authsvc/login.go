@@ -69,7 +69,7 @@ func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	// an agent (经办人): then the next page is the identity chooser.
 	var agent bool
 	err = s.pool.QueryRow(ctx, `WITH
-		audited AS (INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, $4, 'ok', $3, $5, $6, $7) RETURNING 1),
+		audited AS (INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, $4, 'ok', $3, $5, $6, $14) RETURNING 1),
 		revoked AS (UPDATE auth_session SET revoked_at = $1, expires_at = LEAST(expires_at, $1) WHERE id_hash = $2 AND revoked_at IS NULL),
 		reset AS (`+account.ResetAfterLoginSQL(m.knowledge, "(SELECT $3::bigint FROM audited)")+`),
 		flow AS (INSERT INTO completion_flow (session_hash, account_id, steps, phone_proved_bidx, created_at)
@@ -77,7 +77,7 @@ func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		INSERT INTO auth_session (id_hash, account_id, kind, created_at, last_seen_at, expires_at, return_to, amr)
 		VALUES ($8, $3, $7, $1, $1, $9, $10, $12)
 		RETURNING $7 = 'full' AND EXISTS (SELECT 1 FROM agent_authorization g WHERE g.agent_account_id = $3 AND `+actableSQL("g")+`)`,
-		now, old, a.ID, m.event, a.IDHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo), proved, []string{m.amr}, a.StepNames()).Scan(&agent)
+		now, old, a.ID, m.event, a.IDHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo), proved, []string{m.amr}, a.StepNames(), m.auditDetail(kind)).Scan(&agent)
 	if err != nil {
 		return loginResult{}, err
 	}
