@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/idfusion/idfusion/schemas"
 )
 
 // startLicence starts a licence login in br and returns the challenge.
@@ -162,6 +164,24 @@ func TestLicenceLogin(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("a citizen's account", func(t *testing.T) {
+		// Only a legal account is a licence's, even should a citizen's
+		// row hold the credit code's index.
+		c := b.active(t, "蒋六", "13912349520", goodPassword)
+		code := creditCode()
+		if _, err := b.pool.Exec(context.Background(), `UPDATE account SET id_bidx = $2 WHERE id = $1`, c.id, b.keys.BlindIndex(string(schemas.FieldCreditCode), code)); err != nil {
+			t.Fatal(err)
+		}
+		br := b.browser(t)
+		ch := br.startLicence()
+		if r := b.licenceCallback(t, b.licenceBody(t, nil, ch, code, c.IDNumber, LicencePass, now())); r.Status != http.StatusForbidden {
+			t.Errorf("callback: %d %s, want 403", r.Status, r.Raw)
+		}
+		if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'licence_callback' AND account_id = $1`, c.id); n != 0 || b.failures(t, c.id) != 0 {
+			t.Errorf("the citizen's account was named (%d audit rows, %d failures)", n, b.failures(t, c.id))
+		}
+	})
 
 	t.Run("another session", func(t *testing.T) {
 		e := b.activeLegal(t, "海南椰风科技有限公司", "13912349521", goodPassword)
