@@ -810,3 +810,42 @@ func TestLicenceResultLogValue(t *testing.T) {
 		t.Errorf("log line %q: want the challenge and neither number", out)
 	}
 }
+
+// FuzzLicenceRoundTrip checks that whatever SignLicenceResult signs,
+// VerifyLicenceCallback returns unchanged while fresh, and that every
+// refusal wraps exactly one sentinel.
+func FuzzLicenceRoundTrip(f *testing.F) {
+	f.Add(testChallenge, testCreditCode, testIDNumber, FacePass, int64(0), testNonce)
+	f.Add(testChallenge, "９１４６<&>", "港１２３\u2028\"\\", FaceFail, int64(-180), testNonce+"\x00")
+	f.Add(testChallenge, "", testIDNumber, FacePass, int64(0), testNonce)
+	f.Fuzz(func(t *testing.T, challenge, code, rep, result string, offset int64, nonce string) {
+		r := LicenceResult{Challenge: challenge, CreditCode: code, RepIDNumber: rep, Result: result, IssuedAt: faceNow.Unix() + offset%400, Nonce: nonce}
+		body, err := SignLicenceResult(faceKey, r)
+		if err != nil {
+			if !errors.Is(err, ErrCallbackResult) {
+				t.Fatalf("SignLicenceResult(%+v): %v, want ErrCallbackResult", r, err)
+			}
+			return
+		}
+		got, err := VerifyLicenceCallback(body, faceKeyPub, faceNow, faceMaxAge)
+		if err != nil {
+			n := 0
+			for _, s := range faceSentinels {
+				if errors.Is(err, s) {
+					n++
+				}
+			}
+			if n != 1 || got != (LicenceResult{}) {
+				t.Fatalf("error %q wraps %d sentinels, returned %+v", err, n, got)
+			}
+			age := faceNow.Unix() - r.IssuedAt
+			if len(body) <= MaxFaceCallbackSize && age <= int64(faceMaxAge/time.Second) && age >= -int64(faceClockSkew/time.Second) {
+				t.Fatalf("a fresh signed result refused: %v", err)
+			}
+			return
+		}
+		if got != r {
+			t.Fatalf("round trip: got %+v, want %+v", got, r)
+		}
+	})
+}
