@@ -69,7 +69,7 @@ func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	// an agent (经办人): then the next page is the identity chooser.
 	var agent bool
 	err = s.pool.QueryRow(ctx, `WITH
-		audited AS (INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, $4, 'ok', $3, $5, $6, $7) RETURNING 1),
+		audited AS (INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, $4, 'ok', $3, $5, $6, $14) RETURNING 1),
 		revoked AS (UPDATE auth_session SET revoked_at = $1, expires_at = LEAST(expires_at, $1) WHERE id_hash = $2 AND revoked_at IS NULL),
 		reset AS (`+account.ResetAfterLoginSQL(m.knowledge, "(SELECT $3::bigint FROM audited)")+`),
 		flow AS (INSERT INTO completion_flow (session_hash, account_id, steps, phone_proved_bidx, created_at)
@@ -77,7 +77,7 @@ func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		INSERT INTO auth_session (id_hash, account_id, kind, created_at, last_seen_at, expires_at, return_to, amr)
 		VALUES ($8, $3, $7, $1, $1, $9, $10, $12)
 		RETURNING $7 = 'full' AND EXISTS (SELECT 1 FROM agent_authorization g WHERE g.agent_account_id = $3 AND `+actableSQL("g")+`)`,
-		now, old, a.ID, m.event, a.IDHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo), proved, []string{m.amr}, a.StepNames()).Scan(&agent)
+		now, old, a.ID, m.event, a.IDHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo), proved, []string{m.amr}, a.StepNames(), m.auditDetail(kind)).Scan(&agent)
 	if err != nil {
 		return loginResult{}, err
 	}
@@ -304,17 +304,9 @@ func (s *Server) startFaceLogin(ctx context.Context, w http.ResponseWriter, r *h
 	if strings.TrimSpace(idNumber) == "" {
 		return "", fieldErrors{"id_number": "请输入证件号码"}
 	}
-	sess, err := s.session(ctx, r)
-	switch {
-	case errors.Is(err, errNoSession):
-		sess, err = s.startSession(ctx, s.pool, w, kindAnonymous, 0, safeReturn(returnTo))
-	case err == nil && sess.returnTo != safeReturn(returnTo):
-		// The browser's session (an earlier face login's, or a signed-in
-		// one) goes where this login was asked to go: signIn takes it
-		// from the session.
-		sess.returnTo = safeReturn(returnTo)
-		_, err = s.pool.Exec(ctx, `UPDATE auth_session SET return_to = $2 WHERE id_hash = $1`, sess.hash, sess.returnTo)
-	}
+	// The browser's session (an earlier face login's, or a signed-in one)
+	// goes where this login was asked to go.
+	sess, err := s.challengeSession(ctx, w, r, returnTo)
 	if err != nil {
 		return "", err
 	}
@@ -380,8 +372,8 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	d := pageData{Title: loginTitle, ReturnTo: safeReturn(r.URL.Query().Get("return_to")), Tab: r.URL.Query().Get("tab")}
-	if d.Tab == legalPerson.tab || d.Tab == legalPerson.smsTab {
+	d := pageData{Title: loginTitle, ReturnTo: safeReturn(r.URL.Query().Get("return_to")), Tab: r.URL.Query().Get("tab"), Licence: s.cfg.Licence != nil}
+	if d.Tab == legalPerson.tab || d.Tab == legalPerson.smsTab || d.Tab == legalLicenceTab {
 		d.Title = legalLoginTitle
 	}
 	if d.Tab == "sms" || d.Tab == legalPerson.smsTab {
@@ -392,8 +384,8 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, tab string, err error, notice string) {
 	d := pageData{Title: loginTitle, ReturnTo: safeReturn(r.PostFormValue("return_to")), Tab: tab, Notice: notice,
-		IDNumber: r.PostFormValue("id_number"), Phone: r.PostFormValue("phone")}
-	if tab == legalPerson.tab || tab == legalPerson.smsTab {
+		IDNumber: r.PostFormValue("id_number"), Phone: r.PostFormValue("phone"), Licence: s.cfg.Licence != nil}
+	if tab == legalPerson.tab || tab == legalPerson.smsTab || tab == legalLicenceTab {
 		d.Title, d.IDNumber = legalLoginTitle, r.PostFormValue(legalPerson.field)
 	}
 	if err != nil {
