@@ -32,6 +32,13 @@ type Config struct {
 	// when Dev; required otherwise (a FaceApp), and a FaceSimulator is
 	// refused without Dev.
 	Face FaceProvider
+	// Licence is the electronic business licence app (电子营业执照): where
+	// a licence login's QR code leads, and who signs its callbacks
+	// (POST /api/v1/licence/callback). Default: a LicenceSimulator with a
+	// fresh key when Dev; optional otherwise (a LicenceApp): without it
+	// the 法人登录 tab has no 电子营业执照 sub-tab and its routes do not
+	// exist. A LicenceSimulator is refused without Dev.
+	Licence LicenceProvider
 
 	// Upstream are the upstream OpenID providers (国家政务服务平台, 椰城市民云,
 	// 电子社保卡) the login page offers, each validated
@@ -232,6 +239,8 @@ func (c Config) validate() error {
 		return errors.New("authsvc: Config.Face is required outside Config.Dev (a FaceApp)")
 	case !c.Dev && isSimulator(c.Face):
 		return errors.New("authsvc: the face simulator is only for Config.Dev")
+	case !c.Dev && isLicenceSimulator(c.Licence):
+		return errors.New("authsvc: the licence simulator is only for Config.Dev")
 	case !c.Dev && c.SMS == nil:
 		return errors.New("authsvc: Config.SMS is required outside Config.Dev")
 	}
@@ -257,5 +266,11 @@ func (c Config) validate() error {
 // isSimulator tells the face simulator from the real providers.
 func isSimulator(f FaceProvider) bool {
 	_, ok := f.(*FaceSimulator)
+	return ok
+}
+
+// isLicenceSimulator tells the licence simulator from the real app.
+func isLicenceSimulator(f LicenceProvider) bool {
+	_, ok := f.(*LicenceSimulator)
 	return ok
 }

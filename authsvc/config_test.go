@@ -33,6 +33,14 @@ func TestConfigProviders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	licenceSim, err := NewLicenceSimulator("https://login.example.gov.cn", newKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	licenceApp, err := NewLicenceApp("https://licence.example.gov.cn/scan?c={challenge}", newKey(t).Public().(ed25519.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		mod  func(*Config)
@@ -43,6 +51,9 @@ func TestConfigProviders(t *testing.T) {
 		{"simulator outside development", func(c *Config) { c.Face = sim }, "simulator is only for Config.Dev"},
 		{"no SMS gateway", func(c *Config) { c.SMS = nil }, "Config.SMS is required"},
 		{"development with the simulator", func(c *Config) { c.Dev, c.Face = true, sim }, ""},
+		{"licence simulator outside development", func(c *Config) { c.Licence = licenceSim }, "licence simulator is only for Config.Dev"},
+		{"licence app", func(c *Config) { c.Licence = licenceApp }, ""},
+		{"development with the licence simulator", func(c *Config) { c.Dev, c.Licence = true, licenceSim }, ""},
 		// The password's lock doubles LockFor: a non-positive one never grows.
 		{"negative lock", func(c *Config) { c.LockFor = -time.Minute }, "LockFor must be positive"},
 		{"refresh grace of a minute", func(c *Config) { c.OIDCRefreshGrace = time.Minute }, ""},
@@ -127,9 +138,15 @@ func TestProductionProviders(t *testing.T) {
 		t.Errorf("SimulateFace without the simulator: HTTP %d, want an error", st)
 	}
 
+	// Without Config.Licence: no 电子营业执照 sub-tab, no licence routes.
+	if _, page := fb.page("/login?tab=legal-licence"); strings.Contains(page, "tab-legal-licence") || strings.Contains(page, "start-licence") {
+		t.Errorf("the login page offers the licence scan without Config.Licence:\n%s", page)
+	}
+
 	// The development routes do not exist.
 	for _, p := range []struct{ method, path string }{
 		{http.MethodGet, "/dev/sms"}, {http.MethodGet, "/dev/face/" + ch}, {http.MethodPost, "/dev/face/" + ch},
+		{http.MethodPost, "/api/v1/login/licence"}, {http.MethodPost, "/api/v1/licence/callback"}, {http.MethodGet, "/dev/licence/" + ch},
 	} {
 		if r := b.browser(t).do(p.method, p.path, nil); r.Status != http.StatusNotFound {
 			t.Errorf("%s %s: %d, want 404", p.method, p.path, r.Status)
@@ -145,5 +162,50 @@ func TestProductionProviders(t *testing.T) {
 	}
 	if r := fb.get("/api/v1/login/face/" + ch); r.Status != http.StatusOK || r.str("status") != "used" {
 		t.Errorf("face login after the app's callback: %d %s, want used (logged in)", r.Status, r.Raw)
+	}
+}
+
+// TestProductionLicence: with a LicenceApp the licence QR code is the
+// app's URL, only the app's signature counts, and no simulator exists.
+func TestProductionLicence(t *testing.T) {
+	t.Parallel()
+	appKey := newKey(t)
+	app, err := NewLicenceApp("https://licence.example.gov.cn/scan?c={challenge}", appKey.Public().(ed25519.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	faceApp, err := NewFaceApp("https://face.example.gov.cn/verify?challenge={challenge}", newKey(t).Public().(ed25519.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newFakeGateway(t, answerOK)
+	b := setup(t, func(c *Config) { c.Dev, c.Face, c.SMS, c.Licence = false, faceApp, g.gateway(t, nil), app })
+	e := b.activeLegal(t, "海南椰风科技有限公司", "13912349541", goodPassword)
+	br := b.browser(t)
+	if _, page := br.page("/login?tab=legal-licence"); !strings.Contains(page, "tab-legal-licence") {
+		t.Errorf("no licence sub-tab with Config.Licence:\n%s", page)
+	}
+	ch := br.startLicence()
+	want, err := QRCodePNG("https://licence.example.gov.cn/scan?c="+ch, 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if qr := br.get("/licence/" + ch + "/qr.png"); qr.Status != http.StatusOK || qr.Raw != string(want) {
+		t.Errorf("QR code: %d, %d bytes; want the app URL's %d bytes", qr.Status, len(qr.Raw), len(want))
+	}
+	if r := br.get("/api/v1/login/licence/" + ch); r.Body["simulator"] != nil {
+		t.Errorf("status: %s, want no simulator link", r.Raw)
+	}
+	if r := b.browser(t).get("/dev/licence/" + ch); r.Status != http.StatusNotFound {
+		t.Errorf("GET /dev/licence: %d, want 404", r.Status)
+	}
+	if r := b.licenceCallback(t, b.licenceBody(t, newKey(t), ch, e.CreditCode, e.RepID, LicencePass, b.clock.Now())); r.Status != http.StatusUnauthorized {
+		t.Errorf("a callback signed by another key: %d %s, want 401", r.Status, r.Raw)
+	}
+	if r := b.licenceCallback(t, b.licenceBody(t, appKey, ch, e.CreditCode, e.RepID, LicencePass, b.clock.Now())); r.Status != http.StatusOK {
+		t.Fatalf("the app's callback: %d %s", r.Status, r.Raw)
+	}
+	if r := br.get("/api/v1/login/licence/" + ch); r.str("status") != "used" {
+		t.Errorf("poll: %d %s, want used", r.Status, r.Raw)
 	}
 }

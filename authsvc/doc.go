@@ -27,11 +27,15 @@
 // flow), redirect.go (leaving a form POST for a business system), sms.go
 // (codes, limits, the outbox), smsgateway.go (the production SMS
 // gateway), captcha.go (the image captcha before SMS sends), face.go
-// (challenges), faceprovider.go (the face app and the simulator),
-// facecallback.go (the provider's signed callback, QR codes), facesig.go
-// (the callback's signature), upstream.go (logins at the upstream OpenID
-// providers, the registration of whom they verified), upstream_settings.go
-// (the center's 第三方账号绑定), password.go (argon2id), password_rules.go
+// (challenges), faceprovider.go (the providers' one shape, Provider[T]:
+// the face and licence apps and their simulators), facecallback.go (the
+// face provider's signed callback, QR codes), facesig.go (the one
+// verifier of signed callbacks, verifySigned[T], and the face result),
+// licencesig.go (the electronic business licence's result), licence.go
+// (the 电子营业执照 scan login: challenge, callback, polling, simulator),
+// upstream.go (logins at the upstream OpenID providers, the registration
+// of whom they verified), upstream_settings.go (the center's 第三方账号绑定),
+// password.go (argon2id), password_rules.go
 // and password_name.go (the password rules), dev.go (the development
 // pages), audit.go (the hash-chained audit log and its verification),
 // purge.go (deleting what has ended), errors.go (the one table from errors

@@ -158,7 +158,9 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusConflict, code: "no_representative", message: noRepresentativeMessage}
 	case errors.Is(err, errFacePerson), errors.Is(err, errFaceFailed):
 		return problem{status: http.StatusForbidden, code: "face_refused", message: "人脸识别未通过：须由账号使用人本人进行人脸识别"}
-	case errors.Is(err, ErrFaceSignature), errors.Is(err, ErrFaceStale), errors.Is(err, ErrFaceMalformed), errors.Is(err, ErrFaceResult):
+	case errors.Is(err, errLicenceUnknown), errors.Is(err, errLicenceRep), errors.Is(err, errLicenceFailed):
+		return problem{status: http.StatusForbidden, code: "licence_refused", message: "电子营业执照认证未通过：须由登记的法定代表人本人扫码确认"}
+	case errors.Is(err, ErrCallbackSignature), errors.Is(err, ErrCallbackStale), errors.Is(err, ErrCallbackMalformed), errors.Is(err, ErrCallbackResult):
 		return problem{status: http.StatusUnauthorized, code: "face_callback_refused", message: "回调被拒绝"}
 	case errors.Is(err, errUpstreamUnknown), errors.Is(err, errUpstreamNotLinked):
 		return problem{status: http.StatusNotFound, code: "not_found", message: "未找到该第三方平台"}

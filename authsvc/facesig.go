@@ -22,15 +22,33 @@ import (
 	"github.com/idfusion/idfusion/internal/pii"
 )
 
-// The face callback: the login page shows a QR code for a fresh challenge,
-// the province's mobile app scans it and verifies the citizen's face, and
-// the face provider answers POST /api/v1/face/callback with this body:
+// The signed callbacks of the providers that verify a person for a
+// challenge: the face provider (a FaceResult) and the electronic business
+// licence app (a LicenceResult, licencesig.go). The login page shows a QR
+// code for a fresh challenge, the provider's app scans it and verifies, and
+// the provider answers its callback URL with this body:
 //
-//	{"payload": "<base64url, raw, of the JSON of a FaceResult>",
+//	{"payload": "<base64url, raw, of the JSON of the result>",
 //	 "signature": "<base64url, raw, of the Ed25519 signature of those bytes>"}
 //
 // The signature covers the payload's exact bytes, so neither side has to
-// re-serialise JSON the same way for a signature to verify.
+// re-serialise JSON the same way for a signature to verify. One mechanism,
+// verifySigned and signResult, serves every result type (signedResult).
+
+// signedResult is a result type a provider signs: its fields' exact JSON
+// names, its own checks, and when it was issued.
+type signedResult interface {
+	comparable
+	// validate checks the fields, not the time; its errors wrap
+	// ErrCallbackResult and never include a person's numbers.
+	validate() error
+	// issuedAt is when the provider signed, in Unix seconds.
+	issuedAt() int64
+	// resultFields are the payload's exact JSON field names.
+	resultFields() []string
+	// kind names the provider in configuration errors ("face").
+	kind() string
+}
 
 // FaceResult is what the face provider says about one challenge.
 type FaceResult struct {
@@ -50,37 +68,38 @@ type FaceResult struct {
 	Nonce string `json:"nonce"`
 }
 
-// The values of FaceResult.Result. A FaceFail result verifies like a
-// FacePass one: it is a genuine answer, and the caller counts it as a
-// failed credential check.
+// The values of a result's Result. A fail result verifies like a pass: it
+// is a genuine answer, and the caller counts it as a failed credential
+// check.
 const (
 	FacePass = "pass"
 	FaceFail = "fail"
 )
 
-// MaxFaceCallbackSize is the largest callback body VerifyFaceCallback
-// accepts, in bytes: a real one is a few hundred. The handler should read
-// the body through http.MaxBytesReader with this limit (plus one, to tell
-// an oversized body from a full one) rather than read it all first.
+// MaxFaceCallbackSize is the largest callback body the verifiers accept,
+// in bytes: a real one is a few hundred. The handler should read the body
+// through http.MaxBytesReader with this limit (plus one, to tell an
+// oversized body from a full one) rather than read it all first.
 const MaxFaceCallbackSize = 8 << 10
 
-// VerifyFaceCallback's errors. Every rejection wraps exactly one of them.
+// The verifiers' errors (VerifyFaceCallback, VerifyLicenceCallback). Every
+// rejection wraps exactly one of them.
 var (
-	// ErrFaceMalformed: the body is too large, not the envelope's JSON, not
-	// base64url, or the payload is not a FaceResult's JSON (unknown,
-	// duplicate or wrongly typed fields).
-	ErrFaceMalformed = errors.New("malformed face callback")
-	// ErrFaceSignature: the signature is missing or does not verify under
-	// the provider's key: the body was not signed by the provider, or was
-	// changed after.
-	ErrFaceSignature = errors.New("face callback signature does not verify")
-	// ErrFaceStale: the result was issued longer ago than the allowed age,
-	// or too far in the future for clock skew.
-	ErrFaceStale = errors.New("face callback is stale")
-	// ErrFaceResult: the signed result is not a valid FaceResult (challenge
-	// id, id_number, result or nonce). A result of FaceFail is not this
-	// error: it is a valid answer.
-	ErrFaceResult = errors.New("invalid face result")
+	// ErrCallbackMalformed: the body is too large, not the envelope's
+	// JSON, not base64url, or the payload is not the result's JSON
+	// (unknown, duplicate or wrongly typed fields).
+	ErrCallbackMalformed = errors.New("malformed callback")
+	// ErrCallbackSignature: the signature is missing or does not verify
+	// under the provider's key: the body was not signed by the provider,
+	// or was changed after.
+	ErrCallbackSignature = errors.New("callback signature does not verify")
+	// ErrCallbackStale: the result was issued longer ago than the allowed
+	// age, or too far in the future for clock skew.
+	ErrCallbackStale = errors.New("callback is stale")
+	// ErrCallbackResult: the signed result is not valid (challenge id, a
+	// number, result or nonce). A fail result is not this error: it is a
+	// valid answer.
+	ErrCallbackResult = errors.New("invalid callback result")
 )
 
 const (
@@ -113,18 +132,23 @@ var b64url = base64.RawURLEncoding.Strict()
 // SignFaceResult returns the callback body for r, signed with priv: what the
 // face provider sends, and what the development face simulator sends in its
 // place. It refuses a result VerifyFaceCallback would refuse as
-// ErrFaceResult; it does not set or check IssuedAt.
+// ErrCallbackResult; it does not set or check IssuedAt.
 func SignFaceResult(priv ed25519.PrivateKey, r FaceResult) ([]byte, error) {
+	return signResult(priv, r)
+}
+
+// signResult signs r as its provider does.
+func signResult[T signedResult](priv ed25519.PrivateKey, r T) ([]byte, error) {
 	if len(priv) != ed25519.PrivateKeySize {
 		// ed25519.Sign would panic.
-		return nil, fmt.Errorf("authsvc: face signing key is %d bytes, want %d", len(priv), ed25519.PrivateKeySize)
+		return nil, fmt.Errorf("authsvc: %s signing key is %d bytes, want %d", r.kind(), len(priv), ed25519.PrivateKeySize)
 	}
 	if err := r.validate(); err != nil {
 		return nil, err
 	}
 	payload, err := json.Marshal(r)
 	if err != nil {
-		return nil, fmt.Errorf("authsvc: encode face result: %w", err)
+		return nil, fmt.Errorf("authsvc: encode %s result: %w", r.kind(), err)
 	}
 	return json.Marshal(faceEnvelope{
 		Payload:   b64url.EncodeToString(payload),
@@ -133,14 +157,8 @@ func SignFaceResult(priv ed25519.PrivateKey, r FaceResult) ([]byte, error) {
 }
 
 // VerifyFaceCallback checks a face callback body and returns the result the
-// provider signed. It accepts a body only if it is at most
-// MaxFaceCallbackSize bytes of the exact envelope (no other fields), the
-// signature verifies under pub, the payload is exactly a FaceResult's JSON
-// with a valid challenge id, a non-empty id_number, a result of FacePass or
-// FaceFail and a nonce of at least 16 characters, and it was issued at most
-// maxAge before now and at most 30 s after (clock skew). Every rejection
-// wraps one of ErrFaceMalformed, ErrFaceSignature, ErrFaceStale and
-// ErrFaceResult; a pub of the wrong length is an error wrapping none.
+// provider signed, as verifySigned does: a FaceResult has a non-empty
+// id_number.
 //
 // The signature proves only that the provider said it. The caller must
 // still check against the database, under a lock so that a race loses:
@@ -150,78 +168,109 @@ func SignFaceResult(priv ed25519.PrivateKey, r FaceResult) ([]byte, error) {
 // IDNumber is the ID number of the challenge's account; and later, that
 // only the session the challenge was issued to consumes its approval.
 func VerifyFaceCallback(body []byte, pub ed25519.PublicKey, now time.Time, maxAge time.Duration) (FaceResult, error) {
+	return verifySigned[FaceResult](body, pub, now, maxAge)
+}
+
+// verifySigned checks a callback body and returns the result of type T the
+// provider signed. It accepts a body only if it is at most
+// MaxFaceCallbackSize bytes of the exact envelope (no other fields), the
+// signature verifies under pub, the payload is exactly T's JSON (its
+// resultFields) and T's validate accepts it (a valid challenge id, a result
+// of pass or fail, a nonce of at least 16 characters…), and it was issued at
+// most maxAge before now and at most 30 s after (clock skew). Every rejection
+// wraps one of ErrCallbackMalformed, ErrCallbackSignature, ErrCallbackStale
+// and ErrCallbackResult; a pub of the wrong length is an error wrapping
+// none.
+func verifySigned[T signedResult](body []byte, pub ed25519.PublicKey, now time.Time, maxAge time.Duration) (T, error) {
+	var zero T
 	if len(pub) != ed25519.PublicKeySize {
 		// A configuration error, not the caller's: ed25519.Verify would
 		// panic.
-		return FaceResult{}, fmt.Errorf("authsvc: face public key is %d bytes, want %d", len(pub), ed25519.PublicKeySize)
+		return zero, fmt.Errorf("authsvc: %s public key is %d bytes, want %d", zero.kind(), len(pub), ed25519.PublicKeySize)
 	}
 	if len(body) > MaxFaceCallbackSize {
-		return FaceResult{}, fmt.Errorf("%w: body is over %d bytes", ErrFaceMalformed, MaxFaceCallbackSize)
+		return zero, fmt.Errorf("%w: body is over %d bytes", ErrCallbackMalformed, MaxFaceCallbackSize)
 	}
 	var env faceEnvelope
 	if err := decodeExact(body, &env, faceEnvelopeFields); err != nil {
-		return FaceResult{}, fmt.Errorf("%w: envelope: %w", ErrFaceMalformed, err)
+		return zero, fmt.Errorf("%w: envelope: %w", ErrCallbackMalformed, err)
 	}
 	if env.Payload == "" {
-		return FaceResult{}, fmt.Errorf("%w: no payload", ErrFaceMalformed)
+		return zero, fmt.Errorf("%w: no payload", ErrCallbackMalformed)
 	}
 	payload, err := b64url.DecodeString(env.Payload)
 	if err != nil {
-		return FaceResult{}, fmt.Errorf("%w: payload is not raw base64url: %w", ErrFaceMalformed, err)
+		return zero, fmt.Errorf("%w: payload is not raw base64url: %w", ErrCallbackMalformed, err)
 	}
 	if env.Signature == "" {
-		return FaceResult{}, fmt.Errorf("%w: no signature", ErrFaceSignature)
+		return zero, fmt.Errorf("%w: no signature", ErrCallbackSignature)
 	}
 	sig, err := b64url.DecodeString(env.Signature)
 	if err != nil {
-		return FaceResult{}, fmt.Errorf("%w: signature is not raw base64url: %w", ErrFaceMalformed, err)
+		return zero, fmt.Errorf("%w: signature is not raw base64url: %w", ErrCallbackMalformed, err)
 	}
 	if len(sig) != ed25519.SignatureSize {
-		return FaceResult{}, fmt.Errorf("%w: signature is %d bytes, want %d", ErrFaceSignature, len(sig), ed25519.SignatureSize)
+		return zero, fmt.Errorf("%w: signature is %d bytes, want %d", ErrCallbackSignature, len(sig), ed25519.SignatureSize)
 	}
 	// The signature first: what the payload says means nothing before.
 	if !ed25519.Verify(pub, payload, sig) {
-		return FaceResult{}, ErrFaceSignature
+		return zero, ErrCallbackSignature
 	}
-	var r FaceResult
-	if err := decodeExact(payload, &r, faceResultFields); err != nil {
-		return FaceResult{}, fmt.Errorf("%w: payload: %w", ErrFaceMalformed, err)
+	var r T
+	if err := decodeExact(payload, &r, zero.resultFields()); err != nil {
+		return zero, fmt.Errorf("%w: payload: %w", ErrCallbackMalformed, err)
 	}
 	if err := r.validate(); err != nil {
-		return FaceResult{}, err
+		return zero, err
 	}
 	// Wrapped-around times of absurd IssuedAt values land far in the past,
 	// so they are stale too.
-	issued := time.Unix(r.IssuedAt, 0)
+	issued := time.Unix(r.issuedAt(), 0)
 	if ahead := issued.Sub(now); ahead > faceClockSkew {
-		return FaceResult{}, fmt.Errorf("%w: issued %s in the future, more than the %s allowed for clock skew", ErrFaceStale, ahead, faceClockSkew)
+		return zero, fmt.Errorf("%w: issued %s in the future, more than the %s allowed for clock skew", ErrCallbackStale, ahead, faceClockSkew)
 	}
 	if age := now.Sub(issued); age > maxAge {
-		return FaceResult{}, fmt.Errorf("%w: issued %s ago, more than %s", ErrFaceStale, age, maxAge)
+		return zero, fmt.Errorf("%w: issued %s ago, more than %s", ErrCallbackStale, age, maxAge)
 	}
 	return r, nil
+}
+
+// validateCommon checks what every result has: the challenge id, the
+// result and the nonce; numbers are the result's own strings to check
+// (name, value), none empty or not UTF-8. Errors never include a value.
+func validateCommon(challenge, result, nonce string, numbers ...string) error {
+	if !ValidChallengeID(challenge) {
+		return fmt.Errorf("%w: challenge is not 32 lowercase hex characters", ErrCallbackResult)
+	}
+	for i := 0; i+1 < len(numbers); i += 2 {
+		switch name, v := numbers[i], numbers[i+1]; {
+		case v == "":
+			return fmt.Errorf("%w: empty %s", ErrCallbackResult, name)
+		case !utf8.ValidString(v):
+			// json.Marshal would sign U+FFFD in its place: another number.
+			return fmt.Errorf("%w: %s is not UTF-8", ErrCallbackResult, name)
+		}
+	}
+	switch {
+	case result != FacePass && result != FaceFail:
+		return fmt.Errorf("%w: result %.20q is neither %q nor %q", ErrCallbackResult, result, FacePass, FaceFail)
+	case len(nonce) < minFaceNonceLen:
+		return fmt.Errorf("%w: nonce is %d bytes, want at least %d", ErrCallbackResult, len(nonce), minFaceNonceLen)
+	case !utf8.ValidString(nonce):
+		return fmt.Errorf("%w: nonce is not UTF-8", ErrCallbackResult)
+	}
+	return nil
 }
 
 // validate checks the fields, not the time, for VerifyFaceCallback and
 // SignFaceResult. Its errors never include the ID number.
 func (r FaceResult) validate() error {
-	switch {
-	case !ValidChallengeID(r.Challenge):
-		return fmt.Errorf("%w: challenge is not 32 lowercase hex characters", ErrFaceResult)
-	case r.IDNumber == "":
-		return fmt.Errorf("%w: empty id_number", ErrFaceResult)
-	case !utf8.ValidString(r.IDNumber):
-		// json.Marshal would sign U+FFFD in its place: another number.
-		return fmt.Errorf("%w: id_number is not UTF-8", ErrFaceResult)
-	case r.Result != FacePass && r.Result != FaceFail:
-		return fmt.Errorf("%w: result %.20q is neither %q nor %q", ErrFaceResult, r.Result, FacePass, FaceFail)
-	case len(r.Nonce) < minFaceNonceLen:
-		return fmt.Errorf("%w: nonce is %d bytes, want at least %d", ErrFaceResult, len(r.Nonce), minFaceNonceLen)
-	case !utf8.ValidString(r.Nonce):
-		return fmt.Errorf("%w: nonce is not UTF-8", ErrFaceResult)
-	}
-	return nil
+	return validateCommon(r.Challenge, r.Result, r.Nonce, "id_number", r.IDNumber)
 }
+
+func (r FaceResult) issuedAt() int64      { return r.IssuedAt }
+func (FaceResult) resultFields() []string { return faceResultFields }
+func (FaceResult) kind() string           { return "face" }
 
 // LogValue masks the ID number, so that logging a FaceResult whole is
 // safe.

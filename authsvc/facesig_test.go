@@ -98,15 +98,79 @@ func openBody(t testing.TB, body []byte) (payload, sig []byte) {
 const validPayload = `{"challenge":"0123456789abcdef0123456789abcdef","id_number":"11010519491231002X","result":"pass","issued_at":1740821400,"nonce":"00112233445566778899aabbccddeeff"}`
 
 // faceSentinels are VerifyFaceCallback's errors.
-var faceSentinels = []error{ErrFaceMalformed, ErrFaceSignature, ErrFaceStale, ErrFaceResult}
+var faceSentinels = []error{ErrCallbackMalformed, ErrCallbackSignature, ErrCallbackStale, ErrCallbackResult}
 
-type verifyResult struct {
-	Result FaceResult
+type verifyResult[T any] struct {
+	Result T
 	Err    error
 }
 
-func TestVerifyFaceCallback(t *testing.T) {
+// testCreditCode is the credit code of the licence results in the tests.
+const testCreditCode = "91460000MA5T2CK28W"
+
+// licenceResult returns a valid licence result issued at faceNow + offset.
+func licenceResult(result string, offset time.Duration) LicenceResult {
+	return LicenceResult{
+		Challenge:   testChallenge,
+		CreditCode:  testCreditCode,
+		RepIDNumber: testIDNumber,
+		Result:      result,
+		IssuedAt:    faceNow.Add(offset).Unix(),
+		Nonce:       testNonce,
+	}
+}
+
+// sigKit is one result type for the verifier's tables, which every type
+// signed by the one mechanism (verifySigned) must pass.
+type sigKit[T signedResult] struct {
+	result func(result string, offset time.Duration) T
+	// validPayload is result(FacePass, 0) as JSON; reordered the same
+	// with its fields in another order.
+	validPayload, reordered string
+	// numbers are the result's number fields and their values in
+	// validPayload; chinese a valid result with Chinese numbers.
+	numbers [][2]string
+	chinese T
+	verify  func([]byte, ed25519.PublicKey, time.Time, time.Duration) (T, error)
+	sign    func(ed25519.PrivateKey, T) ([]byte, error)
+}
+
+var (
+	faceKit = sigKit[FaceResult]{
+		result: faceResult, validPayload: validPayload,
+		reordered: `{"nonce":"00112233445566778899aabbccddeeff","result":"pass","issued_at":1740821400,"id_number":"11010519491231002X","challenge":"0123456789abcdef0123456789abcdef"}`,
+		numbers:   [][2]string{{"id_number", testIDNumber}},
+		chinese:   FaceResult{Challenge: testChallenge, IDNumber: "港１２３", Result: FacePass, IssuedAt: faceNow.Unix(), Nonce: testNonce},
+		verify:    VerifyFaceCallback, sign: SignFaceResult,
+	}
+	licenceKit = sigKit[LicenceResult]{
+		result:       licenceResult,
+		validPayload: `{"challenge":"0123456789abcdef0123456789abcdef","credit_code":"91460000MA5T2CK28W","rep_id_number":"11010519491231002X","result":"pass","issued_at":1740821400,"nonce":"00112233445566778899aabbccddeeff"}`,
+		reordered:    `{"nonce":"00112233445566778899aabbccddeeff","rep_id_number":"11010519491231002X","result":"pass","issued_at":1740821400,"credit_code":"91460000MA5T2CK28W","challenge":"0123456789abcdef0123456789abcdef"}`,
+		numbers:      [][2]string{{"credit_code", testCreditCode}, {"rep_id_number", testIDNumber}},
+		chinese:      LicenceResult{Challenge: testChallenge, CreditCode: "９１４６", RepIDNumber: "港１２３", Result: FacePass, IssuedAt: faceNow.Unix(), Nonce: testNonce},
+		verify:       VerifyLicenceCallback, sign: SignLicenceResult,
+	}
+)
+
+// TestVerifyCallback runs the verifier's table for every result type.
+func TestVerifyCallback(t *testing.T) {
 	t.Parallel()
+	t.Run("face", func(t *testing.T) { t.Parallel(); testVerifyCallback(t, faceKit) })
+	t.Run("licence", func(t *testing.T) { t.Parallel(); testVerifyCallback(t, licenceKit) })
+}
+
+func testVerifyCallback[T signedResult](t *testing.T, k sigKit[T]) {
+	validPayload := k.validPayload
+	faceResult := k.result
+	signedBody := func(t testing.TB, r T) []byte {
+		t.Helper()
+		body, err := k.sign(faceKey, r)
+		if err != nil {
+			t.Fatalf("sign(%+v): %v", r, err)
+		}
+		return body
+	}
 	pass := faceResult(FacePass, 0)
 	passBody := signedBody(t, pass)
 	passPayload, passSig := openBody(t, passBody)
@@ -131,95 +195,102 @@ func TestVerifyFaceCallback(t *testing.T) {
 		return signRaw(faceKey, strings.TrimSuffix(p, "}")+new+"}")
 	}
 	if got := signRaw(faceKey, validPayload); !bytes.Equal(got, passBody) {
-		t.Fatalf("validPayload is not faceResult(FacePass, 0):\n%s\n%s", got, passBody)
+		t.Fatalf("validPayload is not result(FacePass, 0):\n%s\n%s", got, passBody)
 	}
 
-	tests := []struct {
+	type testCase struct {
 		name   string
 		body   []byte
-		want   FaceResult
+		want   T
 		err    error
 		maxAge time.Duration // default faceMaxAge
-	}{
+	}
+	var zero T
+	tests := []testCase{
 		{name: "pass", body: passBody, want: pass},
 		{name: "fail is a valid answer", body: signedBody(t, faceResult(FaceFail, 0)), want: faceResult(FaceFail, 0)},
 		{name: "exactly max age", body: signedBody(t, faceResult(FacePass, -faceMaxAge)), want: faceResult(FacePass, -faceMaxAge)},
 		{name: "30 s ahead is clock skew", body: signedBody(t, faceResult(FacePass, 30*time.Second)), want: faceResult(FacePass, 30*time.Second)},
-		{name: "Chinese id_number", body: signedBody(t, FaceResult{Challenge: testChallenge, IDNumber: "港１２３", Result: FacePass, IssuedAt: faceNow.Unix(), Nonce: testNonce}),
-			want: FaceResult{Challenge: testChallenge, IDNumber: "港１２３", Result: FacePass, IssuedAt: faceNow.Unix(), Nonce: testNonce}},
-		{name: "fields in another order", body: signRaw(faceKey, `{"nonce":"00112233445566778899aabbccddeeff","result":"pass","issued_at":1740821400,"id_number":"11010519491231002X","challenge":"0123456789abcdef0123456789abcdef"}`), want: pass},
+		{name: "Chinese numbers", body: signedBody(t, k.chinese), want: k.chinese},
+		{name: "fields in another order", body: signRaw(faceKey, k.reordered), want: pass},
 		{name: "envelope fields in another order", body: []byte(`{"signature":"` + b64url.EncodeToString(passSig) + `","payload":"` + passPayloadB64 + `"}`), want: pass},
 
 		// Bad signatures.
-		{name: "id_number changed after signing", body: tampered(testIDNumber, "460102199001011234"), err: ErrFaceSignature},
+		{name: "id_number changed after signing", body: tampered(testIDNumber, "460102199001011234"), err: ErrCallbackSignature},
 		{name: "fail changed to pass after signing", body: func() []byte {
 			b := signedBody(t, faceResult(FaceFail, 0))
 			p, sig := openBody(t, b)
 			return envelope(b64url.EncodeToString(bytes.Replace(p, []byte(`"fail"`), []byte(`"pass"`), 1)), b64url.EncodeToString(sig))
-		}(), err: ErrFaceSignature},
-		{name: "issued_at changed after signing", body: tampered(`"issued_at":1740821400`, `"issued_at":1740821401`), err: ErrFaceSignature},
-		{name: "white space added after signing", body: tampered(`{`, `{ `), err: ErrFaceSignature},
-		{name: "signed by another key", body: signRaw(otherFaceKey, validPayload), err: ErrFaceSignature},
-		{name: "signature truncated", body: envelope(passPayloadB64, b64url.EncodeToString(passSig[:ed25519.SignatureSize-1])), err: ErrFaceSignature},
-		{name: "signature lengthened", body: envelope(passPayloadB64, b64url.EncodeToString(append(passSig[:len(passSig):len(passSig)], 0))), err: ErrFaceSignature},
-		{name: "signature empty", body: envelope(passPayloadB64, ""), err: ErrFaceSignature},
-		{name: "signature missing", body: []byte(`{"payload":"` + passPayloadB64 + `"}`), err: ErrFaceSignature},
-		{name: "signature null", body: []byte(`{"payload":"` + passPayloadB64 + `","signature":null}`), err: ErrFaceSignature},
-		{name: "signature all zero", body: envelope(passPayloadB64, b64url.EncodeToString(make([]byte, ed25519.SignatureSize))), err: ErrFaceSignature},
+		}(), err: ErrCallbackSignature},
+		{name: "issued_at changed after signing", body: tampered(`"issued_at":1740821400`, `"issued_at":1740821401`), err: ErrCallbackSignature},
+		{name: "white space added after signing", body: tampered(`{`, `{ `), err: ErrCallbackSignature},
+		{name: "signed by another key", body: signRaw(otherFaceKey, validPayload), err: ErrCallbackSignature},
+		{name: "signature truncated", body: envelope(passPayloadB64, b64url.EncodeToString(passSig[:ed25519.SignatureSize-1])), err: ErrCallbackSignature},
+		{name: "signature lengthened", body: envelope(passPayloadB64, b64url.EncodeToString(append(passSig[:len(passSig):len(passSig)], 0))), err: ErrCallbackSignature},
+		{name: "signature empty", body: envelope(passPayloadB64, ""), err: ErrCallbackSignature},
+		{name: "signature missing", body: []byte(`{"payload":"` + passPayloadB64 + `"}`), err: ErrCallbackSignature},
+		{name: "signature null", body: []byte(`{"payload":"` + passPayloadB64 + `","signature":null}`), err: ErrCallbackSignature},
+		{name: "signature all zero", body: envelope(passPayloadB64, b64url.EncodeToString(make([]byte, ed25519.SignatureSize))), err: ErrCallbackSignature},
 
 		// Time.
-		{name: "stale", body: signedBody(t, faceResult(FacePass, -4*time.Minute)), err: ErrFaceStale},
-		{name: "a second too old", body: signedBody(t, faceResult(FacePass, -faceMaxAge-time.Second)), err: ErrFaceStale},
-		{name: "negative max age refuses all", body: passBody, maxAge: -time.Second, err: ErrFaceStale},
-		{name: "from the future", body: signedBody(t, faceResult(FacePass, 2*time.Minute)), err: ErrFaceStale},
-		{name: "31 s ahead", body: signedBody(t, faceResult(FacePass, 31*time.Second)), err: ErrFaceStale},
-		{name: "issued_at zero", body: signedBody(t, faceResult(FacePass, -faceNow.Sub(time.Unix(0, 0)))), err: ErrFaceStale},
-		{name: "issued_at maximal", body: withField(`"issued_at":1740821400,`, `,"issued_at":9223372036854775807`), err: ErrFaceStale},
-		{name: "issued_at minimal", body: withField(`"issued_at":1740821400,`, `,"issued_at":-9223372036854775808`), err: ErrFaceStale},
+		{name: "stale", body: signedBody(t, faceResult(FacePass, -4*time.Minute)), err: ErrCallbackStale},
+		{name: "a second too old", body: signedBody(t, faceResult(FacePass, -faceMaxAge-time.Second)), err: ErrCallbackStale},
+		{name: "negative max age refuses all", body: passBody, maxAge: -time.Second, err: ErrCallbackStale},
+		{name: "from the future", body: signedBody(t, faceResult(FacePass, 2*time.Minute)), err: ErrCallbackStale},
+		{name: "31 s ahead", body: signedBody(t, faceResult(FacePass, 31*time.Second)), err: ErrCallbackStale},
+		{name: "issued_at zero", body: signedBody(t, faceResult(FacePass, -faceNow.Sub(time.Unix(0, 0)))), err: ErrCallbackStale},
+		{name: "issued_at maximal", body: withField(`"issued_at":1740821400,`, `,"issued_at":9223372036854775807`), err: ErrCallbackStale},
+		{name: "issued_at minimal", body: withField(`"issued_at":1740821400,`, `,"issued_at":-9223372036854775808`), err: ErrCallbackStale},
 
 		// Malformed.
-		{name: "empty body", body: nil, err: ErrFaceMalformed},
-		{name: "not JSON", body: []byte("challenge=0123&result=pass"), err: ErrFaceMalformed},
-		{name: "JSON array", body: []byte(`["` + passPayloadB64 + `","` + b64url.EncodeToString(passSig) + `"]`), err: ErrFaceMalformed},
-		{name: "JSON null", body: []byte("null"), err: ErrFaceMalformed},
-		{name: "truncated JSON", body: passBody[:len(passBody)-1], err: ErrFaceMalformed},
-		{name: "data after the envelope", body: append(bytes.Clone(passBody), "{}"...), err: ErrFaceMalformed},
-		{name: "extra field in the envelope", body: []byte(`{"payload":"` + passPayloadB64 + `","signature":"` + b64url.EncodeToString(passSig) + `","alg":"Ed25519"}`), err: ErrFaceMalformed},
-		{name: "envelope field in another case", body: []byte(`{"Payload":"` + passPayloadB64 + `","signature":"` + b64url.EncodeToString(passSig) + `"}`), err: ErrFaceMalformed},
-		{name: "envelope field twice", body: []byte(`{"payload":"e30","payload":"` + passPayloadB64 + `","signature":"` + b64url.EncodeToString(passSig) + `"}`), err: ErrFaceMalformed},
-		{name: "payload a number", body: []byte(`{"payload":1,"signature":"` + b64url.EncodeToString(passSig) + `"}`), err: ErrFaceMalformed},
-		{name: "payload missing", body: []byte(`{"signature":"` + b64url.EncodeToString(passSig) + `"}`), err: ErrFaceMalformed},
-		{name: "payload empty", body: envelope("", b64url.EncodeToString(passSig)), err: ErrFaceMalformed},
-		{name: "payload padded base64", body: envelope(base64.URLEncoding.EncodeToString(passPayload), b64url.EncodeToString(passSig)), err: ErrFaceMalformed},
-		{name: "payload standard base64", body: envelope(base64.RawStdEncoding.EncodeToString(passPayload)+"+/", b64url.EncodeToString(passSig)), err: ErrFaceMalformed},
-		{name: "payload not base64", body: envelope("{"+passPayloadB64[1:], b64url.EncodeToString(passSig)), err: ErrFaceMalformed},
-		{name: "signature not base64", body: envelope(passPayloadB64, "!"+b64url.EncodeToString(passSig)[1:]), err: ErrFaceMalformed},
-		{name: "signature padded base64", body: envelope(passPayloadB64, base64.URLEncoding.EncodeToString(passSig)), err: ErrFaceMalformed},
-		{name: "body over 8 KiB", body: append(bytes.Clone(passBody), bytes.Repeat([]byte(" "), MaxFaceCallbackSize)...), err: ErrFaceMalformed},
-		{name: "signed payload not JSON", body: signRaw(faceKey, "pass"), err: ErrFaceMalformed},
-		{name: "signed payload an array", body: signRaw(faceKey, "["+validPayload+"]"), err: ErrFaceMalformed},
-		{name: "signed payload with data after", body: signRaw(faceKey, validPayload+"{}"), err: ErrFaceMalformed},
-		{name: "unknown field in payload", body: withField("", `,"liveness":0.99`), err: ErrFaceMalformed},
-		{name: "payload field twice", body: withField("", `,"result":"fail"`), err: ErrFaceMalformed},
-		{name: "payload field in another case", body: withField(`"result":"pass",`, `,"Result":"pass"`), err: ErrFaceMalformed},
-		{name: "issued_at a string", body: withField(`"issued_at":1740821400,`, `,"issued_at":"1740821400"`), err: ErrFaceMalformed},
-		{name: "issued_at a fraction", body: withField(`"issued_at":1740821400,`, `,"issued_at":1740821400.5`), err: ErrFaceMalformed},
-		{name: "result a boolean", body: withField(`"result":"pass",`, `,"result":true`), err: ErrFaceMalformed},
+		{name: "empty body", body: nil, err: ErrCallbackMalformed},
+		{name: "not JSON", body: []byte("challenge=0123&result=pass"), err: ErrCallbackMalformed},
+		{name: "JSON array", body: []byte(`["` + passPayloadB64 + `","` + b64url.EncodeToString(passSig) + `"]`), err: ErrCallbackMalformed},
+		{name: "JSON null", body: []byte("null"), err: ErrCallbackMalformed},
+		{name: "truncated JSON", body: passBody[:len(passBody)-1], err: ErrCallbackMalformed},
+		{name: "data after the envelope", body: append(bytes.Clone(passBody), "{}"...), err: ErrCallbackMalformed},
+		{name: "extra field in the envelope", body: []byte(`{"payload":"` + passPayloadB64 + `","signature":"` + b64url.EncodeToString(passSig) + `","alg":"Ed25519"}`), err: ErrCallbackMalformed},
+		{name: "envelope field in another case", body: []byte(`{"Payload":"` + passPayloadB64 + `","signature":"` + b64url.EncodeToString(passSig) + `"}`), err: ErrCallbackMalformed},
+		{name: "envelope field twice", body: []byte(`{"payload":"e30","payload":"` + passPayloadB64 + `","signature":"` + b64url.EncodeToString(passSig) + `"}`), err: ErrCallbackMalformed},
+		{name: "payload a number", body: []byte(`{"payload":1,"signature":"` + b64url.EncodeToString(passSig) + `"}`), err: ErrCallbackMalformed},
+		{name: "payload missing", body: []byte(`{"signature":"` + b64url.EncodeToString(passSig) + `"}`), err: ErrCallbackMalformed},
+		{name: "payload empty", body: envelope("", b64url.EncodeToString(passSig)), err: ErrCallbackMalformed},
+		{name: "payload padded base64", body: envelope(base64.URLEncoding.EncodeToString(passPayload), b64url.EncodeToString(passSig)), err: ErrCallbackMalformed},
+		{name: "payload standard base64", body: envelope(base64.RawStdEncoding.EncodeToString(passPayload)+"+/", b64url.EncodeToString(passSig)), err: ErrCallbackMalformed},
+		{name: "payload not base64", body: envelope("{"+passPayloadB64[1:], b64url.EncodeToString(passSig)), err: ErrCallbackMalformed},
+		{name: "signature not base64", body: envelope(passPayloadB64, "!"+b64url.EncodeToString(passSig)[1:]), err: ErrCallbackMalformed},
+		{name: "signature padded base64", body: envelope(passPayloadB64, base64.URLEncoding.EncodeToString(passSig)), err: ErrCallbackMalformed},
+		{name: "body over 8 KiB", body: append(bytes.Clone(passBody), bytes.Repeat([]byte(" "), MaxFaceCallbackSize)...), err: ErrCallbackMalformed},
+		{name: "signed payload not JSON", body: signRaw(faceKey, "pass"), err: ErrCallbackMalformed},
+		{name: "signed payload an array", body: signRaw(faceKey, "["+validPayload+"]"), err: ErrCallbackMalformed},
+		{name: "signed payload with data after", body: signRaw(faceKey, validPayload+"{}"), err: ErrCallbackMalformed},
+		{name: "unknown field in payload", body: withField("", `,"liveness":0.99`), err: ErrCallbackMalformed},
+		{name: "payload field twice", body: withField("", `,"result":"fail"`), err: ErrCallbackMalformed},
+		{name: "payload field in another case", body: withField(`"result":"pass",`, `,"Result":"pass"`), err: ErrCallbackMalformed},
+		{name: "issued_at a string", body: withField(`"issued_at":1740821400,`, `,"issued_at":"1740821400"`), err: ErrCallbackMalformed},
+		{name: "issued_at a fraction", body: withField(`"issued_at":1740821400,`, `,"issued_at":1740821400.5`), err: ErrCallbackMalformed},
+		{name: "result a boolean", body: withField(`"result":"pass",`, `,"result":true`), err: ErrCallbackMalformed},
 
 		// Signed but invalid results.
-		{name: "challenge upper case", body: withField(`"challenge":"0123456789abcdef0123456789abcdef",`, `,"challenge":"0123456789ABCDEF0123456789ABCDEF"`), err: ErrFaceResult},
-		{name: "challenge 31 characters", body: withField(`"challenge":"0123456789abcdef0123456789abcdef",`, `,"challenge":"0123456789abcdef0123456789abcde"`), err: ErrFaceResult},
-		{name: "challenge 33 characters", body: withField(`"challenge":"0123456789abcdef0123456789abcdef",`, `,"challenge":"0123456789abcdef0123456789abcdef0"`), err: ErrFaceResult},
-		{name: "challenge not hex", body: withField(`"challenge":"0123456789abcdef0123456789abcdef",`, `,"challenge":"0123456789abcdef0123456789abcdeg"`), err: ErrFaceResult},
-		{name: "challenge a UUID", body: withField(`"challenge":"0123456789abcdef0123456789abcdef",`, `,"challenge":"01234567-89ab-cdef-0123-456789abcdef"`), err: ErrFaceResult},
-		{name: "challenge missing", body: withField(`"challenge":"0123456789abcdef0123456789abcdef",`, ``), err: ErrFaceResult},
-		{name: "empty id_number", body: withField(`"id_number":"11010519491231002X",`, `,"id_number":""`), err: ErrFaceResult},
-		{name: "id_number null", body: withField(`"id_number":"11010519491231002X",`, `,"id_number":null`), err: ErrFaceResult},
-		{name: "result maybe", body: withField(`"result":"pass",`, `,"result":"maybe"`), err: ErrFaceResult},
-		{name: "result upper case", body: withField(`"result":"pass",`, `,"result":"PASS"`), err: ErrFaceResult},
-		{name: "result empty", body: withField(`"result":"pass",`, `,"result":""`), err: ErrFaceResult},
-		{name: "nonce 15 characters", body: withField(`,"nonce":"00112233445566778899aabbccddeeff"`, `,"nonce":"001122334455667"`), err: ErrFaceResult},
-		{name: "nonce missing", body: withField(`,"nonce":"00112233445566778899aabbccddeeff"`, ``), err: ErrFaceResult},
+		{name: "challenge upper case", body: withField(`"challenge":"0123456789abcdef0123456789abcdef",`, `,"challenge":"0123456789ABCDEF0123456789ABCDEF"`), err: ErrCallbackResult},
+		{name: "challenge 31 characters", body: withField(`"challenge":"0123456789abcdef0123456789abcdef",`, `,"challenge":"0123456789abcdef0123456789abcde"`), err: ErrCallbackResult},
+		{name: "challenge 33 characters", body: withField(`"challenge":"0123456789abcdef0123456789abcdef",`, `,"challenge":"0123456789abcdef0123456789abcdef0"`), err: ErrCallbackResult},
+		{name: "challenge not hex", body: withField(`"challenge":"0123456789abcdef0123456789abcdef",`, `,"challenge":"0123456789abcdef0123456789abcdeg"`), err: ErrCallbackResult},
+		{name: "challenge a UUID", body: withField(`"challenge":"0123456789abcdef0123456789abcdef",`, `,"challenge":"01234567-89ab-cdef-0123-456789abcdef"`), err: ErrCallbackResult},
+		{name: "challenge missing", body: withField(`"challenge":"0123456789abcdef0123456789abcdef",`, ``), err: ErrCallbackResult},
+		{name: "result maybe", body: withField(`"result":"pass",`, `,"result":"maybe"`), err: ErrCallbackResult},
+		{name: "result upper case", body: withField(`"result":"pass",`, `,"result":"PASS"`), err: ErrCallbackResult},
+		{name: "result empty", body: withField(`"result":"pass",`, `,"result":""`), err: ErrCallbackResult},
+		{name: "nonce 15 characters", body: withField(`,"nonce":"00112233445566778899aabbccddeeff"`, `,"nonce":"001122334455667"`), err: ErrCallbackResult},
+		{name: "nonce missing", body: withField(`,"nonce":"00112233445566778899aabbccddeeff"`, ``), err: ErrCallbackResult},
+	}
+	for _, n := range k.numbers {
+		field := `"` + n[0] + `":"` + n[1] + `",`
+		tests = append(tests,
+			testCase{name: "empty " + n[0], body: withField(field, `,"`+n[0]+`":""`), err: ErrCallbackResult},
+			testCase{name: n[0] + " null", body: withField(field, `,"`+n[0]+`":null`), err: ErrCallbackResult},
+			testCase{name: n[0] + " missing", body: withField(field, ``), err: ErrCallbackResult},
+			testCase{name: n[0] + " a number", body: withField(field, `,"`+n[0]+`":460000`), err: ErrCallbackMalformed})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -228,12 +299,17 @@ func TestVerifyFaceCallback(t *testing.T) {
 			if maxAge == 0 {
 				maxAge = faceMaxAge
 			}
-			r, err := VerifyFaceCallback(tt.body, faceKeyPub, faceNow, maxAge)
-			if diff := cmp.Diff(verifyResult{tt.want, tt.err}, verifyResult{r, err}, cmpopts.EquateErrors()); diff != "" {
-				t.Errorf("VerifyFaceCallback(%s) mismatch (-want +got):\n%s", tt.body, diff)
+			r, err := k.verify(tt.body, faceKeyPub, faceNow, maxAge)
+			if diff := cmp.Diff(verifyResult[T]{tt.want, tt.err}, verifyResult[T]{r, err}, cmpopts.EquateErrors()); diff != "" {
+				t.Errorf("verify(%s) mismatch (-want +got):\n%s", tt.body, diff)
 			}
-			if err != nil && strings.Contains(err.Error(), testIDNumber) {
-				t.Errorf("error %q contains the ID number", err)
+			for _, n := range k.numbers {
+				if err != nil && strings.Contains(err.Error(), n[1]) {
+					t.Errorf("error %q contains the %s", err, n[0])
+				}
+			}
+			if err != nil && r != zero {
+				t.Errorf("rejected with %q but returned %+v", err, r)
 			}
 		})
 	}
@@ -247,12 +323,12 @@ func TestVerifyFaceCallback(t *testing.T) {
 func TestVerifyFaceCallbackReplay(t *testing.T) {
 	t.Parallel()
 	body := signedBody(t, faceResult(FacePass, -time.Minute))
-	var got []verifyResult
+	var got []verifyResult[FaceResult]
 	for range 2 {
 		r, err := VerifyFaceCallback(body, faceKeyPub, faceNow, faceMaxAge)
-		got = append(got, verifyResult{r, err})
+		got = append(got, verifyResult[FaceResult]{r, err})
 	}
-	want := []verifyResult{{faceResult(FacePass, -time.Minute), nil}, {faceResult(FacePass, -time.Minute), nil}}
+	want := []verifyResult[FaceResult]{{faceResult(FacePass, -time.Minute), nil}, {faceResult(FacePass, -time.Minute), nil}}
 	if diff := cmp.Diff(want, got, cmpopts.EquateErrors()); diff != "" {
 		t.Errorf("mismatch (-want +got):\n%s", diff)
 	}
@@ -260,9 +336,18 @@ func TestVerifyFaceCallbackReplay(t *testing.T) {
 
 // TestVerifyFaceCallbackBadKey checks that a misconfigured key is an error,
 // not a panic in crypto/ed25519, and is not blamed on the sender.
-func TestVerifyFaceCallbackBadKey(t *testing.T) {
+func TestVerifyCallbackBadKey(t *testing.T) {
 	t.Parallel()
-	body := signedBody(t, faceResult(FacePass, 0))
+	t.Run("face", func(t *testing.T) { t.Parallel(); testVerifyCallbackBadKey(t, faceKit) })
+	t.Run("licence", func(t *testing.T) { t.Parallel(); testVerifyCallbackBadKey(t, licenceKit) })
+}
+
+func testVerifyCallbackBadKey[T signedResult](t *testing.T, k sigKit[T]) {
+	body, err := k.sign(faceKey, k.result(FacePass, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zero T
 	tests := []struct {
 		name string
 		pub  ed25519.PublicKey
@@ -274,8 +359,8 @@ func TestVerifyFaceCallbackBadKey(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := VerifyFaceCallback(body, tt.pub, faceNow, faceMaxAge)
-			want := fmt.Sprintf("authsvc: face public key is %d bytes, want 32", len(tt.pub))
+			_, err := k.verify(body, tt.pub, faceNow, faceMaxAge)
+			want := fmt.Sprintf("authsvc: %s public key is %d bytes, want 32", zero.kind(), len(tt.pub))
 			if diff := cmp.Diff(want, errString(err)); diff != "" {
 				t.Errorf("mismatch (-want +got):\n%s", diff)
 			}
@@ -298,15 +383,15 @@ func TestSignFaceResultRefuses(t *testing.T) {
 	}{
 		{"seed instead of key", faceKey.Seed(), faceResult(FacePass, 0), "authsvc: face signing key is 32 bytes, want 64"},
 		{"challenge", faceKey, FaceResult{Challenge: "abc", IDNumber: testIDNumber, Result: FacePass, Nonce: testNonce},
-			"invalid face result: challenge is not 32 lowercase hex characters"},
+			"invalid callback result: challenge is not 32 lowercase hex characters"},
 		{"id_number", faceKey, FaceResult{Challenge: testChallenge, Result: FacePass, Nonce: testNonce},
-			"invalid face result: empty id_number"},
+			"invalid callback result: empty id_number"},
 		{"id_number not UTF-8", faceKey, FaceResult{Challenge: testChallenge, IDNumber: "\xff", Result: FacePass, Nonce: testNonce},
-			"invalid face result: id_number is not UTF-8"},
+			"invalid callback result: id_number is not UTF-8"},
 		{"result", faceKey, FaceResult{Challenge: testChallenge, IDNumber: testIDNumber, Result: "maybe", Nonce: testNonce},
-			`invalid face result: result "maybe" is neither "pass" nor "fail"`},
+			`invalid callback result: result "maybe" is neither "pass" nor "fail"`},
 		{"nonce", faceKey, FaceResult{Challenge: testChallenge, IDNumber: testIDNumber, Result: FacePass, Nonce: "short"},
-			"invalid face result: nonce is 5 bytes, want at least 16"},
+			"invalid callback result: nonce is 5 bytes, want at least 16"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -412,26 +497,26 @@ func FuzzFaceRoundTrip(f *testing.F) {
 		r := FaceResult{Challenge: challenge, IDNumber: id, Result: result, IssuedAt: faceNow.Unix() + offset%400, Nonce: nonce}
 		body, err := SignFaceResult(faceKey, r)
 		if err != nil {
-			if !errors.Is(err, ErrFaceResult) {
-				t.Fatalf("SignFaceResult(%+v): %v, want ErrFaceResult", r, err)
+			if !errors.Is(err, ErrCallbackResult) {
+				t.Fatalf("SignFaceResult(%+v): %v, want ErrCallbackResult", r, err)
 			}
 			return
 		}
 		got, err := VerifyFaceCallback(body, faceKeyPub, faceNow, faceMaxAge)
 		if len(body) > MaxFaceCallbackSize {
-			if !errors.Is(err, ErrFaceMalformed) {
-				t.Fatalf("a %d-byte body: %v, want ErrFaceMalformed", len(body), err)
+			if !errors.Is(err, ErrCallbackMalformed) {
+				t.Fatalf("a %d-byte body: %v, want ErrCallbackMalformed", len(body), err)
 			}
 			return
 		}
 		age := faceNow.Unix() - r.IssuedAt
 		if age > int64(faceMaxAge/time.Second) || age < -int64(faceClockSkew/time.Second) {
-			if !errors.Is(err, ErrFaceStale) {
-				t.Fatalf("issued %d s ago: %v, want ErrFaceStale", age, err)
+			if !errors.Is(err, ErrCallbackStale) {
+				t.Fatalf("issued %d s ago: %v, want ErrCallbackStale", age, err)
 			}
 			return
 		}
-		if diff := cmp.Diff(verifyResult{r, nil}, verifyResult{got, err}, cmpopts.EquateErrors()); diff != "" {
+		if diff := cmp.Diff(verifyResult[FaceResult]{r, nil}, verifyResult[FaceResult]{got, err}, cmpopts.EquateErrors()); diff != "" {
 			t.Fatalf("round trip mismatch (-want +got):\n%s", diff)
 		}
 	})
@@ -677,4 +762,90 @@ func TestFaceTestVectors(t *testing.T) {
 	if !utf8.ValidString(testNonce) || len(testNonce) < minFaceNonceLen {
 		t.Errorf("testNonce %q is not a valid nonce", testNonce)
 	}
+}
+
+// TestSignLicenceResultRefuses: the licence result's own fields.
+func TestSignLicenceResultRefuses(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		priv ed25519.PrivateKey
+		r    LicenceResult
+		want string
+	}{
+		{"seed instead of key", faceKey.Seed(), licenceResult(FacePass, 0), "authsvc: licence signing key is 32 bytes, want 64"},
+		{"credit_code", faceKey, LicenceResult{Challenge: testChallenge, RepIDNumber: testIDNumber, Result: FacePass, Nonce: testNonce},
+			"invalid callback result: empty credit_code"},
+		{"rep_id_number", faceKey, LicenceResult{Challenge: testChallenge, CreditCode: testCreditCode, Result: FacePass, Nonce: testNonce},
+			"invalid callback result: empty rep_id_number"},
+		{"rep_id_number not UTF-8", faceKey, LicenceResult{Challenge: testChallenge, CreditCode: testCreditCode, RepIDNumber: "\xff", Result: FacePass, Nonce: testNonce},
+			"invalid callback result: rep_id_number is not UTF-8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			body, err := SignLicenceResult(tt.priv, tt.r)
+			if diff := cmp.Diff(tt.want, errString(err)); diff != "" || body != nil {
+				t.Errorf("mismatch (-want +got):\n%s (body %s)", diff, body)
+			}
+		})
+	}
+}
+
+// TestLicenceResultLogValue checks that logging a result masks both
+// numbers.
+func TestLicenceResultLogValue(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+	log.Info("licence_callback", slog.Any("licence", licenceResult(FacePass, 0)))
+	if out := buf.String(); strings.Contains(out, testCreditCode) || strings.Contains(out, testIDNumber) || !strings.Contains(out, "licence.challenge="+testChallenge) {
+		t.Errorf("log line %q: want the challenge and neither number", out)
+	}
+}
+
+// FuzzLicenceRoundTrip checks that whatever SignLicenceResult signs,
+// VerifyLicenceCallback returns unchanged while fresh, and that every
+// refusal wraps exactly one sentinel.
+func FuzzLicenceRoundTrip(f *testing.F) {
+	f.Add(testChallenge, testCreditCode, testIDNumber, FacePass, int64(0), testNonce)
+	f.Add(testChallenge, "９１４６<&>", "港１２３\u2028\"\\", FaceFail, int64(-180), testNonce+"\x00")
+	f.Add(testChallenge, "", testIDNumber, FacePass, int64(0), testNonce)
+	f.Fuzz(func(t *testing.T, challenge, code, rep, result string, offset int64, nonce string) {
+		r := LicenceResult{Challenge: challenge, CreditCode: code, RepIDNumber: rep, Result: result, IssuedAt: faceNow.Unix() + offset%400, Nonce: nonce}
+		body, err := SignLicenceResult(faceKey, r)
+		if err != nil {
+			if !errors.Is(err, ErrCallbackResult) {
+				t.Fatalf("SignLicenceResult(%+v): %v, want ErrCallbackResult", r, err)
+			}
+			return
+		}
+		got, err := VerifyLicenceCallback(body, faceKeyPub, faceNow, faceMaxAge)
+		if err != nil {
+			n := 0
+			for _, s := range faceSentinels {
+				if errors.Is(err, s) {
+					n++
+				}
+			}
+			if n != 1 || got != (LicenceResult{}) {
+				t.Fatalf("error %q wraps %d sentinels, returned %+v", err, n, got)
+			}
+			age := faceNow.Unix() - r.IssuedAt
+			if len(body) <= MaxFaceCallbackSize && age <= int64(faceMaxAge/time.Second) && age >= -int64(faceClockSkew/time.Second) {
+				t.Fatalf("a fresh signed result refused: %v", err)
+			}
+			return
+		}
+		if got != r {
+			t.Fatalf("round trip: got %+v, want %+v", got, r)
+		}
+	})
 }

@@ -42,14 +42,13 @@ func safeReturn(s string) string {
 // login: a login costs one round trip besides finding the
 // account, so logins run at the password hash's pace.
 func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Request, a *account.Account, m *loginMethod, returnTo string) (loginResult, error) {
-	res, _, err := s.signInOn(ctx, s.pool, w, r, a, m, returnTo, "")
+	res, _, err := s.signInOn(ctx, s.pool, w, r, a, m, returnTo)
 	return res, err
 }
 
-// signInOn is signIn with q (a transaction the sign-in belongs to) and a
-// detail added to the audit row's (the provider of a method that has
-// several); it also returns the new session's hash.
-func (s *Server) signInOn(ctx context.Context, q querier, w http.ResponseWriter, r *http.Request, a *account.Account, m *loginMethod, returnTo, detail string) (loginResult, []byte, error) {
+// signInOn is signIn with q (a transaction the sign-in belongs to); it
+// also returns the new session's hash.
+func (s *Server) signInOn(ctx context.Context, q querier, w http.ResponseWriter, r *http.Request, a *account.Account, m *loginMethod, returnTo string) (loginResult, []byte, error) {
 	kind := kindFull
 	if a.Status == schemas.StatusPendingCompletion {
 		kind = kindRestricted
@@ -77,7 +76,7 @@ func (s *Server) signInOn(ctx context.Context, q querier, w http.ResponseWriter,
 	// an agent (经办人): then the next page is the identity chooser.
 	var agent bool
 	err = q.QueryRow(ctx, `WITH
-		audited AS (INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, $4, 'ok', $3, $5, $6, $7 || $14::text) RETURNING 1),
+		audited AS (INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, $4, 'ok', $3, $5, $6, $14) RETURNING 1),
 		revoked AS (UPDATE auth_session SET revoked_at = $1, expires_at = LEAST(expires_at, $1) WHERE id_hash = $2 AND revoked_at IS NULL),
 		reset AS (`+account.ResetAfterLoginSQL(m.knowledge, "(SELECT $3::bigint FROM audited)")+`),
 		flow AS (INSERT INTO completion_flow (session_hash, account_id, steps, phone_proved_bidx, created_at)
@@ -85,7 +84,7 @@ func (s *Server) signInOn(ctx context.Context, q querier, w http.ResponseWriter,
 		INSERT INTO auth_session (id_hash, account_id, kind, created_at, last_seen_at, expires_at, return_to, amr)
 		VALUES ($8, $3, $7, $1, $1, $9, $10, $12)
 		RETURNING $7 = 'full' AND EXISTS (SELECT 1 FROM agent_authorization g WHERE g.agent_account_id = $3 AND `+actableSQL("g")+`)`,
-		now, old, a.ID, m.event, a.IDHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo), proved, []string{m.amr}, a.StepNames(), detail).Scan(&agent)
+		now, old, a.ID, m.event, a.IDHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo), proved, []string{m.amr}, a.StepNames(), m.auditDetail(kind)).Scan(&agent)
 	if err != nil {
 		return loginResult{}, nil, err
 	}
@@ -312,17 +311,9 @@ func (s *Server) startFaceLogin(ctx context.Context, w http.ResponseWriter, r *h
 	if strings.TrimSpace(idNumber) == "" {
 		return "", fieldErrors{"id_number": "请输入证件号码"}
 	}
-	sess, err := s.session(ctx, r)
-	switch {
-	case errors.Is(err, errNoSession):
-		sess, err = s.startSession(ctx, s.pool, w, kindAnonymous, 0, safeReturn(returnTo))
-	case err == nil && sess.returnTo != safeReturn(returnTo):
-		// The browser's session (an earlier face login's, or a signed-in
-		// one) goes where this login was asked to go: signIn takes it
-		// from the session.
-		sess.returnTo = safeReturn(returnTo)
-		_, err = s.pool.Exec(ctx, `UPDATE auth_session SET return_to = $2 WHERE id_hash = $1`, sess.hash, sess.returnTo)
-	}
+	// The browser's session (an earlier face login's, or a signed-in one)
+	// goes where this login was asked to go.
+	sess, err := s.challengeSession(ctx, w, r, returnTo)
 	if err != nil {
 		return "", err
 	}
@@ -388,8 +379,8 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	d := pageData{Title: loginTitle, ReturnTo: safeReturn(r.URL.Query().Get("return_to")), Tab: r.URL.Query().Get("tab"), Upstreams: s.upstreamButtons()}
-	if d.Tab == legalPerson.tab || d.Tab == legalPerson.smsTab {
+	d := pageData{Title: loginTitle, ReturnTo: safeReturn(r.URL.Query().Get("return_to")), Tab: r.URL.Query().Get("tab"), Licence: s.cfg.Licence != nil, Upstreams: s.upstreamButtons()}
+	if d.Tab == legalPerson.tab || d.Tab == legalPerson.smsTab || d.Tab == legalLicenceTab {
 		d.Title = legalLoginTitle
 	}
 	if d.Tab == "sms" || d.Tab == legalPerson.smsTab {
@@ -400,8 +391,8 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, tab string, err error, notice string) {
 	d := pageData{Title: loginTitle, ReturnTo: safeReturn(r.PostFormValue("return_to")), Tab: tab, Notice: notice,
-		IDNumber: r.PostFormValue("id_number"), Phone: r.PostFormValue("phone"), Upstreams: s.upstreamButtons()}
-	if tab == legalPerson.tab || tab == legalPerson.smsTab {
+		IDNumber: r.PostFormValue("id_number"), Phone: r.PostFormValue("phone"), Licence: s.cfg.Licence != nil, Upstreams: s.upstreamButtons()}
+	if tab == legalPerson.tab || tab == legalPerson.smsTab || tab == legalLicenceTab {
 		d.Title, d.IDNumber = legalLoginTitle, r.PostFormValue(legalPerson.field)
 	}
 	if err != nil {

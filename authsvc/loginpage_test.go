@@ -36,7 +36,8 @@ func TestLoginPageTabsAndLinks(t *testing.T) {
 	_, legal := br.page("/login?tab=legal")
 	if !strings.Contains(legal, `action="/login/legal/password"`) || strings.Contains(legal, `action="/login/password"`) ||
 		!strings.Contains(legal, `账号（统一社会信用代码或用户名）`) || !strings.Contains(legal, `href="/register/legal" id="register"`) ||
-		!strings.Contains(legal, `href="/recovery?type=legal" id="forgot">忘记密码</a>`) {
+		!strings.Contains(legal, `href="/recovery?type=legal" id="forgot">忘记密码</a>`) ||
+		!strings.Contains(legal, `id="tab-legal-licence">电子营业执照</a>`) {
 		t.Errorf("法人登录 tab: %s", legal)
 	}
 	_, legalSMS := br.page("/login?tab=legal-sms")
@@ -75,7 +76,8 @@ func TestPageTitles(t *testing.T) {
 	br := b.browser(t)
 	for path, want := range map[string]string{
 		"/login": "个人登录 - 统一身份认证", "/login?tab=sms": "个人登录 - 统一身份认证", "/login?tab=legal": "法人登录 - 统一身份认证",
-		"/help": "帮助文档 - 统一身份认证",
+		"/login?tab=legal-licence": "法人登录 - 统一身份认证",
+		"/help":                    "帮助文档 - 统一身份认证",
 	} {
 		if _, page := br.page(path); pageTitle(t, page) != want {
 			t.Errorf("%s: title %q, want %q", path, pageTitle(t, page), want)

@@ -75,6 +75,8 @@ type pageData struct {
 	// LegalForm: a form asks for a legal person's credit code (找回密码 of
 	// account type 法人).
 	LegalForm bool
+	// Licence: the 法人登录 offers the 电子营业执照 scan (Config.Licence).
+	Licence bool
 }
 
 // pages are the parsed templates: each page with the layout.

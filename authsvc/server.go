@@ -59,6 +59,15 @@ func New(pool *pgxpool.Pool, cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	if cfg.Dev && cfg.Licence == nil {
+		_, key, err := ed25519.GenerateKey(nil)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.Licence, err = NewLicenceSimulator(cfg.BaseURL, key); err != nil {
+			return nil, err
+		}
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}

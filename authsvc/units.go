@@ -27,6 +27,7 @@ func (s *Server) units() []func() []route {
 		s.upstreamRoutes,          // upstream.go: logins at the upstream OpenID providers, registration of whom they verified
 		s.captchaRoutes,           // captcha.go: image captchas before SMS sends
 		s.faceRoutes,              // facecallback.go: the face provider's QR codes and signed callback
+		s.licenceRoutes,           // licence.go: 电子营业执照 scan login, its QR codes, signed callback and simulator (with Config.Licence)
 		s.completionRoutes,        // complete.go: the completion flow ① info ② password ③ face
 		s.centerRoutes,            // center.go: the personal center
 		s.settingsRoutes,          // center.go: the center's 修改密码, 邮寄地址管理, 登录记录; username and ID number refused
@@ -58,6 +59,18 @@ type loginMethod struct {
 	// provesPhone: a code sent to the phone on record; the completion flow
 	// of the session takes that phone as proved.
 	provesPhone bool
+	// provider names the provider that proved the factor, in the audit
+	// row's detail ("provider=电子营业执照"); "" for our own factors.
+	provider string
+}
+
+// auditDetail is the detail of a login's audit row: the session's kind,
+// and the provider when there is one.
+func (m *loginMethod) auditDetail(kind sessionKind) string {
+	if m.provider == "" {
+		return string(kind)
+	}
+	return string(kind) + "; provider=" + m.provider
 }
 
 var (
@@ -67,11 +80,12 @@ var (
 	// The other ways in (issue 18). Each names its provider in the audit
 	// row's detail; a success clears the SMS/face count like the face.
 	// methodUpstream: an upstream OpenID provider's verified ID token
-	// (国家政务服务平台, 椰城市民云, 电子社保卡).
+	// (国家政务服务平台, 椰城市民云, 电子社保卡); each provider signs in with a
+	// copy naming it (upstreamRP.method).
 	methodUpstream = &loginMethod{event: "login_upstream", amr: amrUpstream}
 	// methodLicence: the electronic business licence app's signed scan
 	// result (电子营业执照), a key held by the legal person's app.
-	methodLicence = &loginMethod{event: "login_licence", amr: amrLicence}
+	methodLicence = &loginMethod{event: "login_licence", amr: amrLicence, provider: "电子营业执照"}
 	// methodCA: a client certificate on a U-KEY (CA 认证登录).
 	methodCA = &loginMethod{event: "login_ca", amr: amrCA}
 )

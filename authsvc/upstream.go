@@ -147,6 +147,13 @@ type upstreamRP struct {
 	failedAt time.Time
 }
 
+// method is methodUpstream naming this provider in the audit.
+func (rp *upstreamRP) method() *loginMethod {
+	m := *methodUpstream
+	m.provider = rp.p.Name
+	return &m
+}
+
 // upstreamRetry is how long a provider whose metadata could not be read
 // is taken as down before it is asked again.
 const upstreamRetry = 30 * time.Second
@@ -352,7 +359,7 @@ func (s *Server) upstreamCallback(ctx context.Context, w http.ResponseWriter, r 
 		}
 		return "", err
 	}
-	res, hash, err := s.signInOn(ctx, s.pool, w, r, a, methodUpstream, returnTo, " provider="+rp.p.Name)
+	res, hash, err := s.signInOn(ctx, s.pool, w, r, a, rp.method(), returnTo)
 	if err != nil {
 		return "", err
 	}
@@ -505,7 +512,7 @@ func (s *Server) registerUpstream(ctx context.Context, w http.ResponseWriter, r 
 		if err != nil {
 			return err
 		}
-		res, _, err = s.signInOn(ctx, tx, w, r, a, methodUpstream, returnTo, " provider="+rp.p.Name+" registered")
+		res, _, err = s.signInOn(ctx, tx, w, r, a, rp.method(), returnTo)
 		return err
 	})
 	if err == nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -199,7 +200,9 @@ func TestDemoLegal(t *testing.T) {
 
 // The demo's world agrees with itself: the sample's legal persons,
 // imported, are verified by the development registry serving the
-// sample's enterprise_registry.json — every one the job checks.
+// sample's enterprise_registry.json — every one the job checks; and the
+// stand-in upstream provider's citizens (upstream_citizens.json) have an
+// account exactly when the sample says the departments hold them.
 func TestDemoRegistryVerifiesSample(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -241,5 +244,33 @@ func TestDemoRegistryVerifiesSample(t *testing.T) {
 	res, err := svc.RecheckRealname(ctx)
 	if err != nil || int64(res.Checked) != truth.Legal || res.Verified != res.Checked {
 		t.Fatalf("recheck of the imported sample: %+v %v; want all %d verified", res, err, truth.Legal)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "upstream_citizens.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var upstream []struct {
+		Name      string `json:"name"`
+		IDNumber  string `json:"id_number"`
+		InExports bool   `json:"in_exports"`
+	}
+	if err := json.Unmarshal(b, &upstream); err != nil {
+		t.Fatal(err)
+	}
+	known := 0
+	for _, c := range upstream {
+		a, err := account.ByIDIndex(ctx, pool, account.IDIndex(keys, c.IDNumber))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (a != nil) != c.InExports || (a != nil && a.Name != c.Name) {
+			t.Errorf("upstream citizen %s (in exports %v): account %+v", c.Name, c.InExports, a)
+		}
+		if c.InExports {
+			known++
+		}
+	}
+	if known == 0 || known == len(upstream) {
+		t.Errorf("upstream citizens: %d of %d known; want both kinds", known, len(upstream))
 	}
 }

@@ -8,6 +8,7 @@
 //	        [--tls-cert FILE --tls-key FILE] [--trust-proxy CIDR,...]
 //	        [--sms-url URL --sms-key-id ID --sms-secret-file FILE]
 //	        [--face-url URL-WITH-{challenge} --face-public-key BASE64]
+//	        [--licence-url URL-WITH-{challenge} --licence-public-key BASE64]
 //	        [--upstream-config FILE]
 //	authsvc audit verify [--data-dir data]
 //	authsvc admin set-phone (--credit-code CODE | --id-number ID) --phone PHONE --evidence REF --operator NAME [--data-dir data]
@@ -57,8 +58,9 @@
 // place of a file; no flag takes the secret (argv is public on the
 // machine).
 //
-// --dev turns on the development providers: the SMS outbox (/dev/sms) and
-// the face simulator (/dev/face/…), unless a real provider is configured.
+// --dev turns on the development providers: the SMS outbox (/dev/sms), the
+// face simulator (/dev/face/…) and the electronic business licence
+// simulator (/dev/licence/…), unless a real provider is configured.
 // Never in production. Without --dev the service needs an SMS gateway
 // (authsvc.HTTPSMSGateway: its URL, key id and secret), a face provider
 // (authsvc.FaceApp: the app's URL for a challenge, holding {challenge},
@@ -66,6 +68,11 @@
 // --tls-key (TLS 1.2 or later), or --trust-proxy behind a proxy that
 // terminates TLS. The session cookie is __Host- (Secure): over plain HTTP
 // no browser sends it back. It refuses to start naming what is missing.
+// The electronic business licence app (authsvc.LicenceApp, 电子营业执照:
+// --licence-url with {challenge} and --licence-public-key, env
+// AUTHSVC_LICENCE_URL and AUTHSVC_LICENCE_PUBLIC_KEY) is optional: without
+// it the 法人登录 has no licence scan; it calls back
+// BASE-URL/api/v1/licence/callback.
 //
 // --upstream-config names a YAML file of the upstream OpenID providers
 // whose login the login page offers (个人登录: 电子社保卡 | 椰城市民云 |
@@ -152,7 +159,7 @@ func run(ctx context.Context, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	baseURL := fs.String("base-url", "", "the service's public URL, for QR codes and the OpenID issuer (default http://ADDR, https://ADDR with --tls-cert)")
 	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL, development keys)")
-	dev := fs.Bool("dev", false, "development providers: SMS outbox at /dev/sms, face simulator at /dev/face (never in production)")
+	dev := fs.Bool("dev", false, "development providers: SMS outbox at /dev/sms, face simulator at /dev/face, licence simulator at /dev/licence (never in production)")
 	var prod prodFlags
 	prod.register(fs)
 	var ent enterpriseFlags

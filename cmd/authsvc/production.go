@@ -20,6 +20,7 @@ import (
 type prodFlags struct {
 	smsURL, smsKeyID, smsSecretFile string
 	faceURL, facePublicKey          string
+	licenceURL, licencePublicKey    string
 	tlsCert, tlsKey                 string
 	trustProxy                      string
 }
@@ -30,6 +31,8 @@ func (p *prodFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&p.smsSecretFile, "sms-secret-file", os.Getenv("AUTHSVC_SMS_SECRET_FILE"), "a file holding the SMS gateway's shared secret (env AUTHSVC_SMS_SECRET_FILE; or the secret itself in AUTHSVC_SMS_SECRET)")
 	fs.StringVar(&p.faceURL, "face-url", os.Getenv("AUTHSVC_FACE_URL"), "the face app's URL for a challenge, holding {challenge} (env AUTHSVC_FACE_URL)")
 	fs.StringVar(&p.facePublicKey, "face-public-key", os.Getenv("AUTHSVC_FACE_PUBLIC_KEY"), "the face provider's Ed25519 public key, base64 (env AUTHSVC_FACE_PUBLIC_KEY)")
+	fs.StringVar(&p.licenceURL, "licence-url", os.Getenv("AUTHSVC_LICENCE_URL"), "the electronic business licence app's URL for a challenge, holding {challenge}; optional (env AUTHSVC_LICENCE_URL)")
+	fs.StringVar(&p.licencePublicKey, "licence-public-key", os.Getenv("AUTHSVC_LICENCE_PUBLIC_KEY"), "the electronic business licence app's Ed25519 public key, base64 (env AUTHSVC_LICENCE_PUBLIC_KEY)")
 	fs.StringVar(&p.tlsCert, "tls-cert", "", "serve HTTPS with this certificate chain (PEM); with --tls-key")
 	fs.StringVar(&p.tlsKey, "tls-key", "", "the private key (PEM) of --tls-cert")
 	fs.StringVar(&p.trustProxy, "trust-proxy", os.Getenv("AUTHSVC_TRUST_PROXY"), "CIDR,... of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (env AUTHSVC_TRUST_PROXY)")
@@ -72,6 +75,22 @@ func (p *prodFlags) configure(cfg *authsvc.Config, dev bool) (*tls.Config, error
 				break
 			}
 			cfg.Face, err = authsvc.NewFaceApp(p.faceURL, pub)
+			check(err)
+		}
+	}
+	// The licence app is optional, in production too: without it the
+	// 法人登录 has no 电子营业执照 scan. Half of it is a mistake.
+	if p.licenceURL != "" || p.licencePublicKey != "" {
+		switch m := unset(p.licenceURL, "--licence-url (AUTHSVC_LICENCE_URL)", p.licencePublicKey, "--licence-public-key (AUTHSVC_LICENCE_PUBLIC_KEY)"); {
+		case m != "":
+			problems = append(problems, "the electronic business licence app needs "+m)
+		default:
+			pub, err := authsvc.ParseEd25519PublicKey(p.licencePublicKey)
+			if err != nil {
+				check(fmt.Errorf("AUTHSVC_LICENCE_PUBLIC_KEY: %w", err))
+				break
+			}
+			cfg.Licence, err = authsvc.NewLicenceApp(p.licenceURL, pub)
 			check(err)
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -28,7 +29,7 @@ import (
 // developer's environment does not leak into a test.
 func clearEnv(t *testing.T) {
 	for _, k := range []string{"AUTHSVC_SMS_URL", "AUTHSVC_SMS_KEY_ID", "AUTHSVC_SMS_SECRET_FILE", "AUTHSVC_SMS_SECRET",
-		"AUTHSVC_FACE_URL", "AUTHSVC_FACE_PUBLIC_KEY", "AUTHSVC_TRUST_PROXY"} {
+		"AUTHSVC_FACE_URL", "AUTHSVC_FACE_PUBLIC_KEY", "AUTHSVC_TRUST_PROXY", "AUTHSVC_LICENCE_URL", "AUTHSVC_LICENCE_PUBLIC_KEY"} {
 		t.Setenv(k, "")
 	}
 }
@@ -82,7 +83,7 @@ func TestProductionNeedsProviders(t *testing.T) {
 		want    []string // in the error
 		notWant []string
 	}{
-		{"nothing", nil, nil, []string{"without --dev", "AUTHSVC_SMS_URL", "AUTHSVC_SMS_SECRET", "AUTHSVC_FACE_URL", "AUTHSVC_FACE_PUBLIC_KEY", "--tls-cert", "__Host-", "--base-url"}, nil},
+		{"nothing", nil, nil, []string{"without --dev", "AUTHSVC_SMS_URL", "AUTHSVC_SMS_SECRET", "AUTHSVC_FACE_URL", "AUTHSVC_FACE_PUBLIC_KEY", "--tls-cert", "__Host-", "--base-url"}, []string{"LICENCE"}},
 		{"no face key", without(prod, "--face-public-key"), nil, []string{"AUTHSVC_FACE_PUBLIC_KEY"}, []string{"AUTHSVC_FACE_URL", "AUTHSVC_SMS_URL", "__Host-"}},
 		{"no face URL", without(prod, "--face-url"), nil, []string{"AUTHSVC_FACE_URL"}, []string{"AUTHSVC_FACE_PUBLIC_KEY", "AUTHSVC_SMS_URL"}},
 		{"no SMS URL", without(prod, "--sms-url"), nil, []string{"AUTHSVC_SMS_URL"}, []string{"AUTHSVC_FACE_URL"}},
@@ -98,6 +99,9 @@ func TestProductionNeedsProviders(t *testing.T) {
 		{"certificate without key", with("--tls-cert", "cert.pem"), nil, []string{"go together"}, nil},
 		{"placeholder face key", with("--face-public-key", authsvc.EncodeEd25519Key(make([]byte, 32))), nil, []string{"small order"}, nil},
 		{"face URL over http", with("--face-url", "http://face.example.gov.cn/{challenge}"), nil, []string{"plain http"}, nil},
+		{"licence URL without its key", with("--licence-url", "https://licence.example.gov.cn/scan?c={challenge}"), nil, []string{"AUTHSVC_LICENCE_PUBLIC_KEY"}, []string{"AUTHSVC_LICENCE_URL"}},
+		{"licence key without its URL", prod, []string{"AUTHSVC_LICENCE_PUBLIC_KEY", authsvc.EncodeEd25519Key(make([]byte, 32))}, []string{"AUTHSVC_LICENCE_URL"}, nil},
+		{"licence URL over http", with("--licence-url", "http://licence.example.gov.cn/{challenge}", "--licence-public-key", authsvc.EncodeEd25519Key(bytes.Repeat([]byte{9}, 32))), nil, []string{"licence app URL template is plain http"}, nil},
 		{"SMS URL over http", with("--sms-url", "http://sms.example.gov.cn/send"), nil, []string{"must be an absolute https URL"}, nil},
 		{"partial gateway with --dev", []string{"--dev", "--sms-url", "https://sms.example.gov.cn/send"}, nil, []string{"AUTHSVC_SMS_KEY_ID"}, []string{"AUTHSVC_FACE_URL", "__Host-"}},
 	}

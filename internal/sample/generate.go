@@ -208,6 +208,9 @@ func Generate(ctx context.Context, cfg Config) (Truth, error) {
 	if persons != truth.Persons {
 		return truth, fmt.Errorf("sample: files have %d persons, accounts truth %d", persons, truth.Persons)
 	}
+	if err := g.writeUpstreamCitizens(cfg.Dir, people, chosen, len(cfg.Depts) == 0); err != nil {
+		return truth, err
+	}
 	if cfg.Legal < 0 {
 		cfg.Legal = max(1, people/10)
 	}

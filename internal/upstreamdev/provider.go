@@ -212,7 +212,7 @@ func (p *Provider) discovery(w http.ResponseWriter) {
 
 // authRequest is an authorization request, checked.
 type authRequest struct {
-	client                                    *Client
+	client                               *Client
 	redirectURI, state, nonce, challenge string
 }
 

@@ -1,0 +1,369 @@
+package authsvc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/idfusion/idfusion/internal/account"
+	"github.com/idfusion/idfusion/internal/database"
+)
+
+// The electronic business licence scan login (电子营业执照, 法人登录): the
+// page shows a QR code of a challenge (face_challenge, purpose 'licence',
+// no account yet) bound to the browser's anonymous session; the legal
+// representative scans it with the licence app, WeChat or Alipay mini
+// program, and the app calls back with a signed LicenceResult (the credit
+// code of the licence, the ID number of the representative who confirmed
+// it). The callback is verified like the face's (one mechanism,
+// verifySigned) and answers the challenge once; the polling session spends
+// it (useFace) and signs in (methodLicence). Only with Config.Licence.
+
+// faceLicence is the purpose of a licence login's challenge.
+const faceLicence = "licence"
+
+// licenceProvider names the provider in the audit rows.
+const licenceProvider = "provider=电子营业执照"
+
+// Errors of a licence callback, as the provider is answered.
+var (
+	errLicenceUnknown = errors.New("no legal account has the licence's credit code")
+	errLicenceRep     = errors.New("the licence was confirmed by someone other than the representative on record")
+	errLicenceFailed  = errors.New("the licence app reported a failed verification")
+)
+
+// challengeSession is the browser's session for a challenge: its own, or
+// a new anonymous one, going to returnTo after the login.
+func (s *Server) challengeSession(ctx context.Context, w http.ResponseWriter, r *http.Request, returnTo string) (*session, error) {
+	sess, err := s.session(ctx, r)
+	switch {
+	case errors.Is(err, errNoSession):
+		sess, err = s.startSession(ctx, s.pool, w, kindAnonymous, 0, safeReturn(returnTo))
+	case err == nil && sess.returnTo != safeReturn(returnTo):
+		// signIn takes where to go from the session.
+		sess.returnTo = safeReturn(returnTo)
+		_, err = s.pool.Exec(ctx, `UPDATE auth_session SET return_to = $2 WHERE id_hash = $1`, sess.hash, sess.returnTo)
+	}
+	return sess, err
+}
+
+// startLicenceLogin binds a licence challenge to this browser. It names no
+// account: the scan says which.
+func (s *Server) startLicenceLogin(ctx context.Context, w http.ResponseWriter, r *http.Request, returnTo string) (string, error) {
+	sess, err := s.challengeSession(ctx, w, r, returnTo)
+	if err != nil {
+		return "", err
+	}
+	id, err := s.startFace(ctx, sess, 0, faceLicence)
+	if err != nil {
+		return "", err
+	}
+	s.audit(ctx, auditEvent{event: "licence_login_start", outcome: "ok", ip: clientIP(r), detail: licenceProvider})
+	return id, nil
+}
+
+// licenceLoginStatus answers the polling of a licence login: once the app
+// approved, the challenge is spent and the legal person signed in.
+func (s *Server) licenceLoginStatus(ctx context.Context, w http.ResponseWriter, r *http.Request, id string) (string, loginResult, error) {
+	sess, err := s.session(ctx, r)
+	if err != nil {
+		return "", loginResult{}, err
+	}
+	status, err := s.faceStatus(ctx, sess, id)
+	if err != nil || status != "approved" {
+		return status, loginResult{}, err
+	}
+	acc, err := s.useFace(ctx, s.pool, sess, id, faceLicence)
+	if err != nil {
+		return "", loginResult{}, err
+	}
+	a, err := account.ByID(ctx, s.pool, acc, false)
+	if err != nil {
+		return "", loginResult{}, err
+	}
+	if s.locked(a) {
+		return "rejected", loginResult{}, s.refuse(ctx, r, methodLicence.event, a, a.IDHint, "locked; "+licenceProvider)
+	}
+	res, err := s.signIn(ctx, w, r, a, methodLicence, sess.returnTo)
+	return "used", res, err
+}
+
+// answerLicence records the licence app's verified result for a
+// challenge: approved, with the account, only when the challenge is a
+// pending, unexpired licence login's, the credit code names a legal
+// account, the result is a pass and the representative who confirmed it
+// is the account's on record. A fail or another representative counts a
+// failure against the account. Every outcome is audited (ip: the
+// provider's), a stored one in its transaction.
+func (s *Server) answerLicence(ctx context.Context, res LicenceResult, ip string) (accountID int64, err error) {
+	var refusal error
+	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		refusal, accountID = nil, 0
+		var status, purpose string
+		var expired bool
+		err := tx.QueryRow(ctx, `SELECT status, purpose, expires_at <= $2 FROM face_challenge WHERE id = $1 FOR UPDATE`,
+			res.Challenge, s.cfg.Now()).Scan(&status, &purpose, &expired)
+		if errors.Is(database.Translate(err), database.ErrNotFound) {
+			return errFaceUnknown
+		}
+		switch {
+		case err != nil:
+			return err
+		case purpose != faceLicence:
+			// A face challenge is not the licence app's to answer.
+			return errFaceUnknown
+		case status != "pending":
+			return errFaceAnswered
+		case expired:
+			return errFaceExpired
+		}
+		// The credit code's own blind-index domain: an ID number never
+		// names an account here.
+		code, ok := account.NormalizeCreditCode(res.CreditCode)
+		if !ok {
+			code = strings.ToUpper(strings.TrimSpace(res.CreditCode))
+		}
+		a, err := account.ByIDIndex(ctx, tx, account.CreditCodeIndex(s.cfg.Keyring, code))
+		if err != nil {
+			return err
+		}
+		var acc *int64
+		verdict := "rejected"
+		switch {
+		case a == nil || !a.IsLegal():
+			refusal = errLicenceUnknown
+		case res.Result != LicencePass:
+			refusal = errLicenceFailed
+		case a.Legal == nil || a.Legal.RepBidx == nil || !bytes.Equal(a.Legal.RepBidx, s.idIndex(res.RepIDNumber)):
+			refusal = errLicenceRep
+		default:
+			verdict, acc = "approved", &a.ID
+		}
+		if a != nil && a.IsLegal() {
+			accountID = a.ID
+		}
+		if _, err := tx.Exec(ctx, `UPDATE face_challenge SET status = $2, answered_at = $3, account_id = $4 WHERE id = $1`,
+			res.Challenge, verdict, s.cfg.Now(), acc); err != nil {
+			return err
+		}
+		e := auditEvent{event: "licence_callback", outcome: "ok", account: accountID, ip: ip, detail: licenceProvider}
+		if refusal != nil {
+			e.outcome, e.detail = "refused", licenceProvider+"; "+refusal.Error()
+		}
+		if err := s.auditIn(ctx, tx, e); err != nil {
+			return err
+		}
+		if refusal != nil && accountID != 0 {
+			return s.lockout.CountFailure(ctx, tx, accountID, s.cfg.Now())
+		}
+		return nil
+	})
+	if err != nil {
+		s.audit(ctx, auditEvent{event: "licence_callback", outcome: "refused", account: accountID, ip: ip, detail: licenceProvider + "; " + err.Error()})
+		return accountID, err
+	}
+	return accountID, refusal
+}
+
+// licenceCallback takes the licence app's signed result.
+func (s *Server) licenceCallback(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFaceCallbackSize+1))
+	if err != nil {
+		s.audit(r.Context(), auditEvent{event: "licence_callback", outcome: "refused", ip: clientIP(r), detail: licenceProvider + "; unreadable body: " + err.Error()})
+		s.fail(w, r, bodyError(err))
+		return
+	}
+	res, err := s.cfg.Licence.VerifyCallback(body, s.cfg.Now(), s.cfg.FaceMaxAge)
+	if err != nil {
+		s.audit(r.Context(), auditEvent{event: "licence_callback", outcome: "refused", ip: clientIP(r), detail: licenceProvider + "; " + err.Error()})
+		s.fail(w, r, err)
+		return
+	}
+	if _, err := s.answerLicence(r.Context(), res, clientIP(r)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "approved"})
+}
+
+// licenceQR serves a licence challenge's QR code, to its own session only.
+func (s *Server) licenceQR(w http.ResponseWriter, r *http.Request) {
+	sess, err := s.session(r.Context(), r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	if _, err := s.faceStatus(r.Context(), sess, id); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	png, err := QRCodePNG(s.cfg.Licence.ChallengeURL(id), 256)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Write(png)
+}
+
+func (s *Server) licenceData(id, status string) pageData {
+	d := pageData{Title: "电子营业执照登录", FaceID: id, FaceStatus: status, Dev: s.licenceSimulator() != nil}
+	switch status {
+	case "pending", "approved":
+		d.Refresh = 2
+	case "rejected":
+		d.Error = "电子营业执照认证未通过：须由登记的法定代表人本人扫码确认"
+	case "expired":
+		d.Error = "二维码已过期，请刷新页面重新获取"
+	}
+	return d
+}
+
+func (s *Server) licenceJSON(id, status string) map[string]any {
+	out := map[string]any{"challenge": id, "status": status, "qr": "/licence/" + id + "/qr.png"}
+	if s.licenceSimulator() != nil {
+		out["simulator"] = "/dev/licence/" + id
+	}
+	return out
+}
+
+func (s *Server) loginLicenceForm(w http.ResponseWriter, r *http.Request) {
+	id, err := s.startLicenceLogin(r.Context(), w, r, r.PostFormValue("return_to"))
+	if err != nil {
+		s.loginForm(w, r, legalLicenceTab, err, "")
+		return
+	}
+	http.Redirect(w, r, "/login/licence/"+id, http.StatusSeeOther)
+}
+
+func (s *Server) loginLicencePage(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	status, res, err := s.licenceLoginStatus(r.Context(), w, r, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if status == "used" {
+		http.Redirect(w, r, res.Next, http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, "licence.html", s.licenceData(id, status))
+}
+
+func (s *Server) apiLoginLicence(w http.ResponseWriter, r *http.Request) {
+	var in loginRequest
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id, err := s.startLicenceLogin(r.Context(), w, r, in.ReturnTo)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, s.licenceJSON(id, "pending"))
+}
+
+func (s *Server) apiLoginLicenceStatus(w http.ResponseWriter, r *http.Request) {
+	status, res, err := s.licenceLoginStatus(r.Context(), w, r, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := s.licenceJSON(r.PathValue("id"), status)
+	if status == "used" {
+		out["next"] = res.Next
+		if res.NextStep != "" {
+			out["next_step"] = string(res.NextStep)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// legalLicenceTab is the 法人登录 tab of the licence scan.
+const legalLicenceTab = "legal-licence"
+
+// licenceSimulator is the licence simulator when it is the licence
+// provider, else nil.
+func (s *Server) licenceSimulator() *LicenceSimulator {
+	sim, _ := s.cfg.Licence.(*LicenceSimulator)
+	return sim
+}
+
+// SimulateLicence signs a licence result with the simulator's key and
+// posts it to this service's callback, returning the HTTP status it got.
+// For the simulator page and tests; only when the simulator is the licence
+// provider (Config.Dev).
+func (s *Server) SimulateLicence(ctx context.Context, challenge, creditCode, repIDNumber, result string) (int, error) {
+	sim := s.licenceSimulator()
+	if sim == nil {
+		return 0, fmt.Errorf("the licence simulator is not the licence provider")
+	}
+	body, err := sim.sign(LicenceResult{Challenge: challenge, CreditCode: creditCode, RepIDNumber: repIDNumber, Result: result,
+		IssuedAt: s.cfg.Now().Unix(), Nonce: NewFaceNonce()})
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.BaseURL+"/api/v1/licence/callback", bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// devLicencePage is the licence simulator: it plays the licence app.
+func (s *Server) devLicencePage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, "licence_simulator.html", pageData{Title: "电子营业执照模拟器（开发环境）", FaceID: r.PathValue("id")})
+}
+
+// devLicenceAnswer signs what the developer typed and delivers it to the
+// callback over HTTP, as the app does.
+func (s *Server) devLicenceAnswer(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	result := LicencePass
+	if r.PostFormValue("verdict") == "reject" {
+		result = LicenceFail
+	}
+	status, err := s.SimulateLicence(r.Context(), id, r.PostFormValue("credit_code"), r.PostFormValue("rep_id_number"), result)
+	d := pageData{Title: "电子营业执照模拟器（开发环境）", FaceID: id}
+	if err != nil {
+		d.Error = err.Error()
+	} else {
+		d.Notice = fmt.Sprintf("已回调：HTTP %d", status)
+	}
+	s.render(w, r, "licence_simulator.html", d)
+}
+
+// licenceRoutes: the licence scan login (pages and JSON), its QR codes,
+// the app's signed callback, and the simulator (with --dev). None without
+// Config.Licence.
+func (s *Server) licenceRoutes() []route {
+	if s.cfg.Licence == nil {
+		return nil
+	}
+	out := []route{
+		{"POST /login/licence", s.limited(s.loginLicenceForm)},
+		{"GET /login/licence/{id}", s.loginLicencePage},
+		{"GET /licence/{id}/qr.png", s.licenceQR},
+		{"POST /api/v1/licence/callback", s.licenceCallback},
+		{"POST /api/v1/login/licence", s.limited(s.apiLoginLicence)},
+		{"GET /api/v1/login/licence/{id}", s.apiLoginLicenceStatus},
+	}
+	if s.licenceSimulator() != nil {
+		out = append(out, route{"GET /dev/licence/{id}", s.devLicencePage}, route{"POST /dev/licence/{id}", s.devLicenceAnswer})
+	}
+	return out
+}
