@@ -2,6 +2,7 @@ package authsvc
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"net/http"
@@ -45,6 +46,21 @@ func (s *Server) CertHandler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	return s.recoverer(s.peer(securityHeaders(http.NewCrossOriginProtection().Handler(s.limitBody(m)))))
+}
+
+// CertListenerTLS is the certificate listener's TLS configuration, from
+// base (its server certificate; nil: none yet): TLS 1.2 or later, a
+// client certificate requested but not verified by the handshake — the
+// handler verifies it (CertLogin) and audits every refusal, a missing
+// certificate too, and answers in Chinese instead of a handshake error.
+func CertListenerTLS(base *tls.Config) *tls.Config {
+	c := &tls.Config{}
+	if base != nil {
+		c = base.Clone()
+	}
+	c.MinVersion = max(c.MinVersion, tls.VersionTLS12)
+	c.ClientAuth = tls.RequestClientCert
+	return c
 }
 
 // caAccount verifies the request's client certificate and finds its
