@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -65,7 +66,7 @@ func (ca *DevCA) Issue(attr asn1.ObjectIdentifier, value, name string, notBefore
 		return nil, err
 	}
 	subj := pkix.Name{Organization: []string{"idfusion development"}}
-	if name != "" && !attr.Equal(oidCommonName) {
+	if name != "" && !attr.Equal(OIDCommonName) {
 		subj.CommonName = name
 	}
 	if attr != nil {
@@ -120,7 +121,8 @@ func KeyPEM(k crypto.Signer) ([]byte, error) {
 
 // WriteDevCA writes into dir what `authsvc dev-ca` makes: ca.pem and
 // ca.key, user.pem and user.key (a client certificate with attr = value,
-// valid a year), crl.pem (valid 30 days; revoke puts the user's
+// valid a year), server.pem and server.key (a server certificate for
+// localhost and 127.0.0.1, for the CA listener), crl.pem (valid 30 days; revoke puts the user's
 // certificate in it). Keys are written 0600.
 func WriteDevCA(dir string, attr asn1.ObjectIdentifier, value, name string, revoke bool, now time.Time) error {
 	if value == "" {
@@ -134,6 +136,10 @@ func WriteDevCA(dir string, attr asn1.ObjectIdentifier, value, name string, revo
 		return err
 	}
 	user, err := ca.Issue(attr, value, name, now.Add(-time.Hour), now.AddDate(1, 0, 0))
+	if err != nil {
+		return err
+	}
+	server, err := ca.issueServer(now)
 	if err != nil {
 		return err
 	}
@@ -153,6 +159,10 @@ func WriteDevCA(dir string, attr asn1.ObjectIdentifier, value, name string, revo
 	if err != nil {
 		return err
 	}
+	serverKey, err := KeyPEM(server.Key)
+	if err != nil {
+		return err
+	}
 	for _, f := range []struct {
 		name string
 		data []byte
@@ -161,6 +171,7 @@ func WriteDevCA(dir string, attr asn1.ObjectIdentifier, value, name string, revo
 		{"ca.pem", CertPEM(ca.Cert), 0o644}, {"ca.key", caKey, 0o600},
 		{"user.pem", CertPEM(user.Cert), 0o644}, {"user.key", userKey, 0o600},
 		{"crl.pem", crl, 0o644},
+		{"server.pem", CertPEM(server.Cert), 0o644}, {"server.key", serverKey, 0o600},
 	} {
 		p := filepath.Join(dir, f.name)
 		if err := os.WriteFile(p, f.data, f.mode); err != nil {
@@ -171,6 +182,33 @@ func WriteDevCA(dir string, attr asn1.ObjectIdentifier, value, name string, revo
 		}
 	}
 	return nil
+}
+
+// issueServer makes a server certificate for localhost and 127.0.0.1.
+func (ca *DevCA) issueServer(now time.Time) (*DevCert, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: randomSerial(),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.AddDate(1, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &DevCert{Cert: cert, Key: key}, nil
 }
 
 func randomSerial() *big.Int {

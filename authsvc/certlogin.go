@@ -33,10 +33,11 @@ type CertSubject struct {
 	Kind schemas.AccountKind
 }
 
-// Subject attribute OIDs ParseCertSubject knows by name.
+// The subject attributes ParseCertSubject knows by name: serialNumber
+// and CN.
 var (
-	oidSerialNumber = asn1.ObjectIdentifier{2, 5, 4, 5}
-	oidCommonName   = asn1.ObjectIdentifier{2, 5, 4, 3}
+	OIDSerialNumber = asn1.ObjectIdentifier{2, 5, 4, 5}
+	OIDCommonName   = asn1.ObjectIdentifier{2, 5, 4, 3}
 )
 
 // ParseCertSubject parses "ATTRIBUTE:KEY": ATTRIBUTE is serialNumber, CN
@@ -50,9 +51,9 @@ func ParseCertSubject(s string) (CertSubject, error) {
 	var cs CertSubject
 	switch strings.ToLower(attr) {
 	case "serialnumber":
-		cs.Attribute = oidSerialNumber
+		cs.Attribute = OIDSerialNumber
 	case "cn":
-		cs.Attribute = oidCommonName
+		cs.Attribute = OIDCommonName
 	default:
 		for _, part := range strings.Split(attr, ".") {
 			var n int

@@ -140,7 +140,7 @@ func TestCALoginCertificates(t *testing.T) {
 	cb := setupCA(t, "serialNumber:credit-code")
 	now := cb.clock.Now()
 	e := cb.activeLegal(t, "海南椰风科技有限公司", "13512349901", "Secret#2026pw")
-	valid := issue(t, cb.ca, oidSerialNumber, e.CreditCode, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0))
+	valid := issue(t, cb.ca, OIDSerialNumber, e.CreditCode, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0))
 
 	r := cb.certPost(t, valid)
 	if r.Status != http.StatusOK || r.str("next") != "/center" {
@@ -164,13 +164,13 @@ func TestCALoginCertificates(t *testing.T) {
 		reason  string
 		counted int64 // the account the failure counts on
 	}{
-		{"expired", issue(t, cb.ca, oidSerialNumber, e2.CreditCode, now.AddDate(-1, 0, 0), now.Add(-time.Hour)), "reason=expired", e2.id},
-		{"not yet valid", issue(t, cb.ca, oidSerialNumber, e2.CreditCode, now.Add(time.Hour), now.AddDate(1, 0, 0)), "reason=not yet valid", e2.id},
-		{"wrong CA", issue(t, other, oidSerialNumber, e2.CreditCode, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0)), "reason=unknown CA", 0},
+		{"expired", issue(t, cb.ca, OIDSerialNumber, e2.CreditCode, now.AddDate(-1, 0, 0), now.Add(-time.Hour)), "reason=expired", e2.id},
+		{"not yet valid", issue(t, cb.ca, OIDSerialNumber, e2.CreditCode, now.Add(time.Hour), now.AddDate(1, 0, 0)), "reason=not yet valid", e2.id},
+		{"wrong CA", issue(t, other, OIDSerialNumber, e2.CreditCode, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0)), "reason=unknown CA", 0},
 		{"no client certificate", nil, "reason=no client certificate", 0},
 		{"no attribute", issue(t, cb.ca, nil, "", now.AddDate(0, -1, 0), now.AddDate(1, 0, 0)), "reason=unmapped subject", 0},
-		{"no account", issue(t, cb.ca, oidSerialNumber, creditCode(), now.AddDate(0, -1, 0), now.AddDate(1, 0, 0)), "reason=unmapped subject: no account", 0},
-		{"an ID number", issue(t, cb.ca, oidSerialNumber, e2.RepID, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0)), "reason=unmapped subject", 0},
+		{"no account", issue(t, cb.ca, OIDSerialNumber, creditCode(), now.AddDate(0, -1, 0), now.AddDate(1, 0, 0)), "reason=unmapped subject: no account", 0},
+		{"an ID number", issue(t, cb.ca, OIDSerialNumber, e2.RepID, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0)), "reason=unmapped subject", 0},
 	}
 	for _, tc := range refusals {
 		before := cb.failures(t, e2.id)
@@ -194,7 +194,7 @@ func TestCALoginCertificates(t *testing.T) {
 	if _, err := cb.pool.Exec(context.Background(), `UPDATE account SET locked_until = $2 WHERE id = $1`, e2.id, now.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	ok2 := issue(t, cb.ca, oidSerialNumber, e2.CreditCode, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0))
+	ok2 := issue(t, cb.ca, OIDSerialNumber, e2.CreditCode, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0))
 	if r := cb.certPost(t, ok2); r.Status != http.StatusUnauthorized || !strings.Contains(cb.lastCA(t, "fail"), "reason=locked") {
 		t.Errorf("locked account: %d %s (%s), want 401, audited locked", r.Status, r.Raw, cb.lastCA(t, "fail"))
 	}
@@ -210,7 +210,7 @@ func TestCALoginCertificates(t *testing.T) {
 		t.Errorf("bad new CRL: %d %s (%s), want 401, still revoked", r.Status, r.Raw, cb.lastCA(t, "fail"))
 	}
 	// A CRL past its NextUpdate refuses (fail closed), revoked or not.
-	fresh := issue(t, cb.ca, oidSerialNumber, e.CreditCode, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0))
+	fresh := issue(t, cb.ca, OIDSerialNumber, e.CreditCode, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0))
 	cb.writeCRL(t, now.AddDate(0, 0, -40), now.AddDate(0, 0, -10))
 	if r := cb.certPost(t, fresh); r.Status != http.StatusUnauthorized || !strings.Contains(cb.lastCA(t, "fail"), "reason=CRL expired") {
 		t.Errorf("expired CRL: %d %s (%s), want 401, audited CRL expired", r.Status, r.Raw, cb.lastCA(t, "fail"))
@@ -229,7 +229,7 @@ func TestCALoginNatural(t *testing.T) {
 	cb := setupCA(t, "CN:id-number")
 	now := cb.clock.Now()
 	c := cb.fused(t, "林小海", "13512349903")
-	r := cb.certPost(t, issue(t, cb.ca, oidCommonName, c.IDNumber, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0)))
+	r := cb.certPost(t, issue(t, cb.ca, OIDCommonName, c.IDNumber, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0)))
 	if r.Status != http.StatusOK || r.str("next_step") != string(schemas.StepInfo) {
 		t.Fatalf("fused citizen: %d %s, want 200 to step info", r.Status, r.Raw)
 	}
@@ -244,7 +244,7 @@ func TestCALoginBrowser(t *testing.T) {
 	cb := setupCA(t, "serialNumber:credit-code")
 	now := cb.clock.Now()
 	e := cb.fusedLegal(t, "海南椰岛实业有限公司", "13512349904")
-	cert := issue(t, cb.ca, oidSerialNumber, e.CreditCode, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0))
+	cert := issue(t, cb.ca, OIDSerialNumber, e.CreditCode, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0))
 	br := cb.browser(t)
 	if r := br.get("/login?tab=legal"); !strings.Contains(r.Raw, `href="/login/ca"`) {
 		t.Errorf("法人登录 tab without CA 认证登录")
