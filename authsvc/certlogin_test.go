@@ -28,7 +28,7 @@ type caBundle struct {
 	certTS *httptest.Server
 }
 
-func setupCA(t *testing.T, subject string) *caBundle {
+func setupCA(t *testing.T, subject string, mod ...func(*Config)) *caBundle {
 	t.Helper()
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC) // setup's clock
 	ca, err := NewDevCA("test CA", now.AddDate(-1, 0, 0))
@@ -54,7 +54,7 @@ func setupCA(t *testing.T, subject string) *caBundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cb.testBundle = setup(t, func(c *Config) { c.CA = cl })
+	cb.testBundle = setup(t, append([]func(*Config){func(c *Config) { c.CA = cl }}, mod...)...)
 	cb.certTS = httptest.NewUnstartedServer(cb.svc.CertHandler())
 	cb.certTS.Listener.Close()
 	cb.certTS.Listener = ln
@@ -168,6 +168,7 @@ func TestCALoginCertificates(t *testing.T) {
 		{"not yet valid", issue(t, cb.ca, OIDSerialNumber, e2.CreditCode, now.Add(time.Hour), now.AddDate(1, 0, 0)), "reason=not yet valid", e2.id},
 		{"wrong CA", issue(t, other, OIDSerialNumber, e2.CreditCode, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0)), "reason=unknown CA", 0},
 		{"no client certificate", nil, "reason=no client certificate", 0},
+		{"server certificate", serverCert(t, cb.ca, now), "reason=not for client authentication", 0},
 		{"no attribute", issue(t, cb.ca, nil, "", now.AddDate(0, -1, 0), now.AddDate(1, 0, 0)), "reason=unmapped subject", 0},
 		{"no account", issue(t, cb.ca, OIDSerialNumber, creditCode(), now.AddDate(0, -1, 0), now.AddDate(1, 0, 0)), "reason=unmapped subject: no account", 0},
 		{"an ID number", issue(t, cb.ca, OIDSerialNumber, e2.RepID, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0)), "reason=unmapped subject", 0},
@@ -209,6 +210,20 @@ func TestCALoginCertificates(t *testing.T) {
 	if r := cb.certPost(t, valid); r.Status != http.StatusUnauthorized || !strings.Contains(cb.lastCA(t, "fail"), "reason=revoked") {
 		t.Errorf("bad new CRL: %d %s (%s), want 401, still revoked", r.Status, r.Raw, cb.lastCA(t, "fail"))
 	}
+	// A CRL of another key under the CA's name is not the CA's: the last
+	// stays (still revoked, not "no CRL").
+	impostor, err := NewDevCA("test CA", now.AddDate(-1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := impostor.CRL(nil, now.Add(time.Minute), now.AddDate(0, 0, 30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb.writeFile(t, forged)
+	if r := cb.certPost(t, valid); r.Status != http.StatusUnauthorized || !strings.Contains(cb.lastCA(t, "fail"), "reason=revoked") {
+		t.Errorf("forged CRL: %d %s (%s), want 401, still revoked", r.Status, r.Raw, cb.lastCA(t, "fail"))
+	}
 	// A CRL past its NextUpdate refuses (fail closed), revoked or not.
 	fresh := issue(t, cb.ca, OIDSerialNumber, e.CreditCode, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0))
 	cb.writeCRL(t, now.AddDate(0, 0, -40), now.AddDate(0, 0, -10))
@@ -226,13 +241,30 @@ func TestCALoginCertificates(t *testing.T) {
 // signs citizens in; a fused one is sent to its completion.
 func TestCALoginNatural(t *testing.T) {
 	t.Parallel()
-	cb := setupCA(t, "CN:id-number")
+	cb := setupCA(t, "CN:id-number", func(c *Config) { c.RequestsPerMinute = 3 })
 	now := cb.clock.Now()
 	c := cb.fused(t, "林小海", "13512349903")
 	r := cb.certPost(t, issue(t, cb.ca, OIDCommonName, c.IDNumber, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0)))
 	if r.Status != http.StatusOK || r.str("next_step") != string(schemas.StepInfo) {
 		t.Fatalf("fused citizen: %d %s, want 200 to step info", r.Status, r.Raw)
 	}
+	// Rate-limited per client address (3 a minute here).
+	for i := range 3 {
+		r := cb.certPost(t, nil)
+		if want := map[bool]int{true: http.StatusTooManyRequests, false: http.StatusUnauthorized}[i == 2]; r.Status != want {
+			t.Errorf("try %d: %d %s, want %d", i+2, r.Status, r.Raw, want)
+		}
+	}
+}
+
+// serverCert is a certificate of ca for servers only.
+func serverCert(t *testing.T, ca *DevCA, now time.Time) *DevCert {
+	t.Helper()
+	c, err := ca.issueServer(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // TestCALoginBrowser: the 法人登录 tab's CA login. The main site binds a
@@ -284,6 +316,51 @@ func TestCALoginBrowser(t *testing.T) {
 	}
 	if r := br.get("/api/v1/login/ca/" + id); r.Status != http.StatusNotFound {
 		t.Errorf("used twice (JSON): %d %s", r.Status, r.Raw)
+	}
+}
+
+// TestCALoginChallenges: the certificate listener answers CA challenges
+// only, pending and unexpired; an account locked after the answer is not
+// signed in.
+func TestCALoginChallenges(t *testing.T) {
+	t.Parallel()
+	cb := setupCA(t, "serialNumber:credit-code")
+	now := cb.clock.Now()
+	e := cb.activeLegal(t, "海南椰城物流有限公司", "13512349905", "Secret#2026pw")
+	cert := issue(t, cb.ca, OIDSerialNumber, e.CreditCode, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0))
+	br := cb.browser(t)
+	// A face login's challenge.
+	r := br.post("/api/v1/login/face", map[string]string{"id_number": e.RepID})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("face start: %d %s", r.Status, r.Raw)
+	}
+	if r := cb.withCert(br, cert).send(mustReq(t, cb.certTS.URL+"/ca/login?c="+r.str("challenge"))); r.Status != http.StatusNotFound {
+		t.Errorf("a face challenge answered: %d %s, want 404", r.Status, r.Raw)
+	}
+	// Expired.
+	r = br.post("/api/v1/login/ca/challenge", map[string]string{})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("start: %d %s", r.Status, r.Raw)
+	}
+	to := r.str("certificate_url")
+	cb.clock.Advance(cb.svc.cfg.FaceTTL + time.Second)
+	if r := cb.withCert(br, cert).send(mustReq(t, to)); r.Status != http.StatusNotFound {
+		t.Errorf("an expired challenge answered: %d %s, want 404", r.Status, r.Raw)
+	}
+	// Locked between the answer and the return.
+	r = br.post("/api/v1/login/ca/challenge", map[string]string{})
+	id, to := r.str("challenge"), r.str("certificate_url")
+	if r := cb.withCert(br, cert).send(mustReq(t, to)); r.Status != http.StatusSeeOther {
+		t.Fatalf("answer: %d %s", r.Status, r.Raw)
+	}
+	if _, err := cb.pool.Exec(context.Background(), `UPDATE account SET locked_until = $2 WHERE id = $1`, e.id, cb.clock.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if r := br.get("/api/v1/login/ca/" + id); r.Status == http.StatusOK {
+		t.Errorf("locked account signed in: %d %s", r.Status, r.Raw)
+	}
+	if got := cb.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'login_ca' AND outcome = 'ok'`); got != 0 {
+		t.Errorf("login_ca ok rows: %d, want 0", got)
 	}
 }
 
