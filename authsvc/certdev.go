@@ -51,10 +51,39 @@ func NewDevCA(name string, now time.Time) (*DevCA, error) {
 	return &DevCA{Cert: cert, Key: key}, nil
 }
 
+// Intermediate makes a CA under ca (ECDSA P-256), valid from now for
+// five years.
+func (ca *DevCA) Intermediate(name string, now time.Time) (*DevCA, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          randomSerial(),
+		Subject:               pkix.Name{CommonName: name, Organization: []string{"idfusion development"}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(5, 0, 0),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &DevCA{Cert: cert, Key: key}, nil
+}
+
 // DevCert is a client certificate and its key.
 type DevCert struct {
 	Cert *x509.Certificate
 	Key  *ecdsa.PrivateKey
+	// Chain are the intermediates a client sends after Cert.
+	Chain []*x509.Certificate
 }
 
 // Issue makes a client certificate (ExtKeyUsageClientAuth) whose subject

@@ -3,6 +3,7 @@ package authsvc
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/asn1"
 	"math/big"
 	"net"
@@ -103,7 +104,11 @@ func issue(t *testing.T, ca *DevCA, attr asn1.ObjectIdentifier, value string, fr
 func (cb *caBundle) withCert(br *browser, cert *DevCert) *browser {
 	tr := cb.certTS.Client().Transport.(*http.Transport).Clone()
 	if cert != nil {
-		tr.TLSClientConfig.Certificates = []tls.Certificate{{Certificate: [][]byte{cert.Cert.Raw}, PrivateKey: cert.Key, Leaf: cert.Cert}}
+		c := tls.Certificate{Certificate: [][]byte{cert.Cert.Raw}, PrivateKey: cert.Key, Leaf: cert.Cert}
+		for _, x := range cert.Chain {
+			c.Certificate = append(c.Certificate, x.Raw)
+		}
+		tr.TLSClientConfig.Certificates = []tls.Certificate{c}
 	}
 	hc := &http.Client{Transport: tr, Jar: br.hc.Jar, CheckRedirect: br.hc.CheckRedirect}
 	return &browser{t: br.t, b: br.b, hc: hc}
@@ -361,6 +366,75 @@ func TestCALoginChallenges(t *testing.T) {
 	}
 	if got := cb.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'login_ca' AND outcome = 'ok'`); got != 0 {
 		t.Errorf("login_ca ok rows: %d, want 0", got)
+	}
+}
+
+// TestCALoginIntermediate: a certificate of an intermediate CA, which the
+// client sends in the handshake, is checked against the intermediate's
+// CRL, and a CRL under the intermediate's name signed by another key is
+// none (fail closed).
+func TestCALoginIntermediate(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	root, err := NewDevCA("test root", now.AddDate(-1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inter, err := root.Intermediate("test issuing CA", now.AddDate(-1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	crl := func(ca *DevCA, this time.Time) []byte {
+		d, err := ca.CRL(nil, this, now.AddDate(0, 0, 30))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	roots := write("root.pem", CertPEM(root.Cert))
+	rootCRL := write("root.crl", crl(root, now.Add(-time.Minute)))
+	interCRL := write("inter.crl", crl(inter, now.Add(-time.Minute)))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, _ := ParseCertSubject("serialNumber:credit-code")
+	cl, err := NewCertLogin(CertLoginConfig{Roots: roots, CRLs: []string{rootCRL, interCRL}, Subject: cs, BaseURL: "https://" + ln.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb := &caBundle{ca: inter, crl: interCRL, testBundle: setup(t, func(c *Config) { c.CA = cl })}
+	cb.certTS = httptest.NewUnstartedServer(cb.svc.CertHandler())
+	cb.certTS.Listener.Close()
+	cb.certTS.Listener = ln
+	cb.certTS.TLS = CertListenerTLS(nil)
+	cb.certTS.StartTLS()
+	t.Cleanup(cb.certTS.Close)
+
+	e := cb.activeLegal(t, "海南椰海科技有限公司", "13512349906", "Secret#2026pw")
+	leaf := issue(t, inter, OIDSerialNumber, e.CreditCode, now.AddDate(0, -1, 0), now.AddDate(1, 0, 0))
+	withChain := &DevCert{Cert: leaf.Cert, Key: leaf.Key, Chain: []*x509.Certificate{inter.Cert}}
+	if r := cb.certPost(t, withChain); r.Status != http.StatusOK {
+		t.Fatalf("intermediate's certificate with its chain: %d %s", r.Status, r.Raw)
+	}
+	if r := cb.certPost(t, leaf); r.Status != http.StatusUnauthorized || !strings.Contains(cb.lastCA(t, "fail"), "reason=unknown CA") {
+		t.Errorf("without the intermediate: %d %s (%s), want 401 unknown CA", r.Status, r.Raw, cb.lastCA(t, "fail"))
+	}
+	impostor, err := root.Intermediate("test issuing CA", now.AddDate(-1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb.writeFile(t, crl(impostor, now))
+	if r := cb.certPost(t, withChain); r.Status != http.StatusUnauthorized || !strings.Contains(cb.lastCA(t, "fail"), "reason=no valid CRL") {
+		t.Errorf("forged intermediate CRL: %d %s (%s), want 401 no valid CRL", r.Status, r.Raw, cb.lastCA(t, "fail"))
 	}
 }
 
