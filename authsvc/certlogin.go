@@ -263,8 +263,7 @@ func (c *CertLogin) verify(chain []*x509.Certificate, now time.Time) (certIdenti
 	// Issued by the roots at all: checked at the start of the leaf's
 	// validity, so that an expired certificate is told from a stranger's.
 	opts.CurrentTime = leaf.NotBefore
-	chains, err := leaf.Verify(opts)
-	if err != nil {
+	if _, err := leaf.Verify(opts); err != nil {
 		var inv x509.CertificateInvalidError
 		if errors.As(err, &inv) && inv.Reason == x509.IncompatibleUsage {
 			return id, errCertUsage
@@ -273,7 +272,8 @@ func (c *CertLogin) verify(chain []*x509.Certificate, now time.Time) (certIdenti
 	}
 	id.trusted = true
 	opts.CurrentTime = now
-	if chains, err = leaf.Verify(opts); err != nil {
+	chains, err := leaf.Verify(opts)
+	if err != nil {
 		var inv x509.CertificateInvalidError
 		if errors.As(err, &inv) && inv.Reason == x509.Expired {
 			if now.Before(leaf.NotBefore) {

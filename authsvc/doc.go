@@ -29,7 +29,11 @@
 // gateway), captcha.go (the image captcha before SMS sends), face.go
 // (challenges), faceprovider.go (the face app and the simulator),
 // facecallback.go (the provider's signed callback, QR codes), facesig.go
-// (the callback's signature), password.go (argon2id), password_rules.go
+// (the callback's signature), certlogin.go (CA 认证登录: the roots, the
+// CRLs reloaded when their files change, verifying a client certificate
+// and its subject's key), certlogin_http.go (its TLS listener's handler
+// CertHandler, the 法人登录 tab's handoff to it and back), certdev.go
+// (the development CA of `authsvc dev-ca` and the tests), password.go (argon2id), password_rules.go
 // and password_name.go (the password rules), dev.go (the development
 // pages), audit.go (the hash-chained audit log and its verification),
 // purge.go (deleting what has ended), errors.go (the one table from errors
