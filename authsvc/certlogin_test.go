@@ -157,6 +157,9 @@ func TestCALoginCertificates(t *testing.T) {
 	if got := cb.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'ca_verified' AND account_id = $1 AND detail LIKE '%serial=' || $2 || '%'`, e.id, valid.Cert.SerialNumber.Text(16)); got != 1 {
 		t.Errorf("ca_verified rows with the serial: %d, want 1", got)
 	}
+	if recs, err := cb.svc.loginRecords(context.Background(), e.id); err != nil || len(recs) != 1 || recs[0].Method != "CA 认证登录" {
+		t.Errorf("登录记录: %v %v, want one CA 认证登录", recs, err)
+	}
 
 	other, err := NewDevCA("other CA", now.AddDate(-1, 0, 0))
 	if err != nil {
