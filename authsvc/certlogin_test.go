@@ -345,6 +345,21 @@ func TestCALoginChallenges(t *testing.T) {
 	if r := cb.withCert(br, cert).send(mustReq(t, cb.certTS.URL+"/ca/login?c="+r.str("challenge"))); r.Status != http.StatusNotFound {
 		t.Errorf("a face challenge answered: %d %s, want 404", r.Status, r.Raw)
 	}
+	// No certificate: the challenge is rejected, the browser told why.
+	r = br.post("/api/v1/login/ca/challenge", map[string]string{})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("start: %d %s", r.Status, r.Raw)
+	}
+	noCert := r.str("challenge")
+	if r := cb.withCert(br, nil).send(mustReq(t, r.str("certificate_url"))); r.Status != http.StatusSeeOther {
+		t.Fatalf("no certificate: %d %s, want 303 back", r.Status, r.Raw)
+	}
+	if r := br.get("/login/ca/" + noCert); r.Status != http.StatusUnauthorized || !strings.Contains(r.Raw, "CA 认证登录失败") {
+		t.Errorf("back without a certificate: %d, want 401 with the CA message", r.Status)
+	}
+	if r := br.get("/api/v1/login/ca/" + noCert); r.Status != http.StatusUnauthorized || r.str("error") != "ca_login_failed" {
+		t.Errorf("JSON, back without a certificate: %d %s, want 401", r.Status, r.Raw)
+	}
 	// Expired.
 	r = br.post("/api/v1/login/ca/challenge", map[string]string{})
 	if r.Status != http.StatusCreated {
