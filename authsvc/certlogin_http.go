@@ -30,6 +30,9 @@ const faceCA = "ca"
 // the audit log says why.
 var errCALogin = errors.New("certificate login refused")
 
+// errCAUnknown: no such CA challenge for this session, or not pending.
+var errCAUnknown = errors.New("no such CA login challenge")
+
 const caLoginFailedMessage = "CA 认证登录失败：请确认已插入海南 CA 发放的 U-KEY，证书在有效期内且未被注销。首次登录需要按界面提示下载安装 CA 数字证书驱动。"
 
 // CertHandler is the certificate listener's handler (cmd/authsvc
@@ -163,7 +166,7 @@ func (s *Server) caApprove(w http.ResponseWriter, r *http.Request) {
 			accID = *acc
 		}
 		s.audit(ctx, auditEvent{event: methodCA.event, outcome: "fail", account: accID, ip: clientIP(r), detail: "provider=CA reason=no pending challenge"})
-		s.fail(w, r, errFaceUnknown)
+		s.fail(w, r, errCAUnknown)
 		return
 	}
 	http.Redirect(w, r, s.cfg.BaseURL+"/login/ca/"+url.PathEscape(id), http.StatusSeeOther)
@@ -194,6 +197,14 @@ func (s *Server) startCALogin(ctx context.Context, w http.ResponseWriter, r *htt
 
 // caLoginStatus spends the session's approved CA challenge and signs in.
 func (s *Server) caLoginStatus(ctx context.Context, w http.ResponseWriter, r *http.Request, id string) (string, loginResult, error) {
+	status, res, err := s.spendCA(ctx, w, r, id)
+	if errors.Is(err, errFaceUnknown) {
+		err = errCAUnknown
+	}
+	return status, res, err
+}
+
+func (s *Server) spendCA(ctx context.Context, w http.ResponseWriter, r *http.Request, id string) (string, loginResult, error) {
 	sess, err := s.session(ctx, r)
 	if err != nil {
 		return "", loginResult{}, err

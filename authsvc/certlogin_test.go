@@ -322,7 +322,7 @@ func TestCALoginBrowser(t *testing.T) {
 	if r := br.get("/login/ca/" + id); r.Status != http.StatusNotFound {
 		t.Errorf("used twice: %d %s", r.Status, r.Header.Get("Location"))
 	}
-	if r := br.get("/api/v1/login/ca/" + id); r.Status != http.StatusNotFound {
+	if r := br.get("/api/v1/login/ca/" + id); r.Status != http.StatusNotFound || r.str("error") != "ca_unknown" {
 		t.Errorf("used twice (JSON): %d %s", r.Status, r.Raw)
 	}
 }

@@ -99,6 +99,8 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusUnprocessableEntity, code: pw.Code, message: pw.Message, fields: map[string]string{"password": pw.Message}}
 	case errors.As(err, &fe):
 		return problem{status: http.StatusUnprocessableEntity, code: "invalid_input", message: "请检查填写的信息", fields: fe}
+	case errors.Is(err, errCAUnknown):
+		return problem{status: http.StatusNotFound, code: "ca_unknown", message: "CA 认证请求不存在或已失效，请返回法人登录重新进行 CA 认证登录"}
 	case errors.Is(err, errCALogin):
 		return problem{status: http.StatusUnauthorized, code: "ca_login_failed", message: caLoginFailedMessage}
 	case errors.Is(err, errLegalLoginFailed):
