@@ -464,3 +464,27 @@ func mustReq(t *testing.T, u string) *http.Request {
 	}
 	return req
 }
+
+// TestParseCertSubject: serialNumber, CN or a dotted OID, then the key.
+func TestParseCertSubject(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"serialNumber:credit-code": "2.5.4.5 legal",
+		"CN:id-number":             "2.5.4.3 natural",
+		"2.5.4.97:credit-code":     "2.5.4.97 legal",
+		"serialNumber":             "",
+		"serialNumber:passport":    "",
+		"2.5.x:credit-code":        "",
+		"5:credit-code":            "",
+		"organization:credit-code": "",
+	} {
+		cs, err := ParseCertSubject(in)
+		got := ""
+		if err == nil {
+			got = cs.Attribute.String() + " " + string(cs.Kind)
+		}
+		if got != want {
+			t.Errorf("%q: %q (%v), want %q", in, got, err, want)
+		}
+	}
+}
