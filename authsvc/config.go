@@ -39,6 +39,12 @@ type Config struct {
 	// exist. A LicenceSimulator is refused without Dev.
 	Licence LicenceProvider
 
+	// CA is the CA certificate login (CA 认证登录, NewCertLogin): its
+	// roots, CRLs, subject attribute and certificate listener. Default nil:
+	// no CA login, the 法人登录 tab does not offer it and CertHandler is
+	// nil. Optional in production too.
+	CA *CertLogin
+
 	// SMS sends the one-time codes. Default: the outbox when Dev;
 	// required otherwise (an HTTPSMSGateway).
 	SMS SMSSender

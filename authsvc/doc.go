@@ -32,7 +32,12 @@
 // face provider's signed callback, QR codes), facesig.go (the one
 // verifier of signed callbacks, verifySigned[T], and the face result),
 // licencesig.go (the electronic business licence's result), licence.go
-// (the 电子营业执照 scan login: challenge, callback, polling, simulator), password.go (argon2id), password_rules.go
+// (the 电子营业执照 scan login: challenge, callback, polling, simulator),
+// certlogin.go (CA 认证登录: the roots, the CRLs reloaded when their files
+// change, verifying a client certificate and its subject's key),
+// certlogin_http.go (its TLS listener's handler CertHandler, the 法人登录
+// tab's handoff to it and back), certdev.go (the development CA of
+// `authsvc dev-ca` and the tests), password.go (argon2id), password_rules.go
 // and password_name.go (the password rules), dev.go (the development
 // pages), audit.go (the hash-chained audit log and its verification),
 // purge.go (deleting what has ended), errors.go (the one table from errors

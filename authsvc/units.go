@@ -24,6 +24,7 @@ func (s *Server) units() []func() []route {
 	return []func() []route{
 		s.healthRoutes,
 		s.loginRoutes,             // login.go: the login page; password, SMS code and face logins; logout
+		s.caRoutes,                // certlogin_http.go: CA 认证登录's start and return on the main site (its certificate listener: CertHandler)
 		s.captchaRoutes,           // captcha.go: image captchas before SMS sends
 		s.faceRoutes,              // facecallback.go: the face provider's QR codes and signed callback
 		s.licenceRoutes,           // licence.go: 电子营业执照 scan login, its QR codes, signed callback and simulator (with Config.Licence)
