@@ -151,8 +151,8 @@ func TestCALoginCertificates(t *testing.T) {
 	if r.Status != http.StatusOK || r.str("next") != "/center" {
 		t.Fatalf("valid certificate: %d %s, want 200 to /center", r.Status, r.Raw)
 	}
-	if got := cb.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'login_ca' AND outcome = 'ok' AND account_id = $1`, e.id); got != 1 {
-		t.Errorf("login_ca ok rows: %d, want 1", got)
+	if got := cb.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'login_ca' AND outcome = 'ok' AND account_id = $1 AND detail LIKE '%provider=CA'`, e.id); got != 1 {
+		t.Errorf("login_ca ok rows naming the provider: %d, want 1", got)
 	}
 	if got := cb.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'ca_verified' AND account_id = $1 AND detail LIKE '%serial=' || $2 || '%'`, e.id, serialText(valid.Cert.SerialNumber)); got != 1 {
 		t.Errorf("ca_verified rows with the serial: %d, want 1", got)

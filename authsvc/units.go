@@ -85,5 +85,5 @@ var (
 	// result (电子营业执照), a key held by the legal person's app.
 	methodLicence = &loginMethod{event: "login_licence", amr: amrLicence, provider: "电子营业执照"}
 	// methodCA: a client certificate on a U-KEY (CA 认证登录).
-	methodCA = &loginMethod{event: "login_ca", amr: amrCA}
+	methodCA = &loginMethod{event: "login_ca", amr: amrCA, provider: "CA"}
 )
