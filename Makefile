@@ -26,12 +26,15 @@ lint:
 
 DEMO_ADDR ?= 127.0.0.1:8080
 DEMO_RP_ADDR ?= 127.0.0.1:8090
+DEMO_UPSTREAM_ADDR ?= 127.0.0.1:8070
 
 # Generate sample departmental exports, check them, import them into the
 # embedded PostgreSQL (started under $(DATA)/pg), print the ledger, then run
 # the login service with the development SMS outbox and face simulator, and
 # beside it a sample business system that logs in through it by OpenID
-# Connect (registered once as client demo-rp; Ctrl-C stops both).
+# Connect (registered once as client demo-rp), and the stand-in national
+# platform (国家政务服务平台) whose button is on the login page; Ctrl-C stops
+# them all.
 demo: build
 	$(BIN)/fusion gen --out $(SAMPLE) --rows $(DEMO_ROWS)
 	$(BIN)/fusion check --mapping-dir $(SAMPLE)/mappings --out $(SAMPLE)/check $(SAMPLE)/exports/* || test $$? -eq 1
@@ -47,7 +50,7 @@ demo: build
 # how it ends: the script stops both services and exits 0, so make reports
 # no error. (One command, which the shell runs itself: a shell left
 # waiting for it would die of the Ctrl-C and make would report that.)
-DEMO_SERVE = ./scripts/demo.sh $(BIN) $(DATA) $(DEMO_ADDR) $(DEMO_RP_ADDR) $(SAMPLE)
+DEMO_SERVE = ./scripts/demo.sh $(BIN) $(DATA) $(DEMO_ADDR) $(DEMO_RP_ADDR) $(SAMPLE) $(DEMO_UPSTREAM_ADDR)
 demo-serve:
 	$(DEMO_SERVE)
 

@@ -488,6 +488,7 @@ var loginMethodLabels = map[string]string{
 	methodPassword.event: "密码登录",
 	methodSMS.event:      "手机验证码登录",
 	methodFace.event:     "刷脸登录",
+	methodCA.event:       "CA 认证登录",
 	methodUpstream.event: "第三方账号登录",
 }
 

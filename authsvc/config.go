@@ -40,6 +40,12 @@ type Config struct {
 	// exist. A LicenceSimulator is refused without Dev.
 	Licence LicenceProvider
 
+	// CA is the CA certificate login (CA 认证登录, NewCertLogin): its
+	// roots, CRLs, subject attribute and certificate listener. Default nil:
+	// no CA login, the 法人登录 tab does not offer it and CertHandler is
+	// nil. Optional in production too.
+	CA *CertLogin
+
 	// Upstream are the upstream OpenID providers (国家政务服务平台, 椰城市民云,
 	// 电子社保卡) the login page offers, each validated
 	// (UpstreamProvider.Validate: http URLs only with Dev). Default none.

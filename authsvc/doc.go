@@ -33,6 +33,11 @@
 // verifier of signed callbacks, verifySigned[T], and the face result),
 // licencesig.go (the electronic business licence's result), licence.go
 // (the 电子营业执照 scan login: challenge, callback, polling, simulator),
+// certlogin.go (CA 认证登录: the roots, the CRLs reloaded when their files
+// change, verifying a client certificate and its subject's key),
+// certlogin_http.go (its TLS listener's handler CertHandler, the 法人登录
+// tab's handoff to it and back), certdev.go (the development CA of
+// `authsvc dev-ca` and the tests),
 // upstream.go (logins at the upstream OpenID providers, the registration
 // of whom they verified), upstream_settings.go (the center's 第三方账号绑定),
 // password.go (argon2id), password_rules.go

@@ -99,6 +99,10 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusUnprocessableEntity, code: pw.Code, message: pw.Message, fields: map[string]string{"password": pw.Message}}
 	case errors.As(err, &fe):
 		return problem{status: http.StatusUnprocessableEntity, code: "invalid_input", message: "请检查填写的信息", fields: fe}
+	case errors.Is(err, errCAUnknown):
+		return problem{status: http.StatusNotFound, code: "ca_unknown", message: "CA 认证请求不存在或已失效，请返回法人登录重新进行 CA 认证登录"}
+	case errors.Is(err, errCALogin):
+		return problem{status: http.StatusUnauthorized, code: "ca_login_failed", message: caLoginFailedMessage}
 	case errors.Is(err, errLegalLoginFailed):
 		return problem{status: http.StatusUnauthorized, code: "login_failed", message: "登录失败：统一社会信用代码（或用户名）或验证信息不正确，或账号暂时无法登录。密码连续输错多次后密码登录将暂时锁定，届时可使用手机验证码登录。"}
 	case errors.Is(err, errLoginFailed):

@@ -30,13 +30,15 @@ type pageData struct {
 	FaceStatus string
 	Refresh    int // seconds; the page reloads itself (face polling)
 	Dev        bool
-	Messages   []outboxMessage
-	Next       string
-	Continue   string // a page that only moves on to this path (redirectAfterPost)
-	Status     string
-	Captcha    *captchaRef    // the image captcha by the SMS send button
-	Consent    *consentView   // the consent page (oidc_consent.go)
-	Consents   []consentEntry // the personal center's 已授权的业务系统
+	// CALogin: the 法人登录 tab offers CA 认证登录 (Config.CA).
+	CALogin  bool
+	Messages []outboxMessage
+	Next     string
+	Continue string // a page that only moves on to this path (redirectAfterPost)
+	Status   string
+	Captcha  *captchaRef    // the image captcha by the SMS send button
+	Consent  *consentView   // the consent page (oidc_consent.go)
+	Consents []consentEntry // the personal center's 已授权的业务系统
 	// Systems are the personal center's 已登录的业务系统, Frontchannel
 	// the logged-out page's front-channel logout iframes (oidc_logout.go).
 	Systems      []signedInSystem
@@ -113,6 +115,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, d p
 		http.Error(w, "服务暂时不可用，请稍后再试", http.StatusInternalServerError)
 		return
 	}
+	d.CALogin = s.cfg.CA != nil
 	if h, ok := identityOf(r); ok && d.Identity == nil && (h.Switch || h.Acting != "") {
 		d.Identity = h
 	}

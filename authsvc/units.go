@@ -24,6 +24,7 @@ func (s *Server) units() []func() []route {
 	return []func() []route{
 		s.healthRoutes,
 		s.loginRoutes,             // login.go: the login page; password, SMS code and face logins; logout
+		s.caRoutes,                // certlogin_http.go: CA 认证登录's start and return on the main site (its certificate listener: CertHandler)
 		s.upstreamRoutes,          // upstream.go: logins at the upstream OpenID providers, registration of whom they verified
 		s.captchaRoutes,           // captcha.go: image captchas before SMS sends
 		s.faceRoutes,              // facecallback.go: the face provider's QR codes and signed callback
@@ -87,5 +88,5 @@ var (
 	// result (电子营业执照), a key held by the legal person's app.
 	methodLicence = &loginMethod{event: "login_licence", amr: amrLicence, provider: "电子营业执照"}
 	// methodCA: a client certificate on a U-KEY (CA 认证登录).
-	methodCA = &loginMethod{event: "login_ca", amr: amrCA}
+	methodCA = &loginMethod{event: "login_ca", amr: amrCA, provider: "CA"}
 )

@@ -13,13 +13,19 @@
 # The development stand-in of the national enterprise interface answers from
 # the sample's enterprise_registry.json (SAMPLE_DIR), after a minute's
 # simulated data delay; the real-name re-check runs every minute.
-# usage: scripts/demo.sh BIN_DIR DATA_DIR AUTHSVC_ADDR DEMORP_ADDR [SAMPLE_DIR]
+#
+# The development stand-in of the national platform (国家政务服务平台, an
+# OpenID provider of its own: cmd/upstreamdev) runs at UPSTREAM_ADDR with the
+# sample's upstream_citizens.json, and the login page offers its button;
+# its client secret is made once into DATA_DIR/upstream.secret.
+# usage: scripts/demo.sh BIN_DIR DATA_DIR AUTHSVC_ADDR DEMORP_ADDR [SAMPLE_DIR [UPSTREAM_ADDR]]
 set -euo pipefail
 bin=${1:?bin dir}
 data=${2:?data dir}
 addr=${3:-127.0.0.1:8080}
 rp_addr=${4:-127.0.0.1:8090}
 sample=${5:-}
+upstream_addr=${6:-127.0.0.1:8070}
 secret_file=$data/demorp.secret
 redirect=http://$rp_addr/callback
 
@@ -42,11 +48,35 @@ if [ -s "$secret_file" ]; then
   rp_pid=$!
   echo "Sample business system (OpenID Connect relying party): http://$rp_addr"
 fi
-stop_rp() {
-  if [ -n "$rp_pid" ]; then
-    kill "$rp_pid" 2>/dev/null || true
-    wait "$rp_pid" 2>/dev/null || true
+upstream_pid=
+upstream=()
+if [ -n "$sample" ] && [ -s "$sample/upstream_citizens.json" ]; then
+  mkdir -p "$data"
+  if [ ! -s "$data/upstream.secret" ]; then
+    (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$data/upstream.secret")
   fi
+  cat >"$data/upstream.yaml" <<YAML
+# Written by scripts/demo.sh: the stand-in national platform of the demo.
+providers:
+  - id: gov
+    name: 国家政务服务平台
+    issuer: http://$upstream_addr
+    client_id: idfusion
+    client_secret_file: upstream.secret
+    level: LV3
+    face_verified: true
+YAML
+  "$bin/upstreamdev" --addr "$upstream_addr" --title 国家政务服务平台 --citizens "$sample/upstream_citizens.json" \
+    --client-secret-file "$data/upstream.secret" --redirect-uri "http://$addr/login/upstream/gov/callback" &
+  upstream_pid=$!
+  upstream=(--upstream-config "$data/upstream.yaml")
+  echo "Stand-in national platform (国家政务服务平台, OpenID provider): http://$upstream_addr — its citizens in $sample/upstream_citizens.json"
+fi
+stop_rp() {
+  for pid in $rp_pid $upstream_pid; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
 }
 trap stop_rp EXIT
 # Ctrl-C (or a TERM) is how the demo ends: a clean stop, exit 0, so make
@@ -58,4 +88,4 @@ if [ -n "$sample" ] && [ -s "$sample/enterprise_registry.json" ]; then
   registry=(--enterprise-fixture "$sample/enterprise_registry.json" --enterprise-delay 1m --realname-schedule '* * * * *')
 fi
 
-"$bin/authsvc" --dev --db-role idfusion_authsvc --addr "$addr" --data-dir "$data" "${registry[@]}"
+"$bin/authsvc" --dev --db-role idfusion_authsvc --addr "$addr" --data-dir "$data" "${registry[@]}" "${upstream[@]}"

@@ -9,7 +9,10 @@
 //	        [--sms-url URL --sms-key-id ID --sms-secret-file FILE]
 //	        [--face-url URL-WITH-{challenge} --face-public-key BASE64]
 //	        [--licence-url URL-WITH-{challenge} --licence-public-key BASE64]
+//	        [--ca-addr ADDR --ca-roots PEM --ca-crl FILE [--ca-crl FILE]... [--ca-subject serialNumber:credit-code]
+//	         [--ca-base-url URL] [--ca-tls-cert FILE --ca-tls-key FILE]]
 //	        [--upstream-config FILE]
+//	authsvc dev-ca --out DIR (--credit-code CODE | --id-number ID) [--name NAME] [--revoke]
 //	authsvc audit verify [--data-dir data]
 //	authsvc admin set-phone (--credit-code CODE | --id-number ID) --phone PHONE --evidence REF --operator NAME [--data-dir data]
 //	        [--sms-url URL --sms-key-id ID --sms-secret-file FILE]
@@ -73,6 +76,27 @@
 // AUTHSVC_LICENCE_URL and AUTHSVC_LICENCE_PUBLIC_KEY) is optional: without
 // it the 法人登录 has no licence scan; it calls back
 // BASE-URL/api/v1/licence/callback.
+//
+// --ca-addr turns on CA 认证登录 (the U-KEY's client certificate): a
+// second TLS listener that requests a client certificate and verifies it
+// itself against --ca-roots (PEM), for client authentication, in its
+// validity, and against the issuer's CRL (--ca-crl, repeatable, DER or
+// PEM; a file is read again when it changes, a new one that does not
+// parse keeps the last, and an expired CRL refuses every certificate it
+// covers). --ca-subject names the subject attribute that holds the key
+// (serialNumber, CN or a dotted OID) and whether it is a credit code or an
+// ID number. The listener serves --ca-tls-cert/--ca-tls-key, else
+// --tls-cert/--tls-key; --ca-base-url is its public URL (same host name as
+// --base-url: the session cookie is per host). Environment defaults:
+// AUTHSVC_CA_ADDR, AUTHSVC_CA_BASE_URL, AUTHSVC_CA_ROOTS, AUTHSVC_CA_CRL
+// (comma-separated), AUTHSVC_CA_SUBJECT, AUTHSVC_CA_TLS_CERT,
+// AUTHSVC_CA_TLS_KEY. Without --ca-addr there is no CA login.
+//
+// dev-ca writes a development CA (ca.pem, ca.key), a client certificate
+// for the account (user.pem, user.key), a server certificate for the CA
+// listener on 127.0.0.1 (server.pem, server.key) and a CRL (crl.pem;
+// --revoke lists the user's certificate), keys 0600, and prints the flags
+// to start the service with and the curl command that logs in.
 //
 // --upstream-config names a YAML file of the upstream OpenID providers
 // whose login the login page offers (个人登录: 电子社保卡 | 椰城市民云 |
@@ -152,6 +176,9 @@ func run(ctx context.Context, args []string) error {
 	if len(args) > 1 && args[0] == "audit" && args[1] == "verify" {
 		return auditVerify(ctx, os.Stdout, args[2:])
 	}
+	if len(args) > 0 && args[0] == "dev-ca" {
+		return devCA(os.Stdout, args[1:])
+	}
 	if len(args) > 1 && args[0] == "admin" && args[1] == "set-phone" {
 		return adminSetPhone(ctx, os.Stdout, args[2:])
 	}
@@ -164,6 +191,8 @@ func run(ctx context.Context, args []string) error {
 	prod.register(fs)
 	var ent enterpriseFlags
 	ent.register(fs)
+	var caf caFlags
+	caf.register(fs)
 	hashLatency := fs.Duration("hash-latency", authsvc.DefaultHashLatency, "password logins are admitted while the hash queue is served within this; the rest get 503 with Retry-After at once")
 	drainDelay := fs.Duration("drain-delay", time.Second, "on SIGTERM, how long to keep answering (503 for what would wait for a password hash) before closing the listener")
 	upstreamFile := fs.String("upstream-config", os.Getenv("AUTHSVC_UPSTREAM_CONFIG"), "YAML file of the upstream OpenID providers (国家政务服务平台, 椰城市民云, 电子社保卡) the login page offers")
@@ -187,6 +216,10 @@ func run(ctx context.Context, args []string) error {
 
 	cfg := authsvc.Config{BaseURL: strings.TrimRight(*baseURL, "/"), Dev: *dev, Logger: logger, HashLatency: *hashLatency}
 	tlsConfig, err := prod.configure(&cfg, *dev)
+	if err != nil {
+		return err
+	}
+	caTLS, err := caf.configure(&cfg, tlsConfig, logger)
 	if err != nil {
 		return err
 	}
@@ -259,7 +292,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	logger.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.BaseURL),
 		slog.Bool("tls", tlsConfig != nil), slog.String("trusted_proxies", prod.trustProxy))
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() {
 		if tlsConfig != nil {
 			errc <- srv.ServeTLS(ln, "", "") // the certificate is in TLSConfig
@@ -267,10 +300,27 @@ func run(ctx context.Context, args []string) error {
 		}
 		errc <- srv.Serve(ln)
 	}()
+	// The CA login's listener: its TLS asks for the client certificate
+	// (the U-KEY's), which the handler verifies.
+	var caSrv *http.Server
+	if caTLS != nil {
+		caLn, err := net.Listen("tcp", caf.addr)
+		if err != nil {
+			return err
+		}
+		caSrv = &http.Server{Handler: svc.CertHandler(), TLSConfig: caTLS, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+			WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10,
+			BaseContext: srv.BaseContext, ErrorLog: srv.ErrorLog}
+		logger.Info("ca_listening", slog.String("addr", caLn.Addr().String()), slog.String("base_url", cfg.CA.BaseURL()))
+		go func() { errc <- caSrv.ServeTLS(caLn, "", "") }()
+	}
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	}
+	if caSrv != nil {
+		defer caSrv.Close()
 	}
 	// New requests that would hash a password are refused with 503 and
 	// Retry-After, and /readyz says so; the ones queued are served if
