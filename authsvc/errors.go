@@ -166,6 +166,8 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusForbidden, code: "licence_refused", message: "电子营业执照认证未通过：须由登记的法定代表人本人扫码确认"}
 	case errors.Is(err, ErrCallbackSignature), errors.Is(err, ErrCallbackStale), errors.Is(err, ErrCallbackMalformed), errors.Is(err, ErrCallbackResult):
 		return problem{status: http.StatusUnauthorized, code: "face_callback_refused", message: "回调被拒绝"}
+	case errors.Is(err, errUpstreamFailed):
+		return problem{status: http.StatusUnauthorized, code: "login_failed", message: "第三方平台登录未成功：身份信息无法核验或账号暂时无法登录，请重新登录或使用其他方式登录"}
 	case errors.Is(err, errUpstreamUnknown), errors.Is(err, errUpstreamNotLinked):
 		return problem{status: http.StatusNotFound, code: "not_found", message: "未找到该第三方平台"}
 	case errors.Is(err, errUpstreamUnavailable):

@@ -161,6 +161,10 @@ const upstreamRetry = 30 * time.Second
 // errUpstreamUnavailable: the provider's metadata could not be read.
 var errUpstreamUnavailable = errors.New("upstream provider unavailable")
 
+// errUpstreamFailed: a login at an upstream provider refused (audited
+// with why; the citizen is told no more than for any login).
+var errUpstreamFailed = errors.New("upstream login refused")
+
 // errUpstreamUnknown: no such provider configured.
 var errUpstreamUnknown = errors.New("unknown upstream provider")
 
@@ -286,7 +290,8 @@ func (s *Server) upstreamCallback(ctx context.Context, w http.ResponseWriter, r 
 		if a != nil {
 			subject = a.IDHint
 		}
-		return s.refuse(ctx, r, methodUpstream.event, a, subject, "provider="+rp.p.Name+" "+why)
+		s.refuse(ctx, r, methodUpstream.event, a, subject, "provider="+rp.p.Name+" "+why)
+		return errUpstreamFailed
 	}
 	conf, verifier, err := s.upstreamClient(ctx, rp)
 	if err != nil {

@@ -171,7 +171,7 @@ func TestUpstreamLoginKnownCitizen(t *testing.T) {
 	}
 
 	// The same callback URL again: the state is spent.
-	if r := br.callback(loc); r.Status != http.StatusUnauthorized {
+	if r := br.callback(loc); r.Status != http.StatusUnauthorized || !strings.Contains(r.Raw, "第三方平台登录未成功") {
 		t.Fatalf("replayed state: %d %s", r.Status, r.Raw)
 	}
 	if o, d, _ := u.lastAudit(t, "login_upstream"); o != "fail" || !strings.Contains(d, "state") || !strings.Contains(d, "国家政务服务平台") {
