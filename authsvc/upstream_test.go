@@ -494,3 +494,22 @@ func TestUpstreamCallbackLimitedAndCancelled(t *testing.T) {
 		t.Fatalf("callback not limited: %d", last)
 	}
 }
+
+// A provider configured by its endpoints, without discovery.
+func TestUpstreamExplicitEndpoints(t *testing.T) {
+	t.Parallel()
+	id := residentID("19850512")
+	u := setupUpstream(t, []upstreamdev.Citizen{{Name: "韩梅梅", IDNumber: id}}, func(p *UpstreamProvider) {
+		p.AuthURL, p.TokenURL, p.JWKSURL = p.Issuer+"/authorize", p.Issuer+"/token", p.Issuer+"/jwks"
+	})
+	u.insert(t, citizen{IDNumber: id, Name: "韩梅梅", Phone: "13900001111"}, schemas.StatusActive, []string{}, nil)
+	br := u.browser(t)
+	if r := br.callback(u.upstreamAuthorize(br, id, "")); r.Status != http.StatusSeeOther || r.Header.Get("Location") != "/center" {
+		t.Fatalf("callback: %d %q %s", r.Status, r.Header.Get("Location"), r.Raw)
+	}
+	// Its ID tokens are still checked against its issuer.
+	u.up.Tamper(func(m map[string]any) { m["iss"] = "https://impostor.example" })
+	if r := br.callback(u.upstreamAuthorize(br, id, "")); r.Status != http.StatusUnauthorized {
+		t.Fatalf("wrong issuer: %d %s", r.Status, r.Raw)
+	}
+}
