@@ -422,8 +422,8 @@ func (s *Server) keepUpstream(ctx context.Context, r *http.Request, sess *sessio
 		WHERE state_hash = $1 AND session_hash = $2`, stateHash(state), sess.hash, upstreamSubject(rp.p.ID, c.subject), c.name,
 		string(schemas.IDResident), account.SealID(k, c.idNumber), s.idIndex(c.idNumber), pii.MaskID(c.idNumber), phoneSealed, phoneBidx, phoneHint)
 	if err == nil {
-		s.audit(ctx, auditEvent{event: methodUpstream.event, outcome: "ok", subject: pii.MaskID(c.idNumber), ip: clientIP(r),
-			detail: "provider=" + rp.p.Name + " no account: agreement page"})
+		s.audit(ctx, auditEvent{event: "register_upstream_start", outcome: "ok", subject: pii.MaskID(c.idNumber), ip: clientIP(r),
+			detail: "provider=" + rp.p.Name + " verified, no account: the agreement page"})
 	}
 	return err
 }
@@ -503,10 +503,14 @@ func (s *Server) registerUpstream(ctx context.Context, w http.ResponseWriter, r 
 		id, err := account.RegisterUpstream(ctx, tx, reg)
 		if errors.Is(err, account.ErrIDTaken) {
 			refusal = errUpstreamRegistered
-			s.audit(ctx, auditEvent{event: "register_upstream", outcome: "refused", subject: reg.IDHint, ip: clientIP(r), detail: "provider=" + rp.p.Name + " the ID number has an account"})
-			return nil // the row stays spent
+			// In the transaction: the row stays spent with its refusal.
+			return s.auditIn(ctx, tx, auditEvent{event: "register_upstream", outcome: "refused", subject: reg.IDHint, ip: clientIP(r), detail: "provider=" + rp.p.Name + " the ID number has an account"})
 		}
 		if err != nil {
+			return err
+		}
+		if err := s.auditIn(ctx, tx, auditEvent{event: "register_upstream", outcome: "ok", account: id, subject: reg.IDHint, ip: clientIP(r),
+			detail: "provider=" + rp.p.Name + " level=" + rp.p.Level}); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO upstream_link (account_id, provider, subject_hash, linked_at, last_login_at) VALUES ($1, $2, $3, $4, $4)`,

@@ -299,6 +299,9 @@ func TestUpstreamRegistersUnknownCitizen(t *testing.T) {
 	if level != "LV2" || status != "active" || verified || links != 1 {
 		t.Fatalf("account: %s %s phone verified %v links %d", level, status, verified, links)
 	}
+	if o, d, acc := u.lastAudit(t, "register_upstream"); o != "ok" || d != "provider=国家政务服务平台 level=LV2" || acc == nil {
+		t.Fatalf("registration audit: %s %q %v", o, d, acc)
+	}
 	if me := br.get("/api/v1/me"); me.Status != http.StatusOK {
 		t.Fatalf("me: %d %s", me.Status, me.Raw)
 	}
