@@ -155,8 +155,11 @@ func TestUpstreamLoginKnownCitizen(t *testing.T) {
 	if p := br.get("/settings/upstream"); !strings.Contains(p.Raw, `id="unlink-gov"`) {
 		t.Fatalf("settings page: %d %s", p.Status, p.Raw)
 	}
-	if d := br.do(http.MethodDelete, "/api/v1/settings/upstream/gov", nil); d.Status != http.StatusNoContent {
-		t.Fatalf("unlink: %d %s", d.Status, d.Raw)
+	if d := br.post("/settings/upstream/gov/delete", nil); d.Status != http.StatusSeeOther || d.Header.Get("Location") != "/settings/upstream?done=unlinked" {
+		t.Fatalf("解除绑定: %d %s", d.Status, d.Raw)
+	}
+	if p := br.get("/settings/upstream"); !strings.Contains(p.Raw, `id="no-links"`) {
+		t.Fatalf("settings page after 解除绑定: %s", p.Raw)
 	}
 	if d := br.do(http.MethodDelete, "/api/v1/settings/upstream/gov", nil); d.Status != http.StatusNotFound {
 		t.Fatalf("unlink twice: %d %s", d.Status, d.Raw)
