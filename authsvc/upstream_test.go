@@ -155,6 +155,11 @@ func TestUpstreamLoginKnownCitizen(t *testing.T) {
 	if p := br.get("/settings/upstream"); !strings.Contains(p.Raw, `id="unlink-gov"`) {
 		t.Fatalf("settings page: %d %s", p.Status, p.Raw)
 	}
+	// Another account's link to the provider is not this one's to remove.
+	otherID := u.insert(t, citizen{IDNumber: residentID("19850512"), Name: "韩梅", Phone: "13900001119"}, schemas.StatusActive, []string{}, nil)
+	if _, err := u.pool.Exec(context.Background(), `INSERT INTO upstream_link VALUES ($1, 'gov', $2, now(), now())`, otherID, upstreamSubject("gov", "someone")); err != nil {
+		t.Fatal(err)
+	}
 	if d := br.post("/settings/upstream/gov/delete", nil); d.Status != http.StatusSeeOther || d.Header.Get("Location") != "/settings/upstream?done=unlinked" {
 		t.Fatalf("解除绑定: %d %s", d.Status, d.Raw)
 	}
@@ -166,6 +171,11 @@ func TestUpstreamLoginKnownCitizen(t *testing.T) {
 	}
 	if o, d, _ := u.lastAudit(t, "upstream_unlink"); o != "ok" || d != "provider=gov" {
 		t.Fatalf("unlink audit: %s %q", o, d)
+	}
+	var others int
+	u.pool.QueryRow(context.Background(), `SELECT count(*) FROM upstream_link WHERE account_id = $1`, otherID).Scan(&others)
+	if others != 1 {
+		t.Fatal("解除绑定 removed another account's link")
 	}
 	var n int
 	u.pool.QueryRow(context.Background(), `SELECT count(*) FROM account WHERE id = $1`, c.id).Scan(&n)
