@@ -529,3 +529,22 @@ func TestUpstreamExplicitEndpoints(t *testing.T) {
 		t.Fatalf("wrong issuer: %d %s", r.Status, r.Raw)
 	}
 }
+
+// The provider's phone when another account has it: the account is
+// registered without a phone.
+func TestUpstreamRegistrationPhoneBound(t *testing.T) {
+	t.Parallel()
+	id := residentID("19920101")
+	u := setupUpstream(t, []upstreamdev.Citizen{{Name: "李雷", IDNumber: id, Phone: "13900005555"}})
+	u.insert(t, citizen{IDNumber: residentID("19920101"), Name: "王五", Phone: "13900005555"}, schemas.StatusActive, []string{}, nil)
+	br := u.browser(t)
+	br.callback(u.upstreamAuthorize(br, id, ""))
+	if r := br.post("/api/v1/login/upstream/register", map[string]any{"agree": true, "agreement_version": AgreementVersion}); r.Status != http.StatusOK {
+		t.Fatalf("register: %d %s", r.Status, r.Raw)
+	}
+	var hasPhone bool
+	u.pool.QueryRow(context.Background(), `SELECT phone_bidx IS NOT NULL FROM account WHERE id_bidx = $1`, u.svc.idIndex(id)).Scan(&hasPhone)
+	if hasPhone {
+		t.Fatal("registered with another account's phone")
+	}
+}
