@@ -489,6 +489,7 @@ var loginMethodLabels = map[string]string{
 	methodSMS.event:      "手机验证码登录",
 	methodFace.event:     "刷脸登录",
 	methodCA.event:       "CA 认证登录",
+	methodUpstream.event: "第三方账号登录",
 }
 
 // loginRecords are the account's last 20 logins, newest first, from the

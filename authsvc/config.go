@@ -2,6 +2,7 @@ package authsvc
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -44,6 +45,11 @@ type Config struct {
 	// no CA login, the 法人登录 tab does not offer it and CertHandler is
 	// nil. Optional in production too.
 	CA *CertLogin
+
+	// Upstream are the upstream OpenID providers (国家政务服务平台, 椰城市民云,
+	// 电子社保卡) the login page offers, each validated
+	// (UpstreamProvider.Validate: http URLs only with Dev). Default none.
+	Upstream []UpstreamProvider
 
 	// SMS sends the one-time codes. Default: the outbox when Dev;
 	// required otherwise (an HTTPSMSGateway).
@@ -243,6 +249,11 @@ func (c Config) validate() error {
 		return errors.New("authsvc: the licence simulator is only for Config.Dev")
 	case !c.Dev && c.SMS == nil:
 		return errors.New("authsvc: Config.SMS is required outside Config.Dev")
+	}
+	for _, p := range c.Upstream {
+		if err := p.Validate(c.Dev); err != nil {
+			return fmt.Errorf("authsvc: %w", err)
+		}
 	}
 	if c.OIDCAuthRequestTTL > 24*time.Hour {
 		// Purge counts on it.

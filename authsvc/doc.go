@@ -37,7 +37,10 @@
 // change, verifying a client certificate and its subject's key),
 // certlogin_http.go (its TLS listener's handler CertHandler, the 法人登录
 // tab's handoff to it and back), certdev.go (the development CA of
-// `authsvc dev-ca` and the tests), password.go (argon2id), password_rules.go
+// `authsvc dev-ca` and the tests),
+// upstream.go (logins at the upstream OpenID providers, the registration
+// of whom they verified), upstream_settings.go (the center's 第三方账号绑定),
+// password.go (argon2id), password_rules.go
 // and password_name.go (the password rules), dev.go (the development
 // pages), audit.go (the hash-chained audit log and its verification),
 // purge.go (deleting what has ended), errors.go (the one table from errors

@@ -166,6 +166,16 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusForbidden, code: "licence_refused", message: "电子营业执照认证未通过：须由登记的法定代表人本人扫码确认"}
 	case errors.Is(err, ErrCallbackSignature), errors.Is(err, ErrCallbackStale), errors.Is(err, ErrCallbackMalformed), errors.Is(err, ErrCallbackResult):
 		return problem{status: http.StatusUnauthorized, code: "face_callback_refused", message: "回调被拒绝"}
+	case errors.Is(err, errUpstreamFailed):
+		return problem{status: http.StatusUnauthorized, code: "login_failed", message: "第三方平台登录未成功：身份信息无法核验或账号暂时无法登录，请重新登录或使用其他方式登录"}
+	case errors.Is(err, errUpstreamUnknown), errors.Is(err, errUpstreamNotLinked):
+		return problem{status: http.StatusNotFound, code: "not_found", message: "未找到该第三方平台"}
+	case errors.Is(err, errUpstreamUnavailable):
+		return problem{status: http.StatusServiceUnavailable, code: "upstream_unavailable", message: "该第三方平台暂时无法使用，请稍后再试或使用其他方式登录"}
+	case errors.Is(err, errUpstreamRegistration):
+		return problem{status: http.StatusGone, code: "upstream_registration_expired", message: "注册已失效，请重新使用第三方平台登录"}
+	case errors.Is(err, errUpstreamRegistered):
+		return problem{status: http.StatusConflict, code: "account_exists", message: "该证件号码已有账号，请重新登录"}
 	case database.Unavailable(err):
 		return problem{status: http.StatusServiceUnavailable, code: "service_unavailable", message: "服务暂时不可用，请稍后再试", retryAfter: retryAfterOutage}
 	}

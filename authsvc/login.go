@@ -42,6 +42,13 @@ func safeReturn(s string) string {
 // login: a login costs one round trip besides finding the
 // account, so logins run at the password hash's pace.
 func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Request, a *account.Account, m *loginMethod, returnTo string) (loginResult, error) {
+	res, _, err := s.signInOn(ctx, s.pool, w, r, a, m, returnTo)
+	return res, err
+}
+
+// signInOn is signIn with q (a transaction the sign-in belongs to); it
+// also returns the new session's hash.
+func (s *Server) signInOn(ctx context.Context, q querier, w http.ResponseWriter, r *http.Request, a *account.Account, m *loginMethod, returnTo string) (loginResult, []byte, error) {
 	kind := kindFull
 	if a.Status == schemas.StatusPendingCompletion {
 		kind = kindRestricted
@@ -52,7 +59,7 @@ func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	}
 	token, hash, err := newToken()
 	if err != nil {
-		return loginResult{}, err
+		return loginResult{}, nil, err
 	}
 	// A restricted session gets its completion flow (flow.go) with the
 	// account's steps; a login code proved the phone on record for it.
@@ -68,7 +75,7 @@ func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	// It also tells whether the person holds enabled authorizations as
 	// an agent (经办人): then the next page is the identity chooser.
 	var agent bool
-	err = s.pool.QueryRow(ctx, `WITH
+	err = q.QueryRow(ctx, `WITH
 		audited AS (INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, $4, 'ok', $3, $5, $6, $14) RETURNING 1),
 		revoked AS (UPDATE auth_session SET revoked_at = $1, expires_at = LEAST(expires_at, $1) WHERE id_hash = $2 AND revoked_at IS NULL),
 		reset AS (`+account.ResetAfterLoginSQL(m.knowledge, "(SELECT $3::bigint FROM audited)")+`),
@@ -79,20 +86,20 @@ func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		RETURNING $7 = 'full' AND EXISTS (SELECT 1 FROM agent_authorization g WHERE g.agent_account_id = $3 AND `+actableSQL("g")+`)`,
 		now, old, a.ID, m.event, a.IDHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo), proved, []string{m.amr}, a.StepNames(), m.auditDetail(kind)).Scan(&agent)
 	if err != nil {
-		return loginResult{}, err
+		return loginResult{}, nil, err
 	}
 	setSessionCookie(w, token, life)
 	if kind == kindRestricted {
 		next := nextStep(a, &completionFlow{steps: a.Steps})
-		return loginResult{Next: stepPath(next), NextStep: next}, nil
+		return loginResult{Next: stepPath(next), NextStep: next}, hash, nil
 	}
 	if agent && !a.IsLegal() {
-		return loginResult{Next: identityPath(returnTo)}, nil
+		return loginResult{Next: identityPath(returnTo)}, hash, nil
 	}
 	if to := safeReturn(returnTo); to != "" {
-		return loginResult{Next: to}, nil
+		return loginResult{Next: to}, hash, nil
 	}
-	return loginResult{Next: "/center"}, nil
+	return loginResult{Next: "/center"}, hash, nil
 }
 
 // refuse records a failed first factor and answers with the one message a
@@ -372,7 +379,7 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	d := pageData{Title: loginTitle, ReturnTo: safeReturn(r.URL.Query().Get("return_to")), Tab: r.URL.Query().Get("tab"), Licence: s.cfg.Licence != nil}
+	d := pageData{Title: loginTitle, ReturnTo: safeReturn(r.URL.Query().Get("return_to")), Tab: r.URL.Query().Get("tab"), Licence: s.cfg.Licence != nil, Upstreams: s.upstreamButtons()}
 	if d.Tab == legalPerson.tab || d.Tab == legalPerson.smsTab || d.Tab == legalLicenceTab {
 		d.Title = legalLoginTitle
 	}
@@ -384,7 +391,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, tab string, err error, notice string) {
 	d := pageData{Title: loginTitle, ReturnTo: safeReturn(r.PostFormValue("return_to")), Tab: tab, Notice: notice,
-		IDNumber: r.PostFormValue("id_number"), Phone: r.PostFormValue("phone"), Licence: s.cfg.Licence != nil}
+		IDNumber: r.PostFormValue("id_number"), Phone: r.PostFormValue("phone"), Licence: s.cfg.Licence != nil, Upstreams: s.upstreamButtons()}
 	if tab == legalPerson.tab || tab == legalPerson.smsTab || tab == legalLicenceTab {
 		d.Title, d.IDNumber = legalLoginTitle, r.PostFormValue(legalPerson.field)
 	}

@@ -43,6 +43,12 @@ type pageData struct {
 	// the logged-out page's front-channel logout iframes (oidc_logout.go).
 	Systems      []signedInSystem
 	Frontchannel []string
+	// Upstreams are the login page's upstream providers, UpstreamReg the
+	// agreement page of a registration one verified, UpstreamLinks the
+	// center's 第三方账号绑定 (upstream.go, upstream_settings.go).
+	Upstreams     []upstreamButton
+	UpstreamReg   *upstreamRegView
+	UpstreamLinks []upstreamLinkView
 	// Reg is a registration's page (register.go).
 	Reg *regView
 	// Legal is a legal registration's or realname upgrade's page

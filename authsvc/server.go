@@ -37,6 +37,9 @@ type Server struct {
 	logoutPoll time.Duration
 	// outage logs the requests refused for a database outage.
 	outage *outageLog
+	// upstream are the upstream OpenID providers' relying parties, by id
+	// (upstream.go).
+	upstream map[string]*upstreamRP
 }
 
 // New returns the service on pool (migrated) with cfg.
@@ -81,6 +84,9 @@ func New(pool *pgxpool.Pool, cfg Config) (*Server, error) {
 		logoutKick: make(chan struct{}, 1),
 		logoutPoll: logoutPoll,
 		outage:     newOutageLog(cfg.Logger, cfg.Now, outageLogEvery),
+	}
+	if s.upstream, err = s.newUpstreams(); err != nil {
+		return nil, err
 	}
 	if s.oidc, err = s.newProvider(); err != nil {
 		return nil, err

@@ -25,12 +25,14 @@ func (s *Server) units() []func() []route {
 		s.healthRoutes,
 		s.loginRoutes,             // login.go: the login page; password, SMS code and face logins; logout
 		s.caRoutes,                // certlogin_http.go: CA 认证登录's start and return on the main site (its certificate listener: CertHandler)
+		s.upstreamRoutes,          // upstream.go: logins at the upstream OpenID providers, registration of whom they verified
 		s.captchaRoutes,           // captcha.go: image captchas before SMS sends
 		s.faceRoutes,              // facecallback.go: the face provider's QR codes and signed callback
 		s.licenceRoutes,           // licence.go: 电子营业执照 scan login, its QR codes, signed callback and simulator (with Config.Licence)
 		s.completionRoutes,        // complete.go: the completion flow ① info ② password ③ face
 		s.centerRoutes,            // center.go: the personal center
 		s.settingsRoutes,          // center.go: the center's 修改密码, 邮寄地址管理, 登录记录; username and ID number refused
+		s.upstreamSettingsRoutes,  // upstream_settings.go: the center's 第三方账号绑定
 		s.registrationRoutes,      // register.go: registration ① account ② real name ③ face, "already registered"
 		s.legalRegistrationRoutes, // legal_register.go: legal registration ① info ② account, 注册成功
 		s.legalRealnameRoutes,     // legal_realname.go: 实名等级升级 of a legal account
@@ -79,7 +81,8 @@ var (
 	// The other ways in (issue 18). Each names its provider in the audit
 	// row's detail; a success clears the SMS/face count like the face.
 	// methodUpstream: an upstream OpenID provider's verified ID token
-	// (国家政务服务平台, 椰城市民云, 电子社保卡).
+	// (国家政务服务平台, 椰城市民云, 电子社保卡); each provider signs in with a
+	// copy naming it (upstreamRP.method).
 	methodUpstream = &loginMethod{event: "login_upstream", amr: amrUpstream}
 	// methodLicence: the electronic business licence app's signed scan
 	// result (电子营业执照), a key held by the legal person's app.

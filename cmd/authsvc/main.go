@@ -11,6 +11,7 @@
 //	        [--licence-url URL-WITH-{challenge} --licence-public-key BASE64]
 //	        [--ca-addr ADDR --ca-roots PEM --ca-crl FILE [--ca-crl FILE]... [--ca-subject serialNumber:credit-code]
 //	         [--ca-base-url URL] [--ca-tls-cert FILE --ca-tls-key FILE]]
+//	        [--upstream-config FILE]
 //	authsvc dev-ca --out DIR (--credit-code CODE | --id-number ID) [--name NAME] [--revoke]
 //	authsvc audit verify [--data-dir data]
 //	authsvc admin set-phone (--credit-code CODE | --id-number ID) --phone PHONE --evidence REF --operator NAME [--data-dir data]
@@ -54,7 +55,8 @@
 // pipeline sealed with; else the development key under --data-dir),
 // AUTHSVC_LOG_LEVEL=debug, and the defaults of the provider and proxy
 // flags: AUTHSVC_SMS_URL, AUTHSVC_SMS_KEY_ID, AUTHSVC_SMS_SECRET_FILE,
-// AUTHSVC_FACE_URL, AUTHSVC_FACE_PUBLIC_KEY, AUTHSVC_TRUST_PROXY.
+// AUTHSVC_FACE_URL, AUTHSVC_FACE_PUBLIC_KEY, AUTHSVC_TRUST_PROXY,
+// AUTHSVC_UPSTREAM_CONFIG.
 // AUTHSVC_SMS_SECRET holds the SMS gateway's shared secret itself, in
 // place of a file; no flag takes the secret (argv is public on the
 // machine).
@@ -95,6 +97,30 @@
 // listener on 127.0.0.1 (server.pem, server.key) and a CRL (crl.pem;
 // --revoke lists the user's certificate), keys 0600, and prints the flags
 // to start the service with and the curl command that logs in.
+//
+// --upstream-config names a YAML file of the upstream OpenID providers
+// whose login the login page offers (个人登录: 电子社保卡 | 椰城市民云 |
+// 国家政务服务平台); default AUTHSVC_UPSTREAM_CONFIG. Each is a relying
+// party registration of this service (its redirect URI is
+// BASE-URL/login/upstream/ID/callback):
+//
+//	providers:
+//	  - id: gov                      # URL-safe; /login/upstream/gov
+//	    name: 国家政务服务平台
+//	    issuer: https://op.example.gov.cn   # discovery, or with:
+//	    # auth_url, token_url, jwks_url (all three: no discovery)
+//	    client_id: idfusion
+//	    client_secret_file: gov.secret      # relative to this file
+//	    scopes: [profile, phone]            # besides openid (default)
+//	    claims: {id_type: id_type, id_number: id_number, name: name, phone: phone_number}
+//	    resident_id_types: [id_card]        # the id_type values of a 居民身份证
+//	    level: LV3                          # the real-name level it warrants
+//	    face_verified: true                 # its login verified the face (proves ③)
+//
+// It is checked at start (unknown keys, a missing field, an http URL
+// without --dev: the error names the field). A provider that does not
+// answer does not stop the service: its metadata is read on first use,
+// and its button answers 暂时无法使用 until it does.
 //
 // --trust-proxy lists the reverse proxies (CIDR prefixes or addresses; the
 // proxies only, not the networks clients are in): from them, the client
@@ -169,6 +195,7 @@ func run(ctx context.Context, args []string) error {
 	caf.register(fs)
 	hashLatency := fs.Duration("hash-latency", authsvc.DefaultHashLatency, "password logins are admitted while the hash queue is served within this; the rest get 503 with Retry-After at once")
 	drainDelay := fs.Duration("drain-delay", time.Second, "on SIGTERM, how long to keep answering (503 for what would wait for a password hash) before closing the listener")
+	upstreamFile := fs.String("upstream-config", os.Getenv("AUTHSVC_UPSTREAM_CONFIG"), "YAML file of the upstream OpenID providers (国家政务服务平台, 椰城市民云, 电子社保卡) the login page offers")
 	dbRole := fs.String("db-role", "", "act as this database role after applying migrations (SET ROLE on every connection), e.g. idfusion_authsvc")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -203,6 +230,11 @@ func run(ctx context.Context, args []string) error {
 	if gw, ok := cfg.SMS.(*authsvc.HTTPSMSGateway); ok {
 		smsQueue = authsvc.NewQueuedSMS(gw, smsWorkers, smsQueueDepth, 10*time.Second, logger)
 		cfg.SMS = smsQueue
+	}
+	if *upstreamFile != "" {
+		if cfg.Upstream, err = loadUpstream(*upstreamFile, *dev); err != nil {
+			return err
+		}
 	}
 	registry, err := ent.configure(&cfg, *dev, logger)
 	if err != nil {

@@ -29,7 +29,7 @@ import (
 // developer's environment does not leak into a test.
 func clearEnv(t *testing.T) {
 	for _, k := range []string{"AUTHSVC_SMS_URL", "AUTHSVC_SMS_KEY_ID", "AUTHSVC_SMS_SECRET_FILE", "AUTHSVC_SMS_SECRET",
-		"AUTHSVC_FACE_URL", "AUTHSVC_FACE_PUBLIC_KEY", "AUTHSVC_TRUST_PROXY", "AUTHSVC_LICENCE_URL", "AUTHSVC_LICENCE_PUBLIC_KEY"} {
+		"AUTHSVC_FACE_URL", "AUTHSVC_FACE_PUBLIC_KEY", "AUTHSVC_TRUST_PROXY", "AUTHSVC_LICENCE_URL", "AUTHSVC_LICENCE_PUBLIC_KEY", "AUTHSVC_UPSTREAM_CONFIG"} {
 		t.Setenv(k, "")
 	}
 }
@@ -76,6 +76,10 @@ func TestProductionNeedsProviders(t *testing.T) {
 	if err := os.WriteFile(shortSecret, []byte("too short"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	upstreamHTTP := filepath.Join(t.TempDir(), "upstream.yaml")
+	if err := os.WriteFile(upstreamHTTP, []byte("providers:\n  - {id: gov, name: 国家政务服务平台, issuer: 'http://op.example.gov.cn', client_id: idfusion, client_secret_file: "+shortSecret+", level: LV3}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		args    []string
@@ -102,6 +106,8 @@ func TestProductionNeedsProviders(t *testing.T) {
 		{"licence URL without its key", with("--licence-url", "https://licence.example.gov.cn/scan?c={challenge}"), nil, []string{"AUTHSVC_LICENCE_PUBLIC_KEY"}, []string{"AUTHSVC_LICENCE_URL"}},
 		{"licence key without its URL", prod, []string{"AUTHSVC_LICENCE_PUBLIC_KEY", authsvc.EncodeEd25519Key(make([]byte, 32))}, []string{"AUTHSVC_LICENCE_URL"}, nil},
 		{"licence URL over http", with("--licence-url", "http://licence.example.gov.cn/{challenge}", "--licence-public-key", authsvc.EncodeEd25519Key(bytes.Repeat([]byte{9}, 32))), nil, []string{"licence app URL template is plain http"}, nil},
+		{"upstream issuer over http", with("--upstream-config", upstreamHTTP), nil, []string{"upstream provider gov: issuer must be an absolute https URL"}, nil},
+		{"upstream config missing", prod, []string{"AUTHSVC_UPSTREAM_CONFIG", upstreamHTTP + ".missing"}, []string{"--upstream-config", "upstream.yaml.missing"}, nil},
 		{"SMS URL over http", with("--sms-url", "http://sms.example.gov.cn/send"), nil, []string{"must be an absolute https URL"}, nil},
 		{"partial gateway with --dev", []string{"--dev", "--sms-url", "https://sms.example.gov.cn/send"}, nil, []string{"AUTHSVC_SMS_KEY_ID"}, []string{"AUTHSVC_FACE_URL", "__Host-"}},
 	}

@@ -120,3 +120,40 @@ func Register(ctx context.Context, q Querier, r Registration) (int64, error) {
 	}
 	return id, nil
 }
+
+// UpstreamRegistration is a citizen's account as an upstream OpenID
+// provider's verified claims create it (authsvc's upstream login): active,
+// at the level the provider warrants, no username and no password (the
+// citizen sets one by 忘记密码), the phone as the provider gave it but not
+// verified here (a code to it proves it later). Values are sealed already.
+type UpstreamRegistration struct {
+	Name                   string
+	IDType                 string
+	IDSealed, IDBidx       []byte
+	IDHint                 string
+	PhoneSealed, PhoneBidx []byte // nil: none
+	PhoneHint              *string
+	Level                  string
+	AgreementVersion       string
+	AgreementAt            time.Time
+}
+
+// RegisterUpstream creates the account of an upstream registration and
+// returns its id; ErrIDTaken when the ID number has an account
+// (registered or fused meanwhile).
+func RegisterUpstream(ctx context.Context, q Querier, r UpstreamRegistration) (int64, error) {
+	var id int64
+	err := q.QueryRow(ctx, `INSERT INTO account (id_bidx, id_sealed, id_hint, id_type, name, phone_sealed, phone_bidx, phone_hint,
+			phone_verified, status, origin, required_steps, realname_level, agreement_version, agreement_accepted_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, ''), false, $9, $10, '{}', $11, $12, $13)
+		ON CONFLICT (id_bidx) DO NOTHING RETURNING id`,
+		r.IDBidx, r.IDSealed, r.IDHint, r.IDType, r.Name, r.PhoneSealed, r.PhoneBidx, r.PhoneHint,
+		string(schemas.StatusActive), string(schemas.OriginRegistered), r.Level, r.AgreementVersion, r.AgreementAt).Scan(&id)
+	if errors.Is(database.Translate(err), database.ErrNotFound) {
+		return 0, ErrIDTaken
+	}
+	if err != nil {
+		return 0, fmt.Errorf("register upstream account: %w", err)
+	}
+	return id, nil
+}
