@@ -197,35 +197,11 @@ func (s *Server) startCALogin(ctx context.Context, w http.ResponseWriter, r *htt
 
 // caLoginStatus spends the session's approved CA challenge and signs in.
 func (s *Server) caLoginStatus(ctx context.Context, w http.ResponseWriter, r *http.Request, id string) (string, loginResult, error) {
-	status, res, err := s.spendCA(ctx, w, r, id)
+	status, res, err := s.challengeLoginStatus(ctx, w, r, id, faceCA, methodCA)
 	if errors.Is(err, errFaceUnknown) {
 		err = errCAUnknown
 	}
 	return status, res, err
-}
-
-func (s *Server) spendCA(ctx context.Context, w http.ResponseWriter, r *http.Request, id string) (string, loginResult, error) {
-	sess, err := s.session(ctx, r)
-	if err != nil {
-		return "", loginResult{}, err
-	}
-	status, err := s.faceStatus(ctx, sess, id)
-	if err != nil || status != "approved" {
-		return status, loginResult{}, err
-	}
-	acc, err := s.useFace(ctx, s.pool, sess, id, faceCA)
-	if err != nil {
-		return "", loginResult{}, err
-	}
-	a, err := account.ByID(ctx, s.pool, acc, false)
-	if err != nil {
-		return "", loginResult{}, err
-	}
-	if s.locked(a) {
-		return "rejected", loginResult{}, s.refuse(ctx, r, methodCA.event, a, a.IDHint, "provider=CA reason=locked")
-	}
-	res, err := s.signIn(ctx, w, r, a, methodCA, sess.returnTo)
-	return "used", res, err
 }
 
 func (s *Server) caLoginForm(w http.ResponseWriter, r *http.Request) {

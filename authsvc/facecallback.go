@@ -1,55 +1,70 @@
 package authsvc
 
 import (
+	"context"
 	"io"
 	"net/http"
+	"strings"
+	"time"
 )
 
 // The face provider's side of a challenge: its signed callback, and the QR
 // code that leads the citizen's phone to it (Config.Face).
 
-// faceCallback takes the provider's signed result. Everything is checked
-// (signature, freshness, the challenge pending and unexpired, the result
-// for the account's own ID number) and every refusal is audited.
-func (s *Server) faceCallback(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFaceCallbackSize+1))
-	if err != nil {
-		s.audit(r.Context(), auditEvent{event: "face_callback", outcome: "refused", ip: clientIP(r), detail: "unreadable body: " + err.Error()})
-		s.fail(w, r, bodyError(err))
-		return
+// signedCallback is the handler of a provider's signed callback (the face
+// app's, the electronic business licence app's): the body read within
+// MaxFaceCallbackSize, verified by the provider (signature, freshness),
+// then answered (the challenge pending, unexpired and of its purpose; the
+// result for its account). Every refusal is audited as event, named by
+// detail.
+func signedCallback[T any](s *Server, event, detail string, verify func(body []byte, now time.Time, maxAge time.Duration) (T, error),
+	answer func(ctx context.Context, res T, ip string) (int64, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		refused := func(why string) {
+			s.audit(r.Context(), auditEvent{event: event, outcome: "refused", ip: clientIP(r), detail: strings.TrimPrefix(detail+"; "+why, "; ")})
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFaceCallbackSize+1))
+		if err != nil {
+			refused("unreadable body: " + err.Error())
+			s.fail(w, r, bodyError(err))
+			return
+		}
+		res, err := verify(body, s.cfg.Now(), s.cfg.FaceMaxAge)
+		if err != nil {
+			refused(err.Error())
+			s.fail(w, r, err)
+			return
+		}
+		if _, err := answer(r.Context(), res, clientIP(r)); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "approved"})
 	}
-	res, err := s.cfg.Face.VerifyCallback(body, s.cfg.Now(), s.cfg.FaceMaxAge)
-	if err != nil {
-		s.audit(r.Context(), auditEvent{event: "face_callback", outcome: "refused", ip: clientIP(r), detail: err.Error()})
-		s.fail(w, r, err)
-		return
-	}
-	if _, err := s.answerFace(r.Context(), res, clientIP(r)); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "approved"})
 }
 
-// faceQR serves a challenge's QR code, to the session that owns it only.
-func (s *Server) faceQR(w http.ResponseWriter, r *http.Request) {
-	sess, err := s.session(r.Context(), r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+// challengeQR serves the QR code of a challenge, to the session that owns
+// it only: the provider's address for it (challengeURL).
+func (s *Server) challengeQR(challengeURL func(id string) string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sess, err := s.session(r.Context(), r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		id := r.PathValue("id")
+		if _, err := s.faceStatus(r.Context(), sess, id); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		png, err := QRCodePNG(challengeURL(id), 256)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(png)
 	}
-	id := r.PathValue("id")
-	if _, err := s.faceStatus(r.Context(), sess, id); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	png, err := QRCodePNG(s.cfg.Face.ChallengeURL(id), 256)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "image/png")
-	w.Write(png)
 }
 
 func (s *Server) faceData(title, id, status, poll string) pageData {
@@ -77,7 +92,7 @@ func (s *Server) faceJSON(id, status string) map[string]any {
 // (server to server, signed).
 func (s *Server) faceRoutes() []route {
 	return []route{
-		{"GET /face/{id}/qr.png", s.faceQR},
-		{"POST /api/v1/face/callback", s.faceCallback},
+		{"GET /face/{id}/qr.png", s.challengeQR(s.cfg.Face.ChallengeURL)},
+		{"POST /api/v1/face/callback", signedCallback(s, "face_callback", "", s.cfg.Face.VerifyCallback, s.answerFace)},
 	}
 }

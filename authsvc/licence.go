@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -71,27 +70,7 @@ func (s *Server) startLicenceLogin(ctx context.Context, w http.ResponseWriter, r
 // licenceLoginStatus answers the polling of a licence login: once the app
 // approved, the challenge is spent and the legal person signed in.
 func (s *Server) licenceLoginStatus(ctx context.Context, w http.ResponseWriter, r *http.Request, id string) (string, loginResult, error) {
-	sess, err := s.session(ctx, r)
-	if err != nil {
-		return "", loginResult{}, err
-	}
-	status, err := s.faceStatus(ctx, sess, id)
-	if err != nil || status != "approved" {
-		return status, loginResult{}, err
-	}
-	acc, err := s.useFace(ctx, s.pool, sess, id, faceLicence)
-	if err != nil {
-		return "", loginResult{}, err
-	}
-	a, err := account.ByID(ctx, s.pool, acc, false)
-	if err != nil {
-		return "", loginResult{}, err
-	}
-	if s.locked(a) {
-		return "rejected", loginResult{}, s.refuse(ctx, r, methodLicence.event, a, a.IDHint, "locked; "+licenceProvider)
-	}
-	res, err := s.signIn(ctx, w, r, a, methodLicence, sess.returnTo)
-	return "used", res, err
+	return s.challengeLoginStatus(ctx, w, r, id, faceLicence, methodLicence)
 }
 
 // answerLicence records the licence app's verified result for a
@@ -169,48 +148,6 @@ func (s *Server) answerLicence(ctx context.Context, res LicenceResult, ip string
 		return accountID, err
 	}
 	return accountID, refusal
-}
-
-// licenceCallback takes the licence app's signed result.
-func (s *Server) licenceCallback(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxFaceCallbackSize+1))
-	if err != nil {
-		s.audit(r.Context(), auditEvent{event: "licence_callback", outcome: "refused", ip: clientIP(r), detail: licenceProvider + "; unreadable body: " + err.Error()})
-		s.fail(w, r, bodyError(err))
-		return
-	}
-	res, err := s.cfg.Licence.VerifyCallback(body, s.cfg.Now(), s.cfg.FaceMaxAge)
-	if err != nil {
-		s.audit(r.Context(), auditEvent{event: "licence_callback", outcome: "refused", ip: clientIP(r), detail: licenceProvider + "; " + err.Error()})
-		s.fail(w, r, err)
-		return
-	}
-	if _, err := s.answerLicence(r.Context(), res, clientIP(r)); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "approved"})
-}
-
-// licenceQR serves a licence challenge's QR code, to its own session only.
-func (s *Server) licenceQR(w http.ResponseWriter, r *http.Request) {
-	sess, err := s.session(r.Context(), r)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	id := r.PathValue("id")
-	if _, err := s.faceStatus(r.Context(), sess, id); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	png, err := QRCodePNG(s.cfg.Licence.ChallengeURL(id), 256)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "image/png")
-	w.Write(png)
 }
 
 func (s *Server) licenceData(id, status string) pageData {
@@ -357,8 +294,8 @@ func (s *Server) licenceRoutes() []route {
 	out := []route{
 		{"POST /login/licence", s.limited(s.loginLicenceForm)},
 		{"GET /login/licence/{id}", s.loginLicencePage},
-		{"GET /licence/{id}/qr.png", s.licenceQR},
-		{"POST /api/v1/licence/callback", s.licenceCallback},
+		{"GET /licence/{id}/qr.png", s.challengeQR(s.cfg.Licence.ChallengeURL)},
+		{"POST /api/v1/licence/callback", signedCallback(s, "licence_callback", licenceProvider, s.cfg.Licence.VerifyCallback, s.answerLicence)},
 		{"POST /api/v1/login/licence", s.limited(s.apiLoginLicence)},
 		{"GET /api/v1/login/licence/{id}", s.apiLoginLicenceStatus},
 	}

@@ -333,9 +333,16 @@ func (s *Server) startFaceLogin(ctx context.Context, w http.ResponseWriter, r *h
 	return id, nil
 }
 
-// faceLoginStatus answers the polling of a face login: once the provider
-// approved, the challenge is spent and the citizen signed in.
+// faceLoginStatus answers the polling of a face login.
 func (s *Server) faceLoginStatus(ctx context.Context, w http.ResponseWriter, r *http.Request, id string) (string, loginResult, error) {
+	return s.challengeLoginStatus(ctx, w, r, id, faceLogin, methodFace)
+}
+
+// challengeLoginStatus answers the polling of a login by a challenge (the
+// face, the electronic business licence, the CA certificate): once its
+// provider approved, the challenge is spent by its own session, once, and
+// the account signed in by the method, unless it is locked.
+func (s *Server) challengeLoginStatus(ctx context.Context, w http.ResponseWriter, r *http.Request, id, purpose string, m *loginMethod) (string, loginResult, error) {
 	sess, err := s.session(ctx, r)
 	if err != nil {
 		return "", loginResult{}, err
@@ -344,7 +351,7 @@ func (s *Server) faceLoginStatus(ctx context.Context, w http.ResponseWriter, r *
 	if err != nil || status != "approved" {
 		return status, loginResult{}, err
 	}
-	acc, err := s.useFace(ctx, s.pool, sess, id, faceLogin)
+	acc, err := s.useFace(ctx, s.pool, sess, id, purpose)
 	if err != nil {
 		return "", loginResult{}, err
 	}
@@ -353,9 +360,9 @@ func (s *Server) faceLoginStatus(ctx context.Context, w http.ResponseWriter, r *
 		return "", loginResult{}, err
 	}
 	if s.locked(a) {
-		return "rejected", loginResult{}, s.refuse(ctx, r, methodFace.event, a, a.IDHint, "locked")
+		return "rejected", loginResult{}, s.refuse(ctx, r, m.event, a, a.IDHint, m.auditDetail("locked"))
 	}
-	res, err := s.signIn(ctx, w, r, a, methodFace, sess.returnTo)
+	res, err := s.signIn(ctx, w, r, a, m, sess.returnTo)
 	return "used", res, err
 }
 
