@@ -241,22 +241,10 @@ func (s *Server) apiCALoginStart(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) apiCALoginStatus(w http.ResponseWriter, r *http.Request) {
 	status, res, err := s.caLoginStatus(r.Context(), w, r, r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	if err == nil && status != "used" && status != "pending" {
+		err = errCALogin
 	}
-	if status != "used" && status != "pending" {
-		s.fail(w, r, errCALogin)
-		return
-	}
-	out := map[string]any{"challenge": r.PathValue("id"), "status": status}
-	if status == "used" {
-		out["next"] = res.Next
-		if res.NextStep != "" {
-			out["next_step"] = string(res.NextStep)
-		}
-	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeChallengeStatus(w, r, map[string]any{"challenge": r.PathValue("id"), "status": status}, status, res, err)
 }
 
 // caRoutes: the main site's side of the CA login (with Config.CA only).

@@ -127,7 +127,13 @@ func (s *Server) SimulateFace(ctx context.Context, challenge, idNumber, result s
 	if err != nil {
 		return 0, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.BaseURL+"/api/v1/face/callback", bytes.NewReader(body))
+	return s.postCallback(ctx, "/api/v1/face/callback", body)
+}
+
+// postCallback posts a simulator's signed body to this service's callback
+// at path, as the provider would, and returns the HTTP status it got.
+func (s *Server) postCallback(ctx context.Context, path string, body []byte) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.BaseURL+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}

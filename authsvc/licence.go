@@ -210,18 +210,7 @@ func (s *Server) apiLoginLicence(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) apiLoginLicenceStatus(w http.ResponseWriter, r *http.Request) {
 	status, res, err := s.licenceLoginStatus(r.Context(), w, r, r.PathValue("id"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	out := s.licenceJSON(r.PathValue("id"), status)
-	if status == "used" {
-		out["next"] = res.Next
-		if res.NextStep != "" {
-			out["next_step"] = string(res.NextStep)
-		}
-	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeChallengeStatus(w, r, s.licenceJSON(r.PathValue("id"), status), status, res, err)
 }
 
 // legalLicenceTab is the 法人登录 tab of the licence scan.
@@ -248,17 +237,7 @@ func (s *Server) SimulateLicence(ctx context.Context, challenge, creditCode, rep
 	if err != nil {
 		return 0, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.BaseURL+"/api/v1/licence/callback", bytes.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := s.cfg.HTTPClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	resp.Body.Close()
-	return resp.StatusCode, nil
+	return s.postCallback(ctx, "/api/v1/licence/callback", body)
 }
 
 // devLicencePage is the licence simulator: it plays the licence app.

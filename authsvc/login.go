@@ -577,11 +577,16 @@ func (s *Server) apiLoginFace(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) apiLoginFaceStatus(w http.ResponseWriter, r *http.Request) {
 	status, res, err := s.faceLoginStatus(r.Context(), w, r, r.PathValue("id"))
+	s.writeChallengeStatus(w, r, s.faceJSON(r.PathValue("id"), status), status, res, err)
+}
+
+// writeChallengeStatus answers the polling of a challenge login's JSON
+// twin: out, and where to go once it was used.
+func (s *Server) writeChallengeStatus(w http.ResponseWriter, r *http.Request, out map[string]any, status string, res loginResult, err error) {
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	out := s.faceJSON(r.PathValue("id"), status)
 	if status == "used" {
 		out["next"] = res.Next
 		if res.NextStep != "" {
