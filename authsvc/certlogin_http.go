@@ -176,14 +176,7 @@ func (s *Server) caApprove(w http.ResponseWriter, r *http.Request) {
 // session, or the one it has) and returns where the browser goes: the
 // certificate listener.
 func (s *Server) startCALogin(ctx context.Context, w http.ResponseWriter, r *http.Request, returnTo string) (string, string, error) {
-	sess, err := s.session(ctx, r)
-	switch {
-	case errors.Is(err, errNoSession):
-		sess, err = s.startSession(ctx, s.pool, w, kindAnonymous, 0, safeReturn(returnTo))
-	case err == nil && sess.returnTo != safeReturn(returnTo):
-		sess.returnTo = safeReturn(returnTo)
-		_, err = s.pool.Exec(ctx, `UPDATE auth_session SET return_to = $2 WHERE id_hash = $1`, sess.hash, sess.returnTo)
-	}
+	sess, err := s.challengeSession(ctx, w, r, returnTo)
 	if err != nil {
 		return "", "", err
 	}
