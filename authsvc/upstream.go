@@ -353,6 +353,16 @@ func (s *Server) upstreamCallback(ctx context.Context, w http.ResponseWriter, r 
 		return "", err
 	}
 	if a == nil {
+		// A subject linked to an account vouches for that account's ID
+		// number only: not a registration of another.
+		var linked bool
+		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM upstream_link WHERE provider = $1 AND subject_hash = $2)`,
+			rp.p.ID, upstreamSubject(rp.p.ID, c.subject)).Scan(&linked); err != nil {
+			return "", err
+		}
+		if linked {
+			return "", refuse(nil, errUpstreamLinked.Error())
+		}
 		return "/login/upstream/register", s.keepUpstream(ctx, r, sess, rp, q.Get("state"), c)
 	}
 	if s.locked(a) {
@@ -515,6 +525,11 @@ func (s *Server) registerUpstream(ctx context.Context, w http.ResponseWriter, r 
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO upstream_link (account_id, provider, subject_hash, linked_at, last_login_at) VALUES ($1, $2, $3, $4, $4)`,
 			id, provider, subject, now); err != nil {
+			// Linked since the callback checked (a race): nothing is
+			// created, the login refused.
+			if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" {
+				return errUpstreamFailed
+			}
 			return err
 		}
 		a, err := account.ByID(ctx, tx, id, false)

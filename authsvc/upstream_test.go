@@ -369,6 +369,16 @@ func TestUpstreamLinkedElsewhereAndLocked(t *testing.T) {
 	if o, d, acc := u.lastAudit(t, "login_upstream"); o != "fail" || !strings.Contains(d, "another account") || acc == nil || *acc != a {
 		t.Fatalf("audit: %s %q %v", o, d, acc)
 	}
+	// The linked subject now says an ID number without an account: not a
+	// registration (the subject is another account's).
+	u.up.Tamper(func(m map[string]any) { m["id_number"] = residentID("19850513") })
+	if r := br.callback(u.upstreamAuthorize(br, id, "")); r.Status != http.StatusUnauthorized {
+		t.Fatalf("linked subject with an unknown ID number: %d %s", r.Status, r.Raw)
+	}
+	if o, d, _ := u.lastAudit(t, "login_upstream"); o != "fail" || !strings.Contains(d, "another account") {
+		t.Fatalf("audit: %s %q", o, d)
+	}
+	u.up.Tamper(nil)
 	// The account is linked to another subject of the provider.
 	u.pool.Exec(context.Background(), `UPDATE upstream_link SET account_id = $1, subject_hash = $2`, a, upstreamSubject("gov", "an-earlier-subject"))
 	if r := br.callback(u.upstreamAuthorize(br, id, "")); r.Status != http.StatusUnauthorized {
