@@ -260,12 +260,18 @@ func (c *CertLogin) verify(chain []*x509.Certificate, now time.Time) (certIdenti
 	}
 	leaf := chain[0]
 	id := certIdentity{serial: serialText(leaf.SerialNumber), issuer: leaf.Issuer.String()}
+	// The attribute once: a subject naming two keys names no account.
+	var keys int
 	for _, n := range leaf.Subject.Names {
 		if n.Type.Equal(c.subject.Attribute) {
+			keys++
 			if v, ok := n.Value.(string); ok {
 				id.key = strings.TrimSpace(v)
 			}
 		}
+	}
+	if keys > 1 {
+		id.key = ""
 	}
 	inter := x509.NewCertPool()
 	for _, cert := range chain[1:] {

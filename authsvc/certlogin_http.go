@@ -154,8 +154,19 @@ func (s *Server) caApprove(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	// Only the browser that started the challenge answers it with its
+	// certificate: its session's cookie comes along (the listener has the
+	// site's host name). Anyone else's U-KEY, on a link an attacker sent,
+	// answers nothing.
+	var sessHash []byte
+	if sess, err := s.session(ctx, r); err == nil {
+		sessHash = sess.hash
+	} else if !errors.Is(err, errNoSession) {
+		s.fail(w, r, err)
+		return
+	}
 	tag, uerr := s.pool.Exec(ctx, `UPDATE face_challenge SET status = $2, account_id = $3, answered_at = $4
-		WHERE id = $1 AND purpose = $5 AND status = 'pending' AND expires_at > $4`, id, verdict, acc, s.cfg.Now(), faceCA)
+		WHERE id = $1 AND purpose = $5 AND status = 'pending' AND expires_at > $4 AND session_hash = $6`, id, verdict, acc, s.cfg.Now(), faceCA, sessHash)
 	if uerr != nil {
 		s.fail(w, r, uerr)
 		return
@@ -165,7 +176,7 @@ func (s *Server) caApprove(w http.ResponseWriter, r *http.Request) {
 		if acc != nil {
 			accID = *acc
 		}
-		s.audit(ctx, auditEvent{event: methodCA.event, outcome: "fail", account: accID, ip: clientIP(r), detail: "provider=CA reason=no pending challenge"})
+		s.audit(ctx, auditEvent{event: methodCA.event, outcome: "fail", account: accID, ip: clientIP(r), detail: "provider=CA reason=no pending challenge of this browser"})
 		s.fail(w, r, errCAUnknown)
 		return
 	}
