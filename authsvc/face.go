@@ -84,8 +84,8 @@ func (s *Server) answerFace(ctx context.Context, res FaceResult, ip string) (acc
 		var status string
 		var expired bool
 		var wantBidx []byte // a registration's: the ID number it must prove
-		err := tx.QueryRow(ctx, `SELECT account_id, status, expires_at <= $2, id_bidx FROM face_challenge WHERE id = $1 FOR UPDATE`,
-			res.Challenge, s.cfg.Now()).Scan(&acc, &status, &expired, &wantBidx)
+		err := tx.QueryRow(ctx, `SELECT account_id, status, expires_at <= $2, id_bidx FROM face_challenge WHERE id = $1 AND purpose NOT IN ($3, $4) FOR UPDATE`,
+			res.Challenge, s.cfg.Now(), faceLicence, faceCA).Scan(&acc, &status, &expired, &wantBidx)
 		if errors.Is(database.Translate(err), database.ErrNotFound) {
 			return errFaceUnknown
 		}

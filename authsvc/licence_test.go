@@ -246,6 +246,15 @@ func TestLicenceLogin(t *testing.T) {
 		if r := b.callback(t, faceBody(t, b.faceKey, ch, e.RepID, FacePass, now())); r.Status == http.StatusOK {
 			t.Errorf("face answer to a licence challenge: %d %s", r.Status, r.Raw)
 		}
+		// A pending licence challenge is not the face provider's to
+		// reject either: the licence app's answer still counts.
+		pending := br.startLicence()
+		if r := b.callback(t, faceBody(t, b.faceKey, pending, e.RepID, FaceFail, now())); r.Status != http.StatusNotFound {
+			t.Errorf("face answer to a pending licence challenge: %d %s, want 404", r.Status, r.Raw)
+		}
+		if r := b.licenceCallback(t, b.licenceBody(t, nil, pending, e.CreditCode, e.RepID, LicencePass, now())); r.Status != http.StatusOK {
+			t.Errorf("licence answer after a face answer: %d %s", r.Status, r.Raw)
+		}
 	})
 
 	t.Run("bad signature", func(t *testing.T) {
