@@ -7,7 +7,7 @@ DEMO_ROWS ?= 20000
 BENCH_ROWS ?= 1000000
 BENCH_DIR ?= bench-out
 # Rows of the import benchmark (its floor is measured in the same run).
-# Province-sized, by hand only (not in CI: about 0.8 KB of memory a row):
+# Province-sized, by hand only (not in CI: about 0.9 KB of memory a row):
 #   make bench-import BENCH_IMPORT_SIZES=20000000
 BENCH_IMPORT_SIZES ?= 1000000
 PKGS      := ./...

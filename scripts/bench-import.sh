@@ -10,7 +10,7 @@
 # and on whatever else runs on it.
 # usage: scripts/bench-import.sh FUSION_BINARY OUT_DIR SIZE...
 #   e.g. scripts/bench-import.sh bin/fusion bench-out 1000000
-#   province-sized, by hand only (not in CI; about 0.8 KB of memory a row):
+#   province-sized, by hand only (not in CI; about 0.9 KB of memory a row):
 #        make bench-import BENCH_IMPORT_SIZES=20000000
 set -euo pipefail
 fusion=${1:?fusion binary}
