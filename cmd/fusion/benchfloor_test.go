@@ -4,9 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/idfusion/idfusion/internal/dbtest"
 	"github.com/idfusion/idfusion/internal/floor"
 	"github.com/idfusion/idfusion/merge"
 )
@@ -70,9 +75,48 @@ func TestBenchFloor(t *testing.T) {
 		t.Errorf("scratch folders left behind: %v (before: %v)", after, before)
 	}
 
+	// The import reports the WAL it wrote (a dry run writes some too).
+	files, _ := filepath.Glob(filepath.Join(im.dir, "exports", "*"))
+	code, stdout, _ = im.cli(t, append([]string{"import", "--json", "--dry-run", "--force", "--mapping-dir", filepath.Join(im.dir, "mappings"),
+		"--data-dir", im.dataDir, "--out", t.TempDir()}, files...)...)
+	var wal struct {
+		WALBytes int64 `json:"wal_bytes"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &wal); code != exitOK || err != nil || wal.WALBytes <= 0 {
+		t.Errorf("import --json: exit %d, wal_bytes %d (%v)", code, wal.WALBytes, err)
+	}
+
 	// The text report names every table and the total.
 	code, stdout, _ = im.cli(t, "bench-floor", "--data-dir", im.dataDir)
 	if code != exitOK || !strings.Contains(stdout, "account_lineage") || !strings.Contains(stdout, "total") {
 		t.Errorf("bench-floor text: exit %d\n%s", code, stdout)
+	}
+}
+
+// TestLoadTablesComplete: every table an import writes rows into is in
+// merge.LoadTables, so the floor reloads all of them.
+func TestLoadTablesComplete(t *testing.T) {
+	im := importSample(t, 300)
+	empty := dbtest.New(t)
+	ctx := context.Background()
+	rows, err := empty.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(pool *pgxpool.Pool, table string) int64 {
+		var n int64
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM `+pgx.Identifier{table}.Sanitize()).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, table := range tables {
+		if before, after := count(empty, table), count(im.pool, table); after != before && !slices.Contains(merge.LoadTables, table) {
+			t.Errorf("the import wrote rows into %s (%d → %d), which merge.LoadTables does not list", table, before, after)
+		}
 	}
 }

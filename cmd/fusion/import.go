@@ -127,7 +127,7 @@ type importWAL struct {
 // server does not tell (a standby, or a role not allowed to ask).
 func walLSN(ctx context.Context, pool *pgxpool.Pool) (int64, bool) {
 	var n int64
-	if err := pool.QueryRow(ctx, `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint`).Scan(&n); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint`).Scan(&n); err != nil {
 		return 0, false
 	}
 	return n, true

@@ -40,7 +40,7 @@ type Result struct {
 	CommitSeconds float64 `json:"commit_seconds"`
 	// Seconds is every COPY FROM and the commit: the floor.
 	Seconds float64 `json:"seconds"`
-	// WALBytes is the WAL the cluster wrote from the transaction's
+	// WALBytes is the WAL the cluster inserted from the transaction's
 	// start to its commit.
 	WALBytes int64 `json:"wal_bytes"`
 }
@@ -104,7 +104,7 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, tables []string) (res Resu
 	}
 
 	var walStart string
-	if err := c.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&walStart); err != nil {
+	if err := c.QueryRow(ctx, `SELECT pg_current_wal_insert_lsn()::text`).Scan(&walStart); err != nil {
 		return res, err
 	}
 	start := time.Now()
@@ -131,7 +131,7 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, tables []string) (res Resu
 	}
 	res.CommitSeconds = time.Since(t0).Seconds()
 	res.Seconds = time.Since(start).Seconds()
-	if err := c.QueryRow(ctx, `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::bigint`, walStart).Scan(&res.WALBytes); err != nil {
+	if err := c.QueryRow(ctx, `SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::pg_lsn)::bigint`, walStart).Scan(&res.WALBytes); err != nil {
 		return res, err
 	}
 	res.Tables = loaded
