@@ -88,7 +88,8 @@ func Measure(ctx context.Context, pool *pgxpool.Pool, tables []string) (res Resu
 		}
 		// LIKE … INCLUDING ALL: columns, defaults, NOT NULL and CHECK
 		// constraints, primary keys, unique and other indexes; not
-		// FOREIGN KEYs (the load checks none per row either) nor triggers.
+		// FOREIGN KEYs nor triggers. The tables of the run's rows carry no
+		// FOREIGN KEY (migration 004); only the run's few file rows do.
 		if _, err := c.Exec(ctx, `CREATE TABLE `+pgx.Identifier{Schema, t}.Sanitize()+` (LIKE `+id+` INCLUDING ALL)`); err != nil {
 			return res, fmt.Errorf("copy the table %s: %w", t, err)
 		}
