@@ -14,6 +14,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/idfusion/idfusion/internal/pii"
 	"github.com/idfusion/idfusion/internal/pipeline"
 	"github.com/idfusion/idfusion/internal/progress"
@@ -82,6 +84,7 @@ func runImport(ctx context.Context, e *env, args []string) (int, error) {
 		defer pprof.StopCPUProfile()
 	}
 	bar := progress.New(os.Stderr, "import", len(inputs))
+	walStart, walOK := walLSN(ctx, pool)
 	start := time.Now()
 	res, err := pipeline.Import(ctx, pool, inputs, pipeline.ImportConfig{
 		Keyring: keys, OutDir: *out, Force: *force, DryRun: *dryRun, KeepStages: *keep,
@@ -96,16 +99,38 @@ func runImport(ctx context.Context, e *env, args []string) (int, error) {
 		return 0, err
 	}
 	st := newRunStats(start, res.Files)
+	var wal importWAL
+	if walEnd, ok := walLSN(ctx, pool); ok && walOK && walEnd >= walStart {
+		wal.WALBytes = walEnd - walStart
+	}
 	if err := printResult(e, *asJSON, struct {
 		pipeline.ImportResult
 		runStats
-	}{res, st}, func() { printImport(e.stdout, res, st) }); err != nil {
+		importWAL
+	}{res, st, wal}, func() { printImport(e.stdout, res, st) }); err != nil {
 		return 0, err
 	}
 	if res.Unusable() {
 		return exitUsage, nil
 	}
 	return exitOK, nil
+}
+
+// importWAL is the WAL the cluster wrote while the import ran (its own
+// and whatever else wrote meanwhile): the load benchmark compares it with
+// the floor's (fusion bench-floor).
+type importWAL struct {
+	WALBytes int64 `json:"wal_bytes,omitempty"`
+}
+
+// walLSN is the cluster's current WAL position in bytes; false if the
+// server does not tell (a standby, or a role not allowed to ask).
+func walLSN(ctx context.Context, pool *pgxpool.Pool) (int64, bool) {
+	var n int64
+	if err := pool.QueryRow(ctx, `SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint`).Scan(&n); err != nil {
+		return 0, false
+	}
+	return n, true
 }
 
 // manifestInputs pairs a manifest's files with their departments: the one

@@ -89,6 +89,11 @@ var commands = []command{
 	{"migrate", "apply the embedded database migrations", runMigrate},
 }
 
+// hiddenCommands are benchmark tools: they run, but usage does not list them.
+var hiddenCommands = []command{
+	{"bench-floor", "time PostgreSQL's own COPY of the stored rows (scripts/bench-import.sh)", runBenchFloor},
+}
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -101,7 +106,7 @@ func run(ctx context.Context, e *env, args []string) int {
 		usage(e.stderr)
 		return exitUsage
 	}
-	for _, c := range commands {
+	for _, c := range append(commands[:len(commands):len(commands)], hiddenCommands...) {
 		if c.name != args[0] {
 			continue
 		}
