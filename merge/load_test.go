@@ -489,6 +489,26 @@ func TestLoadTruncatesOnlyEmpty(t *testing.T) {
 		if first == before {
 			t.Error("the first run into an empty store did not truncate account_lineage")
 		}
+		// COPY FREEZE marks the pages all-visible: an index-only scan
+		// then reads no row from the table.
+		var plan []map[string]any
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx) //nolint:errcheck // read only
+		if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off`); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.QueryRow(ctx, `EXPLAIN (ANALYZE, FORMAT JSON) SELECT account_id, id FROM account_lineage WHERE account_id > 0`).Scan(&plan); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Rollback(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if p := plan[0]["Plan"].(map[string]any); p["Node Type"] != "Index Only Scan" || p["Heap Fetches"] != float64(0) {
+			t.Errorf("lineage not written frozen: %s with %v heap fetches", p["Node Type"], p["Heap Fetches"])
+		}
 		loadRows(t, pool, keys, gonganRows, nil)
 		if filenode(t, pool) != first {
 			t.Error("a run into a store with lineage truncated account_lineage")
