@@ -32,7 +32,11 @@ func (l *loader) copyAccounts(ctx context.Context, accounts []int64, have map[st
 
 // copyRejects stores the run's rejected rows.
 func (l *loader) copyRejects(ctx context.Context) error {
-	return database.CopyAll(ctx, l.tx, "import_reject", []string{"run_id", "file_id", "row_num", "source_key", "code", "field", "value"}, l.in.Rejects,
+	copyAll := database.CopyAll[Reject]
+	if l.fresh["import_reject"] {
+		copyAll = database.CopyAllFreeze[Reject]
+	}
+	return copyAll(ctx, l.tx, "import_reject", []string{"run_id", "file_id", "row_num", "source_key", "code", "field", "value"}, l.in.Rejects,
 		func(w *database.CopyRow, r *Reject) {
 			w.Int64(l.runID)
 			w.Int32(l.fileID(r.Dept, r.File))

@@ -5,6 +5,9 @@ package merge
 import (
 	"context"
 	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/idfusion/idfusion/internal/database"
 )
@@ -86,7 +89,11 @@ func (l *loader) copyLineage(ctx context.Context, accounts []int64, lines *lineT
 	}
 	persons := l.in.Persons
 	i, j := 0, 0
-	n, err := database.CopyBinary(ctx, l.tx, "account_lineage",
+	copyFn := database.CopyBinary
+	if l.fresh["account_lineage"] {
+		copyFn = database.CopyBinaryFreeze
+	}
+	n, err := copyFn(ctx, l.tx, "account_lineage",
 		[]string{"id", "account_id", "run_id", "file_id", "row_num", "source_key", "priority", "record_updated_at"},
 		func(w *database.CopyRow) (bool, error) {
 			for ; i < len(persons); i, j = i+1, 0 {
@@ -120,6 +127,55 @@ func (l *loader) copyLineage(ctx context.Context, accounts []int64, lines *lineT
 	}
 	if n != want {
 		return fmt.Errorf("copy into account_lineage: %d of %d rows", n, want)
+	}
+	return nil
+}
+
+// bulkTables are the tables a run fills by COPY that nothing references,
+// so that the first import can empty them with TRUNCATE. account is not
+// among them: every table of the login service that points at an account
+// has a FOREIGN KEY to it, and PostgreSQL truncates a referenced table only
+// together with the tables that reference it.
+var bulkTables = []string{"account_lineage", "import_reject"}
+
+// truncateEmpty TRUNCATEs, in the run's transaction, each of bulkTables
+// that holds no row (the first import into an empty store), when the run's
+// role may: the run's COPY into such a table then writes its rows frozen
+// (COPY FREEZE: no later reader or VACUUM rewrites the pages to set hint
+// bits or freeze them) and, on a server with wal_level=minimal (the
+// embedded one), without WAL: PostgreSQL syncs the table's new files at
+// commit instead, so the rows are written once, not twice, and a crash
+// before the commit leaves the old, empty files. A role without the
+// TRUNCATE privilege (idfusion_import, migration 012), or a table another
+// session holds a lock on, keeps the ordinary path.
+func (l *loader) truncateEmpty(ctx context.Context) error {
+	l.fresh = map[string]bool{}
+	for _, t := range bulkTables {
+		var ok bool
+		if err := l.tx.QueryRow(ctx, `SELECT has_table_privilege($1, 'TRUNCATE') AND NOT EXISTS (SELECT 1 FROM `+pgx.Identifier{t}.Sanitize()+`)`,
+			t).Scan(&ok); err != nil {
+			return fmt.Errorf("look whether %s is empty: %w", t, err)
+		}
+		if !ok {
+			continue
+		}
+		// A savepoint, so that a failed TRUNCATE (a lock it waited for
+		// too long, a deadlock) leaves the run on the ordinary path.
+		sp, err := l.tx.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := sp.Exec(ctx, `TRUNCATE `+pgx.Identifier{t}.Sanitize()); err != nil {
+			l.cfg.Logger.Info("load_truncate_skipped", slog.String("table", t), slog.String("error", err.Error()))
+			if err := sp.Rollback(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := sp.Commit(ctx); err != nil {
+			return err
+		}
+		l.fresh[t] = true
 	}
 	return nil
 }

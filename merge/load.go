@@ -141,7 +141,10 @@ type loader struct {
 	// storedAccount is the account of each lineage row the store already
 	// has for the run's files (a forced re-import).
 	storedAccount map[lineageKey]int64
-	last          time.Time
+	// fresh are the tables truncateEmpty emptied in the run's
+	// transaction: their COPY writes frozen rows.
+	fresh map[string]bool
+	last  time.Time
 }
 
 // step logs how long the step just finished took.
@@ -185,7 +188,11 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 		return led, fmt.Errorf("start the run: %w", err)
 	}
 	led.RunID = l.runID
+	if err := l.truncateEmpty(ctx); err != nil {
+		return led, err
+	}
 	l.cfg.Logger.Info("load_started", slog.Int64("run_id", l.runID), slog.Int("persons", len(in.Persons)))
+	walStart := l.walLSN(ctx)
 	l.step("")
 	fileIDs, err := l.sourceFiles(ctx)
 	if err != nil {
@@ -311,11 +318,40 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 		return led, err
 	}
 	l.step("ledger_check")
+	if walStart != "" {
+		var bytes int64
+		if err := tx.QueryRow(ctx, `SELECT pg_current_wal_lsn() - $1::pg_lsn`, walStart).Scan(&bytes); err == nil {
+			l.cfg.Logger.Debug("load_wal", slog.Int64("bytes", bytes))
+		}
+	}
 	b, _ := json.Marshal(led)
 	if _, err := tx.Exec(ctx, `UPDATE import_run SET ledger = $2, finished_at = clock_timestamp() WHERE id = $1`, l.runID, b); err != nil {
 		return led, fmt.Errorf("finish the run: %w", err)
 	}
 	return led, nil
+}
+
+// walLSN is the server's current WAL position, for the load_wal debug log
+// ("": not asked for, or not allowed).
+func (l *loader) walLSN(ctx context.Context) string {
+	if !l.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
+		return ""
+	}
+	var lsn string
+	// A savepoint: a role without the function's privilege must not fail
+	// the run.
+	sp, err := l.tx.Begin(ctx)
+	if err != nil {
+		return ""
+	}
+	if err := sp.QueryRow(ctx, `SELECT pg_current_wal_lsn()::text`).Scan(&lsn); err != nil {
+		_ = sp.Rollback(ctx)
+		return ""
+	}
+	if sp.Commit(ctx) != nil {
+		return ""
+	}
+	return lsn
 }
 
 // ErrForceChanged is wrapped when a file imported again with --force gives

@@ -458,3 +458,80 @@ func TestConflictRowsMismatches(t *testing.T) {
 		t.Errorf("only the birth date disagrees, conflicts %+v", cs)
 	}
 }
+
+// TestLoadTruncatesOnlyEmpty: the first run into an empty store, as a role
+// that may TRUNCATE, writes the lineage into a new file of the table (the
+// table is truncated in the run's transaction and COPYed with FREEZE); a
+// later run, or a role without the privilege, keeps the table and its rows.
+func TestLoadTruncatesOnlyEmpty(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	filenode := func(t *testing.T, pool *pgxpool.Pool) (n int64) {
+		t.Helper()
+		if err := pool.QueryRow(ctx, `SELECT pg_relation_filenode('account_lineage')::bigint`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	lineage := func(t *testing.T, pool *pgxpool.Pool) (n int) {
+		t.Helper()
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM account_lineage`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	t.Run("owner", func(t *testing.T) {
+		t.Parallel()
+		pool, keys := dbtest.New(t), testKeys(t)
+		before := filenode(t, pool)
+		loadRows(t, pool, keys, rensheRows, nil)
+		first := filenode(t, pool)
+		if first == before {
+			t.Error("the first run into an empty store did not truncate account_lineage")
+		}
+		// COPY FREEZE marks the pages all-visible: an index-only scan
+		// then reads no row from the table.
+		var plan []map[string]any
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx) //nolint:errcheck // read only
+		if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off`); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.QueryRow(ctx, `EXPLAIN (ANALYZE, FORMAT JSON) SELECT account_id, id FROM account_lineage WHERE account_id > 0`).Scan(&plan); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Rollback(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if p := plan[0]["Plan"].(map[string]any); p["Node Type"] != "Index Only Scan" || p["Heap Fetches"] != float64(0) {
+			t.Errorf("lineage not written frozen: %s with %v heap fetches", p["Node Type"], p["Heap Fetches"])
+		}
+		loadRows(t, pool, keys, gonganRows, nil)
+		if filenode(t, pool) != first {
+			t.Error("a run into a store with lineage truncated account_lineage")
+		}
+		if n := lineage(t, pool); n != 2 {
+			t.Errorf("%d lineage rows after two runs of one row each, want 2", n)
+		}
+	})
+	t.Run("import role", func(t *testing.T) {
+		t.Parallel()
+		pool, keys := dbtest.New(t), testKeys(t)
+		imp, err := pgxpool.New(ctx, dbtest.MemberConnString(t, pool.Config().ConnString(), "idfusion_import"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(imp.Close)
+		before := filenode(t, pool)
+		loadRows(t, imp, keys, rensheRows, nil)
+		if filenode(t, pool) != before {
+			t.Error("a role without the TRUNCATE privilege truncated account_lineage")
+		}
+		if n := lineage(t, pool); n != 1 {
+			t.Errorf("%d lineage rows, want 1", n)
+		}
+	})
+}

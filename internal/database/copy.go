@@ -237,11 +237,28 @@ func (c *copyReader) close() {
 // next must append exactly one field per column, in order; it runs on a
 // goroutine of its own, one call at a time.
 func CopyBinary(ctx context.Context, tx pgx.Tx, table string, cols []string, next func(*CopyRow) (bool, error)) (int64, error) {
+	return copyBinary(ctx, tx, table, cols, false, next)
+}
+
+// CopyBinaryFreeze is CopyBinary with COPY's FREEZE option: the rows are
+// written frozen, so no later reader or VACUUM rewrites their pages to set
+// hint bits or freeze them. PostgreSQL accepts it only for a table created
+// or truncated in the transaction (else the COPY fails and so does the
+// transaction): the caller makes sure of that.
+func CopyBinaryFreeze(ctx context.Context, tx pgx.Tx, table string, cols []string, next func(*CopyRow) (bool, error)) (int64, error) {
+	return copyBinary(ctx, tx, table, cols, true, next)
+}
+
+func copyBinary(ctx context.Context, tx pgx.Tx, table string, cols []string, freeze bool, next func(*CopyRow) (bool, error)) (int64, error) {
 	quoted := make([]string, len(cols))
 	for i, c := range cols {
 		quoted[i] = pgx.Identifier{c}.Sanitize()
 	}
-	sql := fmt.Sprintf("COPY %s (%s) FROM STDIN (FORMAT binary)", pgx.Identifier{table}.Sanitize(), strings.Join(quoted, ", "))
+	opts := "FORMAT binary"
+	if freeze {
+		opts += ", FREEZE"
+	}
+	sql := fmt.Sprintf("COPY %s (%s) FROM STDIN (%s)", pgx.Identifier{table}.Sanitize(), strings.Join(quoted, ", "), opts)
 	r := newCopyReader(len(cols), next)
 	tag, err := tx.Conn().PgConn().CopyFrom(ctx, r, sql)
 	r.close()
@@ -257,11 +274,21 @@ func CopyBinary(ctx context.Context, tx pgx.Tx, table string, cols []string, nex
 // CopyAll COPYs every element of rows, encoded by encode, into table, and
 // fails unless all were stored.
 func CopyAll[T any](ctx context.Context, tx pgx.Tx, table string, cols []string, rows []T, encode func(*CopyRow, *T)) error {
+	return copyAll(ctx, tx, table, cols, false, rows, encode)
+}
+
+// CopyAllFreeze is CopyAll with COPY's FREEZE option (see
+// CopyBinaryFreeze).
+func CopyAllFreeze[T any](ctx context.Context, tx pgx.Tx, table string, cols []string, rows []T, encode func(*CopyRow, *T)) error {
+	return copyAll(ctx, tx, table, cols, true, rows, encode)
+}
+
+func copyAll[T any](ctx context.Context, tx pgx.Tx, table string, cols []string, freeze bool, rows []T, encode func(*CopyRow, *T)) error {
 	if len(rows) == 0 {
 		return nil
 	}
 	i := 0
-	n, err := CopyBinary(ctx, tx, table, cols, func(r *CopyRow) (bool, error) {
+	n, err := copyBinary(ctx, tx, table, cols, freeze, func(r *CopyRow) (bool, error) {
 		if i == len(rows) {
 			return false, nil
 		}
