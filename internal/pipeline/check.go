@@ -118,6 +118,7 @@ func (c CheckResult) Unusable() bool {
 // feedback workbook.
 func Check(ctx context.Context, inputs []Input, outDir string, opts Options) (res CheckResult, err error) {
 	col := NewCollector()
+	col.DetailRows = opts.FeedbackRows
 	start := time.Now()
 	reports, err := Run(ctx, inputs, col, opts)
 	if err != nil {
@@ -160,6 +161,10 @@ type finding struct {
 // so that, once the file is read, the warnings of nearly every row fold into
 // one finding for the file (see fold).
 type Collector struct {
+	// DetailRows is how many findings a workbook's detail sheet lists at
+	// most; 0 is feedback.DetailCap.
+	DetailRows int
+
 	mu    sync.Mutex
 	files map[fileKey]*fileFindings
 }
@@ -248,7 +253,10 @@ func (c *Collector) rejects() []finding {
 	return out
 }
 
-// WriteFeedback writes one workbook per department of reports into set.
+// WriteFeedback writes one workbook per department of reports into set,
+// with the CSV of what its detail sheets leave out (see feedback.Write). The
+// findings go to the workbooks one at a time from where the Collector keeps
+// them: the only copy it makes is each file's order of findings.
 func (c *Collector) WriteFeedback(set *output.Set, reports []FileReport) error {
 	books := map[string]*feedback.Workbook{}
 	for _, r := range reports {
@@ -267,22 +275,33 @@ func (c *Collector) WriteFeedback(set *output.Set, reports []FileReport) error {
 		}
 		wb.Files = append(wb.Files, fl)
 	}
+	files := map[string][]*fileFindings{} // by department, in file order
 	for _, ff := range c.files {
-		for i := range ff.len() {
-			f := ff.at(i)
-			wb := books[f.dept]
-			if wb == nil { // findings of a department none of whose reports are given
-				continue
-			}
-			if f.severity == schemas.Reject {
-				wb.Rejects = append(wb.Rejects, f.row)
-			} else {
-				wb.Warnings = append(wb.Warnings, f.row)
-			}
+		if books[ff.dept] != nil { // not the findings of a department none of whose reports are given
+			files[ff.dept] = append(files[ff.dept], ff)
 		}
 	}
+	for code, ffs := range files {
+		slices.SortFunc(ffs, func(a, b *fileFindings) int { return cmp.Or(cmp.Compare(a.file, b.file), cmp.Compare(a.sha, b.sha)) })
+		orders := make([][]int32, len(ffs))
+		for i, ff := range ffs {
+			orders[i] = ff.order()
+		}
+		list := func(sev schemas.Severity) feedback.List {
+			return func(yield func(feedback.Row) bool) {
+				for i, ff := range ffs {
+					for _, j := range orders[i] {
+						if ff.kinds[ff.kind[j]].severity == sev && !yield(ff.at(int(j)).row) {
+							return
+						}
+					}
+				}
+			}
+		}
+		books[code].Rejects, books[code].Warnings = list(schemas.Reject), list(schemas.Warning)
+	}
 	for _, code := range slices.Sorted(maps.Keys(books)) {
-		if err := set.File(code+"-feedback.xlsx", output.Shared, func(w io.Writer) error { return feedback.Encode(w, *books[code]) }); err != nil {
+		if err := feedback.Write(set, *books[code], c.DetailRows); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,9 @@
 package pipeline
 
 import (
+	"cmp"
+	"slices"
+
 	"github.com/idfusion/idfusion/internal/feedback"
 	"github.com/idfusion/idfusion/schemas"
 )
@@ -66,6 +69,19 @@ func (ff *fileFindings) at(i int) finding {
 	return finding{dept: ff.dept, sha: ff.sha, severity: k.severity, row: feedback.Row{
 		File: ff.file, Row: ff.row[i], SourceKey: ff.str(2 * i), Field: k.field, Value: ff.str(2*i + 1), Code: k.code,
 	}}
+}
+
+// order returns the indexes of the findings in row and reason order, as
+// the workbook lists them: 4 bytes a finding, while the workbook is written.
+func (ff *fileFindings) order() []int32 {
+	idx := make([]int32, ff.len())
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(a, b int32) int {
+		return cmp.Or(cmp.Compare(ff.row[a], ff.row[b]), cmp.Compare(ff.kinds[ff.kind[a]].code, ff.kinds[ff.kind[b]].code), cmp.Compare(a, b))
+	})
+	return idx
 }
 
 // keep keeps only the findings whose kind keep says, in new arrays so that

@@ -110,6 +110,7 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 	started := time.Now()
 	sink := &importSink{merger: merge.NewMerger(cfg.Keyring), findings: NewCollector(), priority: map[string]int32{}}
 	defer sink.merger.Release()
+	sink.findings.DetailRows = cfg.Options.FeedbackRows
 	for _, in := range inputs {
 		sink.priority[in.Mapping.Department.Code] = int32(in.Mapping.Priority)
 	}

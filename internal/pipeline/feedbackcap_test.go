@@ -1,0 +1,205 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/idfusion/idfusion/internal/dbtest"
+)
+
+// cappedInputs are two files of department ga with 10 and 13 rejected rows
+// among valid ones, and a warning: more rejects than a cap of 5.
+func cappedInputs(t *testing.T, dir string) []Input {
+	t.Helper()
+	ga := failMapping(t, "ga", 1, "")
+	file := func(name string, rejects, offset int) Input {
+		var rows [][]string
+		for i := range rejects {
+			rows = append(rows, []string{fmt.Sprintf("R%d", offset+i), "张三", "123", "", ""})
+		}
+		for i := range 3 {
+			rows = append(rows, []string{fmt.Sprintf("V%d", offset+i), "李四", validID("110105", "19800101", offset+i), "13912340000", "北京"})
+		}
+		rows = append(rows, []string{fmt.Sprintf("W%d", offset), "王五", validID("110105", "19800101", offset+50), "12345", "北京"})
+		return Input{Path: failCSV(t, filepath.Join(dir, name), rows), Mapping: ga}
+	}
+	return []Input{file("b.csv", 13, 100), file("a.csv", 10, 200)}
+}
+
+// wantRejectRows are the rejected rows of cappedInputs, as file:row in the
+// order the feedback lists them.
+func wantRejectRows() []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		n    int
+	}{{"a.csv", 10}, {"b.csv", 13}} {
+		for i := range f.n {
+			out = append(out, fmt.Sprintf("%s:%d", f.name, i+2))
+		}
+	}
+	return out
+}
+
+// cappedFeedback reads department ga's workbook and rejects CSV in out and
+// returns the rejected rows each lists (file:row), checking the workbook's
+// note, its summary's line and the CSV's BOM and header on the way.
+func cappedFeedback(t *testing.T, out string, perSheet, total int) (sheet, extra []string) {
+	t.Helper()
+	const csvName = "ga-feedback-rejects.csv"
+	f, err := excelize.OpenFile(filepath.Join(out, "ga-feedback.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := f.GetRows("拒收明细")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != perSheet+3 {
+		t.Fatalf("rejects sheet has %d lines, want the header, %d rows, a blank line and the note: %q", len(rows), perSheet, rows)
+	}
+	note := fmt.Sprintf("本表仅列出前 %d 行，其余 %d 行见随附文件 %s（UTF-8 编码，列与本表相同）", perSheet, total-perSheet, csvName)
+	if diff := cmp.Diff([][]string{nil, {note}}, rows[perSheet+1:]); diff != "" {
+		t.Errorf("rejects sheet's end (-want +got):\n%s", diff)
+	}
+	for _, r := range rows[1 : perSheet+1] {
+		sheet = append(sheet, r[0]+":"+r[1])
+	}
+	summary, err := f.GetRows("汇总")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"拒收明细", fmt.Sprint(total), csvName, note}; !slices.ContainsFunc(summary, func(r []string) bool { return slices.Equal(r, want) }) {
+		t.Errorf("summary %q lacks the line %q", summary, want)
+	}
+	if warnings, _ := f.GetRows("警告明细"); len(warnings) != 3 {
+		t.Errorf("warnings sheet %q, want the header and one warning per file", warnings)
+	}
+	b, err := os.ReadFile(filepath.Join(out, csvName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, ok := strings.CutPrefix(string(b), "\uFEFF")
+	if !ok {
+		t.Errorf("%s does not start with a UTF-8 BOM", csvName)
+	}
+	lines, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(rows[0], lines[0]); diff != "" {
+		t.Errorf("CSV header (-sheet +csv):\n%s", diff)
+	}
+	for _, l := range lines[1:] {
+		extra = append(extra, l[0]+":"+l[1])
+	}
+	if _, err := os.Stat(filepath.Join(out, "ga-feedback-warnings.csv")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a warnings CSV for warnings within the cap: %v", err)
+	}
+	return sheet, extra
+}
+
+// TestCheckFeedbackCapped: with more rejects than a detail sheet lists, the
+// workbook lists the first ones and says where the rest are; the CSV beside
+// it has exactly the rest, so that together they are every rejected row
+// once, in file and row order.
+func TestCheckFeedbackCapped(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	res, err := Check(context.Background(), cappedInputs(t, dir), out, Options{FeedbackRows: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(out, "ga-feedback.xlsx"), filepath.Join(out, "ga-feedback-rejects.csv")}
+	if diff := cmp.Diff(want, res.Feedback); diff != "" {
+		t.Errorf("feedback files (-want +got):\n%s", diff)
+	}
+	sheet, extra := cappedFeedback(t, out, 5, 23)
+	if diff := cmp.Diff(wantRejectRows(), append(sheet, extra...)); diff != "" {
+		t.Errorf("rejected rows in the workbook, then the CSV (-want +got):\n%s", diff)
+	}
+}
+
+// TestImportFeedbackCapped: the import writes the same, and only if its run
+// commits: a run cancelled after the workbooks were written leaves neither
+// the workbook nor the CSV.
+func TestImportFeedbackCapped(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	inputs := cappedInputs(t, dir)
+	pool := dbtest.New(t)
+	ctx := context.Background()
+
+	// A run cancelled while it waits to copy its rejects, after the
+	// workbooks were written into its set.
+	holder, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback(ctx)
+	if _, err := holder.Exec(ctx, `LOCK TABLE import_reject IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	failed := filepath.Join(dir, "failed")
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Import(runCtx, pool, inputs, ImportConfig{Keyring: testKeyring(t), OutDir: failed, Options: Options{FeedbackRows: 5}})
+		done <- err
+	}()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		var waiting int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+			AND wait_event_type = 'Lock' AND query ILIKE '%import_reject%'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the import never reached the rejects")
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled import: error %v, want context.Canceled", err)
+	}
+	if err := holder.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if entries, err := os.ReadDir(failed); err != nil || len(entries) != 0 {
+		t.Errorf("a failed run left %v in its output folder (%v)", entries, err)
+	}
+
+	out := filepath.Join(dir, "out")
+	res, err := Import(ctx, pool, inputs, ImportConfig{Keyring: testKeyring(t), OutDir: out, Options: Options{FeedbackRows: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(out, "ga-feedback.xlsx"), filepath.Join(out, "ga-feedback-rejects.csv")}
+	if diff := cmp.Diff(want, res.Feedback); diff != "" {
+		t.Errorf("feedback files (-want +got):\n%s", diff)
+	}
+	sheet, extra := cappedFeedback(t, out, 5, 23)
+	if diff := cmp.Diff(wantRejectRows(), append(sheet, extra...)); diff != "" {
+		t.Errorf("rejected rows in the workbook, then the CSV (-want +got):\n%s", diff)
+	}
+	var stored int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM import_reject`).Scan(&stored); err != nil || stored != 23 {
+		t.Errorf("import_reject holds %d rows (%v), want 23", stored, err)
+	}
+}
