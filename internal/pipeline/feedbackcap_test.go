@@ -15,7 +15,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/idfusion/idfusion/ingest"
 	"github.com/idfusion/idfusion/internal/dbtest"
+	"github.com/idfusion/idfusion/internal/output"
+	"github.com/idfusion/idfusion/schemas"
 )
 
 // cappedInputs are two files of department ga with 10 and 13 rejected rows
@@ -201,5 +204,86 @@ func TestImportFeedbackCapped(t *testing.T) {
 	var stored int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM import_reject`).Scan(&stored); err != nil || stored != 23 {
 		t.Errorf("import_reject holds %d rows (%v), want 23", stored, err)
+	}
+}
+
+// TestWriteFeedbackOrder: whatever order the findings came in, the
+// workbook and its CSV list them by file name, then row, then reason, a
+// department's findings only in its own workbook, and those of a
+// department without a report in none.
+func TestWriteFeedbackOrder(t *testing.T) {
+	t.Parallel()
+	c := NewCollector()
+	c.DetailRows = 3
+	reject := func(code schemas.Code) findingKind { return findingKind{schemas.Reject, code, schemas.FieldIDNumber} }
+	files := map[string]ingest.File{}
+	for _, f := range []struct{ dept, path string }{{"ga", "/in/b.csv"}, {"ga", "/in/a.csv"}, {"rs", "/in/r.csv"}, {"xx", "/in/x.csv"}} {
+		file := ingest.File{Dept: f.dept, SHA256: "sha-" + f.path, Path: f.path}
+		files[f.path] = file
+		ff := newFileFindings(f.dept, file.SHA256, filepath.Base(f.path))
+		for row := int64(5); row >= 2; row-- { // last row first, the later reason first
+			ff.add(row, reject(schemas.RequiredMissing), fmt.Sprint("K", row), "")
+			ff.add(row, reject(schemas.IDBadChecksum), fmt.Sprint("K", row), "x")
+		}
+		ff.add(3, findingKind{schemas.Warning, schemas.PhoneInvalid, schemas.FieldPhone}, "K3", "12")
+		c.files[keyOf(file)] = ff
+	}
+	var reports []FileReport
+	for _, p := range []string{"/in/b.csv", "/in/a.csv", "/in/r.csv"} {
+		m := &schemas.Mapping{Department: schemas.Department{Code: files[p].Dept, Name: "部门"}}
+		reports = append(reports, FileReport{Input: Input{Path: p, Mapping: m}, File: files[p]})
+	}
+	dir := t.TempDir()
+	set, err := output.NewSet(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	if err := c.WriteFeedback(set, reports); err != nil {
+		t.Fatal(err)
+	}
+	paths, err := set.Commit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range paths {
+		names = append(names, filepath.Base(p))
+	}
+	if diff := cmp.Diff([]string{"ga-feedback.xlsx", "ga-feedback-rejects.csv", "rs-feedback.xlsx", "rs-feedback-rejects.csv"}, names); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+	var want []string
+	for _, file := range []string{"a.csv", "b.csv"} {
+		for row := 2; row <= 5; row++ {
+			want = append(want, fmt.Sprintf("%s:%d:%s", file, row, schemas.IDBadChecksum), fmt.Sprintf("%s:%d:%s", file, row, schemas.RequiredMissing))
+		}
+	}
+	f, err := excelize.OpenFile(filepath.Join(dir, "ga-feedback.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var got []string
+	rows, _ := f.GetRows("拒收明细")
+	for _, r := range rows[1:4] {
+		got = append(got, r[0]+":"+r[1]+":"+r[5])
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "ga-feedback-rejects.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(b), "\uFEFF"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lines[1:] {
+		got = append(got, l[0]+":"+l[1]+":"+l[5])
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rejects listed (-want +got):\n%s", diff)
+	}
+	if warnings, _ := f.GetRows("警告明细"); len(warnings) != 3 || warnings[1][0] != "a.csv" || warnings[2][0] != "b.csv" {
+		t.Errorf("warnings %q, want a.csv's then b.csv's", warnings)
 	}
 }
