@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -237,20 +238,22 @@ func (c *Collector) Abandon(f ingest.File) {
 	delete(c.files, keyOf(f))
 }
 
-// rejects returns the collected rejects in file and row order.
-func (c *Collector) rejects() []finding {
-	var out []finding
-	for _, ff := range c.files {
-		for i := range ff.len() {
-			if ff.kinds[ff.kind[i]].severity == schemas.Reject {
-				out = append(out, ff.at(i))
+// rejects yields the collected rejects by department, file name, row and
+// reason, one at a time from where the Collector keeps them.
+func (c *Collector) rejects() iter.Seq[finding] {
+	return func(yield func(finding) bool) {
+		ffs := slices.Collect(maps.Values(c.files))
+		slices.SortFunc(ffs, func(a, b *fileFindings) int {
+			return cmp.Or(cmp.Compare(a.dept, b.dept), cmp.Compare(a.file, b.file), cmp.Compare(a.sha, b.sha))
+		})
+		for _, ff := range ffs {
+			for _, i := range ff.order() {
+				if ff.kinds[ff.kind[i]].severity == schemas.Reject && !yield(ff.at(int(i))) {
+					return
+				}
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b finding) int {
-		return cmp.Or(cmp.Compare(a.dept, b.dept), cmp.Compare(a.row.File, b.row.File), cmp.Compare(a.row.Row, b.row.Row))
-	})
-	return out
 }
 
 // WriteFeedback writes one workbook per department of reports into set,

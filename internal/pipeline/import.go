@@ -194,7 +194,7 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 	t := time.Now()
 	done := stage(fmt.Sprintf("merge %d rows", sink.merger.Rows()))
 	in.Persons = sink.merger.Persons()
-	for _, f := range sink.findings.rejects() {
+	for f := range sink.findings.rejects() {
 		in.Rejects = append(in.Rejects, merge.Reject{Dept: f.dept, File: f.sha, Row: f.row.Row, SourceKey: pii.Redact(f.row.SourceKey),
 			Code: f.row.Code, Field: f.row.Field, Value: MaskValue(f.row.Field, f.row.Value)})
 	}
