@@ -1,6 +1,9 @@
 package retention
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -29,5 +32,37 @@ func TestParseAge(t *testing.T) {
 		if got != tt.want || (err == nil) != (tt.want != 0) {
 			t.Errorf("ParseAge(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
 		}
+	}
+}
+
+// TestOutputTargetsFeedbackCSV: in an output folder, the CSVs beside a
+// department's workbook (its values in clear) go with it once old; a
+// report and a file that is not the pipeline's stay, and so does a recent
+// workbook.
+func TestOutputTargetsFeedbackCSV(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	old := time.Now().Add(-200 * 24 * time.Hour)
+	for _, name := range []string{"ga-feedback.xlsx", "ga-feedback-rejects.csv", "ga-feedback-warnings.csv", "run-1.json", "notes.csv", "rs-feedback-rejects.csv"} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if name != "rs-feedback-rejects.csv" {
+			if err := os.Chtimes(path, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	targets, err := outputTargets(dir, time.Now().Add(-180*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tg := range targets {
+		got = append(got, tg.name)
+	}
+	if want := []string{"ga-feedback-rejects.csv", "ga-feedback-warnings.csv", "ga-feedback.xlsx"}; !slices.Equal(want, got) {
+		t.Errorf("targets %q, want %q", got, want)
 	}
 }
