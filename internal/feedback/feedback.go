@@ -118,6 +118,8 @@ func Write(set *output.Set, wb Workbook, perSheet int) error {
 	if perSheet <= 0 {
 		perSheet = DetailCap
 	}
+	// The header, the rows, a blank line and the note fit an Excel sheet.
+	perSheet = min(perSheet, excelize.TotalRows-3)
 	lists, counts := sheets(wb, perSheet)
 	if err := set.File(Name(wb.Dept.Code), output.Shared, func(w io.Writer) error { return encode(w, wb, lists, counts, perSheet) }); err != nil {
 		return err
