@@ -12,9 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/google/go-cmp/cmp"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/idfusion/idfusion/cleanse"
 	"github.com/idfusion/idfusion/ingest"
 	"github.com/idfusion/idfusion/internal/dbtest"
 	"github.com/idfusion/idfusion/internal/output"
@@ -23,7 +25,11 @@ import (
 
 // cappedInputs are two files of department ga with 10 and 13 rejected rows
 // among valid ones, and a warning: more rejects than a cap of 5.
-func cappedInputs(t *testing.T, dir string) []Input {
+func cappedInputs(t *testing.T, dir string) []Input { return rejectInputs(t, dir, 10, 13) }
+
+// rejectInputs are two files of department ga, a.csv with a and b.csv with
+// b rejected rows first, then valid ones and a warning.
+func rejectInputs(t *testing.T, dir string, a, b int) []Input {
 	t.Helper()
 	ga := failMapping(t, "ga", 1, "")
 	file := func(name string, rejects, offset int) Input {
@@ -37,17 +43,20 @@ func cappedInputs(t *testing.T, dir string) []Input {
 		rows = append(rows, []string{fmt.Sprintf("W%d", offset), "王五", validID("110105", "19800101", offset+50), "12345", "北京"})
 		return Input{Path: failCSV(t, filepath.Join(dir, name), rows), Mapping: ga}
 	}
-	return []Input{file("b.csv", 13, 100), file("a.csv", 10, 200)}
+	return []Input{file("b.csv", b, 100), file("a.csv", a, 200)}
 }
 
 // wantRejectRows are the rejected rows of cappedInputs, as file:row in the
 // order the feedback lists them.
-func wantRejectRows() []string {
+func wantRejectRows() []string { return rejectRows(10, 13) }
+
+// rejectRows are the rejected rows of rejectInputs(a, b).
+func rejectRows(a, b int) []string {
 	var out []string
 	for _, f := range []struct {
 		name string
 		n    int
-	}{{"a.csv", 10}, {"b.csv", 13}} {
+	}{{"a.csv", a}, {"b.csv", b}} {
 		for i := range f.n {
 			out = append(out, fmt.Sprintf("%s:%d", f.name, i+2))
 		}
@@ -134,6 +143,48 @@ func TestCheckFeedbackCapped(t *testing.T) {
 	if diff := cmp.Diff(wantRejectRows(), append(sheet, extra...)); diff != "" {
 		t.Errorf("rejected rows in the workbook, then the CSV (-want +got):\n%s", diff)
 	}
+}
+
+// TestCheckFeedbackSpilled: a file with more findings than the Collector
+// keeps in memory once it is read gives the same workbook, CSV and
+// rejects, and the findings written out are gone after the run.
+func TestCheckFeedbackSpilled(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	n := spillMin + 10
+	res, err := Check(context.Background(), rejectInputs(t, dir, 7, n), out, Options{FeedbackRows: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sheet, extra := cappedFeedback(t, out, 1000, n+7)
+	if diff := cmp.Diff(rejectRows(7, n), append(sheet, extra...)); diff != "" {
+		t.Errorf("rejected rows in the workbook, then the CSV (-want +got):\n%s", diff)
+	}
+	pf, err := file.OpenParquetFile(res.RejectsParquet, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	if got := pf.NumRows(); got != int64(n+7) {
+		t.Errorf("rejects.parquet has %d rows, want %d", got, n+7)
+	}
+	if diff := cmp.Diff([]string{"ga-feedback-rejects.csv", "ga-feedback.xlsx", "rejects.parquet"}, dirNames(t, out)); diff != "" {
+		t.Errorf("output folder (-want +got):\n%s", diff)
+	}
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
 }
 
 // TestImportFeedbackCapped: the import writes the same, and only if its run
@@ -285,5 +336,116 @@ func TestWriteFeedbackOrder(t *testing.T) {
 	}
 	if warnings, _ := f.GetRows("警告明细"); len(warnings) != 3 || warnings[1][0] != "a.csv" || warnings[2][0] != "b.csv" {
 		t.Errorf("warnings %q, want a.csv's then b.csv's", warnings)
+	}
+}
+
+// TestSpillRoundTrip: a file's findings written out come back the same,
+// in the same order, while the file's arrays are let go; dropping them
+// removes the file.
+func TestSpillRoundTrip(t *testing.T) {
+	t.Parallel()
+	ff := newFileFindings("ga", "sha", "a.csv")
+	for i := range 50 {
+		row := int64((i * 37) % 50) // rows out of order
+		ff.add(row, findingKind{schemas.Reject, schemas.IDBadChecksum, schemas.FieldIDNumber}, fmt.Sprint("键", row), strings.Repeat("x", i))
+		if i%3 == 0 {
+			ff.add(row, findingKind{schemas.Warning, schemas.PhoneInvalid, schemas.FieldPhone}, "", "电话")
+		}
+	}
+	var errBefore, errAfter error
+	before := slices.Collect(ff.all(&errBefore))
+	dir := t.TempDir()
+	if err := ff.spill(dir); err != nil {
+		t.Fatal(err)
+	}
+	if ff.len() != 0 || len(dirNames(t, dir)) != 1 {
+		t.Errorf("after spilling: %d findings held, %q in the folder", ff.len(), dirNames(t, dir))
+	}
+	after := slices.Collect(ff.all(&errAfter))
+	if errBefore != nil || errAfter != nil {
+		t.Fatal(errBefore, errAfter)
+	}
+	if len(before) != 67 {
+		t.Errorf("%d findings, want 67", len(before))
+	}
+	if diff := cmp.Diff(before, after, cmp.AllowUnexported(finding{})); diff != "" {
+		t.Errorf("findings read back (-before +after):\n%s", diff)
+	}
+	ff.drop()
+	if names := dirNames(t, dir); len(names) != 0 {
+		t.Errorf("after drop: %q", names)
+	}
+}
+
+// TestCollectorSpillsReadFiles: once a file with many findings is read to
+// its end, the Collector writes them out to SpillDir and holds none of
+// them; a file with few keeps them; Abandon and Close remove what was
+// written out.
+func TestCollectorSpillsReadFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c := NewCollector()
+	c.SpillDir = dir
+	kind := findingKind{schemas.Reject, schemas.IDBadChecksum, schemas.FieldIDNumber}
+	files := []ingest.File{{Dept: "ga", SHA256: "big", Path: "/in/big.csv"}, {Dept: "ga", SHA256: "small", Path: "/in/small.csv"}, {Dept: "ga", SHA256: "gone", Path: "/in/gone.csv"}}
+	for i, f := range files {
+		ff := newFileFindings(f.Dept, f.SHA256, filepath.Base(f.Path))
+		for row := range map[int]int{0: spillMin, 1: spillMin - 1, 2: spillMin}[i] {
+			ff.add(int64(row+2), kind, "K", "v")
+		}
+		c.files[keyOf(f)] = ff
+		if err := c.Done(f, cleanse.Stats{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := []int{c.files[keyOf(files[0])].len(), c.files[keyOf(files[1])].len()}; !slices.Equal(got, []int{0, spillMin - 1}) {
+		t.Errorf("findings held %v, want none of the big file's and all of the small one's", got)
+	}
+	if n := len(dirNames(t, dir)); n != 2 {
+		t.Errorf("%d files written out, want 2", n)
+	}
+	c.Abandon(files[2])
+	if n := len(dirNames(t, dir)); n != 1 {
+		t.Errorf("after Abandon: %d files written out, want 1", n)
+	}
+	if n := len(slices.Collect(c.rejects())); n != 2*spillMin-1 || c.err() != nil {
+		t.Errorf("%d rejects (%v), want %d", n, c.err(), 2*spillMin-1)
+	}
+	c.Close()
+	if names := dirNames(t, dir); len(names) != 0 {
+		t.Errorf("after Close: %q", names)
+	}
+}
+
+// TestSpilledFindingsDamaged: findings that cannot be read back whole fail
+// the writing of the feedback, which then never appears, rather than
+// giving a workbook that lacks rows.
+func TestSpilledFindingsDamaged(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c := NewCollector()
+	c.SpillDir = dir
+	f := ingest.File{Dept: "ga", SHA256: "sha", Path: "/in/a.csv"}
+	ff := newFileFindings(f.Dept, f.SHA256, "a.csv")
+	for row := range spillMin {
+		ff.add(int64(row+2), findingKind{schemas.Reject, schemas.IDBadChecksum, schemas.FieldIDNumber}, "K", "v")
+	}
+	c.files[keyOf(f)] = ff
+	if err := c.Done(f, cleanse.Stats{}); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := ff.spilled.Truncate(100); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	set, err := output.NewSet(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	m := &schemas.Mapping{Department: schemas.Department{Code: "ga", Name: "部门"}}
+	if err := c.WriteFeedback(set, []FileReport{{Input: Input{Path: f.Path, Mapping: m}, File: f}}); err == nil || !strings.Contains(err.Error(), "a.csv") {
+		t.Errorf("WriteFeedback of damaged findings: err = %v, want one naming the file", err)
 	}
 }
