@@ -43,18 +43,37 @@ func benchCollector(n int) (*Collector, []FileReport) {
 }
 
 // BenchmarkCollectorHeld measures what the Collector holds per finding
-// until the run writes its outputs: held-B/finding.
+// until the run writes its outputs (held-B/finding): in memory, and once
+// the read files' findings are written out (see fileFindings.spill).
 func BenchmarkCollectorHeld(b *testing.B) {
-	var ms runtime.MemStats
-	for b.Loop() {
-		runtime.GC()
-		runtime.ReadMemStats(&ms)
-		before := ms.HeapAlloc
-		c, _ := benchCollector(benchFindings)
-		runtime.GC()
-		runtime.ReadMemStats(&ms)
-		b.ReportMetric(float64(ms.HeapAlloc-before)/benchFindings, "held-B/finding")
-		runtime.KeepAlive(c)
+	for _, spilled := range []bool{false, true} {
+		b.Run(map[bool]string{false: "memory", true: "spilled"}[spilled], func(b *testing.B) {
+			var ms runtime.MemStats
+			for b.Loop() {
+				runtime.GC()
+				runtime.ReadMemStats(&ms)
+				before := ms.HeapAlloc
+				c, _ := benchCollector(benchFindings)
+				if spilled {
+					spill(b, c)
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&ms)
+				b.ReportMetric(float64(int64(ms.HeapAlloc)-int64(before))/benchFindings, "held-B/finding")
+				runtime.KeepAlive(c)
+				c.Close()
+			}
+		})
+	}
+}
+
+// spill writes out the findings of c's files as Done does.
+func spill(b *testing.B, c *Collector) {
+	dir := b.TempDir()
+	for _, ff := range c.files {
+		if err := ff.spill(dir); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
@@ -65,12 +84,17 @@ func BenchmarkCollectorHeld(b *testing.B) {
 // included: compare the sizes, not the figure), ns/finding its time.
 func BenchmarkWriteFeedback(b *testing.B) {
 	for _, n := range []int{benchFindings, benchFindingsLarge} {
-		b.Run(fmt.Sprint(n), func(b *testing.B) { benchWriteFeedback(b, n) })
+		b.Run(fmt.Sprint(n), func(b *testing.B) { benchWriteFeedback(b, n, false) })
 	}
+	b.Run(fmt.Sprint(benchFindings, "-spilled"), func(b *testing.B) { benchWriteFeedback(b, benchFindings, true) })
 }
 
-func benchWriteFeedback(b *testing.B, findings int) {
+func benchWriteFeedback(b *testing.B, findings int, spilled bool) {
 	c, reports := benchCollector(findings)
+	defer c.Close()
+	if spilled {
+		spill(b, c)
+	}
 	runtime.GC()
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
 	metrics.Read(sample)
