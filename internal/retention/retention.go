@@ -18,7 +18,7 @@
 //   - in the output folders of fusion check and import (--out) and of
 //     --keep-stages, the files the pipeline writes that hold personal data:
 //     <dept>-feedback.xlsx and the CSVs beside it (values in clear),
-//     rejects.parquet,
+//     the .findings-* folder a killed run leaves, rejects.parquet,
 //     clean.parquet and findings.parquet, by modification time. Run reports
 //     (run-<id>.json) hold counts and file names only and stay.
 //
@@ -298,6 +298,20 @@ func outputTargets(dir string, cutoff time.Time) ([]target, error) {
 	var out []target
 	for _, e := range entries {
 		name := e.Name()
+		if e.IsDir() && strings.HasPrefix(name, ".findings-") {
+			// A run's findings written out until it wrote its outputs,
+			// left by a run that was killed: values in clear.
+			if old, err := before(e, cutoff); err != nil {
+				return nil, err
+			} else if old {
+				n, err := countFiles(os.DirFS(dir), name)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, target{root: dir, name: name, folder: true, files: n})
+			}
+			continue
+		}
 		if !e.Type().IsRegular() || !(feedbackFile(name) ||
 			name == "rejects.parquet" || name == "clean.parquet" || name == "findings.parquet") {
 			continue

@@ -1,9 +1,11 @@
 package retention
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -36,15 +38,29 @@ func TestParseAge(t *testing.T) {
 }
 
 // TestOutputTargetsFeedbackCSV: in an output folder, the CSVs beside a
-// department's workbook (its values in clear) go with it once old; a
-// report and a file that is not the pipeline's stay, and so does a recent
-// workbook.
+// department's workbook (its values in clear) go with it once old, and so
+// does the folder of findings a killed run left; a report, a file or
+// folder that is not the pipeline's, and anything recent stay.
 func TestOutputTargetsFeedbackCSV(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	old := time.Now().Add(-200 * 24 * time.Hour)
-	for _, name := range []string{"ga-feedback.xlsx", "ga-feedback-rejects.csv", "ga-feedback-warnings.csv", "run-1.json", "notes.csv", "rs-feedback-rejects.csv"} {
+	for _, name := range []string{".findings-1", ".findings-2", ".other-1"} {
+		if err := os.Mkdir(filepath.Join(dir, name), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name, "findings-1.bin"), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"ga-feedback.xlsx", "ga-feedback-rejects.csv", "ga-feedback-warnings.csv", "run-1.json", "notes.csv", "rs-feedback-rejects.csv", ".findings-1", ".other-1"} {
 		path := filepath.Join(dir, name)
+		if strings.HasPrefix(name, ".") {
+			if err := os.Chtimes(path, old, old); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
 		if err := os.WriteFile(path, []byte("x"), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -60,9 +76,9 @@ func TestOutputTargetsFeedbackCSV(t *testing.T) {
 	}
 	var got []string
 	for _, tg := range targets {
-		got = append(got, tg.name)
+		got = append(got, fmt.Sprint(tg.name, " ", tg.files))
 	}
-	if want := []string{"ga-feedback-rejects.csv", "ga-feedback-warnings.csv", "ga-feedback.xlsx"}; !slices.Equal(want, got) {
+	if want := []string{".findings-1 1", "ga-feedback-rejects.csv 1", "ga-feedback-warnings.csv 1", "ga-feedback.xlsx 1"}; !slices.Equal(want, got) {
 		t.Errorf("targets %q, want %q", got, want)
 	}
 }
