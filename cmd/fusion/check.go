@@ -24,7 +24,7 @@ func runCheck(ctx context.Context, e *env, args []string) (int, error) {
 	fs.SetOutput(e.stderr)
 	mapping := fs.String("mapping", "", "the department's mapping file (YAML)")
 	mappingDir := fs.String("mapping-dir", "", "a folder of mapping files; files are matched to departments by name (<dept>_….csv) or folder")
-	out := fs.String("out", "fusion-out", "folder for rejects.parquet and the feedback workbooks")
+	out := fs.String("out", "fusion-out", "folder for rejects.parquet and the feedback workbooks (with a CSV of what a long detail sheet leaves out)")
 	asJSON := fs.Bool("json", false, "print the summary as JSON")
 	workers := fs.Int("workers", 0, "files read at once (default: number of CPUs)")
 	fs.Usage = func() {

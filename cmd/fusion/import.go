@@ -29,7 +29,7 @@ func runImport(ctx context.Context, e *env, args []string) (int, error) {
 	mapping := fs.String("mapping", "", "one department's mapping file (YAML), for files all from that department")
 	mappingDir := fs.String("mapping-dir", "", "folder of department mapping files; files are matched by name (<dept>_….csv) or folder")
 	manifest := fs.String("manifest", "", "a run manifest (YAML: mapping_dir and files with their departments) instead of --mapping-dir and FILE...")
-	out := fs.String("out", "fusion-out", "folder for the run report and the feedback workbooks")
+	out := fs.String("out", "fusion-out", "folder for the run report and the feedback workbooks (with a CSV of what a long detail sheet leaves out)")
 	force := fs.Bool("force", false, "import files even if they were imported before")
 	dryRun := fs.Bool("dry-run", false, "do everything but the commit and print what would change")
 	asJSON := fs.Bool("json", false, "print the result as JSON")

@@ -5,14 +5,19 @@
 package feedback
 
 import (
+	"bufio"
 	"cmp"
+	"encoding/csv"
 	"fmt"
 	"io"
+	"iter"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/idfusion/idfusion/internal/output"
 	"github.com/idfusion/idfusion/schemas"
 )
 
@@ -45,55 +50,160 @@ type File struct {
 type Workbook struct {
 	Dept     schemas.Department
 	Files    []File
-	Rejects  []Row
-	Warnings []Row
+	Rejects  List
+	Warnings List
 }
 
-// maxSheetRows is Excel's row limit less the header; longer lists continue
-// on another sheet.
-const maxSheetRows = excelize.TotalRows - 1
+// A List is a detail sheet's findings in the order the sheet lists them
+// (file, row, reason). It is ranged more than once (the summary counts it
+// before the sheet and the CSV list it), so that its rows can come one at
+// a time from where the run keeps them, never all at once. A nil List has
+// no findings.
+type List iter.Seq[Row]
 
-// Encode writes wb as XLSX to w.
-func Encode(w io.Writer, wb Workbook) error { return encode(w, wb, maxSheetRows) }
+// Rows lists rows in file, row and reason order (it sorts rows).
+func Rows(rows ...Row) List {
+	slices.SortFunc(rows, func(a, b Row) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Row, b.Row), cmp.Compare(a.Code, b.Code))
+	})
+	return List(slices.Values(rows))
+}
 
-// encode is Encode with perSheet findings at most on a sheet (a test's
-// small number stands for Excel's limit).
-func encode(w io.Writer, wb Workbook, perSheet int) error {
+// DetailCap is how many findings a detail sheet lists at most; the rest go
+// to an accompanying CSV with the same columns. A department reads and
+// fixes its rows by hand or filters them in Excel: a hundred thousand
+// lines is already far beyond a hand's reach, opens in Excel in seconds,
+// and keeps the workbook a few megabytes, where Excel's own limit
+// (a million rows) takes minutes and gigabytes to open and excelize would
+// zip it in one piece. The CSV is what a script or a filter wants for the
+// rest, and costs the run nothing but a stream of lines.
+const DetailCap = 100_000
+
+// sheet is one detail sheet and its accompanying CSV.
+type sheet struct {
+	name   string // the sheet's name
+	suffix string // the CSV's name: <dept>-feedback-<suffix>.csv
+	list   List
+	rows   int64 // findings in the list
+	csv    string
+}
+
+// sheets returns wb's detail sheets, counted, with the counts by reason
+// that the summary shows.
+func sheets(wb Workbook, perSheet int) ([]*sheet, map[schemas.Code]int64) {
+	counts := map[schemas.Code]int64{}
+	out := []*sheet{{name: "拒收明细", suffix: "rejects", list: wb.Rejects}, {name: "警告明细", suffix: "warnings", list: wb.Warnings}}
+	for _, s := range out {
+		if s.list == nil {
+			continue
+		}
+		for r := range s.list {
+			counts[r.Code]++
+			s.rows++
+		}
+		if s.rows > int64(perSheet) {
+			s.csv = wb.Dept.Code + "-feedback-" + s.suffix + ".csv"
+		}
+	}
+	return out, counts
+}
+
+// Name is the file name of dept's workbook.
+func Name(dept string) string { return dept + "-feedback.xlsx" }
+
+// Write writes wb into set: the workbook (see Name) and, for a detail sheet
+// with more than perSheet findings (DetailCap when perSheet <= 0), the CSV
+// of the rest beside it.
+func Write(set *output.Set, wb Workbook, perSheet int) error {
+	if perSheet <= 0 {
+		perSheet = DetailCap
+	}
+	// The header, the rows, a blank line and the note fit an Excel sheet.
+	perSheet = min(perSheet, excelize.TotalRows-3)
+	lists, counts := sheets(wb, perSheet)
+	if err := set.File(Name(wb.Dept.Code), output.Shared, func(w io.Writer) error { return encode(w, wb, lists, counts, perSheet) }); err != nil {
+		return err
+	}
+	for _, s := range lists {
+		if s.csv == "" {
+			continue
+		}
+		if err := set.File(s.csv, output.Shared, func(w io.Writer) error { return writeCSV(w, s.list, perSheet) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Encode writes wb's workbook as XLSX to w: a detail sheet lists its first
+// DetailCap findings and says where the rest are (Write writes them).
+func Encode(w io.Writer, wb Workbook) error {
+	lists, counts := sheets(wb, DetailCap)
+	return encode(w, wb, lists, counts, DetailCap)
+}
+
+func encode(w io.Writer, wb Workbook, lists []*sheet, counts map[schemas.Code]int64, perSheet int) error {
 	f := excelize.NewFile()
 	defer f.Close()
 	const summary = "汇总"
 	if err := f.SetSheetName("Sheet1", summary); err != nil {
 		return err
 	}
-	if err := writeSummary(f, summary, wb); err != nil {
+	if err := writeSummary(f, summary, wb, lists, counts, perSheet); err != nil {
 		return err
 	}
-	for _, part := range []struct {
-		name string
-		rows []Row
-	}{{"拒收明细", wb.Rejects}, {"警告明细", wb.Warnings}} {
-		sortRows(part.rows)
-		for i, start := 0, 0; start < len(part.rows) || i == 0; i, start = i+1, start+perSheet {
-			name := part.name
-			if i > 0 {
-				name = fmt.Sprintf("%s%d", part.name, i+1)
-			}
-			end := min(start+perSheet, len(part.rows))
-			if err := writeRows(f, name, part.rows[start:end]); err != nil {
-				return err
-			}
+	for _, s := range lists {
+		if err := writeRows(f, s, perSheet); err != nil {
+			return err
 		}
 	}
 	return f.Write(w)
 }
 
-func sortRows(rows []Row) {
-	slices.SortFunc(rows, func(a, b Row) int {
-		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Row, b.Row), cmp.Compare(a.Code, b.Code))
-	})
+// detailHeader is the header of a detail sheet and of its CSV.
+var detailHeader = []string{"文件名", "行号", "源系统编号", "字段", "原值", "原因代码", "原因说明"}
+
+// cells returns r as a detail line, the department's own text escaped.
+func cells(r Row) []string {
+	return []string{Escape(r.File), strconv.FormatInt(r.Row, 10), Escape(r.SourceKey), r.Field.Label(), Escape(r.Value), string(r.Code), r.Code.Message()}
 }
 
-func writeSummary(f *excelize.File, sheet string, wb Workbook) error {
+// overflowNote says in Chinese how many findings of s are in its CSV.
+func overflowNote(s *sheet, perSheet int) string {
+	return fmt.Sprintf("本表仅列出前 %d 行，其余 %d 行见随附文件 %s（UTF-8 编码，列与本表相同）", perSheet, s.rows-int64(perSheet), s.csv)
+}
+
+// utf8BOM starts the CSV so that Excel reads it as UTF-8.
+const utf8BOM = "\uFEFF"
+
+// writeCSV writes the findings of list after the first skip to w as CSV:
+// a BOM, the header, a line each.
+func writeCSV(w io.Writer, list List, skip int) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	if _, err := bw.WriteString(utf8BOM); err != nil {
+		return err
+	}
+	cw := csv.NewWriter(bw)
+	if err := cw.Write(detailHeader); err != nil {
+		return err
+	}
+	i := 0
+	for r := range list {
+		if i++; i <= skip {
+			continue
+		}
+		if err := cw.Write(cells(r)); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+func writeSummary(f *excelize.File, name string, wb Workbook, lists []*sheet, counts map[schemas.Code]int64, perSheet int) error {
 	rows := [][]any{
 		{"部门", Escape(wb.Dept.Name) + "（" + Escape(wb.Dept.Code) + "）"},
 		{},
@@ -101,13 +211,6 @@ func writeSummary(f *excelize.File, sheet string, wb Workbook) error {
 	}
 	for _, fl := range wb.Files {
 		rows = append(rows, []any{Escape(fl.Name), fl.SHA256, fl.Read, fl.Accepted, fl.Rejected, fl.Warnings, Escape(fl.Error)})
-	}
-	counts := map[schemas.Code]int64{}
-	for _, r := range wb.Rejects {
-		counts[r.Code]++
-	}
-	for _, r := range wb.Warnings {
-		counts[r.Code]++
 	}
 	var folded [][]any
 	for _, fl := range wb.Files {
@@ -133,40 +236,64 @@ func writeSummary(f *excelize.File, sheet string, wb Workbook) error {
 		}
 		rows = append(rows, []any{string(c), action, counts[c], c.Message()})
 	}
+	for i, s := range slices.DeleteFunc(slices.Clone(lists), func(s *sheet) bool { return s.csv == "" }) {
+		if i == 0 {
+			rows = append(rows, []any{}, []any{"明细表", "明细行数", "随附文件", "说明"})
+		}
+		rows = append(rows, []any{s.name, s.rows, s.csv, overflowNote(s, perSheet)})
+	}
 	for i, r := range rows {
 		cell, _ := excelize.CoordinatesToCellName(1, i+1)
-		if err := f.SetSheetRow(sheet, cell, &r); err != nil {
+		if err := f.SetSheetRow(name, cell, &r); err != nil {
 			return err
 		}
 	}
-	return f.SetColWidth(sheet, "A", "G", 18)
+	return f.SetColWidth(name, "A", "G", 18)
 }
 
-func writeRows(f *excelize.File, sheet string, rows []Row) error {
-	if _, err := f.NewSheet(sheet); err != nil {
+func writeRows(f *excelize.File, s *sheet, perSheet int) error {
+	if _, err := f.NewSheet(s.name); err != nil {
 		return err
 	}
-	sw, err := f.NewStreamWriter(sheet)
+	sw, err := f.NewStreamWriter(s.name)
 	if err != nil {
 		return err
 	}
 	if err := sw.SetColWidth(1, 7, 18); err != nil {
 		return err
 	}
-	if err := sw.SetRow("A1", []any{"文件名", "行号", "源系统编号", "字段", "原值", "原因代码", "原因说明"}); err != nil {
+	header := make([]any, len(detailHeader))
+	for i, h := range detailHeader {
+		header[i] = h
+	}
+	if err := sw.SetRow("A1", header); err != nil {
 		return err
 	}
-	cells := make([]any, 7)
-	for i, r := range rows {
-		cells[0] = Escape(r.File)
-		cells[1] = r.Row
-		cells[2] = Escape(r.SourceKey)
-		cells[3] = r.Field.Label()
-		cells[4] = Escape(r.Value)
-		cells[5] = string(r.Code)
-		cells[6] = r.Code.Message()
-		cell, _ := excelize.CoordinatesToCellName(1, i+2)
-		if err := sw.SetRow(cell, cells); err != nil {
+	line := 1
+	if s.list != nil {
+		cells := make([]any, 7)
+		for r := range s.list {
+			if line > perSheet {
+				break
+			}
+			line++
+			cells[0] = Escape(r.File)
+			cells[1] = r.Row
+			cells[2] = Escape(r.SourceKey)
+			cells[3] = r.Field.Label()
+			cells[4] = Escape(r.Value)
+			cells[5] = string(r.Code)
+			cells[6] = r.Code.Message()
+			cell, _ := excelize.CoordinatesToCellName(1, line)
+			if err = sw.SetRow(cell, cells); err != nil {
+				return err
+			}
+		}
+	}
+	if s.csv != "" {
+		// A blank line keeps the note out of Excel's filter of the list.
+		cell, _ := excelize.CoordinatesToCellName(1, line+2)
+		if err := sw.SetRow(cell, []any{overflowNote(s, perSheet)}); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package feedback
 
 import (
+	"encoding/csv"
 	"io"
 	"os"
 	"path/filepath"
@@ -58,15 +59,15 @@ func TestWrite(t *testing.T) {
 			{Name: "b.csv", SHA256: "bb", Read: 5, Accepted: 3, Rejected: 2, Warnings: 2},
 			{Name: "a.xlsx", SHA256: "aa", Error: "缺少列：证件号码"},
 		},
-		Rejects: []Row{
-			{File: "b.csv", Row: 7, SourceKey: "K7", Field: schemas.FieldIDNumber, Value: "460102199001011235", Code: schemas.IDBadChecksum},
-			{File: "b.csv", Row: 3, SourceKey: "K3", Field: schemas.FieldPhone, Value: "", Code: schemas.RequiredMissing},
-		},
-		Warnings: []Row{
-			{File: "b.csv", Row: 9, SourceKey: "K9", Field: schemas.FieldPhone, Value: "1391234907", Code: schemas.PhoneInvalid},
-			{File: "b.csv", Row: 3, SourceKey: "K3", Field: schemas.FieldIDNumber, Value: "469999199001011234", Code: schemas.IDUnknownCounty},
-			{File: "a.csv", Row: 12, SourceKey: "K12", Field: schemas.FieldPhone, Value: "12", Code: schemas.PhoneInvalid},
-		},
+		Rejects: Rows(
+			Row{File: "b.csv", Row: 7, SourceKey: "K7", Field: schemas.FieldIDNumber, Value: "460102199001011235", Code: schemas.IDBadChecksum},
+			Row{File: "b.csv", Row: 3, SourceKey: "K3", Field: schemas.FieldPhone, Value: "", Code: schemas.RequiredMissing},
+		),
+		Warnings: Rows(
+			Row{File: "b.csv", Row: 9, SourceKey: "K9", Field: schemas.FieldPhone, Value: "1391234907", Code: schemas.PhoneInvalid},
+			Row{File: "b.csv", Row: 3, SourceKey: "K3", Field: schemas.FieldIDNumber, Value: "469999199001011234", Code: schemas.IDUnknownCounty},
+			Row{File: "a.csv", Row: 12, SourceKey: "K12", Field: schemas.FieldPhone, Value: "12", Code: schemas.PhoneInvalid},
+		),
 	}
 	path := filepath.Join(t.TempDir(), "gongan-feedback.xlsx")
 	if err := writeBook(path, wb); err != nil {
@@ -166,8 +167,8 @@ func TestWriteEscapesFormulas(t *testing.T) {
 			wb := Workbook{
 				Dept:     schemas.Department{Code: tt.in, Name: tt.in},
 				Files:    []File{{Name: tt.in, SHA256: "s", Error: tt.in}},
-				Rejects:  []Row{{File: tt.in, Row: 2, SourceKey: tt.in, Field: schemas.FieldName, Value: tt.in, Code: schemas.NameBadChars}},
-				Warnings: []Row{{File: tt.in, Row: 3, SourceKey: tt.in, Field: schemas.FieldPhone, Value: tt.in, Code: schemas.PhoneInvalid}},
+				Rejects:  Rows(Row{File: tt.in, Row: 2, SourceKey: tt.in, Field: schemas.FieldName, Value: tt.in, Code: schemas.NameBadChars}),
+				Warnings: Rows(Row{File: tt.in, Row: 3, SourceKey: tt.in, Field: schemas.FieldPhone, Value: tt.in, Code: schemas.PhoneInvalid}),
 			}
 			path := filepath.Join(t.TempDir(), "x-feedback.xlsx")
 			if err := writeBook(path, wb); err != nil {
@@ -202,45 +203,86 @@ func TestEscape(t *testing.T) {
 	}
 }
 
-// TestWriteSplitsLongLists: findings beyond a sheet's capacity continue on
-// numbered sheets, each with its header, none lost or repeated; a list
-// that fills its sheet exactly needs no other.
-func TestWriteSplitsLongLists(t *testing.T) {
+// TestWriteCapsLists: a detail sheet lists its first perSheet findings
+// and says, as the summary does, how many more are in which CSV; the CSV
+// (UTF-8 with a BOM, the sheet's columns) holds exactly the rest, so that
+// the two together are every finding once, in order. A list within the cap
+// has no CSV, and nothing appears before the set commits.
+func TestWriteCapsLists(t *testing.T) {
 	t.Parallel()
-	rows := func(n int) []Row {
+	rows := func(n int) List {
 		out := make([]Row, n)
 		for i := range out {
-			out[i] = Row{File: "f.csv", Row: int64(n - i + 1), Field: schemas.FieldPhone, Value: "x", Code: schemas.PhoneInvalid}
+			out[i] = Row{File: "f.csv", Row: int64(n - i + 1), Field: schemas.FieldPhone, Value: "=x", Code: schemas.PhoneInvalid}
 		}
-		return out
+		return Rows(out...)
 	}
-	path := filepath.Join(t.TempDir(), "x-feedback.xlsx")
-	if err := output.File(path, output.Shared, func(w io.Writer) error { return encode(w, Workbook{Rejects: rows(5), Warnings: rows(4)}, 2) }); err != nil {
+	dir := t.TempDir()
+	set, err := output.NewSet(dir)
+	if err != nil {
 		t.Fatal(err)
 	}
-	names, sheets := readBook(t, path)
-	if diff := cmp.Diff([]string{"汇总", "拒收明细", "拒收明细2", "拒收明细3", "警告明细", "警告明细2"}, names); diff != "" {
+	defer set.Close()
+	if err := Write(set, Workbook{Dept: schemas.Department{Code: "x", Name: "某厅"}, Rejects: rows(5), Warnings: rows(2)}, 2); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{".pending-"}, prefixes(list(t, dir))); diff != "" {
+		t.Errorf("folder before commit (-want +got):\n%s", diff)
+	}
+	if _, err := set.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	set.Close()
+	if diff := cmp.Diff([]string{"x-feedback-rejects.csv", "x-feedback.xlsx"}, list(t, dir)); diff != "" {
+		t.Fatalf("folder (-want +got):\n%s", diff)
+	}
+	names, sheets := readBook(t, filepath.Join(dir, "x-feedback.xlsx"))
+	if diff := cmp.Diff([]string{"汇总", "拒收明细", "警告明细"}, names); diff != "" {
 		t.Fatalf("sheets (-want +got):\n%s", diff)
 	}
 	line := func(row string) []string {
-		return []string{"f.csv", row, "", "手机号码", "x", "PHONE_INVALID", "手机号码格式不正确，已忽略该字段"}
+		return []string{"f.csv", row, "", "手机号码", "'=x", "PHONE_INVALID", "手机号码格式不正确，已忽略该字段"}
 	}
+	note := "本表仅列出前 2 行，其余 3 行见随附文件 x-feedback-rejects.csv（UTF-8 编码，列与本表相同）"
 	want := map[string][][]string{
-		"拒收明细":  {header, line("2"), line("3")},
-		"拒收明细2": {header, line("4"), line("5")},
-		"拒收明细3": {header, line("6")},
-		"警告明细":  {header, line("2"), line("3")},
-		"警告明细2": {header, line("4"), line("5")},
+		"拒收明细": {header, line("2"), line("3"), nil, {note}},
+		"警告明细": {header, line("2"), line("3")},
 	}
+	summary := sheets["汇总"]
 	delete(sheets, "汇总")
 	if diff := cmp.Diff(want, sheets); diff != "" {
 		t.Errorf("detail sheets (-want +got):\n%s", diff)
 	}
-	// Write's own capacity: the header and maxSheetRows rows fill an
-	// Excel sheet exactly.
-	if maxSheetRows+1 != excelize.TotalRows {
-		t.Errorf("header + %d rows per sheet, Excel holds %d", maxSheetRows, excelize.TotalRows)
+	if diff := cmp.Diff([][]string{nil, {"明细表", "明细行数", "随附文件", "说明"}, {"拒收明细", "5", "x-feedback-rejects.csv", note}}, summary[len(summary)-3:]); diff != "" {
+		t.Errorf("summary's end (-want +got):\n%s", diff)
 	}
+	b, err := os.ReadFile(filepath.Join(dir, "x-feedback-rejects.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, ok := strings.CutPrefix(string(b), "\uFEFF")
+	if !ok {
+		t.Errorf("CSV starts %q, want a UTF-8 BOM", b[:min(len(b), 3)])
+	}
+	got, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([][]string{header, line("4"), line("5"), line("6")}, got); diff != "" {
+		t.Errorf("CSV (-want +got):\n%s", diff)
+	}
+}
+
+// prefixes returns the names up to and including their first '-'.
+func prefixes(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if i := strings.IndexByte(n, '-'); i >= 0 {
+			n = n[:i+1]
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // TestWriteFile: the workbook replaces an earlier one whole, readable by
@@ -315,7 +357,7 @@ func TestWriteFolded(t *testing.T) {
 		}}, {Name: "v.csv", SHA256: "vv", Read: 40, Accepted: 40, Warnings: 39, Folded: []Folded{
 			{Code: schemas.PhoneInvalid, Field: schemas.FieldPhone, Rows: 39, Accepted: 40, Example: "=1"},
 		}}},
-		Warnings: []Row{{File: "w.csv", Row: 5, SourceKey: "K5", Field: schemas.FieldPhone, Value: "12", Code: schemas.PhoneInvalid}},
+		Warnings: Rows(Row{File: "w.csv", Row: 5, SourceKey: "K5", Field: schemas.FieldPhone, Value: "12", Code: schemas.PhoneInvalid}),
 	}
 	path := filepath.Join(t.TempDir(), "weijian-feedback.xlsx")
 	if err := writeBook(path, wb); err != nil {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -118,6 +120,12 @@ func (c CheckResult) Unusable() bool {
 // feedback workbook.
 func Check(ctx context.Context, inputs []Input, outDir string, opts Options) (res CheckResult, err error) {
 	col := NewCollector()
+	col.DetailRows = opts.FeedbackRows
+	if col.SpillDir, err = spillDir(outDir); err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(col.SpillDir)
+	defer col.Close()
 	start := time.Now()
 	reports, err := Run(ctx, inputs, col, opts)
 	if err != nil {
@@ -134,7 +142,9 @@ func Check(ctx context.Context, inputs []Input, outDir string, opts Options) (re
 		return res, err
 	}
 	defer set.Close()
-	if err := set.File("rejects.parquet", output.Shared, func(w io.Writer) error { return writeFindingsParquet(w, col.rejects()) }); err != nil {
+	if err := set.File("rejects.parquet", output.Shared, func(w io.Writer) error {
+		return cmp.Or(writeFindingsParquet(w, col.rejects()), col.err())
+	}); err != nil {
 		return res, err
 	}
 	if err := col.WriteFeedback(set, reports); err != nil {
@@ -146,6 +156,16 @@ func Check(ctx context.Context, inputs []Input, outDir string, opts Options) (re
 	}
 	res.RejectsParquet, res.Feedback = paths[0], paths[1:]
 	return res, nil
+}
+
+// spillDir makes the folder, hidden in outDir, where a run's Collector
+// writes out findings (see Collector.SpillDir): beside the outputs, which
+// hold the same values, readable by the run's user only.
+func spillDir(outDir string) (string, error) {
+	if err := os.MkdirAll(outDir, 0o750); err != nil {
+		return "", err
+	}
+	return os.MkdirTemp(outDir, ".findings-")
 }
 
 // finding is one collected finding with its department and file.
@@ -160,6 +180,17 @@ type finding struct {
 // so that, once the file is read, the warnings of nearly every row fold into
 // one finding for the file (see fold).
 type Collector struct {
+	// DetailRows is how many findings a workbook's detail sheet lists at
+	// most; 0 is feedback.DetailCap.
+	DetailRows int
+	// SpillDir, if set, is where the findings of a file read to its end go
+	// when there are many, in listing order, until the run has written
+	// them (see fileFindings.spill): the run then holds the findings of
+	// the files being read only. Close removes them.
+	SpillDir string
+	// readErr is the first failure to read spilled findings back.
+	readErr error
+
 	mu    sync.Mutex
 	files map[fileKey]*fileFindings
 }
@@ -202,8 +233,20 @@ func (c *Collector) Done(f ingest.File, st cleanse.Stats) error {
 	defer c.mu.Unlock()
 	if ff := c.files[keyOf(f)]; ff != nil {
 		ff.fold(st.Accepted)
+		if c.SpillDir != "" && ff.len() >= spillMin {
+			return ff.spill(c.SpillDir)
+		}
 	}
 	return nil
+}
+
+// Close removes the findings written out to SpillDir.
+func (c *Collector) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ff := range c.files {
+		ff.drop()
+	}
 }
 
 // summarize is Summarize with the file's folded warnings.
@@ -229,26 +272,35 @@ func (c *Collector) summarize(r FileReport) FileSummary {
 func (c *Collector) Abandon(f ingest.File) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if ff := c.files[keyOf(f)]; ff != nil {
+		ff.drop()
+	}
 	delete(c.files, keyOf(f))
 }
 
-// rejects returns the collected rejects in file and row order.
-func (c *Collector) rejects() []finding {
-	var out []finding
-	for _, ff := range c.files {
-		for i := range ff.len() {
-			if ff.kinds[ff.kind[i]].severity == schemas.Reject {
-				out = append(out, ff.at(i))
+// rejects yields the collected rejects by department, file name, row and
+// reason, one at a time from where the Collector keeps them. A failure to
+// read them back ends the sequence: see err.
+func (c *Collector) rejects() iter.Seq[finding] {
+	return func(yield func(finding) bool) {
+		ffs := slices.Collect(maps.Values(c.files))
+		slices.SortFunc(ffs, func(a, b *fileFindings) int {
+			return cmp.Or(cmp.Compare(a.dept, b.dept), cmp.Compare(a.file, b.file), cmp.Compare(a.sha, b.sha))
+		})
+		for _, ff := range ffs {
+			for f := range ff.all(&c.readErr) {
+				if f.severity == schemas.Reject && !yield(f) {
+					return
+				}
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b finding) int {
-		return cmp.Or(cmp.Compare(a.dept, b.dept), cmp.Compare(a.row.File, b.row.File), cmp.Compare(a.row.Row, b.row.Row))
-	})
-	return out
 }
 
-// WriteFeedback writes one workbook per department of reports into set.
+// WriteFeedback writes one workbook per department of reports into set,
+// with the CSV of what its detail sheets leave out (see feedback.Write). The
+// findings go to the workbooks one at a time from where the Collector keeps
+// them (its arrays, or the files of SpillDir).
 func (c *Collector) WriteFeedback(set *output.Set, reports []FileReport) error {
 	books := map[string]*feedback.Workbook{}
 	for _, r := range reports {
@@ -267,27 +319,38 @@ func (c *Collector) WriteFeedback(set *output.Set, reports []FileReport) error {
 		}
 		wb.Files = append(wb.Files, fl)
 	}
+	files := map[string][]*fileFindings{} // by department, in file order
 	for _, ff := range c.files {
-		for i := range ff.len() {
-			f := ff.at(i)
-			wb := books[f.dept]
-			if wb == nil { // findings of a department none of whose reports are given
-				continue
-			}
-			if f.severity == schemas.Reject {
-				wb.Rejects = append(wb.Rejects, f.row)
-			} else {
-				wb.Warnings = append(wb.Warnings, f.row)
-			}
+		if books[ff.dept] != nil { // not the findings of a department none of whose reports are given
+			files[ff.dept] = append(files[ff.dept], ff)
 		}
 	}
+	for code, ffs := range files {
+		slices.SortFunc(ffs, func(a, b *fileFindings) int { return cmp.Or(cmp.Compare(a.file, b.file), cmp.Compare(a.sha, b.sha)) })
+		list := func(sev schemas.Severity) feedback.List {
+			return func(yield func(feedback.Row) bool) {
+				for _, ff := range ffs {
+					for f := range ff.all(&c.readErr) {
+						if f.severity == sev && !yield(f.row) {
+							return
+						}
+					}
+				}
+			}
+		}
+		books[code].Rejects, books[code].Warnings = list(schemas.Reject), list(schemas.Warning)
+	}
 	for _, code := range slices.Sorted(maps.Keys(books)) {
-		if err := set.File(code+"-feedback.xlsx", output.Shared, func(w io.Writer) error { return feedback.Encode(w, *books[code]) }); err != nil {
+		if err := feedback.Write(set, *books[code], c.DetailRows); err != nil {
 			return err
 		}
 	}
-	return nil
+	return c.err()
 }
+
+// err is the first failure to read spilled findings back: what was
+// written from them is incomplete.
+func (c *Collector) err() error { return c.readErr }
 
 // FileProblem explains in Chinese, for the department, why a file could
 // not be used; the technical detail follows for the engineer.

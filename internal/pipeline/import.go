@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -110,6 +111,12 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 	started := time.Now()
 	sink := &importSink{merger: merge.NewMerger(cfg.Keyring), findings: NewCollector(), priority: map[string]int32{}}
 	defer sink.merger.Release()
+	sink.findings.DetailRows = cfg.Options.FeedbackRows
+	if sink.findings.SpillDir, err = spillDir(cfg.OutDir); err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(sink.findings.SpillDir)
+	defer sink.findings.Close()
 	for _, in := range inputs {
 		sink.priority[in.Mapping.Department.Code] = int32(in.Mapping.Priority)
 	}
@@ -193,9 +200,12 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 	t := time.Now()
 	done := stage(fmt.Sprintf("merge %d rows", sink.merger.Rows()))
 	in.Persons = sink.merger.Persons()
-	for _, f := range sink.findings.rejects() {
+	for f := range sink.findings.rejects() {
 		in.Rejects = append(in.Rejects, merge.Reject{Dept: f.dept, File: f.sha, Row: f.row.Row, SourceKey: pii.Redact(f.row.SourceKey),
 			Code: f.row.Code, Field: f.row.Field, Value: MaskValue(f.row.Field, f.row.Value)})
+	}
+	if err := sink.findings.err(); err != nil {
+		return res, err
 	}
 	res.MergeSeconds = time.Since(t).Seconds()
 	done()

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"io"
+	"iter"
 
 	"github.com/apache/arrow/go/v17/arrow"
 
@@ -24,7 +25,7 @@ func newParquet(w io.Writer, sc *arrow.Schema) (*pqarrow.FileWriter, error) {
 // writeFindingsParquet writes findings as schemas.Finding rows. ID numbers
 // and phones are masked: the Parquet file is for engineers, and only the
 // department's own workbook carries its raw values.
-func writeFindingsParquet(out io.Writer, finds []finding) error {
+func writeFindingsParquet(out io.Writer, finds iter.Seq[finding]) error {
 	w, err := newParquet(out, schemas.Finding)
 	if err != nil {
 		return err
@@ -37,7 +38,8 @@ func writeFindingsParquet(out io.Writer, finds []finding) error {
 		defer rec.Release()
 		return w.WriteBuffered(rec)
 	}
-	for i, fd := range finds {
+	i := 0
+	for fd := range finds {
 		str(schemas.ColDept).Append(fd.dept)
 		str(schemas.ColFile).Append(fd.sha)
 		b.Field(schemas.ColRow).(*array.Int64Builder).Append(fd.row.Row)
@@ -46,7 +48,7 @@ func writeFindingsParquet(out io.Writer, finds []finding) error {
 		str(schemas.FindCode).Append(string(fd.row.Code))
 		str(schemas.FindField).Append(string(fd.row.Field))
 		str(schemas.FindValue).Append(MaskValue(fd.row.Field, fd.row.Value))
-		if (i+1)%schemas.BatchRows == 0 {
+		if i++; i%schemas.BatchRows == 0 {
 			if err := flush(); err != nil {
 				return err
 			}

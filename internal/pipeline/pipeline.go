@@ -73,6 +73,10 @@ type Options struct {
 	// Skip, if set, is asked once a file is opened (and hashed) whether to
 	// leave it out; a skipped file is reported with Skipped set.
 	Skip func(f ingest.File) (bool, error)
+	// FeedbackRows is how many findings a feedback workbook's detail sheet
+	// lists at most, the rest going to a CSV beside it. Default
+	// feedback.DetailCap.
+	FeedbackRows int
 }
 
 // Run reads and cleanses every input, handing results to sink. A file that

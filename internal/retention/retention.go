@@ -17,7 +17,8 @@
 //     names there are not the scheduler's and stay.
 //   - in the output folders of fusion check and import (--out) and of
 //     --keep-stages, the files the pipeline writes that hold personal data:
-//     <dept>-feedback.xlsx (values in clear), rejects.parquet,
+//     <dept>-feedback.xlsx and the CSVs beside it (values in clear),
+//     the .findings-* folder a killed run leaves, rejects.parquet,
 //     clean.parquet and findings.parquet, by modification time. Run reports
 //     (run-<id>.json) hold counts and file names only and stay.
 //
@@ -279,6 +280,14 @@ func countFiles(fsys fs.FS, dir string) (int64, error) {
 	return n, err
 }
 
+// feedbackFile reports whether name is a department's feedback workbook or
+// the CSV of the findings its detail sheets leave out (see feedback.Write):
+// both hold the department's values in clear.
+func feedbackFile(name string) bool {
+	return strings.HasSuffix(name, "-feedback.xlsx") ||
+		strings.HasSuffix(name, "-feedback-rejects.csv") || strings.HasSuffix(name, "-feedback-warnings.csv")
+}
+
 // outputTargets lists the pipeline's files with personal data in dir
 // (not its subfolders) last written before cutoff.
 func outputTargets(dir string, cutoff time.Time) ([]target, error) {
@@ -289,7 +298,21 @@ func outputTargets(dir string, cutoff time.Time) ([]target, error) {
 	var out []target
 	for _, e := range entries {
 		name := e.Name()
-		if !e.Type().IsRegular() || !(strings.HasSuffix(name, "-feedback.xlsx") ||
+		if e.IsDir() && strings.HasPrefix(name, ".findings-") {
+			// A run's findings written out until it wrote its outputs,
+			// left by a run that was killed: values in clear.
+			if old, err := before(e, cutoff); err != nil {
+				return nil, err
+			} else if old {
+				n, err := countFiles(os.DirFS(dir), name)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, target{root: dir, name: name, folder: true, files: n})
+			}
+			continue
+		}
+		if !e.Type().IsRegular() || !(feedbackFile(name) ||
 			name == "rejects.parquet" || name == "clean.parquet" || name == "findings.parquet") {
 			continue
 		}
