@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/idfusion/idfusion/cleanse"
@@ -182,34 +183,42 @@ func TestImportCancelledMidLoad(t *testing.T) {
 	if _, err := holder.Exec(ctx, `LOCK TABLE merge_conflict IN ACCESS EXCLUSIVE MODE`); err != nil {
 		t.Fatal(err)
 	}
+	importCancelledAt(t, ctx, pool, "merge_conflict", s.inputs, ImportConfig{Keyring: testKeyring(t), OutDir: t.TempDir()})
+	if err := holder.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, checksums(t, pool, all...)); diff != "" {
+		t.Errorf("a cancelled run changed tables (-before +after):\n%s", diff)
+	}
+}
+
+// importCancelledAt runs Import and cancels it once one of its statements
+// waits for a lock on table (which the caller holds); the run must end
+// with context.Canceled.
+func importCancelledAt(t *testing.T, ctx context.Context, pool *pgxpool.Pool, table string, inputs []Input, cfg ImportConfig) {
+	t.Helper()
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := Import(runCtx, pool, s.inputs, ImportConfig{Keyring: testKeyring(t), OutDir: t.TempDir()})
+		_, err := Import(runCtx, pool, inputs, cfg)
 		done <- err
 	}()
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
 		var waiting int
 		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
-			AND wait_event_type = 'Lock' AND query ILIKE '%merge_conflict%'`).Scan(&waiting); err != nil {
+			AND wait_event_type = 'Lock' AND query ILIKE '%' || $1 || '%'`, table).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
 		if waiting > 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the import never reached the conflict insert")
+			t.Fatalf("the import never waited on %s", table)
 		}
 	}
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled import: error %v, want context.Canceled", err)
-	}
-	if err := holder.Rollback(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(before, checksums(t, pool, all...)); diff != "" {
-		t.Errorf("a cancelled run changed tables (-before +after):\n%s", diff)
 	}
 }

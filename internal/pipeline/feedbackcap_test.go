@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/google/go-cmp/cmp"
@@ -208,30 +207,7 @@ func TestImportFeedbackCapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	failed := filepath.Join(dir, "failed")
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		_, err := Import(runCtx, pool, inputs, ImportConfig{Keyring: testKeyring(t), OutDir: failed, Options: Options{FeedbackRows: 5}})
-		done <- err
-	}()
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
-		var waiting int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
-			AND wait_event_type = 'Lock' AND query ILIKE '%import_reject%'`).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-		if waiting > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the import never reached the rejects")
-		}
-	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled import: error %v, want context.Canceled", err)
-	}
+	importCancelledAt(t, ctx, pool, "import_reject", inputs, ImportConfig{Keyring: testKeyring(t), OutDir: failed, Options: Options{FeedbackRows: 5}})
 	if err := holder.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
