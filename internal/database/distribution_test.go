@@ -3,9 +3,14 @@ package database_test
 import (
 	"context"
 	"fmt"
+	"maps"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/idfusion/idfusion/internal/dbtest"
 )
@@ -354,4 +359,59 @@ func distColumnsJSON() string {
 	}
 	b.WriteString("}")
 	return b.String()
+}
+
+// TestDistributionDoc: the DDL of docs/scale-out.md §2 is the Go table
+// distribution, table for table (column, colocation), and every section a
+// known exception names exists there.
+func TestDistributionDoc(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../docs/scale-out.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	got := map[string]string{}
+	for _, m := range regexp.MustCompile(`create_distributed_table\('(\w+)', +'(\w+)'(?:, +colocate_with => '(\w+)')?\)`).FindAllStringSubmatch(doc, -1) {
+		group := m[3]
+		if group == "" {
+			group = m[1]
+		}
+		got[m[1]] = "distributed " + m[2] + " " + group
+	}
+	for _, m := range regexp.MustCompile(`create_reference_table\('(\w+)'\)`).FindAllStringSubmatch(doc, -1) {
+		got[m[1]] = "reference"
+	}
+	want := map[string]string{}
+	for name, p := range distribution.distributed {
+		want[name] = "distributed " + p.column + " " + p.group
+	}
+	for _, name := range distribution.reference {
+		want[name] = "reference"
+	}
+	// colocate_with => 'none' is a group of its own.
+	for name, v := range got {
+		if strings.HasSuffix(v, " none") {
+			got[name] = strings.TrimSuffix(v, "none") + name
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("docs/scale-out.md §2 against distribution (-Go +doc):\n%s", diff)
+	}
+	for _, name := range distribution.local {
+		if !strings.Contains(doc, "`"+name+"`") {
+			t.Errorf("docs/scale-out.md does not name the local table %s", name)
+		}
+	}
+	missing := map[string]bool{}
+	for _, key := range slices.Sorted(maps.Keys(knownExceptions)) {
+		_, sec, ok := strings.Cut(knownExceptions[key], "docs/scale-out.md §")
+		if !ok || missing[sec] {
+			continue // no section: TestDistributionRules says so
+		}
+		if !strings.Contains(doc, "\n### "+sec+" ") {
+			missing[sec] = true
+			t.Errorf("known exception %q (and any other of its reason) names §%s, which docs/scale-out.md does not have", key, sec)
+		}
+	}
 }
