@@ -90,6 +90,7 @@ const (
 	whyGlobalUniq = "unique across the country on a value other than the shard key (username, token, code): docs/scale-out.md §3.2"
 	whyFKAccount  = "a foreign key to account(id) without the blind index: docs/scale-out.md §3.3"
 	whyFKCross    = "a foreign key between two colocation groups: docs/scale-out.md §3.3"
+	whyFKOther    = "a foreign key to another account's row, on another shard: docs/scale-out.md §3.3"
 )
 
 // knownExceptions are today's violations of the rules, by "rule table.object".
@@ -108,24 +109,24 @@ var knownExceptions = map[string]string{
 	"column oidc_token.account_bidx":                                   whyNoKey,
 	"column upstream_link.account_bidx":                                whyNoKey,
 	"fk account_address.account_address_account_id_fkey":               whyFKAccount,
-	"fk agent_authorization.agent_authorization_agent_account_id_fkey": whyFKAccount,
+	"fk agent_authorization.agent_authorization_agent_account_id_fkey": whyFKOther,
 	"fk agent_authorization.agent_authorization_legal_account_id_fkey": whyFKAccount,
 	"fk agent_search_try.agent_search_try_legal_account_id_fkey":       whyFKAccount,
-	"fk auth_session.auth_session_account_id_fkey":                     whyFKAccount,
-	"fk auth_session.auth_session_acting_for_fkey":                     whyFKAccount,
-	"fk completion_flow.completion_flow_account_id_fkey":               whyFKAccount,
-	"fk face_challenge.face_challenge_account_id_fkey":                 whyFKAccount,
+	"fk auth_session.auth_session_account_id_fkey":                     whyFKCross,
+	"fk auth_session.auth_session_acting_for_fkey":                     whyFKCross,
+	"fk completion_flow.completion_flow_account_id_fkey":               whyFKCross,
+	"fk face_challenge.face_challenge_account_id_fkey":                 whyFKCross,
 	"fk inbox_message.inbox_message_account_id_fkey":                   whyFKAccount,
-	"fk oidc_auth_request.oidc_auth_request_account_id_fkey":           whyFKAccount,
-	"fk oidc_auth_request.oidc_auth_request_acting_for_fkey":           whyFKAccount,
+	"fk oidc_auth_request.oidc_auth_request_account_id_fkey":           whyFKCross,
+	"fk oidc_auth_request.oidc_auth_request_acting_for_fkey":           whyFKCross,
 	"fk oidc_consent.oidc_consent_account_id_fkey":                     whyFKAccount,
 	"fk oidc_logout_outbox.oidc_logout_outbox_account_id_fkey":         whyFKAccount,
-	"fk oidc_session_client.oidc_session_client_account_id_fkey":       whyFKAccount,
+	"fk oidc_session_client.oidc_session_client_account_id_fkey":       whyFKCross,
 	"fk oidc_token.oidc_token_account_id_fkey":                         whyFKAccount,
-	"fk oidc_token.oidc_token_acting_for_fkey":                         whyFKAccount,
-	"fk phone_change_flow.phone_change_flow_account_id_fkey":           whyFKAccount,
-	"fk recovery_flow.recovery_flow_account_id_fkey":                   whyFKAccount,
-	"fk sms_code.sms_code_account_id_fkey":                             whyFKAccount,
+	"fk oidc_token.oidc_token_acting_for_fkey":                         whyFKOther,
+	"fk phone_change_flow.phone_change_flow_account_id_fkey":           whyFKCross,
+	"fk recovery_flow.recovery_flow_account_id_fkey":                   whyFKCross,
+	"fk sms_code.sms_code_account_id_fkey":                             whyFKCross,
 	"fk upstream_link.upstream_link_account_id_fkey":                   whyFKAccount,
 	"null oidc_auth_request.session_hash":                              whyNullKey,
 	"unique account.account_pkey":                                      whyAccountPK,
