@@ -1,0 +1,418 @@
+package database_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/idfusion/idfusion/internal/dbtest"
+)
+
+// distribution is the scale-out plan of docs/scale-out.md in one place: how
+// each table of the schema would be placed on a Citus cluster. Every table
+// is in exactly one of its three lists.
+var distribution = struct {
+	// distributed: table → its distribution column and colocation group
+	// (the table whose shards it follows). The column may not exist yet:
+	// that is a known exception below until a migration adds it.
+	distributed map[string]placement
+	// reference: small tables copied to every node; a distributed table may
+	// reference them by foreign key.
+	reference []string
+	// local: coordinator-only tables (no foreign key may point to them from
+	// a distributed table).
+	local []string
+}{
+	distributed: map[string]placement{
+		// the accounts' group: rows found through an account, sharded by
+		// the ID number's blind index.
+		"account":             {"id_bidx", "account"},
+		"account_lineage":     {"account_bidx", "account"},
+		"merge_conflict":      {"account_bidx", "account"},
+		"account_address":     {"account_bidx", "account"},
+		"oidc_consent":        {"account_bidx", "account"},
+		"oidc_token":          {"account_bidx", "account"},
+		"oidc_logout_outbox":  {"account_bidx", "account"},
+		"inbox_message":       {"account_bidx", "account"},
+		"upstream_link":       {"account_bidx", "account"},
+		"auth_audit":          {"account_bidx", "account"},
+		"agent_authorization": {"legal_account_bidx", "account"},
+		"agent_search_try":    {"legal_account_bidx", "account"},
+
+		// the sessions' group: rows found through the browser's session
+		// cookie on every request, sharded by the session token's hash.
+		"auth_session":            {"id_hash", "auth_session"},
+		"completion_flow":         {"session_hash", "auth_session"},
+		"registration_flow":       {"session_hash", "auth_session"},
+		"legal_registration_flow": {"session_hash", "auth_session"},
+		"recovery_flow":           {"session_hash", "auth_session"},
+		"phone_change_flow":       {"session_hash", "auth_session"},
+		"upstream_login":          {"session_hash", "auth_session"},
+		"oidc_session_client":     {"session_hash", "auth_session"},
+		"face_challenge":          {"session_hash", "auth_session"},
+		"oidc_auth_request":       {"session_hash", "auth_session"},
+
+		// tables joined with nothing: each its own group, sharded by the
+		// key it is found by.
+		"import_reject":     {"row_num", "import_reject"},
+		"sms_code":          {"phone_bidx", "sms_code"},
+		"sms_outbox":        {"id", "sms_outbox"},
+		"captcha":           {"id", "captcha"},
+		"captcha_free_send": {"net", "captcha_free_send"},
+	},
+	reference: []string{
+		"department", "import_run", "source_file", "import_file",
+		"oidc_client", "oidc_signing_key", "export_audit", "purge_audit",
+	},
+	local: []string{"schema_migration", "auth_audit_head"},
+}
+
+type placement struct {
+	column string // the distribution column
+	group  string // the distributed table it is colocated with (itself for an anchor)
+}
+
+// Reasons of the known exceptions, each naming its section of
+// docs/scale-out.md.
+const (
+	whyNoKey      = "the table does not carry its group's key yet: docs/scale-out.md §3.1"
+	whyNullKey    = "the distribution column may be NULL: docs/scale-out.md §3.1"
+	whyAccountPK  = "account's id (the surrogate key every other table holds) is unique on its own: docs/scale-out.md §3.2"
+	whyPerAccount = "unique within one account: holds with the key once the table carries it: docs/scale-out.md §3.2"
+	whyOwnPK      = "a primary key of its own (surrogate, token or pair) without the shard key: docs/scale-out.md §3.2"
+	whyGlobalUniq = "unique across the country on a value other than the shard key (username, token, code): docs/scale-out.md §3.2"
+	whyFKAccount  = "a foreign key to account(id) without the blind index: docs/scale-out.md §3.3"
+	whyFKCross    = "a foreign key between two colocation groups: docs/scale-out.md §3.3"
+	whyFKOther    = "a foreign key to another account's row, on another shard: docs/scale-out.md §3.3"
+)
+
+// knownExceptions are today's violations of the rules, by "rule table.object".
+// The list only shrinks: a violation not in it, or an entry that no longer
+// holds, fails TestDistributionRules.
+var knownExceptions = map[string]string{
+	"column account_address.account_bidx":                              whyNoKey,
+	"column account_lineage.account_bidx":                              whyNoKey,
+	"column agent_authorization.legal_account_bidx":                    whyNoKey,
+	"column agent_search_try.legal_account_bidx":                       whyNoKey,
+	"column auth_audit.account_bidx":                                   whyNoKey,
+	"column inbox_message.account_bidx":                                whyNoKey,
+	"column merge_conflict.account_bidx":                               whyNoKey,
+	"column oidc_consent.account_bidx":                                 whyNoKey,
+	"column oidc_logout_outbox.account_bidx":                           whyNoKey,
+	"column oidc_token.account_bidx":                                   whyNoKey,
+	"column upstream_link.account_bidx":                                whyNoKey,
+	"fk account_address.account_address_account_id_fkey":               whyFKAccount,
+	"fk agent_authorization.agent_authorization_agent_account_id_fkey": whyFKOther,
+	"fk agent_authorization.agent_authorization_legal_account_id_fkey": whyFKAccount,
+	"fk agent_search_try.agent_search_try_legal_account_id_fkey":       whyFKAccount,
+	"fk auth_session.auth_session_account_id_fkey":                     whyFKCross,
+	"fk auth_session.auth_session_acting_for_fkey":                     whyFKCross,
+	"fk completion_flow.completion_flow_account_id_fkey":               whyFKCross,
+	"fk face_challenge.face_challenge_account_id_fkey":                 whyFKCross,
+	"fk inbox_message.inbox_message_account_id_fkey":                   whyFKAccount,
+	"fk oidc_auth_request.oidc_auth_request_account_id_fkey":           whyFKCross,
+	"fk oidc_auth_request.oidc_auth_request_acting_for_fkey":           whyFKCross,
+	"fk oidc_consent.oidc_consent_account_id_fkey":                     whyFKAccount,
+	"fk oidc_logout_outbox.oidc_logout_outbox_account_id_fkey":         whyFKAccount,
+	"fk oidc_session_client.oidc_session_client_account_id_fkey":       whyFKCross,
+	"fk oidc_token.oidc_token_account_id_fkey":                         whyFKAccount,
+	"fk oidc_token.oidc_token_acting_for_fkey":                         whyFKOther,
+	"fk phone_change_flow.phone_change_flow_account_id_fkey":           whyFKCross,
+	"fk recovery_flow.recovery_flow_account_id_fkey":                   whyFKCross,
+	"fk sms_code.sms_code_account_id_fkey":                             whyFKCross,
+	"fk upstream_link.upstream_link_account_id_fkey":                   whyFKAccount,
+	"null oidc_auth_request.session_hash":                              whyNullKey,
+	"unique account.account_pkey":                                      whyAccountPK,
+	"unique account.account_username_lower":                            whyGlobalUniq,
+	"unique account_address.account_address_one_default":               whyPerAccount,
+	"unique account_address.account_address_pkey":                      whyOwnPK,
+	"unique account_lineage.account_lineage_pkey":                      whyOwnPK,
+	"unique agent_authorization.agent_authorization_link_hash_key":     whyGlobalUniq,
+	"unique agent_authorization.agent_authorization_live":              whyPerAccount,
+	"unique agent_authorization.agent_authorization_pkey":              whyOwnPK,
+	"unique agent_search_try.agent_search_try_pkey":                    whyOwnPK,
+	"unique auth_audit.auth_audit_pkey":                                whyOwnPK,
+	"unique face_challenge.face_challenge_pkey":                        whyOwnPK,
+	"unique inbox_message.inbox_message_pkey":                          whyOwnPK,
+	"unique merge_conflict.merge_conflict_candidates":                  whyPerAccount,
+	"unique merge_conflict.merge_conflict_pkey":                        whyOwnPK,
+	"unique oidc_auth_request.oidc_auth_request_code":                  whyGlobalUniq,
+	"unique oidc_auth_request.oidc_auth_request_pkey":                  whyOwnPK,
+	"unique oidc_consent.oidc_consent_pkey":                            whyOwnPK,
+	"unique oidc_logout_outbox.oidc_logout_outbox_pkey":                whyOwnPK,
+	"unique oidc_token.oidc_token_hash":                                whyGlobalUniq,
+	"unique oidc_token.oidc_token_pkey":                                whyOwnPK,
+	"unique registration_flow.registration_flow_username":              whyGlobalUniq,
+	"unique sms_code.sms_code_pkey":                                    whyOwnPK,
+	"unique upstream_link.upstream_link_pkey":                          whyOwnPK,
+	"unique upstream_link.upstream_link_provider_subject_hash_key":     whyGlobalUniq,
+	"unique upstream_login.upstream_login_pkey":                        whyOwnPK,
+}
+
+// TestDistributionRules checks the schema against the scale-out plan (see
+// distribution and docs/scale-out.md): every table classified; each
+// distributed table has its distribution column, NOT NULL; every unique
+// constraint and unique index of a distributed table includes it; a foreign
+// key between distributed tables stays in one colocation group and pairs
+// the two distribution columns; a foreign key from a distributed table
+// points to a reference table, and none points from a reference or local
+// table to a distributed one. Today's violations are knownExceptions.
+func TestDistributionRules(t *testing.T) {
+	t.Parallel()
+	tx := dbtest.NewTx(t)
+	got := distributionViolations(t, func(sql string, each func(scan func(...any) error) error, args ...any) {
+		rows, err := tx.Query(context.Background(), sql, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := each(rows.Scan); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	for _, v := range got {
+		if v.unclassified {
+			t.Errorf("%s", v.key)
+			continue
+		}
+		if _, ok := knownExceptions[v.key]; !ok {
+			t.Errorf("new violation %q: %s (keep the rule, or list it in knownExceptions with its reason and its section of docs/scale-out.md)", v.key, v.detail)
+		}
+	}
+	for key, why := range knownExceptions {
+		if !slices.ContainsFunc(got, func(v violation) bool { return v.key == key }) {
+			t.Errorf("known exception %q no longer holds: remove it from knownExceptions and docs/scale-out.md", key)
+		}
+		if !strings.Contains(why, "docs/scale-out.md §") {
+			t.Errorf("known exception %q: its reason names no section of docs/scale-out.md", key)
+		}
+	}
+}
+
+type violation struct {
+	key          string // "rule table.object"
+	detail       string
+	unclassified bool // not an exception that may be listed
+}
+
+// distributionViolations reads pg_catalog through query (its scan receives
+// rows.Scan) and returns every violation of the rules, sorted by key.
+func distributionViolations(t *testing.T, query func(sql string, each func(scan func(...any) error) error, args ...any)) []violation {
+	t.Helper()
+	var out []violation
+	add := func(key, detail string) { out = append(out, violation{key: key, detail: detail}) }
+	class := map[string]string{}
+	for name := range distribution.distributed {
+		class[name] = "distributed"
+	}
+	for _, list := range []struct {
+		name   string
+		tables []string
+	}{{"reference", distribution.reference}, {"local", distribution.local}} {
+		for _, name := range list.tables {
+			if c, ok := class[name]; ok {
+				out = append(out, violation{key: fmt.Sprintf("table %s is both %s and %s", name, c, list.name), unclassified: true})
+			}
+			class[name] = list.name
+		}
+	}
+	for name, p := range distribution.distributed {
+		if a, ok := distribution.distributed[p.group]; !ok || a.group != p.group {
+			out = append(out, violation{key: fmt.Sprintf("table %s: its group %s is not a distributed table anchoring its own group", name, p.group), unclassified: true})
+		}
+	}
+
+	// The tables, and for each distributed one its column.
+	type column struct {
+		num     int16
+		typ     string
+		notNull bool
+	}
+	cols := map[string]column{}
+	seen := map[string]bool{}
+	query(`
+		SELECT c.relname, coalesce(a.attnum, 0), coalesce(format_type(a.atttypid, a.atttypmod), ''), coalesce(a.attnotnull, false)
+		FROM pg_class c
+		LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = $1::jsonb ->> c.relname AND NOT a.attisdropped
+		WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition`,
+		func(scan func(...any) error) error {
+			var name string
+			var c column
+			if err := scan(&name, &c.num, &c.typ, &c.notNull); err != nil {
+				return err
+			}
+			seen[name] = true
+			cols[name] = c
+			return nil
+		}, distColumnsJSON())
+	for name := range seen {
+		if _, ok := class[name]; !ok {
+			out = append(out, violation{key: fmt.Sprintf("table %s is in no list of distribution (classify it: distributed, reference or local, and say so in docs/scale-out.md)", name), unclassified: true})
+		}
+	}
+	for name := range class {
+		if !seen[name] {
+			out = append(out, violation{key: fmt.Sprintf("table %s of distribution does not exist", name), unclassified: true})
+		}
+	}
+	for name, p := range distribution.distributed {
+		c, ok := cols[name]
+		if !seen[name] {
+			continue
+		}
+		if !ok || c.num == 0 {
+			add("column "+name+"."+p.column, "the distribution column does not exist")
+			continue
+		}
+		if !c.notNull {
+			add("null "+name+"."+p.column, "the distribution column is not NOT NULL")
+		}
+		if a, ok := cols[p.group]; ok && a.num != 0 && a.typ != c.typ {
+			add("type "+name+"."+p.column, fmt.Sprintf("type %s, its group's column is %s", c.typ, a.typ))
+		}
+	}
+
+	// Unique constraints and unique indexes (primary keys included).
+	query(`
+		SELECT t.relname, i.relname, x.indkey::int2[]
+		FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid
+		WHERE t.relnamespace = current_schema()::regnamespace AND x.indisunique`,
+		func(scan func(...any) error) error {
+			var table, index string
+			var keys []int16
+			if err := scan(&table, &index, &keys); err != nil {
+				return err
+			}
+			p, ok := distribution.distributed[table]
+			if !ok {
+				return nil
+			}
+			c := cols[table]
+			if c.num == 0 || !slices.Contains(keys, c.num) {
+				add("unique "+table+"."+index, "the unique index does not include "+p.column)
+			}
+			return nil
+		})
+
+	// Foreign keys.
+	query(`
+		SELECT c.conname, t.relname, f.relname, c.conkey, c.confkey
+		FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_class f ON f.oid = c.confrelid
+		WHERE t.relnamespace = current_schema()::regnamespace AND c.contype = 'f'`,
+		func(scan func(...any) error) error {
+			var name, child, parent string
+			var keys, fkeys []int16
+			if err := scan(&name, &child, &parent, &keys, &fkeys); err != nil {
+				return err
+			}
+			key := "fk " + child + "." + name
+			cp, childDist := distribution.distributed[child]
+			pp, parentDist := distribution.distributed[parent]
+			switch {
+			case childDist && parentDist:
+				if cp.group != pp.group {
+					add(key, fmt.Sprintf("%s (group %s) → %s (group %s): two colocation groups", child, cp.group, parent, pp.group))
+					return nil
+				}
+				cc, pc := cols[child], cols[parent]
+				for i := range keys {
+					if cc.num != 0 && pc.num != 0 && keys[i] == cc.num && fkeys[i] == pc.num {
+						return nil
+					}
+				}
+				add(key, fmt.Sprintf("%s → %s does not pair %s with %s", child, parent, cp.column, pp.column))
+			case childDist:
+				if class[parent] != "reference" {
+					add(key, fmt.Sprintf("%s → %s: a distributed table refers to a %s table", child, parent, class[parent]))
+				}
+			case parentDist:
+				add(key, fmt.Sprintf("%s (%s) → %s: a distributed table referred to from outside", child, class[child], parent))
+			}
+			return nil
+		})
+	slices.SortFunc(out, func(a, b violation) int { return strings.Compare(a.key, b.key) })
+	return out
+}
+
+// distColumnsJSON is {"table": "column", …} of the distributed tables.
+func distColumnsJSON() string {
+	var b strings.Builder
+	b.WriteString("{")
+	first := true
+	for name, p := range distribution.distributed {
+		if !first {
+			b.WriteString(",")
+		}
+		first = false
+		fmt.Fprintf(&b, "%q:%q", name, p.column)
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+// TestDistributionDoc: the DDL of docs/scale-out.md §2 is the Go table
+// distribution, table for table (column, colocation), and every section a
+// known exception names exists there.
+func TestDistributionDoc(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../docs/scale-out.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	got := map[string]string{}
+	for _, m := range regexp.MustCompile(`create_distributed_table\('(\w+)', +'(\w+)'(?:, +colocate_with => '(\w+)')?\)`).FindAllStringSubmatch(doc, -1) {
+		group := m[3]
+		if group == "" {
+			group = m[1]
+		}
+		got[m[1]] = "distributed " + m[2] + " " + group
+	}
+	for _, m := range regexp.MustCompile(`create_reference_table\('(\w+)'\)`).FindAllStringSubmatch(doc, -1) {
+		got[m[1]] = "reference"
+	}
+	want := map[string]string{}
+	for name, p := range distribution.distributed {
+		want[name] = "distributed " + p.column + " " + p.group
+	}
+	for _, name := range distribution.reference {
+		want[name] = "reference"
+	}
+	// colocate_with => 'none' is a group of its own.
+	for name, v := range got {
+		if strings.HasSuffix(v, " none") {
+			got[name] = strings.TrimSuffix(v, "none") + name
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("docs/scale-out.md §2 against distribution (-Go +doc):\n%s", diff)
+	}
+	for _, name := range distribution.local {
+		if !strings.Contains(doc, "`"+name+"`") {
+			t.Errorf("docs/scale-out.md does not name the local table %s", name)
+		}
+	}
+	missing := map[string]bool{}
+	for _, key := range slices.Sorted(maps.Keys(knownExceptions)) {
+		_, sec, ok := strings.Cut(knownExceptions[key], "docs/scale-out.md §")
+		if !ok || missing[sec] {
+			continue // no section: TestDistributionRules says so
+		}
+		if !strings.Contains(doc, "\n### "+sec+" ") {
+			missing[sec] = true
+			t.Errorf("known exception %q (and any other of its reason) names §%s, which docs/scale-out.md does not have", key, sec)
+		}
+	}
+}
