@@ -11,7 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -160,12 +163,45 @@ func Check(ctx context.Context, inputs []Input, outDir string, opts Options) (re
 
 // spillDir makes the folder, hidden in outDir, where a run's Collector
 // writes out findings (see Collector.SpillDir): beside the outputs, which
-// hold the same values, readable by the run's user only.
+// hold the same values, readable by the run's user only. Its name carries
+// the run's process id, so that the next run into outDir removes the
+// folders of runs that died (killed, or the machine stopped) first.
 func spillDir(outDir string) (string, error) {
 	if err := os.MkdirAll(outDir, 0o750); err != nil {
 		return "", err
 	}
-	return os.MkdirTemp(outDir, ".findings-")
+	removeDeadSpills(outDir)
+	return os.MkdirTemp(outDir, fmt.Sprintf("%s%d-", spillPrefix, os.Getpid()))
+}
+
+// spillPrefix begins the name of a run's findings folder; the process id
+// and a random part follow.
+const spillPrefix = ".findings-"
+
+// removeDeadSpills removes the findings folders in outDir whose process is
+// gone. A folder without a process id in its name (an older version's) is
+// left to fusion purge --dir.
+func removeDeadSpills(outDir string) {
+	entries, err := os.ReadDir(outDir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), spillPrefix)
+		pidText, _, dash := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || !dash || !e.IsDir() || err != nil || pid <= 0 || processAlive(pid) {
+			continue
+		}
+		os.RemoveAll(filepath.Join(outDir, e.Name()))
+	}
+}
+
+// processAlive reports whether a process with the id runs (signal 0 checks
+// without sending; EPERM: it runs as another user).
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // finding is one collected finding with its department and file.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -423,5 +424,36 @@ func TestSpilledFindingsDamaged(t *testing.T) {
 	m := &schemas.Mapping{Department: schemas.Department{Code: "ga", Name: "部门"}}
 	if err := c.WriteFeedback(set, []FileReport{{Input: Input{Path: f.Path, Mapping: m}, File: f}}); err == nil || !strings.Contains(err.Error(), "a.csv") {
 		t.Errorf("WriteFeedback of damaged findings: err = %v, want one naming the file", err)
+	}
+}
+
+// A run removes the findings folders runs that died left in its output
+// folder (their process is gone), and keeps a live run's.
+func TestDeadRunsSpillsRemoved(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	deadDir := filepath.Join(out, fmt.Sprintf("%s%d-123", spillPrefix, dead.Process.Pid))
+	liveDir := filepath.Join(out, fmt.Sprintf("%s%d-456", spillPrefix, os.Getpid()))
+	oldDir := filepath.Join(out, spillPrefix+"789")
+	for _, d := range []string{deadDir, liveDir, oldDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "findings-1.bin"), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Check(context.Background(), rejectInputs(t, dir, 1, 1), out, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for d, want := range map[string]bool{deadDir: false, liveDir: true, oldDir: true} {
+		if _, err := os.Stat(d); (err == nil) != want {
+			t.Errorf("%s exists: %v, want %v", filepath.Base(d), err == nil, want)
+		}
 	}
 }
