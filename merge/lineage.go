@@ -4,6 +4,7 @@ package merge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -159,20 +160,37 @@ func (l *loader) truncateEmpty(ctx context.Context) error {
 		if !ok {
 			continue
 		}
-		// A savepoint, so that a failed TRUNCATE (a lock it waited for
-		// too long, a deadlock) leaves the run on the ordinary path.
-		sp, err := l.tx.Begin(ctx)
-		if err != nil {
+		// A savepoint, so that a failed TRUNCATE leaves the run on the
+		// ordinary path; released either way: COPY FREEZE needs the
+		// truncation in the current subtransaction, and a savepoint only
+		// rolled back to (pgx's nested Rollback) would stay the current
+		// one, failing the FREEZE of a table truncated before it.
+		if _, err := l.tx.Exec(ctx, `SAVEPOINT truncate_empty`); err != nil {
 			return err
 		}
-		if _, err := sp.Exec(ctx, `TRUNCATE `+pgx.Identifier{t}.Sanitize()); err != nil {
+		// NOWAIT: a session reading the table (a report) keeps it, and the
+		// run the ordinary path, rather than the run waiting behind the
+		// reader and every later reader behind the run. Empty still, once
+		// locked (the check above took no lock that stops an insert).
+		var still bool
+		_, err := l.tx.Exec(ctx, `LOCK TABLE `+pgx.Identifier{t}.Sanitize()+` IN ACCESS EXCLUSIVE MODE NOWAIT`)
+		if err == nil {
+			err = l.tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM `+pgx.Identifier{t}.Sanitize()+`)`).Scan(&still)
+		}
+		if err == nil && !still {
+			err = errors.New("no longer empty")
+		}
+		if err == nil {
+			_, err = l.tx.Exec(ctx, `TRUNCATE `+pgx.Identifier{t}.Sanitize())
+		}
+		if err != nil {
 			l.cfg.Logger.Info("load_truncate_skipped", slog.String("table", t), slog.String("error", err.Error()))
-			if err := sp.Rollback(ctx); err != nil {
+			if _, err := l.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT truncate_empty; RELEASE SAVEPOINT truncate_empty`); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := sp.Commit(ctx); err != nil {
+		if _, err := l.tx.Exec(ctx, `RELEASE SAVEPOINT truncate_empty`); err != nil {
 			return err
 		}
 		l.fresh[t] = true

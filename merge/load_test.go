@@ -517,6 +517,51 @@ func TestLoadTruncatesOnlyEmpty(t *testing.T) {
 			t.Errorf("%d lineage rows after two runs of one row each, want 2", n)
 		}
 	})
+	t.Run("a reader", func(t *testing.T) {
+		// A session reading the rejects (a report) keeps that table: the
+		// run copies them the ordinary way instead of queueing behind the
+		// reader, and still writes the lineage it truncated frozen.
+		t.Parallel()
+		pool, keys := dbtest.New(t), testKeys(t)
+		reader, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer reader.Rollback(ctx) //nolint:errcheck // read only
+		if _, err := reader.Exec(ctx, `SELECT count(*) FROM import_reject`); err != nil {
+			t.Fatal(err)
+		}
+		var rejects int64
+		if err := pool.QueryRow(ctx, `SELECT pg_relation_filenode('import_reject')::bigint`).Scan(&rejects); err != nil {
+			t.Fatal(err)
+		}
+		before := filenode(t, pool)
+		done := make(chan error, 1)
+		go func() { _, err := load(t, pool, keys, rensheRows, false, nil); done <- err }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(time.Minute):
+			reader.Rollback(ctx) //nolint:errcheck // unblocks the run
+			<-done
+			t.Fatal("the first import waited behind a reader of import_reject")
+		}
+		var after int64
+		if err := pool.QueryRow(ctx, `SELECT pg_relation_filenode('import_reject')::bigint`).Scan(&after); err != nil {
+			t.Fatal(err)
+		}
+		if after != rejects {
+			t.Error("the run truncated a table another session was reading")
+		}
+		if filenode(t, pool) == before {
+			t.Error("the run did not truncate the unread account_lineage")
+		}
+		if n := lineage(t, pool); n != 1 {
+			t.Errorf("%d lineage rows, want 1", n)
+		}
+	})
 	t.Run("import role", func(t *testing.T) {
 		t.Parallel()
 		pool, keys := dbtest.New(t), testKeys(t)

@@ -183,7 +183,7 @@ func TestImportCancelledMidLoad(t *testing.T) {
 	if _, err := holder.Exec(ctx, `LOCK TABLE merge_conflict IN ACCESS EXCLUSIVE MODE`); err != nil {
 		t.Fatal(err)
 	}
-	importCancelledAt(t, ctx, pool, "merge_conflict", s.inputs, ImportConfig{Keyring: testKeyring(t), OutDir: t.TempDir()})
+	importCancelledAt(t, ctx, pool, "%merge_conflict%", s.inputs, ImportConfig{Keyring: testKeyring(t), OutDir: t.TempDir()})
 	if err := holder.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -193,9 +193,9 @@ func TestImportCancelledMidLoad(t *testing.T) {
 }
 
 // importCancelledAt runs Import and cancels it once one of its statements
-// waits for a lock on table (which the caller holds); the run must end
-// with context.Canceled.
-func importCancelledAt(t *testing.T, ctx context.Context, pool *pgxpool.Pool, table string, inputs []Input, cfg ImportConfig) {
+// (matching the ILIKE pattern statement) waits for a lock, which the
+// caller holds; the run must end with context.Canceled.
+func importCancelledAt(t *testing.T, ctx context.Context, pool *pgxpool.Pool, statement string, inputs []Input, cfg ImportConfig) {
 	t.Helper()
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -207,14 +207,21 @@ func importCancelledAt(t *testing.T, ctx context.Context, pool *pgxpool.Pool, ta
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
 		var waiting int
 		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
-			AND wait_event_type = 'Lock' AND query ILIKE '%' || $1 || '%'`, table).Scan(&waiting); err != nil {
+			AND wait_event_type = 'Lock' AND query ILIKE $1`, statement).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
 		if waiting > 0 {
 			break
 		}
+		select {
+		case err := <-done:
+			t.Fatalf("the import ended before it waited at %s: %v", statement, err)
+		default:
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the import never waited on %s", table)
+			var now string
+			pool.QueryRow(ctx, `SELECT string_agg(coalesce(wait_event_type, '-') || ': ' || left(query, 80), ' | ') FROM pg_stat_activity WHERE datname = current_database() AND state <> 'idle'`).Scan(&now)
+			t.Fatalf("the import never waited at %s (now: %s)", statement, now)
 		}
 	}
 	cancel()

@@ -188,7 +188,7 @@ func dirNames(t *testing.T, dir string) []string {
 }
 
 // TestImportFeedbackCapped: the import writes the same, and only if its run
-// commits: a run cancelled after the workbooks were written leaves neither
+// commits: a run cancelled after the workbooks were started leaves neither
 // the workbook nor the CSV.
 func TestImportFeedbackCapped(t *testing.T) {
 	t.Parallel()
@@ -198,17 +198,19 @@ func TestImportFeedbackCapped(t *testing.T) {
 	ctx := context.Background()
 
 	// A run cancelled while it waits to copy its rejects, after the
-	// workbooks were written into its set.
+	// workbooks were started into its set. (EXCLUSIVE: the run may read
+	// the table, so it finds it empty, cannot lock it to truncate, and
+	// waits at its COPY, past the workbooks' start.)
 	holder, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer holder.Rollback(ctx)
-	if _, err := holder.Exec(ctx, `LOCK TABLE import_reject IN ACCESS EXCLUSIVE MODE`); err != nil {
+	if _, err := holder.Exec(ctx, `LOCK TABLE import_reject IN EXCLUSIVE MODE`); err != nil {
 		t.Fatal(err)
 	}
 	failed := filepath.Join(dir, "failed")
-	importCancelledAt(t, ctx, pool, "import_reject", inputs, ImportConfig{Keyring: testKeyring(t), OutDir: failed, Options: Options{FeedbackRows: 5}})
+	importCancelledAt(t, ctx, pool, "COPY%import_reject%", inputs, ImportConfig{Keyring: testKeyring(t), OutDir: failed, Options: Options{FeedbackRows: 5}})
 	if err := holder.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
