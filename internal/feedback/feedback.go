@@ -102,11 +102,15 @@ func sheets(wb Workbook, perSheet int) ([]*sheet, map[schemas.Code]int64) {
 			s.rows++
 		}
 		if s.rows > int64(perSheet) {
-			s.csv = wb.Dept.Code + "-feedback-" + s.suffix + ".csv"
+			s.csv = csvName(wb.Dept.Code, s.suffix)
 		}
 	}
 	return out, counts
 }
+
+// csvName is the file name of the CSV beside dept's workbook that holds the
+// rest of a detail sheet (suffix rejects or warnings).
+func csvName(dept, suffix string) string { return dept + "-feedback-" + suffix + ".csv" }
 
 // Name is the file name of dept's workbook.
 func Name(dept string) string { return dept + "-feedback.xlsx" }
@@ -126,6 +130,9 @@ func Write(set *output.Set, wb Workbook, perSheet int) error {
 	}
 	for _, s := range lists {
 		if s.csv == "" {
+			// An earlier run's CSV of this sheet (values in clear, older
+			// findings) goes with the new workbook.
+			set.Remove(csvName(wb.Dept.Code, s.suffix))
 			continue
 		}
 		if err := set.File(s.csv, output.Shared, func(w io.Writer) error { return writeCSV(w, s.list, perSheet) }); err != nil {

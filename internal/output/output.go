@@ -103,6 +103,7 @@ func File(path string, mode fs.FileMode, write func(io.Writer) error) error {
 type Set struct {
 	dir, staging string
 	names        []string
+	stale        []string // files of dir the set replaces with none
 }
 
 // NewSet starts a set of files for dir, creating dir if needed.
@@ -126,8 +127,20 @@ func (s *Set) File(name string, mode fs.FileMode, write func(io.Writer) error) e
 	return nil
 }
 
-// Commit moves the set's files into its folder and returns their paths.
+// Remove makes Commit remove the file name of the set's folder, if there is
+// one: a companion of an earlier set's file (a workbook's overflow CSV)
+// that this set has none of, which must not stay beside the new file.
+func (s *Set) Remove(name string) { s.stale = append(s.stale, name) }
+
+// Commit moves the set's files into its folder, removes the stale ones
+// (Remove), and returns the paths of the files it moved.
 func (s *Set) Commit() ([]string, error) {
+	for _, n := range s.stale {
+		if err := os.Remove(filepath.Join(s.dir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("remove the stale %s: %w", n, err)
+		}
+	}
+	s.stale = nil
 	var paths []string
 	for _, n := range s.names {
 		p := filepath.Join(s.dir, n)

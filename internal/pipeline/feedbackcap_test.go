@@ -459,3 +459,30 @@ func TestDeadRunsSpillsRemoved(t *testing.T) {
 		}
 	}
 }
+
+// A later run into the same output folder whose sheets fit writes no CSV,
+// and removes the one an earlier run left (its values in clear, its
+// findings not the new workbook's).
+func TestStaleOverflowCSVRemoved(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	first, second := filepath.Join(dir, "first"), filepath.Join(dir, "second")
+	for _, d := range []string{first, second} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Check(context.Background(), rejectInputs(t, first, 7, 30), out, Options{FeedbackRows: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"ga-feedback-rejects.csv", "ga-feedback.xlsx", "rejects.parquet"}, dirNames(t, out)); diff != "" {
+		t.Fatalf("first run's output folder (-want +got):\n%s", diff)
+	}
+	if _, err := Check(context.Background(), rejectInputs(t, second, 1, 1), out, Options{FeedbackRows: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"ga-feedback.xlsx", "rejects.parquet"}, dirNames(t, out)); diff != "" {
+		t.Errorf("second run's output folder (-want +got):\n%s", diff)
+	}
+}
