@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -71,79 +72,116 @@ func (s *Server) faceStatus(ctx context.Context, sess *session, id string) (stri
 
 // answerFace records the face provider's verified result for a challenge:
 // approved only when the challenge is pending and fresh and the result is
-// a pass for the account's own ID number. Anything else is refused; a
-// failed or wrong-person result counts against the account. Every outcome
-// is audited (ip: the provider's), a stored one in its transaction.
-func (s *Server) answerFace(ctx context.Context, res FaceResult, ip string) (accountID int64, err error) {
-	// A refused result is stored as the challenge's answer (it commits);
-	// the refusal goes back to the caller after.
+// a pass for the account's own ID number (a registration's: the ID number
+// it must prove; a legal account's: its representative's). Anything else
+// is refused; a failed or wrong-person result counts against the account.
+// Licence and CA challenges are not the face provider's to answer.
+func (s *Server) answerFace(ctx context.Context, res FaceResult, ip string) (int64, error) {
+	return s.answerChallenge(ctx, res.Challenge, "face_callback", "", ip,
+		func(purpose string) bool { return purpose != faceLicence && purpose != faceCA },
+		func(tx pgx.Tx, c challengeRow) (*int64, int64, error, error) {
+			var accountID int64
+			if c.account != nil {
+				accountID = *c.account
+			}
+			switch {
+			case res.Result != FacePass:
+				return nil, accountID, errFaceFailed, nil
+			case c.account == nil && c.idBidx != nil:
+				// A registration's challenge: the face must be the holder
+				// of the ID number the registrant gave.
+				if !bytes.Equal(c.idBidx, s.idIndex(res.IDNumber)) {
+					return nil, 0, errFacePerson, nil
+				}
+				return nil, 0, nil, nil
+			case c.account == nil:
+				return nil, 0, errFacePerson, nil
+			}
+			// A legal account's face is its representative's.
+			bidx, err := account.FaceIndexOf(ctx, tx, accountID)
+			if err != nil {
+				return nil, accountID, nil, err
+			}
+			if bidx == nil || !bytes.Equal(bidx, s.idIndex(res.IDNumber)) {
+				return nil, accountID, errFacePerson, nil
+			}
+			return nil, accountID, nil, nil
+		})
+}
+
+// challengeRow is a challenge as its answer reads it.
+type challengeRow struct {
+	account *int64 // set at the start, or by the answer
+	idBidx  []byte // a registration's: the ID number it must prove
+}
+
+// answerChallenge records a provider's verified answer to a challenge, in
+// one transaction: the challenge locked, of a purpose the provider may
+// answer (accepts), pending and unexpired; decide gives the verdict — the
+// account to approve it with (nil keeps the challenge's), the account a
+// refusal counts against (0: nobody), and the refusal (nil: approved). The
+// answer and its audit row (event, detail, ip: the provider's) are stored
+// together and a refusal is counted in the same transaction; the refusal
+// goes back to the caller after the commit, an error that stored nothing
+// is audited on its own.
+func (s *Server) answerChallenge(ctx context.Context, id, event, detail, ip string, accepts func(purpose string) bool,
+	decide func(tx pgx.Tx, c challengeRow) (approve *int64, accountID int64, refusal, err error)) (accountID int64, err error) {
+	withDetail := func(why string) string { return strings.TrimPrefix(detail+"; "+why, "; ") }
 	var refusal error
 	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
-		refusal = nil
-		var acc *int64
-		var status string
+		refusal, accountID = nil, 0
+		var c challengeRow
+		var status, purpose string
 		var expired bool
-		var wantBidx []byte // a registration's: the ID number it must prove
-		err := tx.QueryRow(ctx, `SELECT account_id, status, expires_at <= $2, id_bidx FROM face_challenge WHERE id = $1 AND purpose NOT IN ($3, $4) FOR UPDATE`,
-			res.Challenge, s.cfg.Now(), faceLicence, faceCA).Scan(&acc, &status, &expired, &wantBidx)
+		err := tx.QueryRow(ctx, `SELECT account_id, id_bidx, status, purpose, expires_at <= $2 FROM face_challenge WHERE id = $1 FOR UPDATE`,
+			id, s.cfg.Now()).Scan(&c.account, &c.idBidx, &status, &purpose, &expired)
 		if errors.Is(database.Translate(err), database.ErrNotFound) {
 			return errFaceUnknown
 		}
-		if err != nil {
-			return err
-		}
-		if acc != nil {
-			accountID = *acc
-		}
 		switch {
+		case err != nil:
+			return err
+		case !accepts(purpose):
+			return errFaceUnknown
 		case status != "pending":
 			return errFaceAnswered
 		case expired:
 			return errFaceExpired
 		}
-		verdict := "rejected"
-		if res.Result != FacePass {
-			refusal = errFaceFailed
-		} else if acc == nil && wantBidx != nil {
-			// A registration's challenge: the face must be the holder of
-			// the ID number the registrant gave.
-			if !bytes.Equal(wantBidx, s.idIndex(res.IDNumber)) {
-				refusal = errFacePerson
-			} else {
-				verdict = "approved"
-			}
-		} else if acc == nil {
-			refusal = errFacePerson
-		} else {
-			// A legal account's face is its representative's.
-			bidx, err := account.FaceIndexOf(ctx, tx, *acc)
-			if err != nil {
-				return err
-			}
-			if bidx == nil || !bytes.Equal(bidx, s.idIndex(res.IDNumber)) {
-				refusal = errFacePerson
-			} else {
-				verdict = "approved"
-			}
+		if c.account != nil {
+			accountID = *c.account
 		}
-		if _, err := tx.Exec(ctx, `UPDATE face_challenge SET status = $2, answered_at = $3 WHERE id = $1`, res.Challenge, verdict, s.cfg.Now()); err != nil {
+		approve, counted, why, err := decide(tx, c)
+		if err != nil {
+			return err
+		}
+		refusal = why
+		if counted != 0 {
+			accountID = counted
+		}
+		verdict := "approved"
+		if refusal != nil {
+			verdict, approve = "rejected", nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE face_challenge SET status = $2, answered_at = $3, account_id = coalesce($4, account_id) WHERE id = $1`,
+			id, verdict, s.cfg.Now(), approve); err != nil {
 			return err
 		}
 		// The audit row before the account's: see signIn.
-		e := auditEvent{event: "face_callback", outcome: "ok", account: accountID, ip: ip}
+		e := auditEvent{event: event, outcome: "ok", account: accountID, ip: ip, detail: detail}
 		if refusal != nil {
-			e.outcome, e.detail = "refused", refusal.Error()
+			e.outcome, e.detail = "refused", withDetail(refusal.Error())
 		}
 		if err := s.auditIn(ctx, tx, e); err != nil {
 			return err
 		}
-		if refusal != nil {
-			return s.lockout.CountFailure(ctx, tx, accountID, s.cfg.Now())
+		if refusal != nil && counted != 0 {
+			return s.lockout.CountFailure(ctx, tx, counted, s.cfg.Now())
 		}
 		return nil
 	})
 	if err != nil {
-		s.audit(ctx, auditEvent{event: "face_callback", outcome: "refused", account: accountID, ip: ip, detail: err.Error()})
+		s.audit(ctx, auditEvent{event: event, outcome: "refused", account: accountID, ip: ip, detail: withDetail(err.Error())})
 		return accountID, err
 	}
 	return accountID, refusal

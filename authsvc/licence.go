@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/idfusion/idfusion/internal/account"
-	"github.com/idfusion/idfusion/internal/database"
 )
 
 // The electronic business licence scan login (电子营业执照, 法人登录): the
@@ -80,74 +79,29 @@ func (s *Server) licenceLoginStatus(ctx context.Context, w http.ResponseWriter, 
 // is the account's on record. A fail or another representative counts a
 // failure against the account. Every outcome is audited (ip: the
 // provider's), a stored one in its transaction.
-func (s *Server) answerLicence(ctx context.Context, res LicenceResult, ip string) (accountID int64, err error) {
-	var refusal error
-	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
-		refusal, accountID = nil, 0
-		var status, purpose string
-		var expired bool
-		err := tx.QueryRow(ctx, `SELECT status, purpose, expires_at <= $2 FROM face_challenge WHERE id = $1 FOR UPDATE`,
-			res.Challenge, s.cfg.Now()).Scan(&status, &purpose, &expired)
-		if errors.Is(database.Translate(err), database.ErrNotFound) {
-			return errFaceUnknown
-		}
-		switch {
-		case err != nil:
-			return err
-		case purpose != faceLicence:
-			// A face challenge is not the licence app's to answer.
-			return errFaceUnknown
-		case status != "pending":
-			return errFaceAnswered
-		case expired:
-			return errFaceExpired
-		}
-		// The credit code's own blind-index domain: an ID number never
-		// names an account here.
-		code, ok := account.NormalizeCreditCode(res.CreditCode)
-		if !ok {
-			code = strings.ToUpper(strings.TrimSpace(res.CreditCode))
-		}
-		a, err := account.ByIDIndex(ctx, tx, account.CreditCodeIndex(s.cfg.Keyring, code))
-		if err != nil {
-			return err
-		}
-		var acc *int64
-		verdict := "rejected"
-		switch {
-		case a == nil || !a.IsLegal():
-			refusal = errLicenceUnknown
-		case res.Result != LicencePass:
-			refusal = errLicenceFailed
-		case a.Legal == nil || a.Legal.RepBidx == nil || !bytes.Equal(a.Legal.RepBidx, s.idIndex(res.RepIDNumber)):
-			refusal = errLicenceRep
-		default:
-			verdict, acc = "approved", &a.ID
-		}
-		if a != nil && a.IsLegal() {
-			accountID = a.ID
-		}
-		if _, err := tx.Exec(ctx, `UPDATE face_challenge SET status = $2, answered_at = $3, account_id = $4 WHERE id = $1`,
-			res.Challenge, verdict, s.cfg.Now(), acc); err != nil {
-			return err
-		}
-		e := auditEvent{event: "licence_callback", outcome: "ok", account: accountID, ip: ip, detail: licenceProvider}
-		if refusal != nil {
-			e.outcome, e.detail = "refused", licenceProvider+"; "+refusal.Error()
-		}
-		if err := s.auditIn(ctx, tx, e); err != nil {
-			return err
-		}
-		if refusal != nil && accountID != 0 {
-			return s.lockout.CountFailure(ctx, tx, accountID, s.cfg.Now())
-		}
-		return nil
-	})
-	if err != nil {
-		s.audit(ctx, auditEvent{event: "licence_callback", outcome: "refused", account: accountID, ip: ip, detail: licenceProvider + "; " + err.Error()})
-		return accountID, err
-	}
-	return accountID, refusal
+func (s *Server) answerLicence(ctx context.Context, res LicenceResult, ip string) (int64, error) {
+	return s.answerChallenge(ctx, res.Challenge, "licence_callback", licenceProvider, ip,
+		func(purpose string) bool { return purpose == faceLicence },
+		func(tx pgx.Tx, _ challengeRow) (*int64, int64, error, error) {
+			// The credit code's own blind-index domain: an ID number never
+			// names an account here.
+			code, ok := account.NormalizeCreditCode(res.CreditCode)
+			if !ok {
+				code = strings.ToUpper(strings.TrimSpace(res.CreditCode))
+			}
+			a, err := account.ByIDIndex(ctx, tx, account.CreditCodeIndex(s.cfg.Keyring, code))
+			switch {
+			case err != nil:
+				return nil, 0, nil, err
+			case a == nil || !a.IsLegal():
+				return nil, 0, errLicenceUnknown, nil
+			case res.Result != LicencePass:
+				return nil, a.ID, errLicenceFailed, nil
+			case a.Legal == nil || a.Legal.RepBidx == nil || !bytes.Equal(a.Legal.RepBidx, s.idIndex(res.RepIDNumber)):
+				return nil, a.ID, errLicenceRep, nil
+			}
+			return &a.ID, a.ID, nil, nil
+		})
 }
 
 func (s *Server) licenceData(id, status string) pageData {
