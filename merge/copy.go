@@ -4,6 +4,7 @@ package merge
 
 import (
 	"context"
+	"iter"
 
 	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/database"
@@ -12,7 +13,7 @@ import (
 
 // copyAccounts COPYs the new accounts, in blind index order.
 func (l *loader) copyAccounts(ctx context.Context, accounts []int64, have map[string]*existing, lines *lineTable, want int64) error {
-	persons, next := l.in.Persons, 0
+	persons, next := l.persons, 0
 	return account.CopyNew(ctx, l.tx, l.cfg.Keyring, l.runID, want, func(a *account.New) bool {
 		for ; next < len(persons) && have[string(persons[next].Key[:])] != nil; next++ {
 		}
@@ -30,14 +31,23 @@ func (l *loader) copyAccounts(ctx context.Context, accounts []int64, have map[st
 	})
 }
 
-// copyRejects stores the run's rejected rows.
+// copyRejects stores the run's rejected rows, as Input.Rejects yields them.
 func (l *loader) copyRejects(ctx context.Context) error {
-	copyAll := database.CopyAll[Reject]
-	if l.fresh["import_reject"] {
-		copyAll = database.CopyAllFreeze[Reject]
+	if l.in.Rejects == nil {
+		return nil
 	}
-	return copyAll(ctx, l.tx, "import_reject", []string{"run_id", "file_id", "row_num", "source_key", "code", "field", "value"}, l.in.Rejects,
-		func(w *database.CopyRow, r *Reject) {
+	copyFn := database.CopyBinary
+	if l.fresh["import_reject"] {
+		copyFn = database.CopyBinaryFreeze
+	}
+	next, stop := iter.Pull2(l.in.Rejects)
+	defer stop()
+	_, err := copyFn(ctx, l.tx, "import_reject", []string{"run_id", "file_id", "row_num", "source_key", "code", "field", "value"},
+		func(w *database.CopyRow) (bool, error) {
+			r, err, ok := next()
+			if !ok || err != nil {
+				return false, err
+			}
 			w.Int64(l.runID)
 			w.Int32(l.fileID(r.Dept, r.File))
 			w.Int64(r.Row)
@@ -45,7 +55,9 @@ func (l *loader) copyRejects(ctx context.Context) error {
 			w.Text(string(r.Code))
 			w.Text(string(r.Field))
 			w.Text(r.Value)
+			return true, nil
 		})
+	return err
 }
 
 // newLegal is a legal person's own values for its account; nil for a

@@ -28,7 +28,8 @@ func (m *Merger) addLegal(rec arrow.Record) {
 		str(schemas.LegalRepName), str(schemas.LegalRepIDType), str(schemas.LegalRepIDNumber), str(schemas.LegalRepNationality),
 		str(schemas.LegalContactName), str(schemas.LegalPhone), str(schemas.LegalAddress)}
 	key, code, name, typ, repName, repIDType, repID, nat, contact, phone, addr := cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8], cols[9], cols[10]
-	take := newArena(cols...).take
+	a := newArena(cols...)
+	take := a.take
 	src := newSourceReader(rec, schemas.LegalUpdatedAt, schemas.LegalPriority)
 	from := rec.Column(schemas.LegalRepIDStart).(*array.Date32)
 	to := rec.Column(schemas.LegalRepIDEnd).(*array.Date32)
@@ -54,9 +55,7 @@ func (m *Merger) addLegal(rec arrow.Record) {
 		}
 		src.fill(&r.Source, i)
 	}
-	m.mu.Lock()
-	m.chunks = append(m.chunks, rows)
-	m.mu.Unlock()
+	m.add(rows, chunkBytes(n, n, cap(*a)))
 }
 
 // Rep is the surviving representative of a legal person (all its fields

@@ -104,7 +104,7 @@ func loadMixed(ctx context.Context, t *testing.T, pool *pgxpool.Pool, keys *pii.
 		Forced:   forced,
 		Mappings: []*schemas.Mapping{{Department: schemas.Department{Code: dept, Name: dept}, Priority: prio}},
 		Files:    []FileLedger{{Dept: dept, Name: dept + ".csv", SHA256: "sha-" + dept, Format: "csv", Read: n, Accepted: n}},
-		Persons:  m.Persons(),
+		Persons:  m.Batches(),
 	}, Config{Keyring: keys, Idle: idle})
 }
 
@@ -196,7 +196,7 @@ func TestLoadLegalNew(t *testing.T) {
 			{Department: schemas.Department{Code: "swj", Name: "税务局"}, Priority: 2}},
 		Files: []FileLedger{{Dept: "scjg", Name: "scjg.xlsx", SHA256: "sha-scjg", Format: "xlsx", Read: 1, Accepted: 1},
 			{Dept: "swj", Name: "swj.csv", SHA256: "sha-swj", Format: "csv", Read: 3, Accepted: 3}},
-		Persons: m.Persons(),
+		Persons: m.Batches(),
 	}, Config{Keyring: keys})
 	if err != nil {
 		t.Fatal(err)

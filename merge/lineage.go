@@ -41,7 +41,7 @@ func (t *lineTable) sources(i int, p *Person) sources {
 // it, or the next of a block reserved for the run, in the order the rows
 // are written (persons in blind index order, a person's rows together).
 func (l *loader) assignLineage(ctx context.Context, stored map[lineageKey]int64) (*lineTable, int64, error) {
-	persons := l.in.Persons
+	persons := l.persons
 	t := &lineTable{off: make([]int, len(persons)+1)}
 	for i := range persons {
 		t.off[i+1] = t.off[i] + len(persons[i].Rows)
@@ -88,7 +88,7 @@ func (l *loader) copyLineage(ctx context.Context, accounts []int64, lines *lineT
 	if want == 0 {
 		return nil
 	}
-	persons := l.in.Persons
+	persons := l.persons
 	i, j := 0, 0
 	copyFn := database.CopyBinary
 	if l.fresh["account_lineage"] {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"time"
 
@@ -66,8 +67,17 @@ type Input struct {
 	Forced   bool
 	Mappings []*schemas.Mapping // the departments of the run's files
 	Files    []FileLedger
-	Persons  []Person
-	Rejects  []Reject
+	// Persons are the run's persons in blind index order, a batch at a
+	// time (Merger.Batches; Batch for persons at hand): a batch is loaded
+	// before the next is asked for. An error fails the run.
+	Persons iter.Seq2[[]Person, error]
+	// Rejects are the run's rejected rows; an error fails the run.
+	Rejects iter.Seq2[Reject, error]
+}
+
+// Batch is persons in blind index order as one batch.
+func Batch(persons []Person) iter.Seq2[[]Person, error] {
+	return func(yield func([]Person, error) bool) { yield(persons, nil) }
 }
 
 // Config is how Load works.
@@ -139,8 +149,14 @@ type loader struct {
 		id        int32
 	}
 	// storedAccount is the account of each lineage row the store already
-	// has for the run's files (a forced re-import).
+	// has for the run's files (a forced re-import); matched counts, by
+	// file, those the run's rows mapped to the same account.
 	storedAccount map[lineageKey]int64
+	matched       map[int32]int
+	// persons is the batch being loaded.
+	persons []Person
+	// idled is set once Config.Idle was called.
+	idled bool
 	// fresh are the tables truncateEmpty emptied in the run's
 	// transaction: their COPY writes frozen rows.
 	fresh map[string]bool
@@ -158,7 +174,7 @@ func (l *loader) step(name string) {
 
 func (l *loader) run(ctx context.Context) (Ledger, error) {
 	tx, in := l.tx, l.in
-	led := Ledger{Files: in.Files, Persons: int64(len(in.Persons))}
+	led := Ledger{Files: in.Files}
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, importLockKey); err != nil {
 		return led, fmt.Errorf("take the import lock: %w", err)
 	}
@@ -191,7 +207,7 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 	if err := l.truncateEmpty(ctx); err != nil {
 		return led, err
 	}
-	l.cfg.Logger.Info("load_started", slog.Int64("run_id", l.runID), slog.Int("persons", len(in.Persons)))
+	l.cfg.Logger.Info("load_started", slog.Int64("run_id", l.runID))
 	walStart := l.walLSN(ctx)
 	l.step("")
 	fileIDs, err := l.sourceFiles(ctx)
@@ -199,19 +215,84 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 		return led, fmt.Errorf("register the files: %w", err)
 	}
 	l.files = fileIDs
-	have, err := l.existing(ctx)
-	if err != nil {
-		return led, fmt.Errorf("read the stored accounts: %w", err)
-	}
 	stored, err := l.lineageIDs(ctx, fileIDs)
 	if err != nil {
 		return led, fmt.Errorf("read the stored lineage: %w", err)
 	}
+	l.matched = map[int32]int{}
+
+	// The persons come a batch at a time, in blind index order across
+	// batches: each batch is decided and written before the next is read.
+	var natural, legal KindLedger
+	batches := 0
+	for persons, err := range in.Persons {
+		if err != nil {
+			return led, err
+		}
+		batches++
+		l.persons = persons
+		if err := l.batch(ctx, &led, &natural, &legal, stored); err != nil {
+			return led, err
+		}
+		l.persons = nil
+	}
+	l.idle()
+	led.Persons = natural.Persons + legal.Persons
+	if legal.Persons > 0 {
+		led.Legal = &legal
+	}
+	if err := l.checkForcedFiles(fileIDs); err != nil {
+		return led, err
+	}
+	if err := l.copyRejects(ctx); err != nil {
+		return led, fmt.Errorf("copy the rejects: %w", err)
+	}
+	for _, f := range in.Files {
+		if _, err := tx.Exec(ctx, `INSERT INTO import_file (run_id, file_id, dept, sha256, name, format, encoding, rows_read, rows_accepted, rows_rejected, warnings)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			l.runID, fileIDs[fileKey{f.Dept, f.SHA256}], f.Dept, f.SHA256, f.Name, f.Format, f.Encoding, f.Read, f.Accepted, f.Rejected, f.Warnings); err != nil {
+			return led, fmt.Errorf("import_file %s: %w", f.Name, err)
+		}
+	}
+	l.step("rejects_files")
+	if err := l.checkLedger(ctx, &led, fileIDs); err != nil {
+		return led, err
+	}
+	l.step("ledger_check")
+	if walStart != "" {
+		var bytes int64
+		if err := tx.QueryRow(ctx, `SELECT pg_current_wal_lsn() - $1::pg_lsn`, walStart).Scan(&bytes); err == nil {
+			l.cfg.Logger.Debug("load_wal", slog.Int64("bytes", bytes), slog.Int("batches", batches))
+		}
+	}
+	b, _ := json.Marshal(led)
+	if _, err := tx.Exec(ctx, `UPDATE import_run SET ledger = $2, finished_at = clock_timestamp() WHERE id = $1`, l.runID, b); err != nil {
+		return led, fmt.Errorf("finish the run: %w", err)
+	}
+	return led, nil
+}
+
+// idle calls Config.Idle, once.
+func (l *loader) idle() {
+	if l.cfg.Idle != nil && !l.idled {
+		l.idled = true
+		l.cfg.Idle()
+	}
+}
+
+// batch decides and writes one batch of persons (l.persons): new accounts,
+// updates, lineage and conflicts, counted into led and the kinds' ledgers.
+func (l *loader) batch(ctx context.Context, led *Ledger, natural, legal *KindLedger, stored map[lineageKey]int64) error {
+	persons := l.persons
+	have, err := l.existing(ctx)
+	if err != nil {
+		return fmt.Errorf("read the stored accounts: %w", err)
+	}
 	l.step("existing")
 
 	var newPersons int64
-	for i := range in.Persons {
-		if have[string(in.Persons[i].Key[:])] == nil {
+	for i := range persons {
+		if have[string(persons[i].Key[:])] == nil {
 			newPersons++
 		}
 	}
@@ -230,26 +311,25 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 	lines, newLines, err := l.assignLineage(ctx, stored)
 	if err != nil {
 		<-reserved
-		return led, fmt.Errorf("assign lineage ids: %w", err)
+		return fmt.Errorf("assign lineage ids: %w", err)
 	}
 	res := <-reserved
 	if res.err != nil {
-		return led, fmt.Errorf("reserve account ids: %w", res.err)
+		return fmt.Errorf("reserve account ids: %w", res.err)
 	}
 	nextAccount := res.first
 	l.step("reserve")
 
 	// Decide every person: new account, update, or unchanged.
-	personAccount := make([]int64, len(in.Persons))
+	personAccount := make([]int64, len(persons))
 	var updates []account.Update
 	var conflicts []conflict
-	var natural, legal KindLedger
-	for i := range in.Persons {
-		p := &in.Persons[i]
+	for i := range persons {
+		p := &persons[i]
 		ex := have[string(p.Key[:])]
-		kind := &natural
+		kind := natural
 		if p.Kind == schemas.KindLegal {
-			kind = &legal
+			kind = legal
 		}
 		kind.Persons++
 		if ex == nil {
@@ -274,61 +354,33 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 		conflicts = append(conflicts, conflictRows(personAccount[i], p, storedName)...)
 		conflicts = append(conflicts, repConflicts(personAccount[i], p, ex)...)
 	}
-	if legal.Persons > 0 {
-		led.Legal = &legal
-	}
-	if err := l.checkForced(personAccount, fileIDs); err != nil {
-		return led, err
+	if err := l.checkForced(personAccount); err != nil {
+		return err
 	}
 	l.step("prepare")
 
 	// Stream the new accounts, then the lineage rows, into binary COPY: no
 	// row is held in memory longer than it takes to send it.
 	if err := l.copyAccounts(ctx, personAccount, have, lines, newPersons); err != nil {
-		return led, fmt.Errorf("copy the new accounts: %w", err)
+		return fmt.Errorf("copy the new accounts: %w", err)
 	}
 	l.step("copy_accounts")
-	if l.cfg.Idle != nil {
-		l.cfg.Idle()
-	}
+	l.idle()
 	if err := l.applyUpdates(ctx, updates); err != nil {
-		return led, fmt.Errorf("update the stored accounts: %w", err)
+		return fmt.Errorf("update the stored accounts: %w", err)
 	}
 	l.step("updates")
 	if err := l.copyLineage(ctx, personAccount, lines, newLines); err != nil {
-		return led, fmt.Errorf("copy the lineage: %w", err)
+		return fmt.Errorf("copy the lineage: %w", err)
 	}
 	l.step("copy_lineage")
-	if led.Conflicts, err = l.insertConflicts(ctx, conflicts); err != nil {
-		return led, fmt.Errorf("store the conflicts: %w", err)
+	n, err := l.insertConflicts(ctx, conflicts)
+	if err != nil {
+		return fmt.Errorf("store the conflicts: %w", err)
 	}
+	led.Conflicts += n
 	l.step("conflicts")
-	if err := l.copyRejects(ctx); err != nil {
-		return led, fmt.Errorf("copy the rejects: %w", err)
-	}
-	for _, f := range in.Files {
-		if _, err := tx.Exec(ctx, `INSERT INTO import_file (run_id, file_id, dept, sha256, name, format, encoding, rows_read, rows_accepted, rows_rejected, warnings)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			l.runID, fileIDs[fileKey{f.Dept, f.SHA256}], f.Dept, f.SHA256, f.Name, f.Format, f.Encoding, f.Read, f.Accepted, f.Rejected, f.Warnings); err != nil {
-			return led, fmt.Errorf("import_file %s: %w", f.Name, err)
-		}
-	}
-	l.step("rejects_files")
-	if err := l.checkLedger(ctx, &led, fileIDs); err != nil {
-		return led, err
-	}
-	l.step("ledger_check")
-	if walStart != "" {
-		var bytes int64
-		if err := tx.QueryRow(ctx, `SELECT pg_current_wal_lsn() - $1::pg_lsn`, walStart).Scan(&bytes); err == nil {
-			l.cfg.Logger.Debug("load_wal", slog.Int64("bytes", bytes))
-		}
-	}
-	b, _ := json.Marshal(led)
-	if _, err := tx.Exec(ctx, `UPDATE import_run SET ledger = $2, finished_at = clock_timestamp() WHERE id = $1`, l.runID, b); err != nil {
-		return led, fmt.Errorf("finish the run: %w", err)
-	}
-	return led, nil
+	return nil
 }
 
 // walLSN is the server's current WAL position, for the load_wal debug log
@@ -359,16 +411,16 @@ func (l *loader) walLSN(ctx context.Context) string {
 // lineage rows would point at the wrong accounts, so nothing is written.
 var ErrForceChanged = errors.New("forced re-import gives different results")
 
-// checkForced makes sure a forced re-import maps every row of a file to
-// the account the first import did, and accepts the same rows.
-func (l *loader) checkForced(personAccount []int64, files map[fileKey]int32) error {
+// checkForced makes sure a forced re-import maps every row of a file
+// that the store has to the account the first import did, counting the
+// rows matched for checkForcedFiles.
+func (l *loader) checkForced(personAccount []int64) error {
 	if len(l.storedAccount) == 0 {
 		return nil
 	}
-	matched := map[int32]int{}
-	for i := range l.in.Persons {
-		for _, r := range l.in.Persons[i].Rows {
-			k := lineageKey{files[fileKey{r.Dept, r.File}], r.Row}
+	for i := range l.persons {
+		for _, r := range l.persons[i].Rows {
+			k := lineageKey{l.fileID(r.Dept, r.File), r.Row}
 			acc, ok := l.storedAccount[k]
 			if !ok {
 				continue
@@ -376,8 +428,17 @@ func (l *loader) checkForced(personAccount []int64, files map[fileKey]int32) err
 			if acc != personAccount[i] {
 				return fmt.Errorf("%w: row %d of the %s file now belongs to another person (the mapping changed); import the corrected export as a new file instead", ErrForceChanged, r.Row, r.Dept)
 			}
-			matched[k.file]++
+			l.matched[k.file]++
 		}
+	}
+	return nil
+}
+
+// checkForcedFiles makes sure, once every batch is loaded, that a forced
+// re-import accepted every row of a file the first import did.
+func (l *loader) checkForcedFiles(files map[fileKey]int32) error {
+	if len(l.storedAccount) == 0 {
+		return nil
 	}
 	stored := map[int32]int{}
 	for k := range l.storedAccount {
@@ -385,8 +446,8 @@ func (l *loader) checkForced(personAccount []int64, files map[fileKey]int32) err
 	}
 	for _, f := range l.in.Files {
 		id := files[fileKey{f.Dept, f.SHA256}]
-		if n := stored[id]; matched[id] != n {
-			return fmt.Errorf("%w: %d of the %d rows of %s (%s) imported before are no longer accepted (the mapping or the rules changed); import the corrected export as a new file instead", ErrForceChanged, n-matched[id], n, f.Name, f.Dept)
+		if n := stored[id]; l.matched[id] != n {
+			return fmt.Errorf("%w: %d of the %d rows of %s (%s) imported before are no longer accepted (the mapping or the rules changed); import the corrected export as a new file instead", ErrForceChanged, n-l.matched[id], n, f.Name, f.Dept)
 		}
 	}
 	return nil

@@ -59,7 +59,7 @@ func load(t *testing.T, pool *pgxpool.Pool, keys *pii.Keyring, rows [][]any, for
 		Forced:   forced,
 		Mappings: []*schemas.Mapping{{Department: schemas.Department{Code: dept, Name: dept}, Priority: rows[0][4].(int)}},
 		Files:    []FileLedger{{Dept: dept, Name: dept + ".csv", SHA256: "sha-" + dept, Format: "csv", Read: n, Accepted: n}},
-		Persons:  m.Persons(),
+		Persons:  m.Batches(),
 	}, Config{Keyring: keys, Idle: idle})
 }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -105,12 +106,25 @@ type Merger struct {
 	// Mismatch): an integer key hashes far faster than a file hash.
 	mismatch map[int64][]Mismatch
 	keys     *pii.Keyring
+	// held is what the chunks cost (see chunkBytes).
+	held int64
+	// spill, if set, writes the rows to disk when they cost more than its
+	// budget (see SpillTo); spilledRows have been written.
+	spill       *spiller
+	spilledRows int64
+	// abandoned are the files (by sha256) Abandon dropped: their rows
+	// already spilled are left out when read back.
+	abandoned map[string]bool
+	// err is the first failure to spill, reported by Batches.
+	err error
+	// batchTime is what Batches spent reading back and merging.
+	batchTime time.Duration
 }
 
 // NewMerger returns an empty Merger that keys persons by the blind index
 // of keys, the keyring of the store they are loaded into.
 func NewMerger(keys *pii.Keyring) *Merger {
-	return &Merger{mismatch: map[int64][]Mismatch{}, keys: keys}
+	return &Merger{mismatch: map[int64][]Mismatch{}, keys: keys, abandoned: map[string]bool{}}
 }
 
 // AddClean takes the rows of a CleanPerson or CleanLegal record (by its
@@ -130,7 +144,8 @@ func (m *Merger) AddClean(rec arrow.Record) {
 	}
 	key, idType, id, name := str(schemas.CleanSourceKey), str(schemas.CleanIDType), str(schemas.CleanIDNumber), str(schemas.CleanName)
 	gender, phone, addr := str(schemas.CleanGender), str(schemas.CleanPhone), str(schemas.CleanAddress)
-	take := newArena(key, idType, id, name, gender, phone, addr).take
+	a := newArena(key, idType, id, name, gender, phone, addr)
+	take := a.take
 	// A record normally holds one file's rows: department and file are
 	// copied once per change, not per row.
 	src := newSourceReader(rec, schemas.CleanUpdatedAt, schemas.CleanPriority)
@@ -148,9 +163,7 @@ func (m *Merger) AddClean(rec arrow.Record) {
 		}
 		src.fill(&r.Source, i)
 	}
-	m.mu.Lock()
-	m.chunks = append(m.chunks, rows)
-	m.mu.Unlock()
+	m.add(rows, chunkBytes(n, 0, cap(*a)))
 }
 
 // sourceReader reads the Source of a clean record's rows (persons' or legal
@@ -244,6 +257,7 @@ func (m *Merger) AddFindings(rec arrow.Record, priority int32) {
 func (m *Merger) Abandon(file string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.abandoned[file] = true
 	for i, c := range m.chunks {
 		m.chunks[i] = slices.DeleteFunc(c, func(r Row) bool { return r.File == file })
 	}
@@ -263,11 +277,13 @@ func (m *Merger) Release() {
 		r.Release()
 	}
 	m.recs, m.chunks = nil, nil
+	m.removeSpill()
 }
 
-// Rows is the number of rows collected.
+// Rows is the number of rows collected (with those spilled, before any
+// abandoned file's were left out).
 func (m *Merger) Rows() int {
-	n := 0
+	n := int(m.spilledRows)
 	for _, c := range m.chunks {
 		n += len(c)
 	}

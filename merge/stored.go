@@ -15,7 +15,7 @@ import (
 // with the sources of their surviving values.
 func (l *loader) existing(ctx context.Context) (map[string]*existing, error) {
 	out := map[string]*existing{}
-	persons := l.in.Persons
+	persons := l.persons
 	err := account.ReadStored(ctx, l.tx, len(persons), func(i int) []byte { return persons[i].Key[:] }, func(s *account.Stored) {
 		out[string(s.Key)] = newExisting(s)
 	})
@@ -76,5 +76,12 @@ func (l *loader) insertConflicts(ctx context.Context, cs []conflict) (int64, err
 	tag, err := l.tx.Exec(ctx, `INSERT INTO merge_conflict (account_id, field, candidates, run_id)
 		SELECT account_id, field, candidates::jsonb, $1 FROM stage_conflict
 		ON CONFLICT (account_id, field, md5(candidates::text)) DO NOTHING`, l.runID)
-	return tag.RowsAffected(), err
+	if err != nil {
+		return 0, err
+	}
+	// A run loading in batches stages each batch's conflicts anew.
+	if _, err := l.tx.Exec(ctx, `DROP TABLE stage_conflict`); err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
 }

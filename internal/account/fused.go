@@ -291,7 +291,13 @@ func ReadStored(ctx context.Context, tx pgx.Tx, n int, key func(i int) []byte, e
 		s.RepSource, s.ContactSource = src[3].source(), src[4].source()
 		each(&s)
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows.Close()
+	// A run loading in batches stages each batch's keys anew.
+	_, err = tx.Exec(ctx, `DROP TABLE stage_key`)
+	return err
 }
 
 type nullSource struct {
@@ -400,6 +406,11 @@ func ApplyUpdates(ctx context.Context, tx pgx.Tx, k *pii.Keyring, run int64, upd
 			updated_at     = now()
 		FROM stage_update s
 		WHERE a.id = s.id`, run)
+	if err != nil {
+		return err
+	}
+	// A run loading in batches stages each batch's updates anew.
+	_, err = tx.Exec(ctx, `DROP TABLE stage_update`)
 	return err
 }
 

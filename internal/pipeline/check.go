@@ -24,6 +24,8 @@ import (
 	"github.com/idfusion/idfusion/ingest"
 	"github.com/idfusion/idfusion/internal/feedback"
 	"github.com/idfusion/idfusion/internal/output"
+	"github.com/idfusion/idfusion/internal/pii"
+	"github.com/idfusion/idfusion/merge"
 	"github.com/idfusion/idfusion/schemas"
 )
 
@@ -146,7 +148,9 @@ func Check(ctx context.Context, inputs []Input, outDir string, opts Options) (re
 	}
 	defer set.Close()
 	if err := set.File("rejects.parquet", output.Shared, func(w io.Writer) error {
-		return cmp.Or(writeFindingsParquet(w, col.rejects()), col.err())
+		var readErr error
+		err := writeFindingsParquet(w, col.rejects(&readErr))
+		return cmp.Or(err, readErr)
 	}); err != nil {
 		return res, err
 	}
@@ -314,17 +318,37 @@ func (c *Collector) Abandon(f ingest.File) {
 	delete(c.files, keyOf(f))
 }
 
+// storedRejects yields the collected rejects by department, file name,
+// row and reason, as the store keeps them (source key redacted, sensitive
+// values masked), one at a time from where the Collector keeps them. A
+// failure to read them back is yielded and ends the sequence. It may run
+// while WriteFeedback does: each keeps its own read error.
+func (c *Collector) storedRejects() iter.Seq2[merge.Reject, error] {
+	return func(yield func(merge.Reject, error) bool) {
+		var readErr error
+		for f := range c.rejects(&readErr) {
+			if !yield(merge.Reject{Dept: f.dept, File: f.sha, Row: f.row.Row, SourceKey: pii.Redact(f.row.SourceKey),
+				Code: f.row.Code, Field: f.row.Field, Value: MaskValue(f.row.Field, f.row.Value)}, nil) {
+				return
+			}
+		}
+		if readErr != nil {
+			yield(merge.Reject{}, readErr)
+		}
+	}
+}
+
 // rejects yields the collected rejects by department, file name, row and
 // reason, one at a time from where the Collector keeps them. A failure to
-// read them back ends the sequence: see err.
-func (c *Collector) rejects() iter.Seq[finding] {
+// read them back ends the sequence and is kept in *errp.
+func (c *Collector) rejects(errp *error) iter.Seq[finding] {
 	return func(yield func(finding) bool) {
 		ffs := slices.Collect(maps.Values(c.files))
 		slices.SortFunc(ffs, func(a, b *fileFindings) int {
 			return cmp.Or(cmp.Compare(a.dept, b.dept), cmp.Compare(a.file, b.file), cmp.Compare(a.sha, b.sha))
 		})
 		for _, ff := range ffs {
-			for f := range ff.all(&c.readErr) {
+			for f := range ff.all(errp) {
 				if f.severity == schemas.Reject && !yield(f) {
 					return
 				}

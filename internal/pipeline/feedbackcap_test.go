@@ -387,8 +387,9 @@ func TestCollectorSpillsReadFiles(t *testing.T) {
 	if n := len(dirNames(t, dir)); n != 1 {
 		t.Errorf("after Abandon: %d files written out, want 1", n)
 	}
-	if n := len(slices.Collect(c.rejects())); n != 2*spillMin-1 || c.err() != nil {
-		t.Errorf("%d rejects (%v), want %d", n, c.err(), 2*spillMin-1)
+	var readErr error
+	if n := len(slices.Collect(c.rejects(&readErr))); n != 2*spillMin-1 || readErr != nil {
+		t.Errorf("%d rejects (%v), want %d", n, readErr, 2*spillMin-1)
 	}
 	c.Close()
 	if names := dirNames(t, dir); len(names) != 0 {
@@ -414,7 +415,7 @@ func TestSpilledFindingsDamaged(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := ff.spilled.Truncate(100); err != nil {
+	if err := os.Truncate(ff.spilled.Name(), 100); err != nil {
 		t.Fatal(err)
 	}
 	out := t.TempDir()

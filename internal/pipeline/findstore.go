@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"os"
 	"slices"
 
 	"github.com/idfusion/idfusion/internal/feedback"
+	"github.com/idfusion/idfusion/internal/sealfile"
 	"github.com/idfusion/idfusion/schemas"
 )
 
@@ -42,7 +42,7 @@ type fileFindings struct {
 	sorted []int32
 	// spilled holds the nSpilled findings in listing order once written
 	// out (see spill); the arrays above are then empty.
-	spilled  *os.File
+	spilled  *sealfile.File
 	nSpilled int
 }
 
@@ -124,7 +124,8 @@ var spillMin = 4096
 // no longer change, and the run needs them only in that order, to write the
 // feedback and the rejects. What stays is the kinds and the count.
 func (ff *fileFindings) spill(dir string) error {
-	f, err := os.CreateTemp(dir, "findings-*.bin") // mode 0600: the values are in clear
+	// Sealed: the values are in clear (a rejected row's ID number).
+	f, err := sealfile.Create(dir, "findings-*.bin")
 	if err != nil {
 		return err
 	}
@@ -143,21 +144,23 @@ func (ff *fileFindings) spill(dir string) error {
 		}
 	}
 	if err = w.Flush(); err != nil {
-		f.Close()
-		os.Remove(f.Name())
+		f.Abort()
+		return fmt.Errorf("write the findings of %s: %w", ff.file, err)
+	}
+	sealed, err := f.Close()
+	if err != nil {
 		return fmt.Errorf("write the findings of %s: %w", ff.file, err)
 	}
 	n := ff.len()
 	kinds, folded, kindOf := ff.kinds, ff.folded, ff.kindOf
-	*ff = fileFindings{dept: ff.dept, sha: ff.sha, file: ff.file, kinds: kinds, kindOf: kindOf, folded: folded, spilled: f, nSpilled: n}
+	*ff = fileFindings{dept: ff.dept, sha: ff.sha, file: ff.file, kinds: kinds, kindOf: kindOf, folded: folded, spilled: sealed, nSpilled: n}
 	return nil
 }
 
 // drop removes ff's spilled findings, if any.
 func (ff *fileFindings) drop() {
 	if ff.spilled != nil {
-		ff.spilled.Close()
-		os.Remove(ff.spilled.Name())
+		ff.spilled.Remove()
 		ff.spilled = nil
 	}
 }
@@ -174,7 +177,7 @@ func (ff *fileFindings) all(errp *error) iter.Seq[finding] {
 			}
 			return
 		}
-		r := bufio.NewReaderSize(io.NewSectionReader(ff.spilled, 0, 1<<62), 1<<16)
+		r := bufio.NewReaderSize(ff.spilled.Reader(), 1<<16)
 		text := func() (string, error) {
 			n, err := binary.ReadUvarint(r)
 			if err != nil {

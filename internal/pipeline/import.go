@@ -38,6 +38,10 @@ type ImportConfig struct {
 	// as Parquet for inspection (clean rows with ID numbers and phones
 	// masked, findings).
 	KeepStages string
+	// HoldBytes is what the accepted rows may cost held in memory: beyond
+	// it they are spilled, sealed, to disk and merged and loaded a group of
+	// partitions at a time (merge.Merger.SpillTo). 0: no limit.
+	HoldBytes int64
 	Options
 	// Stage, if set, is told when the merge and load stages start; the
 	// function it returns when they end (for a terminal's progress lines).
@@ -117,6 +121,9 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 	}
 	defer os.RemoveAll(sink.findings.SpillDir)
 	defer sink.findings.Close()
+	if cfg.HoldBytes > 0 {
+		sink.merger.SpillTo(sink.findings.SpillDir, cfg.HoldBytes)
+	}
 	for _, in := range inputs {
 		sink.priority[in.Mapping.Department.Code] = int32(in.Mapping.Priority)
 	}
@@ -199,18 +206,25 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 	}
 	t := time.Now()
 	done := stage(fmt.Sprintf("merge %d rows", sink.merger.Rows()))
-	in.Persons = sink.merger.Persons()
-	for f := range sink.findings.rejects() {
-		in.Rejects = append(in.Rejects, merge.Reject{Dept: f.dept, File: f.sha, Row: f.row.Row, SourceKey: pii.Redact(f.row.SourceKey),
-			Code: f.row.Code, Field: f.row.Field, Value: MaskValue(f.row.Field, f.row.Value)})
+	// Rows held in memory are merged now; spilled rows a batch at a time
+	// during the load (see merge.Merger.Batches), whose merging is counted
+	// as merge time below.
+	loading := fmt.Sprintf("load %d rows in batches in one transaction", sink.merger.Rows())
+	if sink.merger.Spilled() {
+		in.Persons = sink.merger.Batches()
+	} else {
+		if err := sink.merger.Err(); err != nil {
+			return res, err
+		}
+		persons := sink.merger.Persons()
+		in.Persons = merge.Batch(persons)
+		loading = fmt.Sprintf("load %d persons in one transaction", len(persons))
 	}
-	if err := sink.findings.err(); err != nil {
-		return res, err
-	}
+	in.Rejects = sink.findings.storedRejects()
 	res.MergeSeconds = time.Since(t).Seconds()
 	done()
 	t = time.Now()
-	done = stage(fmt.Sprintf("load %d persons in one transaction", len(in.Persons)))
+	done = stage(loading)
 	// The workbooks are written while PostgreSQL loads, staged in a set
 	// that takes their place only if the run commits.
 	set, err := output.NewSet(cfg.OutDir)
@@ -226,7 +240,9 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 	if err != nil {
 		return res, err
 	}
-	res.LoadSeconds = time.Since(t).Seconds()
+	batchMerge := sink.merger.BatchSeconds()
+	res.LoadSeconds = time.Since(t).Seconds() - batchMerge
+	res.MergeSeconds += batchMerge
 	done()
 	if booksErr != nil {
 		return res, booksErr
