@@ -167,9 +167,6 @@ func (m *Merger) spillHeld() error {
 	for _, c := range m.chunks {
 		for i := range c {
 			r := &c[i]
-			if m.abandoned[r.File] {
-				continue
-			}
 			byPart[r.Key[0]] = append(byPart[r.Key[0]], r)
 			n++
 		}

@@ -57,6 +57,9 @@ type ImportResult struct {
 	Skipped  []string `json:"skipped,omitempty"`
 	Report   string   `json:"report,omitempty"`
 	Feedback []string `json:"feedback,omitempty"`
+	// SpilledRows is how many accepted rows went to disk to keep within
+	// HoldBytes (0: all were held).
+	SpilledRows int64 `json:"spilled_rows,omitempty"`
 	// Timings of the stages, in seconds.
 	ReadSeconds  float64 `json:"read_seconds"`
 	MergeSeconds float64 `json:"merge_seconds"`
@@ -211,6 +214,7 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 	// as merge time below.
 	loading := fmt.Sprintf("load %d rows in batches in one transaction", sink.merger.Rows())
 	if sink.merger.Spilled() {
+		res.SpilledRows = int64(sink.merger.Rows())
 		in.Persons = sink.merger.Batches()
 	} else {
 		if err := sink.merger.Err(); err != nil {

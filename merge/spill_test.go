@@ -1,0 +1,143 @@
+package merge
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	gocmp "github.com/google/go-cmp/cmp"
+)
+
+// spillInput adds the same rows to m: persons and legal persons, each
+// known to one to three departments, in records of a few hundred rows.
+func spillInput(t *testing.T, m *Merger) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(1, 2))
+	depts := []string{"gongan", "renshe", "weijian"}
+	var natural [][]any
+	for i := range 3000 {
+		id := fmt.Sprintf("4601%014d", rng.IntN(1200))
+		name := []string{"张三", "张叁", "李四"}[rng.IntN(3)]
+		phone := ""
+		if rng.IntN(3) > 0 {
+			phone = fmt.Sprintf("139%08d", rng.IntN(1e8))
+		}
+		d := rng.IntN(3)
+		natural = append(natural, []any{id, name, phone, depts[d], d + 1, rng.IntN(5000), i + 2, fmt.Sprintf("海口市%d号", rng.IntN(50))})
+	}
+	var legal []lrow
+	for i := range 400 {
+		d := rng.IntN(3)
+		r := lrow{code: fmt.Sprintf("91460000MA5T%06d", rng.IntN(150)), name: []string{"某公司", "某有限公司"}[rng.IntN(2)],
+			typ: []string{"", "enterprise", "institution"}[rng.IntN(3)], contact: []string{"", "王五"}[rng.IntN(2)],
+			phone: fmt.Sprintf("0898%08d", rng.IntN(1e8)), dept: depts[d], prio: d + 1, upd: rng.IntN(5000), row: 10000 + i}
+		if rng.IntN(4) > 0 {
+			r.repName, r.repID, r.from, r.to = "赵六", fmt.Sprintf("4601%014d", rng.IntN(100)), int32(rng.IntN(20000)+1), 2932896
+		}
+		legal = append(legal, r)
+	}
+	for len(natural) > 0 || len(legal) > 0 {
+		n := min(len(natural), 250)
+		rec := cleanRecord(t, natural[:n])
+		m.AddClean(rec)
+		rec.Release()
+		natural = natural[n:]
+		k := min(len(legal), 40)
+		if k > 0 {
+			rec := legalRecord(t, legal[:k])
+			m.AddClean(rec)
+			rec.Release()
+			legal = legal[k:]
+		}
+	}
+}
+
+// TestSpillSamePersons: rows spilled to disk and read back a group of
+// partitions at a time give the persons of the same rows held in memory,
+// field by field and in the same (blind index) order; an abandoned file's
+// rows are left out whether spilled or held; the partition files hold no
+// clear text and are gone after Release.
+func TestSpillSamePersons(t *testing.T) {
+	t.Parallel()
+	keys := testKeys(t)
+	held := NewMerger(keys)
+	spillInput(t, held)
+	held.Abandon("sha-weijian")
+	want := held.Persons()
+	defer held.Release()
+
+	dir := t.TempDir()
+	spilled := NewMerger(keys)
+	spilled.SpillTo(dir, 64<<10) // about 300 rows: spills every couple of records
+	spillInput(t, spilled)
+	spilled.Abandon("sha-weijian") // most of its rows are on disk already
+	if !spilled.Spilled() || spilled.Rows() != 3400 {
+		t.Fatalf("spilled %v, %d rows: want 3400 rows spilled", spilled.Spilled(), spilled.Rows())
+	}
+	var got []Person
+	batches := 0
+	for ps, err := range spilled.Batches() {
+		if err != nil {
+			t.Fatal(err)
+		}
+		batches++
+		got = append(got, ps...) // rows stay valid: the test keeps the chunks
+		files, _ := filepath.Glob(filepath.Join(dir, "rows-*"))
+		if batches == 1 {
+			if len(files) < 100 {
+				t.Errorf("%d partition files, want most of 256", len(files))
+			}
+			for _, f := range files {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Needles long enough not to occur in random bytes by chance.
+				if bytes.Contains(b, []byte("46010000000000")) || bytes.Contains(b, []byte("有限公司")) || bytes.Contains(b, []byte("gongan")) {
+					t.Fatalf("%s holds clear text", f)
+				}
+			}
+		}
+	}
+	if batches < 4 {
+		t.Errorf("%d batches, want the budget to split the partitions into several", batches)
+	}
+	if diff := gocmp.Diff(want, got, gocmp.AllowUnexported(Person{})); diff != "" {
+		t.Fatalf("spilled persons differ from held ones (-held +spilled):\n%s", diff)
+	}
+	for _, p := range got {
+		for _, r := range p.Rows {
+			if r.File == "sha-weijian" {
+				t.Fatalf("row %d of the abandoned file is in the persons", r.Row)
+			}
+		}
+	}
+	spilled.Release()
+	if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 0 {
+		t.Errorf("after Release: %v", files)
+	}
+}
+
+// TestSpillBudgetBound: a run holds no more than its budget of rows
+// between spills (plus the record being added).
+func TestSpillBudgetBound(t *testing.T) {
+	t.Parallel()
+	m := NewMerger(testKeys(t))
+	defer m.Release()
+	const budget = 64 << 10
+	m.SpillTo(t.TempDir(), budget)
+	rec := cleanRecord(t, [][]any{{"460100000000000001", "张三", "13900000001", "gongan", 1, 0, 2, "海口市"}})
+	defer rec.Release()
+	for range 2000 {
+		m.AddClean(rec)
+		if m.held > budget {
+			t.Fatalf("holds %d bytes, budget %d", m.held, budget)
+		}
+	}
+	if m.spilledRows < 1800 {
+		t.Fatalf("%d rows spilled", m.spilledRows)
+	}
+}
