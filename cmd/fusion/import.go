@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -59,7 +60,8 @@ func runImport(ctx context.Context, e *env, args []string) (int, error) {
 	if err != nil {
 		return 0, usageError{err}
 	}
-	if err := applyMemoryLimit(e, *memLimit); err != nil {
+	hold, err := applyMemoryLimit(e, *memLimit)
+	if err != nil {
 		return 0, err
 	}
 	keys, err := loadKeyring(e, *db.dataDir)
@@ -87,7 +89,7 @@ func runImport(ctx context.Context, e *env, args []string) (int, error) {
 	walStart, walOK := walLSN(ctx, pool)
 	start := time.Now()
 	res, err := pipeline.Import(ctx, pool, inputs, pipeline.ImportConfig{
-		Keyring: keys, OutDir: *out, Force: *force, DryRun: *dryRun, KeepStages: *keep,
+		Keyring: keys, OutDir: *out, Force: *force, DryRun: *dryRun, KeepStages: *keep, HoldBytes: hold,
 		Options: pipeline.Options{Workers: *workers, Progress: bar.Set}, Logger: e.log,
 		Stage: func(name string) func() {
 			bar.Done() // reading is over when the first later stage starts
@@ -165,25 +167,36 @@ func manifestInputs(path string) ([]pipeline.Input, error) {
 
 // addMemoryLimitFlag adds --memory-limit to a command that imports.
 func addMemoryLimitFlag(fs *flag.FlagSet) *string {
-	return fs.String("memory-limit", "auto", "soft limit of the process's memory (MiB or GiB; 0 for none; auto: 3/4 of the machine's or container's memory): the collector works harder near it instead of growing. A run needs about 0.8 KB per row")
+	return fs.String("memory-limit", "auto", "the run's memory budget (MiB or GiB; 0 for none; auto: 1/12 of the machine's or container's memory, 2GiB on 24GiB, at least 512MiB): the accepted rows are held in a quarter of it and beyond that spilled, sealed, to the output folder and loaded in batches; the Go collector keeps the process near it")
 }
 
-// applyMemoryLimit sets the --memory-limit, unless GOMEMLIMIT is set.
-func applyMemoryLimit(e *env, s string) error {
+// holdShare is the part of the memory budget the accepted rows may take
+// held (merge.Merger.SpillTo): merging and loading a batch of rows takes
+// about twice their held size again, and the collector needs headroom.
+const holdShare = 4
+
+// applyMemoryLimit sets the --memory-limit as the Go memory limit, unless
+// GOMEMLIMIT is set (then that is the budget), and returns what the
+// accepted rows may take held (0: no limit).
+func applyMemoryLimit(e *env, s string) (hold int64, err error) {
 	limit, err := memoryLimit(s)
 	if err != nil {
-		return usagef("--memory-limit: %v", err)
+		return 0, usagef("--memory-limit: %v", err)
 	}
-	if limit > 0 && e.getenv("GOMEMLIMIT") == "" {
+	if e.getenv("GOMEMLIMIT") != "" {
+		if limit = debug.SetMemoryLimit(-1); limit == math.MaxInt64 {
+			limit = 0
+		}
+	} else if limit > 0 {
 		debug.SetMemoryLimit(limit)
 	}
-	return nil
+	return limit / holdShare, nil
 }
 
-// memoryLimit parses --memory-limit. "auto" is three quarters of the
-// memory the machine (or the container) has: a net against being killed,
-// not a squeeze. A limit below what the run holds would only make the
-// collector run without end.
+// memoryLimit parses --memory-limit. "auto" is a twelfth of the memory the
+// machine (or the container) has, at least 512 MiB and at most three
+// quarters: a run needs about 1 KB a row held, so up to about a million
+// rows on 24 GiB it holds every row, and larger runs spill.
 func memoryLimit(s string) (int64, error) {
 	if s != "auto" {
 		return parseBytes(s)
@@ -202,7 +215,7 @@ func memoryLimit(s string) (int64, error) {
 			total = v
 		}
 	}
-	return total / 4 * 3, nil
+	return min(max(total/12, 512<<20), total/4*3), nil
 }
 
 // parseBytes parses "900MiB", "2GiB" or "0".
@@ -279,6 +292,9 @@ func printImport(w io.Writer, res pipeline.ImportResult, st runStats) {
 	}
 	fmt.Fprintf(w, "stages: read+cleanse %.2fs, merge %.2fs, load %.2fs; %.2fs total, %.0f rows/s, peak memory %.0f MB\n",
 		res.ReadSeconds, res.MergeSeconds, res.LoadSeconds, st.ElapsedSeconds, st.RowsPerSecond, st.PeakRSSMB)
+	if res.SpilledRows > 0 {
+		fmt.Fprintf(w, "%d accepted rows spilled to disk (over --memory-limit's share) and loaded in batches\n", res.SpilledRows)
+	}
 	if res.Report != "" {
 		fmt.Fprintf(w, "report: %s\n", res.Report)
 	}

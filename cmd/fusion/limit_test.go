@@ -26,7 +26,8 @@ func TestMemoryLimit(t *testing.T) {
 			t.Errorf("memoryLimit(%q) = %d, %v; want %d, error %v", tt.in, got, err, tt.want, tt.wantErr)
 		}
 	}
-	// auto: three quarters of the machine's memory, never more.
+	// auto: a twelfth of the machine's memory, at least 512 MiB, never
+	// more than three quarters.
 	if _, err := os.Stat("/proc/meminfo"); err != nil {
 		t.Fatalf("this test runs on Linux: %v", err)
 	}
@@ -42,7 +43,7 @@ func TestMemoryLimit(t *testing.T) {
 	if _, err := fmt.Sscanf(string(b), "MemTotal: %d kB", &kb); err != nil {
 		t.Fatal(err)
 	}
-	if total := kb << 10; auto > total/4*3 {
-		t.Errorf("auto = %d, over 3/4 of MemTotal %d", auto, total)
+	if total := kb << 10; auto != min(max(total/12, 512<<20), total/4*3) {
+		t.Errorf("auto = %d, want a twelfth of MemTotal %d within [512MiB, 3/4]", auto, total)
 	}
 }

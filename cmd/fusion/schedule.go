@@ -39,7 +39,8 @@ func runSchedule(ctx context.Context, e *env, args []string) (int, error) {
 	if err != nil {
 		return 0, usageError{err}
 	}
-	if err := applyMemoryLimit(e, *memLimit); err != nil {
+	hold, err := applyMemoryLimit(e, *memLimit)
+	if err != nil {
 		return 0, err
 	}
 	keys, err := loadKeyring(e, *db.dataDir)
@@ -51,7 +52,7 @@ func runSchedule(ctx context.Context, e *env, args []string) (int, error) {
 		return 0, err
 	}
 	defer closeDB(context.WithoutCancel(ctx))
-	sched, err := schedule.New(pool, cfg, schedule.Options{Keyring: keys, Logger: e.log, Housekeeping: housekeeping(pool, e.log)})
+	sched, err := schedule.New(pool, cfg, schedule.Options{Keyring: keys, HoldBytes: hold, Logger: e.log, Housekeeping: housekeeping(pool, e.log)})
 	var ce *schedule.ConfigError
 	if errors.As(err, &ce) {
 		return 0, usageError{err}

@@ -108,7 +108,7 @@ func (s *Scheduler) importInbox(ctx context.Context, log *slog.Logger, d *Depart
 	}
 	log.Info("dept_import_started", slog.Int("files", len(files)))
 	res, err := pipeline.Import(ctx, s.pool, inputs, pipeline.ImportConfig{
-		Keyring: s.opts.Keyring, OutDir: stage, Trigger: "schedule", Logger: log,
+		Keyring: s.opts.Keyring, OutDir: stage, Trigger: "schedule", Logger: log, HoldBytes: s.opts.HoldBytes,
 	})
 	if err != nil {
 		return fmt.Errorf("import (nothing moved; the files are taken again on the next tick): %w", err)

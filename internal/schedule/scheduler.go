@@ -17,6 +17,9 @@ import (
 type Options struct {
 	// Keyring seals ID numbers and phones in the imports. Required.
 	Keyring *pii.Keyring
+	// HoldBytes is what each run's accepted rows may take held before
+	// they are spilled (pipeline.ImportConfig.HoldBytes). 0: no limit.
+	HoldBytes int64
 	// Logger receives the ticks, the files taken, moved, rejected or left
 	// waiting, and the failures. Default: discard.
 	Logger *slog.Logger
