@@ -93,6 +93,11 @@ type Config struct {
 	// the load is mostly PostgreSQL's work, so work started then uses the
 	// CPU the load leaves free instead of slowing it down.
 	Idle func()
+	// BeforeCommit, if set, is called once everything is written and the
+	// ledger balances, before the commit (not in a dry run): an error
+	// rolls the run back. It is where work that must succeed with the run
+	// (the departments' feedback) is awaited.
+	BeforeCommit func() error
 }
 
 // ErrLedger is wrapped when the ledger does not balance against the
@@ -268,6 +273,11 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 	b, _ := json.Marshal(led)
 	if _, err := tx.Exec(ctx, `UPDATE import_run SET ledger = $2, finished_at = clock_timestamp() WHERE id = $1`, l.runID, b); err != nil {
 		return led, fmt.Errorf("finish the run: %w", err)
+	}
+	if l.cfg.BeforeCommit != nil && !l.cfg.DryRun {
+		if err := l.cfg.BeforeCommit(); err != nil {
+			return led, err
+		}
 	}
 	return led, nil
 }

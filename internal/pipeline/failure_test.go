@@ -204,6 +204,17 @@ func importCancelledAt(t *testing.T, ctx context.Context, pool *pgxpool.Pool, st
 		_, err := Import(runCtx, pool, inputs, cfg)
 		done <- err
 	}()
+	waitBlocked(t, ctx, pool, statement, done)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled import: error %v, want context.Canceled", err)
+	}
+}
+
+// waitBlocked waits until a statement matching the ILIKE pattern waits for
+// a lock; the run must not end (done) before.
+func waitBlocked(t *testing.T, ctx context.Context, pool *pgxpool.Pool, statement string, done <-chan error) {
+	t.Helper()
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
 		var waiting int
 		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
@@ -211,7 +222,7 @@ func importCancelledAt(t *testing.T, ctx context.Context, pool *pgxpool.Pool, st
 			t.Fatal(err)
 		}
 		if waiting > 0 {
-			break
+			return
 		}
 		select {
 		case err := <-done:
@@ -224,8 +235,49 @@ func importCancelledAt(t *testing.T, ctx context.Context, pool *pgxpool.Pool, st
 			t.Fatalf("the import never waited at %s (now: %s)", statement, now)
 		}
 	}
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled import: error %v, want context.Canceled", err)
+}
+
+// TestImportFeedbackFailsBeforeCommit: a feedback workbook that cannot be
+// written fails the run before its commit, so that no run commits without
+// the departments hearing of it; every table stays as it was.
+func TestImportFeedbackFailsBeforeCommit(t *testing.T) {
+	t.Parallel()
+	s := samples(t)
+	pool := dbtest.New(t)
+	ctx := context.Background()
+	all := append(slices.Clone(domainTables), runTables...)
+	before := checksums(t, pool, all...)
+	holder, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback(ctx)
+	if _, err := holder.Exec(ctx, `LOCK TABLE account IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Import(ctx, pool, s.inputs, ImportConfig{Keyring: testKeyring(t), OutDir: out})
+		done <- err
+	}()
+	// The run reads the stored accounts before it starts the workbooks;
+	// meanwhile their staging folder goes.
+	waitBlocked(t, ctx, pool, "%JOIN account a%", done)
+	pending, _ := filepath.Glob(filepath.Join(out, ".pending-*"))
+	if len(pending) != 1 {
+		t.Fatalf("staging folders %v", pending)
+	}
+	if err := os.RemoveAll(pending[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "feedback") {
+		t.Fatalf("run whose workbooks failed: error %v", err)
+	}
+	if diff := cmp.Diff(before, checksums(t, pool, all...)); diff != "" {
+		t.Errorf("the run committed (-before +after):\n%s", diff)
 	}
 }

@@ -236,10 +236,19 @@ func Import(ctx context.Context, pool *pgxpool.Pool, inputs []Input, cfg ImportC
 		return res, err
 	}
 	defer set.Close()
+	// A workbook that cannot be written fails the run before its commit:
+	// the departments hear of every run that committed.
 	var booksErr error
 	var written sync.WaitGroup
 	res.Ledger, err = merge.Load(ctx, pool, in, merge.Config{Keyring: cfg.Keyring, DryRun: cfg.DryRun, Logger: cfg.Logger,
-		Idle: func() { written.Go(func() { booksErr = sink.findings.WriteFeedback(set, told) }) }})
+		Idle: func() { written.Go(func() { booksErr = sink.findings.WriteFeedback(set, told) }) },
+		BeforeCommit: func() error {
+			written.Wait()
+			if booksErr != nil {
+				return fmt.Errorf("write the feedback (nothing imported): %w", booksErr)
+			}
+			return nil
+		}})
 	written.Wait()
 	if err != nil {
 		return res, err
