@@ -131,6 +131,14 @@ func Check(ctx context.Context, inputs []Input, outDir string, opts Options) (re
 	}
 	defer os.RemoveAll(col.SpillDir)
 	defer col.Close()
+	// A path given twice is checked once: its findings are kept by path.
+	seen := map[string]bool{}
+	inputs = slices.DeleteFunc(slices.Clone(inputs), func(in Input) bool {
+		p := filepath.Clean(in.Path)
+		dup := seen[p]
+		seen[p] = true
+		return dup
+	})
 	start := time.Now()
 	reports, err := Run(ctx, inputs, col, opts)
 	if err != nil {

@@ -172,6 +172,18 @@ func TestCheckFeedbackSpilled(t *testing.T) {
 	if diff := cmp.Diff([]string{"ga-feedback-rejects.csv", "ga-feedback.xlsx", "rejects.parquet"}, dirNames(t, out)); diff != "" {
 		t.Errorf("output folder (-want +got):\n%s", diff)
 	}
+
+	// The same path given twice is checked once: the same rows, none lost
+	// or listed twice.
+	inputs := rejectInputs(t, dir, 7, n)
+	twice := filepath.Join(dir, "twice")
+	if _, err := Check(context.Background(), append(inputs, inputs...), twice, Options{FeedbackRows: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	sheet, extra = cappedFeedback(t, twice, 1000, n+7)
+	if diff := cmp.Diff(rejectRows(7, n), append(sheet, extra...)); diff != "" {
+		t.Errorf("a path given twice: rejected rows (-want +got):\n%s", diff)
+	}
 }
 
 func dirNames(t *testing.T, dir string) []string {
