@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -62,7 +64,10 @@ func storeContent(t *testing.T, conn *pgx.Conn) (fingerprint string, accounts, l
 // TestImportKilledMidLoad: an import process killed (SIGKILL) while its
 // transaction has written accounts and lineage leaves the database as it
 // was; the re-run then reaches the same end state as an uninterrupted run.
-// The run holds legal persons' files too.
+// The run holds legal persons' files too. The killed run and the re-run
+// spill their rows (a small --memory-limit) where the uninterrupted one
+// holds them: the same end state; the sealed spill folder the killed run
+// left is removed by the re-run.
 func TestImportKilledMidLoad(t *testing.T) {
 	t.Parallel()
 	bin := buildFusion(t)
@@ -72,8 +77,12 @@ func TestImportKilledMidLoad(t *testing.T) {
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "exports", "*"))
 	keyFile := writeKeyFile(t)
-	importCmd := func(url string) *exec.Cmd {
-		cmd := exec.Command(bin, append([]string{"import", "--mapping-dir", filepath.Join(dir, "mappings"), "--out", t.TempDir(), "--data-dir", t.TempDir()}, files...)...)
+	importCmd := func(url string, flags ...string) *exec.Cmd {
+		args := append([]string{"import", "--mapping-dir", filepath.Join(dir, "mappings"), "--data-dir", t.TempDir()}, flags...)
+		if !slices.Contains(flags, "--out") {
+			args = append(args, "--out", t.TempDir())
+		}
+		cmd := exec.Command(bin, append(args, files...)...)
 		cmd.Env = append(os.Environ(), "DATABASE_URL="+url, "IDFUSION_KEY_FILE="+keyFile)
 		return cmd
 	}
@@ -92,12 +101,26 @@ func TestImportKilledMidLoad(t *testing.T) {
 	wantPrint, wantAccounts, _ := storeContent(t, clean)
 
 	url := dbtest.ConnString(t)
-	out, holder, _ := interruptLoad(t, url, importCmd(url), syscall.SIGKILL)
+	outDir := t.TempDir()
+	spill := []string{"--memory-limit", "24MiB", "--out", outDir}
+	out, holder, _ := interruptLoad(t, url, importCmd(url, spill...), syscall.SIGKILL)
 	assertEmpty(t, holder, "after the kill", out, "account", "account_lineage", "import_run", "import_file", "import_reject", "merge_conflict", "source_file", "department")
+	left, _ := filepath.Glob(filepath.Join(outDir, ".spill-*", "rows-*.arrow"))
+	if len(left) == 0 {
+		t.Errorf("the killed run left no spilled rows: it did not spill; output:\n%s", out)
+	}
 
-	// The re-run reaches the uninterrupted end state.
-	if out, err := importCmd(url).CombinedOutput(); err != nil {
-		t.Fatalf("re-run: %v\n%s", err, out)
+	// The re-run reaches the uninterrupted end state, and removes the
+	// killed run's spill folder.
+	reRun, err := importCmd(url, spill...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("re-run: %v\n%s", err, reRun)
+	}
+	if !strings.Contains(string(reRun), "spilled to disk") {
+		t.Errorf("the re-run did not spill:\n%s", reRun)
+	}
+	if left, _ := filepath.Glob(filepath.Join(outDir, ".spill-*")); len(left) != 0 {
+		t.Errorf("after the re-run: %v", left)
 	}
 	gotPrint, gotAccounts, _ := storeContent(t, holder)
 	if gotPrint != wantPrint || gotAccounts != wantAccounts || wantAccounts == 0 {

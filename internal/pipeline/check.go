@@ -186,11 +186,12 @@ func spillDir(outDir string) (string, error) {
 	return os.MkdirTemp(outDir, fmt.Sprintf("%s%d-", spillPrefix, os.Getpid()))
 }
 
-// spillPrefix begins the name of a run's findings folder; the process id
-// and a random part follow.
-const spillPrefix = ".findings-"
+// spillPrefix begins the name of a run's spill folder (its findings and,
+// over its budget, its accepted rows); the process id and a random part
+// follow.
+const spillPrefix = ".spill-"
 
-// removeDeadSpills removes the findings folders in outDir whose process is
+// removeDeadSpills removes the spill folders in outDir whose process is
 // gone. A folder without a process id in its name (an older version's) is
 // left to fusion purge --dir.
 func removeDeadSpills(outDir string) {

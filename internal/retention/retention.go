@@ -18,7 +18,7 @@
 //   - in the output folders of fusion check and import (--out) and of
 //     --keep-stages, the files the pipeline writes that hold personal data:
 //     <dept>-feedback.xlsx and the CSVs beside it (values in clear),
-//     the .findings-* folder a killed run leaves, rejects.parquet,
+//     the .spill-* folder a killed run leaves (.findings-* before), rejects.parquet,
 //     clean.parquet and findings.parquet, by modification time. Run reports
 //     (run-<id>.json) hold counts and file names only and stay.
 //
@@ -298,9 +298,10 @@ func outputTargets(dir string, cutoff time.Time) ([]target, error) {
 	var out []target
 	for _, e := range entries {
 		name := e.Name()
-		if e.IsDir() && strings.HasPrefix(name, ".findings-") {
-			// A run's findings written out until it wrote its outputs,
-			// left by a run that was killed: values in clear.
+		if e.IsDir() && (strings.HasPrefix(name, ".spill-") || strings.HasPrefix(name, ".findings-")) {
+			// A run's spilled rows and findings, left by a run that was
+			// killed (sealed with a key gone with it; older versions'
+			// findings in clear).
 			if old, err := before(e, cutoff); err != nil {
 				return nil, err
 			} else if old {

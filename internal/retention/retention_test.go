@@ -39,13 +39,14 @@ func TestParseAge(t *testing.T) {
 
 // TestOutputTargetsFeedbackCSV: in an output folder, the CSVs beside a
 // department's workbook (its values in clear) go with it once old, and so
-// does the folder of findings a killed run left; a report, a file or
+// does the spill folder a killed run left (an older version's findings
+// folder too); a report, a file or
 // folder that is not the pipeline's, and anything recent stay.
 func TestOutputTargetsFeedbackCSV(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	old := time.Now().Add(-200 * 24 * time.Hour)
-	for _, name := range []string{".findings-1", ".findings-2", ".other-1"} {
+	for _, name := range []string{".findings-1", ".spill-2", ".spill-3", ".other-1"} {
 		if err := os.Mkdir(filepath.Join(dir, name), 0o700); err != nil {
 			t.Fatal(err)
 		}
@@ -53,7 +54,7 @@ func TestOutputTargetsFeedbackCSV(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, name := range []string{"ga-feedback.xlsx", "ga-feedback-rejects.csv", "ga-feedback-warnings.csv", "run-1.json", "notes.csv", "rs-feedback-rejects.csv", ".findings-1", ".other-1"} {
+	for _, name := range []string{"ga-feedback.xlsx", "ga-feedback-rejects.csv", "ga-feedback-warnings.csv", "run-1.json", "notes.csv", "rs-feedback-rejects.csv", ".findings-1", ".spill-2", ".other-1"} {
 		path := filepath.Join(dir, name)
 		if strings.HasPrefix(name, ".") {
 			if err := os.Chtimes(path, old, old); err != nil {
@@ -78,7 +79,7 @@ func TestOutputTargetsFeedbackCSV(t *testing.T) {
 	for _, tg := range targets {
 		got = append(got, fmt.Sprint(tg.name, " ", tg.files))
 	}
-	if want := []string{".findings-1 1", "ga-feedback-rejects.csv 1", "ga-feedback-warnings.csv 1", "ga-feedback.xlsx 1"}; !slices.Equal(want, got) {
+	if want := []string{".findings-1 1", ".spill-2 1", "ga-feedback-rejects.csv 1", "ga-feedback-warnings.csv 1", "ga-feedback.xlsx 1"}; !slices.Equal(want, got) {
 		t.Errorf("targets %q, want %q", got, want)
 	}
 }
