@@ -23,7 +23,11 @@ type Querier interface {
 // Account is what the login service knows of an account. Sensitive values
 // stay sealed until a step needs them (OpenID, OpenPhone).
 type Account struct {
-	ID            int64
+	ID int64
+	// IDBidx is the blind index of the ID number (a legal person's: of its
+	// credit code): the store's unique key of the account, and the
+	// distribution key of the tables that hang on it (docs/scale-out.md).
+	IDBidx        []byte
 	Status        schemas.AccountStatus
 	Steps         []schemas.Step // the completion steps left, in order
 	Name          string
@@ -79,7 +83,7 @@ func (a *Account) StepNames() []string {
 	return out
 }
 
-const columns = `id, status, required_steps, name, id_type, id_hint, id_sealed, phone_sealed, phone_bidx, phone_hint,
+const columns = `id, id_bidx, status, required_steps, name, id_type, id_hint, id_sealed, phone_sealed, phone_bidx, phone_hint,
 	phone_verified, address, password_hash, locked_until, username, realname_level, kind,
 	legal_type, coalesce(rep_name, ''), coalesce(rep_id_type, ''), rep_id_sealed, rep_id_bidx, coalesce(rep_id_hint, ''),
 	coalesce(rep_nationality, ''), rep_id_valid_from, rep_id_valid_to, coalesce(contact_name, ''), realname_status,
@@ -91,7 +95,7 @@ func scan(row pgx.Row) (*Account, error) {
 	var l Legal
 	var legalType, realname *string
 	var from, to pgtype.Date
-	if err := row.Scan(&a.ID, &a.Status, &steps, &a.Name, &a.IDType, &a.IDHint, &a.IDSealed, &a.PhoneSealed, &a.PhoneBidx,
+	if err := row.Scan(&a.ID, &a.IDBidx, &a.Status, &steps, &a.Name, &a.IDType, &a.IDHint, &a.IDSealed, &a.PhoneSealed, &a.PhoneBidx,
 		&a.PhoneHint, &a.PhoneVerified, &a.Address, &a.PasswordHash, &a.LockedUntil, &a.Username, &a.RealnameLevel, &a.Kind,
 		&legalType, &l.RepName, &l.RepIDType, &l.RepIDSealed, &l.RepBidx, &l.RepIDHint,
 		&l.RepNationality, &from, &to, &l.ContactName, &realname,
