@@ -183,7 +183,7 @@ func TestRoleGrants(t *testing.T) {
 		{roleImport, `UPDATE account SET password_hash = 'x'`, insufficientPrivilege},
 		{roleImport, `UPDATE account SET status = 'active'`, insufficientPrivilege},
 		{roleImport, `UPDATE account SET name = name, updated_at = now()`, ""},
-		{roleImport, `SELECT count(*) FROM account a JOIN account_lineage l ON l.account_id = a.id`, ""},
+		{roleImport, `SELECT count(*) FROM account a JOIN account_lineage l ON l.account_bidx = a.id_bidx`, ""},
 		{roleImport, `SELECT reserve_account_ids(1)`, ""},
 		{roleImport, `SELECT setval(pg_get_serial_sequence('account_lineage', 'id'), nextval(pg_get_serial_sequence('account_lineage', 'id')) + 9)`, ""},
 		{roleImport, `ALTER SEQUENCE account_id_seq INCREMENT BY 1`, insufficientPrivilege},

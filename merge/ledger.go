@@ -69,8 +69,8 @@ func (l *loader) checkLedger(ctx context.Context, led *Ledger, files map[fileKey
 	// were new.)
 	var orphans int64
 	if err := l.tx.QueryRow(ctx, `SELECT
-		(SELECT count(*) FROM account_lineage l WHERE l.run_id = $1 AND NOT `+account.ExistsSQL("l.account_id")+`) +
-		(SELECT count(*) FROM merge_conflict c WHERE c.run_id = $1 AND NOT `+account.ExistsSQL("c.account_id")+`)`,
+		(SELECT count(*) FROM account_lineage l WHERE l.run_id = $1 AND NOT `+account.KeyExistsSQL("l.account_bidx", "")+`) +
+		(SELECT count(*) FROM merge_conflict c WHERE c.run_id = $1 AND NOT `+account.KeyExistsSQL("c.account_bidx", "c.account_id")+`)`,
 		l.runID).Scan(&orphans); err != nil {
 		return err
 	}

@@ -32,11 +32,11 @@ func TestCheckLedger(t *testing.T) {
 		VALUES ($1, '\x00', '1*****1', 'resident', '张三', 'pending_completion', 'fused', $2) RETURNING id`
 	scan(&a, account, "a", run)
 	scan(&b, account, "b", run)
-	lineage := `INSERT INTO account_lineage (account_id, run_id, file_id, row_num, priority) VALUES ($1, $2, $3, $4, 1) RETURNING id`
-	scan(&own, lineage, a, run, file, 2)
-	scan(&other, lineage, b, run, file, 3)
+	lineage := `INSERT INTO account_lineage (account_bidx, run_id, file_id, row_num, priority) VALUES ($1, $2, $3, $4, 1) RETURNING id`
+	scan(&own, lineage, "a", run, file, 2)
+	scan(&other, lineage, "b", run, file, 3)
 	var orphan int64
-	scan(&orphan, lineage, 999999, run, file, 4) // no such account
+	scan(&orphan, lineage, "z", run, file, 4) // no such account
 	// b's name comes from a's row.
 	if _, err := tx.Exec(ctx, `UPDATE account SET name_source = $1 WHERE id = $2`, own, b); err != nil {
 		t.Fatal(err)

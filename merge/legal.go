@@ -159,5 +159,5 @@ func repConflicts(accountID int64, p *Person, ex *existing) []conflict {
 		}
 	}
 	b, _ := json.Marshal(cs)
-	return []conflict{{accountID, schemas.FieldRepName, string(b)}}
+	return []conflict{{account: accountID, key: p.Key, field: schemas.FieldRepName, candidates: string(b)}}
 }

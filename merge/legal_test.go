@@ -133,7 +133,7 @@ func readLegal(t *testing.T, pool *pgxpool.Pool, keys *pii.Keyring, code string)
 	var repBidx []byte
 	src := func(col string) string {
 		return `coalesce((SELECT f.dept || ':' || l.row_num FROM account_lineage l JOIN source_file f ON f.id = l.file_id
-			WHERE l.id = a.` + col + ` AND l.account_id = a.id), '')`
+			WHERE l.id = a.` + col + ` AND l.account_bidx = a.id_bidx), '')`
 	}
 	err := pool.QueryRow(context.Background(), `SELECT a.id, a.kind, a.legal_type, a.name, `+src("name_source")+`, a.phone_sealed, `+src("phone_source")+`,
 			a.address, `+src("address_source")+`, a.id_hint, a.status, a.realname_status, a.required_steps,
@@ -418,7 +418,7 @@ func TestLoadLegalLinksStoredCitizen(t *testing.T) {
 		t.Errorf("re-run changed the account:\n%s", cmp.Diff(before, after))
 	}
 	var lineage int
-	if err := pool.QueryRow(ctx, `SELECT count(*) FROM account_lineage WHERE account_id = $1`, id).Scan(&lineage); err != nil || lineage != 1 {
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM account_lineage l JOIN account a ON a.id_bidx = l.account_bidx WHERE a.id = $1`, id).Scan(&lineage); err != nil || lineage != 1 {
 		t.Errorf("%d lineage rows (%v), want 1", lineage, err)
 	}
 }
@@ -472,7 +472,7 @@ func TestCheckLedgerLegal(t *testing.T) {
 				VALUES ('l', '\x00', '9146**********001A', 'uscc', '某公司', 'pending_completion', 'fused', $1, 'legal', 'enterprise', 'unverified') RETURNING id`, run)
 			scan(&other, `INSERT INTO account (id_bidx, id_sealed, id_hint, id_type, name, status, origin, updated_run)
 				VALUES ('n', '\x00', '1*****1', 'resident', '张三', 'pending_completion', 'fused', $1) RETURNING id`, run)
-			lineage := `INSERT INTO account_lineage (account_id, run_id, file_id, row_num, priority) VALUES ($1, $2, $3, $4, 1) RETURNING id`
+			lineage := `INSERT INTO account_lineage (account_bidx, run_id, file_id, row_num, priority) VALUES ((SELECT id_bidx FROM account WHERE id = $1), $2, $3, $4, 1) RETURNING id`
 			scan(&own, lineage, legal, run, file, 2)
 			scan(&foreign, lineage, other, run, file, 3)
 			if _, err := tx.Exec(ctx, `UPDATE account SET name_source = $1, `+col+` = $2, contact_name = '李雷' WHERE id = $3`, own, foreign, legal); err != nil {

@@ -84,7 +84,7 @@ func (l *loader) assignLineage(ctx context.Context, stored map[lineageKey]int64)
 }
 
 // copyLineage COPYs the run's new lineage rows, account by account.
-func (l *loader) copyLineage(ctx context.Context, accounts []int64, lines *lineTable, want int64) error {
+func (l *loader) copyLineage(ctx context.Context, lines *lineTable, want int64) error {
 	if want == 0 {
 		return nil
 	}
@@ -95,7 +95,7 @@ func (l *loader) copyLineage(ctx context.Context, accounts []int64, lines *lineT
 		copyFn = database.CopyBinaryFreeze
 	}
 	n, err := copyFn(ctx, l.tx, "account_lineage",
-		[]string{"id", "account_id", "run_id", "file_id", "row_num", "source_key", "priority", "record_updated_at"},
+		[]string{"id", "account_bidx", "run_id", "file_id", "row_num", "source_key", "priority", "record_updated_at"},
 		func(w *database.CopyRow) (bool, error) {
 			for ; i < len(persons); i, j = i+1, 0 {
 				rows := persons[i].Rows
@@ -107,7 +107,7 @@ func (l *loader) copyLineage(ctx context.Context, accounts []int64, lines *lineT
 					r := rows[j]
 					j++
 					w.Int64(id)
-					w.Int64(accounts[i])
+					w.Bytea(persons[i].Key[:])
 					w.Int64(l.runID)
 					w.Int32(l.fileID(r.Dept, r.File))
 					w.Int64(r.Row)

@@ -153,10 +153,10 @@ type loader struct {
 		dept, sha string
 		id        int32
 	}
-	// storedAccount is the account of each lineage row the store already
-	// has for the run's files (a forced re-import); matched counts, by
-	// file, those the run's rows mapped to the same account.
-	storedAccount map[lineageKey]int64
+	// storedAccount is the account (its key) of each lineage row the store
+	// already has for the run's files (a forced re-import); matched counts,
+	// by file, those the run's rows mapped to the same account.
+	storedAccount map[lineageKey]Key
 	matched       map[int32]int
 	// persons is the batch being loaded.
 	persons []Person
@@ -364,7 +364,7 @@ func (l *loader) batch(ctx context.Context, led *Ledger, natural, legal *KindLed
 		conflicts = append(conflicts, conflictRows(personAccount[i], p, storedName)...)
 		conflicts = append(conflicts, repConflicts(personAccount[i], p, ex)...)
 	}
-	if err := l.checkForced(personAccount); err != nil {
+	if err := l.checkForced(); err != nil {
 		return err
 	}
 	l.step("prepare")
@@ -380,7 +380,7 @@ func (l *loader) batch(ctx context.Context, led *Ledger, natural, legal *KindLed
 		return fmt.Errorf("update the stored accounts: %w", err)
 	}
 	l.step("updates")
-	if err := l.copyLineage(ctx, personAccount, lines, newLines); err != nil {
+	if err := l.copyLineage(ctx, lines, newLines); err != nil {
 		return fmt.Errorf("copy the lineage: %w", err)
 	}
 	l.step("copy_lineage")
@@ -424,7 +424,7 @@ var ErrForceChanged = errors.New("forced re-import gives different results")
 // checkForced makes sure a forced re-import maps every row of a file
 // that the store has to the account the first import did, counting the
 // rows matched for checkForcedFiles.
-func (l *loader) checkForced(personAccount []int64) error {
+func (l *loader) checkForced() error {
 	if len(l.storedAccount) == 0 {
 		return nil
 	}
@@ -435,7 +435,7 @@ func (l *loader) checkForced(personAccount []int64) error {
 			if !ok {
 				continue
 			}
-			if acc != personAccount[i] {
+			if acc != l.persons[i].Key {
 				return fmt.Errorf("%w: row %d of the %s file now belongs to another person (the mapping changed); import the corrected export as a new file instead", ErrForceChanged, r.Row, r.Dept)
 			}
 			l.matched[k.file]++

@@ -117,7 +117,7 @@ func readAccount(t *testing.T, pool *pgxpool.Pool, keys *pii.Keyring) (s stored,
 		t.Errorf("phone %s stored with hint %q and another phone's blind index", s.Phone, hint)
 	}
 	s.Lineage = map[int64]int{}
-	rows, err := pool.Query(ctx, `SELECT run_id, count(*) FROM account_lineage WHERE account_id = $1 GROUP BY run_id`, id)
+	rows, err := pool.Query(ctx, `SELECT run_id, count(*) FROM account_lineage WHERE account_bidx = (SELECT id_bidx FROM account WHERE id = $1) GROUP BY run_id`, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -500,7 +500,7 @@ func TestLoadTruncatesOnlyEmpty(t *testing.T) {
 		if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off`); err != nil {
 			t.Fatal(err)
 		}
-		if err := tx.QueryRow(ctx, `EXPLAIN (ANALYZE, FORMAT JSON) SELECT account_id, id FROM account_lineage WHERE account_id > 0`).Scan(&plan); err != nil {
+		if err := tx.QueryRow(ctx, `EXPLAIN (ANALYZE, FORMAT JSON) SELECT account_bidx, id FROM account_lineage WHERE account_bidx > ''`).Scan(&plan); err != nil {
 			t.Fatal(err)
 		}
 		if err := tx.Rollback(ctx); err != nil {

@@ -128,7 +128,7 @@ func conflictRows(accountID int64, p *Person, stored *Candidate) []conflict {
 			cs = append(cs, cand{Value: n.Value, From: []src{{n.Dept, n.File, n.Row}}})
 		}
 		b, _ := json.Marshal(cs)
-		out = append(out, conflict{accountID, schemas.FieldName, string(b)})
+		out = append(out, conflict{account: accountID, key: p.Key, field: schemas.FieldName, candidates: string(b)})
 	}
 	for _, f := range []schemas.Field{schemas.FieldGender, schemas.FieldBirthDate} {
 		var cs []cand
@@ -146,7 +146,7 @@ func conflictRows(accountID int64, p *Person, stored *Candidate) []conflict {
 		}
 		cs = append([]cand{{Value: idValue, Source: "id_number"}}, cs...)
 		b, _ := json.Marshal(cs)
-		out = append(out, conflict{accountID, f, string(b)})
+		out = append(out, conflict{account: accountID, key: p.Key, field: f, candidates: string(b)})
 	}
 	return out
 }
@@ -155,6 +155,7 @@ func conflictRows(accountID int64, p *Person, stored *Candidate) []conflict {
 // an account, as JSON.
 type conflict struct {
 	account    int64
+	key        Key // the account's blind index
 	field      schemas.Field
 	candidates string
 }

@@ -26,20 +26,21 @@ func (l *loader) existing(ctx context.Context) (map[string]*existing, error) {
 // files (only when a file is imported again with --force).
 func (l *loader) lineageIDs(ctx context.Context, files map[fileKey]int32) (map[lineageKey]int64, error) {
 	out := map[lineageKey]int64{}
-	l.storedAccount = map[lineageKey]int64{}
+	l.storedAccount = map[lineageKey]Key{}
 	for _, id := range files {
-		rows, err := l.tx.Query(ctx, `SELECT row_num, id, account_id FROM account_lineage WHERE file_id = $1`, id)
+		rows, err := l.tx.Query(ctx, `SELECT row_num, id, account_bidx FROM account_lineage WHERE file_id = $1`, id)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
-			var row, lid, account int64
+			var row, lid int64
+			var account []byte
 			if err := rows.Scan(&row, &lid, &account); err != nil {
 				rows.Close()
 				return nil, err
 			}
 			out[lineageKey{id, row}] = lid
-			l.storedAccount[lineageKey{id, row}] = account
+			l.storedAccount[lineageKey{id, row}] = Key(account)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -63,19 +64,20 @@ func (l *loader) insertConflicts(ctx context.Context, cs []conflict) (int64, err
 	if len(cs) == 0 {
 		return 0, nil
 	}
-	if _, err := l.tx.Exec(ctx, `CREATE TEMP TABLE stage_conflict (account_id bigint, field text, candidates text) ON COMMIT DROP`); err != nil {
+	if _, err := l.tx.Exec(ctx, `CREATE TEMP TABLE stage_conflict (account_id bigint, account_bidx bytea, field text, candidates text) ON COMMIT DROP`); err != nil {
 		return 0, err
 	}
-	if err := database.CopyAll(ctx, l.tx, "stage_conflict", []string{"account_id", "field", "candidates"}, cs, func(r *database.CopyRow, c *conflict) {
+	if err := database.CopyAll(ctx, l.tx, "stage_conflict", []string{"account_id", "account_bidx", "field", "candidates"}, cs, func(r *database.CopyRow, c *conflict) {
 		r.Int64(c.account)
+		r.Bytea(c.key[:])
 		r.Text(string(c.field))
 		r.Text(c.candidates)
 	}); err != nil {
 		return 0, err
 	}
-	tag, err := l.tx.Exec(ctx, `INSERT INTO merge_conflict (account_id, field, candidates, run_id)
-		SELECT account_id, field, candidates::jsonb, $1 FROM stage_conflict
-		ON CONFLICT (account_id, field, md5(candidates::text)) DO NOTHING`, l.runID)
+	tag, err := l.tx.Exec(ctx, `INSERT INTO merge_conflict (account_id, account_bidx, field, candidates, run_id)
+		SELECT account_id, account_bidx, field, candidates::jsonb, $1 FROM stage_conflict
+		ON CONFLICT (account_bidx, field, md5(candidates::text)) DO NOTHING`, l.runID)
 	if err != nil {
 		return 0, err
 	}

@@ -52,8 +52,8 @@ func storeContent(t *testing.T, conn *pgx.Conn) (fingerprint string, accounts, l
 		FROM (SELECT concat_ws(',', encode(a.id_bidx, 'hex'), a.name, encode(a.phone_bidx, 'hex'), a.address, a.gender,
 		             a.birth_date, a.status, a.required_steps::text, fn.sha256, ln.row_num,
 		             a.kind, a.legal_type, a.rep_name, encode(a.rep_id_bidx, 'hex'), a.rep_id_valid_to, a.contact_name, a.realname_status,
-		             (SELECT count(*) FROM account_lineage l WHERE l.account_id = a.id)) AS x
-		      FROM account a LEFT JOIN account_lineage ln ON ln.account_id = a.id AND ln.id = a.name_source LEFT JOIN source_file fn ON fn.id = ln.file_id) s`).
+		             (SELECT count(*) FROM account_lineage l WHERE l.account_bidx = a.id_bidx)) AS x
+		      FROM account a LEFT JOIN account_lineage ln ON ln.account_bidx = a.id_bidx AND ln.id = a.name_source LEFT JOIN source_file fn ON fn.id = ln.file_id) s`).
 		Scan(&fingerprint, &accounts, &lineage)
 	if err != nil {
 		t.Fatal(err)

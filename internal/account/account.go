@@ -177,6 +177,18 @@ func ExistsSQL(idExpr string) string {
 	return `EXISTS (SELECT 1 FROM account acct WHERE acct.id = ` + idExpr + `)`
 }
 
+// KeyExistsSQL is the condition, for a row of a table of the account group
+// (docs/scale-out.md), that its account exists: found by its blind index
+// (bidxExpr), the group's distribution key, so that on Citus the check
+// stays on the row's shard; and, unless idExpr is "", with that id.
+func KeyExistsSQL(bidxExpr, idExpr string) string {
+	cond := `acct.id_bidx = ` + bidxExpr
+	if idExpr != "" {
+		cond += ` AND acct.id = ` + idExpr
+	}
+	return `EXISTS (SELECT 1 FROM account acct WHERE ` + cond + `)`
+}
+
 // ActiveSQL is the condition, for a statement of another table, that the
 // account whose id is the expression idExpr is active: tokens and codes
 // are good only while it is.

@@ -266,11 +266,11 @@ func ReadStored(ctx context.Context, tx pgx.Tx, n int, key func(i int) []byte, e
 		       a.rep_source, fr.dept, fr.sha256, lr.row_num, lr.priority, lr.record_updated_at,
 		       a.contact_source, fc.dept, fc.sha256, lc.row_num, lc.priority, lc.record_updated_at
 		FROM stage_key s JOIN account a ON a.id_bidx = s.bidx
-		LEFT JOIN account_lineage ln ON ln.account_id = a.id AND ln.id = a.name_source LEFT JOIN source_file fn ON fn.id = ln.file_id
-		LEFT JOIN account_lineage lp ON lp.account_id = a.id AND lp.id = a.phone_source LEFT JOIN source_file fp ON fp.id = lp.file_id
-		LEFT JOIN account_lineage la ON la.account_id = a.id AND la.id = a.address_source LEFT JOIN source_file fa ON fa.id = la.file_id
-		LEFT JOIN account_lineage lr ON lr.account_id = a.id AND lr.id = a.rep_source LEFT JOIN source_file fr ON fr.id = lr.file_id
-		LEFT JOIN account_lineage lc ON lc.account_id = a.id AND lc.id = a.contact_source LEFT JOIN source_file fc ON fc.id = lc.file_id`)
+		LEFT JOIN account_lineage ln ON ln.account_bidx = a.id_bidx AND ln.id = a.name_source LEFT JOIN source_file fn ON fn.id = ln.file_id
+		LEFT JOIN account_lineage lp ON lp.account_bidx = a.id_bidx AND lp.id = a.phone_source LEFT JOIN source_file fp ON fp.id = lp.file_id
+		LEFT JOIN account_lineage la ON la.account_bidx = a.id_bidx AND la.id = a.address_source LEFT JOIN source_file fa ON fa.id = la.file_id
+		LEFT JOIN account_lineage lr ON lr.account_bidx = a.id_bidx AND lr.id = a.rep_source LEFT JOIN source_file fr ON fr.id = lr.file_id
+		LEFT JOIN account_lineage lc ON lc.account_bidx = a.id_bidx AND lc.id = a.contact_source LEFT JOIN source_file fc ON fc.id = lc.file_id`)
 	if err != nil {
 		return err
 	}
@@ -457,7 +457,7 @@ func appendRepUpdate(r *database.CopyRow, k *pii.Keyring, u *Update) {
 func ForeignSources(ctx context.Context, q Querier, ids []int64) (int64, error) {
 	var n int64
 	err := q.QueryRow(ctx, `SELECT count(*) FROM (
-		SELECT a.id FROM account a LEFT JOIN account_lineage l ON l.account_id = a.id
+		SELECT a.id FROM account a LEFT JOIN account_lineage l ON l.account_bidx = a.id_bidx
 		WHERE a.id = ANY($1)
 		GROUP BY a.id
 		HAVING NOT coalesce(bool_or(l.id = a.name_source) OR a.name_source IS NULL, false)

@@ -96,10 +96,10 @@ func accounts(t *testing.T, pool *pgxpool.Pool) map[string]account {
 	rows, err := pool.Query(context.Background(), `
 		SELECT a.id_sealed, a.name, a.phone_sealed, a.address, a.gender, coalesce(a.birth_date::text, ''), a.status, a.origin, a.required_steps,
 		       coalesce(fn.dept || ':' || ln.row_num, ''), coalesce(fp.dept || ':' || lp.row_num, ''),
-		       (SELECT count(*) FROM account_lineage l WHERE l.account_id = a.id)
+		       (SELECT count(*) FROM account_lineage l WHERE l.account_bidx = a.id_bidx)
 		FROM account a
-		LEFT JOIN account_lineage ln ON ln.account_id = a.id AND ln.id = a.name_source LEFT JOIN source_file fn ON fn.id = ln.file_id
-		LEFT JOIN account_lineage lp ON lp.account_id = a.id AND lp.id = a.phone_source LEFT JOIN source_file fp ON fp.id = lp.file_id`)
+		LEFT JOIN account_lineage ln ON ln.account_bidx = a.id_bidx AND ln.id = a.name_source LEFT JOIN source_file fn ON fn.id = ln.file_id
+		LEFT JOIN account_lineage lp ON lp.account_bidx = a.id_bidx AND lp.id = a.phone_source LEFT JOIN source_file fp ON fp.id = lp.file_id`)
 	if err != nil {
 		t.Fatal(err)
 	}

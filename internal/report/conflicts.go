@@ -60,7 +60,7 @@ func OpenConflicts(ctx context.Context, db DB, f ConflictFilter) (_ []Conflict, 
 	rows, err := db.Query(ctx, `
 		SELECT c.id, c.account_id, a.id_hint, a.name, a.kind, c.field, c.candidates, c.run_id, c.created_at,
 		       count(*) OVER ()
-		FROM merge_conflict c JOIN account a ON a.id = c.account_id
+		FROM merge_conflict c JOIN account a ON a.id_bidx = c.account_bidx AND a.id = c.account_id
 		WHERE c.status = 'open' AND ($1::text IS NULL OR c.field = $1)
 		ORDER BY c.id
 		LIMIT $2`, field, limitArg(f.Limit))

@@ -81,12 +81,12 @@ func Goldens(ctx context.Context, db DB, opts GoldenOptions, fn func(*Golden) er
 		       fr.dept, fr.sha256, lr.row_num, lr.source_key,
 		       fc.dept, fc.sha256, lc2.row_num, lc2.source_key
 		FROM account a
-		LEFT JOIN account_lineage ln ON ln.account_id = a.id AND ln.id = a.name_source LEFT JOIN source_file fn ON fn.id = ln.file_id
-		LEFT JOIN account_lineage lp ON lp.account_id = a.id AND lp.id = a.phone_source LEFT JOIN source_file fp ON fp.id = lp.file_id
-		LEFT JOIN account_lineage la ON la.account_id = a.id AND la.id = a.address_source LEFT JOIN source_file fa ON fa.id = la.file_id
-		LEFT JOIN account_lineage lr ON lr.account_id = a.id AND lr.id = a.rep_source LEFT JOIN source_file fr ON fr.id = lr.file_id
-		LEFT JOIN account_lineage lc2 ON lc2.account_id = a.id AND lc2.id = a.contact_source LEFT JOIN source_file fc ON fc.id = lc2.file_id
-		LEFT JOIN (SELECT account_id, count(*) AS n FROM account_lineage GROUP BY account_id) lc ON lc.account_id = a.id
+		LEFT JOIN account_lineage ln ON ln.account_bidx = a.id_bidx AND ln.id = a.name_source LEFT JOIN source_file fn ON fn.id = ln.file_id
+		LEFT JOIN account_lineage lp ON lp.account_bidx = a.id_bidx AND lp.id = a.phone_source LEFT JOIN source_file fp ON fp.id = lp.file_id
+		LEFT JOIN account_lineage la ON la.account_bidx = a.id_bidx AND la.id = a.address_source LEFT JOIN source_file fa ON fa.id = la.file_id
+		LEFT JOIN account_lineage lr ON lr.account_bidx = a.id_bidx AND lr.id = a.rep_source LEFT JOIN source_file fr ON fr.id = lr.file_id
+		LEFT JOIN account_lineage lc2 ON lc2.account_bidx = a.id_bidx AND lc2.id = a.contact_source LEFT JOIN source_file fc ON fc.id = lc2.file_id
+		LEFT JOIN (SELECT account_bidx, count(*) AS n FROM account_lineage GROUP BY account_bidx) lc ON lc.account_bidx = a.id_bidx
 		ORDER BY a.id`)
 	if err != nil {
 		return 0, wrapGoldens(err)

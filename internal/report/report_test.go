@@ -62,8 +62,8 @@ func setup(t *testing.T) *testBundle {
 	scan(&b.acc2, `INSERT INTO account (id_bidx, id_sealed, id_hint, id_type, name, status, origin)
 		VALUES ('\x02', '\x0c', '2*****2', 'resident', '李四', 'active', 'registered') RETURNING id`)
 	var l1, l2 int64
-	scan(&l1, `INSERT INTO account_lineage (account_id, run_id, file_id, row_num, source_key, priority) VALUES ($1, $2, $3, 1, 'K1', 1) RETURNING id`, b.acc1, b.run1, b.file1)
-	scan(&l2, `INSERT INTO account_lineage (account_id, run_id, file_id, row_num, source_key, priority) VALUES ($1, $2, $3, 2, 'K2', 1) RETURNING id`, b.acc1, b.run1, b.file1)
+	scan(&l1, `INSERT INTO account_lineage (account_bidx, run_id, file_id, row_num, source_key, priority) VALUES ((SELECT id_bidx FROM account WHERE id = $1), $2, $3, 1, 'K1', 1) RETURNING id`, b.acc1, b.run1, b.file1)
+	scan(&l2, `INSERT INTO account_lineage (account_bidx, run_id, file_id, row_num, source_key, priority) VALUES ((SELECT id_bidx FROM account WHERE id = $1), $2, $3, 2, 'K2', 1) RETURNING id`, b.acc1, b.run1, b.file1)
 	exec(`UPDATE account SET name_source = $2, phone_source = $3, address_source = $2 WHERE id = $1`, b.acc1, l1, l2)
 	// Run 2, later, forced by schedule: file bb22 claims 1 accepted row
 	// but has no lineage.
@@ -73,10 +73,10 @@ func setup(t *testing.T) *testBundle {
 		  "persons": 1, "new": 0, "updated": 1, "unchanged": 0, "conflicts": 0}`)
 	exec(`INSERT INTO import_file (run_id, file_id, dept, sha256, name, format, rows_read, rows_accepted, rows_rejected, warnings)
 		VALUES ($1, $2, 'd1', 'bb22', 'b.csv', 'xlsx', 1, 1, 0, 0)`, b.run2, b.file2)
-	exec(`INSERT INTO merge_conflict (account_id, field, candidates, run_id) VALUES
-		($1, 'name', '[{"value": "张三", "sources": [{"dept": "d1", "file_sha256": "aa11", "row": 1}]}, {"value": "张叁", "sources": [{"dept": "d1", "file_sha256": "aa11", "row": 2}]}]', $2),
-		($1, 'gender', '[{"value": "M", "source": "id_number"}, {"value": "女", "sources": [{"dept": "d1", "file_sha256": "aa11", "row": 2}]}]', $2),
-		($1, 'birth_date', '[{"value": "1990-01-01", "source": "id_number"}, {"value": "1990-01-02", "sources": []}]', $2)`, b.acc1, b.run1)
+	exec(`INSERT INTO merge_conflict (account_id, account_bidx, field, candidates, run_id) SELECT $1, (SELECT id_bidx FROM account WHERE id = $1), f, c::jsonb, $2 FROM (VALUES
+		('name', '[{"value": "张三", "sources": [{"dept": "d1", "file_sha256": "aa11", "row": 1}]}, {"value": "张叁", "sources": [{"dept": "d1", "file_sha256": "aa11", "row": 2}]}]'),
+		('gender', '[{"value": "M", "source": "id_number"}, {"value": "女", "sources": [{"dept": "d1", "file_sha256": "aa11", "row": 2}]}]'),
+		('birth_date', '[{"value": "1990-01-01", "source": "id_number"}, {"value": "1990-01-02", "sources": []}]')) v (f, c)`, b.acc1, b.run1)
 	exec(`UPDATE merge_conflict SET status = 'resolved' WHERE field = 'birth_date' AND account_id = $1`, b.acc1)
 	return b
 }

@@ -1,0 +1,24 @@
+-- Scale-out (docs/scale-out.md §3): the import's own tables name their
+-- account by its blind index, the key the account group is distributed by,
+-- so that on Citus a lineage row and a conflict sit on their account's
+-- shard and the import's joins stay on one shard.
+--
+-- Lineage: account_bidx replaces account_id (one key, not two that could
+-- disagree). The primary key (account_bidx, id) still grows at its right
+-- edge during an import: new accounts come in blind index order, their
+-- lineage rows account by account.
+ALTER TABLE account_lineage ADD COLUMN account_bidx bytea;
+UPDATE account_lineage l SET account_bidx = a.id_bidx FROM account a WHERE a.id = l.account_id;
+ALTER TABLE account_lineage ALTER COLUMN account_bidx SET NOT NULL;
+ALTER TABLE account_lineage DROP CONSTRAINT account_lineage_pkey;
+ALTER TABLE account_lineage DROP COLUMN account_id;
+ALTER TABLE account_lineage ADD PRIMARY KEY (account_bidx, id);
+
+-- Conflicts keep account_id (the review lists it) next to the key; their
+-- keys include the key.
+ALTER TABLE merge_conflict ADD COLUMN account_bidx bytea;
+UPDATE merge_conflict c SET account_bidx = a.id_bidx FROM account a WHERE a.id = c.account_id;
+ALTER TABLE merge_conflict ALTER COLUMN account_bidx SET NOT NULL;
+ALTER TABLE merge_conflict DROP CONSTRAINT merge_conflict_pkey, ADD PRIMARY KEY (account_bidx, id);
+DROP INDEX merge_conflict_candidates;
+CREATE UNIQUE INDEX merge_conflict_candidates ON merge_conflict (account_bidx, field, md5(candidates::text));
