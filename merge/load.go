@@ -162,6 +162,8 @@ type loader struct {
 	persons []Person
 	// idled is set once Config.Idle was called.
 	idled bool
+	// noAccounts is set when the store had no account when the run began.
+	noAccounts bool
 	// fresh are the tables truncateEmpty emptied in the run's
 	// transaction: their COPY writes frozen rows.
 	fresh map[string]bool
@@ -225,6 +227,12 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 		return led, fmt.Errorf("read the stored lineage: %w", err)
 	}
 	l.matched = map[int32]int{}
+	// A store without accounts (the first import) has none for any batch:
+	// a batch's persons are never another batch's, so only accounts from
+	// before the run could be found.
+	if err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM account)`).Scan(&l.noAccounts); err != nil {
+		return led, fmt.Errorf("read the stored accounts: %w", err)
+	}
 
 	// The persons come a batch at a time, in blind index order across
 	// batches: each batch is decided and written before the next is read.

@@ -15,6 +15,9 @@ import (
 // with the sources of their surviving values.
 func (l *loader) existing(ctx context.Context) (map[string]*existing, error) {
 	out := map[string]*existing{}
+	if l.noAccounts {
+		return out, nil
+	}
 	persons := l.persons
 	err := account.ReadStored(ctx, l.tx, len(persons), func(i int) []byte { return persons[i].Key[:] }, func(s *account.Stored) {
 		out[string(s.Key)] = newExisting(s)
