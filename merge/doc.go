@@ -3,9 +3,12 @@
 // records conflicts, reconciles against the account store and loads a run
 // in one transaction with its lineage and reconciliation ledger.
 //
-// Files: merger.go (grouping the run's rows by person), survivor.go (the
+// Files: merger.go (grouping the run's rows by person), spill.go (rows over
+// the memory budget written, sealed, to partition files by the blind
+// index's leading byte, and read back a group of partitions at a time:
+// Batches), survivor.go (the
 // surviving value of each field), load.go (Load: the run, its lock and its
-// steps), reconcile.go (the pure decisions against the accounts the store
+// steps, batch by batch in one transaction), reconcile.go (the pure decisions against the accounts the store
 // has: a citizen's values stay; conflicts), stored.go (reading and writing
 // them, through internal/account, which owns the account table; the
 // conflicts), reserve.go (blocks of lineage ids), copy.go (the bulk COPY of
