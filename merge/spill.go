@@ -8,6 +8,7 @@ package merge
 // the load is the same as if every row had been held.
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"iter"
@@ -60,6 +61,9 @@ var spillSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "rep_from", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
 	{Name: "rep_to", Type: arrow.PrimitiveTypes.Int32, Nullable: true},
 	{Name: "contact_name", Type: arrow.BinaryTypes.String},
+	// mismatches: the row's gender and birth date warnings (see
+	// appendMismatches), spilled with it so that none stays held.
+	{Name: "mismatches", Type: arrow.BinaryTypes.Binary},
 }, nil)
 
 const (
@@ -86,6 +90,7 @@ const (
 	spRepFrom
 	spRepTo
 	spContact
+	spMismatches
 )
 
 // spillBatch is how many rows a record of a partition file holds at most.
@@ -102,6 +107,10 @@ type spiller struct {
 	parts   [partitions]partition
 	// closed is set once the partitions are written to their end.
 	closed bool
+	// mismatch is the Merger's, whose entries go with their rows; buf is
+	// reused to encode them.
+	mismatch map[int64][]Mismatch
+	buf      []byte
 }
 
 type partition struct {
@@ -119,7 +128,7 @@ type partition struct {
 // partitions at a time, each group within budget where a partition fits.
 // Call before adding rows.
 func (m *Merger) SpillTo(dir string, budget int64) {
-	m.spill = &spiller{dir: dir, budget: max(budget, 1), index: map[Source]int32{}}
+	m.spill = &spiller{dir: dir, budget: max(budget, 1), index: map[Source]int32{}, mismatch: m.mismatch}
 }
 
 // Err is the first failure to spill rows (Batches yields it too).
@@ -136,20 +145,22 @@ func (m *Merger) BatchSeconds() float64 { return m.batchTime.Seconds() }
 // Spilled reports whether m wrote rows to disk.
 func (m *Merger) Spilled() bool { return m.spill != nil && m.spilledRows > 0 }
 
-// add keeps rows that cost bytes held, spilling what m holds once that is
-// over the budget.
+// add keeps rows that cost bytes held, first spilling what m holds if
+// they would take it over the budget. Spilling before, not after, lets
+// the mismatches of the rows held (which come right after their rows) go
+// with them.
 func (m *Merger) add(rows []Row, bytes int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.chunks = append(m.chunks, rows)
-	m.held += bytes
 	switch {
 	case m.spill == nil || m.err != nil:
 	case m.spill.closed:
 		m.err = errSpillClosed
-	case m.held > m.spill.budget:
+	case m.held > 0 && m.held+bytes > m.spill.budget:
 		m.err = m.spillHeld()
 	}
+	m.chunks = append(m.chunks, rows)
+	m.held += bytes
 }
 
 // chunkBytes is what rows whose strings are in an arena of arenaCap bytes
@@ -246,6 +257,84 @@ func (s *spiller) append(b *array.RecordBuilder, r *Row) {
 	optInt32(b.Field(spRepFrom).(*array.Int32Builder), l.RepFrom, l.HasRepFrom)
 	optInt32(b.Field(spRepTo).(*array.Int32Builder), l.RepTo, l.HasRepTo)
 	str(spContact, l.ContactName)
+	s.buf = appendMismatches(s.buf[:0], s.mismatch, r)
+	b.Field(spMismatches).(*array.BinaryBuilder).Append(s.buf)
+}
+
+// appendMismatches appends the mismatches of row r (those of its file
+// among mismatch[r.Row]) to buf, each as its field and value (each a
+// uvarint length and the bytes) and its priority (a varint), and removes
+// them from mismatch.
+func appendMismatches(buf []byte, mismatch map[int64][]Mismatch, r *Row) []byte {
+	mms := mismatch[r.Row]
+	if len(mms) == 0 {
+		return buf
+	}
+	kept := mms[:0]
+	for _, mm := range mms {
+		if mm.File != r.File {
+			kept = append(kept, mm)
+			continue
+		}
+		buf = binary.AppendUvarint(buf, uint64(len(mm.Field)))
+		buf = append(buf, mm.Field...)
+		buf = binary.AppendUvarint(buf, uint64(len(mm.Value)))
+		buf = append(buf, mm.Value...)
+		buf = binary.AppendVarint(buf, int64(mm.Priority))
+	}
+	if len(kept) == 0 {
+		delete(mismatch, r.Row)
+	} else {
+		mismatch[r.Row] = kept
+	}
+	return buf
+}
+
+// restoreMismatches puts the mismatches appendMismatches wrote for r back
+// into mismatch.
+func restoreMismatches(mismatch map[int64][]Mismatch, r *Row, enc []byte) error {
+	text := func() (string, bool) {
+		n, k := binary.Uvarint(enc)
+		if k <= 0 || uint64(len(enc)-k) < n {
+			return "", false
+		}
+		s := string(enc[k : k+int(n)])
+		enc = enc[k+int(n):]
+		return s, true
+	}
+	for len(enc) > 0 {
+		field, ok1 := text()
+		value, ok2 := text()
+		var prio int64
+		k := 0
+		if ok1 && ok2 {
+			prio, k = binary.Varint(enc)
+		}
+		if k <= 0 {
+			return fmt.Errorf("read back the spilled rows: bad mismatch of row %d", r.Row)
+		}
+		enc = enc[k:]
+		mismatch[r.Row] = append(mismatch[r.Row], Mismatch{Field: schemas.Field(field), Value: value,
+			Source: Source{Dept: r.Dept, File: r.File, Row: r.Row, Priority: int32(prio)}})
+	}
+	return nil
+}
+
+// forgetMismatches removes the mismatches of rows from mismatch once their
+// batch is loaded.
+func forgetMismatches(mismatch map[int64][]Mismatch, rows []Row) {
+	for i := range rows {
+		r := &rows[i]
+		mms, ok := mismatch[r.Row]
+		if !ok {
+			continue
+		}
+		if mms = slices.DeleteFunc(mms, func(mm Mismatch) bool { return mm.File == r.File }); len(mms) == 0 {
+			delete(mismatch, r.Row)
+		} else {
+			mismatch[r.Row] = mms
+		}
+	}
 }
 
 func optInt32(b *array.Int32Builder, v int32, ok bool) {
@@ -358,6 +447,9 @@ func (m *Merger) Batches() iter.Seq2[[]Person, error] {
 				m.chunks = nil
 				return
 			}
+			for _, c := range m.chunks {
+				forgetMismatches(m.mismatch, c)
+			}
 			m.chunks = nil
 		}
 	}
@@ -373,7 +465,10 @@ func (m *Merger) readPartition(p *partition) error {
 	defer r.Release()
 	var read int64
 	for r.Next() {
-		rows := m.rowsOf(r.Record())
+		rows, err := m.rowsOf(r.Record())
+		if err != nil {
+			return err
+		}
 		read += int64(len(rows))
 		rows = slices.DeleteFunc(rows, func(r Row) bool { return m.abandoned[r.File] })
 		m.chunks = append(m.chunks, rows)
@@ -387,8 +482,9 @@ func (m *Merger) readPartition(p *partition) error {
 	return nil
 }
 
-// rowsOf converts a record of a partition file back into rows.
-func (m *Merger) rowsOf(rec arrow.Record) []Row {
+// rowsOf converts a record of a partition file back into rows, their
+// mismatches back into m.mismatch.
+func (m *Merger) rowsOf(rec arrow.Record) ([]Row, error) {
 	str := func(c int) *array.String { return rec.Column(c).(*array.String) }
 	cols := []*array.String{str(spID), str(spIDType), str(spName), str(spGender), str(spPhone), str(spAddress), str(spSourceKey),
 		str(spLegalType), str(spRepName), str(spRepIDType), str(spRepID), str(spRepNationality), str(spContact)}
@@ -402,12 +498,18 @@ func (m *Merger) rowsOf(rec arrow.Record) []Row {
 	legal := rec.Column(spLegal).(*array.Boolean)
 	repKeys := rec.Column(spRepKey).(*array.FixedSizeBinary)
 	from, to := rec.Column(spRepFrom).(*array.Int32), rec.Column(spRepTo).(*array.Int32)
+	mismatches := rec.Column(spMismatches).(*array.Binary)
 	rows := make([]Row, rec.NumRows())
 	for i := range rows {
 		r := &rows[i]
 		copy(r.Key[:], keys.Value(i))
 		src := m.spill.sources[srcs.Value(i)]
 		r.Dept, r.File, r.Row, r.Priority, r.UpdatedAt = src.Dept, src.File, nums.Value(i), prio.Value(i), upd.Value(i)
+		if enc := mismatches.Value(i); len(enc) > 0 && !m.abandoned[r.File] {
+			if err := restoreMismatches(m.mismatch, r, enc); err != nil {
+				return nil, err
+			}
+		}
 		if birth.IsValid(i) {
 			r.Birth, r.HasBirth = birth.Value(i), true
 		}
@@ -429,7 +531,7 @@ func (m *Merger) rowsOf(rec arrow.Record) []Row {
 		}
 		r.Legal = l
 	}
-	return rows
+	return rows, nil
 }
 
 // errSpillClosed is a run's error when rows come after Batches began.
