@@ -85,10 +85,11 @@ func (l *loader) checkLedger(ctx context.Context, led *Ledger, files map[fileKey
 	if _, err := l.tx.Exec(ctx, `SET LOCAL enable_nestloop = on`); err != nil {
 		return err
 	}
-	foreign, err := account.ForeignSources(ctx, l.tx, l.updated)
+	foreign, err := l.foreignSources(ctx)
 	if err != nil {
 		return err
 	}
+	foreign += l.foreign
 	if foreign > 0 {
 		problems = append(problems, fmt.Sprintf("%d accounts have a value whose source is not their own lineage", foreign))
 	}
@@ -96,6 +97,20 @@ func (l *loader) checkLedger(ctx context.Context, led *Ledger, files map[fileKey
 		return fmt.Errorf("%w: %v", ErrLedger, problems)
 	}
 	return nil
+}
+
+// foreignSources counts the accounts among l.updated (changed by the batch
+// just written) with a value whose source is not their own lineage, and
+// forgets them: a batch's accounts and their lineage are all written with
+// it, so each batch is checked on its own and no run holds the ids of
+// every account it changed.
+func (l *loader) foreignSources(ctx context.Context) (int64, error) {
+	if len(l.updated) == 0 {
+		return 0, nil
+	}
+	n, err := account.ForeignSources(ctx, l.tx, l.updated)
+	l.updated = l.updated[:0]
+	return n, err
 }
 
 // Imported reports whether a file (department + sha256) has been imported

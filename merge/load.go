@@ -146,8 +146,11 @@ type loader struct {
 	cfg   Config
 	runID int64
 	files map[fileKey]int32
-	// updated are the ids of the existing accounts the run changes.
+	// updated are the ids of the existing accounts the batch changes;
+	// foreign counts the accounts of the batches before whose values have
+	// a source that is not their own lineage (see foreignSources).
 	updated []int64
+	foreign int64
 	// lastFile caches fileID's last answer.
 	lastFile struct {
 		dept, sha string
@@ -392,6 +395,11 @@ func (l *loader) batch(ctx context.Context, led *Ledger, natural, legal *KindLed
 		return fmt.Errorf("copy the lineage: %w", err)
 	}
 	l.step("copy_lineage")
+	foreign, err := l.foreignSources(ctx)
+	if err != nil {
+		return fmt.Errorf("check the sources of the updated accounts: %w", err)
+	}
+	l.foreign += foreign
 	n, err := l.insertConflicts(ctx, conflicts)
 	if err != nil {
 		return fmt.Errorf("store the conflicts: %w", err)
