@@ -157,10 +157,12 @@ type loader struct {
 		id        int32
 	}
 	// storedAccount is the account (its key) of each lineage row the store
-	// already has for the run's files (a forced re-import); matched counts,
-	// by file, those the run's rows mapped to the same account.
+	// already has for the batch's rows (a forced re-import); matched
+	// counts, by file, those the run's rows mapped to the same account.
 	storedAccount map[lineageKey]Key
 	matched       map[int32]int
+	// storedCount counts, by file, the lineage rows stored before.
+	storedCount map[int32]int
 	// persons is the batch being loaded.
 	persons []Person
 	// idled is set once Config.Idle was called.
@@ -225,8 +227,7 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 		return led, fmt.Errorf("register the files: %w", err)
 	}
 	l.files = fileIDs
-	stored, err := l.lineageIDs(ctx, fileIDs)
-	if err != nil {
+	if err := l.countStored(ctx, fileIDs); err != nil {
 		return led, fmt.Errorf("read the stored lineage: %w", err)
 	}
 	l.matched = map[int32]int{}
@@ -247,7 +248,7 @@ func (l *loader) run(ctx context.Context) (Ledger, error) {
 		}
 		batches++
 		l.persons = persons
-		if err := l.batch(ctx, &led, &natural, &legal, stored); err != nil {
+		if err := l.batch(ctx, &led, &natural, &legal); err != nil {
 			return led, err
 		}
 		l.persons = nil
@@ -303,11 +304,15 @@ func (l *loader) idle() {
 
 // batch decides and writes one batch of persons (l.persons): new accounts,
 // updates, lineage and conflicts, counted into led and the kinds' ledgers.
-func (l *loader) batch(ctx context.Context, led *Ledger, natural, legal *KindLedger, stored map[lineageKey]int64) error {
+func (l *loader) batch(ctx context.Context, led *Ledger, natural, legal *KindLedger) error {
 	persons := l.persons
 	have, err := l.existing(ctx)
 	if err != nil {
 		return fmt.Errorf("read the stored accounts: %w", err)
+	}
+	stored, err := l.lineageIDs(ctx)
+	if err != nil {
+		return fmt.Errorf("read the stored lineage: %w", err)
 	}
 	l.step("existing")
 
@@ -463,16 +468,9 @@ func (l *loader) checkForced() error {
 // checkForcedFiles makes sure, once every batch is loaded, that a forced
 // re-import accepted every row of a file the first import did.
 func (l *loader) checkForcedFiles(files map[fileKey]int32) error {
-	if len(l.storedAccount) == 0 {
-		return nil
-	}
-	stored := map[int32]int{}
-	for k := range l.storedAccount {
-		stored[k.file]++
-	}
 	for _, f := range l.in.Files {
 		id := files[fileKey{f.Dept, f.SHA256}]
-		if n := stored[id]; l.matched[id] != n {
+		if n := l.storedCount[id]; l.matched[id] != n {
 			return fmt.Errorf("%w: %d of the %d rows of %s (%s) imported before are no longer accepted (the mapping or the rules changed); import the corrected export as a new file instead", ErrForceChanged, n-l.matched[id], n, f.Name, f.Dept)
 		}
 	}

@@ -7,6 +7,8 @@ package merge
 import (
 	"context"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/database"
 )
@@ -25,13 +27,47 @@ func (l *loader) existing(ctx context.Context) (map[string]*existing, error) {
 	return out, err
 }
 
-// lineageIDs returns the lineage rows the store already has for the run's
-// files (only when a file is imported again with --force).
-func (l *loader) lineageIDs(ctx context.Context, files map[fileKey]int32) (map[lineageKey]int64, error) {
+// countStored counts, by file, the lineage rows the store already has for
+// the run's files (only a file imported again with --force has any).
+func (l *loader) countStored(ctx context.Context, files map[fileKey]int32) error {
+	l.storedCount = map[int32]int{}
+	ids := make([]int32, 0, len(files))
+	for _, id := range files {
+		ids = append(ids, id)
+	}
+	rows, err := l.tx.Query(ctx, `SELECT file_id, count(*) FROM account_lineage WHERE file_id = ANY($1) GROUP BY file_id`, ids)
+	if err != nil {
+		return err
+	}
+	var id int32
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&id, &n}, func() error {
+		l.storedCount[id] = n
+		return nil
+	})
+	return err
+}
+
+// lineageIDs returns the lineage rows the store already has for the rows
+// of the batch (a forced re-import), by file and row, and keeps the
+// account of each in l.storedAccount: a batch at a time, so that a run
+// never holds the lineage of whole files.
+func (l *loader) lineageIDs(ctx context.Context) (map[lineageKey]int64, error) {
 	out := map[lineageKey]int64{}
 	l.storedAccount = map[lineageKey]Key{}
-	for _, id := range files {
-		rows, err := l.tx.Query(ctx, `SELECT row_num, id, account_bidx FROM account_lineage WHERE file_id = $1`, id)
+	if len(l.storedCount) == 0 {
+		return out, nil
+	}
+	byFile := map[int32][]int64{}
+	for i := range l.persons {
+		for _, r := range l.persons[i].Rows {
+			if id := l.fileID(r.Dept, r.File); l.storedCount[id] > 0 {
+				byFile[id] = append(byFile[id], r.Row)
+			}
+		}
+	}
+	for id, nums := range byFile {
+		rows, err := l.tx.Query(ctx, `SELECT row_num, id, account_bidx FROM account_lineage WHERE file_id = $1 AND row_num = ANY($2)`, id, nums)
 		if err != nil {
 			return nil, err
 		}
