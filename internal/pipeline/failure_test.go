@@ -263,7 +263,7 @@ func TestImportFeedbackFailsBeforeCommit(t *testing.T) {
 	}()
 	// The run reads the stored accounts before it starts the workbooks;
 	// meanwhile their staging folder goes.
-	waitBlocked(t, ctx, pool, "%JOIN account a%", done)
+	waitBlocked(t, ctx, pool, "%FROM account%", done)
 	pending, _ := filepath.Glob(filepath.Join(out, ".pending-*"))
 	if len(pending) != 1 {
 		t.Fatalf("staging folders %v", pending)
