@@ -175,8 +175,10 @@ func addMemoryLimitFlag(fs *flag.FlagSet) *string {
 // about twice their held size again, and the collector needs headroom.
 const holdShare = 4
 
-// applyMemoryLimit sets the --memory-limit as the Go memory limit, unless
-// GOMEMLIMIT is set (then that is the budget), and returns what the
+// applyMemoryLimit sets nine tenths of the --memory-limit as the Go memory
+// limit (the rest is for what the Go runtime does not count: the process's
+// own pages, cgo-free as it is, and what the kernel has not taken back yet),
+// unless GOMEMLIMIT is set (then that is the budget), and returns what the
 // accepted rows may take held (0: no limit).
 func applyMemoryLimit(e *env, s string) (hold int64, err error) {
 	limit, err := memoryLimit(s)
@@ -188,7 +190,7 @@ func applyMemoryLimit(e *env, s string) (hold int64, err error) {
 			limit = 0
 		}
 	} else if limit > 0 {
-		debug.SetMemoryLimit(limit)
+		debug.SetMemoryLimit(limit / 10 * 9)
 	}
 	return limit / holdShare, nil
 }
