@@ -176,9 +176,8 @@ func addMemoryLimitFlag(fs *flag.FlagSet) *string {
 const holdShare = 4
 
 // applyMemoryLimit sets nine tenths of the --memory-limit as the Go memory
-// limit (the rest is for what the Go runtime does not count: the process's
-// own pages, cgo-free as it is, and what the kernel has not taken back yet),
-// unless GOMEMLIMIT is set (then that is the budget), and returns what the
+// limit (the rest is headroom for memory the runtime does not count or has
+// not yet returned to the kernel), unless GOMEMLIMIT is set (then that is the budget), and returns what the
 // accepted rows may take held (0: no limit).
 func applyMemoryLimit(e *env, s string) (hold int64, err error) {
 	limit, err := memoryLimit(s)
