@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/xuri/excelize/v2"
 
@@ -175,14 +176,7 @@ func TestImportCancelledMidLoad(t *testing.T) {
 	before := checksums(t, pool, all...)
 
 	// The run writes accounts and lineage, then waits on this lock.
-	holder, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Rollback(ctx)
-	if _, err := holder.Exec(ctx, `LOCK TABLE merge_conflict IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
+	holder := holdLock(t, ctx, pool, "merge_conflict")
 	importCancelledAt(t, ctx, pool, "%merge_conflict%", s.inputs, ImportConfig{Keyring: testKeyring(t), OutDir: t.TempDir()})
 	if err := holder.Rollback(ctx); err != nil {
 		t.Fatal(err)
@@ -209,6 +203,22 @@ func importCancelledAt(t *testing.T, ctx context.Context, pool *pgxpool.Pool, st
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled import: error %v, want context.Canceled", err)
 	}
+}
+
+// holdLock takes an exclusive lock of table in a transaction of its own,
+// which the caller rolls back to let a waiting run go on (and the test's
+// end does in any case).
+func holdLock(t *testing.T, ctx context.Context, pool *pgxpool.Pool, table string) pgx.Tx {
+	t.Helper()
+	holder, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { holder.Rollback(context.WithoutCancel(ctx)) })
+	if _, err := holder.Exec(ctx, `LOCK TABLE `+pgx.Identifier{table}.Sanitize()+` IN ACCESS EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	return holder
 }
 
 // waitBlocked waits until a statement matching the ILIKE pattern waits for
@@ -247,14 +257,7 @@ func TestImportFeedbackFailsBeforeCommit(t *testing.T) {
 	ctx := context.Background()
 	all := append(slices.Clone(domainTables), runTables...)
 	before := checksums(t, pool, all...)
-	holder, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Rollback(ctx)
-	if _, err := holder.Exec(ctx, `LOCK TABLE account IN ACCESS EXCLUSIVE MODE`); err != nil {
-		t.Fatal(err)
-	}
+	holder := holdLock(t, ctx, pool, "account")
 	out := t.TempDir()
 	done := make(chan error, 1)
 	go func() {
