@@ -198,6 +198,7 @@ func (m *Merger) spillHeld() error {
 			part.w, part.ipc = w, ipc.NewWriter(w, ipc.WithSchema(spillSchema), ipc.WithAllocator(memory.DefaultAllocator))
 		}
 		for chunk := range slices.Chunk(rows, spillBatch) {
+			reserve(b, chunk)
 			for _, r := range chunk {
 				s.append(b, r)
 			}
@@ -214,6 +215,35 @@ func (m *Merger) spillHeld() error {
 	m.spilledRows += int64(n)
 	m.chunks, m.held = nil, 0
 	return nil
+}
+
+// reserve sizes the builders for rows at once: grown value by value, they
+// would copy their buffers again and again.
+func reserve(b *array.RecordBuilder, rows []*Row) {
+	b.Reserve(len(rows))
+	var n [spMismatches]int
+	for _, r := range rows {
+		n[spID] += len(r.ID)
+		n[spIDType] += len(r.IDType)
+		n[spName] += len(r.Name)
+		n[spGender] += len(r.Gender)
+		n[spPhone] += len(r.Phone)
+		n[spAddress] += len(r.Address)
+		n[spSourceKey] += len(r.SourceKey)
+		if l := r.Legal; l != nil {
+			n[spLegalType] += len(l.Type)
+			n[spRepName] += len(l.RepName)
+			n[spRepIDType] += len(l.RepIDType)
+			n[spRepID] += len(l.RepID)
+			n[spRepNationality] += len(l.RepNationality)
+			n[spContact] += len(l.ContactName)
+		}
+	}
+	for col, size := range n {
+		if size > 0 {
+			b.Field(col).(*array.StringBuilder).ReserveData(size)
+		}
+	}
 }
 
 // append adds r to the record being built.

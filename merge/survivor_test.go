@@ -59,7 +59,7 @@ func TestSurvivorship(t *testing.T) {
 // cleanRecord builds a CleanPerson record of rows (id, name, phone, dept,
 // priority, updated in Unix ms, row number, and optionally an address); a
 // department's rows come from its file "sha-<dept>".
-func cleanRecord(t *testing.T, rows [][]any) arrow.Record {
+func cleanRecord(t testing.TB, rows [][]any) arrow.Record {
 	t.Helper()
 	b := array.NewRecordBuilder(memory.DefaultAllocator, schemas.CleanPerson)
 	defer b.Release()
@@ -183,7 +183,7 @@ func TestSortRows(t *testing.T) {
 	}
 }
 
-func testKeys(t *testing.T) *pii.Keyring {
+func testKeys(t testing.TB) *pii.Keyring {
 	t.Helper()
 	k, _, err := pii.LoadOrCreateDevKeyring(filepath.Join(t.TempDir(), "dev.key"))
 	if err != nil {
