@@ -243,7 +243,7 @@ func TestAgentTokensEndWithAuthorization(t *testing.T) {
 	}
 	// A refresh token found before the disable and rotated after it (a
 	// race) is refused by the rotation itself.
-	g := tokenGrant{accountID: c.id, subject: b.svc.subject(c.id), clientID: "etax", scopes: []string{"openid", "offline_access"}, actingFor: a1}
+	g := tokenGrant{accountID: c.id, accountBidx: b.svc.idIndex(c.IDNumber), subject: b.svc.subject(c.id), clientID: "etax", scopes: []string{"openid", "offline_access"}, actingFor: a1}
 	if _, _, _, err := (oidcStorage{b.svc}).issue(ctx, &refreshRequest{tokenGrant: g}, rotated.refresh, true); err == nil {
 		t.Error("a refresh raced by the disable was rotated")
 	}

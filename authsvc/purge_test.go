@@ -341,8 +341,8 @@ func TestPurgeOIDC(t *testing.T) {
 			grant = &tk.grant
 		}
 		end := now.Add(-tk.ended)
-		if _, err := b.pool.Exec(ctx, `INSERT INTO oidc_token (id, hash, kind, account_id, subject, client_id, scopes, auth_time, created_at, expires_at, auth_request_id)
-			VALUES ($1, sha256(convert_to($1, 'UTF8')), 'refresh', $2, 's', 'portal', '{openid}', $3, $3, $4, $5)`, tk.id, a.id, end.Add(-time.Hour), end, grant); err != nil {
+		if _, err := b.pool.Exec(ctx, `INSERT INTO oidc_token (id, hash, kind, account_id, subject, client_id, scopes, auth_time, created_at, expires_at, auth_request_id, account_bidx)
+			VALUES ($1, sha256(convert_to($1, 'UTF8')), 'refresh', $2, 's', 'portal', '{openid}', $3, $3, $4, $5, (SELECT id_bidx FROM account WHERE id = $2))`, tk.id, a.id, end.Add(-time.Hour), end, grant); err != nil {
 			t.Fatal(err)
 		}
 	}
