@@ -392,6 +392,12 @@ func (st oidcStorage) insertToken(ctx context.Context, q querier, id string, has
 		account_bidx)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, id, hash, kind, g.accountID, g.subject, g.clientID, g.scopes, g.authTime, now, exp, ar, amr,
 		actingArg(g.actingFor), g.accountBidx)
+	if err != nil || hash == nil {
+		return err
+	}
+	// The refresh token's hash is unique across the country: its lookup
+	// table says so (docs/scale-out.md §3.2).
+	_, err = q.Exec(ctx, `INSERT INTO oidc_refresh_hash (hash, account_bidx, token_id) VALUES ($1, $2, $3)`, hash, g.accountBidx, id)
 	return err
 }
 

@@ -52,7 +52,12 @@ const (
 	// more than a day ago goes once nothing of its grant is live or ended
 	// within the day: reuse detection needs the spent refresh tokens of a
 	// grant while it lives, to revoke it when one comes back.
-	purgeTokensSQL = `DELETE FROM oidc_token t WHERE t.expires_at < $1
+	// A refresh token's hash goes with it (oidc_refresh_hash, its lookup
+	// table: the same condition, in the same statement).
+	purgeTokensSQL = `WITH hashes AS (
+			DELETE FROM oidc_refresh_hash h USING oidc_token t WHERE h.hash = t.hash AND t.expires_at < $1
+			AND NOT EXISTS (SELECT 1 FROM oidc_token g WHERE g.auth_request_id = t.auth_request_id AND g.expires_at >= $1))
+		DELETE FROM oidc_token t WHERE t.expires_at < $1
 		AND NOT EXISTS (SELECT 1 FROM oidc_token g WHERE g.auth_request_id = t.auth_request_id AND g.expires_at >= $1)`
 	// An authorization request lives at most a day (OIDCAuthRequestTTL is
 	// capped at that), so one created two days ago ended more than a day

@@ -345,6 +345,9 @@ func TestPurgeOIDC(t *testing.T) {
 			VALUES ($1, sha256(convert_to($1, 'UTF8')), 'refresh', $2, 's', 'portal', '{openid}', $3, $3, $4, $5, (SELECT id_bidx FROM account WHERE id = $2))`, tk.id, a.id, end.Add(-time.Hour), end, grant); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := b.pool.Exec(ctx, `INSERT INTO oidc_refresh_hash (hash, account_bidx, token_id) SELECT hash, account_bidx, id FROM oidc_token WHERE id = $1`, tk.id); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, k := range []struct {
 		id                  string
@@ -386,5 +389,8 @@ func TestPurgeOIDC(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, left); diff != "" {
 		t.Errorf("rows after Purge: mismatch (-want +got):\n%s", diff)
+	} // A purged refresh token's hash goes with it (its lookup table).
+	if diff := cmp.Diff(want["oidc_token"], b.column(t, `SELECT token_id FROM oidc_refresh_hash ORDER BY token_id COLLATE "C"`)); diff != "" {
+		t.Errorf("oidc_refresh_hash after Purge: mismatch (-want +got):\n%s", diff)
 	}
 }

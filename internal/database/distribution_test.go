@@ -66,6 +66,7 @@ var distribution = struct {
 		"sms_outbox":        {"id", "sms_outbox"},
 		"captcha":           {"id", "captcha"},
 		"captcha_free_send": {"net", "captcha_free_send"},
+		"oidc_refresh_hash": {"hash", "oidc_refresh_hash"},
 	},
 	reference: []string{
 		"department", "import_run", "source_file", "import_file",
@@ -135,7 +136,6 @@ var knownExceptions = map[string]string{
 	"unique merge_conflict.merge_conflict_pkey":                        whyOwnPK,
 	"unique oidc_auth_request.oidc_auth_request_code":                  whyGlobalUniq,
 	"unique oidc_auth_request.oidc_auth_request_pkey":                  whyOwnPK,
-	"unique oidc_token.oidc_token_hash":                                whyGlobalUniq,
 	"unique registration_flow.registration_flow_username":              whyGlobalUniq,
 	"unique sms_code.sms_code_pkey":                                    whyOwnPK,
 	"unique upstream_link.upstream_link_pkey":                          whyOwnPK,

@@ -63,3 +63,26 @@ ALTER TABLE oidc_logout_outbox ALTER COLUMN account_bidx SET NOT NULL,
     ADD CONSTRAINT oidc_logout_outbox_pkey PRIMARY KEY (account_bidx, id),
     ADD CONSTRAINT oidc_logout_outbox_account_bidx_fkey FOREIGN KEY (account_bidx) REFERENCES account (id_bidx);
 CREATE INDEX oidc_logout_outbox_id ON oidc_logout_outbox (id);
+
+-- A refresh token is found by its hash alone, and its hash is unique
+-- across the country: a unique key on oidc_token (sharded by the account)
+-- cannot hold it. oidc_refresh_hash, distributed by the hash in its own
+-- colocation group, holds it (and the token's account and id, so that a
+-- lookup can be routed to the token's shard); the token and its hash are
+-- written in one transaction (insertToken) and purged in one statement
+-- (purgeTokensSQL). oidc_token keeps a plain index on the hash.
+CREATE TABLE oidc_refresh_hash (
+    hash         bytea PRIMARY KEY,
+    account_bidx bytea NOT NULL,
+    token_id     text  NOT NULL
+);
+INSERT INTO oidc_refresh_hash (hash, account_bidx, token_id) SELECT hash, account_bidx, id FROM oidc_token WHERE hash IS NOT NULL;
+DROP INDEX oidc_token_hash;
+CREATE INDEX oidc_token_hash ON oidc_token (hash) WHERE hash IS NOT NULL;
+
+GRANT SELECT, INSERT ON oidc_refresh_hash TO idfusion_authsvc;
+-- fusion schedule's purge_auth job deletes a purged refresh token's hash
+-- with it.
+GRANT DELETE ON oidc_refresh_hash TO idfusion_import;
+GRANT SELECT (hash) ON oidc_refresh_hash TO idfusion_import;
+GRANT SELECT (hash) ON oidc_token TO idfusion_import;
