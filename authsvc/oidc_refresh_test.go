@@ -361,3 +361,29 @@ func TestOIDCRefreshHashUniqueNationally(t *testing.T) {
 		t.Errorf("%d tokens with the hash, want 1", n)
 	}
 }
+
+// TestOIDCAuthCodeUniqueNationally: a code's hash is unique across the
+// requests, which shard by session: its lookup table (oidc_auth_code)
+// refuses a second request with the code (docs/scale-out.md §3.2).
+func TestOIDCAuthCodeUniqueNationally(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	if _, err := RegisterClient(ctx, b.pool, Client{ID: "portal", RedirectURIs: []string{"https://rp.example/cb"}}); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []citizen{b.active(t, "蒋五", "13912340313", goodPassword), b.active(t, "蒋六", "13912340314", goodPassword)} {
+		id := fmt.Sprintf("request %d", i)
+		if _, err := b.pool.Exec(ctx, `INSERT INTO oidc_auth_request (id, client_id, redirect_uri, scopes, response_type, created_at, account_id, account_bidx, done)
+			VALUES ($1, 'portal', 'https://rp.example/cb', '{openid}', 'code', $2, $3, $4, true)`, id, b.clock.Now(), c.id, b.svc.idIndex(c.IDNumber)); err != nil {
+			t.Fatal(err)
+		}
+		err := (oidcStorage{b.svc}).SaveAuthCode(ctx, id, "the same code")
+		if (err == nil) != (i == 0) {
+			t.Errorf("%s with the code: %v", id, err)
+		}
+	}
+	if n := b.count(t, `SELECT count(*) FROM oidc_auth_request WHERE code_hash = $1`, sha("the same code")); n != 1 {
+		t.Errorf("%d requests with the code, want 1", n)
+	}
+}

@@ -233,8 +233,11 @@ func (st oidcStorage) AuthRequestByCode(ctx context.Context, code string) (op.Au
 }
 
 func (st oidcStorage) SaveAuthCode(ctx context.Context, id, code string) error {
-	tag, err := st.s.pool.Exec(ctx, `UPDATE oidc_auth_request SET code_hash = $2, code_issued_at = $3
-		WHERE id = $1 AND done AND code_hash IS NULL`, id, sha(code), st.s.cfg.Now())
+	// The code's hash is unique across the country: its lookup table says
+	// so, in the same statement (docs/scale-out.md §3.2).
+	tag, err := st.s.pool.Exec(ctx, `WITH r AS (UPDATE oidc_auth_request SET code_hash = $2, code_issued_at = $3
+			WHERE id = $1 AND done AND code_hash IS NULL RETURNING id)
+		INSERT INTO oidc_auth_code (code_hash, request_id) SELECT $2, id FROM r`, id, sha(code), st.s.cfg.Now())
 	if err == nil && tag.RowsAffected() == 0 {
 		err = errors.New("authorization request not done or code already issued")
 	}

@@ -62,7 +62,11 @@ const (
 	// An authorization request lives at most a day (OIDCAuthRequestTTL is
 	// capped at that), so one created two days ago ended more than a day
 	// ago; code reuse detection needs it while tokens of its grant remain.
-	purgeAuthRequestsSQL = `DELETE FROM oidc_auth_request r WHERE r.created_at < $1::timestamptz - interval '1 day'
+	// Its code's lookup row (oidc_auth_code) goes with it.
+	purgeAuthRequestsSQL = `WITH codes AS (
+			DELETE FROM oidc_auth_code c USING oidc_auth_request r WHERE c.request_id = r.id AND r.created_at < $1::timestamptz - interval '1 day'
+			AND NOT EXISTS (SELECT 1 FROM oidc_token t WHERE t.auth_request_id = r.id))
+		DELETE FROM oidc_auth_request r WHERE r.created_at < $1::timestamptz - interval '1 day'
 		AND NOT EXISTS (SELECT 1 FROM oidc_token t WHERE t.auth_request_id = r.id)`
 	// A signing key past its verification window is in no JWKS any more;
 	// the active key's window is ahead of it.

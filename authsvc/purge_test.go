@@ -322,6 +322,9 @@ func TestPurgeOIDC(t *testing.T) {
 			VALUES ($1, 'portal', 'https://rp.example/cb', '{openid}', 'code', $2)`, r.id, now.Add(-r.age)); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := b.pool.Exec(ctx, `INSERT INTO oidc_auth_code (code_hash, request_id) VALUES (sha256(convert_to($1, 'UTF8')), $1)`, r.id); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, tk := range []struct {
 		id, grant string
@@ -389,7 +392,12 @@ func TestPurgeOIDC(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, left); diff != "" {
 		t.Errorf("rows after Purge: mismatch (-want +got):\n%s", diff)
-	} // A purged refresh token's hash goes with it (its lookup table).
+	}
+	// A purged request's code goes with it (its lookup table).
+	if diff := cmp.Diff(want["oidc_auth_request"], b.column(t, `SELECT request_id FROM oidc_auth_code ORDER BY request_id COLLATE "C"`)); diff != "" {
+		t.Errorf("oidc_auth_code after Purge: mismatch (-want +got):\n%s", diff)
+	}
+	// A purged refresh token's hash goes with it (its lookup table).
 	if diff := cmp.Diff(want["oidc_token"], b.column(t, `SELECT token_id FROM oidc_refresh_hash ORDER BY token_id COLLATE "C"`)); diff != "" {
 		t.Errorf("oidc_refresh_hash after Purge: mismatch (-want +got):\n%s", diff)
 	}

@@ -67,6 +67,7 @@ var distribution = struct {
 		"captcha":           {"id", "captcha"},
 		"captcha_free_send": {"net", "captcha_free_send"},
 		"oidc_refresh_hash": {"hash", "oidc_refresh_hash"},
+		"oidc_auth_code":    {"code_hash", "oidc_auth_code"},
 	},
 	reference: []string{
 		"department", "import_run", "source_file", "import_file",
@@ -134,7 +135,6 @@ var knownExceptions = map[string]string{
 	"unique inbox_message.inbox_message_pkey":                          whyOwnPK,
 	"unique merge_conflict.merge_conflict_candidates":                  whyPerAccount,
 	"unique merge_conflict.merge_conflict_pkey":                        whyOwnPK,
-	"unique oidc_auth_request.oidc_auth_request_code":                  whyGlobalUniq,
 	"unique oidc_auth_request.oidc_auth_request_pkey":                  whyOwnPK,
 	"unique registration_flow.registration_flow_username":              whyGlobalUniq,
 	"unique sms_code.sms_code_pkey":                                    whyOwnPK,

@@ -111,6 +111,7 @@ func TestRolePrivileges(t *testing.T) {
 		"oidc_auth_request":        authsvcOwn + "; " + purge + " SELECT(id,created_at)",
 		"oidc_token":               authsvcOwn + "; " + purge + " SELECT(hash,expires_at,auth_request_id)",
 		"oidc_refresh_hash":        "authsvc: INSERT SELECT; " + purge + " SELECT(hash)",
+		"oidc_auth_code":           "authsvc: INSERT SELECT; " + purge + " SELECT(request_id)",
 		"oidc_signing_key":         authsvcOwn + "; " + purge + " SELECT(active_until,retire_after)",
 		"purge_audit":              "import: INSERT SELECT UPDATE(files,folders)",
 		"purge_audit_id_seq":       "",

@@ -86,3 +86,20 @@ GRANT SELECT, INSERT ON oidc_refresh_hash TO idfusion_authsvc;
 GRANT DELETE ON oidc_refresh_hash TO idfusion_import;
 GRANT SELECT (hash) ON oidc_refresh_hash TO idfusion_import;
 GRANT SELECT (hash) ON oidc_token TO idfusion_import;
+
+-- A code is found by its hash alone and is unique across the country, as
+-- a refresh token's: its lookup table oidc_auth_code, distributed by the
+-- hash in its own colocation group, holds it (with its request's id); it
+-- is written in the statement that issues the code (SaveAuthCode) and
+-- purged in the statement that purges the request (purgeAuthRequestsSQL).
+CREATE TABLE oidc_auth_code (
+    code_hash  bytea PRIMARY KEY,
+    request_id text  NOT NULL
+);
+INSERT INTO oidc_auth_code (code_hash, request_id) SELECT code_hash, id FROM oidc_auth_request WHERE code_hash IS NOT NULL;
+DROP INDEX oidc_auth_request_code;
+CREATE INDEX oidc_auth_request_code ON oidc_auth_request (code_hash) WHERE code_hash IS NOT NULL;
+
+GRANT SELECT, INSERT ON oidc_auth_code TO idfusion_authsvc;
+GRANT DELETE ON oidc_auth_code TO idfusion_import;
+GRANT SELECT (request_id) ON oidc_auth_code TO idfusion_import;
