@@ -178,6 +178,14 @@ func TestRoleGrants(t *testing.T) {
 		{roleImport, `SELECT id_hash FROM auth_session`, insufficientPrivilege},
 		{roleImport, `SELECT code_hash FROM sms_code`, insufficientPrivilege},
 		{roleImport, `DELETE FROM auth_session WHERE expires_at < now() + interval '1 hour'`, ""}, // purge_auth
+		{roleImport, `WITH h AS (DELETE FROM oidc_refresh_hash h USING oidc_token t WHERE h.hash = t.hash AND t.expires_at < now())
+			DELETE FROM oidc_token WHERE expires_at < now()`, ""}, // purge_auth
+		{roleImport, `SELECT token_id FROM oidc_refresh_hash`, insufficientPrivilege},
+		{roleImport, `WITH c AS (DELETE FROM oidc_auth_code c USING oidc_auth_request r WHERE c.request_id = r.id AND r.created_at < now())
+			DELETE FROM oidc_auth_request WHERE created_at < now()`, ""}, // purge_auth
+		{roleImport, `SELECT code_hash FROM oidc_auth_code`, insufficientPrivilege},
+		{roleAuthsvc, `DELETE FROM oidc_auth_code`, insufficientPrivilege},
+		{roleAuthsvc, `DELETE FROM oidc_refresh_hash`, insufficientPrivilege},
 		{roleImport, `INSERT INTO auth_audit (at, event, outcome) VALUES (now(), 'login_sms', 'ok')`, insufficientPrivilege},
 		{roleImport, `SELECT password_hash FROM account`, insufficientPrivilege},
 		{roleImport, `UPDATE account SET password_hash = 'x'`, insufficientPrivilege},

@@ -341,11 +341,24 @@ func (s *Server) oidcResume(w http.ResponseWriter, r *http.Request) {
 // statement), and hands back to the provider, which issues the code.
 func (s *Server) completeRequest(w http.ResponseWriter, r *http.Request, req *oidcAuthRequest, browser []byte, sess *session, amr []string) {
 	var clientID string
-	err := s.pool.QueryRow(r.Context(), `UPDATE oidc_auth_request SET account_id = $2, done = true, auth_time = $3, amr = $6, session_hash = $7, acting_for = $8
+	// The request carries the account's blind index, for the tokens of its
+	// code (their shard key), from the account row.
+	// (None: the UPDATE's check of the account refuses the request.)
+	var bidx []byte
+	a, err := account.ByID(r.Context(), s.pool, sess.accountID, false)
+	switch {
+	case err == nil:
+		bidx = a.IDBidx
+	case !errors.Is(err, database.ErrNotFound):
+		s.fail(w, r, err)
+		return
+	}
+	err = s.pool.QueryRow(r.Context(), `UPDATE oidc_auth_request SET account_id = $2, done = true, auth_time = $3, amr = $6, session_hash = $7, acting_for = $8,
+		account_bidx = $9
 		WHERE id = $1 AND browser_hash = $4 AND NOT done AND NOT denied AND created_at > $5
 		  AND `+account.ActiveSQL("$2")+` AND `+actingLiveSQL("$8::bigint", "$2")+`
 		RETURNING client_id`, req.id, sess.accountID, sess.created, browser, s.cfg.Now().Add(-s.cfg.OIDCAuthRequestTTL), amr, sess.hash,
-		actingArg(sess.actingFor)).Scan(&clientID)
+		actingArg(sess.actingFor), bidx).Scan(&clientID)
 	if err = database.Translate(err); err != nil {
 		if errors.Is(err, database.ErrNotFound) {
 			s.audit(r.Context(), auditEvent{event: "oidc_authorize", outcome: "fail", account: sess.accountID, ip: clientIP(r)})

@@ -1,6 +1,7 @@
 package authsvc
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -243,7 +244,7 @@ func TestAgentTokensEndWithAuthorization(t *testing.T) {
 	}
 	// A refresh token found before the disable and rotated after it (a
 	// race) is refused by the rotation itself.
-	g := tokenGrant{accountID: c.id, subject: b.svc.subject(c.id), clientID: "etax", scopes: []string{"openid", "offline_access"}, actingFor: a1}
+	g := tokenGrant{accountID: c.id, accountBidx: b.svc.idIndex(c.IDNumber), subject: b.svc.subject(c.id), clientID: "etax", scopes: []string{"openid", "offline_access"}, actingFor: a1}
 	if _, _, _, err := (oidcStorage{b.svc}).issue(ctx, &refreshRequest{tokenGrant: g}, rotated.refresh, true); err == nil {
 		t.Error("a refresh raced by the disable was rotated")
 	}
@@ -362,11 +363,23 @@ func TestAgentCompleteRequestChecksIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	a3 := b.authorize(t, e2.id, other.id, AgentEnabled) // enabled, but another person's
+	disabled := b.active(t, "李四", "13912351005", goodPassword)
+	if _, err := b.pool.Exec(ctx, `UPDATE account SET status = 'disabled' WHERE id = $1`, disabled.id); err != nil {
+		t.Fatal(err)
+	}
+	// No foreign key stands behind the request's account_id and
+	// acting_for (they point to the account group from the session group:
+	// docs/scale-out.md §3.3): the completion's own check refuses an
+	// account or an authorization that does not exist.
 	for _, tc := range []struct {
-		name   string
-		acting int64
-		ok     bool
-	}{{"a disabled authorization", a1, false}, {"another person's authorization", a3, false}, {"an enabled one of the person", a2, true}} {
+		name    string
+		account int64 // 0: the person's
+		acting  int64
+		ok      bool
+	}{{"a disabled authorization", 0, a1, false}, {"another person's authorization", 0, a3, false},
+		{"an authorization that does not exist", 0, 1 << 40, false}, {"an account that does not exist", 1 << 40, 0, false},
+		{"a disabled account", disabled.id, 0, false},
+		{"an enabled one of the person", 0, a2, true}} {
 		br := b.browser(t)
 		returnTo, _ := etax.start(br)
 		id := mustURL(returnTo).Query().Get("id")
@@ -379,10 +392,10 @@ func TestAgentCompleteRequestChecksIdentity(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := b.clock.Now()
-		sess := &session{hash: []byte("session " + tc.name), accountID: c.id, kind: kindFull, created: now, lastSeen: now, expires: now.Add(time.Hour), actingFor: tc.acting}
+		sess := &session{hash: []byte("session " + tc.name), accountID: cmp.Or(tc.account, c.id), kind: kindFull, created: now, lastSeen: now, expires: now.Add(time.Hour), actingFor: tc.acting}
 		w := httptest.NewRecorder()
 		b.svc.completeRequest(w, httptest.NewRequest(http.MethodGet, resumePath(id), nil), ar.(*oidcAuthRequest), browserHash, sess, []string{"pwd"})
-		done := b.count(t, `SELECT count(*) FROM oidc_auth_request WHERE id = $1 AND done AND acting_for = $2`, id, tc.acting) == 1
+		done := b.count(t, `SELECT count(*) FROM oidc_auth_request WHERE id = $1 AND done AND acting_for IS NOT DISTINCT FROM $2`, id, actingArg(tc.acting)) == 1
 		if done != tc.ok || (w.Code == http.StatusSeeOther) != tc.ok {
 			t.Errorf("%s: done %v, answer %d; want done %v", tc.name, done, w.Code, tc.ok)
 		}

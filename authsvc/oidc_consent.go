@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
+	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/database"
 )
 
@@ -144,10 +145,16 @@ func (s *Server) grantConsent(ctx context.Context, accountID int64, clientID str
 	if len(scopes) == 0 {
 		return nil
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO oidc_consent (account_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (account_id, client_id) DO UPDATE
+	// The consent's row carries the account's blind index (its shard
+	// key), from the account row.
+	a, err := account.ByID(ctx, s.pool, accountID, false)
+	if err != nil {
+		return err
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO oidc_consent (account_id, account_bidx, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (account_bidx, client_id) DO UPDATE
 		SET scopes = ARRAY(SELECT DISTINCT sc FROM unnest(oidc_consent.scopes || EXCLUDED.scopes) sc ORDER BY sc), granted_at = EXCLUDED.granted_at`,
-		accountID, clientID, scopes, s.cfg.Now())
+		a.ID, a.IDBidx, clientID, scopes, s.cfg.Now())
 	return err
 }
 

@@ -107,9 +107,9 @@ func (st oidcStorage) trackSession(ctx context.Context, q querier, r *oidcAuthRe
 	if hash == nil {
 		return nil
 	}
-	_, err := q.Exec(ctx, `INSERT INTO oidc_session_client (session_hash, client_id, account_id, subject, sid, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (session_hash, client_id) DO UPDATE SET ended_at = NULL`, hash, r.clientID, r.accountID, r.subject, st.s.sessionID(hash), now)
+	_, err := q.Exec(ctx, `INSERT INTO oidc_session_client (session_hash, client_id, account_id, subject, sid, created_at, account_bidx)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (session_hash, client_id) DO UPDATE SET ended_at = NULL`, hash, r.clientID, r.accountID, r.subject, st.s.sessionID(hash), now, r.accountBidx)
 	return err
 }
 
@@ -159,6 +159,7 @@ func (st oidcStorage) SetUserinfoFromRequest(ctx context.Context, info *oidc.Use
 type endedClient struct {
 	clientID, subject, sid string
 	accountID              int64
+	accountBidx            []byte
 }
 
 // endProviderSession ends the business systems' part of a provider
@@ -185,7 +186,7 @@ func (s *Server) endProviderSession(ctx context.Context, sessionHash []byte) ([]
 // also when an operator's command queued them).
 func endProviderSessionsIn(ctx context.Context, tx pgx.Tx, sessionHashes [][]byte, now time.Time) ([]endedClient, error) {
 	rows, err := tx.Query(ctx, `UPDATE oidc_session_client SET ended_at = $2 WHERE session_hash = ANY($1) AND ended_at IS NULL
-		RETURNING client_id, subject, sid, account_id`, sessionHashes, now)
+		RETURNING client_id, subject, sid, account_id, account_bidx`, sessionHashes, now)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +209,7 @@ func (s *Server) endClients(ctx context.Context, accountID int64, clientID strin
 	var ended []endedClient
 	err := database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `UPDATE oidc_session_client SET ended_at = $3 WHERE account_id = $1 AND ($2 = '' OR client_id = $2) AND ended_at IS NULL
-			RETURNING client_id, subject, sid, account_id`, accountID, clientID, now)
+			RETURNING client_id, subject, sid, account_id, account_bidx`, accountID, clientID, now)
 		if err != nil {
 			return err
 		}
@@ -231,7 +232,7 @@ func (s *Server) endClients(ctx context.Context, accountID int64, clientID strin
 func collectEnded(rows pgx.Rows) ([]endedClient, error) {
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (endedClient, error) {
 		var e endedClient
-		err := row.Scan(&e.clientID, &e.subject, &e.sid, &e.accountID)
+		err := row.Scan(&e.clientID, &e.subject, &e.sid, &e.accountID, &e.accountBidx)
 		return e, err
 	})
 }
@@ -240,9 +241,9 @@ func collectEnded(rows pgx.Rows) ([]endedClient, error) {
 // registered a back-channel URI.
 func enqueueLogouts(ctx context.Context, tx pgx.Tx, ended []endedClient, now time.Time) error {
 	for _, e := range ended {
-		if _, err := tx.Exec(ctx, `INSERT INTO oidc_logout_outbox (client_id, account_id, subject, sid, created_at, next_attempt_at)
-			SELECT id, $2, $3, $4, $5, $5 FROM oidc_client WHERE id = $1 AND backchannel_logout_uri <> ''`,
-			e.clientID, e.accountID, e.subject, e.sid, now); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO oidc_logout_outbox (client_id, account_id, subject, sid, created_at, next_attempt_at, account_bidx)
+			SELECT id, $2, $3, $4, $5, $5, $6 FROM oidc_client WHERE id = $1 AND backchannel_logout_uri <> ''`,
+			e.clientID, e.accountID, e.subject, e.sid, now, e.accountBidx); err != nil {
 			return err
 		}
 	}

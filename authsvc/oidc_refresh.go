@@ -87,13 +87,13 @@ func (st oidcStorage) graceSuccessor(ctx context.Context, q querier, token strin
 	var ar *string
 	var sealed []byte
 	var acting *int64
-	err := q.QueryRow(ctx, `SELECT s.id, s.account_id, s.subject, s.client_id, s.scopes, s.auth_time, s.auth_request_id, s.amr, p.successor_sealed, s.acting_for
+	err := q.QueryRow(ctx, `SELECT s.id, s.account_id, s.account_bidx, s.subject, s.client_id, s.scopes, s.auth_time, s.auth_request_id, s.amr, p.successor_sealed, s.acting_for
 		FROM oidc_token p JOIN oidc_token s ON s.id = p.successor_id
 		WHERE p.hash = $1 AND p.kind = 'refresh' AND p.revoked_at > $2
 		  AND s.revoked_at IS NULL AND s.expires_at > $3 AND `+account.ActiveSQL("s.account_id")+`
 		  AND `+actingLiveSQL("s.acting_for", "s.account_id"),
 		sha(token), now.Add(-st.s.cfg.OIDCRefreshGrace), now).
-		Scan(&id, &g.accountID, &g.subject, &g.clientID, &g.scopes, &g.authTime, &ar, &g.amr, &sealed, &acting)
+		Scan(&id, &g.accountID, &g.accountBidx, &g.subject, &g.clientID, &g.scopes, &g.authTime, &ar, &g.amr, &sealed, &acting)
 	if err != nil {
 		return g, "", database.Translate(err)
 	}

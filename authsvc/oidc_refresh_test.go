@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -12,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/idfusion/idfusion/internal/database"
 )
 
 // tokenAnswer is an answer of the token endpoint.
@@ -327,5 +331,59 @@ func TestOIDCRefreshGraceEdges(t *testing.T) {
 			tt.before(b, c)
 			rp.refusedGrant("the rotated token", tok.RefreshToken)
 		})
+	}
+}
+
+// TestOIDCRefreshHashUniqueNationally: a refresh token's hash is unique
+// across accounts, which shard oidc_token: its lookup table
+// (oidc_refresh_hash) refuses a second token with the hash, of another
+// account too (docs/scale-out.md §3.2).
+func TestOIDCRefreshHashUniqueNationally(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	if _, err := RegisterClient(ctx, b.pool, Client{ID: "portal", RedirectURIs: []string{"https://rp.example/cb"}}); err != nil {
+		t.Fatal(err)
+	}
+	now := b.clock.Now()
+	hash := sha("the same refresh token")
+	for i, c := range []citizen{b.active(t, "蒋五", "13912340311", goodPassword), b.active(t, "蒋六", "13912340312", goodPassword)} {
+		g := tokenGrant{accountID: c.id, accountBidx: b.svc.idIndex(c.IDNumber), subject: b.svc.subject(c.id), clientID: "portal",
+			scopes: []string{"openid"}, authTime: now, amr: []string{"pwd"}}
+		err := database.Transact(ctx, b.pool, func(tx pgx.Tx) error {
+			return (oidcStorage{b.svc}).insertToken(ctx, tx, fmt.Sprintf("token %d", i), hash, "refresh", g, now, now.Add(time.Hour))
+		})
+		if (err == nil) != (i == 0) {
+			t.Errorf("token %d with the hash: %v", i, err)
+		}
+	}
+	if n := b.count(t, `SELECT count(*) FROM oidc_token WHERE hash = $1`, hash); n != 1 {
+		t.Errorf("%d tokens with the hash, want 1", n)
+	}
+}
+
+// TestOIDCAuthCodeUniqueNationally: a code's hash is unique across the
+// requests, which shard by session: its lookup table (oidc_auth_code)
+// refuses a second request with the code (docs/scale-out.md §3.2).
+func TestOIDCAuthCodeUniqueNationally(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	if _, err := RegisterClient(ctx, b.pool, Client{ID: "portal", RedirectURIs: []string{"https://rp.example/cb"}}); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []citizen{b.active(t, "蒋五", "13912340313", goodPassword), b.active(t, "蒋六", "13912340314", goodPassword)} {
+		id := fmt.Sprintf("request %d", i)
+		if _, err := b.pool.Exec(ctx, `INSERT INTO oidc_auth_request (id, client_id, redirect_uri, scopes, response_type, created_at, account_id, account_bidx, done)
+			VALUES ($1, 'portal', 'https://rp.example/cb', '{openid}', 'code', $2, $3, $4, true)`, id, b.clock.Now(), c.id, b.svc.idIndex(c.IDNumber)); err != nil {
+			t.Fatal(err)
+		}
+		err := (oidcStorage{b.svc}).SaveAuthCode(ctx, id, "the same code")
+		if (err == nil) != (i == 0) {
+			t.Errorf("%s with the code: %v", id, err)
+		}
+	}
+	if n := b.count(t, `SELECT count(*) FROM oidc_auth_request WHERE code_hash = $1`, sha("the same code")); n != 1 {
+		t.Errorf("%d requests with the code, want 1", n)
 	}
 }

@@ -50,6 +50,7 @@ type oidcAuthRequest struct {
 	responseType, responseMode              string
 	scopes                                  []string
 	accountID                               int64
+	accountBidx                             []byte // the account's id_bidx (oidc_token.account_bidx)
 	subject                                 string
 	authTime                                time.Time
 	done                                    bool
@@ -103,7 +104,7 @@ func (a *oidcAuthRequest) GetCodeChallenge() *oidc.CodeChallenge {
 // disabled since is not).
 var authRequestSelect = `SELECT r.id, r.client_id, r.redirect_uri, r.state, r.nonce, r.code_challenge, r.code_challenge_method,
 	r.response_type, r.response_mode, r.scopes, r.account_id, r.auth_time, r.done AND ` + account.ActiveSQL("r.account_id") + ` AND ` + actingLiveSQL("r.acting_for", "r.account_id") + `,
-	r.code_issued_at, r.code_used_at, r.prompt, r.max_age, r.acr_values, r.amr, r.created_at, r.denied, r.acting_for
+	r.code_issued_at, r.code_used_at, r.prompt, r.max_age, r.acr_values, r.amr, r.created_at, r.denied, r.acting_for, r.account_bidx
 	FROM oidc_auth_request r`
 
 func (st oidcStorage) scanAuthRequest(row pgx.Row) (*oidcAuthRequest, *time.Time, *time.Time, error) {
@@ -112,7 +113,7 @@ func (st oidcStorage) scanAuthRequest(row pgx.Row) (*oidcAuthRequest, *time.Time
 	var authTime, issued, used *time.Time
 	if err := row.Scan(&r.id, &r.clientID, &r.redirectURI, &r.state, &r.nonce, &r.challenge, &r.challengeMethod,
 		&r.responseType, &r.responseMode, &r.scopes, &acc, &authTime, &r.done, &issued, &used,
-		&r.prompt, &r.maxAge, &r.acrValues, &r.amr, &r.created, &r.denied, &acting); err != nil {
+		&r.prompt, &r.maxAge, &r.acrValues, &r.amr, &r.created, &r.denied, &acting, &r.accountBidx); err != nil {
 		return nil, nil, nil, database.Translate(err)
 	}
 	if acting != nil {
@@ -232,8 +233,11 @@ func (st oidcStorage) AuthRequestByCode(ctx context.Context, code string) (op.Au
 }
 
 func (st oidcStorage) SaveAuthCode(ctx context.Context, id, code string) error {
-	tag, err := st.s.pool.Exec(ctx, `UPDATE oidc_auth_request SET code_hash = $2, code_issued_at = $3
-		WHERE id = $1 AND done AND code_hash IS NULL`, id, sha(code), st.s.cfg.Now())
+	// The code's hash is unique across the country: its lookup table says
+	// so, in the same statement (docs/scale-out.md §3.2).
+	tag, err := st.s.pool.Exec(ctx, `WITH r AS (UPDATE oidc_auth_request SET code_hash = $2, code_issued_at = $3
+			WHERE id = $1 AND done AND code_hash IS NULL RETURNING id)
+		INSERT INTO oidc_auth_code (code_hash, request_id) SELECT $2, id FROM r`, id, sha(code), st.s.cfg.Now())
 	if err == nil && tag.RowsAffected() == 0 {
 		err = errors.New("authorization request not done or code already issued")
 	}
@@ -257,6 +261,7 @@ func revokeSet(n int) string {
 // tokenGrant is what a token is issued for.
 type tokenGrant struct {
 	accountID     int64
+	accountBidx   []byte // the account's id_bidx: the tokens' shard key
 	subject       string
 	clientID      string
 	scopes        []string
@@ -311,7 +316,7 @@ func (st oidcStorage) issue(ctx context.Context, req op.TokenRequest, current st
 			if tag.RowsAffected() == 0 {
 				return errCodeSpent
 			}
-			g = tokenGrant{accountID: r.accountID, subject: r.subject, clientID: r.clientID, scopes: r.scopes, authTime: r.authTime, authRequestID: r.id, amr: r.amr,
+			g = tokenGrant{accountID: r.accountID, accountBidx: r.accountBidx, subject: r.subject, clientID: r.clientID, scopes: r.scopes, authTime: r.authTime, authRequestID: r.id, amr: r.amr,
 				actingFor: r.actingFor}
 			if err := st.trackSession(ctx, tx, r, now); err != nil {
 				return err
@@ -386,9 +391,16 @@ func (st oidcStorage) insertToken(ctx context.Context, q querier, id string, has
 	if amr == nil {
 		amr = []string{}
 	}
-	_, err := q.Exec(ctx, `INSERT INTO oidc_token (id, hash, kind, account_id, subject, client_id, scopes, auth_time, created_at, expires_at, auth_request_id, amr, acting_for)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, id, hash, kind, g.accountID, g.subject, g.clientID, g.scopes, g.authTime, now, exp, ar, amr,
-		actingArg(g.actingFor))
+	_, err := q.Exec(ctx, `INSERT INTO oidc_token (id, hash, kind, account_id, subject, client_id, scopes, auth_time, created_at, expires_at, auth_request_id, amr, acting_for,
+		account_bidx)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`, id, hash, kind, g.accountID, g.subject, g.clientID, g.scopes, g.authTime, now, exp, ar, amr,
+		actingArg(g.actingFor), g.accountBidx)
+	if err != nil || hash == nil {
+		return err
+	}
+	// The refresh token's hash is unique across the country: its lookup
+	// table says so (docs/scale-out.md §3.2).
+	_, err = q.Exec(ctx, `INSERT INTO oidc_refresh_hash (hash, account_bidx, token_id) VALUES ($1, $2, $3)`, hash, g.accountBidx, id)
 	return err
 }
 
@@ -401,11 +413,11 @@ func (st oidcStorage) liveToken(ctx context.Context, where string, args ...any) 
 	var ar *string
 	var acting *int64
 	args = append(args, st.s.cfg.Now())
-	err := st.s.pool.QueryRow(ctx, `SELECT t.id, t.account_id, t.subject, t.client_id, t.scopes, t.auth_time, t.auth_request_id, t.amr, t.acting_for
+	err := st.s.pool.QueryRow(ctx, `SELECT t.id, t.account_id, t.account_bidx, t.subject, t.client_id, t.scopes, t.auth_time, t.auth_request_id, t.amr, t.acting_for
 		FROM oidc_token t
 		WHERE `+where+` AND t.revoked_at IS NULL AND t.expires_at > $`+strconv.Itoa(len(args))+` AND `+account.ActiveSQL("t.account_id")+`
 		  AND `+actingLiveSQL("t.acting_for", "t.account_id"), args...).
-		Scan(&id, &g.accountID, &g.subject, &g.clientID, &g.scopes, &g.authTime, &ar, &g.amr, &acting)
+		Scan(&id, &g.accountID, &g.accountBidx, &g.subject, &g.clientID, &g.scopes, &g.authTime, &ar, &g.amr, &acting)
 	if ar != nil {
 		g.authRequestID = *ar
 	}

@@ -52,12 +52,21 @@ const (
 	// more than a day ago goes once nothing of its grant is live or ended
 	// within the day: reuse detection needs the spent refresh tokens of a
 	// grant while it lives, to revoke it when one comes back.
-	purgeTokensSQL = `DELETE FROM oidc_token t WHERE t.expires_at < $1
+	// A refresh token's hash goes with it (oidc_refresh_hash, its lookup
+	// table: the same condition, in the same statement).
+	purgeTokensSQL = `WITH hashes AS (
+			DELETE FROM oidc_refresh_hash h USING oidc_token t WHERE h.hash = t.hash AND t.expires_at < $1
+			AND NOT EXISTS (SELECT 1 FROM oidc_token g WHERE g.auth_request_id = t.auth_request_id AND g.expires_at >= $1))
+		DELETE FROM oidc_token t WHERE t.expires_at < $1
 		AND NOT EXISTS (SELECT 1 FROM oidc_token g WHERE g.auth_request_id = t.auth_request_id AND g.expires_at >= $1)`
 	// An authorization request lives at most a day (OIDCAuthRequestTTL is
 	// capped at that), so one created two days ago ended more than a day
 	// ago; code reuse detection needs it while tokens of its grant remain.
-	purgeAuthRequestsSQL = `DELETE FROM oidc_auth_request r WHERE r.created_at < $1::timestamptz - interval '1 day'
+	// Its code's lookup row (oidc_auth_code) goes with it.
+	purgeAuthRequestsSQL = `WITH codes AS (
+			DELETE FROM oidc_auth_code c USING oidc_auth_request r WHERE c.request_id = r.id AND r.created_at < $1::timestamptz - interval '1 day'
+			AND NOT EXISTS (SELECT 1 FROM oidc_token t WHERE t.auth_request_id = r.id))
+		DELETE FROM oidc_auth_request r WHERE r.created_at < $1::timestamptz - interval '1 day'
 		AND NOT EXISTS (SELECT 1 FROM oidc_token t WHERE t.auth_request_id = r.id)`
 	// A signing key past its verification window is in no JWKS any more;
 	// the active key's window is ahead of it.

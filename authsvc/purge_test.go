@@ -322,6 +322,9 @@ func TestPurgeOIDC(t *testing.T) {
 			VALUES ($1, 'portal', 'https://rp.example/cb', '{openid}', 'code', $2)`, r.id, now.Add(-r.age)); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := b.pool.Exec(ctx, `INSERT INTO oidc_auth_code (code_hash, request_id) VALUES (sha256(convert_to($1, 'UTF8')), $1)`, r.id); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, tk := range []struct {
 		id, grant string
@@ -341,8 +344,11 @@ func TestPurgeOIDC(t *testing.T) {
 			grant = &tk.grant
 		}
 		end := now.Add(-tk.ended)
-		if _, err := b.pool.Exec(ctx, `INSERT INTO oidc_token (id, hash, kind, account_id, subject, client_id, scopes, auth_time, created_at, expires_at, auth_request_id)
-			VALUES ($1, sha256(convert_to($1, 'UTF8')), 'refresh', $2, 's', 'portal', '{openid}', $3, $3, $4, $5)`, tk.id, a.id, end.Add(-time.Hour), end, grant); err != nil {
+		if _, err := b.pool.Exec(ctx, `INSERT INTO oidc_token (id, hash, kind, account_id, subject, client_id, scopes, auth_time, created_at, expires_at, auth_request_id, account_bidx)
+			VALUES ($1, sha256(convert_to($1, 'UTF8')), 'refresh', $2, 's', 'portal', '{openid}', $3, $3, $4, $5, (SELECT id_bidx FROM account WHERE id = $2))`, tk.id, a.id, end.Add(-time.Hour), end, grant); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.pool.Exec(ctx, `INSERT INTO oidc_refresh_hash (hash, account_bidx, token_id) SELECT hash, account_bidx, id FROM oidc_token WHERE id = $1`, tk.id); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -386,5 +392,13 @@ func TestPurgeOIDC(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, left); diff != "" {
 		t.Errorf("rows after Purge: mismatch (-want +got):\n%s", diff)
+	}
+	// A purged request's code goes with it (its lookup table).
+	if diff := cmp.Diff(want["oidc_auth_request"], b.column(t, `SELECT request_id FROM oidc_auth_code ORDER BY request_id COLLATE "C"`)); diff != "" {
+		t.Errorf("oidc_auth_code after Purge: mismatch (-want +got):\n%s", diff)
+	}
+	// A purged refresh token's hash goes with it (its lookup table).
+	if diff := cmp.Diff(want["oidc_token"], b.column(t, `SELECT token_id FROM oidc_refresh_hash ORDER BY token_id COLLATE "C"`)); diff != "" {
+		t.Errorf("oidc_refresh_hash after Purge: mismatch (-want +got):\n%s", diff)
 	}
 }
