@@ -285,6 +285,9 @@ func (c *Collector) Done(f ingest.File, st cleanse.Stats) error {
 		if c.SpillDir != "" && ff.len() >= spillMin {
 			return ff.spill(c.SpillDir)
 		}
+		// Sorted now, while the lock is held: the workbooks and the load's
+		// rejects then read the findings at the same time, and only read.
+		ff.order()
 	}
 	return nil
 }
