@@ -74,7 +74,7 @@ func (s *Server) signInOn(ctx context.Context, q querier, w http.ResponseWriter,
 	// before the account's row, so none of them can deadlock another.
 	// It also tells whether the person holds enabled authorizations as
 	// an agent (经办人): then the next page is the identity chooser.
-	if err := holdAccount(ctx, q, a.ID); err != nil {
+	if err := holdAccount(ctx, q, a.ID, a.IDBidx); err != nil {
 		return loginResult{}, nil, err
 	}
 	var agent bool

@@ -105,7 +105,7 @@ func (s *Server) startSession(ctx context.Context, q querier, w http.ResponseWri
 	sess := &session{hash: hash, accountID: accountID, kind: kind, created: now, lastSeen: now, expires: now.Add(life), returnTo: returnTo}
 	var acc *int64
 	if accountID != 0 {
-		if err := holdAccount(ctx, q, accountID); err != nil {
+		if err := holdAccount(ctx, q, accountID, nil); err != nil {
 			return nil, err
 		}
 		acc = &accountID
@@ -125,10 +125,17 @@ var errAccountGone = errors.New("the account does not exist")
 // holdAccount checks, in q's transaction, that the account a session is
 // about to name exists, and keeps it from going until the transaction
 // ends: what the foreign key auth_session → account did before it crossed
-// the colocation groups (docs/scale-out.md §3.3).
-func holdAccount(ctx context.Context, q querier, accountID int64) error {
+// the colocation groups (docs/scale-out.md §3.3). bidx, the account's
+// blind index when the caller holds its row (nil if not), routes the
+// check to the account's shard and must match.
+func holdAccount(ctx context.Context, q querier, accountID int64, bidx []byte) error {
 	var ok bool
-	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM account WHERE id = $1 FOR KEY SHARE)`, accountID).Scan(&ok)
+	var err error
+	if bidx != nil {
+		err = q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM account WHERE id_bidx = $2 AND id = $1 FOR KEY SHARE)`, accountID, bidx).Scan(&ok)
+	} else {
+		err = q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM account WHERE id = $1 FOR KEY SHARE)`, accountID).Scan(&ok)
+	}
 	if err == nil && !ok {
 		err = errAccountGone
 	}

@@ -30,6 +30,21 @@ func TestSessionAccountChecked(t *testing.T) {
 	if err := b.pool.QueryRow(ctx, `SELECT count(*) FROM auth_session WHERE account_id = $1`, gone).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("sessions of the missing account: %d, %v", n, err)
 	}
+	// A sign-in holds the account's row by its blind index too (routed
+	// to its shard): an id with another account's index is no account.
+	c := b.active(t, "李四", "13912349073", "Xy7#pQ2!wL")
+	a, err := account.ByID(ctx, b.pool, c.id, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := *a
+	wrong.IDBidx = make([]byte, len(a.IDBidx))
+	if _, err := b.svc.signIn(ctx, httptest.NewRecorder(), r, &wrong, methodPassword, ""); !errors.Is(err, errAccountGone) {
+		t.Errorf("signIn with another blind index: %v, want errAccountGone", err)
+	}
+	if _, err := b.svc.signIn(ctx, httptest.NewRecorder(), r, a, methodPassword, ""); err != nil {
+		t.Errorf("signIn of the account: %v", err)
+	}
 }
 
 // TestUsernameClaims: a registration holds its username from step ① in
