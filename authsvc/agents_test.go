@@ -42,9 +42,7 @@ func TestAgentSearchExact(t *testing.T) {
 	ctx := context.Background()
 	legal := b.activeLegal(t, "海南椰风科技有限公司", "13912360001", goodPassword)
 	c := b.active(t, "韩洪阳", "13912360002", goodPassword)
-	if _, err := b.pool.Exec(ctx, `UPDATE account SET username = 'hiyang01' WHERE id = $1`, c.id); err != nil {
-		t.Fatal(err)
-	}
+	b.setUsername(t, c.id, "hiyang01")
 	other := b.active(t, "张三", "13912360003", goodPassword)
 	br := b.legalBrowser(t, legal)
 	tries := func() int {
@@ -275,7 +273,6 @@ func TestAgentAuthorize(t *testing.T) {
 func TestAgentList(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	ctx := context.Background()
 	legal := b.activeLegal(t, "海南椰风科技有限公司", "13912363001", goodPassword)
 	otherLegal := b.activeLegal(t, "海南椰林贸易有限公司", "13912363002", goodPassword)
 	var people []citizen
@@ -287,9 +284,7 @@ func TestAgentList(t *testing.T) {
 		b.authorize(t, legal.id, c.id, st)
 		b.clock.Advance(time.Hour)
 	}
-	if _, err := b.pool.Exec(ctx, `UPDATE account SET username = 'hiyang01' WHERE id = $1`, people[1].id); err != nil {
-		t.Fatal(err)
-	}
+	b.setUsername(t, people[1].id, "hiyang01")
 	b.authorize(t, otherLegal.id, people[0].id, AgentEnabled)
 	// The first pending one is past its 24 hours, the last not.
 	b.clock.Advance(14 * time.Hour)

@@ -197,6 +197,19 @@ func TestRoleGrants(t *testing.T) {
 		{roleImport, `ALTER SEQUENCE account_id_seq INCREMENT BY 1`, insufficientPrivilege},
 		{roleImport, `INSERT INTO oidc_client (id, redirect_uris, allowed_scopes) VALUES ('x', '{}', '{}')`, insufficientPrivilege},
 		{roleImport, `CREATE TEMP TABLE stage_key (bidx bytea)`, ""},
+
+		// 034: the usernames' lookup tables. The login service writes
+		// them with the account or the registration; an account's
+		// username is never given up. The importer only removes the
+		// claims of registrations gone with their session.
+		{roleAuthsvc, `INSERT INTO account_username (username_lower, account_id, account_bidx) VALUES ('x', 1, '\x01')`, ""},
+		{roleAuthsvc, `DELETE FROM account_username`, insufficientPrivilege},
+		{roleAuthsvc, `UPDATE account_username SET account_id = 2`, insufficientPrivilege},
+		{roleAuthsvc, `DELETE FROM registration_username`, ""},
+		{roleImport, `DELETE FROM registration_username u WHERE NOT EXISTS (SELECT 1 FROM registration_flow f WHERE f.session_hash = u.session_hash)`, ""},
+		{roleImport, `SELECT username_lower FROM registration_username`, insufficientPrivilege},
+		{roleImport, `SELECT username FROM registration_flow`, insufficientPrivilege},
+		{roleImport, `SELECT count(*) FROM account_username`, insufficientPrivilege},
 	} {
 		err := pgx.BeginFunc(ctx, pools[tc.role], func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, tc.sql)

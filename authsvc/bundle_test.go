@@ -67,6 +67,17 @@ type citizen struct {
 	Phone    string
 }
 
+// setUsername gives the account id the username, as registration does:
+// on the account and in the lookup table of usernames (034), which a
+// login by username and the registration's check read.
+func (b *testBundle) setUsername(t testing.TB, id int64, name string) {
+	t.Helper()
+	if _, err := b.pool.Exec(context.Background(), `WITH a AS (UPDATE account SET username = $2 WHERE id = $1 RETURNING id, id_bidx)
+		INSERT INTO account_username (username_lower, account_id, account_bidx) SELECT lower($2), id, id_bidx FROM a`, id, name); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // fastArgon keeps tests quick; the parameters do not change the rules.
 var fastArgon = Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 

@@ -133,8 +133,9 @@ func (s *Server) answerChallenge(ctx context.Context, id, event, detail, ip stri
 		var c challengeRow
 		var status, purpose string
 		var expired bool
-		err := tx.QueryRow(ctx, `SELECT account_id, id_bidx, status, purpose, expires_at <= $2 FROM face_challenge WHERE id = $1 FOR UPDATE`,
-			id, s.cfg.Now()).Scan(&c.account, &c.idBidx, &status, &purpose, &expired)
+		var sessHash []byte // the row's key with id: the update below is routed by it
+		err := tx.QueryRow(ctx, `SELECT session_hash, account_id, id_bidx, status, purpose, expires_at <= $2 FROM face_challenge WHERE id = $1 FOR UPDATE`,
+			id, s.cfg.Now()).Scan(&sessHash, &c.account, &c.idBidx, &status, &purpose, &expired)
 		if errors.Is(database.Translate(err), database.ErrNotFound) {
 			return errFaceUnknown
 		}
@@ -163,8 +164,8 @@ func (s *Server) answerChallenge(ctx context.Context, id, event, detail, ip stri
 		if refusal != nil {
 			verdict, approve = "rejected", nil
 		}
-		if _, err := tx.Exec(ctx, `UPDATE face_challenge SET status = $2, answered_at = $3, account_id = coalesce($4, account_id) WHERE id = $1`,
-			id, verdict, s.cfg.Now(), approve); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE face_challenge SET status = $2, answered_at = $3, account_id = coalesce($4, account_id)
+			WHERE session_hash = $5 AND id = $1`, id, verdict, s.cfg.Now(), approve, sessHash); err != nil {
 			return err
 		}
 		// The audit row before the account's: see signIn.

@@ -146,6 +146,9 @@ func nextStep(a *account.Account, f *completionFlow) schemas.Step {
 type flowUpdate struct {
 	set  string
 	args []any
+	// username: a username the step holds for its flow until the flow
+	// ends (registration ①: registration_username), "" for none.
+	username string
 }
 
 // advance marks step done in the session's flow when it is the next one,

@@ -331,9 +331,7 @@ func TestPreferredUsername(t *testing.T) {
 	b.syncClock()
 	rp := b.rp(t, Client{ID: "portal", Scopes: []string{"profile"}})
 	named := b.active(t, "钱八", "13712340078", "Xy7#pQ2!wL")
-	if _, err := b.pool.Exec(context.Background(), `UPDATE account SET username = 'Qian_Ba' WHERE id = $1`, named.id); err != nil {
-		t.Fatal(err)
-	}
+	b.setUsername(t, named.id, "Qian_Ba")
 	unnamed := b.active(t, "钱九", "13712340079", "Xy7#pQ2!wL")
 	for _, tt := range []struct {
 		c    citizen

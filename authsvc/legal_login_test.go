@@ -44,12 +44,8 @@ func TestLegalPasswordLogin(t *testing.T) {
 	b := setup(t)
 	e := b.activeLegal(t, "海南椰风科技有限公司", "13912349071", goodPassword)
 	c := b.active(t, "王五", "13912340001", goodPassword)
-	if _, err := b.pool.Exec(context.Background(), `UPDATE account SET username = 'yefengkeji' WHERE id = $1`, e.id); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.pool.Exec(context.Background(), `UPDATE account SET username = 'wangwu01' WHERE id = $1`, c.id); err != nil {
-		t.Fatal(err)
-	}
+	b.setUsername(t, e.id, "yefengkeji")
+	b.setUsername(t, c.id, "wangwu01")
 	for _, key := range []string{e.CreditCode, fullWidth(e.CreditCode), spaced(e.CreditCode), " " + strings.ToLower(e.CreditCode) + " ", "yefengkeji", "YeFengKeJi"} {
 		br := b.browser(t)
 		r := br.legalPasswordLogin(key, goodPassword)

@@ -392,9 +392,7 @@ func TestLoginByUsername(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	c := b.active(t, "朱十一", "13912340491", goodPassword)
-	if _, err := b.pool.Exec(context.Background(), `UPDATE account SET username = 'Zhu_Shiyi' WHERE id = $1`, c.id); err != nil {
-		t.Fatal(err)
-	}
+	b.setUsername(t, c.id, "Zhu_Shiyi")
 	login := func(account, password string) response {
 		return b.browser(t).post("/api/v1/login/password", map[string]string{"id_number": account, "password": password})
 	}

@@ -74,6 +74,9 @@ func (s *Server) signInOn(ctx context.Context, q querier, w http.ResponseWriter,
 	// before the account's row, so none of them can deadlock another.
 	// It also tells whether the person holds enabled authorizations as
 	// an agent (经办人): then the next page is the identity chooser.
+	if err := holdAccount(ctx, q, a.ID, a.IDBidx); err != nil {
+		return loginResult{}, nil, err
+	}
 	var agent bool
 	err = q.QueryRow(ctx, `WITH
 		audited AS (INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, $4, 'ok', $3, $5, $6, $14) RETURNING 1),

@@ -75,6 +75,12 @@ const (
 	purgeLogoutTokensSQL = `DELETE FROM oidc_logout_outbox WHERE delivered_at < $1 OR failed_at < $1`
 	// 创建经办人's misses count for agentSearchWindow, a day.
 	purgeAgentTriesSQL = `DELETE FROM agent_search_try WHERE at < $1`
+	// A username held by a registration whose flow went with its session
+	// (purgeSessionsSQL, before it): the lookup table is in another
+	// colocation group, no foreign key removes it (docs/scale-out.md §3.2).
+	// $1 is unused: every statement of Purge takes the cutoff.
+	purgeUsernameClaimsSQL = `DELETE FROM registration_username u WHERE $1::timestamptz IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM registration_flow f WHERE f.session_hash = u.session_hash)`
 )
 
 // Purge deletes what the login service no longer needs at now: sessions
@@ -105,6 +111,7 @@ func Purge(ctx context.Context, pool *pgxpool.Pool, now time.Time) (_ Purged, er
 			n   *int64
 		}{
 			{purgeSessionsSQL, &p.Sessions},
+			{purgeUsernameClaimsSQL, new(int64)},
 			{purgeCodesSQL, &p.Codes},
 			{purgeFaceSQL, &p.FaceChallenges},
 			{purgeOutboxSQL, &p.OutboxMessages},

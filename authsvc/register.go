@@ -195,15 +195,30 @@ func (s *Server) regAdvance(ctx context.Context, sess *session, step regStep, u 
 	if u.set != "" {
 		set += ", " + u.set
 	}
-	tag, err := s.pool.Exec(ctx, `UPDATE registration_flow SET `+set+` WHERE session_hash = $1 AND steps[1] = $2`,
-		append([]any{sess.hash, string(step)}, u.args...)...)
-	if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" {
+	var done bool
+	err := database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE registration_flow SET `+set+` WHERE session_hash = $1 AND steps[1] = $2`,
+			append([]any{sess.hash, string(step)}, u.args...)...)
+		if err != nil {
+			return err
+		}
+		done = tag.RowsAffected() == 1
+		if done && u.username != "" {
+			// The flow holds its username in the lookup table that
+			// keeps it unique across the country (docs/scale-out.md
+			// §3.2), in the step's transaction.
+			_, err = tx.Exec(ctx, `INSERT INTO registration_username (username_lower, session_hash) VALUES (lower($1), $2)`,
+				u.username, sess.hash)
+		}
+		return err
+	})
+	if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "registration_flow_username" {
 		return errUsernameTaken
 	}
 	if err != nil {
 		return err
 	}
-	if tag.RowsAffected() == 1 {
+	if done {
 		return nil
 	}
 	f, err := scanRegFlow(s.pool.QueryRow(ctx, `SELECT `+regColumns+` FROM registration_flow WHERE session_hash = $1`, sess.hash))
@@ -332,8 +347,9 @@ func (s *Server) registerAccount(ctx context.Context, r *http.Request, in regAcc
 		return errPhoneBound
 	}
 	err = s.regAdvance(ctx, sess, regAccount, flowUpdate{
-		set:  "username = $3, phone_sealed = $4, phone_bidx = $5, phone_hint = $6, agreement_version = $7, agreement_accepted_at = $8",
-		args: []any{in.Username, account.SealPhone(s.cfg.Keyring, in.Phone), bidx, pii.MaskPhone(in.Phone), AgreementVersion, s.cfg.Now()},
+		set:      "username = $3, phone_sealed = $4, phone_bidx = $5, phone_hint = $6, agreement_version = $7, agreement_accepted_at = $8",
+		args:     []any{in.Username, account.SealPhone(s.cfg.Keyring, in.Phone), bidx, pii.MaskPhone(in.Phone), AgreementVersion, s.cfg.Now()},
+		username: in.Username,
 	})
 	if err != nil {
 		return err
@@ -485,6 +501,12 @@ func (s *Server) finishRegistration(ctx context.Context, w http.ResponseWriter, 
 			return &RegStepError{Tried: regFace}
 		}
 		if err != nil {
+			return err
+		}
+		// The flow's end frees the username it held (the account takes
+		// it below, or the registrant is signed into the existing one).
+		if _, err := tx.Exec(ctx, `DELETE FROM registration_username WHERE username_lower = lower($1) AND session_hash = $2`,
+			done.username, sess.hash); err != nil {
 			return err
 		}
 		if !bytes.Equal(proved, done.idBidx) {

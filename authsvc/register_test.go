@@ -278,9 +278,7 @@ func TestUsernameRules(t *testing.T) {
 			t.Errorf("the table took username %q", bad)
 		}
 	}
-	if _, err := b.pool.Exec(ctx, `UPDATE account SET username = 'LiLei2026' WHERE id = $1`, c.id); err != nil {
-		t.Fatal(err)
-	}
+	b.setUsername(t, c.id, "LiLei2026")
 	// Never changed, not even by the owner of the table.
 	for _, to := range []any{"LiLei2027", nil} {
 		if _, err := b.pool.Exec(ctx, `UPDATE account SET username = $2 WHERE id = $1`, c.id, to); err == nil {

@@ -105,6 +105,9 @@ func (s *Server) startSession(ctx context.Context, q querier, w http.ResponseWri
 	sess := &session{hash: hash, accountID: accountID, kind: kind, created: now, lastSeen: now, expires: now.Add(life), returnTo: returnTo}
 	var acc *int64
 	if accountID != 0 {
+		if err := holdAccount(ctx, q, accountID, nil); err != nil {
+			return nil, err
+		}
 		acc = &accountID
 	}
 	if _, err := q.Exec(ctx, `INSERT INTO auth_session (id_hash, account_id, kind, created_at, last_seen_at, expires_at, return_to)
@@ -113,6 +116,30 @@ func (s *Server) startSession(ctx context.Context, q querier, w http.ResponseWri
 	}
 	setSessionCookie(w, token, life)
 	return sess, nil
+}
+
+// errAccountGone: a session or flow was to be written for an account
+// that does not exist.
+var errAccountGone = errors.New("the account does not exist")
+
+// holdAccount checks, in q's transaction, that the account a session is
+// about to name exists, and keeps it from going until the transaction
+// ends: what the foreign key auth_session → account did before it crossed
+// the colocation groups (docs/scale-out.md §3.3). bidx, the account's
+// blind index when the caller holds its row (nil if not), routes the
+// check to the account's shard and must match.
+func holdAccount(ctx context.Context, q querier, accountID int64, bidx []byte) error {
+	var ok bool
+	var err error
+	if bidx != nil {
+		err = q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM account WHERE id_bidx = $2 AND id = $1 FOR KEY SHARE)`, accountID, bidx).Scan(&ok)
+	} else {
+		err = q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM account WHERE id = $1 FOR KEY SHARE)`, accountID).Scan(&ok)
+	}
+	if err == nil && !ok {
+		err = errAccountGone
+	}
+	return err
 }
 
 // rotate ends old (if any) and starts its successor in one transaction.

@@ -153,7 +153,7 @@ func (s *Server) useCode(ctx context.Context, accountCond string, accountArg int
 	var id int64
 	var stored []byte
 	err := s.pool.QueryRow(ctx, `UPDATE sms_code SET attempts = attempts + 1
-		WHERE id = (SELECT id FROM sms_code
+		WHERE phone_bidx = $1 AND id = (SELECT id FROM sms_code
 			WHERE phone_bidx = $1 AND purpose = $2 AND `+accountCond+` AND used_at IS NULL AND expires_at > $3 AND attempts < $4
 			ORDER BY created_at DESC, id DESC LIMIT 1)
 		AND used_at IS NULL AND attempts < $4
@@ -169,7 +169,8 @@ func (s *Server) useCode(ctx context.Context, accountCond string, accountArg int
 	}
 	// A used code expires then too (see Purge); the limits count
 	// created_at, which stays.
-	tag, err := s.pool.Exec(ctx, `UPDATE sms_code SET used_at = $2, expires_at = LEAST(expires_at, $2) WHERE id = $1 AND used_at IS NULL`, id, now)
+	tag, err := s.pool.Exec(ctx, `UPDATE sms_code SET used_at = $2, expires_at = LEAST(expires_at, $2)
+		WHERE phone_bidx = $3 AND id = $1 AND used_at IS NULL`, id, now, bidx)
 	if err != nil {
 		return err
 	}

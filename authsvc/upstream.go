@@ -486,7 +486,7 @@ func (s *Server) registerUpstream(ctx context.Context, w http.ResponseWriter, r 
 		var subject []byte
 		now := s.cfg.Now()
 		err := tx.QueryRow(ctx, `DELETE FROM upstream_login
-			WHERE state_hash = (SELECT state_hash FROM upstream_login WHERE session_hash = $1 AND subject_hash IS NOT NULL AND expires_at > $2
+			WHERE session_hash = $1 AND state_hash = (SELECT state_hash FROM upstream_login WHERE session_hash = $1 AND subject_hash IS NOT NULL AND expires_at > $2
 				ORDER BY created_at DESC LIMIT 1)
 			RETURNING provider, return_to, subject_hash, name, id_type, id_sealed, id_bidx, id_hint, phone_sealed, phone_bidx, phone_hint`,
 			sess.hash, now).Scan(&provider, &returnTo, &subject, &reg.Name, &reg.IDType, &reg.IDSealed, &reg.IDBidx, &reg.IDHint,

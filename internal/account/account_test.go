@@ -1,11 +1,14 @@
 package account
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/idfusion/idfusion/cleanse"
 	"github.com/idfusion/idfusion/internal/dbtest"
@@ -331,5 +334,43 @@ func TestRegisterLegalTaken(t *testing.T) {
 	}
 	if err := reg("91460100MA5T000019", ""); !errors.Is(err, ErrCreditCodeTaken) {
 		t.Errorf("credit code with an account: %v", err)
+	}
+}
+
+// Register refuses a username another account has, whatever the case:
+// the lookup table account_username (docs/scale-out.md §3.2) holds it, in
+// the registration's transaction, which the refusal rolls back whole.
+func TestRegisterUsernameTaken(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.New(t)
+	k, _, err := pii.LoadOrCreateDevKeyring(filepath.Join(t.TempDir(), "dev.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	reg := func(idNumber, username string) error {
+		return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			_, err := Register(ctx, tx, Registration{Username: username, Name: "韩梅梅", IDType: "resident",
+				IDSealed: SealID(k, idNumber), IDBidx: IDIndex(k, idNumber), IDHint: "4*****8",
+				PhoneSealed: SealPhone(k, "13400001111"), PhoneBidx: PhoneIndex(k, "13400001111"), PhoneHint: "134****1111",
+				AgreementVersion: "v1", AgreementAt: time.Now()})
+			return err
+		})
+	}
+	if err := reg("460102199208150018", "Han_Meimei"); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg("460102199208150026", "han_meimei"); !errors.Is(err, ErrUsernameTaken) {
+		t.Errorf("taken username: %v", err)
+	}
+	var accounts, names int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM account), (SELECT count(*) FROM account_username WHERE username_lower = 'han_meimei')`).Scan(&accounts, &names); err != nil {
+		t.Fatal(err)
+	}
+	if accounts != 1 || names != 1 {
+		t.Errorf("%d accounts, %d holders of the username; want 1 and 1", accounts, names)
+	}
+	if bidx, err := IDIndexByUsername(ctx, pool, "HAN_MEIMEI", schemas.KindNatural); err != nil || !bytes.Equal(bidx, IDIndex(k, "460102199208150018")) {
+		t.Errorf("IDIndexByUsername: %x, %v", bidx, err)
 	}
 }

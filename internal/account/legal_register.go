@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/schemas"
@@ -82,12 +81,13 @@ func RegisterLegal(ctx context.Context, q Querier, r LegalRegistration) (int64, 
 	if errors.Is(database.Translate(err), database.ErrNotFound) {
 		return 0, ErrCreditCodeTaken
 	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "account_username_lower" {
-		return 0, ErrUsernameTaken
-	}
 	if err != nil {
 		return 0, fmt.Errorf("register legal account: %w", err)
+	}
+	if r.Username != "" {
+		if err := claimUsername(ctx, q, r.Username, id, r.CodeBidx); err != nil {
+			return 0, err
+		}
 	}
 	if _, err := q.Exec(ctx, `UPDATE account SET password_hash = $2 WHERE id = $1`, id, r.PasswordHash); err != nil {
 		return 0, fmt.Errorf("register legal account: password: %w", err)

@@ -53,7 +53,7 @@ var ErrIDTaken = errors.New("account: ID number has an account")
 // without case.
 func UsernameTaken(ctx context.Context, q Querier, username string) (bool, error) {
 	var taken bool
-	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM account WHERE lower(username) = lower($1))`, username).Scan(&taken)
+	err := q.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM account_username WHERE username_lower = lower($1))`, username).Scan(&taken)
 	return taken, err
 }
 
@@ -65,7 +65,11 @@ func UsernameTaken(ctx context.Context, q Querier, username string) (bool, error
 // 法人登录 form never a citizen's.
 func IDIndexByUsername(ctx context.Context, q Querier, username string, kind schemas.AccountKind) ([]byte, error) {
 	var bidx []byte
-	err := q.QueryRow(ctx, `SELECT id_bidx FROM account WHERE lower(username) = lower($1) AND kind = $2`, username, string(kind)).Scan(&bidx)
+	// The lookup table first (routed by the username), then the account
+	// by its blind index (routed by it): docs/scale-out.md §3.2.
+	err := q.QueryRow(ctx, `SELECT id_bidx FROM account
+		WHERE id_bidx = (SELECT account_bidx FROM account_username WHERE username_lower = lower($1)) AND kind = $2`,
+		username, string(kind)).Scan(&bidx)
 	if errors.Is(database.Translate(err), database.ErrNotFound) {
 		return nil, nil
 	}
@@ -94,10 +98,29 @@ type Registration struct {
 	AgreementAt            time.Time
 }
 
+// claimUsername records that the account id (blind index bidx) has the
+// username, in the lookup table that keeps usernames unique across the
+// country (account_username, docs/scale-out.md §3.2); ErrUsernameTaken
+// when another account has it. q must be the transaction that writes the
+// account: a refusal is to undo the account too.
+func claimUsername(ctx context.Context, q Querier, username string, id int64, bidx []byte) error {
+	_, err := q.Exec(ctx, `INSERT INTO account_username (username_lower, account_id, account_bidx) VALUES (lower($1), $2, $3)`,
+		username, id, bidx)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "account_username_lower" {
+		return ErrUsernameTaken
+	}
+	if err != nil {
+		return fmt.Errorf("claim username: %w", err)
+	}
+	return nil
+}
+
 // Register creates the account of a registration and returns its id.
 // ErrIDTaken when the ID number has an account (registered or fused
 // meanwhile; the caller's transaction stays usable to read it),
-// ErrUsernameTaken when the username does.
+// ErrUsernameTaken when the username does (then q, which must be a
+// transaction, is to be rolled back: the account is written already).
 func Register(ctx context.Context, q Querier, r Registration) (int64, error) {
 	var id int64
 	err := q.QueryRow(ctx, `INSERT INTO account (id_bidx, id_sealed, id_hint, id_type, name, phone_sealed, phone_bidx, phone_hint,
@@ -111,12 +134,11 @@ func Register(ctx context.Context, q Querier, r Registration) (int64, error) {
 		// still good to read it.
 		return 0, ErrIDTaken
 	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "account_username_lower" {
-		return 0, ErrUsernameTaken
-	}
 	if err != nil {
 		return 0, fmt.Errorf("register account: %w", err)
+	}
+	if err := claimUsername(ctx, q, r.Username, id, r.IDBidx); err != nil {
+		return 0, err
 	}
 	return id, nil
 }

@@ -126,7 +126,7 @@ func TestRolePrivileges(t *testing.T) {
 		"oidc_logout_outbox_id_seq": "",
 
 		// 018: registration.
-		"registration_flow":        "authsvc: DELETE INSERT SELECT UPDATE",
+		"registration_flow":        "authsvc: DELETE INSERT SELECT UPDATE; import: SELECT(session_hash)", // 034: the purge of username claims
 		"account_username_fixed()": "authsvc: EXECUTE; import: EXECUTE",
 
 		// 019: forgot password, change of the bound phone.
@@ -149,6 +149,11 @@ func TestRolePrivileges(t *testing.T) {
 
 		// 024: legal registration.
 		"legal_registration_flow": "authsvc: DELETE INSERT SELECT UPDATE",
+
+		// 034: usernames in lookup tables (scale-out); the purge removes
+		// the claims of registrations gone with their session.
+		"account_username":      "authsvc: INSERT SELECT",
+		"registration_username": "authsvc: DELETE INSERT SELECT; " + purge + " SELECT(session_hash)",
 	}
 	if diff := cmp.Diff(want, flat); diff != "" {
 		t.Errorf("privileges (-want +got):\n%s", diff)
