@@ -19,8 +19,8 @@ func (b *testBundle) authorize(t testing.TB, legal, agent int64, state AgentStat
 		link = []byte(fmt.Sprintf("link-%d-%d-%d", legal, agent, now.UnixNano()))
 	}
 	var id int64
-	err := b.pool.QueryRow(context.Background(), `INSERT INTO agent_authorization (legal_account_id, agent_account_id, state, link_hash, created_at, expires_at, changed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $5) RETURNING id`, legal, agent, string(state), link, now, now.Add(AgentLinkTTL)).Scan(&id)
+	err := b.pool.QueryRow(context.Background(), `INSERT INTO agent_authorization (legal_account_id, legal_account_bidx, agent_account_id, state, link_hash, created_at, expires_at, changed_at)
+		SELECT $1, id_bidx, $2, $3, $4, $5, $6, $5 FROM account WHERE id = $1 RETURNING id`, legal, agent, string(state), link, now, now.Add(AgentLinkTTL)).Scan(&id)
 	if err != nil {
 		t.Fatal(err)
 	}

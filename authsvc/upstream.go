@@ -368,7 +368,7 @@ func (s *Server) upstreamCallback(ctx context.Context, w http.ResponseWriter, r 
 	if s.locked(a) {
 		return "", refuse(a, "locked")
 	}
-	if err := s.link(ctx, s.pool, a.ID, rp.p.ID, c.subject); err != nil {
+	if err := s.link(ctx, s.pool, a, rp.p.ID, c.subject); err != nil {
 		if errors.Is(err, errUpstreamLinked) {
 			return "", refuse(a, err.Error())
 		}
@@ -399,13 +399,13 @@ var errUpstreamLinked = errors.New("subject linked to another account")
 
 // link records (or refreshes) the account's link to its subject at the
 // provider.
-func (s *Server) link(ctx context.Context, q querier, accountID int64, provider, sub string) error {
+func (s *Server) link(ctx context.Context, q querier, a *account.Account, provider, sub string) error {
 	var one int
-	err := q.QueryRow(ctx, `INSERT INTO upstream_link (account_id, provider, subject_hash, linked_at, last_login_at)
-		VALUES ($1, $2, $3, $4, $4)
-		ON CONFLICT (account_id, provider) DO UPDATE SET last_login_at = EXCLUDED.last_login_at
+	err := q.QueryRow(ctx, `INSERT INTO upstream_link (account_id, account_bidx, provider, subject_hash, linked_at, last_login_at)
+		VALUES ($1, $5, $2, $3, $4, $4)
+		ON CONFLICT (account_bidx, account_id, provider) DO UPDATE SET last_login_at = EXCLUDED.last_login_at
 			WHERE upstream_link.subject_hash = EXCLUDED.subject_hash
-		RETURNING 1`, accountID, provider, upstreamSubject(provider, sub), s.cfg.Now()).Scan(&one)
+		RETURNING 1`, a.ID, provider, upstreamSubject(provider, sub), s.cfg.Now(), a.IDBidx).Scan(&one)
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" {
 		return errUpstreamLinked
@@ -523,8 +523,8 @@ func (s *Server) registerUpstream(ctx context.Context, w http.ResponseWriter, r 
 			detail: "provider=" + rp.p.Name + " level=" + rp.p.Level}); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO upstream_link (account_id, provider, subject_hash, linked_at, last_login_at) VALUES ($1, $2, $3, $4, $4)`,
-			id, provider, subject, now); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO upstream_link (account_id, account_bidx, provider, subject_hash, linked_at, last_login_at) VALUES ($1, $5, $2, $3, $4, $4)`,
+			id, provider, subject, now, reg.IDBidx); err != nil {
 			// Linked since the callback checked (a race): nothing is
 			// created, the login refused.
 			if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" {

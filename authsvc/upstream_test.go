@@ -157,7 +157,7 @@ func TestUpstreamLoginKnownCitizen(t *testing.T) {
 	}
 	// Another account's link to the provider is not this one's to remove.
 	otherID := u.insert(t, citizen{IDNumber: residentID("19850512"), Name: "韩梅", Phone: "13900001119"}, schemas.StatusActive, []string{}, nil)
-	if _, err := u.pool.Exec(context.Background(), `INSERT INTO upstream_link VALUES ($1, 'gov', $2, now(), now())`, otherID, upstreamSubject("gov", "someone")); err != nil {
+	if _, err := u.pool.Exec(context.Background(), `INSERT INTO upstream_link (account_id, provider, subject_hash, linked_at, last_login_at, account_bidx) SELECT $1, 'gov', $2, now(), now(), id_bidx FROM account WHERE id = $1`, otherID, upstreamSubject("gov", "someone")); err != nil {
 		t.Fatal(err)
 	}
 	if d := br.post("/settings/upstream/gov/delete", nil); d.Status != http.StatusSeeOther || d.Header.Get("Location") != "/settings/upstream?done=unlinked" {
@@ -359,7 +359,7 @@ func TestUpstreamLinkedElsewhereAndLocked(t *testing.T) {
 	a := u.insert(t, citizen{IDNumber: id, Name: "韩梅梅", Phone: "13900001111"}, schemas.StatusActive, []string{}, nil)
 	b := u.insert(t, citizen{IDNumber: other, Name: "韩梅", Phone: "13900001112"}, schemas.StatusActive, []string{}, nil)
 	// The provider's subject is linked to another account already.
-	if _, err := u.pool.Exec(context.Background(), `INSERT INTO upstream_link VALUES ($1, 'gov', $2, now(), now())`, b, upstreamSubject("gov", "sub-"+id)); err != nil {
+	if _, err := u.pool.Exec(context.Background(), `INSERT INTO upstream_link (account_id, provider, subject_hash, linked_at, last_login_at, account_bidx) SELECT $1, 'gov', $2, now(), now(), id_bidx FROM account WHERE id = $1`, b, upstreamSubject("gov", "sub-"+id)); err != nil {
 		t.Fatal(err)
 	}
 	br := u.browser(t)
@@ -380,7 +380,7 @@ func TestUpstreamLinkedElsewhereAndLocked(t *testing.T) {
 	}
 	u.up.Tamper(nil)
 	// The account is linked to another subject of the provider.
-	u.pool.Exec(context.Background(), `UPDATE upstream_link SET account_id = $1, subject_hash = $2`, a, upstreamSubject("gov", "an-earlier-subject"))
+	u.pool.Exec(context.Background(), `UPDATE upstream_link SET account_id = $1, account_bidx = (SELECT id_bidx FROM account WHERE id = $1), subject_hash = $2`, a, upstreamSubject("gov", "an-earlier-subject"))
 	if r := br.callback(u.upstreamAuthorize(br, id, "")); r.Status != http.StatusUnauthorized {
 		t.Fatalf("account of another subject: %d %s", r.Status, r.Raw)
 	}
