@@ -232,6 +232,13 @@ func TestRoleGrants(t *testing.T) {
 		{roleImport, `DELETE FROM agent_search_try WHERE at < now()`, ""},
 		{roleImport, `SELECT legal_account_id FROM agent_search_try`, insufficientPrivilege},
 		{roleImport, `SELECT body FROM inbox_message`, insufficientPrivilege},
+
+		// 033: the subjects' lookup table is the login service's alone,
+		// never updated (a subject is linked or unlinked).
+		{roleAuthsvc, `INSERT INTO upstream_subject (subject_hash, provider, account_bidx, account_id) VALUES ('\x01', 'gov', '\x01', 1)`, ""},
+		{roleAuthsvc, `DELETE FROM upstream_subject`, ""},
+		{roleAuthsvc, `UPDATE upstream_subject SET account_id = 2`, insufficientPrivilege},
+		{roleImport, `SELECT account_id FROM upstream_subject`, insufficientPrivilege},
 		{roleImport, `INSERT INTO auth_session (id_hash, kind, created_at, last_seen_at, expires_at) VALUES ('\x02', 'anonymous', now(), now(), now())`, insufficientPrivilege},
 		{roleImport, `UPDATE auth_session SET revoked_at = now()`, insufficientPrivilege},
 		{roleImport, `SELECT id_hash FROM auth_session`, insufficientPrivilege},

@@ -66,6 +66,7 @@ var distribution = struct {
 		"sms_outbox":        {"id", "sms_outbox"},
 		"captcha":           {"id", "captcha"},
 		"captcha_free_send": {"net", "captcha_free_send"},
+		"upstream_subject":  {"subject_hash", "upstream_subject"},
 	},
 	reference: []string{
 		"department", "import_run", "source_file", "import_file",
@@ -133,7 +134,6 @@ var knownExceptions = map[string]string{
 	"unique oidc_token.oidc_token_pkey":                            whyOwnPK,
 	"unique registration_flow.registration_flow_username":          whyGlobalUniq,
 	"unique sms_code.sms_code_pkey":                                whyOwnPK,
-	"unique upstream_link.upstream_link_provider_subject_hash_key": whyGlobalUniq,
 	"unique upstream_login.upstream_login_pkey":                    whyOwnPK,
 }
 

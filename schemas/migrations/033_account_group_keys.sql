@@ -61,6 +61,25 @@ ALTER TABLE upstream_link ALTER COLUMN account_bidx SET NOT NULL,
     DROP CONSTRAINT upstream_link_pkey,
     ADD PRIMARY KEY (account_bidx, account_id, provider);
 
+-- upstream_subject: a provider's subject vouches for one account in the
+-- whole country, and is looked up by itself (is this subject linked?),
+-- so its uniqueness cannot live in upstream_link (sharded by the
+-- account): this lookup table, distributed by the subject's hash in a
+-- group of its own, holds it. The service writes and deletes it in the
+-- transaction that writes or deletes the link (authsvc/upstream.go,
+-- upstream_settings.go); it has no foreign key (the account is in another
+-- group, and accounts are never deleted).
+CREATE TABLE upstream_subject (
+    subject_hash bytea  PRIMARY KEY,
+    provider     text   NOT NULL,
+    account_bidx bytea  NOT NULL,
+    account_id   bigint NOT NULL
+);
+INSERT INTO upstream_subject (subject_hash, provider, account_bidx, account_id)
+    SELECT subject_hash, provider, account_bidx, account_id FROM upstream_link;
+ALTER TABLE upstream_link DROP CONSTRAINT upstream_link_provider_subject_hash_key;
+GRANT SELECT, INSERT, DELETE ON upstream_subject TO idfusion_authsvc;
+
 -- auth_audit: a row of an account takes its blind index; a row without
 -- one (a refusal before any account was found, a client registration)
 -- takes 32 zero bytes: those rows land on one shard. The key is a routing
