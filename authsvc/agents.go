@@ -245,6 +245,11 @@ func insertAuthorization(ctx context.Context, tx pgx.Tx, legal, agent *account.A
 	if err != nil {
 		return 0, "", err
 	}
+	// The link is found by its hash alone: its lookup row (docs/scale-out.md §3.2).
+	if _, err := tx.Exec(ctx, `INSERT INTO agent_link (link_hash, legal_account_bidx, authorization_id) VALUES ($1, $2, $3)`,
+		linkHash, legal.IDBidx, id); err != nil {
+		return 0, "", err
+	}
 	notice = agentNotice(agent, legal)
 	if _, err := tx.Exec(ctx, `INSERT INTO inbox_message (account_id, account_bidx, body, link, created_at) VALUES ($1, $5, $2, $3, $4)`,
 		agent.ID, notice, link, now, agent.IDBidx); err != nil {

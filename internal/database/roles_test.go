@@ -142,6 +142,7 @@ func TestRolePrivileges(t *testing.T) {
 		"upstream_login":          "authsvc: DELETE INSERT SELECT UPDATE",
 		"upstream_link":           "authsvc: DELETE INSERT SELECT UPDATE",
 		"upstream_subject":        "authsvc: DELETE INSERT SELECT",
+		"agent_link":              "authsvc: DELETE INSERT SELECT",
 		"inbox_message":           authsvcOwn,
 		"inbox_message_id_seq":    "",
 		"account_address_id_seq":  "",

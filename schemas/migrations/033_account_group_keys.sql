@@ -52,6 +52,23 @@ DROP INDEX agent_authorization_live;
 CREATE UNIQUE INDEX agent_authorization_live ON agent_authorization (legal_account_bidx, legal_account_id, agent_account_id)
     WHERE state IN ('pending', 'enabled', 'disabled');
 
+-- agent_link: the pending authorization of an agent's link is found by
+-- its token's hash alone (the agent opens the link), which is unique in
+-- the whole country: like upstream_subject below, a lookup table
+-- distributed by the hash holds it, written in the transaction that
+-- inserts the authorization and deleted when its link is spent (the
+-- authorization's link_hash set NULL). The authorization keeps its
+-- link_hash (the lookup's answer is checked against it), no longer unique.
+CREATE TABLE agent_link (
+    link_hash          bytea  PRIMARY KEY,
+    legal_account_bidx bytea  NOT NULL,
+    authorization_id   bigint NOT NULL
+);
+INSERT INTO agent_link (link_hash, legal_account_bidx, authorization_id)
+    SELECT link_hash, legal_account_bidx, id FROM agent_authorization WHERE link_hash IS NOT NULL;
+ALTER TABLE agent_authorization DROP CONSTRAINT agent_authorization_link_hash_key;
+GRANT SELECT, INSERT, DELETE ON agent_link TO idfusion_authsvc;
+
 -- upstream_link: an account's link to its subject at a provider.
 ALTER TABLE upstream_link ADD COLUMN account_bidx bytea;
 UPDATE upstream_link l SET account_bidx = a.id_bidx FROM account a WHERE a.id = l.account_id;
