@@ -105,7 +105,7 @@ func (s *Server) agentLinkOf(ctx context.Context, r *http.Request, sess *session
 	if err == nil {
 		err = s.pool.QueryRow(ctx, `SELECT g.id, g.agent_account_id, g.expires_at, p.name, coalesce(nullif(e.rep_name, ''), e.name), e.name
 			FROM agent_authorization g JOIN account e ON e.id = g.legal_account_id JOIN account p ON p.id = g.agent_account_id
-			WHERE g.legal_account_bidx = $1 AND g.id = $2 AND g.link_hash = $3 AND g.state = 'pending'`, bidx, id, hash).Scan(&l.id, &l.agentID, &l.expires, &l.AgentName, &l.Grantor, &l.Enterprise)
+			WHERE g.legal_account_bidx = $1 AND g.id = $2 AND g.state = 'pending'`, bidx, id).Scan(&l.id, &l.agentID, &l.expires, &l.AgentName, &l.Grantor, &l.Enterprise)
 	}
 	switch {
 	case errors.Is(database.Translate(err), database.ErrNotFound):
