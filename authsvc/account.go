@@ -161,10 +161,20 @@ func (s *Server) failed(ctx context.Context, countOn int64, e auditEvent) error 
 type auditEvent struct {
 	event, outcome string
 	account        int64 // 0: none
-	subject        string
-	ip             string
-	detail         string
+	// bidx is the audit row's shard key (docs/scale-out.md §3.1): the
+	// account's blind index (IDBidx), or, for a refusal without an
+	// account, the blind index of the identifier tried. nil with an
+	// account: auditIn reads the account's; nil without one: the zero key
+	// (the column's default).
+	bidx    []byte
+	subject string
+	ip      string
+	detail  string
 }
+
+// zeroKeyHex is the shard key of the audit rows of no account and no
+// identifier: 32 zero bytes, in hex (those rows land on one shard).
+var zeroKeyHex = strings.Repeat("00", 32)
 
 // audit writes an event on its own, outside any transaction: a refusal is
 // recorded even when the work around it rolls back.
@@ -179,9 +189,19 @@ func (s *Server) auditIn(ctx context.Context, q querier, e auditEvent) error {
 	var acc *int64
 	if e.account != 0 {
 		acc = &e.account
+		if e.bidx == nil {
+			// The caller holds only the account's id (a session's): one
+			// more read until the session carries the key
+			// (docs/scale-out.md §4).
+			err := q.QueryRow(ctx, `SELECT id_bidx FROM account WHERE id = $1`, e.account).Scan(&e.bidx)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("audit %s: the account's key: %w", e.event, err)
+			}
+		}
 	}
-	_, err := q.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, s.cfg.Now(), e.event, e.outcome, acc, pii.Redact(e.subject), e.ip, pii.Redact(e.detail))
+	_, err := q.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, account_id, account_bidx, subject, ip, detail)
+		VALUES ($1, $2, $3, $4, coalesce($5, '\x`+zeroKeyHex+`'::bytea), $6, $7, $8)`,
+		s.cfg.Now(), e.event, e.outcome, acc, e.bidx, pii.Redact(e.subject), e.ip, pii.Redact(e.detail))
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", e.event, err)
 	}

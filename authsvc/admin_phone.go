@@ -72,8 +72,8 @@ func SetPhoneByOperator(ctx context.Context, pool *pgxpool.Pool, k *pii.Keyring,
 	err = database.Transact(ctx, pool, func(tx pgx.Tx) error {
 		// The audit row first, then the account's: see Server.signIn.
 		detail := fmt.Sprintf("operator %s; evidence %s; new phone %s", c.Operator, c.Evidence, pii.MaskPhone(phone))
-		if _, err := tx.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, 'admin_set_phone', 'ok', $2, $3, '', $4)`,
-			now, found.ID, pii.Redact(found.IDHint), pii.Redact(detail)); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, account_id, account_bidx, subject, ip, detail) VALUES ($1, 'admin_set_phone', 'ok', $2, $5, $3, '', $4)`,
+			now, found.ID, pii.Redact(found.IDHint), pii.Redact(detail), found.IDBidx); err != nil {
 			return err
 		}
 		a, err := account.ByID(ctx, tx, found.ID, true)

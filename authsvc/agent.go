@@ -96,9 +96,17 @@ type agentLink struct {
 func (s *Server) agentLinkOf(ctx context.Context, r *http.Request, sess *session, token string) (*agentLink, error) {
 	fail := auditEvent{event: "agent_link", outcome: "refused", account: sess.accountID, ip: clientIP(r), detail: "unknown or answered"}
 	l := &agentLink{Token: token}
-	err := s.pool.QueryRow(ctx, `SELECT g.id, g.agent_account_id, g.expires_at, p.name, coalesce(nullif(e.rep_name, ''), e.name), e.name
-		FROM agent_authorization g JOIN account e ON e.id = g.legal_account_id JOIN account p ON p.id = g.agent_account_id
-		WHERE g.link_hash = $1 AND g.state = 'pending'`, hashToken(token)).Scan(&l.id, &l.agentID, &l.expires, &l.AgentName, &l.Grantor, &l.Enterprise)
+	// The lookup by the link's hash first, then the authorization by its
+	// key (docs/scale-out.md §3.2).
+	hash := hashToken(token)
+	var bidx []byte
+	var id int64
+	err := s.pool.QueryRow(ctx, `SELECT legal_account_bidx, authorization_id FROM agent_link WHERE link_hash = $1`, hash).Scan(&bidx, &id)
+	if err == nil {
+		err = s.pool.QueryRow(ctx, `SELECT g.id, g.agent_account_id, g.expires_at, p.name, coalesce(nullif(e.rep_name, ''), e.name), e.name
+			FROM agent_authorization g JOIN account e ON e.id = g.legal_account_id JOIN account p ON p.id = g.agent_account_id
+			WHERE g.legal_account_bidx = $1 AND g.id = $2 AND g.state = 'pending'`, bidx, id).Scan(&l.id, &l.agentID, &l.expires, &l.AgentName, &l.Grantor, &l.Enterprise)
+	}
 	switch {
 	case errors.Is(database.Translate(err), database.ErrNotFound):
 		s.audit(ctx, fail)

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -129,16 +130,20 @@ func (s *Server) changeAgent(ctx context.Context, id int64, action agentAction, 
 			return err
 		}
 		var was AgentState
+		var link []byte
 		err := tx.QueryRow(ctx, `UPDATE agent_authorization a SET state = $3, changed_at = $4, link_hash = NULL
 			FROM agent_authorization old
 			WHERE a.id = $1 AND old.id = a.id AND a.state = ANY($2)
 			  AND (CASE $5 WHEN 'legal' THEN a.legal_account_id ELSE a.agent_account_id END) = $6
 			  AND (a.state <> 'pending' OR a.expires_at > $4)
-			RETURNING old.state`, id, from, string(t.to), now, string(t.party), actor).Scan(&was)
+			RETURNING old.state, old.link_hash`, id, from, string(t.to), now, string(t.party), actor).Scan(&was, &link)
 		if errors.Is(database.Translate(err), database.ErrNotFound) {
 			return errAgentTransition
 		}
 		if err != nil {
+			return err
+		}
+		if err := dropAgentLinks(ctx, tx, [][]byte{link}); err != nil {
 			return err
 		}
 		if was == AgentEnabled && t.to != AgentEnabled {
@@ -179,8 +184,23 @@ func endActing(ctx context.Context, tx pgx.Tx, id int64, now time.Time) error {
 // expireAgents marks expired the pending authorizations whose 24 hours
 // are over, so lists show 已过期 (a transition refuses them anyway).
 func expireAgents(ctx context.Context, q querier, now time.Time) error {
-	_, err := q.Exec(ctx, `UPDATE agent_authorization SET state = 'expired', changed_at = expires_at, link_hash = NULL
-		WHERE state = 'pending' AND expires_at <= $1`, now)
+	// One statement: the links' lookup rows go with them, also on a pool.
+	_, err := q.Exec(ctx, `WITH spent AS (UPDATE agent_authorization a SET state = 'expired', changed_at = a.expires_at, link_hash = NULL
+			FROM agent_authorization old
+			WHERE old.id = a.id AND a.state = 'pending' AND a.expires_at <= $1
+			RETURNING old.link_hash)
+		DELETE FROM agent_link WHERE link_hash IN (SELECT link_hash FROM spent)`, now)
+	return err
+}
+
+// dropAgentLinks deletes the lookup rows (agent_link) of links spent:
+// their authorizations' link_hash was set NULL in the same transaction.
+func dropAgentLinks(ctx context.Context, q querier, links [][]byte) error {
+	links = slices.DeleteFunc(links, func(b []byte) bool { return b == nil })
+	if len(links) == 0 {
+		return nil
+	}
+	_, err := q.Exec(ctx, `DELETE FROM agent_link WHERE link_hash = ANY($1)`, links)
 	return err
 }
 

@@ -19,10 +19,15 @@ func (b *testBundle) authorize(t testing.TB, legal, agent int64, state AgentStat
 		link = []byte(fmt.Sprintf("link-%d-%d-%d", legal, agent, now.UnixNano()))
 	}
 	var id int64
-	err := b.pool.QueryRow(context.Background(), `INSERT INTO agent_authorization (legal_account_id, agent_account_id, state, link_hash, created_at, expires_at, changed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $5) RETURNING id`, legal, agent, string(state), link, now, now.Add(AgentLinkTTL)).Scan(&id)
+	err := b.pool.QueryRow(context.Background(), `INSERT INTO agent_authorization (legal_account_id, legal_account_bidx, agent_account_id, state, link_hash, created_at, expires_at, changed_at)
+		SELECT $1, id_bidx, $2, $3, $4, $5, $6, $5 FROM account WHERE id = $1 RETURNING id`, legal, agent, string(state), link, now, now.Add(AgentLinkTTL)).Scan(&id)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if link != nil {
+		if _, err := b.pool.Exec(context.Background(), `INSERT INTO agent_link SELECT link_hash, legal_account_bidx, id FROM agent_authorization WHERE id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return id
 }
@@ -93,6 +98,16 @@ func TestAgentTransitions(t *testing.T) {
 	}
 	if st := b.agentState(t, id); st != AgentExpired {
 		t.Errorf("after 24 hours: %s, want expired", st)
+	}
+	// A link's lookup row lives exactly as long as the link: every
+	// transition and the expiry that spent one took its row.
+	if n := b.count(t, `SELECT count(*)::int FROM agent_link k WHERE NOT EXISTS (SELECT 1 FROM agent_authorization g
+		WHERE g.id = k.authorization_id AND g.legal_account_bidx = k.legal_account_bidx AND g.link_hash = k.link_hash)`); n != 0 {
+		t.Errorf("%d lookup rows of spent links", n)
+	}
+	if n := b.count(t, `SELECT count(*)::int FROM agent_authorization g WHERE link_hash IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM agent_link k WHERE k.link_hash = g.link_hash)`); n != 0 {
+		t.Errorf("%d links without a lookup row", n)
 	}
 	if got := b.column(t, `SELECT outcome FROM auth_audit WHERE event = 'agent_accept' AND detail = $1`, fmt.Sprintf("authorization %d", id)); len(got) != 1 || got[0] != "refused" {
 		t.Errorf("the refused accept audited as %v", got)

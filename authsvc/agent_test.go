@@ -15,7 +15,8 @@ import (
 func (b *testBundle) agentLink(t testing.TB, legal, agent int64, token string) int64 {
 	t.Helper()
 	id := b.authorize(t, legal, agent, AgentPending)
-	if _, err := b.pool.Exec(context.Background(), `UPDATE agent_authorization SET link_hash = $2 WHERE id = $1`, id, hashToken(token)); err != nil {
+	if _, err := b.pool.Exec(context.Background(), `WITH g AS (UPDATE agent_authorization SET link_hash = $2 WHERE id = $1)
+		UPDATE agent_link SET link_hash = $2 WHERE authorization_id = $1`, id, hashToken(token)); err != nil {
 		t.Fatal(err)
 	}
 	return id

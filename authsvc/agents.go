@@ -115,7 +115,7 @@ func (s *Server) findAgent(ctx context.Context, tx pgx.Tx, r *http.Request, lega
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('agent-search:' || $1::bigint, 7))`, legal.ID); err != nil {
 		return nil, nil, err
 	}
-	e := auditEvent{event: "agent_search", outcome: "ok", account: legal.ID, subject: legal.IDHint, ip: clientIP(r)}
+	e := auditEvent{event: "agent_search", outcome: "ok", account: legal.ID, bidx: legal.IDBidx, subject: legal.IDHint, ip: clientIP(r)}
 	var misses int
 	if err := tx.QueryRow(ctx, `SELECT count(*) FROM agent_search_try WHERE legal_account_id = $1 AND at > $2`,
 		legal.ID, now.Add(-agentSearchWindow)).Scan(&misses); err != nil {
@@ -132,7 +132,7 @@ func (s *Server) findAgent(ctx context.Context, tx pgx.Tx, r *http.Request, lega
 	phone := account.NormalizePhone(q.Phone)
 	if a == nil || a.IsLegal() || strings.TrimSpace(q.Name) != a.Name ||
 		!account.ValidPhone(phone) || string(a.PhoneBidx) != string(account.PhoneIndex(s.cfg.Keyring, phone)) {
-		if _, err := tx.Exec(ctx, `INSERT INTO agent_search_try (legal_account_id, at) VALUES ($1, $2)`, legal.ID, now); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO agent_search_try (legal_account_id, legal_account_bidx, at) VALUES ($1, $3, $2)`, legal.ID, now, legal.IDBidx); err != nil {
 			return nil, nil, err
 		}
 		e.outcome, e.detail = "fail", fmt.Sprintf("not found (miss %d of %d)", misses+1, agentSearchTries)
@@ -200,7 +200,7 @@ func (s *Server) authorizeAgent(ctx context.Context, r *http.Request, sess *sess
 		if err := expireAgents(ctx, tx, now); err != nil {
 			return err
 		}
-		e := auditEvent{event: "agent_authorize", outcome: "ok", account: legal.ID, subject: legal.IDHint, ip: clientIP(r)}
+		e := auditEvent{event: "agent_authorize", outcome: "ok", account: legal.ID, bidx: legal.IDBidx, subject: legal.IDHint, ip: clientIP(r)}
 		id, notice, err = insertAuthorization(ctx, tx, legal, found, hash, link, now)
 		if errors.Is(err, errAgentExists) {
 			refused = errAgentExists
@@ -235,19 +235,24 @@ func (s *Server) authorizeAgent(ctx context.Context, r *http.Request, sess *sess
 // its notice in the agent's inbox; errAgentExists when the pair has a live
 // authorization.
 func insertAuthorization(ctx context.Context, tx pgx.Tx, legal, agent *account.Account, linkHash []byte, link string, now time.Time) (id int64, notice string, err error) {
-	err = tx.QueryRow(ctx, `INSERT INTO agent_authorization (legal_account_id, agent_account_id, state, link_hash, created_at, expires_at, changed_at)
-		VALUES ($1, $2, 'pending', $3, $4, $5, $4)
-		ON CONFLICT (legal_account_id, agent_account_id) WHERE state IN ('pending', 'enabled', 'disabled') DO NOTHING
-		RETURNING id`, legal.ID, agent.ID, linkHash, now, now.Add(AgentLinkTTL)).Scan(&id)
+	err = tx.QueryRow(ctx, `INSERT INTO agent_authorization (legal_account_id, legal_account_bidx, agent_account_id, state, link_hash, created_at, expires_at, changed_at)
+		VALUES ($1, $6, $2, 'pending', $3, $4, $5, $4)
+		ON CONFLICT (legal_account_bidx, legal_account_id, agent_account_id) WHERE state IN ('pending', 'enabled', 'disabled') DO NOTHING
+		RETURNING id`, legal.ID, agent.ID, linkHash, now, now.Add(AgentLinkTTL), legal.IDBidx).Scan(&id)
 	if errors.Is(database.Translate(err), database.ErrNotFound) {
 		return 0, "", errAgentExists
 	}
 	if err != nil {
 		return 0, "", err
 	}
+	// The link is found by its hash alone: its lookup row (docs/scale-out.md §3.2).
+	if _, err := tx.Exec(ctx, `INSERT INTO agent_link (link_hash, legal_account_bidx, authorization_id) VALUES ($1, $2, $3)`,
+		linkHash, legal.IDBidx, id); err != nil {
+		return 0, "", err
+	}
 	notice = agentNotice(agent, legal)
-	if _, err := tx.Exec(ctx, `INSERT INTO inbox_message (account_id, body, link, created_at) VALUES ($1, $2, $3, $4)`,
-		agent.ID, notice, link, now); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO inbox_message (account_id, account_bidx, body, link, created_at) VALUES ($1, $5, $2, $3, $4)`,
+		agent.ID, notice, link, now, agent.IDBidx); err != nil {
 		return 0, "", err
 	}
 	return id, notice, nil
@@ -276,8 +281,8 @@ func SeedDemoAgent(ctx context.Context, pool *pgxpool.Pool, legalID, agentID int
 		if !legal.IsLegal() || agent.IsLegal() {
 			return errors.New("demo agent: a legal account authorizes a natural one")
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, 'agent_authorize', 'ok', $2, $3, '', 'make demo seed')`,
-			now, legal.ID, legal.IDHint); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, account_id, account_bidx, subject, ip, detail) VALUES ($1, 'agent_authorize', 'ok', $2, $4, $3, '', 'make demo seed')`,
+			now, legal.ID, legal.IDHint, legal.IDBidx); err != nil {
 			return err
 		}
 		if err := expireAgents(ctx, tx, now); err != nil {

@@ -1,6 +1,7 @@
 package authsvc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -99,6 +100,64 @@ func TestLoginAsServiceUser(t *testing.T) {
 	}
 }
 
+// TestAuditShardKey: every audit row carries its shard key
+// (docs/scale-out.md §3.1): an account's row the account's blind index,
+// whether the writer held the account (a login) or only its id (a
+// logout); a refusal of an unknown ID number that number's blind index;
+// a row of neither the zero key.
+func TestAuditShardKey(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.syncClock()
+	c := b.active(t, "张三", "13912349071", goodPassword)
+	br := b.browser(t)
+	if r := br.passwordLogin(c, "wrong-Pass#1"); r.Status != http.StatusUnauthorized {
+		t.Fatalf("wrong password: %d %s", r.Status, r.Raw)
+	}
+	unknown := residentID("19700101")
+	if r := b.browser(t).post("/api/v1/login/password", map[string]string{"id_number": unknown, "password": goodPassword}); r.Status != http.StatusUnauthorized {
+		t.Fatalf("unknown ID number: %d %s", r.Status, r.Raw)
+	}
+	if r := br.passwordLogin(c, goodPassword); r.Status != http.StatusOK {
+		t.Fatalf("password login: %d %s", r.Status, r.Raw)
+	}
+	if r := br.post("/api/v1/logout", nil); r.Status != http.StatusNoContent {
+		t.Fatalf("logout: %d %s", r.Status, r.Raw)
+	}
+	var own, wrong int
+	if err := b.pool.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE u.account_bidx = a.id_bidx), count(*) FILTER (WHERE u.account_bidx <> a.id_bidx)
+		FROM auth_audit u JOIN account a ON a.id = u.account_id`).Scan(&own, &wrong); err != nil {
+		t.Fatal(err)
+	}
+	if own < 3 || wrong != 0 {
+		t.Errorf("account rows: %d with the account's key, %d with another", own, wrong)
+	}
+	for event, want := range map[string][]byte{"logout": b.svc.idIndex(c.IDNumber), "login_password": b.svc.idIndex(unknown)} {
+		var got []byte
+		if err := b.pool.QueryRow(context.Background(), `SELECT account_bidx FROM auth_audit WHERE event = $1 ORDER BY id DESC LIMIT 1`, event).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if event == "login_password" {
+			// the last password row is the success; the unknown ID's is the one without an account
+			if err := b.pool.QueryRow(context.Background(), `SELECT account_bidx FROM auth_audit WHERE event = $1 AND account_id IS NULL`, event).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: key %x, want %x", event, got, want)
+		}
+	}
+	if _, err := b.pool.Exec(context.Background(), `INSERT INTO auth_audit (at, event, outcome) VALUES (now(), 'x', 'ok')`); err != nil {
+		t.Fatal(err)
+	}
+	if n := b.count(t, `SELECT count(*)::int FROM auth_audit WHERE account_id IS NULL AND account_bidx = '\x`+zeroKeyHex+`'::bytea`); n != 1 {
+		t.Errorf("%d rows of the zero key, want the one of no account and no identifier", n)
+	}
+	if _, err := VerifyAuditChain(context.Background(), b.pool); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // pgCode is the SQLSTATE of err, or "" for none.
 func pgCode(err error) string {
 	var pgErr *pgconn.PgError
@@ -165,14 +224,25 @@ func TestRoleGrants(t *testing.T) {
 		// 027: the legal account's searches are counted and the inbox
 		// written by the login service only; the importer purges the
 		// searches and reads nothing else of them.
-		{roleAuthsvc, `INSERT INTO agent_search_try (legal_account_id, at) SELECT id, now() FROM account LIMIT 1`, ""},
+		{roleAuthsvc, `INSERT INTO agent_search_try (legal_account_id, legal_account_bidx, at) SELECT id, id_bidx, now() FROM account LIMIT 1`, ""},
 		{roleAuthsvc, `DELETE FROM agent_search_try`, insufficientPrivilege},
-		{roleAuthsvc, `INSERT INTO inbox_message (account_id, body, created_at) SELECT id, 'x', now() FROM account LIMIT 1`, ""},
+		{roleAuthsvc, `INSERT INTO inbox_message (account_id, account_bidx, body, created_at) SELECT id, id_bidx, 'x', now() FROM account LIMIT 1`, ""},
 		{roleAuthsvc, `UPDATE inbox_message SET read_at = now()`, ""},
 		{roleAuthsvc, `DELETE FROM inbox_message`, insufficientPrivilege},
 		{roleImport, `DELETE FROM agent_search_try WHERE at < now()`, ""},
 		{roleImport, `SELECT legal_account_id FROM agent_search_try`, insufficientPrivilege},
 		{roleImport, `SELECT body FROM inbox_message`, insufficientPrivilege},
+
+		// 033: the subjects' lookup table is the login service's alone,
+		// never updated (a subject is linked or unlinked).
+		{roleAuthsvc, `INSERT INTO upstream_subject (subject_hash, provider, account_bidx, account_id) VALUES ('\x01', 'gov', '\x01', 1)`, ""},
+		{roleAuthsvc, `DELETE FROM upstream_subject`, ""},
+		{roleAuthsvc, `UPDATE upstream_subject SET account_id = 2`, insufficientPrivilege},
+		{roleImport, `SELECT account_id FROM upstream_subject`, insufficientPrivilege},
+		{roleAuthsvc, `INSERT INTO agent_link (link_hash, legal_account_bidx, authorization_id) VALUES ('\x01', '\x01', 1)`, ""},
+		{roleAuthsvc, `DELETE FROM agent_link`, ""},
+		{roleAuthsvc, `UPDATE agent_link SET authorization_id = 2`, insufficientPrivilege},
+		{roleImport, `SELECT authorization_id FROM agent_link`, insufficientPrivilege},
 		{roleImport, `INSERT INTO auth_session (id_hash, kind, created_at, last_seen_at, expires_at) VALUES ('\x02', 'anonymous', now(), now(), now())`, insufficientPrivilege},
 		{roleImport, `UPDATE auth_session SET revoked_at = now()`, insufficientPrivilege},
 		{roleImport, `SELECT id_hash FROM auth_session`, insufficientPrivilege},

@@ -199,7 +199,7 @@ func (s *Server) changePassword(ctx context.Context, r *http.Request, sess *sess
 	if err != nil {
 		return err
 	}
-	fail := auditEvent{event: "settings_password", outcome: "fail", account: a.ID, subject: a.IDHint, ip: clientIP(r)}
+	fail := auditEvent{event: "settings_password", outcome: "fail", account: a.ID, bidx: a.IDBidx, subject: a.IDHint, ip: clientIP(r)}
 	claimed, err := s.claimPasswordTry(ctx, s.idIndex(id))
 	if errors.Is(err, account.ErrTriesInFlight) {
 		fail.outcome, fail.detail = "refused", "tries in flight"
@@ -254,7 +254,7 @@ func (s *Server) changePassword(ctx context.Context, r *http.Request, sess *sess
 		if ended, err = s.endSessions(ctx, tx, a.ID, sess.hash); err != nil {
 			return err
 		}
-		return s.auditIn(ctx, tx, auditEvent{event: "settings_password", outcome: "ok", account: a.ID, subject: a.IDHint,
+		return s.auditIn(ctx, tx, auditEvent{event: "settings_password", outcome: "ok", account: a.ID, bidx: a.IDBidx, subject: a.IDHint,
 			ip: clientIP(r), detail: fmt.Sprintf("other sessions ended: %d", len(ended))})
 	})
 	if err != nil {

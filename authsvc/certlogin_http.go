@@ -103,10 +103,10 @@ func (s *Server) caAccount(ctx context.Context, r *http.Request) (*account.Accou
 	}
 	if s.locked(a) {
 		// Not counted: the lock is why.
-		s.audit(ctx, auditEvent{event: methodCA.event, outcome: "fail", account: a.ID, subject: subject, ip: clientIP(r), detail: detail("locked")})
+		s.audit(ctx, auditEvent{event: methodCA.event, outcome: "fail", account: a.ID, bidx: a.IDBidx, subject: subject, ip: clientIP(r), detail: detail("locked")})
 		return nil, id, errCALogin
 	}
-	s.audit(ctx, auditEvent{event: "ca_verified", outcome: "ok", account: a.ID, subject: subject, ip: clientIP(r), detail: detail("verified")})
+	s.audit(ctx, auditEvent{event: "ca_verified", outcome: "ok", account: a.ID, bidx: a.IDBidx, subject: subject, ip: clientIP(r), detail: detail("verified")})
 	return a, id, nil
 }
 
@@ -116,7 +116,7 @@ func (s *Server) caRefuse(ctx context.Context, r *http.Request, a *account.Accou
 	e := auditEvent{event: methodCA.event, outcome: "fail", subject: subject, ip: clientIP(r), detail: detail}
 	var countOn int64
 	if a != nil {
-		e.account, countOn = a.ID, a.ID
+		e.account, e.bidx, countOn = a.ID, a.IDBidx, a.ID
 	}
 	if err := s.failed(ctx, countOn, e); err != nil {
 		return nil, id, err

@@ -116,7 +116,7 @@ func (s *Server) stepLocked(ctx context.Context, r *http.Request, a *account.Acc
 	if a.LockedUntil == nil || !a.LockedUntil.After(s.cfg.Now()) {
 		return nil
 	}
-	s.audit(ctx, auditEvent{event: event, outcome: "locked", account: a.ID, subject: a.IDHint, ip: clientIP(r)})
+	s.audit(ctx, auditEvent{event: event, outcome: "locked", account: a.ID, bidx: a.IDBidx, subject: a.IDHint, ip: clientIP(r)})
 	return errAccountLocked
 }
 
@@ -190,7 +190,7 @@ func (s *Server) sendVerifyCode(ctx context.Context, r *http.Request, sess *sess
 	}
 	err = s.sendCode(ctx, phone, purposeVerifyPhone, a.ID, clientNet(r), true)
 	outcome := sendOutcome(err)
-	s.audit(ctx, auditEvent{event: "sms_send_verify", outcome: outcome, account: a.ID, subject: pii.MaskPhone(phone), ip: clientIP(r)})
+	s.audit(ctx, auditEvent{event: "sms_send_verify", outcome: outcome, account: a.ID, bidx: a.IDBidx, subject: pii.MaskPhone(phone), ip: clientIP(r)})
 	return err
 }
 
@@ -225,7 +225,7 @@ func (s *Server) completeInfo(ctx context.Context, r *http.Request, sess *sessio
 	if newPhone {
 		if err := s.checkCode(ctx, a.ID, in.Phone, purposeVerifyPhone, in.Code); err != nil {
 			if errors.Is(err, errCodeWrong) {
-				if ferr := s.failed(ctx, a.ID, auditEvent{event: "step_info", outcome: "fail", account: a.ID, subject: a.IDHint, ip: clientIP(r), detail: "wrong code"}); ferr != nil {
+				if ferr := s.failed(ctx, a.ID, auditEvent{event: "step_info", outcome: "fail", account: a.ID, bidx: a.IDBidx, subject: a.IDHint, ip: clientIP(r), detail: "wrong code"}); ferr != nil {
 					return ferr
 				}
 			}
@@ -250,7 +250,7 @@ func (s *Server) completeInfo(ctx context.Context, r *http.Request, sess *sessio
 	if err != nil {
 		return err
 	}
-	s.audit(ctx, auditEvent{event: "step_info", outcome: "ok", account: a.ID, subject: a.IDHint, ip: clientIP(r)})
+	s.audit(ctx, auditEvent{event: "step_info", outcome: "ok", account: a.ID, bidx: a.IDBidx, subject: a.IDHint, ip: clientIP(r)})
 	return nil
 }
 
@@ -279,7 +279,7 @@ func (s *Server) completePassword(ctx context.Context, r *http.Request, sess *se
 	if err := s.advance(ctx, s.pool, sess, schemas.StepPassword, flowUpdate{set: "password_hash = $3", args: []any{hash}}); err != nil {
 		return err
 	}
-	s.audit(ctx, auditEvent{event: "step_password", outcome: "ok", account: a.ID, subject: a.IDHint, ip: clientIP(r)})
+	s.audit(ctx, auditEvent{event: "step_password", outcome: "ok", account: a.ID, bidx: a.IDBidx, subject: a.IDHint, ip: clientIP(r)})
 	return nil
 }
 
@@ -293,7 +293,7 @@ func (s *Server) faceChallenge(ctx context.Context, r *http.Request, sess *sessi
 	// A legal account's ③ is its representative's face: without a
 	// representative on record nobody can prove it here.
 	if a.IsLegal() && a.Legal.RepBidx == nil {
-		s.audit(ctx, auditEvent{event: "face_complete_start", outcome: "refused", account: a.ID, subject: a.IDHint, ip: clientIP(r), detail: "no representative on record"})
+		s.audit(ctx, auditEvent{event: "face_complete_start", outcome: "refused", account: a.ID, bidx: a.IDBidx, subject: a.IDHint, ip: clientIP(r), detail: "no representative on record"})
 		return "", errNoRepresentative
 	}
 	var id string
@@ -307,7 +307,7 @@ func (s *Server) faceChallenge(ctx context.Context, r *http.Request, sess *sessi
 	}
 	id, err = s.startFace(ctx, sess, a.ID, faceComplete)
 	if err == nil {
-		s.audit(ctx, auditEvent{event: "face_complete_start", outcome: "ok", account: a.ID, subject: a.IDHint, ip: clientIP(r)})
+		s.audit(ctx, auditEvent{event: "face_complete_start", outcome: "ok", account: a.ID, bidx: a.IDBidx, subject: a.IDHint, ip: clientIP(r)})
 	}
 	return id, err
 }

@@ -173,13 +173,13 @@ func (s *Server) upgradeRealname(ctx context.Context, r *http.Request, sess *ses
 		if verr != nil {
 			detail = "verifier: " + verr.Error()
 		}
-		s.audit(ctx, auditEvent{event: "realname_upgrade", outcome: "fail", account: a.ID, subject: a.IDHint, ip: clientIP(r), detail: detail})
+		s.audit(ctx, auditEvent{event: "realname_upgrade", outcome: "fail", account: a.ID, bidx: a.IDBidx, subject: a.IDHint, ip: clientIP(r), detail: detail})
 		return errUpgradeFailed
 	}
 	now := s.cfg.Now()
 	return database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		// The audit row first, then the account's: see signIn.
-		if err := s.auditIn(ctx, tx, auditEvent{event: "realname_upgrade", outcome: "ok", account: a.ID, subject: a.IDHint, ip: clientIP(r),
+		if err := s.auditIn(ctx, tx, auditEvent{event: "realname_upgrade", outcome: "ok", account: a.ID, bidx: a.IDBidx, subject: a.IDHint, ip: clientIP(r),
 			detail: "verified; sessions stale"}); err != nil {
 			return err
 		}

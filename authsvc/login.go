@@ -79,7 +79,7 @@ func (s *Server) signInOn(ctx context.Context, q querier, w http.ResponseWriter,
 	}
 	var agent bool
 	err = q.QueryRow(ctx, `WITH
-		audited AS (INSERT INTO auth_audit (at, event, outcome, account_id, subject, ip, detail) VALUES ($1, $4, 'ok', $3, $5, $6, $14) RETURNING 1),
+		audited AS (INSERT INTO auth_audit (at, event, outcome, account_id, account_bidx, subject, ip, detail) VALUES ($1, $4, 'ok', $3, $15, $5, $6, $14) RETURNING 1),
 		revoked AS (UPDATE auth_session SET revoked_at = $1, expires_at = LEAST(expires_at, $1) WHERE id_hash = $2 AND revoked_at IS NULL),
 		reset AS (`+account.ResetAfterLoginSQL(m.knowledge, "(SELECT $3::bigint FROM audited)")+`),
 		flow AS (INSERT INTO completion_flow (session_hash, account_id, steps, phone_proved_bidx, created_at)
@@ -87,7 +87,7 @@ func (s *Server) signInOn(ctx context.Context, q querier, w http.ResponseWriter,
 		INSERT INTO auth_session (id_hash, account_id, kind, created_at, last_seen_at, expires_at, return_to, amr)
 		VALUES ($8, $3, $7, $1, $1, $9, $10, $12)
 		RETURNING $7 = 'full' AND EXISTS (SELECT 1 FROM agent_authorization g WHERE g.agent_account_id = $3 AND `+actableSQL("g")+`)`,
-		now, old, a.ID, m.event, a.IDHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo), proved, []string{m.amr}, a.StepNames(), m.auditDetail(kind)).Scan(&agent)
+		now, old, a.ID, m.event, a.IDHint, clientIP(r), string(kind), hash, now.Add(life), safeReturn(returnTo), proved, []string{m.amr}, a.StepNames(), m.auditDetail(kind), a.IDBidx).Scan(&agent)
 	if err != nil {
 		return loginResult{}, nil, err
 	}
@@ -112,7 +112,7 @@ func (s *Server) signInOn(ctx context.Context, q querier, w http.ResponseWriter,
 func (s *Server) refuse(ctx context.Context, r *http.Request, method string, a *account.Account, subject, why string) error {
 	e := auditEvent{event: method, outcome: "fail", subject: subject, ip: clientIP(r), detail: why}
 	if a != nil {
-		e.account = a.ID
+		e.account, e.bidx = a.ID, a.IDBidx
 	}
 	s.audit(ctx, e)
 	return errLoginFailed
@@ -125,7 +125,7 @@ func (s *Server) loginPassword(ctx context.Context, w http.ResponseWriter, r *ht
 	if err != nil {
 		return loginResult{}, err
 	}
-	fail := auditEvent{event: methodPassword.event, outcome: "fail", subject: subject, ip: clientIP(r)}
+	fail := auditEvent{event: methodPassword.event, outcome: "fail", bidx: bidx, subject: subject, ip: clientIP(r)}
 	// Finding the account claims a place for the try, before the slow
 	// hash: guesses in flight together get no more than the lock allows.
 	// An account that cannot log in with a password (none, locked by the
@@ -138,7 +138,7 @@ func (s *Server) loginPassword(ctx context.Context, w http.ResponseWriter, r *ht
 	}
 	if a == nil {
 		if other, err := account.ByIDIndex(ctx, s.pool, bidx); err == nil && other != nil {
-			fail.account = other.ID
+			fail.account, fail.bidx = other.ID, other.IDBidx
 		}
 		if busy {
 			fail.outcome, fail.detail = "refused", "tries in flight"
@@ -155,7 +155,7 @@ func (s *Server) loginPassword(ctx context.Context, w http.ResponseWriter, r *ht
 		s.audit(ctx, fail)
 		return loginResult{}, errLoginFailed
 	}
-	fail.account = a.ID
+	fail.account, fail.bidx = a.ID, a.IDBidx
 	ok, err := s.hasher.Verify(ctx, password, *a.PasswordHash)
 	if err != nil {
 		s.releaseTry(ctx, a.ID)
@@ -285,7 +285,7 @@ func (s *Server) loginSMS(ctx context.Context, w http.ResponseWriter, r *http.Re
 		}
 		e := auditEvent{event: methodSMS.event, outcome: "fail", subject: subject, ip: clientIP(r), detail: why}
 		if a != nil {
-			e.account = a.ID
+			e.account, e.bidx = a.ID, a.IDBidx
 		}
 		if err := s.failed(ctx, acc, e); err != nil {
 			return loginResult{}, err

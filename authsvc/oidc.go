@@ -211,7 +211,7 @@ func (s *Server) userinfo(ctx context.Context, info *oidc.UserInfo, g tokenGrant
 		if err != nil {
 			return err
 		}
-		if err := s.auditRelease(ctx, auditEvent{event: "oidc_release_id_number", outcome: "ok", account: a.ID, subject: a.IDHint, detail: clientID}); err != nil {
+		if err := s.auditRelease(ctx, auditEvent{event: "oidc_release_id_number", outcome: "ok", account: a.ID, bidx: a.IDBidx, subject: a.IDHint, detail: clientID}); err != nil {
 			return err
 		}
 		info.AppendClaims("id_number", id)
@@ -225,7 +225,7 @@ func (s *Server) userinfo(ctx context.Context, info *oidc.UserInfo, g tokenGrant
 		if err != nil {
 			return err
 		}
-		if err := s.auditRelease(ctx, auditEvent{event: "oidc_release_phone", outcome: "ok", account: a.ID, subject: pii.MaskPhone(phone), detail: clientID}); err != nil {
+		if err := s.auditRelease(ctx, auditEvent{event: "oidc_release_phone", outcome: "ok", account: a.ID, bidx: a.IDBidx, subject: pii.MaskPhone(phone), detail: clientID}); err != nil {
 			return err
 		}
 		info.PhoneNumber, info.PhoneNumberVerified = phone, oidc.Bool(a.PhoneVerified)

@@ -54,7 +54,7 @@ func (s *Server) phoneFace(ctx context.Context, r *http.Request, sess *session) 
 	// without one on record nobody can open the change here; the operators
 	// can (authsvc admin set-phone).
 	if a.IsLegal() && a.Legal.RepBidx == nil {
-		s.audit(ctx, auditEvent{event: "phone_change_face_start", outcome: "refused", account: a.ID, subject: a.IDHint, ip: clientIP(r), detail: "no representative on record"})
+		s.audit(ctx, auditEvent{event: "phone_change_face_start", outcome: "refused", account: a.ID, bidx: a.IDBidx, subject: a.IDHint, ip: clientIP(r), detail: "no representative on record"})
 		return "", errNoRepresentative
 	}
 	var id string
@@ -69,7 +69,7 @@ func (s *Server) phoneFace(ctx context.Context, r *http.Request, sess *session) 
 	if id, err = s.startFace(ctx, sess, a.ID, facePhoneChange); err != nil {
 		return "", err
 	}
-	s.audit(ctx, auditEvent{event: "phone_change_face_start", outcome: "ok", account: a.ID, subject: a.IDHint, ip: clientIP(r)})
+	s.audit(ctx, auditEvent{event: "phone_change_face_start", outcome: "ok", account: a.ID, bidx: a.IDBidx, subject: a.IDHint, ip: clientIP(r)})
 	return id, nil
 }
 
@@ -159,7 +159,7 @@ func (s *Server) phoneSend(ctx context.Context, r *http.Request, sess *session, 
 	}
 	if phone, err = s.newPhone(ctx, a, phone); err != nil {
 		if errors.Is(err, errPhoneBound) {
-			s.audit(ctx, auditEvent{event: "sms_send_phone_change", outcome: "refused", account: a.ID, subject: pii.MaskPhone(account.NormalizePhone(phone)), ip: clientIP(r), detail: "bound elsewhere"})
+			s.audit(ctx, auditEvent{event: "sms_send_phone_change", outcome: "refused", account: a.ID, bidx: a.IDBidx, subject: pii.MaskPhone(account.NormalizePhone(phone)), ip: clientIP(r), detail: "bound elsewhere"})
 		}
 		return err
 	}
@@ -167,7 +167,7 @@ func (s *Server) phoneSend(ctx context.Context, r *http.Request, sess *session, 
 		return err
 	}
 	err = s.sendCode(ctx, phone, purposeNewPhone, a.ID, clientNet(r), true)
-	s.audit(ctx, auditEvent{event: "sms_send_phone_change", outcome: sendOutcome(err), account: a.ID, subject: pii.MaskPhone(phone), ip: clientIP(r)})
+	s.audit(ctx, auditEvent{event: "sms_send_phone_change", outcome: sendOutcome(err), account: a.ID, bidx: a.IDBidx, subject: pii.MaskPhone(phone), ip: clientIP(r)})
 	return err
 }
 
@@ -189,13 +189,13 @@ func (s *Server) changePhone(ctx context.Context, r *http.Request, sess *session
 	raw := phone
 	if phone, err = s.newPhone(ctx, a, phone); err != nil {
 		if errors.Is(err, errPhoneBound) {
-			s.audit(ctx, auditEvent{event: "phone_change", outcome: "refused", account: a.ID, subject: pii.MaskPhone(account.NormalizePhone(raw)), ip: clientIP(r), detail: "bound elsewhere"})
+			s.audit(ctx, auditEvent{event: "phone_change", outcome: "refused", account: a.ID, bidx: a.IDBidx, subject: pii.MaskPhone(account.NormalizePhone(raw)), ip: clientIP(r), detail: "bound elsewhere"})
 		}
 		return err
 	}
 	if err := s.checkCode(ctx, a.ID, phone, purposeNewPhone, strings.TrimSpace(code)); err != nil {
 		if errors.Is(err, errCodeWrong) {
-			if ferr := s.failed(ctx, a.ID, auditEvent{event: "phone_change", outcome: "fail", account: a.ID, subject: pii.MaskPhone(phone), ip: clientIP(r), detail: "wrong code"}); ferr != nil {
+			if ferr := s.failed(ctx, a.ID, auditEvent{event: "phone_change", outcome: "fail", account: a.ID, bidx: a.IDBidx, subject: pii.MaskPhone(phone), ip: clientIP(r), detail: "wrong code"}); ferr != nil {
 				return ferr
 			}
 		}
@@ -232,7 +232,7 @@ func (s *Server) changePhone(ctx context.Context, r *http.Request, sess *session
 		if err := account.ClearFailures(ctx, tx, a.ID); err != nil {
 			return err
 		}
-		return s.auditIn(ctx, tx, auditEvent{event: "phone_change", outcome: "ok", account: a.ID, subject: pii.MaskPhone(phone), ip: clientIP(r),
+		return s.auditIn(ctx, tx, auditEvent{event: "phone_change", outcome: "ok", account: a.ID, bidx: a.IDBidx, subject: pii.MaskPhone(phone), ip: clientIP(r),
 			detail: fmt.Sprintf("from %s; %d other sessions ended", a.PhoneHint, len(ended))})
 	})
 	if err != nil {

@@ -335,7 +335,7 @@ func (s *Server) recoveryPasswordStep(ctx context.Context, r *http.Request, pass
 		if ended, err = s.endSessions(ctx, tx, a.ID, nil); err != nil {
 			return err
 		}
-		return s.auditIn(ctx, tx, auditEvent{event: "recovery_password", outcome: "ok", account: a.ID, subject: a.IDHint, ip: clientIP(r),
+		return s.auditIn(ctx, tx, auditEvent{event: "recovery_password", outcome: "ok", account: a.ID, bidx: a.IDBidx, subject: a.IDHint, ip: clientIP(r),
 			detail: fmt.Sprintf("%d sessions ended", len(ended))})
 	})
 	if err != nil {

@@ -549,7 +549,7 @@ func (s *Server) finishRegistration(ctx context.Context, w http.ResponseWriter, 
 	}
 	method := methodRegister
 	if existing {
-		s.audit(ctx, auditEvent{event: "register_existing", outcome: "ok", account: a.ID, subject: a.IDHint, ip: clientIP(r),
+		s.audit(ctx, auditEvent{event: "register_existing", outcome: "ok", account: a.ID, bidx: a.IDBidx, subject: a.IDHint, ip: clientIP(r),
 			detail: "ID number has an account: signed into it"})
 		if s.locked(a) {
 			return "rejected", regResult{}, s.refuse(ctx, r, methodFace.event, a, a.IDHint, "locked")

@@ -356,7 +356,7 @@ func (s *Server) upstreamCallback(ctx context.Context, w http.ResponseWriter, r 
 		// A subject linked to an account vouches for that account's ID
 		// number only: not a registration of another.
 		var linked bool
-		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM upstream_link WHERE provider = $1 AND subject_hash = $2)`,
+		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM upstream_subject WHERE provider = $1 AND subject_hash = $2)`,
 			rp.p.ID, upstreamSubject(rp.p.ID, c.subject)).Scan(&linked); err != nil {
 			return "", err
 		}
@@ -368,7 +368,7 @@ func (s *Server) upstreamCallback(ctx context.Context, w http.ResponseWriter, r 
 	if s.locked(a) {
 		return "", refuse(a, "locked")
 	}
-	if err := s.link(ctx, s.pool, a.ID, rp.p.ID, c.subject); err != nil {
+	if err := s.link(ctx, a, rp.p.ID, c.subject); err != nil {
 		if errors.Is(err, errUpstreamLinked) {
 			return "", refuse(a, err.Error())
 		}
@@ -398,22 +398,34 @@ func (s *Server) upstreamCallback(ctx context.Context, w http.ResponseWriter, r 
 var errUpstreamLinked = errors.New("subject linked to another account")
 
 // link records (or refreshes) the account's link to its subject at the
-// provider.
-func (s *Server) link(ctx context.Context, q querier, accountID int64, provider, sub string) error {
-	var one int
-	err := q.QueryRow(ctx, `INSERT INTO upstream_link (account_id, provider, subject_hash, linked_at, last_login_at)
-		VALUES ($1, $2, $3, $4, $4)
-		ON CONFLICT (account_id, provider) DO UPDATE SET last_login_at = EXCLUDED.last_login_at
-			WHERE upstream_link.subject_hash = EXCLUDED.subject_hash
-		RETURNING 1`, accountID, provider, upstreamSubject(provider, sub), s.cfg.Now()).Scan(&one)
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23505" {
-		return errUpstreamLinked
-	}
-	if errors.Is(database.Translate(err), database.ErrNotFound) {
-		return fmt.Errorf("%w: the account is linked to another subject", errUpstreamLinked)
-	}
-	return err
+// provider. The subject is claimed first in upstream_subject, the lookup
+// table that keeps a subject one account's nationally (docs/scale-out.md
+// §3.2), in the same transaction as the link.
+func (s *Server) link(ctx context.Context, a *account.Account, provider, sub string) error {
+	hash := upstreamSubject(provider, sub)
+	return database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO upstream_subject (subject_hash, provider, account_bidx, account_id) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (subject_hash) DO NOTHING`, hash, provider, a.IDBidx, a.ID); err != nil {
+			return err
+		}
+		var owner int64
+		if err := tx.QueryRow(ctx, `SELECT account_id FROM upstream_subject WHERE subject_hash = $1`, hash).Scan(&owner); err != nil {
+			return err
+		}
+		if owner != a.ID {
+			return errUpstreamLinked
+		}
+		var one int
+		err := tx.QueryRow(ctx, `INSERT INTO upstream_link (account_id, account_bidx, provider, subject_hash, linked_at, last_login_at)
+			VALUES ($1, $5, $2, $3, $4, $4)
+			ON CONFLICT (account_bidx, account_id, provider) DO UPDATE SET last_login_at = EXCLUDED.last_login_at
+				WHERE upstream_link.subject_hash = EXCLUDED.subject_hash
+			RETURNING 1`, a.ID, provider, hash, s.cfg.Now(), a.IDBidx).Scan(&one)
+		if errors.Is(database.Translate(err), database.ErrNotFound) {
+			return fmt.Errorf("%w: the account is linked to another subject", errUpstreamLinked)
+		}
+		return err
+	})
 }
 
 // keepUpstream keeps what the provider verified of a person without an
@@ -523,13 +535,17 @@ func (s *Server) registerUpstream(ctx context.Context, w http.ResponseWriter, r 
 			detail: "provider=" + rp.p.Name + " level=" + rp.p.Level}); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO upstream_link (account_id, provider, subject_hash, linked_at, last_login_at) VALUES ($1, $2, $3, $4, $4)`,
-			id, provider, subject, now); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO upstream_subject (subject_hash, provider, account_bidx, account_id) VALUES ($1, $2, $3, $4)`,
+			subject, provider, reg.IDBidx, id); err != nil {
 			// Linked since the callback checked (a race): nothing is
 			// created, the login refused.
 			if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" {
 				return errUpstreamFailed
 			}
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO upstream_link (account_id, account_bidx, provider, subject_hash, linked_at, last_login_at) VALUES ($1, $5, $2, $3, $4, $4)`,
+			id, provider, subject, now, reg.IDBidx); err != nil {
 			return err
 		}
 		a, err := account.ByID(ctx, tx, id, false)

@@ -5,6 +5,10 @@ import (
 	"errors"
 	"net/http"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/idfusion/idfusion/internal/database"
 )
 
 // upstreamLinkView is one of the center's 第三方账号绑定: a provider the
@@ -44,12 +48,22 @@ func (s *Server) upstreamLinks(ctx context.Context, accountID int64) ([]upstream
 // unlinkUpstream removes the account's link to a provider (解除绑定); the
 // account stays.
 func (s *Server) unlinkUpstream(ctx context.Context, r *http.Request, sess *session, provider string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM upstream_link WHERE account_id = $1 AND provider = $2`, sess.accountID, provider)
+	// The subject goes with the link: it may then be linked again, to
+	// this account or another.
+	err := database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		var hash []byte
+		err := tx.QueryRow(ctx, `DELETE FROM upstream_link WHERE account_id = $1 AND provider = $2 RETURNING subject_hash`, sess.accountID, provider).Scan(&hash)
+		if errors.Is(database.Translate(err), database.ErrNotFound) {
+			return errUpstreamNotLinked
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM upstream_subject WHERE subject_hash = $1`, hash)
+		return err
+	})
 	if err != nil {
 		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return errUpstreamNotLinked
 	}
 	s.audit(ctx, auditEvent{event: "upstream_unlink", outcome: "ok", account: sess.accountID, ip: clientIP(r), detail: "provider=" + provider})
 	return nil

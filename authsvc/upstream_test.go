@@ -10,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/internal/upstreamdev"
 	"github.com/idfusion/idfusion/schemas"
 )
@@ -157,7 +161,7 @@ func TestUpstreamLoginKnownCitizen(t *testing.T) {
 	}
 	// Another account's link to the provider is not this one's to remove.
 	otherID := u.insert(t, citizen{IDNumber: residentID("19850512"), Name: "韩梅", Phone: "13900001119"}, schemas.StatusActive, []string{}, nil)
-	if _, err := u.pool.Exec(context.Background(), `INSERT INTO upstream_link VALUES ($1, 'gov', $2, now(), now())`, otherID, upstreamSubject("gov", "someone")); err != nil {
+	if err := linkUpstream(u.pool, otherID, "gov", "someone"); err != nil {
 		t.Fatal(err)
 	}
 	if d := br.post("/settings/upstream/gov/delete", nil); d.Status != http.StatusSeeOther || d.Header.Get("Location") != "/settings/upstream?done=unlinked" {
@@ -172,10 +176,15 @@ func TestUpstreamLoginKnownCitizen(t *testing.T) {
 	if o, d, _ := u.lastAudit(t, "upstream_unlink"); o != "ok" || d != "provider=gov" {
 		t.Fatalf("unlink audit: %s %q", o, d)
 	}
-	var others int
+	var others, subjects int
 	u.pool.QueryRow(context.Background(), `SELECT count(*) FROM upstream_link WHERE account_id = $1`, otherID).Scan(&others)
 	if others != 1 {
 		t.Fatal("解除绑定 removed another account's link")
+	}
+	// The subject went with the link (the other's stays).
+	u.pool.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE account_id = $1) * 10 + count(*) FILTER (WHERE account_id = $2) FROM upstream_subject`, c.id, otherID).Scan(&subjects)
+	if subjects != 1 {
+		t.Fatalf("subjects after 解除绑定: %d of the account's, %d of the other's", subjects/10, subjects%10)
 	}
 	var n int
 	u.pool.QueryRow(context.Background(), `SELECT count(*) FROM account WHERE id = $1`, c.id).Scan(&n)
@@ -359,7 +368,7 @@ func TestUpstreamLinkedElsewhereAndLocked(t *testing.T) {
 	a := u.insert(t, citizen{IDNumber: id, Name: "韩梅梅", Phone: "13900001111"}, schemas.StatusActive, []string{}, nil)
 	b := u.insert(t, citizen{IDNumber: other, Name: "韩梅", Phone: "13900001112"}, schemas.StatusActive, []string{}, nil)
 	// The provider's subject is linked to another account already.
-	if _, err := u.pool.Exec(context.Background(), `INSERT INTO upstream_link VALUES ($1, 'gov', $2, now(), now())`, b, upstreamSubject("gov", "sub-"+id)); err != nil {
+	if err := linkUpstream(u.pool, b, "gov", "sub-"+id); err != nil {
 		t.Fatal(err)
 	}
 	br := u.browser(t)
@@ -380,7 +389,11 @@ func TestUpstreamLinkedElsewhereAndLocked(t *testing.T) {
 	}
 	u.up.Tamper(nil)
 	// The account is linked to another subject of the provider.
-	u.pool.Exec(context.Background(), `UPDATE upstream_link SET account_id = $1, subject_hash = $2`, a, upstreamSubject("gov", "an-earlier-subject"))
+	u.pool.Exec(context.Background(), `DELETE FROM upstream_link`)
+	u.pool.Exec(context.Background(), `DELETE FROM upstream_subject`)
+	if err := linkUpstream(u.pool, a, "gov", "an-earlier-subject"); err != nil {
+		t.Fatal(err)
+	}
 	if r := br.callback(u.upstreamAuthorize(br, id, "")); r.Status != http.StatusUnauthorized {
 		t.Fatalf("account of another subject: %d %s", r.Status, r.Raw)
 	}
@@ -388,6 +401,7 @@ func TestUpstreamLinkedElsewhereAndLocked(t *testing.T) {
 		t.Fatalf("audit: %s %q", o, d)
 	}
 	u.pool.Exec(context.Background(), `DELETE FROM upstream_link`)
+	u.pool.Exec(context.Background(), `DELETE FROM upstream_subject`)
 	// A locked account.
 	u.pool.Exec(context.Background(), `UPDATE account SET locked_until = $2 WHERE id = $1`, a, u.clock.Now().Add(time.Hour))
 	if r := br.callback(u.upstreamAuthorize(br, id, "")); r.Status != http.StatusUnauthorized {
@@ -557,4 +571,19 @@ func TestUpstreamRegistrationPhoneBound(t *testing.T) {
 	if hasPhone {
 		t.Fatal("registered with another account's phone")
 	}
+}
+
+// linkUpstream links the account to its subject at the provider as the
+// service does: the link and, in the same transaction, the subject's row
+// of the lookup table (docs/scale-out.md §3.2).
+func linkUpstream(pool *pgxpool.Pool, accountID int64, provider, sub string) error {
+	return database.Transact(context.Background(), pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(context.Background(), `INSERT INTO upstream_link (account_id, account_bidx, provider, subject_hash, linked_at, last_login_at)
+			SELECT id, id_bidx, $2, $3, now(), now() FROM account WHERE id = $1`, accountID, provider, upstreamSubject(provider, sub)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(context.Background(), `INSERT INTO upstream_subject (subject_hash, provider, account_bidx, account_id)
+			SELECT $3, $2, id_bidx, id FROM account WHERE id = $1`, accountID, provider, upstreamSubject(provider, sub))
+		return err
+	})
 }

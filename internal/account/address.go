@@ -91,7 +91,8 @@ func Addresses(ctx context.Context, q Querier, accountID int64) ([]Address, erro
 // arrive together (ErrTooManyAddresses). The first address is the
 // default; a new default replaces the old one.
 func AddAddress(ctx context.Context, tx pgx.Tx, k *pii.Keyring, accountID int64, in AddressInput, now time.Time) (int64, error) {
-	if _, err := ByID(ctx, tx, accountID, true); err != nil {
+	a, err := ByID(ctx, tx, accountID, true)
+	if err != nil {
 		return 0, err
 	}
 	var n int
@@ -108,9 +109,9 @@ func AddAddress(ctx context.Context, tx pgx.Tx, k *pii.Keyring, accountID int64,
 		}
 	}
 	var id int64
-	err := tx.QueryRow(ctx, `INSERT INTO account_address (account_id, recipient, phone_sealed, phone_hint, region, detail, is_default, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id`,
-		accountID, in.Recipient, SealPhone(k, in.Phone), pii.MaskPhone(in.Phone), in.Region, in.Detail, def, now).Scan(&id)
+	err = tx.QueryRow(ctx, `INSERT INTO account_address (account_id, account_bidx, recipient, phone_sealed, phone_hint, region, detail, is_default, created_at, updated_at)
+		VALUES ($1, $9, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id`,
+		accountID, in.Recipient, SealPhone(k, in.Phone), pii.MaskPhone(in.Phone), in.Region, in.Detail, def, now, a.IDBidx).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("add address: %w", err)
 	}

@@ -143,6 +143,8 @@ func TestRolePrivileges(t *testing.T) {
 		"agent_search_try_id_seq": "",
 		"upstream_login":          "authsvc: DELETE INSERT SELECT UPDATE",
 		"upstream_link":           "authsvc: DELETE INSERT SELECT UPDATE",
+		"upstream_subject":        "authsvc: DELETE INSERT SELECT",
+		"agent_link":              "authsvc: DELETE INSERT SELECT",
 		"inbox_message":           authsvcOwn,
 		"inbox_message_id_seq":    "",
 		"account_address_id_seq":  "",
