@@ -3,7 +3,6 @@ package database_test
 import (
 	"context"
 	"fmt"
-	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -57,7 +56,6 @@ var distribution = struct {
 		"upstream_login":          {"session_hash", "auth_session"},
 		"oidc_session_client":     {"session_hash", "auth_session"},
 		"face_challenge":          {"session_hash", "auth_session"},
-		"oidc_auth_request":       {"session_hash", "auth_session"},
 
 		// tables joined with nothing: each its own group, sharded by the
 		// key it is found by.
@@ -67,6 +65,10 @@ var distribution = struct {
 		"captcha":           {"id", "captcha"},
 		"captcha_free_send": {"net", "captcha_free_send"},
 		"oidc_refresh_hash": {"hash", "oidc_refresh_hash"},
+		// an authorization request exists before the browser has a
+		// session and is found by its id (its code through
+		// oidc_auth_code): its own group, by its id.
+		"oidc_auth_request": {"id", "oidc_auth_request"},
 		"oidc_auth_code":    {"code_hash", "oidc_auth_code"},
 
 		// usernames, unique across the country and found by themselves:
@@ -88,30 +90,6 @@ type placement struct {
 	group  string // the distributed table it is colocated with (itself for an anchor)
 }
 
-// Reasons of the known exceptions, each naming its section of
-// docs/scale-out.md.
-const (
-	whyNoKey      = "the table does not carry its group's key yet: docs/scale-out.md §3.1"
-	whyNullKey    = "the distribution column may be NULL: docs/scale-out.md §3.1"
-	whyAccountPK  = "account's id (the surrogate key every other table holds) is unique on its own: docs/scale-out.md §3.2"
-	whyPerAccount = "unique within one account: holds with the key once the table carries it: docs/scale-out.md §3.2"
-	whyOwnPK      = "a primary key of its own (surrogate, token or pair) without the shard key: docs/scale-out.md §3.2"
-	whyGlobalUniq = "unique across the country on a value other than the shard key (username, token, code): docs/scale-out.md §3.2"
-	whyFKAccount  = "a foreign key to account(id) without the blind index: docs/scale-out.md §3.3"
-	whyFKCross    = "a foreign key between two colocation groups: docs/scale-out.md §3.3"
-	whyFKOther    = "a foreign key to another account's row, on another shard: docs/scale-out.md §3.3"
-)
-
-// knownExceptions are today's violations of the rules, by "rule table.object".
-// The list only shrinks: a violation not in it, or an entry that no longer
-// holds, fails TestDistributionRules.
-var knownExceptions = map[string]string{
-	"null oidc_auth_request.session_hash":                 whyNullKey,
-	"unique account.account_pkey":                         whyAccountPK,
-	"unique agent_authorization.agent_authorization_pkey": whyOwnPK,
-	"unique oidc_auth_request.oidc_auth_request_pkey":     whyOwnPK,
-}
-
 // TestDistributionRules checks the schema against the scale-out plan (see
 // distribution and docs/scale-out.md): every table classified; each
 // distributed table has its distribution column, NOT NULL; every unique
@@ -119,7 +97,8 @@ var knownExceptions = map[string]string{
 // key between distributed tables stays in one colocation group and pairs
 // the two distribution columns; a foreign key from a distributed table
 // points to a reference table, and none points from a reference or local
-// table to a distributed one. Today's violations are knownExceptions.
+// table to a distributed one. The schema keeps them all (migrations 031-035
+// fixed the last): a violation is fixed, not listed.
 func TestDistributionRules(t *testing.T) {
 	t.Parallel()
 	tx := dbtest.NewTx(t)
@@ -139,28 +118,13 @@ func TestDistributionRules(t *testing.T) {
 		}
 	})
 	for _, v := range got {
-		if v.unclassified {
-			t.Errorf("%s", v.key)
-			continue
-		}
-		if _, ok := knownExceptions[v.key]; !ok {
-			t.Errorf("new violation %q: %s (keep the rule, or list it in knownExceptions with its reason and its section of docs/scale-out.md)", v.key, v.detail)
-		}
-	}
-	for key, why := range knownExceptions {
-		if !slices.ContainsFunc(got, func(v violation) bool { return v.key == key }) {
-			t.Errorf("known exception %q no longer holds: remove it from knownExceptions and docs/scale-out.md", key)
-		}
-		if !strings.Contains(why, "docs/scale-out.md §") {
-			t.Errorf("known exception %q: its reason names no section of docs/scale-out.md", key)
-		}
+		t.Errorf("violation %q: %s (see docs/scale-out.md §3)", v.key, v.detail)
 	}
 }
 
 type violation struct {
-	key          string // "rule table.object"
-	detail       string
-	unclassified bool // not an exception that may be listed
+	key    string // "rule table.object"
+	detail string
 }
 
 // distributionViolations reads pg_catalog through query (its scan receives
@@ -179,14 +143,14 @@ func distributionViolations(t *testing.T, query func(sql string, each func(scan 
 	}{{"reference", distribution.reference}, {"local", distribution.local}} {
 		for _, name := range list.tables {
 			if c, ok := class[name]; ok {
-				out = append(out, violation{key: fmt.Sprintf("table %s is both %s and %s", name, c, list.name), unclassified: true})
+				out = append(out, violation{key: fmt.Sprintf("table %s is both %s and %s", name, c, list.name)})
 			}
 			class[name] = list.name
 		}
 	}
 	for name, p := range distribution.distributed {
 		if a, ok := distribution.distributed[p.group]; !ok || a.group != p.group {
-			out = append(out, violation{key: fmt.Sprintf("table %s: its group %s is not a distributed table anchoring its own group", name, p.group), unclassified: true})
+			out = append(out, violation{key: fmt.Sprintf("table %s: its group %s is not a distributed table anchoring its own group", name, p.group)})
 		}
 	}
 
@@ -215,12 +179,12 @@ func distributionViolations(t *testing.T, query func(sql string, each func(scan 
 		}, distColumnsJSON())
 	for name := range seen {
 		if _, ok := class[name]; !ok {
-			out = append(out, violation{key: fmt.Sprintf("table %s is in no list of distribution (classify it: distributed, reference or local, and say so in docs/scale-out.md)", name), unclassified: true})
+			out = append(out, violation{key: fmt.Sprintf("table %s is in no list of distribution (classify it: distributed, reference or local, and say so in docs/scale-out.md)", name)})
 		}
 	}
 	for name := range class {
 		if !seen[name] {
-			out = append(out, violation{key: fmt.Sprintf("table %s of distribution does not exist", name), unclassified: true})
+			out = append(out, violation{key: fmt.Sprintf("table %s of distribution does not exist", name)})
 		}
 	}
 	for name, p := range distribution.distributed {
@@ -358,17 +322,6 @@ func TestDistributionDoc(t *testing.T) {
 	for _, name := range distribution.local {
 		if !strings.Contains(doc, "`"+name+"`") {
 			t.Errorf("docs/scale-out.md does not name the local table %s", name)
-		}
-	}
-	missing := map[string]bool{}
-	for _, key := range slices.Sorted(maps.Keys(knownExceptions)) {
-		_, sec, ok := strings.Cut(knownExceptions[key], "docs/scale-out.md §")
-		if !ok || missing[sec] {
-			continue // no section: TestDistributionRules says so
-		}
-		if !strings.Contains(doc, "\n### "+sec+" ") {
-			missing[sec] = true
-			t.Errorf("known exception %q (and any other of its reason) names §%s, which docs/scale-out.md does not have", key, sec)
 		}
 	}
 }
