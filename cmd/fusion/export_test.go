@@ -149,8 +149,8 @@ func TestExport(t *testing.T) {
 				if !regexp.MustCompile(`"msg":"export_decrypted".*"rows":` + strconv.FormatInt(accounts, 10) + `.*"reason":"审计抽查 2026-11".*"path":"` + regexp.QuoteMeta(out) + `"`).MatchString(stderr) {
 					t.Errorf("no export_decrypted warning with rows, reason and path in the log:\n%s", stderr)
 				}
-				if fifteenDigits.MatchString(stderr) || strings.Contains(stderr, im.accounts[0].phone) {
-					t.Errorf("the log holds a clear ID number or phone")
+				if m := fifteenDigits.FindString(stderr); m != "" || strings.Contains(stderr, im.accounts[0].phone) {
+					t.Errorf("the log holds a clear ID number or phone (%q) in:\n%s", m, stderr)
 				}
 			})
 		}

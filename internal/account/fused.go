@@ -459,7 +459,7 @@ func ForeignSources(ctx context.Context, q Querier, ids []int64) (int64, error) 
 	err := q.QueryRow(ctx, `SELECT count(*) FROM (
 		SELECT a.id FROM account a LEFT JOIN account_lineage l ON l.account_bidx = a.id_bidx
 		WHERE a.id = ANY($1)
-		GROUP BY a.id
+		GROUP BY a.id, a.name_source, a.phone_source, a.address_source, a.rep_source, a.contact_source
 		HAVING NOT coalesce(bool_or(l.id = a.name_source) OR a.name_source IS NULL, false)
 		    OR NOT coalesce(bool_or(l.id = a.phone_source) OR a.phone_source IS NULL, false)
 		    OR NOT coalesce(bool_or(l.id = a.address_source) OR a.address_source IS NULL, false)
