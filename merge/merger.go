@@ -97,8 +97,7 @@ type Key [pii.BlindIndexLen]byte
 // and groups them into persons. Grouping and survivorship give the same
 // persons whatever the order of files and rows.
 type Merger struct {
-	mu   sync.Mutex
-	recs []arrow.Record
+	mu sync.Mutex
 	// chunks are the rows of each record added: appending records to one
 	// growing slice would copy every row again and again.
 	chunks [][]Row
@@ -112,9 +111,9 @@ type Merger struct {
 	// budget (see SpillTo); spilledRows have been written.
 	spill       *spiller
 	spilledRows int64
-	// abandoned are the files (by sha256) Abandon dropped: their rows
-	// already spilled are left out when read back.
-	abandoned map[string]bool
+	// abandoned are the departments' files (by sha256) Abandon dropped:
+	// their rows already spilled are left out when read back.
+	abandoned map[Source]bool
 	// err is the first failure to spill, reported by Batches.
 	err error
 	// batchTime is what Batches spent reading back and merging.
@@ -124,7 +123,7 @@ type Merger struct {
 // NewMerger returns an empty Merger that keys persons by the blind index
 // of keys, the keyring of the store they are loaded into.
 func NewMerger(keys *pii.Keyring) *Merger {
-	return &Merger{mismatch: map[int64][]Mismatch{}, keys: keys, abandoned: map[string]bool{}}
+	return &Merger{mismatch: map[int64][]Mismatch{}, keys: keys, abandoned: map[Source]bool{}}
 }
 
 // AddClean takes the rows of a CleanPerson or CleanLegal record (by its
@@ -222,12 +221,13 @@ func (a *arena) take(v string) string {
 }
 
 // AddFindings keeps the gender and birth date mismatches of a Finding
-// record; priority is the department's.
+// record; priority is the department's. The values are copied: a record
+// is not kept for a few of its rows.
 func (m *Merger) AddFindings(rec arrow.Record, priority int32) {
 	str := func(c int) *array.String { return rec.Column(c).(*array.String) }
 	code, dept, file, value := str(schemas.FindCode), str(schemas.ColDept), str(schemas.ColFile), str(schemas.FindValue)
 	nums := rec.Column(schemas.ColRow).(*array.Int64)
-	var retained bool
+	var src sourceStrings
 	for i := 0; i < int(rec.NumRows()); i++ {
 		var f schemas.Field
 		switch schemas.Code(code.Value(i)) {
@@ -238,31 +238,39 @@ func (m *Merger) AddFindings(rec arrow.Record, priority int32) {
 		default:
 			continue
 		}
-		if !retained {
-			rec.Retain()
-			retained = true
-			m.mu.Lock()
-			m.recs = append(m.recs, rec)
-			m.mu.Unlock()
-		}
-		mm := Mismatch{Field: f, Value: value.Value(i), Source: Source{Dept: dept.Value(i), File: file.Value(i), Row: nums.Value(i), Priority: priority}}
+		d, fl := src.of(dept.Value(i), file.Value(i))
+		mm := Mismatch{Field: f, Value: strings.Clone(value.Value(i)), Source: Source{Dept: d, File: fl, Row: nums.Value(i), Priority: priority}}
 		m.mu.Lock()
 		m.mismatch[mm.Row] = append(m.mismatch[mm.Row], mm)
 		m.mu.Unlock()
 	}
 }
 
-// Abandon drops the rows and mismatches of a file (by sha256) that failed
-// after some of its rows were added.
-func (m *Merger) Abandon(file string) {
+// sourceStrings copies a record's department and file once per change.
+type sourceStrings struct{ dept, file string }
+
+func (c *sourceStrings) of(dept, file string) (string, string) {
+	if dept != c.dept {
+		c.dept = strings.Clone(dept)
+	}
+	if file != c.file {
+		c.file = strings.Clone(file)
+	}
+	return c.dept, c.file
+}
+
+// Abandon drops the rows and mismatches of a department's file (by
+// sha256) that failed after some of its rows were added; those already
+// spilled are left out when read back.
+func (m *Merger) Abandon(dept, file string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.abandoned[file] = true
+	m.abandoned[Source{Dept: dept, File: file}] = true
 	for i, c := range m.chunks {
-		m.chunks[i] = slices.DeleteFunc(c, func(r Row) bool { return r.File == file })
+		m.chunks[i] = slices.DeleteFunc(c, func(r Row) bool { return r.File == file && r.Dept == dept })
 	}
 	for k, mms := range m.mismatch {
-		if mms = slices.DeleteFunc(mms, func(mm Mismatch) bool { return mm.File == file }); len(mms) == 0 {
+		if mms = slices.DeleteFunc(mms, func(mm Mismatch) bool { return mm.File == file && mm.Dept == dept }); len(mms) == 0 {
 			delete(m.mismatch, k)
 		} else {
 			m.mismatch[k] = mms
@@ -270,13 +278,10 @@ func (m *Merger) Abandon(file string) {
 	}
 }
 
-// Release frees the retained records; persons and rows must not be used
-// afterwards.
+// Release lets go of the rows and removes the spilled ones; persons and
+// rows must not be used afterwards.
 func (m *Merger) Release() {
-	for _, r := range m.recs {
-		r.Release()
-	}
-	m.recs, m.chunks = nil, nil
+	m.chunks = nil
 	m.removeSpill()
 }
 

@@ -159,6 +159,9 @@ func (m *Merger) add(rows []Row, bytes int64) {
 	case m.held > 0 && m.held+bytes > m.spill.budget:
 		m.err = m.spillHeld()
 	}
+	if m.err != nil {
+		return // the run fails (Err); rows are no longer held
+	}
 	m.chunks = append(m.chunks, rows)
 	m.held += bytes
 }
@@ -500,7 +503,7 @@ func (m *Merger) readPartition(p *partition) error {
 			return err
 		}
 		read += int64(len(rows))
-		rows = slices.DeleteFunc(rows, func(r Row) bool { return m.abandoned[r.File] })
+		rows = slices.DeleteFunc(rows, func(r Row) bool { return m.abandoned[Source{Dept: r.Dept, File: r.File}] })
 		m.chunks = append(m.chunks, rows)
 	}
 	if err := r.Err(); err != nil {
@@ -535,7 +538,7 @@ func (m *Merger) rowsOf(rec arrow.Record) ([]Row, error) {
 		copy(r.Key[:], keys.Value(i))
 		src := m.spill.sources[srcs.Value(i)]
 		r.Dept, r.File, r.Row, r.Priority, r.UpdatedAt = src.Dept, src.File, nums.Value(i), prio.Value(i), upd.Value(i)
-		if enc := mismatches.Value(i); len(enc) > 0 && !m.abandoned[r.File] {
+		if enc := mismatches.Value(i); len(enc) > 0 && !m.abandoned[Source{Dept: r.Dept, File: r.File}] {
 			if err := restoreMismatches(m.mismatch, r, enc); err != nil {
 				return nil, err
 			}

@@ -109,7 +109,7 @@ func TestSpillSamePersons(t *testing.T) {
 	keys := testKeys(t)
 	held := NewMerger(keys)
 	spillInput(t, held)
-	held.Abandon("sha-weijian")
+	held.Abandon("weijian", "sha-weijian")
 	want := held.Persons()
 	defer held.Release()
 
@@ -117,7 +117,7 @@ func TestSpillSamePersons(t *testing.T) {
 	spilled := NewMerger(keys)
 	spilled.SpillTo(dir, 64<<10) // about 300 rows: spills every couple of records
 	spillInput(t, spilled)
-	spilled.Abandon("sha-weijian") // most of its rows are on disk already
+	spilled.Abandon("weijian", "sha-weijian") // most of its rows are on disk already
 	if !spilled.Spilled() || spilled.spilledRows < 3000 {
 		t.Fatalf("spilled %v, %d rows: want most of the 3400 rows spilled", spilled.Spilled(), spilled.spilledRows)
 	}
@@ -234,5 +234,31 @@ func BenchmarkSpill(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100*4096), "ns/row")
 		})
+	}
+}
+
+// TestSpillFailure: a spill that fails (here: its folder is gone) is the
+// run's error at once, and the rows that come after it are not held.
+func TestSpillFailure(t *testing.T) {
+	t.Parallel()
+	m := NewMerger(testKeys(t))
+	defer m.Release()
+	dir := filepath.Join(t.TempDir(), "gone")
+	m.SpillTo(dir, 16<<10)
+	rec := cleanRecord(t, [][]any{{"460100000000000001", "张三", "13900000001", "gongan", 1, 0, 2, "海口市"}})
+	defer rec.Release()
+	for range 500 {
+		m.AddClean(rec)
+	}
+	if m.Err() == nil {
+		t.Fatal("no error from a spill into a missing folder")
+	}
+	if m.held > 16<<10 {
+		t.Errorf("holds %d bytes after the spill failed", m.held)
+	}
+	for _, err := range m.Batches() {
+		if err == nil {
+			t.Fatal("Batches yielded persons after a failed spill")
+		}
 	}
 }

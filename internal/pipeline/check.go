@@ -201,6 +201,10 @@ func removeDeadSpills(outDir string) {
 	}
 	for _, e := range entries {
 		rest, ok := strings.CutPrefix(e.Name(), spillPrefix)
+		if !ok {
+			// An older version's folder of findings (in clear).
+			rest, ok = strings.CutPrefix(e.Name(), ".findings-")
+		}
 		pidText, _, dash := strings.Cut(rest, "-")
 		pid, err := strconv.Atoi(pidText)
 		if !ok || !dash || !e.IsDir() || err != nil || pid <= 0 || processAlive(pid) {

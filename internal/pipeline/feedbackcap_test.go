@@ -455,7 +455,9 @@ func TestDeadRunsSpillsRemoved(t *testing.T) {
 	deadDir := filepath.Join(out, fmt.Sprintf("%s%d-123", spillPrefix, dead.Process.Pid))
 	liveDir := filepath.Join(out, fmt.Sprintf("%s%d-456", spillPrefix, os.Getpid()))
 	oldDir := filepath.Join(out, spillPrefix+"789")
-	for _, d := range []string{deadDir, liveDir, oldDir} {
+	// An older version's findings folder of a dead run goes too.
+	olderDeadDir := filepath.Join(out, fmt.Sprintf(".findings-%d-321", dead.Process.Pid))
+	for _, d := range []string{deadDir, liveDir, oldDir, olderDeadDir} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			t.Fatal(err)
 		}
@@ -466,7 +468,7 @@ func TestDeadRunsSpillsRemoved(t *testing.T) {
 	if _, err := Check(context.Background(), rejectInputs(t, dir, 1, 1), out, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	for d, want := range map[string]bool{deadDir: false, liveDir: true, oldDir: true} {
+	for d, want := range map[string]bool{deadDir: false, liveDir: true, oldDir: true, olderDeadDir: false} {
 		if _, err := os.Stat(d); (err == nil) != want {
 			t.Errorf("%s exists: %v, want %v", filepath.Base(d), err == nil, want)
 		}

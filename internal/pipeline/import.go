@@ -87,11 +87,16 @@ type importSink struct {
 
 func (s *importSink) Clean(f ingest.File, rec arrow.Record) error {
 	s.merger.AddClean(rec)
+	// A failure to spill fails the run at once, not once every file is
+	// read (a full disk).
+	if err := s.merger.Err(); err != nil {
+		return err
+	}
 	return s.stages.clean(rec)
 }
 
 func (s *importSink) Abandon(f ingest.File) {
-	s.merger.Abandon(f.SHA256)
+	s.merger.Abandon(f.Dept, f.SHA256)
 	s.findings.Abandon(f)
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/idfusion/idfusion/internal/dbtest"
 )
@@ -85,12 +86,13 @@ func TestImportSpilledSameAsHeld(t *testing.T) {
 	if diff := cmp.Diff(accounts(t, held), accounts(t, spilled)); diff != "" {
 		t.Errorf("accounts differ (-held +spilled):\n%s", diff)
 	}
-	// The feedback is the same too.
+	// The feedback is the same too, cell by cell.
+	if len(heldRes.Feedback) == 0 {
+		t.Fatal("no feedback")
+	}
 	for _, f := range heldRes.Feedback {
-		a, errA := os.ReadFile(f)
-		b, errB := os.ReadFile(filepath.Join(out, filepath.Base(f)))
-		if errA != nil || errB != nil || len(a) == 0 || len(a) != len(b) {
-			t.Errorf("feedback %s: %d and %d bytes (%v, %v)", filepath.Base(f), len(a), len(b), errA, errB)
+		if diff := cmp.Diff(workbookCells(t, f), workbookCells(t, filepath.Join(out, filepath.Base(f)))); diff != "" {
+			t.Errorf("feedback %s differs (-held +spilled):\n%s", filepath.Base(f), diff)
 		}
 	}
 
@@ -117,4 +119,23 @@ func TestImportSpilledSameAsHeld(t *testing.T) {
 			t.Errorf("left %s", e.Name())
 		}
 	}
+}
+
+// workbookCells is every sheet's rows of a feedback workbook.
+func workbookCells(t *testing.T, path string) map[string][][]string {
+	t.Helper()
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string][][]string{}
+	for _, sheet := range f.GetSheetList() {
+		rows, err := f.GetRows(sheet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[sheet] = rows
+	}
+	return out
 }

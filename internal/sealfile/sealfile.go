@@ -109,6 +109,7 @@ func (w *Writer) Close() (*File, error) {
 	}
 	st, err := w.f.Stat()
 	if err != nil {
+		w.Abort()
 		return nil, err
 	}
 	return &File{f: w.f, aead: w.aead, size: st.Size()}, nil
