@@ -580,3 +580,32 @@ func TestLoadTruncatesOnlyEmpty(t *testing.T) {
 		}
 	})
 }
+
+// TestLoadAccountIDTaken: an account id given twice (here: the sequence set
+// back behind the data) fails the run, which leaves the store as it was:
+// an id is unique nationally through account_key, not in account.
+func TestLoadAccountIDTaken(t *testing.T) {
+	t.Parallel()
+	pool, keys := dbtest.New(t), testKeys(t)
+	ctx := context.Background()
+	loadRows(t, pool, keys, rensheRows, nil)
+	var before int64
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM account`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `SELECT setval(pg_get_serial_sequence('account', 'id'), (SELECT min(id) FROM account), false)`); err != nil {
+		t.Fatal(err)
+	}
+	other := [][]any{{"460102199001011250", "李四", "13900000009", "gongan", 1, 2000, 2, "三亚市"}}
+	_, err := load(t, pool, keys, other, false, nil)
+	if err == nil || !strings.Contains(err.Error(), "another account's") {
+		t.Fatalf("a run whose new account got a taken id: err %v", err)
+	}
+	var after, keyed int64
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM account), (SELECT count(*) FROM account_key)`).Scan(&after, &keyed); err != nil {
+		t.Fatal(err)
+	}
+	if after != before || keyed != before {
+		t.Errorf("after the failed run: %d accounts, %d ids, want %d", after, keyed, before)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -372,5 +373,16 @@ func TestRegisterUsernameTaken(t *testing.T) {
 	}
 	if bidx, err := IDIndexByUsername(ctx, pool, "HAN_MEIMEI", schemas.KindNatural); err != nil || !bytes.Equal(bidx, IDIndex(k, "460102199208150018")) {
 		t.Errorf("IDIndexByUsername: %x, %v", bidx, err)
+	}
+	// An id the sequence gives again (set back behind the data) is
+	// another account's: the registration fails, nothing is written.
+	if _, err := pool.Exec(ctx, `SELECT setval(pg_get_serial_sequence('account', 'id'), (SELECT min(id) FROM account), false)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg("460102199208150034", "li_lei"); err == nil || !strings.Contains(err.Error(), "another account's") {
+		t.Errorf("a registration given a taken id: %v", err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM account`).Scan(&accounts); err != nil || accounts != 1 {
+		t.Errorf("%d accounts (%v) after a registration given a taken id, want 1", accounts, err)
 	}
 }

@@ -93,10 +93,13 @@ func CopyNew(ctx context.Context, tx pgx.Tx, k *pii.Keyring, run, want int64, ne
 	}
 	stepsArray := database.EncodeTextArray(steps)
 	var a New
+	// The ids and blind indexes, for account_key once the accounts are in.
+	ids, keys := make([]int64, 0, want), make([]byte, 0, want*pii.BlindIndexLen)
 	n, err := database.CopyBinary(ctx, tx, "account", newColumns, func(r *database.CopyRow) (bool, error) {
 		if !next(&a) {
 			return false, nil
 		}
+		ids, keys = append(ids, a.ID), append(keys, a.Key...)
 		r.Int64(a.ID)
 		r.Bytea(a.Key)
 		r.ByteaFunc(k.SealedLen(len(a.IDNumber)), func(b []byte) []byte { return k.AppendSealString(b, a.IDNumber, idAAD) })
@@ -131,6 +134,22 @@ func CopyNew(ctx context.Context, tx pgx.Tx, k *pii.Keyring, run, want int64, ne
 	}
 	if n != want {
 		return fmt.Errorf("copy into account: %d of %d rows", n, want)
+	}
+	i := 0
+	n, err = database.CopyBinary(ctx, tx, "account_key", []string{"id", "id_bidx"}, func(r *database.CopyRow) (bool, error) {
+		if i == len(ids) {
+			return false, nil
+		}
+		r.Int64(ids[i])
+		r.Bytea(keys[i*pii.BlindIndexLen : (i+1)*pii.BlindIndexLen])
+		i++
+		return true, nil
+	})
+	if err != nil {
+		return idTaken(err)
+	}
+	if n != want {
+		return fmt.Errorf("copy into account_key: %d of %d rows", n, want)
 	}
 	return nil
 }

@@ -84,6 +84,9 @@ func RegisterLegal(ctx context.Context, q Querier, r LegalRegistration) (int64, 
 	if err != nil {
 		return 0, fmt.Errorf("register legal account: %w", err)
 	}
+	if err := claimID(ctx, q, id, r.CodeBidx); err != nil {
+		return 0, err
+	}
 	if r.Username != "" {
 		if err := claimUsername(ctx, q, r.Username, id, r.CodeBidx); err != nil {
 			return 0, err

@@ -98,6 +98,26 @@ type Registration struct {
 	AgreementAt            time.Time
 }
 
+// claimID records the id of a new account (blind index bidx) in
+// account_key, where an id is unique nationally (docs/scale-out.md §3.2).
+func claimID(ctx context.Context, q Querier, id int64, bidx []byte) error {
+	_, err := q.Exec(ctx, `INSERT INTO account_key (id, id_bidx) VALUES ($1, $2)`, id, bidx)
+	return idTaken(err)
+}
+
+// idTaken explains a unique violation of account_key: an id given to two
+// accounts, which the transaction must not commit.
+func idTaken(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "account_key_pkey" {
+		return fmt.Errorf("an account id is another account's already (%s): %w", pe.Detail, err)
+	}
+	if err != nil {
+		return fmt.Errorf("record the account id: %w", err)
+	}
+	return nil
+}
+
 // claimUsername records that the account id (blind index bidx) has the
 // username, in the lookup table that keeps usernames unique across the
 // country (account_username, docs/scale-out.md §3.2); ErrUsernameTaken
@@ -136,6 +156,9 @@ func Register(ctx context.Context, q Querier, r Registration) (int64, error) {
 	}
 	if err != nil {
 		return 0, fmt.Errorf("register account: %w", err)
+	}
+	if err := claimID(ctx, q, id, r.IDBidx); err != nil {
+		return 0, err
 	}
 	if err := claimUsername(ctx, q, r.Username, id, r.IDBidx); err != nil {
 		return 0, err
@@ -176,6 +199,9 @@ func RegisterUpstream(ctx context.Context, q Querier, r UpstreamRegistration) (i
 	}
 	if err != nil {
 		return 0, fmt.Errorf("register upstream account: %w", err)
+	}
+	if err := claimID(ctx, q, id, r.IDBidx); err != nil {
+		return 0, err
 	}
 	return id, nil
 }

@@ -65,6 +65,9 @@ var distribution = struct {
 		"captcha":           {"id", "captcha"},
 		"captcha_free_send": {"net", "captcha_free_send"},
 		"oidc_refresh_hash": {"hash", "oidc_refresh_hash"},
+		// an account's id, unique nationally (036): the lookup table
+		// of the ids, by the id.
+		"account_key": {"id", "account_key"},
 		// an authorization request exists before the browser has a
 		// session and is found by its id (its code through
 		// oidc_auth_code): its own group, by its id.

@@ -88,6 +88,7 @@ func TestRolePrivileges(t *testing.T) {
 		"account_lineage":          importAppend,
 		"account_lineage_id_seq":   "import: UPDATE USAGE",
 		"account_id_seq":           "authsvc: USAGE",
+		"account_key":              "authsvc: INSERT SELECT; import: INSERT SELECT",
 		"import_reject":            "import: INSERT SELECT UPDATE(source_key,value)",
 		"merge_conflict":           importAppend,
 		"merge_conflict_id_seq":    "",
