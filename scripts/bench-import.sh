@@ -11,7 +11,8 @@
 # usage: scripts/bench-import.sh FUSION_BINARY OUT_DIR SIZE...
 #   e.g. scripts/bench-import.sh bin/fusion bench-out 1000000
 #   province-sized, by hand only (not in CI; spills its rows past the default
-#   memory budget, 1/12 of the machine; about 30 GB of disk at 20M rows):
+#   memory budget, 1/12 of the machine; about 60 GB of disk at 20M rows with
+#   the floor, which copies the store's tables):
 #        make bench-import BENCH_IMPORT_SIZES=20000000
 set -euo pipefail
 fusion=${1:?fusion binary}
