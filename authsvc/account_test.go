@@ -2,17 +2,14 @@ package authsvc
 
 import (
 	"context"
-	"io/fs"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/internal/dbtest"
-	"github.com/idfusion/idfusion/schemas"
 )
 
 // TestLockMigration: migration 009 gives the password what of the one
@@ -22,28 +19,7 @@ import (
 func TestLockMigration(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := dbtest.NewEmpty(t)
-	all, err := fs.Sub(schemas.Migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	names, err := fs.Glob(all, "*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := fstest.MapFS{}
-	for _, name := range names {
-		if name < "009" {
-			data, err := fs.ReadFile(all, name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			before[name] = &fstest.MapFile{Data: data}
-		}
-	}
-	if err := database.MigrateFS(ctx, pool, before, nil); err != nil {
-		t.Fatal(err)
-	}
+	pool := dbtest.NewBefore(t, 9)
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	type counts struct {
 		Failed, PasswordFailures, PasswordLocks int

@@ -5,11 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"sync"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -412,20 +410,7 @@ func TestAuditConcurrentInserts(t *testing.T) {
 func TestAuditChainMigrated(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool := dbtest.NewEmpty(t)
-	migs, err := database.Migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := fstest.MapFS{}
-	for _, m := range migs {
-		if m.Version < 12 {
-			before[m.String()[:3]+"_"+m.Name+".sql"] = &fstest.MapFile{Data: []byte(m.SQL)}
-		}
-	}
-	if err := database.MigrateFS(ctx, pool, fs.FS(before), nil); err != nil {
-		t.Fatal(err)
-	}
+	pool := dbtest.NewBefore(t, 12)
 	insertAudit(t, pool, 4, "old")
 	if _, err := pool.Exec(ctx, `DELETE FROM auth_audit WHERE id = 2`); err != nil { // a gap
 		t.Fatal(err)

@@ -2,39 +2,12 @@ package database_test
 
 import (
 	"context"
-	"io/fs"
 	"strings"
 	"testing"
-	"testing/fstest"
 
 	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/internal/dbtest"
-	"github.com/idfusion/idfusion/schemas"
 )
-
-// migrationsBefore is the project's migrations numbered below version.
-func migrationsBefore(t *testing.T, version string) fstest.MapFS {
-	t.Helper()
-	all, err := fs.Sub(schemas.Migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	names, err := fs.Glob(all, "*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := fstest.MapFS{}
-	for _, name := range names {
-		if name < version {
-			data, err := fs.ReadFile(all, name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[name] = &fstest.MapFile{Data: data}
-		}
-	}
-	return out
-}
 
 // TestMigrateLineageKeys: migration 031 gives lineage and conflicts their
 // account's blind index, and refuses, saying why, a store whose lineage
@@ -43,10 +16,7 @@ func TestMigrateLineageKeys(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	for _, orphan := range []bool{false, true} {
-		pool := dbtest.NewEmpty(t)
-		if err := database.MigrateFS(ctx, pool, migrationsBefore(t, "031"), nil); err != nil {
-			t.Fatal(err)
-		}
+		pool := dbtest.NewBefore(t, 31)
 		if _, err := pool.Exec(ctx, `
 			INSERT INTO import_run (id, started_at, ledger) OVERRIDING SYSTEM VALUE VALUES (1, now(), '{}');
 			INSERT INTO department (code, name, priority) VALUES ('ga', '公安', 1);

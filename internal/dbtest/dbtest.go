@@ -44,6 +44,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -114,6 +115,27 @@ func ConnString(t testing.TB) string {
 func NewEmpty(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	return newPool(t, createDatabase(t, false))
+}
+
+// NewBefore is NewEmpty migrated up to, not including, migration version:
+// for tests of a migration on rows written before it.
+func NewBefore(t testing.TB, version int) *pgxpool.Pool {
+	t.Helper()
+	pool := NewEmpty(t)
+	migs, err := database.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := fstest.MapFS{}
+	for _, m := range migs {
+		if m.Version < version {
+			before[m.String()[:3]+"_"+m.Name+".sql"] = &fstest.MapFile{Data: []byte(m.SQL)}
+		}
+	}
+	if err := database.MigrateFS(context.Background(), pool, before, nil); err != nil {
+		t.Fatal(err)
+	}
+	return pool
 }
 
 func newPool(t testing.TB, connString string) *pgxpool.Pool {
