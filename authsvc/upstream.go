@@ -374,21 +374,29 @@ func (s *Server) upstreamCallback(ctx context.Context, w http.ResponseWriter, r 
 		}
 		return "", err
 	}
-	res, hash, err := s.signInOn(ctx, s.pool, w, r, a, rp.method(), returnTo)
-	if err != nil {
-		return "", err
-	}
-	if a.Status == schemas.StatusPendingCompletion && rp.p.FaceVerified {
-		// The provider verified the face: step ③ is proved, an approved
-		// challenge of the new session the ③ page finishes at once.
+	// The sign-in and, from a provider that verified the face, the
+	// approved challenge of step ③ for the new session, together: a
+	// session without its proof would have to do the face step again.
+	var res loginResult
+	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		var hash []byte
+		var err error
+		if res, hash, err = s.signInOn(ctx, tx, w, r, a, rp.method(), returnTo); err != nil {
+			return err
+		}
+		if a.Status != schemas.StatusPendingCompletion || !rp.p.FaceVerified {
+			return nil
+		}
 		fid, err := NewChallengeID()
 		if err != nil {
-			return "", err
+			return err
 		}
-		if _, err := s.pool.Exec(ctx, `INSERT INTO face_challenge (id, session_hash, account_id, purpose, status, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, 'approved', $5, $6)`, fid, hash, a.ID, faceComplete, now, now.Add(s.cfg.RestrictedLifetime)); err != nil {
-			return "", err
-		}
+		_, err = tx.Exec(ctx, `INSERT INTO face_challenge (id, session_hash, account_id, purpose, status, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, 'approved', $5, $6)`, fid, hash, a.ID, faceComplete, now, now.Add(s.cfg.RestrictedLifetime))
+		return err
+	})
+	if err != nil {
+		return "", err
 	}
 	return res.Next, nil
 }
