@@ -135,7 +135,14 @@ func TestStaffSignIn(t *testing.T) {
 		t.Errorf("the session before the sign-in: %d %s, want 401", r.Status, r.Raw)
 	}
 
-	// Disabled: its session ends, and it cannot sign in.
+	// Disabled: its session ends (whoever disabled it), and it cannot
+	// sign in.
+	if _, err := b.pool.Exec(context.Background(), `UPDATE staff SET status = 'disabled'`); err != nil {
+		t.Fatal(err)
+	}
+	if r := br.get("/api/v1/admin/me"); r.Status != http.StatusUnauthorized {
+		t.Errorf("session of a staff member disabled: %d %s, want 401", r.Status, r.Raw)
+	}
 	if err := DisableStaff(context.Background(), b.pool, "zhang.san", "test", b.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -196,6 +203,14 @@ func TestStaffLockout(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("audit (-want +got):\n%s", diff)
+	}
+	// The session ends when idle for the citizens' idle timeout.
+	if r := br.get("/api/v1/admin/me"); r.Status != http.StatusOK {
+		t.Fatalf("me: %d %s", r.Status, r.Raw)
+	}
+	b.clock.Advance(b.svc.cfg.IdleTimeout)
+	if r := br.get("/api/v1/admin/me"); r.Status != http.StatusUnauthorized {
+		t.Errorf("idle session: %d %s, want 401", r.Status, r.Raw)
 	}
 }
 
