@@ -285,6 +285,9 @@ func TestStaffLoginPage(t *testing.T) {
 	if r := form(u.password, b.code(u)); r.Status != http.StatusTooManyRequests {
 		t.Errorf("third attempt from the address: %d, want 429", r.Status)
 	}
+	if r := br.staffLogin(u.username, u.password, b.code(u)); r.Status != http.StatusTooManyRequests {
+		t.Errorf("the JSON twin from the address: %d, want 429", r.Status)
+	}
 	if !slices.Equal(b.staffAudit(t), []string{"fail: staff=zhou.ba; wrong password", "ok: staff=zhou.ba"}) {
 		t.Errorf("audit %q", b.staffAudit(t))
 	}
