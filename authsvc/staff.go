@@ -206,10 +206,7 @@ func roleNames(roles []string) []string {
 // username; every refusal gets errStaffLoginFailed.
 func (s *Server) staffSignIn(ctx context.Context, w http.ResponseWriter, r *http.Request, username, password, code string) error {
 	username = strings.TrimSpace(username)
-	subject := username
-	if len(subject) > 64 {
-		subject = subject[:64]
-	}
+	subject := auditUsername(username)
 	fail := auditEvent{event: "staff_login", outcome: "fail", subject: subject, ip: clientIP(r)}
 	refuse := func(q querier, why string) error {
 		fail.detail = "staff=" + subject + "; " + why
@@ -220,7 +217,10 @@ func (s *Server) staffSignIn(ctx context.Context, w http.ResponseWriter, r *http
 	}
 	var id int64
 	var hash string
-	err := s.pool.QueryRow(ctx, `SELECT id, password_hash FROM staff WHERE lower(username) = lower($1)`, username).Scan(&id, &hash)
+	err := pgx.ErrNoRows // a username no staff member can have is not looked up
+	if staffUsernameRE.MatchString(username) {
+		err = s.pool.QueryRow(ctx, `SELECT id, password_hash FROM staff WHERE lower(username) = lower($1)`, username).Scan(&id, &hash)
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		// An unknown username costs a hash too, and gets the same answer.
 		if err := s.hasher.VerifyDummy(ctx, password); err != nil {
@@ -332,6 +332,16 @@ func (s *Server) staffSignIn(ctx context.Context, w http.ResponseWriter, r *http
 	http.SetCookie(w, &http.Cookie{Name: staffCookieName, Value: token, Path: "/", MaxAge: int(s.cfg.SessionLifetime.Seconds()),
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	return nil
+}
+
+// auditUsername is a typed username as the audit records it: valid UTF-8,
+// at most 64 characters (what anyone may type is not all kept).
+func auditUsername(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if r := []rune(s); len(r) > 64 {
+		s = string(r[:64]) + "…"
+	}
+	return s
 }
 
 func clearStaffCookie(w http.ResponseWriter) {

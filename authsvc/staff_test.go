@@ -239,6 +239,13 @@ func TestStaffSessionsApart(t *testing.T) {
 		t.Errorf("citizen token as staff cookie: %d %s, want 401", r.Status, r.Raw)
 	}
 
+	// A username no staff member can have: the same answer, audited in
+	// valid UTF-8 and cut short.
+	staffRefused(t, "a long username", citizenBr.staffLogin(strings.Repeat("张", 70), goodPassword, "123456"))
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'staff_login' AND subject = $1`, strings.Repeat("张", 64)+"…"); n != 1 {
+		t.Errorf("%d audit rows of the long username, want 1", n)
+	}
+
 	u := b.addStaff(t, "sun.qi", "孙七", "shenhe")
 	staffBr := b.browser(t)
 	if r := staffBr.staffLogin(u.username, u.password, b.code(u)); r.Status != http.StatusOK {
