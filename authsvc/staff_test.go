@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -297,5 +298,42 @@ func TestStaffLoginPage(t *testing.T) {
 	}
 	if !slices.Equal(b.staffAudit(t), []string{"fail: staff=zhou.ba; wrong password", "ok: staff=zhou.ba"}) {
 		t.Errorf("audit %q", b.staffAudit(t))
+	}
+}
+
+// TestStaffCodeOnceConcurrently: the same code sent by several sign-ins
+// at once opens one session: the last step is read and written under the
+// staff member's row lock.
+func TestStaffCodeOnceConcurrently(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	u := b.addStaff(t, "wu.jiu", "吴九", "kefu")
+	code := b.code(u)
+	const n = 6
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		br := b.browser(t)
+		wg.Go(func() {
+			r := br.staffLogin(u.username, u.password, code)
+			if r.Status != http.StatusOK && r.Status != http.StatusUnauthorized {
+				t.Errorf("sign-in: %d %s", r.Status, r.Raw)
+			}
+			statuses <- r.Status
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	ok := 0
+	for s := range statuses {
+		if s == http.StatusOK {
+			ok++
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d of %d sign-ins with one code succeeded, want 1", ok, n)
+	}
+	if got := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'staff_login' AND detail LIKE '%replayed code%'`); got != n-1 {
+		t.Errorf("%d replays audited, want %d: %q", got, n-1, b.staffAudit(t))
 	}
 }
