@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,8 +94,18 @@ func TestStaffSignIn(t *testing.T) {
 	u := b.addStaff(t, "Zhang.San", "张三", "kefu", "shenji")
 	br := b.browser(t)
 
-	// An unknown username gets the answer of a wrong password.
+	// An unknown username gets the answer of a wrong password, and costs
+	// a hash too.
+	var hashes atomic.Int32
+	idKey := b.svc.hasher.idKey
+	b.svc.hasher.idKey = func(password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
+		hashes.Add(1)
+		return idKey(password, salt, time, memory, threads, keyLen)
+	}
 	unknown := br.staffLogin("li.si", u.password, b.code(u))
+	if n := hashes.Load(); n != 1 {
+		t.Errorf("an unknown username cost %d hashes, want 1", n)
+	}
 	wrongPw := br.staffLogin(u.username, u.password+"x", b.code(u))
 	staffRefused(t, "wrong password", wrongPw)
 	if diff := cmp.Diff(wrongPw.Body, unknown.Body); diff != "" || unknown.Status != wrongPw.Status {
