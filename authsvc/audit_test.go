@@ -278,6 +278,22 @@ func TestRoleGrants(t *testing.T) {
 		{roleImport, `SELECT username_lower FROM registration_username`, insufficientPrivilege},
 		{roleImport, `SELECT username FROM registration_flow`, insufficientPrivilege},
 		{roleImport, `SELECT count(*) FROM account_username`, insufficientPrivilege},
+
+		// 037: staff members are the owner's to create, disable and give
+		// roles (the CLI); the login service keeps their counts, locks and
+		// last TOTP steps, and their sessions. The importer sees none.
+		{roleAuthsvc, `SELECT username, password_hash, totp_sealed, roles FROM staff`, ""},
+		{roleAuthsvc, `UPDATE staff SET failed_attempts = 1, locked_until = now(), totp_last_step = 1`, ""},
+		{roleAuthsvc, `UPDATE staff SET roles = '{yunwei}'`, insufficientPrivilege},
+		{roleAuthsvc, `UPDATE staff SET status = 'active'`, insufficientPrivilege},
+		{roleAuthsvc, `UPDATE staff SET password_hash = 'x'`, insufficientPrivilege},
+		{roleAuthsvc, `INSERT INTO staff (username, name, password_hash, totp_sealed, roles, created_at, created_by) VALUES ('x', 'x', 'x', '\x00', '{kefu}', now(), 'x')`, insufficientPrivilege},
+		{roleAuthsvc, `DELETE FROM staff`, insufficientPrivilege},
+		{roleAuthsvc, `SELECT count(*) FROM staff_session`, ""},
+		{roleAuthsvc, `UPDATE staff_session SET revoked_at = now()`, ""},
+		{roleAuthsvc, `DELETE FROM staff_session`, insufficientPrivilege},
+		{roleImport, `SELECT count(*) FROM staff`, insufficientPrivilege},
+		{roleImport, `SELECT count(*) FROM staff_session`, insufficientPrivilege},
 	} {
 		err := pgx.BeginFunc(ctx, pools[tc.role], func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, tc.sql)

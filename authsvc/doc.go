@@ -59,5 +59,9 @@
 // the state machine, changeAgent), agents.go (我的经办人 of a legal
 // account: the exact search and its limit, 授权 with its SMS and inbox
 // message, the list and its 操作), agent.go (an agent's side of an
-// authorization: 授权验证 of the link, the identity chooser and 切换, 企业授权).
+// authorization: 授权验证 of the link, the identity chooser and 切换, 企业授权),
+// staff.go (the staff console's accounts: AddStaff and DisableStaff for
+// the CLI, the sign-in with password and TOTP at /admin/login, its own
+// sessions and cookie, /admin), internal/totp (RFC 6238 codes, the replay
+// check, the otpauth URI).
 package authsvc

@@ -81,6 +81,10 @@ func problemOf(err error) problem {
 			msg = "服务正在维护重启，请稍后再试"
 		}
 		return problem{status: http.StatusServiceUnavailable, code: "overloaded", message: msg, retryAfter: overload.RetryAfter}
+	case errors.Is(err, errStaffLoginFailed):
+		return problem{status: http.StatusUnauthorized, code: "staff_login_failed", message: "登录失败：用户名、密码或动态验证码不正确，或账号暂时无法登录。"}
+	case errors.Is(err, errStaffNoSession):
+		return problem{status: http.StatusUnauthorized, code: "staff_unauthenticated", message: "请先登录控制台"}
 	case errors.Is(err, errNoSession):
 		return problem{status: http.StatusUnauthorized, code: "unauthenticated", message: "登录已失效，请重新登录"}
 	case errors.As(err, &step):
@@ -224,6 +228,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 			to += "?return_to=" + url.QueryEscape(r.URL.RequestURI())
 		}
 		http.Redirect(w, r, to, http.StatusSeeOther)
+		return
+	case "staff_unauthenticated":
+		// The staff cookie only: a citizen's session in the same browser
+		// is none of the console's business.
+		clearStaffCookie(w)
+		http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
 		return
 	case "step_out_of_order", "completion_required":
 		to := stepPath(p.next)

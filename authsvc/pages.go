@@ -79,6 +79,10 @@ type pageData struct {
 	LegalForm bool
 	// Licence: the 法人登录 offers the 电子营业执照 scan (Config.Licence).
 	Licence bool
+	// Staff is the signed-in staff member of the console (staff.go),
+	// StaffUsername the username typed on a refused staff sign-in.
+	Staff         *staffMember
+	StaffUsername string
 }
 
 // pages are the parsed templates: each page with the layout.

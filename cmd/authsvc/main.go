@@ -16,6 +16,8 @@
 //	authsvc audit verify [--data-dir data]
 //	authsvc admin set-phone (--credit-code CODE | --id-number ID) --phone PHONE --evidence REF --operator NAME [--data-dir data]
 //	        [--sms-url URL --sms-key-id ID --sms-secret-file FILE]
+//	authsvc staff add --username U --name NAME --role ROLE [--role ROLE]... [--data-dir data]
+//	authsvc staff disable --username U [--data-dir data]
 //	authsvc client add --id ID --redirect-uri URI [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--public] [--require-face] [--scope S]... [--name NAME]
 //	        [--backchannel-logout-uri URI [--backchannel-logout-session-required]]
 //	        [--frontchannel-logout-uri URI [--frontchannel-logout-session-required]] [--data-dir data]
@@ -45,6 +47,15 @@
 // a notice (through the SMS gateway when configured, else the development
 // outbox). Run it as the owner (DATABASE_URL), with the service's key
 // (IDFUSION_KEY_FILE).
+//
+// staff add creates a staff member of the console (/admin) with its roles
+// (kefu 客服, shenhe 审核, yunwei 运维, shenji 审计; at least one) and
+// prints its random initial password and its TOTP secret (base32, and the
+// otpauth:// URI for an authenticator app) once: only the password's hash
+// and the secret sealed with the service's key (IDFUSION_KEY_FILE) are
+// stored, and neither is logged. The first administrator is made so.
+// staff disable disables one and ends its sessions. Both run as the owner
+// (DATABASE_URL) and are audited.
 //
 // --db-role makes the service act as that role once the migrations are
 // applied; in production connect as a user that is a member of
@@ -134,6 +145,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -181,6 +193,12 @@ func run(ctx context.Context, args []string) error {
 	}
 	if len(args) > 1 && args[0] == "admin" && args[1] == "set-phone" {
 		return adminSetPhone(ctx, os.Stdout, args[2:])
+	}
+	if len(args) > 1 && args[0] == "staff" && args[1] == "add" {
+		return staffAdd(ctx, os.Stdout, args[2:])
+	}
+	if len(args) > 1 && args[0] == "staff" && args[1] == "disable" {
+		return staffDisable(ctx, os.Stdout, args[2:])
 	}
 	fs := flag.NewFlagSet("authsvc", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
@@ -516,4 +534,54 @@ func adminSetPhone(ctx context.Context, out io.Writer, args []string) error {
 	}
 	fmt.Fprintf(out, "account %d: phone set, its sessions ended, audited\n", id)
 	return nil
+}
+
+// staffAdd is `authsvc staff add`.
+func staffAdd(ctx context.Context, out io.Writer, args []string) error {
+	fs := flag.NewFlagSet("authsvc staff add", flag.ContinueOnError)
+	var n authsvc.NewStaff
+	fs.StringVar(&n.Username, "username", "", "the staff member's username (required; unique, case-insensitively)")
+	fs.StringVar(&n.Name, "name", "", "the staff member's name (required)")
+	var roles multi
+	fs.Var(&roles, "role", "a role: kefu 客服, shenhe 审核, yunwei 运维, shenji 审计 (repeatable; at least one)")
+	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL, development keys)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	n.Roles = roles
+	n.CreatedBy = "cli:" + cmp.Or(os.Getenv("USER"), "unknown")
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	k, err := keyring(*dataDir, logger)
+	if err != nil {
+		return err
+	}
+	pool, closeDB, err := openDB(ctx, *dataDir, "", logger)
+	if err != nil {
+		return err
+	}
+	defer closeDB(context.WithoutCancel(ctx))
+	c, err := authsvc.AddStaff(ctx, pool, k, authsvc.DefaultArgon2, n, time.Now())
+	if err != nil {
+		return err
+	}
+	// The credentials go to the operator's terminal once, never to a log.
+	fmt.Fprintf(out, "staff %d: %s created\ninitial password: %s\nTOTP secret: %s\notpauth URI: %s\n(shown once: add the secret to an authenticator app, give the password to the staff member)\n",
+		c.ID, strings.TrimSpace(n.Username), c.Password, c.Secret, c.URI)
+	return nil
+}
+
+// staffDisable is `authsvc staff disable`.
+func staffDisable(ctx context.Context, out io.Writer, args []string) error {
+	fs := flag.NewFlagSet("authsvc staff disable", flag.ContinueOnError)
+	username := fs.String("username", "", "the staff member's username (required)")
+	return admin(ctx, fs, args, func(pool *pgxpool.Pool) error {
+		if strings.TrimSpace(*username) == "" {
+			return errors.New("--username is required")
+		}
+		if err := authsvc.DisableStaff(ctx, pool, *username, "cli:"+cmp.Or(os.Getenv("USER"), "unknown"), time.Now()); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "staff %s: disabled, its sessions ended\n", strings.TrimSpace(*username))
+		return nil
+	})
 }

@@ -84,6 +84,7 @@ var distribution = struct {
 	reference: []string{
 		"department", "import_run", "source_file", "import_file",
 		"oidc_client", "oidc_signing_key", "export_audit", "purge_audit",
+		"staff", "staff_session",
 	},
 	local: []string{"schema_migration", "auth_audit_head"},
 }

@@ -157,6 +157,13 @@ func TestRolePrivileges(t *testing.T) {
 		// the claims of registrations gone with their session.
 		"account_username":      "authsvc: INSERT SELECT",
 		"registration_username": "authsvc: DELETE INSERT SELECT; " + purge + " SELECT(session_hash)",
+
+		// 037: staff accounts (created and disabled by the CLI as the
+		// owner; the service keeps their counts, locks and last TOTP
+		// steps) and their sessions.
+		"staff":         "authsvc: SELECT UPDATE(totp_last_step,failed_attempts,locked_until)",
+		"staff_id_seq":  "",
+		"staff_session": "authsvc: INSERT SELECT UPDATE",
 	}
 	if diff := cmp.Diff(want, flat); diff != "" {
 		t.Errorf("privileges (-want +got):\n%s", diff)

@@ -1,0 +1,497 @@
+package authsvc
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/idfusion/idfusion/authsvc/internal/totp"
+	"github.com/idfusion/idfusion/internal/database"
+	"github.com/idfusion/idfusion/internal/pii"
+)
+
+// The staff console's accounts and sign-in (issue 20). Staff members
+// (table staff, migration 037) are created by `authsvc staff add` and sign
+// in at /admin/login with a password and a TOTP code (RFC 6238). Their
+// sessions (staff_session) and cookie are their own: a staff cookie is
+// never a citizen's session, and a citizen's session never opens /admin.
+//
+// Lock order: a staff sign-in's transaction locks the staff member's row
+// (FOR UPDATE) before it writes the audit row (which takes the audit
+// chain's head); so does DisableStaff. No transaction takes the head
+// before a staff row, so none of them can deadlock another.
+
+// StaffRoles are the roles a staff member may hold, with their Chinese
+// names (the CHECK of staff.roles).
+var StaffRoles = map[string]string{
+	"kefu":   "客服",
+	"shenhe": "审核",
+	"yunwei": "运维",
+	"shenji": "审计",
+}
+
+// staffRoleOrder is the order roles are shown in.
+var staffRoleOrder = []string{"kefu", "shenhe", "yunwei", "shenji"}
+
+// staffCookieName is the staff session's cookie: __Host- like the
+// citizens', another name, and another table behind it.
+const staffCookieName = "__Host-idf_staff"
+
+// staffTOTPAAD binds a sealed TOTP secret to its use.
+var staffTOTPAAD = []byte("staff_totp")
+
+// staffIssuer labels the secret in authenticator apps.
+const staffIssuer = "统一身份认证控制台"
+
+var staffUsernameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]{1,31}$`)
+
+var (
+	// errStaffLoginFailed is the one answer of a refused staff sign-in:
+	// unknown username, wrong password, wrong or replayed code, locked or
+	// disabled.
+	errStaffLoginFailed = errors.New("staff sign-in failed")
+	// errStaffNoSession: no valid staff session.
+	errStaffNoSession = errors.New("no valid staff session")
+)
+
+// Errors of AddStaff and DisableStaff.
+var (
+	ErrStaffExists  = errors.New("a staff member has this username")
+	ErrNoSuchStaff  = errors.New("no staff member has this username")
+	errStaffUsage   = errors.New("staff: --username (2-32 letters, digits, . _ -, a letter first), --name and at least one --role (kefu, shenhe, yunwei, shenji) are required")
+	errStaffBadRole = errors.New("staff: unknown role (kefu 客服, shenhe 审核, yunwei 运维, shenji 审计)")
+)
+
+// NewStaff is a staff member to create.
+type NewStaff struct {
+	Username, Name string
+	Roles          []string
+	// CreatedBy is who created it (audited).
+	CreatedBy string
+}
+
+// StaffCredentials are a new staff member's initial password and TOTP
+// secret: shown once, never stored in the clear.
+type StaffCredentials struct {
+	ID       int64
+	Password string
+	// Secret is the TOTP secret in base32, URI its otpauth:// URI.
+	Secret, URI string
+}
+
+// AddStaff creates a staff member with a random initial password and TOTP
+// secret, audited, and returns them. pool is the owner's (the service's
+// role creates no staff member).
+func AddStaff(ctx context.Context, pool *pgxpool.Pool, k *pii.Keyring, argon Argon2Params, n NewStaff, now time.Time) (StaffCredentials, error) {
+	n.Username, n.Name, n.CreatedBy = strings.TrimSpace(n.Username), strings.TrimSpace(n.Name), strings.TrimSpace(n.CreatedBy)
+	if !staffUsernameRE.MatchString(n.Username) || n.Name == "" || len(n.Roles) == 0 {
+		return StaffCredentials{}, errStaffUsage
+	}
+	roles := []string{}
+	for _, r := range n.Roles {
+		if _, ok := StaffRoles[r]; !ok {
+			return StaffCredentials{}, fmt.Errorf("%w: %q", errStaffBadRole, r)
+		}
+		if !slices.Contains(roles, r) {
+			roles = append(roles, r)
+		}
+	}
+	password, err := randomPassword()
+	if err != nil {
+		return StaffCredentials{}, err
+	}
+	secret, err := totp.NewSecret()
+	if err != nil {
+		return StaffCredentials{}, err
+	}
+	hash, err := NewPasswordHasher(argon, 1).Hash(ctx, password)
+	if err != nil {
+		return StaffCredentials{}, err
+	}
+	c := StaffCredentials{Password: password, Secret: totp.Base32(secret), URI: totp.URI(staffIssuer, n.Username, secret)}
+	err = database.Transact(ctx, pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO staff (username, name, password_hash, totp_sealed, roles, created_at, created_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+			n.Username, n.Name, hash, k.Seal(secret, staffTOTPAAD), roles, now, n.CreatedBy).Scan(&c.ID)
+		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" {
+			return ErrStaffExists
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, subject, ip, detail) VALUES ($1, 'staff_add', 'ok', $2, '', $3)`,
+			now, n.Username, fmt.Sprintf("staff=%s; roles=%s; by %s", n.Username, strings.Join(roles, ","), n.CreatedBy))
+		return err
+	})
+	if err != nil {
+		return StaffCredentials{}, err
+	}
+	return c, nil
+}
+
+// DisableStaff disables a staff member and ends its sessions, audited.
+// pool is the owner's.
+func DisableStaff(ctx context.Context, pool *pgxpool.Pool, username, by string, now time.Time) error {
+	return database.Transact(ctx, pool, func(tx pgx.Tx) error {
+		var id int64
+		err := tx.QueryRow(ctx, `SELECT id FROM staff WHERE lower(username) = lower($1) FOR UPDATE`, strings.TrimSpace(username)).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNoSuchStaff
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE staff SET status = 'disabled' WHERE id = $1`, id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE staff_session SET revoked_at = $2, expires_at = LEAST(expires_at, $2) WHERE staff_id = $1 AND revoked_at IS NULL`, id, now); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, subject, ip, detail) VALUES ($1, 'staff_disable', 'ok', $2, '', $3)`,
+			now, username, fmt.Sprintf("staff=%s; by %s", username, by))
+		return err
+	})
+}
+
+// randomPassword is an initial password: 16 characters of an alphabet
+// without look-alikes (about 90 bits), with a digit, an upper and a lower
+// case letter and a symbol, so the citizens' rules would take it too.
+func randomPassword() (string, error) {
+	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	// 256 % 56 != 0: a slight bias, of no consequence at this length.
+	return string(b[:4]) + "-" + string(b[4:8]) + "-" + string(b[8:12]) + "-" + string(b[12:]) + "#7aA", nil
+}
+
+// staffMember is a staff member as its session shows it.
+type staffMember struct {
+	ID       int64    `json:"-"`
+	Username string   `json:"username"`
+	Name     string   `json:"name"`
+	Roles    []string `json:"roles"`
+	// RoleNames are the roles in Chinese.
+	RoleNames []string `json:"role_names"`
+}
+
+func roleNames(roles []string) []string {
+	var out []string
+	for _, r := range staffRoleOrder {
+		if slices.Contains(roles, r) {
+			out = append(out, StaffRoles[r])
+		}
+	}
+	return out
+}
+
+// staffSignIn checks the username, password and TOTP code and, when all
+// three hold for an active, unlocked staff member, starts a staff session
+// (ending the browser's previous one). Every outcome is audited with the
+// username; every refusal gets errStaffLoginFailed.
+func (s *Server) staffSignIn(ctx context.Context, w http.ResponseWriter, r *http.Request, username, password, code string) error {
+	username = strings.TrimSpace(username)
+	subject := auditUsername(username)
+	fail := auditEvent{event: "staff_login", outcome: "fail", subject: subject, ip: clientIP(r)}
+	refuse := func(q querier, why string) error {
+		fail.detail = "staff=" + subject + "; " + why
+		if err := s.auditIn(ctx, q, fail); err != nil {
+			return err
+		}
+		return errStaffLoginFailed
+	}
+	var id int64
+	var hash string
+	err := pgx.ErrNoRows // a username no staff member can have is not looked up
+	if staffUsernameRE.MatchString(username) {
+		err = s.pool.QueryRow(ctx, `SELECT id, password_hash FROM staff WHERE lower(username) = lower($1)`, username).Scan(&id, &hash)
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		// An unknown username costs a hash too, and gets the same answer.
+		if err := s.hasher.VerifyDummy(ctx, password); err != nil {
+			return err
+		}
+		return refuse(s.pool, "unknown username")
+	}
+	if err != nil {
+		return err
+	}
+	passwordOK, err := s.hasher.Verify(ctx, password, hash)
+	if err != nil {
+		return err
+	}
+	// The password has been compared: the outcome is recorded, even when
+	// the client has gone.
+	ctx = context.WithoutCancel(ctx)
+	now := s.cfg.Now()
+	var token string
+	// A refusal in the transaction is committed with its count and audit
+	// row (Transact rolls back when fn returns an error): the transaction
+	// returns nil and says so here.
+	var refused bool
+	refuseIn := func(tx pgx.Tx, why string) error {
+		refused = true
+		if err := refuse(tx, why); !errors.Is(err, errStaffLoginFailed) {
+			return err
+		}
+		return nil
+	}
+	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		refused = false
+		// The row's lock: the count, the lock and the last step are read
+		// and written by one attempt at a time.
+		var status string
+		var failures int
+		var lockedUntil *time.Time
+		var sealed []byte
+		var lastStep int64
+		if err := tx.QueryRow(ctx, `SELECT status, failed_attempts, locked_until, totp_sealed, totp_last_step FROM staff WHERE id = $1 FOR UPDATE`, id).
+			Scan(&status, &failures, &lockedUntil, &sealed, &lastStep); err != nil {
+			return err
+		}
+		switch {
+		case status != "active":
+			return refuseIn(tx, "disabled")
+		case lockedUntil != nil && now.Before(*lockedUntil):
+			return refuseIn(tx, "locked")
+		}
+		why := ""
+		var step int64
+		if !passwordOK {
+			why = "wrong password"
+		} else {
+			secret, err := s.cfg.Keyring.Open(sealed, staffTOTPAAD)
+			if err != nil {
+				return fmt.Errorf("staff %d: the TOTP secret: %w", id, err)
+			}
+			var ok bool
+			if step, ok = totp.Check(secret, code, now, lastStep); !ok {
+				why = "wrong code"
+				if _, any := totp.Check(secret, code, now, math.MinInt64); any {
+					why = "replayed code"
+				}
+			}
+		}
+		if why != "" {
+			// Counted; the MaxFailures-th in a row locks for LockFor.
+			failures++
+			var until *time.Time
+			if failures >= s.cfg.MaxFailures {
+				t := now.Add(s.cfg.LockFor)
+				until, failures = &t, 0
+				why += "; locked"
+			}
+			if _, err := tx.Exec(ctx, `UPDATE staff SET failed_attempts = $2, locked_until = $3 WHERE id = $1`, id, failures, until); err != nil {
+				return err
+			}
+			return refuseIn(tx, why)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE staff SET failed_attempts = 0, locked_until = NULL, totp_last_step = $2 WHERE id = $1`, id, step); err != nil {
+			return err
+		}
+		// The browser's previous staff session ends: a new one, never an
+		// upgraded one.
+		if c, err := r.Cookie(staffCookieName); err == nil && c.Value != "" {
+			if _, err := tx.Exec(ctx, `UPDATE staff_session SET revoked_at = $2, expires_at = LEAST(expires_at, $2) WHERE id_hash = $1 AND revoked_at IS NULL`,
+				hashToken(c.Value), now); err != nil {
+				return err
+			}
+		}
+		var newHash []byte
+		var err error
+		if token, newHash, err = newToken(); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO staff_session (id_hash, staff_id, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $3, $4)`,
+			newHash, id, now, now.Add(s.cfg.SessionLifetime)); err != nil {
+			return err
+		}
+		return s.auditIn(ctx, tx, auditEvent{event: "staff_login", outcome: "ok", subject: subject, ip: clientIP(r), detail: "staff=" + subject})
+	})
+	if err != nil {
+		return err
+	}
+	if refused {
+		return errStaffLoginFailed
+	}
+	http.SetCookie(w, &http.Cookie{Name: staffCookieName, Value: token, Path: "/", MaxAge: int(s.cfg.SessionLifetime.Seconds()),
+		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	return nil
+}
+
+// auditUsername is a typed username as the audit records it: valid UTF-8,
+// at most 64 characters (what anyone may type is not all kept).
+func auditUsername(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if r := []rune(s); len(r) > 64 {
+		s = string(r[:64]) + "…"
+	}
+	return s
+}
+
+func clearStaffCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: staffCookieName, Value: "", Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+}
+
+// staffSession is the request's live staff session and its staff member:
+// errStaffNoSession when there is none, it was revoked, timed out (idle or
+// absolute), or its staff member is disabled. Use refreshes its idle
+// clock (at most once a minute).
+func (s *Server) staffSession(ctx context.Context, r *http.Request) (*staffMember, []byte, error) {
+	c, err := r.Cookie(staffCookieName)
+	if err != nil || c.Value == "" || len(c.Value) > 64 {
+		return nil, nil, errStaffNoSession
+	}
+	hash := hashToken(c.Value)
+	var m staffMember
+	var status string
+	var lastSeen, expires time.Time
+	err = s.pool.QueryRow(ctx, `SELECT st.id, st.username, st.name, st.roles, st.status, ss.last_seen_at, ss.expires_at
+		FROM staff_session ss JOIN staff st ON st.id = ss.staff_id
+		WHERE ss.id_hash = $1 AND ss.revoked_at IS NULL`, hash).Scan(&m.ID, &m.Username, &m.Name, &m.Roles, &status, &lastSeen, &expires)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, errStaffNoSession
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	now := s.cfg.Now()
+	if status != "active" || !now.Before(expires) || now.Sub(lastSeen) >= s.cfg.IdleTimeout {
+		if err := s.revokeStaff(ctx, hash); err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, errStaffNoSession
+	}
+	if now.Sub(lastSeen) >= time.Minute {
+		if _, err := s.pool.Exec(ctx, `UPDATE staff_session SET last_seen_at = $2 WHERE id_hash = $1`, hash, now); err != nil {
+			return nil, nil, err
+		}
+	}
+	m.RoleNames = roleNames(m.Roles)
+	return &m, hash, nil
+}
+
+func (s *Server) revokeStaff(ctx context.Context, hash []byte) error {
+	now := s.cfg.Now()
+	_, err := s.pool.Exec(ctx, `UPDATE staff_session SET revoked_at = $2, expires_at = LEAST(expires_at, $2) WHERE id_hash = $1 AND revoked_at IS NULL`, hash, now)
+	return err
+}
+
+// Pages and API twins of the staff sign-in.
+
+type staffLoginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+	Code     string `json:"code"`
+}
+
+const staffLoginTitle = "工作人员登录"
+
+func (s *Server) staffLoginPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, "admin_login.html", pageData{Title: staffLoginTitle})
+}
+
+func (s *Server) staffLoginForm(w http.ResponseWriter, r *http.Request) {
+	err := s.staffSignIn(r.Context(), w, r, r.PostFormValue("username"), r.PostFormValue("password"), r.PostFormValue("code"))
+	if err != nil {
+		p := problemOf(err)
+		if p.status >= http.StatusInternalServerError {
+			s.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(p.status)
+		s.render(w, r, "admin_login.html", pageData{Title: staffLoginTitle, Error: p.message, StaffUsername: r.PostFormValue("username")})
+		return
+	}
+	http.Redirect(w, r, "/admin", http.StatusSeeOther)
+}
+
+func (s *Server) apiStaffLogin(w http.ResponseWriter, r *http.Request) {
+	var in staffLoginRequest
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.staffSignIn(r.Context(), w, r, in.Username, in.Password, in.Code); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, loginResult{Next: "/admin"})
+}
+
+func (s *Server) staffConsole(w http.ResponseWriter, r *http.Request) {
+	m, _, err := s.staffSession(r.Context(), r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, "admin.html", pageData{Title: "控制台", Staff: m})
+}
+
+func (s *Server) apiStaffMe(w http.ResponseWriter, r *http.Request) {
+	m, _, err := s.staffSession(r.Context(), r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+func (s *Server) staffLogout(w http.ResponseWriter, r *http.Request) error {
+	m, hash, err := s.staffSession(r.Context(), r)
+	if err == nil {
+		if err := s.revokeStaff(r.Context(), hash); err != nil {
+			return err
+		}
+		s.audit(r.Context(), auditEvent{event: "staff_logout", outcome: "ok", subject: m.Username, ip: clientIP(r), detail: "staff=" + m.Username})
+	} else if !errors.Is(err, errStaffNoSession) {
+		return err
+	}
+	clearStaffCookie(w)
+	return nil
+}
+
+func (s *Server) staffLogoutForm(w http.ResponseWriter, r *http.Request) {
+	if err := s.staffLogout(w, r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
+}
+
+func (s *Server) apiStaffLogout(w http.ResponseWriter, r *http.Request) {
+	if err := s.staffLogout(w, r); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// staffRoutes: the staff sign-in, the console's home, logout.
+func (s *Server) staffRoutes() []route {
+	return []route{
+		{"GET /admin/login", s.staffLoginPage},
+		{"POST /admin/login", s.limited(s.hashing(s.staffLoginForm))},
+		{"GET /admin", s.staffConsole},
+		{"POST /admin/logout", s.staffLogoutForm},
+		{"POST /api/v1/admin/login", s.limited(s.hashing(s.apiStaffLogin))},
+		{"GET /api/v1/admin/me", s.apiStaffMe},
+		{"POST /api/v1/admin/logout", s.apiStaffLogout},
+	}
+}
