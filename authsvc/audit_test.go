@@ -293,7 +293,8 @@ func TestRoleGrants(t *testing.T) {
 		{roleAuthsvc, `UPDATE staff_session SET revoked_at = now()`, ""},
 		{roleAuthsvc, `DELETE FROM staff_session`, insufficientPrivilege},
 		{roleImport, `SELECT count(*) FROM staff`, insufficientPrivilege},
-		{roleImport, `SELECT count(*) FROM staff_session`, insufficientPrivilege},
+		{roleImport, `SELECT staff_id FROM staff_session`, insufficientPrivilege},
+		{roleImport, `DELETE FROM staff_session WHERE expires_at < now()`, ""},
 	} {
 		err := pgx.BeginFunc(ctx, pools[tc.role], func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, tc.sql)

@@ -25,6 +25,8 @@ type Purged struct {
 	// AgentSearchTries are 创建经办人's misses older than the day the
 	// limit counts them (agents.go).
 	AgentSearchTries int64
+	// StaffSessions are the staff's sessions that ended (staff.go).
+	StaffSessions int64
 }
 
 // purgeKeep is how long Purge keeps what has ended: a day, which also
@@ -39,10 +41,11 @@ const purgeKeep = 24 * time.Hour
 // development outbox has no index; it is a few messages and never in
 // production.
 const (
-	purgeSessionsSQL = `DELETE FROM auth_session WHERE expires_at < $1`
-	purgeCodesSQL    = `DELETE FROM sms_code WHERE expires_at < $1`
-	purgeFaceSQL     = `DELETE FROM face_challenge WHERE expires_at < $1`
-	purgeOutboxSQL   = `DELETE FROM sms_outbox WHERE created_at < $1`
+	purgeSessionsSQL      = `DELETE FROM auth_session WHERE expires_at < $1`
+	purgeStaffSessionsSQL = `DELETE FROM staff_session WHERE expires_at < $1`
+	purgeCodesSQL         = `DELETE FROM sms_code WHERE expires_at < $1`
+	purgeFaceSQL          = `DELETE FROM face_challenge WHERE expires_at < $1`
+	purgeOutboxSQL        = `DELETE FROM sms_outbox WHERE created_at < $1`
 	// A used captcha has its expires_at brought back to the use
 	// (useCaptcha); a free send's claim counts for captchaAddressWindow,
 	// less than the day.
@@ -122,6 +125,7 @@ func Purge(ctx context.Context, pool *pgxpool.Pool, now time.Time) (_ Purged, er
 			{purgeSigningKeysSQL, &p.OIDCSigningKeys},
 			{purgeLogoutTokensSQL, &p.LogoutTokens},
 			{purgeAgentTriesSQL, &p.AgentSearchTries},
+			{purgeStaffSessionsSQL, &p.StaffSessions},
 		} {
 			tag, err := tx.Exec(ctx, st.sql, cutoff)
 			if err != nil {

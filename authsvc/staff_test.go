@@ -348,3 +348,38 @@ func TestStaffCodeOnceConcurrently(t *testing.T) {
 		t.Errorf("%d replays audited, want %d: %q", got, n-1, b.staffAudit(t))
 	}
 }
+
+// TestStaffSessionsPurged: the purge removes a staff session that ended
+// (here: signed out) more than a day ago, and keeps a live one.
+func TestStaffSessionsPurged(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	u := b.addStaff(t, "purge.kefu", "王客服", "kefu")
+	out := b.browser(t)
+	if r := out.staffLogin(u.username, u.password, b.code(u)); r.Status != http.StatusOK {
+		t.Fatalf("sign-in: %d %s", r.Status, r.Raw)
+	}
+	if r := out.post("/api/v1/admin/logout", nil); r.Status/100 != 2 {
+		t.Fatalf("sign-out: %d %s", r.Status, r.Raw)
+	}
+	b.clock.Advance(25 * time.Hour)
+	live := b.browser(t)
+	if r := live.staffLogin(u.username, u.password, b.code(u)); r.Status != http.StatusOK {
+		t.Fatalf("second sign-in: %d %s", r.Status, r.Raw)
+	}
+	p, err := Purge(ctx, b.pool, b.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := b.pool.QueryRow(ctx, `SELECT count(*) FROM staff_session WHERE id_hash = $1`, hashToken(live.staffCookie())).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if p.StaffSessions != 1 || left != 1 {
+		t.Errorf("purged %d staff sessions, the live one kept: %v; want 1 purged and the live one kept", p.StaffSessions, left == 1)
+	}
+	if r := live.get("/api/v1/admin/me"); r.Status != http.StatusOK {
+		t.Errorf("the live session after the purge: %d", r.Status)
+	}
+}

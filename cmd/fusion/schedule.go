@@ -106,7 +106,7 @@ func housekeeping(pool *pgxpool.Pool, log *slog.Logger) map[string]func(context.
 			}
 			log.Info("auth_purged", slog.Int64("sessions", p.Sessions), slog.Int64("sms_codes", p.Codes),
 				slog.Int64("face_challenges", p.FaceChallenges), slog.Int64("outbox_messages", p.OutboxMessages),
-				slog.Int64("logout_tokens", p.LogoutTokens), slog.Int64("agent_search_tries", p.AgentSearchTries))
+				slog.Int64("logout_tokens", p.LogoutTokens), slog.Int64("agent_search_tries", p.AgentSearchTries), slog.Int64("staff_sessions", p.StaffSessions))
 			return nil
 		},
 	}

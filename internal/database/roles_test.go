@@ -163,7 +163,7 @@ func TestRolePrivileges(t *testing.T) {
 		// steps) and their sessions.
 		"staff":         "authsvc: SELECT UPDATE(totp_last_step,failed_attempts,locked_until)",
 		"staff_id_seq":  "",
-		"staff_session": "authsvc: INSERT SELECT UPDATE",
+		"staff_session": "authsvc: INSERT SELECT UPDATE; " + purge + " SELECT(expires_at)",
 	}
 	if diff := cmp.Diff(want, flat); diff != "" {
 		t.Errorf("privileges (-want +got):\n%s", diff)
