@@ -18,6 +18,9 @@
 # OpenID provider of its own: cmd/upstreamdev) runs at UPSTREAM_ADDR with the
 # sample's upstream_citizens.json, and the login page offers its button;
 # its client secret is made once into DATA_DIR/upstream.secret.
+#
+# A demo staff member of each role (客服 审核 运维 审计) is created once for
+# the staff console; their sign-in details go to DATA_DIR/staff.txt.
 # usage: scripts/demo.sh BIN_DIR DATA_DIR AUTHSVC_ADDR DEMORP_ADDR [SAMPLE_DIR [UPSTREAM_ADDR]]
 set -euo pipefail
 bin=${1:?bin dir}
@@ -39,6 +42,23 @@ if [ ! -s "$secret_file" ]; then
     echo "demo: could not register demo-rp (registered already without $secret_file?);" >&2
     echo "demo: remove it (DELETE FROM oidc_client WHERE id = 'demo-rp') and rerun; running without the business system" >&2
   fi
+fi
+
+# A demo staff member of each role for the staff console, made once: the
+# initial passwords and TOTP secrets `authsvc staff add` prints once are
+# kept in DATA_DIR/staff.txt (mode 0600; development only).
+staff_file=$data/staff.txt
+if [ ! -s "$staff_file" ]; then
+  mkdir -p "$data"
+  (umask 077 && : >"$staff_file.tmp")
+  for role in kefu:客服 shenhe:审核 yunwei:运维 shenji:审计; do
+    if out=$("$bin/authsvc" staff add --data-dir "$data" --username "demo.${role%%:*}" --name "演示${role#*:}" --role "${role%%:*}"); then
+      printf '%s（%s）\n%s\n\n' "demo.${role%%:*}" "${role#*:}" "$out" >>"$staff_file.tmp"
+    else
+      echo "demo: could not create the demo staff member demo.${role%%:*} (created already without $staff_file?)" >&2
+    fi
+  done
+  mv "$staff_file.tmp" "$staff_file"
 fi
 
 rp_pid=
@@ -88,4 +108,9 @@ if [ -n "$sample" ] && [ -s "$sample/enterprise_registry.json" ]; then
   registry=(--enterprise-fixture "$sample/enterprise_registry.json" --enterprise-delay 1m --realname-schedule '* * * * *')
 fi
 
+if [ -s "$staff_file" ]; then
+  echo "Staff console (工作人员登录): http://$addr/admin/login — a demo staff member of each role (客服, 审核, 运维, 审计):"
+  echo "  usernames demo.kefu, demo.shenhe, demo.yunwei, demo.shenji; their initial passwords and TOTP secrets"
+  echo "  (add one to an authenticator app for its 6-digit 动态验证码) are in $staff_file"
+fi
 "$bin/authsvc" --dev --db-role idfusion_authsvc --addr "$addr" --data-dir "$data" "${registry[@]}" "${upstream[@]}"
