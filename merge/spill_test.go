@@ -174,6 +174,13 @@ func TestSpillSamePersons(t *testing.T) {
 			}
 		}
 	}
+	// Rows after the batches began would be lost: the run fails.
+	late := cleanRecord(t, [][]any{{"460100000000000001", "张三", "", "gongan", 1, 0, 99999, ""}})
+	spilled.AddClean(late)
+	late.Release()
+	if spilled.Err() == nil {
+		t.Error("a row added after Batches was taken")
+	}
 	spilled.Release()
 	if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 0 {
 		t.Errorf("after Release: %v", files)

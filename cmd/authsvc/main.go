@@ -508,12 +508,7 @@ func adminSetPhone(ctx context.Context, out io.Writer, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	k, err := keyring(*dataDir, logger)
-	if err != nil {
-		return err
-	}
-	pool, closeDB, err := openDB(ctx, *dataDir, "", logger)
+	k, pool, closeDB, err := ownerStore(ctx, *dataDir)
 	if err != nil {
 		return err
 	}
@@ -536,6 +531,21 @@ func adminSetPhone(ctx context.Context, out io.Writer, args []string) error {
 	return nil
 }
 
+// ownerStore opens the store of dataDir as its owner, with the service's
+// keyring, for the commands an operator runs (warnings only in the log).
+func ownerStore(ctx context.Context, dataDir string) (*pii.Keyring, *pgxpool.Pool, func(context.Context) error, error) {
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	k, err := keyring(dataDir, logger)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pool, closeDB, err := openDB(ctx, dataDir, "", logger)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return k, pool, closeDB, nil
+}
+
 // staffAdd is `authsvc staff add`.
 func staffAdd(ctx context.Context, out io.Writer, args []string) error {
 	fs := flag.NewFlagSet("authsvc staff add", flag.ContinueOnError)
@@ -550,12 +560,7 @@ func staffAdd(ctx context.Context, out io.Writer, args []string) error {
 	}
 	n.Roles = roles
 	n.CreatedBy = "cli:" + cmp.Or(os.Getenv("USER"), "unknown")
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	k, err := keyring(*dataDir, logger)
-	if err != nil {
-		return err
-	}
-	pool, closeDB, err := openDB(ctx, *dataDir, "", logger)
+	k, pool, closeDB, err := ownerStore(ctx, *dataDir)
 	if err != nil {
 		return err
 	}
