@@ -37,6 +37,10 @@ func TestCheckLedger(t *testing.T) {
 	scan(&other, lineage, "b", run, file, 3)
 	var orphan int64
 	scan(&orphan, lineage, "z", run, file, 4) // no such account
+	// A conflict whose key is a's but whose id is b's names no account.
+	if _, err := tx.Exec(ctx, `INSERT INTO merge_conflict (account_id, account_bidx, field, candidates, run_id) VALUES ($1, 'a', 'name', '[]', $2)`, b, run); err != nil {
+		t.Fatal(err)
+	}
 	// b's name comes from a's row.
 	if _, err := tx.Exec(ctx, `UPDATE account SET name_source = $1 WHERE id = $2`, own, b); err != nil {
 		t.Fatal(err)
@@ -56,7 +60,7 @@ func TestCheckLedger(t *testing.T) {
 		"ga.csv: lineage rows 3 != accepted 2",
 		"ga.csv: stored rejects 0 != rejected 1",
 		"persons 2 != new 1 + updated 0 + unchanged 0",
-		"1 of the run's lineage rows and conflicts have no account",
+		"2 of the run's lineage rows and conflicts have no account",
 		"3 accounts have a value whose source is not their own lineage",
 	} {
 		if !strings.Contains(err.Error(), want) {
