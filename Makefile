@@ -46,6 +46,7 @@ demo: build
 	@echo "Login service: http://$(DEMO_ADDR)/login   SMS outbox: http://$(DEMO_ADDR)/dev/sms"
 	@echo "Sample business system (单点登录 via OpenID Connect): http://$(DEMO_RP_ADDR)"
 	@$(BIN)/authsvc demo citizens --data-dir $(DATA) --truth $(SAMPLE)/truth_accounts.csv --legal-truth $(SAMPLE)/truth_legal.csv --seed-agent http://$(DEMO_ADDR)
+	@./scripts/demo-staff.sh $(BIN) $(DATA)
 	@echo
 	$(DEMO_SERVE)
 

@@ -19,8 +19,8 @@
 # sample's upstream_citizens.json, and the login page offers its button;
 # its client secret is made once into DATA_DIR/upstream.secret.
 #
-# A demo staff member of each role (客服 审核 运维 审计) is created once for
-# the staff console; their sign-in details go to DATA_DIR/staff.txt.
+# The demo staff members (scripts/demo-staff.sh, run by make demo) are
+# listed with where their sign-in details are.
 # usage: scripts/demo.sh BIN_DIR DATA_DIR AUTHSVC_ADDR DEMORP_ADDR [SAMPLE_DIR [UPSTREAM_ADDR]]
 set -euo pipefail
 bin=${1:?bin dir}
@@ -44,22 +44,7 @@ if [ ! -s "$secret_file" ]; then
   fi
 fi
 
-# A demo staff member of each role for the staff console, made once: the
-# initial passwords and TOTP secrets `authsvc staff add` prints once are
-# kept in DATA_DIR/staff.txt (mode 0600; development only).
-staff_file=$data/staff.txt
-if [ ! -s "$staff_file" ]; then
-  mkdir -p "$data"
-  (umask 077 && : >"$staff_file.tmp")
-  for role in kefu:客服 shenhe:审核 yunwei:运维 shenji:审计; do
-    if out=$("$bin/authsvc" staff add --data-dir "$data" --username "demo.${role%%:*}" --name "演示${role#*:}" --role "${role%%:*}"); then
-      printf '%s（%s）\n%s\n\n' "demo.${role%%:*}" "${role#*:}" "$out" >>"$staff_file.tmp"
-    else
-      echo "demo: could not create the demo staff member demo.${role%%:*} (created already without $staff_file?)" >&2
-    fi
-  done
-  mv "$staff_file.tmp" "$staff_file"
-fi
+staff_file=$data/staff.txt # written by scripts/demo-staff.sh (make demo)
 
 rp_pid=
 if [ -s "$secret_file" ]; then
