@@ -40,6 +40,12 @@ type Config struct {
 	// exist. A LicenceSimulator is refused without Dev.
 	Licence LicenceProvider
 
+	// ConsoleApart serves the staff console (/admin, /api/v1/admin) only
+	// by ConsoleHandler, for its own listener (cmd/authsvc --admin-addr),
+	// so a deployment keeps it off the public network. Default false: the
+	// console is on the service's handler too.
+	ConsoleApart bool
+
 	// CA is the CA certificate login (CA 认证登录, NewCertLogin): its
 	// roots, CRLs, subject attribute and certificate listener. Default nil:
 	// no CA login, the 法人登录 tab does not offer it and CertHandler is

@@ -83,6 +83,14 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusServiceUnavailable, code: "overloaded", message: msg, retryAfter: overload.RetryAfter}
 	case errors.Is(err, errStaffLoginFailed):
 		return problem{status: http.StatusUnauthorized, code: "staff_login_failed", message: "登录失败：用户名、密码或动态验证码不正确，或账号暂时无法登录。"}
+	case errors.Is(err, errStaffForbidden):
+		return problem{status: http.StatusForbidden, code: "staff_forbidden", message: "您的角色无权进行此操作"}
+	case errors.Is(err, errReasonRequired):
+		return problem{status: http.StatusBadRequest, code: "reason_required", message: "请填写操作原因（2至200个字）", fields: map[string]string{"reason": "请填写操作原因"}}
+	case errors.Is(err, errLookupPartial):
+		return problem{status: http.StatusBadRequest, code: "lookup_partial", message: "请输入完整、有效的证件号码、统一社会信用代码、用户名或手机号（不支持部分查询）", fields: map[string]string{"value": "请输入完整的号码"}}
+	case errors.Is(err, errCaseRef):
+		return problem{status: http.StatusNotFound, code: "case_expired", message: "该账号的查询已失效，请重新查询"}
 	case errors.Is(err, errStaffNoSession):
 		return problem{status: http.StatusUnauthorized, code: "staff_unauthenticated", message: "请先登录控制台"}
 	case errors.Is(err, errNoSession):

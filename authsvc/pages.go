@@ -81,7 +81,10 @@ type pageData struct {
 	Licence bool
 	// Staff is the signed-in staff member of the console (staff.go),
 	// StaffUsername the username typed on a refused staff sign-in.
-	Staff         *staffMember
+	Staff *staffMember
+	// Console is a console page's data (console_lookup.go and the rest of
+	// the console).
+	Console       *consoleView
 	StaffUsername string
 }
 

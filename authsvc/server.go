@@ -29,6 +29,9 @@ type Server struct {
 	limiter *ipLimiter
 	pages   *pages
 	mux     *http.ServeMux
+	// console serves the staff console (consoleRoutes); also on mux
+	// unless Config.ConsoleApart.
+	console *http.ServeMux
 	oidc    http.Handler
 	op      *op.Provider // the OpenID provider behind oidc (its error redirects)
 	// logoutKick wakes RunLogoutDelivery when a logout token is queued;
@@ -99,7 +102,14 @@ func New(pool *pgxpool.Pool, cfg Config) (*Server, error) {
 // (through Config.TrustedProxies), security headers, cross-origin
 // protection on every state-changing request, the limit on request bodies
 // (limitBody), then the routes.
-func (s *Server) Handler() http.Handler {
+func (s *Server) Handler() http.Handler { return s.protect(s.mux) }
+
+// ConsoleHandler is the staff console's handler (and the health checks),
+// with the protections of Handler: for its own listener when
+// Config.ConsoleApart.
+func (s *Server) ConsoleHandler() http.Handler { return s.protect(s.console) }
+
+func (s *Server) protect(h http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Logger.Warn("cross_origin_refused", slog.String("path", r.URL.Path))
@@ -110,7 +120,7 @@ func (s *Server) Handler() http.Handler {
 	for _, p := range []string{"/oauth/token", "/oauth/introspect", "/revoke", "/userinfo"} {
 		cop.AddInsecureBypassPattern(oidcPrefix + p)
 	}
-	return s.recoverer(s.peer(securityHeaders(cop.Handler(s.limitBody(s.mux)))))
+	return s.recoverer(s.peer(securityHeaders(cop.Handler(s.limitBody(h)))))
 }
 
 func (s *Server) routes() {
@@ -121,7 +131,17 @@ func (s *Server) routes() {
 		}
 	}
 	m.Handle(oidcPrefix+"/", s.oidc) // the protocol itself (zitadel/oidc's op)
-	s.mux = m
+	c := http.NewServeMux()
+	for _, rt := range s.healthRoutes() {
+		c.HandleFunc(rt.pattern, rt.handler)
+	}
+	for _, rt := range s.consoleRoutes() {
+		c.HandleFunc(rt.pattern, rt.handler)
+		if !s.cfg.ConsoleApart {
+			m.HandleFunc(rt.pattern, rt.handler)
+		}
+	}
+	s.mux, s.console = m, c
 }
 
 // healthRoutes: the process answers (healthz); the database does too

@@ -42,7 +42,6 @@ func (s *Server) units() []func() []route {
 		s.oidcRoutes,              // oidc.go: the OpenID provider, its login gate, consents
 		s.logoutRoutes,            // oidc_logout.go: the signed-in business systems, single logout
 		s.agentRoutes,             // agent.go: an agent's 授权验证, the identity chooser and 切换, 企业授权
-		s.staffRoutes,             // staff.go: the staff console's sign-in (password + TOTP), its home and logout
 		s.devRoutes,               // dev.go: the SMS outbox and the face simulator (with --dev)
 	}
 }

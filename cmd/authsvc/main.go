@@ -11,7 +11,7 @@
 //	        [--licence-url URL-WITH-{challenge} --licence-public-key BASE64]
 //	        [--ca-addr ADDR --ca-roots PEM --ca-crl FILE [--ca-crl FILE]... [--ca-subject serialNumber:credit-code]
 //	         [--ca-base-url URL] [--ca-tls-cert FILE --ca-tls-key FILE]]
-//	        [--upstream-config FILE]
+//	        [--upstream-config FILE] [--admin-addr ADDR]
 //	authsvc dev-ca --out DIR (--credit-code CODE | --id-number ID) [--name NAME] [--revoke]
 //	authsvc audit verify [--data-dir data]
 //	authsvc admin set-phone (--credit-code CODE | --id-number ID) --phone PHONE --evidence REF --operator NAME [--data-dir data]
@@ -214,6 +214,7 @@ func run(ctx context.Context, args []string) error {
 	hashLatency := fs.Duration("hash-latency", authsvc.DefaultHashLatency, "password logins are admitted while the hash queue is served within this; the rest get 503 with Retry-After at once")
 	drainDelay := fs.Duration("drain-delay", time.Second, "on SIGTERM, how long to keep answering (503 for what would wait for a password hash) before closing the listener")
 	upstreamFile := fs.String("upstream-config", os.Getenv("AUTHSVC_UPSTREAM_CONFIG"), "YAML file of the upstream OpenID providers (国家政务服务平台, 椰城市民云, 电子社保卡) the login page offers")
+	adminAddr := fs.String("admin-addr", "", "serve the staff console (/admin) only on this address, with the TLS of --addr, to keep it off the public network (default: on --addr)")
 	dbRole := fs.String("db-role", "", "act as this database role after applying migrations (SET ROLE on every connection), e.g. idfusion_authsvc")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -232,7 +233,8 @@ func run(ctx context.Context, args []string) error {
 		}
 	}
 
-	cfg := authsvc.Config{BaseURL: strings.TrimRight(*baseURL, "/"), Dev: *dev, Logger: logger, HashLatency: *hashLatency}
+	cfg := authsvc.Config{BaseURL: strings.TrimRight(*baseURL, "/"), Dev: *dev, Logger: logger, HashLatency: *hashLatency,
+		ConsoleApart: *adminAddr != ""}
 	tlsConfig, err := prod.configure(&cfg, *dev)
 	if err != nil {
 		return err
@@ -310,7 +312,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	logger.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("base_url", cfg.BaseURL),
 		slog.Bool("tls", tlsConfig != nil), slog.String("trusted_proxies", prod.trustProxy))
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() {
 		if tlsConfig != nil {
 			errc <- srv.ServeTLS(ln, "", "") // the certificate is in TLSConfig
@@ -332,6 +334,26 @@ func run(ctx context.Context, args []string) error {
 		logger.Info("ca_listening", slog.String("addr", caLn.Addr().String()), slog.String("base_url", cfg.CA.BaseURL()))
 		go func() { errc <- caSrv.ServeTLS(caLn, "", "") }()
 	}
+	// The staff console's own listener: the service's handler then has
+	// no /admin.
+	var adminSrv *http.Server
+	if *adminAddr != "" {
+		adminLn, err := net.Listen("tcp", *adminAddr)
+		if err != nil {
+			return err
+		}
+		adminSrv = &http.Server{Handler: svc.ConsoleHandler(), TLSConfig: tlsConfig, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+			WriteTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second, MaxHeaderBytes: 16 << 10,
+			BaseContext: srv.BaseContext, ErrorLog: srv.ErrorLog}
+		logger.Info("console_listening", slog.String("addr", adminLn.Addr().String()), slog.Bool("tls", tlsConfig != nil))
+		go func() {
+			if tlsConfig != nil {
+				errc <- adminSrv.ServeTLS(adminLn, "", "")
+				return
+			}
+			errc <- adminSrv.Serve(adminLn)
+		}()
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -339,6 +361,9 @@ func run(ctx context.Context, args []string) error {
 	}
 	if caSrv != nil {
 		defer caSrv.Close()
+	}
+	if adminSrv != nil {
+		defer adminSrv.Close()
 	}
 	// New requests that would hash a password are refused with 503 and
 	// Retry-After, and /readyz says so; the ones queued are served if
