@@ -186,3 +186,36 @@ func TestShutdownUnderLoad(t *testing.T) {
 	t.Logf("answers: %v, %d of the 503 told the service is stopping", counts, stopping)
 	waitStopped(t, done)
 }
+
+// TestServeConsoleApart: with --admin-addr the staff console answers on
+// its own address only, and the service's address has none of it.
+func TestServeConsoleApart(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := ln.Addr().String()
+	ln.Close()
+	addr, cancel, done := startService(t, "--admin-addr", admin)
+	defer cancel()
+	status := func(u string) int {
+		t.Helper()
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if s := status("http://" + addr + "/admin/login"); s != http.StatusNotFound {
+		t.Errorf("/admin/login on --addr: %d, want 404", s)
+	}
+	if s := status("http://" + admin + "/admin/login"); s != http.StatusOK {
+		t.Errorf("/admin/login on --admin-addr: %d, want 200", s)
+	}
+	if s := status("http://" + admin + "/login"); s != http.StatusNotFound {
+		t.Errorf("/login on --admin-addr: %d, want 404", s)
+	}
+	cancel()
+	waitStopped(t, done)
+}
