@@ -63,5 +63,9 @@
 // staff.go (the staff console's accounts: AddStaff and DisableStaff for
 // the CLI, the sign-in with password and TOTP at /admin/login, its own
 // sessions and cookie, /admin), internal/totp (RFC 6238 codes, the replay
-// check, the otpauth URI).
+// check, the otpauth URI), console.go (the console's role-checked routes
+// (staffOnly, admin_denied), the one audit shape of staff actions, case
+// references bound to the staff session; the console on its own listener:
+// ConsoleHandler), console_lookup.go (the exact lookup by ID number,
+// credit code, username or phone, and the account's masked page).
 package authsvc
