@@ -215,6 +215,7 @@ func run(ctx context.Context, args []string) error {
 	drainDelay := fs.Duration("drain-delay", time.Second, "on SIGTERM, how long to keep answering (503 for what would wait for a password hash) before closing the listener")
 	upstreamFile := fs.String("upstream-config", os.Getenv("AUTHSVC_UPSTREAM_CONFIG"), "YAML file of the upstream OpenID providers (国家政务服务平台, 椰城市民云, 电子社保卡) the login page offers")
 	adminAddr := fs.String("admin-addr", "", "serve the staff console (/admin) only on this address, with the TLS of --addr, to keep it off the public network (default: on --addr)")
+	feedbackDir := fs.String("feedback-dir", "", "folder of the departments' feedback workbooks, a run's in run-<id>/ (the scheduler's archive layout), offered to 运维 in the console (default: none)")
 	dbRole := fs.String("db-role", "", "act as this database role after applying migrations (SET ROLE on every connection), e.g. idfusion_authsvc")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -234,7 +235,7 @@ func run(ctx context.Context, args []string) error {
 	}
 
 	cfg := authsvc.Config{BaseURL: strings.TrimRight(*baseURL, "/"), Dev: *dev, Logger: logger, HashLatency: *hashLatency,
-		ConsoleApart: *adminAddr != ""}
+		ConsoleApart: *adminAddr != "", FeedbackDir: *feedbackDir}
 	tlsConfig, err := prod.configure(&cfg, *dev)
 	if err != nil {
 		return err
