@@ -103,11 +103,12 @@ type keyInfo struct {
 	Retiring bool `json:"retiring"`
 }
 
-// signingKeys are the keys in the JWKS now, newest first.
+// signingKeys are the keys in the JWKS now, the one signing (the latest
+// to stop signing) first.
 func (s *Server) signingKeys(ctx context.Context) ([]keyInfo, error) {
 	now := s.cfg.Now()
 	rows, err := s.pool.Query(ctx, `SELECT id, created_at, active_until, retire_after FROM oidc_signing_key WHERE retire_after > $1
-		ORDER BY created_at DESC`, now)
+		ORDER BY active_until DESC, created_at DESC`, now)
 	if err != nil {
 		return nil, err
 	}
