@@ -10,8 +10,7 @@ ALTER TABLE oidc_client ADD COLUMN disabled_at timestamptz;
 -- The console registers clients and rotates or disables them (each with
 -- its staff audit row in the same transaction); it never deletes one.
 GRANT INSERT ON oidc_client TO idfusion_authsvc;
-GRANT UPDATE (secret_hash, disabled_at, backchannel_logout_uri, backchannel_logout_session_required,
-    frontchannel_logout_uri, frontchannel_logout_session_required) ON oidc_client TO idfusion_authsvc;
+GRANT UPDATE (secret_hash, disabled_at) ON oidc_client TO idfusion_authsvc;
 
 -- The runs and their files as report.Runs and report.RunByID read them:
 -- the counts only, never a rejected row's values or a lineage's account.
