@@ -58,6 +58,16 @@ func TestConsoleOpsRuns(t *testing.T) {
 	id := opsRun(t, b)
 	run := strconv.FormatInt(id, 10)
 
+	// 运维's only.
+	for _, rt := range b.svc.opsRoutes() {
+		if !slices.Equal(rt.roles, []string{roleYunwei}) {
+			t.Errorf("%s: roles %v, want 运维's only", rt.pattern, rt.roles)
+		}
+	}
+	if r := b.staffBrowser(t, "ops.kefu", roleKefu, roleShenhe, roleShenji).get("/api/v1/admin/ops/runs/" + run); r.Status != http.StatusForbidden {
+		t.Errorf("a run to 客服/审核/审计: %d", r.Status)
+	}
+
 	r := br.get("/api/v1/admin/ops/runs")
 	runs, _ := r.Body["runs"].([]any)
 	if r.Status != http.StatusOK || len(runs) != 1 {
