@@ -204,10 +204,10 @@ func TestRoleGrants(t *testing.T) {
 		{roleAuthsvc, `INSERT INTO account (id_bidx, id_sealed, id_hint, id_type, name, status, origin, password_hash) VALUES ('\x03', '\x00', 'x', 'resident', 'x', 'active', 'registered', 'h')`, insufficientPrivilege},
 		{roleAuthsvc, `DELETE FROM account`, insufficientPrivilege},
 		{roleAuthsvc, `DELETE FROM auth_session`, insufficientPrivilege},
-		{roleAuthsvc, `SELECT count(*) FROM import_reject`, insufficientPrivilege},
-		{roleAuthsvc, `SELECT count(*) FROM account_lineage`, insufficientPrivilege},
+		{roleAuthsvc, `SELECT value FROM import_reject`, insufficientPrivilege},
+		{roleAuthsvc, `SELECT source_key FROM account_lineage`, insufficientPrivilege},
 		{roleAuthsvc, `INSERT INTO import_run (started_at, ledger) VALUES (now(), '{}')`, insufficientPrivilege},
-		{roleAuthsvc, `INSERT INTO oidc_client (id, redirect_uris, allowed_scopes) VALUES ('x', '{}', '{}')`, insufficientPrivilege},
+		{roleAuthsvc, `UPDATE oidc_client SET redirect_uris = '{}'`, insufficientPrivilege},
 		{roleAuthsvc, `SELECT reserve_account_ids(1)`, insufficientPrivilege},
 		{roleAuthsvc, `CREATE TABLE mine (i int)`, insufficientPrivilege},
 		// 024: the login service keeps legal registrations and schedules
@@ -295,6 +295,15 @@ func TestRoleGrants(t *testing.T) {
 		{roleImport, `SELECT count(*) FROM staff`, insufficientPrivilege},
 		{roleImport, `SELECT staff_id FROM staff_session`, insufficientPrivilege},
 		{roleImport, `DELETE FROM staff_session WHERE expires_at < now()`, ""},
+
+		// 041: the console's operations views read the runs' counts (as
+		// internal/report does) and register, rotate and disable clients,
+		// never delete one.
+		{roleAuthsvc, `SELECT count(*) FROM import_run`, ""},
+		{roleAuthsvc, `SELECT rows_read, warnings FROM import_file`, ""},
+		{roleAuthsvc, `INSERT INTO oidc_client (id, redirect_uris, allowed_scopes) VALUES ('x', '{}', '{}')`, ""},
+		{roleAuthsvc, `UPDATE oidc_client SET secret_hash = NULL, disabled_at = now()`, ""},
+		{roleAuthsvc, `DELETE FROM oidc_client`, insufficientPrivilege},
 	} {
 		err := pgx.BeginFunc(ctx, pools[tc.role], func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, tc.sql)

@@ -46,6 +46,13 @@ type Config struct {
 	// console is on the service's handler too.
 	ConsoleApart bool
 
+	// FeedbackDir is the folder the console's 运维 views read the
+	// departments' feedback workbooks from: a run's in run-<id>/ (the
+	// scheduler's archive layout), offered for download by the names the
+	// run's departments give them. Default "": the views say it is not
+	// configured.
+	FeedbackDir string
+
 	// CA is the CA certificate login (CA 认证登录, NewCertLogin): its
 	// roots, CRLs, subject attribute and certificate listener. Default nil:
 	// no CA login, the 法人登录 tab does not offer it and CertHandler is

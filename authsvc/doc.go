@@ -68,4 +68,14 @@
 // references bound to the staff session; the console on its own listener:
 // ConsoleHandler), console_lookup.go (the exact lookup by ID number,
 // credit code, username or phone, and the account's masked page).
+//
+// console_ops.go is the console's operations views, 运维's only: the
+// import runs and a run's files and ledger (internal/report's queries),
+// the run's feedback workbooks downloaded from Config.FeedbackDir (names
+// from the run's departments, opened under an os.Root), the departments
+// with their last successful runs, the business systems (register, rotate
+// the secret, disable: registerClientIn, rotateClientSecretIn and
+// disableClientIn of oidc_client.go, which `authsvc client` uses too) and
+// the signing keys (rotateSigningKeyIn), each action audited in its
+// transaction.
 package authsvc

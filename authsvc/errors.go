@@ -89,6 +89,17 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusBadRequest, code: "reason_required", message: "请填写操作原因（2至200个字）", fields: map[string]string{"reason": "请填写操作原因"}}
 	case errors.Is(err, errLookupPartial):
 		return problem{status: http.StatusBadRequest, code: "lookup_partial", message: "请输入完整、有效的证件号码、统一社会信用代码、用户名或手机号（不支持部分查询）", fields: map[string]string{"value": "请输入完整的号码"}}
+	// console_ops.go
+	case errors.Is(err, errOpsNotFound):
+		return problem{status: http.StatusNotFound, code: "not_found", message: "未找到该记录或文件"}
+	case errors.Is(err, errFeedbackOff):
+		return problem{status: http.StatusNotFound, code: "feedback_not_configured", message: "未配置反馈文件目录（--feedback-dir）"}
+	case errors.Is(err, errClientExists):
+		return problem{status: http.StatusConflict, code: "client_exists", message: "该业务系统标识已被使用", fields: map[string]string{"id": "该标识已被使用"}}
+	case errors.Is(err, errClientState):
+		return problem{status: http.StatusConflict, code: "client_state", message: "该业务系统已停用，或为公开客户端（无密钥）"}
+	case errors.As(err, new(*clientInvalidError)):
+		return problem{status: http.StatusBadRequest, code: "client_invalid", message: "业务系统登记信息不符合要求：" + err.Error()}
 	case errors.Is(err, errCaseRef):
 		return problem{status: http.StatusNotFound, code: "case_expired", message: "该账号的查询已失效，请重新查询"}
 	case errors.Is(err, errStaffNoSession):

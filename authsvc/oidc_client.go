@@ -82,6 +82,9 @@ type Client struct {
 	// Logout is where the client hears of the end of a citizen's session
 	// (single logout, oidc_logout.go). Default: nowhere.
 	Logout LogoutChannels
+	// DisabledAt is when the client was disabled (DisableClient), as
+	// ListClients reports it; nil while it is enabled. Not registered.
+	DisabledAt *time.Time
 }
 
 // emailClaims are the values of Client.EmailClaim.
@@ -90,18 +93,37 @@ var emailClaims = []string{"", "sub"}
 // RegisterClient registers c and returns its secret ("" for a public
 // client): shown once, only its SHA-256 is stored. The secret is 32
 // random bytes, so a fast hash is enough: nobody brute-forces 2²⁵⁶, and a
-// slow one (argon2id) would only cost CPU on every token request.
+// slow one (argon2id) would only cost CPU on every token request. The
+// registration is audited as oidc_client_register (the CLI, as the
+// owner); the console registers through registerClientIn with its staff
+// audit row.
 func RegisterClient(ctx context.Context, pool *pgxpool.Pool, c Client) (secret string, err error) {
-	defer func() {
-		if err != nil {
-			err = fmt.Errorf("RegisterClient(%q): %w", c.ID, err)
+	// The registration and its audit row commit together: a client
+	// allowed without PKCE is on record.
+	err = database.Transact(ctx, pool, func(tx pgx.Tx) error {
+		var detail string
+		if secret, detail, err = registerClientIn(ctx, tx, c); err != nil {
+			return err
 		}
-	}()
+		_, err := tx.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, subject, detail) VALUES (now(), 'oidc_client_register', 'ok', $1, $2)`, c.ID, detail)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("RegisterClient(%q): %w", c.ID, err)
+	}
+	return secret, nil
+}
+
+// registerClientIn checks c and registers it with q (in the caller's
+// transaction, which writes the audit row): its secret ("" for a public
+// client) and the audit detail of what was registered. The one rule of a
+// registration, for the CLI and the console.
+func registerClientIn(ctx context.Context, q querier, c Client) (secret, detail string, err error) {
 	if c.ID == "" {
-		return "", errors.New("Client.ID is required")
+		return "", "", errors.New("Client.ID is required")
 	}
 	if len(c.RedirectURIs) == 0 {
-		return "", errors.New("Client.RedirectURIs: at least one is required")
+		return "", "", errors.New("Client.RedirectURIs: at least one is required")
 	}
 	for _, f := range []struct {
 		name string
@@ -109,21 +131,21 @@ func RegisterClient(ctx context.Context, pool *pgxpool.Pool, c Client) (secret s
 	}{{"RedirectURIs", c.RedirectURIs}, {"PostLogoutRedirectURIs", c.PostLogoutRedirectURIs}} {
 		for _, u := range f.uris {
 			if !validRedirect(u) {
-				return "", fmt.Errorf("%s: %q must be an absolute https URL (http only on a loopback address) without fragment", "Client."+f.name, u)
+				return "", "", fmt.Errorf("%s: %q must be an absolute https URL (http only on a loopback address) without fragment", "Client."+f.name, u)
 			}
 		}
 	}
 	if err := c.Logout.validate(); err != nil {
-		return "", err
+		return "", "", err
 	}
 	if c.PostLogoutRedirectURIs == nil {
 		c.PostLogoutRedirectURIs = []string{}
 	}
 	if c.PKCEOptional && c.Public {
-		return "", errors.New("Client.PKCEOptional: a public client must use PKCE")
+		return "", "", errors.New("Client.PKCEOptional: a public client must use PKCE")
 	}
 	if !slices.Contains(emailClaims, c.EmailClaim) {
-		return "", fmt.Errorf("Client.EmailClaim: %q is not \"sub\"", c.EmailClaim)
+		return "", "", fmt.Errorf("Client.EmailClaim: %q is not \"sub\"", c.EmailClaim)
 	}
 	if c.Name == "" {
 		c.Name = c.ID
@@ -136,34 +158,118 @@ func RegisterClient(ctx context.Context, pool *pgxpool.Pool, c Client) (secret s
 	}
 	var hash []byte
 	if !c.Public {
-		var b [32]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return "", err
+		if secret, hash, err = newClientSecret(); err != nil {
+			return "", "", err
 		}
-		secret = base64.RawURLEncoding.EncodeToString(b[:])
-		h := sha256.Sum256([]byte(secret))
-		hash = h[:]
 	}
-	// The registration and its audit row commit together: a client
-	// allowed without PKCE is on record.
-	detail := fmt.Sprintf("public=%t pkce_optional=%t require_face=%t email_claim=%q scopes=%v", c.Public, c.PKCEOptional, c.RequireFace, c.EmailClaim, scopes)
+	detail = fmt.Sprintf("public=%t pkce_optional=%t require_face=%t email_claim=%q scopes=%v", c.Public, c.PKCEOptional, c.RequireFace, c.EmailClaim, scopes)
+	l := c.Logout
+	if _, err := q.Exec(ctx, `INSERT INTO oidc_client (id, secret_hash, redirect_uris, allowed_scopes, name, post_logout_redirect_uris, require_face,
+			pkce_optional, email_claim, backchannel_logout_uri, backchannel_logout_session_required, frontchannel_logout_uri,
+			frontchannel_logout_session_required)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, c.ID, hash, c.RedirectURIs, scopes, c.Name, c.PostLogoutRedirectURIs, c.RequireFace,
+		c.PKCEOptional, c.EmailClaim, l.BackchannelURI, l.BackchannelSessionRequired, l.FrontchannelURI, l.FrontchannelSessionRequired); err != nil {
+		return "", "", database.Translate(err)
+	}
+	return secret, detail, nil
+}
+
+// newClientSecret is a new client secret and the SHA-256 stored of it.
+func newClientSecret() (string, []byte, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", nil, err
+	}
+	secret := base64.RawURLEncoding.EncodeToString(b[:])
+	h := sha256.Sum256([]byte(secret))
+	return secret, h[:], nil
+}
+
+// errClientState: the client is public (no secret to rotate), disabled
+// already, or (database.ErrNotFound) not registered.
+var errClientState = errors.New("client is public or disabled")
+
+// RotateClientSecret gives the confidential client id a new secret,
+// returned (shown once); the old one stops working at once. Audited as
+// oidc_client_rotate (the CLI, as the owner); the console rotates through
+// rotateClientSecretIn with its staff audit row.
+func RotateClientSecret(ctx context.Context, pool *pgxpool.Pool, id string) (secret string, err error) {
 	err = database.Transact(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO oidc_client (id, secret_hash, redirect_uris, allowed_scopes, name, post_logout_redirect_uris, require_face,
-				pkce_optional, email_claim)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, c.ID, hash, c.RedirectURIs, scopes, c.Name, c.PostLogoutRedirectURIs, c.RequireFace,
-			c.PKCEOptional, c.EmailClaim); err != nil {
+		if secret, err = rotateClientSecretIn(ctx, tx, id); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, subject, detail) VALUES (now(), 'oidc_client_register', 'ok', $1, $2)`, c.ID, detail)
+		_, err := tx.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, subject, detail) VALUES (now(), 'oidc_client_rotate', 'ok', $1, '')`, id)
 		return err
 	})
 	if err != nil {
-		return "", err
-	}
-	if err := registerLogout(ctx, pool, c.ID, c.Logout); err != nil {
-		return "", err
+		return "", fmt.Errorf("RotateClientSecret(%q): %w", id, err)
 	}
 	return secret, nil
+}
+
+// rotateClientSecretIn replaces the secret of the confidential, enabled
+// client id with q: database.ErrNotFound if there is no such client,
+// errClientState if it is public or disabled.
+func rotateClientSecretIn(ctx context.Context, q querier, id string) (string, error) {
+	if err := clientState(ctx, q, id); err != nil {
+		return "", err
+	}
+	secret, hash, err := newClientSecret()
+	if err != nil {
+		return "", err
+	}
+	tag, err := q.Exec(ctx, `UPDATE oidc_client SET secret_hash = $2 WHERE id = $1 AND secret_hash IS NOT NULL AND disabled_at IS NULL`, id, hash)
+	if err != nil {
+		return "", err
+	}
+	if tag.RowsAffected() != 1 {
+		return "", errClientState
+	}
+	return secret, nil
+}
+
+// clientState locks the client id's row: database.ErrNotFound if there is
+// none.
+func clientState(ctx context.Context, q querier, id string) error {
+	var one int
+	return database.Translate(q.QueryRow(ctx, `SELECT 1 FROM oidc_client WHERE id = $1 FOR UPDATE`, id).Scan(&one))
+}
+
+// DisableClient disables the client id: its authorization and token
+// requests are refused as from an unknown client from then on, and the
+// tokens issued to it are revoked (userinfo and introspection answer them
+// inactive). Audited as oidc_client_disable (the CLI, as the owner); the
+// console disables through disableClientIn with its staff audit row.
+func DisableClient(ctx context.Context, pool *pgxpool.Pool, id string, now time.Time) error {
+	err := database.Transact(ctx, pool, func(tx pgx.Tx) error {
+		if err := disableClientIn(ctx, tx, id, now); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, subject, detail) VALUES (now(), 'oidc_client_disable', 'ok', $1, '')`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("DisableClient(%q): %w", id, err)
+	}
+	return nil
+}
+
+// disableClientIn disables the client id and revokes its live tokens with
+// q: database.ErrNotFound if there is no such client, errClientState if
+// it is disabled already.
+func disableClientIn(ctx context.Context, q querier, id string, now time.Time) error {
+	if err := clientState(ctx, q, id); err != nil {
+		return err
+	}
+	tag, err := q.Exec(ctx, `UPDATE oidc_client SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL`, id, now)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() != 1 {
+		return errClientState
+	}
+	_, err = q.Exec(ctx, `UPDATE oidc_token SET `+revokeSet(2)+` WHERE client_id = $1 AND revoked_at IS NULL`, id, now)
+	return err
 }
 
 // ListClients returns the registered clients by id (no secrets: only
@@ -171,14 +277,15 @@ func RegisterClient(ctx context.Context, pool *pgxpool.Pool, c Client) (secret s
 func ListClients(ctx context.Context, pool *pgxpool.Pool) ([]Client, error) {
 	rows, err := pool.Query(ctx, `SELECT id, name, secret_hash IS NULL, redirect_uris, post_logout_redirect_uris, allowed_scopes,
 		require_face, pkce_optional, email_claim, backchannel_logout_uri, backchannel_logout_session_required,
-		frontchannel_logout_uri, frontchannel_logout_session_required FROM oidc_client ORDER BY id`)
+		frontchannel_logout_uri, frontchannel_logout_session_required, disabled_at FROM oidc_client ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Client, error) {
 		var c Client
 		err := row.Scan(&c.ID, &c.Name, &c.Public, &c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.Scopes, &c.RequireFace, &c.PKCEOptional, &c.EmailClaim,
-			&c.Logout.BackchannelURI, &c.Logout.BackchannelSessionRequired, &c.Logout.FrontchannelURI, &c.Logout.FrontchannelSessionRequired)
+			&c.Logout.BackchannelURI, &c.Logout.BackchannelSessionRequired, &c.Logout.FrontchannelURI, &c.Logout.FrontchannelSessionRequired,
+			&c.DisabledAt)
 		return c, err
 	})
 }
@@ -212,7 +319,7 @@ func (s *Server) clientByID(ctx context.Context, id string) (*oidcClient, error)
 	c := &oidcClient{id: id, idTokenTTL: s.cfg.OIDCIDTokenTTL}
 	err := s.pool.QueryRow(ctx, `SELECT secret_hash, redirect_uris, allowed_scopes, post_logout_redirect_uris, name, require_face,
 			pkce_optional, email_claim
-		FROM oidc_client WHERE id = $1`, id).Scan(&c.secretHash, &c.redirectURIs, &c.allowedScopes, &c.logoutURIs, &c.name, &c.requireFace,
+		FROM oidc_client WHERE id = $1 AND disabled_at IS NULL`, id).Scan(&c.secretHash, &c.redirectURIs, &c.allowedScopes, &c.logoutURIs, &c.name, &c.requireFace,
 		&c.pkceOptional, &c.emailClaim)
 	if err != nil {
 		return nil, database.Translate(err)

@@ -68,16 +68,56 @@ func (s *Server) activeSigningKey(ctx context.Context) (*signingKey, error) {
 // has expired.
 func (s *Server) RotateSigningKey(ctx context.Context) error {
 	return database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
-		if err := lockKeys(ctx, tx); err != nil {
-			return err
-		}
-		now := s.cfg.Now()
-		if _, err := tx.Exec(ctx, `UPDATE oidc_signing_key SET active_until = $1, retire_after = $2 WHERE active_until > $1`,
-			now, now.Add(s.keyGrace())); err != nil {
-			return err
-		}
-		_, err := s.newSigningKey(ctx, tx)
+		_, err := s.rotateSigningKeyIn(ctx, tx)
 		return err
+	})
+}
+
+// rotateSigningKeyIn is RotateSigningKey in the caller's transaction (the
+// console's, with its audit row): the new key's id.
+func (s *Server) rotateSigningKeyIn(ctx context.Context, tx pgx.Tx) (string, error) {
+	if err := lockKeys(ctx, tx); err != nil {
+		return "", err
+	}
+	now := s.cfg.Now()
+	if _, err := tx.Exec(ctx, `UPDATE oidc_signing_key SET active_until = $1, retire_after = $2 WHERE active_until > $1`,
+		now, now.Add(s.keyGrace())); err != nil {
+		return "", err
+	}
+	k, err := s.newSigningKey(ctx, tx)
+	if err != nil {
+		return "", err
+	}
+	return k.id, nil
+}
+
+// keyInfo is a signing key as the console lists it.
+type keyInfo struct {
+	ID          string    `json:"kid"`
+	Created     time.Time `json:"created_at"`
+	ActiveUntil time.Time `json:"active_until"`
+	RetireAfter time.Time `json:"retire_after"`
+	// Active says the key signs now; Retiring that it only verifies, until
+	// RetireAfter.
+	Active   bool `json:"active"`
+	Retiring bool `json:"retiring"`
+}
+
+// signingKeys are the keys in the JWKS now, the one signing (the latest
+// to stop signing) first.
+func (s *Server) signingKeys(ctx context.Context) ([]keyInfo, error) {
+	now := s.cfg.Now()
+	rows, err := s.pool.Query(ctx, `SELECT id, created_at, active_until, retire_after FROM oidc_signing_key WHERE retire_after > $1
+		ORDER BY active_until DESC, created_at DESC`, now)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (keyInfo, error) {
+		var k keyInfo
+		err := row.Scan(&k.ID, &k.Created, &k.ActiveUntil, &k.RetireAfter)
+		k.Active = !k.Created.After(now) && k.ActiveUntil.After(now)
+		k.Retiring = !k.Active
+		return k, err
 	})
 }
 

@@ -80,17 +80,6 @@ func (l LogoutChannels) validate() error {
 	return nil
 }
 
-// registerLogout stores the logout channels of a client just registered.
-func registerLogout(ctx context.Context, q querier, id string, l LogoutChannels) error {
-	if l == (LogoutChannels{}) {
-		return nil
-	}
-	_, err := q.Exec(ctx, `UPDATE oidc_client SET backchannel_logout_uri = $2, backchannel_logout_session_required = $3,
-		frontchannel_logout_uri = $4, frontchannel_logout_session_required = $5 WHERE id = $1`,
-		id, l.BackchannelURI, l.BackchannelSessionRequired, l.FrontchannelURI, l.FrontchannelSessionRequired)
-	return err
-}
-
 // sessionID is the sid of a provider session: a keyed hash of its stored
 // hash, so it tells nothing of the session's token.
 func (s *Server) sessionID(sessionHash []byte) string {

@@ -86,6 +86,9 @@ type pageData struct {
 	// the console).
 	Console       *consoleView
 	StaffUsername string
+
+	// Ops is an operations page's data (console_ops.go).
+	Ops *opsView
 }
 
 // pages are the parsed templates: each page with the layout.

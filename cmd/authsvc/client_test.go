@@ -119,3 +119,51 @@ func TestClientAddLogoutChannels(t *testing.T) {
 		t.Errorf("clients = %q, want %q", got, want)
 	}
 }
+
+// TestClientRotateDisable: client rotate replaces the secret (the hash
+// changes, the new secret printed once), client disable marks the client
+// disabled; both audited, through the functions the console uses.
+func TestClientRotateDisable(t *testing.T) {
+	conn := dbtest.ConnString(t)
+	t.Setenv("DATABASE_URL", conn)
+	t.Setenv("IDFUSION_KEY_FILE", "")
+	ctx := context.Background()
+	dir := t.TempDir()
+	if err := run(ctx, []string{"client", "add", "--id", "portal", "--redirect-uri", "https://rp.example/cb", "--data-dir", dir}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := pgx.Connect(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	hash := func() (h []byte) {
+		t.Helper()
+		if err := db.QueryRow(ctx, `SELECT secret_hash FROM oidc_client WHERE id = 'portal'`).Scan(&h); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	before := hash()
+	var out strings.Builder
+	if err := clientChange(ctx, &out, "rotate", []string{"--id", "portal", "--data-dir", dir}); err != nil || !strings.Contains(out.String(), "client_secret: ") {
+		t.Fatalf("rotate: %v %q", err, out.String())
+	}
+	if string(hash()) == string(before) {
+		t.Error("the secret's hash did not change")
+	}
+	if err := clientChange(ctx, &out, "disable", []string{"--id", "portal", "--data-dir", dir}); err != nil {
+		t.Fatal(err)
+	}
+	var list strings.Builder
+	if err := clientList(ctx, &list, []string{"--data-dir", dir}); err != nil || !strings.Contains(list.String(), "portal\tdisabled since ") {
+		t.Errorf("client list after disable: %v\n%s", err, list.String())
+	}
+	if err := clientChange(ctx, &out, "rotate", []string{"--id", "portal", "--data-dir", dir}); err == nil {
+		t.Error("a disabled client's secret was rotated")
+	}
+	var n int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM auth_audit WHERE subject = 'portal' AND event IN ('oidc_client_rotate', 'oidc_client_disable')`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("audit rows: %d %v, want 2", n, err)
+	}
+}

@@ -182,6 +182,9 @@ func run(ctx context.Context, args []string) error {
 	if len(args) > 1 && args[0] == "client" && args[1] == "list" {
 		return clientList(ctx, os.Stdout, args[2:])
 	}
+	if len(args) > 1 && args[0] == "client" && (args[1] == "rotate" || args[1] == "disable") {
+		return clientChange(ctx, os.Stdout, args[1], args[2:])
+	}
 	if len(args) > 1 && args[0] == "demo" && args[1] == "citizens" {
 		return demoCitizensCmd(ctx, os.Stdout, args[2:])
 	}
@@ -215,6 +218,7 @@ func run(ctx context.Context, args []string) error {
 	drainDelay := fs.Duration("drain-delay", time.Second, "on SIGTERM, how long to keep answering (503 for what would wait for a password hash) before closing the listener")
 	upstreamFile := fs.String("upstream-config", os.Getenv("AUTHSVC_UPSTREAM_CONFIG"), "YAML file of the upstream OpenID providers (国家政务服务平台, 椰城市民云, 电子社保卡) the login page offers")
 	adminAddr := fs.String("admin-addr", "", "serve the staff console (/admin) only on this address, with the TLS of --addr, to keep it off the public network (default: on --addr)")
+	feedbackDir := fs.String("feedback-dir", "", "folder of the departments' feedback workbooks, a run's in run-<id>/ (the scheduler's archive layout), offered to 运维 in the console (default: none)")
 	dbRole := fs.String("db-role", "", "act as this database role after applying migrations (SET ROLE on every connection), e.g. idfusion_authsvc")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -234,7 +238,7 @@ func run(ctx context.Context, args []string) error {
 	}
 
 	cfg := authsvc.Config{BaseURL: strings.TrimRight(*baseURL, "/"), Dev: *dev, Logger: logger, HashLatency: *hashLatency,
-		ConsoleApart: *adminAddr != ""}
+		ConsoleApart: *adminAddr != "", FeedbackDir: *feedbackDir}
 	tlsConfig, err := prod.configure(&cfg, *dev)
 	if err != nil {
 		return err
@@ -481,6 +485,31 @@ func clientAdd(ctx context.Context, args []string) error {
 	})
 }
 
+// clientChange rotates a business system's secret (printing the new one)
+// or disables it: the functions the console's 运维 uses too.
+func clientChange(ctx context.Context, out io.Writer, action string, args []string) error {
+	fs := flag.NewFlagSet("authsvc client "+action, flag.ContinueOnError)
+	id := fs.String("id", "", "client_id (required)")
+	return admin(ctx, fs, args, func(pool *pgxpool.Pool) error {
+		if *id == "" {
+			return errors.New("--id is required")
+		}
+		if action == "disable" {
+			if err := authsvc.DisableClient(ctx, pool, *id, time.Now()); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "client %s disabled: its logins and token requests are refused, its tokens revoked\n", *id)
+			return nil
+		}
+		secret, err := authsvc.RotateClientSecret(ctx, pool, *id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "client_id: %s\nclient_secret: %s\n(shown once: only its hash is stored; the old secret no longer works)\n", *id, secret)
+		return nil
+	})
+}
+
 // clientList prints the registered business systems, one line each, with
 // what an operator must see at a glance: public or confidential, PKCE
 // optional, face required, the email stand-in, the scopes.
@@ -499,6 +528,9 @@ func clientList(ctx context.Context, out io.Writer, args []string) error {
 			fmt.Fprintf(out, "%s\t%s\t%s\tpkce=%s\tface=%t\temail=%s\tscopes=%s\tbackchannel=%s\tfrontchannel=%s\n", c.ID, c.Name, kind,
 				map[bool]string{true: "optional", false: "required"}[c.PKCEOptional], c.RequireFace, cmp.Or(c.EmailClaim, "-"), strings.Join(c.Scopes, " "),
 				cmp.Or(c.Logout.BackchannelURI, "-"), cmp.Or(c.Logout.FrontchannelURI, "-"))
+			if c.DisabledAt != nil {
+				fmt.Fprintf(out, "%s\tdisabled since %s\n", c.ID, c.DisabledAt.Format(time.RFC3339))
+			}
 		}
 		return nil
 	})
