@@ -42,6 +42,7 @@ func problemOf(err error) problem {
 	var rstep *RecoveryStepError
 	var reg *RegStepError
 	var legal *LegalStepError
+	var refusedAction *actionRefused // console_actions.go
 	switch {
 	case errors.As(err, &legal):
 		msg := "请按顺序完成注册：" + legalLabel(legal.Next)
@@ -89,6 +90,8 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusBadRequest, code: "reason_required", message: "请填写操作原因（2至200个字）", fields: map[string]string{"reason": "请填写操作原因"}}
 	case errors.Is(err, errLookupPartial):
 		return problem{status: http.StatusBadRequest, code: "lookup_partial", message: "请输入完整、有效的证件号码、统一社会信用代码、用户名或手机号（不支持部分查询）", fields: map[string]string{"value": "请输入完整的号码"}}
+	case errors.As(err, &refusedAction):
+		return problem{status: http.StatusConflict, code: refusedAction.code, message: refusedAction.message}
 	case errors.Is(err, errCaseRef):
 		return problem{status: http.StatusNotFound, code: "case_expired", message: "该账号的查询已失效，请重新查询"}
 	case errors.Is(err, errStaffNoSession):
