@@ -1,0 +1,150 @@
+package authsvc
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/idfusion/idfusion/schemas"
+)
+
+// caseOf looks up the account of idOrCode (an ID number or a credit
+// code) as the staff browser br and returns its case reference.
+func caseOf(t testing.TB, br *browser, kind, value string) string {
+	t.Helper()
+	r := br.post("/api/v1/admin/lookup", map[string]string{"kind": kind, "value": value})
+	if r.Status != http.StatusOK || len(r.Body["accounts"].([]any)) != 1 {
+		t.Fatalf("lookup %s: %d %s", kind, r.Status, r.Raw)
+	}
+	return r.Body["accounts"].([]any)[0].(map[string]any)["ref"].(string)
+}
+
+// act posts the action with the reason ("": none) on the case ref.
+func act(br *browser, ref, action, reason string) response {
+	br.t.Helper()
+	return br.post("/api/v1/admin/accounts/"+ref+"/"+action, map[string]string{"reason": reason})
+}
+
+// staffAudits counts the audit rows of an action: event admin_<event>,
+// the outcome, the staff member as subject, the account, and a detail
+// starting with staff, role kefu, the target (the masked ID) and the
+// reason.
+func (b *testBundle) staffAudits(t testing.TB, event, outcome, staff string, accountID int64, idHint, reason string) int {
+	t.Helper()
+	return b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_' || $1 AND outcome = $2 AND subject = $3 AND account_id = $4
+		AND starts_with(detail, 'staff=' || $3 || '; role=kefu; target=' || $5 || '; reason=' || $6)`, event, outcome, staff, accountID, idHint, reason)
+}
+
+func (b *testBundle) exec(t testing.TB, sql string, args ...any) {
+	t.Helper()
+	if _, err := b.pool.Exec(context.Background(), sql, args...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConsoleActionsUnlock: a citizen locked by 5 wrong passwords is
+// unlocked by 客服 (with a reason, audited) and logs in with the right
+// password; without a reason nothing changes; with nothing locked it is
+// refused; two staff unlocking at once: one does it, the other is
+// refused, one audit row ok. An account the operators locked returns to
+// its status. The page's form goes back to the page with a notice.
+func TestConsoleActionsUnlock(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := b.active(t, "韩洪阳", "13812340011", "K9#vTq2!mZ")
+	kf := b.staffBrowser(t, "kf.unlock", "kefu")
+	ref := caseOf(t, kf, "id_number", c.IDNumber)
+	hint := b.column(t, `SELECT id_hint FROM account WHERE id = $1`, c.id)[0]
+	citizen := b.browser(t)
+	lock := func() {
+		t.Helper()
+		for range 5 {
+			citizen.passwordLogin(c, "wrong-Pass1!")
+		}
+		if r := citizen.passwordLogin(c, "K9#vTq2!mZ"); r.Status == http.StatusOK {
+			t.Fatalf("not locked after 5 wrong passwords: %s", r.Raw)
+		}
+	}
+	lock()
+	b.exec(t, `UPDATE account SET failed_attempts = 2 WHERE id = $1`, c.id)
+
+	// No reason: refused, nothing changed, nothing audited.
+	for _, reason := range []string{"", " ", "x"} {
+		if r := act(kf, ref, "unlock", reason); r.Status != http.StatusBadRequest || r.str("error") != "reason_required" {
+			t.Errorf("unlock with reason %q: %d %s", reason, r.Status, r.Raw)
+		}
+	}
+	if n := b.count(t, `SELECT count(*) FROM account WHERE id = $1 AND password_locked_until IS NOT NULL`, c.id); n != 1 {
+		t.Error("an unlock without a reason unlocked")
+	}
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_unlock'`); n != 0 {
+		t.Errorf("%d unlocks audited without a reason", n)
+	}
+
+	r := act(kf, ref, "unlock", "用户来电，核实身份后解锁")
+	if r.Status != http.StatusOK || r.str("status") != "active" {
+		t.Fatalf("unlock: %d %s", r.Status, r.Raw)
+	}
+	if n := b.count(t, `SELECT count(*) FROM account WHERE id = $1 AND password_failures = 0 AND password_locks = 0 AND password_locked_until IS NULL
+		AND failed_attempts = 0 AND locked_until IS NULL`, c.id); n != 1 {
+		t.Error("unlock left a lock or a count")
+	}
+	if n := b.staffAudits(t, "unlock", "ok", "kf.unlock", c.id, hint, "用户来电，核实身份后解锁"); n != 1 {
+		t.Errorf("%d unlock audit rows, want 1", n)
+	}
+	if r := citizen.passwordLogin(c, "K9#vTq2!mZ"); r.Status != http.StatusOK {
+		t.Errorf("login after unlock: %d %s", r.Status, r.Raw)
+	}
+	// Nothing locked now.
+	if r := act(kf, ref, "unlock", "再次解锁"); r.Status != http.StatusConflict || r.str("error") != "nothing_locked" {
+		t.Errorf("unlock of an unlocked account: %d %s", r.Status, r.Raw)
+	}
+	if n := b.staffAudits(t, "unlock", "refused", "kf.unlock", c.id, hint, "再次解锁"); n != 1 {
+		t.Errorf("%d refused unlocks audited, want 1", n)
+	}
+
+	// Two staff at once: one unlocks, the other finds nothing locked.
+	lock()
+	kf2 := b.staffBrowser(t, "kf.unlock2", "kefu")
+	refs := []string{ref, caseOf(t, kf2, "id_number", c.IDNumber)}
+	var wg sync.WaitGroup
+	got := make([]response, 2)
+	for i, br := range []*browser{kf, kf2} {
+		wg.Go(func() { got[i] = act(br, refs[i], "unlock", "并发解锁") })
+	}
+	wg.Wait()
+	if ok, conflict := got[0].Status+got[1].Status, got[0].Status*got[1].Status; ok != http.StatusOK+http.StatusConflict || conflict != http.StatusOK*http.StatusConflict {
+		t.Errorf("parallel unlocks: %d %s / %d %s", got[0].Status, got[0].Raw, got[1].Status, got[1].Raw)
+	}
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_unlock' AND outcome = 'ok' AND detail LIKE '%reason=并发解锁%'`); n != 1 {
+		t.Errorf("%d parallel unlocks audited ok, want 1", n)
+	}
+
+	// An account the operators locked returns to its status; a fused one
+	// to pending completion. Through the page's form, with its notice.
+	f := b.fused(t, "李四", "13812340012")
+	b.exec(t, `UPDATE account SET status = 'locked' WHERE id = $1`, f.id)
+	fref := caseOf(t, kf, "id_number", f.IDNumber)
+	if r := kf.form("/admin/accounts/"+fref+"/unlock", url.Values{}); r.Status != http.StatusBadRequest || !strings.Contains(r.Raw, "请填写操作原因") {
+		t.Errorf("unlock form without a reason: %d", r.Status)
+	}
+	r = kf.form("/admin/accounts/"+fref+"/unlock", url.Values{"reason": {"管理员误锁"}})
+	if loc := r.Header.Get("Location"); r.Status != http.StatusSeeOther || loc != "/admin/accounts/"+fref+"?done=unlock" {
+		t.Fatalf("unlock form: %d %s", r.Status, loc)
+	}
+	page := kf.get("/admin/accounts/" + fref + "?done=unlock")
+	if !strings.Contains(page.Raw, "已解除账号锁定") || !strings.Contains(page.Raw, "待完善信息") || !strings.Contains(page.Raw, `id="action-reset-step"`) {
+		t.Errorf("account page after the unlock: %d %s", page.Status, page.Raw)
+	}
+	if st := b.column(t, `SELECT status::text FROM account WHERE id = $1`, f.id)[0]; st != string(schemas.StatusPendingCompletion) {
+		t.Errorf("a locked fused account unlocked to %s", st)
+	}
+	// 审核 sees the page but not the actions.
+	sh := b.staffBrowser(t, "sh.unlock", "shenhe")
+	if p := sh.get("/admin/accounts/" + caseOf(t, sh, "id_number", f.IDNumber)); p.Status != http.StatusOK || strings.Contains(p.Raw, `id="actions"`) {
+		t.Errorf("审核's account page: %d, actions shown %v", p.Status, strings.Contains(p.Raw, `id="actions"`))
+	}
+}
