@@ -148,3 +148,94 @@ func TestConsoleActionsUnlock(t *testing.T) {
 		t.Errorf("审核's account page: %d, actions shown %v", p.Status, strings.Contains(p.Raw, `id="actions"`))
 	}
 }
+
+// TestConsoleActionsDisable: end-sessions ends the citizen's live
+// session; disable ends it too and blocks every login; enable lets the
+// citizen in again; each audited with the sessions ended, refused
+// without a reason and when there is nothing to do.
+func TestConsoleActionsDisable(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := b.active(t, "韩洪阳", "13812340021", "K9#vTq2!mZ")
+	kf := b.staffBrowser(t, "kf.disable", "kefu")
+	ref := caseOf(t, kf, "id_number", c.IDNumber)
+	hint := b.column(t, `SELECT id_hint FROM account WHERE id = $1`, c.id)[0]
+	citizen := b.browser(t)
+	login := func() {
+		t.Helper()
+		if r := citizen.passwordLogin(c, "K9#vTq2!mZ"); r.Status != http.StatusOK {
+			t.Fatalf("login: %d %s", r.Status, r.Raw)
+		}
+		if r := citizen.get("/api/v1/me"); r.Status != http.StatusOK {
+			t.Fatalf("me: %d %s", r.Status, r.Raw)
+		}
+	}
+	login()
+	if r := act(kf, ref, "end-sessions", ""); r.Status != http.StatusBadRequest {
+		t.Errorf("end-sessions without a reason: %d %s", r.Status, r.Raw)
+	}
+	if r := citizen.get("/api/v1/me"); r.Status != http.StatusOK {
+		t.Errorf("end-sessions without a reason ended the session: %d", r.Status)
+	}
+	r := act(kf, ref, "end-sessions", "用户手机丢失")
+	if r.Status != http.StatusOK || r.Body["sessions_ended"] != 1.0 {
+		t.Errorf("end-sessions: %d %s", r.Status, r.Raw)
+	}
+	if r := citizen.get("/api/v1/me"); r.Status == http.StatusOK {
+		t.Error("the session lives on after end-sessions")
+	}
+	if n := b.staffAudits(t, "end_sessions", "ok", "kf.disable", c.id, hint, "用户手机丢失"); n != 1 {
+		t.Errorf("%d end-sessions audit rows, want 1", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_end_sessions' AND detail LIKE '%; ended=1'`); n != 1 {
+		t.Error("end-sessions audited without how many")
+	}
+
+	login()
+	if r := act(kf, ref, "disable", ""); r.Status != http.StatusBadRequest {
+		t.Errorf("disable without a reason: %d %s", r.Status, r.Raw)
+	}
+	if n := b.count(t, `SELECT count(*) FROM account WHERE id = $1 AND status = 'active'`, c.id); n != 1 {
+		t.Error("disabled without a reason")
+	}
+	r = act(kf, ref, "disable", "公安机关要求停用")
+	if r.Status != http.StatusOK || r.str("status") != "disabled" || r.Body["sessions_ended"] != 1.0 {
+		t.Errorf("disable: %d %s", r.Status, r.Raw)
+	}
+	if r := citizen.get("/api/v1/me"); r.Status == http.StatusOK {
+		t.Error("the session lives on after disable")
+	}
+	if r := citizen.passwordLogin(c, "K9#vTq2!mZ"); r.Status == http.StatusOK {
+		t.Error("a disabled account logs in")
+	}
+	if r := act(kf, ref, "disable", "再次停用"); r.Status != http.StatusConflict || r.str("error") != "already_disabled" {
+		t.Errorf("disable twice: %d %s", r.Status, r.Raw)
+	}
+	if n := b.staffAudits(t, "disable", "ok", "kf.disable", c.id, hint, "公安机关要求停用"); n != 1 {
+		t.Errorf("%d disable audit rows, want 1", n)
+	}
+	if r := act(kf, ref, "enable", ""); r.Status != http.StatusBadRequest {
+		t.Errorf("enable without a reason: %d %s", r.Status, r.Raw)
+	}
+	if r := act(kf, ref, "enable", "停用原因已消除"); r.Status != http.StatusOK || r.str("status") != "active" {
+		t.Errorf("enable: %d %s", r.Status, r.Raw)
+	}
+	if n := b.staffAudits(t, "enable", "ok", "kf.disable", c.id, hint, "停用原因已消除"); n != 1 {
+		t.Errorf("%d enable audit rows, want 1", n)
+	}
+	login()
+	if r := act(kf, ref, "enable", "再次启用"); r.Status != http.StatusConflict || r.str("error") != "not_disabled" {
+		t.Errorf("enable of an active account: %d %s", r.Status, r.Raw)
+	}
+	// A fused account goes back to pending completion.
+	f := b.fused(t, "李四", "13812340022")
+	fref := caseOf(t, kf, "id_number", f.IDNumber)
+	for _, a := range []string{"disable", "enable"} {
+		if r := act(kf, fref, a, "核实材料"); r.Status != http.StatusOK {
+			t.Errorf("%s of a fused account: %d %s", a, r.Status, r.Raw)
+		}
+	}
+	if st := b.column(t, `SELECT status::text FROM account WHERE id = $1`, f.id)[0]; st != string(schemas.StatusPendingCompletion) {
+		t.Errorf("a fused account enabled to %s", st)
+	}
+}
