@@ -239,3 +239,82 @@ func TestConsoleActionsDisable(t *testing.T) {
 		t.Errorf("a fused account enabled to %s", st)
 	}
 }
+
+// TestConsoleActionsResetStep: a citizen at ③ whose face was approved
+// but not yet used, and one at ① with a code sent to a new phone: the
+// reset voids the approval and the code, so each must redo that step
+// (and only it: ① and ② done stay done); refused without a reason, on an
+// account not pending completion, and with nothing in progress.
+func TestConsoleActionsResetStep(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	f := b.fused(t, "韩洪阳", "13812340031")
+	kf := b.staffBrowser(t, "kf.reset", "kefu")
+	ref := caseOf(t, kf, "id_number", f.IDNumber)
+	hint := b.column(t, `SELECT id_hint FROM account WHERE id = $1`, f.id)[0]
+	citizen := b.browser(t)
+	if r := citizen.smsLogin(f); r.Status != http.StatusOK {
+		t.Fatalf("sms login: %d %s", r.Status, r.Raw)
+	}
+	citizen.completeTo(f, schemas.StepFace)
+	r := citizen.post("/api/v1/completion/face", nil)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("face start: %d %s", r.Status, r.Raw)
+	}
+	ch := r.str("challenge")
+	b.approveFace(t, ch, f.IDNumber)
+
+	if r := act(kf, ref, "reset-step", ""); r.Status != http.StatusBadRequest {
+		t.Errorf("reset-step without a reason: %d %s", r.Status, r.Raw)
+	}
+	if n := b.count(t, `SELECT count(*) FROM face_challenge WHERE id = $1 AND status = 'approved'`, ch); n != 1 {
+		t.Error("reset without a reason voided the face")
+	}
+	if r := act(kf, ref, "reset-step", "人脸识别卡住，用户要求重新开始"); r.Status != http.StatusOK || r.str("status") != "pending_completion" {
+		t.Fatalf("reset-step: %d %s", r.Status, r.Raw)
+	}
+	if n := b.staffAudits(t, "reset_step", "ok", "kf.reset", f.id, hint, "人脸识别卡住，用户要求重新开始"); n != 1 {
+		t.Errorf("%d reset-step audit rows, want 1", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_reset_step' AND detail LIKE '%; faces=1; codes=0'`); n != 1 {
+		t.Error("reset-step audited without what it cleared")
+	}
+	// The approval waiting to be spent activates nothing now.
+	if r := citizen.get("/api/v1/completion/face/" + ch); r.Status == http.StatusOK && (r.str("status") == "approved" || r.str("next") != "") {
+		t.Errorf("the approved face still completes after the reset: %s", r.Raw)
+	}
+	if n := b.count(t, `SELECT count(*) FROM account WHERE id = $1 AND status = 'pending_completion'`, f.id); n != 1 {
+		t.Fatal("the account was activated by the voided face")
+	}
+	// ③ again, with a new face check; ① and ② stay done.
+	if r := citizen.faceThrough("/api/v1/completion/face", nil, f); r.Status != http.StatusOK || r.str("next") == "" {
+		t.Fatalf("face again: %d %s", r.Status, r.Raw)
+	}
+	if n := b.count(t, `SELECT count(*) FROM account WHERE id = $1 AND status = 'active' AND password_hash IS NOT NULL`, f.id); n != 1 {
+		t.Error("the completion did not end after the new face")
+	}
+	if r := act(kf, ref, "reset-step", "再次重置"); r.Status != http.StatusConflict || r.str("error") != "not_pending" {
+		t.Errorf("reset-step of an active account: %d %s", r.Status, r.Raw)
+	}
+
+	// ①: a code to a new phone is spent.
+	g := b.fused(t, "李四", "13812340032")
+	gref := caseOf(t, kf, "id_number", g.IDNumber)
+	other := b.browser(t)
+	if r := other.smsLogin(g); r.Status != http.StatusOK {
+		t.Fatalf("sms login: %d %s", r.Status, r.Raw)
+	}
+	if r := other.postSolving("/api/v1/completion/info/sms", map[string]string{"phone": "13912340033"}); r.Status != http.StatusAccepted {
+		t.Fatalf("info code: %d %s", r.Status, r.Raw)
+	}
+	code := b.lastCodeTo(t, "13912340033")
+	if r := act(kf, gref, "reset-step", "用户更换手机号"); r.Status != http.StatusOK {
+		t.Fatalf("reset-step at ①: %d %s", r.Status, r.Raw)
+	}
+	if r := other.post("/api/v1/completion/info", map[string]string{"phone": "13912340033", "code": code, "address": "海口市"}); r.Status == http.StatusOK {
+		t.Errorf("the code sent before the reset still does ①: %s", r.Raw)
+	}
+	if r := act(kf, gref, "reset-step", "再次重置"); r.Status != http.StatusConflict || r.str("error") != "nothing_to_reset" {
+		t.Errorf("reset-step with nothing in progress: %d %s", r.Status, r.Raw)
+	}
+}
