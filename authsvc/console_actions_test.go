@@ -318,3 +318,58 @@ func TestConsoleActionsResetStep(t *testing.T) {
 		t.Errorf("reset-step with nothing in progress: %d %s", r.Status, r.Raw)
 	}
 }
+
+// TestConsoleActionsRealname: realname-recheck asks the enterprise
+// interface now for this account: 仍未认证 while it has no data (the next
+// check postponed by the backoff), 已认证 once it has; audited with the
+// result; refused for a verified or a natural account and without a
+// reason.
+func TestConsoleActionsRealname(t *testing.T) {
+	t.Parallel()
+	b, reg := legalSetup(t, 0)
+	e := b.fusedLegal(t, "海南椰风科技有限公司", "13812340041")
+	other := b.fusedLegal(t, "海南椰林贸易有限公司", "13812340042") // due too, left alone
+	c := b.fused(t, "韩洪阳", "13812340043")
+	kf := b.staffBrowser(t, "kf.realname", "kefu")
+	ref := caseOf(t, kf, "credit_code", e.CreditCode)
+	hint := b.column(t, `SELECT id_hint FROM account WHERE id = $1`, e.id)[0]
+
+	if r := act(kf, ref, "realname-recheck", ""); r.Status != http.StatusBadRequest {
+		t.Errorf("realname-recheck without a reason: %d %s", r.Status, r.Raw)
+	}
+	r := act(kf, ref, "realname-recheck", "企业来电要求重新认证")
+	if r.Status != http.StatusOK || r.str("realname") != "unverified" || r.str("notice") != "实名认证结果：仍未认证" {
+		t.Errorf("recheck without data: %d %s", r.Status, r.Raw)
+	}
+	if n := b.count(t, `SELECT count(*) FROM account WHERE id = $1 AND realname_status = 'unverified' AND realname_attempts = 1
+		AND realname_next_check_at = $2`, e.id, b.clock.Now().Add(b.svc.realnameBackoff(1))); n != 1 {
+		t.Error("a recheck without a verdict did not postpone the next check")
+	}
+	reg.Add(Enterprise{CreditCode: e.CreditCode, Name: e.Name, RepName: e.RepName, RepIDType: "resident", RepID: e.RepID})
+	// Through the page: the result shown.
+	f := kf.form("/admin/accounts/"+ref+"/realname-recheck", url.Values{"reason": {"企业补交材料后重新认证"}})
+	if loc := f.Header.Get("Location"); f.Status != http.StatusSeeOther || !strings.HasSuffix(loc, "?done=realname-verified") {
+		t.Fatalf("recheck form: %d %s", f.Status, loc)
+	}
+	if p := kf.get(f.Header.Get("Location")); !strings.Contains(p.Raw, "实名认证结果：已认证") {
+		t.Errorf("the page does not show the result: %s", p.Raw)
+	}
+	if n := b.count(t, `SELECT count(*) FROM account WHERE id = $1 AND realname_status = 'verified' AND realname_source = 'scheduled'`, e.id); n != 1 {
+		t.Error("the recheck with data did not verify")
+	}
+	if n := b.staffAudits(t, "realname_recheck", "ok", "kf.realname", e.id, hint, "企业来电要求重新认证"); n != 1 {
+		t.Errorf("%d unverified recheck audit rows, want 1", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_realname_recheck' AND outcome = 'ok' AND detail LIKE '%reason=企业补交材料后重新认证; result=verified'`); n != 1 {
+		t.Error("the verified recheck is not audited with its result")
+	}
+	if r := act(kf, ref, "realname-recheck", "再次认证"); r.Status != http.StatusConflict || r.str("error") != "realname_verified" {
+		t.Errorf("recheck of a verified account: %d %s", r.Status, r.Raw)
+	}
+	if r := act(kf, caseOf(t, kf, "id_number", c.IDNumber), "realname-recheck", "自然人认证"); r.Status != http.StatusConflict || r.str("error") != "not_legal" {
+		t.Errorf("recheck of a natural account: %d %s", r.Status, r.Raw)
+	}
+	if n := b.count(t, `SELECT count(*) FROM account WHERE id = $1 AND realname_attempts = 0 AND realname_next_check_at IS NULL`, other.id); n != 1 {
+		t.Error("the recheck checked another account")
+	}
+}
