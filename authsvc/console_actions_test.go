@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -237,6 +238,36 @@ func TestConsoleActionsDisable(t *testing.T) {
 	}
 	if st := b.column(t, `SELECT status::text FROM account WHERE id = $1`, f.id)[0]; st != string(schemas.StatusPendingCompletion) {
 		t.Errorf("a fused account enabled to %s", st)
+	}
+
+	// Two staff disabling at once, both reading the account while a
+	// transaction holds its row: the second sees the first's disable.
+	kf2 := b.staffBrowser(t, "kf.disable2", "kefu")
+	refs := []string{fref, caseOf(t, kf2, "id_number", f.IDNumber)}
+	ctx := context.Background()
+	tx, err := b.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM account WHERE id = $1 FOR UPDATE`, f.id); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	got := make([]response, 2)
+	for i, br := range []*browser{kf, kf2} {
+		wg.Go(func() { got[i] = act(br, refs[i], "disable", "并发停用") })
+	}
+	for b.count(t, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) < 2 {
+		runtime.Gosched()
+	}
+	tx.Rollback(ctx)
+	wg.Wait()
+	if got[0].Status+got[1].Status != http.StatusOK+http.StatusConflict {
+		t.Errorf("parallel disables: %d %s / %d %s", got[0].Status, got[0].Raw, got[1].Status, got[1].Raw)
+	}
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_disable' AND outcome = 'ok' AND detail LIKE '%reason=并发停用%'`); n != 1 {
+		t.Errorf("%d parallel disables audited ok, want 1", n)
 	}
 }
 
