@@ -145,8 +145,15 @@ func TestConsoleActionsUnlock(t *testing.T) {
 	}
 	// 审核 sees the page but not the actions.
 	sh := b.staffBrowser(t, "sh.unlock", "shenhe")
-	if p := sh.get("/admin/accounts/" + caseOf(t, sh, "id_number", f.IDNumber)); p.Status != http.StatusOK || strings.Contains(p.Raw, `id="actions"`) {
+	shref := caseOf(t, sh, "id_number", f.IDNumber)
+	if p := sh.get("/admin/accounts/" + shref); p.Status != http.StatusOK || strings.Contains(p.Raw, `id="actions"`) {
 		t.Errorf("审核's account page: %d, actions shown %v", p.Status, strings.Contains(p.Raw, `id="actions"`))
+	}
+	// The actions are 客服's only.
+	for _, a := range []string{"unlock", "end-sessions", "disable", "enable", "reset-step", "realname-recheck"} {
+		if r := act(sh, shref, a, "审核越权"); r.Status != http.StatusForbidden || r.str("error") != "staff_forbidden" {
+			t.Errorf("%s by 审核: %d %s", a, r.Status, r.Raw)
+		}
 	}
 }
 
