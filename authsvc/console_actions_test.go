@@ -179,6 +179,15 @@ func TestConsoleActionsDisable(t *testing.T) {
 		}
 	}
 	login()
+	// The session is signed in to a business system: its session there
+	// ends too.
+	if _, err := RegisterClient(context.Background(), b.pool, Client{ID: "biz.actions", Name: "示例业务系统", RedirectURIs: []string{"https://biz.example/cb"},
+		Scopes: []string{"profile"}}); err != nil {
+		t.Fatal(err)
+	}
+	b.exec(t, `INSERT INTO oidc_session_client (session_hash, client_id, account_id, subject, sid, created_at, account_bidx)
+		SELECT id_hash, 'biz.actions', account_id, 'sub', 'sid', now(), $2 FROM auth_session WHERE account_id = $1 AND revoked_at IS NULL`,
+		c.id, b.keys.BlindIndex(string(schemas.FieldIDNumber), c.IDNumber))
 	if r := act(kf, ref, "end-sessions", ""); r.Status != http.StatusBadRequest {
 		t.Errorf("end-sessions without a reason: %d %s", r.Status, r.Raw)
 	}
@@ -191,6 +200,9 @@ func TestConsoleActionsDisable(t *testing.T) {
 	}
 	if r := citizen.get("/api/v1/me"); r.Status == http.StatusOK {
 		t.Error("the session lives on after end-sessions")
+	}
+	if n := b.count(t, `SELECT count(*) FROM oidc_session_client WHERE client_id = 'biz.actions' AND ended_at IS NOT NULL`); n != 1 {
+		t.Error("the business system's session lives on after end-sessions")
 	}
 	if n := b.staffAudits(t, "end_sessions", "ok", "kf.disable", c.id, hint, "用户手机丢失"); n != 1 {
 		t.Errorf("%d end-sessions audit rows, want 1", n)
