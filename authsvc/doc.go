@@ -64,4 +64,9 @@
 // the CLI, the sign-in with password and TOTP at /admin/login, its own
 // sessions and cookie, /admin), internal/totp (RFC 6238 codes, the replay
 // check, the otpauth URI).
+//
+// console_actions.go (客服's actions on an account of a case reference:
+// unlock, end-sessions, disable, enable, reset-step and realname-recheck,
+// each with a reason, in one transaction with its audit row;
+// templates/admin_actions.html is their block on the account page).
 package authsvc
