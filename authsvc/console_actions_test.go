@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/idfusion/idfusion/schemas"
 )
@@ -277,7 +278,12 @@ func TestConsoleActionsDisable(t *testing.T) {
 	for i, br := range []*browser{kf, kf2} {
 		wg.Go(func() { got[i] = act(br, refs[i], "disable", "并发停用") })
 	}
-	for b.count(t, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) < 2 {
+	for deadline := time.Now().Add(20 * time.Second); b.count(t, `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = current_database() AND wait_event_type = 'Lock'`) < 2; {
+		if time.Now().After(deadline) {
+			t.Error("the parallel disables never waited for the held row")
+			break
+		}
 		runtime.Gosched()
 	}
 	tx.Rollback(ctx)
