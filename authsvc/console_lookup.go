@@ -247,7 +247,8 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, c *staffCal
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, "admin_account.html", pageData{Title: "账号详情", Staff: c.staffMember, Console: &consoleView{Account: v}})
+	s.render(w, r, "admin_account.html", pageData{Title: "账号详情", Staff: c.staffMember, Console: &consoleView{Account: v},
+		Notice: actionNotice(r)}) // console_actions.go
 }
 
 func (s *Server) apiAccount(w http.ResponseWriter, r *http.Request, c *staffCall) {

@@ -78,4 +78,9 @@
 // disableClientIn of oidc_client.go, which `authsvc client` uses too) and
 // the signing keys (rotateSigningKeyIn), each action audited in its
 // transaction.
+//
+// console_actions.go (客服's actions on an account of a case reference:
+// unlock, end-sessions, disable, enable, reset-step and realname-recheck,
+// each with a reason, in one transaction with its audit row;
+// templates/admin_actions.html is their block on the account page).
 package authsvc

@@ -42,6 +42,7 @@ func problemOf(err error) problem {
 	var rstep *RecoveryStepError
 	var reg *RegStepError
 	var legal *LegalStepError
+	var refusedAction *actionRefused // console_actions.go
 	switch {
 	case errors.As(err, &legal):
 		msg := "请按顺序完成注册：" + legalLabel(legal.Next)
@@ -100,6 +101,8 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusConflict, code: "client_state", message: "该业务系统已停用，或为公开客户端（无密钥）"}
 	case errors.As(err, new(*clientInvalidError)):
 		return problem{status: http.StatusBadRequest, code: "client_invalid", message: "业务系统登记信息不符合要求：" + err.Error()}
+	case errors.As(err, &refusedAction):
+		return problem{status: http.StatusConflict, code: refusedAction.code, message: refusedAction.message}
 	case errors.Is(err, errCaseRef):
 		return problem{status: http.StatusNotFound, code: "case_expired", message: "该账号的查询已失效，请重新查询"}
 	case errors.Is(err, errStaffNoSession):

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"slices"
+	"strings"
 )
 
 //go:embed templates/*.html
@@ -99,22 +101,45 @@ func loadPages() (*pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pages{t: map[string]*template.Template{}}
+	// A block file (isBlock) is parsed with every page, not served as one.
+	shared := []string{"templates/layout.html"}
+	var pageNames []string
 	for _, n := range names {
-		base := path.Base(n)
-		if base == "layout.html" {
-			continue
+		block, err := isBlock(n)
+		if err != nil {
+			return nil, err
 		}
+		if block {
+			shared = append(shared, n)
+		} else if path.Base(n) != "layout.html" {
+			pageNames = append(pageNames, n)
+		}
+	}
+	p := &pages{t: map[string]*template.Template{}}
+	for _, n := range pageNames {
+		base := path.Base(n)
 		t, err := template.New("layout.html").Funcs(template.FuncMap{
 			"steps": stepLabels,
 			"inc":   func(i int) int { return i + 1 },
-		}).ParseFS(templateFS, "templates/layout.html", n)
+		}).ParseFS(templateFS, append(slices.Clone(shared), n)...)
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", base, err)
 		}
 		p.t[base] = t
 	}
 	return p, nil
+}
+
+// isBlock reports whether the template file n is a block that pages
+// include ({{template "name" .}}) rather than a page: it starts by
+// defining the template named after the file (admin_actions.html:
+// {{define "admin_actions"}}).
+func isBlock(n string) (bool, error) {
+	b, err := templateFS.ReadFile(n)
+	if err != nil {
+		return false, err
+	}
+	return bytes.HasPrefix(b, []byte(`{{define "`+strings.TrimSuffix(path.Base(n), ".html")+`"}}`)), nil
 }
 
 // render writes a page; a template error is a 500, never half a page.
