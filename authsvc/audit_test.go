@@ -195,7 +195,7 @@ func TestRoleGrants(t *testing.T) {
 		// the masked subjects and details.
 		{roleAuthsvc, `SELECT count(*) FROM auth_audit`, ""},
 		{roleAuthsvc, `SELECT subject, detail FROM auth_audit`, ""}, // 043: 审计's search in the console
-		{roleAuthsvc, `SELECT id, hash FROM auth_audit_head`, ""},        // 043: the console's chain check
+		{roleAuthsvc, `SELECT id, hash FROM auth_audit_head`, ""},   // 043: the console's chain check
 		{roleAuthsvc, `UPDATE auth_audit_head SET id = 0`, insufficientPrivilege},
 		{roleAuthsvc, `SELECT count(*) FROM auth_session`, ""},
 		{roleAuthsvc, `UPDATE account SET failed_attempts = 1`, ""},
