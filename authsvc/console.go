@@ -62,6 +62,10 @@ type staffCall struct {
 func (s *Server) consoleUnits() []func() []staffRoute {
 	return []func() []staffRoute{
 		s.lookupRoutes, // console_lookup.go: the exact lookup and the account's masked page
+
+		// Issue 20, part S.
+		s.auditRoutes,      // console_audit.go: 审计's audit search, export and chain check
+		s.staffAdminRoutes, // console_staff.go: 运维's staff management
 	}
 }
 

@@ -86,6 +86,10 @@ type pageData struct {
 	// the console).
 	Console       *consoleView
 	StaffUsername string
+	// Audit is the console's audit search (console_audit.go), StaffAdmin
+	// its staff management (console_staff.go).
+	Audit      *auditView
+	StaffAdmin *staffAdminView
 }
 
 // pages are the parsed templates: each page with the layout.
