@@ -342,8 +342,8 @@ type auditCheck struct {
 type auditView struct {
 	Filter  auditFilter
 	Entries []auditEntry
-	Next    string // the next page's query string
-	Export  string // the export's query string
+	Next    string // the next page's path
+	Export  string // the export's path
 	Check   *auditCheck
 }
 
@@ -361,10 +361,10 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, c *staffCall)
 	}
 	q := r.URL.Query()
 	q.Del("before")
-	d.Audit.Export = q.Encode()
+	d.Audit.Export = "/admin/audit/export?" + q.Encode()
 	if next > 0 {
 		q.Set("before", strconv.FormatInt(next, 10))
-		d.Audit.Next = q.Encode()
+		d.Audit.Next = "/admin/audit?" + q.Encode()
 	}
 	s.render(w, r, "admin_audit.html", d)
 }
