@@ -166,7 +166,6 @@ func TestConsoleAuditSearch(t *testing.T) {
 	}
 }
 
-
 // TestConsoleAuditChain: 审计 checks the audit chain from the console:
 // intact, then broken at the row an owner rewrote; each check audited.
 func TestConsoleAuditChain(t *testing.T) {
