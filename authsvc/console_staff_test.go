@@ -102,6 +102,9 @@ func TestConsoleStaff(t *testing.T) {
 	if r := ops.post(api+"/kf.new/disable", map[string]any{"reason": "离职"}); r.Status != http.StatusOK {
 		t.Fatalf("disable: %d %s", r.Status, r.Raw)
 	}
+	if n := b.count(t, `SELECT count(*) FROM staff_session ss JOIN staff st ON st.id = ss.staff_id WHERE st.username = 'kf.new' AND ss.revoked_at IS NULL`); n != 0 {
+		t.Errorf("disable left %d live sessions", n)
+	}
 	if r := kf.get("/api/v1/admin/me"); r.Status != http.StatusUnauthorized {
 		t.Errorf("a disabled member's session: %d", r.Status)
 	}
