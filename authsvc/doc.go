@@ -64,4 +64,11 @@
 // the CLI, the sign-in with password and TOTP at /admin/login, its own
 // sessions and cookie, /admin), internal/totp (RFC 6238 codes, the replay
 // check, the otpauth URI).
+//
+// Issue 20, part S: console_audit.go (审计's audit search by time, event,
+// staff member, outcome and account, newest first with keyset pages, its
+// streamed CSV export and the chain check, each audited), console_staff.go
+// (运维's staff management: list, add, roles, disable, enable, reset
+// credentials, unlock, never oneself; sharing staff.go's addStaffIn and
+// disableStaffIn with the CLI).
 package authsvc
