@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/idfusion/idfusion/internal/pii"
 )
 
 // auditFixture writes audit rows as the owner: at is Asia/Shanghai.
@@ -115,6 +117,9 @@ func TestConsoleAuditSearch(t *testing.T) {
 	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_audit_search' AND (detail LIKE '%' || $1 || '%' OR detail LIKE '%' || $2 || '%')`,
 		c.IDNumber, e.CreditCode); n != 0 {
 		t.Errorf("%d search audit rows name a whole number", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_audit_search' AND detail LIKE '%account=' || $1 || '%'`, pii.MaskID(strings.ToUpper(c.IDNumber))); n != 1 {
+		t.Errorf("%d search audit rows name the account masked, want 1", n)
 	}
 
 	// Pages: 100 rows, then the rest, no row twice.
