@@ -61,9 +61,11 @@ type staffCall struct {
 // open to anyone.
 func (s *Server) consoleUnits() []func() []staffRoute {
 	return []func() []staffRoute{
-		s.lookupRoutes, // console_lookup.go: the exact lookup and the account's masked page
-		s.opsRoutes,    // console_ops.go: 运维's runs, feedback workbooks, departments, clients and keys
-		s.actionRoutes, // console_actions.go: 客服's actions on an account (unlock, disable, …)
+		s.lookupRoutes,     // console_lookup.go: the exact lookup and the account's masked page
+		s.opsRoutes,        // console_ops.go: 运维's runs, feedback workbooks, departments, clients and keys
+		s.actionRoutes,     // console_actions.go: 客服's actions on an account (unlock, disable, …)
+		s.auditRoutes,      // console_audit.go: 审计's audit search, export and chain check
+		s.staffAdminRoutes, // console_staff.go: 运维's staff management
 	}
 }
 

@@ -83,4 +83,11 @@
 // unlock, end-sessions, disable, enable, reset-step and realname-recheck,
 // each with a reason, in one transaction with its audit row;
 // templates/admin_actions.html is their block on the account page).
+//
+// console_audit.go (审计's audit search by time, event,
+// staff member, outcome and account, newest first with keyset pages, its
+// streamed CSV export and the chain check, each audited), console_staff.go
+// (运维's staff management: list, add, roles, disable, enable, reset
+// credentials, unlock, never oneself; sharing staff.go's addStaffIn and
+// disableStaffIn with the CLI).
 package authsvc

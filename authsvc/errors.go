@@ -103,6 +103,16 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusBadRequest, code: "client_invalid", message: "业务系统登记信息不符合要求：" + err.Error()}
 	case errors.As(err, &refusedAction):
 		return problem{status: http.StatusConflict, code: refusedAction.code, message: refusedAction.message}
+	case errors.Is(err, errAuditFilter):
+		return problem{status: http.StatusBadRequest, code: "audit_filter", message: "筛选条件格式不正确（日期格式为 2006-01-02）"}
+	case errors.Is(err, errStaffSelf):
+		return problem{status: http.StatusForbidden, code: "staff_self", message: "不能修改自己的角色、停用或重置自己的账号"}
+	case errors.Is(err, ErrNoSuchStaff):
+		return problem{status: http.StatusNotFound, code: "staff_not_found", message: "没有该工作人员"}
+	case errors.Is(err, ErrStaffExists):
+		return problem{status: http.StatusConflict, code: "staff_exists", message: "该用户名已被使用", fields: map[string]string{"username": "该用户名已被使用"}}
+	case errors.Is(err, errStaffUsage) || errors.Is(err, errStaffBadRole):
+		return problem{status: http.StatusBadRequest, code: "staff_invalid", message: "请填写用户名（2-32 位字母、数字或 . _ -，以字母开头）、姓名，并至少选择一个角色"}
 	case errors.Is(err, errCaseRef):
 		return problem{status: http.StatusNotFound, code: "case_expired", message: "该账号的查询已失效，请重新查询"}
 	case errors.Is(err, errStaffNoSession):

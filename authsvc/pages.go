@@ -91,6 +91,10 @@ type pageData struct {
 
 	// Ops is an operations page's data (console_ops.go).
 	Ops *opsView
+	// Audit is the console's audit search (console_audit.go), StaffAdmin
+	// its staff management (console_staff.go).
+	Audit      *auditView
+	StaffAdmin *staffAdminView
 }
 
 // pages are the parsed templates: each page with the layout.

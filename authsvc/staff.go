@@ -94,46 +94,86 @@ type StaffCredentials struct {
 // secret, audited, and returns them. pool is the owner's (the service's
 // role creates no staff member).
 func AddStaff(ctx context.Context, pool *pgxpool.Pool, k *pii.Keyring, argon Argon2Params, n NewStaff, now time.Time) (StaffCredentials, error) {
-	n.Username, n.Name, n.CreatedBy = strings.TrimSpace(n.Username), strings.TrimSpace(n.Name), strings.TrimSpace(n.CreatedBy)
-	if !staffUsernameRE.MatchString(n.Username) || n.Name == "" || len(n.Roles) == 0 {
-		return StaffCredentials{}, errStaffUsage
+	var c StaffCredentials
+	err := database.Transact(ctx, pool, func(tx pgx.Tx) error {
+		var err error
+		c, err = addStaffIn(ctx, tx, k, argon, &n, now)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, subject, ip, detail) VALUES ($1, 'staff_add', 'ok', $2, '', $3)`,
+			now, n.Username, fmt.Sprintf("staff=%s; roles=%s; by %s", n.Username, strings.Join(n.Roles, ","), n.CreatedBy))
+		return err
+	})
+	if err != nil {
+		return StaffCredentials{}, err
 	}
+	return c, nil
+}
+
+// staffRolesOf checks roles and returns them without repeats:
+// errStaffBadRole for an unknown one, errStaffUsage for none.
+func staffRolesOf(in []string) ([]string, error) {
 	roles := []string{}
-	for _, r := range n.Roles {
+	for _, r := range in {
+		r = strings.TrimSpace(r)
 		if _, ok := StaffRoles[r]; !ok {
-			return StaffCredentials{}, fmt.Errorf("%w: %q", errStaffBadRole, r)
+			return nil, fmt.Errorf("%w: %q", errStaffBadRole, r)
 		}
 		if !slices.Contains(roles, r) {
 			roles = append(roles, r)
 		}
 	}
+	if len(roles) == 0 {
+		return nil, errStaffUsage
+	}
+	return roles, nil
+}
+
+// newStaffSecrets makes a staff member's random password and TOTP secret:
+// the credentials to show once, the password's hash and the sealed
+// secret to store.
+func newStaffSecrets(ctx context.Context, k *pii.Keyring, argon Argon2Params, username string) (c StaffCredentials, hash string, sealed []byte, err error) {
 	password, err := randomPassword()
 	if err != nil {
-		return StaffCredentials{}, err
+		return c, "", nil, err
 	}
 	secret, err := totp.NewSecret()
 	if err != nil {
-		return StaffCredentials{}, err
+		return c, "", nil, err
 	}
-	hash, err := NewPasswordHasher(argon, 1).Hash(ctx, password)
+	hash, err = NewPasswordHasher(argon, 1).Hash(ctx, password)
+	if err != nil {
+		return c, "", nil, err
+	}
+	c = StaffCredentials{Password: password, Secret: totp.Base32(secret), URI: totp.URI(staffIssuer, username, secret)}
+	return c, hash, k.Seal(secret, staffTOTPAAD), nil
+}
+
+// addStaffIn creates the staff member n with q (the caller's transaction,
+// which writes the audit row): the one place a staff member is made, for
+// the CLI (AddStaff, as the owner) and the console (console_staff.go).
+// n's fields come back trimmed, its roles without repeats.
+func addStaffIn(ctx context.Context, q querier, k *pii.Keyring, argon Argon2Params, n *NewStaff, now time.Time) (StaffCredentials, error) {
+	n.Username, n.Name, n.CreatedBy = strings.TrimSpace(n.Username), strings.TrimSpace(n.Name), strings.TrimSpace(n.CreatedBy)
+	if !staffUsernameRE.MatchString(n.Username) || n.Name == "" || len(n.Roles) == 0 {
+		return StaffCredentials{}, errStaffUsage
+	}
+	roles, err := staffRolesOf(n.Roles)
 	if err != nil {
 		return StaffCredentials{}, err
 	}
-	c := StaffCredentials{Password: password, Secret: totp.Base32(secret), URI: totp.URI(staffIssuer, n.Username, secret)}
-	err = database.Transact(ctx, pool, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO staff (username, name, password_hash, totp_sealed, roles, created_at, created_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-			n.Username, n.Name, hash, k.Seal(secret, staffTOTPAAD), roles, now, n.CreatedBy).Scan(&c.ID)
-		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" {
-			return ErrStaffExists
-		}
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, subject, ip, detail) VALUES ($1, 'staff_add', 'ok', $2, '', $3)`,
-			now, n.Username, fmt.Sprintf("staff=%s; roles=%s; by %s", n.Username, strings.Join(roles, ","), n.CreatedBy))
-		return err
-	})
+	n.Roles = roles
+	c, hash, sealed, err := newStaffSecrets(ctx, k, argon, n.Username)
+	if err != nil {
+		return StaffCredentials{}, err
+	}
+	err = q.QueryRow(ctx, `INSERT INTO staff (username, name, password_hash, totp_sealed, roles, created_at, created_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		n.Username, n.Name, hash, sealed, roles, now, n.CreatedBy).Scan(&c.ID)
+	if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" {
+		return StaffCredentials{}, ErrStaffExists
+	}
 	if err != nil {
 		return StaffCredentials{}, err
 	}
@@ -144,24 +184,44 @@ func AddStaff(ctx context.Context, pool *pgxpool.Pool, k *pii.Keyring, argon Arg
 // pool is the owner's.
 func DisableStaff(ctx context.Context, pool *pgxpool.Pool, username, by string, now time.Time) error {
 	return database.Transact(ctx, pool, func(tx pgx.Tx) error {
-		var id int64
-		err := tx.QueryRow(ctx, `SELECT id FROM staff WHERE lower(username) = lower($1) FOR UPDATE`, strings.TrimSpace(username)).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNoSuchStaff
-		}
-		if err != nil {
+		if _, err := disableStaffIn(ctx, tx, username, now); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE staff SET status = 'disabled' WHERE id = $1`, id); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE staff_session SET revoked_at = $2, expires_at = LEAST(expires_at, $2) WHERE staff_id = $1 AND revoked_at IS NULL`, id, now); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, subject, ip, detail) VALUES ($1, 'staff_disable', 'ok', $2, '', $3)`,
+		_, err := tx.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, subject, ip, detail) VALUES ($1, 'staff_disable', 'ok', $2, '', $3)`,
 			now, username, fmt.Sprintf("staff=%s; by %s", username, by))
 		return err
 	})
+}
+
+// lockStaff locks the staff member's row (before any audit row) and
+// returns its id and username as stored: ErrNoSuchStaff when none.
+func lockStaff(ctx context.Context, q querier, username string) (id int64, name string, err error) {
+	err = q.QueryRow(ctx, `SELECT id, username FROM staff WHERE lower(username) = lower($1) FOR UPDATE`, strings.TrimSpace(username)).Scan(&id, &name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, "", ErrNoSuchStaff
+	}
+	return id, name, err
+}
+
+// endStaffSessions ends every live session of the staff member id.
+func endStaffSessions(ctx context.Context, q querier, id int64, now time.Time) error {
+	_, err := q.Exec(ctx, `UPDATE staff_session SET revoked_at = $2, expires_at = LEAST(expires_at, $2) WHERE staff_id = $1 AND revoked_at IS NULL`, id, now)
+	return err
+}
+
+// disableStaffIn disables the staff member and ends their sessions with q
+// (the caller's transaction, which writes the audit row): the one place a
+// staff member is disabled, for the CLI and the console. It returns the
+// username as stored.
+func disableStaffIn(ctx context.Context, q querier, username string, now time.Time) (string, error) {
+	id, name, err := lockStaff(ctx, q, username)
+	if err != nil {
+		return "", err
+	}
+	if _, err := q.Exec(ctx, `UPDATE staff SET status = 'disabled' WHERE id = $1`, id); err != nil {
+		return "", err
+	}
+	return name, endStaffSessions(ctx, q, id, now)
 }
 
 // randomPassword is an initial password: 16 characters of an alphabet

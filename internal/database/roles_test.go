@@ -174,6 +174,13 @@ func TestRolePrivileges(t *testing.T) {
 	want["import_reject"] = "authsvc: SELECT(run_id,file_id); import: INSERT SELECT UPDATE(source_key,value)"
 	want["department"] = "authsvc: SELECT(code,name); " + importReadWrite
 	want["oidc_client"] = "authsvc: INSERT SELECT UPDATE(secret_hash,disabled_at)"
+	// 043: the console's audit search, export and chain check (审计) read
+	// the whole log and its head; its staff management (运维) adds staff
+	// members, sets their roles and status, resets their credentials.
+	want["auth_audit"] = "authsvc: INSERT SELECT(id,at,event,outcome,account_id,subject,ip,detail,prev_hash,hash,account_bidx)"
+	want["auth_audit_head"] = "authsvc: SELECT"
+	want["staff"] = "authsvc: INSERT(username,name,password_hash,totp_sealed,roles,created_at,created_by) SELECT " +
+		"UPDATE(password_hash,totp_sealed,totp_last_step,roles,status,failed_attempts,locked_until)"
 	if diff := cmp.Diff(want, flat); diff != "" {
 		t.Errorf("privileges (-want +got):\n%s", diff)
 	}
