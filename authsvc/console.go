@@ -62,6 +62,7 @@ type staffCall struct {
 func (s *Server) consoleUnits() []func() []staffRoute {
 	return []func() []staffRoute{
 		s.lookupRoutes, // console_lookup.go: the exact lookup and the account's masked page
+		s.viewRoutes,   // console_view.go: unmasking one field of an account
 	}
 }
 

@@ -89,6 +89,10 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusBadRequest, code: "reason_required", message: "请填写操作原因（2至200个字）", fields: map[string]string{"reason": "请填写操作原因"}}
 	case errors.Is(err, errLookupPartial):
 		return problem{status: http.StatusBadRequest, code: "lookup_partial", message: "请输入完整、有效的证件号码、统一社会信用代码、用户名或手机号（不支持部分查询）", fields: map[string]string{"value": "请输入完整的号码"}}
+	case errors.Is(err, errUnmaskField):
+		return problem{status: http.StatusBadRequest, code: "unmask_field", message: "请选择要查看的字段", fields: map[string]string{"field": "请选择要查看的字段"}}
+	case errors.Is(err, errUnmaskLimit):
+		return problem{status: http.StatusTooManyRequests, code: "unmask_limit", message: "一小时内查看明文的次数已达上限（20次），请稍后再试"}
 	case errors.Is(err, errCaseRef):
 		return problem{status: http.StatusNotFound, code: "case_expired", message: "该账号的查询已失效，请重新查询"}
 	case errors.Is(err, errStaffNoSession):
