@@ -205,7 +205,12 @@ func TestRoleGrants(t *testing.T) {
 		{roleAuthsvc, `DELETE FROM account`, insufficientPrivilege},
 		{roleAuthsvc, `DELETE FROM auth_session`, insufficientPrivilege},
 		{roleAuthsvc, `SELECT count(*) FROM import_reject`, insufficientPrivilege},
-		{roleAuthsvc, `SELECT count(*) FROM account_lineage`, insufficientPrivilege},
+		// 039: the console's account page reads the lineage's keys and
+		// rows, not the rest.
+		{roleAuthsvc, `SELECT account_bidx, file_id, row_num FROM account_lineage`, ""},
+		{roleAuthsvc, `SELECT source_key, priority FROM account_lineage`, insufficientPrivilege},
+		{roleAuthsvc, `SELECT rows_read FROM import_file`, insufficientPrivilege},
+		{roleAuthsvc, `UPDATE merge_conflict SET status = 'resolved'`, insufficientPrivilege},
 		{roleAuthsvc, `INSERT INTO import_run (started_at, ledger) VALUES (now(), '{}')`, insufficientPrivilege},
 		{roleAuthsvc, `INSERT INTO oidc_client (id, redirect_uris, allowed_scopes) VALUES ('x', '{}', '{}')`, insufficientPrivilege},
 		{roleAuthsvc, `SELECT reserve_account_ids(1)`, insufficientPrivilege},

@@ -63,5 +63,9 @@
 // staff.go (the staff console's accounts: AddStaff and DisableStaff for
 // the CLI, the sign-in with password and TOTP at /admin/login, its own
 // sessions and cookie, /admin), internal/totp (RFC 6238 codes, the replay
-// check, the otpauth URI).
+// check, the otpauth URI),
+// console_view.go (the console's account page in full: legal particulars,
+// upstream links, agents, recent audit rows, lineage and each value's
+// source, open conflicts; unmasking one field with a reason, once,
+// audited, at most 20 an hour per staff member).
 package authsvc
