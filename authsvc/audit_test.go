@@ -207,6 +207,11 @@ func TestRoleGrants(t *testing.T) {
 		{roleAuthsvc, `DELETE FROM auth_session`, insufficientPrivilege},
 		{roleAuthsvc, `SELECT value FROM import_reject`, insufficientPrivilege},
 		{roleAuthsvc, `SELECT source_key FROM account_lineage`, insufficientPrivilege},
+		// 039: the console's account page reads the lineage's keys and
+		// rows, not the rest.
+		{roleAuthsvc, `SELECT account_bidx, file_id, row_num FROM account_lineage`, ""},
+		{roleAuthsvc, `SELECT source_key, priority FROM account_lineage`, insufficientPrivilege},
+		{roleAuthsvc, `UPDATE merge_conflict SET status = 'resolved'`, insufficientPrivilege},
 		{roleAuthsvc, `INSERT INTO import_run (started_at, ledger) VALUES (now(), '{}')`, insufficientPrivilege},
 		{roleAuthsvc, `UPDATE oidc_client SET redirect_uris = '{}'`, insufficientPrivilege},
 		{roleAuthsvc, `SELECT reserve_account_ids(1)`, insufficientPrivilege},

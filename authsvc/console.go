@@ -66,6 +66,7 @@ func (s *Server) consoleUnits() []func() []staffRoute {
 		s.actionRoutes,     // console_actions.go: 客服's actions on an account (unlock, disable, …)
 		s.auditRoutes,      // console_audit.go: 审计's audit search, export and chain check
 		s.staffAdminRoutes, // console_staff.go: 运维's staff management
+		s.viewRoutes,       // console_view.go: unmasking one field of an account
 	}
 }
 

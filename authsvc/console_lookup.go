@@ -163,6 +163,18 @@ type accountView struct {
 	PhoneHint     string   `json:"phone_hint"`
 	PhoneVerified bool     `json:"phone_verified"`
 	Origin        string   `json:"-"`
+	// The rest of the page (console_view.go).
+	Legal     *consoleLegal   `json:"legal,omitempty"`
+	Upstreams []upstreamEntry `json:"upstreams"`
+	Agents    []agentEntry    `json:"agents"`
+	Activity  []activityEntry `json:"activity"`
+	Lineage   []lineageRow    `json:"lineage"`
+	Sources   []fieldSource   `json:"sources"`
+	Conflicts []conflictView  `json:"conflicts"`
+	// UnmaskFields are the fields the page offers to unmask; Unmasked is
+	// the value unmasked, shown once.
+	UnmaskFields map[string]string `json:"unmask_fields"`
+	Unmasked     *unmaskedValue    `json:"-"`
 }
 
 var statusNames = map[schemas.AccountStatus]string{
@@ -238,7 +250,11 @@ func (s *Server) accountOf(r *http.Request, c *staffCall) (*accountView, error) 
 	if err != nil {
 		return nil, err
 	}
-	return s.accountViewOf(c, a), nil
+	v := s.accountViewOf(c, a)
+	if err := s.accountDetails(r.Context(), a, v); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, c *staffCall) {
@@ -260,10 +276,13 @@ func (s *Server) apiAccount(w http.ResponseWriter, r *http.Request, c *staffCall
 	writeJSON(w, http.StatusOK, v)
 }
 
-// lookupRoutes: the lookup and the account's page. 客服 and 审核 (who
-// approves what 客服 proposed for an account) may look.
+// lookRoles may look accounts up and see (and unmask) them: 客服 and 审核
+// (who approves what 客服 proposed for an account).
+var lookRoles = []string{roleKefu, roleShenhe}
+
+// lookupRoutes: the lookup and the account's page, for lookRoles.
 func (s *Server) lookupRoutes() []staffRoute {
-	look := []string{roleKefu, roleShenhe}
+	look := lookRoles
 	return []staffRoute{
 		{"GET /admin/lookup", look, s.lookupPage},
 		{"POST /admin/lookup", look, s.lookupForm},

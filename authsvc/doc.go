@@ -90,4 +90,9 @@
 // (运维's staff management: list, add, roles, disable, enable, reset
 // credentials, unlock, never oneself; sharing staff.go's addStaffIn and
 // disableStaffIn with the CLI).
+//
+// console_view.go (the console's account page in full: legal particulars,
+// upstream links, agents, recent audit rows, lineage and each value's
+// source, open conflicts; unmasking one field with a reason, once,
+// audited, at most 20 an hour per staff member).
 package authsvc

@@ -113,6 +113,10 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusConflict, code: "staff_exists", message: "该用户名已被使用", fields: map[string]string{"username": "该用户名已被使用"}}
 	case errors.Is(err, errStaffUsage) || errors.Is(err, errStaffBadRole):
 		return problem{status: http.StatusBadRequest, code: "staff_invalid", message: "请填写用户名（2-32 位字母、数字或 . _ -，以字母开头）、姓名，并至少选择一个角色"}
+	case errors.Is(err, errUnmaskField):
+		return problem{status: http.StatusBadRequest, code: "unmask_field", message: "请选择要查看的字段", fields: map[string]string{"field": "请选择要查看的字段"}}
+	case errors.Is(err, errUnmaskLimit):
+		return problem{status: http.StatusTooManyRequests, code: "unmask_limit", message: "一小时内查看明文的次数已达上限（20次），请稍后再试"}
 	case errors.Is(err, errCaseRef):
 		return problem{status: http.StatusNotFound, code: "case_expired", message: "该账号的查询已失效，请重新查询"}
 	case errors.Is(err, errStaffNoSession):

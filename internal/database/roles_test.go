@@ -74,23 +74,31 @@ func TestRolePrivileges(t *testing.T) {
 		accountImport   = "import: INSERT(id,id_bidx,id_sealed,id_hint,id_type,name,gender,birth_date,phone_sealed,phone_bidx,phone_hint,address,status,origin,required_steps,name_source,phone_source,address_source,created_run,updated_run,kind,legal_type,rep_name,rep_id_type,rep_id_sealed,rep_id_bidx,rep_id_hint,rep_nationality,rep_id_valid_from,rep_id_valid_to,contact_name,rep_source,contact_source,realname_status) SELECT(id,id_bidx,id_sealed,id_hint,id_type,name,gender,birth_date,phone_sealed,phone_bidx,phone_hint,phone_verified,address,status,origin,required_steps,name_source,phone_source,address_source,created_run,updated_run,created_at,updated_at,kind,legal_type,rep_name,rep_id_type,rep_id_sealed,rep_id_bidx,rep_id_hint,rep_nationality,rep_id_valid_from,rep_id_valid_to,contact_name,rep_source,contact_source,realname_status) UPDATE(name,phone_sealed,phone_bidx,phone_hint,address,name_source,phone_source,address_source,updated_run,updated_at,rep_name,rep_id_type,rep_id_sealed,rep_id_bidx,rep_id_hint,rep_nationality,rep_id_valid_from,rep_id_valid_to,contact_name,rep_source,contact_source)"
 		importReadWrite = "import: INSERT SELECT UPDATE"
 		importAppend    = "import: INSERT SELECT"
-		authsvcOwn      = "authsvc: INSERT SELECT UPDATE"
+
+		// 039: the console's account page reads the lineage, conflicts
+		// and their files and departments, column by column.
+		view039department = "authsvc: SELECT(code,name)"
+		view039sourceFile = "authsvc: SELECT(id,dept,sha256)"
+		view039importFile = "authsvc: SELECT(run_id,file_id,name,format)"
+		view039lineage    = "authsvc: SELECT(id,run_id,file_id,row_num,account_bidx)"
+		view039conflict   = "authsvc: SELECT(id,field,candidates,status,created_at,account_bidx)"
+		authsvcOwn        = "authsvc: INSERT SELECT UPDATE"
 		// 018: the login service creates registered accounts; 022: legal ones too.
 		accountRegister = "INSERT(id_bidx,id_sealed,id_hint,id_type,name,phone_sealed,phone_bidx,phone_hint,phone_verified,address,status,origin,required_steps,username,realname_level,agreement_version,agreement_accepted_at,kind,legal_type,rep_name,rep_id_type,rep_id_sealed,rep_id_bidx,rep_id_hint,rep_nationality,rep_id_valid_from,rep_id_valid_to,contact_name,realname_status,realname_checked_at,realname_source,realname_next_check_at)"
 	)
 	want := map[string]string{
 		"schema_migration":         "authsvc: SELECT; import: SELECT",
-		"department":               importReadWrite,
+		"department":               view039department + "; " + importReadWrite,
 		"import_run":               importReadWrite,
-		"source_file":              importAppend,
-		"import_file":              importAppend,
+		"source_file":              view039sourceFile + "; " + importAppend,
+		"import_file":              view039importFile + "; " + importAppend,
 		"account":                  "authsvc: " + accountRegister + " SELECT UPDATE; " + accountImport,
-		"account_lineage":          importAppend,
+		"account_lineage":          view039lineage + "; " + importAppend,
 		"account_lineage_id_seq":   "import: UPDATE USAGE",
 		"account_id_seq":           "authsvc: USAGE",
 		"account_key":              "authsvc: INSERT SELECT; import: INSERT SELECT",
 		"import_reject":            "import: INSERT SELECT UPDATE(source_key,value)",
-		"merge_conflict":           importAppend,
+		"merge_conflict":           view039conflict + "; " + importAppend,
 		"merge_conflict_id_seq":    "",
 		"export_audit":             importReadWrite,
 		"export_audit_id_seq":      "",
@@ -105,7 +113,7 @@ func TestRolePrivileges(t *testing.T) {
 		"sms_outbox":               "authsvc: INSERT SELECT; " + purge + " SELECT(created_at)",
 		"sms_outbox_id_seq":        "",
 		"face_challenge":           authsvcOwn + "; " + purge + " SELECT(expires_at)",
-		"auth_audit":               "authsvc: INSERT SELECT(id,at,event,outcome,account_id,ip)", // SELECT: 020, the login records
+		"auth_audit":               "authsvc: INSERT SELECT(id,at,event,outcome,account_id,subject,ip,account_bidx)", // SELECT: 020, the login records; 039, the console's page and unmask bound
 		"auth_audit_head":          "",
 		"oidc_client":              "authsvc: SELECT",
 		"oidc_consent":             "authsvc: DELETE INSERT SELECT UPDATE",
@@ -170,7 +178,7 @@ func TestRolePrivileges(t *testing.T) {
 	// register, rotate and disable clients.
 	want["import_run"] = "authsvc: SELECT(id,started_at,finished_at,trigger,forced,ledger); " + importReadWrite
 	want["import_file"] = "authsvc: SELECT(run_id,file_id,dept,sha256,name,format,encoding,rows_read,rows_accepted,rows_rejected,warnings); " + importAppend
-	want["account_lineage"] = "authsvc: SELECT(file_id); " + importAppend
+	// account_lineage: 039's columns hold 041's (file_id).
 	want["import_reject"] = "authsvc: SELECT(run_id,file_id); import: INSERT SELECT UPDATE(source_key,value)"
 	want["department"] = "authsvc: SELECT(code,name); " + importReadWrite
 	want["oidc_client"] = "authsvc: INSERT SELECT UPDATE(secret_hash,disabled_at)"
