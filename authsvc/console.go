@@ -62,6 +62,8 @@ type staffCall struct {
 func (s *Server) consoleUnits() []func() []staffRoute {
 	return []func() []staffRoute{
 		s.lookupRoutes, // console_lookup.go: the exact lookup and the account's masked page
+		// console_proposal.go: four eyes, phone changes and conflicts
+		s.proposalRoutes,
 	}
 }
 

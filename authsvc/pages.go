@@ -10,7 +10,7 @@ import (
 	"path"
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/blocks/*.html
 var templateFS embed.FS
 
 // pageData is what every page may show.
@@ -105,7 +105,7 @@ func loadPages() (*pages, error) {
 		t, err := template.New("layout.html").Funcs(template.FuncMap{
 			"steps": stepLabels,
 			"inc":   func(i int) int { return i + 1 },
-		}).ParseFS(templateFS, "templates/layout.html", n)
+		}).ParseFS(templateFS, "templates/layout.html", "templates/blocks/*.html", n)
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", base, err)
 		}
