@@ -320,4 +320,17 @@ func TestConsoleProposalConflict(t *testing.T) {
 	if d := b.auditDetail(t, "admin_conflict_reject", "ok"); !strings.Contains(d, "staff=sh.c; role=shenhe") || !strings.Contains(d, "reason=需补充材料") {
 		t.Errorf("reject audited as %q", d)
 	}
+	// The conflict resolved meanwhile: the approval is refused, nothing
+	// decided.
+	r = resolve(genderConflict, map[string]any{"choice": 0, "reason": "以证件号码为准"})
+	id = int64(r.Body["proposal"].(float64))
+	if _, err := b.pool.Exec(ctx, `UPDATE merge_conflict SET status = 'resolved' WHERE id = $1`, genderConflict); err != nil {
+		t.Fatal(err)
+	}
+	if r := sh.post(fmt.Sprintf("/api/v1/admin/proposals/%d/approve", id), map[string]string{"reason": "同意"}); r.Status != http.StatusConflict {
+		t.Errorf("approval of a conflict resolved meanwhile: %d %s", r.Status, r.Raw)
+	}
+	if n := b.count(t, `SELECT count(*) FROM staff_proposal WHERE id = $1 AND status = 'pending'`, id); n != 1 {
+		t.Errorf("a refused approval decided the proposal")
+	}
 }
