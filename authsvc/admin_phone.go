@@ -76,43 +76,66 @@ func SetPhoneByOperator(ctx context.Context, pool *pgxpool.Pool, k *pii.Keyring,
 			now, found.ID, pii.Redact(found.IDHint), pii.Redact(detail), found.IDBidx); err != nil {
 			return err
 		}
-		a, err := account.ByID(ctx, tx, found.ID, true)
-		if err != nil {
-			return err
-		}
-		if old, err = account.OpenPhone(k, a.PhoneSealed); err != nil {
-			return err
-		}
-		set, err := account.SetPhoneByOperator(ctx, tx, a.ID, k.Seal([]byte(phone), []byte(schemas.FieldPhone)), account.PhoneIndex(k, phone), pii.MaskPhone(phone))
-		if err != nil {
-			return err
-		}
-		if !set {
-			return ErrPhoneBound
-		}
-		e, err := endSessionsAt(ctx, tx, a.ID, nil, now)
-		if err != nil {
-			return err
-		}
-		ended = len(e)
-		// Their business systems too: the running service's outbox worker
-		// tells the back-channel ones.
-		_, err = endProviderSessionsIn(ctx, tx, e, now)
+		old, ended, err = operatorSetPhoneIn(ctx, tx, k, found.ID, phone, now)
 		return err
 	})
 	if err != nil {
 		return 0, err
 	}
+	if err := phoneChangeNotice(ctx, sms, old, phone); err != nil {
+		return found.ID, fmt.Errorf("phone changed (%d sessions ended), notice not sent: %w", ended, err)
+	}
+	return found.ID, nil
+}
+
+// operatorSetPhoneIn binds phone (normalized, valid) to the account id
+// as its verified phone after staff checked the holder's documents, in
+// tx (whose audit row the caller wrote first): it locks the account's
+// row, ends every session of the account and their business systems'
+// (the running service's outbox worker tells the back-channel ones). It
+// returns the old phone ("" for none) and how many sessions ended;
+// ErrPhoneBound when the phone is another account's verified phone (or
+// the account is disabled). Shared by `authsvc admin set-phone` and the
+// console's four-eyes approval (console_proposal.go).
+func operatorSetPhoneIn(ctx context.Context, tx pgx.Tx, k *pii.Keyring, id int64, phone string, now time.Time) (old string, ended int, err error) {
+	a, err := account.ByID(ctx, tx, id, true)
+	if err != nil {
+		return "", 0, err
+	}
+	if a == nil {
+		return "", 0, ErrNoSuchAccount
+	}
+	if old, err = account.OpenPhone(k, a.PhoneSealed); err != nil {
+		return "", 0, err
+	}
+	set, err := account.SetPhoneByOperator(ctx, tx, a.ID, k.Seal([]byte(phone), []byte(schemas.FieldPhone)), account.PhoneIndex(k, phone), pii.MaskPhone(phone))
+	if err != nil {
+		return "", 0, err
+	}
+	if !set {
+		return "", 0, ErrPhoneBound
+	}
+	e, err := endSessionsAt(ctx, tx, a.ID, nil, now)
+	if err != nil {
+		return "", 0, err
+	}
+	_, err = endProviderSessionsIn(ctx, tx, e, now)
+	return old, len(e), err
+}
+
+// phoneChangeNotice tells the old and the new phone of a phone change
+// staff made.
+func phoneChangeNotice(ctx context.Context, sms SMSSender, old, phone string) error {
 	for _, to := range []string{old, phone} {
 		if to == "" {
 			continue
 		}
 		if err := sms.Send(ctx, to, "【统一身份认证】您账号绑定的手机号已由客服人员根据您提交的材料修改为"+pii.MaskPhone(phone)+
 			"，账号在各设备上的登录已退出。如非本人申请，请立即联系客服。"); err != nil {
-			return found.ID, fmt.Errorf("phone changed (%d sessions ended), notice not sent: %w", ended, err)
+			return err
 		}
 	}
-	return found.ID, nil
+	return nil
 }
 
 // DevOutbox is the development outbox (Outbox) on a pool, for the

@@ -211,7 +211,12 @@ func TestRoleGrants(t *testing.T) {
 		// rows, not the rest.
 		{roleAuthsvc, `SELECT account_bidx, file_id, row_num FROM account_lineage`, ""},
 		{roleAuthsvc, `SELECT source_key, priority FROM account_lineage`, insufficientPrivilege},
-		{roleAuthsvc, `UPDATE merge_conflict SET status = 'resolved'`, insufficientPrivilege},
+		// 042: four eyes resolves a conflict, never rewrites its
+		// candidates; a proposal is decided, never rewritten or removed.
+		{roleAuthsvc, `UPDATE merge_conflict SET candidates = '[]'`, insufficientPrivilege},
+		{roleAuthsvc, `UPDATE staff_proposal SET phone_sealed = NULL`, insufficientPrivilege},
+		{roleAuthsvc, `UPDATE staff_proposal SET status = 'superseded' WHERE false`, ""},
+		{roleAuthsvc, `DELETE FROM staff_proposal`, insufficientPrivilege},
 		{roleAuthsvc, `INSERT INTO import_run (started_at, ledger) VALUES (now(), '{}')`, insufficientPrivilege},
 		{roleAuthsvc, `UPDATE oidc_client SET redirect_uris = '{}'`, insufficientPrivilege},
 		{roleAuthsvc, `SELECT reserve_account_ids(1)`, insufficientPrivilege},

@@ -67,6 +67,7 @@ func (s *Server) consoleUnits() []func() []staffRoute {
 		s.auditRoutes,      // console_audit.go: 审计's audit search, export and chain check
 		s.staffAdminRoutes, // console_staff.go: 运维's staff management
 		s.viewRoutes,       // console_view.go: unmasking one field of an account
+		s.proposalRoutes,   // console_proposal.go: four eyes, phone changes and conflict resolutions
 	}
 }
 

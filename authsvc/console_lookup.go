@@ -203,6 +203,9 @@ type consoleView struct {
 	Kind    string
 	Matches []accountSummary
 	Account *accountView
+	// Proposals: the account page's 四眼审核 block and 审核's queue
+	// (console_proposal.go).
+	Proposals *proposalBlock
 }
 
 func (s *Server) lookupPage(w http.ResponseWriter, r *http.Request, c *staffCall) {
@@ -263,7 +266,12 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, c *staffCal
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, "admin_account.html", pageData{Title: "账号详情", Staff: c.staffMember, Console: &consoleView{Account: v},
+	cv := &consoleView{Account: v}
+	if cv.Proposals, err = s.proposalBlockOf(r, c); err != nil { // console_proposal.go
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, "admin_account.html", pageData{Title: "账号详情", Staff: c.staffMember, Console: cv,
 		Notice: actionNotice(r)}) // console_actions.go
 }
 

@@ -117,6 +117,17 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusBadRequest, code: "unmask_field", message: "请选择要查看的字段", fields: map[string]string{"field": "请选择要查看的字段"}}
 	case errors.Is(err, errUnmaskLimit):
 		return problem{status: http.StatusTooManyRequests, code: "unmask_limit", message: "一小时内查看明文的次数已达上限（20次），请稍后再试"}
+	// console_proposal.go: four eyes.
+	case errors.Is(err, errProposalNotFound):
+		return problem{status: http.StatusNotFound, code: "proposal_not_found", message: "该申请或冲突不存在"}
+	case errors.Is(err, errOwnProposal):
+		return problem{status: http.StatusForbidden, code: "own_proposal", message: "不能审核自己提交的申请，须由另一位审核人员处理"}
+	case errors.Is(err, errProposalDecided):
+		return problem{status: http.StatusConflict, code: "proposal_decided", message: "该申请已被处理或已有新的申请，请刷新后重试"}
+	case errors.Is(err, errEvidenceRequired):
+		return problem{status: http.StatusBadRequest, code: "evidence_required", message: "请填写已核验材料的编号（2至200个字）", fields: map[string]string{"evidence": "请填写材料编号"}}
+	case errors.Is(err, errChoiceRefused):
+		return problem{status: http.StatusUnprocessableEntity, code: "choice_refused", message: "请选择该冲突可选的值（性别、出生日期只能确认为证件号码中的值）", fields: map[string]string{"choice": "不可选择该值"}}
 	case errors.Is(err, errCaseRef):
 		return problem{status: http.StatusNotFound, code: "case_expired", message: "该账号的查询已失效，请重新查询"}
 	case errors.Is(err, errStaffNoSession):

@@ -8,11 +8,9 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
-	"slices"
-	"strings"
 )
 
-//go:embed templates/*.html
+//go:embed templates/*.html templates/blocks/*.html
 var templateFS embed.FS
 
 // pageData is what every page may show.
@@ -105,17 +103,12 @@ func loadPages() (*pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A block file (isBlock) is parsed with every page, not served as one.
-	shared := []string{"templates/layout.html"}
+	// The blocks (templates/blocks: parts of a page another unit
+	// defines, e.g. the console's action forms) are parsed with every
+	// page, never served as one.
 	var pageNames []string
 	for _, n := range names {
-		block, err := isBlock(n)
-		if err != nil {
-			return nil, err
-		}
-		if block {
-			shared = append(shared, n)
-		} else if path.Base(n) != "layout.html" {
+		if path.Base(n) != "layout.html" {
 			pageNames = append(pageNames, n)
 		}
 	}
@@ -125,25 +118,13 @@ func loadPages() (*pages, error) {
 		t, err := template.New("layout.html").Funcs(template.FuncMap{
 			"steps": stepLabels,
 			"inc":   func(i int) int { return i + 1 },
-		}).ParseFS(templateFS, append(slices.Clone(shared), n)...)
+		}).ParseFS(templateFS, "templates/layout.html", "templates/blocks/*.html", n)
 		if err != nil {
 			return nil, fmt.Errorf("template %s: %w", base, err)
 		}
 		p.t[base] = t
 	}
 	return p, nil
-}
-
-// isBlock reports whether the template file n is a block that pages
-// include ({{template "name" .}}) rather than a page: it starts by
-// defining the template named after the file (admin_actions.html:
-// {{define "admin_actions"}}).
-func isBlock(n string) (bool, error) {
-	b, err := templateFS.ReadFile(n)
-	if err != nil {
-		return false, err
-	}
-	return bytes.HasPrefix(b, []byte(`{{define "`+strings.TrimSuffix(path.Base(n), ".html")+`"}}`)), nil
 }
 
 // render writes a page; a template error is a 500, never half a page.

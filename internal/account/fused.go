@@ -239,6 +239,9 @@ type Stored struct {
 	ContactName   string
 	RepSource     Source
 	ContactSource Source
+	// NamePinned: staff resolved the name's conflict (工作人员核定, issue
+	// 20's four eyes); it ranks as the citizen's.
+	NamePinned bool
 }
 
 // CitizenRep and CitizenContact report whether a legal account's
@@ -251,9 +254,11 @@ func (s *Stored) CitizenContact() bool { return s.ContactName != "" && s.Contact
 
 // CitizenName, CitizenAddress and CitizenPhone report whether a value is
 // the citizen's: set without a department source (at registration or
-// first login) or, for the phone, verified by the citizen whatever its
+// first login), for the name also one staff pinned, or, for the phone, verified by the citizen whatever its
 // source. A citizen's value outranks every department.
-func (s *Stored) CitizenName() bool    { return s.Name != "" && s.NameSource.Lineage == nil }
+func (s *Stored) CitizenName() bool {
+	return s.Name != "" && (s.NameSource.Lineage == nil || s.NamePinned)
+}
 func (s *Stored) CitizenAddress() bool { return s.Address != "" && s.AddressSource.Lineage == nil }
 func (s *Stored) CitizenPhone() bool {
 	return s.PhoneBidx != nil && (s.PhoneVerified || s.PhoneSource.Lineage == nil)
@@ -283,7 +288,8 @@ func ReadStored(ctx context.Context, tx pgx.Tx, n int, key func(i int) []byte, e
 		       a.address_source, fa.dept, fa.sha256, la.row_num, la.priority, la.record_updated_at,
 		       a.kind, coalesce(a.rep_name, ''), a.rep_id_bidx, coalesce(a.rep_id_hint, ''), coalesce(a.contact_name, ''),
 		       a.rep_source, fr.dept, fr.sha256, lr.row_num, lr.priority, lr.record_updated_at,
-		       a.contact_source, fc.dept, fc.sha256, lc.row_num, lc.priority, lc.record_updated_at
+		       a.contact_source, fc.dept, fc.sha256, lc.row_num, lc.priority, lc.record_updated_at,
+		       a.name_pinned
 		FROM stage_key s JOIN account a ON a.id_bidx = s.bidx
 		LEFT JOIN account_lineage ln ON ln.account_bidx = a.id_bidx AND ln.id = a.name_source LEFT JOIN source_file fn ON fn.id = ln.file_id
 		LEFT JOIN account_lineage lp ON lp.account_bidx = a.id_bidx AND lp.id = a.phone_source LEFT JOIN source_file fp ON fp.id = lp.file_id
@@ -303,7 +309,8 @@ func ReadStored(ctx context.Context, tx pgx.Tx, n int, key func(i int) []byte, e
 			&src[2].lineage, &src[2].dept, &src[2].file, &src[2].row, &src[2].priority, &src[2].updated,
 			&s.Kind, &s.RepName, &s.RepBidx, &s.RepHint, &s.ContactName,
 			&src[3].lineage, &src[3].dept, &src[3].file, &src[3].row, &src[3].priority, &src[3].updated,
-			&src[4].lineage, &src[4].dept, &src[4].file, &src[4].row, &src[4].priority, &src[4].updated); err != nil {
+			&src[4].lineage, &src[4].dept, &src[4].file, &src[4].row, &src[4].priority, &src[4].updated,
+			&s.NamePinned); err != nil {
 			return err
 		}
 		s.NameSource, s.PhoneSource, s.AddressSource = src[0].source(), src[1].source(), src[2].source()

@@ -35,6 +35,7 @@ var distribution = struct {
 		"account":             {"id_bidx", "account"},
 		"account_lineage":     {"account_bidx", "account"},
 		"merge_conflict":      {"account_bidx", "account"},
+		"staff_proposal":      {"account_bidx", "account"}, // 042
 		"account_address":     {"account_bidx", "account"},
 		"oidc_consent":        {"account_bidx", "account"},
 		"oidc_token":          {"account_bidx", "account"},

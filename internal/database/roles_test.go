@@ -71,7 +71,7 @@ func TestRolePrivileges(t *testing.T) {
 	}
 	const (
 		purge           = "import: DELETE"
-		accountImport   = "import: INSERT(id,id_bidx,id_sealed,id_hint,id_type,name,gender,birth_date,phone_sealed,phone_bidx,phone_hint,address,status,origin,required_steps,name_source,phone_source,address_source,created_run,updated_run,kind,legal_type,rep_name,rep_id_type,rep_id_sealed,rep_id_bidx,rep_id_hint,rep_nationality,rep_id_valid_from,rep_id_valid_to,contact_name,rep_source,contact_source,realname_status) SELECT(id,id_bidx,id_sealed,id_hint,id_type,name,gender,birth_date,phone_sealed,phone_bidx,phone_hint,phone_verified,address,status,origin,required_steps,name_source,phone_source,address_source,created_run,updated_run,created_at,updated_at,kind,legal_type,rep_name,rep_id_type,rep_id_sealed,rep_id_bidx,rep_id_hint,rep_nationality,rep_id_valid_from,rep_id_valid_to,contact_name,rep_source,contact_source,realname_status) UPDATE(name,phone_sealed,phone_bidx,phone_hint,address,name_source,phone_source,address_source,updated_run,updated_at,rep_name,rep_id_type,rep_id_sealed,rep_id_bidx,rep_id_hint,rep_nationality,rep_id_valid_from,rep_id_valid_to,contact_name,rep_source,contact_source)"
+		accountImport   = "import: INSERT(id,id_bidx,id_sealed,id_hint,id_type,name,gender,birth_date,phone_sealed,phone_bidx,phone_hint,address,status,origin,required_steps,name_source,phone_source,address_source,created_run,updated_run,kind,legal_type,rep_name,rep_id_type,rep_id_sealed,rep_id_bidx,rep_id_hint,rep_nationality,rep_id_valid_from,rep_id_valid_to,contact_name,rep_source,contact_source,realname_status) SELECT(id,id_bidx,id_sealed,id_hint,id_type,name,gender,birth_date,phone_sealed,phone_bidx,phone_hint,phone_verified,address,status,origin,required_steps,name_source,phone_source,address_source,created_run,updated_run,created_at,updated_at,kind,legal_type,rep_name,rep_id_type,rep_id_sealed,rep_id_bidx,rep_id_hint,rep_nationality,rep_id_valid_from,rep_id_valid_to,contact_name,rep_source,contact_source,realname_status,name_pinned) UPDATE(name,phone_sealed,phone_bidx,phone_hint,address,name_source,phone_source,address_source,updated_run,updated_at,rep_name,rep_id_type,rep_id_sealed,rep_id_bidx,rep_id_hint,rep_nationality,rep_id_valid_from,rep_id_valid_to,contact_name,rep_source,contact_source)"
 		importReadWrite = "import: INSERT SELECT UPDATE"
 		importAppend    = "import: INSERT SELECT"
 
@@ -98,7 +98,7 @@ func TestRolePrivileges(t *testing.T) {
 		"account_id_seq":           "authsvc: USAGE",
 		"account_key":              "authsvc: INSERT SELECT; import: INSERT SELECT",
 		"import_reject":            "import: INSERT SELECT UPDATE(source_key,value)",
-		"merge_conflict":           view039conflict + "; " + importAppend,
+		"merge_conflict":           view039conflict + " UPDATE(status,resolved_by,resolved_at,resolved_value); " + importAppend, // 042: four eyes resolves
 		"merge_conflict_id_seq":    "",
 		"export_audit":             importReadWrite,
 		"export_audit_id_seq":      "",
@@ -172,6 +172,9 @@ func TestRolePrivileges(t *testing.T) {
 		"staff":         "authsvc: SELECT UPDATE(totp_last_step,failed_attempts,locked_until)",
 		"staff_id_seq":  "",
 		"staff_session": "authsvc: INSERT SELECT UPDATE; " + purge + " SELECT(expires_at)",
+		// 042: four eyes, 客服 proposes and 审核 decides.
+		"staff_proposal":        "authsvc: INSERT SELECT UPDATE(status,decided_by,decided_at,decision_reason)",
+		"staff_proposal_id_seq": "",
 	}
 	// 041: the console's operations views (运维) read the runs and their
 	// files as internal/report does (counts only), the departments; and

@@ -1,0 +1,647 @@
+package authsvc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/idfusion/idfusion/internal/account"
+	"github.com/idfusion/idfusion/internal/database"
+	"github.com/idfusion/idfusion/internal/pii"
+	"github.com/idfusion/idfusion/schemas"
+)
+
+// Four eyes (issue 20, point 3): a phone change after the holder's mailed
+// documents, and the surviving value of a merge conflict, are proposed by
+// 客服 (kefu) and take effect only when a different staff member with 审核
+// (shenhe) approves them; 审核 may reject them instead. A proposal waits
+// in staff_proposal (migration 042), at most one pending of a kind per
+// account (a new one supersedes it). Deciding is exactly-once: the
+// decision updates the row only while it is pending, so of two approvers
+// at once one wins and the other is told it was decided.
+//
+// Approving a phone change binds the phone as the CLI's `authsvc admin
+// set-phone` does (operatorSetPhoneIn), ends the account's sessions and
+// tells the old and the new phone. Approving a conflict's resolution sets
+// the account's name to the value chosen and pins it (account.name_pinned:
+// it ranks as the citizen's, so no later import replaces it); a gender or
+// birth date conflict is resolved by confirming the ID number's value, the
+// only choice offered for them.
+//
+// Lock order as the rest of the service (see signIn): the audit row (the
+// chain's head) first, then the proposal's row, then the account's.
+
+// Proposal kinds and statuses.
+const (
+	proposalPhone    = "phone"
+	proposalConflict = "conflict"
+	proposalPending  = "pending"
+)
+
+var proposalKindNames = map[string]string{proposalPhone: "更换手机号", proposalConflict: "冲突处理"}
+
+var conflictFieldNames = map[string]string{
+	string(schemas.FieldName):      "姓名",
+	string(schemas.FieldGender):    "性别",
+	string(schemas.FieldBirthDate): "出生日期",
+	string(schemas.FieldRepName):   "法定代表人",
+}
+
+var (
+	// errProposalNotFound: no such proposal (or conflict).
+	errProposalNotFound = errors.New("no such proposal")
+	// errOwnProposal: the approver proposed it (four eyes).
+	errOwnProposal = errors.New("a proposal is decided by another staff member")
+	// errProposalDecided: the proposal is no longer pending, or what it
+	// acts on changed meanwhile (the conflict was resolved).
+	errProposalDecided = errors.New("the proposal was decided already")
+	// errEvidenceRequired: a phone change names the documents checked.
+	errEvidenceRequired = errors.New("the evidence reference is required")
+	// errChoiceRefused: not one of the choices the conflict offers.
+	errChoiceRefused = errors.New("not a choice of the conflict")
+)
+
+// proposalView is a proposal as the console shows it: masked.
+type proposalView struct {
+	ID          int64     `json:"id"`
+	Kind        string    `json:"kind"`
+	KindName    string    `json:"kind_name"`
+	AccountName string    `json:"account_name"`
+	AccountID   string    `json:"account_id_hint"`
+	PhoneHint   string    `json:"phone_hint,omitempty"`
+	Field       string    `json:"field,omitempty"`
+	FieldName   string    `json:"field_name,omitempty"`
+	Value       string    `json:"value,omitempty"`
+	Evidence    string    `json:"evidence,omitempty"`
+	Reason      string    `json:"reason"`
+	ProposedBy  string    `json:"proposed_by"`
+	ProposedAt  time.Time `json:"proposed_at"`
+	Status      string    `json:"status"`
+}
+
+// conflictChoices is an open conflict of an account with the choices 客服
+// may propose (by index).
+type conflictChoices struct {
+	ID        int64          `json:"id"`
+	Field     string         `json:"field"`
+	FieldName string         `json:"field_name"`
+	Choices   []choiceView   `json:"choices"`
+	Pending   *proposalView  `json:"pending,omitempty"`
+	raw       []conflictCand `json:"-"`
+}
+
+// choiceView is a candidate of a conflict, masked, with where it came
+// from; Allowed: it may be chosen.
+type choiceView struct {
+	Index   int    `json:"index"`
+	Value   string `json:"value"`
+	From    string `json:"from"`
+	Allowed bool   `json:"allowed"`
+}
+
+// conflictCand is a candidate as merge stores it (merge/reconcile.go).
+type conflictCand struct {
+	Value  string `json:"value"`
+	Source string `json:"source,omitempty"`
+	From   []struct {
+		Dept string `json:"dept"`
+	} `json:"sources,omitempty"`
+}
+
+// proposalBlock is the account page's 四眼审核 block: its open conflicts,
+// its pending proposals and whether the name is pinned.
+type proposalBlock struct {
+	Ref        string            `json:"-"`
+	NamePinned bool              `json:"name_pinned"`
+	Conflicts  []conflictChoices `json:"conflicts"`
+	Pending    []proposalView    `json:"pending"`
+}
+
+// maskValue masks a proposed value as the console shows it.
+func maskValue(field, v string) string {
+	if field == string(schemas.FieldName) || field == string(schemas.FieldRepName) {
+		return pii.MaskPersonName(v)
+	}
+	return v
+}
+
+// choices are the candidates of a conflict as choices: a gender or birth
+// date may only be confirmed as the ID number's.
+func choices(field string, cs []conflictCand) []choiceView {
+	out := make([]choiceView, 0, len(cs))
+	for i, c := range cs {
+		from := c.Source
+		switch {
+		case from == "citizen":
+			from = "本人"
+		case from == "id_number":
+			from = "证件号码"
+		case from == "stored":
+			from = "已存储"
+		case len(c.From) > 0:
+			from = c.From[0].Dept
+		}
+		allowed := c.Value != ""
+		switch field {
+		case string(schemas.FieldGender), string(schemas.FieldBirthDate):
+			allowed = allowed && c.Source == "id_number"
+		case string(schemas.FieldRepName):
+			allowed = false // TODO(issue 20): a representative is a whole row (name and ID); not yet resolvable here
+		}
+		out = append(out, choiceView{Index: i, Value: maskValue(field, c.Value), From: from, Allowed: allowed})
+	}
+	return out
+}
+
+// openConflicts are the account's open conflicts.
+func openConflicts(ctx context.Context, q querier, bidx []byte) ([]conflictChoices, error) {
+	rows, err := q.Query(ctx, `SELECT id, field, candidates FROM merge_conflict WHERE account_bidx = $1 AND status = 'open' ORDER BY id`, bidx)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []conflictChoices{}
+	for rows.Next() {
+		var v conflictChoices
+		var cands []byte
+		if err := rows.Scan(&v.ID, &v.Field, &cands); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(cands, &v.raw); err != nil {
+			return nil, fmt.Errorf("conflict %d: %w", v.ID, err)
+		}
+		v.FieldName = conflictFieldNames[v.Field]
+		v.Choices = choices(v.Field, v.raw)
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+const proposalColumns = `p.id, p.kind, coalesce(p.phone_hint, ''), coalesce(p.field, ''), coalesce(p.value, ''), p.evidence, p.reason,
+	s.username, p.proposed_at, p.status, a.name, a.id_hint, a.kind`
+
+// scanProposals reads proposalColumns rows as views.
+func scanProposals(rows pgx.Rows) ([]proposalView, error) {
+	defer rows.Close()
+	out := []proposalView{}
+	for rows.Next() {
+		var v proposalView
+		var name string
+		var kind schemas.AccountKind
+		if err := rows.Scan(&v.ID, &v.Kind, &v.PhoneHint, &v.Field, &v.Value, &v.Evidence, &v.Reason,
+			&v.ProposedBy, &v.ProposedAt, &v.Status, &name, &v.AccountID, &kind); err != nil {
+			return nil, err
+		}
+		v.KindName, v.FieldName = proposalKindNames[v.Kind], conflictFieldNames[v.Field]
+		v.Value = maskValue(v.Field, v.Value)
+		v.AccountName = name
+		if kind != schemas.KindLegal {
+			v.AccountName = pii.MaskPersonName(name)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// proposalBlockOf is the 四眼审核 block of the account of the request's
+// case reference.
+func (s *Server) proposalBlockOf(r *http.Request, c *staffCall) (*proposalBlock, error) {
+	ctx := r.Context()
+	a, err := s.caseAccount(ctx, s.pool, c, r.PathValue("ref"))
+	if err != nil {
+		return nil, err
+	}
+	b := &proposalBlock{Ref: r.PathValue("ref")}
+	if err := s.pool.QueryRow(ctx, `SELECT name_pinned FROM account WHERE id_bidx = $1`, a.IDBidx).Scan(&b.NamePinned); err != nil {
+		return nil, err
+	}
+	if b.Conflicts, err = openConflicts(ctx, s.pool, a.IDBidx); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+proposalColumns+`, coalesce(p.conflict_id, 0)
+		FROM staff_proposal p JOIN staff s ON s.id = p.proposed_by JOIN account a ON a.id_bidx = p.account_bidx
+		WHERE p.account_bidx = $1 AND p.status = 'pending' ORDER BY p.id`, a.IDBidx)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v proposalView
+		var name string
+		var kind schemas.AccountKind
+		var conflict int64
+		if err := rows.Scan(&v.ID, &v.Kind, &v.PhoneHint, &v.Field, &v.Value, &v.Evidence, &v.Reason,
+			&v.ProposedBy, &v.ProposedAt, &v.Status, &name, &v.AccountID, &kind, &conflict); err != nil {
+			return nil, err
+		}
+		v.KindName, v.FieldName = proposalKindNames[v.Kind], conflictFieldNames[v.Field]
+		v.Value = maskValue(v.Field, v.Value)
+		b.Pending = append(b.Pending, v)
+		for i := range b.Conflicts {
+			if b.Conflicts[i].ID == conflict {
+				b.Conflicts[i].Pending = &b.Pending[len(b.Pending)-1]
+			}
+		}
+	}
+	if b.Pending == nil {
+		b.Pending = []proposalView{}
+	}
+	return b, rows.Err()
+}
+
+// phoneChangeRequest is 客服's phone change: the new phone, the reference
+// of the documents checked and the reason.
+type phoneChangeRequest struct {
+	Phone    string `json:"phone"`
+	Evidence string `json:"evidence"`
+	Reason   string `json:"reason"`
+}
+
+// conflictRequest is 客服's resolution of a conflict: the index of the
+// candidate chosen and the reason.
+type conflictRequest struct {
+	Choice int    `json:"choice"`
+	Reason string `json:"reason"`
+}
+
+// propose stores a pending proposal of the account of ref, superseding
+// the pending one of its kind, with its audit row, in one transaction.
+// fill checks the proposal against the account (in the transaction) and
+// returns the columns to insert and the audit's target and detail.
+func (s *Server) propose(ctx context.Context, r *http.Request, c *staffCall, kind, action, reason string,
+	fill func(tx pgx.Tx, a *account.Account) (cols map[string]any, target, detail string, err error)) (int64, error) {
+	var id int64
+	err := database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		a, err := s.caseAccount(ctx, tx, c, r.PathValue("ref"))
+		if err != nil {
+			return err
+		}
+		cols, target, detail, err := fill(tx, a)
+		if err != nil {
+			return err
+		}
+		var superseded int64
+		err = tx.QueryRow(ctx, `SELECT id FROM staff_proposal WHERE account_bidx = $1 AND kind = $2 AND status = 'pending'`, a.IDBidx, kind).Scan(&superseded)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		if superseded != 0 {
+			detail += "; supersedes=" + strconv.FormatInt(superseded, 10)
+		}
+		// The audit row first (the chain's head), then the proposal's.
+		if err := s.staffAuditIn(ctx, tx, r, c, staffAction{action: action, account: a.ID, bidx: a.IDBidx, target: target, reason: reason, detail: detail}); err != nil {
+			return err
+		}
+		if superseded != 0 {
+			if _, err := tx.Exec(ctx, `UPDATE staff_proposal SET status = 'superseded', decided_by = $3, decided_at = $4, decision_reason = 'superseded'
+				WHERE account_bidx = $1 AND id = $2 AND status = 'pending'`, a.IDBidx, superseded, c.ID, s.cfg.Now()); err != nil {
+				return err
+			}
+		}
+		names := []string{"account_bidx", "account_id", "kind", "reason", "proposed_by", "proposed_at"}
+		args := []any{a.IDBidx, a.ID, kind, reason, c.ID, s.cfg.Now()}
+		for k, v := range cols {
+			names = append(names, k)
+			args = append(args, v)
+		}
+		ph := make([]string, len(args))
+		for i := range ph {
+			ph[i] = "$" + strconv.Itoa(i+1)
+		}
+		err = tx.QueryRow(ctx, `INSERT INTO staff_proposal (`+strings.Join(names, ", ")+`) VALUES (`+strings.Join(ph, ", ")+`) RETURNING id`, args...).Scan(&id)
+		if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" {
+			return errProposalDecided // another proposal of the kind came in meanwhile
+		}
+		return err
+	})
+	return id, err
+}
+
+// proposePhone is 客服's phone change, pending 审核's approval.
+func (s *Server) proposePhone(ctx context.Context, r *http.Request, c *staffCall, in phoneChangeRequest) (int64, error) {
+	reason, err := staffReason(in.Reason)
+	if err != nil {
+		return 0, err
+	}
+	evidence := strings.TrimSpace(in.Evidence)
+	if n := utf8.RuneCountInString(evidence); n < 2 || n > 200 {
+		return 0, errEvidenceRequired
+	}
+	phone := account.NormalizePhone(in.Phone)
+	if !account.ValidPhone(phone) {
+		return 0, fieldErrors{"phone": "请输入有效的中国大陆手机号"}
+	}
+	k := s.cfg.Keyring
+	bidx := account.PhoneIndex(k, phone)
+	return s.propose(ctx, r, c, proposalPhone, "phone_propose", reason, func(tx pgx.Tx, a *account.Account) (map[string]any, string, string, error) {
+		var bound bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM account WHERE phone_bidx = $1 AND phone_verified AND id <> $2)`, bidx, a.ID).Scan(&bound); err != nil {
+			return nil, "", "", err
+		}
+		if bound {
+			return nil, "", "", errPhoneBound
+		}
+		cols := map[string]any{"phone_sealed": k.Seal([]byte(phone), []byte(schemas.FieldPhone)), "phone_bidx": bidx,
+			"phone_hint": pii.MaskPhone(phone), "evidence": evidence}
+		return cols, a.IDHint, "evidence=" + auditText(evidence) + "; new_phone=" + pii.MaskPhone(phone), nil
+	})
+}
+
+// proposeConflict is 客服's resolution of a conflict of the account,
+// pending 审核's approval.
+func (s *Server) proposeConflict(ctx context.Context, r *http.Request, c *staffCall, in conflictRequest) (int64, error) {
+	reason, err := staffReason(in.Reason)
+	if err != nil {
+		return 0, err
+	}
+	conflictID, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return 0, errProposalNotFound
+	}
+	return s.propose(ctx, r, c, proposalConflict, "conflict_propose", reason, func(tx pgx.Tx, a *account.Account) (map[string]any, string, string, error) {
+		cs, err := openConflicts(ctx, tx, a.IDBidx)
+		if err != nil {
+			return nil, "", "", err
+		}
+		for _, cv := range cs {
+			if cv.ID != conflictID {
+				continue
+			}
+			if in.Choice < 0 || in.Choice >= len(cv.Choices) || !cv.Choices[in.Choice].Allowed {
+				return nil, "", "", errChoiceRefused
+			}
+			v := cv.raw[in.Choice].Value
+			cols := map[string]any{"conflict_id": cv.ID, "field": cv.Field, "value": v}
+			return cols, a.IDHint, fmt.Sprintf("conflict=%d; field=%s; value=%s", cv.ID, cv.Field, auditText(maskValue(cv.Field, v))), nil
+		}
+		return nil, "", "", errProposalNotFound
+	})
+}
+
+// pendingProposals is 审核's queue: every pending proposal, oldest first.
+func (s *Server) pendingProposals(ctx context.Context) ([]proposalView, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+proposalColumns+`
+		FROM staff_proposal p JOIN staff s ON s.id = p.proposed_by JOIN account a ON a.id_bidx = p.account_bidx
+		WHERE p.status = 'pending' ORDER BY p.proposed_at, p.id LIMIT 200`)
+	if err != nil {
+		return nil, err
+	}
+	return scanProposals(rows)
+}
+
+// decide approves or rejects the pending proposal id as 审核 c, with its
+// audit row, in one transaction; an approved phone change then notifies
+// the old and the new phone.
+func (s *Server) decide(ctx context.Context, r *http.Request, c *staffCall, approve bool, reasonIn string) error {
+	reason, err := staffReason(reasonIn)
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return errProposalNotFound
+	}
+	var p struct {
+		bidx                   []byte
+		account, proposedBy    int64
+		kind, field, value     string
+		evidence, hint, idHint string
+		sealed                 []byte
+		conflict               *int64
+	}
+	err = s.pool.QueryRow(ctx, `SELECT p.account_bidx, p.account_id, p.proposed_by, p.kind, coalesce(p.field, ''), coalesce(p.value, ''),
+			p.evidence, coalesce(p.phone_hint, ''), a.id_hint, p.phone_sealed, p.conflict_id
+		FROM staff_proposal p JOIN account a ON a.id_bidx = p.account_bidx WHERE p.id = $1`, id).
+		Scan(&p.bidx, &p.account, &p.proposedBy, &p.kind, &p.field, &p.value, &p.evidence, &p.hint, &p.idHint, &p.sealed, &p.conflict)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errProposalNotFound
+	}
+	if err != nil {
+		return err
+	}
+	verb := "reject"
+	if approve {
+		verb = "approve"
+	}
+	action := p.kind + "_" + verb
+	detail := "proposal=" + strconv.FormatInt(id, 10)
+	if p.kind == proposalPhone {
+		detail += "; evidence=" + auditText(p.evidence) + "; new_phone=" + p.hint
+	} else {
+		detail += fmt.Sprintf("; conflict=%d; field=%s; value=%s", *p.conflict, p.field, auditText(maskValue(p.field, p.value)))
+	}
+	if p.proposedBy == c.ID {
+		// Four eyes: audited, outside any transaction.
+		if err := s.staffAuditIn(context.WithoutCancel(ctx), s.pool, r, c, staffAction{action: action, outcome: "refused", account: p.account, bidx: p.bidx,
+			target: p.idHint, reason: reason, detail: detail + "; own proposal"}); err != nil {
+			return err
+		}
+		return errOwnProposal
+	}
+	var old, phone string
+	status := "rejected"
+	if approve {
+		status = "approved"
+	}
+	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := s.staffAuditIn(ctx, tx, r, c, staffAction{action: action, account: p.account, bidx: p.bidx, target: p.idHint, reason: reason, detail: detail}); err != nil {
+			return err
+		}
+		// Only while pending: of two deciding at once, one wins.
+		tag, err := tx.Exec(ctx, `UPDATE staff_proposal SET status = $3, decided_by = $4, decided_at = $5, decision_reason = $6
+			WHERE account_bidx = $1 AND id = $2 AND status = 'pending'`, p.bidx, id, status, c.ID, s.cfg.Now(), reason)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() != 1 {
+			return errProposalDecided
+		}
+		if !approve {
+			return nil
+		}
+		switch p.kind {
+		case proposalPhone:
+			b, err := s.cfg.Keyring.Open(p.sealed, []byte(schemas.FieldPhone))
+			if err != nil {
+				return err
+			}
+			phone = string(b)
+			old, _, err = operatorSetPhoneIn(ctx, tx, s.cfg.Keyring, p.account, phone, s.cfg.Now())
+			if errors.Is(err, ErrPhoneBound) {
+				return errPhoneBound
+			}
+			return err
+		default:
+			return s.resolveConflictIn(ctx, tx, c, p.bidx, p.account, *p.conflict, p.field, p.value)
+		}
+	})
+	if err != nil || phone == "" {
+		return err
+	}
+	if err := phoneChangeNotice(context.WithoutCancel(ctx), s.cfg.SMS, old, phone); err != nil {
+		s.cfg.Logger.Error("phone_change_notice", errAttr(err))
+	}
+	return nil
+}
+
+// resolveConflictIn applies an approved resolution in tx: the conflict
+// resolved with who, when and the value, and for a name the account's
+// name set to it and pinned (工作人员核定). A gender or birth date is the
+// ID number's already: resolving confirms it.
+func (s *Server) resolveConflictIn(ctx context.Context, tx pgx.Tx, c *staffCall, bidx []byte, accountID, conflict int64, field, value string) error {
+	tag, err := tx.Exec(ctx, `UPDATE merge_conflict SET status = 'resolved', resolved_by = $3, resolved_at = $4, resolved_value = $5
+		WHERE account_bidx = $1 AND id = $2 AND status = 'open'`, bidx, conflict, c.ID, s.cfg.Now(), value)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() != 1 {
+		return errProposalDecided
+	}
+	if field != string(schemas.FieldName) {
+		return nil
+	}
+	// The lineage keeps its source only when the value is that source's.
+	_, err = tx.Exec(ctx, `UPDATE account SET name = $3, name_pinned = true,
+			name_source = CASE WHEN name = $3 THEN name_source END, updated_at = $4
+		WHERE id_bidx = $1 AND id = $2`, bidx, accountID, value, s.cfg.Now())
+	return err
+}
+
+// The pages and their JSON twins.
+
+func (s *Server) proposalPhoneForm(w http.ResponseWriter, r *http.Request, c *staffCall) {
+	_, err := s.proposePhone(r.Context(), r, c, phoneChangeRequest{Phone: r.PostFormValue("phone"), Evidence: r.PostFormValue("evidence"), Reason: r.PostFormValue("reason")})
+	s.afterProposal(w, r, err)
+}
+
+func (s *Server) apiProposalPhone(w http.ResponseWriter, r *http.Request, c *staffCall) {
+	var in phoneChangeRequest
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id, err := s.proposePhone(r.Context(), r, c, in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"proposal": id, "status": proposalPending})
+}
+
+func (s *Server) proposalConflictForm(w http.ResponseWriter, r *http.Request, c *staffCall) {
+	choice, err := strconv.Atoi(r.PostFormValue("choice"))
+	if err != nil {
+		choice = -1
+	}
+	_, err = s.proposeConflict(r.Context(), r, c, conflictRequest{Choice: choice, Reason: r.PostFormValue("reason")})
+	s.afterProposal(w, r, err)
+}
+
+func (s *Server) apiProposalConflict(w http.ResponseWriter, r *http.Request, c *staffCall) {
+	in := conflictRequest{Choice: -1}
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	id, err := s.proposeConflict(r.Context(), r, c, in)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"proposal": id, "status": proposalPending})
+}
+
+// afterProposal answers a proposal's form: back to the account's page.
+func (s *Server) afterProposal(w http.ResponseWriter, r *http.Request, err error) {
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/accounts/"+r.PathValue("ref"), http.StatusSeeOther)
+}
+
+func (s *Server) apiProposalBlock(w http.ResponseWriter, r *http.Request, c *staffCall) {
+	b, err := s.proposalBlockOf(r, c)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, b)
+}
+
+func (s *Server) proposalQueue(w http.ResponseWriter, r *http.Request, c *staffCall) {
+	ps, err := s.pendingProposals(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, "admin_proposals.html", pageData{Title: "待审核", Staff: c.staffMember,
+		Console: &consoleView{Proposals: &proposalBlock{Pending: ps}}})
+}
+
+func (s *Server) apiProposalQueue(w http.ResponseWriter, r *http.Request, c *staffCall) {
+	ps, err := s.pendingProposals(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"proposals": ps})
+}
+
+func (s *Server) decideForm(approve bool) staffHandler {
+	return func(w http.ResponseWriter, r *http.Request, c *staffCall) {
+		if err := s.decide(r.Context(), r, c, approve, r.PostFormValue("reason")); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		http.Redirect(w, r, "/admin/proposals", http.StatusSeeOther)
+	}
+}
+
+func (s *Server) apiDecide(approve bool) staffHandler {
+	return func(w http.ResponseWriter, r *http.Request, c *staffCall) {
+		var in struct {
+			Reason string `json:"reason"`
+		}
+		if err := decodeJSON(r, &in); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if err := s.decide(r.Context(), r, c, approve, in.Reason); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		status := "rejected"
+		if approve {
+			status = "approved"
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"proposal": r.PathValue("id"), "status": status})
+	}
+}
+
+// proposalRoutes: 客服 proposes, 审核 decides (never their own proposal).
+func (s *Server) proposalRoutes() []staffRoute {
+	kefu, shenhe := []string{roleKefu}, []string{roleShenhe}
+	return []staffRoute{
+		{"POST /admin/accounts/{ref}/phone-change", kefu, s.proposalPhoneForm},
+		{"POST /api/v1/admin/accounts/{ref}/phone-change", kefu, s.apiProposalPhone},
+		{"POST /admin/accounts/{ref}/conflicts/{id}/resolve", kefu, s.proposalConflictForm},
+		{"POST /api/v1/admin/accounts/{ref}/conflicts/{id}/resolve", kefu, s.apiProposalConflict},
+		{"GET /api/v1/admin/accounts/{ref}/proposals", []string{roleKefu, roleShenhe}, s.apiProposalBlock},
+		{"GET /admin/proposals", shenhe, s.proposalQueue},
+		{"GET /api/v1/admin/proposals", shenhe, s.apiProposalQueue},
+		{"POST /admin/proposals/{id}/approve", shenhe, s.decideForm(true)},
+		{"POST /admin/proposals/{id}/reject", shenhe, s.decideForm(false)},
+		{"POST /api/v1/admin/proposals/{id}/approve", shenhe, s.apiDecide(true)},
+		{"POST /api/v1/admin/proposals/{id}/reject", shenhe, s.apiDecide(false)},
+	}
+}
