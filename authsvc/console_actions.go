@@ -113,6 +113,12 @@ func (s *Server) runAction(ctx context.Context, r *http.Request, c *staffCall, a
 // onAccount runs do on the request's account in one transaction: the
 // account's row locked first, then do's changes and the audit row. A
 // refusal (*actionRefused) changes nothing and is audited as refused.
+//
+// Lock order: the account's row, then the audit chain's head (the audit
+// row's detail says what do did). The citizens' transactions take the
+// head first (see signIn); a deadlock between the two is broken by
+// PostgreSQL and the transaction it aborted is run again by
+// database.Transact. Staff actions are rare enough for that.
 func (s *Server) onAccount(ctx context.Context, r *http.Request, c *staffCall, name, reason string,
 	do func(context.Context, pgx.Tx, *account.Account) (string, *actionResult, error)) (*actionResult, error) {
 	ctx = context.WithoutCancel(ctx)

@@ -2,6 +2,7 @@ package authsvc
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -86,9 +87,22 @@ func TestConsoleActionsUnlock(t *testing.T) {
 		t.Errorf("%d unlocks audited without a reason", n)
 	}
 
+	// The account's page shows the lock, and none after the unlock.
+	locks := func() string {
+		t.Helper()
+		v := kf.get("/api/v1/admin/accounts/" + ref)
+		l, _ := v.Body["locks"].([]any)
+		return fmt.Sprint(l)
+	}
+	if l := locks(); !strings.Contains(l, "密码错误次数过多，锁定至") || strings.Contains(l, "验证码") {
+		t.Errorf("locks shown: %s", l)
+	}
 	r := act(kf, ref, "unlock", "用户来电，核实身份后解锁")
 	if r.Status != http.StatusOK || r.str("status") != "active" {
 		t.Fatalf("unlock: %d %s", r.Status, r.Raw)
+	}
+	if l := locks(); l != "[]" {
+		t.Errorf("locks after the unlock: %s", l)
 	}
 	if n := b.count(t, `SELECT count(*) FROM account WHERE id = $1 AND password_failures = 0 AND password_locks = 0 AND password_locked_until IS NULL
 		AND failed_attempts = 0 AND locked_until IS NULL`, c.id); n != 1 {

@@ -163,6 +163,8 @@ type accountView struct {
 	PhoneHint     string   `json:"phone_hint"`
 	PhoneVerified bool     `json:"phone_verified"`
 	Origin        string   `json:"-"`
+	// Locks are the account's locks in force, in Chinese (console_view.go).
+	Locks []string `json:"locks"`
 	// The rest of the page (console_view.go).
 	Legal     *consoleLegal   `json:"legal,omitempty"`
 	Upstreams []upstreamEntry `json:"upstreams"`

@@ -290,6 +290,10 @@ func TestConsoleProposalConflict(t *testing.T) {
 	if code, page := kf.page("/admin/accounts/" + ref); code != http.StatusOK || !strings.Contains(page, "工作人员核定") {
 		t.Errorf("the page does not show the pinned name: %d", code)
 	}
+	// The lineage's sources say so too: the name is staff's, not a row's.
+	if v := kf.get("/api/v1/admin/accounts/" + ref); !strings.Contains(v.Raw, `{"field":"name","label":"姓名","source":"工作人员核定"}`) {
+		t.Errorf("the account's sources do not show the pinned name: %s", v.Raw)
+	}
 
 	// The gender: confirmed as the ID number's, then rejected.
 	r = resolve(genderConflict, map[string]any{"choice": 0, "reason": "以证件号码为准"})

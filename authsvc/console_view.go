@@ -167,11 +167,32 @@ func (s *Server) accountDetails(ctx context.Context, a *account.Account, v *acco
 		}
 	}
 	for _, load := range []func(context.Context, *account.Account, *accountView) error{
-		s.viewUpstreams, s.viewAgents, s.viewActivity, s.viewLineage, s.viewConflicts,
+		s.viewLocks, s.viewUpstreams, s.viewAgents, s.viewActivity, s.viewLineage, s.viewConflicts,
 	} {
 		if err := load(ctx, a, v); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// viewLocks lists the locks in force: the operators' (status locked),
+// the password's and the SMS codes' and faces' (what 解除锁定 clears).
+func (s *Server) viewLocks(ctx context.Context, a *account.Account, v *accountView) error {
+	var password *time.Time
+	if err := s.pool.QueryRow(ctx, `SELECT password_locked_until FROM account WHERE id_bidx = $1`, a.IDBidx).Scan(&password); err != nil {
+		return err
+	}
+	now := s.cfg.Now()
+	v.Locks = []string{}
+	if a.Status == schemas.StatusLocked {
+		v.Locks = append(v.Locks, "账号已被锁定")
+	}
+	if password != nil && now.Before(*password) {
+		v.Locks = append(v.Locks, "密码错误次数过多，锁定至 "+consoleTime(*password))
+	}
+	if a.LockedUntil != nil && now.Before(*a.LockedUntil) {
+		v.Locks = append(v.Locks, "验证码或人脸核验失败次数过多，锁定至 "+consoleTime(*a.LockedUntil))
 	}
 	return nil
 }
@@ -275,8 +296,9 @@ func (s *Server) viewLineage(ctx context.Context, a *account.Account, v *account
 		return err
 	}
 	var name, phone, address, rep, contact *int64
-	if err := s.pool.QueryRow(ctx, `SELECT name_source, phone_source, address_source, rep_source, contact_source FROM account
-		WHERE id_bidx = $1`, a.IDBidx).Scan(&name, &phone, &address, &rep, &contact); err != nil {
+	var pinned bool
+	if err := s.pool.QueryRow(ctx, `SELECT name_source, phone_source, address_source, rep_source, contact_source, name_pinned FROM account
+		WHERE id_bidx = $1`, a.IDBidx).Scan(&name, &phone, &address, &rep, &contact, &pinned); err != nil {
 		return err
 	}
 	type field struct {
@@ -302,6 +324,11 @@ func (s *Server) viewLineage(ctx context.Context, a *account.Account, v *account
 			fs.Source = "无"
 		default:
 			fs.Source = "本人设置"
+		}
+		if f.key == "name" && pinned {
+			// A name staff resolved a conflict with (four eyes): it
+			// outranks every later import.
+			fs.Source = "工作人员核定"
 		}
 		v.Sources = append(v.Sources, fs)
 	}
