@@ -250,6 +250,10 @@ type staffMember struct {
 	RoleNames []string `json:"role_names"`
 }
 
+// Has reports whether the staff member holds the role (the console's
+// home offers what the roles may use).
+func (m *staffMember) Has(role string) bool { return slices.Contains(m.Roles, role) }
+
 func roleNames(roles []string) []string {
 	var out []string
 	for _, r := range staffRoleOrder {
