@@ -94,5 +94,8 @@
 // console_view.go (the console's account page in full: legal particulars,
 // upstream links, agents, recent audit rows, lineage and each value's
 // source, open conflicts; unmasking one field with a reason, once,
-// audited, at most 20 an hour per staff member).
+// audited, at most 20 an hour per staff member), console_proposal.go (four
+// eyes: 客服 proposes a phone change or a conflict's surviving value, a
+// different 审核 approves or rejects it; an approved name is pinned
+// (account.name_pinned) and ranks as the citizen's in survivorship).
 package authsvc
