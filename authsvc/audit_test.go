@@ -182,6 +182,8 @@ func TestRoleGrants(t *testing.T) {
 		VALUES ('\x01', $1, 'full', now(), now(), now())`, c.id); err != nil {
 		t.Fatal(err)
 	}
+	b.addStaff(t, "g.kefu", "客服", "kefu")
+	b.addStaff(t, "g.shenhe", "审核", "shenhe", "kefu")
 	pools := map[string]*pgxpool.Pool{roleAuthsvc: memberPool(t, b.pool, roleAuthsvc), roleImport: memberPool(t, b.pool, roleImport)}
 	for _, tc := range []struct {
 		role, sql string
@@ -297,10 +299,18 @@ func TestRoleGrants(t *testing.T) {
 		{roleAuthsvc, `UPDATE staff SET failed_attempts = 1, locked_until = now(), totp_last_step = 1`, ""},
 		// 043: 运维 manages the staff from the console: adds them, sets
 		// their roles and status, resets their credentials.
-		{roleAuthsvc, `UPDATE staff SET roles = '{yunwei}'`, ""},
+		// 044: the service makes and resets 客服 only, and gives no role
+		// beyond 客服 a member does not hold; it may take roles away.
+		{roleAuthsvc, `UPDATE staff SET roles = '{kefu}' WHERE username = 'g.kefu'`, ""},
+		{roleAuthsvc, `UPDATE staff SET roles = '{kefu,yunwei}' WHERE username = 'g.kefu'`, insufficientPrivilege},
+		{roleAuthsvc, `UPDATE staff SET roles = '{kefu}' WHERE username = 'g.shenhe'`, ""},
+		{roleAuthsvc, `UPDATE staff SET roles = '{shenji}' WHERE username = 'g.shenhe'`, insufficientPrivilege},
 		{roleAuthsvc, `UPDATE staff SET status = 'active'`, ""},
-		{roleAuthsvc, `UPDATE staff SET password_hash = 'x', totp_sealed = '\x00'`, ""},
+		{roleAuthsvc, `UPDATE staff SET password_hash = 'x', totp_sealed = '\x00' WHERE username = 'g.kefu'`, ""},
+		{roleAuthsvc, `UPDATE staff SET password_hash = 'x' WHERE username = 'g.shenhe'`, insufficientPrivilege},
+		{roleAuthsvc, `UPDATE staff SET totp_sealed = '\x00' WHERE username = 'g.shenhe'`, insufficientPrivilege},
 		{roleAuthsvc, `INSERT INTO staff (username, name, password_hash, totp_sealed, roles, created_at, created_by) VALUES ('xy', 'x', 'x', '\x00', '{kefu}', now(), 'x')`, ""},
+		{roleAuthsvc, `INSERT INTO staff (username, name, password_hash, totp_sealed, roles, created_at, created_by) VALUES ('xy', 'x', 'x', '\x00', '{kefu,yunwei}', now(), 'x')`, insufficientPrivilege},
 		{roleAuthsvc, `UPDATE staff SET created_by = 'x', username = 'yz'`, insufficientPrivilege},
 		{roleAuthsvc, `DELETE FROM staff`, insufficientPrivilege},
 		{roleAuthsvc, `SELECT count(*) FROM staff_session`, ""},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +28,35 @@ import (
 
 // errStaffSelf: a staff member acting on their own staff account.
 var errStaffSelf = errors.New("staff: own roles, status and credentials are another's to change")
+
+// errStaffPrivileged: the console makes and resets 客服 only, and gives
+// nobody a role beyond 客服 they do not hold (it may take roles away); a
+// member with 审核, 运维 or 审计 is the owner's to make, give those roles
+// and reset (`authsvc staff add`; migration 044 holds it in the database
+// too). Else one 运维 could make a 客服 and a 审核 whose credentials they
+// were shown, and be both eyes of a four-eyes change.
+var errStaffPrivileged = errors.New("staff: a member with 审核, 运维 or 审计 is managed by the owner")
+
+// consoleManaged reports whether the console may make a member with
+// roles, or reset their credentials: 客服 only.
+func consoleManaged(roles []string) bool { return len(roles) == 1 && roles[0] == roleKefu }
+
+// lockManaged locks the member username for a change of roles or
+// credentials: errStaffPrivileged unless the member is 客服 only.
+func lockManaged(ctx context.Context, tx pgx.Tx, username string) (int64, string, error) {
+	id, name, err := lockStaff(ctx, tx, username)
+	if err != nil {
+		return 0, "", err
+	}
+	var roles []string
+	if err := tx.QueryRow(ctx, `SELECT roles FROM staff WHERE id = $1`, id).Scan(&roles); err != nil {
+		return 0, "", err
+	}
+	if !consoleManaged(roles) {
+		return 0, "", errStaffPrivileged
+	}
+	return id, name, nil
+}
 
 // staffChangeRequest is a staff change as posted: username and name only
 // for an addition, roles for an addition and a change of roles.
@@ -168,6 +198,9 @@ func (s *Server) staffChange(action string, refuseSelf bool, do staffChangeFn) s
 
 func (s *Server) staffAdd(ctx context.Context, tx pgx.Tx, c *staffCall, _ string, in *staffChangeRequest) (string, string, *shownCredentials, error) {
 	n := NewStaff{Username: in.Username, Name: in.Name, Roles: in.Roles, CreatedBy: c.Username}
+	if roles, err := staffRolesOf(in.Roles); err == nil && !consoleManaged(roles) {
+		return "", "", nil, errStaffPrivileged
+	}
 	cr, err := addStaffIn(ctx, tx, s.cfg.Keyring, s.cfg.Argon2, &n, s.cfg.Now())
 	if err != nil {
 		return "", "", nil, err
@@ -183,6 +216,15 @@ func (s *Server) staffSetRoles(ctx context.Context, tx pgx.Tx, _ *staffCall, use
 	id, name, err := lockStaff(ctx, tx, username)
 	if err != nil {
 		return "", "", nil, err
+	}
+	var held []string
+	if err := tx.QueryRow(ctx, `SELECT roles FROM staff WHERE id = $1`, id).Scan(&held); err != nil {
+		return "", "", nil, err
+	}
+	for _, r := range roles {
+		if r != roleKefu && !slices.Contains(held, r) {
+			return "", "", nil, errStaffPrivileged
+		}
 	}
 	_, err = tx.Exec(ctx, `UPDATE staff SET roles = $2 WHERE id = $1`, id, roles)
 	return name, "roles=" + strings.Join(roles, ","), nil, err
@@ -205,7 +247,7 @@ func (s *Server) staffEnable(ctx context.Context, tx pgx.Tx, _ *staffCall, usern
 // staffReset gives the member a new password and TOTP secret, lifts any
 // lock and ends their sessions.
 func (s *Server) staffReset(ctx context.Context, tx pgx.Tx, _ *staffCall, username string, _ *staffChangeRequest) (string, string, *shownCredentials, error) {
-	id, name, err := lockStaff(ctx, tx, username)
+	id, name, err := lockManaged(ctx, tx, username)
 	if err != nil {
 		return "", "", nil, err
 	}

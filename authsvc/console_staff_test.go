@@ -35,6 +35,7 @@ func TestConsoleStaff(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ops := b.staffBrowser(t, "ops.one", "yunwei")
+	ops2 := b.staffBrowser(t, "ops.two", "yunwei")
 	api := "/api/v1/admin/staff"
 
 	// Add.
@@ -43,6 +44,14 @@ func TestConsoleStaff(t *testing.T) {
 	}
 	if r := ops.post(api, map[string]any{"username": "kf.new", "name": "新客服", "roles": []string{"boss"}, "reason": "新员工入职"}); r.Status != http.StatusBadRequest {
 		t.Errorf("add with an unknown role: %d %s", r.Status, r.Raw)
+	}
+	// 审核, 运维 and 审计 are the owner's to give (the CLI): else one 运维
+	// could make both eyes of a four-eyes change.
+	for _, roles := range [][]string{{"shenhe"}, {"kefu", "shenhe"}, {"yunwei"}, {"shenji"}} {
+		if r := ops.post(api, map[string]any{"username": "kf.new", "name": "新客服", "roles": roles, "reason": "新员工入职"}); r.Status != http.StatusForbidden ||
+			r.str("error") != "staff_privileged" {
+			t.Errorf("add with %v: %d %s", roles, r.Status, r.Raw)
+		}
 	}
 	if n := b.count(t, `SELECT count(*) FROM staff WHERE username = 'kf.new'`); n != 0 {
 		t.Fatalf("refused additions made %d staff members", n)
@@ -63,27 +72,42 @@ func TestConsoleStaff(t *testing.T) {
 		t.Errorf("客服 lists the staff: %d", r.Status)
 	}
 
-	// Roles: in effect on the next request.
+	// Roles: never one beyond 客服 the member does not hold; taking one
+	// away is in effect on the member's next request.
 	if r := ops.post(api+"/kf.new/roles", map[string]any{"roles": []string{"kefu", "yunwei"}}); r.Status != http.StatusBadRequest {
 		t.Errorf("roles without a reason: %d %s", r.Status, r.Raw)
 	}
-	if r := ops.post(api+"/kf.new/roles", map[string]any{"roles": []string{"kefu", "yunwei"}, "reason": "兼任运维"}); r.Status != http.StatusOK {
-		t.Fatalf("set roles: %d %s", r.Status, r.Raw)
+	if r := ops.post(api+"/kf.new/roles", map[string]any{"roles": []string{"kefu", "yunwei"}, "reason": "兼任运维"}); r.Status != http.StatusForbidden ||
+		r.str("error") != "staff_privileged" {
+		t.Errorf("give 运维: %d %s", r.Status, r.Raw)
 	}
-	if r := kf.get(api); r.Status != http.StatusOK {
-		t.Errorf("the member's next request with 运维: %d %s", r.Status, r.Raw)
+	sh := b.staffBrowser(t, "sh.old", "kefu", "shenhe")
+	if r := sh.get("/api/v1/admin/proposals"); r.Status != http.StatusOK {
+		t.Fatalf("审核's queue: %d %s", r.Status, r.Raw)
+	}
+	if r := ops.post(api+"/sh.old/roles", map[string]any{"roles": []string{"kefu"}, "reason": "兼任运维"}); r.Status != http.StatusOK {
+		t.Fatalf("take 审核 away: %d %s", r.Status, r.Raw)
+	}
+	if r := sh.get("/api/v1/admin/proposals"); r.Status != http.StatusForbidden {
+		t.Errorf("the member's next request without 审核: %d %s", r.Status, r.Raw)
+	}
+	if r := ops.post(api+"/sh.old/roles", map[string]any{"roles": []string{"kefu", "shenhe"}, "reason": "恢复审核"}); r.Status != http.StatusForbidden {
+		t.Errorf("give 审核 back from the console: %d %s", r.Status, r.Raw)
+	}
+	if r := ops.post(api+"/ops.two/reset-credentials", map[string]any{"reason": "手机丢失"}); r.Status != http.StatusForbidden || r.str("error") != "staff_privileged" {
+		t.Errorf("reset a 运维: %d %s", r.Status, r.Raw)
 	}
 	if r := ops.post(api+"/nobody/roles", map[string]any{"roles": []string{"kefu"}, "reason": "兼任运维"}); r.Status != http.StatusNotFound {
 		t.Errorf("roles of nobody: %d %s", r.Status, r.Raw)
 	}
 
-	// Never oneself, even through another's hands: kf.new (now 运维)
-	// may change ops.one, not themselves; ops.one not themselves.
+	// Never oneself: ops.two may change ops.one, not themselves; ops.one
+	// not themselves.
 	for _, action := range []string{"roles", "disable", "reset-credentials", "unlock"} {
-		for _, br := range []*browser{ops, kf} {
+		for _, br := range []*browser{ops, ops2} {
 			self := "ops.one"
-			if br == kf {
-				self = "KF.new"
+			if br == ops2 {
+				self = "OPS.two"
 			}
 			r := br.post(api+"/"+self+"/"+action, map[string]any{"roles": []string{"shenji"}, "reason": "自己改自己"})
 			if r.Status != http.StatusForbidden || r.str("error") != "staff_self" {
@@ -91,7 +115,7 @@ func TestConsoleStaff(t *testing.T) {
 			}
 		}
 	}
-	if n := b.count(t, `SELECT count(*) FROM staff WHERE roles <> '{yunwei}' AND username = 'ops.one' OR roles <> '{kefu,yunwei}' AND username = 'kf.new' OR status <> 'active'`); n != 0 {
+	if n := b.count(t, `SELECT count(*) FROM staff WHERE roles <> '{yunwei}' AND username IN ('ops.one', 'ops.two') OR roles <> '{kefu}' AND username = 'kf.new' OR status <> 'active'`); n != 0 {
 		t.Errorf("%d staff members changed by their own hands", n)
 	}
 	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event LIKE 'admin_staff_%' AND outcome = 'refused' AND detail LIKE '%; self'`); n != 8 {
@@ -138,7 +162,7 @@ func TestConsoleStaff(t *testing.T) {
 	if _, err := b.pool.Exec(context.Background(), `UPDATE staff SET failed_attempts = 5, locked_until = $1 WHERE username = 'kf.new'`, b.clock.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if r := ops.get(api); !strings.Contains(r.Raw, `"username":"kf.new","name":"新客服","roles":["kefu","yunwei"],"role_names":["客服","运维"],"status":"active","locked":true,"last_sign_in":"2026-11-27 18:`) {
+	if r := ops.get(api); !strings.Contains(r.Raw, `"username":"kf.new","name":"新客服","roles":["kefu"],"role_names":["客服"],"status":"active","locked":true,"last_sign_in":"2026-11-27 18:`) {
 		t.Errorf("staff list: %s", r.Raw)
 	}
 	if r := ops.post(api+"/kf.new/unlock", map[string]any{"reason": "核实本人"}); r.Status != http.StatusOK {
@@ -153,16 +177,23 @@ func TestConsoleStaff(t *testing.T) {
 	if r := ops.get("/admin/staff"); r.Status != http.StatusOK || !strings.Contains(r.Raw, "kf.new") || !strings.Contains(r.Raw, "新客服") {
 		t.Errorf("staff page: %d %.300s", r.Status, r.Raw)
 	}
-	r = ops.form("/admin/staff", url.Values{"username": {"sh.new"}, "name": {"新审核"}, "roles": {"shenhe", "kefu"}, "reason": {"新员工入职"}})
+	if r := ops.form("/admin/staff", url.Values{"username": {"sh.new"}, "name": {"新审核"}, "roles": {"shenhe", "kefu"}, "reason": {"新员工入职"}}); r.Status != http.StatusForbidden {
+		t.Errorf("add 审核 by form: %d", r.Status)
+	}
+	r = ops.form("/admin/staff", url.Values{"username": {"sh.new"}, "name": {"新客服乙"}, "roles": {"kefu"}, "reason": {"新员工入职"}})
 	if r.Status != http.StatusOK || !strings.Contains(r.Raw, "初始密码") || !strings.Contains(r.Raw, "otpauth://totp/") {
 		t.Errorf("add by form: %d %.300s", r.Status, r.Raw)
 	}
-	if n := b.count(t, `SELECT count(*) FROM staff WHERE username = 'sh.new' AND roles = '{shenhe,kefu}' AND created_by = 'ops.one'`); n != 1 {
+	if n := b.count(t, `SELECT count(*) FROM staff WHERE username = 'sh.new' AND roles = '{kefu}' AND created_by = 'ops.one'`); n != 1 {
 		t.Errorf("form addition: %d", n)
 	}
 
 	// Every change audited: staff, role, target, reason.
-	for action, reason := range map[string]string{"staff_add": "新员工入职", "staff_roles": "兼任运维", "staff_disable": "离职",
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_staff_roles' AND outcome = 'ok'
+		AND detail LIKE 'staff=ops.one; role=yunwei; target=sh.old; reason=兼任运维%'`); n != 1 {
+		t.Errorf("roles: %d audit rows, want 1", n)
+	}
+	for action, reason := range map[string]string{"staff_add": "新员工入职", "staff_disable": "离职",
 		"staff_enable": "返岗", "staff_reset": "手机丢失", "staff_unlock": "核实本人"} {
 		if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_' || $1 AND subject = 'ops.one' AND outcome = 'ok'
 			AND detail LIKE 'staff=ops.one; role=yunwei; target=kf.new; reason=' || $2 || '%'`, action, reason); n != 1 {

@@ -105,6 +105,8 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusConflict, code: refusedAction.code, message: refusedAction.message}
 	case errors.Is(err, errAuditFilter):
 		return problem{status: http.StatusBadRequest, code: "audit_filter", message: "筛选条件格式不正确（日期格式为 2006-01-02）"}
+	case errors.Is(err, errStaffPrivileged):
+		return problem{status: http.StatusForbidden, code: "staff_privileged", message: "审核、运维、审计角色的工作人员须由系统管理员通过命令行（authsvc staff add）创建和重置，控制台只管理客服"}
 	case errors.Is(err, errStaffSelf):
 		return problem{status: http.StatusForbidden, code: "staff_self", message: "不能修改自己的角色、停用或重置自己的账号"}
 	case errors.Is(err, ErrNoSuchStaff):

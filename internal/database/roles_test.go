@@ -127,6 +127,7 @@ func TestRolePrivileges(t *testing.T) {
 		"reserve_account_ids()":    "import: EXECUTE",
 		"auth_audit_content()":     "authsvc: EXECUTE; import: EXECUTE",
 		"auth_audit_chain()":       "",
+		"staff_privilege_guard()":  "", // 044
 		"auth_audit_append_only()": "authsvc: EXECUTE; import: EXECUTE",
 
 		// 014: single logout.
