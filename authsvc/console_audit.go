@@ -119,7 +119,7 @@ func (s *Server) auditWhere(f *auditFilter) (string, []any, error) {
 		return "", nil, errAuditFilter
 	}
 	if f.Staff != "" {
-		if !staffUsernameRE.MatchString(f.Staff) {
+		if !validStaffUsername(f.Staff) {
 			return "", nil, errAuditFilter
 		}
 		add("subject = ?", f.Staff)

@@ -53,6 +53,10 @@ func TestConsoleStaff(t *testing.T) {
 			t.Errorf("add with %v: %d %s", roles, r.Status, r.Raw)
 		}
 	}
+	// A username with a long number: the audit would mask it.
+	if r := ops.post(api, map[string]any{"username": "k13800138000", "name": "新客服", "roles": []string{"kefu"}, "reason": "新员工入职"}); r.Status != http.StatusBadRequest {
+		t.Errorf("add a username with a phone number: %d %s", r.Status, r.Raw)
+	}
 	if n := b.count(t, `SELECT count(*) FROM staff WHERE username = 'kf.new'`); n != 0 {
 		t.Fatalf("refused additions made %d staff members", n)
 	}

@@ -106,6 +106,9 @@ func TestStaffSignIn(t *testing.T) {
 	if n := hashes.Load(); n != 1 {
 		t.Errorf("an unknown username cost %d hashes, want 1", n)
 	}
+	// A username no one can have (a password typed in the wrong field, or
+	// the detail's fields forged) is not recorded.
+	staffRefused(t, "forged username", br.staffLogin("x; role=shenhe; reason=forged", u.password, b.code(u)))
 	wrongPw := br.staffLogin(u.username, u.password+"x", b.code(u))
 	staffRefused(t, "wrong password", wrongPw)
 	if diff := cmp.Diff(wrongPw.Body, unknown.Body); diff != "" || unknown.Status != wrongPw.Status {
@@ -166,6 +169,7 @@ func TestStaffSignIn(t *testing.T) {
 
 	want := []string{
 		"fail: staff=li.si; unknown username",
+		"fail: staff=(invalid username); unknown username",
 		"fail: staff=Zhang.San; wrong password",
 		"fail: staff=Zhang.San; wrong code",
 		"ok: staff=zhang.san",
