@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/idfusion/idfusion/internal/account"
 )
 
@@ -178,6 +180,20 @@ func staffReason(s string) (string, error) {
 		return "", errReasonRequired
 	}
 	return s, nil
+}
+
+// withinQuota locks the staff member's row in tx (two requests of one
+// member count one after the other; the row before the audit's head, as
+// the staff sign-in) and reports whether they did fewer than limit of
+// event (admin_…, ok or none) in the hour before now.
+func (s *Server) withinQuota(ctx context.Context, tx pgx.Tx, c *staffCall, event string, limit int) (bool, error) {
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM staff WHERE id = $1 FOR UPDATE`, c.ID); err != nil {
+		return false, err
+	}
+	var n int
+	err := tx.QueryRow(ctx, `SELECT count(*) FROM auth_audit WHERE subject = $1 AND event = $2 AND outcome IN ('ok', 'none') AND at > $3`,
+		c.Username, event, s.cfg.Now().Add(-time.Hour)).Scan(&n)
+	return n < limit, err
 }
 
 // caseLifetime is how long a case reference opens its account.

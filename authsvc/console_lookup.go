@@ -11,6 +11,7 @@ import (
 
 	"github.com/idfusion/idfusion/cleanse"
 	"github.com/idfusion/idfusion/internal/account"
+	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/internal/pii"
 	"github.com/idfusion/idfusion/schemas"
 )
@@ -40,6 +41,15 @@ var lookupKinds = map[string]string{
 // maxPhoneMatches bounds a lookup by phone: a department's phone may be
 // on several accounts (only a verified one is unique).
 const maxPhoneMatches = 10
+
+// maxLookupsPerHour bounds a staff member's lookups in any hour (each
+// account found counts): a help desk answers calls, it does not walk the
+// ID numbers of a region.
+const maxLookupsPerHour = 100
+
+// errLookupLimit: the staff member looked up maxLookupsPerHour accounts in
+// the last hour.
+var errLookupLimit = errors.New("lookup: too many in an hour")
 
 // errLookupPartial: the value is not a whole identifier of its kind.
 var errLookupPartial = errors.New("lookup: not a whole identifier")
@@ -125,6 +135,7 @@ func (s *Server) findAccounts(ctx context.Context, r *http.Request, c *staffCall
 		return nil, errLookupPartial
 	}
 	out := []accountSummary{}
+	var accounts []*account.Account
 	for _, b := range bidxs {
 		a, err := account.ByIDIndex(ctx, s.pool, b)
 		if err != nil {
@@ -135,15 +146,39 @@ func (s *Server) findAccounts(ctx context.Context, r *http.Request, c *staffCall
 		if a == nil {
 			continue
 		}
+		accounts = append(accounts, a)
 		out = append(out, s.summary(c, a))
 	}
-	outcome := "ok"
-	if len(out) == 0 {
-		outcome = "none"
+	// One audit row per account found (by its key: 审计 finds who looked
+	// an account up), or one saying none was; none at all past the bound.
+	limited := false
+	ctx = context.WithoutCancel(ctx)
+	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		within, err := s.withinQuota(ctx, tx, c, "admin_lookup", maxLookupsPerHour)
+		if err != nil {
+			return err
+		}
+		detail := "by=" + in.Kind + "; found=" + strconv.Itoa(len(out))
+		if limited = !within; limited {
+			return s.staffAuditIn(ctx, tx, r, c, staffAction{action: "lookup", outcome: "refused", target: target, detail: detail + "; limit"})
+		}
+		if len(out) == 0 {
+			return s.staffAuditIn(ctx, tx, r, c, staffAction{action: "lookup", outcome: "none", target: target, detail: detail})
+		}
+		for _, a := range accounts {
+			if err := s.staffAuditIn(ctx, tx, r, c, staffAction{action: "lookup", account: a.ID, bidx: a.IDBidx, target: target, detail: detail}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	err = s.staffAuditIn(context.WithoutCancel(ctx), s.pool, r, c, staffAction{action: "lookup", outcome: outcome, target: target,
-		detail: "by=" + in.Kind + "; found=" + strconv.Itoa(len(out))})
-	return out, err
+	if limited {
+		return nil, errLookupLimit
+	}
+	return out, nil
 }
 
 func (s *Server) summary(c *staffCall, a *account.Account) accountSummary {

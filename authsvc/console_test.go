@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -145,8 +147,14 @@ func TestConsoleLookup(t *testing.T) {
 		strings.Contains(detail, c.IDNumber) {
 		t.Errorf("lookup audited as %q %q", subject, detail)
 	}
-	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_lookup'`); n != 14 {
-		t.Errorf("%d lookups audited, want all 14", n)
+	// One row per account found, by its key (who looked it up), one per
+	// lookup that found none or was refused.
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_lookup'`); n != 15 {
+		t.Errorf("%d lookup rows audited, want 15", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_lookup' AND outcome = 'ok' AND account_id = $1
+		AND account_bidx = (SELECT id_bidx FROM account WHERE id = $1)`, c.id); n != 3 {
+		t.Errorf("%d lookups of the citizen audited with its key, want 3 (ID number, username, phone)", n)
 	}
 	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_lookup' AND outcome = 'refused' AND detail LIKE '%; partial'`); n < 8 {
 		t.Errorf("%d partial lookups audited as refused, want at least 8", n)
@@ -180,6 +188,48 @@ func TestConsoleLookup(t *testing.T) {
 		t.Errorf("an expired reference: %d %s", r.Status, r.Raw)
 	}
 	_ = other
+
+	// At most 100 accounts an hour per staff member, counted one after
+	// the other however the requests come; then 429, audited.
+	u3 := b.addStaff(t, "kf.three", "客服丙", "kefu")
+	kf3 := b.browser(t)
+	if r := kf3.staffLogin(u3.username, u3.password, b.code(u3)); r.Status != http.StatusOK {
+		t.Fatalf("kf.three: %d", r.Status)
+	}
+	for range maxLookupsPerHour - 5 {
+		if r := find(kf3, "username", "hanhy2026"); r.Status != http.StatusOK {
+			t.Fatalf("lookup within the bound: %d %s", r.Status, r.Raw)
+		}
+	}
+	var wg sync.WaitGroup
+	var ok, limited atomic.Int32
+	for range 10 {
+		wg.Go(func() {
+			switch r := find(kf3, "username", "hanhy2026"); {
+			case r.Status == http.StatusOK:
+				ok.Add(1)
+			case r.Status == http.StatusTooManyRequests && r.str("error") == "lookup_limit":
+				limited.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 5 || limited.Load() != 5 {
+		t.Errorf("10 lookups at the bound: %d found, %d limited, want 5 and 5", ok.Load(), limited.Load())
+	}
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_lookup' AND subject = 'kf.three' AND outcome = 'refused' AND detail LIKE '%; limit'`); n != 5 {
+		t.Errorf("%d limited lookups audited, want 5", n)
+	}
+	if r := find(b.staffBrowser(t, "kf.four", "kefu"), "username", "hanhy2026"); r.Status != http.StatusOK {
+		t.Errorf("another staff member's lookup: %d", r.Status)
+	}
+	b.clock.Advance(time.Hour)
+	if r := kf3.staffLogin(u3.username, u3.password, b.code(u3)); r.Status != http.StatusOK {
+		t.Fatalf("kf.three an hour later: %d", r.Status)
+	}
+	if r := find(kf3, "username", "hanhy2026"); r.Status != http.StatusOK {
+		t.Errorf("a lookup an hour later: %d", r.Status)
+	}
 }
 
 // TestConsoleLookupPage: the lookup page finds one account and goes to

@@ -419,18 +419,12 @@ func (s *Server) unmask(ctx context.Context, r *http.Request, c *staffCall, in u
 	if !ok {
 		return nil, errUnmaskField
 	}
-	// The staff row first (as every staff action, before the audit's
-	// head): two unmaskings of one staff member count one after the other.
-	if _, err := tx.Exec(ctx, `SELECT 1 FROM staff WHERE id = $1 FOR UPDATE`, c.ID); err != nil {
-		return nil, err
-	}
-	var n int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FROM auth_audit WHERE subject = $1 AND event = 'admin_unmask' AND outcome = 'ok' AND at > $2`,
-		c.Username, s.cfg.Now().Add(-time.Hour)).Scan(&n); err != nil {
+	within, err := s.withinQuota(ctx, tx, c, "admin_unmask", maxUnmaskPerHour)
+	if err != nil {
 		return nil, err
 	}
 	act := staffAction{action: "unmask", account: a.ID, bidx: a.IDBidx, target: a.IDHint, reason: reason, detail: "field=" + in.Field}
-	if n >= maxUnmaskPerHour {
+	if !within {
 		act.outcome = "refused"
 		act.detail += "; limit"
 		if err := s.staffAuditIn(ctx, tx, r, c, act); err != nil {

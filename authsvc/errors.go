@@ -88,6 +88,8 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusForbidden, code: "staff_forbidden", message: "您的角色无权进行此操作"}
 	case errors.Is(err, errReasonRequired):
 		return problem{status: http.StatusBadRequest, code: "reason_required", message: "请填写操作原因（2至200个字）", fields: map[string]string{"reason": "请填写操作原因"}}
+	case errors.Is(err, errLookupLimit):
+		return problem{status: http.StatusTooManyRequests, code: "lookup_limit", message: "一小时内查询账号的次数已达上限（100次），请稍后再试"}
 	case errors.Is(err, errLookupPartial):
 		return problem{status: http.StatusBadRequest, code: "lookup_partial", message: "请输入完整、有效的证件号码、统一社会信用代码、用户名或手机号（不支持部分查询）", fields: map[string]string{"value": "请输入完整的号码"}}
 	// console_ops.go

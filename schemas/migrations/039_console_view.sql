@@ -14,4 +14,4 @@ GRANT SELECT (account_bidx, subject) ON auth_audit TO idfusion_authsvc;
 -- The unmasking bound counts a staff member's admin_unmask rows of the
 -- last hour: without this the count would scan the whole log. (The
 -- account's recent rows are read by the primary key (account_bidx, id).)
-CREATE INDEX auth_audit_unmask ON auth_audit (subject, at) WHERE event = 'admin_unmask';
+CREATE INDEX auth_audit_staff_quota ON auth_audit (subject, event, at) WHERE event IN ('admin_unmask', 'admin_lookup');
