@@ -289,8 +289,16 @@ func (s *Server) propose(ctx context.Context, r *http.Request, c *staffCall, kin
 		if err != nil {
 			return err
 		}
+		// The pending proposal this one replaces: the account's phone
+		// change, or the same conflict's resolution (each conflict has its
+		// own).
+		var conflict int64
+		if v, ok := cols["conflict_id"].(int64); ok {
+			conflict = v
+		}
 		var superseded int64
-		err = tx.QueryRow(ctx, `SELECT id FROM staff_proposal WHERE account_bidx = $1 AND kind = $2 AND status = 'pending'`, a.IDBidx, kind).Scan(&superseded)
+		err = tx.QueryRow(ctx, `SELECT id FROM staff_proposal WHERE account_bidx = $1 AND kind = $2 AND coalesce(conflict_id, 0) = $3 AND status = 'pending'`,
+			a.IDBidx, kind, conflict).Scan(&superseded)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
@@ -302,9 +310,15 @@ func (s *Server) propose(ctx context.Context, r *http.Request, c *staffCall, kin
 			return err
 		}
 		if superseded != 0 {
-			if _, err := tx.Exec(ctx, `UPDATE staff_proposal SET status = 'superseded', decided_by = $3, decided_at = $4, decision_reason = 'superseded'
-				WHERE account_bidx = $1 AND id = $2 AND status = 'pending'`, a.IDBidx, superseded, c.ID, s.cfg.Now()); err != nil {
+			tag, err := tx.Exec(ctx, `UPDATE staff_proposal SET status = 'superseded', decided_by = $3, decided_at = $4, decision_reason = 'superseded'
+				WHERE account_bidx = $1 AND id = $2 AND status = 'pending'`, a.IDBidx, superseded, c.ID, s.cfg.Now())
+			if err != nil {
 				return err
+			}
+			if tag.RowsAffected() != 1 {
+				// Decided meanwhile: this proposal was made against a
+				// state that no longer holds.
+				return errProposalDecided
 			}
 		}
 		names := []string{"account_bidx", "account_id", "kind", "reason", "proposed_by", "proposed_at"}

@@ -269,6 +269,16 @@ func TestConsoleProposalConflict(t *testing.T) {
 	if n := b.count(t, `SELECT count(*) FROM account WHERE id = $1 AND name = '韩洪阳' AND NOT name_pinned`, c.id); n != 1 {
 		t.Errorf("the name changed before approval")
 	}
+	// Each conflict has its own proposal: one for the gender leaves the
+	// name's pending (then it is rejected below, after the name's).
+	r = resolve(genderConflict, map[string]any{"choice": 0, "reason": "以证件号码为准"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("propose the gender: %d %s", r.Status, r.Raw)
+	}
+	genderProposal := int64(r.Body["proposal"].(float64))
+	if n := b.count(t, `SELECT count(*) FROM staff_proposal WHERE status = 'pending' AND id IN ($1, $2)`, id, genderProposal); n != 2 {
+		t.Errorf("%d of the name's and the gender's proposals pending, want both", n)
+	}
 	// The page shows the block.
 	if code, page := kf.page("/admin/accounts/" + ref); code != http.StatusOK || !strings.Contains(page, "四眼审核") || !strings.Contains(page, "已有待审核的处理申请") {
 		t.Errorf("account page: %d", code)

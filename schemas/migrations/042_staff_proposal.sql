@@ -30,9 +30,9 @@ CREATE TABLE staff_proposal (
     CHECK ((kind = 'conflict') = (conflict_id IS NOT NULL AND field IS NOT NULL AND value IS NOT NULL)),
     CHECK ((status = 'pending') = (decided_at IS NULL))
 );
--- At most one pending proposal of a kind per account (a new one
--- supersedes it).
-CREATE UNIQUE INDEX staff_proposal_pending ON staff_proposal (account_bidx, kind) WHERE status = 'pending';
+-- At most one pending proposal of an account's phone, and one of each of
+-- its conflicts (a new one supersedes it).
+CREATE UNIQUE INDEX staff_proposal_pending ON staff_proposal (account_bidx, kind, coalesce(conflict_id, 0)) WHERE status = 'pending';
 -- 审核's queue.
 CREATE INDEX staff_proposal_queue ON staff_proposal (proposed_at) WHERE status = 'pending';
 
