@@ -149,7 +149,11 @@ func (s *Server) lockedCase(ctx context.Context, tx pgx.Tx, r *http.Request, c *
 	if err != nil {
 		return nil, err
 	}
-	return account.ByID(ctx, tx, a.ID, true)
+	locked, err := account.LockByIDIndex(ctx, tx, a.IDBidx)
+	if err == nil && locked == nil {
+		return nil, errCaseRef
+	}
+	return locked, err
 }
 
 // auditRefused passes on err, an action's outcome on the account acc,
@@ -199,7 +203,7 @@ func (s *Server) unlockAccount(ctx context.Context, tx pgx.Tx, a *account.Accoun
 	}
 	tag, err := tx.Exec(ctx, `UPDATE account SET password_failures = 0, password_locks = 0, password_locked_until = NULL,
 		failed_attempts = 0, locked_until = NULL, status = $3, updated_at = $2
-		WHERE id = $1 AND (status = 'locked' OR password_locked_until > $2 OR locked_until > $2)`, a.ID, now, string(status))
+		WHERE id_bidx = $1 AND (status = 'locked' OR password_locked_until > $2 OR locked_until > $2)`, a.IDBidx, now, string(status))
 	if err != nil {
 		return "", nil, err
 	}
@@ -238,7 +242,7 @@ func (s *Server) disableAccount(ctx context.Context, tx pgx.Tx, a *account.Accou
 	if a.Status == schemas.StatusDisabled {
 		return "", nil, errAlreadyDisabled
 	}
-	if _, err := tx.Exec(ctx, `UPDATE account SET status = 'disabled', updated_at = $2 WHERE id = $1`, a.ID, s.cfg.Now()); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE account SET status = 'disabled', updated_at = $2 WHERE id_bidx = $1`, a.IDBidx, s.cfg.Now()); err != nil {
 		return "", nil, err
 	}
 	n, err := s.endSessionsOf(ctx, tx, a)
@@ -256,7 +260,7 @@ func (s *Server) enableAccount(ctx context.Context, tx pgx.Tx, a *account.Accoun
 		return "", nil, errNotDisabled
 	}
 	status := restoredStatus(a)
-	if _, err := tx.Exec(ctx, `UPDATE account SET status = $2, updated_at = $3 WHERE id = $1`, a.ID, string(status), s.cfg.Now()); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE account SET status = $2, updated_at = $3 WHERE id_bidx = $1`, a.IDBidx, string(status), s.cfg.Now()); err != nil {
 		return "", nil, err
 	}
 	return "status=" + string(status), &actionResult{Status: string(status), done: "enable"}, nil
@@ -322,9 +326,9 @@ func (s *Server) runRealnameRecheck(ctx context.Context, r *http.Request, c *sta
 		if acc.Legal.Realname != schemas.RealnameUnverified {
 			return errAlreadyVerified
 		}
-		return tx.QueryRow(ctx, `UPDATE account SET realname_next_check_at = $2 WHERE id = $1
+		return tx.QueryRow(ctx, `UPDATE account SET realname_next_check_at = $2 WHERE id_bidx = $1
 			RETURNING id, id_sealed, name, coalesce(rep_name, ''), coalesce(rep_id_type, ''), rep_id_sealed, rep_id_bidx, realname_attempts`,
-			acc.ID, s.cfg.Now().Add(realnameLease)).
+			acc.IDBidx, s.cfg.Now().Add(realnameLease)).
 			Scan(&check.ID, &check.CodeSealed, &check.Name, &check.RepName, &check.RepIDType, &check.RepIDSealed, &check.RepIDBidx, &check.Attempts)
 	})
 	if err := s.auditRefused(ctx, r, c, "realname-recheck", reason, acc, err); err != nil {

@@ -144,7 +144,17 @@ func DateArg(t *time.Time) pgtype.Date {
 // ByIDIndex finds the account of an ID number's blind index; nil (no
 // error) when there is none.
 func ByIDIndex(ctx context.Context, q Querier, bidx []byte) (*Account, error) {
-	a, err := scan(q.QueryRow(ctx, `SELECT `+columns+` FROM account WHERE id_bidx = $1`, bidx))
+	return byIDIndex(ctx, q, bidx, "")
+}
+
+// LockByIDIndex is ByIDIndex locking the account's row (in a
+// transaction): by its key, so on one shard (docs/scale-out.md).
+func LockByIDIndex(ctx context.Context, q Querier, bidx []byte) (*Account, error) {
+	return byIDIndex(ctx, q, bidx, " FOR UPDATE")
+}
+
+func byIDIndex(ctx context.Context, q Querier, bidx []byte, lock string) (*Account, error) {
+	a, err := scan(q.QueryRow(ctx, `SELECT `+columns+` FROM account WHERE id_bidx = $1`+lock, bidx))
 	if errors.Is(err, database.ErrNotFound) {
 		return nil, nil
 	}
