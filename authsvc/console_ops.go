@@ -18,6 +18,8 @@ import (
 
 	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/internal/report"
+	"github.com/idfusion/idfusion/schemas"
+	"github.com/idfusion/idfusion/internal/pii"
 )
 
 // The console's operations views (运维 only): the import runs and their
@@ -60,6 +62,10 @@ type opsView struct {
 	Secret   *shownSecret
 	Keys     []keyInfo
 	NewKeyID string
+	// Conflicts are the open merge conflicts (fusion conflicts), masked,
+	// of OpenConflicts of them.
+	Conflicts     []report.Conflict
+	OpenConflicts int64
 }
 
 // shownSecret is a client's secret as the page that made it shows it.
@@ -297,6 +303,54 @@ func (s *Server) opsDepartments(w http.ResponseWriter, r *http.Request, c *staff
 		return
 	}
 	s.opsPage(w, r, c, "admin_ops_departments.html", "部门与导入计划", &opsView{Departments: depts})
+}
+
+// maxConflictsShown bounds the conflicts view (oldest first, as fusion
+// conflicts lists them).
+const maxConflictsShown = 200
+
+// opsConflicts is what `fusion conflicts` prints, masked: the open merge
+// conflicts, oldest first, optionally of one field. Resolving one is
+// 客服's, on the account found by the lookup (four eyes).
+func (s *Server) opsConflicts(w http.ResponseWriter, r *http.Request, c *staffCall) {
+	field := r.URL.Query().Get("field")
+	switch field {
+	case "", string(schemas.FieldName), string(schemas.FieldGender), string(schemas.FieldBirthDate), string(schemas.FieldRepName):
+	default:
+		s.fail(w, r, errOpsNotFound)
+		return
+	}
+	list, total, err := report.OpenConflicts(r.Context(), s.pool, report.ConflictFilter{Field: field, Limit: maxConflictsShown})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for i := range list {
+		maskConflict(&list[i])
+	}
+	if list == nil {
+		list = []report.Conflict{}
+	}
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, map[string]any{"total": total, "conflicts": list})
+		return
+	}
+	s.opsPage(w, r, c, "admin_ops_conflicts.html", "待处理冲突", &opsView{Conflicts: list, OpenConflicts: total})
+}
+
+// maskConflict masks a conflict as the console shows it: the person's
+// name and a name's candidates (an enterprise's name is public; a gender
+// or birth date is what the ID number says anyway).
+func maskConflict(c *report.Conflict) {
+	if c.Kind != string(schemas.KindLegal) {
+		c.Name = pii.MaskPersonName(c.Name)
+	}
+	if c.Field == string(schemas.FieldName) || c.Field == string(schemas.FieldRepName) {
+		for i := range c.Candidates {
+			c.Candidates[i].Value = pii.MaskPersonName(c.Candidates[i].Value)
+		}
+	}
+	c.AccountID = 0 // the account is reached by the lookup only
 }
 
 // Business systems (OIDC clients).
@@ -562,6 +616,7 @@ func (s *Server) opsRoutes() []staffRoute {
 		{"GET /admin/ops/runs/{run}", ops, s.opsRun},
 		{"GET /admin/ops/runs/{run}/feedback/{name}", ops, s.opsFeedback},
 		{"GET /admin/ops/departments", ops, s.opsDepartments},
+		{"GET /admin/ops/conflicts", ops, s.opsConflicts},
 		{"GET /admin/ops/clients", ops, s.opsClients},
 		{"POST /admin/ops/clients", ops, s.formClientAdd},
 		{"POST /admin/ops/clients/{client}/rotate", ops, s.formClientRotate},
@@ -571,6 +626,7 @@ func (s *Server) opsRoutes() []staffRoute {
 		{"GET /api/v1/admin/ops/runs", ops, s.opsRunList},
 		{"GET /api/v1/admin/ops/runs/{run}", ops, s.opsRun},
 		{"GET /api/v1/admin/ops/departments", ops, s.opsDepartments},
+		{"GET /api/v1/admin/ops/conflicts", ops, s.opsConflicts},
 		{"GET /api/v1/admin/ops/clients", ops, s.opsClients},
 		{"POST /api/v1/admin/ops/clients", ops, s.apiClientAdd},
 		{"POST /api/v1/admin/ops/clients/{client}/rotate", ops, s.apiClientRotate},

@@ -238,6 +238,20 @@ func TestConsoleProposalConflict(t *testing.T) {
 		c.id, bidx).Scan(&genderConflict); err != nil {
 		t.Fatal(err)
 	}
+	// 运维's list of the open conflicts (fusion conflicts), masked, no
+	// account id (the account is reached by the lookup only).
+	ops := b.staffBrowser(t, "ops.c", "yunwei")
+	if r := ops.get("/api/v1/admin/ops/conflicts"); r.Status != http.StatusOK || r.Body["total"] != float64(2) ||
+		strings.Contains(r.Raw, "洪阳") || strings.Contains(r.Raw, "红阳") || !strings.Contains(r.Raw, `"value":"韩****"`) ||
+		!strings.Contains(r.Raw, `"value":"女"`) || strings.Contains(r.Raw, fmt.Sprintf(`"account_id":%d`, c.id)) {
+		t.Errorf("conflicts list: %d %s", r.Status, r.Raw)
+	}
+	if r := ops.get("/api/v1/admin/ops/conflicts?field=gender"); r.Body["total"] != float64(1) {
+		t.Errorf("conflicts of the gender: %s", r.Raw)
+	}
+	if code, page := ops.page("/admin/ops/conflicts"); code != http.StatusOK || !strings.Contains(page, "共 2 条待处理冲突") || strings.Contains(page, "洪阳") {
+		t.Errorf("conflicts page: %d %s", code, page)
+	}
 	kf := b.staffBrowser(t, "kf.c", "kefu")
 	sh := b.staffBrowser(t, "sh.c", "shenhe")
 	ref := caseOf(t, kf, "id_number", c.IDNumber)
