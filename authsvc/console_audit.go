@@ -2,11 +2,13 @@ package authsvc
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -68,17 +70,57 @@ type auditFilter struct {
 	Event   string `json:"event,omitempty"`
 	Staff   string `json:"staff,omitempty"`
 	Outcome string `json:"outcome,omitempty"`
-	Target  string `json:"target,omitempty"` // a whole ID number or credit code
+	// Target is a whole ID number or credit code: only in a POST's body,
+	// never in a URL (access logs, history). The search answers with
+	// Account, the account sealed for this staff session, which the URLs
+	// of the next pages and the export carry instead.
+	Target  string `json:"target,omitempty"`
+	Account string `json:"account,omitempty"`
 	Before  int64  `json:"before,omitempty"`
-	// targetHint is Target masked, for the search's own audit row.
-	targetHint string
+	// targetHint is the account's masked ID, for the page and the
+	// search's own audit row; targetInURL: a GET carried target.
+	targetHint  string
+	targetInURL bool
+}
+
+// TargetHint is the account searched for, masked (the page's field).
+func (f auditFilter) TargetHint() string { return f.targetHint }
+
+// errAuditTargetInURL: a GET named the account by its ID number.
+var errAuditTargetInURL = errors.New("audit: the account's ID number in a URL")
+
+// auditAccountAAD binds an audit search's account token to its use and
+// to the staff session.
+func auditAccountAAD(sessionHash []byte) []byte {
+	return append([]byte("audit_account:"), sessionHash...)
+}
+
+// auditAccount seals the account's blind index and masked ID for c's
+// session: the token the search's URLs carry.
+func (s *Server) auditAccount(c *staffCall, bidx []byte, hint string) string {
+	b := append([]byte{byte(len(bidx))}, bidx...)
+	return base64.RawURLEncoding.EncodeToString(s.cfg.Keyring.Seal(append(b, hint...), auditAccountAAD(c.sessionHash)))
+}
+
+// openAuditAccount opens a token of c's session: errAuditFilter when it
+// is another session's or tampered with.
+func (s *Server) openAuditAccount(c *staffCall, token string) (bidx []byte, hint string, err error) {
+	sealed, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(token) > 512 {
+		return nil, "", errAuditFilter
+	}
+	b, err := s.cfg.Keyring.Open(sealed, auditAccountAAD(c.sessionHash))
+	if err != nil || len(b) < 1 || len(b) < 1+int(b[0]) {
+		return nil, "", errAuditFilter
+	}
+	return b[1 : 1+b[0]], string(b[1+b[0]:]), nil
 }
 
 func auditFilterOf(r *http.Request) auditFilter {
 	q := r.URL.Query()
 	f := auditFilter{From: strings.TrimSpace(q.Get("from")), To: strings.TrimSpace(q.Get("to")),
 		Event: strings.TrimSpace(q.Get("event")), Staff: strings.TrimSpace(q.Get("staff")),
-		Outcome: strings.TrimSpace(q.Get("outcome")), Target: strings.TrimSpace(q.Get("target"))}
+		Outcome: strings.TrimSpace(q.Get("outcome")), Account: q.Get("account"), targetInURL: q.Get("target") != ""}
 	f.Before, _ = strconv.ParseInt(q.Get("before"), 10, 64)
 	return f
 }
@@ -87,7 +129,7 @@ func auditFilterOf(r *http.Request) auditFilter {
 // arguments: errAuditFilter for a malformed date, event or outcome,
 // errLookupPartial for a target that is not a whole ID number or credit
 // code.
-func (s *Server) auditWhere(f *auditFilter) (string, []any, error) {
+func (s *Server) auditWhere(c *staffCall, f *auditFilter) (string, []any, error) {
 	var conds []string
 	var args []any
 	add := func(cond string, arg any) {
@@ -130,16 +172,27 @@ func (s *Server) auditWhere(f *auditFilter) (string, []any, error) {
 		}
 		add("outcome = ?", f.Outcome)
 	}
-	if f.Target != "" {
+	switch {
+	case f.targetInURL:
+		return "", nil, errAuditTargetInURL
+	case f.Target != "":
+		var bidx []byte
 		if info, code := cleanse.ParseID(f.Target, "", false); code == "" {
-			f.targetHint = pii.MaskID(info.Number)
-			add("account_bidx = ?", account.IDIndex(s.cfg.Keyring, info.Number))
+			f.targetHint, bidx = pii.MaskID(info.Number), account.IDIndex(s.cfg.Keyring, info.Number)
 		} else if cc, ok := account.NormalizeCreditCode(f.Target); ok {
-			f.targetHint = pii.MaskID(cc)
-			add("account_bidx = ?", account.CreditCodeIndex(s.cfg.Keyring, cc))
+			f.targetHint, bidx = pii.MaskID(cc), account.CreditCodeIndex(s.cfg.Keyring, cc)
 		} else {
 			return "", nil, errLookupPartial
 		}
+		f.Target, f.Account = "", s.auditAccount(c, bidx, f.targetHint)
+		add("account_bidx = ?", bidx)
+	case f.Account != "":
+		bidx, hint, err := s.openAuditAccount(c, f.Account)
+		if err != nil {
+			return "", nil, err
+		}
+		f.targetHint = hint
+		add("account_bidx = ?", bidx)
 	}
 	if f.Before > 0 {
 		add("id < ?", f.Before)
@@ -221,7 +274,7 @@ func scanAuditEntry(row rowScanner) (auditEntry, error) {
 // to pass as before for the next page (0 on the last): audited as
 // admin_audit_search.
 func (s *Server) auditSearch(ctx context.Context, r *http.Request, c *staffCall, f *auditFilter) ([]auditEntry, int64, error) {
-	where, args, err := s.auditWhere(f)
+	where, args, err := s.auditWhere(c, f)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -266,7 +319,7 @@ func csvCell(s string) string {
 func (s *Server) auditExport(w http.ResponseWriter, r *http.Request, c *staffCall) {
 	ctx := r.Context()
 	f := auditFilterOf(r)
-	where, args, err := s.auditWhere(&f)
+	where, args, err := s.auditWhere(c, &f)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -347,12 +400,34 @@ type auditView struct {
 	Check   *auditCheck
 }
 
+// auditForm is the page's search form (POST: the account's number in the
+// body): it goes on as the page of the filters, the account as its token.
+func (s *Server) auditForm(w http.ResponseWriter, r *http.Request, c *staffCall) {
+	f := auditFilter{From: strings.TrimSpace(r.PostFormValue("from")), To: strings.TrimSpace(r.PostFormValue("to")),
+		Event: strings.TrimSpace(r.PostFormValue("event")), Staff: strings.TrimSpace(r.PostFormValue("staff")),
+		Outcome: strings.TrimSpace(r.PostFormValue("outcome")), Target: strings.TrimSpace(r.PostFormValue("target")),
+		Account: r.PostFormValue("account")}
+	if _, _, err := s.auditWhere(c, &f); err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		s.render(w, r, "admin_audit.html", pageData{Title: "审计日志", Staff: c.staffMember, Error: problemOf(err).message,
+			Audit: &auditView{Filter: auditFilter{From: f.From, To: f.To, Event: f.Event, Staff: f.Staff, Outcome: f.Outcome}}})
+		return
+	}
+	q := url.Values{}
+	for k, v := range map[string]string{"from": f.From, "to": f.To, "event": f.Event, "staff": f.Staff, "outcome": f.Outcome, "account": f.Account} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	http.Redirect(w, r, "/admin/audit?"+q.Encode(), http.StatusSeeOther)
+}
+
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, c *staffCall) {
 	f := auditFilterOf(r)
 	entries, next, err := s.auditSearch(r.Context(), r, c, &f)
 	d := pageData{Title: "审计日志", Staff: c.staffMember, Audit: &auditView{Filter: f, Entries: entries}}
 	switch {
-	case errors.Is(err, errAuditFilter) || errors.Is(err, errLookupPartial):
+	case errors.Is(err, errAuditFilter) || errors.Is(err, errLookupPartial) || errors.Is(err, errAuditTargetInURL):
 		w.WriteHeader(http.StatusBadRequest)
 		d.Error = problemOf(err).message
 	case err != nil:
@@ -371,12 +446,31 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, c *staffCall)
 
 func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request, c *staffCall) {
 	f := auditFilterOf(r)
-	entries, next, err := s.auditSearch(r.Context(), r, c, &f)
+	s.apiAuditOf(w, r, c, &f)
+}
+
+// apiAuditSearch is the search with the filters in a JSON body: the one
+// way to name the account by its number.
+func (s *Server) apiAuditSearch(w http.ResponseWriter, r *http.Request, c *staffCall) {
+	var f auditFilter
+	if err := decodeJSON(r, &f); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.apiAuditOf(w, r, c, &f)
+}
+
+func (s *Server) apiAuditOf(w http.ResponseWriter, r *http.Request, c *staffCall, f *auditFilter) {
+	entries, next, err := s.auditSearch(r.Context(), r, c, f)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": entries, "next_before": next})
+	out := map[string]any{"entries": entries, "next_before": next}
+	if f.Account != "" {
+		out["account"], out["account_hint"] = f.Account, f.targetHint
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) auditVerifyForm(w http.ResponseWriter, r *http.Request, c *staffCall) {
@@ -403,9 +497,11 @@ func (s *Server) auditRoutes() []staffRoute {
 	audit := []string{roleShenji}
 	return []staffRoute{
 		{"GET /admin/audit", audit, s.auditPage},
+		{"POST /admin/audit", audit, s.auditForm},
 		{"GET /admin/audit/export", audit, s.auditExport},
 		{"POST /admin/audit/verify", audit, s.auditVerifyForm},
 		{"GET /api/v1/admin/audit", audit, s.apiAudit},
+		{"POST /api/v1/admin/audit", audit, s.apiAuditSearch},
 		{"POST /api/v1/admin/audit/verify", audit, s.apiAuditVerify},
 	}
 }

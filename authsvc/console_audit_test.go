@@ -61,8 +61,21 @@ func TestConsoleAuditSearch(t *testing.T) {
 	r4 := b.auditFixture(t, "2026-11-23 09:00", "admin_unlock", "ok", "kf.b", "staff=kf.b; role=kefu; target=9*****9; reason=法人来电", b.idBidx(t, e.id))
 	r5 := b.auditFixture(t, "2026-11-24 09:00", "x_formula", "ok", "=1+2", "staff=@evil; role=kefu; target=+1; reason=-2+3", nil)
 
+	// A search naming the account by its number is a POST (the number
+	// never in a URL); the others are GETs.
 	search := func(q string) response {
 		t.Helper()
+		v, err := url.ParseQuery(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Has("target") {
+			body := map[string]string{}
+			for k := range v {
+				body[k] = v.Get(k)
+			}
+			return au.post("/api/v1/admin/audit", body)
+		}
 		return au.get("/api/v1/admin/audit?" + q)
 	}
 	ids := func(r response) []int64 {
@@ -158,12 +171,36 @@ func TestConsoleAuditSearch(t *testing.T) {
 	if row["主体"] != "'=1+2" || row["工作人员"] != "'@evil" || row["对象"] != "'+1" || row["原因"] != "'-2+3" || row["事件"] != "x_formula" || row["编号"] != itoa(r5) {
 		t.Errorf("export row: %v", row)
 	}
-	r = au.get("/admin/audit/export?event=admin_unlock&target=" + e.CreditCode + upTo)
+	// The account's number never in a URL: a GET with it is refused; the
+	// search's token of the account serves the export (in this session
+	// only).
+	if r := au.get("/api/v1/admin/audit?target=" + e.CreditCode); r.Status != http.StatusBadRequest || r.str("error") != "audit_target_in_url" {
+		t.Errorf("search by number in the URL: %d %s", r.Status, r.Raw)
+	}
+	if r := au.get("/admin/audit/export?target=" + e.CreditCode); r.Status != http.StatusBadRequest {
+		t.Errorf("export by number in the URL: %d", r.Status)
+	}
+	tok := search("target=" + e.CreditCode).str("account")
+	if tok == "" || strings.Contains(tok, e.CreditCode) {
+		t.Fatalf("no account token: %q", tok)
+	}
+	if r := b.staffBrowser(t, "aud.two", "shenji").get("/api/v1/admin/audit?account=" + tok); r.Status != http.StatusBadRequest {
+		t.Errorf("another session's account token: %d %s", r.Status, r.Raw)
+	}
+	r = au.get("/admin/audit/export?event=admin_unlock&account=" + tok + upTo)
 	if recs, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(r.Raw, "\uFEFF"))).ReadAll(); err != nil || len(recs) != 2 || recs[1][0] != itoa(r4) {
 		t.Errorf("export by account: %v %v", err, recs)
 	}
-	if r := au.get("/admin/audit/export?target=" + c.IDNumber[:10]); r.Status != http.StatusBadRequest {
-		t.Errorf("export by a partial ID: %d", r.Status)
+	// The page: the form posts the number and goes on to a URL without
+	// it.
+	r = au.form("/admin/audit", url.Values{"event": {"admin_unlock"}, "target": {c.IDNumber}, "to": {"2026-11-26"}})
+	loc := r.Header.Get("Location")
+	if r.Status != http.StatusSeeOther || strings.Contains(loc, c.IDNumber) || !strings.Contains(loc, "account=") {
+		t.Fatalf("the page's search: %d %q", r.Status, loc)
+	}
+	if code, page := au.page(loc); code != http.StatusOK || strings.Contains(page, c.IDNumber) || !strings.Contains(page, "客户来电") ||
+		strings.Contains(page, "法人来电") {
+		t.Errorf("the page of the account's rows: %d", code)
 	}
 	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_audit_export' AND subject = 'aud.one' AND outcome = 'ok'
 		AND detail LIKE 'staff=aud.one; role=shenji; filters=%event=x_formula%'`); n != 1 {

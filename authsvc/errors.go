@@ -105,6 +105,8 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusBadRequest, code: "client_invalid", message: "业务系统登记信息不符合要求：" + err.Error()}
 	case errors.As(err, &refusedAction):
 		return problem{status: http.StatusConflict, code: refusedAction.code, message: refusedAction.message}
+	case errors.Is(err, errAuditTargetInURL):
+		return problem{status: http.StatusBadRequest, code: "audit_target_in_url", message: "请通过查询表单（POST）提交证件号码或统一社会信用代码，网址中不得出现"}
 	case errors.Is(err, errAuditFilter):
 		return problem{status: http.StatusBadRequest, code: "audit_filter", message: "筛选条件格式不正确（日期格式为 2006-01-02）"}
 	case errors.Is(err, errStaffPrivileged):
