@@ -17,9 +17,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/idfusion/idfusion/internal/database"
+	"github.com/idfusion/idfusion/internal/pii"
 	"github.com/idfusion/idfusion/internal/report"
 	"github.com/idfusion/idfusion/schemas"
-	"github.com/idfusion/idfusion/internal/pii"
 )
 
 // The console's operations views (运维 only): the import runs and their

@@ -124,6 +124,14 @@ type proposalBlock struct {
 	NamePinned bool              `json:"name_pinned"`
 	Conflicts  []conflictChoices `json:"conflicts"`
 	Pending    []proposalView    `json:"pending"`
+	// Shown is a proposed phone 审核 unmasked, shown once (the queue).
+	Shown *shownProposal `json:"-"`
+}
+
+// shownProposal is a pending phone change's new number in clear.
+type shownProposal struct {
+	ID    int64  `json:"proposal"`
+	Phone string `json:"phone"`
 }
 
 // maskValue masks a proposed value as the console shows it.
@@ -272,6 +280,13 @@ type conflictRequest struct {
 	Choice int    `json:"choice"`
 	Reason string `json:"reason"`
 }
+
+// proposalLifetime is how long a proposal may be approved.
+const proposalLifetime = 7 * 24 * time.Hour
+
+// errProposalStale: the proposal is older than proposalLifetime, or its
+// proposer has been disabled since.
+var errProposalStale = errors.New("proposal: stale")
 
 // propose stores a pending proposal of the account of ref, superseding
 // the pending one of its kind, with its audit row, in one transaction.
@@ -431,11 +446,14 @@ func (s *Server) decide(ctx context.Context, r *http.Request, c *staffCall, appr
 		evidence, hint, idHint string
 		sealed                 []byte
 		conflict               *int64
+		proposedAt             time.Time
+		proposerActive         bool
 	}
 	err = s.pool.QueryRow(ctx, `SELECT p.account_bidx, p.account_id, p.proposed_by, p.kind, coalesce(p.field, ''), coalesce(p.value, ''),
-			p.evidence, coalesce(p.phone_hint, ''), a.id_hint, p.phone_sealed, p.conflict_id
-		FROM staff_proposal p JOIN account a ON a.id_bidx = p.account_bidx WHERE p.id = $1`, id).
-		Scan(&p.bidx, &p.account, &p.proposedBy, &p.kind, &p.field, &p.value, &p.evidence, &p.hint, &p.idHint, &p.sealed, &p.conflict)
+			p.evidence, coalesce(p.phone_hint, ''), a.id_hint, p.phone_sealed, p.conflict_id, p.proposed_at, st.status = 'active'
+		FROM staff_proposal p JOIN account a ON a.id_bidx = p.account_bidx JOIN staff st ON st.id = p.proposed_by WHERE p.id = $1`, id).
+		Scan(&p.bidx, &p.account, &p.proposedBy, &p.kind, &p.field, &p.value, &p.evidence, &p.hint, &p.idHint, &p.sealed, &p.conflict,
+			&p.proposedAt, &p.proposerActive)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return errProposalNotFound
 	}
@@ -460,6 +478,15 @@ func (s *Server) decide(ctx context.Context, r *http.Request, c *staffCall, appr
 			return err
 		}
 		return errOwnProposal
+	}
+	if approve && (!p.proposerActive || !s.cfg.Now().Before(p.proposedAt.Add(proposalLifetime))) {
+		// Stale: the documents checked a week ago, or a proposer since
+		// disabled, are not approved; 客服 proposes afresh.
+		if err := s.staffAuditIn(context.WithoutCancel(ctx), s.pool, r, c, staffAction{action: action, outcome: "refused", account: p.account, bidx: p.bidx,
+			target: p.idHint, reason: reason, detail: detail + "; stale"}); err != nil {
+			return err
+		}
+		return errProposalStale
 	}
 	var old, phone string
 	status := "rejected"
@@ -602,6 +629,91 @@ func (s *Server) proposalQueue(w http.ResponseWriter, r *http.Request, c *staffC
 		Console: &consoleView{Proposals: &proposalBlock{Pending: ps}}})
 }
 
+// proposalPhoneShown shows 审核 the new number of a pending phone change, to
+// check it against the mailed documents before approving: with a reason,
+// once, audited as an unmasking (admin_unmask, field=proposed_phone) and
+// counted in the member's unmask bound.
+func (s *Server) proposalPhoneShown(ctx context.Context, r *http.Request, c *staffCall, reason string) (*shownProposal, error) {
+	reason, err := staffReason(reason)
+	if err != nil {
+		return nil, err
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return nil, errProposalNotFound
+	}
+	var shown *shownProposal
+	limited := false
+	ctx = context.WithoutCancel(ctx)
+	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		var bidx, sealed []byte
+		var accountID int64
+		var idHint string
+		err := tx.QueryRow(ctx, `SELECT p.account_bidx, p.account_id, a.id_hint, p.phone_sealed FROM staff_proposal p
+			JOIN account a ON a.id_bidx = p.account_bidx WHERE p.id = $1 AND p.kind = 'phone' AND p.status = 'pending'`, id).
+			Scan(&bidx, &accountID, &idHint, &sealed)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errProposalNotFound
+		}
+		if err != nil {
+			return err
+		}
+		within, err := s.withinQuota(ctx, tx, c, "admin_unmask", maxUnmaskPerHour)
+		if err != nil {
+			return err
+		}
+		act := staffAction{action: "unmask", account: accountID, bidx: bidx, target: idHint, reason: reason,
+			detail: "field=proposed_phone; proposal=" + strconv.FormatInt(id, 10)}
+		if limited = !within; limited {
+			act.outcome, act.detail = "refused", act.detail+"; limit"
+			return s.staffAuditIn(ctx, tx, r, c, act)
+		}
+		phone, err := s.cfg.Keyring.Open(sealed, []byte(schemas.FieldPhone))
+		if err != nil {
+			return err
+		}
+		shown = &shownProposal{ID: id, Phone: string(phone)}
+		return s.staffAuditIn(ctx, tx, r, c, act)
+	})
+	if err == nil && limited {
+		return nil, errUnmaskLimit
+	}
+	return shown, err
+}
+
+func (s *Server) shownPhoneForm(w http.ResponseWriter, r *http.Request, c *staffCall) {
+	shown, err := s.proposalPhoneShown(r.Context(), r, c, r.PostFormValue("reason"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ps, err := s.pendingProposals(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, "admin_proposals.html", pageData{Title: "待审核", Staff: c.staffMember,
+		Console: &consoleView{Proposals: &proposalBlock{Pending: ps, Shown: shown}}})
+}
+
+func (s *Server) apiProposalPhoneShown(w http.ResponseWriter, r *http.Request, c *staffCall) {
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	shown, err := s.proposalPhoneShown(r.Context(), r, c, in.Reason)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, shown)
+}
+
 func (s *Server) apiProposalQueue(w http.ResponseWriter, r *http.Request, c *staffCall) {
 	ps, err := s.pendingProposals(r.Context())
 	if err != nil {
@@ -654,6 +766,8 @@ func (s *Server) proposalRoutes() []staffRoute {
 		{"GET /admin/proposals", shenhe, s.proposalQueue},
 		{"GET /api/v1/admin/proposals", shenhe, s.apiProposalQueue},
 		{"POST /admin/proposals/{id}/approve", shenhe, s.decideForm(true)},
+		{"POST /admin/proposals/{id}/phone", shenhe, s.shownPhoneForm},
+		{"POST /api/v1/admin/proposals/{id}/phone", shenhe, s.apiProposalPhoneShown},
 		{"POST /admin/proposals/{id}/reject", shenhe, s.decideForm(false)},
 		{"POST /api/v1/admin/proposals/{id}/approve", shenhe, s.apiDecide(true)},
 		{"POST /api/v1/admin/proposals/{id}/reject", shenhe, s.apiDecide(false)},

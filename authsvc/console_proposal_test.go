@@ -124,6 +124,32 @@ func TestConsoleProposalPhone(t *testing.T) {
 	if r := decide(sh1, id, "approve", ""); r.Status != http.StatusBadRequest || r.str("error") != "reason_required" {
 		t.Errorf("approval without a reason: %d %s", r.Status, r.Raw)
 	}
+	// Stale: a week old, or its proposer disabled since.
+	b.exec(t, `UPDATE staff_proposal SET proposed_at = proposed_at - interval '7 days' WHERE id = $1`, id)
+	if r := decide(sh1, id, "approve", "材料齐全，同意"); r.Status != http.StatusConflict || r.str("error") != "proposal_stale" {
+		t.Errorf("approval a week on: %d %s", r.Status, r.Raw)
+	}
+	b.exec(t, `UPDATE staff_proposal SET proposed_at = proposed_at + interval '7 days' WHERE id = $1`, id)
+	b.exec(t, `UPDATE staff SET status = 'disabled' WHERE username = 'both.p'`)
+	if r := decide(sh1, id, "approve", "材料齐全，同意"); r.Status != http.StatusConflict || r.str("error") != "proposal_stale" {
+		t.Errorf("approval of a disabled proposer's: %d %s", r.Status, r.Raw)
+	}
+	b.exec(t, `UPDATE staff SET status = 'active' WHERE username = 'both.p'`)
+
+	// 审核 sees the new number, to check it against the documents: with a
+	// reason, once, audited as an unmasking.
+	shown := fmt.Sprintf("/api/v1/admin/proposals/%d/phone", id)
+	if r := sh1.post(shown, map[string]string{}); r.Status != http.StatusBadRequest || strings.Contains(r.Raw, newPhone) {
+		t.Errorf("the new number without a reason: %d %s", r.Status, r.Raw)
+	}
+	if r := sh1.post(shown, map[string]string{"reason": "核对授权书上的号码"}); r.Status != http.StatusOK || r.str("phone") != newPhone ||
+		r.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("the new number: %d %s", r.Status, r.Raw)
+	}
+	if d := b.auditDetail(t, "admin_unmask", "ok"); !strings.Contains(d, "staff=sh.one; role=shenhe") ||
+		!strings.HasSuffix(d, fmt.Sprintf("reason=核对授权书上的号码; field=proposed_phone; proposal=%d", id)) {
+		t.Errorf("the new number's view audited as %q", d)
+	}
 	if n := b.count(t, `SELECT count(*) FROM account WHERE id = $1 AND phone_bidx = $2`, c.id, account.PhoneIndex(b.keys, c.Phone)); n != 1 {
 		t.Errorf("the phone changed by a refused approval")
 	}

@@ -126,6 +126,8 @@ func problemOf(err error) problem {
 	// console_proposal.go: four eyes.
 	case errors.Is(err, errProposalNotFound):
 		return problem{status: http.StatusNotFound, code: "proposal_not_found", message: "该申请或冲突不存在"}
+	case errors.Is(err, errProposalStale):
+		return problem{status: http.StatusConflict, code: "proposal_stale", message: "该申请已超过7天或提出人已停用，不能批准，请客服重新提出"}
 	case errors.Is(err, errOwnProposal):
 		return problem{status: http.StatusForbidden, code: "own_proposal", message: "不能审核自己提交的申请，须由另一位审核人员处理"}
 	case errors.Is(err, errProposalDecided):
