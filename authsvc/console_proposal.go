@@ -151,6 +151,8 @@ func choices(field string, cs []conflictCand) []choiceView {
 		switch {
 		case from == "citizen":
 			from = "本人"
+		case from == "staff":
+			from = "工作人员核定"
 		case from == "id_number":
 			from = "证件号码"
 		case from == "stored":

@@ -373,6 +373,8 @@ func (s *Server) viewConflicts(ctx context.Context, a *account.Account, v *accou
 			switch x.Source {
 			case "citizen":
 				cv.Sources = append(cv.Sources, "本人设置")
+			case "staff":
+				cv.Sources = append(cv.Sources, "工作人员核定")
 			case "id_number":
 				cv.Sources = append(cv.Sources, "证件号码")
 			}

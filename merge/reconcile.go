@@ -26,6 +26,7 @@ type existing struct {
 func newExisting(s *account.Stored) *existing {
 	ex := &existing{Stored: s}
 	ex.name = Candidate{Value: s.Name, Source: source(s.NameSource, s.CitizenName())}
+	ex.name.Staff = s.NamePinned
 	ex.address = Candidate{Value: s.Address, Source: source(s.AddressSource, s.CitizenAddress())}
 	if s.PhoneBidx != nil {
 		// compared by blind index, never decrypted
@@ -121,6 +122,10 @@ func conflictRows(accountID int64, p *Person, stored *Candidate) []conflict {
 	if len(names) > 1 {
 		var cs []cand
 		for _, n := range names {
+			if n.Staff {
+				cs = append(cs, cand{Value: n.Value, Source: "staff"})
+				continue
+			}
 			if n.Citizen {
 				cs = append(cs, cand{Value: n.Value, Source: "citizen"})
 				continue

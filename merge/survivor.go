@@ -19,6 +19,10 @@ type Source struct {
 	// Citizen marks a value the citizen set or verified: it outranks every
 	// department.
 	Citizen bool
+	// Staff marks a Citizen value that staff set by resolving a conflict
+	// (工作人员核定, account.name_pinned): it ranks as the citizen's, and
+	// a conflict names it as staff's.
+	Staff bool
 }
 
 // Candidate is one value of a field with its source.

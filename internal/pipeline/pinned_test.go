@@ -65,7 +65,7 @@ func TestPinnedNameSurvivesImport(t *testing.T) {
 				t.Errorf("name replaced: source %q, ledger %+v; want b's, one updated", after.source, res.Ledger)
 			}
 			// The conflict as the import records it: b's name against the
-			// stored one, the pinned (or unsourced) name as the citizen's.
+			// stored one.
 			type cand struct {
 				Value  string `json:"value"`
 				Source string `json:"source"`
@@ -82,10 +82,18 @@ func TestPinnedNameSurvivesImport(t *testing.T) {
 				t.Fatal(err)
 			}
 			hasB := slices.ContainsFunc(cs, func(c cand) bool { return c.Value == nameB && len(c.From) == 1 && c.From[0].Dept == "sb" })
-			citizen := tc.pin || tc.chosen != nameA
-			hasStored := slices.ContainsFunc(cs, func(c cand) bool { return c.Value == tc.chosen && (c.Source == "citizen") == citizen })
+			// The stored name: staff's when pinned (工作人员核定), else the
+			// citizen's when it has no department source.
+			source := ""
+			switch {
+			case tc.pin:
+				source = "staff"
+			case tc.chosen != nameA:
+				source = "citizen"
+			}
+			hasStored := slices.ContainsFunc(cs, func(c cand) bool { return c.Value == tc.chosen && c.Source == source })
 			if len(cs) != 2 || !hasB || !hasStored {
-				t.Errorf("name conflict candidates %s: want %s from b and the stored %s (citizen's: %v)", raw, nameB, tc.chosen, citizen)
+				t.Errorf("name conflict candidates %s: want %s from b and the stored %s (source %q)", raw, nameB, tc.chosen, source)
 			}
 			if !tc.pin {
 				return
