@@ -326,10 +326,16 @@ func (s *Server) runRealnameRecheck(ctx context.Context, r *http.Request, c *sta
 		if acc.Legal.Realname != schemas.RealnameUnverified {
 			return errAlreadyVerified
 		}
-		return tx.QueryRow(ctx, `UPDATE account SET realname_next_check_at = $2 WHERE id_bidx = $1
+		if err := tx.QueryRow(ctx, `UPDATE account SET realname_next_check_at = $2 WHERE id_bidx = $1
 			RETURNING id, id_sealed, name, coalesce(rep_name, ''), coalesce(rep_id_type, ''), rep_id_sealed, rep_id_bidx, realname_attempts`,
 			acc.IDBidx, s.cfg.Now().Add(realnameLease)).
-			Scan(&check.ID, &check.CodeSealed, &check.Name, &check.RepName, &check.RepIDType, &check.RepIDSealed, &check.RepIDBidx, &check.Attempts)
+			Scan(&check.ID, &check.CodeSealed, &check.Name, &check.RepName, &check.RepIDType, &check.RepIDSealed, &check.RepIDBidx, &check.Attempts); err != nil {
+			return err
+		}
+		// The enterprise interface is asked next, outside any transaction:
+		// audited before, so the ask is on record whatever happens after.
+		return s.staffAuditIn(ctx, tx, r, c, staffAction{action: actionEvent("realname-recheck"), outcome: "started", account: acc.ID,
+			bidx: acc.IDBidx, target: acc.IDHint, reason: reason})
 	})
 	if err := s.auditRefused(ctx, r, c, "realname-recheck", reason, acc, err); err != nil {
 		return nil, err

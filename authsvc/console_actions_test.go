@@ -433,6 +433,10 @@ func TestConsoleActionsRealname(t *testing.T) {
 	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_realname_recheck' AND outcome = 'ok' AND detail LIKE '%reason=企业补交材料后重新认证; result=verified'`); n != 1 {
 		t.Error("the verified recheck is not audited with its result")
 	}
+	// Each ask of the enterprise interface is on record before it is made.
+	if n := b.staffAudits(t, "realname_recheck", "started", "kf.realname", e.id, hint, "企业补交材料后重新认证"); n != 1 {
+		t.Errorf("%d started rechecks audited, want 1", n)
+	}
 	if r := act(kf, ref, "realname-recheck", "再次认证"); r.Status != http.StatusConflict || r.str("error") != "realname_verified" {
 		t.Errorf("recheck of a verified account: %d %s", r.Status, r.Raw)
 	}
