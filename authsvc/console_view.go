@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/idfusion/idfusion/internal/account"
+	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/internal/pii"
 	"github.com/idfusion/idfusion/schemas"
 )
@@ -408,46 +409,43 @@ func (s *Server) unmask(ctx context.Context, r *http.Request, c *staffCall, in u
 	if err != nil {
 		return nil, err
 	}
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	a, err := s.caseAccount(ctx, tx, c, r.PathValue("ref"))
-	if err != nil {
-		return nil, err
-	}
-	label, ok := unmaskFields(a)[in.Field]
-	if !ok {
-		return nil, errUnmaskField
-	}
-	within, err := s.withinQuota(ctx, tx, c, "admin_unmask", maxUnmaskPerHour)
-	if err != nil {
-		return nil, err
-	}
-	act := staffAction{action: "unmask", account: a.ID, bidx: a.IDBidx, target: a.IDHint, reason: reason, detail: "field=" + in.Field}
-	if !within {
-		act.outcome = "refused"
-		act.detail += "; limit"
-		if err := s.staffAuditIn(ctx, tx, r, c, act); err != nil {
-			return nil, err
+	var out *unmaskedValue
+	limited := false
+	ctx = context.WithoutCancel(ctx)
+	// In Transact: a deadlock with another transaction of the member's
+	// (the staff row, then the audit's head) is run again.
+	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
+		a, err := s.caseAccount(ctx, tx, c, r.PathValue("ref"))
+		if err != nil {
+			return err
 		}
-		if err := tx.Commit(ctx); err != nil {
-			return nil, err
+		label, ok := unmaskFields(a)[in.Field]
+		if !ok {
+			return errUnmaskField
 		}
+		within, err := s.withinQuota(ctx, tx, c, "admin_unmask", maxUnmaskPerHour)
+		if err != nil {
+			return err
+		}
+		act := staffAction{action: "unmask", account: a.ID, bidx: a.IDBidx, target: a.IDHint, reason: reason, detail: "field=" + in.Field}
+		if limited = !within; limited {
+			act.outcome, act.detail = "refused", act.detail+"; limit"
+			return s.staffAuditIn(ctx, tx, r, c, act)
+		}
+		value, err := s.reveal(a, in.Field)
+		if err != nil {
+			return err
+		}
+		out = &unmaskedValue{Field: in.Field, Label: label, Value: value}
+		return s.staffAuditIn(ctx, tx, r, c, act)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if limited {
 		return nil, errUnmaskLimit
 	}
-	value, err := s.reveal(a, in.Field)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.staffAuditIn(ctx, tx, r, c, act); err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, err
-	}
-	return &unmaskedValue{Field: in.Field, Label: label, Value: value}, nil
+	return out, nil
 }
 
 // reveal is the field of a in clear.
