@@ -71,6 +71,9 @@ func TestConsoleProposalPhone(t *testing.T) {
 	if n := b.count(t, `SELECT count(*) FROM staff_proposal WHERE id = $1 AND status = 'superseded'`, first); n != 1 {
 		t.Errorf("the first proposal not superseded")
 	}
+	if n := b.count(t, `SELECT count(*) FROM staff_proposal WHERE id = $1 AND status = 'pending'`, id); n != 1 {
+		t.Errorf("the second proposal not pending")
+	}
 	if d := b.auditDetail(t, "admin_phone_propose", "ok"); !strings.HasPrefix(d, "staff=kf.p; role=kefu; target=") ||
 		!strings.Contains(d, "reason=材料补充后重新提交; evidence=YJ-2026-002; new_phone=139****0011; supersedes=") {
 		t.Errorf("propose audited as %q", d)
