@@ -17,6 +17,7 @@ import (
 	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/internal/pii"
+	"github.com/idfusion/idfusion/internal/report"
 	"github.com/idfusion/idfusion/schemas"
 )
 
@@ -91,12 +92,12 @@ type proposalView struct {
 // conflictChoices is an open conflict of an account with the choices 客服
 // may propose (by index).
 type conflictChoices struct {
-	ID        int64          `json:"id"`
-	Field     string         `json:"field"`
-	FieldName string         `json:"field_name"`
-	Choices   []choiceView   `json:"choices"`
-	Pending   *proposalView  `json:"pending,omitempty"`
-	raw       []conflictCand `json:"-"`
+	ID        int64              `json:"id"`
+	Field     string             `json:"field"`
+	FieldName string             `json:"field_name"`
+	Choices   []choiceView       `json:"choices"`
+	Pending   *proposalView      `json:"pending,omitempty"`
+	raw       []report.Candidate `json:"-"` // as merge stores them (report reads them)
 }
 
 // choiceView is a candidate of a conflict, masked, with where it came
@@ -106,15 +107,6 @@ type choiceView struct {
 	Value   string `json:"value"`
 	From    string `json:"from"`
 	Allowed bool   `json:"allowed"`
-}
-
-// conflictCand is a candidate as merge stores it (merge/reconcile.go).
-type conflictCand struct {
-	Value  string `json:"value"`
-	Source string `json:"source,omitempty"`
-	From   []struct {
-		Dept string `json:"dept"`
-	} `json:"sources,omitempty"`
 }
 
 // proposalBlock is the account page's 四眼审核 block: its open conflicts,
@@ -144,7 +136,7 @@ func maskValue(field, v string) string {
 
 // choices are the candidates of a conflict as choices: a gender or birth
 // date may only be confirmed as the ID number's.
-func choices(field string, cs []conflictCand) []choiceView {
+func choices(field string, cs []report.Candidate) []choiceView {
 	out := make([]choiceView, 0, len(cs))
 	for i, c := range cs {
 		from := c.Source
@@ -157,8 +149,8 @@ func choices(field string, cs []conflictCand) []choiceView {
 			from = "证件号码"
 		case from == "stored":
 			from = "已存储"
-		case len(c.From) > 0:
-			from = c.From[0].Dept
+		case len(c.Sources) > 0:
+			from = c.Sources[0].Dept
 		}
 		allowed := c.Value != ""
 		switch field {

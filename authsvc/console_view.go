@@ -13,6 +13,7 @@ import (
 	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/database"
 	"github.com/idfusion/idfusion/internal/pii"
+	"github.com/idfusion/idfusion/internal/report"
 	"github.com/idfusion/idfusion/schemas"
 )
 
@@ -342,15 +343,6 @@ func (s *Server) viewConflicts(ctx context.Context, a *account.Account, v *accou
 	if err != nil {
 		return err
 	}
-	type stored struct {
-		Value   string `json:"value"`
-		Source  string `json:"source"`
-		Sources []struct {
-			Dept string `json:"dept"`
-			File string `json:"file_sha256"`
-			Row  int64  `json:"row"`
-		} `json:"sources"`
-	}
 	v.Conflicts, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (conflictView, error) {
 		var c conflictView
 		var raw []byte
@@ -362,7 +354,7 @@ func (s *Server) viewConflicts(ctx context.Context, a *account.Account, v *accou
 		if c.Label == "" {
 			c.Label = c.Field
 		}
-		var cs []stored
+		var cs []report.Candidate // as merge stores them
 		if err := json.Unmarshal(raw, &cs); err != nil {
 			return c, fmt.Errorf("conflict candidates: %w", err)
 		}
@@ -382,7 +374,7 @@ func (s *Server) viewConflicts(ctx context.Context, a *account.Account, v *accou
 			for _, src := range x.Sources {
 				label := fmt.Sprintf("来源：%s 第%d行", src.Dept, src.Row)
 				for _, l := range v.Lineage {
-					if l.Dept == src.Dept && l.SHA256 == src.File && l.Row == src.Row {
+					if l.Dept == src.Dept && l.SHA256 == src.SHA256 && l.Row == src.Row {
 						label = l.Label()
 					}
 				}
