@@ -251,15 +251,8 @@ func (s *Server) staffReset(ctx context.Context, tx pgx.Tx, _ *staffCall, userna
 	if err != nil {
 		return "", "", nil, err
 	}
-	cr, hash, sealed, err := newStaffSecrets(ctx, s.cfg.Keyring, s.cfg.Argon2, name)
+	cr, err := resetStaffIn(ctx, tx, s.cfg.Keyring, s.cfg.Argon2, id, name, s.cfg.Now())
 	if err != nil {
-		return "", "", nil, err
-	}
-	if _, err := tx.Exec(ctx, `UPDATE staff SET password_hash = $2, totp_sealed = $3, totp_last_step = 0, failed_attempts = 0, locked_until = NULL
-		WHERE id = $1`, id, hash, sealed); err != nil {
-		return "", "", nil, err
-	}
-	if err := endStaffSessions(ctx, tx, id, s.cfg.Now()); err != nil {
 		return "", "", nil, err
 	}
 	return name, "", &shownCredentials{Username: name, Password: cr.Password, Secret: cr.Secret, URI: cr.URI}, nil

@@ -236,6 +236,63 @@ func disableStaffIn(ctx context.Context, q querier, username string, now time.Ti
 	return name, endStaffSessions(ctx, q, id, now)
 }
 
+// resetStaffIn gives the staff member id (locked by the caller) a new
+// password and TOTP secret, lifts any lock and ends their sessions, with q
+// (the caller's transaction, which writes the audit row): the one place
+// credentials are reset, for the CLI (ResetStaff) and the console.
+func resetStaffIn(ctx context.Context, q querier, k *pii.Keyring, argon Argon2Params, id int64, username string, now time.Time) (StaffCredentials, error) {
+	c, hash, sealed, err := newStaffSecrets(ctx, k, argon, username)
+	if err != nil {
+		return c, err
+	}
+	if _, err := q.Exec(ctx, `UPDATE staff SET password_hash = $2, totp_sealed = $3, totp_last_step = 0, failed_attempts = 0, locked_until = NULL
+		WHERE id = $1`, id, hash, sealed); err != nil {
+		return c, err
+	}
+	c.ID = id
+	return c, endStaffSessions(ctx, q, id, now)
+}
+
+// ResetStaff is `authsvc staff reset` (as the owner, any member): new
+// credentials, shown once by the caller, audited.
+func ResetStaff(ctx context.Context, pool *pgxpool.Pool, k *pii.Keyring, argon Argon2Params, username, by string, now time.Time) (StaffCredentials, error) {
+	var c StaffCredentials
+	err := database.Transact(ctx, pool, func(tx pgx.Tx) error {
+		id, name, err := lockStaff(ctx, tx, username)
+		if err != nil {
+			return err
+		}
+		if c, err = resetStaffIn(ctx, tx, k, argon, id, name, now); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, subject, ip, detail) VALUES ($1, 'staff_reset', 'ok', $2, '', $3)`,
+			now, name, fmt.Sprintf("staff=%s; by %s", name, by))
+		return err
+	})
+	return c, err
+}
+
+// SetStaffRoles is `authsvc staff roles` (as the owner: any role, to any
+// member), audited; the member's next request has them.
+func SetStaffRoles(ctx context.Context, pool *pgxpool.Pool, username string, roles []string, by string, now time.Time) error {
+	roles, err := staffRolesOf(roles)
+	if err != nil {
+		return err
+	}
+	return database.Transact(ctx, pool, func(tx pgx.Tx) error {
+		id, name, err := lockStaff(ctx, tx, username)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE staff SET roles = $2 WHERE id = $1`, id, roles); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, subject, ip, detail) VALUES ($1, 'staff_roles', 'ok', $2, '', $3)`,
+			now, name, fmt.Sprintf("staff=%s; roles=%s; by %s", name, strings.Join(roles, ","), by))
+		return err
+	})
+}
+
 // randomPassword is an initial password: 16 characters of an alphabet
 // without look-alikes (about 90 bits), with a digit, an upper and a lower
 // case letter and a symbol, so the citizens' rules would take it too.

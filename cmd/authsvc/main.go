@@ -18,6 +18,8 @@
 //	        [--sms-url URL --sms-key-id ID --sms-secret-file FILE]
 //	authsvc staff add --username U --name NAME --role ROLE [--role ROLE]... [--data-dir data]
 //	authsvc staff disable --username U [--data-dir data]
+//	authsvc staff roles --username U --role ROLE [--role ROLE]... [--data-dir data]
+//	authsvc staff reset --username U [--data-dir data]
 //	authsvc client add --id ID --redirect-uri URI [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--public] [--require-face] [--scope S]... [--name NAME]
 //	        [--backchannel-logout-uri URI [--backchannel-logout-session-required]]
 //	        [--frontchannel-logout-uri URI [--frontchannel-logout-session-required]] [--data-dir data]
@@ -199,6 +201,12 @@ func run(ctx context.Context, args []string) error {
 	}
 	if len(args) > 1 && args[0] == "staff" && args[1] == "add" {
 		return staffAdd(ctx, os.Stdout, args[2:])
+	}
+	if len(args) > 1 && args[0] == "staff" && args[1] == "roles" {
+		return staffRoles(ctx, os.Stdout, args[2:])
+	}
+	if len(args) > 1 && args[0] == "staff" && args[1] == "reset" {
+		return staffReset(ctx, os.Stdout, args[2:])
 	}
 	if len(args) > 1 && args[0] == "staff" && args[1] == "disable" {
 		return staffDisable(ctx, os.Stdout, args[2:])
@@ -629,6 +637,51 @@ func staffAdd(ctx context.Context, out io.Writer, args []string) error {
 	// The credentials go to the operator's terminal once, never to a log.
 	fmt.Fprintf(out, "staff %d: %s created\ninitial password: %s\nTOTP secret: %s\notpauth URI: %s\n(shown once: add the secret to an authenticator app, give the password to the staff member)\n",
 		c.ID, strings.TrimSpace(n.Username), c.Password, c.Secret, c.URI)
+	return nil
+}
+
+// staffRoles is `authsvc staff roles`: the owner sets any member's roles
+// (the console gives none beyond 客服, migration 044).
+func staffRoles(ctx context.Context, out io.Writer, args []string) error {
+	fs := flag.NewFlagSet("authsvc staff roles", flag.ContinueOnError)
+	username := fs.String("username", "", "the staff member's username (required)")
+	var roles multi
+	fs.Var(&roles, "role", "a role: kefu 客服, shenhe 审核, yunwei 运维, shenji 审计 (repeatable; at least one): the member's roles become these")
+	return admin(ctx, fs, args, func(pool *pgxpool.Pool) error {
+		if strings.TrimSpace(*username) == "" {
+			return errors.New("--username is required")
+		}
+		if err := authsvc.SetStaffRoles(ctx, pool, *username, roles, "cli:"+cmp.Or(os.Getenv("USER"), "unknown"), time.Now()); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "staff %s: roles %s\n", strings.TrimSpace(*username), strings.Join(roles, ","))
+		return nil
+	})
+}
+
+// staffReset is `authsvc staff reset`: the owner gives any member a new
+// password and TOTP secret, printed once (the console resets 客服 only).
+func staffReset(ctx context.Context, out io.Writer, args []string) error {
+	fs := flag.NewFlagSet("authsvc staff reset", flag.ContinueOnError)
+	username := fs.String("username", "", "the staff member's username (required)")
+	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL, development keys)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*username) == "" {
+		return errors.New("--username is required")
+	}
+	k, pool, closeDB, err := ownerStore(ctx, *dataDir)
+	if err != nil {
+		return err
+	}
+	defer closeDB(context.WithoutCancel(ctx))
+	c, err := authsvc.ResetStaff(ctx, pool, k, authsvc.DefaultArgon2, *username, "cli:"+cmp.Or(os.Getenv("USER"), "unknown"), time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "staff %s: credentials reset, its sessions ended\nnew password: %s\nTOTP secret: %s\notpauth URI: %s\n(shown once: add the secret to an authenticator app, give the password to the staff member)\n",
+		strings.TrimSpace(*username), c.Password, c.Secret, c.URI)
 	return nil
 }
 

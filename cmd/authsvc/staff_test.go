@@ -81,6 +81,43 @@ func TestStaffAddDisable(t *testing.T) {
 		}
 	}
 
+	// The owner's roles and reset: any role, any member (the console's
+	// stop at 客服).
+	out.Reset()
+	if err := staffRoles(ctx, &out, []string{"--data-dir", dir, "--username", "admin", "--role", "shenhe", "--role", "kefu"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, db, `SELECT count(*) FROM staff WHERE username = 'Admin' AND roles = '{shenhe,kefu}'`); n != 1 || out.String() != "staff admin: roles shenhe,kefu\n" {
+		t.Errorf("roles: %d rows, output %q", n, out.String())
+	}
+	if err := run(ctx, []string{"staff", "roles", "--data-dir", dir, "--username", "admin", "--role", "root"}); err == nil {
+		t.Error("roles with an unknown role succeeded")
+	}
+	if _, err := db.Exec(ctx, `INSERT INTO staff_session (id_hash, staff_id, created_at, last_seen_at, expires_at) SELECT '\x02', id, now(), now(), now() + interval '1 hour' FROM staff`); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := staffReset(ctx, &out, []string{"--data-dir", dir, "--username", "ADMIN"}); err != nil {
+		t.Fatal(err)
+	}
+	m = regexp.MustCompile(`^staff ADMIN: credentials reset, its sessions ended\nnew password: (\S+)\nTOTP secret: ([A-Z2-7]{32})\n`).FindStringSubmatch(out.String())
+	if m == nil || m[1] == password || m[2] == secret {
+		t.Fatalf("reset output %q", out.String())
+	}
+	var newHash string
+	if err := db.QueryRow(ctx, `SELECT password_hash FROM staff WHERE username = 'Admin'`).Scan(&newHash); err != nil || newHash == hash || strings.Contains(newHash, m[1]) {
+		t.Errorf("the password hash after a reset: %v", err)
+	}
+	if n := countRows(t, db, `SELECT count(*) FROM staff_session WHERE id_hash = '\x02' AND revoked_at IS NOT NULL`); n != 1 {
+		t.Error("a reset left the member's session")
+	}
+	if n := countRows(t, db, `SELECT count(*) FROM auth_audit WHERE event IN ('staff_roles', 'staff_reset') AND strpos(detail, $1) = 0`, m[1]); n != 2 {
+		t.Errorf("%d roles and reset audit rows without the password, want 2", n)
+	}
+	if err := run(ctx, []string{"staff", "reset", "--data-dir", dir, "--username", "nobody"}); err == nil {
+		t.Error("reset of an unknown username succeeded")
+	}
+
 	if _, err := db.Exec(ctx, `INSERT INTO staff_session (id_hash, staff_id, created_at, last_seen_at, expires_at) SELECT '\x01', id, now(), now(), now() + interval '1 hour' FROM staff`); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +128,7 @@ func TestStaffAddDisable(t *testing.T) {
 	if out.String() != "staff ADMIN: disabled, its sessions ended\n" {
 		t.Errorf("output %q", out.String())
 	}
-	if n := countRows(t, db, `SELECT count(*) FROM staff s JOIN staff_session ss ON ss.staff_id = s.id WHERE s.status = 'disabled' AND ss.revoked_at IS NOT NULL`); n != 1 {
+	if n := countRows(t, db, `SELECT count(*) FROM staff s JOIN staff_session ss ON ss.staff_id = s.id WHERE s.status = 'disabled' AND ss.revoked_at IS NOT NULL AND ss.id_hash = '\x01'`); n != 1 {
 		t.Errorf("after disable: %d disabled with a revoked session, want 1", n)
 	}
 	if err := run(ctx, []string{"staff", "disable", "--data-dir", dir, "--username", "nobody"}); err == nil {
