@@ -213,6 +213,13 @@ func runFolder(id int64) string { return "run-" + strconv.FormatInt(id, 10) }
 // opsFeedback sends one of a run's feedback files, audited with the run
 // and the file.
 func (s *Server) opsFeedback(w http.ResponseWriter, r *http.Request, c *staffCall) {
+	// The departments' rejected rows: a download takes a reason, as an
+	// unmasking does.
+	reason, err := staffReason(r.PostFormValue("reason"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	d, err := s.runOf(r)
 	if err != nil {
 		s.fail(w, r, err)
@@ -245,7 +252,7 @@ func (s *Server) opsFeedback(w http.ResponseWriter, r *http.Request, c *staffCal
 		return
 	}
 	if err := s.staffAuditIn(r.Context(), s.pool, r, c, staffAction{action: "feedback_download", target: "run " + strconv.FormatInt(d.ID, 10),
-		detail: "file=" + auditText(name)}); err != nil {
+		reason: reason, detail: "file=" + auditText(name)}); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -614,7 +621,7 @@ func (s *Server) opsRoutes() []staffRoute {
 	return []staffRoute{
 		{"GET /admin/ops/runs", ops, s.opsRunList},
 		{"GET /admin/ops/runs/{run}", ops, s.opsRun},
-		{"GET /admin/ops/runs/{run}/feedback/{name}", ops, s.opsFeedback},
+		{"POST /admin/ops/runs/{run}/feedback/{name}", ops, s.opsFeedback},
 		{"GET /admin/ops/departments", ops, s.opsDepartments},
 		{"GET /admin/ops/conflicts", ops, s.opsConflicts},
 		{"GET /admin/ops/clients", ops, s.opsClients},

@@ -131,20 +131,27 @@ func TestConsoleOpsRuns(t *testing.T) {
 	if fb, _ := r.Body["feedback"].([]any); len(fb) != 2 || fb[0] != "gongan-feedback-rejects.csv" || fb[1] != "gongan-feedback.xlsx" {
 		t.Errorf("feedback: %s", r.Raw)
 	}
-	if p := br.get("/admin/ops/runs/" + run); !strings.Contains(p.Raw, `href="/admin/ops/runs/`+run+`/feedback/gongan-feedback.xlsx"`) {
+	if p := br.get("/admin/ops/runs/" + run); !strings.Contains(p.Raw, `action="/admin/ops/runs/`+run+`/feedback/gongan-feedback.xlsx"`) {
 		t.Errorf("run page without the workbook's link: %.800s", p.Raw)
 	}
-	dl := br.get("/admin/ops/runs/" + run + "/feedback/gongan-feedback.xlsx")
+	download := func(name string) response {
+		t.Helper()
+		return br.form("/admin/ops/runs/"+run+"/feedback/"+name, url.Values{"reason": {"核对部门退回原因"}})
+	}
+	if r := br.form("/admin/ops/runs/"+run+"/feedback/gongan-feedback.xlsx", url.Values{}); r.Status != http.StatusBadRequest || r.Raw == "PK-workbook" {
+		t.Errorf("download without a reason: %d", r.Status)
+	}
+	dl := download("gongan-feedback.xlsx")
 	if dl.Status != http.StatusOK || dl.Raw != "PK-workbook" || !strings.Contains(dl.Header.Get("Content-Disposition"), "attachment") {
 		t.Errorf("download: %d %q %v", dl.Status, dl.Raw, dl.Header)
 	}
 	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_feedback_download' AND subject = 'ops.runs'
-		AND detail = 'staff=ops.runs; role=yunwei; target=run '||$1||'; file=gongan-feedback.xlsx'`, run); n != 1 {
+		AND detail = 'staff=ops.runs; role=yunwei; target=run '||$1||'; reason=核对部门退回原因; file=gongan-feedback.xlsx'`, run); n != 1 {
 		t.Errorf("%d admin_feedback_download rows", n)
 	}
 	for _, bad := range []string{"minzheng-feedback.xlsx", "other-feedback.xlsx", "notes.txt", "..%2Fsecret-in-dir.txt", "..%2F..%2Frun-" + run + "%2Fgongan-feedback.xlsx",
 		url.PathEscape(outside), "%2Fetc%2Fpasswd", "gongan-feedback-..%2F..%2Fsecret-in-dir.csv"} {
-		if r := br.get("/admin/ops/runs/" + run + "/feedback/" + bad); r.Status == http.StatusOK || strings.Contains(r.Raw, "secret") || strings.Contains(r.Raw, "root:") {
+		if r := download(bad); r.Status == http.StatusOK || strings.Contains(r.Raw, "secret") || strings.Contains(r.Raw, "root:") {
 			t.Errorf("feedback %s: %d %.200s", bad, r.Status, r.Raw)
 		}
 	}
@@ -173,7 +180,7 @@ func TestConsoleOpsRuns(t *testing.T) {
 	if p := br.get("/admin/ops/runs/" + run); !strings.Contains(p.Raw, `id="feedback-off"`) {
 		t.Errorf("run page without a feedback folder: %.800s", p.Raw)
 	}
-	if r := br.get("/admin/ops/runs/" + run + "/feedback/gongan-feedback.xlsx"); r.Status != http.StatusNotFound {
+	if r := download("gongan-feedback.xlsx"); r.Status != http.StatusNotFound {
 		t.Errorf("download without a feedback folder: %d", r.Status)
 	}
 }
