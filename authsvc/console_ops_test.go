@@ -234,6 +234,12 @@ func TestConsoleOpsClients(t *testing.T) {
 	if r := br.post("/api/v1/admin/ops/clients", map[string]any{"id": "bad", "redirect_uris": []string{"http://rp.example/cb"}, "reason": "测试"}); r.Status != http.StatusBadRequest || r.str("error") != "client_invalid" {
 		t.Errorf("add with an http redirect: %d %s", r.Status, r.Raw)
 	}
+	for _, id := range []string{"", "a/b", "x y", "../x", "<i>"} {
+		if r := br.post("/api/v1/admin/ops/clients", map[string]any{"id": id, "redirect_uris": []string{"https://rp.example/cb"}, "reason": "测试"}); r.Status != http.StatusBadRequest ||
+			r.str("error") != "client_invalid" {
+			t.Errorf("client id %q: %d %s", id, r.Status, r.Raw)
+		}
+	}
 	if r := br.get("/api/v1/admin/ops/clients"); !strings.Contains(r.Raw, `"ID":"portal"`) || strings.Contains(r.Raw, first) {
 		t.Errorf("clients: %s", r.Raw)
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"time"
 
@@ -114,13 +115,17 @@ func RegisterClient(ctx context.Context, pool *pgxpool.Pool, c Client) (secret s
 	return secret, nil
 }
 
+// clientIDRE is what a client id may be: it is put in URLs and paths
+// (the console's, the audit's), so plain characters only.
+var clientIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
 // registerClientIn checks c and registers it with q (in the caller's
 // transaction, which writes the audit row): its secret ("" for a public
 // client) and the audit detail of what was registered. The one rule of a
 // registration, for the CLI and the console.
 func registerClientIn(ctx context.Context, q querier, c Client) (secret, detail string, err error) {
-	if c.ID == "" {
-		return "", "", errors.New("Client.ID is required")
+	if !clientIDRE.MatchString(c.ID) {
+		return "", "", errors.New("Client.ID: 1-64 letters, digits, . _ -, a letter or digit first")
 	}
 	if len(c.RedirectURIs) == 0 {
 		return "", "", errors.New("Client.RedirectURIs: at least one is required")
