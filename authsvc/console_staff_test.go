@@ -54,8 +54,10 @@ func TestConsoleStaff(t *testing.T) {
 		}
 	}
 	// A username with a long number: the audit would mask it.
-	if r := ops.post(api, map[string]any{"username": "k13800138000", "name": "新客服", "roles": []string{"kefu"}, "reason": "新员工入职"}); r.Status != http.StatusBadRequest {
-		t.Errorf("add a username with a phone number: %d %s", r.Status, r.Raw)
+	for _, name := range []string{"k13800138000", "w1391.1234.9071", "a138_0013_8000"} {
+		if r := ops.post(api, map[string]any{"username": name, "name": "新客服", "roles": []string{"kefu"}, "reason": "新员工入职"}); r.Status != http.StatusBadRequest {
+			t.Errorf("add the username %s, which the audit would mask: %d %s", name, r.Status, r.Raw)
+		}
 	}
 	if n := b.count(t, `SELECT count(*) FROM staff WHERE username = 'kf.new'`); n != 0 {
 		t.Fatalf("refused additions made %d staff members", n)
