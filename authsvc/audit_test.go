@@ -184,6 +184,9 @@ func TestRoleGrants(t *testing.T) {
 	}
 	b.addStaff(t, "g.kefu", "客服", "kefu")
 	b.addStaff(t, "g.shenhe", "审核", "shenhe", "kefu")
+	if _, err := b.pool.Exec(ctx, `UPDATE staff SET status = 'disabled' WHERE username = 'g.shenhe'`); err != nil {
+		t.Fatal(err)
+	}
 	pools := map[string]*pgxpool.Pool{roleAuthsvc: memberPool(t, b.pool, roleAuthsvc), roleImport: memberPool(t, b.pool, roleImport)}
 	for _, tc := range []struct {
 		role, sql string
@@ -305,7 +308,9 @@ func TestRoleGrants(t *testing.T) {
 		{roleAuthsvc, `UPDATE staff SET roles = '{kefu,yunwei}' WHERE username = 'g.kefu'`, insufficientPrivilege},
 		{roleAuthsvc, `UPDATE staff SET roles = '{kefu}' WHERE username = 'g.shenhe'`, ""},
 		{roleAuthsvc, `UPDATE staff SET roles = '{shenji}' WHERE username = 'g.shenhe'`, insufficientPrivilege},
-		{roleAuthsvc, `UPDATE staff SET status = 'active'`, ""},
+		{roleAuthsvc, `UPDATE staff SET status = 'active' WHERE username = 'g.kefu'`, ""},
+		{roleAuthsvc, `UPDATE staff SET status = 'disabled'`, ""},
+		{roleAuthsvc, `UPDATE staff SET status = 'active' WHERE username = 'g.shenhe'`, insufficientPrivilege}, // disabled by the owner below
 		{roleAuthsvc, `UPDATE staff SET password_hash = 'x', totp_sealed = '\x00' WHERE username = 'g.kefu'`, ""},
 		{roleAuthsvc, `UPDATE staff SET password_hash = 'x' WHERE username = 'g.shenhe'`, insufficientPrivilege},
 		{roleAuthsvc, `UPDATE staff SET totp_sealed = '\x00' WHERE username = 'g.shenhe'`, insufficientPrivilege},

@@ -29,7 +29,7 @@ import (
 // errStaffSelf: a staff member acting on their own staff account.
 var errStaffSelf = errors.New("staff: own roles, status and credentials are another's to change")
 
-// errStaffPrivileged: the console makes and resets 客服 only, and gives
+// errStaffPrivileged: the console makes, resets and enables 客服 only, and gives
 // nobody a role beyond 客服 they do not hold (it may take roles away); a
 // member with 审核, 运维 or 审计 is the owner's to make, give those roles
 // and reset (`authsvc staff add`; migration 044 holds it in the database
@@ -236,7 +236,7 @@ func (s *Server) staffDisable(ctx context.Context, tx pgx.Tx, _ *staffCall, user
 }
 
 func (s *Server) staffEnable(ctx context.Context, tx pgx.Tx, _ *staffCall, username string, _ *staffChangeRequest) (string, string, *shownCredentials, error) {
-	id, name, err := lockStaff(ctx, tx, username)
+	id, name, err := lockManaged(ctx, tx, username)
 	if err != nil {
 		return "", "", nil, err
 	}

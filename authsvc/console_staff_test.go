@@ -127,6 +127,15 @@ func TestConsoleStaff(t *testing.T) {
 	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event LIKE 'admin_staff_%' AND outcome = 'refused' AND detail LIKE '%; self'`); n != 8 {
 		t.Errorf("%d audited self-changes, want 8", n)
 	}
+	// Anyone may be disabled from the console; a 运维 (or 审核, 审计) is
+	// enabled again by the owner only.
+	if r := ops.post(api+"/ops.two/disable", map[string]any{"reason": "疑似账号泄露"}); r.Status != http.StatusOK {
+		t.Fatalf("disable a 运维: %d %s", r.Status, r.Raw)
+	}
+	if r := ops.post(api+"/ops.two/enable", map[string]any{"reason": "恢复"}); r.Status != http.StatusForbidden || r.str("error") != "staff_privileged" {
+		t.Errorf("enable a 运维 from the console: %d %s", r.Status, r.Raw)
+	}
+	b.exec(t, `UPDATE staff SET status = 'active' WHERE username = 'ops.two'`)
 
 	// Disable: the live session ends; enable: the member signs in again.
 	if r := ops.post(api+"/kf.new/disable", map[string]any{"reason": "离职"}); r.Status != http.StatusOK {

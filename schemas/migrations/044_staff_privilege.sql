@@ -14,13 +14,14 @@ BEGIN
     END IF;
     IF TG_OP = 'INSERT' AND NEW.roles <> ARRAY['kefu']
         OR TG_OP = 'UPDATE' AND NOT NEW.roles <@ (OLD.roles || ARRAY['kefu'])
-        OR TG_OP = 'UPDATE' AND (NEW.password_hash IS DISTINCT FROM OLD.password_hash OR NEW.totp_sealed IS DISTINCT FROM OLD.totp_sealed)
+        OR TG_OP = 'UPDATE' AND (NEW.password_hash IS DISTINCT FROM OLD.password_hash OR NEW.totp_sealed IS DISTINCT FROM OLD.totp_sealed
+                OR NEW.status = 'active' AND OLD.status <> 'active')
             AND NOT (OLD.roles <@ ARRAY['kefu'] AND NEW.roles <@ ARRAY['kefu']) THEN
-        RAISE EXCEPTION 'staff %: only the owner makes, resets or gives 审核, 运维 or 审计 to a member', NEW.username
+        RAISE EXCEPTION 'staff %: only the owner makes, resets, enables or gives 审核, 运维 or 审计 to a member', NEW.username
             USING ERRCODE = 'insufficient_privilege';
     END IF;
     RETURN NEW;
 END $$;
 REVOKE EXECUTE ON FUNCTION staff_privilege_guard() FROM PUBLIC;
-CREATE TRIGGER staff_privilege_guard BEFORE INSERT OR UPDATE OF roles, password_hash, totp_sealed ON staff
+CREATE TRIGGER staff_privilege_guard BEFORE INSERT OR UPDATE OF roles, password_hash, totp_sealed, status ON staff
     FOR EACH ROW EXECUTE FUNCTION staff_privilege_guard();
