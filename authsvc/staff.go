@@ -275,24 +275,43 @@ func ResetStaff(ctx context.Context, pool *pgxpool.Pool, k *pii.Keyring, argon A
 }
 
 // SetStaffRoles is `authsvc staff roles` (as the owner: any role, to any
-// member), audited; the member's next request has them.
-func SetStaffRoles(ctx context.Context, pool *pgxpool.Pool, username string, roles []string, by string, now time.Time) error {
+// member), audited; the member's next request has them. A member given a
+// role beyond 客服 they did not hold gets new credentials too (returned,
+// to be shown once): whoever made or reset them as a 客服 in the console
+// knows the old ones, and must not become a 审核 through them. Else the
+// credentials are nil.
+func SetStaffRoles(ctx context.Context, pool *pgxpool.Pool, k *pii.Keyring, argon Argon2Params, username string, roles []string, by string, now time.Time) (*StaffCredentials, error) {
 	roles, err := staffRolesOf(roles)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return database.Transact(ctx, pool, func(tx pgx.Tx) error {
+	var reset *StaffCredentials
+	err = database.Transact(ctx, pool, func(tx pgx.Tx) error {
+		reset = nil
 		id, name, err := lockStaff(ctx, tx, username)
 		if err != nil {
+			return err
+		}
+		var held []string
+		if err := tx.QueryRow(ctx, `SELECT roles FROM staff WHERE id = $1`, id).Scan(&held); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE staff SET roles = $2 WHERE id = $1`, id, roles); err != nil {
 			return err
 		}
+		detail := fmt.Sprintf("staff=%s; roles=%s; by %s", name, strings.Join(roles, ","), by)
+		if slices.ContainsFunc(roles, func(r string) bool { return r != roleKefu && !slices.Contains(held, r) }) {
+			c, err := resetStaffIn(ctx, tx, k, argon, id, name, now)
+			if err != nil {
+				return err
+			}
+			reset, detail = &c, detail+"; credentials reset"
+		}
 		_, err = tx.Exec(ctx, `INSERT INTO auth_audit (at, event, outcome, subject, ip, detail) VALUES ($1, 'staff_roles', 'ok', $2, '', $3)`,
-			now, name, fmt.Sprintf("staff=%s; roles=%s; by %s", name, strings.Join(roles, ","), by))
+			now, name, detail)
 		return err
 	})
+	return reset, err
 }
 
 // randomPassword is an initial password: 16 characters of an alphabet

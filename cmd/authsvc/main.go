@@ -647,16 +647,29 @@ func staffRoles(ctx context.Context, out io.Writer, args []string) error {
 	username := fs.String("username", "", "the staff member's username (required)")
 	var roles multi
 	fs.Var(&roles, "role", "a role: kefu 客服, shenhe 审核, yunwei 运维, shenji 审计 (repeatable; at least one): the member's roles become these")
-	return admin(ctx, fs, args, func(pool *pgxpool.Pool) error {
-		if strings.TrimSpace(*username) == "" {
-			return errors.New("--username is required")
-		}
-		if err := authsvc.SetStaffRoles(ctx, pool, *username, roles, "cli:"+cmp.Or(os.Getenv("USER"), "unknown"), time.Now()); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "staff %s: roles %s\n", strings.TrimSpace(*username), strings.Join(roles, ","))
-		return nil
-	})
+	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL, development keys)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*username) == "" {
+		return errors.New("--username is required")
+	}
+	k, pool, closeDB, err := ownerStore(ctx, *dataDir)
+	if err != nil {
+		return err
+	}
+	defer closeDB(context.WithoutCancel(ctx))
+	c, err := authsvc.SetStaffRoles(ctx, pool, k, authsvc.DefaultArgon2, *username, roles, "cli:"+cmp.Or(os.Getenv("USER"), "unknown"), time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "staff %s: roles %s\n", strings.TrimSpace(*username), strings.Join(roles, ","))
+	if c != nil {
+		// Whoever made or reset the member as a 客服 knows the old ones.
+		fmt.Fprintf(out, "a role beyond 客服 was given: new credentials, its sessions ended\nnew password: %s\nTOTP secret: %s\notpauth URI: %s\n(shown once: add the secret to an authenticator app, give the password to the staff member)\n",
+			c.Password, c.Secret, c.URI)
+	}
+	return nil
 }
 
 // staffReset is `authsvc staff reset`: the owner gives any member a new

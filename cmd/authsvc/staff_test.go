@@ -87,8 +87,23 @@ func TestStaffAddDisable(t *testing.T) {
 	if err := staffRoles(ctx, &out, []string{"--data-dir", dir, "--username", "admin", "--role", "shenhe", "--role", "kefu"}); err != nil {
 		t.Fatal(err)
 	}
-	if n := countRows(t, db, `SELECT count(*) FROM staff WHERE username = 'Admin' AND roles = '{shenhe,kefu}'`); n != 1 || out.String() != "staff admin: roles shenhe,kefu\n" {
+	// 审核 is new to the member: new credentials (whoever knew the old
+	// ones must not approve through them).
+	if n := countRows(t, db, `SELECT count(*) FROM staff WHERE username = 'Admin' AND roles = '{shenhe,kefu}' AND password_hash <> $1`, hash); n != 1 ||
+		!strings.HasPrefix(out.String(), "staff admin: roles shenhe,kefu\na role beyond 客服 was given: new credentials, its sessions ended\nnew password: ") {
 		t.Errorf("roles: %d rows, output %q", n, out.String())
+	}
+	var promoted string
+	if err := db.QueryRow(ctx, `SELECT password_hash FROM staff WHERE username = 'Admin'`).Scan(&promoted); err != nil {
+		t.Fatal(err)
+	}
+	// Taking a role away keeps the credentials.
+	out.Reset()
+	if err := staffRoles(ctx, &out, []string{"--data-dir", dir, "--username", "admin", "--role", "shenhe"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, db, `SELECT count(*) FROM staff WHERE username = 'Admin' AND roles = '{shenhe}' AND password_hash = $1`, promoted); n != 1 || out.String() != "staff admin: roles shenhe\n" {
+		t.Errorf("roles taken away: %d rows, output %q", n, out.String())
 	}
 	if err := run(ctx, []string{"staff", "roles", "--data-dir", dir, "--username", "admin", "--role", "root"}); err == nil {
 		t.Error("roles with an unknown role succeeded")
@@ -111,8 +126,8 @@ func TestStaffAddDisable(t *testing.T) {
 	if n := countRows(t, db, `SELECT count(*) FROM staff_session WHERE id_hash = '\x02' AND revoked_at IS NOT NULL`); n != 1 {
 		t.Error("a reset left the member's session")
 	}
-	if n := countRows(t, db, `SELECT count(*) FROM auth_audit WHERE event IN ('staff_roles', 'staff_reset') AND strpos(detail, $1) = 0`, m[1]); n != 2 {
-		t.Errorf("%d roles and reset audit rows without the password, want 2", n)
+	if n := countRows(t, db, `SELECT count(*) FROM auth_audit WHERE event IN ('staff_roles', 'staff_reset') AND strpos(detail, $1) = 0`, m[1]); n != 3 {
+		t.Errorf("%d roles and reset audit rows without the password, want 3", n)
 	}
 	if err := run(ctx, []string{"staff", "reset", "--data-dir", dir, "--username", "nobody"}); err == nil {
 		t.Error("reset of an unknown username succeeded")
