@@ -338,6 +338,11 @@ func (s *Server) opsConflicts(w http.ResponseWriter, r *http.Request, c *staffCa
 	if list == nil {
 		list = []report.Conflict{}
 	}
+	if err := s.staffAuditIn(r.Context(), s.pool, r, c, staffAction{action: "conflicts_list",
+		detail: "field=" + auditText(field) + "; shown=" + strconv.Itoa(len(list))}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusOK, map[string]any{"total": total, "conflicts": list})
 		return
@@ -345,16 +350,22 @@ func (s *Server) opsConflicts(w http.ResponseWriter, r *http.Request, c *staffCa
 	s.opsPage(w, r, c, "admin_ops_conflicts.html", "待处理冲突", &opsView{Conflicts: list, OpenConflicts: total})
 }
 
-// maskConflict masks a conflict as the console shows it: the person's
-// name and a name's candidates (an enterprise's name is public; a gender
-// or birth date is what the ID number says anyway).
+// maskConflict masks a conflict as the list shows it: the person's name
+// and a name's candidates (an enterprise's name is public), a birth
+// date's month and day (the part of the ID number its mask hides); a
+// gender stays.
 func maskConflict(c *report.Conflict) {
 	if c.Kind != string(schemas.KindLegal) {
 		c.Name = pii.MaskPersonName(c.Name)
 	}
-	if c.Field == string(schemas.FieldName) || c.Field == string(schemas.FieldRepName) {
-		for i := range c.Candidates {
-			c.Candidates[i].Value = pii.MaskPersonName(c.Candidates[i].Value)
+	for i := range c.Candidates {
+		switch v := c.Candidates[i].Value; c.Field {
+		case string(schemas.FieldName), string(schemas.FieldRepName):
+			c.Candidates[i].Value = pii.MaskPersonName(v)
+		case string(schemas.FieldBirthDate):
+			if len(v) >= 4 {
+				c.Candidates[i].Value = v[:4] + "-**-**"
+			}
 		}
 	}
 	c.AccountID = 0 // the account is reached by the lookup only

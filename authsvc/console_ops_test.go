@@ -3,6 +3,7 @@ package authsvc
 import (
 	"context"
 	"encoding/json"
+	"github.com/idfusion/idfusion/internal/report"
 	"io"
 	"net/http"
 	"net/url"
@@ -372,5 +373,26 @@ func TestConsoleOpsClients(t *testing.T) {
 	}
 	if p := br.form("/admin/ops/keys/rotate", url.Values{"reason": {"页面轮换"}}); p.Status != http.StatusOK || !strings.Contains(p.Raw, `id="rotated"`) {
 		t.Errorf("key rotation by the form: %d %.500s", p.Status, p.Raw)
+	}
+}
+
+// TestMaskConflict: the conflicts list masks a person's name and a name's
+// candidates, a birth date's month and day, and no account id; an
+// enterprise's name and a gender stay.
+func TestMaskConflict(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		kind, field, name, value, wantName, wantValue string
+	}{
+		{"natural", "name", "韩洪阳", "韩红阳", "韩****", "韩****"},
+		{"natural", "birth_date", "韩洪阳", "1990-03-07", "韩****", "1990-**-**"},
+		{"natural", "gender", "韩洪阳", "女", "韩****", "女"},
+		{"legal", "rep_name", "海南椰风科技有限公司", "吴斌", "海南椰风科技有限公司", "吴****"},
+	} {
+		c := report.Conflict{AccountID: 7, Kind: tc.kind, Field: tc.field, Name: tc.name, Candidates: []report.Candidate{{Value: tc.value}}}
+		maskConflict(&c)
+		if c.Name != tc.wantName || c.Candidates[0].Value != tc.wantValue || c.AccountID != 0 {
+			t.Errorf("%s %s: %+v", tc.kind, tc.field, c)
+		}
 	}
 }

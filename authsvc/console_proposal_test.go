@@ -278,6 +278,9 @@ func TestConsoleProposalConflict(t *testing.T) {
 	if r := ops.get("/api/v1/admin/ops/conflicts?field=gender"); r.Body["total"] != float64(1) {
 		t.Errorf("conflicts of the gender: %s", r.Raw)
 	}
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_conflicts_list' AND subject = 'ops.c' AND detail LIKE '%field=gender; shown=1'`); n != 1 {
+		t.Errorf("%d audited views of the gender's conflicts, want 1", n)
+	}
 	if code, page := ops.page("/admin/ops/conflicts"); code != http.StatusOK || !strings.Contains(page, "共 2 条待处理冲突") || strings.Contains(page, "洪阳") {
 		t.Errorf("conflicts page: %d %s", code, page)
 	}
