@@ -3,7 +3,6 @@ package authsvc
 import (
 	"context"
 	"encoding/json"
-	"github.com/idfusion/idfusion/internal/report"
 	"io"
 	"net/http"
 	"net/url"
@@ -18,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/idfusion/idfusion/internal/feedback"
+	"github.com/idfusion/idfusion/internal/report"
 )
 
 // opsRun inserts a committed run of two files (gongan's and minzheng's)
