@@ -545,9 +545,20 @@ func (s *Server) resolveConflictIn(ctx context.Context, tx pgx.Tx, c *staffCall,
 		return nil
 	}
 	// The lineage keeps its source only when the value is that source's.
-	_, err = tx.Exec(ctx, `UPDATE account SET name = $3, name_pinned = true,
+	if _, err = tx.Exec(ctx, `UPDATE account SET name = $3, name_pinned = true,
 			name_source = CASE WHEN name = $3 THEN name_source END, updated_at = $4
-		WHERE id_bidx = $1 AND id = $2`, bidx, accountID, value, s.cfg.Now())
+		WHERE id_bidx = $1 AND id = $2`, bidx, accountID, value, s.cfg.Now()); err != nil {
+		return err
+	}
+	// One name survives: the account's other open name conflicts are
+	// resolved with it, and their pending proposals superseded (approving
+	// one later would overwrite this decision unseen).
+	if _, err := tx.Exec(ctx, `UPDATE merge_conflict SET status = 'resolved', resolved_by = $3, resolved_at = $4, resolved_value = $5
+		WHERE account_bidx = $1 AND field = 'name' AND status = 'open' AND id <> $2`, bidx, conflict, c.ID, s.cfg.Now(), value); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `UPDATE staff_proposal SET status = 'superseded', decided_by = $3, decided_at = $4, decision_reason = 'superseded'
+		WHERE account_bidx = $1 AND kind = 'conflict' AND field = 'name' AND status = 'pending' AND conflict_id <> $2`, bidx, conflict, c.ID, s.cfg.Now())
 	return err
 }
 

@@ -303,6 +303,13 @@ func TestConsoleProposalConflict(t *testing.T) {
 	if r := resolve(nameConflict, map[string]any{"choice": 5, "reason": "越界"}); r.Status != http.StatusUnprocessableEntity {
 		t.Errorf("a choice out of range: %d %s", r.Status, r.Raw)
 	}
+	// A later import recorded another name conflict (other candidates).
+	var nameConflict2 int64
+	if err := b.pool.QueryRow(ctx, `INSERT INTO merge_conflict (account_id, account_bidx, field, candidates, run_id)
+		VALUES ($1, $2, 'name', '[{"value":"韩洪阳","sources":[{"dept":"gongan","file_sha256":"a","row":1}]},{"value":"韩宏阳","sources":[{"dept":"shebao","file_sha256":"c","row":3}]}]', 0) RETURNING id`,
+		c.id, bidx).Scan(&nameConflict2); err != nil {
+		t.Fatal(err)
+	}
 	r := resolve(nameConflict, map[string]any{"choice": 1, "reason": "户籍证明为韩红阳"})
 	if r.Status != http.StatusCreated {
 		t.Fatalf("propose: %d %s", r.Status, r.Raw)
@@ -312,6 +319,11 @@ func TestConsoleProposalConflict(t *testing.T) {
 		!strings.Contains(d, fmt.Sprintf("reason=户籍证明为韩红阳; conflict=%d; field=name; value=韩**", nameConflict)) {
 		t.Errorf("propose audited as %q", d)
 	}
+	r = resolve(nameConflict2, map[string]any{"choice": 1, "reason": "社保记录为韩宏阳"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("propose the second name: %d %s", r.Status, r.Raw)
+	}
+	id2 := int64(r.Body["proposal"].(float64))
 	if n := b.count(t, `SELECT count(*) FROM account WHERE id = $1 AND name = '韩洪阳' AND NOT name_pinned`, c.id); n != 1 {
 		t.Errorf("the name changed before approval")
 	}
@@ -331,6 +343,14 @@ func TestConsoleProposalConflict(t *testing.T) {
 	}
 	if r := sh.post(fmt.Sprintf("/api/v1/admin/proposals/%d/approve", id), map[string]string{"reason": "核对户籍证明无误"}); r.Status != http.StatusOK {
 		t.Fatalf("approve: %d %s", r.Status, r.Raw)
+	}
+	// One name survives: the other name conflict is resolved with it, its
+	// proposal superseded, so approving it now changes nothing.
+	if n := b.count(t, `SELECT count(*) FROM merge_conflict WHERE id = $1 AND status = 'resolved' AND resolved_value = '韩红阳'`, nameConflict2); n != 1 {
+		t.Errorf("the other name conflict is not resolved with the approved name")
+	}
+	if r := sh.post(fmt.Sprintf("/api/v1/admin/proposals/%d/approve", id2), map[string]string{"reason": "同意"}); r.Status != http.StatusConflict {
+		t.Errorf("approve the superseded name: %d %s", r.Status, r.Raw)
 	}
 	if n := b.count(t, `SELECT count(*) FROM account WHERE id = $1 AND name = '韩红阳' AND name_pinned AND name_source IS NULL`, c.id); n != 1 {
 		t.Errorf("the name is not the approved one, pinned")
