@@ -349,6 +349,9 @@ func TestConsoleProposalConflict(t *testing.T) {
 	if n := b.count(t, `SELECT count(*) FROM merge_conflict WHERE id = $1 AND status = 'resolved' AND resolved_value = '韩红阳'`, nameConflict2); n != 1 {
 		t.Errorf("the other name conflict is not resolved with the approved name")
 	}
+	if n := b.count(t, `SELECT count(*) FROM staff_proposal WHERE id = $1 AND status = 'superseded'`, id2); n != 1 {
+		t.Errorf("the other name's proposal left in 审核's queue")
+	}
 	if r := sh.post(fmt.Sprintf("/api/v1/admin/proposals/%d/approve", id2), map[string]string{"reason": "同意"}); r.Status != http.StatusConflict {
 		t.Errorf("approve the superseded name: %d %s", r.Status, r.Raw)
 	}
