@@ -289,11 +289,13 @@ var errProposalStale = errors.New("proposal: stale")
 func (s *Server) propose(ctx context.Context, r *http.Request, c *staffCall, kind, action, reason string,
 	fill func(tx pgx.Tx, a *account.Account) (cols map[string]any, target, detail string, err error)) (int64, error) {
 	var id int64
+	var acc *account.Account
 	err := database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		a, err := s.caseAccount(ctx, tx, c, r.PathValue("ref"))
 		if err != nil {
 			return err
 		}
+		acc = a
 		cols, target, detail, err := fill(tx, a)
 		if err != nil {
 			return err
@@ -346,6 +348,14 @@ func (s *Server) propose(ctx context.Context, r *http.Request, c *staffCall, kin
 		}
 		return err
 	})
+	if acc != nil && (errors.Is(err, errPhoneBound) || errors.Is(err, errChoiceRefused)) {
+		// A refusal is on record too: else "is this phone someone's
+		// verified phone?" could be asked unseen.
+		if aerr := s.staffAuditIn(context.WithoutCancel(ctx), s.pool, r, c, staffAction{action: action, outcome: "refused", account: acc.ID,
+			bidx: acc.IDBidx, target: acc.IDHint, reason: reason, detail: "refused=" + problemOf(err).code}); aerr != nil {
+			return 0, aerr
+		}
+	}
 	return id, err
 }
 

@@ -238,6 +238,9 @@ func TestConsoleProposalPhone(t *testing.T) {
 	if r := propose(kf, ref, map[string]string{"phone": "13512340011", "evidence": "YJ-2026-006", "reason": "再次更换"}); r.Status != http.StatusConflict {
 		t.Errorf("proposal of a bound phone: %d %s", r.Status, r.Raw)
 	}
+	if d := b.auditDetail(t, "admin_phone_propose", "refused"); !strings.Contains(d, "staff=kf.p; role=kefu") || !strings.HasSuffix(d, "refused=phone_bound") {
+		t.Errorf("the refused proposal audited as %q", d)
+	}
 	if r := decide(sh1, 999999, "approve", "同意"); r.Status != http.StatusNotFound {
 		t.Errorf("unknown proposal: %d %s", r.Status, r.Raw)
 	}
