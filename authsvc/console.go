@@ -172,6 +172,11 @@ func auditText(s string) string {
 	return s
 }
 
+// reasonRequest is the JSON body of an action that takes only a reason.
+type reasonRequest struct {
+	Reason string `json:"reason"`
+}
+
 // staffReason checks the reason an action needs: 2 to 200 characters
 // after trimming.
 func staffReason(s string) (string, error) {
@@ -213,10 +218,10 @@ func (s *Server) caseRef(c *staffCall, a *account.Account) string {
 	return base64.RawURLEncoding.EncodeToString(s.cfg.Keyring.Seal(b, caseAAD(c.sessionHash)))
 }
 
-// caseAccount opens the account of a case reference of c's session:
-// errCaseRef when the reference is another session's, expired, tampered
-// with, or its account is gone.
-func (s *Server) caseAccount(ctx context.Context, q account.Querier, c *staffCall, ref string) (*account.Account, error) {
+// caseKey opens a case reference of c's session: the account's blind
+// index, or errCaseRef when the reference is another session's, expired
+// or tampered with.
+func (s *Server) caseKey(c *staffCall, ref string) ([]byte, error) {
 	if len(ref) > 256 {
 		return nil, errCaseRef
 	}
@@ -231,7 +236,24 @@ func (s *Server) caseAccount(ctx context.Context, q account.Querier, c *staffCal
 	if expires := time.Unix(int64(binary.BigEndian.Uint64(b[:8])), 0); !s.cfg.Now().Before(expires) {
 		return nil, errCaseRef
 	}
-	a, err := account.ByIDIndex(ctx, q, b[8:])
+	return b[8:], nil
+}
+
+// caseAccount reads the account of a case reference of c's session:
+// errCaseRef as caseKey, or when the account is gone.
+func (s *Server) caseAccount(ctx context.Context, q account.Querier, c *staffCall, ref string) (*account.Account, error) {
+	return s.caseRead(ctx, q, c, ref, account.ByIDIndex)
+}
+
+// caseRead is caseAccount with read (ByIDIndex, or LockByIDIndex in a
+// transaction).
+func (s *Server) caseRead(ctx context.Context, q account.Querier, c *staffCall, ref string,
+	read func(context.Context, account.Querier, []byte) (*account.Account, error)) (*account.Account, error) {
+	bidx, err := s.caseKey(c, ref)
+	if err != nil {
+		return nil, err
+	}
+	a, err := read(ctx, q, bidx)
 	if err == nil && a == nil {
 		return nil, errCaseRef
 	}

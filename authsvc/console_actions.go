@@ -145,15 +145,8 @@ func (s *Server) onAccount(ctx context.Context, r *http.Request, c *staffCall, n
 
 // lockedCase is the request's account ({ref}), its row locked in tx.
 func (s *Server) lockedCase(ctx context.Context, tx pgx.Tx, r *http.Request, c *staffCall) (*account.Account, error) {
-	a, err := s.caseAccount(ctx, tx, c, r.PathValue("ref"))
-	if err != nil {
-		return nil, err
-	}
-	locked, err := account.LockByIDIndex(ctx, tx, a.IDBidx)
-	if err == nil && locked == nil {
-		return nil, errCaseRef
-	}
-	return locked, err
+	// One read, locking: the reference names the account by its key.
+	return s.caseRead(ctx, tx, c, r.PathValue("ref"), account.LockByIDIndex)
 }
 
 // auditRefused passes on err, an action's outcome on the account acc,
@@ -389,7 +382,7 @@ func (s *Server) actionForm(act accountAction) staffHandler {
 				s.fail(w, r, err)
 				return
 			}
-			v, verr := s.accountOf(r, c)
+			v, _, verr := s.accountOf(r, c)
 			if verr != nil {
 				s.fail(w, r, verr)
 				return
@@ -406,9 +399,7 @@ func (s *Server) actionForm(act accountAction) staffHandler {
 // apiAction is an action in the API: {"reason": "…"}.
 func (s *Server) apiAction(act accountAction) staffHandler {
 	return func(w http.ResponseWriter, r *http.Request, c *staffCall) {
-		var in struct {
-			Reason string `json:"reason"`
-		}
+		var in reasonRequest
 		if err := decodeJSON(r, &in); err != nil {
 			s.fail(w, r, err)
 			return

@@ -197,7 +197,6 @@ type accountView struct {
 	RealnameLevel string   `json:"realname_level,omitempty"`
 	PhoneHint     string   `json:"phone_hint"`
 	PhoneVerified bool     `json:"phone_verified"`
-	Origin        string   `json:"-"`
 	// Locks are the account's locks in force, in Chinese (console_view.go).
 	Locks []string `json:"locks"`
 	// The rest of the page (console_view.go).
@@ -285,26 +284,26 @@ func (s *Server) apiLookup(w http.ResponseWriter, r *http.Request, c *staffCall)
 
 // accountOf is the account of the request's case reference ({ref}), as
 // a view.
-func (s *Server) accountOf(r *http.Request, c *staffCall) (*accountView, error) {
+func (s *Server) accountOf(r *http.Request, c *staffCall) (*accountView, *account.Account, error) {
 	a, err := s.caseAccount(r.Context(), s.pool, c, r.PathValue("ref"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	v := s.accountViewOf(c, a)
 	if err := s.accountDetails(r.Context(), a, v); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return v, nil
+	return v, a, nil
 }
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, c *staffCall) {
-	v, err := s.accountOf(r, c)
+	v, a, err := s.accountOf(r, c)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	cv := &consoleView{Account: v}
-	if cv.Proposals, err = s.proposalBlockOf(r, c); err != nil { // console_proposal.go
+	if cv.Proposals, err = s.proposalBlockOf(r, a); err != nil { // console_proposal.go
 		s.fail(w, r, err)
 		return
 	}
@@ -313,7 +312,7 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, c *staffCal
 }
 
 func (s *Server) apiAccount(w http.ResponseWriter, r *http.Request, c *staffCall) {
-	v, err := s.accountOf(r, c)
+	v, _, err := s.accountOf(r, c)
 	if err != nil {
 		s.fail(w, r, err)
 		return

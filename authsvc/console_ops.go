@@ -387,11 +387,6 @@ type clientRequest struct {
 	Reason                 string   `json:"reason"`
 }
 
-// reasonRequest is an action's reason.
-type reasonRequest struct {
-	Reason string `json:"reason"`
-}
-
 func (s *Server) clientsView(ctx context.Context) (*opsView, error) {
 	clients, err := ListClients(ctx, s.pool)
 	if clients == nil {

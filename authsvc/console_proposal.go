@@ -214,14 +214,11 @@ func scanProposals(rows pgx.Rows) ([]proposalView, error) {
 	return out, rows.Err()
 }
 
-// proposalBlockOf is the 四眼审核 block of the account of the request's
-// case reference.
-func (s *Server) proposalBlockOf(r *http.Request, c *staffCall) (*proposalBlock, error) {
+// proposalBlockOf is the 四眼审核 block of a, the account of the
+// request's case reference.
+func (s *Server) proposalBlockOf(r *http.Request, a *account.Account) (*proposalBlock, error) {
 	ctx := r.Context()
-	a, err := s.caseAccount(ctx, s.pool, c, r.PathValue("ref"))
-	if err != nil {
-		return nil, err
-	}
+	var err error
 	b := &proposalBlock{Ref: r.PathValue("ref")}
 	if err := s.pool.QueryRow(ctx, `SELECT name_pinned FROM account WHERE id_bidx = $1`, a.IDBidx).Scan(&b.NamePinned); err != nil {
 		return nil, err
@@ -626,7 +623,12 @@ func (s *Server) afterProposal(w http.ResponseWriter, r *http.Request, err error
 }
 
 func (s *Server) apiProposalBlock(w http.ResponseWriter, r *http.Request, c *staffCall) {
-	b, err := s.proposalBlockOf(r, c)
+	a, err := s.caseAccount(r.Context(), s.pool, c, r.PathValue("ref"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	b, err := s.proposalBlockOf(r, a)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -713,9 +715,7 @@ func (s *Server) shownPhoneForm(w http.ResponseWriter, r *http.Request, c *staff
 }
 
 func (s *Server) apiProposalPhoneShown(w http.ResponseWriter, r *http.Request, c *staffCall) {
-	var in struct {
-		Reason string `json:"reason"`
-	}
+	var in reasonRequest
 	if err := decodeJSON(r, &in); err != nil {
 		s.fail(w, r, err)
 		return
@@ -750,9 +750,7 @@ func (s *Server) decideForm(approve bool) staffHandler {
 
 func (s *Server) apiDecide(approve bool) staffHandler {
 	return func(w http.ResponseWriter, r *http.Request, c *staffCall) {
-		var in struct {
-			Reason string `json:"reason"`
-		}
+		var in reasonRequest
 		if err := decodeJSON(r, &in); err != nil {
 			s.fail(w, r, err)
 			return

@@ -480,7 +480,7 @@ func (s *Server) unmaskForm(w http.ResponseWriter, r *http.Request, c *staffCall
 		s.fail(w, r, err)
 		return
 	}
-	v, verr := s.accountOf(r, c)
+	v, _, verr := s.accountOf(r, c)
 	if verr != nil {
 		s.fail(w, r, verr)
 		return
