@@ -611,6 +611,24 @@ func ownerStore(ctx context.Context, dataDir string) (*pii.Keyring, *pgxpool.Poo
 	return k, pool, closeDB, nil
 }
 
+// ownerCommand is a staff command of the owner's: fs parsed (with
+// --data-dir), then fn with the keyring and the owner's store.
+func ownerCommand(ctx context.Context, fs *flag.FlagSet, args []string, fn func(*pii.Keyring, *pgxpool.Pool) error) error {
+	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL, development keys)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	k, pool, closeDB, err := ownerStore(ctx, *dataDir)
+	if err != nil {
+		return err
+	}
+	defer closeDB(context.WithoutCancel(ctx))
+	return fn(k, pool)
+}
+
+// cliOperator names who ran a command, for the audit.
+func cliOperator() string { return "cli:" + cmp.Or(os.Getenv("USER"), "unknown") }
+
 // staffAdd is `authsvc staff add`.
 func staffAdd(ctx context.Context, out io.Writer, args []string) error {
 	fs := flag.NewFlagSet("authsvc staff add", flag.ContinueOnError)
@@ -619,25 +637,17 @@ func staffAdd(ctx context.Context, out io.Writer, args []string) error {
 	fs.StringVar(&n.Name, "name", "", "the staff member's name (required)")
 	var roles multi
 	fs.Var(&roles, "role", "a role: kefu 客服, shenhe 审核, yunwei 运维, shenji 审计 (repeatable; at least one)")
-	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL, development keys)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	n.Roles = roles
-	n.CreatedBy = "cli:" + cmp.Or(os.Getenv("USER"), "unknown")
-	k, pool, closeDB, err := ownerStore(ctx, *dataDir)
-	if err != nil {
-		return err
-	}
-	defer closeDB(context.WithoutCancel(ctx))
-	c, err := authsvc.AddStaff(ctx, pool, k, authsvc.DefaultArgon2, n, time.Now())
-	if err != nil {
-		return err
-	}
-	// The credentials go to the operator's terminal once, never to a log.
-	fmt.Fprintf(out, "staff %d: %s created\ninitial password: %s\nTOTP secret: %s\notpauth URI: %s\n(shown once: add the secret to an authenticator app, give the password to the staff member)\n",
-		c.ID, strings.TrimSpace(n.Username), c.Password, c.Secret, c.URI)
-	return nil
+	return ownerCommand(ctx, fs, args, func(k *pii.Keyring, pool *pgxpool.Pool) error {
+		n.Roles, n.CreatedBy = roles, cliOperator()
+		c, err := authsvc.AddStaff(ctx, pool, k, authsvc.DefaultArgon2, n, time.Now())
+		if err != nil {
+			return err
+		}
+		// The credentials go to the operator's terminal once, never to a log.
+		fmt.Fprintf(out, "staff %d: %s created\ninitial password: %s\nTOTP secret: %s\notpauth URI: %s\n(shown once: add the secret to an authenticator app, give the password to the staff member)\n",
+			c.ID, strings.TrimSpace(n.Username), c.Password, c.Secret, c.URI)
+		return nil
+	})
 }
 
 // staffRoles is `authsvc staff roles`: the owner sets any member's roles
@@ -647,29 +657,22 @@ func staffRoles(ctx context.Context, out io.Writer, args []string) error {
 	username := fs.String("username", "", "the staff member's username (required)")
 	var roles multi
 	fs.Var(&roles, "role", "a role: kefu 客服, shenhe 审核, yunwei 运维, shenji 审计 (repeatable; at least one): the member's roles become these")
-	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL, development keys)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if strings.TrimSpace(*username) == "" {
-		return errors.New("--username is required")
-	}
-	k, pool, closeDB, err := ownerStore(ctx, *dataDir)
-	if err != nil {
-		return err
-	}
-	defer closeDB(context.WithoutCancel(ctx))
-	c, err := authsvc.SetStaffRoles(ctx, pool, k, authsvc.DefaultArgon2, *username, roles, "cli:"+cmp.Or(os.Getenv("USER"), "unknown"), time.Now())
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "staff %s: roles %s\n", strings.TrimSpace(*username), strings.Join(roles, ","))
-	if c != nil {
-		// Whoever made or reset the member as a 客服 knows the old ones.
-		fmt.Fprintf(out, "a role beyond 客服 was given: new credentials, its sessions ended\nnew password: %s\nTOTP secret: %s\notpauth URI: %s\n(shown once: add the secret to an authenticator app, give the password to the staff member)\n",
-			c.Password, c.Secret, c.URI)
-	}
-	return nil
+	return ownerCommand(ctx, fs, args, func(k *pii.Keyring, pool *pgxpool.Pool) error {
+		if strings.TrimSpace(*username) == "" {
+			return errors.New("--username is required")
+		}
+		c, err := authsvc.SetStaffRoles(ctx, pool, k, authsvc.DefaultArgon2, *username, roles, cliOperator(), time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "staff %s: roles %s\n", strings.TrimSpace(*username), strings.Join(roles, ","))
+		if c != nil {
+			// Whoever made or reset the member as a 客服 knows the old ones.
+			fmt.Fprint(out, "a role beyond 客服 was given: new credentials, its sessions ended\n")
+			printCredentials(out, *c)
+		}
+		return nil
+	})
 }
 
 // staffReset is `authsvc staff reset`: the owner gives any member a new
@@ -677,25 +680,25 @@ func staffRoles(ctx context.Context, out io.Writer, args []string) error {
 func staffReset(ctx context.Context, out io.Writer, args []string) error {
 	fs := flag.NewFlagSet("authsvc staff reset", flag.ContinueOnError)
 	username := fs.String("username", "", "the staff member's username (required)")
-	dataDir := fs.String("data-dir", "data", "the project's data folder (embedded PostgreSQL, development keys)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if strings.TrimSpace(*username) == "" {
-		return errors.New("--username is required")
-	}
-	k, pool, closeDB, err := ownerStore(ctx, *dataDir)
-	if err != nil {
-		return err
-	}
-	defer closeDB(context.WithoutCancel(ctx))
-	c, err := authsvc.ResetStaff(ctx, pool, k, authsvc.DefaultArgon2, *username, "cli:"+cmp.Or(os.Getenv("USER"), "unknown"), time.Now())
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "staff %s: credentials reset, its sessions ended\nnew password: %s\nTOTP secret: %s\notpauth URI: %s\n(shown once: add the secret to an authenticator app, give the password to the staff member)\n",
-		strings.TrimSpace(*username), c.Password, c.Secret, c.URI)
-	return nil
+	return ownerCommand(ctx, fs, args, func(k *pii.Keyring, pool *pgxpool.Pool) error {
+		if strings.TrimSpace(*username) == "" {
+			return errors.New("--username is required")
+		}
+		c, err := authsvc.ResetStaff(ctx, pool, k, authsvc.DefaultArgon2, *username, cliOperator(), time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "staff %s: credentials reset, its sessions ended\n", strings.TrimSpace(*username))
+		printCredentials(out, c)
+		return nil
+	})
+}
+
+// printCredentials prints a staff member's new credentials, once: to the
+// operator's terminal, never to a log.
+func printCredentials(out io.Writer, c authsvc.StaffCredentials) {
+	fmt.Fprintf(out, "new password: %s\nTOTP secret: %s\notpauth URI: %s\n(shown once: add the secret to an authenticator app, give the password to the staff member)\n",
+		c.Password, c.Secret, c.URI)
 }
 
 // staffDisable is `authsvc staff disable`.
@@ -706,7 +709,7 @@ func staffDisable(ctx context.Context, out io.Writer, args []string) error {
 		if strings.TrimSpace(*username) == "" {
 			return errors.New("--username is required")
 		}
-		if err := authsvc.DisableStaff(ctx, pool, *username, "cli:"+cmp.Or(os.Getenv("USER"), "unknown"), time.Now()); err != nil {
+		if err := authsvc.DisableStaff(ctx, pool, *username, cliOperator(), time.Now()); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "staff %s: disabled, its sessions ended\n", strings.TrimSpace(*username))
