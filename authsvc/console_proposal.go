@@ -345,7 +345,7 @@ func (s *Server) propose(ctx context.Context, r *http.Request, c *staffCall, kin
 		}
 		return err
 	})
-	if acc != nil && (errors.Is(err, errPhoneBound) || errors.Is(err, errChoiceRefused)) {
+	if errors.Is(err, errPhoneBound) || errors.Is(err, errChoiceRefused) {
 		// A refusal is on record too: else "is this phone someone's
 		// verified phone?" could be asked unseen.
 		if aerr := s.staffAuditIn(context.WithoutCancel(ctx), s.pool, r, c, staffAction{action: action, outcome: "refused", account: acc.ID,
@@ -560,12 +560,12 @@ func (s *Server) resolveConflictIn(ctx context.Context, tx pgx.Tx, c *staffCall,
 	// One name survives: the account's other open name conflicts are
 	// resolved with it, and their pending proposals superseded (approving
 	// one later would overwrite this decision unseen).
-	if _, err := tx.Exec(ctx, `UPDATE merge_conflict SET status = 'resolved', resolved_by = $3, resolved_at = $4, resolved_value = $5
-		WHERE account_bidx = $1 AND field = 'name' AND status = 'open' AND id <> $2`, bidx, conflict, c.ID, s.cfg.Now(), value); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE merge_conflict SET status = 'resolved', resolved_by = $2, resolved_at = $3, resolved_value = $4
+		WHERE account_bidx = $1 AND field = 'name' AND status = 'open'`, bidx, c.ID, s.cfg.Now(), value); err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, `UPDATE staff_proposal SET status = 'superseded', decided_by = $3, decided_at = $4, decision_reason = 'superseded'
-		WHERE account_bidx = $1 AND kind = 'conflict' AND field = 'name' AND status = 'pending' AND conflict_id <> $2`, bidx, conflict, c.ID, s.cfg.Now())
+	_, err = tx.Exec(ctx, `UPDATE staff_proposal SET status = 'superseded', decided_by = $2, decided_at = $3, decision_reason = 'superseded'
+		WHERE account_bidx = $1 AND kind = 'conflict' AND field = 'name' AND status = 'pending'`, bidx, c.ID, s.cfg.Now())
 	return err
 }
 

@@ -85,7 +85,7 @@ func problemOf(err error) problem {
 	case errors.Is(err, errStaffLoginFailed):
 		return problem{status: http.StatusUnauthorized, code: "staff_login_failed", message: "登录失败：用户名、密码或动态验证码不正确，或账号暂时无法登录。"}
 	case errors.Is(err, errStaffForbidden):
-		return problem{status: http.StatusForbidden, code: "staff_forbidden", message: "您的角色无权进行此操作"}
+		return problem{status: http.StatusForbidden, code: "staff_forbidden", message: "您的角色无权进行此操作，请由具有相应角色的工作人员办理"}
 	case errors.Is(err, errReasonRequired):
 		return problem{status: http.StatusBadRequest, code: "reason_required", message: "请填写操作原因（2至200个字）", fields: map[string]string{"reason": "请填写操作原因"}}
 	case errors.Is(err, errLookupLimit):
