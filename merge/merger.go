@@ -285,10 +285,17 @@ func (m *Merger) Release() {
 	m.removeSpill()
 }
 
-// Rows is the number of rows collected (with those spilled, before any
-// abandoned file's were left out).
+// Rows is the number of rows collected, held or spilled, but for those
+// of abandoned files.
 func (m *Merger) Rows() int {
 	n := int(m.spilledRows)
+	if m.spill != nil {
+		for src := range m.abandoned {
+			if idx, ok := m.spill.index[src]; ok {
+				n -= int(m.spill.spilled[idx])
+			}
+		}
+	}
 	for _, c := range m.chunks {
 		n += len(c)
 	}

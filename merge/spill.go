@@ -104,7 +104,13 @@ type spiller struct {
 	// their index in the files.
 	sources []Source
 	index   map[Source]int32
+	// spilled is how many rows of each source are in the files.
+	spilled []int64
 	parts   [partitions]partition
+	// writers is what the open partition files' buffers cost
+	// (sealfile.WriterBytes each): counted in the budget with the rows
+	// held, since 256 of them are some 30 MB.
+	writers int64
 	// closed is set once the partitions are written to their end.
 	closed bool
 	// mismatch is the Merger's, whose entries go with their rows; buf is
@@ -156,7 +162,7 @@ func (m *Merger) add(rows []Row, bytes int64) {
 	case m.spill == nil || m.err != nil:
 	case m.spill.closed:
 		m.err = errSpillClosed
-	case m.held > 0 && m.held+bytes > m.spill.budget:
+	case m.held > 0 && m.held+m.spill.writers+bytes > m.spill.budget:
 		m.err = m.spillHeld()
 	}
 	if m.err != nil {
@@ -199,6 +205,7 @@ func (m *Merger) spillHeld() error {
 				return fmt.Errorf("spill the accepted rows: %w", err)
 			}
 			part.w, part.ipc = w, ipc.NewWriter(w, ipc.WithSchema(spillSchema), ipc.WithAllocator(memory.DefaultAllocator))
+			s.writers += sealfile.WriterBytes
 		}
 		for chunk := range slices.Chunk(rows, spillBatch) {
 			reserve(b, chunk)
@@ -257,8 +264,10 @@ func (s *spiller) append(b *array.RecordBuilder, r *Row) {
 	if !ok {
 		idx = int32(len(s.sources))
 		s.sources = append(s.sources, src)
+		s.spilled = append(s.spilled, 0)
 		s.index[src] = idx
 	}
+	s.spilled[idx]++
 	b.Field(spKey).(*array.FixedSizeBinaryBuilder).Append(r.Key[:])
 	b.Field(spSource).(*array.Int32Builder).Append(idx)
 	b.Field(spRow).(*array.Int64Builder).Append(r.Row)

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	gocmp "github.com/google/go-cmp/cmp"
 
+	"github.com/idfusion/idfusion/internal/sealfile"
 	"github.com/idfusion/idfusion/schemas"
 )
 
@@ -121,6 +122,10 @@ func TestSpillSamePersons(t *testing.T) {
 	if !spilled.Spilled() || spilled.spilledRows < 3000 {
 		t.Fatalf("spilled %v, %d rows: want most of the 3400 rows spilled", spilled.Spilled(), spilled.spilledRows)
 	}
+	// The abandoned file's rows are not counted, spilled or held.
+	if got, want := spilled.Rows(), held.Rows(); got != want || want >= 3400 {
+		t.Errorf("Rows() = %d spilling, %d held: want the same, without the abandoned file's", got, want)
+	}
 	// The mismatches of spilled rows went with them: only those of the
 	// rows held since the last spill (a few hundred rows) stay.
 	if n := len(spilled.mismatch); n > 100 {
@@ -187,23 +192,37 @@ func TestSpillSamePersons(t *testing.T) {
 	}
 }
 
-// TestSpillBudgetBound: a run holds no more than its budget of rows
-// between spills (or one record, when a record alone is over it).
+// TestSpillBudgetBound: a run holds no more than its budget, rows and the
+// open partition files' buffers together, between spills (or one record
+// more, when a record alone is over it).
 func TestSpillBudgetBound(t *testing.T) {
 	t.Parallel()
 	m := NewMerger(testKeys(t))
 	defer m.Release()
-	const budget = 64 << 10
+	// Room for one partition file's buffers and some 400 rows.
+	const budget = sealfile.WriterBytes + 64<<10
 	m.SpillTo(t.TempDir(), budget)
-	rec := cleanRecord(t, [][]any{{"460100000000000001", "张三", "13900000001", "gongan", 1, 0, 2, "海口市"}})
+	var rows [][]any
+	for i := range 64 { // several partitions
+		rows = append(rows, []any{fmt.Sprintf("4601%014d", i*7919), "张三", "13900000001", "gongan", 1, 0, i + 2, "海口市"})
+	}
+	rec := cleanRecord(t, rows)
 	defer rec.Release()
-	for range 2000 {
+	perRecord := int64(0)
+	for range 200 {
+		before := m.held
 		m.AddClean(rec)
-		if m.held > budget {
-			t.Fatalf("holds %d bytes, budget %d", m.held, budget)
+		if before == 0 {
+			perRecord = m.held
+		}
+		if m.held > perRecord && m.held+m.spill.writers > budget {
+			t.Fatalf("holds %d bytes and %d of open files, budget %d", m.held, m.spill.writers, budget)
 		}
 	}
-	if m.spilledRows < 1800 {
+	if m.spill.writers < 50*sealfile.WriterBytes {
+		t.Fatalf("%d bytes of open files: want the rows spread over most partitions", m.spill.writers)
+	}
+	if m.spilledRows < 12000 {
 		t.Fatalf("%d rows spilled", m.spilledRows)
 	}
 }

@@ -7,7 +7,6 @@
 package sealfile
 
 import (
-	"bufio"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -21,6 +20,10 @@ import (
 // frameSize is the plaintext size of every frame but the last.
 const frameSize = 64 << 10
 
+// WriterBytes is the memory an open Writer holds: a plaintext frame and
+// its sealed copy. A caller keeping many Writers open counts them.
+const WriterBytes = 2*frameSize + 64
+
 // ErrCorrupt is wrapped when a sealed file does not open: changed, cut
 // off, or not written by this process.
 var ErrCorrupt = errors.New("sealed spill file is corrupt")
@@ -29,7 +32,6 @@ var ErrCorrupt = errors.New("sealed spill file is corrupt")
 // the last frame; the File it returns reads the file back.
 type Writer struct {
 	f     *os.File
-	w     *bufio.Writer
 	aead  cipher.AEAD
 	plain []byte
 	out   []byte
@@ -56,7 +58,8 @@ func Create(dir, pattern string) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Writer{f: f, w: bufio.NewWriterSize(f, frameSize+64), aead: aead, plain: make([]byte, 0, frameSize)}, nil
+	// Frames are written whole, a write each: no further buffer.
+	return &Writer{f: f, aead: aead, plain: make([]byte, 0, frameSize)}, nil
 }
 
 // Write buffers p, sealing each full frame.
@@ -88,7 +91,7 @@ func (w *Writer) seal(last bool) {
 	w.out = w.aead.Seal(w.out[:0], nonce(w.frame, last), w.plain, nil)
 	w.frame++
 	w.plain = w.plain[:0]
-	if _, err := w.w.Write(w.out); err != nil {
+	if _, err := w.f.Write(w.out); err != nil {
 		w.err = err
 	}
 }
@@ -98,9 +101,6 @@ func (w *Writer) seal(last bool) {
 func (w *Writer) Close() (*File, error) {
 	if w.err == nil {
 		w.seal(true)
-	}
-	if w.err == nil {
-		w.err = w.w.Flush()
 	}
 	if w.err != nil {
 		w.f.Close()
