@@ -15,7 +15,8 @@ import (
 )
 
 // The help desk's actions on an account (issue 20, 客服 only): unlock,
-// end-sessions, disable, enable, reset-step and realname-recheck. Each is
+// end-sessions, disable, enable, reset-step, realname-recheck and
+// resend-notice. Each is
 // POST /admin/accounts/{ref}/<action> (the account page's form, back to
 // the page with a notice) and POST /api/v1/admin/accounts/{ref}/<action>
 // (JSON), takes a required reason, and runs in one transaction that locks
@@ -24,11 +25,13 @@ import (
 // nothing to do is refused (409) and audited as refused.
 
 // accountAction is one action: its name (the path's last element) and
-// what it does to the account a, locked in tx; it returns the audit
-// detail and the result.
+// what it does to the account a, locked in tx (do: it returns the audit
+// detail and the result), or, for an action that also works outside the
+// transaction (asks an interface, sends a message), all of it (run).
 type accountAction struct {
 	name string
 	do   func(ctx context.Context, tx pgx.Tx, a *account.Account) (string, *actionResult, error)
+	run  func(ctx context.Context, r *http.Request, c *staffCall, reason string) (*actionResult, error)
 }
 
 // actionResult is what an action answers: the account's status after it,
@@ -55,6 +58,9 @@ var (
 	errNothingToReset  = &actionRefused{"nothing_to_reset", "该账号当前步骤没有可重置的进度"}
 	errRecheckNotLegal = &actionRefused{"not_legal", "仅法人账号可重新进行实名认证"}
 	errAlreadyVerified = &actionRefused{"realname_verified", "该法人账号已通过实名认证"}
+	errNoticeUnusable  = &actionRefused{"account_unusable", "该账号已锁定或停用，请先解除锁定或启用后再发送通知"}
+	errNoticeNoPhone   = &actionRefused{"no_phone", "该账号未绑定手机号，无法发送通知"}
+	errNoticeTooSoon   = &actionRefused{"notice_limit", "该账号10分钟内已发送过通知，或24小时内已发送3次，请稍后再试"}
 )
 
 // actionNotices are the account page's notices after an action, by the
@@ -67,6 +73,7 @@ var actionNotices = map[string]string{
 	"reset-step":          "已重置当前步骤，用户需重新完成该步骤",
 	"realname-verified":   "实名认证结果：已认证",
 	"realname-unverified": "实名认证结果：仍未认证",
+	"resend-notice":       "已向账号绑定的手机号重新发送账号通知",
 }
 
 // actionNotice is the notice of the action the account page was
@@ -87,14 +94,13 @@ func (s *Server) actionRoutes() []staffRoute {
 
 func (s *Server) accountActions() []accountAction {
 	return []accountAction{
-		{"unlock", s.unlockAccount},
-		{"end-sessions", s.endAccountSessions},
-		{"disable", s.disableAccount},
-		{"enable", s.enableAccount},
-		{"reset-step", s.resetStep},
-		// realname-recheck asks the enterprise interface: not in a
-		// transaction (runRealnameRecheck).
-		{"realname-recheck", nil},
+		{"unlock", s.unlockAccount, nil},
+		{"end-sessions", s.endAccountSessions, nil},
+		{"disable", s.disableAccount, nil},
+		{"enable", s.enableAccount, nil},
+		{"reset-step", s.resetStep, nil},
+		{"realname-recheck", nil, s.runRealnameRecheck},
+		{"resend-notice", nil, s.runResendNotice},
 	}
 }
 
@@ -104,8 +110,8 @@ func (s *Server) runAction(ctx context.Context, r *http.Request, c *staffCall, a
 	if err != nil {
 		return nil, err
 	}
-	if act.name == "realname-recheck" {
-		return s.runRealnameRecheck(ctx, r, c, reason)
+	if act.run != nil {
+		return act.run(ctx, r, c, reason)
 	}
 	return s.onAccount(ctx, r, c, act.name, reason, act.do)
 }

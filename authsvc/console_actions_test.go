@@ -165,7 +165,7 @@ func TestConsoleActionsUnlock(t *testing.T) {
 		t.Errorf("审核's account page: %d, actions shown %v", p.Status, strings.Contains(p.Raw, `id="actions"`))
 	}
 	// The actions are 客服's only.
-	for _, a := range []string{"unlock", "end-sessions", "disable", "enable", "reset-step", "realname-recheck"} {
+	for _, a := range []string{"unlock", "end-sessions", "disable", "enable", "reset-step", "realname-recheck", "resend-notice"} {
 		if r := act(sh, shref, a, "审核越权"); r.Status != http.StatusForbidden || r.str("error") != "staff_forbidden" {
 			t.Errorf("%s by 审核: %d %s", a, r.Status, r.Raw)
 		}

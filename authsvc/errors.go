@@ -103,6 +103,8 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusConflict, code: "client_state", message: "该业务系统已停用，或为公开客户端（无密钥）"}
 	case errors.As(err, new(*clientInvalidError)):
 		return problem{status: http.StatusBadRequest, code: "client_invalid", message: "业务系统登记信息不符合要求：" + err.Error()}
+	case errors.Is(err, errNoticeFailed):
+		return problem{status: http.StatusBadGateway, code: "notice_failed", message: "通知短信发送失败，请稍后重试（本次已计入发送次数）"}
 	case errors.As(err, &refusedAction):
 		return problem{status: http.StatusConflict, code: refusedAction.code, message: refusedAction.message}
 	case errors.Is(err, errAuditTargetInURL):
