@@ -122,8 +122,9 @@ func distinctReps(group []*Row) (reps []Candidate, keys []Key) {
 // repConflicts is a legal person's conflict of representatives: more than
 // one distinct representative ID in the run, or one other than the stored
 // account's (ex, nil for a new account). Candidates show the name and
-// the masked ID only.
-func repConflicts(accountID int64, p *Person, ex *existing) []conflict {
+// the masked ID only; a department's carries its row's values sealed with
+// k ("rep", account.SealConflictRep), for staff to choose it.
+func repConflicts(k *pii.Keyring, accountID int64, p *Person, ex *existing) []conflict {
 	if p.Kind != schemas.KindLegal {
 		return nil
 	}
@@ -146,18 +147,41 @@ func repConflicts(accountID int64, p *Person, ex *existing) []conflict {
 		Value  string `json:"value"`
 		Source string `json:"source,omitempty"`
 		From   []src  `json:"sources,omitempty"`
+		Rep    string `json:"rep,omitempty"`
 	}
 	var cs []cand
 	for _, r := range reps {
 		switch {
+		case r.Staff:
+			cs = append(cs, cand{Value: r.Value, Source: "staff"})
 		case r.Citizen:
 			cs = append(cs, cand{Value: r.Value, Source: "citizen"})
 		case r.Dept == "":
 			cs = append(cs, cand{Value: r.Value, Source: "stored"})
 		default:
-			cs = append(cs, cand{Value: r.Value, From: []src{{r.Dept, r.File, r.Row}}})
+			cs = append(cs, cand{Value: r.Value, From: []src{{r.Dept, r.File, r.Row}}, Rep: sealedRep(k, p, r.Source)})
 		}
 	}
 	b, _ := json.Marshal(cs)
 	return []conflict{{account: accountID, key: p.Key, field: schemas.FieldRepName, candidates: string(b)}}
+}
+
+// sealedRep is the representative of p's input row at src, sealed for a
+// conflict's candidate ("" if no such row: none to choose).
+func sealedRep(k *pii.Keyring, p *Person, src Source) string {
+	for _, r := range p.Rows {
+		if r.Dept != src.Dept || r.File != src.File || r.Row != src.Row || r.Legal == nil {
+			continue
+		}
+		l := r.Legal
+		rep := account.ConflictRep{Name: l.RepName, IDType: l.RepIDType, ID: l.RepID, Nationality: l.RepNationality}
+		if l.HasRepFrom {
+			rep.ValidFrom = &l.RepFrom
+		}
+		if l.HasRepTo {
+			rep.ValidTo = &l.RepTo
+		}
+		return account.SealConflictRep(k, rep)
+	}
+	return ""
 }

@@ -1,7 +1,9 @@
 package merge
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -334,6 +336,7 @@ func TestLoadLegalUpdates(t *testing.T) {
 	const registrantRep = "460102197001011111"
 	setRegistrant := `UPDATE account SET rep_name = '注册人', rep_id_sealed = $3, rep_id_bidx = $2, rep_id_hint = '4****1', rep_source = NULL,
 		contact_name = '注册联系人', contact_source = NULL WHERE id = $1`
+	const pinRep = `UPDATE account SET rep_pinned = true WHERE id = $1 AND $2::bytea IS NOT NULL AND $3::bytea IS NOT NULL`
 	tests := []struct {
 		name                string
 		before, during      string // the registrant's change before the run, after it read the account
@@ -343,6 +346,9 @@ func TestLoadLegalUpdates(t *testing.T) {
 		{"department_values_give_way", "", "", "王五", "gsj:2", "赵六"},
 		{"registrant_values_stay", setRegistrant, "", "注册人", "", "注册联系人"},
 		{"registrant_change_during_run_stays", "", setRegistrant, "注册人", "", "注册联系人"},
+		// Staff chose scjg's representative (工作人员核定): it stays, with
+		// its source; the contact is not pinned.
+		{"staff_pinned_stays", pinRep, "", "韩梅梅", "scjg:2", "赵六"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -373,12 +379,42 @@ func TestLoadLegalUpdates(t *testing.T) {
 			if got.RepName != tt.wantRep || got.RepSource != tt.wantSource || got.Contact != tt.wantContact {
 				t.Errorf("representative %q from %q, contact %q; want %q from %q, %q", got.RepName, got.RepSource, got.Contact, tt.wantRep, tt.wantSource, tt.wantContact)
 			}
-			if tt.wantSource != "" && (got.RepID != repB || got.RepTo != "") {
+			if tt.wantSource == "gsj:2" && (got.RepID != repB || got.RepTo != "") {
 				t.Errorf("the representative's fields come from one row: ID %s, valid to %q", got.RepID, got.RepTo)
 			}
-			var n int
-			if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM merge_conflict WHERE account_id = $1 AND field = 'rep_name'`, id).Scan(&n); err != nil || n != 1 {
-				t.Errorf("%d representative conflicts (%v), want 1", n, err)
+			var raw []byte
+			if err := pool.QueryRow(context.Background(), `SELECT candidates FROM merge_conflict WHERE account_id = $1 AND field = 'rep_name'`, id).Scan(&raw); err != nil {
+				t.Fatalf("the representative conflict: %v", err)
+			}
+			// gsj's candidate carries its row's representative sealed, for
+			// staff to choose; the pinned one is staff's.
+			var cs []struct {
+				Source string `json:"source"`
+				Rep    string `json:"rep"`
+				From   []struct {
+					Dept string `json:"dept"`
+				} `json:"sources"`
+			}
+			if err := json.Unmarshal(raw, &cs); err != nil {
+				t.Fatal(err)
+			}
+			var gsj *account.ConflictRep
+			staff := false
+			for _, c := range cs {
+				staff = staff || c.Source == "staff"
+				if len(c.From) == 1 && c.From[0].Dept == "gsj" {
+					r, err := account.OpenConflictRep(keys, c.Rep)
+					if err != nil {
+						t.Fatalf("gsj's sealed representative: %v", err)
+					}
+					gsj = &r
+				}
+			}
+			if gsj == nil || gsj.Name != "王五" || gsj.ID != repB || gsj.ValidTo != nil {
+				t.Errorf("gsj's candidate's representative %+v; want 王五 %s", gsj, repB)
+			}
+			if staff != (tt.before == pinRep) || bytes.Contains(raw, []byte(repB)) {
+				t.Errorf("candidates %s: a staff candidate %v, want it when pinned; no clear ID", raw, staff)
 			}
 		})
 	}

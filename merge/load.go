@@ -378,7 +378,7 @@ func (l *loader) batch(ctx context.Context, led *Ledger, natural, legal *KindLed
 			storedName = &ex.name
 		}
 		conflicts = append(conflicts, conflictRows(personAccount[i], p, storedName)...)
-		conflicts = append(conflicts, repConflicts(personAccount[i], p, ex)...)
+		conflicts = append(conflicts, repConflicts(l.cfg.Keyring, personAccount[i], p, ex)...)
 	}
 	if err := l.checkForced(); err != nil {
 		return err

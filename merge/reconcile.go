@@ -34,6 +34,7 @@ func newExisting(s *account.Stored) *existing {
 	}
 	if s.RepName != "" || s.RepBidx != nil {
 		ex.rep = Candidate{Value: "\x00stored", Source: source(s.RepSource, s.CitizenRep())}
+		ex.rep.Staff = s.RepPinned
 	}
 	ex.contact = Candidate{Value: s.ContactName, Source: source(s.ContactSource, s.CitizenContact())}
 	return ex

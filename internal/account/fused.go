@@ -242,13 +242,16 @@ type Stored struct {
 	// NamePinned: staff resolved the name's conflict (工作人员核定, issue
 	// 20's four eyes); it ranks as the citizen's.
 	NamePinned bool
+	// RepPinned: staff chose the representative (a conflict of
+	// representatives, the same); it ranks as the enterprise's own.
+	RepPinned bool
 }
 
 // CitizenRep and CitizenContact report whether a legal account's
 // representative or contact person is the registrant's (set without a
 // department source).
 func (s *Stored) CitizenRep() bool {
-	return (s.RepName != "" || s.RepBidx != nil) && s.RepSource.Lineage == nil
+	return (s.RepName != "" || s.RepBidx != nil) && (s.RepSource.Lineage == nil || s.RepPinned)
 }
 func (s *Stored) CitizenContact() bool { return s.ContactName != "" && s.ContactSource.Lineage == nil }
 
@@ -289,7 +292,7 @@ func ReadStored(ctx context.Context, tx pgx.Tx, n int, key func(i int) []byte, e
 		       a.kind, coalesce(a.rep_name, ''), a.rep_id_bidx, coalesce(a.rep_id_hint, ''), coalesce(a.contact_name, ''),
 		       a.rep_source, fr.dept, fr.sha256, lr.row_num, lr.priority, lr.record_updated_at,
 		       a.contact_source, fc.dept, fc.sha256, lc.row_num, lc.priority, lc.record_updated_at,
-		       a.name_pinned
+		       a.name_pinned, a.rep_pinned
 		FROM stage_key s JOIN account a ON a.id_bidx = s.bidx
 		LEFT JOIN account_lineage ln ON ln.account_bidx = a.id_bidx AND ln.id = a.name_source LEFT JOIN source_file fn ON fn.id = ln.file_id
 		LEFT JOIN account_lineage lp ON lp.account_bidx = a.id_bidx AND lp.id = a.phone_source LEFT JOIN source_file fp ON fp.id = lp.file_id
@@ -310,7 +313,7 @@ func ReadStored(ctx context.Context, tx pgx.Tx, n int, key func(i int) []byte, e
 			&s.Kind, &s.RepName, &s.RepBidx, &s.RepHint, &s.ContactName,
 			&src[3].lineage, &src[3].dept, &src[3].file, &src[3].row, &src[3].priority, &src[3].updated,
 			&src[4].lineage, &src[4].dept, &src[4].file, &src[4].row, &src[4].priority, &src[4].updated,
-			&s.NamePinned); err != nil {
+			&s.NamePinned, &s.RepPinned); err != nil {
 			return err
 		}
 		s.NameSource, s.PhoneSource, s.AddressSource = src[0].source(), src[1].source(), src[2].source()
