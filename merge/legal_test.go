@@ -349,6 +349,7 @@ func TestLoadLegalUpdates(t *testing.T) {
 		// Staff chose scjg's representative (工作人员核定): it stays, with
 		// its source; the contact is not pinned.
 		{"staff_pinned_stays", pinRep, "", "韩梅梅", "scjg:2", "赵六"},
+		{"staff_pin_during_run_stays", "", pinRep, "韩梅梅", "scjg:2", "赵六"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

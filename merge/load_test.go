@@ -328,6 +328,25 @@ func TestLoadCitizenChangesDuringRun(t *testing.T) {
 	}
 }
 
+// TestLoadStaffPinDuringRun: staff pin the stored name (a conflict
+// resolved, 工作人员核定) after the run has read the account: the run's
+// more trusted name does not replace it.
+func TestLoadStaffPinDuringRun(t *testing.T) {
+	t.Parallel()
+	pool, keys := dbtest.New(t), testKeys(t)
+	loadRows(t, pool, keys, rensheRows, nil)
+	before, id := readAccount(t, pool, keys)
+	idle := func() {
+		if _, err := pool.Exec(context.Background(), `UPDATE account SET name_pinned = true WHERE id = $1`, id); err != nil {
+			t.Error(err)
+		}
+	}
+	loadRows(t, pool, keys, gonganRows, idle)
+	if after, _ := readAccount(t, pool, keys); after.Name != before.Name || after.NameRun != before.NameRun || after.Address != gonganAddr {
+		t.Errorf("name %q (run %d), address %q after the pin; want %q (run %d) kept and %q", after.Name, after.NameRun, after.Address, before.Name, before.NameRun, gonganAddr)
+	}
+}
+
 // hold runs sql in a transaction of its own, which keeps the rows it
 // changed locked; commit commits it once another session's UPDATE of
 // account waits for them.

@@ -412,8 +412,8 @@ func ApplyUpdates(ctx context.Context, tx pgx.Tx, k *pii.Keyring, run int64, upd
 	}
 	_, err := tx.Exec(ctx, `
 		UPDATE account a SET
-			name           = CASE WHEN s.set_name THEN s.name ELSE a.name END,
-			name_source    = CASE WHEN s.set_name THEN s.name_source ELSE a.name_source END,
+			name           = CASE WHEN s.set_name AND NOT a.name_pinned THEN s.name ELSE a.name END,
+			name_source    = CASE WHEN s.set_name AND NOT a.name_pinned THEN s.name_source ELSE a.name_source END,
 			address        = CASE WHEN s.set_address AND `+addressAsRead+` THEN s.address ELSE a.address END,
 			address_source = CASE WHEN s.set_address AND `+addressAsRead+` THEN s.address_source ELSE a.address_source END,
 			phone_sealed   = CASE WHEN s.set_phone AND `+phoneAsRead+` THEN s.phone_sealed ELSE a.phone_sealed END,
@@ -448,7 +448,7 @@ func ApplyUpdates(ctx context.Context, tx pgx.Tx, k *pii.Keyring, run int64, upd
 const (
 	addressAsRead = `(a.address, a.address_source) IS NOT DISTINCT FROM (s.was_address, s.was_address_source)`
 	phoneAsRead   = `(a.phone_bidx, a.phone_source, a.phone_verified) IS NOT DISTINCT FROM (s.was_phone_bidx, s.was_phone_source, s.was_phone_verified)`
-	repAsRead     = `(coalesce(a.rep_name, ''), a.rep_id_bidx, a.rep_source) IS NOT DISTINCT FROM (s.was_rep_name, s.was_rep_id_bidx, s.was_rep_source)`
+	repAsRead     = `NOT a.rep_pinned AND (coalesce(a.rep_name, ''), a.rep_id_bidx, a.rep_source) IS NOT DISTINCT FROM (s.was_rep_name, s.was_rep_id_bidx, s.was_rep_source)`
 	contactAsRead = `(coalesce(a.contact_name, ''), a.contact_source) IS NOT DISTINCT FROM (s.was_contact_name, s.was_contact_source)`
 )
 
