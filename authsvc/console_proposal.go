@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/database"
@@ -98,6 +100,29 @@ type conflictChoices struct {
 	Choices   []choiceView       `json:"choices"`
 	Pending   *proposalView      `json:"pending,omitempty"`
 	raw       []report.Candidate `json:"-"` // as merge stores them (report reads them)
+	// reps are a conflict of representatives' candidates' sealed rows
+	// (account.ConflictRep; "" for none), by index.
+	reps []string
+}
+
+// conflictCandidate is a conflict's candidate as merge stores it, with
+// the sealed representative report leaves out.
+type conflictCandidate struct {
+	report.Candidate
+	Rep string `json:"rep"`
+}
+
+// decodeCandidates reads a conflict's candidates.
+func decodeCandidates(id int64, b []byte) ([]report.Candidate, []string, error) {
+	var cs []conflictCandidate
+	if err := json.Unmarshal(b, &cs); err != nil {
+		return nil, nil, fmt.Errorf("conflict %d: %w", id, err)
+	}
+	raw, reps := make([]report.Candidate, len(cs)), make([]string, len(cs))
+	for i, c := range cs {
+		raw[i], reps[i] = c.Candidate, c.Rep
+	}
+	return raw, reps, nil
 }
 
 // choiceView is a candidate of a conflict, masked, with where it came
@@ -135,8 +160,10 @@ func maskValue(field, v string) string {
 }
 
 // choices are the candidates of a conflict as choices: a gender or birth
-// date may only be confirmed as the ID number's.
-func choices(field string, cs []report.Candidate) []choiceView {
+// date may only be confirmed as the ID number's; a representative is the
+// account's own (kept and pinned) or a department row's whose values the
+// conflict carries sealed (reps).
+func choices(field string, cs []report.Candidate, reps []string) []choiceView {
 	out := make([]choiceView, 0, len(cs))
 	for i, c := range cs {
 		from := c.Source
@@ -157,7 +184,7 @@ func choices(field string, cs []report.Candidate) []choiceView {
 		case string(schemas.FieldGender), string(schemas.FieldBirthDate):
 			allowed = allowed && c.Source == "id_number"
 		case string(schemas.FieldRepName):
-			allowed = false // TODO(issue 20): a representative is a whole row (name and ID); not yet resolvable here
+			allowed = allowed && (reps[i] != "" || slices.Contains([]string{"stored", "citizen", "staff"}, c.Source))
 		}
 		out = append(out, choiceView{Index: i, Value: maskValue(field, c.Value), From: from, Allowed: allowed})
 	}
@@ -178,11 +205,11 @@ func openConflicts(ctx context.Context, q querier, bidx []byte) ([]conflictChoic
 		if err := rows.Scan(&v.ID, &v.Field, &cands); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal(cands, &v.raw); err != nil {
-			return nil, fmt.Errorf("conflict %d: %w", v.ID, err)
+		if v.raw, v.reps, err = decodeCandidates(v.ID, cands); err != nil {
+			return nil, err
 		}
 		v.FieldName = conflictFieldNames[v.Field]
-		v.Choices = choices(v.Field, v.raw)
+		v.Choices = choices(v.Field, v.raw, v.reps)
 		out = append(out, v)
 	}
 	return out, rows.Err()
@@ -410,7 +437,7 @@ func (s *Server) proposeConflict(ctx context.Context, r *http.Request, c *staffC
 				return nil, "", "", errChoiceRefused
 			}
 			v := cv.raw[in.Choice].Value
-			cols := map[string]any{"conflict_id": cv.ID, "field": cv.Field, "value": v}
+			cols := map[string]any{"conflict_id": cv.ID, "field": cv.Field, "value": v, "choice": in.Choice}
 			return cols, a.IDHint, fmt.Sprintf("conflict=%d; field=%s; value=%s", cv.ID, cv.Field, auditText(maskValue(cv.Field, v))), nil
 		}
 		return nil, "", "", errProposalNotFound
@@ -447,14 +474,15 @@ func (s *Server) decide(ctx context.Context, r *http.Request, c *staffCall, appr
 		evidence, hint, idHint string
 		sealed                 []byte
 		conflict               *int64
+		choice                 int
 		proposedAt             time.Time
 		proposerActive         bool
 	}
 	err = s.pool.QueryRow(ctx, `SELECT p.account_bidx, p.account_id, p.proposed_by, p.kind, coalesce(p.field, ''), coalesce(p.value, ''),
-			p.evidence, coalesce(p.phone_hint, ''), a.id_hint, p.phone_sealed, p.conflict_id, p.proposed_at, st.status = 'active'
+			p.evidence, coalesce(p.phone_hint, ''), a.id_hint, p.phone_sealed, p.conflict_id, coalesce(p.choice, -1), p.proposed_at, st.status = 'active'
 		FROM staff_proposal p JOIN account a ON a.id_bidx = p.account_bidx JOIN staff st ON st.id = p.proposed_by WHERE p.id = $1`, id).
 		Scan(&p.bidx, &p.account, &p.proposedBy, &p.kind, &p.field, &p.value, &p.evidence, &p.hint, &p.idHint, &p.sealed, &p.conflict,
-			&p.proposedAt, &p.proposerActive)
+			&p.choice, &p.proposedAt, &p.proposerActive)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return errProposalNotFound
 	}
@@ -523,7 +551,7 @@ func (s *Server) decide(ctx context.Context, r *http.Request, c *staffCall, appr
 			}
 			return err
 		default:
-			return s.resolveConflictIn(ctx, tx, c, p.bidx, p.account, *p.conflict, p.field, p.value)
+			return s.resolveConflictIn(ctx, tx, c, p.bidx, p.account, *p.conflict, p.field, p.value, p.choice)
 		}
 	})
 	if err != nil || phone == "" {
@@ -536,37 +564,112 @@ func (s *Server) decide(ctx context.Context, r *http.Request, c *staffCall, appr
 }
 
 // resolveConflictIn applies an approved resolution in tx: the conflict
-// resolved with who, when and the value, and for a name the account's
-// name set to it and pinned (工作人员核定). A gender or birth date is the
-// ID number's already: resolving confirms it.
-func (s *Server) resolveConflictIn(ctx context.Context, tx pgx.Tx, c *staffCall, bidx []byte, accountID, conflict int64, field, value string) error {
-	tag, err := tx.Exec(ctx, `UPDATE merge_conflict SET status = 'resolved', resolved_by = $3, resolved_at = $4, resolved_value = $5
-		WHERE account_bidx = $1 AND id = $2 AND status = 'open'`, bidx, conflict, c.ID, s.cfg.Now(), value)
+// resolved with who, when and the value; for a name the account's name
+// set to it and pinned (工作人员核定), for a representative the candidate
+// choice (resolveRepIn). A gender or birth date is the ID number's
+// already: resolving confirms it. One name and one representative
+// survive: the account's other open conflicts of the field are resolved
+// with it, and their pending proposals superseded (approving one later
+// would overwrite this decision unseen).
+func (s *Server) resolveConflictIn(ctx context.Context, tx pgx.Tx, c *staffCall, bidx []byte, accountID, conflict int64, field, value string, choice int) error {
+	now := s.cfg.Now()
+	var cands []byte
+	err := tx.QueryRow(ctx, `UPDATE merge_conflict SET status = 'resolved', resolved_by = $3, resolved_at = $4, resolved_value = $5
+		WHERE account_bidx = $1 AND id = $2 AND status = 'open' RETURNING candidates`, bidx, conflict, c.ID, now, value).Scan(&cands)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errProposalDecided
+	}
 	if err != nil {
 		return err
 	}
-	if tag.RowsAffected() != 1 {
-		return errProposalDecided
-	}
-	if field != string(schemas.FieldName) {
+	switch field {
+	case string(schemas.FieldName):
+		// The lineage keeps its source only when the value is that source's.
+		if _, err = tx.Exec(ctx, `UPDATE account SET name = $3, name_pinned = true,
+				name_source = CASE WHEN name = $3 THEN name_source END, updated_at = $4
+			WHERE id_bidx = $1 AND id = $2`, bidx, accountID, value, now); err != nil {
+			return err
+		}
+	case string(schemas.FieldRepName):
+		if err := s.resolveRepIn(ctx, tx, bidx, accountID, conflict, cands, choice); err != nil {
+			return err
+		}
+	default:
 		return nil
 	}
-	// The lineage keeps its source only when the value is that source's.
-	if _, err = tx.Exec(ctx, `UPDATE account SET name = $3, name_pinned = true,
-			name_source = CASE WHEN name = $3 THEN name_source END, updated_at = $4
-		WHERE id_bidx = $1 AND id = $2`, bidx, accountID, value, s.cfg.Now()); err != nil {
-		return err
-	}
-	// One name survives: the account's other open name conflicts are
-	// resolved with it, and their pending proposals superseded (approving
-	// one later would overwrite this decision unseen).
 	if _, err := tx.Exec(ctx, `UPDATE merge_conflict SET status = 'resolved', resolved_by = $2, resolved_at = $3, resolved_value = $4
-		WHERE account_bidx = $1 AND field = 'name' AND status = 'open'`, bidx, c.ID, s.cfg.Now(), value); err != nil {
+		WHERE account_bidx = $1 AND field = $5 AND status = 'open'`, bidx, c.ID, now, value, field); err != nil {
 		return err
 	}
 	_, err = tx.Exec(ctx, `UPDATE staff_proposal SET status = 'superseded', decided_by = $2, decided_at = $3, decision_reason = 'superseded'
-		WHERE account_bidx = $1 AND kind = 'conflict' AND field = 'name' AND status = 'pending'`, bidx, c.ID, s.cfg.Now())
+		WHERE account_bidx = $1 AND kind = 'conflict' AND field = $4 AND status = 'pending'`, bidx, c.ID, now, field)
 	return err
+}
+
+// resolveRepIn sets the representative a conflict's candidate choice
+// names and pins it: the account's own (stored, the enterprise's, or
+// staff's) stays as it is; a department's is set from its sealed row —
+// name, ID, nationality, validity — with its lineage row as the source.
+// A representative of another ID is checked anew by the enterprise
+// interface (which checks the representative): unverified, its check due
+// now, the account's sessions stale.
+func (s *Server) resolveRepIn(ctx context.Context, tx pgx.Tx, bidx []byte, accountID, conflict int64, cands []byte, choice int) error {
+	now := s.cfg.Now()
+	raw, reps, err := decodeCandidates(conflict, cands)
+	if err != nil {
+		return err
+	}
+	if choice < 0 || choice >= len(raw) {
+		return errChoiceRefused
+	}
+	if reps[choice] == "" {
+		_, err := tx.Exec(ctx, `UPDATE account SET rep_pinned = true, updated_at = $3 WHERE id_bidx = $1 AND id = $2`, bidx, accountID, now)
+		return err
+	}
+	k := s.cfg.Keyring
+	rep, err := account.OpenConflictRep(k, reps[choice])
+	if err != nil {
+		return err
+	}
+	var source *int64
+	if from := raw[choice].Sources; len(from) == 1 {
+		err := tx.QueryRow(ctx, `SELECT l.id FROM account_lineage l JOIN source_file f ON f.id = l.file_id
+			WHERE l.account_bidx = $1 AND f.dept = $2 AND f.sha256 = $3 AND l.row_num = $4`, bidx, from[0].Dept, from[0].SHA256, from[0].Row).Scan(&source)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+	}
+	repBidx := account.IDIndex(k, rep.ID)
+	var changed bool
+	if err := tx.QueryRow(ctx, `SELECT rep_id_bidx IS DISTINCT FROM $2 FROM account WHERE id_bidx = $1 FOR UPDATE`, bidx, repBidx).Scan(&changed); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE account SET rep_name = $3, rep_id_type = $4, rep_id_sealed = $5, rep_id_bidx = $6, rep_id_hint = $7,
+			rep_nationality = $8, rep_id_valid_from = $9, rep_id_valid_to = $10, rep_source = $11, rep_pinned = true, updated_at = $12,
+			realname_status = CASE WHEN $13 THEN 'unverified' ELSE realname_status END,
+			realname_next_check_at = CASE WHEN $13 THEN $12 ELSE realname_next_check_at END,
+			realname_attempts = CASE WHEN $13 THEN 0 ELSE realname_attempts END
+		WHERE id_bidx = $1 AND id = $2`, bidx, accountID, rep.Name, rep.IDType, account.SealRepID(k, rep.ID), repBidx, pii.MaskID(rep.ID),
+		rep.Nationality, repDate(rep.ValidFrom), repDate(rep.ValidTo), source, now, changed); err != nil {
+		return err
+	}
+	if !changed {
+		return nil
+	}
+	return markSessionsStale(ctx, tx, accountID, now)
+}
+
+// repDate is a representative's validity date (days since 1970-01-01,
+// account.LongTermDays as 长期有效: 'infinity'), nil when unknown.
+func repDate(days *int32) *pgtype.Date {
+	switch {
+	case days == nil:
+		return nil
+	case *days >= account.LongTermDays:
+		return &pgtype.Date{InfinityModifier: pgtype.Infinity, Valid: true}
+	default:
+		return &pgtype.Date{Time: time.Unix(int64(*days)*86400, 0).UTC(), Valid: true}
+	}
 }
 
 // The pages and their JSON twins.

@@ -355,6 +355,9 @@ func TestConsoleProposalConflict(t *testing.T) {
 	if n := b.count(t, `SELECT count(*) FROM staff_proposal WHERE id = $1 AND status = 'superseded'`, id2); n != 1 {
 		t.Errorf("the other name's proposal left in 审核's queue")
 	}
+	if n := b.count(t, `SELECT count(*) FROM staff_proposal WHERE id = $1 AND status = 'pending'`, genderProposal); n != 1 {
+		t.Errorf("approving the name superseded the gender's proposal")
+	}
 	if r := sh.post(fmt.Sprintf("/api/v1/admin/proposals/%d/approve", id2), map[string]string{"reason": "同意"}); r.Status != http.StatusConflict {
 		t.Errorf("approve the superseded name: %d %s", r.Status, r.Raw)
 	}

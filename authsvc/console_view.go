@@ -298,9 +298,9 @@ func (s *Server) viewLineage(ctx context.Context, a *account.Account, v *account
 		return err
 	}
 	var name, phone, address, rep, contact *int64
-	var pinned bool
-	if err := s.pool.QueryRow(ctx, `SELECT name_source, phone_source, address_source, rep_source, contact_source, name_pinned FROM account
-		WHERE id_bidx = $1`, a.IDBidx).Scan(&name, &phone, &address, &rep, &contact, &pinned); err != nil {
+	var namePinned, repPinned bool
+	if err := s.pool.QueryRow(ctx, `SELECT name_source, phone_source, address_source, rep_source, contact_source, name_pinned, rep_pinned FROM account
+		WHERE id_bidx = $1`, a.IDBidx).Scan(&name, &phone, &address, &rep, &contact, &namePinned, &repPinned); err != nil {
 		return err
 	}
 	type field struct {
@@ -327,8 +327,8 @@ func (s *Server) viewLineage(ctx context.Context, a *account.Account, v *account
 		default:
 			fs.Source = "本人设置"
 		}
-		if f.key == "name" && pinned {
-			// A name staff resolved a conflict with (four eyes): it
+		if f.key == "name" && namePinned || f.key == "rep" && repPinned {
+			// A value staff resolved a conflict with (four eyes): it
 			// outranks every later import.
 			fs.Source = "工作人员核定"
 		}
