@@ -14,7 +14,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/idfusion/idfusion/internal/account"
 	"github.com/idfusion/idfusion/internal/database"
@@ -105,22 +104,21 @@ type conflictChoices struct {
 	reps []string
 }
 
-// conflictCandidate is a conflict's candidate as merge stores it, with
-// the sealed representative report leaves out.
-type conflictCandidate struct {
-	report.Candidate
-	Rep string `json:"rep"`
-}
-
-// decodeCandidates reads a conflict's candidates.
-func decodeCandidates(id int64, b []byte) ([]report.Candidate, []string, error) {
-	var cs []conflictCandidate
-	if err := json.Unmarshal(b, &cs); err != nil {
+// decodeCandidates reads a conflict's candidates and, for a conflict of
+// representatives, their sealed rows (merge_conflict.reps; NULL: none),
+// one per candidate ("" for none).
+func decodeCandidates(id int64, cands, sealed []byte) ([]report.Candidate, []string, error) {
+	var raw []report.Candidate
+	if err := json.Unmarshal(cands, &raw); err != nil {
 		return nil, nil, fmt.Errorf("conflict %d: %w", id, err)
 	}
-	raw, reps := make([]report.Candidate, len(cs)), make([]string, len(cs))
-	for i, c := range cs {
-		raw[i], reps[i] = c.Candidate, c.Rep
+	reps := make([]string, len(raw))
+	if sealed != nil {
+		var rs []string
+		if err := json.Unmarshal(sealed, &rs); err != nil || len(rs) != len(raw) {
+			return nil, nil, fmt.Errorf("conflict %d: its representatives do not match its candidates (%v)", id, err)
+		}
+		reps = rs
 	}
 	return raw, reps, nil
 }
@@ -193,7 +191,7 @@ func choices(field string, cs []report.Candidate, reps []string) []choiceView {
 
 // openConflicts are the account's open conflicts.
 func openConflicts(ctx context.Context, q querier, bidx []byte) ([]conflictChoices, error) {
-	rows, err := q.Query(ctx, `SELECT id, field, candidates FROM merge_conflict WHERE account_bidx = $1 AND status = 'open' ORDER BY id`, bidx)
+	rows, err := q.Query(ctx, `SELECT id, field, candidates, reps FROM merge_conflict WHERE account_bidx = $1 AND status = 'open' ORDER BY id`, bidx)
 	if err != nil {
 		return nil, err
 	}
@@ -201,11 +199,11 @@ func openConflicts(ctx context.Context, q querier, bidx []byte) ([]conflictChoic
 	out := []conflictChoices{}
 	for rows.Next() {
 		var v conflictChoices
-		var cands []byte
-		if err := rows.Scan(&v.ID, &v.Field, &cands); err != nil {
+		var cands, sealed []byte
+		if err := rows.Scan(&v.ID, &v.Field, &cands, &sealed); err != nil {
 			return nil, err
 		}
-		if v.raw, v.reps, err = decodeCandidates(v.ID, cands); err != nil {
+		if v.raw, v.reps, err = decodeCandidates(v.ID, cands, sealed); err != nil {
 			return nil, err
 		}
 		v.FieldName = conflictFieldNames[v.Field]
@@ -573,9 +571,9 @@ func (s *Server) decide(ctx context.Context, r *http.Request, c *staffCall, appr
 // would overwrite this decision unseen).
 func (s *Server) resolveConflictIn(ctx context.Context, tx pgx.Tx, c *staffCall, bidx []byte, accountID, conflict int64, field, value string, choice int) error {
 	now := s.cfg.Now()
-	var cands []byte
+	var cands, sealed []byte
 	err := tx.QueryRow(ctx, `UPDATE merge_conflict SET status = 'resolved', resolved_by = $3, resolved_at = $4, resolved_value = $5
-		WHERE account_bidx = $1 AND id = $2 AND status = 'open' RETURNING candidates`, bidx, conflict, c.ID, now, value).Scan(&cands)
+		WHERE account_bidx = $1 AND id = $2 AND status = 'open' RETURNING candidates, reps`, bidx, conflict, c.ID, now, value).Scan(&cands, &sealed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return errProposalDecided
 	}
@@ -591,7 +589,7 @@ func (s *Server) resolveConflictIn(ctx context.Context, tx pgx.Tx, c *staffCall,
 			return err
 		}
 	case string(schemas.FieldRepName):
-		if err := s.resolveRepIn(ctx, tx, bidx, accountID, conflict, cands, choice); err != nil {
+		if err := s.resolveRepIn(ctx, tx, bidx, accountID, conflict, cands, sealed, choice); err != nil {
 			return err
 		}
 	default:
@@ -613,9 +611,9 @@ func (s *Server) resolveConflictIn(ctx context.Context, tx pgx.Tx, c *staffCall,
 // A representative of another ID is checked anew by the enterprise
 // interface (which checks the representative): unverified, its check due
 // now, the account's sessions stale.
-func (s *Server) resolveRepIn(ctx context.Context, tx pgx.Tx, bidx []byte, accountID, conflict int64, cands []byte, choice int) error {
+func (s *Server) resolveRepIn(ctx context.Context, tx pgx.Tx, bidx []byte, accountID, conflict int64, cands, sealed []byte, choice int) error {
 	now := s.cfg.Now()
-	raw, reps, err := decodeCandidates(conflict, cands)
+	raw, reps, err := decodeCandidates(conflict, cands, sealed)
 	if err != nil {
 		return err
 	}
@@ -623,7 +621,14 @@ func (s *Server) resolveRepIn(ctx context.Context, tx pgx.Tx, bidx []byte, accou
 		return errChoiceRefused
 	}
 	if reps[choice] == "" {
-		_, err := tx.Exec(ctx, `UPDATE account SET rep_pinned = true, updated_at = $3 WHERE id_bidx = $1 AND id = $2`, bidx, accountID, now)
+		// The account's own, as the conflict showed it: a representative
+		// the registrant set since is not pinned in its name.
+		tag, err := tx.Exec(ctx, `UPDATE account SET rep_pinned = true, updated_at = $3 WHERE id_bidx = $1 AND id = $2
+			AND CASE WHEN coalesce(rep_id_hint, '') = '' THEN coalesce(rep_name, '') ELSE coalesce(rep_name, '') || ' ' || rep_id_hint END = $4`,
+			bidx, accountID, now, raw[choice].Value)
+		if err == nil && tag.RowsAffected() != 1 {
+			err = errProposalDecided
+		}
 		return err
 	}
 	k := s.cfg.Keyring
@@ -650,26 +655,13 @@ func (s *Server) resolveRepIn(ctx context.Context, tx pgx.Tx, bidx []byte, accou
 			realname_next_check_at = CASE WHEN $13 THEN $12 ELSE realname_next_check_at END,
 			realname_attempts = CASE WHEN $13 THEN 0 ELSE realname_attempts END
 		WHERE id_bidx = $1 AND id = $2`, bidx, accountID, rep.Name, rep.IDType, account.SealRepID(k, rep.ID), repBidx, pii.MaskID(rep.ID),
-		rep.Nationality, repDate(rep.ValidFrom), repDate(rep.ValidTo), source, now, changed); err != nil {
+		rep.Nationality, account.DaysArg(rep.ValidFrom), account.DaysArg(rep.ValidTo), source, now, changed); err != nil {
 		return err
 	}
 	if !changed {
 		return nil
 	}
 	return markSessionsStale(ctx, tx, accountID, now)
-}
-
-// repDate is a representative's validity date (days since 1970-01-01,
-// account.LongTermDays as 长期有效: 'infinity'), nil when unknown.
-func repDate(days *int32) *pgtype.Date {
-	switch {
-	case days == nil:
-		return nil
-	case *days >= account.LongTermDays:
-		return &pgtype.Date{InfinityModifier: pgtype.Infinity, Valid: true}
-	default:
-		return &pgtype.Date{Time: time.Unix(int64(*days)*86400, 0).UTC(), Valid: true}
-	}
 }
 
 // The pages and their JSON twins.

@@ -13,10 +13,9 @@ import (
 )
 
 // repConflict records an open conflict of representatives on the legal
-// account e as an import does: the stored representative, scjg's row
-// (row) with its representative sealed (newRep, named name; "" for a
-// department row whose values the conflict does not carry), and returns
-// its id and scjg's lineage row.
+// account e as an import does: the enterprise's own representative,
+// scjg's row (row) with its representative (newRep, named name) sealed,
+// and swj's without, and returns its id and scjg's lineage row.
 func (b *testBundle) repConflict(t *testing.T, e enterprise, name, newRep string, row int64) (conflict, lineage int64) {
 	t.Helper()
 	ctx := context.Background()
@@ -40,18 +39,15 @@ func (b *testBundle) repConflict(t *testing.T, e enterprise, name, newRep string
 		bidx, run, file, row).Scan(&lineage); err != nil {
 		t.Fatal(err)
 	}
-	scjg := map[string]any{"value": name + " " + pii.MaskID(newRep), "sources": []map[string]any{{"dept": "scjg", "file_sha256": "sha-scjg", "row": row}}}
-	if name != "" {
-		longTerm := account.LongTermDays
-		scjg["rep"] = account.SealConflictRep(b.keys, account.ConflictRep{Name: name, IDType: "居民身份证", ID: newRep, Nationality: "CHN", ValidTo: &longTerm})
-	}
+	longTerm := account.LongTermDays
 	cands, _ := json.Marshal([]map[string]any{
-		{"value": e.RepName + " " + pii.MaskID(e.RepID), "source": "stored"},
-		scjg,
+		{"value": e.RepName + " " + pii.MaskID(e.RepID), "source": "citizen"},
+		{"value": name + " " + pii.MaskID(newRep), "sources": []map[string]any{{"dept": "scjg", "file_sha256": "sha-scjg", "row": row}}},
 		{"value": "赵七 " + pii.MaskID(residentID("19800101")), "sources": []map[string]any{{"dept": "swj", "file_sha256": "sha-swj", "row": 3}}},
 	})
-	if err := b.pool.QueryRow(ctx, `INSERT INTO merge_conflict (account_id, account_bidx, field, candidates, run_id) VALUES ($1, $2, 'rep_name', $3, $4) RETURNING id`,
-		e.id, bidx, string(cands), run).Scan(&conflict); err != nil {
+	reps, _ := json.Marshal([]string{"", account.SealConflictRep(b.keys, account.ConflictRep{Name: name, IDType: "居民身份证", ID: newRep, Nationality: "CHN", ValidTo: &longTerm}), ""})
+	if err := b.pool.QueryRow(ctx, `INSERT INTO merge_conflict (account_id, account_bidx, field, candidates, reps, run_id) VALUES ($1, $2, 'rep_name', $3, $4, $5) RETURNING id`,
+		e.id, bidx, string(cands), string(reps), run).Scan(&conflict); err != nil {
 		t.Fatal(err)
 	}
 	return conflict, lineage
@@ -89,7 +85,7 @@ func TestConsoleProposalRep(t *testing.T) {
 	for _, c := range blk.Body["conflicts"].([]any)[0].(map[string]any)["choices"].([]any) {
 		allowed = append(allowed, c.(map[string]any)["allowed"].(bool))
 	}
-	if fmt.Sprint(allowed) != "[true true false]" || strings.Contains(blk.Raw, "rep\":") || strings.Contains(blk.Raw, newRep) {
+	if fmt.Sprint(allowed) != "[true true false]" || strings.Contains(blk.Raw, "reps") || strings.Contains(blk.Raw, newRep) {
 		t.Fatalf("choices %v (want the stored and scjg's, not swj's without its values), block %s", allowed, blk.Raw)
 	}
 	if r := resolve(kf, ref, conflict, 2, "税务记录"); r.Status != http.StatusUnprocessableEntity || r.str("error") != "choice_refused" {
@@ -127,7 +123,7 @@ func TestConsoleProposalRep(t *testing.T) {
 	if err != nil || opened != newRep || string(got.bidx) != string(account.IDIndex(b.keys, newRep)) || got.hint != pii.MaskID(newRep) ||
 		got.name != "王五" || got.idType != "居民身份证" || got.nationality != "CHN" || got.validTo != "infinity" ||
 		got.source == nil || *got.source != lineage || !got.pinned {
-		t.Errorf("representative after approval: %+v (ID %q, %v); want scjg's row 5, pinned", got, opened, err)
+		t.Errorf("representative after approval: %+v (ID %q, %v); want scjg's row 6, pinned", got, opened, err)
 	}
 	if got.realname != "unverified" || !got.due {
 		t.Errorf("realname %s, check due now %v: want checked again", got.realname, got.due)
@@ -146,6 +142,34 @@ func TestConsoleProposalRep(t *testing.T) {
 	}
 	if v := kf.get("/api/v1/admin/accounts/" + ref); !strings.Contains(v.Raw, fmt.Sprintf(`{"field":"rep","label":"法定代表人","lineage_id":%d,"source":"工作人员核定"}`, lineage)) {
 		t.Errorf("the account's sources do not show the pinned representative: %s", v.Raw)
+	}
+
+	// The registrant's own upgrade later (实名等级升级): its representative
+	// and name are the registrant's, no longer staff's.
+	b.exec(t, `UPDATE account SET name_pinned = true WHERE id = $1`, e.id)
+	if err := account.ApplyLegalUpgrade(context.Background(), b.pool, e.id, account.LegalUpgrade{Type: "enterprise", Name: e.Name, RepName: "王五",
+		RepIDType: "居民身份证", RepIDSealed: account.SealRepID(b.keys, newRep), RepIDBidx: account.IDIndex(b.keys, newRep), RepIDHint: pii.MaskID(newRep)},
+		b.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if n := b.count(t, `SELECT count(*) FROM account WHERE id = $1 AND NOT rep_pinned AND NOT name_pinned`, e.id); n != 1 {
+		t.Error("the registrant's own representative is still shown as staff's")
+	}
+
+	// The account's own representative chosen, then changed by the
+	// registrant before the approval: nothing is pinned in its name.
+	g := b.activeLegal(t, "海南示例变更有限公司", "13812340069", "K9#vTq2!mZ")
+	gc, _ := b.repConflict(t, g, "王五", residentID("19830303"), 9)
+	if r := resolve(kf, caseOf(t, kf, "credit_code", g.CreditCode), gc, 0, "维持原法定代表人"); r.Status != http.StatusCreated {
+		t.Fatalf("propose the account's own: %d %s", r.Status, r.Raw)
+	}
+	b.exec(t, `UPDATE account SET rep_name = '孙八' WHERE id = $1`, g.id)
+	gp := b.column(t, `SELECT id::text FROM staff_proposal WHERE account_id = $1 AND status = 'pending'`, g.id)[0]
+	if r := sh.post("/api/v1/admin/proposals/"+gp+"/approve", map[string]string{"reason": "同意"}); r.Status != http.StatusConflict || r.str("error") != "proposal_decided" {
+		t.Errorf("approve the own representative changed since: %d %s", r.Status, r.Raw)
+	}
+	if n := b.count(t, `SELECT count(*) FROM account WHERE id = $1 AND rep_pinned`, g.id); n != 0 {
+		t.Error("a representative changed since the proposal was pinned")
 	}
 
 	// The stored representative, or a row of the same ID: pinned only.

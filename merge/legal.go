@@ -122,8 +122,10 @@ func distinctReps(group []*Row) (reps []Candidate, keys []Key) {
 // repConflicts is a legal person's conflict of representatives: more than
 // one distinct representative ID in the run, or one other than the stored
 // account's (ex, nil for a new account). Candidates show the name and
-// the masked ID only; a department's carries its row's values sealed with
-// k ("rep", account.SealConflictRep), for staff to choose it.
+// the masked ID only; a department's row's values go sealed with k
+// (account.SealConflictRep) in the conflict's reps, by candidate, for
+// staff to choose it: outside the candidates, whose text is the
+// conflict's identity (sealing is randomized).
 func repConflicts(k *pii.Keyring, accountID int64, p *Person, ex *existing) []conflict {
 	if p.Kind != schemas.KindLegal {
 		return nil
@@ -147,10 +149,10 @@ func repConflicts(k *pii.Keyring, accountID int64, p *Person, ex *existing) []co
 		Value  string `json:"value"`
 		Source string `json:"source,omitempty"`
 		From   []src  `json:"sources,omitempty"`
-		Rep    string `json:"rep,omitempty"`
 	}
 	var cs []cand
-	for _, r := range reps {
+	sealed := make([]string, len(reps))
+	for i, r := range reps {
 		switch {
 		case r.Staff:
 			cs = append(cs, cand{Value: r.Value, Source: "staff"})
@@ -159,11 +161,13 @@ func repConflicts(k *pii.Keyring, accountID int64, p *Person, ex *existing) []co
 		case r.Dept == "":
 			cs = append(cs, cand{Value: r.Value, Source: "stored"})
 		default:
-			cs = append(cs, cand{Value: r.Value, From: []src{{r.Dept, r.File, r.Row}}, Rep: sealedRep(k, p, r.Source)})
+			cs = append(cs, cand{Value: r.Value, From: []src{{r.Dept, r.File, r.Row}}})
+			sealed[i] = sealedRep(k, p, r.Source)
 		}
 	}
 	b, _ := json.Marshal(cs)
-	return []conflict{{account: accountID, key: p.Key, field: schemas.FieldRepName, candidates: string(b)}}
+	rb, _ := json.Marshal(sealed)
+	return []conflict{{account: accountID, key: p.Key, field: schemas.FieldRepName, candidates: string(b), reps: string(rb)}}
 }
 
 // sealedRep is the representative of p's input row at src, sealed for a

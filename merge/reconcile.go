@@ -164,4 +164,7 @@ type conflict struct {
 	key        Key // the account's blind index
 	field      schemas.Field
 	candidates string
+	// reps: a conflict of representatives' sealed rows by candidate, as
+	// a JSON array ("" for other fields).
+	reps string
 }

@@ -103,19 +103,24 @@ func (l *loader) insertConflicts(ctx context.Context, cs []conflict) (int64, err
 	if len(cs) == 0 {
 		return 0, nil
 	}
-	if _, err := l.tx.Exec(ctx, `CREATE TEMP TABLE stage_conflict (account_id bigint, account_bidx bytea, field text, candidates text) ON COMMIT DROP`); err != nil {
+	if _, err := l.tx.Exec(ctx, `CREATE TEMP TABLE stage_conflict (account_id bigint, account_bidx bytea, field text, candidates text, reps text) ON COMMIT DROP`); err != nil {
 		return 0, err
 	}
-	if err := database.CopyAll(ctx, l.tx, "stage_conflict", []string{"account_id", "account_bidx", "field", "candidates"}, cs, func(r *database.CopyRow, c *conflict) {
+	if err := database.CopyAll(ctx, l.tx, "stage_conflict", []string{"account_id", "account_bidx", "field", "candidates", "reps"}, cs, func(r *database.CopyRow, c *conflict) {
 		r.Int64(c.account)
 		r.Bytea(c.key[:])
 		r.Text(string(c.field))
 		r.Text(c.candidates)
+		if c.reps == "" {
+			r.Null()
+		} else {
+			r.Text(c.reps)
+		}
 	}); err != nil {
 		return 0, err
 	}
-	tag, err := l.tx.Exec(ctx, `INSERT INTO merge_conflict (account_id, account_bidx, field, candidates, run_id)
-		SELECT account_id, account_bidx, field, candidates::jsonb, $1 FROM stage_conflict
+	tag, err := l.tx.Exec(ctx, `INSERT INTO merge_conflict (account_id, account_bidx, field, candidates, reps, run_id)
+		SELECT account_id, account_bidx, field, candidates::jsonb, reps::jsonb, $1 FROM stage_conflict
 		ON CONFLICT (account_bidx, field, md5(candidates::text)) DO NOTHING`, l.runID)
 	if err != nil {
 		return 0, err

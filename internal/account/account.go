@@ -141,6 +141,19 @@ func DateArg(t *time.Time) pgtype.Date {
 	return pgtype.Date{Time: *t, Valid: true}
 }
 
+// DaysArg is DateArg of a date in days since 1970-01-01 (the pipeline's
+// form; LongTermDays or later: 长期有效).
+func DaysArg(days *int32) pgtype.Date {
+	switch {
+	case days == nil:
+		return pgtype.Date{}
+	case *days >= LongTermDays:
+		return DateArg(&LongTerm)
+	}
+	t := time.Unix(int64(*days)*86400, 0).UTC()
+	return DateArg(&t)
+}
+
 // ByIDIndex finds the account of an ID number's blind index; nil (no
 // error) when there is none.
 func ByIDIndex(ctx context.Context, q Querier, bidx []byte) (*Account, error) {

@@ -193,7 +193,7 @@ type LegalUpgrade struct {
 func ApplyLegalUpgrade(ctx context.Context, q Querier, id int64, u LegalUpgrade, now time.Time) error {
 	tag, err := q.Exec(ctx, `UPDATE account SET legal_type = $2, name = $3, name_source = NULL, rep_name = $4, rep_id_type = $5,
 			rep_id_sealed = $6, rep_id_bidx = $7, rep_id_hint = $8, rep_nationality = $9, rep_id_valid_from = $10, rep_id_valid_to = $11,
-			rep_source = NULL, realname_status = 'verified', realname_checked_at = $12, realname_source = 'upgrade',
+			rep_source = NULL, name_pinned = false, rep_pinned = false, realname_status = 'verified', realname_checked_at = $12, realname_source = 'upgrade',
 			realname_next_check_at = NULL, realname_attempts = 0, updated_at = $12
 		WHERE id = $1 AND kind = 'legal'`,
 		id, string(u.Type), u.Name, u.RepName, u.RepIDType, u.RepIDSealed, u.RepIDBidx, u.RepIDHint, nilIfEmpty(u.RepNationality),

@@ -81,7 +81,7 @@ func TestRolePrivileges(t *testing.T) {
 		view039sourceFile = "authsvc: SELECT(id,dept,sha256)"
 		view039importFile = "authsvc: SELECT(run_id,file_id,name,format)"
 		view039lineage    = "authsvc: SELECT(id,run_id,file_id,row_num,account_bidx)"
-		view039conflict   = "authsvc: SELECT(id,account_id,field,candidates,status,run_id,created_at,account_bidx)" // 045: account_id, run_id
+		view039conflict   = "authsvc: SELECT(id,account_id,field,candidates,status,run_id,created_at,account_bidx,reps)" // 045: account_id, run_id; 046: reps
 		authsvcOwn        = "authsvc: INSERT SELECT UPDATE"
 		// 018: the login service creates registered accounts; 022: legal ones too.
 		accountRegister = "INSERT(id_bidx,id_sealed,id_hint,id_type,name,phone_sealed,phone_bidx,phone_hint,phone_verified,address,status,origin,required_steps,username,realname_level,agreement_version,agreement_accepted_at,kind,legal_type,rep_name,rep_id_type,rep_id_sealed,rep_id_bidx,rep_id_hint,rep_nationality,rep_id_valid_from,rep_id_valid_to,contact_name,realname_status,realname_checked_at,realname_source,realname_next_check_at)"

@@ -9,3 +9,11 @@ GRANT SELECT (rep_pinned) ON account TO idfusion_import;
 -- conflict's candidates (fixed while the conflict is open): a
 -- representative is approved from the candidate's sealed values.
 ALTER TABLE staff_proposal ADD COLUMN choice int;
+
+-- A conflict of representatives' department rows, sealed with the keyring
+-- (account.ConflictRep), by candidate (a JSON array of strings, "" for a
+-- candidate without one): what an approval of that candidate sets. Apart
+-- from candidates, whose text identifies the conflict (merge_conflict_
+-- candidates), since sealing is randomized.
+ALTER TABLE merge_conflict ADD COLUMN reps jsonb;
+GRANT SELECT (reps) ON merge_conflict TO idfusion_authsvc;
