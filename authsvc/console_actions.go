@@ -43,6 +43,9 @@ type actionResult struct {
 	Realname      string `json:"realname,omitempty"` // verified, unverified
 	Notice        string `json:"notice"`
 	done          string
+	// outcome is the action's audit outcome, when not "ok" (an action
+	// finished outside the transaction records "started" in it).
+	outcome string
 }
 
 // actionRefused refuses an action with nothing to do (409).
@@ -140,7 +143,7 @@ func (s *Server) onAccount(ctx context.Context, r *http.Request, c *staffCall, n
 			return err
 		}
 		res = out
-		return s.staffAuditIn(ctx, tx, r, c, staffAction{action: actionEvent(name), account: acc.ID, bidx: acc.IDBidx,
+		return s.staffAuditIn(ctx, tx, r, c, staffAction{action: actionEvent(name), outcome: out.outcome, account: acc.ID, bidx: acc.IDBidx,
 			target: acc.IDHint, reason: reason, detail: detail})
 	})
 	if err := s.auditRefused(ctx, r, c, name, reason, acc, err); err != nil {

@@ -18,9 +18,10 @@ import (
 // how to sign in and, for a fused account, that the first login asks for
 // ① info ② password ③ face. A notice holds no code, no secret and no
 // part of the account's data; a phone is sent at most noticeDaily
-// notices a day and one per noticeGap (counted from the audit, under the
-// account's lock, so that parallel requests cannot pass it), so that the
-// help desk cannot be made to flood a phone.
+// notices a day and one per noticeGap, whichever of its accounts they are
+// for (counted from the audit under a lock of the phone, so that parallel
+// requests cannot pass it), so that the help desk cannot be made to flood
+// a phone.
 
 const (
 	noticeGap   = 10 * time.Minute
@@ -44,9 +45,10 @@ func accountNotice(a *account.Account) string {
 	}
 }
 
-// runResendNotice records the notice (its audit row) in one transaction
-// with the account's row locked, then sends it once committed: a failed
-// send is audited as failed and reported, and counts towards the limit.
+// runResendNotice records the notice as started (its audit row, what the
+// limit counts) in one transaction with the account's row locked, then
+// sends it once committed and audits the outcome, ok or failed: a failed
+// send is reported, and counts towards the limit.
 func (s *Server) runResendNotice(ctx context.Context, r *http.Request, c *staffCall, reason string) (*actionResult, error) {
 	ctx = context.WithoutCancel(ctx)
 	var phone, text string
@@ -60,11 +62,14 @@ func (s *Server) runResendNotice(ctx context.Context, r *http.Request, c *staffC
 			return "", nil, errNoticeNoPhone
 		}
 		now := s.cfg.Now()
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('notice:' || encode($1::bytea, 'hex'), 7))`, a.PhoneBidx); err != nil {
+			return "", nil, err
+		}
 		var sent int
 		var last *time.Time
-		if err := tx.QueryRow(ctx, `SELECT count(*), max(at) FROM auth_audit
-			WHERE account_id = $1 AND event = 'admin_resend_notice' AND outcome = 'ok' AND at > $2`,
-			a.ID, now.Add(-24*time.Hour)).Scan(&sent, &last); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT count(*), max(au.at) FROM account x JOIN auth_audit au ON au.account_id = x.id
+			WHERE x.phone_bidx = $1 AND au.event = 'admin_resend_notice' AND au.outcome = 'started' AND au.at > $2`,
+			a.PhoneBidx, now.Add(-24*time.Hour)).Scan(&sent, &last); err != nil {
 			return "", nil, err
 		}
 		if sent >= noticeDaily || last != nil && now.Sub(*last) < noticeGap {
@@ -75,17 +80,22 @@ func (s *Server) runResendNotice(ctx context.Context, r *http.Request, c *staffC
 			return "", nil, err
 		}
 		text = accountNotice(a)
-		return "phone=" + a.PhoneHint, &actionResult{Status: string(a.Status), done: "resend-notice"}, nil
+		return "phone=" + a.PhoneHint, &actionResult{Status: string(a.Status), done: "resend-notice", outcome: "started"}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := s.cfg.SMS.Send(ctx, phone, text); err != nil {
-		s.cfg.Logger.Error("staff_notice_failed", errAttr(err))
-		if aerr := s.staffAuditIn(ctx, s.pool, r, c, staffAction{action: actionEvent("resend-notice"), outcome: "failed", account: acc.ID,
-			bidx: acc.IDBidx, target: acc.IDHint, reason: reason, detail: "phone=" + acc.PhoneHint}); aerr != nil {
-			return nil, aerr
-		}
+	sendErr := s.cfg.SMS.Send(ctx, phone, text)
+	outcome := "ok"
+	if sendErr != nil {
+		s.cfg.Logger.Error("staff_notice_failed", errAttr(sendErr))
+		outcome = "failed"
+	}
+	if err := s.staffAuditIn(ctx, s.pool, r, c, staffAction{action: actionEvent("resend-notice"), outcome: outcome, account: acc.ID,
+		bidx: acc.IDBidx, target: acc.IDHint, reason: reason, detail: "phone=" + acc.PhoneHint}); err != nil {
+		return nil, err
+	}
+	if sendErr != nil {
 		return nil, errNoticeFailed
 	}
 	return res, nil

@@ -1,7 +1,9 @@
 package authsvc
 
 import (
+	"context"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -14,7 +16,8 @@ import (
 // (how to get in, ①②③ on the first login) on the bound phone, audited
 // with the reason and the masked phone; a legal person's says 法人登录 and
 // an active account's how to sign in; at most one per 10 minutes and 3 a
-// day, however many staff press it at once; refused for a disabled
+// day per phone, whichever of its accounts, however many staff press it
+// at once; audited as started, then ok; refused for a disabled
 // account, an account without a phone and without a reason; a gateway
 // that is down is reported and audited as failed, and counts.
 func TestConsoleResendNotice(t *testing.T) {
@@ -106,6 +109,60 @@ func TestConsoleResendNotice(t *testing.T) {
 		t.Errorf("%d active notices, want 1", n)
 	}
 
+	// Two accounts on one phone (family members in the departments'
+	// data): the limit is the phone's.
+	s1, s2 := b.fused(t, "钱一", "13812340036"), b.fused(t, "钱二", "13812340036")
+	if r := act(kf, caseOf(t, kf, "id_number", s2.IDNumber), "resend-notice", "家人来电"); r.Status != http.StatusOK {
+		t.Errorf("one account of a shared phone: %d %s", r.Status, r.Raw)
+	}
+	if r := act(kf, caseOf(t, kf, "id_number", s1.IDNumber), "resend-notice", "家人来电"); r.Status != http.StatusConflict || r.str("error") != "notice_limit" {
+		t.Errorf("the other account of the phone right after: %d %s", r.Status, r.Raw)
+	}
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_resend_notice' AND account_id = $1 AND outcome IN ('started', 'ok')`, s2.id); n != 2 {
+		t.Errorf("%d started and ok rows of a notice sent, want 2", n)
+	}
+
+	// Two staff at once, each on another account of one phone: one
+	// notice. The test holds the audit chain's head, which each request
+	// takes last, until both wait (one for the head, the other for the
+	// phone's lock; without that lock both would have counted nothing
+	// yet and wait for the head), so they overlap.
+	s3, s4 := b.fused(t, "孙一", "13812340037"), b.fused(t, "孙二", "13812340037")
+	kf4 := b.staffBrowser(t, "kf.notice4", "kefu")
+	refs = []string{caseOf(t, kf, "id_number", s3.IDNumber), caseOf(t, kf4, "id_number", s4.IDNumber)}
+	ctx := context.Background()
+	hold, err := b.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hold.Exec(ctx, `UPDATE auth_audit_head SET hash = hash`); err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan struct{}, 2)
+	for i, br := range []*browser{kf, kf4} {
+		wg.Go(func() {
+			got[i] = act(br, refs[i], "resend-notice", "家人同时来电")
+			answered <- struct{}{}
+		})
+	}
+	for done := 0; done < 2; {
+		select {
+		case <-answered:
+			done++
+			continue
+		default:
+		}
+		if b.count(t, `SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted`)+done >= 2 {
+			break
+		}
+		runtime.Gosched()
+	}
+	hold.Rollback(ctx)
+	wg.Wait()
+	if got[0].Status+got[1].Status != http.StatusOK+http.StatusConflict {
+		t.Errorf("parallel notices to one phone: %d %s / %d %s", got[0].Status, got[0].Raw, got[1].Status, got[1].Raw)
+	}
+
 	// Disabled, or no phone: refused, nothing sent, audited.
 	d := b.active(t, "王五", "13812340034", "K9#vTq2!mZ")
 	b.exec(t, `UPDATE account SET status = 'disabled' WHERE id = $1`, d.id)
@@ -147,6 +204,9 @@ func TestConsoleResendNoticeGatewayDown(t *testing.T) {
 	}
 	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_resend_notice' AND outcome = 'failed' AND account_id = $1`, f.id); n != 1 {
 		t.Errorf("%d failed notices audited, want 1", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM auth_audit WHERE event = 'admin_resend_notice' AND outcome = 'ok'`); n != 0 {
+		t.Errorf("a notice the gateway refused is audited ok %d times", n)
 	}
 	if r := act(kf, ref, "resend-notice", "再试"); r.Status != http.StatusConflict || r.str("error") != "notice_limit" {
 		t.Errorf("right after a failed notice: %d %s", r.Status, r.Raw)
