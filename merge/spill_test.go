@@ -243,8 +243,9 @@ func BenchmarkSpill(b *testing.B) {
 				m := NewMerger(keys)
 				if spill {
 					// A few spills of some 100k rows: a few hundred rows
-					// per partition each time, as at a larger scale.
-					m.SpillTo(b.TempDir(), 32<<20)
+					// per partition each time, as at a larger scale (the
+					// budget counts the open partition files' buffers).
+					m.SpillTo(b.TempDir(), 32<<20+partitions*sealfile.WriterBytes)
 				}
 				for range 100 {
 					m.AddClean(rec)
