@@ -106,6 +106,15 @@ func (s *Server) staffOnly(roles []string, h staffHandler) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
+		if m.MustChange {
+			// Nothing before the password someone else set is changed.
+			if strings.HasPrefix(r.URL.Path, "/api/") {
+				s.fail(w, r, errStaffMustChange)
+			} else {
+				http.Redirect(w, r, staffPasswordPath, http.StatusSeeOther)
+			}
+			return
+		}
 		role := ""
 		for _, want := range roles {
 			if slices.Contains(m.Roles, want) {

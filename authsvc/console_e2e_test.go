@@ -61,6 +61,14 @@ func TestBrowserConsoleUnlock(t *testing.T) {
 	p.fill("#username", u.username)
 	p.fill("#password", u.password)
 	p.fill("#code", b.code(u))
+	// Made by someone else: the password is changed first.
+	p.submit("#submit", http.StatusOK, "/admin/password")
+	if got := p.text("#must-change"); !strings.Contains(got, "请先修改密码") {
+		t.Errorf("the password page's notice: %q", got)
+	}
+	p.fill("#current", u.password)
+	p.fill("#password", staffNewPassword)
+	p.fill("#confirm", staffNewPassword)
 	p.submit("#submit", http.StatusOK, "/admin")
 	if got := p.text("#staff-roles"); got != "客服" {
 		t.Errorf("console's roles: %q", got)

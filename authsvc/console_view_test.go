@@ -208,13 +208,7 @@ func TestConsoleUnmask(t *testing.T) {
 	c := b.fused(t, "韩洪阳", "13812340201")
 	e := b.fusedLegal(t, "海南椰风科技有限公司", "13812340202")
 	u := b.addStaff(t, "kf.unmask", "测试kf.unmask", "kefu")
-	signIn := func() *browser {
-		br := b.browser(t)
-		if r := br.staffLogin(u.username, u.password, b.code(u)); r.Status != http.StatusOK {
-			t.Fatalf("staff sign-in: %d %s", r.Status, r.Raw)
-		}
-		return br
-	}
+	signIn := func() *browser { return b.staffIn(t, &u) }
 	kf := signIn()
 	ref := lookupRef(t, kf, "id_number", c.IDNumber)
 	path := "/api/v1/admin/accounts/" + ref + "/unmask"

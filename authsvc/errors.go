@@ -84,6 +84,12 @@ func problemOf(err error) problem {
 		return problem{status: http.StatusServiceUnavailable, code: "overloaded", message: msg, retryAfter: overload.RetryAfter}
 	case errors.Is(err, errStaffLoginFailed):
 		return problem{status: http.StatusUnauthorized, code: "staff_login_failed", message: "登录失败：用户名、密码或动态验证码不正确，或账号暂时无法登录。"}
+	case errors.Is(err, errStaffMustChange):
+		return problem{status: http.StatusForbidden, code: "password_change_required", message: "请先修改初始密码（" + staffPasswordPath + "），再使用控制台"}
+	case errors.Is(err, errStaffPasswordWrong):
+		return problem{status: http.StatusUnauthorized, code: "staff_password_wrong", message: "当前密码不正确", fields: map[string]string{"current": "当前密码不正确"}}
+	case errors.Is(err, errStaffPasswordSame):
+		return problem{status: http.StatusBadRequest, code: "password_same", message: "新密码不能与当前密码相同", fields: map[string]string{"password": "新密码不能与当前密码相同"}}
 	case errors.Is(err, errStaffForbidden):
 		return problem{status: http.StatusForbidden, code: "staff_forbidden", message: "您的角色无权进行此操作，请由具有相应角色的工作人员办理"}
 	case errors.Is(err, errReasonRequired):

@@ -182,8 +182,8 @@ func addStaffIn(ctx context.Context, q querier, k *pii.Keyring, argon Argon2Para
 	if err != nil {
 		return StaffCredentials{}, err
 	}
-	err = q.QueryRow(ctx, `INSERT INTO staff (username, name, password_hash, totp_sealed, roles, created_at, created_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+	err = q.QueryRow(ctx, `INSERT INTO staff (username, name, password_hash, totp_sealed, roles, created_at, created_by, must_change)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $5 <@ ARRAY['kefu']) RETURNING id`,
 		n.Username, n.Name, hash, sealed, roles, now, n.CreatedBy).Scan(&c.ID)
 	if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && pe.Code == "23505" {
 		return StaffCredentials{}, ErrStaffExists
@@ -247,7 +247,8 @@ func resetStaffIn(ctx context.Context, q querier, k *pii.Keyring, argon Argon2Pa
 	if err != nil {
 		return c, err
 	}
-	if _, err := q.Exec(ctx, `UPDATE staff SET password_hash = $2, totp_sealed = $3, totp_last_step = 0, failed_attempts = 0, locked_until = NULL
+	if _, err := q.Exec(ctx, `UPDATE staff SET password_hash = $2, totp_sealed = $3, totp_last_step = 0, failed_attempts = 0, locked_until = NULL,
+			must_change = roles <@ ARRAY['kefu']
 		WHERE id = $1`, id, hash, sealed); err != nil {
 		return c, err
 	}
@@ -338,6 +339,9 @@ type staffMember struct {
 	Roles    []string `json:"roles"`
 	// RoleNames are the roles in Chinese.
 	RoleNames []string `json:"role_names"`
+	// MustChange: the password was set by someone else; nothing but
+	// changing it is allowed (staff_password.go).
+	MustChange bool `json:"must_change"`
 }
 
 // Has reports whether the staff member holds the role (the console's
@@ -510,9 +514,9 @@ func (s *Server) staffSession(ctx context.Context, r *http.Request) (*staffMembe
 	var m staffMember
 	var status string
 	var lastSeen, expires time.Time
-	err = s.pool.QueryRow(ctx, `SELECT st.id, st.username, st.name, st.roles, st.status, ss.last_seen_at, ss.expires_at
+	err = s.pool.QueryRow(ctx, `SELECT st.id, st.username, st.name, st.roles, st.must_change, st.status, ss.last_seen_at, ss.expires_at
 		FROM staff_session ss JOIN staff st ON st.id = ss.staff_id
-		WHERE ss.id_hash = $1 AND ss.revoked_at IS NULL`, hash).Scan(&m.ID, &m.Username, &m.Name, &m.Roles, &status, &lastSeen, &expires)
+		WHERE ss.id_hash = $1 AND ss.revoked_at IS NULL`, hash).Scan(&m.ID, &m.Username, &m.Name, &m.Roles, &m.MustChange, &status, &lastSeen, &expires)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil, errStaffNoSession
 	}
@@ -590,6 +594,10 @@ func (s *Server) staffConsole(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if m.MustChange {
+		http.Redirect(w, r, staffPasswordPath, http.StatusSeeOther)
+		return
+	}
 	s.render(w, r, "admin.html", pageData{Title: "控制台", Staff: m})
 }
 
@@ -642,5 +650,8 @@ func (s *Server) staffRoutes() []route {
 		{"POST /api/v1/admin/login", s.limited(s.hashing(s.apiStaffLogin))},
 		{"GET /api/v1/admin/me", s.apiStaffMe},
 		{"POST /api/v1/admin/logout", s.apiStaffLogout},
+		{"GET " + staffPasswordPath, s.staffPasswordPage},
+		{"POST " + staffPasswordPath, s.limited(s.hashing(s.staffPasswordForm))},
+		{"POST /api/v1/admin/password", s.limited(s.hashing(s.apiStaffPassword))},
 	}
 }

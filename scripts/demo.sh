@@ -96,6 +96,7 @@ fi
 if [ -s "$staff_file" ]; then
   echo "Staff console (工作人员登录): http://$addr/admin/login — a demo staff member of each role (客服, 审核, 运维, 审计):"
   echo "  usernames demo.kefu, demo.shenhe, demo.yunwei, demo.shenji; their initial passwords and TOTP secrets"
-  echo "  (add one to an authenticator app for its 6-digit 动态验证码) are in $staff_file"
+  echo "  (add one to an authenticator app for its 6-digit 动态验证码) are in $staff_file;"
+  echo "  demo.kefu changes its password at its first sign-in (修改密码), as every 客服 someone else made"
 fi
 "$bin/authsvc" --dev --db-role idfusion_authsvc --addr "$addr" --data-dir "$data" "${registry[@]}" "${upstream[@]}"

@@ -191,8 +191,9 @@ func TestRolePrivileges(t *testing.T) {
 	// members, sets their roles and status, resets their credentials.
 	want["auth_audit"] = "authsvc: INSERT SELECT(id,at,event,outcome,account_id,subject,ip,detail,prev_hash,hash,account_bidx)"
 	want["auth_audit_head"] = "authsvc: SELECT"
-	want["staff"] = "authsvc: INSERT(username,name,password_hash,totp_sealed,roles,created_at,created_by) SELECT " +
-		"UPDATE(password_hash,totp_sealed,totp_last_step,roles,status,failed_attempts,locked_until)"
+	// 047: a 客服's own password change.
+	want["staff"] = "authsvc: INSERT(username,name,password_hash,totp_sealed,roles,created_at,created_by,must_change) SELECT " +
+		"UPDATE(password_hash,totp_sealed,totp_last_step,roles,status,failed_attempts,locked_until,must_change)"
 	if diff := cmp.Diff(want, flat); diff != "" {
 		t.Errorf("privileges (-want +got):\n%s", diff)
 	}
