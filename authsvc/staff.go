@@ -297,7 +297,7 @@ func SetStaffRoles(ctx context.Context, pool *pgxpool.Pool, k *pii.Keyring, argo
 		if err := tx.QueryRow(ctx, `SELECT roles FROM staff WHERE id = $1`, id).Scan(&held); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE staff SET roles = $2 WHERE id = $1`, id, roles); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE staff SET roles = $2, must_change = must_change OR ($2 <@ ARRAY['kefu'] AND NOT roles <@ ARRAY['kefu']) WHERE id = $1`, id, roles); err != nil {
 			return err
 		}
 		detail := fmt.Sprintf("staff=%s; roles=%s; by %s", name, strings.Join(roles, ","), by)

@@ -20,9 +20,13 @@ import (
 // for LockFor and ending their sessions, every attempt audited
 // (staff_password). The new one follows the citizens' rules (with the
 // member's name) and is not the current one; the change ends the
-// member's other sessions. The service's role may set the password of a
-// 客服 only (trigger 044): a member with another role has it from the
-// owner (`authsvc staff reset`) and is refused here.
+// member's other sessions. Whatever a try guessed, it is refused when,
+// under the member's lock, the member is locked out or the session has
+// ended: parallel tries get no more guesses than sequential ones. The
+// service's role may set the password of a 客服 only (trigger 044): a
+// member with another role has it from the owner (`authsvc staff reset`)
+// and is refused here. The TOTP secret is not renewed: whoever made the
+// member saw it, but not the new password.
 
 const staffPasswordPath = "/admin/password"
 
@@ -66,12 +70,7 @@ func (s *Server) changeStaffPassword(ctx context.Context, r *http.Request, in st
 	if err != nil {
 		return err
 	}
-	same := false
-	if ok {
-		if same, err = s.hasher.Verify(ctx, in.Password, current); err != nil {
-			return err
-		}
-	}
+	same := ok && in.Password == in.Current
 	newHash := ""
 	if ok && !same {
 		if newHash, err = s.hasher.Hash(ctx, in.Password); err != nil {
@@ -86,12 +85,24 @@ func (s *Server) changeStaffPassword(ctx context.Context, r *http.Request, in st
 	var outcome error
 	err = database.Transact(ctx, s.pool, func(tx pgx.Tx) error {
 		outcome = nil
+		// Under the member's lock, checked again: the member is not
+		// locked out, the password is the one checked, this session lives
+		// (disabling a member ends their sessions). Else the try is refused whatever it guessed:
+		// requests already past the session's check when the lockout
+		// came must not go on guessing.
+		// The session is read by a statement of its own, once the lock is
+		// held: a waiting statement sees the row anew, not the rest.
 		var failures int
-		if err := tx.QueryRow(ctx, `SELECT failed_attempts FROM staff WHERE id = $1 AND status = 'active' AND password_hash = $2 FOR UPDATE`, m.ID, current).
-			Scan(&failures); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				return errStaffNoSession // disabled, or the password changed meanwhile
-			}
+		err := tx.QueryRow(ctx, `SELECT failed_attempts FROM staff
+			WHERE id = $1 AND password_hash = $2 AND (locked_until IS NULL OR locked_until <= $3)
+			FOR UPDATE`, m.ID, current, now).Scan(&failures)
+		if err == nil {
+			err = tx.QueryRow(ctx, `SELECT 1 FROM staff_session WHERE id_hash = $1 AND staff_id = $2 AND revoked_at IS NULL`, hash, m.ID).Scan(new(int))
+		}
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errStaffNoSession
+		}
+		if err != nil {
 			return err
 		}
 		switch {

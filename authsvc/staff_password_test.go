@@ -157,6 +157,23 @@ func TestStaffPasswordChange(t *testing.T) {
 	if me := kf.get("/api/v1/admin/me"); me.Body["must_change"] != true {
 		t.Errorf("no change asked after a reset: %s", me.Raw)
 	}
+	// A member down to 客服 only (roles taken away, in the console or by
+	// the CLI) has a password the owner set: a change is asked.
+	for i, byCLI := range []bool{false, true} {
+		name := []string{"both.console", "both.cli"}[i]
+		b.addStaff(t, name, "双岗", "kefu", "shenhe")
+		if byCLI {
+			if _, err := SetStaffRoles(context.Background(), b.pool, b.keys, fastArgon, name, []string{"kefu"}, "test", b.clock.Now()); err != nil {
+				t.Fatal(err)
+			}
+		} else if r := ops.post("/api/v1/admin/staff/"+name+"/roles", map[string]any{"roles": []string{"kefu"}, "reason": "调岗"}); r.Status != http.StatusOK {
+			t.Fatalf("take 审核 away: %d %s", r.Status, r.Raw)
+		}
+		if n := b.count(t, `SELECT count(*) FROM staff WHERE username = $1 AND must_change`, name); n != 1 {
+			t.Errorf("%s: no change asked once 客服 only", name)
+		}
+	}
+
 	// Another role: no change asked, none allowed (the owner resets it).
 	if me := ops.get("/api/v1/admin/me"); me.Body["must_change"] != false {
 		t.Errorf("a 运维 asked to change: %s", me.Raw)
@@ -164,4 +181,77 @@ func TestStaffPasswordChange(t *testing.T) {
 	if r := change(ops, "anything#1A", good, good); r.Status != http.StatusForbidden || r.str("error") != "staff_privileged" {
 		t.Errorf("a 运维's change: %d %s", r.Status, r.Raw)
 	}
+}
+
+// TestStaffPasswordChangeLockedOut: a try whose session ends while it
+// waits (a lockout by the tries before it, here a revocation while the
+// test holds the member's row), or whose member is locked out by failed
+// sign-ins, is refused whatever it guessed, and nothing changes.
+func TestStaffPasswordChangeLockedOut(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	u := b.addStaff(t, "kf.lock", "赵六", "kefu")
+	kf := b.browser(t)
+	if r := kf.staffLogin(u.username, u.password, b.code(u)); r.Status != http.StatusOK {
+		t.Fatalf("sign-in: %d %s", r.Status, r.Raw)
+	}
+	const good = "Desk#2026-hk"
+	change := func() response {
+		return kf.post("/api/v1/admin/password", map[string]string{"current": u.password, "password": good, "confirm": good})
+	}
+	unchanged := func(when string) {
+		t.Helper()
+		if n := b.count(t, `SELECT count(*) FROM staff WHERE username = 'kf.lock' AND must_change`); n != 1 {
+			t.Errorf("%s: the password changed", when)
+		}
+	}
+
+	// The session ends while the try waits for the member's row.
+	hold, err := b.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hold.Exec(ctx, `SELECT 1 FROM staff WHERE username = 'kf.lock' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan response, 1)
+	go func() { done <- change() }()
+	var r response
+	for waiting := false; !waiting; {
+		select {
+		case r = <-done:
+			waiting = true
+		default:
+			waiting = b.count(t, `SELECT count(*) FROM pg_locks WHERE NOT granted`) > 0
+			runtime.Gosched()
+		}
+	}
+	if _, err := hold.Exec(ctx, `UPDATE staff_session SET revoked_at = now() WHERE staff_id = (SELECT id FROM staff WHERE username = 'kf.lock')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := hold.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r.Status == 0 {
+		r = <-done
+	}
+	if r.Status != http.StatusUnauthorized {
+		t.Errorf("a try whose session ended while it waited: %d %s", r.Status, r.Raw)
+	}
+	unchanged("after the ended session's try")
+
+	// Locked out by failed sign-ins: the session's try is refused too.
+	b.clock.Advance(31 * time.Second)
+	kf = b.browser(t)
+	if r := kf.staffLogin(u.username, u.password, b.code(u)); r.Status != http.StatusOK {
+		t.Fatalf("sign-in: %d %s", r.Status, r.Raw)
+	}
+	for range 5 {
+		b.browser(t).staffLogin(u.username, "wrong-Pass#1", "000000")
+	}
+	if r := change(); r.Status != http.StatusUnauthorized {
+		t.Errorf("a try while locked out: %d %s", r.Status, r.Raw)
+	}
+	unchanged("after the locked-out try")
 }
