@@ -106,3 +106,26 @@ func TestAbortRemoves(t *testing.T) {
 		t.Fatalf("left %v", es)
 	}
 }
+
+// TestWriteError: a frame that cannot be written fails the Write (and
+// every one after it), and Close reports it and removes the file.
+func TestWriteError(t *testing.T) {
+	w, err := Create(t.TempDir(), "w-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := w.f.Name()
+	w.f.Close() // the disk is gone
+	if n, err := w.Write(make([]byte, frameSize+1)); err == nil || n != 0 {
+		t.Fatalf("Write of a full frame to a closed file: %d, %v", n, err)
+	}
+	if _, err := w.Write([]byte("x")); err == nil {
+		t.Error("a Write after a failed one succeeded")
+	}
+	if f, err := w.Close(); err == nil || f != nil {
+		t.Errorf("Close after a failed write: %v, %v", f, err)
+	}
+	if _, err := os.Stat(name); !os.IsNotExist(err) {
+		t.Errorf("the file of a failed write is left: %v", err)
+	}
+}
