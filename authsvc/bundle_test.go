@@ -14,7 +14,9 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -412,4 +414,24 @@ func (b *testBundle) insertLegal(t testing.TB, e enterprise, status schemas.Acco
 		t.Fatal(err)
 	}
 	return id
+}
+
+// overlap runs each call in a goroutine of its own while the test holds
+// a lock they need, and returns once each waits for a lock (pg_locks) or
+// has answered: the test then lets go of its lock, and wait waits for the
+// calls. The calls thus overlap, whatever the scheduling.
+func (b *testBundle) overlap(t testing.TB, calls ...func()) (wait func()) {
+	t.Helper()
+	var wg sync.WaitGroup
+	var answered atomic.Int32
+	for _, call := range calls {
+		wg.Go(func() {
+			call()
+			answered.Add(1)
+		})
+	}
+	for b.count(t, `SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted`)+int(answered.Load()) < len(calls) {
+		runtime.Gosched()
+	}
+	return wg.Wait
 }

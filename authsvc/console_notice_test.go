@@ -3,7 +3,6 @@ package authsvc
 import (
 	"context"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -138,27 +137,10 @@ func TestConsoleResendNotice(t *testing.T) {
 	if _, err := hold.Exec(ctx, `UPDATE auth_audit_head SET hash = hash`); err != nil {
 		t.Fatal(err)
 	}
-	answered := make(chan struct{}, 2)
-	for i, br := range []*browser{kf, kf4} {
-		wg.Go(func() {
-			got[i] = act(br, refs[i], "resend-notice", "家人同时来电")
-			answered <- struct{}{}
-		})
-	}
-	for done := 0; done < 2; {
-		select {
-		case <-answered:
-			done++
-			continue
-		default:
-		}
-		if b.count(t, `SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted`)+done >= 2 {
-			break
-		}
-		runtime.Gosched()
-	}
+	wait := b.overlap(t, func() { got[0] = act(kf, refs[0], "resend-notice", "家人同时来电") },
+		func() { got[1] = act(kf4, refs[1], "resend-notice", "家人同时来电") })
 	hold.Rollback(ctx)
-	wg.Wait()
+	wait()
 	if got[0].Status+got[1].Status != http.StatusOK+http.StatusConflict {
 		t.Errorf("parallel notices to one phone: %d %s / %d %s", got[0].Status, got[0].Raw, got[1].Status, got[1].Raw)
 	}

@@ -3,9 +3,6 @@ package authsvc
 import (
 	"context"
 	"net/http"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -77,19 +74,9 @@ func TestStaffPasswordChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := make([]response, 2)
-	var wg sync.WaitGroup
-	var answered atomic.Int32
-	for i, br := range []*browser{kf, other} {
-		wg.Go(func() {
-			got[i] = change(br, u.password, good, good)
-			answered.Add(1)
-		})
-	}
-	for b.count(t, `SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted`)+int(answered.Load()) < 2 {
-		runtime.Gosched()
-	}
+	wait := b.overlap(t, func() { got[0] = change(kf, u.password, good, good) }, func() { got[1] = change(other, u.password, good, good) })
 	hold.Rollback(ctx)
-	wg.Wait()
+	wait()
 	if got[0].Status+got[1].Status != http.StatusOK+http.StatusUnauthorized {
 		t.Fatalf("two changes at once: %d %s / %d %s", got[0].Status, got[0].Raw, got[1].Status, got[1].Raw)
 	}
@@ -215,27 +202,15 @@ func TestStaffPasswordChangeLockedOut(t *testing.T) {
 	if _, err := hold.Exec(ctx, `SELECT 1 FROM staff WHERE username = 'kf.lock' FOR UPDATE`); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan response, 1)
-	go func() { done <- change() }()
 	var r response
-	for waiting := false; !waiting; {
-		select {
-		case r = <-done:
-			waiting = true
-		default:
-			waiting = b.count(t, `SELECT count(*) FROM pg_locks WHERE NOT granted`) > 0
-			runtime.Gosched()
-		}
-	}
+	wait := b.overlap(t, func() { r = change() })
 	if _, err := hold.Exec(ctx, `UPDATE staff_session SET revoked_at = now() WHERE staff_id = (SELECT id FROM staff WHERE username = 'kf.lock')`); err != nil {
 		t.Fatal(err)
 	}
 	if err := hold.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if r.Status == 0 {
-		r = <-done
-	}
+	wait()
 	if r.Status != http.StatusUnauthorized {
 		t.Errorf("a try whose session ended while it waited: %d %s", r.Status, r.Raw)
 	}
