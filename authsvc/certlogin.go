@@ -314,8 +314,13 @@ func (c *CertLogin) verify(chain []*x509.Certificate, now time.Time) (certIdenti
 	return id, nil
 }
 
-// checkRevoked looks cert up in the CRL its issuer signed, reloading the
-// files that changed. No such CRL, or an expired one, refuses.
+// crlSkew is how far a CRL's thisUpdate may be ahead of our clock (the
+// CA's clock may run ahead a little).
+const crlSkew = 5 * time.Minute
+
+// checkRevoked looks cert up in the newest CRL in force its issuer
+// signed, reloading the files that changed. No such CRL, or an expired
+// one, refuses.
 func (c *CertLogin) checkRevoked(cert, issuer *x509.Certificate, now time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -327,6 +332,11 @@ func (c *CertLogin) checkRevoked(cert, issuer *x509.Certificate, now time.Time) 
 		}
 		l := f.list
 		if !bytes.Equal(l.RawIssuer, cert.RawIssuer) || l.CheckSignatureFrom(issuer) != nil {
+			continue
+		}
+		if l.ThisUpdate.After(now.Add(crlSkew)) {
+			// Not in force yet (RFC 5280): taken as the newest, it would
+			// hide the current list's revocations until it is.
 			continue
 		}
 		if found == nil || l.ThisUpdate.After(found.ThisUpdate) {

@@ -238,10 +238,20 @@ func TestCALoginCertificates(t *testing.T) {
 	if r := cb.certPost(t, fresh); r.Status != http.StatusUnauthorized || !strings.Contains(cb.lastCA(t, "fail"), "reason=CRL expired") {
 		t.Errorf("expired CRL: %d %s (%s), want 401, audited CRL expired", r.Status, r.Raw, cb.lastCA(t, "fail"))
 	}
-	// Control: a current CRL without it lets it in.
-	cb.writeCRL(t, now, now.AddDate(0, 0, 30))
+	// A CRL not yet in force (thisUpdate an hour ahead) is none: refused.
+	cb.writeCRL(t, now.Add(time.Hour), now.AddDate(0, 0, 30))
+	if r := cb.certPost(t, fresh); r.Status != http.StatusUnauthorized || !strings.Contains(cb.lastCA(t, "fail"), "no valid CRL") {
+		t.Errorf("a CRL not yet in force: %d %s (%s), want 401, audited no valid CRL", r.Status, r.Raw, cb.lastCA(t, "fail"))
+	}
+	// Control: a current CRL without it lets it in (the refusals before
+	// were counted on the account: cleared, lest they lock it).
+	if _, err := cb.pool.Exec(context.Background(), `UPDATE account SET failed_attempts = 0, locked_until = NULL WHERE id = $1`, e.id); err != nil {
+		t.Fatal(err)
+	}
+	// Its thisUpdate 2 minutes ahead of our clock, as a CA's clock may be.
+	cb.writeCRL(t, now.Add(2*time.Minute), now.AddDate(0, 0, 30))
 	if r := cb.certPost(t, fresh); r.Status != http.StatusOK {
-		t.Errorf("current CRL: %d %s, want 200", r.Status, r.Raw)
+		t.Errorf("current CRL: %d %s (%s), want 200", r.Status, r.Raw, cb.lastCA(t, "fail"))
 	}
 }
 
