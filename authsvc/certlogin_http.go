@@ -87,7 +87,7 @@ func (s *Server) caAccount(ctx context.Context, r *http.Request) (*account.Accou
 		if ca.subject.Kind == schemas.KindLegal {
 			p = legalPerson
 			if _, ok := account.NormalizeCreditCode(id.key); !ok {
-				return s.caRefuse(ctx, r, nil, pii.MaskID(id.key), detail("unmapped subject: not a credit code"), id)
+				return s.caRefuse(ctx, r, nil, false, pii.MaskID(id.key), detail("unmapped subject: not a credit code"), id)
 			}
 		}
 		var err error
@@ -96,10 +96,14 @@ func (s *Server) caAccount(ctx context.Context, r *http.Request) (*account.Accou
 		}
 	}
 	if verr != nil {
-		return s.caRefuse(ctx, r, a, subject, detail(verr.Error()), id)
+		// The issuer's CRL missing or out of date is the CA's outage (or
+		// the fetch job's), not the holder's failure: audited on the
+		// account, not counted, so that it locks no one out.
+		crl := errors.Is(verr, errCertNoCRL) || errors.Is(verr, errCertCRLExpired)
+		return s.caRefuse(ctx, r, a, !crl, subject, detail(verr.Error()), id)
 	}
 	if a == nil {
-		return s.caRefuse(ctx, r, nil, subject, detail("unmapped subject: no account"), id)
+		return s.caRefuse(ctx, r, nil, false, subject, detail("unmapped subject: no account"), id)
 	}
 	if s.locked(a) {
 		// Not counted: the lock is why.
@@ -110,13 +114,16 @@ func (s *Server) caAccount(ctx context.Context, r *http.Request) (*account.Accou
 	return a, id, nil
 }
 
-// caRefuse audits a refused certificate and counts it on a (nil: nobody,
-// at the same cost).
-func (s *Server) caRefuse(ctx context.Context, r *http.Request, a *account.Account, subject, detail string, id certIdentity) (*account.Account, certIdentity, error) {
+// caRefuse audits a refused certificate on a (nil: none) and, when
+// counted, counts it on a (else on nobody, at the same cost).
+func (s *Server) caRefuse(ctx context.Context, r *http.Request, a *account.Account, counted bool, subject, detail string, id certIdentity) (*account.Account, certIdentity, error) {
 	e := auditEvent{event: methodCA.event, outcome: "fail", subject: subject, ip: clientIP(r), detail: detail}
 	var countOn int64
 	if a != nil {
-		e.account, e.bidx, countOn = a.ID, a.IDBidx, a.ID
+		e.account, e.bidx = a.ID, a.IDBidx
+		if counted {
+			countOn = a.ID
+		}
 	}
 	if err := s.failed(ctx, countOn, e); err != nil {
 		return nil, id, err
