@@ -226,8 +226,7 @@ func (s *Server) staffSetRoles(ctx context.Context, tx pgx.Tx, _ *staffCall, use
 			return "", "", nil, errStaffPrivileged
 		}
 	}
-	_, err = tx.Exec(ctx, `UPDATE staff SET roles = $2, must_change = must_change OR ($2 <@ ARRAY['kefu'] AND NOT roles <@ ARRAY['kefu']) WHERE id = $1`, id, roles)
-	return name, "roles=" + strings.Join(roles, ","), nil, err
+	return name, "roles=" + strings.Join(roles, ","), nil, setStaffRolesIn(ctx, tx, id, roles)
 }
 
 func (s *Server) staffDisable(ctx context.Context, tx pgx.Tx, _ *staffCall, username string, _ *staffChangeRequest) (string, string, *shownCredentials, error) {

@@ -194,6 +194,29 @@ func addStaffIn(ctx context.Context, q querier, k *pii.Keyring, argon Argon2Para
 	return c, nil
 }
 
+// setStaffRolesIn gives the staff member id (locked by the caller) the
+// roles, for the CLI and the console. A member left with 客服 only whose
+// password the owner set (they held another role) is asked to change it.
+func setStaffRolesIn(ctx context.Context, q querier, id int64, roles []string) error {
+	_, err := q.Exec(ctx, `UPDATE staff SET roles = $2, must_change = must_change OR ($2 <@ ARRAY['kefu'] AND NOT roles <@ ARRAY['kefu'])
+		WHERE id = $1`, id, roles)
+	return err
+}
+
+// staffFailureIn counts a failed check of the staff member id's password
+// (failures so far, the row locked by the caller): the MaxFailures-th in
+// a row locks them out for LockFor, and locked says so.
+func (s *Server) staffFailureIn(ctx context.Context, tx pgx.Tx, id int64, failures int, now time.Time) (locked bool, err error) {
+	failures++
+	var until *time.Time
+	if failures >= s.cfg.MaxFailures {
+		t := now.Add(s.cfg.LockFor)
+		until, failures, locked = &t, 0, true
+	}
+	_, err = tx.Exec(ctx, `UPDATE staff SET failed_attempts = $2, locked_until = $3 WHERE id = $1`, id, failures, until)
+	return locked, err
+}
+
 // DisableStaff disables a staff member and ends its sessions, audited.
 // pool is the owner's.
 func DisableStaff(ctx context.Context, pool *pgxpool.Pool, username, by string, now time.Time) error {
@@ -297,7 +320,7 @@ func SetStaffRoles(ctx context.Context, pool *pgxpool.Pool, k *pii.Keyring, argo
 		if err := tx.QueryRow(ctx, `SELECT roles FROM staff WHERE id = $1`, id).Scan(&held); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE staff SET roles = $2, must_change = must_change OR ($2 <@ ARRAY['kefu'] AND NOT roles <@ ARRAY['kefu']) WHERE id = $1`, id, roles); err != nil {
+		if err := setStaffRolesIn(ctx, tx, id, roles); err != nil {
 			return err
 		}
 		detail := fmt.Sprintf("staff=%s; roles=%s; by %s", name, strings.Join(roles, ","), by)
@@ -451,16 +474,12 @@ func (s *Server) staffSignIn(ctx context.Context, w http.ResponseWriter, r *http
 			}
 		}
 		if why != "" {
-			// Counted; the MaxFailures-th in a row locks for LockFor.
-			failures++
-			var until *time.Time
-			if failures >= s.cfg.MaxFailures {
-				t := now.Add(s.cfg.LockFor)
-				until, failures = &t, 0
-				why += "; locked"
-			}
-			if _, err := tx.Exec(ctx, `UPDATE staff SET failed_attempts = $2, locked_until = $3 WHERE id = $1`, id, failures, until); err != nil {
+			locked, err := s.staffFailureIn(ctx, tx, id, failures, now)
+			if err != nil {
 				return err
+			}
+			if locked {
+				why += "; locked"
 			}
 			return refuseIn(tx, why)
 		}

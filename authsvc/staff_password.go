@@ -62,6 +62,9 @@ func (s *Server) changeStaffPassword(ctx context.Context, r *http.Request, in st
 	if strings.EqualFold(in.Password, m.Username) {
 		return fieldErrors{"password": "新密码不能与用户名相同"}
 	}
+	if in.Password == in.Current {
+		return errStaffPasswordSame
+	}
 	var current string
 	if err := s.pool.QueryRow(ctx, `SELECT password_hash FROM staff WHERE id = $1`, m.ID).Scan(&current); err != nil {
 		return err
@@ -70,9 +73,8 @@ func (s *Server) changeStaffPassword(ctx context.Context, r *http.Request, in st
 	if err != nil {
 		return err
 	}
-	same := ok && in.Password == in.Current
 	newHash := ""
-	if ok && !same {
+	if ok {
 		if newHash, err = s.hasher.Hash(ctx, in.Password); err != nil {
 			return err
 		}
@@ -87,11 +89,11 @@ func (s *Server) changeStaffPassword(ctx context.Context, r *http.Request, in st
 		outcome = nil
 		// Under the member's lock, checked again: the member is not
 		// locked out, the password is the one checked, this session lives
-		// (disabling a member ends their sessions). Else the try is refused whatever it guessed:
-		// requests already past the session's check when the lockout
-		// came must not go on guessing.
-		// The session is read by a statement of its own, once the lock is
-		// held: a waiting statement sees the row anew, not the rest.
+		// (disabling a member ends their sessions). Else the try is
+		// refused whatever it guessed: tries already past the session's
+		// check when the lockout came must not go on guessing. The session
+		// is read by a statement of its own once the lock is held (a
+		// statement that waited sees the locked row anew, not the rest).
 		var failures int
 		err := tx.QueryRow(ctx, `SELECT failed_attempts FROM staff
 			WHERE id = $1 AND password_hash = $2 AND (locked_until IS NULL OR locked_until <= $3)
@@ -105,26 +107,20 @@ func (s *Server) changeStaffPassword(ctx context.Context, r *http.Request, in st
 		if err != nil {
 			return err
 		}
-		switch {
-		case !ok:
-			failures++
+		if !ok {
 			event.outcome, event.detail = "fail", event.detail+"; wrong password"
-			if failures >= s.cfg.MaxFailures {
-				if _, err := tx.Exec(ctx, `UPDATE staff SET failed_attempts = 0, locked_until = $2 WHERE id = $1`, m.ID, now.Add(s.cfg.LockFor)); err != nil {
-					return err
-				}
+			locked, err := s.staffFailureIn(ctx, tx, m.ID, failures, now)
+			if err != nil {
+				return err
+			}
+			if locked {
 				if err := endStaffSessions(ctx, tx, m.ID, now); err != nil {
 					return err
 				}
 				event.detail += "; locked"
-			} else if _, err := tx.Exec(ctx, `UPDATE staff SET failed_attempts = $2 WHERE id = $1`, m.ID, failures); err != nil {
-				return err
 			}
 			outcome = errStaffPasswordWrong
-		case same:
-			event.outcome, event.detail = "fail", event.detail+"; same password"
-			outcome = errStaffPasswordSame
-		default:
+		} else {
 			event.outcome = "ok"
 			if _, err := tx.Exec(ctx, `UPDATE staff SET password_hash = $2, must_change = false, failed_attempts = 0 WHERE id = $1`, m.ID, newHash); err != nil {
 				return err
