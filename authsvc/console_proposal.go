@@ -1,6 +1,7 @@
 package authsvc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -618,17 +619,21 @@ func (s *Server) resolveRepIn(ctx context.Context, tx pgx.Tx, bidx []byte, accou
 		return err
 	}
 	if choice < 0 || choice >= len(raw) {
-		return errChoiceRefused
+		return errChoiceRefused // the proposal checked it against these candidates
+	}
+	var name, hint string
+	var held []byte
+	if err := tx.QueryRow(ctx, `SELECT coalesce(rep_name, ''), coalesce(rep_id_hint, ''), rep_id_bidx FROM account WHERE id_bidx = $1 FOR UPDATE`, bidx).
+		Scan(&name, &hint, &held); err != nil {
+		return err
 	}
 	if reps[choice] == "" {
 		// The account's own, as the conflict showed it: a representative
 		// the registrant set since is not pinned in its name.
-		tag, err := tx.Exec(ctx, `UPDATE account SET rep_pinned = true, updated_at = $3 WHERE id_bidx = $1 AND id = $2
-			AND CASE WHEN coalesce(rep_id_hint, '') = '' THEN coalesce(rep_name, '') ELSE coalesce(rep_name, '') || ' ' || rep_id_hint END = $4`,
-			bidx, accountID, now, raw[choice].Value)
-		if err == nil && tag.RowsAffected() != 1 {
-			err = errProposalDecided
+		if account.RepCandidate(name, hint) != raw[choice].Value {
+			return errProposalDecided
 		}
+		_, err := tx.Exec(ctx, `UPDATE account SET rep_pinned = true, updated_at = $3 WHERE id_bidx = $1 AND id = $2`, bidx, accountID, now)
 		return err
 	}
 	k := s.cfg.Keyring
@@ -645,10 +650,7 @@ func (s *Server) resolveRepIn(ctx context.Context, tx pgx.Tx, bidx []byte, accou
 		}
 	}
 	repBidx := account.IDIndex(k, rep.ID)
-	var changed bool
-	if err := tx.QueryRow(ctx, `SELECT rep_id_bidx IS DISTINCT FROM $2 FROM account WHERE id_bidx = $1 FOR UPDATE`, bidx, repBidx).Scan(&changed); err != nil {
-		return err
-	}
+	changed := !bytes.Equal(held, repBidx)
 	if _, err := tx.Exec(ctx, `UPDATE account SET rep_name = $3, rep_id_type = $4, rep_id_sealed = $5, rep_id_bidx = $6, rep_id_hint = $7,
 			rep_nationality = $8, rep_id_valid_from = $9, rep_id_valid_to = $10, rep_source = $11, rep_pinned = true, updated_at = $12,
 			realname_status = CASE WHEN $13 THEN 'unverified' ELSE realname_status END,

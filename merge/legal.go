@@ -73,15 +73,6 @@ func (p *Person) Contact() Candidate {
 	return p.candidate(p.contactRow, (*Row).contact)
 }
 
-// repCandidate is a representative as a conflict shows it: the name and
-// the masked ID, never the clear ID.
-func repCandidate(name, hint string) string {
-	if hint == "" {
-		return name
-	}
-	return name + " " + hint
-}
-
 // distinctReps returns each distinct representative ID (by blind index)
 // once with its best source, in survivorship order, as conflict
 // candidates, and their blind indexes in the same order.
@@ -103,7 +94,7 @@ func distinctReps(group []*Row) (reps []Candidate, keys []Key) {
 		if r.Legal == nil || r.Legal.RepID == "" {
 			continue
 		}
-		c := r.candidate(repCandidate(r.Legal.RepName, pii.MaskID(r.Legal.RepID)))
+		c := r.candidate(account.RepCandidate(r.Legal.RepName, pii.MaskID(r.Legal.RepID)))
 		j := -1
 		for k := range keys {
 			if keys[k] == r.Legal.RepKey {
@@ -133,7 +124,7 @@ func repConflicts(k *pii.Keyring, accountID int64, p *Person, ex *existing) []co
 	reps := p.Reps
 	if ex != nil && ex.RepBidx != nil && len(reps) > 0 && !slices.ContainsFunc(p.repKeys, func(k Key) bool { return string(k[:]) == string(ex.RepBidx) }) {
 		stored := ex.rep
-		stored.Value = repCandidate(ex.RepName, ex.RepHint)
+		stored.Value = account.RepCandidate(ex.RepName, ex.RepHint)
 		reps = append(slices.Clone(reps), stored)
 		slices.SortStableFunc(reps, Survivorship[schemas.FieldRepName].compare)
 	}
@@ -170,11 +161,12 @@ func repConflicts(k *pii.Keyring, accountID int64, p *Person, ex *existing) []co
 	return []conflict{{account: accountID, key: p.Key, field: schemas.FieldRepName, candidates: string(b), reps: string(rb)}}
 }
 
-// sealedRep is the representative of p's input row at src, sealed for a
-// conflict's candidate ("" if no such row: none to choose).
+// sealedRep is the representative of p's input row at src (a legal
+// person's row: distinctReps took it), sealed for a conflict's candidate
+// ("" if no such row: none to choose).
 func sealedRep(k *pii.Keyring, p *Person, src Source) string {
 	for _, r := range p.Rows {
-		if r.Dept != src.Dept || r.File != src.File || r.Row != src.Row || r.Legal == nil {
+		if r.Dept != src.Dept || r.File != src.File || r.Row != src.Row {
 			continue
 		}
 		l := r.Legal

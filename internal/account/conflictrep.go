@@ -8,10 +8,19 @@ import (
 	"github.com/idfusion/idfusion/internal/pii"
 )
 
-// ConflictRep is a representative as a conflict of representatives'
-// candidate carries it (merge_conflict.candidates' "rep"), so that staff
-// can choose it as the surviving one: the department row's values,
-// sealed, since the conflict shows only the name and the masked ID.
+// RepCandidate is a representative as a conflict of representatives
+// shows it: the name and the masked ID, never the clear ID.
+func RepCandidate(name, hint string) string {
+	if hint == "" {
+		return name
+	}
+	return name + " " + hint
+}
+
+// ConflictRep is a representative as a conflict of representatives keeps
+// a department candidate's (merge_conflict.reps), so that staff can
+// choose it as the surviving one: the department row's values, sealed,
+// since the candidate shows only RepCandidate.
 type ConflictRep struct {
 	Name        string `json:"name"`
 	IDType      string `json:"id_type"`
@@ -24,13 +33,13 @@ type ConflictRep struct {
 
 var conflictRepAAD = []byte("merge_conflict.rep")
 
-// SealConflictRep seals r for a candidate's "rep" (base64).
+// SealConflictRep seals r for merge_conflict.reps (base64).
 func SealConflictRep(k *pii.Keyring, r ConflictRep) string {
 	b, _ := json.Marshal(r) // strings and integers: cannot fail
 	return base64.StdEncoding.EncodeToString(k.Seal(b, conflictRepAAD))
 }
 
-// OpenConflictRep opens a candidate's "rep".
+// OpenConflictRep opens what SealConflictRep sealed.
 func OpenConflictRep(k *pii.Keyring, sealed string) (ConflictRep, error) {
 	var r ConflictRep
 	b, err := base64.StdEncoding.DecodeString(sealed)
