@@ -63,7 +63,7 @@ var (
 	errAlreadyVerified = &actionRefused{"realname_verified", "该法人账号已通过实名认证"}
 	errNoticeUnusable  = &actionRefused{"account_unusable", "该账号已锁定或停用，请先解除锁定或启用后再发送通知"}
 	errNoticeNoPhone   = &actionRefused{"no_phone", "该账号未绑定手机号，无法发送通知"}
-	errNoticeTooSoon   = &actionRefused{"notice_limit", "该账号10分钟内已发送过通知，或24小时内已发送3次，请稍后再试"}
+	errNoticeTooSoon   = &actionRefused{"notice_limit", "该手机号10分钟内已收到过账号通知，或24小时内已收到3次，请稍后再试"}
 )
 
 // actionNotices are the account page's notices after an action, by the
